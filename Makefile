@@ -1,0 +1,37 @@
+# radixgate: `make run` serves the demo from conf/, `make test` runs every test.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+# Debian packages the tests need: protoc (etcd-client), LuaJIT (OpenResty's
+# luajit2), nginx with its lua module, etcd, wrk and a C compiler.
+APT_PACKAGES := protobuf-compiler luajit2 nginx libnginx-mod-http-lua etcd-server wrk gcc curl
+HAVE_DEPS := command -v protoc && command -v luajit && command -v nginx && \
+	test -e /usr/lib/nginx/modules/ngx_http_lua_module.so && command -v etcd && \
+	command -v wrk && command -v cc && command -v curl
+
+.PHONY: deps build test run bench fmt lint
+
+deps:
+	@if ! ( $(HAVE_DEPS) ) >/dev/null 2>&1; then \
+		echo "installing test dependencies: $(APT_PACKAGES)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+
+build:
+	$(CARGO) build --workspace
+
+test: deps
+	$(CARGO) build --workspace --all-targets
+	$(CARGO) test --workspace --no-fail-fast
+
+run: build
+	$(CARGO) run -p radixgate -- --config conf/config.yaml
+
+bench: deps
+	$(CARGO) bench -p radix-router
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings

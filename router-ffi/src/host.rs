@@ -1,0 +1,107 @@
+//! Host patterns and the request's host as lookups see it.
+
+use crate::Request;
+
+/// Longest host name compared (a DNS name has at most 253 bytes, plus a port).
+pub const MAX_HOST_LEN: usize = 260;
+
+/// One entry of a route's `hosts`, lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostPattern {
+    /// `*`: any request that names a host.
+    Any,
+    /// `foo.com`, or `foo.com:8080` (compared with the raw `Host` header).
+    Exact(Box<[u8]>),
+    /// `*.foo.com` stored as `.foo.com`: any host that ends with it.
+    Suffix(Box<[u8]>),
+}
+
+impl HostPattern {
+    /// Parses one host pattern; the error says what is wrong with it.
+    pub fn parse(text: &str) -> Result<HostPattern, String> {
+        if text.is_empty() {
+            return Err("empty host".into());
+        }
+        if text.len() > MAX_HOST_LEN {
+            return Err(format!("host {text:?} is longer than {MAX_HOST_LEN} bytes"));
+        }
+        if let Some(bad) = text
+            .chars()
+            .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '?' | '#' | '@'))
+        {
+            return Err(format!("host {text:?} holds the character {bad:?}"));
+        }
+        let lower = text.to_ascii_lowercase().into_bytes();
+        if lower == b"*" {
+            return Ok(HostPattern::Any);
+        }
+        if let Some(suffix) = lower.strip_prefix(b"*") {
+            if suffix.contains(&b'*') {
+                return Err(format!("host {text:?}: '*' may only start a host"));
+            }
+            return Ok(HostPattern::Suffix(suffix.into()));
+        }
+        if lower.contains(&b'*') {
+            return Err(format!("host {text:?}: '*' may only start a host"));
+        }
+        Ok(HostPattern::Exact(lower.into()))
+    }
+}
+
+/// The request's host, lower-cased once per lookup into buffers on the stack.
+pub(crate) struct HostCtx<'b> {
+    /// The host without port (`Request::host`), if given and short enough.
+    pub host: Option<&'b [u8]>,
+    /// The raw `Host` header when it carries a port, for `host:port` patterns.
+    pub host_with_port: Option<&'b [u8]>,
+    /// True when the request names a host at all (even one too long to compare).
+    pub present: bool,
+}
+
+impl<'b> HostCtx<'b> {
+    pub fn new(
+        req: &Request<'_>,
+        buf: &'b mut [u8; MAX_HOST_LEN],
+        buf_port: &'b mut [u8; MAX_HOST_LEN],
+    ) -> HostCtx<'b> {
+        let host = req.host.and_then(|h| lower_into(h, buf));
+        let host_with_port = req
+            .http_host
+            .filter(|h| h.contains(&b':'))
+            .and_then(|h| lower_into(h, buf_port));
+        HostCtx {
+            host,
+            host_with_port,
+            present: req.host.is_some(),
+        }
+    }
+}
+
+fn lower_into<'b>(src: &[u8], buf: &'b mut [u8; MAX_HOST_LEN]) -> Option<&'b [u8]> {
+    let out = buf.get_mut(..src.len())?;
+    for (o, b) in out.iter_mut().zip(src) {
+        *o = b.to_ascii_lowercase();
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_patterns() {
+        assert_eq!(HostPattern::parse("*"), Ok(HostPattern::Any));
+        assert_eq!(
+            HostPattern::parse("Foo.COM"),
+            Ok(HostPattern::Exact((*b"foo.com").into()))
+        );
+        assert_eq!(
+            HostPattern::parse("*.foo.com"),
+            Ok(HostPattern::Suffix((*b".foo.com").into()))
+        );
+        assert!(HostPattern::parse("a.*.com").is_err());
+        assert!(HostPattern::parse("a b").is_err());
+        assert!(HostPattern::parse("").is_err());
+    }
+}

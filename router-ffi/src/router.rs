@@ -1,0 +1,425 @@
+//! `Router`: add, update and remove routes by id; match requests.
+
+use crate::addr::{parse_rules, AddrRule};
+use crate::error::{Field, RouteError};
+use crate::expr::Expr;
+use crate::host::{HostCtx, HostPattern, MAX_HOST_LEN};
+use crate::method::{method_bit, method_set};
+use crate::pattern::{Pattern, MAX_PARAMS};
+use crate::slot::{order_key, Entry, HostHit, Slot};
+use crate::tree::{Captures, Place, Tree};
+use crate::vars::{NoVars, Vars};
+use crate::{Request, Route};
+use hashbrown::HashMap;
+
+/// Options that apply to every route of a router.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// `:` is ordinary text in paths (and `{name:re}` is too).
+    pub no_param_match: bool,
+}
+
+/// A router: routes keyed by id, matched by path, host, method, client
+/// address, `vars` and an optional filter.
+///
+/// Matching (`find`) takes `&self`, allocates nothing and may run on many
+/// threads at once; changes take `&mut self` and touch only the changed route.
+#[derive(Debug)]
+pub struct Router<T> {
+    opts: Options,
+    routes: Vec<Option<Stored<T>>>,
+    free: Vec<u32>,
+    ids: HashMap<Box<str>, u32>,
+    exact: HashMap<Box<[u8]>, Slot>,
+    tree: Tree,
+    seq: u64,
+}
+
+#[derive(Debug)]
+struct Stored<T> {
+    id: Box<str>,
+    value: T,
+    methods: u16,
+    addrs: Vec<AddrRule>,
+    vars: Option<Expr>,
+    filter: bool,
+    priority: i32,
+    hosts: Vec<HostPattern>,
+    paths: Vec<StoredPath>,
+}
+
+#[derive(Debug)]
+struct StoredPath {
+    pattern: Box<str>,
+    names: Vec<Box<str>>,
+    /// `None` for exact paths (kept in the hash map).
+    place: Option<Place>,
+}
+
+/// What the router reports about a matched route.
+#[derive(Debug)]
+pub struct Match<'r, 'p, T> {
+    /// The route's value.
+    pub value: &'r T,
+    /// The route's id.
+    pub id: &'r str,
+    /// The path pattern that matched, as written (lua's `_path`).
+    pub pattern: &'r str,
+    /// Which of the route's hosts admitted the request.
+    pub host: MatchedHost<'r>,
+    /// The route's params with their values in the request path.
+    pub params: Params<'r, 'p>,
+}
+
+/// Which host of the route admitted the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchedHost<'r> {
+    /// The route lists no hosts.
+    Unrestricted,
+    /// The route lists the request's host.
+    Request,
+    /// A wildcard of the route: `"*"` or `"*.foo.com"` reported as `"*"` plus this suffix.
+    Wildcard(&'r [u8]),
+}
+
+/// A matched route's params: names from the pattern, values as slices of the path.
+#[derive(Debug, Clone, Copy)]
+pub struct Params<'r, 'p> {
+    names: &'r [Box<str>],
+    ranges: Captures,
+    path: &'p [u8],
+}
+
+impl<'r, 'p> Params<'r, 'p> {
+    /// How many params the pattern has (a catch-all counts as one).
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True when the pattern has no params.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The `i`-th param: its name, and its byte range in the path.
+    pub fn range(&self, i: usize) -> Option<(&'r str, std::ops::Range<usize>)> {
+        let name = self.names.get(i)?;
+        let (s, e) = self.ranges[i];
+        Some((name, s as usize..e as usize))
+    }
+
+    /// The value of the param `name`.
+    pub fn get(&self, name: &str) -> Option<&'p [u8]> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// `(name, value)` for every param, in pattern order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'r str, &'p [u8])> + '_ {
+        (0..self.len()).filter_map(move |i| {
+            let (name, r) = self.range(i)?;
+            Some((name, self.path.get(r)?))
+        })
+    }
+}
+
+impl<T> Default for Router<T> {
+    fn default() -> Self {
+        Router::new(Options::default())
+    }
+}
+
+impl<T> Router<T> {
+    /// An empty router.
+    pub fn new(opts: Options) -> Self {
+        Router {
+            opts,
+            routes: Vec::new(),
+            free: Vec::new(),
+            ids: HashMap::new(),
+            exact: HashMap::new(),
+            tree: Tree::default(),
+            seq: 0,
+        }
+    }
+
+    /// A router holding `routes`; the first refused route is the error.
+    pub fn build(
+        routes: impl IntoIterator<Item = Route<T>>,
+        opts: Options,
+    ) -> Result<Self, RouteError> {
+        let mut r = Router::new(opts);
+        for route in routes {
+            r.insert(route)?;
+        }
+        Ok(r)
+    }
+
+    /// The router's options.
+    pub fn options(&self) -> Options {
+        self.opts
+    }
+
+    /// How many routes the router holds.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when the router holds no route.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The value of the route `id`.
+    pub fn get(&self, id: &str) -> Option<&T> {
+        let &i = self.ids.get(id)?;
+        self.routes[i as usize].as_ref().map(|s| &s.value)
+    }
+
+    /// Adds a route. Refused (and nothing changed) when a field is malformed
+    /// or the id is taken.
+    pub fn insert(&mut self, route: Route<T>) -> Result<(), RouteError> {
+        if self.ids.contains_key(route.id.as_str()) {
+            return Err(RouteError::DuplicateId { id: route.id });
+        }
+        let (stored, patterns) = self.compile(route)?;
+        let slot = match self.free.pop() {
+            Some(i) => i,
+            None if self.routes.len() >= (u32::MAX - 1) as usize => {
+                return Err(RouteError::Full {
+                    id: stored.id.into(),
+                })
+            }
+            None => {
+                self.routes.push(None);
+                (self.routes.len() - 1) as u32
+            }
+        };
+        self.place(slot, stored, patterns);
+        Ok(())
+    }
+
+    /// Replaces the route with the same id. Refused (and the old route
+    /// kept) when a field is malformed or no such route exists. The updated
+    /// route orders as if newly added among routes of equal priority.
+    pub fn update(&mut self, route: Route<T>) -> Result<T, RouteError> {
+        let Some(&i) = self.ids.get(route.id.as_str()) else {
+            return Err(RouteError::NotFound { id: route.id });
+        };
+        let (stored, patterns) = self.compile(route)?;
+        let old = self.unplace(i).ok_or_else(|| RouteError::NotFound {
+            id: stored.id.to_string(),
+        })?;
+        self.place(i, stored, patterns);
+        Ok(old.value)
+    }
+
+    /// Adds the route, or replaces the one with the same id.
+    pub fn upsert(&mut self, route: Route<T>) -> Result<Option<T>, RouteError> {
+        if self.ids.contains_key(route.id.as_str()) {
+            self.update(route).map(Some)
+        } else {
+            self.insert(route).map(|()| None)
+        }
+    }
+
+    /// Removes the route `id` and returns its value.
+    pub fn remove(&mut self, id: &str) -> Result<T, RouteError> {
+        let Some(&i) = self.ids.get(id) else {
+            return Err(RouteError::NotFound { id: id.into() });
+        };
+        let old = self
+            .unplace(i)
+            .ok_or_else(|| RouteError::NotFound { id: id.into() })?;
+        self.free.push(i);
+        Ok(old.value)
+    }
+
+    /// Checks and compiles every field of `route`.
+    fn compile(&self, route: Route<T>) -> Result<(Stored<T>, Vec<Pattern>), RouteError> {
+        let id = route.id.as_str();
+        let bad = |field, problem: String| RouteError::invalid(id, field, problem);
+        if route.paths.is_empty() {
+            return Err(bad(Field::Paths, "at least one path is required".into()));
+        }
+        if route.paths.len() > u16::MAX as usize {
+            return Err(bad(Field::Paths, "too many paths".into()));
+        }
+        let patterns = route
+            .paths
+            .iter()
+            .map(|p| Pattern::parse(p, self.opts.no_param_match))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(Field::Paths, e))?;
+        let hosts = route
+            .hosts
+            .iter()
+            .map(|h| HostPattern::parse(h))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(Field::Hosts, e))?;
+        let methods = method_set(&route.methods).map_err(|e| bad(Field::Methods, e))?;
+        let addrs = parse_rules(&route.remote_addrs).map_err(|e| bad(Field::RemoteAddrs, e))?;
+        let vars = match &route.vars {
+            None => None,
+            Some(v) => Some(Expr::parse(v).map_err(|e| bad(Field::Vars, e))?),
+        };
+        let paths = route
+            .paths
+            .iter()
+            .zip(&patterns)
+            .map(|(text, p)| StoredPath {
+                pattern: text.as_str().into(),
+                names: p.param_names(),
+                place: None,
+            })
+            .collect();
+        let stored = Stored {
+            id: route.id.into(),
+            value: route.value,
+            methods,
+            addrs,
+            vars,
+            filter: route.filter,
+            priority: route.priority,
+            hosts,
+            paths,
+        };
+        Ok((stored, patterns))
+    }
+
+    fn place(&mut self, i: u32, mut stored: Stored<T>, patterns: Vec<Pattern>) {
+        self.seq += 1;
+        let seq = self.seq;
+        for (pi, (sp, pattern)) in stored.paths.iter_mut().zip(&patterns).enumerate() {
+            let entry = Entry {
+                key: order_key(stored.priority, sp.pattern.len(), seq),
+                route: i,
+                path: pi as u16,
+            };
+            if pattern.is_exact() {
+                let slot = self.exact.entry(sp.pattern.as_bytes().into()).or_default();
+                slot.insert(entry, &stored.hosts);
+            } else {
+                let (place, slot) = self.tree.slot_mut(&pattern.tokens);
+                slot.insert(entry, &stored.hosts);
+                sp.place = Some(place);
+            }
+        }
+        self.ids.insert(stored.id.clone(), i);
+        self.routes[i as usize] = Some(stored);
+    }
+
+    /// Takes route `i` out of every index; `None` when the slab slot is empty.
+    fn unplace(&mut self, i: u32) -> Option<Stored<T>> {
+        let stored = self.routes.get_mut(i as usize)?.take()?;
+        self.ids.remove(&*stored.id);
+        for (pi, sp) in stored.paths.iter().enumerate() {
+            match sp.place {
+                None => {
+                    let key = sp.pattern.as_bytes();
+                    if let Some(slot) = self.exact.get_mut(key) {
+                        slot.remove(i, pi as u16, &stored.hosts);
+                        if slot.is_empty() {
+                            self.exact.remove(key);
+                        }
+                    }
+                }
+                Some(place) => {
+                    if let Some(slot) = self.tree.slot_at(place) {
+                        slot.remove(i, pi as u16, &stored.hosts);
+                    }
+                    self.tree.prune(place);
+                }
+            }
+        }
+        Some(stored)
+    }
+
+    /// The route `req` matches, without `vars` or a filter.
+    pub fn find<'r, 'p>(&'r self, req: &Request<'p>) -> Option<Match<'r, 'p, T>> {
+        self.find_with(req, &NoVars, &mut |_| true)
+    }
+
+    /// The first route, in ROUTER.md's order, whose path, method, client
+    /// address, host and `vars` match `req`, and which `filter` accepts
+    /// (asked only for routes added with `filter: true`).
+    pub fn find_with<'r, 'p>(
+        &'r self,
+        req: &Request<'p>,
+        vars: &dyn Vars,
+        filter: &mut dyn FnMut(&T) -> bool,
+    ) -> Option<Match<'r, 'p, T>> {
+        let mut buf = [0u8; MAX_HOST_LEN];
+        let mut buf_port = [0u8; MAX_HOST_LEN];
+        let host = HostCtx::new(req, &mut buf, &mut buf_port);
+        let method = req.method.and_then(method_bit).unwrap_or(0);
+        let mut accept = |e: &Entry| match self.routes.get(e.route as usize) {
+            Some(Some(r)) => r.accepts(method, req, vars, filter),
+            _ => false,
+        };
+        if let Some(slot) = self.exact.get(req.path) {
+            let mut after = None;
+            while let Some((e, hit)) = slot.best_after(&host, after) {
+                if accept(&e) {
+                    return self.report(e, hit, [(0, 0); MAX_PARAMS], req.path);
+                }
+                after = Some(e.key);
+            }
+        }
+        let found = self.tree.find(req.path, &host, &mut accept)?;
+        self.report(found.entry, found.host, found.captures, req.path)
+    }
+
+    fn report<'r, 'p>(
+        &'r self,
+        e: Entry,
+        hit: HostHit<'r>,
+        ranges: Captures,
+        path: &'p [u8],
+    ) -> Option<Match<'r, 'p, T>> {
+        let r = self.routes.get(e.route as usize)?.as_ref()?;
+        let sp = r.paths.get(e.path as usize)?;
+        Some(Match {
+            value: &r.value,
+            id: &r.id,
+            pattern: &sp.pattern,
+            host: match hit {
+                HostHit::Unrestricted => MatchedHost::Unrestricted,
+                HostHit::Request => MatchedHost::Request,
+                HostHit::Wildcard(s) => MatchedHost::Wildcard(s),
+            },
+            params: Params {
+                names: &sp.names,
+                ranges,
+                path,
+            },
+        })
+    }
+}
+
+impl<T> Stored<T> {
+    /// The non-path conditions, in lua-resty-radixtree's order (hosts were
+    /// checked by the index).
+    fn accepts(
+        &self,
+        method: u16,
+        req: &Request<'_>,
+        vars: &dyn Vars,
+        filter: &mut dyn FnMut(&T) -> bool,
+    ) -> bool {
+        if self.methods != 0 && self.methods & method == 0 {
+            return false;
+        }
+        if !self.addrs.is_empty() {
+            match &req.remote_addr {
+                Some(ip) if self.addrs.iter().any(|a| a.contains(ip)) => {}
+                _ => return false,
+            }
+        }
+        if let Some(e) = &self.vars {
+            if !e.eval(vars) {
+                return false;
+            }
+        }
+        !self.filter || filter(&self.value)
+    }
+}

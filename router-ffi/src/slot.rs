@@ -1,0 +1,191 @@
+//! The routes stored at one place of the router (one exact path, or one
+//! terminal of the tree), ordered, with an index of their hosts.
+
+use crate::host::{HostCtx, HostPattern};
+use hashbrown::HashMap;
+
+/// Candidate order: lower is tried first (priority desc, longer pattern, older).
+pub(crate) type Key = u128;
+
+/// The order key of one path of one route.
+pub(crate) fn order_key(priority: i32, pattern_len: usize, seq: u64) -> Key {
+    let prio = (i32::MAX as i64 - priority as i64) as u128;
+    let len = (u32::MAX - pattern_len.min(u32::MAX as usize) as u32) as u128;
+    (prio << 96) | (len << 64) | seq as u128
+}
+
+/// One path of one route, as stored in a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub key: Key,
+    pub route: u32,
+    pub path: u16,
+}
+
+/// Which of the route's hosts let the request in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostHit<'r> {
+    /// The route lists no hosts.
+    Unrestricted,
+    /// The route lists the request's host (or `host:port`).
+    Request,
+    /// The route's wildcard that matched: `*` or `*.suffix` (given as `.suffix`).
+    Wildcard(&'r [u8]),
+}
+
+#[derive(Debug, Default)]
+struct HostIndex {
+    any: Vec<Entry>,
+    exact: HashMap<Box<[u8]>, Vec<Entry>>,
+    suffix: HashMap<Box<[u8]>, Vec<Entry>>,
+    /// Distinct suffix lengths (longest first) with how many suffixes have each.
+    suffix_lens: Vec<(usize, usize)>,
+}
+
+/// The routes at one place, sorted by [`Key`], with hosts indexed.
+#[derive(Debug, Default)]
+pub(crate) struct Slot {
+    unrestricted: Vec<Entry>,
+    hosts: Option<Box<HostIndex>>,
+}
+
+fn insert_sorted(list: &mut Vec<Entry>, e: Entry) {
+    let at = list.partition_point(|x| x.key < e.key);
+    list.insert(at, e);
+}
+
+fn remove_entry(list: &mut Vec<Entry>, route: u32, path: u16) {
+    list.retain(|x| !(x.route == route && x.path == path));
+}
+
+/// The first entry of a sorted list whose key is above `after`.
+fn first_after(list: &[Entry], after: Option<Key>) -> Option<&Entry> {
+    match after {
+        None => list.first(),
+        Some(k) => list.get(list.partition_point(|x| x.key <= k)),
+    }
+}
+
+impl Slot {
+    pub fn is_empty(&self) -> bool {
+        self.unrestricted.is_empty() && self.hosts.is_none()
+    }
+
+    pub fn insert(&mut self, e: Entry, hosts: &[HostPattern]) {
+        if hosts.is_empty() {
+            insert_sorted(&mut self.unrestricted, e);
+            return;
+        }
+        let idx = self.hosts.get_or_insert_with(Default::default);
+        for h in hosts {
+            match h {
+                HostPattern::Any => insert_sorted(&mut idx.any, e),
+                HostPattern::Exact(name) => {
+                    insert_sorted(idx.exact.entry(name.clone()).or_default(), e)
+                }
+                HostPattern::Suffix(s) => {
+                    let list = idx.suffix.entry(s.clone()).or_default();
+                    if list.is_empty() {
+                        add_len(&mut idx.suffix_lens, s.len());
+                    }
+                    insert_sorted(list, e);
+                }
+            }
+        }
+    }
+
+    pub fn remove(&mut self, route: u32, path: u16, hosts: &[HostPattern]) {
+        if hosts.is_empty() {
+            remove_entry(&mut self.unrestricted, route, path);
+            return;
+        }
+        let Some(idx) = self.hosts.as_mut() else {
+            return;
+        };
+        for h in hosts {
+            match h {
+                HostPattern::Any => remove_entry(&mut idx.any, route, path),
+                HostPattern::Exact(name) => {
+                    if let Some(list) = idx.exact.get_mut(name) {
+                        remove_entry(list, route, path);
+                        if list.is_empty() {
+                            idx.exact.remove(name);
+                        }
+                    }
+                }
+                HostPattern::Suffix(s) => {
+                    if let Some(list) = idx.suffix.get_mut(s) {
+                        remove_entry(list, route, path);
+                        if list.is_empty() {
+                            idx.suffix.remove(s);
+                            drop_len(&mut idx.suffix_lens, s.len());
+                        }
+                    }
+                }
+            }
+        }
+        if idx.any.is_empty() && idx.exact.is_empty() && idx.suffix.is_empty() {
+            self.hosts = None;
+        }
+    }
+
+    /// The best entry whose key is above `after` and whose hosts admit the
+    /// request, with the host that admitted it.
+    pub fn best_after<'r>(
+        &'r self,
+        host: &HostCtx<'_>,
+        after: Option<Key>,
+    ) -> Option<(Entry, HostHit<'r>)> {
+        let mut best: Option<(Entry, HostHit<'r>)> = None;
+        let mut offer = |e: Option<&Entry>, hit: HostHit<'r>| {
+            if let Some(e) = e {
+                if best.is_none_or(|(b, _)| e.key < b.key) {
+                    best = Some((*e, hit));
+                }
+            }
+        };
+        offer(
+            first_after(&self.unrestricted, after),
+            HostHit::Unrestricted,
+        );
+        let Some(idx) = self.hosts.as_deref() else {
+            return best;
+        };
+        if host.present {
+            offer(first_after(&idx.any, after), HostHit::Wildcard(b""));
+        }
+        for name in [host.host, host.host_with_port].into_iter().flatten() {
+            if let Some(list) = idx.exact.get(name) {
+                offer(first_after(list, after), HostHit::Request);
+            }
+            for &(len, _) in &idx.suffix_lens {
+                if len > name.len() {
+                    continue;
+                }
+                if let Some((key, list)) = idx.suffix.get_key_value(&name[name.len() - len..]) {
+                    offer(first_after(list, after), HostHit::Wildcard(key));
+                }
+            }
+        }
+        best
+    }
+}
+
+fn add_len(lens: &mut Vec<(usize, usize)>, len: usize) {
+    match lens.iter_mut().find(|(l, _)| *l == len) {
+        Some((_, n)) => *n += 1,
+        None => {
+            lens.push((len, 1));
+            lens.sort_by(|a, b| b.0.cmp(&a.0));
+        }
+    }
+}
+
+fn drop_len(lens: &mut Vec<(usize, usize)>, len: usize) {
+    if let Some(i) = lens.iter().position(|(l, _)| *l == len) {
+        lens[i].1 -= 1;
+        if lens[i].1 == 0 {
+            lens.remove(i);
+        }
+    }
+}
