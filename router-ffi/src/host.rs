@@ -50,12 +50,22 @@ impl HostPattern {
 
 /// The request's host, lower-cased once per lookup into buffers on the stack.
 pub(crate) struct HostCtx<'b> {
-    /// The host without port (`Request::host`), if given and short enough.
-    pub host: Option<&'b [u8]>,
-    /// The raw `Host` header when it carries a port, for `host:port` patterns.
-    pub host_with_port: Option<&'b [u8]>,
-    /// True when the request names a host at all (even one too long to compare).
+    /// The host without port (`Request::host`), if given.
+    pub host: Option<HostName<'b>>,
+    /// The raw `Host` header when it carries a port, for `host:port` patterns
+    /// (only when the request has a host: routes with hosts need one).
+    pub host_with_port: Option<HostName<'b>>,
+    /// True when the request names a host at all.
     pub present: bool,
+}
+
+/// One lower-cased request host name: all of it, or, when it is longer than
+/// the buffer, its last [`MAX_HOST_LEN`] bytes (enough for any suffix pattern).
+#[derive(Clone, Copy)]
+pub(crate) struct HostName<'b> {
+    pub bytes: &'b [u8],
+    /// False when `bytes` is only the tail of a longer name (no exact match then).
+    pub whole: bool,
 }
 
 impl<'b> HostCtx<'b> {
@@ -64,11 +74,11 @@ impl<'b> HostCtx<'b> {
         buf: &'b mut [u8; MAX_HOST_LEN],
         buf_port: &'b mut [u8; MAX_HOST_LEN],
     ) -> HostCtx<'b> {
-        let host = req.host.and_then(|h| lower_into(h, buf));
+        let host = req.host.map(|h| lower_into(h, buf));
         let host_with_port = req
             .http_host
-            .filter(|h| h.contains(&b':'))
-            .and_then(|h| lower_into(h, buf_port));
+            .filter(|h| req.host.is_some() && h.contains(&b':'))
+            .map(|h| lower_into(h, buf_port));
         HostCtx {
             host,
             host_with_port,
@@ -77,12 +87,16 @@ impl<'b> HostCtx<'b> {
     }
 }
 
-fn lower_into<'b>(src: &[u8], buf: &'b mut [u8; MAX_HOST_LEN]) -> Option<&'b [u8]> {
-    let out = buf.get_mut(..src.len())?;
-    for (o, b) in out.iter_mut().zip(src) {
+fn lower_into<'b>(src: &[u8], buf: &'b mut [u8; MAX_HOST_LEN]) -> HostName<'b> {
+    let tail = &src[src.len().saturating_sub(MAX_HOST_LEN)..];
+    let out = &mut buf[..tail.len()];
+    for (o, b) in out.iter_mut().zip(tail) {
         *o = b.to_ascii_lowercase();
     }
-    Some(out)
+    HostName {
+        bytes: out,
+        whole: tail.len() == src.len(),
+    }
 }
 
 #[cfg(test)]

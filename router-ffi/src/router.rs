@@ -287,9 +287,12 @@ impl<T> Router<T> {
     }
 
     fn place(&mut self, i: u32, mut stored: Stored<T>, patterns: Vec<Pattern>) {
-        self.seq += 1;
-        let seq = self.seq;
         for (pi, (sp, pattern)) in stored.paths.iter_mut().zip(&patterns).enumerate() {
+            // One sequence number per path, not per route: a route's paths are
+            // tried in the order given (as lua-resty-radixtree inserts them one
+            // by one); with a shared number, equal keys were tried latest first.
+            self.seq += 1;
+            let seq = self.seq;
             let entry = Entry {
                 key: order_key(stored.priority, sp.pattern.len(), seq),
                 route: i,

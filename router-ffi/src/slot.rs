@@ -155,7 +155,8 @@ impl Slot {
             offer(first_after(&idx.any, after), HostHit::Wildcard(b""));
         }
         for name in [host.host, host.host_with_port].into_iter().flatten() {
-            if let Some(list) = idx.exact.get(name) {
+            let (whole, name) = (name.whole, name.bytes);
+            if let Some(list) = idx.exact.get(name).filter(|_| whole) {
                 offer(first_after(list, after), HostHit::Request);
             }
             for &(len, _) in &idx.suffix_lens {
