@@ -24,7 +24,14 @@ test: deps
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace --no-fail-fast
 
+# The demo upstream: python3's http.server on 127.0.0.1:19081 serving
+# conf/demo/, started here and stopped when radixgate exits.
 run: build
+	@command -v python3 >/dev/null || { echo "make run needs python3 for the demo upstream"; exit 1; }
+	@python3 -m http.server 19081 --bind 127.0.0.1 --directory conf/demo >/dev/null 2>&1 & up=$$!; \
+	trap 'kill $$up 2>/dev/null' EXIT INT TERM; \
+	echo "demo upstream: python3 http.server on 127.0.0.1:19081 (pid $$up)"; \
+	echo "try: curl -i http://127.0.0.1:9080/demo/hello.txt"; \
 	$(CARGO) run -p radixgate -- --config conf/config.yaml
 
 bench: deps

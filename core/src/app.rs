@@ -1,0 +1,151 @@
+//! Wiring: config file -> source -> snapshot builder -> proxy listeners.
+//! Also the checks behind `--test-config`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use tokio::net::TcpListener;
+
+use crate::config::{seconds, GatewayConfig};
+use crate::proxy::{serve, Shared};
+use crate::snapshot::{Builder, Live, Snapshot};
+use crate::source::{ConfigSource, FileSource, SourceEvent};
+use crate::upstream::UpstreamClient;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The async runtime could not be built.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+    /// A listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config source or builder thread could not be started.
+    #[error("cannot start the config source: {0}")]
+    Source(std::io::Error),
+    /// The first configuration never arrived.
+    #[error("the config source sent nothing within {0:?}")]
+    NoConfig(Duration),
+}
+
+/// The file source that `config` names.
+pub fn file_source(config: &GatewayConfig) -> FileSource {
+    FileSource::new(
+        config.config.file.clone(),
+        Duration::from_millis(config.config.watch_interval_ms),
+    )
+}
+
+/// Checks `config.yaml` at `path` and the standalone file it names: the
+/// file, every object, and every reference between objects. Returns a
+/// summary line when all is well, else every problem found.
+pub fn test_config(path: &Path) -> Result<String, Vec<String>> {
+    let config = GatewayConfig::load(path).map_err(|e| vec![e.to_string()])?;
+    let parsed = file_source(&config)
+        .read()
+        .map_err(|e| vec![e.to_string()])?;
+    let mut problems: Vec<String> = parsed.errors.iter().map(ToString::to_string).collect();
+    let items: Vec<_> = parsed.items.into_iter().map(|(item, _)| item).collect();
+    let count = items.len();
+    let live: Live = Arc::new(ArcSwap::from_pointee(Snapshot::empty()));
+    let mut builder = Builder::new(live.clone());
+    problems.extend(
+        builder
+            .apply(SourceEvent::Full(items))
+            .iter()
+            .map(ToString::to_string),
+    );
+    if problems.is_empty() {
+        Ok(format!(
+            "{}: ok; {}: {count} objects, {} routes served",
+            path.display(),
+            config.config.file.display(),
+            live.load().len()
+        ))
+    } else {
+        Err(problems)
+    }
+}
+
+/// Runs the gateway until SIGINT or SIGTERM.
+pub fn run(config: GatewayConfig) -> Result<(), StartError> {
+    let g = &config.gateway;
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if g.worker_threads > 0 {
+        rt.worker_threads(g.worker_threads);
+    }
+    let rt = rt.enable_all().build().map_err(StartError::Runtime)?;
+
+    let live: Live = Arc::new(ArcSwap::from_pointee(Snapshot::empty()));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let mut builder = Builder::new(live.clone());
+    std::thread::Builder::new()
+        .name("config-builder".into())
+        .spawn(move || {
+            while let Some(event) = rx.blocking_recv() {
+                builder.apply(event);
+                let _ = ready_tx.send(());
+            }
+        })
+        .map_err(StartError::Source)?;
+    Box::new(file_source(&config))
+        .start(tx)
+        .map_err(StartError::Source)?;
+    let wait = Duration::from_secs(30);
+    ready_rx
+        .recv_timeout(wait)
+        .map_err(|_| StartError::NoConfig(wait))?;
+
+    let header_timeout = seconds(g.header_read_timeout).unwrap_or(Duration::from_secs(30));
+    let connect = seconds(g.upstream_connect_timeout).unwrap_or(Duration::from_secs(60));
+    let read = seconds(g.upstream_read_timeout).unwrap_or(Duration::from_secs(60));
+    rt.block_on(async move {
+        let shared = Arc::new(Shared {
+            live,
+            client: UpstreamClient::new(connect),
+            default_timeout: connect + read,
+        });
+        for &addr in &g.listen {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Listen { addr, source })?;
+            tracing::info!(%addr, "proxy listening");
+            tokio::spawn(serve(listener, shared.clone(), header_timeout));
+        }
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,206 @@
+//! The gateway's own settings: `conf/config.yaml`.
+//!
+//! Every key is optional; an empty file gives the defaults. Unknown keys
+//! are refused so that a typo never passes silently.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::error::FileError;
+
+/// Everything in `config.yaml`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// The proxy's own settings.
+    #[serde(default)]
+    pub gateway: GatewaySection,
+    /// Where routes, services and upstreams come from.
+    #[serde(default)]
+    pub config: ConfigSection,
+}
+
+/// `gateway:` the proxy itself.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySection {
+    /// Addresses the proxy listens on (`ip:port`).
+    #[serde(default = "default_listen")]
+    pub listen: Vec<SocketAddr>,
+    /// Worker threads; 0 = one per CPU core.
+    #[serde(default)]
+    pub worker_threads: usize,
+    /// `error`, `warn`, `info`, `debug`, `trace`, or a tracing filter
+    /// (`info,radixgate::access=warn`). `RUST_LOG` wins when set.
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+    /// Seconds a client may take to send its request headers.
+    #[serde(default = "default_header_timeout")]
+    pub header_read_timeout: f64,
+    /// Seconds to connect to a node when neither route nor upstream says.
+    #[serde(default = "default_upstream_timeout")]
+    pub upstream_connect_timeout: f64,
+    /// Seconds to wait for a node's response headers when neither route nor upstream says.
+    #[serde(default = "default_upstream_timeout")]
+    pub upstream_read_timeout: f64,
+}
+
+impl Default for GatewaySection {
+    fn default() -> Self {
+        GatewaySection {
+            listen: default_listen(),
+            worker_threads: 0,
+            log_level: default_log_level(),
+            header_read_timeout: default_header_timeout(),
+            upstream_connect_timeout: default_upstream_timeout(),
+            upstream_read_timeout: default_upstream_timeout(),
+        }
+    }
+}
+
+/// `config:` the configuration source.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigSection {
+    /// `yaml` (the standalone file); `etcd` comes later.
+    #[serde(default = "default_provider")]
+    pub provider: String,
+    /// The standalone file, relative to the working directory.
+    #[serde(default = "default_file")]
+    pub file: PathBuf,
+    /// Milliseconds between two checks of the file's size and mtime.
+    #[serde(default = "default_interval")]
+    pub watch_interval_ms: u64,
+}
+
+impl Default for ConfigSection {
+    fn default() -> Self {
+        ConfigSection {
+            provider: default_provider(),
+            file: default_file(),
+            watch_interval_ms: default_interval(),
+        }
+    }
+}
+
+fn default_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::from(([0, 0, 0, 0], 9080))]
+}
+fn default_log_level() -> String {
+    "info".into()
+}
+fn default_header_timeout() -> f64 {
+    30.0
+}
+fn default_upstream_timeout() -> f64 {
+    60.0
+}
+fn default_provider() -> String {
+    "yaml".into()
+}
+fn default_file() -> PathBuf {
+    PathBuf::from("conf/apisix.yaml")
+}
+fn default_interval() -> u64 {
+    1000
+}
+
+/// Seconds from a setting, when finite and positive.
+pub fn seconds(v: f64) -> Option<Duration> {
+    (v.is_finite() && v > 0.0 && v <= 86_400.0).then(|| Duration::from_secs_f64(v))
+}
+
+impl GatewayConfig {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<GatewayConfig, FileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        GatewayConfig::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and checks the text of a `config.yaml`; `path` names it in errors.
+    pub fn parse(text: &str, path: &str) -> Result<GatewayConfig, FileError> {
+        let setting = |field: String, reason: String| FileError::Setting {
+            path: path.to_owned(),
+            field,
+            reason,
+        };
+        // An empty (or all-comment) file is the defaults.
+        let value: serde_json::Value =
+            serde_norway::from_str(text).map_err(|e| FileError::Syntax {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let value = match value {
+            serde_json::Value::Null => serde_json::Value::Object(Default::default()),
+            v => v,
+        };
+        let cfg: GatewayConfig = serde_path_to_error::deserialize(&value).map_err(|e| {
+            let (field, reason) = super::error::split_serde(&e);
+            setting(field, reason)
+        })?;
+        let g = &cfg.gateway;
+        if g.listen.is_empty() {
+            return Err(setting(
+                "gateway.listen".into(),
+                "expected at least 1 address".into(),
+            ));
+        }
+        if g.worker_threads > 1024 {
+            return Err(setting(
+                "gateway.worker_threads".into(),
+                "expected 0 (one per core) to 1024".into(),
+            ));
+        }
+        for (field, v) in [
+            ("gateway.header_read_timeout", g.header_read_timeout),
+            (
+                "gateway.upstream_connect_timeout",
+                g.upstream_connect_timeout,
+            ),
+            ("gateway.upstream_read_timeout", g.upstream_read_timeout),
+        ] {
+            if seconds(v).is_none() {
+                return Err(setting(
+                    field.into(),
+                    "expected seconds > 0 and <= 86400".into(),
+                ));
+            }
+        }
+        if g.log_level
+            .parse::<tracing_subscriber::EnvFilter>()
+            .is_err()
+        {
+            return Err(setting(
+                "gateway.log_level".into(),
+                format!("{:?} is not a level or tracing filter", g.log_level),
+            ));
+        }
+        match cfg.config.provider.as_str() {
+            "yaml" => {}
+            "etcd" => {
+                return Err(setting(
+                    "config.provider".into(),
+                    "etcd is not supported by this build yet: use yaml".into(),
+                ))
+            }
+            p => {
+                return Err(setting(
+                    "config.provider".into(),
+                    format!("{p:?} is not one of yaml, etcd"),
+                ))
+            }
+        }
+        if !(10..=3_600_000).contains(&cfg.config.watch_interval_ms) {
+            return Err(setting(
+                "config.watch_interval_ms".into(),
+                "expected 10 to 3600000".into(),
+            ));
+        }
+        Ok(cfg)
+    }
+}

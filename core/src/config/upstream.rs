@@ -1,0 +1,224 @@
+//! The APISIX `upstream` object (outer shape, as users write it) and its
+//! parts shared with routes: nodes and timeouts.
+
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::objects::Id;
+
+/// An upstream: a set of nodes and how to reach them.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConf {
+    /// The id (absent for an upstream written inline in a route or service).
+    #[serde(default)]
+    pub id: Option<Id>,
+    /// A name for people.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A description for people.
+    #[serde(default)]
+    pub desc: Option<String>,
+    /// Labels for people and filters.
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Set by the Admin API.
+    #[serde(default)]
+    pub create_time: Option<u64>,
+    /// Set by the Admin API.
+    #[serde(default)]
+    pub update_time: Option<u64>,
+    /// The nodes: `{"host:port": weight}` or `[{host, port, weight, priority}]`.
+    pub nodes: Nodes,
+    /// The balancer: `roundrobin` (the default; the only one this build has).
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// For `chash` (not in this build).
+    #[serde(default)]
+    pub hash_on: Option<String>,
+    /// For `chash` (not in this build).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Retries on another node (not in this build: accepted, not used yet).
+    #[serde(default)]
+    pub retries: Option<u32>,
+    /// Time budget for retries, seconds (accepted, not used yet).
+    #[serde(default)]
+    pub retry_timeout: Option<f64>,
+    /// Timeouts towards the nodes; a route's own `timeout` wins.
+    #[serde(default)]
+    pub timeout: Option<Timeout>,
+    /// Which `Host` the node sees: `pass` (the client's), `node`, `rewrite`.
+    #[serde(default)]
+    pub pass_host: Option<String>,
+    /// The `Host` sent with `pass_host: rewrite`.
+    #[serde(default)]
+    pub upstream_host: Option<String>,
+    /// `http` (the only one this build has).
+    #[serde(default)]
+    pub scheme: Option<String>,
+    /// Keep-alive pool limits (accepted; the shared pool applies its own).
+    #[serde(default)]
+    pub keepalive_pool: Option<KeepalivePool>,
+    /// Health checks (accepted, not run yet: every node counts as healthy).
+    #[serde(default)]
+    pub checks: Option<serde_json::Value>,
+}
+
+/// `keepalive_pool {size, idle_timeout, requests}`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeepalivePool {
+    /// Idle connections kept per node.
+    #[serde(default)]
+    pub size: Option<u32>,
+    /// Seconds an idle connection is kept.
+    #[serde(default)]
+    pub idle_timeout: Option<f64>,
+    /// Requests on one connection before it is closed.
+    #[serde(default)]
+    pub requests: Option<u32>,
+}
+
+/// `timeout {connect, send, read}` in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeout {
+    /// Seconds to connect.
+    pub connect: f64,
+    /// Seconds to send the request.
+    pub send: f64,
+    /// Seconds to wait for the response.
+    pub read: f64,
+}
+
+/// One node of an upstream.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConf {
+    /// Host name or IP address.
+    pub host: String,
+    /// Port; absent means the scheme's default (80 for http).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Share of the traffic; 0 takes none.
+    pub weight: u32,
+    /// Group: lower groups serve only when every higher one is down.
+    #[serde(default)]
+    pub priority: i32,
+    /// Free-form data (service discovery).
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// The nodes of an upstream, in either of APISIX's two spellings,
+/// normalised to a list.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Nodes(pub Vec<NodeConf>);
+
+impl<'de> Deserialize<'de> for Nodes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NodesVisitor)
+    }
+}
+
+struct NodesVisitor;
+
+impl<'de> Visitor<'de> for NodesVisitor {
+    type Value = Nodes;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(r#"a map {"host:port": weight} or a list of {host, port, weight, priority}"#)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Nodes, A::Error> {
+        let mut nodes = Vec::new();
+        while let Some((addr, weight)) = map.next_entry::<String, u32>()? {
+            let (host, port) = split_host_port(&addr).map_err(de::Error::custom)?;
+            nodes.push(NodeConf {
+                host,
+                port,
+                weight,
+                priority: 0,
+                metadata: None,
+            });
+        }
+        Ok(Nodes(nodes))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Nodes, A::Error> {
+        let mut nodes = Vec::new();
+        while let Some(n) = seq.next_element::<NodeConf>()? {
+            nodes.push(n);
+        }
+        Ok(Nodes(nodes))
+    }
+}
+
+/// Splits `host:port`, `host`, `[v6]:port` or `[v6]`.
+pub fn split_host_port(addr: &str) -> Result<(String, Option<u16>), String> {
+    let bad_port = |p: &str| format!("node {addr:?}: port {p:?} is not a number from 1 to 65535");
+    if let Some(rest) = addr.strip_prefix('[') {
+        let Some((host, after)) = rest.split_once(']') else {
+            return Err(format!("node {addr:?}: missing ']'"));
+        };
+        return match after.strip_prefix(':') {
+            None if after.is_empty() => Ok((host.to_owned(), None)),
+            None => Err(format!("node {addr:?}: unexpected text after ']'")),
+            Some(p) => match p.parse::<u16>() {
+                Ok(port) if port > 0 => Ok((host.to_owned(), Some(port))),
+                _ => Err(bad_port(p)),
+            },
+        };
+    }
+    match addr.rsplit_once(':') {
+        // More than one ':' without brackets: a bare IPv6 address.
+        Some((host, _)) if host.contains(':') => Ok((addr.to_owned(), None)),
+        Some((host, p)) => match p.parse::<u16>() {
+            Ok(port) if port > 0 => Ok((host.to_owned(), Some(port))),
+            _ => Err(bad_port(p)),
+        },
+        None => Ok((addr.to_owned(), None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_forms() {
+        assert_eq!(
+            split_host_port("127.0.0.1:80"),
+            Ok(("127.0.0.1".into(), Some(80)))
+        );
+        assert_eq!(split_host_port("a.com"), Ok(("a.com".into(), None)));
+        assert_eq!(
+            split_host_port("[::1]:8080"),
+            Ok(("::1".into(), Some(8080)))
+        );
+        assert_eq!(split_host_port("[::1]"), Ok(("::1".into(), None)));
+        assert!(split_host_port("a.com:x").is_err());
+        assert!(split_host_port("a.com:0").is_err());
+        assert!(split_host_port("a.com:70000").is_err());
+    }
+
+    #[test]
+    fn nodes_both_spellings() {
+        let m: Nodes = serde_json::from_str(r#"{"10.0.0.1:80": 2, "b:81": 1}"#).unwrap();
+        assert_eq!(m.0.len(), 2);
+        assert_eq!(m.0[0].host, "10.0.0.1");
+        assert_eq!(m.0[0].weight, 2);
+        let l: Nodes =
+            serde_json::from_str(r#"[{"host": "a", "port": 80, "weight": 3, "priority": -1}]"#)
+                .unwrap();
+        assert_eq!(
+            (l.0[0].port, l.0[0].weight, l.0[0].priority),
+            (Some(80), 3, -1)
+        );
+        assert!(serde_json::from_str::<Nodes>(r#""a:80""#).is_err());
+        assert!(serde_json::from_str::<Nodes>(r#"[{"host": "a", "weight": 1, "x": 1}]"#).is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! radixgate: an API gateway with Apache APISIX's data model.
+//!
+//! A request's way: [`proxy`] accepts it, loads the current [`snapshot`]
+//! once, matches it with the radix router, picks a node with the
+//! [`upstream`] balancer and forwards it over a pooled keep-alive client.
+//! A change's way: a [`source`] (the standalone file) emits changed objects
+//! from [`config`]; the snapshot builder applies them to the router in place
+//! and swaps the new snapshot in atomically.
+
+pub mod app;
+pub mod config;
+pub mod proxy;
+pub mod snapshot;
+pub mod source;
+pub mod upstream;

@@ -1,0 +1,137 @@
+//! Header rules of a proxy: hop-by-hop headers stay on their hop, the node
+//! learns who the client is (`X-Real-IP`, `X-Forwarded-*`), and `Host`
+//! follows the upstream's `pass_host`.
+
+use std::net::SocketAddr;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+use crate::upstream::{Node, PassHost};
+
+/// Headers that belong to one connection (RFC 9110 7.6.1), never forwarded.
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "upgrade",
+];
+
+/// Removes hop-by-hop headers, including those the `Connection` header names.
+/// `Transfer-Encoding` goes too: hyper frames each hop's body itself.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for n in named {
+        headers.remove(n);
+    }
+    for n in HOP_BY_HOP {
+        headers.remove(n);
+    }
+    headers.remove(header::TRANSFER_ENCODING);
+}
+
+/// The host without its port (`[::1]:80` -> `::1`... kept in brackets, like
+/// nginx's `$host`), lower case is left to the router.
+pub fn host_only(raw: &[u8]) -> &[u8] {
+    if raw.first() == Some(&b'[') {
+        return match raw.iter().position(|&b| b == b']') {
+            Some(end) => &raw[..=end],
+            None => raw,
+        };
+    }
+    match raw.iter().rposition(|&b| b == b':') {
+        Some(i) if raw[i + 1..].iter().all(u8::is_ascii_digit) => &raw[..i],
+        _ => raw,
+    }
+}
+
+/// Sets what the node is told about the client and the hop it came in on.
+pub fn set_forwarded(headers: &mut HeaderMap, client: SocketAddr, local: SocketAddr, host: &[u8]) {
+    let ip = client.ip().to_string();
+    // Append to what earlier proxies reported, as nginx's $proxy_add_x_forwarded_for.
+    let mut xff = String::new();
+    for v in headers.get_all("x-forwarded-for").iter() {
+        if let Ok(s) = v.to_str() {
+            xff.push_str(s);
+            xff.push_str(", ");
+        }
+    }
+    xff.push_str(&ip);
+    let set = |h: &mut HeaderMap, name: &'static str, v: &[u8]| {
+        if let Ok(v) = HeaderValue::from_bytes(v) {
+            h.insert(name, v);
+        }
+    };
+    set(headers, "x-forwarded-for", xff.as_bytes());
+    set(headers, "x-real-ip", ip.as_bytes());
+    set(headers, "x-forwarded-proto", b"http");
+    if host.is_empty() {
+        headers.remove("x-forwarded-host");
+    } else {
+        set(headers, "x-forwarded-host", host);
+    }
+    set(
+        headers,
+        "x-forwarded-port",
+        local.port().to_string().as_bytes(),
+    );
+}
+
+/// Sets `Host` for the node by `pass_host`; `pass` keeps the client's (or,
+/// when the client sent none, uses the node's).
+pub fn set_host(headers: &mut HeaderMap, pass: &PassHost, node: &Node) {
+    let value = match pass {
+        PassHost::Pass if headers.contains_key(header::HOST) => return,
+        PassHost::Pass | PassHost::Node => node.host_header.clone(),
+        PassHost::Rewrite(h) => h.clone(),
+    };
+    headers.insert(header::HOST, value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_and_connection_named() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", "close, x-secret".parse().unwrap());
+        h.insert("x-secret", "1".parse().unwrap());
+        h.insert("keep-alive", "timeout=5".parse().unwrap());
+        h.insert("transfer-encoding", "chunked".parse().unwrap());
+        h.insert("x-keep", "1".parse().unwrap());
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("x-keep"));
+    }
+
+    #[test]
+    fn host_without_port() {
+        assert_eq!(host_only(b"a.com:8080"), b"a.com");
+        assert_eq!(host_only(b"a.com"), b"a.com");
+        assert_eq!(host_only(b"[::1]:80"), b"[::1]");
+        assert_eq!(host_only(b"a.com:x"), b"a.com:x");
+    }
+
+    #[test]
+    fn forwarded_appends() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "1.1.1.1".parse().unwrap());
+        let client = "10.0.0.9:1234".parse().unwrap();
+        let local = "127.0.0.1:9080".parse().unwrap();
+        set_forwarded(&mut h, client, local, b"a.com");
+        assert_eq!(h["x-forwarded-for"], "1.1.1.1, 10.0.0.9");
+        assert_eq!(h["x-real-ip"], "10.0.0.9");
+        assert_eq!(h["x-forwarded-port"], "9080");
+        assert_eq!(h["x-forwarded-host"], "a.com");
+    }
+}

@@ -1,0 +1,38 @@
+//! Answers the gateway gives itself: JSON errors (APISIX's
+//! `{"error_msg": ...}` shape) and the liveness check.
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+use http_body_util::{Either, Full};
+use hyper::body::Incoming;
+
+/// The body of every response: streamed from a node, or the gateway's own.
+pub type Body = Either<Incoming, Full<Bytes>>;
+
+/// A JSON response `{"error_msg": msg}` with `status`.
+pub fn error(status: StatusCode, msg: &str) -> Response<Body> {
+    let body = serde_json::json!({ "error_msg": msg }).to_string();
+    json(status, body)
+}
+
+/// `404 {"error_msg":"404 Route Not Found"}`, as APISIX answers.
+pub fn not_found() -> Response<Body> {
+    error(StatusCode::NOT_FOUND, "404 Route Not Found")
+}
+
+/// `200 {"status":"ok"}` for `GET /healthz`.
+pub fn healthy() -> Response<Body> {
+    json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned())
+}
+
+fn json(status: StatusCode, body: String) -> Response<Body> {
+    let mut resp = Response::new(Either::Right(Full::new(Bytes::from(body))));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut()
+        .insert(header::SERVER, HeaderValue::from_static("radixgate"));
+    resp
+}

@@ -1,0 +1,170 @@
+//! The request path: load the snapshot, match, pick a node, forward with
+//! streaming bodies, answer errors as JSON, log one access line.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::uri::{PathAndQuery, Scheme};
+use http::{header, Method, Request, Response, StatusCode, Uri, Version};
+use http_body_util::Either;
+use hyper::body::Incoming;
+
+use super::headers::{host_only, set_forwarded, set_host, strip_hop_by_hop};
+use super::respond::{self, Body};
+use super::vars::RequestVars;
+use crate::snapshot::Live;
+use crate::upstream::{ForwardError, UpstreamClient};
+
+/// What every connection shares.
+#[derive(Debug)]
+pub struct Shared {
+    /// The current snapshot.
+    pub live: Live,
+    /// The pooled client to nodes.
+    pub client: UpstreamClient,
+    /// Time budget for a node's response head when route and upstream set none.
+    pub default_timeout: Duration,
+}
+
+/// The two ends of the client's connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Conn {
+    /// The client.
+    pub remote: SocketAddr,
+    /// The address it connected to.
+    pub local: SocketAddr,
+}
+
+/// Handles one request. Never fails: every error becomes a JSON response.
+pub async fn handle(
+    shared: Arc<Shared>,
+    conn: Conn,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path_query = req
+        .uri()
+        .path_and_query()
+        .map_or("/", PathAndQuery::as_str)
+        .to_owned();
+    let (resp, route, node) = route_and_forward(&shared, conn, req).await;
+    tracing::info!(
+        target: "radixgate::access",
+        client = %conn.remote.ip(),
+        method = %method,
+        uri = %path_query,
+        status = resp.status().as_u16(),
+        route = route.as_deref().unwrap_or("-"),
+        upstream = node.as_deref().unwrap_or("-"),
+        ms = format_args!("{:.3}", start.elapsed().as_secs_f64() * 1000.0),
+    );
+    Ok(resp)
+}
+
+type Outcome = (Response<Body>, Option<String>, Option<String>);
+
+async fn route_and_forward(shared: &Shared, conn: Conn, mut req: Request<Incoming>) -> Outcome {
+    let raw_host: Vec<u8> = match req.headers().get(header::HOST) {
+        Some(h) => h.as_bytes().to_vec(),
+        None => req
+            .uri()
+            .authority()
+            .map(|a| a.as_str().as_bytes().to_vec())
+            .unwrap_or_default(),
+    };
+    let host = host_only(&raw_host);
+    let found = {
+        // One atomic load; the snapshot is let go as soon as the route is in hand.
+        let snap = shared.live.load();
+        let vars = RequestVars::new(
+            req.method(),
+            req.uri(),
+            req.headers(),
+            host,
+            conn.remote,
+            conn.local,
+        );
+        let mut r = radix_router::Request::new(req.uri().path())
+            .method(req.method().as_str())
+            .remote_addr(conn.remote.ip());
+        if !raw_host.is_empty() {
+            r = r.host(host).http_host(&raw_host);
+        }
+        snap.find(&r, &vars)
+    };
+    let Some(route) = found else {
+        let resp = if req.uri().path() == "/healthz"
+            && matches!(*req.method(), Method::GET | Method::HEAD)
+        {
+            respond::healthy()
+        } else {
+            respond::not_found()
+        };
+        return (resp, None, None);
+    };
+    let route_id = Some(route.id.clone());
+    let upstream = &route.upstream;
+    let Some(node) = upstream.pick() else {
+        tracing::error!(route = %route.id, upstream = %upstream.name, "no node to send to");
+        let resp = respond::error(
+            StatusCode::BAD_GATEWAY,
+            "502 Bad Gateway: no available node",
+        );
+        return (resp, route_id, None);
+    };
+    let node_name = Some(node.authority.to_string());
+
+    let uri = Uri::builder()
+        .scheme(Scheme::HTTP)
+        .authority(node.authority.clone())
+        .path_and_query(
+            req.uri()
+                .path_and_query()
+                .cloned()
+                .unwrap_or_else(|| PathAndQuery::from_static("/")),
+        )
+        .build();
+    let uri = match uri {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::error!(route = %route.id, error = %e, "cannot build the upstream URI");
+            let resp = respond::error(StatusCode::BAD_REQUEST, "400 Bad Request");
+            return (resp, route_id, node_name);
+        }
+    };
+    *req.uri_mut() = uri;
+    *req.version_mut() = Version::HTTP_11;
+    let headers = req.headers_mut();
+    strip_hop_by_hop(headers);
+    set_forwarded(headers, conn.remote, conn.local, host);
+    set_host(headers, &upstream.pass_host, node);
+
+    let timeout = route
+        .timeouts()
+        .map_or(shared.default_timeout, |t| t.connect + t.send + t.read);
+    match shared.client.send(req, timeout).await {
+        Ok(resp) => {
+            let (mut parts, body) = resp.into_parts();
+            strip_hop_by_hop(&mut parts.headers);
+            // This hop is HTTP/1.1 whatever the node spoke.
+            parts.version = Version::HTTP_11;
+            (
+                Response::from_parts(parts, Either::Left(body)),
+                route_id,
+                node_name,
+            )
+        }
+        Err(e) => {
+            let (status, msg) = match &e {
+                ForwardError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout"),
+                _ => (StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
+            };
+            tracing::error!(route = %route.id, upstream = %upstream.name,
+                node = %node.authority, error = %e, "forwarding failed");
+            (respond::error(status, msg), route_id, node_name)
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! The snapshot builder: applies a source's events to the store, compiles
+//! the routes they touch, and publishes a new snapshot with one atomic swap.
+//!
+//! The router is never rebuilt for a change. The builder keeps two
+//! snapshots, left-right style: the live one and the one it replaced (the
+//! spare). Requests hold a snapshot only while they match, so the spare
+//! is soon free; the builder then replays on it the route changes it
+//! missed, applies the new ones in place (`upsert`/`remove`) and swaps it
+//! in. Only if a reader still holds the spare after a grace period does
+//! the builder rebuild the router from its compiled routes.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use radix_router::{Field, Options, Route, RouteError, Router};
+
+use super::compile::{same_matching, Store};
+use super::{RouteRt, Snapshot};
+use crate::config::{Id, Kind, ObjectError};
+use crate::source::SourceEvent;
+
+/// The live snapshot, shared by the builder (writer) and the proxy (readers).
+pub type Live = Arc<ArcSwap<Snapshot>>;
+
+/// How long the builder waits for readers to let go of the spare snapshot.
+const SPARE_GRACE: Duration = Duration::from_millis(200);
+
+/// One change to a snapshot's routes.
+#[derive(Debug, Clone)]
+enum Op {
+    /// Set the route at `index`; `route` is `Some` when the router must change.
+    Put {
+        index: u32,
+        route: Option<Route<u32>>,
+        rt: Arc<RouteRt>,
+    },
+    /// Drop the route `id` at `index`.
+    Remove { id: String, index: u32 },
+}
+
+/// A route as the live snapshot serves it.
+#[derive(Debug)]
+struct Served {
+    index: u32,
+    route: Route<u32>,
+    rt: Arc<RouteRt>,
+    /// When the router last got this route (rebuilds keep that order).
+    seq: u64,
+}
+
+/// Owns the store and publishes snapshots into a [`Live`].
+#[derive(Debug)]
+pub struct Builder {
+    store: Store,
+    live: Live,
+    spare: Option<Arc<Snapshot>>,
+    lag: Vec<Op>,
+    served: HashMap<Id, Served>,
+    free: Vec<u32>,
+    next_index: u32,
+    seq: u64,
+    version: u64,
+}
+
+impl Builder {
+    /// A builder publishing into `live`.
+    pub fn new(live: Live) -> Self {
+        Builder {
+            store: Store::default(),
+            live,
+            spare: None,
+            lag: Vec::new(),
+            served: HashMap::new(),
+            free: Vec::new(),
+            next_index: 0,
+            seq: 0,
+            version: 0,
+        }
+    }
+
+    /// Applies one event and publishes the result. Returns the objects that
+    /// were refused (already logged); their last good versions stay.
+    pub fn apply(&mut self, event: SourceEvent) -> Vec<ObjectError> {
+        let (mut errors, affected) = match event {
+            SourceEvent::Full(items) => {
+                let errors = self.store.replace(items);
+                let mut ids: BTreeSet<Id> = self.store.route_ids().cloned().collect();
+                ids.extend(self.served.keys().cloned());
+                (errors, ids)
+            }
+            SourceEvent::Changes(changes) => {
+                let mut errors = Vec::new();
+                let mut ids = BTreeSet::new();
+                for c in changes {
+                    match self.store.apply(c) {
+                        Ok(a) => ids.extend(a),
+                        Err(e) => errors.push(e),
+                    }
+                }
+                (errors, ids)
+            }
+        };
+        let mut snap = self.working_copy();
+        let mut applied = Vec::new();
+        for id in affected {
+            match self.op_for(&id) {
+                Ok(Some(op)) => match apply_op(&mut snap, &op) {
+                    Ok(()) => {
+                        self.record(&id, &op);
+                        applied.push(op);
+                    }
+                    Err(e) => {
+                        if let Op::Put { index, .. } = op {
+                            if !self.served.contains_key(&id) {
+                                self.free.push(index);
+                            }
+                        }
+                        errors.push(router_error(&id, &e));
+                    }
+                },
+                Ok(None) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        for e in &errors {
+            tracing::error!(kind = %e.kind, id = %e.id, field = %e.field, reason = %e.reason,
+                "object not applied; its last good version stays");
+        }
+        self.version += 1;
+        snap.version = self.version;
+        tracing::info!(
+            version = snap.version,
+            routes = snap.len(),
+            changed = applied.len(),
+            "config snapshot published"
+        );
+        let old = self.live.swap(Arc::new(snap));
+        self.spare = Some(old);
+        self.lag = applied;
+        errors
+    }
+
+    /// What to do for route `id`: `None` when nothing changes.
+    fn op_for(&mut self, id: &Id) -> Result<Option<Op>, ObjectError> {
+        let compiled = self.store.compile(id)?;
+        let served = self.served.get(id);
+        Ok(match (compiled, served) {
+            (None, None) => None,
+            (None, Some(s)) => Some(Op::Remove {
+                id: id.0.clone(),
+                index: s.index,
+            }),
+            (Some((mut route, rt)), served) => {
+                let index = match served {
+                    Some(s) => s.index,
+                    None => self.free.pop().unwrap_or_else(|| {
+                        self.next_index += 1;
+                        self.next_index - 1
+                    }),
+                };
+                route.value = index;
+                let changed = served.is_none_or(|s| !same_matching(&s.route, &route));
+                Some(Op::Put {
+                    index,
+                    route: changed.then_some(route),
+                    rt: Arc::new(rt),
+                })
+            }
+        })
+    }
+
+    fn record(&mut self, id: &Id, op: &Op) {
+        match op {
+            Op::Remove { index, .. } => {
+                self.served.remove(id);
+                self.free.push(*index);
+            }
+            Op::Put { index, route, rt } => {
+                let seq = self.seq;
+                self.seq += 1;
+                match (self.served.get_mut(id), route) {
+                    (Some(s), None) => s.rt = rt.clone(),
+                    (Some(s), Some(r)) => {
+                        s.rt = rt.clone();
+                        s.route = r.clone();
+                        s.seq = seq;
+                    }
+                    (None, r) => {
+                        if let Some(r) = r {
+                            let served = Served {
+                                index: *index,
+                                route: r.clone(),
+                                rt: rt.clone(),
+                                seq,
+                            };
+                            self.served.insert(id.clone(), served);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A snapshot equal to the live one that the builder may change: the
+    /// spare brought up to date, or a rebuild when readers still hold it.
+    fn working_copy(&mut self) -> Snapshot {
+        if let Some(mut spare) = self.spare.take() {
+            let deadline = Instant::now() + SPARE_GRACE;
+            loop {
+                match Arc::try_unwrap(spare) {
+                    Ok(mut snap) => {
+                        for op in self.lag.drain(..) {
+                            // These ops succeeded on the live copy, which
+                            // the spare equalled before them.
+                            if let Err(e) = apply_op(&mut snap, &op) {
+                                tracing::warn!(error = %e, "replay on the spare snapshot failed");
+                            }
+                        }
+                        return snap;
+                    }
+                    Err(still) if Instant::now() < deadline => {
+                        spare = still;
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    Err(_) => break,
+                }
+            }
+            tracing::warn!("spare snapshot still in use; rebuilding the router");
+        }
+        self.lag.clear();
+        self.rebuild()
+    }
+
+    /// The live state from scratch (first load, or a spare still in use).
+    fn rebuild(&self) -> Snapshot {
+        let mut snap = Snapshot {
+            router: Router::new(Options::default()),
+            routes: vec![None; self.next_index as usize],
+            version: self.version,
+        };
+        let mut order: Vec<&Served> = self.served.values().collect();
+        order.sort_by_key(|s| s.seq);
+        for s in order {
+            if let Err(e) = snap.router.insert(s.route.clone()) {
+                tracing::error!(route = %s.route.id, error = %e, "route lost in rebuild");
+                continue;
+            }
+            snap.routes[s.index as usize] = Some(s.rt.clone());
+        }
+        snap
+    }
+}
+
+/// Applies one op to a snapshot; the snapshot is unchanged on error.
+fn apply_op(snap: &mut Snapshot, op: &Op) -> Result<(), RouteError> {
+    match op {
+        Op::Put { index, route, rt } => {
+            if let Some(r) = route {
+                snap.router.upsert(r.clone())?;
+            }
+            let i = *index as usize;
+            if snap.routes.len() <= i {
+                snap.routes.resize(i + 1, None);
+            }
+            snap.routes[i] = Some(rt.clone());
+        }
+        Op::Remove { id, index } => {
+            // Absent already is fine: the result is the same.
+            let _ = snap.router.remove(id);
+            if let Some(slot) = snap.routes.get_mut(*index as usize) {
+                *slot = None;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn router_error(id: &Id, e: &RouteError) -> ObjectError {
+    let field = match e.field() {
+        Some(Field::Paths) => "uri",
+        Some(f) => f.as_str(),
+        None => "",
+    };
+    ObjectError::new(Kind::Route, &id.0, field, e.problem())
+}

@@ -1,0 +1,226 @@
+//! The one conversion from APISIX objects to what the proxy runs on: a
+//! route merged with its service, its upstream resolved and built, and the
+//! router's view of it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use radix_router::Route;
+
+use super::RouteRt;
+use crate::config::{Id, Kind, Object, ObjectError, RouteConf, ServiceConf, UpstreamConf};
+use crate::source::{Change, Item};
+use crate::upstream::{Timeouts, UpstreamRt};
+
+/// The last good version of every object, and the upstreams built from them.
+#[derive(Debug, Default)]
+pub struct Store {
+    routes: BTreeMap<Id, RouteConf>,
+    services: BTreeMap<Id, ServiceConf>,
+    upstreams: BTreeMap<Id, UpstreamConf>,
+    /// Built upstreams by upstream id (shared by routes: one balancer each).
+    upstream_rt: HashMap<Id, Arc<UpstreamRt>>,
+    /// Built inline upstreams of services, by service id.
+    service_rt: HashMap<Id, Arc<UpstreamRt>>,
+}
+
+impl Store {
+    /// Ids of every route the store holds.
+    pub fn route_ids(&self) -> impl Iterator<Item = &Id> {
+        self.routes.keys()
+    }
+
+    /// Replaces everything with `items`; returns the objects refused
+    /// (an upstream whose nodes cannot be dialled, ...).
+    pub fn replace(&mut self, items: Vec<Item>) -> Vec<ObjectError> {
+        *self = Store::default();
+        let mut errors = Vec::new();
+        let mut items = items;
+        items.sort_by_key(|i| Kind::ALL.iter().position(|k| *k == i.kind()));
+        for item in items {
+            if let Err(e) = self.put(item) {
+                errors.push(e);
+            }
+        }
+        errors
+    }
+
+    /// Applies one change; returns the route ids it may affect.
+    pub fn apply(&mut self, change: Change) -> Result<BTreeSet<Id>, ObjectError> {
+        match change {
+            Change::Put(item) => {
+                let (kind, id) = (item.kind(), item.id.clone());
+                self.put(item)?;
+                Ok(self.affected(kind, &id))
+            }
+            Change::Delete { kind, id } => {
+                let affected = self.affected(kind, &id);
+                match kind {
+                    Kind::Route => {
+                        self.routes.remove(&id);
+                    }
+                    Kind::Service => {
+                        self.services.remove(&id);
+                        self.service_rt.remove(&id);
+                    }
+                    Kind::Upstream => {
+                        self.upstreams.remove(&id);
+                        self.upstream_rt.remove(&id);
+                    }
+                }
+                Ok(affected)
+            }
+        }
+    }
+
+    fn put(&mut self, item: Item) -> Result<(), ObjectError> {
+        let id = item.id;
+        match item.object {
+            Object::Route(r) => {
+                self.routes.insert(id, *r);
+            }
+            Object::Service(s) => {
+                match &s.upstream {
+                    Some(u) => {
+                        let rt = build_upstream(u, format!("service {id} (inline)")).map_err(
+                            |(f, r)| {
+                                ObjectError::new(Kind::Service, &id.0, format!("upstream.{f}"), r)
+                            },
+                        )?;
+                        self.service_rt.insert(id.clone(), rt);
+                    }
+                    None => {
+                        self.service_rt.remove(&id);
+                    }
+                }
+                self.services.insert(id, *s);
+            }
+            Object::Upstream(u) => {
+                let rt = build_upstream(&u, format!("upstream {id}"))
+                    .map_err(|(f, r)| ObjectError::new(Kind::Upstream, &id.0, f, r))?;
+                self.upstream_rt.insert(id.clone(), rt);
+                self.upstreams.insert(id, *u);
+            }
+        }
+        Ok(())
+    }
+
+    /// Route ids whose compiled form depends on the object `kind`/`id`.
+    fn affected(&self, kind: Kind, id: &Id) -> BTreeSet<Id> {
+        let services: BTreeSet<&Id> = match kind {
+            Kind::Upstream => self
+                .services
+                .iter()
+                .filter(|(_, s)| s.upstream_id.as_ref() == Some(id))
+                .map(|(sid, _)| sid)
+                .collect(),
+            _ => BTreeSet::new(),
+        };
+        match kind {
+            Kind::Route => BTreeSet::from([id.clone()]),
+            Kind::Service => self
+                .routes
+                .iter()
+                .filter(|(_, r)| r.service_id.as_ref() == Some(id))
+                .map(|(rid, _)| rid.clone())
+                .collect(),
+            Kind::Upstream => self
+                .routes
+                .iter()
+                .filter(|(_, r)| {
+                    r.upstream_id.as_ref() == Some(id)
+                        || r.service_id.as_ref().is_some_and(|s| services.contains(s))
+                })
+                .map(|(rid, _)| rid.clone())
+                .collect(),
+        }
+    }
+
+    /// The route `id` as it should be served: `Ok(None)` when it is absent
+    /// or disabled (`status: 0`), an error when a reference is dangling.
+    pub fn compile(&self, id: &Id) -> Result<Option<(Route<u32>, RouteRt)>, ObjectError> {
+        let Some(r) = self.routes.get(id) else {
+            return Ok(None);
+        };
+        if r.status == 0 {
+            return Ok(None);
+        }
+        let err = |field: &str, reason: String| ObjectError::new(Kind::Route, &id.0, field, reason);
+        let service = match &r.service_id {
+            Some(sid) => Some((
+                sid,
+                self.services
+                    .get(sid)
+                    .ok_or_else(|| err("service_id", format!("service {sid} not found")))?,
+            )),
+            None => None,
+        };
+        let by_id = |uid: &Id, field: &str| {
+            self.upstream_rt
+                .get(uid)
+                .cloned()
+                .ok_or_else(|| err(field, format!("upstream {uid} not found")))
+        };
+        let upstream = if let Some(u) = &r.upstream {
+            build_upstream(u, format!("route {id} (inline)"))
+                .map_err(|(f, reason)| err(&format!("upstream.{f}"), reason))?
+        } else if let Some(uid) = &r.upstream_id {
+            by_id(uid, "upstream_id")?
+        } else {
+            match service {
+                Some((sid, s)) => match (&s.upstream_id, self.service_rt.get(sid)) {
+                    (_, Some(rt)) => rt.clone(),
+                    (Some(uid), None) => by_id(uid, "service_id")?,
+                    (None, None) => {
+                        return Err(err(
+                            "upstream",
+                            format!("neither the route nor service {sid} has an upstream"),
+                        ))
+                    }
+                },
+                None => return Err(err("upstream", "the route has no upstream".into())),
+            }
+        };
+        let mut route = Route::new(id.0.clone(), 0u32).priority(r.priority);
+        route.paths = r
+            .uri
+            .iter()
+            .chain(r.uris.iter().flatten())
+            .cloned()
+            .collect();
+        route.hosts = match (&r.host, &r.hosts) {
+            (Some(h), _) => vec![h.clone()],
+            (None, Some(h)) => h.clone(),
+            (None, None) => service
+                .and_then(|(_, s)| s.hosts.clone())
+                .unwrap_or_default(),
+        };
+        route.methods = r.methods.clone().unwrap_or_default();
+        route.remote_addrs = match (&r.remote_addr, &r.remote_addrs) {
+            (Some(a), _) => vec![a.clone()],
+            (None, Some(a)) => a.clone(),
+            (None, None) => Vec::new(),
+        };
+        route.vars = r.vars.clone().filter(|v| !v.is_null());
+        let rt = RouteRt {
+            id: id.0.clone(),
+            upstream,
+            timeout: r.timeout.as_ref().and_then(Timeouts::from_conf),
+        };
+        Ok(Some((route, rt)))
+    }
+}
+
+fn build_upstream(u: &UpstreamConf, name: String) -> Result<Arc<UpstreamRt>, (String, String)> {
+    UpstreamRt::build(u, name).map(Arc::new)
+}
+
+/// Whether two router routes would match the same requests the same way.
+pub fn same_matching(a: &Route<u32>, b: &Route<u32>) -> bool {
+    a.paths == b.paths
+        && a.hosts == b.hosts
+        && a.methods == b.methods
+        && a.remote_addrs == b.remote_addrs
+        && a.vars == b.vars
+        && a.priority == b.priority
+}

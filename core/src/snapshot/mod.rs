@@ -1,0 +1,79 @@
+//! Snapshots: everything a request needs, compiled once per change and
+//! swapped in atomically. A request loads the current snapshot once
+//! (`arc-swap`), matches, takes the route it needs and lets go; requests in
+//! flight finish on the route they matched.
+
+mod builder;
+mod compile;
+
+pub use builder::{Builder, Live};
+pub use compile::Store;
+
+use std::sync::Arc;
+
+use radix_router::{Options, Request, Router, Vars};
+
+use crate::upstream::{Timeouts, UpstreamRt};
+
+/// A route as the proxy runs it: merged with its service, upstream built.
+#[derive(Debug)]
+pub struct RouteRt {
+    /// The route's id.
+    pub id: String,
+    /// Where it forwards (shared with other routes on the same upstream).
+    pub upstream: Arc<UpstreamRt>,
+    /// The route's own timeouts (win over the upstream's).
+    pub timeout: Option<Timeouts>,
+}
+
+impl RouteRt {
+    /// The timeouts that apply: the route's, else the upstream's.
+    pub fn timeouts(&self) -> Option<Timeouts> {
+        self.timeout.or(self.upstream.timeout)
+    }
+}
+
+/// An immutable, ready-to-serve configuration.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Route indexes by path, host, method, client address and vars.
+    router: Router<u32>,
+    /// Compiled routes by index (`None`: a free slot).
+    routes: Vec<Option<Arc<RouteRt>>>,
+    /// Counts publications, for logs.
+    pub version: u64,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot::empty()
+    }
+}
+
+impl Snapshot {
+    /// A snapshot with no routes: every request gets 404.
+    pub fn empty() -> Self {
+        Snapshot {
+            router: Router::new(Options::default()),
+            routes: Vec::new(),
+            version: 0,
+        }
+    }
+
+    /// Number of routes served.
+    pub fn len(&self) -> usize {
+        self.router.len()
+    }
+
+    /// Whether no route is served.
+    pub fn is_empty(&self) -> bool {
+        self.router.is_empty()
+    }
+
+    /// The route for `req`, reading `vars` only for routes that have
+    /// `vars` conditions.
+    pub fn find(&self, req: &Request<'_>, vars: &dyn Vars) -> Option<Arc<RouteRt>> {
+        let m = self.router.find_with(req, vars, &mut |_| true)?;
+        self.routes.get(*m.value as usize)?.clone()
+    }
+}

@@ -1,0 +1,63 @@
+//! Configuration sources: where routes, services and upstreams come from.
+//!
+//! Every source speaks the same protocol: one [`SourceEvent::Full`] with the
+//! whole valid set, then [`SourceEvent::Changes`] with the objects that
+//! changed. Invalid objects never reach the channel: the source logs them
+//! (kind, id, reason) and keeps sending the last good version it had. The
+//! standalone file ([`FileSource`]) is one source; etcd will be another.
+
+mod file;
+mod standalone;
+
+pub use file::FileSource;
+pub use standalone::{parse_standalone, Standalone};
+
+use crate::config::{Id, Kind, Object};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// One valid object with its identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// The object's id.
+    pub id: Id,
+    /// The decoded, checked object.
+    pub object: Object,
+}
+
+impl Item {
+    /// The object's kind.
+    pub fn kind(&self) -> Kind {
+        self.object.kind()
+    }
+}
+
+/// A change to one object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// The object was added or replaced.
+    Put(Item),
+    /// The object was removed.
+    Delete {
+        /// Its kind.
+        kind: Kind,
+        /// Its id.
+        id: Id,
+    },
+}
+
+/// What a source sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceEvent {
+    /// The whole valid set: replaces everything known before.
+    Full(Vec<Item>),
+    /// Changes since the previous event, in order.
+    Changes(Vec<Change>),
+}
+
+/// A source of configuration objects.
+pub trait ConfigSource: Send + 'static {
+    /// Starts the source: it sends one `Full` event as soon as it has read
+    /// its data (an empty set when it cannot), then `Changes` as they come,
+    /// until the receiver is dropped. Returns once the source is running.
+    fn start(self: Box<Self>, events: UnboundedSender<SourceEvent>) -> std::io::Result<()>;
+}

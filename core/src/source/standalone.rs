@@ -1,0 +1,121 @@
+//! APISIX's standalone file format: a YAML (or JSON) map keyed by kind
+//! (`routes:`, `services:`, `upstreams:`), each a list of objects with an
+//! `id`, and a trailing `#END` line that marks the file as complete.
+
+use std::collections::HashMap;
+
+use super::Item;
+use crate::config::{decode, FileError, Id, Kind, ObjectError};
+
+/// One parse of a standalone file.
+#[derive(Debug, Default)]
+pub struct Standalone {
+    /// The valid objects, with the JSON they were decoded from (to tell
+    /// whether an object changed between two reads).
+    pub items: Vec<(Item, serde_json::Value)>,
+    /// The objects that were refused.
+    pub errors: Vec<ObjectError>,
+    /// Top-level keys this build does not serve (`consumers`, `ssls`, ...).
+    pub ignored: Vec<String>,
+}
+
+/// Parses the text of a standalone file; `path` names it in errors. A file
+/// error means nothing in it can be trusted; object errors leave the other
+/// objects usable.
+pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError> {
+    let complete = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| l.trim_end() == "#END");
+    if !complete {
+        return Err(FileError::NoEnd {
+            path: path.to_owned(),
+        });
+    }
+    let syntax = |reason: String| FileError::Syntax {
+        path: path.to_owned(),
+        reason,
+    };
+    let doc: serde_json::Value = serde_norway::from_str(text).map_err(|e| syntax(e.to_string()))?;
+    let map = match doc {
+        serde_json::Value::Object(m) => m,
+        serde_json::Value::Null => Default::default(),
+        _ => {
+            return Err(syntax(
+                "expected a map with keys routes, services, upstreams".into(),
+            ))
+        }
+    };
+    let mut out = Standalone::default();
+    let mut seen: HashMap<(Kind, Id), ()> = HashMap::new();
+    for kind in Kind::ALL {
+        let list = match map.get(kind.plural()) {
+            None | Some(serde_json::Value::Null) => continue,
+            Some(serde_json::Value::Array(list)) => list,
+            Some(_) => {
+                return Err(syntax(format!(
+                    "{}: expected a list of {} objects",
+                    kind.plural(),
+                    kind
+                )))
+            }
+        };
+        for (i, value) in list.iter().enumerate() {
+            match decode(kind, value, &format!("#{i}")) {
+                Ok((id, object)) => {
+                    if seen.insert((kind, id.clone()), ()).is_some() {
+                        out.errors.push(ObjectError::new(
+                            kind,
+                            id.0,
+                            "id",
+                            "duplicate: another object of this kind has this id",
+                        ));
+                        continue;
+                    }
+                    out.items.push((Item { id, object }, value.clone()));
+                }
+                Err(e) => out.errors.push(e),
+            }
+        }
+    }
+    out.ignored = map
+        .keys()
+        .filter(|k| Kind::from_plural(k).is_none())
+        .cloned()
+        .collect();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needs_end_line() {
+        let r = parse_standalone("routes: []\n", "f");
+        assert!(matches!(r, Err(FileError::NoEnd { .. })));
+        assert!(parse_standalone("routes: []\n#END\n\n", "f").is_ok());
+    }
+
+    #[test]
+    fn bad_objects_are_reported_and_skipped() {
+        let text = "routes:\n  - {id: 1, uri: /a, upstream_id: u}\n  - {id: 2, uri: 3, upstream_id: u}\n  - {id: 1, uri: /b, upstream_id: u}\nupstreams:\n  - {id: u, nodes: {\"127.0.0.1:1\": 1}}\nplugins: []\n#END\n";
+        let s = parse_standalone(text, "f").unwrap();
+        assert_eq!(s.items.len(), 2);
+        assert_eq!(s.errors.len(), 2);
+        assert_eq!(
+            (s.errors[0].id.as_str(), s.errors[0].field.as_str()),
+            ("2", "uri")
+        );
+        assert!(s.errors[1].reason.contains("duplicate"));
+        assert_eq!(s.ignored, vec!["plugins".to_string()]);
+    }
+
+    #[test]
+    fn wrong_shapes_are_file_errors() {
+        assert!(parse_standalone("routes: {a: 1}\n#END\n", "f").is_err());
+        assert!(parse_standalone("- 1\n#END\n", "f").is_err());
+        assert!(parse_standalone("routes: [\n#END\n", "f").is_err());
+    }
+}

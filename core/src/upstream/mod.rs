@@ -1,0 +1,178 @@
+//! Upstreams as the proxy runs them: resolved nodes, a balancer, the Host
+//! policy and timeouts, built once per change from an [`UpstreamConf`];
+//! plus the pooled keep-alive client that forwards requests to nodes.
+
+mod balancer;
+mod client;
+
+pub use balancer::RoundRobin;
+pub use client::{ForwardError, UpstreamClient};
+
+use http::uri::Authority;
+use http::HeaderValue;
+use std::time::Duration;
+
+use crate::config::{seconds, Timeout, UpstreamConf};
+
+/// One node, ready to be dialled.
+#[derive(Debug)]
+pub struct Node {
+    /// `host:port` (IPv6 in brackets), for the request URI and logs.
+    pub authority: Authority,
+    /// The `Host` header sent with `pass_host: node` (port left out when 80).
+    pub host_header: HeaderValue,
+    /// Share of the traffic.
+    pub weight: u32,
+    /// Group: the highest group serves.
+    pub priority: i32,
+}
+
+/// Which `Host` header a node receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PassHost {
+    /// The client's own.
+    Pass,
+    /// The chosen node's `host[:port]`.
+    Node,
+    /// A fixed one (`upstream_host`).
+    Rewrite(HeaderValue),
+}
+
+/// Timeouts towards a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// To connect.
+    pub connect: Duration,
+    /// To send the request.
+    pub send: Duration,
+    /// To receive the response headers.
+    pub read: Duration,
+}
+
+impl Timeouts {
+    /// From a `timeout {connect, send, read}` object (already checked).
+    pub fn from_conf(t: &Timeout) -> Option<Timeouts> {
+        Some(Timeouts {
+            connect: seconds(t.connect)?,
+            send: seconds(t.send)?,
+            read: seconds(t.read)?,
+        })
+    }
+}
+
+/// A compiled upstream: shared by every route that uses it, so its
+/// balancer state is too.
+#[derive(Debug)]
+pub struct UpstreamRt {
+    /// How logs name it (`upstream u1`, `route r1 (inline)`).
+    pub name: String,
+    /// All nodes, in configuration order.
+    pub nodes: Vec<Node>,
+    balancer: RoundRobin,
+    /// Which `Host` the node sees.
+    pub pass_host: PassHost,
+    /// The upstream's own timeouts (a route's win).
+    pub timeout: Option<Timeouts>,
+}
+
+impl UpstreamRt {
+    /// Builds from a checked upstream; `name` is how logs call it. Errors
+    /// name the field.
+    pub fn build(conf: &UpstreamConf, name: String) -> Result<UpstreamRt, (String, String)> {
+        let mut nodes = Vec::with_capacity(conf.nodes.0.len());
+        for (i, n) in conf.nodes.0.iter().enumerate() {
+            let port = n.port.unwrap_or(80);
+            let host = if n.host.contains(':') {
+                format!("[{}]", n.host)
+            } else {
+                n.host.clone()
+            };
+            let text = format!("{host}:{port}");
+            let bad = |_| {
+                (
+                    format!("nodes[{i}].host"),
+                    format!("{text:?} is not a host:port"),
+                )
+            };
+            let authority = Authority::try_from(text.as_str()).map_err(bad)?;
+            let header = if port == 80 { host } else { text.clone() };
+            let host_header = HeaderValue::try_from(header).map_err(|_| {
+                (
+                    format!("nodes[{i}].host"),
+                    format!("{text:?} is not a host:port"),
+                )
+            })?;
+            nodes.push(Node {
+                authority,
+                host_header,
+                weight: n.weight,
+                priority: n.priority,
+            });
+        }
+        // Without health checks every node is up: the highest group serves.
+        let top = nodes.iter().map(|n| n.priority).max().unwrap_or(0);
+        let weights: Vec<u32> = nodes
+            .iter()
+            .map(|n| if n.priority == top { n.weight } else { 0 })
+            .collect();
+        let pass_host = match conf.pass_host.as_deref() {
+            Some("node") => PassHost::Node,
+            Some("rewrite") => {
+                let h = conf.upstream_host.as_deref().unwrap_or_default();
+                PassHost::Rewrite(HeaderValue::try_from(h).map_err(|_| {
+                    (
+                        "upstream_host".to_owned(),
+                        format!("{h:?} is not a host name"),
+                    )
+                })?)
+            }
+            _ => PassHost::Pass,
+        };
+        Ok(UpstreamRt {
+            name,
+            nodes,
+            balancer: RoundRobin::new(&weights),
+            pass_host,
+            timeout: conf.timeout.as_ref().and_then(Timeouts::from_conf),
+        })
+    }
+
+    /// The node for the next request, or `None` when there is none to use.
+    pub fn pick(&self) -> Option<&Node> {
+        self.balancer.pick().and_then(|i| self.nodes.get(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(v: serde_json::Value) -> UpstreamConf {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn highest_priority_group_serves() {
+        let u = conf(serde_json::json!({"nodes": [
+            {"host": "10.0.0.1", "port": 81, "weight": 1, "priority": 0},
+            {"host": "10.0.0.2", "weight": 1, "priority": 5}]}));
+        let rt = UpstreamRt::build(&u, "t".into()).unwrap();
+        for _ in 0..4 {
+            assert_eq!(rt.pick().unwrap().authority.as_str(), "10.0.0.2:80");
+        }
+        assert_eq!(rt.nodes[0].host_header, "10.0.0.1:81");
+        assert_eq!(rt.nodes[1].host_header, "10.0.0.2");
+    }
+
+    #[test]
+    fn empty_nodes_pick_nothing_and_v6_gets_brackets() {
+        let rt = UpstreamRt::build(&conf(serde_json::json!({"nodes": {}})), "t".into()).unwrap();
+        assert!(rt.pick().is_none());
+        let rt = UpstreamRt::build(
+            &conf(serde_json::json!({"nodes": {"[::1]:8080": 1}})),
+            "t".into(),
+        )
+        .unwrap();
+        assert_eq!(rt.pick().unwrap().authority.as_str(), "[::1]:8080");
+    }
+}
