@@ -78,7 +78,9 @@ impl RouteError {
     pub fn problem(&self) -> String {
         match self {
             RouteError::Invalid { problem, .. } => problem.clone(),
-            other => other.to_string(),
+            RouteError::DuplicateId { .. } => "a route with this id already exists".into(),
+            RouteError::NotFound { .. } => "no route with this id".into(),
+            RouteError::Full { .. } => "the router is full".into(),
         }
     }
 }
