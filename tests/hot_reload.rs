@@ -4,7 +4,12 @@
 
 mod common;
 
-use common::{config_yaml, eventually, free_port, get, test_config, Gateway, TempDir, Upstream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use common::{
+    config_yaml, eventually, free_port, get, request, test_config, Gateway, TempDir, Upstream,
+};
 
 fn routes(up: &Upstream, routes: &str) -> String {
     format!(
@@ -53,6 +58,60 @@ fn add_change_delete_without_restart() {
         gw.log()
     );
     assert_eq!(get(p, "/uno").status, 200);
+}
+
+#[test]
+fn reloads_fail_no_request_in_flight() {
+    let up = Upstream::start("u");
+    let gw = Gateway::start(&routes(&up, "  - {id: one, uri: /one, upstream_id: u}\n"));
+    let p = gw.port;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, bad) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let clients: Vec<_> = (0..2)
+        .map(|_| {
+            let (stop, ok, bad) = (stop.clone(), ok.clone(), bad.clone());
+            std::thread::spawn(move || {
+                let mut failures = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    match request(p, "GET", "/one", &[]) {
+                        Ok(r) if r.status == 200 => ok.fetch_add(1, Ordering::Relaxed),
+                        other => {
+                            failures.push(format!("{other:?}"));
+                            bad.fetch_add(1, Ordering::Relaxed)
+                        }
+                    };
+                }
+                failures
+            })
+        })
+        .collect();
+    // Ten edits: routes come and go beside /one, and /one itself is rewritten.
+    for i in 0..10 {
+        let extra: String = (0..i)
+            .map(|k| format!("  - {{id: r{k}, uri: /r{k}/*, upstream_id: u}}\n"))
+            .collect();
+        let one = format!("  - {{id: one, uri: /one, upstream_id: u, priority: {i}}}\n");
+        gw.write_apisix(&routes(&up, &(one + &extra)));
+        let last = format!("/r{}/x", i.max(1) - 1);
+        assert!(
+            eventually(10, || i == 0 || get(p, &last).status == 200),
+            "{}",
+            gw.log()
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    let failures: Vec<String> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(3)]
+    );
+    assert!(ok.load(Ordering::Relaxed) > 20, "too few requests: {ok:?}");
+    assert_eq!(bad.load(Ordering::Relaxed), 0);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 
 use crate::config::{seconds, GatewayConfig};
-use crate::proxy::{serve, Shared};
+use crate::proxy::{serve, Limits, Shared};
 use crate::snapshot::{Builder, Live, Snapshot};
 use crate::source::{ConfigSource, FileSource, SourceEvent};
 use crate::upstream::UpstreamClient;
@@ -106,7 +106,10 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
         .recv_timeout(wait)
         .map_err(|_| StartError::NoConfig(wait))?;
 
-    let header_timeout = seconds(g.header_read_timeout).unwrap_or(Duration::from_secs(30));
+    let limits = Limits {
+        header_timeout: seconds(g.header_read_timeout).unwrap_or(Duration::from_secs(30)),
+        max_header_size: g.max_header_size,
+    };
     let connect = seconds(g.upstream_connect_timeout).unwrap_or(Duration::from_secs(60));
     let read = seconds(g.upstream_read_timeout).unwrap_or(Duration::from_secs(60));
     rt.block_on(async move {
@@ -120,7 +123,7 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
                 .await
                 .map_err(|source| StartError::Listen { addr, source })?;
             tracing::info!(%addr, "proxy listening");
-            tokio::spawn(serve(listener, shared.clone(), header_timeout));
+            tokio::spawn(serve(listener, shared.clone(), limits));
         }
         shutdown_signal().await;
         tracing::info!("shutting down");

@@ -73,15 +73,40 @@ impl Upstream {
     }
 }
 
+/// An upstream that misbehaves: `hang` accepts and never answers; otherwise
+/// it closes each connection as soon as the request head arrived.
+pub fn bad_upstream(hang: bool) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind upstream");
+    let port = listener.local_addr().expect("addr").port();
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            if hang {
+                held.push(stream);
+            }
+        }
+    });
+    port
+}
+
 fn serve_echo(stream: TcpStream, name: &str, hits: &AtomicUsize) {
     let mut reader = BufReader::new(match stream.try_clone() {
         Ok(s) => s,
         Err(_) => return,
     });
     let mut out = stream;
+    // Lines may hold bytes that are not UTF-8: read bytes, show them lossily.
+    let read_line = |r: &mut BufReader<TcpStream>, line: &mut String| {
+        let mut buf = Vec::new();
+        let n = r.read_until(b'\n', &mut buf).unwrap_or(0);
+        *line = String::from_utf8_lossy(&buf).into_owned();
+        n
+    };
     loop {
         let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        if read_line(&mut reader, &mut line) == 0 {
             return;
         }
         let mut parts = line.split_whitespace();
@@ -93,7 +118,7 @@ fn serve_echo(stream: TcpStream, name: &str, hits: &AtomicUsize) {
         let mut len = 0usize;
         loop {
             let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+            if read_line(&mut reader, &mut h) == 0 {
                 return;
             }
             let h = h.trim_end();

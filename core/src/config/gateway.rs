@@ -39,6 +39,9 @@ pub struct GatewaySection {
     /// Seconds a client may take to send its request headers.
     #[serde(default = "default_header_timeout")]
     pub header_read_timeout: f64,
+    /// Largest request head (request line + headers) in bytes; larger gets 431.
+    #[serde(default = "default_max_header_size")]
+    pub max_header_size: usize,
     /// Seconds to connect to a node when neither route nor upstream says.
     #[serde(default = "default_upstream_timeout")]
     pub upstream_connect_timeout: f64,
@@ -54,6 +57,7 @@ impl Default for GatewaySection {
             worker_threads: 0,
             log_level: default_log_level(),
             header_read_timeout: default_header_timeout(),
+            max_header_size: default_max_header_size(),
             upstream_connect_timeout: default_upstream_timeout(),
             upstream_read_timeout: default_upstream_timeout(),
         }
@@ -93,6 +97,9 @@ fn default_log_level() -> String {
 }
 fn default_header_timeout() -> f64 {
     30.0
+}
+fn default_max_header_size() -> usize {
+    32 * 1024
 }
 fn default_upstream_timeout() -> f64 {
     60.0
@@ -154,6 +161,12 @@ impl GatewayConfig {
             return Err(setting(
                 "gateway.worker_threads".into(),
                 "expected 0 (one per core) to 1024".into(),
+            ));
+        }
+        if !(8192..=1 << 20).contains(&g.max_header_size) {
+            return Err(setting(
+                "gateway.max_header_size".into(),
+                "expected 8192 to 1048576 bytes".into(),
             ));
         }
         for (field, v) in [

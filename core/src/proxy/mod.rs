@@ -3,10 +3,12 @@
 //! [`service`]); `GET /healthz` answers 200 when no route claims it.
 
 mod headers;
+mod path;
 mod respond;
 mod service;
 mod vars;
 
+pub use path::normalize;
 pub use respond::Body;
 pub use service::{handle, Conn, Shared};
 pub use vars::RequestVars;
@@ -19,14 +21,23 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
+/// Limits on what a client may send.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A client that has not sent complete request headers by then is cut off.
+    pub header_timeout: Duration,
+    /// Largest request head in bytes; larger gets 431.
+    pub max_header_size: usize,
+}
+
 /// Accepts connections on `listener` until the task is dropped. Each
-/// connection runs on its own task; a slow client is cut off after
-/// `header_timeout` without complete request headers.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, header_timeout: Duration) {
+/// connection runs on its own task under `limits`.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, limits: Limits) {
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.max_header_size.max(8192))
         .keep_alive(true);
     loop {
         let (stream, remote) = match listener.accept().await {

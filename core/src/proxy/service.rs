@@ -1,6 +1,7 @@
 //! The request path: load the snapshot, match, pick a node, forward with
 //! streaming bodies, answer errors as JSON, log one access line.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use http_body_util::Either;
 use hyper::body::Incoming;
 
 use super::headers::{host_only, set_forwarded, set_host, strip_hop_by_hop};
+use super::path::{normalize, with_path};
 use super::respond::{self, Body};
 use super::vars::RequestVars;
 use crate::snapshot::Live;
@@ -76,6 +78,15 @@ async fn route_and_forward(shared: &Shared, conn: Conn, mut req: Request<Incomin
             .unwrap_or_default(),
     };
     let host = host_only(&raw_host);
+    // Match (and forward) the path the node will act on.
+    match normalize(req.uri().path()) {
+        Ok(Cow::Borrowed(_)) => {}
+        Ok(Cow::Owned(p)) => match with_path(req.uri(), &p) {
+            Some(u) => *req.uri_mut() = u,
+            None => return (bad_request(), None, None),
+        },
+        Err(_) => return (bad_request(), None, None),
+    }
     let found = {
         // One atomic load; the snapshot is let go as soon as the route is in hand.
         let snap = shared.live.load();
@@ -131,8 +142,7 @@ async fn route_and_forward(shared: &Shared, conn: Conn, mut req: Request<Incomin
         Ok(u) => u,
         Err(e) => {
             tracing::error!(route = %route.id, error = %e, "cannot build the upstream URI");
-            let resp = respond::error(StatusCode::BAD_REQUEST, "400 Bad Request");
-            return (resp, route_id, node_name);
+            return (bad_request(), route_id, node_name);
         }
     };
     *req.uri_mut() = uri;
@@ -167,4 +177,8 @@ async fn route_and_forward(shared: &Shared, conn: Conn, mut req: Request<Incomin
             (respond::error(status, msg), route_id, node_name)
         }
     }
+}
+
+fn bad_request() -> Response<Body> {
+    respond::error(StatusCode::BAD_REQUEST, "400 Bad Request")
 }

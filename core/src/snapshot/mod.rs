@@ -6,6 +6,9 @@
 mod builder;
 mod compile;
 
+#[cfg(test)]
+mod tests;
+
 pub use builder::{Builder, Live};
 pub use compile::Store;
 

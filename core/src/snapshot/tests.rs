@@ -1,0 +1,201 @@
+//! The builder applies changes in place (via the spare snapshot), falls
+//! back to a rebuild when the spare is still held, and keeps last good
+//! versions when a change is refused.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use radix_router::{NoVars, Request};
+use serde_json::{json, Value};
+
+use super::{Builder, Live, Snapshot};
+use crate::config::{decode, Id, Kind};
+use crate::source::{Change, Item, SourceEvent};
+
+fn item(kind: Kind, v: Value) -> Item {
+    let (id, object) = decode(kind, &v, "#").unwrap();
+    Item { id, object }
+}
+
+fn put(kind: Kind, v: Value) -> Change {
+    Change::Put(item(kind, v))
+}
+
+fn del(kind: Kind, id: &str) -> Change {
+    Change::Delete {
+        kind,
+        id: Id(id.into()),
+    }
+}
+
+fn setup() -> (Live, Builder) {
+    let live: Live = Arc::new(ArcSwap::from_pointee(Snapshot::empty()));
+    let mut b = Builder::new(live.clone());
+    let errors = b.apply(SourceEvent::Full(vec![
+        item(
+            Kind::Route,
+            json!({"id": "r1", "uri": "/a", "upstream_id": "u"}),
+        ),
+        item(
+            Kind::Route,
+            json!({"id": "r2", "uri": "/b", "service_id": "s"}),
+        ),
+        item(
+            Kind::Service,
+            json!({"id": "s", "upstream_id": "u", "hosts": ["s.com"]}),
+        ),
+        item(
+            Kind::Upstream,
+            json!({"id": "u", "nodes": {"127.0.0.1:1": 1}}),
+        ),
+    ]));
+    assert!(errors.is_empty(), "{errors:?}");
+    (live, b)
+}
+
+fn route_at(live: &Live, path: &str, host: Option<&str>) -> Option<String> {
+    let snap = live.load();
+    let mut req = Request::new(path);
+    if let Some(h) = host {
+        req = req.host(h);
+    }
+    snap.find(&req, &NoVars).map(|r| r.id.clone())
+}
+
+fn node_of(live: &Live, path: &str) -> String {
+    let snap = live.load();
+    let r = snap.find(&Request::new(path), &NoVars).unwrap();
+    r.upstream.nodes[0].authority.to_string()
+}
+
+#[test]
+fn full_set_merges_services() {
+    let (live, _b) = setup();
+    assert_eq!(route_at(&live, "/a", None).as_deref(), Some("r1"));
+    // r2 inherits the service's hosts
+    assert_eq!(route_at(&live, "/b", None), None);
+    assert_eq!(route_at(&live, "/b", Some("s.com")).as_deref(), Some("r2"));
+}
+
+#[test]
+fn changes_apply_in_place_one_after_another() {
+    let (live, mut b) = setup();
+    for round in 0..3 {
+        let uri = format!("/c{round}");
+        b.apply(SourceEvent::Changes(vec![put(
+            Kind::Route,
+            json!({"id": "r3", "uri": uri, "upstream_id": "u"}),
+        )]));
+        assert_eq!(
+            route_at(&live, &uri, None).as_deref(),
+            Some("r3"),
+            "round {round}"
+        );
+        if round > 0 {
+            assert_eq!(route_at(&live, &format!("/c{}", round - 1), None), None);
+        }
+        assert_eq!(route_at(&live, "/a", None).as_deref(), Some("r1"));
+    }
+    b.apply(SourceEvent::Changes(vec![del(Kind::Route, "r1")]));
+    assert_eq!(route_at(&live, "/a", None), None);
+    // status 0 takes a route out; status 1 brings it back
+    b.apply(SourceEvent::Changes(vec![put(
+        Kind::Route,
+        json!({"id": "r3", "uri": "/c2", "upstream_id": "u", "status": 0}),
+    )]));
+    assert_eq!(route_at(&live, "/c2", None), None);
+    b.apply(SourceEvent::Changes(vec![put(
+        Kind::Route,
+        json!({"id": "r3", "uri": "/c2", "upstream_id": "u"}),
+    )]));
+    assert_eq!(route_at(&live, "/c2", None).as_deref(), Some("r3"));
+    assert_eq!(live.load().len(), 2);
+}
+
+#[test]
+fn held_spare_falls_back_to_a_rebuild() {
+    let (live, mut b) = setup();
+    b.apply(SourceEvent::Changes(vec![put(
+        Kind::Route,
+        json!({"id": "r3", "uri": "/c", "upstream_id": "u"}),
+    )]));
+    // A reader keeps the current snapshot: it becomes the spare next time.
+    let held = live.load_full();
+    b.apply(SourceEvent::Changes(vec![put(
+        Kind::Route,
+        json!({"id": "r4", "uri": "/d", "upstream_id": "u"}),
+    )]));
+    // The spare (before r3) was free: r3 and r4 both serve.
+    assert_eq!(route_at(&live, "/c", None).as_deref(), Some("r3"));
+    assert_eq!(route_at(&live, "/d", None).as_deref(), Some("r4"));
+    // Now the spare is `held`: this change must rebuild, and still be right.
+    b.apply(SourceEvent::Changes(vec![del(Kind::Route, "r3")]));
+    assert_eq!(route_at(&live, "/c", None), None);
+    assert_eq!(route_at(&live, "/d", None).as_deref(), Some("r4"));
+    // The reader's snapshot never changed under it.
+    assert!(held.find(&Request::new("/c"), &NoVars).is_some());
+    assert!(held.find(&Request::new("/d"), &NoVars).is_none());
+    drop(held);
+    b.apply(SourceEvent::Changes(vec![put(
+        Kind::Route,
+        json!({"id": "r5", "uri": "/e", "upstream_id": "u"}),
+    )]));
+    for (p, want) in [
+        ("/a", Some("r1")),
+        ("/c", None),
+        ("/d", Some("r4")),
+        ("/e", Some("r5")),
+    ] {
+        assert_eq!(route_at(&live, p, None).as_deref(), want, "{p}");
+    }
+}
+
+#[test]
+fn upstream_change_reaches_its_routes() {
+    let (live, mut b) = setup();
+    b.apply(SourceEvent::Changes(vec![put(
+        Kind::Upstream,
+        json!({"id": "u", "nodes": {"127.0.0.1:2": 1}}),
+    )]));
+    assert_eq!(node_of(&live, "/a"), "127.0.0.1:2");
+    let snap = live.load();
+    let r2 = snap
+        .find(&Request::new("/b").host("s.com"), &NoVars)
+        .unwrap();
+    assert_eq!(r2.upstream.nodes[0].authority.as_str(), "127.0.0.1:2");
+}
+
+#[test]
+fn refused_changes_keep_the_last_good_version() {
+    let (live, mut b) = setup();
+    // A dangling reference: refused, the old r1 stays.
+    let errors = b.apply(SourceEvent::Changes(vec![put(
+        Kind::Route,
+        json!({"id": "r1", "uri": "/a2", "upstream_id": "nope"}),
+    )]));
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        (errors[0].id.as_str(), errors[0].field.as_str()),
+        ("r1", "upstream_id")
+    );
+    assert_eq!(route_at(&live, "/a", None).as_deref(), Some("r1"));
+    // A path the router refuses: refused with the field named.
+    let errors = b.apply(SourceEvent::Changes(vec![put(
+        Kind::Route,
+        json!({"id": "r9", "uri": "/x/{id:[}", "upstream_id": "u"}),
+    )]));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].field, "uri");
+    assert_eq!(route_at(&live, "/a", None).as_deref(), Some("r1"));
+    // A new route on a missing upstream is not served until it arrives.
+    b.apply(SourceEvent::Changes(vec![put(
+        Kind::Route,
+        json!({"id": "r6", "uri": "/f", "upstream_id": "later"}),
+    )]));
+    assert_eq!(route_at(&live, "/f", None), None);
+    b.apply(SourceEvent::Changes(vec![put(
+        Kind::Upstream,
+        json!({"id": "later", "nodes": {"127.0.0.1:3": 1}}),
+    )]));
+    assert_eq!(route_at(&live, "/f", None).as_deref(), Some("r6"));
+}

@@ -1,0 +1,107 @@
+//! End to end: what the gateway answers when a node hangs or hangs up, and
+//! when a client sends something it must refuse. The process keeps serving
+//! after each.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::{bad_upstream, get, request, Gateway, Upstream};
+
+fn gateway() -> (Gateway, Upstream) {
+    let ok = Upstream::start("ok");
+    let hang = bad_upstream(true);
+    let close = bad_upstream(false);
+    let gw = Gateway::start(&format!(
+        r#"routes:
+  - id: ok
+    uri: /ok/*
+    upstream: {{nodes: {{"{ok}": 1}}}}
+  - id: hang
+    uri: /hang
+    timeout: {{connect: 0.5, send: 0.5, read: 0.5}}
+    upstream: {{nodes: {{"127.0.0.1:{hang}": 1}}}}
+  - id: close
+    uri: /close
+    upstream: {{nodes: {{"127.0.0.1:{close}": 1}}}}
+  - id: none
+    uri: /none
+    upstream: {{nodes: {{}}}}
+#END
+"#,
+        ok = ok.node()
+    ));
+    (gw, ok)
+}
+
+fn raw(port: u16, bytes: &[u8]) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn node_failures_are_json_errors() {
+    let (mut gw, _ok) = gateway();
+    let p = gw.port;
+    let t = Instant::now();
+    let r = get(p, "/hang");
+    assert_eq!(r.status, 504, "{r:?}");
+    assert_eq!(r.body, r#"{"error_msg":"504 Gateway Timeout"}"#);
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    let r = get(p, "/close");
+    assert_eq!(r.status, 502, "{r:?}");
+    assert!(r.body.contains("502"), "{r:?}");
+    let r = get(p, "/none");
+    assert_eq!(r.status, 502, "{r:?}");
+    assert!(r.body.contains("no available node"), "{r:?}");
+    assert_eq!(get(p, "/ok/x").status, 200);
+    assert!(gw.alive());
+    assert!(gw.log().contains("forwarding failed"), "errors are logged");
+}
+
+#[test]
+fn bad_requests_are_refused_and_nothing_breaks() {
+    let (mut gw, ok) = gateway();
+    let p = gw.port;
+    // A path that climbs above the root.
+    let r = get(p, "/ok/../../etc/passwd");
+    assert_eq!(r.status, 400, "{r:?}");
+    // Dot segments and unreserved escapes are resolved before matching, and
+    // the node gets the path that was matched.
+    let r = get(p, "/hang/../ok/%61b");
+    assert_eq!(
+        (r.status, r.echoed("path").as_deref()),
+        (200, Some("/ok/ab")),
+        "{r:?}"
+    );
+    // An oversized head: 431.
+    let big = "a".repeat(200_000);
+    let r = request(p, "GET", "/ok/x", &[("X-Big", &big)]).unwrap();
+    assert_eq!(r.status, 431, "{:?}", r.status);
+    // Not HTTP at all: 400.
+    assert!(raw(p, b"GARBAGE\r\n\r\n").starts_with("HTTP/1.1 400"));
+    // A header value with bytes that are not text passes as bytes.
+    let out = raw(
+        p,
+        b"GET /ok/bin HTTP/1.1\r\nHost: x\r\nX-Bin: \xff\xfe\r\nConnection: close\r\n\r\n",
+    );
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    // A Host header that is not a host, and vars that read odd input.
+    let r = request(
+        p,
+        "GET",
+        "/ok/h?a=%zz&&=&b",
+        &[("Host", "[::1"), ("Cookie", ";;=;a")],
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(gw.alive());
+    assert_eq!(get(p, "/ok/still").status, 200);
+    assert!(ok.hits.load(std::sync::atomic::Ordering::Relaxed) >= 3);
+}
