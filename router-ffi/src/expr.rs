@@ -281,7 +281,7 @@ fn expr_eq(v: &Option<Var<'_>>, lit: &Lit) -> Option<bool> {
 fn eval_rule(op: &Op, v: Option<Var<'_>>) -> bool {
     match op {
         Op::Eq(lit) => expr_eq(&v, lit).unwrap_or(false),
-        Op::Ne(lit) => expr_eq(&v, lit).map_or(true, |eq| !eq),
+        Op::Ne(lit) => expr_eq(&v, lit).is_none_or(|eq| !eq),
         Op::Gt(r) => cmp(&v, *r, |a, b| a > b),
         Op::Ge(r) => cmp(&v, *r, |a, b| a >= b),
         Op::Lt(r) => cmp(&v, *r, |a, b| a < b),

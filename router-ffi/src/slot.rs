@@ -177,7 +177,7 @@ fn add_len(lens: &mut Vec<(usize, usize)>, len: usize) {
         Some((_, n)) => *n += 1,
         None => {
             lens.push((len, 1));
-            lens.sort_by(|a, b| b.0.cmp(&a.0));
+            lens.sort_by_key(|l| std::cmp::Reverse(l.0));
         }
     }
 }
