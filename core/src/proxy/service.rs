@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::uri::{PathAndQuery, Scheme};
-use http::{header, Method, Request, Response, StatusCode, Uri, Version};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::Either;
 use hyper::body::Incoming;
 
@@ -16,7 +16,7 @@ use super::headers::{host_only, set_forwarded, set_host, strip_hop_by_hop};
 use super::path::{normalize, with_path};
 use super::respond::{self, Body};
 use super::vars::RequestVars;
-use crate::snapshot::Live;
+use crate::snapshot::{Live, RouteRt};
 use crate::upstream::{ForwardError, UpstreamClient};
 
 /// What every connection shares.
@@ -47,37 +47,36 @@ pub async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     let start = Instant::now();
     let method = req.method().clone();
-    let path_query = req
-        .uri()
-        .path_and_query()
-        .map_or("/", PathAndQuery::as_str)
-        .to_owned();
+    // Cheap: a URI shares the request's bytes.
+    let uri = req.uri().clone();
     let (resp, route, node) = route_and_forward(&shared, conn, req).await;
     tracing::info!(
         target: "radixgate::access",
         client = %conn.remote.ip(),
         method = %method,
-        uri = %path_query,
+        uri = %uri.path_and_query().map_or("/", PathAndQuery::as_str),
         status = resp.status().as_u16(),
-        route = route.as_deref().unwrap_or("-"),
-        upstream = node.as_deref().unwrap_or("-"),
+        route = route.as_ref().map_or("-", |r| r.id.as_str()),
+        upstream = node.as_ref().map_or("-", Authority::as_str),
         ms = format_args!("{:.3}", start.elapsed().as_secs_f64() * 1000.0),
     );
     Ok(resp)
 }
 
-type Outcome = (Response<Body>, Option<String>, Option<String>);
+/// The response, the route that matched and the node that was tried.
+type Outcome = (Response<Body>, Option<Arc<RouteRt>>, Option<Authority>);
 
 async fn route_and_forward(shared: &Shared, conn: Conn, mut req: Request<Incoming>) -> Outcome {
-    let raw_host: Vec<u8> = match req.headers().get(header::HOST) {
-        Some(h) => h.as_bytes().to_vec(),
+    // The Host header, else the authority of an absolute-form request.
+    let raw_host: Option<HeaderValue> = match req.headers().get(header::HOST) {
+        Some(h) => Some(h.clone()),
         None => req
             .uri()
             .authority()
-            .map(|a| a.as_str().as_bytes().to_vec())
-            .unwrap_or_default(),
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
     };
-    let host = host_only(&raw_host);
+    let raw: &[u8] = raw_host.as_ref().map_or(b"", HeaderValue::as_bytes);
+    let host = host_only(raw);
     // Match (and forward) the path the node will act on.
     match normalize(req.uri().path()) {
         Ok(Cow::Borrowed(_)) => {}
@@ -101,8 +100,8 @@ async fn route_and_forward(shared: &Shared, conn: Conn, mut req: Request<Incomin
         let mut r = radix_router::Request::new(req.uri().path())
             .method(req.method().as_str())
             .remote_addr(conn.remote.ip());
-        if !raw_host.is_empty() {
-            r = r.host(host).http_host(&raw_host);
+        if !raw.is_empty() {
+            r = r.host(host).http_host(raw);
         }
         snap.find(&r, &vars)
     };
@@ -116,17 +115,16 @@ async fn route_and_forward(shared: &Shared, conn: Conn, mut req: Request<Incomin
         };
         return (resp, None, None);
     };
-    let route_id = Some(route.id.clone());
-    let upstream = &route.upstream;
+    let upstream = route.upstream.clone();
     let Some(node) = upstream.pick() else {
         tracing::error!(route = %route.id, upstream = %upstream.name, "no node to send to");
         let resp = respond::error(
             StatusCode::BAD_GATEWAY,
             "502 Bad Gateway: no available node",
         );
-        return (resp, route_id, None);
+        return (resp, Some(route), None);
     };
-    let node_name = Some(node.authority.to_string());
+    let node_name = Some(node.authority.clone());
 
     let uri = Uri::builder()
         .scheme(Scheme::HTTP)
@@ -142,7 +140,7 @@ async fn route_and_forward(shared: &Shared, conn: Conn, mut req: Request<Incomin
         Ok(u) => u,
         Err(e) => {
             tracing::error!(route = %route.id, error = %e, "cannot build the upstream URI");
-            return (bad_request(), route_id, node_name);
+            return (bad_request(), Some(route), node_name);
         }
     };
     *req.uri_mut() = uri;
@@ -163,7 +161,7 @@ async fn route_and_forward(shared: &Shared, conn: Conn, mut req: Request<Incomin
             parts.version = Version::HTTP_11;
             (
                 Response::from_parts(parts, Either::Left(body)),
-                route_id,
+                Some(route),
                 node_name,
             )
         }
@@ -174,7 +172,7 @@ async fn route_and_forward(shared: &Shared, conn: Conn, mut req: Request<Incomin
             };
             tracing::error!(route = %route.id, upstream = %upstream.name,
                 node = %node.authority, error = %e, "forwarding failed");
-            (respond::error(status, msg), route_id, node_name)
+            (respond::error(status, msg), Some(route), node_name)
         }
     }
 }
