@@ -44,6 +44,7 @@ const SEGMENTS: &[&str] = &[
     "a:b",
     "a*b",
     "x{y}",
+    "abc",
 ];
 const HOSTS: &[&str] = &[
     "a.com",
@@ -53,10 +54,20 @@ const HOSTS: &[&str] = &[
     "a.com:8080",
     "c.com",
     "*.com",
+    "A.COM",
+    "*.a.com:8080",
 ];
 const METHODS: &[&str] = &["GET", "POST", "PURGE"];
 const ADDRS: &[&str] = &["10.0.0.0/8", "::1", "0.0.0.0/0"];
-const REQ_HOSTS: &[&str] = &["a.com", "A.COM", "b.a.com", "x.B.a.com", "c.com", "d.org"];
+const REQ_HOSTS: &[&str] = &[
+    "a.com",
+    "A.COM",
+    "b.a.com",
+    "x.B.a.com",
+    "Y.A.COM",
+    "c.com",
+    "d.org",
+];
 const REQ_METHODS: &[&str] = &["GET", "POST", "PURGE", "BREW", "get"];
 const REQ_ADDRS: &[&str] = &["10.1.1.1", "::1", "192.168.1.1", "::ffff:10.1.1.1"];
 const REQ_SEGMENTS: &[&str] = &[
