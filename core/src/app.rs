@@ -1,19 +1,17 @@
 //! Wiring: config file -> source -> snapshot builder -> proxy listeners.
 //! Also the checks behind `--test-config`.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use tokio::net::TcpListener;
 
 use crate::config::{seconds, GatewayConfig};
-use crate::proxy::{serve, Limits, Shared};
+use crate::proxy::workers::{self, WorkerError, WorkerSpec};
+use crate::proxy::Limits;
 use crate::snapshot::{Builder, Live, Snapshot};
 use crate::source::{ConfigSource, FileSource, SourceEvent};
-use crate::upstream::UpstreamClient;
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -21,14 +19,9 @@ pub enum StartError {
     /// The async runtime could not be built.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
-    /// A listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
+    /// A worker could not start or bind its addresses.
+    #[error(transparent)]
+    Workers(#[from] WorkerError),
     /// The config source or builder thread could not be started.
     #[error("cannot start the config source: {0}")]
     Source(std::io::Error),
@@ -79,12 +72,6 @@ pub fn test_config(path: &Path) -> Result<String, Vec<String>> {
 /// Runs the gateway until SIGINT or SIGTERM.
 pub fn run(config: GatewayConfig) -> Result<(), StartError> {
     let g = &config.gateway;
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
-    if g.worker_threads > 0 {
-        rt.worker_threads(g.worker_threads);
-    }
-    let rt = rt.enable_all().build().map_err(StartError::Runtime)?;
-
     let live: Live = Arc::new(ArcSwap::from_pointee(Snapshot::empty()));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -106,29 +93,31 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
         .recv_timeout(wait)
         .map_err(|_| StartError::NoConfig(wait))?;
 
-    let limits = Limits {
-        header_timeout: seconds(g.header_read_timeout).unwrap_or(Duration::from_secs(30)),
-        max_header_size: g.max_header_size,
-    };
     let connect = seconds(g.upstream_connect_timeout).unwrap_or(Duration::from_secs(60));
     let read = seconds(g.upstream_read_timeout).unwrap_or(Duration::from_secs(60));
-    rt.block_on(async move {
-        let shared = Arc::new(Shared {
-            live,
-            client: UpstreamClient::new(connect),
-            default_timeout: connect + read,
-        });
-        for &addr in &g.listen {
-            let listener = TcpListener::bind(addr)
-                .await
-                .map_err(|source| StartError::Listen { addr, source })?;
-            tracing::info!(%addr, "proxy listening");
-            tokio::spawn(serve(listener, shared.clone(), limits));
-        }
-        shutdown_signal().await;
-        tracing::info!("shutting down");
-        Ok(())
-    })
+    let spec = WorkerSpec {
+        listen: g.listen.clone(),
+        limits: Limits {
+            header_timeout: seconds(g.header_read_timeout).unwrap_or(Duration::from_secs(30)),
+            max_header_size: g.max_header_size,
+        },
+        connect_timeout: connect,
+        default_timeout: connect + read,
+        live,
+    };
+    let count = match g.worker_threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    workers::start(count, &spec)?;
+    // This thread only waits for the signal to stop.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(StartError::Runtime)?
+        .block_on(shutdown_signal());
+    tracing::info!("shutting down");
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -7,6 +7,7 @@ mod path;
 mod respond;
 mod service;
 mod vars;
+pub mod workers;
 
 pub use path::normalize;
 pub use respond::Body;
