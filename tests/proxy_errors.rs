@@ -14,6 +14,7 @@ fn gateway() -> (Gateway, Upstream) {
     let ok = Upstream::start("ok");
     let hang = bad_upstream(true);
     let close = bad_upstream(false);
+    let dead = common::free_port();
     let gw = Gateway::start(&format!(
         r#"routes:
   - id: ok
@@ -29,6 +30,12 @@ fn gateway() -> (Gateway, Upstream) {
   - id: none
     uri: /none
     upstream: {{nodes: {{}}}}
+  - id: retry
+    uri: /retry
+    upstream: {{nodes: {{"127.0.0.1:{dead}": 1, "{ok}": 1}}}}
+  - id: no-retry
+    uri: /no-retry
+    upstream: {{nodes: {{"127.0.0.1:{dead}": 1, "{ok}": 1}}, retries: 0}}
 #END
 "#,
         ok = ok.node()
@@ -63,6 +70,33 @@ fn node_failures_are_json_errors() {
     assert_eq!(get(p, "/ok/x").status, 200);
     assert!(gw.alive());
     assert!(gw.log().contains("forwarding failed"), "errors are logged");
+}
+
+#[test]
+fn bodyless_requests_retry_on_another_node_after_a_failed_connect() {
+    let (gw, ok) = gateway();
+    let p = gw.port;
+    let statuses: Vec<u16> = (0..6).map(|_| get(p, "/retry").status).collect();
+    assert_eq!(statuses, vec![200; 6]);
+    assert_eq!(ok.hits.load(std::sync::atomic::Ordering::Relaxed), 6);
+    // retries: 0 -> the dead node's turns fail.
+    let statuses: Vec<u16> = (0..4).map(|_| get(p, "/no-retry").status).collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 502).count(),
+        2,
+        "{statuses:?}"
+    );
+    // A request with a body is not sent twice: its dead turns fail.
+    let statuses: Vec<u16> = (0..4)
+        .map(|_| {
+            let out = raw(
+                p,
+                b"POST /retry HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+            );
+            out.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0)
+        })
+        .collect();
+    assert!(statuses.contains(&502), "{statuses:?}");
 }
 
 #[test]

@@ -41,10 +41,11 @@ pub struct UpstreamConf {
     /// For `chash` (not in this build).
     #[serde(default)]
     pub key: Option<String>,
-    /// Retries on another node (not in this build: accepted, not used yet).
+    /// Other nodes to try after a failed connect (default: nodes - 1). Only
+    /// requests without a body are retried: nothing of them was sent.
     #[serde(default)]
     pub retries: Option<u32>,
-    /// Time budget for retries, seconds (accepted, not used yet).
+    /// Time budget for all tries, seconds; 0 = no limit.
     #[serde(default)]
     pub retry_timeout: Option<f64>,
     /// Timeouts towards the nodes; a route's own `timeout` wins.

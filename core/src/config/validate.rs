@@ -167,6 +167,14 @@ pub fn upstream(u: &UpstreamConf, at: &str) -> Check {
     if let Some(t) = &u.timeout {
         timeout(t, &format!("{at}timeout"))?;
     }
+    if let Some(t) = u.retry_timeout {
+        if !(t.is_finite() && (0.0..=86_400.0).contains(&t)) {
+            return fail(
+                format!("{at}retry_timeout"),
+                "expected seconds >= 0 and <= 86400",
+            );
+        }
+    }
     Ok(())
 }
 

@@ -7,17 +7,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
-use http_body_util::Either;
+use http::uri::{Authority, PathAndQuery};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
-use super::headers::{host_only, set_forwarded, set_host, strip_hop_by_hop};
+use super::forward::forward;
+use super::headers::host_only;
 use super::path::{normalize, with_path};
 use super::respond::{self, Body};
 use super::vars::RequestVars;
 use crate::snapshot::{Live, RouteRt};
-use crate::upstream::{ForwardError, UpstreamClient};
+use crate::upstream::UpstreamClient;
 
 /// What every connection shares.
 #[derive(Debug)]
@@ -115,66 +115,8 @@ async fn route_and_forward(shared: &Shared, conn: Conn, mut req: Request<Incomin
         };
         return (resp, None, None);
     };
-    let upstream = route.upstream.clone();
-    let Some(node) = upstream.pick() else {
-        tracing::error!(route = %route.id, upstream = %upstream.name, "no node to send to");
-        let resp = respond::error(
-            StatusCode::BAD_GATEWAY,
-            "502 Bad Gateway: no available node",
-        );
-        return (resp, Some(route), None);
-    };
-    let node_name = Some(node.authority.clone());
-
-    let uri = Uri::builder()
-        .scheme(Scheme::HTTP)
-        .authority(node.authority.clone())
-        .path_and_query(
-            req.uri()
-                .path_and_query()
-                .cloned()
-                .unwrap_or_else(|| PathAndQuery::from_static("/")),
-        )
-        .build();
-    let uri = match uri {
-        Ok(u) => u,
-        Err(e) => {
-            tracing::error!(route = %route.id, error = %e, "cannot build the upstream URI");
-            return (bad_request(), Some(route), node_name);
-        }
-    };
-    *req.uri_mut() = uri;
-    *req.version_mut() = Version::HTTP_11;
-    let headers = req.headers_mut();
-    strip_hop_by_hop(headers);
-    set_forwarded(headers, conn.remote, conn.local, host);
-    set_host(headers, &upstream.pass_host, node);
-
-    let timeout = route
-        .timeouts()
-        .map_or(shared.default_timeout, |t| t.connect + t.send + t.read);
-    match shared.client.send(req, timeout).await {
-        Ok(resp) => {
-            let (mut parts, body) = resp.into_parts();
-            strip_hop_by_hop(&mut parts.headers);
-            // This hop is HTTP/1.1 whatever the node spoke.
-            parts.version = Version::HTTP_11;
-            (
-                Response::from_parts(parts, Either::Left(body)),
-                Some(route),
-                node_name,
-            )
-        }
-        Err(e) => {
-            let (status, msg) = match &e {
-                ForwardError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout"),
-                _ => (StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
-            };
-            tracing::error!(route = %route.id, upstream = %upstream.name,
-                node = %node.authority, error = %e, "forwarding failed");
-            (respond::error(status, msg), Some(route), node_name)
-        }
-    }
+    let (resp, node) = forward(shared, &route, req, conn, host).await;
+    (resp, Some(route), node)
 }
 
 fn bad_request() -> Response<Body> {

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::{Either, Empty};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -24,10 +26,14 @@ pub enum ForwardError {
     Upstream(String),
 }
 
-/// A keep-alive client shared by all upstreams.
+/// A request body towards a node: the client's, streamed, or none (a retry
+/// of a request that had no body).
+pub type ReqBody = Either<Incoming, Empty<Bytes>>;
+
+/// A keep-alive client shared by all upstreams of a worker.
 #[derive(Debug, Clone)]
 pub struct UpstreamClient {
-    client: Client<HttpConnector, Incoming>,
+    client: Client<HttpConnector, ReqBody>,
 }
 
 impl UpstreamClient {
@@ -48,7 +54,7 @@ impl UpstreamClient {
     /// for the response head; the body then streams on its own.
     pub async fn send(
         &self,
-        req: Request<Incoming>,
+        req: Request<ReqBody>,
         timeout: Duration,
     ) -> Result<Response<Incoming>, ForwardError> {
         match tokio::time::timeout(timeout, self.client.request(req)).await {

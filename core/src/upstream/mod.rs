@@ -6,7 +6,7 @@ mod balancer;
 mod client;
 
 pub use balancer::RoundRobin;
-pub use client::{ForwardError, UpstreamClient};
+pub use client::{ForwardError, ReqBody, UpstreamClient};
 
 use http::uri::Authority;
 use http::HeaderValue;
@@ -73,6 +73,10 @@ pub struct UpstreamRt {
     pub pass_host: PassHost,
     /// The upstream's own timeouts (a route's win).
     pub timeout: Option<Timeouts>,
+    /// How many other nodes a request may try after a failed connect.
+    pub retries: u32,
+    /// Time budget for all tries; `None`: no limit.
+    pub retry_timeout: Option<Duration>,
 }
 
 impl UpstreamRt {
@@ -128,18 +132,34 @@ impl UpstreamRt {
             }
             _ => PassHost::Pass,
         };
+        // APISIX's default: every other node of the group once.
+        let usable = weights.iter().filter(|&&w| w > 0).count() as u32;
         Ok(UpstreamRt {
             name,
             nodes,
             balancer: RoundRobin::new(&weights),
             pass_host,
             timeout: conf.timeout.as_ref().and_then(Timeouts::from_conf),
+            retries: conf.retries.unwrap_or(usable.saturating_sub(1)),
+            retry_timeout: conf.retry_timeout.and_then(seconds),
         })
     }
 
     /// The node for the next request, or `None` when there is none to use.
     pub fn pick(&self) -> Option<&Node> {
-        self.balancer.pick().and_then(|i| self.nodes.get(i))
+        self.pick_index().and_then(|i| self.nodes.get(i))
+    }
+
+    /// The index in `nodes` of the node for the next request.
+    pub fn pick_index(&self) -> Option<usize> {
+        self.balancer.pick()
+    }
+
+    /// A node not in `tried`, by the balancer's order, or `None`.
+    pub fn pick_other(&self, tried: &[usize]) -> Option<usize> {
+        (0..self.nodes.len() * 2)
+            .filter_map(|_| self.pick_index())
+            .find(|i| !tried.contains(i))
     }
 }
 

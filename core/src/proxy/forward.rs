@@ -1,0 +1,109 @@
+//! Forwarding a matched request: pick a node, point the request at it,
+//! send it over the pooled client, and try another node when the connect
+//! failed and the request had no body (so nothing of it was sent and it
+//! can be sent again). Failures become 502, timeouts 504.
+
+use std::time::Instant;
+
+use http::uri::{Authority, PathAndQuery, Scheme, Uri};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
+use http_body_util::{Either, Empty};
+use hyper::body::{Body as _, Incoming};
+
+use super::headers::{set_forwarded, set_host, strip_hop_by_hop};
+use super::respond::{self, Body};
+use super::service::{Conn, Shared};
+use crate::snapshot::RouteRt;
+use crate::upstream::{ForwardError, ReqBody, UpstreamRt};
+
+/// Sends `req` (already matched to `route`) to a node; returns the response
+/// and the node that answered or failed last.
+pub async fn forward(
+    shared: &Shared,
+    route: &RouteRt,
+    mut req: Request<Incoming>,
+    conn: Conn,
+    host: &[u8],
+) -> (Response<Body>, Option<Authority>) {
+    let upstream: &UpstreamRt = &route.upstream;
+    let Some(first) = upstream.pick_index() else {
+        tracing::error!(route = %route.id, upstream = %upstream.name, "no node to send to");
+        let msg = "502 Bad Gateway: no available node";
+        return (respond::error(StatusCode::BAD_GATEWAY, msg), None);
+    };
+    *req.version_mut() = Version::HTTP_11;
+    strip_hop_by_hop(req.headers_mut());
+    set_forwarded(req.headers_mut(), conn.remote, conn.local, host);
+    let path = req
+        .uri()
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"));
+    // What a retry needs, kept only when a retry is possible.
+    let saved: Option<(Method, HeaderMap)> = (upstream.retries > 0 && req.body().is_end_stream())
+        .then(|| (req.method().clone(), req.headers().clone()));
+    let timeout = route
+        .timeouts()
+        .map_or(shared.default_timeout, |t| t.connect + t.send + t.read);
+    let deadline = upstream.retry_timeout.map(|d| Instant::now() + d);
+
+    let (parts, body) = req.into_parts();
+    let mut req: Request<ReqBody> = Request::from_parts(parts, Either::Left(body));
+    let mut tried = vec![first];
+    let mut index = first;
+    loop {
+        let Some(node) = upstream.nodes.get(index) else {
+            return (
+                respond::error(StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
+                None,
+            );
+        };
+        let uri = Uri::builder()
+            .scheme(Scheme::HTTP)
+            .authority(node.authority.clone())
+            .path_and_query(path.clone())
+            .build();
+        match uri {
+            Ok(u) => *req.uri_mut() = u,
+            Err(e) => {
+                tracing::error!(route = %route.id, error = %e, "cannot build the upstream URI");
+                let resp = respond::error(StatusCode::BAD_GATEWAY, "502 Bad Gateway");
+                return (resp, Some(node.authority.clone()));
+            }
+        }
+        set_host(req.headers_mut(), &upstream.pass_host, node);
+        let err = match shared.client.send(req, timeout).await {
+            Ok(resp) => {
+                let (mut parts, body) = resp.into_parts();
+                strip_hop_by_hop(&mut parts.headers);
+                // This hop is HTTP/1.1 whatever the node spoke.
+                parts.version = Version::HTTP_11;
+                let resp = Response::from_parts(parts, Either::Left(body));
+                return (resp, Some(node.authority.clone()));
+            }
+            Err(e) => e,
+        };
+        tracing::error!(route = %route.id, upstream = %upstream.name,
+            node = %node.authority, error = %err, "forwarding failed");
+        let again = matches!(err, ForwardError::Connect(_))
+            && tried.len() <= upstream.retries as usize
+            && deadline.is_none_or(|d| Instant::now() < d);
+        let next = match (&saved, again) {
+            (Some(saved), true) => upstream.pick_other(&tried).map(|i| (i, saved)),
+            _ => None,
+        };
+        let Some((next, (method, headers))) = next else {
+            let (status, msg) = match err {
+                ForwardError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout"),
+                _ => (StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
+            };
+            return (respond::error(status, msg), Some(node.authority.clone()));
+        };
+        tried.push(next);
+        index = next;
+        req = Request::new(Either::Right(Empty::new()));
+        *req.method_mut() = method.clone();
+        *req.headers_mut() = headers.clone();
+        *req.version_mut() = Version::HTTP_11;
+    }
+}
