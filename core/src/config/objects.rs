@@ -134,7 +134,7 @@ pub struct RouteConf {
     /// Timeouts towards the nodes; wins over the upstream's.
     #[serde(default)]
     pub timeout: Option<Timeout>,
-    /// Allow WebSocket upgrades (not in this build: accepted, not used yet).
+    /// Pass WebSocket upgrades to the node.
     #[serde(default)]
     pub enable_websocket: Option<bool>,
     /// 1 = served, 0 = not served.
@@ -177,7 +177,7 @@ pub struct ServiceConf {
     /// A reference to an upstream.
     #[serde(default)]
     pub upstream_id: Option<Id>,
-    /// Allow WebSocket upgrades (accepted, not used yet).
+    /// Pass WebSocket upgrades (for routes that do not say).
     #[serde(default)]
     pub enable_websocket: Option<bool>,
     /// Hosts for routes that set none.

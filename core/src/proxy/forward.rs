@@ -13,6 +13,7 @@ use hyper::body::{Body as _, Incoming};
 use super::headers::{set_forwarded, set_host, strip_hop_by_hop};
 use super::respond::{self, Body};
 use super::service::{Conn, Shared};
+use super::upgrade;
 use crate::snapshot::RouteRt;
 use crate::upstream::{ForwardError, ReqBody, UpstreamRt};
 
@@ -32,7 +33,15 @@ pub async fn forward(
         return (respond::error(StatusCode::BAD_GATEWAY, msg), None);
     };
     *req.version_mut() = Version::HTTP_11;
+    let ws = route
+        .websocket
+        .then(|| upgrade::websocket_requested(req.headers()))
+        .flatten();
+    let client_upgrade = ws.is_some().then(|| hyper::upgrade::on(&mut req));
     strip_hop_by_hop(req.headers_mut());
+    if let Some(v) = &ws {
+        upgrade::restore(req.headers_mut(), v);
+    }
     set_forwarded(req.headers_mut(), conn.remote, conn.local, host);
     let path = req
         .uri()
@@ -73,9 +82,20 @@ pub async fn forward(
         }
         set_host(req.headers_mut(), &upstream.pass_host, node);
         let err = match shared.client.send(req, timeout).await {
-            Ok(resp) => {
+            Ok(mut resp) => {
+                let switched = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
+                let tunnel = match (switched, &ws, client_upgrade) {
+                    (true, Some(v), Some(client)) => {
+                        upgrade::splice(client, hyper::upgrade::on(&mut resp), route.id.clone());
+                        Some(v)
+                    }
+                    _ => None,
+                };
                 let (mut parts, body) = resp.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
+                if let Some(v) = tunnel {
+                    upgrade::restore(&mut parts.headers, v);
+                }
                 // This hop is HTTP/1.1 whatever the node spoke.
                 parts.version = Version::HTTP_11;
                 let resp = Response::from_parts(parts, Either::Left(body));

@@ -7,6 +7,7 @@ mod headers;
 mod path;
 mod respond;
 mod service;
+mod upgrade;
 mod vars;
 pub mod workers;
 
@@ -61,7 +62,11 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, limits: Limits) {
         let builder = builder.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |req| handle(shared.clone(), conn, req));
-            if let Err(e) = builder.serve_connection(TokioIo::new(stream), svc).await {
+            if let Err(e) = builder
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades()
+                .await
+            {
                 tracing::debug!(client = %remote, error = %e, "connection ended with an error");
             }
         });

@@ -206,6 +206,10 @@ impl Store {
             id: id.0.clone(),
             upstream,
             timeout: r.timeout.as_ref().and_then(Timeouts::from_conf),
+            websocket: r
+                .enable_websocket
+                .or(service.and_then(|(_, s)| s.enable_websocket))
+                .unwrap_or(false),
         };
         Ok(Some((route, rt)))
     }

@@ -27,6 +27,8 @@ pub struct RouteRt {
     pub upstream: Arc<UpstreamRt>,
     /// The route's own timeouts (win over the upstream's).
     pub timeout: Option<Timeouts>,
+    /// WebSocket upgrades pass (`enable_websocket`, route's else service's).
+    pub websocket: bool,
 }
 
 impl RouteRt {

@@ -1,0 +1,72 @@
+//! WebSocket: when a route has `enable_websocket`, an `Upgrade: websocket`
+//! request keeps its upgrade headers on the way to the node, and after the
+//! node's `101 Switching Protocols` the two connections are spliced into
+//! one byte tunnel. Without `enable_websocket` the upgrade headers are
+//! dropped like any hop-by-hop header and the request is plain HTTP.
+
+use http::header::{self, HeaderMap, HeaderValue};
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+
+/// The `Upgrade` value when the request asks for a WebSocket.
+pub fn websocket_requested(headers: &HeaderMap) -> Option<HeaderValue> {
+    let wants_upgrade = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+    let upgrade = headers.get(header::UPGRADE)?;
+    let is_ws = upgrade
+        .to_str()
+        .is_ok_and(|v| v.trim().eq_ignore_ascii_case("websocket"));
+    (wants_upgrade && is_ws).then(|| upgrade.clone())
+}
+
+/// Puts the upgrade headers back after the hop-by-hop ones were dropped.
+pub fn restore(headers: &mut HeaderMap, upgrade: &HeaderValue) {
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, upgrade.clone());
+}
+
+/// Once both sides have switched, copies bytes both ways until either
+/// side closes. Runs on its own task.
+pub fn splice(client: OnUpgrade, node: OnUpgrade, route: String) {
+    tokio::spawn(async move {
+        let (client, node) = match tokio::try_join!(client, node) {
+            Ok(both) => both,
+            Err(e) => {
+                tracing::warn!(route = %route, error = %e, "websocket upgrade failed");
+                return;
+            }
+        };
+        let (mut client, mut node) = (TokioIo::new(client), TokioIo::new(node));
+        match tokio::io::copy_bidirectional(&mut client, &mut node).await {
+            Ok((up, down)) => {
+                tracing::debug!(route = %route, up, down, "websocket closed");
+            }
+            Err(e) => tracing::debug!(route = %route, error = %e, "websocket ended"),
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_websocket_requests() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "connection",
+            HeaderValue::from_static("keep-alive, Upgrade"),
+        );
+        h.insert("upgrade", HeaderValue::from_static("WebSocket"));
+        assert!(websocket_requested(&h).is_some());
+        h.insert("upgrade", HeaderValue::from_static("h2c"));
+        assert!(websocket_requested(&h).is_none());
+        h.insert("upgrade", HeaderValue::from_static("websocket"));
+        h.remove("connection");
+        assert!(websocket_requested(&h).is_none());
+    }
+}
