@@ -268,6 +268,11 @@ impl Gateway {
         std::fs::write(self.dir.path("apisix.yaml"), text).expect("write apisix.yaml");
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
