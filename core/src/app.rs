@@ -104,19 +104,22 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
         connect_timeout: connect,
         default_timeout: connect + read,
         live,
+        shutdown_timeout: seconds(g.shutdown_timeout).unwrap_or(Duration::from_secs(30)),
     };
     let count = match g.worker_threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    workers::start(count, &spec)?;
+    let workers = workers::start(count, &spec)?;
     // This thread only waits for the signal to stop.
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(StartError::Runtime)?
         .block_on(shutdown_signal());
-    tracing::info!("shutting down");
+    tracing::info!("stopping: no new connections; finishing requests in flight");
+    workers.shutdown();
+    tracing::info!("stopped");
     Ok(())
 }
 

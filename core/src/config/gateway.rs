@@ -39,6 +39,9 @@ pub struct GatewaySection {
     /// Seconds a client may take to send its request headers.
     #[serde(default = "default_header_timeout")]
     pub header_read_timeout: f64,
+    /// Seconds requests in flight may take to finish after SIGTERM/SIGINT.
+    #[serde(default = "default_shutdown_timeout")]
+    pub shutdown_timeout: f64,
     /// Largest request head (request line + headers) in bytes; larger gets 431.
     #[serde(default = "default_max_header_size")]
     pub max_header_size: usize,
@@ -58,6 +61,7 @@ impl Default for GatewaySection {
             log_level: default_log_level(),
             header_read_timeout: default_header_timeout(),
             max_header_size: default_max_header_size(),
+            shutdown_timeout: default_shutdown_timeout(),
             upstream_connect_timeout: default_upstream_timeout(),
             upstream_read_timeout: default_upstream_timeout(),
         }
@@ -96,6 +100,9 @@ fn default_log_level() -> String {
     "info".into()
 }
 fn default_header_timeout() -> f64 {
+    30.0
+}
+fn default_shutdown_timeout() -> f64 {
     30.0
 }
 fn default_max_header_size() -> usize {
@@ -171,6 +178,7 @@ impl GatewayConfig {
         }
         for (field, v) in [
             ("gateway.header_read_timeout", g.header_read_timeout),
+            ("gateway.shutdown_timeout", g.shutdown_timeout),
             (
                 "gateway.upstream_connect_timeout",
                 g.upstream_connect_timeout,

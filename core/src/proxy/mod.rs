@@ -23,6 +23,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
 
 /// Limits on what a client may send.
 #[derive(Debug, Clone, Copy)]
@@ -33,9 +34,18 @@ pub struct Limits {
     pub max_header_size: usize,
 }
 
-/// Accepts connections on `listener` until the task is dropped. Each
-/// connection runs on its own task under `limits`.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, limits: Limits) {
+/// Accepts connections on `listener` until `stop` turns true, then closes
+/// the listener and lets each connection finish its request in flight
+/// (idle keep-alive connections close at once). Each connection runs on its
+/// own task under `limits` and holds a clone of `alive` until it ends, so
+/// the caller can tell when all are done.
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+    alive: mpsc::Sender<()>,
+) {
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -43,7 +53,11 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, limits: Limits) {
         .max_buf_size(limits.max_header_size.max(8192))
         .keep_alive(true);
     loop {
-        let (stream, remote) = match listener.accept().await {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stopped(&mut stop) => return,
+        };
+        let (stream, remote) = match accepted {
             Ok(c) => c,
             Err(e) => {
                 // Out of file descriptors and the like: wait, then go on.
@@ -60,15 +74,30 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, limits: Limits) {
         let conn = Conn { remote, local };
         let shared = shared.clone();
         let builder = builder.clone();
+        let (mut stop, alive) = (stop.clone(), alive.clone());
         tokio::spawn(async move {
             let svc = service_fn(move |req| handle(shared.clone(), conn, req));
-            if let Err(e) = builder
+            let conn = builder
                 .serve_connection(TokioIo::new(stream), svc)
-                .with_upgrades()
-                .await
-            {
+                .with_upgrades();
+            tokio::pin!(conn);
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = stopped(&mut stop) => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(client = %remote, error = %e, "connection ended with an error");
             }
+            drop(alive);
         });
     }
+}
+
+/// Resolves once `stop` is true (or its sender is gone).
+pub async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is dropped here, before any other await.
+    let _ = stop.wait_for(|s| *s).await;
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::{mpsc, watch};
 
 use super::{serve, Limits, Shared};
 use crate::snapshot::Live;
@@ -28,6 +29,29 @@ pub struct WorkerSpec {
     pub default_timeout: Duration,
     /// The current snapshot.
     pub live: Live,
+    /// How long connections may take to finish after the stop signal.
+    pub shutdown_timeout: Duration,
+}
+
+/// The running workers.
+#[derive(Debug)]
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    done: Vec<std::sync::mpsc::Receiver<()>>,
+    grace: Duration,
+}
+
+impl Workers {
+    /// Stops accepting, lets requests in flight finish (at most the
+    /// shutdown timeout), and returns when every worker is done.
+    pub fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let deadline = std::time::Instant::now() + self.grace + Duration::from_secs(1);
+        for done in self.done {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let _ = done.recv_timeout(left);
+        }
+    }
 }
 
 /// Why a worker could not start.
@@ -52,17 +76,21 @@ pub enum WorkerError {
 }
 
 /// Starts `count` workers; returns once every one listens on every address,
-/// or the first error. The workers run until the process exits.
-pub fn start(count: usize, spec: &WorkerSpec) -> Result<(), WorkerError> {
+/// or the first error. The workers run until [`Workers::shutdown`].
+pub fn start(count: usize, spec: &WorkerSpec) -> Result<Workers, WorkerError> {
+    let (stop, stop_rx) = watch::channel(false);
     let mut ready = Vec::with_capacity(count);
+    let mut done = Vec::with_capacity(count);
     for worker in 0..count.max(1) {
         let (tx, rx) = std::sync::mpsc::channel();
-        let spec = spec.clone();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let (spec, stop_rx) = (spec.clone(), stop_rx.clone());
         std::thread::Builder::new()
             .name(format!("worker-{worker}"))
-            .spawn(move || run(worker, spec, tx))
+            .spawn(move || run(worker, spec, tx, stop_rx, done_tx))
             .map_err(|source| WorkerError::Start { worker, source })?;
         ready.push((worker, rx));
+        done.push(done_rx);
     }
     for (worker, rx) in ready {
         match rx.recv() {
@@ -79,10 +107,20 @@ pub fn start(count: usize, spec: &WorkerSpec) -> Result<(), WorkerError> {
     for addr in &spec.listen {
         tracing::info!(%addr, workers = count.max(1), "proxy listening");
     }
-    Ok(())
+    Ok(Workers {
+        stop,
+        done,
+        grace: spec.shutdown_timeout,
+    })
 }
 
-fn run(worker: usize, spec: WorkerSpec, ready: std::sync::mpsc::Sender<Result<(), WorkerError>>) {
+fn run(
+    worker: usize,
+    spec: WorkerSpec,
+    ready: std::sync::mpsc::Sender<Result<(), WorkerError>>,
+    mut stop: watch::Receiver<bool>,
+    done: std::sync::mpsc::Sender<()>,
+) {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -109,12 +147,21 @@ fn run(worker: usize, spec: WorkerSpec, ready: std::sync::mpsc::Sender<Result<()
             client: UpstreamClient::new(spec.connect_timeout),
             default_timeout: spec.default_timeout,
         });
+        let (alive, mut all_done) = mpsc::channel::<()>(1);
         for l in listeners {
-            tokio::spawn(serve(l, shared.clone(), spec.limits));
+            let task = serve(l, shared.clone(), spec.limits, stop.clone(), alive.clone());
+            tokio::spawn(task);
         }
+        drop(alive);
         let _ = ready.send(Ok(()));
-        std::future::pending::<()>().await;
+        super::stopped(&mut stop).await;
+        // Every connection holds a sender: `recv` yields `None` when all ended.
+        let drained = tokio::time::timeout(spec.shutdown_timeout, all_done.recv()).await;
+        if drained.is_err() {
+            tracing::warn!(worker, "connections still open after the shutdown timeout");
+        }
     });
+    let _ = done.send(());
 }
 
 /// A listening socket that other workers of this process may bind too.
