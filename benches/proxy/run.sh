@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# radixgate beside nginx on loopback, one run, the same load: wrk against
+# nginx `proxy_pass` (keepalive 64) and against radixgate, each with ONE
+# worker, both in front of the same nginx upstream returning a 12-byte body.
+# Rounds alternate between the two so that machine noise hits both alike;
+# prints each round, the medians, and radixgate's ratio to nginx.
+#
+#   benches/proxy/run.sh                  # builds the release binary first
+#   ROUNDS=5 DUR=8 CONN=64 benches/proxy/run.sh
+#
+# Ports: picks free loopback ports itself. Needs nginx and wrk (make deps).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+for c in nginx wrk python3; do
+  command -v $c >/dev/null || { echo "missing $c (make deps installs nginx and wrk)" >&2; exit 2; }
+done
+ROUNDS=${ROUNDS:-3}; DUR=${DUR:-5}; CONN=${CONN:-64}
+cargo build --release -p radixgate >&2
+BIN=target/release/radixgate
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+UP=$(free_port); NG=$(free_port); RG=$(free_port)
+W=$(mktemp -d)
+cleanup() {
+  [ -f "$W/rg.pid" ] && kill "$(cat "$W/rg.pid")" 2>/dev/null || true
+  for p in "$W/up.pid" "$W/px.pid"; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true; done
+  sleep 0.3; rm -rf "$W"
+}
+trap cleanup EXIT
+
+cat >"$W/up.conf" <<CONF
+worker_processes 1; pid $W/up.pid; error_log $W/up.err; daemon on;
+events { worker_connections 4096; }
+http { access_log off; server { listen 127.0.0.1:$UP; keepalive_requests 100000;
+  location / { return 200 "hello world\n"; } } }
+CONF
+cat >"$W/px.conf" <<CONF
+worker_processes 1; pid $W/px.pid; error_log $W/px.err; daemon on;
+events { worker_connections 4096; }
+http { access_log off; upstream up { server 127.0.0.1:$UP; keepalive 64; }
+  server { listen 127.0.0.1:$NG; keepalive_requests 100000;
+  location /hello { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+CONF
+cat >"$W/config.yaml" <<CONF
+gateway: {listen: ["127.0.0.1:$RG"], worker_threads: 1, log_level: warn}
+config: {file: $W/apisix.yaml}
+CONF
+cat >"$W/apisix.yaml" <<CONF
+routes:
+  - {id: hello, uri: /hello, upstream: {nodes: {"127.0.0.1:$UP": 1}}}
+#END
+CONF
+nginx -c "$W/up.conf" -p "$W"
+nginx -c "$W/px.conf" -p "$W"
+("$BIN" --config "$W/config.yaml" >"$W/rg.log" 2>&1 & echo $! >"$W/rg.pid")
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$RG/hello" && break; sleep 0.1; done
+
+load() { # url -> "req/s p99_ms"
+  local out; out=$(wrk -t1 -c"$CONN" -d"${DUR}s" --latency "$1" 2>&1)
+  local rps p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' <<<"$out")
+  if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "warning: errors in $1:" >&2; grep "Non-2xx\|Socket errors" <<<"$out" >&2; fi
+  echo "$rps $p99"
+}
+: >"$W/nginx"; : >"$W/radixgate"
+for r in $(seq "$ROUNDS"); do
+  n=$(load "http://127.0.0.1:$NG/hello"); g=$(load "http://127.0.0.1:$RG/hello")
+  echo "$n" >>"$W/nginx"; echo "$g" >>"$W/radixgate"
+  printf "round %d: nginx %s req/s p99 %s ms | radixgate %s req/s p99 %s ms\n" "$r" $n $g
+done
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+nr=$(cut -d' ' -f1 "$W/nginx" | median); np=$(cut -d' ' -f2 "$W/nginx" | median)
+gr=$(cut -d' ' -f1 "$W/radixgate" | median); gp=$(cut -d' ' -f2 "$W/radixgate" | median)
+printf "median: nginx %s req/s p99 %s ms | radixgate %s req/s p99 %s ms | ratio %.2fx req/s (target >= 1.2x), p99 %.2fx (target <= 1x)\n" \
+  "$nr" "$np" "$gr" "$gp" "$(awk -v a="$gr" -v b="$nr" 'BEGIN {print a / b}')" \
+  "$(awk -v a="$gp" -v b="$np" 'BEGIN {print a / b}')"
