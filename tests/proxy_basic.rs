@@ -18,6 +18,15 @@ fn standalone(a: &Upstream, b: &Upstream, dead_port: u16) -> String {
     nodes: {{"{a}": 3, "{b}": 1}}
   - id: dead
     nodes: {{"127.0.0.1:{dead_port}": 1}}
+  - id: sticky
+    type: chash
+    hash_on: header
+    key: X-User
+    nodes: {{"{a}": 1, "{b}": 1}}
+  - id: sticky-half-dead
+    type: chash
+    key: arg_user
+    nodes: {{"{a}": 1, "127.0.0.1:{dead_port}": 1}}
 services:
   - id: svc
     upstream_id: b
@@ -32,6 +41,8 @@ routes:
   - {{id: near-clients, uri: /addr, remote_addr: 127.0.0.1, upstream_id: a}}
   - {{id: weighted, uri: /rr, upstream_id: ab}}
   - {{id: down, uri: /down, upstream_id: dead}}
+  - {{id: sticky, uri: /sticky, upstream_id: sticky}}
+  - {{id: sticky-half-dead, uri: /sticky2, upstream_id: sticky-half-dead}}
   - {{id: off, uri: /off, status: 0, upstream_id: a}}
   - id: node-host
     uri: /node-host
@@ -184,6 +195,33 @@ fn round_robin_alternates_by_weight() {
         !seq.windows(4).any(|w| w.iter().all(|u| u == "a")),
         "{seq:?}"
     );
+}
+
+#[test]
+fn chash_keeps_a_key_on_one_node() {
+    let w = world();
+    let p = w.gw.port;
+    let mut seen = std::collections::HashSet::new();
+    for user in 0..20 {
+        let user = format!("user-{user}");
+        let first = upstream_of(p, "GET", "/sticky", &[("X-User", &user)]);
+        for _ in 0..3 {
+            assert_eq!(
+                upstream_of(p, "GET", "/sticky", &[("X-User", &user)]),
+                first,
+                "{user}"
+            );
+        }
+        seen.insert(first);
+    }
+    assert_eq!(seen.len(), 2, "20 keys all landed on one node: {seen:?}");
+    // A key whose node is down goes on to the next node of the ring.
+    for user in 0..10 {
+        assert_eq!(
+            upstream_of(p, "GET", &format!("/sticky2?user=u{user}"), &[]),
+            "a"
+        );
+    }
 }
 
 #[test]

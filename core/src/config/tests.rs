@@ -67,9 +67,14 @@ fn route_errors_name_kind_id_field() {
             "additional properties",
         ),
         (
-            json!({"id": "r1", "uri": "/", "upstream": {"nodes": {}, "type": "chash"}}),
+            json!({"id": "r1", "uri": "/", "upstream": {"nodes": {}, "type": "ewma"}}),
             "upstream.type",
             "not supported",
+        ),
+        (
+            json!({"id": "r1", "uri": "/", "upstream": {"nodes": {}, "type": "chash"}}),
+            "upstream.key",
+            "required",
         ),
         (
             json!({"id": "r1", "uri": "/", "upstream": {"nodes": {}, "pass_host": "rewrite"}}),

@@ -32,13 +32,13 @@ pub struct UpstreamConf {
     pub update_time: Option<u64>,
     /// The nodes: `{"host:port": weight}` or `[{host, port, weight, priority}]`.
     pub nodes: Nodes,
-    /// The balancer: `roundrobin` (the default; the only one this build has).
+    /// The balancer: `roundrobin` (the default) or `chash`.
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
-    /// For `chash` (not in this build).
+    /// For `chash`: `vars` (default), `header`, `cookie`, `vars_combinations`.
     #[serde(default)]
     pub hash_on: Option<String>,
-    /// For `chash` (not in this build).
+    /// For `chash`: the variable, header or cookie name, or `$a$b` template.
     #[serde(default)]
     pub key: Option<String>,
     /// Other nodes to try after a failed connect (default: nodes - 1). Only

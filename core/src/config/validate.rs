@@ -109,7 +109,17 @@ pub fn upstream(u: &UpstreamConf, at: &str) -> Check {
     name(&u.name)?;
     match u.kind.as_deref() {
         None | Some("roundrobin") => {}
-        Some(t @ ("chash" | "least_conn" | "ewma")) => {
+        Some("chash") => match (u.hash_on.as_deref(), &u.key) {
+            (Some("consumer"), _) => {
+                return fail(
+                    format!("{at}hash_on"),
+                    "consumer is not supported by this build yet",
+                )
+            }
+            (_, None) => return fail(format!("{at}key"), "required when type is chash"),
+            _ => {}
+        },
+        Some(t @ ("least_conn" | "ewma")) => {
             return fail(
                 format!("{at}type"),
                 format!("{t:?} is not supported by this build yet: use roundrobin"),

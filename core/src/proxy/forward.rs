@@ -14,6 +14,7 @@ use super::headers::{set_forwarded, set_host, strip_hop_by_hop};
 use super::respond::{self, Body};
 use super::service::{Conn, Shared};
 use super::upgrade;
+use super::vars::RequestVars;
 use crate::snapshot::RouteRt;
 use crate::upstream::{ForwardError, ReqBody, UpstreamRt};
 
@@ -27,7 +28,16 @@ pub async fn forward(
     host: &[u8],
 ) -> (Response<Body>, Option<Authority>) {
     let upstream: &UpstreamRt = &route.upstream;
-    let Some(first) = upstream.pick_index() else {
+    // The chash key, read before the gateway adds its own headers.
+    let key = upstream.hash_key(&RequestVars::new(
+        req.method(),
+        req.uri(),
+        req.headers(),
+        host,
+        conn.remote,
+        conn.local,
+    ));
+    let Some(first) = upstream.pick_index(key.as_deref()) else {
         tracing::error!(route = %route.id, upstream = %upstream.name, "no node to send to");
         let msg = "502 Bad Gateway: no available node";
         return (respond::error(StatusCode::BAD_GATEWAY, msg), None);
@@ -109,7 +119,9 @@ pub async fn forward(
             && tried.len() <= upstream.retries as usize
             && deadline.is_none_or(|d| Instant::now() < d);
         let next = match (&saved, again) {
-            (Some(saved), true) => upstream.pick_other(&tried).map(|i| (i, saved)),
+            (Some(saved), true) => upstream
+                .pick_other(key.as_deref(), &tried)
+                .map(|i| (i, saved)),
             _ => None,
         };
         let Some((next, (method, headers))) = next else {

@@ -3,13 +3,18 @@
 //! plus the pooled keep-alive client that forwards requests to nodes.
 
 mod balancer;
+mod chash;
 mod client;
+mod hash_key;
 
 pub use balancer::RoundRobin;
+pub use chash::Ring;
 pub use client::{ForwardError, ReqBody, UpstreamClient};
+pub use hash_key::KeyPart;
 
 use http::uri::Authority;
 use http::HeaderValue;
+use radix_router::Vars;
 use std::time::Duration;
 
 use crate::config::{seconds, Timeout, UpstreamConf};
@@ -60,6 +65,15 @@ impl Timeouts {
     }
 }
 
+/// How an upstream picks nodes. Built once from an immutable node set.
+#[derive(Debug)]
+enum Balancer {
+    /// Smooth weighted round robin.
+    RoundRobin(RoundRobin),
+    /// A consistent-hash ring and where the key comes from.
+    Chash { ring: Ring, key: Vec<KeyPart> },
+}
+
 /// A compiled upstream: shared by every route that uses it, so its
 /// balancer state is too.
 #[derive(Debug)]
@@ -68,7 +82,7 @@ pub struct UpstreamRt {
     pub name: String,
     /// All nodes, in configuration order.
     pub nodes: Vec<Node>,
-    balancer: RoundRobin,
+    balancer: Balancer,
     /// Which `Host` the node sees.
     pub pass_host: PassHost,
     /// The upstream's own timeouts (a route's win).
@@ -134,10 +148,21 @@ impl UpstreamRt {
         };
         // APISIX's default: every other node of the group once.
         let usable = weights.iter().filter(|&&w| w > 0).count() as u32;
+        let balancer = match conf.kind.as_deref() {
+            Some("chash") => {
+                let key = hash_key::parse(conf.hash_on.as_deref(), conf.key.as_deref())?;
+                let names: Vec<&str> = nodes.iter().map(|n| n.authority.as_str()).collect();
+                Balancer::Chash {
+                    ring: Ring::new(&weights, &names),
+                    key,
+                }
+            }
+            _ => Balancer::RoundRobin(RoundRobin::new(&weights)),
+        };
         Ok(UpstreamRt {
             name,
             nodes,
-            balancer: RoundRobin::new(&weights),
+            balancer,
             pass_host,
             timeout: conf.timeout.as_ref().and_then(Timeouts::from_conf),
             retries: conf.retries.unwrap_or(usable.saturating_sub(1)),
@@ -145,21 +170,39 @@ impl UpstreamRt {
         })
     }
 
-    /// The node for the next request, or `None` when there is none to use.
-    pub fn pick(&self) -> Option<&Node> {
-        self.pick_index().and_then(|i| self.nodes.get(i))
+    /// The `chash` key of a request, read from its variables; `None` for
+    /// balancers that need no key.
+    pub fn hash_key(&self, vars: &dyn Vars) -> Option<Vec<u8>> {
+        match &self.balancer {
+            Balancer::Chash { key, .. } => Some(hash_key::read(key, vars)),
+            Balancer::RoundRobin(_) => None,
+        }
+    }
+
+    /// The node for the next request (`key`: its `chash` key), or `None`
+    /// when there is none to use.
+    pub fn pick(&self, key: Option<&[u8]>) -> Option<&Node> {
+        self.pick_index(key).and_then(|i| self.nodes.get(i))
     }
 
     /// The index in `nodes` of the node for the next request.
-    pub fn pick_index(&self) -> Option<usize> {
-        self.balancer.pick()
+    pub fn pick_index(&self, key: Option<&[u8]>) -> Option<usize> {
+        match &self.balancer {
+            Balancer::RoundRobin(rr) => rr.pick(),
+            Balancer::Chash { ring, .. } => ring.pick(key.unwrap_or_default()),
+        }
     }
 
-    /// A node not in `tried`, by the balancer's order, or `None`.
-    pub fn pick_other(&self, tried: &[usize]) -> Option<usize> {
-        (0..self.nodes.len() * 2)
-            .filter_map(|_| self.pick_index())
-            .find(|i| !tried.contains(i))
+    /// A node not in `tried`, in the balancer's order, or `None`.
+    pub fn pick_other(&self, key: Option<&[u8]>, tried: &[usize]) -> Option<usize> {
+        match &self.balancer {
+            Balancer::RoundRobin(rr) => (0..self.nodes.len() * 2)
+                .filter_map(|_| rr.pick())
+                .find(|i| !tried.contains(i)),
+            Balancer::Chash { ring, .. } => ring
+                .walk(key.unwrap_or_default())
+                .find(|i| !tried.contains(i)),
+        }
     }
 }
 
@@ -178,7 +221,7 @@ mod tests {
             {"host": "10.0.0.2", "weight": 1, "priority": 5}]}));
         let rt = UpstreamRt::build(&u, "t".into()).unwrap();
         for _ in 0..4 {
-            assert_eq!(rt.pick().unwrap().authority.as_str(), "10.0.0.2:80");
+            assert_eq!(rt.pick(None).unwrap().authority.as_str(), "10.0.0.2:80");
         }
         assert_eq!(rt.nodes[0].host_header, "10.0.0.1:81");
         assert_eq!(rt.nodes[1].host_header, "10.0.0.2");
@@ -187,12 +230,12 @@ mod tests {
     #[test]
     fn empty_nodes_pick_nothing_and_v6_gets_brackets() {
         let rt = UpstreamRt::build(&conf(serde_json::json!({"nodes": {}})), "t".into()).unwrap();
-        assert!(rt.pick().is_none());
+        assert!(rt.pick(None).is_none());
         let rt = UpstreamRt::build(
             &conf(serde_json::json!({"nodes": {"[::1]:8080": 1}})),
             "t".into(),
         )
         .unwrap();
-        assert_eq!(rt.pick().unwrap().authority.as_str(), "[::1]:8080");
+        assert_eq!(rt.pick(None).unwrap().authority.as_str(), "[::1]:8080");
     }
 }
