@@ -122,7 +122,7 @@ pub fn upstream(u: &UpstreamConf, at: &str) -> Check {
         Some(t @ ("least_conn" | "ewma")) => {
             return fail(
                 format!("{at}type"),
-                format!("{t:?} is not supported by this build yet: use roundrobin"),
+                format!("{t:?} is not supported by this build yet: use roundrobin or chash"),
             )
         }
         Some(t) => {
