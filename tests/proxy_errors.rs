@@ -100,6 +100,27 @@ fn bodyless_requests_retry_on_another_node_after_a_failed_connect() {
 }
 
 #[test]
+fn slow_clients_are_cut_off() {
+    let (gw, _ok) = gateway();
+    // Half a request head, then nothing: cut off after header_read_timeout (2 s).
+    let mut s = TcpStream::connect(("127.0.0.1", gw.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /ok/x HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let t = Instant::now();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let waited = t.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1500),
+        "cut off too early: {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(6), "not cut off: {waited:?}");
+    let text = String::from_utf8_lossy(&out);
+    assert!(out.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    assert_eq!(get(gw.port, "/ok/after").status, 200);
+}
+
+#[test]
 fn bad_requests_are_refused_and_nothing_breaks() {
     let (mut gw, ok) = gateway();
     let p = gw.port;
@@ -118,6 +139,11 @@ fn bad_requests_are_refused_and_nothing_breaks() {
     let big = "a".repeat(200_000);
     let r = request(p, "GET", "/ok/x", &[("X-Big", &big)]).unwrap();
     assert_eq!(r.status, 431, "{:?}", r.status);
+    // A request target longer than max_uri_size (8192): 414.
+    let long = format!("/ok/{}", "a".repeat(9000));
+    let r = get(p, &long);
+    assert_eq!(r.status, 414, "{:?}", r.status);
+    assert!(r.body.contains("414"), "{r:?}");
     // Not HTTP at all: 400.
     assert!(raw(p, b"GARBAGE\r\n\r\n").starts_with("HTTP/1.1 400"));
     // A header value with bytes that are not text passes as bytes.

@@ -105,6 +105,7 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
         default_timeout: connect + read,
         live,
         shutdown_timeout: seconds(g.shutdown_timeout).unwrap_or(Duration::from_secs(30)),
+        max_uri_size: g.max_uri_size,
     };
     let count = match g.worker_threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -222,7 +222,7 @@ pub struct Gateway {
 /// The `config.yaml` for a gateway on `port` watching `apisix.yaml` beside it.
 pub fn config_yaml(port: u16) -> String {
     format!(
-        "gateway:\n  listen: [\"127.0.0.1:{port}\"]\n  worker_threads: 2\n  log_level: info\n  upstream_connect_timeout: 2\n  upstream_read_timeout: 5\nconfig:\n  provider: yaml\n  file: apisix.yaml\n  watch_interval_ms: 100\n"
+        "gateway:\n  listen: [\"127.0.0.1:{port}\"]\n  worker_threads: 2\n  log_level: info\n  header_read_timeout: 2\n  upstream_connect_timeout: 2\n  upstream_read_timeout: 5\nconfig:\n  provider: yaml\n  file: apisix.yaml\n  watch_interval_ms: 100\n"
     )
 }
 

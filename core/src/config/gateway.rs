@@ -45,6 +45,9 @@ pub struct GatewaySection {
     /// Largest request head (request line + headers) in bytes; larger gets 431.
     #[serde(default = "default_max_header_size")]
     pub max_header_size: usize,
+    /// Longest request target (path and query) in bytes; longer gets 414.
+    #[serde(default = "default_max_uri_size")]
+    pub max_uri_size: usize,
     /// Seconds to connect to a node when neither route nor upstream says.
     #[serde(default = "default_upstream_timeout")]
     pub upstream_connect_timeout: f64,
@@ -61,6 +64,7 @@ impl Default for GatewaySection {
             log_level: default_log_level(),
             header_read_timeout: default_header_timeout(),
             max_header_size: default_max_header_size(),
+            max_uri_size: default_max_uri_size(),
             shutdown_timeout: default_shutdown_timeout(),
             upstream_connect_timeout: default_upstream_timeout(),
             upstream_read_timeout: default_upstream_timeout(),
@@ -104,6 +108,9 @@ fn default_header_timeout() -> f64 {
 }
 fn default_shutdown_timeout() -> f64 {
     30.0
+}
+fn default_max_uri_size() -> usize {
+    8192
 }
 fn default_max_header_size() -> usize {
     32 * 1024
@@ -174,6 +181,12 @@ impl GatewayConfig {
             return Err(setting(
                 "gateway.max_header_size".into(),
                 "expected 8192 to 1048576 bytes".into(),
+            ));
+        }
+        if !(256..=1 << 20).contains(&g.max_uri_size) {
+            return Err(setting(
+                "gateway.max_uri_size".into(),
+                "expected 256 to 1048576 bytes".into(),
             ));
         }
         for (field, v) in [

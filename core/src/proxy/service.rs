@@ -28,6 +28,8 @@ pub struct Shared {
     pub client: UpstreamClient,
     /// Time budget for a node's response head when route and upstream set none.
     pub default_timeout: Duration,
+    /// Longest request target (path and query); longer gets 414.
+    pub max_uri_size: usize,
 }
 
 /// The two ends of the client's connection.
@@ -76,6 +78,11 @@ async fn route_and_forward(shared: &Shared, conn: Conn, mut req: Request<Incomin
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
     };
     let raw: &[u8] = raw_host.as_ref().map_or(b"", HeaderValue::as_bytes);
+    let target_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target_len > shared.max_uri_size {
+        let resp = respond::error(StatusCode::URI_TOO_LONG, "414 Request-URI Too Large");
+        return (resp, None, None);
+    }
     let host = host_only(raw);
     // Match (and forward) the path the node will act on.
     match normalize(req.uri().path()) {

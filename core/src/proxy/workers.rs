@@ -31,6 +31,8 @@ pub struct WorkerSpec {
     pub live: Live,
     /// How long connections may take to finish after the stop signal.
     pub shutdown_timeout: Duration,
+    /// Longest request target; longer gets 414.
+    pub max_uri_size: usize,
 }
 
 /// The running workers.
@@ -146,6 +148,7 @@ fn run(
             live: spec.live,
             client: UpstreamClient::new(spec.connect_timeout),
             default_timeout: spec.default_timeout,
+            max_uri_size: spec.max_uri_size,
         });
         let (alive, mut all_done) = mpsc::channel::<()>(1);
         for l in listeners {
