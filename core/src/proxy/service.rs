@@ -19,12 +19,12 @@ use super::vars::RequestVars;
 use crate::snapshot::{Live, RouteRt};
 use crate::upstream::UpstreamClient;
 
-/// What every connection shares.
+/// What every connection of a worker shares.
 #[derive(Debug)]
 pub struct Shared {
     /// The current snapshot.
     pub live: Live,
-    /// The pooled client to nodes.
+    /// The worker's pooled client to nodes.
     pub client: UpstreamClient,
     /// Time budget for a node's response head when route and upstream set none.
     pub default_timeout: Duration,
