@@ -48,7 +48,11 @@ impl HostPattern {
     }
 }
 
-/// The request's host, lower-cased once per lookup into buffers on the stack.
+/// Stack space for one lower-cased host name; filled only when the name
+/// has upper-case letters.
+pub(crate) type HostBuf = Option<[u8; MAX_HOST_LEN]>;
+
+/// The request's host as lookups compare it (lower case).
 pub(crate) struct HostCtx<'b> {
     /// The host without port (`Request::host`), if given.
     pub host: Option<HostName<'b>>,
@@ -69,16 +73,12 @@ pub(crate) struct HostName<'b> {
 }
 
 impl<'b> HostCtx<'b> {
-    pub fn new(
-        req: &Request<'_>,
-        buf: &'b mut [u8; MAX_HOST_LEN],
-        buf_port: &'b mut [u8; MAX_HOST_LEN],
-    ) -> HostCtx<'b> {
-        let host = req.host.map(|h| lower_into(h, buf));
+    pub fn new(req: &Request<'b>, buf: &'b mut HostBuf, buf_port: &'b mut HostBuf) -> Self {
+        let host = req.host.map(|h| lower(h, buf));
         let host_with_port = req
             .http_host
             .filter(|h| req.host.is_some() && h.contains(&b':'))
-            .map(|h| lower_into(h, buf_port));
+            .map(|h| lower(h, buf_port));
         HostCtx {
             host,
             host_with_port,
@@ -87,16 +87,19 @@ impl<'b> HostCtx<'b> {
     }
 }
 
-fn lower_into<'b>(src: &[u8], buf: &'b mut [u8; MAX_HOST_LEN]) -> HostName<'b> {
+/// `src` in lower case: itself when it has no upper-case letter (the usual
+/// case, no copy), else a copy in `buf`.
+fn lower<'b>(src: &'b [u8], buf: &'b mut HostBuf) -> HostName<'b> {
     let tail = &src[src.len().saturating_sub(MAX_HOST_LEN)..];
-    let out = &mut buf[..tail.len()];
+    let whole = tail.len() == src.len();
+    if !tail.iter().any(u8::is_ascii_uppercase) {
+        return HostName { bytes: tail, whole };
+    }
+    let out = &mut buf.insert([0; MAX_HOST_LEN])[..tail.len()];
     for (o, b) in out.iter_mut().zip(tail) {
         *o = b.to_ascii_lowercase();
     }
-    HostName {
-        bytes: out,
-        whole: tail.len() == src.len(),
-    }
+    HostName { bytes: out, whole }
 }
 
 #[cfg(test)]

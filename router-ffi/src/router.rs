@@ -3,14 +3,16 @@
 use crate::addr::{parse_rules, AddrRule};
 use crate::error::{Field, RouteError};
 use crate::expr::Expr;
-use crate::host::{HostCtx, HostPattern, MAX_HOST_LEN};
+use crate::host::{HostBuf, HostCtx, HostPattern};
 use crate::method::{method_bit, method_set};
-use crate::pattern::{Pattern, MAX_PARAMS};
+use crate::pattern::Pattern;
+use crate::pattern::MAX_PARAMS;
 use crate::slot::{order_key, Entry, HostHit, Slot};
 use crate::tree::{Captures, Place, Tree};
 use crate::vars::{NoVars, Vars};
 use crate::{Request, Route};
 use hashbrown::HashMap;
+use std::sync::Arc;
 
 /// Options that apply to every route of a router.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -29,7 +31,8 @@ pub struct Router<T> {
     opts: Options,
     routes: Vec<Option<Stored<T>>>,
     free: Vec<u32>,
-    ids: HashMap<Box<str>, u32>,
+    ids: HashMap<Arc<str>, u32>,
+    /// Exact paths: one hash probe, tried before the tree.
     exact: HashMap<Box<[u8]>, Slot>,
     tree: Tree,
     seq: u64,
@@ -37,21 +40,27 @@ pub struct Router<T> {
 
 #[derive(Debug)]
 struct Stored<T> {
-    id: Box<str>,
+    id: Arc<str>,
     value: T,
-    methods: u16,
-    addrs: Vec<AddrRule>,
-    vars: Option<Expr>,
-    filter: bool,
+    paths: Box<[StoredPath]>,
+    hosts: Box<[HostPattern]>,
+    /// Methods, addresses and vars; boxed since most routes have none.
+    conditions: Option<Box<Conditions>>,
     priority: i32,
-    hosts: Vec<HostPattern>,
-    paths: Vec<StoredPath>,
+    filter: bool,
+}
+
+#[derive(Debug)]
+struct Conditions {
+    methods: u16,
+    addrs: Box<[AddrRule]>,
+    vars: Option<Expr>,
 }
 
 #[derive(Debug)]
 struct StoredPath {
     pattern: Box<str>,
-    names: Vec<Box<str>>,
+    names: Box<[Box<str>]>,
     /// `None` for exact paths (kept in the hash map).
     place: Option<Place>,
 }
@@ -186,7 +195,7 @@ impl<T> Router<T> {
             Some(i) => i,
             None if self.routes.len() >= (u32::MAX - 1) as usize => {
                 return Err(RouteError::Full {
-                    id: stored.id.into(),
+                    id: stored.id.to_string(),
                 })
             }
             None => {
@@ -268,20 +277,25 @@ impl<T> Router<T> {
             .zip(&patterns)
             .map(|(text, p)| StoredPath {
                 pattern: text.as_str().into(),
-                names: p.param_names(),
+                names: p.param_names().into_boxed_slice(),
                 place: None,
             })
             .collect();
+        let conditions = (methods != 0 || !addrs.is_empty() || vars.is_some()).then(|| {
+            Box::new(Conditions {
+                methods,
+                addrs: addrs.into_boxed_slice(),
+                vars,
+            })
+        });
         let stored = Stored {
             id: route.id.into(),
             value: route.value,
-            methods,
-            addrs,
-            vars,
-            filter: route.filter,
-            priority: route.priority,
-            hosts,
             paths,
+            hosts: hosts.into_boxed_slice(),
+            conditions,
+            priority: route.priority,
+            filter: route.filter,
         };
         Ok((stored, patterns))
     }
@@ -351,25 +365,25 @@ impl<T> Router<T> {
         vars: &dyn Vars,
         filter: &mut dyn FnMut(&T) -> bool,
     ) -> Option<Match<'r, 'p, T>> {
-        let mut buf = [0u8; MAX_HOST_LEN];
-        let mut buf_port = [0u8; MAX_HOST_LEN];
+        let (mut buf, mut buf_port): (HostBuf, HostBuf) = (None, None);
         let host = HostCtx::new(req, &mut buf, &mut buf_port);
         let method = req.method.and_then(method_bit).unwrap_or(0);
         let mut accept = |e: &Entry| match self.routes.get(e.route as usize) {
             Some(Some(r)) => r.accepts(method, req, vars, filter),
             _ => false,
         };
+        let mut caps: Captures = [(0, 0); MAX_PARAMS];
         if let Some(slot) = self.exact.get(req.path) {
             let mut after = None;
             while let Some((e, hit)) = slot.best_after(&host, after) {
                 if accept(&e) {
-                    return self.report(e, hit, [(0, 0); MAX_PARAMS], req.path);
+                    return self.report(e, hit, caps, req.path);
                 }
                 after = Some(e.key);
             }
         }
-        let found = self.tree.find(req.path, &host, &mut accept)?;
-        self.report(found.entry, found.host, found.captures, req.path)
+        let (entry, hit) = self.tree.find(req.path, &host, &mut accept, &mut caps)?;
+        self.report(entry, hit, caps, req.path)
     }
 
     fn report<'r, 'p>(
@@ -409,18 +423,20 @@ impl<T> Stored<T> {
         vars: &dyn Vars,
         filter: &mut dyn FnMut(&T) -> bool,
     ) -> bool {
-        if self.methods != 0 && self.methods & method == 0 {
-            return false;
-        }
-        if !self.addrs.is_empty() {
-            match &req.remote_addr {
-                Some(ip) if self.addrs.iter().any(|a| a.contains(ip)) => {}
-                _ => return false,
-            }
-        }
-        if let Some(e) = &self.vars {
-            if !e.eval(vars) {
+        if let Some(c) = &self.conditions {
+            if c.methods != 0 && c.methods & method == 0 {
                 return false;
+            }
+            if !c.addrs.is_empty() {
+                match &req.remote_addr {
+                    Some(ip) if c.addrs.iter().any(|a| a.contains(ip)) => {}
+                    _ => return false,
+                }
+            }
+            if let Some(e) = &c.vars {
+                if !e.eval(vars) {
+                    return false;
+                }
             }
         }
         !self.filter || filter(&self.value)

@@ -4,14 +4,15 @@
 use crate::host::{HostCtx, HostPattern};
 use hashbrown::HashMap;
 
-/// Candidate order: lower is tried first (priority desc, longer pattern, older).
-pub(crate) type Key = u128;
+/// Candidate order: lower is tried first (priority desc, longer pattern,
+/// older). Two words rather than a `u128` so that an [`Entry`] packs into 24 bytes.
+pub(crate) type Key = (u64, u64);
 
 /// The order key of one path of one route.
 pub(crate) fn order_key(priority: i32, pattern_len: usize, seq: u64) -> Key {
-    let prio = (i32::MAX as i64 - priority as i64) as u128;
-    let len = (u32::MAX - pattern_len.min(u32::MAX as usize) as u32) as u128;
-    (prio << 96) | (len << 64) | seq as u128
+    let prio = (i32::MAX as i64 - priority as i64) as u64;
+    let len = (u32::MAX - pattern_len.min(u32::MAX as usize) as u32) as u64;
+    ((prio << 32) | len, seq)
 }
 
 /// One path of one route, as stored in a slot.
@@ -51,11 +52,16 @@ pub(crate) struct Slot {
 
 fn insert_sorted(list: &mut Vec<Entry>, e: Entry) {
     let at = list.partition_point(|x| x.key < e.key);
+    // Most places hold one route: grow one at a time rather than by doubling.
+    list.reserve_exact(1);
     list.insert(at, e);
 }
 
 fn remove_entry(list: &mut Vec<Entry>, route: u32, path: u16) {
     list.retain(|x| !(x.route == route && x.path == path));
+    if list.capacity() > 2 * list.len() + 4 {
+        list.shrink_to_fit();
+    }
 }
 
 /// The first entry of a sorted list whose key is above `after`.

@@ -1,22 +1,23 @@
-//! The radix tree of prefix and parameter routes.
+//! The radix tree that holds every path pattern.
 //!
 //! Literal text is stored on compressed edges; a param is an edge of its own
 //! (one per distinct regex constraint) leading to a node whose children are
 //! literal again; a catch-all is a slot on the node where it starts. Exact
-//! routes live in a hash map beside the tree (see `router.rs`).
+//! patterns are not stored here but in a hash map beside the tree
+//! (`router.rs`), which is faster for them and tried first.
 //!
 //! A lookup walks the literal edges as deep as the path allows, then climbs
-//! back towards the root. Every node on that walk where some pattern turns
-//! dynamic is a *group* (the routes sharing that literal prefix); groups are
-//! tried deepest first, and inside a group the matching routes are tried in
-//! key order. Inside a group the walk only branches at params, so a lookup
-//! costs the length of the path, not the number of routes.
+//! back towards the root: every node on the walk where
+//! some pattern turns dynamic is a *group* (the routes sharing that literal
+//! prefix); groups are tried deepest first, and inside a group the matching
+//! routes are tried in key order. Inside a group the walk branches only at
+//! params, so a lookup costs the length of the path, not the number of routes.
 
 use crate::host::HostCtx;
 use crate::pattern::{Constraint, Token, MAX_PARAMS};
 use crate::slot::{Entry, HostHit, Key, Slot};
 
-pub(crate) const ROOT: u32 = 0;
+const ROOT: u32 = 0;
 const NONE: u32 = u32::MAX;
 
 /// Byte ranges of the params, in pattern order.
@@ -24,41 +25,56 @@ pub(crate) type Captures = [(u32, u32); MAX_PARAMS];
 
 #[derive(Debug)]
 struct ParamEdge {
-    constraint: Option<Constraint>,
+    constraint: Option<Box<Constraint>>,
     node: u32,
 }
 
-#[derive(Debug, Default)]
+/// 64 bytes: slots live in their own arena, edges in boxed slices.
+#[derive(Debug)]
 struct Node {
     label: Box<[u8]>,
+    /// Literal children by the first byte of their label, sorted.
+    children: Box<[(u8, u32)]>,
+    params: Box<[ParamEdge]>,
     parent: u32,
-    /// First byte of each child's label, parallel to `children`, sorted.
-    child_bytes: Vec<u8>,
-    children: Vec<u32>,
-    params: Vec<ParamEdge>,
-    /// Routes whose pattern ends here (only after a param).
-    terminal: Option<Slot>,
-    /// Routes whose pattern ends with a catch-all starting here.
-    catch_all: Option<Slot>,
+    /// Slot of the patterns that end here (`NONE` if none).
+    terminal: u32,
+    /// Slot of the patterns whose catch-all starts here (`NONE` if none).
+    catch_all: u32,
 }
 
 impl Node {
+    fn new(label: &[u8], parent: u32) -> Node {
+        Node {
+            label: label.into(),
+            children: Box::new([]),
+            params: Box::new([]),
+            parent,
+            terminal: NONE,
+            catch_all: NONE,
+        }
+    }
+
     fn is_group(&self) -> bool {
-        !self.params.is_empty() || self.catch_all.is_some()
+        !self.params.is_empty() || self.catch_all != NONE
     }
 
     fn is_unused(&self) -> bool {
         self.children.is_empty()
             && self.params.is_empty()
-            && self.terminal.is_none()
-            && self.catch_all.is_none()
+            && self.terminal == NONE
+            && self.catch_all == NONE
     }
 
+    #[inline]
     fn child(&self, byte: u8) -> Option<u32> {
-        self.child_bytes
-            .binary_search(&byte)
+        let c = &self.children;
+        if c.len() <= 32 {
+            return c.iter().find(|(b, _)| *b == byte).map(|&(_, n)| n);
+        }
+        c.binary_search_by_key(&byte, |&(b, _)| b)
             .ok()
-            .map(|i| self.children[i])
+            .map(|i| c[i].1)
     }
 }
 
@@ -69,103 +85,131 @@ pub(crate) struct Place {
     pub catch_all: bool,
 }
 
-/// A winning entry with its host hit and param ranges.
-pub(crate) struct Found<'r> {
-    pub entry: Entry,
-    pub host: HostHit<'r>,
-    pub captures: Captures,
-}
-
 #[derive(Debug)]
 pub(crate) struct Tree {
     nodes: Vec<Node>,
-    free: Vec<u32>,
+    free_nodes: Vec<u32>,
+    slots: Vec<Slot>,
+    free_slots: Vec<u32>,
 }
 
 impl Default for Tree {
     fn default() -> Self {
-        let root = Node {
-            parent: NONE,
-            ..Node::default()
-        };
         Tree {
-            nodes: vec![root],
-            free: Vec::new(),
+            nodes: vec![Node::new(b"", NONE)],
+            free_nodes: Vec::new(),
+            slots: Vec::new(),
+            free_slots: Vec::new(),
         }
     }
 }
 
+/// True when `path[pos..]` starts with `label`; short labels compared inline.
+#[inline]
+fn has_label(path: &[u8], pos: usize, label: &[u8]) -> bool {
+    match path.get(pos..pos + label.len()) {
+        Some(s) if label.len() <= 16 => s.iter().zip(label.iter()).all(|(a, b)| a == b),
+        Some(s) => s == label,
+        None => false,
+    }
+}
+
 impl Tree {
-    /// The slot for `tokens` (a pattern that is not purely literal), created
-    /// if missing.
+    /// The slot for `tokens`, created if missing.
     pub fn slot_mut(&mut self, tokens: &[Token]) -> (Place, &mut Slot) {
         let mut n = ROOT;
-        let mut place = None;
+        let mut catch_all = false;
         for token in tokens {
             match token {
                 Token::Literal(bytes) => n = self.insert_literal(n, bytes),
                 Token::Param { constraint, .. } => n = self.param_child(n, constraint),
                 Token::CatchAll { .. } => {
-                    place = Some(Place {
-                        node: n,
-                        catch_all: true,
-                    });
+                    catch_all = true;
                     break;
                 }
             }
         }
-        let place = place.unwrap_or(Place {
-            node: n,
-            catch_all: false,
-        });
-        let node = &mut self.nodes[place.node as usize];
-        let slot = if place.catch_all {
-            node.catch_all.get_or_insert_with(Slot::default)
+        let node = &self.nodes[n as usize];
+        let mut s = if catch_all {
+            node.catch_all
         } else {
-            node.terminal.get_or_insert_with(Slot::default)
+            node.terminal
         };
-        (place, slot)
+        if s == NONE {
+            s = self.alloc_slot();
+            let node = &mut self.nodes[n as usize];
+            if catch_all {
+                node.catch_all = s;
+            } else {
+                node.terminal = s;
+            }
+        }
+        let place = Place { node: n, catch_all };
+        (place, &mut self.slots[s as usize])
+    }
+
+    fn slot_index(&self, place: Place) -> u32 {
+        match self.nodes.get(place.node as usize) {
+            Some(n) if place.catch_all => n.catch_all,
+            Some(n) => n.terminal,
+            None => NONE,
+        }
     }
 
     /// The slot at `place`, if it still exists.
     pub fn slot_at(&mut self, place: Place) -> Option<&mut Slot> {
-        let node = self.nodes.get_mut(place.node as usize)?;
-        if place.catch_all {
-            node.catch_all.as_mut()
-        } else {
-            node.terminal.as_mut()
-        }
+        let s = self.slot_index(place);
+        self.slots.get_mut(s as usize)
     }
 
     /// Drops the slot at `place` if it is empty, and every node left unused.
     pub fn prune(&mut self, place: Place) {
-        let node = &mut self.nodes[place.node as usize];
-        let slot = if place.catch_all {
-            &mut node.catch_all
-        } else {
-            &mut node.terminal
-        };
-        if slot.as_ref().is_some_and(Slot::is_empty) {
-            *slot = None;
+        let s = self.slot_index(place);
+        if self.slots.get(s as usize).is_some_and(Slot::is_empty) {
+            self.free_slots.push(s);
+            let node = &mut self.nodes[place.node as usize];
+            if place.catch_all {
+                node.catch_all = NONE;
+            } else {
+                node.terminal = NONE;
+            }
         }
         let mut n = place.node;
         while n != ROOT && self.nodes[n as usize].is_unused() {
             let parent = self.nodes[n as usize].parent;
             let p = &mut self.nodes[parent as usize];
-            if let Some(i) = p.children.iter().position(|&c| c == n) {
-                p.children.remove(i);
-                p.child_bytes.remove(i);
-            } else if let Some(i) = p.params.iter().position(|e| e.node == n) {
-                p.params.remove(i);
+            if p.children.iter().any(|&(_, c)| c == n) {
+                p.children = p
+                    .children
+                    .iter()
+                    .copied()
+                    .filter(|&(_, c)| c != n)
+                    .collect();
+            } else {
+                let params = std::mem::take(&mut p.params).into_vec();
+                p.params = params.into_iter().filter(|e| e.node != n).collect();
             }
-            self.nodes[n as usize] = Node::default();
-            self.free.push(n);
+            self.nodes[n as usize] = Node::new(b"", NONE);
+            self.free_nodes.push(n);
             n = parent;
         }
     }
 
+    fn alloc_slot(&mut self) -> u32 {
+        match self.free_slots.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Slot::default();
+                i
+            }
+            None => {
+                self.slots.push(Slot::default());
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
     fn alloc(&mut self, node: Node) -> u32 {
-        match self.free.pop() {
+        match self.free_nodes.pop() {
             Some(i) => {
                 self.nodes[i as usize] = node;
                 i
@@ -186,33 +230,27 @@ impl Tree {
         if let Some(e) = self.nodes[n as usize].params.iter().find(|e| same(e)) {
             return e.node;
         }
-        let child = self.alloc(Node {
-            parent: n,
-            ..Node::default()
-        });
+        let child = self.alloc(Node::new(b"", n));
         let edge = ParamEdge {
-            constraint: constraint.clone(),
+            constraint: constraint.clone().map(Box::new),
             node: child,
         };
-        // Unconstrained params last, so constrained edges are easy to spot when debugging.
-        let params = &mut self.nodes[n as usize].params;
+        let node = &mut self.nodes[n as usize];
+        let mut params = std::mem::take(&mut node.params).into_vec();
         params.push(edge);
-        params.sort_by_key(|e| e.constraint.is_none());
+        node.params = params.into_boxed_slice();
         child
     }
 
     fn insert_literal(&mut self, mut n: u32, mut bytes: &[u8]) -> u32 {
         while let Some(&first) = bytes.first() {
             let Some(c) = self.nodes[n as usize].child(first) else {
-                let child = self.alloc(Node {
-                    label: bytes.into(),
-                    parent: n,
-                    ..Node::default()
-                });
+                let child = self.alloc(Node::new(bytes, n));
                 let p = &mut self.nodes[n as usize];
-                let at = p.child_bytes.partition_point(|&b| b < first);
-                p.child_bytes.insert(at, first);
-                p.children.insert(at, child);
+                let mut children = std::mem::take(&mut p.children).into_vec();
+                let at = children.partition_point(|&(b, _)| b < first);
+                children.insert(at, (first, child));
+                p.children = children.into_boxed_slice();
                 return child;
             };
             let label = &self.nodes[c as usize].label;
@@ -232,56 +270,51 @@ impl Tree {
     fn split(&mut self, n: u32, c: u32, at: usize) {
         let label = std::mem::take(&mut self.nodes[c as usize].label);
         let (head, tail) = label.split_at(at);
-        let mid = self.alloc(Node {
-            label: head.into(),
-            parent: n,
-            child_bytes: vec![tail[0]],
-            children: vec![c],
-            ..Node::default()
-        });
+        let mut mid = Node::new(head, n);
+        mid.children = Box::new([(tail[0], c)]);
+        let mid = self.alloc(mid);
         let cn = &mut self.nodes[c as usize];
         cn.label = tail.into();
         cn.parent = mid;
         let p = &mut self.nodes[n as usize];
-        if let Some(i) = p.children.iter().position(|&x| x == c) {
-            p.children[i] = mid;
+        if let Some(e) = p.children.iter_mut().find(|(_, x)| *x == c) {
+            e.1 = mid;
         }
     }
 
-    /// The first route, in ROUTER.md's order, whose path matches and which
-    /// `accept` takes. Allocates nothing.
-    pub fn find<'r>(
+    /// The first route, in ROUTER.md's order, whose (dynamic) pattern
+    /// matches and which `accept` takes; its param ranges go to `caps`.
+    /// Allocates nothing.
+    pub fn find<'r, F: FnMut(&Entry) -> bool>(
         &'r self,
         path: &[u8],
         host: &HostCtx<'_>,
-        accept: &mut dyn FnMut(&Entry) -> bool,
-    ) -> Option<Found<'r>> {
+        accept: &mut F,
+        caps: &mut Captures,
+    ) -> Option<(Entry, HostHit<'r>)> {
+        if path.len() > u32::MAX as usize {
+            return None;
+        }
         // Walk literal edges as deep as the path allows.
         let (mut n, mut pos) = (ROOT, 0usize);
-        loop {
-            let node = &self.nodes[n as usize];
-            let next = path
-                .get(pos)
-                .and_then(|&b| node.child(b))
-                .filter(|&c| path[pos..].starts_with(&self.nodes[c as usize].label));
-            match next {
-                Some(c) => {
-                    pos += self.nodes[c as usize].label.len();
-                    n = c;
-                }
-                None => break,
+        while let Some(c) = path.get(pos).and_then(|&b| self.nodes[n as usize].child(b)) {
+            let label = &self.nodes[c as usize].label;
+            if !has_label(path, pos, label) {
+                break;
             }
+            pos += label.len();
+            n = c;
         }
         // Climb back, trying each group deepest first.
         loop {
             let node = &self.nodes[n as usize];
             if node.is_group() {
                 let mut after = None;
-                while let Some(found) = self.best_in_group(n, pos, path, host, after) {
-                    if accept(&found.entry) {
+                while let Some(found) = self.best_in_group(n, pos, path, host, after, caps) {
+                    if accept(&found.0) {
                         return Some(found);
                     }
-                    after = Some(found.entry.key);
+                    after = Some(found.0.key);
                 }
             }
             if n == ROOT {
@@ -292,7 +325,8 @@ impl Tree {
         }
     }
 
-    /// The best entry of the group at `n` whose key is above `after`.
+    /// The best entry of the group at `n` whose key is above `after`; its
+    /// param ranges go to `caps`.
     fn best_in_group<'r>(
         &'r self,
         n: u32,
@@ -300,49 +334,45 @@ impl Tree {
         path: &[u8],
         host: &HostCtx<'_>,
         after: Option<Key>,
-    ) -> Option<Found<'r>> {
-        let mut s = Search::new(self, path, host, after);
-        s.group(n, pos);
-        let (entry, host) = s.best?;
-        Some(Found {
-            entry,
-            host,
-            captures: s.best_caps,
-        })
-    }
-}
-
-/// One pass over a group: the best entry above `after` whose path matches.
-struct Search<'t, 'p, 'h> {
-    tree: &'t Tree,
-    path: &'p [u8],
-    host: &'h HostCtx<'h>,
-    after: Option<Key>,
-    caps: Captures,
-    depth: usize,
-    best: Option<(Entry, HostHit<'t>)>,
-    best_caps: Captures,
-}
-
-impl<'t, 'p, 'h> Search<'t, 'p, 'h> {
-    fn new(tree: &'t Tree, path: &'p [u8], host: &'h HostCtx<'h>, after: Option<Key>) -> Self {
-        Search {
-            tree,
+        caps: &mut Captures,
+    ) -> Option<(Entry, HostHit<'r>)> {
+        let mut s = Search {
+            tree: self,
             path,
             host,
             after,
             caps: [(0, 0); MAX_PARAMS],
             depth: 0,
             best: None,
-            best_caps: [(0, 0); MAX_PARAMS],
-        }
+            best_caps: caps,
+        };
+        s.group(n, pos);
+        s.best
     }
+}
 
-    fn offer(&mut self, slot: &'t Slot) {
-        if let Some((e, hit)) = slot.best_after(self.host, self.after) {
-            if self.best.is_none_or(|(b, _)| e.key < b.key) {
-                self.best = Some((e, hit));
-                self.best_caps = self.caps;
+/// One pass over a group: the best entry above `after` whose path matches.
+struct Search<'t, 'a> {
+    tree: &'t Tree,
+    path: &'a [u8],
+    host: &'a HostCtx<'a>,
+    after: Option<Key>,
+    caps: Captures,
+    depth: usize,
+    best: Option<(Entry, HostHit<'t>)>,
+    best_caps: &'a mut Captures,
+}
+
+impl<'t> Search<'t, '_> {
+    fn offer(&mut self, slot: u32) {
+        let Some(slot) = self.tree.slots.get(slot as usize) else {
+            return;
+        };
+        if let Some((entry, host)) = slot.best_after(self.host, self.after) {
+            if self.best.is_none_or(|(b, _)| entry.key < b.key) {
+                self.best = Some((entry, host));
+                let d = self.depth;
+                self.best_caps[..d].copy_from_slice(&self.caps[..d]);
             }
         }
     }
@@ -350,17 +380,17 @@ impl<'t, 'p, 'h> Search<'t, 'p, 'h> {
     /// The dynamic part starting at node `n`, path position `pos`: its
     /// catch-all and its params.
     fn group(&mut self, n: u32, pos: usize) {
-        let tree = self.tree;
-        let node = &tree.nodes[n as usize];
-        if let Some(slot) = &node.catch_all {
-            if self.depth < MAX_PARAMS {
-                self.caps[self.depth] = (pos as u32, self.path.len() as u32);
-                self.depth += 1;
-                self.offer(slot);
-                self.depth -= 1;
-            }
+        let node = &self.tree.nodes[n as usize];
+        if self.depth >= MAX_PARAMS {
+            return;
         }
-        if node.params.is_empty() || self.depth >= MAX_PARAMS {
+        if node.catch_all != NONE {
+            self.caps[self.depth] = (pos as u32, self.path.len() as u32);
+            self.depth += 1;
+            self.offer(node.catch_all);
+            self.depth -= 1;
+        }
+        if node.params.is_empty() {
             return;
         }
         let rest = &self.path[pos..];
@@ -368,7 +398,7 @@ impl<'t, 'p, 'h> Search<'t, 'p, 'h> {
         if end == pos {
             return;
         }
-        for edge in &node.params {
+        for edge in node.params.iter() {
             if let Some(c) = &edge.constraint {
                 if !c.regex.is_match(&self.path[pos..end]) {
                     continue;
@@ -386,24 +416,21 @@ impl<'t, 'p, 'h> Search<'t, 'p, 'h> {
         let tree = self.tree;
         loop {
             let node = &tree.nodes[n as usize];
-            if pos == self.path.len() {
-                if let Some(slot) = &node.terminal {
-                    self.offer(slot);
-                }
+            if pos == self.path.len() && node.terminal != NONE {
+                self.offer(node.terminal);
             }
-            self.group(n, pos);
-            let next = self
-                .path
-                .get(pos)
-                .and_then(|&b| node.child(b))
-                .filter(|&c| self.path[pos..].starts_with(&tree.nodes[c as usize].label));
-            match next {
-                Some(c) => {
-                    pos += tree.nodes[c as usize].label.len();
-                    n = c;
-                }
-                None => return,
+            if node.is_group() {
+                self.group(n, pos);
             }
+            let Some(c) = self.path.get(pos).and_then(|&b| node.child(b)) else {
+                return;
+            };
+            let label = &tree.nodes[c as usize].label;
+            if !has_label(self.path, pos, label) {
+                return;
+            }
+            pos += label.len();
+            n = c;
         }
     }
 }
