@@ -14,6 +14,13 @@ use crate::{Request, Route};
 use hashbrown::HashMap;
 use std::sync::Arc;
 
+/// Cells of `Router::exact_lens`.
+const EXACT_LENS: usize = 256;
+
+fn len_cell(len: usize) -> usize {
+    len.min(EXACT_LENS - 1)
+}
+
 /// Options that apply to every route of a router.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
@@ -34,6 +41,9 @@ pub struct Router<T> {
     ids: HashMap<Arc<str>, u32>,
     /// Exact paths: one hash probe, tried before the tree.
     exact: HashMap<Box<[u8]>, Slot>,
+    /// How many exact paths have each length (the last cell counts all
+    /// longer ones): a path of a length no exact route has skips the probe.
+    exact_lens: [u32; EXACT_LENS],
     tree: Tree,
     seq: u64,
 }
@@ -146,6 +156,7 @@ impl<T> Router<T> {
             free: Vec::new(),
             ids: HashMap::new(),
             exact: HashMap::new(),
+            exact_lens: [0; EXACT_LENS],
             tree: Tree::default(),
             seq: 0,
         }
@@ -314,6 +325,9 @@ impl<T> Router<T> {
             };
             if pattern.is_exact() {
                 let slot = self.exact.entry(sp.pattern.as_bytes().into()).or_default();
+                if slot.is_empty() {
+                    self.exact_lens[len_cell(sp.pattern.len())] += 1;
+                }
                 slot.insert(entry, &stored.hosts);
             } else {
                 let (place, slot) = self.tree.slot_mut(&pattern.tokens);
@@ -337,6 +351,7 @@ impl<T> Router<T> {
                         slot.remove(i, pi as u16, &stored.hosts);
                         if slot.is_empty() {
                             self.exact.remove(key);
+                            self.exact_lens[len_cell(key.len())] -= 1;
                         }
                     }
                 }
@@ -373,7 +388,11 @@ impl<T> Router<T> {
             _ => false,
         };
         let mut caps: Captures = [(0, 0); MAX_PARAMS];
-        if let Some(slot) = self.exact.get(req.path) {
+        let exact = match self.exact_lens[len_cell(req.path.len())] {
+            0 => None,
+            _ => self.exact.get(req.path),
+        };
+        if let Some(slot) = exact {
             let mut after = None;
             while let Some((e, hit)) = slot.best_after(&host, after) {
                 if accept(&e) {

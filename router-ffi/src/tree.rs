@@ -104,13 +104,50 @@ impl Default for Tree {
     }
 }
 
-/// True when `path[pos..]` starts with `label`; short labels compared inline.
+/// True when `path[pos..]` starts with `label`.
 #[inline]
 fn has_label(path: &[u8], pos: usize, label: &[u8]) -> bool {
     match path.get(pos..pos + label.len()) {
-        Some(s) if label.len() <= 16 => s.iter().zip(label.iter()).all(|(a, b)| a == b),
-        Some(s) => s == label,
+        Some(s) => eq_bytes(s, label),
         None => false,
+    }
+}
+
+/// Equality of two slices of the same length; labels are short, so compare
+/// them as two overlapping words instead of calling `memcmp`.
+#[inline]
+fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    fn word8(x: &[u8; 8]) -> u64 {
+        u64::from_ne_bytes(*x)
+    }
+    fn word4(x: &[u8; 4]) -> u32 {
+        u32::from_ne_bytes(*x)
+    }
+    match a.len() {
+        0..=3 => a == b,
+        4..=7 => match (
+            a.first_chunk(),
+            b.first_chunk(),
+            a.last_chunk(),
+            b.last_chunk(),
+        ) {
+            (Some(a0), Some(b0), Some(a1), Some(b1)) => {
+                word4(a0) == word4(b0) && word4(a1) == word4(b1)
+            }
+            _ => a == b,
+        },
+        8..=16 => match (
+            a.first_chunk(),
+            b.first_chunk(),
+            a.last_chunk(),
+            b.last_chunk(),
+        ) {
+            (Some(a0), Some(b0), Some(a1), Some(b1)) => {
+                word8(a0) == word8(b0) && word8(a1) == word8(b1)
+            }
+            _ => a == b,
+        },
+        _ => a == b,
     }
 }
 
