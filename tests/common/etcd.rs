@@ -1,0 +1,242 @@
+//! The real-etcd harness: Debian's `etcd` (3.4) on free loopback client and
+//! peer ports, each member in its own temp data dir, killed on drop. A
+//! member can be stopped and started again on the same ports and data dir.
+//!
+//! Include it with `#[path = "common/etcd.rs"] mod etcd;`.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The etcd binary: `$ETCD_BIN`, else `/usr/bin/etcd`, else `etcd` on PATH.
+pub fn etcd_bin() -> String {
+    std::env::var("ETCD_BIN").unwrap_or_else(|_| {
+        if std::path::Path::new("/usr/bin/etcd").exists() {
+            "/usr/bin/etcd".into()
+        } else {
+            "etcd".into()
+        }
+    })
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local addr").port()
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "radixgate-etcd-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("create etcd temp dir");
+    dir
+}
+
+/// One etcd member: its ports, its data dir, and its process while it runs.
+pub struct Member {
+    pub name: String,
+    pub client_port: u16,
+    pub peer_port: u16,
+    pub dir: PathBuf,
+    cluster: String,
+    child: Option<Child>,
+}
+
+impl Member {
+    /// `http://127.0.0.1:<client port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.client_port)
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("etcd.log"))
+            .expect("etcd log file");
+        let client = self.endpoint();
+        let peer = format!("http://127.0.0.1:{}", self.peer_port);
+        let child = Command::new(etcd_bin())
+            .arg("--name")
+            .arg(&self.name)
+            .arg("--data-dir")
+            .arg(self.dir.join("data"))
+            .arg("--listen-client-urls")
+            .arg(&client)
+            .arg("--advertise-client-urls")
+            .arg(&client)
+            .arg("--listen-peer-urls")
+            .arg(&peer)
+            .arg("--initial-advertise-peer-urls")
+            .arg(&peer)
+            .arg("--initial-cluster")
+            .arg(&self.cluster)
+            .arg("--initial-cluster-state")
+            .arg("new")
+            .arg("--initial-cluster-token")
+            .arg(format!("radixgate-test-{}", std::process::id()))
+            .arg("--heartbeat-interval")
+            .arg("50")
+            .arg("--election-timeout")
+            .arg("500")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e} (apt-get install etcd-server)", etcd_bin()));
+        self.child = Some(child);
+    }
+
+    /// Whether `GET /health` answers `"health":"true"`.
+    pub fn healthy(&self) -> bool {
+        http_get(self.client_port, "/health").is_some_and(|b| b.contains("\"health\":\"true\""))
+    }
+
+    /// Kills the process (SIGKILL, by its own pid); keeps ports and data dir.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the process again on the same ports and data dir.
+    pub fn start(&mut self) {
+        if self.child.is_none() {
+            self.spawn();
+        }
+    }
+
+    /// Whether the process runs.
+    pub fn running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// What etcd logged.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("etcd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A one- or three-member etcd on loopback, stopped on drop.
+pub struct Etcd {
+    pub members: Vec<Member>,
+}
+
+impl Etcd {
+    /// One member, healthy when this returns.
+    pub fn start() -> Etcd {
+        Etcd::cluster(1)
+    }
+
+    /// `n` members forming one cluster, healthy when this returns.
+    pub fn cluster(n: usize) -> Etcd {
+        let mut members: Vec<Member> = (0..n)
+            .map(|i| Member {
+                name: format!("m{i}"),
+                client_port: free_port(),
+                peer_port: free_port(),
+                dir: temp_dir(&format!("m{i}")),
+                cluster: String::new(),
+                child: None,
+            })
+            .collect();
+        let cluster = members
+            .iter()
+            .map(|m| format!("{}=http://127.0.0.1:{}", m.name, m.peer_port))
+            .collect::<Vec<_>>()
+            .join(",");
+        for m in &mut members {
+            m.cluster = cluster.clone();
+            m.spawn();
+        }
+        let etcd = Etcd { members };
+        etcd.wait_healthy(Duration::from_secs(30));
+        etcd
+    }
+
+    /// Waits until every running member is healthy; panics with the logs otherwise.
+    pub fn wait_healthy(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if self
+                .members
+                .iter()
+                .filter(|m| m.running())
+                .all(Member::healthy)
+            {
+                return;
+            }
+            if Instant::now() > deadline {
+                let logs: Vec<String> = self.members.iter().map(Member::log).collect();
+                panic!("etcd did not become healthy:\n{}", logs.join("\n----\n"));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Every member's client URL.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.members.iter().map(Member::endpoint).collect()
+    }
+
+    /// The first member's client URL.
+    pub fn endpoint(&self) -> String {
+        self.members[0].endpoint()
+    }
+
+    /// Kills member `i` (keeps its data).
+    pub fn stop(&mut self, i: usize) {
+        self.members[i].stop();
+    }
+
+    /// Restarts member `i` and waits until the running members are healthy.
+    pub fn restart(&mut self, i: usize) {
+        self.members[i].start();
+        self.wait_healthy(Duration::from_secs(30));
+    }
+}
+
+/// A plain HTTP/1.0 GET on loopback; the body, or `None` on any failure.
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    raw.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())
+}
+
+/// A small tokio runtime for tests that talk to etcd through etcd-client.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Connects an etcd-client to `endpoints` (5 s timeout).
+pub fn client(rt: &tokio::runtime::Runtime, endpoints: &[String]) -> etcd_client::Client {
+    let opts = etcd_client::ConnectOptions::new()
+        .with_timeout(Duration::from_secs(5))
+        .with_connect_timeout(Duration::from_secs(2));
+    rt.block_on(etcd_client::Client::connect(endpoints, Some(opts)))
+        .expect("connect to etcd")
+}
