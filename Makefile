@@ -20,9 +20,13 @@ deps:
 build:
 	$(CARGO) build --workspace
 
+# The last line sums every test binary's result: "tests: N passed, N failed".
 test: deps
 	$(CARGO) build --workspace --all-targets
-	$(CARGO) test --workspace --no-fail-fast
+	@mkdir -p target; set -o pipefail; \
+	$(CARGO) test --workspace --no-fail-fast 2>&1 | tee target/test.log; rc=$$?; \
+	awk '/^test result:/ {p += $$4; f += $$6} END {printf "tests: %d passed, %d failed\n", p, f}' target/test.log; \
+	exit $$rc
 
 # The demo upstream: python3's http.server on 127.0.0.1:19081 serving
 # conf/demo/, started here and stopped when radixgate exits.
