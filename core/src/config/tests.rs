@@ -67,9 +67,9 @@ fn route_errors_name_kind_id_field() {
             "additional properties",
         ),
         (
-            json!({"id": "r1", "uri": "/", "upstream": {"nodes": {}, "type": "ewma"}}),
+            json!({"id": "r1", "uri": "/", "upstream": {"nodes": {}, "type": "random"}}),
             "upstream.type",
-            "not supported",
+            "not one of",
         ),
         (
             json!({"id": "r1", "uri": "/", "upstream": {"nodes": {}, "type": "chash"}}),

@@ -32,10 +32,11 @@ pub struct UpstreamConf {
     pub update_time: Option<u64>,
     /// The nodes: `{"host:port": weight}` or `[{host, port, weight, priority}]`.
     pub nodes: Nodes,
-    /// The balancer: `roundrobin` (the default) or `chash`.
+    /// The balancer: `roundrobin` (the default), `chash`, `least_conn`, `ewma`.
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
-    /// For `chash`: `vars` (default), `header`, `cookie`, `vars_combinations`.
+    /// For `chash`: `vars` (default), `header`, `cookie`, `consumer`,
+    /// `vars_combinations`.
     #[serde(default)]
     pub hash_on: Option<String>,
     /// For `chash`: the variable, header or cookie name, or `$a$b` template.
@@ -63,9 +64,31 @@ pub struct UpstreamConf {
     /// Keep-alive pool limits (accepted; the shared pool applies its own).
     #[serde(default)]
     pub keepalive_pool: Option<KeepalivePool>,
-    /// Health checks (accepted, not run yet: every node counts as healthy).
+    /// Health checks `{active, passive}`, read and checked by
+    /// `upstream::health` when the upstream is built.
     #[serde(default)]
     pub checks: Option<serde_json::Value>,
+    /// Client certificate and verification towards `https` nodes (refused by this build).
+    #[serde(default)]
+    pub tls: Option<UpstreamTls>,
+}
+
+/// `tls {client_cert_id, client_cert, client_key, verify}` towards the nodes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamTls {
+    /// An `ssl` object (of type `client`) holding the client certificate.
+    #[serde(default)]
+    pub client_cert_id: Option<Id>,
+    /// PEM client certificate.
+    #[serde(default)]
+    pub client_cert: Option<String>,
+    /// PEM client key.
+    #[serde(default)]
+    pub client_key: Option<String>,
+    /// Verify the node's certificate (default false, as APISIX).
+    #[serde(default)]
+    pub verify: bool,
 }
 
 /// `keepalive_pool {size, idle_timeout, requests}`.

@@ -1,8 +1,12 @@
-//! Checks beyond types: exclusive fields, ranges, and features this build
-//! does not have yet (refused, never silently ignored).
+//! The limits of this build, checked after the schema (which is APISIX's
+//! and accepts what APISIX accepts): features not here yet are refused,
+//! never silently ignored, and values the proxy cannot use are refused.
 //!
-//! Each check returns `(field, reason)`; `objects::decode` adds kind and id.
+//! Each check returns `(field, reason)`; `decode` adds kind and id.
 
+use serde_json::Value;
+
+use super::error::Kind;
 use super::objects::{RouteConf, ServiceConf};
 use super::upstream::{Timeout, UpstreamConf};
 
@@ -12,20 +16,56 @@ fn fail(field: impl Into<String>, reason: impl Into<String>) -> Check {
     Err((field.into(), reason.into()))
 }
 
-const METHODS: [&str; 11] = [
-    "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "PURGE",
-    "MKCOL",
-];
+const NOT_YET: &str = "is not supported by this build yet";
+
+/// Refuses properties of APISIX's schema that this build cannot serve
+/// (Lua scripts and filters, service discovery, gRPC to upstreams).
+pub fn supported(kind: Kind, v: &Value) -> Check {
+    let has = |v: &Value, k: &str| v.get(k).is_some();
+    match kind {
+        Kind::Route => {
+            for f in ["script", "script_id", "filter_func"] {
+                if has(v, f) {
+                    return fail(f, format!("{f} (Lua) {NOT_YET}"));
+                }
+            }
+            if let Some(p) = v.get("service_protocol").and_then(Value::as_str) {
+                if p != "http" {
+                    return fail("service_protocol", format!("{p:?} {NOT_YET}: use http"));
+                }
+            }
+            if let Some(u) = v.get("upstream") {
+                discovery(u, "upstream.")?;
+            }
+        }
+        Kind::Service => {
+            if has(v, "script") {
+                return fail("script", format!("script (Lua) {NOT_YET}"));
+            }
+            if let Some(u) = v.get("upstream") {
+                discovery(u, "upstream.")?;
+            }
+        }
+        Kind::Upstream => discovery(v, "")?,
+        _ => {}
+    }
+    Ok(())
+}
+
+fn discovery(u: &Value, at: &str) -> Check {
+    for f in ["discovery_type", "service_name", "discovery_args"] {
+        if u.get(f).is_some() {
+            return fail(
+                format!("{at}{f}"),
+                format!("service discovery {NOT_YET}: list the nodes"),
+            );
+        }
+    }
+    Ok(())
+}
 
 /// Checks a route on its own (references are checked by the snapshot).
 pub fn route(r: &RouteConf) -> Check {
-    name(&r.name)?;
-    match (&r.uri, &r.uris) {
-        (Some(_), Some(_)) => return fail("uris", "only one of uri and uris may be set"),
-        (None, None) => return fail("uri", "required: one of uri and uris"),
-        (None, Some(u)) if u.is_empty() => return fail("uris", "expected at least 1 item"),
-        _ => {}
-    }
     for (i, p) in r.uri.iter().chain(r.uris.iter().flatten()).enumerate() {
         if !p.starts_with('/') && p != "*" {
             let field = if r.uri.is_some() {
@@ -36,45 +76,10 @@ pub fn route(r: &RouteConf) -> Check {
             return fail(field, format!("{p:?} must start with '/'"));
         }
     }
-    if r.host.is_some() && r.hosts.is_some() {
-        return fail("hosts", "only one of host and hosts may be set");
-    }
-    if r.remote_addr.is_some() && r.remote_addrs.is_some() {
-        return fail(
-            "remote_addrs",
-            "only one of remote_addr and remote_addrs may be set",
-        );
-    }
-    for (i, m) in r.methods.iter().flatten().enumerate() {
-        if !METHODS.contains(&m.as_str()) {
-            return fail(
-                format!("methods[{i}]"),
-                format!("{m:?} is not one of {}", METHODS.join(", ")),
-            );
-        }
-    }
-    if r.status > 1 {
-        return fail("status", "expected 0 (not served) or 1 (served)");
-    }
-    if r.plugins.as_ref().is_some_and(|p| !p.is_empty()) {
-        return fail("plugins", "plugins are not supported by this build yet");
-    }
-    if r.plugin_config_id.is_some() {
-        return fail(
-            "plugin_config_id",
-            "plugins are not supported by this build yet",
-        );
-    }
     if r.upstream.is_some() && r.upstream_id.is_some() {
         return fail(
             "upstream_id",
             "only one of upstream and upstream_id may be set",
-        );
-    }
-    if r.upstream.is_none() && r.upstream_id.is_none() && r.service_id.is_none() {
-        return fail(
-            "upstream",
-            "required: one of upstream, upstream_id, service_id",
         );
     }
     if let Some(t) = &r.timeout {
@@ -88,10 +93,6 @@ pub fn route(r: &RouteConf) -> Check {
 
 /// Checks a service on its own.
 pub fn service(s: &ServiceConf) -> Check {
-    name(&s.name)?;
-    if s.plugins.as_ref().is_some_and(|p| !p.is_empty()) {
-        return fail("plugins", "plugins are not supported by this build yet");
-    }
     if s.upstream.is_some() && s.upstream_id.is_some() {
         return fail(
             "upstream_id",
@@ -105,63 +106,14 @@ pub fn service(s: &ServiceConf) -> Check {
 }
 
 /// Checks an upstream; `at` prefixes field names (`upstream.` when inline).
+/// Every balancer `type` and `hash_on` of the schema is served (`upstream::select`).
 pub fn upstream(u: &UpstreamConf, at: &str) -> Check {
-    name(&u.name)?;
-    match u.kind.as_deref() {
-        None | Some("roundrobin") => {}
-        Some("chash") => match (u.hash_on.as_deref(), &u.key) {
-            (Some("consumer"), _) => {
-                return fail(
-                    format!("{at}hash_on"),
-                    "consumer is not supported by this build yet",
-                )
-            }
-            (_, None) => return fail(format!("{at}key"), "required when type is chash"),
-            _ => {}
-        },
-        Some(t @ ("least_conn" | "ewma")) => {
-            return fail(
-                format!("{at}type"),
-                format!("{t:?} is not supported by this build yet: use roundrobin or chash"),
-            )
-        }
-        Some(t) => {
-            return fail(
-                format!("{at}type"),
-                format!("{t:?} is not one of roundrobin, chash, least_conn, ewma"),
-            )
-        }
-    }
     match u.scheme.as_deref() {
         None | Some("http") => {}
-        Some(s) => {
-            return fail(
-                format!("{at}scheme"),
-                format!("{s:?} is not supported by this build yet: use http"),
-            )
-        }
+        Some(s) => return fail(format!("{at}scheme"), format!("{s:?} {NOT_YET}: use http")),
     }
-    match u.pass_host.as_deref() {
-        None | Some("pass") | Some("node") => {}
-        Some("rewrite") => {
-            if u.upstream_host.as_deref().is_none_or(str::is_empty) {
-                return fail(
-                    format!("{at}upstream_host"),
-                    "required when pass_host is rewrite",
-                );
-            }
-        }
-        Some(p) => {
-            return fail(
-                format!("{at}pass_host"),
-                format!("{p:?} is not one of pass, node, rewrite"),
-            )
-        }
-    }
-    if let Some(h) = &u.upstream_host {
-        if h.bytes().any(|b| b.is_ascii_control() || b == b' ') {
-            return fail(format!("{at}upstream_host"), "must be a host name");
-        }
+    if u.tls.is_some() {
+        return fail(format!("{at}tls"), format!("tls to upstreams {NOT_YET}"));
     }
     for (i, n) in u.nodes.0.iter().enumerate() {
         if n.host.is_empty() || n.host.bytes().any(|b| b.is_ascii_control() || b == b' ') {
@@ -169,9 +121,6 @@ pub fn upstream(u: &UpstreamConf, at: &str) -> Check {
                 format!("{at}nodes[{i}].host"),
                 "must be a host name or address",
             );
-        }
-        if n.port == Some(0) {
-            return fail(format!("{at}nodes[{i}].port"), "expected 1 to 65535");
         }
     }
     if let Some(t) = &u.timeout {
@@ -195,11 +144,4 @@ fn timeout(t: &Timeout, at: &str) -> Check {
         }
     }
     Ok(())
-}
-
-fn name(n: &Option<String>) -> Check {
-    match n {
-        Some(n) if n.len() > 256 => fail("name", "longer than 256 bytes"),
-        _ => Ok(()),
-    }
 }

@@ -16,7 +16,7 @@ use super::service::{Conn, Shared};
 use super::upgrade;
 use super::vars::RequestVars;
 use crate::snapshot::RouteRt;
-use crate::upstream::{ForwardError, ReqBody, UpstreamRt};
+use crate::upstream::{ForwardError, Outcome, ReqBody, UpstreamRt};
 
 /// Sends `req` (already matched to `route`) to a node; returns the response
 /// and the node that answered or failed last.
@@ -91,7 +91,15 @@ pub async fn forward(
             }
         }
         set_host(req.headers_mut(), &upstream.pass_host, node);
-        let err = match shared.client.send(req, timeout).await {
+        // Counts as in flight for the balancer until the head arrives;
+        // the outcome feeds its statistics and passive health checks.
+        let tracked = upstream.track(index);
+        let sent = shared.client.send(req, timeout).await;
+        tracked.done(match &sent {
+            Ok(r) => Outcome::Status(r.status().as_u16()),
+            Err(e) => Outcome::from(e),
+        });
+        let err = match sent {
             Ok(mut resp) => {
                 let switched = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
                 let tunnel = match (switched, &ws, client_upgrade) {

@@ -3,6 +3,10 @@
 
 use radix_router::{Var, Vars};
 
+/// The variable that holds the authenticated consumer's name (set once
+/// authentication exists; until then absent, so the key falls back).
+pub const CONSUMER_NAME: &str = "consumer_name";
+
 /// One part of a key: a variable, or literal text between variables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyPart {
@@ -30,10 +34,9 @@ pub fn parse(hash_on: Option<&str>, key: Option<&str>) -> Result<Vec<KeyPart>, (
         }
         "cookie" => bad(format!("{key:?} is not a cookie name")),
         "vars_combinations" => combination(key),
-        "consumer" => Err((
-            "hash_on".to_owned(),
-            "consumer is not supported by this build yet".to_owned(),
-        )),
+        // The authenticated consumer's name (`key` is not used); without a
+        // consumer the client address, as APISIX does.
+        "consumer" => Ok(vec![KeyPart::Var(CONSUMER_NAME.to_owned())]),
         other => Err((
             "hash_on".to_owned(),
             format!("{other:?} is not one of vars, header, cookie, consumer, vars_combinations"),
@@ -164,7 +167,7 @@ mod tests {
         assert!(parse(Some("header"), Some("a b")).is_err());
         assert!(parse(Some("vars_combinations"), Some("plain")).is_err());
         assert!(parse(Some("vars_combinations"), Some("$nope")).is_err());
-        assert_eq!(parse(Some("consumer"), None).unwrap_err().0, "hash_on");
+        assert_eq!(parse(Some("consumer"), None), Ok(vec![var(CONSUMER_NAME)]));
         assert_eq!(parse(Some("x"), None).unwrap_err().0, "hash_on");
     }
 
@@ -177,5 +180,10 @@ mod tests {
         assert_eq!(read(&parts, &vars), b"a.com/");
         let parts = parse(Some("header"), Some("x-user")).unwrap();
         assert_eq!(read(&parts, &vars), b"10.0.0.1");
+        // No consumer yet: the client address.
+        let parts = parse(Some("consumer"), None).unwrap();
+        assert_eq!(read(&parts, &vars), b"10.0.0.1");
+        vars.insert(CONSUMER_NAME.into(), "jack".into());
+        assert_eq!(read(&parts, &vars), b"jack");
     }
 }

@@ -5,12 +5,18 @@
 mod balancer;
 mod chash;
 mod client;
+mod ewma;
 mod hash_key;
+pub mod health;
+mod least_conn;
+mod select;
+mod stats;
 
 pub use balancer::RoundRobin;
 pub use chash::Ring;
 pub use client::{ForwardError, ReqBody, UpstreamClient};
 pub use hash_key::KeyPart;
+pub use stats::{Outcome, Tracked};
 
 use http::uri::Authority;
 use http::HeaderValue;
@@ -65,15 +71,6 @@ impl Timeouts {
     }
 }
 
-/// How an upstream picks nodes. Built once from an immutable node set.
-#[derive(Debug)]
-enum Balancer {
-    /// Smooth weighted round robin.
-    RoundRobin(RoundRobin),
-    /// A consistent-hash ring and where the key comes from.
-    Chash { ring: Ring, key: Vec<KeyPart> },
-}
-
 /// A compiled upstream: shared by every route that uses it, so its
 /// balancer state is too.
 #[derive(Debug)]
@@ -82,7 +79,8 @@ pub struct UpstreamRt {
     pub name: String,
     /// All nodes, in configuration order.
     pub nodes: Vec<Node>,
-    balancer: Balancer,
+    /// Picks nodes: priority groups, algorithm, health (`select.rs`).
+    balancer: select::Selector,
     /// Which `Host` the node sees.
     pub pass_host: PassHost,
     /// The upstream's own timeouts (a route's win).
@@ -127,12 +125,6 @@ impl UpstreamRt {
                 priority: n.priority,
             });
         }
-        // Without health checks every node is up: the highest group serves.
-        let top = nodes.iter().map(|n| n.priority).max().unwrap_or(0);
-        let weights: Vec<u32> = nodes
-            .iter()
-            .map(|n| if n.priority == top { n.weight } else { 0 })
-            .collect();
         let pass_host = match conf.pass_host.as_deref() {
             Some("node") => PassHost::Node,
             Some("rewrite") => {
@@ -146,19 +138,25 @@ impl UpstreamRt {
             }
             _ => PassHost::Pass,
         };
-        // APISIX's default: every other node of the group once.
-        let usable = weights.iter().filter(|&&w| w > 0).count() as u32;
-        let balancer = match conf.kind.as_deref() {
-            Some("chash") => {
-                let key = hash_key::parse(conf.hash_on.as_deref(), conf.key.as_deref())?;
-                let names: Vec<&str> = nodes.iter().map(|n| n.authority.as_str()).collect();
-                Balancer::Chash {
-                    ring: Ring::new(&weights, &names),
-                    key,
-                }
-            }
-            _ => Balancer::RoundRobin(RoundRobin::new(&weights)),
-        };
+        let checks = conf.checks.as_ref().map(health::parse).transpose()?;
+        let infos: Vec<select::NodeInfo> = nodes
+            .iter()
+            .map(|n| select::NodeInfo {
+                name: n.authority.as_str(),
+                weight: n.weight,
+                priority: n.priority,
+            })
+            .collect();
+        let mut balancer = select::Selector::build(
+            conf.kind.as_deref(),
+            conf.hash_on.as_deref(),
+            conf.key.as_deref(),
+            &infos,
+        )?;
+        // Last: nothing after it fails, so no prober starts for nothing.
+        balancer.set_health(health::attach(&name, checks, health::targets(&nodes)));
+        // APISIX's default: every other node of the serving group once.
+        let usable = balancer.serving_len() as u32;
         Ok(UpstreamRt {
             name,
             nodes,
@@ -173,10 +171,7 @@ impl UpstreamRt {
     /// The `chash` key of a request, read from its variables; `None` for
     /// balancers that need no key.
     pub fn hash_key(&self, vars: &dyn Vars) -> Option<Vec<u8>> {
-        match &self.balancer {
-            Balancer::Chash { key, .. } => Some(hash_key::read(key, vars)),
-            Balancer::RoundRobin(_) => None,
-        }
+        self.balancer.hash_key(vars)
     }
 
     /// The node for the next request (`key`: its `chash` key), or `None`
@@ -187,22 +182,19 @@ impl UpstreamRt {
 
     /// The index in `nodes` of the node for the next request.
     pub fn pick_index(&self, key: Option<&[u8]>) -> Option<usize> {
-        match &self.balancer {
-            Balancer::RoundRobin(rr) => rr.pick(),
-            Balancer::Chash { ring, .. } => ring.pick(key.unwrap_or_default()),
-        }
+        self.balancer.pick(key)
     }
 
     /// A node not in `tried`, in the balancer's order, or `None`.
     pub fn pick_other(&self, key: Option<&[u8]>, tried: &[usize]) -> Option<usize> {
-        match &self.balancer {
-            Balancer::RoundRobin(rr) => (0..self.nodes.len() * 2)
-                .filter_map(|_| rr.pick())
-                .find(|i| !tried.contains(i)),
-            Balancer::Chash { ring, .. } => ring
-                .walk(key.unwrap_or_default())
-                .find(|i| !tried.contains(i)),
-        }
+        self.balancer.pick_other(key, tried)
+    }
+
+    /// Call as a try at node `index` is sent; the guard counts it as in
+    /// flight and [`Tracked::done`] reports how it ended (balancer
+    /// statistics, passive health checks).
+    pub fn track(&self, index: usize) -> Tracked<'_> {
+        self.balancer.track(index)
     }
 }
 
