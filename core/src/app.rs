@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
+use crate::admin;
 use crate::config::{seconds, GatewayConfig};
 use crate::proxy::workers::{self, WorkerError, WorkerSpec};
 use crate::proxy::Limits;
 use crate::snapshot::{Builder, Live, Snapshot};
+use crate::source::etcd::EtcdSource;
 use crate::source::{ConfigSource, FileSource, SourceEvent};
 
 /// Why the gateway could not start.
@@ -25,6 +27,9 @@ pub enum StartError {
     /// The config source or builder thread could not be started.
     #[error("cannot start the config source: {0}")]
     Source(std::io::Error),
+    /// The Admin API could not bind its address.
+    #[error("cannot start the Admin API: {0}")]
+    Admin(std::io::Error),
     /// The first configuration never arrived.
     #[error("the config source sent nothing within {0:?}")]
     NoConfig(Duration),
@@ -43,6 +48,15 @@ pub fn file_source(config: &GatewayConfig) -> FileSource {
 /// summary line when all is well, else every problem found.
 pub fn test_config(path: &Path) -> Result<String, Vec<String>> {
     let config = GatewayConfig::load(path).map_err(|e| vec![e.to_string()])?;
+    if config.config.provider == "etcd" {
+        // Objects live in etcd; the watch checks each one as it arrives.
+        return Ok(format!(
+            "{}: ok; objects come from etcd {:?} under {}",
+            path.display(),
+            config.etcd.endpoints,
+            config.etcd.prefix
+        ));
+    }
     let parsed = file_source(&config)
         .read()
         .map_err(|e| vec![e.to_string()])?;
@@ -85,9 +99,18 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
             }
         })
         .map_err(StartError::Source)?;
-    Box::new(file_source(&config))
-        .start(tx)
-        .map_err(StartError::Source)?;
+    let source: Box<dyn ConfigSource> = match config.config.provider.as_str() {
+        "etcd" => Box::new(EtcdSource::new(config.etcd.clone())),
+        _ => Box::new(file_source(&config)),
+    };
+    source.start(tx).map_err(StartError::Source)?;
+    if config.admin.enabled(&config.config.provider) {
+        let backend = match config.config.provider.as_str() {
+            "etcd" => admin::Backend::Etcd(config.etcd.clone()),
+            _ => admin::Backend::File(config.config.file.clone()),
+        };
+        admin::start(&config.admin, backend).map_err(StartError::Admin)?;
+    }
     let wait = Duration::from_secs(30);
     ready_rx
         .recv_timeout(wait)

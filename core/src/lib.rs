@@ -7,6 +7,7 @@
 //! from [`config`]; the snapshot builder applies them to the router in place
 //! and swaps the new snapshot in atomically.
 
+pub mod admin;
 pub mod app;
 pub mod config;
 pub mod proxy;

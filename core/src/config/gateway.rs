@@ -20,6 +20,12 @@ pub struct GatewayConfig {
     /// Where routes, services and upstreams come from.
     #[serde(default)]
     pub config: ConfigSection,
+    /// etcd, when `config.provider` is `etcd`.
+    #[serde(default)]
+    pub etcd: crate::source::etcd::EtcdSection,
+    /// The Admin API.
+    #[serde(default)]
+    pub admin: crate::admin::AdminSection,
 }
 
 /// `gateway:` the proxy itself.
@@ -216,12 +222,10 @@ impl GatewayConfig {
         }
         match cfg.config.provider.as_str() {
             "yaml" => {}
-            "etcd" => {
-                return Err(setting(
-                    "config.provider".into(),
-                    "etcd is not supported by this build yet: use yaml".into(),
-                ))
-            }
+            "etcd" => cfg
+                .etcd
+                .check()
+                .map_err(|(field, reason)| setting(field, reason))?,
             p => {
                 return Err(setting(
                     "config.provider".into(),
@@ -229,6 +233,9 @@ impl GatewayConfig {
                 ))
             }
         }
+        cfg.admin
+            .check()
+            .map_err(|(field, reason)| setting(field, reason))?;
         if !(10..=3_600_000).contains(&cfg.config.watch_interval_ms) {
             return Err(setting(
                 "config.watch_interval_ms".into(),

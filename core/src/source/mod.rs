@@ -6,6 +6,7 @@
 //! (kind, id, reason) and keeps sending the last good version it had. The
 //! standalone file ([`FileSource`]) is one source; etcd will be another.
 
+pub mod etcd;
 mod file;
 mod standalone;
 

@@ -1,0 +1,184 @@
+//! Checks before a write: the object on its own (through the config
+//! module's decoding) and its references to other objects; and, before a
+//! delete, who still refers to the object.
+
+use serde_json::Value;
+
+use super::store::{Store, StoreError};
+use super::target::singular;
+use crate::config::{decode, Kind};
+
+/// Why a write was refused.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The object or a reference is wrong (400, APISIX's `error_msg`).
+    Invalid(String),
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Refusal::Store(e)
+    }
+}
+
+/// Checks `value` as an object of `kind` (a path segment) with `id`.
+pub fn object(kind: &str, id: &str, value: &Value) -> Result<(), Refusal> {
+    let Some(k) = Kind::from_plural(kind) else {
+        return Err(Refusal::Invalid(format!(
+            "{} objects are not supported by this build yet",
+            singular(kind)
+        )));
+    };
+    decode(k, value, id).map(|_| ()).map_err(|e| {
+        Refusal::Invalid(if e.field.is_empty() {
+            format!("invalid configuration: {}", e.reason)
+        } else {
+            format!(
+                "invalid configuration: property {:?} validation failed: {}",
+                e.field, e.reason
+            )
+        })
+    })
+}
+
+/// The references an object of `kind` makes: (field, kind of the target).
+fn references(kind: &str) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        "routes" => &[
+            ("upstream_id", "upstreams"),
+            ("service_id", "services"),
+            ("plugin_config_id", "plugin_configs"),
+        ],
+        "services" | "stream_routes" => &[("upstream_id", "upstreams")],
+        "consumers" => &[("group_id", "consumer_groups")],
+        _ => &[],
+    }
+}
+
+fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Checks that every object `value` names exists:
+/// `failed to fetch upstream info by upstream id [x], response code: 404`.
+pub async fn refs(store: &Store, kind: &str, value: &Value) -> Result<(), Refusal> {
+    for (field, target) in references(kind) {
+        let Some(id) = value.get(*field).and_then(id_text) else {
+            continue;
+        };
+        let key = format!("{}/{target}/{id}", store.prefix());
+        if store.get(&key).await?.is_none() {
+            let what = singular(target);
+            return Err(Refusal::Invalid(format!(
+                "failed to fetch {what} info by {what} id [{id}], response code: 404"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses to delete `kind`/`id` while another object refers to it:
+/// `can not delete this upstream, route [1] is still using it now`.
+pub async fn unused(store: &Store, kind: &str, id: &str) -> Result<(), Refusal> {
+    for user in ["routes", "services", "stream_routes", "consumers"] {
+        let fields: Vec<&str> = references(user)
+            .iter()
+            .filter(|(_, t)| *t == kind)
+            .map(|(f, _)| *f)
+            .collect();
+        if fields.is_empty() {
+            continue;
+        }
+        let dir = format!("{}/{user}", store.prefix());
+        for kv in store.list(&dir).await? {
+            let uses = fields
+                .iter()
+                .any(|f| kv.value.get(*f).and_then(id_text).as_deref() == Some(id));
+            if uses {
+                let user_id = kv.key.rsplit('/').next().unwrap_or("");
+                return Err(Refusal::Invalid(format!(
+                    "can not delete this {}, {} [{user_id}] is still using it now",
+                    singular(kind),
+                    singular(user)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// JSON merge patch (RFC 7386): `null` deletes a member, objects merge,
+/// anything else (arrays included) replaces.
+pub fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+/// Sets the member at `path` (`upstream/nodes`) of `target` to `value`,
+/// creating objects on the way; `Err` names a step that is not an object.
+pub fn set_path(target: &mut Value, path: &str, value: Value) -> Result<(), String> {
+    let mut at = target;
+    let steps: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let Some((last, init)) = steps.split_last() else {
+        *at = value;
+        return Ok(());
+    };
+    for step in init {
+        let Value::Object(m) = at else {
+            return Err(format!("{step:?} is inside something that is not an object"));
+        };
+        at = m
+            .entry((*step).to_owned())
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+    match at {
+        Value::Object(m) => {
+            if value.is_null() {
+                m.remove(*last);
+            } else {
+                m.insert((*last).to_owned(), value);
+            }
+            Ok(())
+        }
+        _ => Err(format!("{path:?}: the parent is not an object")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_deletes_merges_and_replaces() {
+        let mut v = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1, 2]});
+        merge(&mut v, &json!({"a": null, "b": {"c": 9}, "e": [3]}));
+        assert_eq!(v, json!({"b": {"c": 9, "d": 3}, "e": [3]}));
+    }
+
+    #[test]
+    fn sub_path_sets_and_deletes() {
+        let mut v = json!({"upstream": {"nodes": {"a:1": 1}}});
+        set_path(&mut v, "upstream/nodes", json!({"b:2": 1})).unwrap();
+        assert_eq!(v, json!({"upstream": {"nodes": {"b:2": 1}}}));
+        set_path(&mut v, "desc", json!("x")).unwrap();
+        assert_eq!(v["desc"], "x");
+        assert!(set_path(&mut v, "desc/x", json!(1)).is_err());
+    }
+}

@@ -1,0 +1,241 @@
+//! The Admin API (APISIX v3 compatible) on its own listener, default
+//! `127.0.0.1:9180`: every kind under `/apisix/admin/<kind>`, keys with
+//! roles, validation before every write, `X-API-VERSION: v3` on every
+//! answer. On etcd it reads and writes etcd (the gateway follows through
+//! its watch); in standalone mode it serves GET from the file and refuses
+//! writes.
+
+mod check;
+mod settings;
+mod store;
+mod target;
+mod verbs;
+
+pub use settings::{AdminKey, AdminSection, Role, DEFAULT_KEY};
+pub use store::{Store, StoreError};
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use serde_json::Value;
+
+use target::{PathError, Target};
+use verbs::{error, Reply};
+
+/// Largest request body: 1.5 MiB.
+pub const BODY_LIMIT: usize = 1536 * 1024;
+
+/// What every connection shares.
+struct Ctx {
+    store: Store,
+    keys: Vec<AdminKey>,
+    /// Set in standalone mode: why writes are refused.
+    read_only: Option<String>,
+}
+
+/// Where the Admin API keeps objects.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// etcd, as the `etcd:` section says.
+    Etcd(crate::source::etcd::EtcdSection),
+    /// The standalone file (GET only).
+    File(std::path::PathBuf),
+}
+
+/// Binds `section.listen` and serves the Admin API on a thread of its own
+/// until the process exits. Returns the bound address. Logs a warning when
+/// the default key is in force.
+pub fn start(section: &AdminSection, backend: Backend) -> std::io::Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind(section.listen)?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let keys = section.effective_keys();
+    if keys.iter().any(|k| k.key == DEFAULT_KEY) {
+        tracing::warn!(%addr, "the Admin API uses APISIX's default admin key: it is accepted from loopback only; set admin.keys in config.yaml");
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("admin-api".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                let (store, read_only) = match backend {
+                    Backend::File(path) => {
+                        let why = format!(
+                            "the Admin API is read-only in standalone mode (config.provider: yaml): edit {} instead",
+                            path.display()
+                        );
+                        (Store::File(path), Some(why))
+                    }
+                    Backend::Etcd(settings) => (connect(&settings).await, None),
+                };
+                let ctx = Arc::new(Ctx {
+                    store,
+                    keys,
+                    read_only,
+                });
+                serve(listener, ctx).await
+            })
+        })?;
+    tracing::info!(%addr, "Admin API listening");
+    Ok(addr)
+}
+
+/// An etcd store; retried until the client can be built (it connects lazily,
+/// so only bad credentials keep this waiting).
+async fn connect(settings: &crate::source::etcd::EtcdSection) -> Store {
+    loop {
+        match Store::etcd(settings).await {
+            Ok(s) => return s,
+            Err(e) => {
+                tracing::error!(error = %e, "Admin API: cannot set up the etcd client; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn serve(listener: std::net::TcpListener, ctx: Arc<Ctx>) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "Admin API listener unusable");
+            return;
+        }
+    };
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "Admin API accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let ctx = ctx.clone();
+                async move { Ok::<_, Infallible>(respond(handle(&ctx, req, peer.ip()).await)) }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, svc)
+                .await;
+        });
+    }
+}
+
+fn respond((status, body): Reply) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert("content-type", HeaderValue::from_static("application/json"));
+    h.insert("x-api-version", HeaderValue::from_static("v3"));
+    r
+}
+
+/// The role of the key the request carries, or the 401 reply.
+fn authorize(ctx: &Ctx, req: &Request<Incoming>, q: &std::collections::HashMap<String, String>, peer: IpAddr) -> Result<Role, Reply> {
+    let given = req
+        .headers()
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| q.get("api_key").cloned());
+    let unauthorized = |d: &str| {
+        (
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({"error_msg": "failed to check token", "description": d}),
+        )
+    };
+    let Some(given) = given.filter(|g| !g.is_empty()) else {
+        return Err(unauthorized("missing apikey"));
+    };
+    let Some(key) = ctx.keys.iter().find(|k| k.key == given) else {
+        return Err(unauthorized("wrong apikey"));
+    };
+    if key.key == DEFAULT_KEY && !peer.is_loopback() {
+        tracing::warn!(%peer, "the default admin key was refused from a non-loopback address");
+        return Err(unauthorized("wrong apikey"));
+    }
+    Ok(key.role)
+}
+
+async fn handle(ctx: &Ctx, req: Request<Incoming>, peer: IpAddr) -> Reply {
+    let q = target::query(req.uri().query());
+    let role = match authorize(ctx, &req, &q, peer) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let target = match target::parse(req.uri().path()) {
+        Ok(t) => t,
+        Err(PathError::NotFound(m)) => return error(StatusCode::NOT_FOUND, m),
+        Err(PathError::BadId(m)) => return error(StatusCode::BAD_REQUEST, m),
+    };
+    let method = req.method().clone();
+    let allowed = matches!(
+        method,
+        Method::GET | Method::PUT | Method::POST | Method::PATCH | Method::DELETE
+    );
+    if !allowed {
+        return error(StatusCode::METHOD_NOT_ALLOWED, format!("method {method} is not allowed"));
+    }
+    if method != Method::GET {
+        if role == Role::Viewer {
+            return error(StatusCode::UNAUTHORIZED, "the viewer role may only GET");
+        }
+        if let Some(why) = &ctx.read_only {
+            return error(StatusCode::METHOD_NOT_ALLOWED, why.clone());
+        }
+    }
+    let t = match target {
+        Target::Schema(kind) => return schema(&method, &kind),
+        Target::Object(t) => t,
+    };
+    if method == Method::GET {
+        return verbs::get(&ctx.store, &t, &q).await;
+    }
+    if method == Method::DELETE {
+        return verbs::delete(&ctx.store, &t, &q).await;
+    }
+    let body = match Limited::new(req.into_body(), BODY_LIMIT).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body larger than {BODY_LIMIT} bytes"),
+            )
+        }
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("cannot read the body: {e}")),
+    };
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid request body: {e}")),
+    };
+    if t.sub.is_none() && !body.is_object() {
+        return error(StatusCode::BAD_REQUEST, "invalid request body: expected a JSON object");
+    }
+    match method {
+        Method::PUT => verbs::put(&ctx.store, &t, &q, body).await,
+        Method::POST => verbs::post(&ctx.store, &t, &q, body).await,
+        _ => verbs::patch(&ctx.store, &t, &q, body).await,
+    }
+}
+
+/// `GET /apisix/admin/schema/<kind>`.
+fn schema(method: &Method, kind: &str) -> Reply {
+    if method != Method::GET {
+        return error(StatusCode::METHOD_NOT_ALLOWED, "schemas are read with GET");
+    }
+    error(
+        StatusCode::NOT_FOUND,
+        format!("no JSON Schema for {kind:?} in this build yet"),
+    )
+}

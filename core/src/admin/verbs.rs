@@ -1,0 +1,275 @@
+//! The Admin API verbs on objects: GET (one or a page of a list), PUT,
+//! POST, PATCH (merge or sub-path, compare-and-set), DELETE; each answers
+//! with APISIX's status codes and JSON shapes.
+
+use std::collections::HashMap;
+
+use http::StatusCode;
+use serde_json::{json, Value};
+
+use super::check::{self, Refusal};
+use super::store::{Kv, Store, StoreError};
+use super::target::{valid_id, ObjectPath};
+
+/// A status and a JSON body.
+pub type Reply = (StatusCode, Value);
+
+/// `{"error_msg": msg}` with `status`.
+pub fn error(status: StatusCode, msg: impl Into<String>) -> Reply {
+    (status, json!({ "error_msg": msg.into() }))
+}
+
+fn store_error(e: &StoreError) -> Reply {
+    match e {
+        StoreError::Unavailable(_) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        StoreError::Conflict => error(StatusCode::CONFLICT, e.to_string()),
+    }
+}
+
+fn refusal(r: Refusal) -> Reply {
+    match r {
+        Refusal::Invalid(msg) => error(StatusCode::BAD_REQUEST, msg),
+        Refusal::Store(e) => store_error(&e),
+    }
+}
+
+fn one(kv: &Kv) -> Value {
+    json!({"key": kv.key, "value": kv.value, "createdIndex": kv.created, "modifiedIndex": kv.modified})
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn not_found(key: &str) -> Reply {
+    error(StatusCode::NOT_FOUND, format!("Key not found: {key}"))
+}
+
+/// GET: one object, or `{total, list}` filtered by `name`, `label`, `uri`
+/// and paged by `page` (from 1) and `page_size` (10-500).
+pub async fn get(store: &Store, t: &ObjectPath, q: &HashMap<String, String>) -> Reply {
+    let prefix = store.prefix().to_owned();
+    if t.id.is_some() {
+        let key = t.key(&prefix);
+        return match store.get(&key).await {
+            Ok(Some(kv)) => (StatusCode::OK, one(&kv)),
+            Ok(None) => not_found(&key),
+            Err(e) => store_error(&e),
+        };
+    }
+    let mut list = match store.list(&t.key(&prefix)).await {
+        Ok(l) => l,
+        Err(e) => return store_error(&e),
+    };
+    let has = |v: &Value, field: &str, want: &str| {
+        v.get(field)
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.contains(want))
+    };
+    if let Some(name) = q.get("name") {
+        list.retain(|kv| has(&kv.value, "name", name));
+    }
+    if let Some(uri) = q.get("uri") {
+        list.retain(|kv| has(&kv.value, "uri", uri));
+    }
+    if let Some(label) = q.get("label") {
+        let (k, v) = label.split_once(':').unwrap_or((label, ""));
+        list.retain(|kv| {
+            kv.value
+                .get("labels")
+                .and_then(|l| l.get(k))
+                .and_then(Value::as_str)
+                .is_some_and(|x| v.is_empty() || x == v)
+        });
+    }
+    let total = list.len();
+    if let Some(page) = q.get("page") {
+        let page: usize = page.parse().unwrap_or(1).max(1);
+        let size: usize = q
+            .get("page_size")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10)
+            .clamp(10, 500);
+        list = list.into_iter().skip((page - 1) * size).take(size).collect();
+    }
+    let list: Vec<Value> = list.iter().map(one).collect();
+    (StatusCode::OK, json!({ "total": total, "list": list }))
+}
+
+fn ttl(q: &HashMap<String, String>) -> Result<Option<i64>, Reply> {
+    match q.get("ttl") {
+        None => Ok(None),
+        Some(t) => match t.parse::<i64>() {
+            Ok(n) if (1..=31_536_000).contains(&n) => Ok(Some(n)),
+            _ => Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid ttl {t:?}: expected whole seconds >= 1"),
+            )),
+        },
+    }
+}
+
+/// Fills id and times, checks, and writes. `expect` as in [`Store::put`].
+async fn write(
+    store: &Store,
+    t: &ObjectPath,
+    id: &str,
+    mut value: Value,
+    old: Option<&Kv>,
+    expect: Option<i64>,
+    q: &HashMap<String, String>,
+) -> Reply {
+    let ttl = match ttl(q) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let Value::Object(m) = &mut value else {
+        return error(StatusCode::BAD_REQUEST, "invalid configuration: expected a JSON object");
+    };
+    if t.kind == "consumers" {
+        m.insert("username".into(), id.into());
+    } else {
+        m.insert("id".into(), id.into());
+    }
+    let created_at = old
+        .and_then(|o| o.value.get("create_time").cloned())
+        .unwrap_or_else(|| now().into());
+    m.insert("create_time".into(), created_at);
+    m.insert("update_time".into(), now().into());
+    if let Err(r) = check::object(t.kind, id, &value) {
+        return refusal(r);
+    }
+    if let Err(r) = check::refs(store, t.kind, &value).await {
+        return refusal(r);
+    }
+    let path = ObjectPath {
+        id: Some(id.to_owned()),
+        sub: None,
+        ..t.clone()
+    };
+    let key = path.key(store.prefix());
+    match store.put(&key, &value, expect, ttl).await {
+        Ok((created, rev)) => {
+            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+            let created_rev = old.map_or(rev, |o| o.created);
+            (
+                status,
+                json!({"key": key, "value": value, "createdIndex": created_rev, "modifiedIndex": rev}),
+            )
+        }
+        Err(e) => store_error(&e),
+    }
+}
+
+/// PUT: create (201) or replace (200). Without an id in the path, the id
+/// is the body's `id` (`username` for consumers).
+pub async fn put(store: &Store, t: &ObjectPath, q: &HashMap<String, String>, body: Value) -> Reply {
+    if t.sub.is_some() {
+        return error(StatusCode::METHOD_NOT_ALLOWED, "PUT takes no sub path: use PATCH");
+    }
+    let field = if t.kind == "consumers" { "username" } else { "id" };
+    let body_id = match body.get(field) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let id = match (&t.id, body_id) {
+        (Some(p), Some(b)) if *p != b => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("wrong {} id: the path says {p:?}, the body says {b:?}", t.singular()),
+            )
+        }
+        (Some(p), _) => p.clone(),
+        (None, Some(b)) if valid_id(&b) => b,
+        (None, Some(b)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid configuration: property {field:?} validation failed: {b:?} is not an id"),
+            )
+        }
+        (None, None) => return error(StatusCode::BAD_REQUEST, format!("missing {} id", t.singular())),
+    };
+    let key = ObjectPath { id: Some(id.clone()), ..t.clone() }.key(store.prefix());
+    let old = match store.get(&key).await {
+        Ok(o) => o,
+        Err(e) => return store_error(&e),
+    };
+    write(store, t, &id, body, old.as_ref(), None, q).await
+}
+
+/// POST: a new object with an id generated from the etcd revision.
+pub async fn post(store: &Store, t: &ObjectPath, q: &HashMap<String, String>, body: Value) -> Reply {
+    if t.id.is_some() {
+        return error(StatusCode::METHOD_NOT_ALLOWED, "POST takes no id: use PUT /apisix/admin/<kind>/<id>");
+    }
+    let id = match store.new_id(&t.key(store.prefix())).await {
+        Ok(id) => id,
+        Err(e) => return store_error(&e),
+    };
+    let mut body = body;
+    if let Value::Object(m) = &mut body {
+        m.remove("id");
+    }
+    write(store, t, &id, body, None, Some(0), q).await
+}
+
+/// PATCH: merge `body` into the object (or set the sub path to it),
+/// compare-and-set on its modifiedIndex, retried a few times.
+pub async fn patch(store: &Store, t: &ObjectPath, q: &HashMap<String, String>, body: Value) -> Reply {
+    let Some(id) = t.id.clone() else {
+        return error(StatusCode::METHOD_NOT_ALLOWED, "PATCH needs an id");
+    };
+    let key = ObjectPath { sub: None, ..t.clone() }.key(store.prefix());
+    let mut last = error(StatusCode::CONFLICT, "the object kept changing; retry");
+    for _ in 0..5 {
+        let old = match store.get(&key).await {
+            Ok(Some(o)) => o,
+            Ok(None) => return not_found(&key),
+            Err(e) => return store_error(&e),
+        };
+        let mut value = old.value.clone();
+        match &t.sub {
+            Some(sub) => {
+                if let Err(e) = check::set_path(&mut value, sub, body.clone()) {
+                    return error(StatusCode::BAD_REQUEST, format!("invalid sub path: {e}"));
+                }
+            }
+            None if body.is_object() => check::merge(&mut value, &body),
+            None => return error(StatusCode::BAD_REQUEST, "invalid configuration: expected a JSON object"),
+        }
+        last = write(store, t, &id, value, Some(&old), Some(old.modified), q).await;
+        if last.0 != StatusCode::CONFLICT {
+            return last;
+        }
+    }
+    last
+}
+
+/// DELETE: `{"deleted":"1","key":...}`; refused while referenced unless `force=true`.
+pub async fn delete(store: &Store, t: &ObjectPath, q: &HashMap<String, String>) -> Reply {
+    let Some(id) = &t.id else {
+        return error(StatusCode::METHOD_NOT_ALLOWED, "DELETE needs an id");
+    };
+    if t.sub.is_some() {
+        return error(StatusCode::METHOD_NOT_ALLOWED, "DELETE takes no sub path: use PATCH with null");
+    }
+    let key = t.key(store.prefix());
+    match store.get(&key).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return not_found(&key),
+        Err(e) => return store_error(&e),
+    }
+    if q.get("force").map(String::as_str) != Some("true") {
+        if let Err(r) = check::unused(store, t.kind, id).await {
+            return refusal(r);
+        }
+    }
+    match store.delete(&key).await {
+        Ok(true) => (StatusCode::OK, json!({"deleted": "1", "key": key})),
+        Ok(false) => not_found(&key),
+        Err(e) => store_error(&e),
+    }
+}

@@ -1,0 +1,137 @@
+//! The `etcd:` section of `config.yaml`: endpoints, key prefix, timeout,
+//! credentials, TLS and the local snapshot file. Also the client connection
+//! that the etcd source and the Admin API share.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// `etcd:` where the configuration lives when `config.provider` is `etcd`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EtcdSection {
+    /// Client URLs (`http://127.0.0.1:2379`); any healthy one serves.
+    #[serde(default = "default_endpoints", alias = "host")]
+    pub endpoints: Vec<String>,
+    /// The key prefix of every object (`/apisix`).
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+    /// Seconds one etcd request may take.
+    #[serde(default = "default_timeout")]
+    pub timeout: f64,
+    /// User name, when etcd has authentication on.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Password of `user`.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// TLS towards etcd (refused by this build: it has no TLS client yet).
+    #[serde(default)]
+    pub tls: Option<serde_json::Value>,
+    /// The last applied state, so the gateway can start while etcd is down.
+    /// Relative to the working directory; empty = no snapshot file.
+    #[serde(default = "default_snapshot")]
+    pub snapshot_file: PathBuf,
+}
+
+impl Default for EtcdSection {
+    fn default() -> Self {
+        EtcdSection {
+            endpoints: default_endpoints(),
+            prefix: default_prefix(),
+            timeout: default_timeout(),
+            user: None,
+            password: None,
+            tls: None,
+            snapshot_file: default_snapshot(),
+        }
+    }
+}
+
+fn default_endpoints() -> Vec<String> {
+    vec!["http://127.0.0.1:2379".into()]
+}
+fn default_prefix() -> String {
+    "/apisix".into()
+}
+fn default_timeout() -> f64 {
+    30.0
+}
+fn default_snapshot() -> PathBuf {
+    PathBuf::from("etcd-snapshot.json")
+}
+
+impl EtcdSection {
+    /// Checks the section; `(field, reason)` on the first problem.
+    pub fn check(&self) -> Result<(), (String, String)> {
+        if self.endpoints.is_empty() {
+            return Err(("etcd.endpoints".into(), "expected at least 1 URL".into()));
+        }
+        for (i, e) in self.endpoints.iter().enumerate() {
+            if e.starts_with("https://") {
+                return Err((
+                    format!("etcd.endpoints[{i}]"),
+                    "https is not supported by this build yet: use http".into(),
+                ));
+            }
+            if !e.starts_with("http://") || e.parse::<http::Uri>().is_err() {
+                return Err((
+                    format!("etcd.endpoints[{i}]"),
+                    format!("{e:?} is not a URL like http://127.0.0.1:2379"),
+                ));
+            }
+        }
+        if !self.prefix.starts_with('/') || self.prefix.ends_with('/') {
+            return Err((
+                "etcd.prefix".into(),
+                "expected a path like /apisix (leading slash, no trailing slash)".into(),
+            ));
+        }
+        if crate::config::seconds(self.timeout).is_none() {
+            return Err((
+                "etcd.timeout".into(),
+                "expected seconds > 0 and <= 86400".into(),
+            ));
+        }
+        if self.user.is_some() != self.password.is_some() {
+            return Err((
+                "etcd.password".into(),
+                "user and password go together".into(),
+            ));
+        }
+        if self.tls.is_some() {
+            return Err((
+                "etcd.tls".into(),
+                "TLS to etcd is not supported by this build yet".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The request timeout.
+    pub fn timeout(&self) -> Duration {
+        crate::config::seconds(self.timeout).unwrap_or(Duration::from_secs(30))
+    }
+
+    /// Connects a client to the endpoints (fails when none answers within
+    /// the connect timeout, or when authentication fails).
+    pub async fn connect(&self) -> Result<etcd_client::Client, etcd_client::Error> {
+        let mut opts = etcd_client::ConnectOptions::new()
+            .with_timeout(self.timeout())
+            .with_connect_timeout(self.timeout().min(Duration::from_secs(3)))
+            .with_keep_alive(Duration::from_secs(5), Duration::from_secs(5));
+        if let (Some(u), Some(p)) = (&self.user, &self.password) {
+            opts = opts.with_user(u.clone(), p.clone());
+        }
+        let connect = etcd_client::Client::connect(&self.endpoints, Some(opts));
+        match tokio::time::timeout(self.timeout(), connect).await {
+            Ok(r) => r,
+            Err(_) => Err(etcd_client::Error::InvalidArgs(format!(
+                "no etcd endpoint of {:?} answered within {:?}",
+                self.endpoints,
+                self.timeout()
+            ))),
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! What the etcd source last applied: every served key with its value and
+//! decoded object, and the revision it is current to. Turns etcd's puts,
+//! deletes and full reads into [`Change`]s (bad values logged and skipped,
+//! last good kept), and saves/loads itself as the local snapshot file.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{decode, Id, Kind, ObjectError};
+use crate::source::{Change, Item};
+
+/// The kind and id an etcd key names under `prefix`
+/// (`/apisix/routes/1` -> route `1`); `None` for keys this build does not
+/// serve (other kinds, `/apisix/routes` itself, nested keys).
+pub fn decode_key(prefix: &str, key: &str) -> Option<(Kind, Id)> {
+    let rest = key.strip_prefix(prefix)?.strip_prefix('/')?;
+    let (kind, id) = rest.split_once('/')?;
+    let kind = Kind::from_plural(kind)?;
+    Id::parse(id).ok().map(|id| (kind, id))
+}
+
+/// Decodes the value stored at `key` as an object of `kind` with `id`.
+pub fn decode_value(kind: Kind, id: &Id, key: &str, raw: &[u8]) -> Result<Item, ObjectError> {
+    let mut value: serde_json::Value = serde_json::from_slice(raw)
+        .map_err(|e| ObjectError::new(kind, &id.0, "", format!("{key}: not JSON: {e}")))?;
+    if let serde_json::Value::Object(m) = &mut value {
+        m.entry("id").or_insert_with(|| id.0.clone().into());
+    }
+    let (got, object) = decode(kind, &value, &id.0)?;
+    if &got != id {
+        return Err(ObjectError::new(
+            kind,
+            &id.0,
+            "id",
+            format!("{key}: the value's id {got:?} differs from the key's"),
+        ));
+    }
+    Ok(Item {
+        id: id.clone(),
+        object,
+    })
+}
+
+/// One applied key.
+#[derive(Debug, Clone)]
+struct Entry {
+    raw: Vec<u8>,
+    item: Item,
+}
+
+/// The applied state.
+#[derive(Debug, Default)]
+pub struct State {
+    entries: BTreeMap<(Kind, Id), Entry>,
+    /// The etcd revision this state is current to (0: never read).
+    pub revision: i64,
+}
+
+/// The snapshot file's shape.
+#[derive(Debug, Serialize, Deserialize)]
+struct SnapshotFile {
+    prefix: String,
+    revision: i64,
+    /// Key -> value text, as etcd held them.
+    kvs: BTreeMap<String, String>,
+}
+
+impl State {
+    /// Every applied item, upstreams first, then services, then routes.
+    pub fn items(&self) -> Vec<Item> {
+        let mut v: Vec<_> = self.entries.iter().collect();
+        v.sort_by_key(|((k, id), _)| (Kind::ALL.iter().position(|x| x == k), (*id).clone()));
+        v.into_iter().map(|(_, e)| e.item.clone()).collect()
+    }
+
+    /// Number of applied objects.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is applied.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// A put at `key`: the change, or `None` when the key is not served,
+    /// the value is unchanged, or it is invalid (logged; the last good stays).
+    pub fn put(&mut self, prefix: &str, key: &str, raw: &[u8]) -> Option<Change> {
+        let (kind, id) = decode_key(prefix, key)?;
+        if self.entries.get(&(kind, id.clone())).is_some_and(|e| e.raw == raw) {
+            return None;
+        }
+        match decode_value(kind, &id, key, raw) {
+            Ok(item) => {
+                self.entries.insert(
+                    (kind, id),
+                    Entry {
+                        raw: raw.to_vec(),
+                        item: item.clone(),
+                    },
+                );
+                Some(Change::Put(item))
+            }
+            Err(e) => {
+                tracing::error!(key, error = %e, "invalid value in etcd skipped; its last good version stays");
+                None
+            }
+        }
+    }
+
+    /// A delete at `key`: the change, or `None` when nothing was applied there.
+    pub fn delete(&mut self, prefix: &str, key: &str) -> Option<Change> {
+        let (kind, id) = decode_key(prefix, key)?;
+        self.entries
+            .remove(&(kind, id.clone()))
+            .map(|_| Change::Delete { kind, id })
+    }
+
+    /// Replaces the state with a full read (`kvs` at `revision`) and returns
+    /// the difference: puts in dependency order, then deletes in reverse.
+    /// A key whose new value is invalid keeps its last good version.
+    pub fn replace(&mut self, prefix: &str, kvs: &[(String, Vec<u8>)], revision: i64) -> Vec<Change> {
+        let mut old = std::mem::take(&mut self.entries);
+        let mut puts = Vec::new();
+        for (key, raw) in kvs {
+            let Some((kind, id)) = decode_key(prefix, key) else {
+                continue;
+            };
+            let slot = (kind, id.clone());
+            if let Some(e) = old.remove(&slot) {
+                self.entries.insert(slot, e);
+            }
+            if let Some(c) = self.put(prefix, key, raw) {
+                puts.push(c);
+            }
+        }
+        let rank = |k: Kind| Kind::ALL.iter().position(|x| *x == k);
+        puts.sort_by_key(|c| match c {
+            Change::Put(i) => rank(i.kind()),
+            Change::Delete { kind, .. } => rank(*kind),
+        });
+        let mut gone: Vec<_> = old.into_keys().collect();
+        gone.sort_by_key(|(k, id)| (std::cmp::Reverse(rank(*k)), id.clone()));
+        puts.extend(gone.into_iter().map(|(kind, id)| Change::Delete { kind, id }));
+        self.revision = revision;
+        puts
+    }
+
+    /// Writes the state to `path` atomically (a temp file beside it, then rename).
+    pub fn save(&self, prefix: &str, path: &Path) -> std::io::Result<()> {
+        let file = SnapshotFile {
+            prefix: prefix.to_owned(),
+            revision: self.revision,
+            kvs: self
+                .entries
+                .iter()
+                .map(|((k, id), e)| {
+                    (
+                        format!("{prefix}/{}/{id}", k.plural()),
+                        String::from_utf8_lossy(&e.raw).into_owned(),
+                    )
+                })
+                .collect(),
+        };
+        let text = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".tmp{}", std::process::id()));
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, path)
+    }
+
+    /// Loads a snapshot file written for `prefix`; `None` (logged) when it is
+    /// missing, unreadable, or for another prefix.
+    pub fn load(prefix: &str, path: &Path) -> Option<State> {
+        let text = match std::fs::read(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "etcd snapshot file not read");
+                return None;
+            }
+        };
+        let file: SnapshotFile = match serde_json::from_slice(&text) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "etcd snapshot file is not valid; ignored");
+                return None;
+            }
+        };
+        if file.prefix != prefix {
+            tracing::warn!(file = %path.display(), prefix = %file.prefix, "etcd snapshot file is for another prefix; ignored");
+            return None;
+        }
+        let mut state = State::default();
+        let kvs: Vec<_> = file
+            .kvs
+            .into_iter()
+            .map(|(k, v)| (k, v.into_bytes()))
+            .collect();
+        state.replace(prefix, &kvs, file.revision);
+        Some(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UP: &[u8] = br#"{"id":"u","nodes":{"127.0.0.1:1":1}}"#;
+    const R1: &[u8] = br#"{"id":"1","uri":"/a","upstream_id":"u"}"#;
+
+    #[test]
+    fn keys_name_kind_and_id() {
+        assert_eq!(
+            decode_key("/apisix", "/apisix/routes/1"),
+            Some((Kind::Route, Id("1".into())))
+        );
+        assert_eq!(decode_key("/apisix", "/apisix/routes"), None);
+        assert_eq!(decode_key("/apisix", "/apisix/ssls/1"), None);
+        assert_eq!(decode_key("/apisix", "/apisix/routes/a b"), None);
+        assert_eq!(decode_key("/apisix", "/other/routes/1"), None);
+    }
+
+    #[test]
+    fn bad_values_keep_the_last_good_one() {
+        let mut s = State::default();
+        assert!(s.put("/apisix", "/apisix/upstreams/u", UP).is_some());
+        assert!(s.put("/apisix", "/apisix/routes/1", R1).is_some());
+        assert!(s.put("/apisix", "/apisix/routes/1", R1).is_none(), "unchanged");
+        assert!(s.put("/apisix", "/apisix/routes/1", b"{").is_none());
+        assert!(s.put("/apisix", "/apisix/routes/1", br#"{"uri":3}"#).is_none());
+        assert_eq!(s.len(), 2);
+        assert!(s.delete("/apisix", "/apisix/routes/1").is_some());
+        assert!(s.delete("/apisix", "/apisix/routes/1").is_none());
+    }
+
+    #[test]
+    fn full_reads_give_the_difference_in_order() {
+        let mut s = State::default();
+        s.put("/apisix", "/apisix/upstreams/u", UP);
+        s.put("/apisix", "/apisix/routes/1", R1);
+        let r2 = br#"{"id":"2","uri":"/b","upstream_id":"u"}"#.to_vec();
+        let kvs = vec![
+            ("/apisix/routes/2".to_owned(), r2),
+            ("/apisix/upstreams/u".to_owned(), UP.to_vec()),
+        ];
+        let changes = s.replace("/apisix", &kvs, 9);
+        assert_eq!(changes.len(), 2);
+        assert!(matches!(&changes[0], Change::Put(i) if i.id.0 == "2"));
+        assert!(matches!(&changes[1], Change::Delete { id, .. } if id.0 == "1"));
+        assert_eq!(s.revision, 9);
+    }
+
+    #[test]
+    fn snapshot_file_round_trips() {
+        let dir = std::env::temp_dir().join(format!("rg-etcd-snap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("snap.json");
+        let mut s = State::default();
+        s.put("/apisix", "/apisix/upstreams/u", UP);
+        s.put("/apisix", "/apisix/routes/1", R1);
+        s.revision = 7;
+        s.save("/apisix", &path).unwrap();
+        let back = State::load("/apisix", &path).unwrap();
+        assert_eq!((back.len(), back.revision), (2, 7));
+        assert!(State::load("/other", &path).is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

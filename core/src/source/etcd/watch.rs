@@ -1,0 +1,276 @@
+//! The etcd watch loop: one range read of the prefix, then one watch of the
+//! whole prefix from the read's revision + 1 with progress notify. It owns
+//! reconnection: a broken or silent stream is retried with backoff and
+//! jitter from the last applied revision + 1 on any healthy endpoint; a
+//! watch cancelled for compaction, or a revision that went backwards, is
+//! followed by a full re-read that sends only the difference.
+
+use std::time::{Duration, Instant};
+
+use etcd_client::{Client, EventType, GetOptions, WatchOptions};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::state::State;
+use super::EtcdSection;
+use crate::source::{Change, SourceEvent};
+
+/// How often the loop asks etcd for a progress notification.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+/// A stream that says nothing for this long is treated as broken.
+const SILENCE: Duration = Duration::from_secs(7);
+/// Least time between two writes of the snapshot file.
+const SAVE_EVERY: Duration = Duration::from_millis(500);
+
+/// Why one session with etcd ended.
+enum End {
+    /// The receiver is gone: stop for good.
+    Closed,
+    /// The state must be re-read in full (compaction, revision went back).
+    Resync(String),
+    /// etcd failed or fell silent: reconnect after a backoff.
+    Broken(String),
+}
+
+/// The loop's state across sessions.
+pub(super) struct Watch {
+    pub settings: EtcdSection,
+    pub state: State,
+    pub events: UnboundedSender<SourceEvent>,
+    /// Whether the first `Full` event was sent.
+    pub sent_full: bool,
+    /// Set when a full re-read is due.
+    pub resync: bool,
+    dirty_since: Option<Instant>,
+    last_save: Option<Instant>,
+    rng: u64,
+}
+
+impl Watch {
+    pub fn new(settings: EtcdSection, state: State, events: UnboundedSender<SourceEvent>) -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+            ^ u64::from(std::process::id()) << 32;
+        Watch {
+            settings,
+            resync: state.revision == 0,
+            state,
+            events,
+            sent_full: false,
+            dirty_since: None,
+            last_save: None,
+            rng: seed | 1,
+        }
+    }
+
+    /// Runs until the receiver is dropped.
+    pub async fn run(mut self) {
+        let mut backoff = Duration::from_millis(100);
+        // A state from the snapshot file is served at once, before etcd answers.
+        if !self.resync && !self.send_full() {
+            return;
+        }
+        loop {
+            let end = match self.settings.connect().await {
+                Ok(client) => self.session(client).await,
+                Err(e) => End::Broken(format!("connect: {e}")),
+            };
+            match end {
+                End::Closed => return,
+                End::Resync(why) => {
+                    tracing::warn!(reason = %why, "etcd: full re-read of the prefix");
+                    self.resync = true;
+                    backoff = Duration::from_millis(100);
+                }
+                End::Broken(why) => {
+                    // Without a first config the gateway cannot start: send
+                    // what we have (the snapshot file's state, or nothing).
+                    if !self.send_full() {
+                        return;
+                    }
+                    let wait = self.jitter(backoff);
+                    tracing::warn!(reason = %why, retry_in = ?wait, revision = self.state.revision,
+                        "etcd unreachable or watch broken; serving the last applied state");
+                    self.save(true);
+                    tokio::time::sleep(wait).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    /// A random duration between half and all of `d`.
+    fn jitter(&mut self, d: Duration) -> Duration {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let frac = 0.5 + (self.rng % 1000) as f64 / 2000.0;
+        d.mul_f64(frac)
+    }
+
+    /// Sends the first `Full` event if it was not sent; false when the receiver is gone.
+    fn send_full(&mut self) -> bool {
+        if self.sent_full {
+            return true;
+        }
+        self.sent_full = true;
+        self.events
+            .send(SourceEvent::Full(self.state.items()))
+            .is_ok()
+    }
+
+    fn send(&mut self, changes: Vec<Change>) -> bool {
+        if !self.send_full() {
+            return false;
+        }
+        if changes.is_empty() {
+            return true;
+        }
+        self.dirty_since.get_or_insert_with(Instant::now);
+        self.events.send(SourceEvent::Changes(changes)).is_ok()
+    }
+
+    /// Writes the snapshot file when it changed (at most every `SAVE_EVERY` unless `now`).
+    fn save(&mut self, now: bool) {
+        if self.dirty_since.is_none() || self.settings.snapshot_file.as_os_str().is_empty() {
+            return;
+        }
+        if !now && self.last_save.is_some_and(|t| t.elapsed() < SAVE_EVERY) {
+            return;
+        }
+        match self
+            .state
+            .save(&self.settings.prefix, &self.settings.snapshot_file)
+        {
+            Ok(()) => {
+                self.dirty_since = None;
+                self.last_save = Some(Instant::now());
+            }
+            Err(e) => {
+                tracing::warn!(file = %self.settings.snapshot_file.display(), error = %e, "etcd snapshot file not written")
+            }
+        }
+    }
+
+    /// A full read of the prefix; the difference goes out.
+    async fn full_read(&mut self, client: &mut Client) -> Result<bool, String> {
+        let prefix = self.settings.prefix.clone();
+        let resp = client
+            .get(format!("{prefix}/"), Some(GetOptions::new().with_prefix()))
+            .await
+            .map_err(|e| format!("range read: {e}"))?;
+        let revision = resp.header().map_or(0, |h| h.revision());
+        let kvs: Vec<(String, Vec<u8>)> = resp
+            .kvs()
+            .iter()
+            .map(|kv| (String::from_utf8_lossy(kv.key()).into_owned(), kv.value().to_vec()))
+            .collect();
+        let first = !self.sent_full;
+        let changes = self.state.replace(&prefix, &kvs, revision);
+        tracing::info!(revision, keys = kvs.len(), served = self.state.len(), changes = changes.len(), "etcd: prefix read");
+        self.resync = false;
+        if first {
+            self.dirty_since.get_or_insert_with(Instant::now);
+            Ok(self.send_full())
+        } else {
+            Ok(self.send(changes))
+        }
+    }
+
+    /// One connection: (re)read if due, then watch until something ends it.
+    async fn session(&mut self, mut client: Client) -> End {
+        let prefix = self.settings.prefix.clone();
+        // A revision below ours means etcd was restored: re-read.
+        let status = client.get(
+            format!("{prefix}/"),
+            Some(GetOptions::new().with_prefix().with_count_only()),
+        );
+        let limit = self.settings.timeout().min(Duration::from_secs(5));
+        let now = match tokio::time::timeout(limit, status).await {
+            Ok(Ok(r)) => r.header().map_or(0, |h| h.revision()),
+            Ok(Err(e)) => return End::Broken(format!("status read: {e}")),
+            Err(_) => return End::Broken(format!("status read: no answer within {limit:?}")),
+        };
+        if now < self.state.revision {
+            tracing::warn!(etcd = now, applied = self.state.revision, "etcd revision went backwards");
+            self.resync = true;
+        }
+        if self.resync {
+            match self.full_read(&mut client).await {
+                Ok(true) => {}
+                Ok(false) => return End::Closed,
+                Err(e) => return End::Broken(e),
+            }
+        }
+        self.save(true);
+        let opts = WatchOptions::new()
+            .with_prefix()
+            .with_start_revision(self.state.revision + 1)
+            .with_progress_notify();
+        let (mut watcher, mut stream) = match client.watch(format!("{prefix}/"), Some(opts)).await {
+            Ok(w) => w,
+            Err(e) => return End::Broken(format!("watch: {e}")),
+        };
+        tracing::info!(from = self.state.revision + 1, "etcd: watching {prefix}/");
+        let mut tick = tokio::time::interval(PROGRESS_EVERY);
+        let mut heard = Instant::now();
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    if heard.elapsed() > SILENCE {
+                        return End::Broken(format!("watch silent for {:?}", heard.elapsed()));
+                    }
+                    if self.events.is_closed() {
+                        return End::Closed;
+                    }
+                    self.save(false);
+                    if let Err(e) = watcher.request_progress().await {
+                        return End::Broken(format!("progress request: {e}"));
+                    }
+                }
+                msg = stream.message() => {
+                    heard = Instant::now();
+                    let resp = match msg {
+                        Ok(Some(r)) => r,
+                        Ok(None) => return End::Broken("watch stream closed".into()),
+                        Err(e) => return End::Broken(format!("watch: {e}")),
+                    };
+                    if resp.canceled() {
+                        if resp.compact_revision() > 0 {
+                            return End::Resync(format!("watch cancelled: compacted at {}", resp.compact_revision()));
+                        }
+                        return End::Broken(format!("watch cancelled: {}", resp.cancel_reason()));
+                    }
+                    let header_rev = resp.header().map_or(0, |h| h.revision());
+                    if header_rev > 0 && header_rev < self.state.revision {
+                        return End::Resync(format!("revision went backwards ({header_rev} < {})", self.state.revision));
+                    }
+                    let mut changes = Vec::new();
+                    let mut rev = self.state.revision;
+                    for ev in resp.events() {
+                        let Some(kv) = ev.kv() else { continue };
+                        let key = String::from_utf8_lossy(kv.key());
+                        rev = rev.max(kv.mod_revision());
+                        let c = match ev.event_type() {
+                            EventType::Put => self.state.put(&prefix, &key, kv.value()),
+                            EventType::Delete => self.state.delete(&prefix, &key),
+                        };
+                        changes.extend(c);
+                    }
+                    if resp.events().is_empty() {
+                        // A progress notification: everything up to it was sent.
+                        rev = rev.max(header_rev);
+                    }
+                    if rev != self.state.revision {
+                        self.state.revision = rev;
+                        self.dirty_since.get_or_insert_with(Instant::now);
+                    }
+                    if !self.send(changes) {
+                        return End::Closed;
+                    }
+                    self.save(false);
+                }
+            }
+        }
+    }
+}
