@@ -136,7 +136,15 @@ impl Builder {
             changed = applied.len(),
             "config snapshot published"
         );
-        let old = self.live.swap(Arc::new(snap));
+        let snap = Arc::new(snap);
+        // Health probers of upstreams that no served route uses end now.
+        let names = snap
+            .routes
+            .iter()
+            .flatten()
+            .map(|r| r.upstream.name.as_str());
+        crate::upstream::health::keep_running(names);
+        let old = self.live.swap(snap);
         self.spare = Some(old);
         self.lag = applied;
         errors

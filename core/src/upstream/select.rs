@@ -144,6 +144,10 @@ impl Selector {
 
     /// The node for a request with `key`, or `None` when there is none.
     pub fn pick(&self, key: Option<&[u8]>) -> Option<usize> {
+        if let Some(h) = &self.health {
+            // Active probers start with the first request (then: one load).
+            h.wake();
+        }
         let (g, all_down) = self.serving()?;
         self.choose(g, key, false, &|i| all_down || self.healthy(i))
     }

@@ -2,7 +2,7 @@
 //! (a current-thread tokio runtime of its own, started on first use, so
 //! probes never wait behind proxy work). A task probes, records the
 //! result, sleeps the healthy or unhealthy interval, and ends once its
-//! set is stopped or dropped.
+//! set's probers are stopped (or started anew) or the set is dropped.
 
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
@@ -45,8 +45,8 @@ fn runtime() -> Option<&'static Handle> {
     .as_ref()
 }
 
-/// Starts a prober for each node of `set`.
-pub fn start(set: &Arc<HealthSet>) {
+/// Starts a prober for each node of `set`, as its start `generation`.
+pub fn start(set: &Arc<HealthSet>, generation: u64) {
     let Some(active) = &set.conf.active else {
         return;
     };
@@ -64,12 +64,13 @@ pub fn start(set: &Arc<HealthSet>) {
         let request = probe_request(&conf, target);
         let weak = Arc::downgrade(set);
         let (conf, target) = (conf.clone(), target.clone());
-        rt.spawn(prober(weak, i, conf, target, limits, request));
+        rt.spawn(prober(weak, generation, i, conf, target, limits, request));
     }
 }
 
 async fn prober(
     set: Weak<HealthSet>,
+    generation: u64,
     i: usize,
     conf: Arc<ActiveConf>,
     target: Target,
@@ -86,7 +87,7 @@ async fn prober(
         };
         let healthy = {
             let Some(set) = set.upgrade() else { return };
-            if set.is_stopped() {
+            if !set.current(generation) {
                 return;
             }
             if let Some(e) = event {
@@ -101,7 +102,7 @@ async fn prober(
         };
         tokio::time::sleep(Duration::from_secs_f64(wait)).await;
         match set.upgrade() {
-            Some(s) if !s.is_stopped() => {}
+            Some(s) if s.current(generation) => {}
             _ => return,
         }
     }

@@ -3,13 +3,16 @@
 //! real requests' outcomes. Both feed one [`NodeHealth`] per node that the
 //! balancer reads on every pick.
 //!
-//! Lifecycle: a [`HealthSet`] is attached when an upstream is built. An
-//! upstream rebuilt under the same name with the same checks and nodes
-//! (a route edit recompiling its inline upstream, say) keeps the running
-//! set and its state; one rebuilt with other checks or nodes stops the old
-//! probers and starts new ones. Probers also stop once no snapshot holds
-//! the set any more (a deleted upstream: at the latest when the builder
-//! lets go of the snapshot it replaced, at the next change).
+//! Lifecycle: a [`HealthSet`] is attached when an upstream is built. Its
+//! probers start with the first request the upstream balances (APISIX
+//! also creates its checker on first use). An upstream rebuilt under the
+//! same name with the same checks and nodes (a route edit recompiling its
+//! inline upstream, say) keeps the set, its probers and its state; one
+//! rebuilt with other checks or nodes retires the old set (its probers
+//! end) and gets a new one. After each published snapshot the builder
+//! calls [`keep_running`] with the upstreams its routes use: the probers
+//! of any other upstream (deleted, or no longer used) end, and start again
+//! if it serves again. Probers also end once their set is dropped.
 
 mod active;
 mod conf;
@@ -19,7 +22,8 @@ pub use conf::{parse, ChecksConf};
 pub use state::{Event, NodeHealth, Thresholds};
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use super::stats::Outcome;
@@ -41,7 +45,12 @@ pub struct HealthSet {
     targets: Vec<Target>,
     conf: ChecksConf,
     passive: Option<(Thresholds, String)>,
-    stopped: AtomicBool,
+    /// Whether probers run (or should: they start on the next pick).
+    running: AtomicBool,
+    /// Replaced by a newer set: its probers never start again.
+    retired: AtomicBool,
+    /// Counts prober starts; a prober of an older start ends.
+    generation: AtomicU64,
 }
 
 impl HealthSet {
@@ -87,13 +96,39 @@ impl HealthSet {
         }
     }
 
-    /// Stops the probers (they end at their next wake-up).
-    fn stop(&self) {
-        self.stopped.store(true, Ordering::Relaxed);
+    /// Starts the active probers unless they run already (or the set is
+    /// retired, or has no active checks). Called on every pick: one
+    /// atomic load when they run.
+    pub fn wake(self: &Arc<Self>) {
+        if self.running.load(Ordering::Relaxed)
+            || self.retired.load(Ordering::Relaxed)
+            || self.conf.active.is_none()
+        {
+            return;
+        }
+        if self
+            .running
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
+            let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+            active::start(self, generation);
+        }
     }
 
-    fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::Relaxed)
+    /// Ends the probers (at their next wake-up); `retire`: for good.
+    fn stop(&self, retire: bool) {
+        if retire {
+            self.retired.store(true, Ordering::Relaxed);
+        }
+        self.running.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether a prober started as `generation` should go on.
+    fn current(&self, generation: u64) -> bool {
+        self.running.load(Ordering::Relaxed)
+            && !self.retired.load(Ordering::Relaxed)
+            && self.generation.load(Ordering::Relaxed) == generation
     }
 
     /// A set of `n` healthy nodes with no probers, whose state tests set.
@@ -108,7 +143,9 @@ impl HealthSet {
                 passive: None,
             },
             passive: None,
-            stopped: AtomicBool::new(true),
+            running: AtomicBool::new(false),
+            retired: AtomicBool::new(true),
+            generation: AtomicU64::new(0),
         })
     }
 
@@ -148,9 +185,9 @@ fn registry() -> &'static Mutex<HashMap<String, Weak<HealthSet>>> {
 }
 
 /// The health set of the upstream `name` with `conf` over `targets`: the
-/// running one when it has the same checks and nodes, else a new one with
-/// its probers started (and the old one's stopped). With `conf` `None`,
-/// stops any set that ran under `name` and returns `None`.
+/// current one when it has the same checks and nodes, else a new one (and
+/// the old one retired). With `conf` `None`, retires any set that ran
+/// under `name` and returns `None`.
 pub fn attach(
     name: &str,
     conf: Option<ChecksConf>,
@@ -162,16 +199,16 @@ pub fn attach(
     let old = reg.get(name).and_then(Weak::upgrade);
     let Some(conf) = conf else {
         if let Some(old) = old {
-            old.stop();
+            old.stop(true);
             reg.remove(name);
         }
         return None;
     };
     if let Some(old) = old {
-        if old.conf == conf && old.targets == targets && !old.is_stopped() {
+        if old.conf == conf && old.targets == targets && !old.retired.load(Ordering::Relaxed) {
             return Some(old);
         }
-        old.stop();
+        old.stop(true);
     }
     let passive = conf.passive.as_ref().map(|p| {
         let limits = Thresholds {
@@ -188,11 +225,29 @@ pub fn attach(
         targets,
         conf,
         passive,
-        stopped: AtomicBool::new(false),
+        running: AtomicBool::new(false),
+        retired: AtomicBool::new(false),
+        generation: AtomicU64::new(0),
     });
-    active::start(&set);
     reg.insert(name.to_owned(), Arc::downgrade(&set));
     Some(set)
+}
+
+/// Called after each published snapshot with the names of the upstreams
+/// its routes use: the probers of every other upstream end (they start
+/// again if it serves again).
+pub fn keep_running<'a>(names: impl IntoIterator<Item = &'a str>) {
+    let live: HashSet<&str> = names.into_iter().collect();
+    let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
+    reg.retain(|name, w| match w.upgrade() {
+        Some(set) => {
+            if !live.contains(name.as_str()) {
+                set.stop(false);
+            }
+            true
+        }
+        None => false,
+    });
 }
 
 #[cfg(test)]
@@ -242,8 +297,16 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         let d = attach("health-test keep", c(), targets(3)).unwrap();
         assert!(!Arc::ptr_eq(&a, &d));
-        assert!(a.is_stopped() && !d.is_stopped());
+        assert!(a.retired.load(Ordering::Relaxed) && !d.retired.load(Ordering::Relaxed));
+        d.wake();
+        assert!(d.current(1));
+        keep_running(["health-test other"]);
+        assert!(!d.current(1));
+        d.wake();
+        assert!(d.current(2) && !d.current(1));
         assert!(attach("health-test keep", None, targets(3)).is_none());
-        assert!(d.is_stopped());
+        assert!(d.retired.load(Ordering::Relaxed) && !d.current(2));
+        d.wake();
+        assert!(!d.current(3));
     }
 }
