@@ -29,7 +29,14 @@ fn every_verb_with_apisix_shapes() {
     assert_eq!((s, &v["value"]["create_time"]), (200, &created));
 
     // GET one: key, value, createdIndex, modifiedIndex; X-API-VERSION: v3.
-    let (s, h, body) = http(gw.admin_port, "GET", "/apisix/admin/upstreams/u1", &[("X-API-KEY", KEY)], None).unwrap();
+    let (s, h, body) = http(
+        gw.admin_port,
+        "GET",
+        "/apisix/admin/upstreams/u1",
+        &[("X-API-KEY", KEY)],
+        None,
+    )
+    .unwrap();
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(s, 200);
     assert!(h.iter().any(|(k, val)| k == "x-api-version" && val == "v3"));
@@ -38,10 +45,18 @@ fn every_verb_with_apisix_shapes() {
     // PUT a route: the next request through the gateway is served by it.
     let (s, v) = gw.admin("PUT", "/apisix/admin/routes/1", Some(&route("u1")));
     assert_eq!(s, 201, "{v}");
-    assert!(eventually(10, || gw.get("/a") == (200, "one".into())), "{}", gw.log());
+    assert!(
+        eventually(10, || gw.get("/a") == (200, "one".into())),
+        "{}",
+        gw.log()
+    );
 
     // POST: id from the etcd revision, 20 digits.
-    let (s, v) = gw.admin("POST", "/apisix/admin/routes", Some(&json!({"uri": "/p", "upstream_id": "u1"}).to_string()));
+    let (s, v) = gw.admin(
+        "POST",
+        "/apisix/admin/routes",
+        Some(&json!({"uri": "/p", "upstream_id": "u1"}).to_string()),
+    );
     assert_eq!(s, 201, "{v}");
     let id = v["value"]["id"].as_str().unwrap().to_owned();
     assert_eq!(id.len(), 20);
@@ -53,18 +68,36 @@ fn every_verb_with_apisix_shapes() {
     assert_eq!((s, v["total"].as_u64()), (200, Some(2)), "{v}");
     assert_eq!(v["list"].as_array().unwrap().len(), 2);
     let (_, v) = gw.admin("GET", "/apisix/admin/routes?page=2&page_size=10", None);
-    assert_eq!((v["total"].as_u64(), v["list"].as_array().map(Vec::len)), (Some(2), Some(0)));
+    assert_eq!(
+        (v["total"].as_u64(), v["list"].as_array().map(Vec::len)),
+        (Some(2), Some(0))
+    );
     let (_, v) = gw.admin("GET", "/apisix/admin/routes?uri=/p", None);
     assert_eq!(v["total"], 1);
 
     // PATCH merges (null deletes, arrays replaced), sub-path PATCH sets.
-    let (s, v) = gw.admin("PATCH", "/apisix/admin/routes/1", Some(r#"{"desc":"x","methods":["GET"],"name":"n"}"#));
+    let (s, v) = gw.admin(
+        "PATCH",
+        "/apisix/admin/routes/1",
+        Some(r#"{"desc":"x","methods":["GET"],"name":"n"}"#),
+    );
     assert_eq!(s, 200, "{v}");
-    assert_eq!((v["value"]["desc"].as_str(), v["value"]["uri"].as_str()), (Some("x"), Some("/a")));
-    let (_, v) = gw.admin("PATCH", "/apisix/admin/routes/1", Some(r#"{"desc":null,"methods":["POST","GET"]}"#));
+    assert_eq!(
+        (v["value"]["desc"].as_str(), v["value"]["uri"].as_str()),
+        (Some("x"), Some("/a"))
+    );
+    let (_, v) = gw.admin(
+        "PATCH",
+        "/apisix/admin/routes/1",
+        Some(r#"{"desc":null,"methods":["POST","GET"]}"#),
+    );
     assert!(v["value"].get("desc").is_none());
     assert_eq!(v["value"]["methods"], json!(["POST", "GET"]));
-    let (s, v) = gw.admin("PATCH", "/apisix/admin/routes/1/methods", Some(r#"["GET"]"#));
+    let (s, v) = gw.admin(
+        "PATCH",
+        "/apisix/admin/routes/1/methods",
+        Some(r#"["GET"]"#),
+    );
     assert_eq!((s, &v["value"]["methods"]), (200, &json!(["GET"])), "{v}");
     let (s, _) = gw.admin("PATCH", "/apisix/admin/routes/9", Some("{}"));
     assert_eq!(s, 404);
@@ -73,9 +106,16 @@ fn every_verb_with_apisix_shapes() {
     let (s, v) = gw.admin("DELETE", "/apisix/admin/upstreams/u1", None);
     assert_eq!(s, 400);
     let msg = v["error_msg"].as_str().unwrap();
-    assert!(msg.starts_with("can not delete this upstream, route [") && msg.ends_with("] is still using it now"), "{msg}");
+    assert!(
+        msg.starts_with("can not delete this upstream, route [")
+            && msg.ends_with("] is still using it now"),
+        "{msg}"
+    );
     let (s, v) = gw.admin("DELETE", "/apisix/admin/routes/1", None);
-    assert_eq!((s, v["deleted"].as_str(), v["key"].as_str()), (200, Some("1"), Some("/apisix/routes/1")));
+    assert_eq!(
+        (s, v["deleted"].as_str(), v["key"].as_str()),
+        (200, Some("1"), Some("/apisix/routes/1"))
+    );
     assert!(eventually(10, || gw.get("/a").0 == 404));
     let (s, v) = gw.admin("GET", "/apisix/admin/routes/1", None);
     assert_eq!(s, 404);
@@ -88,7 +128,10 @@ fn every_verb_with_apisix_shapes() {
     // ttl: the object goes when its lease expires.
     let (s, v) = gw.admin("PUT", "/apisix/admin/upstreams/t?ttl=1", Some(&up));
     assert_eq!(s, 201, "{v}");
-    assert!(eventually(15, || gw.admin("GET", "/apisix/admin/upstreams/t", None).0 == 404));
+    assert!(eventually(15, || gw
+        .admin("GET", "/apisix/admin/upstreams/t", None)
+        .0
+        == 404));
 }
 
 #[test]
@@ -100,26 +143,44 @@ fn bad_input_is_refused_and_nothing_is_written() {
     // Reference to a missing upstream.
     let (s, v) = put("/apisix/admin/routes/1", &route("nope"));
     assert_eq!(s, 400);
-    assert_eq!(v["error_msg"], "failed to fetch upstream info by upstream id [nope], response code: 404");
+    assert_eq!(
+        v["error_msg"],
+        "failed to fetch upstream info by upstream id [nope], response code: 404"
+    );
     // Schema: wrong type, unknown field; the field is named.
-    let (s, v) = put("/apisix/admin/routes/1", r#"{"uri":3,"upstream":{"nodes":{"127.0.0.1:1":1}}}"#);
+    let (s, v) = put(
+        "/apisix/admin/routes/1",
+        r#"{"uri":3,"upstream":{"nodes":{"127.0.0.1:1":1}}}"#,
+    );
     assert_eq!(s, 400);
     assert!(v["error_msg"].as_str().unwrap().contains("\"uri\""), "{v}");
-    let (s, v) = put("/apisix/admin/upstreams/u", r#"{"nodes":{"127.0.0.1:1":1},"bogus":1}"#);
+    let (s, v) = put(
+        "/apisix/admin/upstreams/u",
+        r#"{"nodes":{"127.0.0.1:1":1},"bogus":1}"#,
+    );
     assert_eq!(s, 400);
     assert!(v["error_msg"].as_str().unwrap().contains("bogus"), "{v}");
     // Not JSON, not an object, body id differs, id with bad characters.
     assert_eq!(put("/apisix/admin/upstreams/u", "{nope").0, 400);
     assert_eq!(put("/apisix/admin/upstreams/u", "[1]").0, 400);
-    assert_eq!(put("/apisix/admin/upstreams/u", r#"{"id":"v","nodes":{}}"#).0, 400);
-    assert_eq!(put("/apisix/admin/upstreams/a%20b", r#"{"nodes":{}}"#).0, 400);
+    assert_eq!(
+        put("/apisix/admin/upstreams/u", r#"{"id":"v","nodes":{}}"#).0,
+        400
+    );
+    assert_eq!(
+        put("/apisix/admin/upstreams/a%20b", r#"{"nodes":{}}"#).0,
+        400
+    );
     // Too large.
     let big = format!(r#"{{"desc":"{}","nodes":{{}}}}"#, "x".repeat(1600 * 1024));
     assert_eq!(put("/apisix/admin/upstreams/u", &big).0, 413);
     // Unknown kind, wrong method, a kind this build does not serve.
     assert_eq!(put("/apisix/admin/nothings/1", "{}").0, 404);
     assert_eq!(gw.admin("HEAD", "/apisix/admin/routes", None).0, 405);
-    assert_eq!(gw.admin("POST", "/apisix/admin/routes/1", Some("{}")).0, 405);
+    assert_eq!(
+        gw.admin("POST", "/apisix/admin/routes/1", Some("{}")).0,
+        405
+    );
     assert_eq!(put("/apisix/admin/protos/1", r#"{"content":"x"}"#).0, 400);
     // Nothing was written.
     let (s, v) = gw.admin("GET", "/apisix/admin/upstreams", None);
@@ -135,19 +196,60 @@ fn keys_and_roles() {
     let gw = EtcdGateway::start_with(&e.endpoints(), extra);
     let call = |method: &str, path: &str, h: &[(&str, &str)], body: Option<&str>| {
         let (s, _, b) = http(gw.admin_port, method, path, h, body).unwrap();
-        (s, serde_json::from_str::<serde_json::Value>(&b).unwrap_or_default())
+        (
+            s,
+            serde_json::from_str::<serde_json::Value>(&b).unwrap_or_default(),
+        )
     };
     let (s, v) = call("GET", "/apisix/admin/routes", &[], None);
     assert_eq!(s, 401);
-    assert_eq!(v, json!({"error_msg": "failed to check token", "description": "missing apikey"}));
-    let (s, v) = call("GET", "/apisix/admin/routes", &[("X-API-KEY", "wrong-key-1")], None);
+    assert_eq!(
+        v,
+        json!({"error_msg": "failed to check token", "description": "missing apikey"})
+    );
+    let (s, v) = call(
+        "GET",
+        "/apisix/admin/routes",
+        &[("X-API-KEY", "wrong-key-1")],
+        None,
+    );
     assert_eq!((s, v["description"].as_str()), (401, Some("wrong apikey")));
     // The default key is not in force once keys are set.
-    assert_eq!(call("GET", "/apisix/admin/routes", &[("X-API-KEY", KEY)], None).0, 401);
-    assert_eq!(call("GET", "/apisix/admin/routes?api_key=viewer-secret-1", &[], None).0, 200);
+    assert_eq!(
+        call("GET", "/apisix/admin/routes", &[("X-API-KEY", KEY)], None).0,
+        401
+    );
+    assert_eq!(
+        call(
+            "GET",
+            "/apisix/admin/routes?api_key=viewer-secret-1",
+            &[],
+            None
+        )
+        .0,
+        200
+    );
     let up = r#"{"nodes":{"127.0.0.1:1":1}}"#;
-    assert_eq!(call("PUT", "/apisix/admin/upstreams/1", &[("X-API-KEY", "viewer-secret-1")], Some(up)).0, 401);
-    assert_eq!(call("PUT", "/apisix/admin/upstreams/1", &[("X-API-KEY", "admin-secret-1")], Some(up)).0, 201);
+    assert_eq!(
+        call(
+            "PUT",
+            "/apisix/admin/upstreams/1",
+            &[("X-API-KEY", "viewer-secret-1")],
+            Some(up)
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        call(
+            "PUT",
+            "/apisix/admin/upstreams/1",
+            &[("X-API-KEY", "admin-secret-1")],
+            Some(up)
+        )
+        .0,
+        201
+    );
 }
 
 #[test]
@@ -157,7 +259,11 @@ fn etcd_down_is_503_and_standalone_is_read_only() {
     e.stop(0);
     let (s, v) = gw.admin("GET", "/apisix/admin/routes", None);
     assert_eq!(s, 503, "{v}");
-    assert_eq!(gw.admin("PUT", "/apisix/admin/upstreams/1", Some(r#"{"nodes":{}}"#)).0, 503);
+    assert_eq!(
+        gw.admin("PUT", "/apisix/admin/upstreams/1", Some(r#"{"nodes":{}}"#))
+            .0,
+        503
+    );
     drop(gw);
 
     // Standalone: GET serves the file's objects, writes are refused.
@@ -168,15 +274,33 @@ fn etcd_down_is_503_and_standalone_is_read_only() {
         "gateway:\n  listen: [\"127.0.0.1:{port}\"]\n  worker_threads: 1\nconfig:\n  provider: yaml\n  file: apisix.yaml\nadmin:\n  enable: true\n  listen: \"127.0.0.1:{admin}\"\n")).unwrap();
     std::fs::write(dir.join("apisix.yaml"), "upstreams:\n  - {id: u, nodes: {\"127.0.0.1:1\": 1}}\nroutes:\n  - {id: 1, uri: /a, upstream_id: u}\n#END\n").unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_radixgate"))
-        .arg("--config").arg(dir.join("config.yaml")).current_dir(&dir)
-        .stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null())
-        .spawn().unwrap();
+        .arg("--config")
+        .arg(dir.join("config.yaml"))
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let guard = etcd::KillOnDrop(&mut child);
     assert!(eventually(20, || http(admin, "GET", "/", &[], None).is_ok()));
-    let (s, _, b) = http(admin, "GET", "/apisix/admin/routes/1", &[("X-API-KEY", KEY)], None).unwrap();
+    let (s, _, b) = http(
+        admin,
+        "GET",
+        "/apisix/admin/routes/1",
+        &[("X-API-KEY", KEY)],
+        None,
+    )
+    .unwrap();
     assert_eq!(s, 200, "{b}");
     assert!(b.contains("\"uri\":\"/a\""), "{b}");
-    let (s, _, b) = http(admin, "PUT", "/apisix/admin/routes/2", &[("X-API-KEY", KEY)], Some("{}")).unwrap();
+    let (s, _, b) = http(
+        admin,
+        "PUT",
+        "/apisix/admin/routes/2",
+        &[("X-API-KEY", KEY)],
+        Some("{}"),
+    )
+    .unwrap();
     assert_eq!(s, 405);
     assert!(b.contains("read-only in standalone mode"), "{b}");
     drop(guard);

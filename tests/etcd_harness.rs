@@ -36,7 +36,9 @@ fn three_members_keep_serving_with_one_stopped() {
     let mut c0 = client(&rt, &e.endpoints()[..1]);
     let ok = (0..100).any(|_| {
         let r = rt.block_on(c0.get("/t/b", None));
-        if r.as_ref().is_ok_and(|r| r.kvs().first().is_some_and(|kv| kv.value() == b"2")) {
+        if r.as_ref()
+            .is_ok_and(|r| r.kvs().first().is_some_and(|kv| kv.value() == b"2"))
+        {
             return true;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));

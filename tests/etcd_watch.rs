@@ -26,12 +26,22 @@ fn route_json(id: &str, uri: &str, up: &str) -> String {
 }
 
 /// Puts an upstream `u` (answering `name`) and route `id` at `uri` directly into etcd.
-fn seed(rt: &tokio::runtime::Runtime, c: &mut etcd_client::Client, id: &str, uri: &str, name: &str) {
+fn seed(
+    rt: &tokio::runtime::Runtime,
+    c: &mut etcd_client::Client,
+    id: &str,
+    uri: &str,
+    name: &str,
+) {
     let u = format!("u{id}");
     rt.block_on(c.put(format!("/apisix/upstreams/{u}"), up_json(&u, name), None))
         .expect("put upstream");
-    rt.block_on(c.put(format!("/apisix/routes/{id}"), route_json(id, uri, &u), None))
-        .expect("put route");
+    rt.block_on(c.put(
+        format!("/apisix/routes/{id}"),
+        route_json(id, uri, &u),
+        None,
+    ))
+    .expect("put route");
 }
 
 fn served(gw: &EtcdGateway, uri: &str, name: &str) -> bool {
@@ -47,7 +57,11 @@ fn etcd_killed_while_requests_flow_then_writes_after_restart_apply() {
     let gw = Arc::new(EtcdGateway::start(&e.endpoints()));
     assert!(eventually(10, || served(&gw, "/a", "one")), "{}", gw.log());
 
-    let (stop, sent, failed) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (stop, sent, failed) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
     let client_thread = {
         let (gw, stop, sent, failed) = (gw.clone(), stop.clone(), sent.clone(), failed.clone());
         std::thread::spawn(move || {
@@ -65,11 +79,19 @@ fn etcd_killed_while_requests_flow_then_writes_after_restart_apply() {
     e.restart(0);
     let mut c = client(&rt, &e.endpoints());
     seed(&rt, &mut c, "2", "/b", "two");
-    assert!(eventually(30, || served(&gw, "/b", "two")), "a write after the restart is applied:\n{}", gw.log());
+    assert!(
+        eventually(30, || served(&gw, "/b", "two")),
+        "a write after the restart is applied:\n{}",
+        gw.log()
+    );
     stop.store(true, Ordering::Relaxed);
     client_thread.join().expect("client thread");
     assert!(sent.load(Ordering::Relaxed) > 10);
-    assert_eq!(failed.load(Ordering::Relaxed), 0, "no request failed while etcd was away");
+    assert_eq!(
+        failed.load(Ordering::Relaxed),
+        0,
+        "no request failed while etcd was away"
+    );
 }
 
 #[test]
@@ -81,23 +103,46 @@ fn compaction_past_the_watch_resyncs_with_nothing_lost() {
     let mut gw = EtcdGateway::start(&e.endpoints());
     assert!(eventually(10, || served(&gw, "/a", "one")));
     // Let the snapshot file record this revision, then stop the gateway.
-    assert!(eventually(10, || gw.dir.join("etcd-snapshot.json").exists()));
+    assert!(eventually(10, || gw
+        .dir
+        .join("etcd-snapshot.json")
+        .exists()));
     std::thread::sleep(Duration::from_millis(700));
     gw.stop_process();
     // Changes it misses, then a compaction past its revision.
     seed(&rt, &mut c, "2", "/b", "two");
-    rt.block_on(c.delete("/apisix/routes/1", None)).expect("delete");
+    rt.block_on(c.delete("/apisix/routes/1", None))
+        .expect("delete");
     for i in 0..5 {
-        rt.block_on(c.put("/apisix/upstreams/churn", up_json("churn", &format!("c{i}")), None)).expect("put");
+        rt.block_on(c.put(
+            "/apisix/upstreams/churn",
+            up_json("churn", &format!("c{i}")),
+            None,
+        ))
+        .expect("put");
     }
-    let rev = rt.block_on(c.get("/apisix", None)).expect("get").header().map(|h| h.revision()).unwrap();
-    rt.block_on(c.compact(rev, Some(CompactionOptions::new().with_physical()))).expect("compact");
+    let rev = rt
+        .block_on(c.get("/apisix", None))
+        .expect("get")
+        .header()
+        .map(|h| h.revision())
+        .unwrap();
+    rt.block_on(c.compact(rev, Some(CompactionOptions::new().with_physical())))
+        .expect("compact");
     gw.start_process();
-    assert!(eventually(20, || served(&gw, "/b", "two") && gw.get("/a").0 == 404), "{}", gw.log());
+    assert!(
+        eventually(20, || served(&gw, "/b", "two") && gw.get("/a").0 == 404),
+        "{}",
+        gw.log()
+    );
     assert!(gw.log().contains("full re-read"), "{}", gw.log());
     // The watch goes on after the resync.
     seed(&rt, &mut c, "3", "/c", "three");
-    assert!(eventually(10, || served(&gw, "/c", "three")), "{}", gw.log());
+    assert!(
+        eventually(10, || served(&gw, "/c", "three")),
+        "{}",
+        gw.log()
+    );
 }
 
 #[test]
@@ -108,11 +153,18 @@ fn starts_from_the_snapshot_file_while_etcd_is_down_then_catches_up() {
     seed(&rt, &mut c, "1", "/a", "one");
     let mut gw = EtcdGateway::start(&e.endpoints());
     assert!(eventually(10, || served(&gw, "/a", "one")));
-    assert!(eventually(10, || gw.dir.join("etcd-snapshot.json").exists()));
+    assert!(eventually(10, || gw
+        .dir
+        .join("etcd-snapshot.json")
+        .exists()));
     gw.stop_process();
     e.stop(0);
     gw.start_process();
-    assert!(served(&gw, "/a", "one"), "served from the snapshot file:\n{}", gw.log());
+    assert!(
+        served(&gw, "/a", "one"),
+        "served from the snapshot file:\n{}",
+        gw.log()
+    );
     e.restart(0);
     let mut c = client(&rt, &e.endpoints());
     seed(&rt, &mut c, "2", "/b", "two");
@@ -130,21 +182,36 @@ fn three_members_with_one_stopped_and_writes_through_another_member() {
     for stopped in [0, 1] {
         e.stop(stopped);
         e.wait_healthy(Duration::from_secs(30));
-        let others: Vec<String> = (0..3).filter(|i| *i != stopped).map(|i| e.members[i].endpoint()).collect();
+        let others: Vec<String> = (0..3)
+            .filter(|i| *i != stopped)
+            .map(|i| e.members[i].endpoint())
+            .collect();
         let mut c = client(&rt, &others);
         let id = format!("{}", 10 + stopped);
         let uri = format!("/m{stopped}");
         let ok = (0..40).any(|_| {
             let u = format!("u{id}");
-            let put = rt.block_on(c.put(format!("/apisix/upstreams/{u}"), up_json(&u, &id), None)).is_ok()
-                && rt.block_on(c.put(format!("/apisix/routes/{id}"), route_json(&id, &uri, &u), None)).is_ok();
+            let put = rt
+                .block_on(c.put(format!("/apisix/upstreams/{u}"), up_json(&u, &id), None))
+                .is_ok()
+                && rt
+                    .block_on(c.put(
+                        format!("/apisix/routes/{id}"),
+                        route_json(&id, &uri, &u),
+                        None,
+                    ))
+                    .is_ok();
             if !put {
                 std::thread::sleep(Duration::from_millis(250));
             }
             put
         });
         assert!(ok, "a write through the other members");
-        assert!(eventually(30, || served(&gw, &uri, &id)), "member {stopped} stopped:\n{}", gw.log());
+        assert!(
+            eventually(30, || served(&gw, &uri, &id)),
+            "member {stopped} stopped:\n{}",
+            gw.log()
+        );
         assert!(served(&gw, "/a", "one"));
         e.restart(stopped);
     }
@@ -156,24 +223,47 @@ fn two_gateways_on_one_etcd_converge_and_bad_values_are_skipped() {
     let rt = runtime();
     let a = EtcdGateway::start(&e.endpoints());
     let b = EtcdGateway::start(&e.endpoints());
-    let (s, v) = a.admin("PUT", "/apisix/admin/upstreams/u", Some(&up_json("u", "shared")));
+    let (s, v) = a.admin(
+        "PUT",
+        "/apisix/admin/upstreams/u",
+        Some(&up_json("u", "shared")),
+    );
     assert_eq!(s, 201, "{v}");
     for i in 0..20 {
         let body = json!({"uri": format!("/r{i}"), "upstream_id": "u"}).to_string();
         let gw = if i % 2 == 0 { &a } else { &b };
-        assert_eq!(gw.admin("PUT", &format!("/apisix/admin/routes/{i}"), Some(&body)).0, 201);
+        assert_eq!(
+            gw.admin("PUT", &format!("/apisix/admin/routes/{i}"), Some(&body))
+                .0,
+            201
+        );
     }
     for gw in [&a, &b] {
-        assert!(eventually(15, || (0..20).all(|i| served(gw, &format!("/r{i}"), "shared"))), "{}", gw.log());
+        assert!(
+            eventually(15, || (0..20).all(|i| served(
+                gw,
+                &format!("/r{i}"),
+                "shared"
+            ))),
+            "{}",
+            gw.log()
+        );
     }
     // Another tool writes a bad value: logged with its key, last good kept.
     let mut c = client(&rt, &e.endpoints());
-    rt.block_on(c.put("/apisix/routes/0", r#"{"id":"0","uri":3}"#, None)).expect("put");
-    rt.block_on(c.put("/apisix/routes/5", "not json", None)).expect("put");
-    rt.block_on(c.delete("/apisix/routes/1", None)).expect("delete");
+    rt.block_on(c.put("/apisix/routes/0", r#"{"id":"0","uri":3}"#, None))
+        .expect("put");
+    rt.block_on(c.put("/apisix/routes/5", "not json", None))
+        .expect("put");
+    rt.block_on(c.delete("/apisix/routes/1", None))
+        .expect("delete");
     for gw in [&a, &b] {
         assert!(eventually(15, || gw.get("/r1").0 == 404), "{}", gw.log());
         assert!(served(gw, "/r0", "shared") && served(gw, "/r5", "shared"));
-        assert!(gw.log().contains("/apisix/routes/0"), "the bad key is named:\n{}", gw.log());
+        assert!(
+            gw.log().contains("/apisix/routes/0"),
+            "the bad key is named:\n{}",
+            gw.log()
+        );
     }
 }

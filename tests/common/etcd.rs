@@ -92,7 +92,12 @@ impl Member {
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e} (apt-get install etcd-server)", etcd_bin()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {}: {e} (apt-get install etcd-server)",
+                    etcd_bin()
+                )
+            });
         self.child = Some(child);
     }
 
@@ -241,6 +246,9 @@ pub fn client(rt: &tokio::runtime::Runtime, endpoints: &[String]) -> etcd_client
         .expect("connect to etcd")
 }
 
+/// (status, lower-cased headers, body).
+pub type Exchange = (u16, Vec<(String, String)>, String);
+
 /// One HTTP/1.1 exchange on loopback with an optional JSON body; returns
 /// (status, lower-cased headers, body). `Err` when the port cannot be reached.
 pub fn http(
@@ -249,7 +257,7 @@ pub fn http(
     path: &str,
     headers: &[(&str, &str)],
     body: Option<&str>,
-) -> std::io::Result<(u16, Vec<(String, String)>, String)> {
+) -> std::io::Result<Exchange> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
@@ -362,7 +370,11 @@ impl EtcdGateway {
                     panic!("radixgate exited early ({st}):\n{}", self.log());
                 }
             }
-            assert!(Instant::now() < deadline, "radixgate did not start:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "radixgate did not start:\n{}",
+                self.log()
+            );
             thread::sleep(Duration::from_millis(50));
         }
     }
@@ -379,7 +391,10 @@ impl EtcdGateway {
     pub fn admin(&self, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
         let (status, _, text) = http(self.admin_port, method, path, &[("X-API-KEY", KEY)], body)
             .expect("Admin API reachable");
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
     }
 
     /// A proxied GET: (status, body); status 0 when the request failed.

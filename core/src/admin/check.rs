@@ -141,7 +141,9 @@ pub fn set_path(target: &mut Value, path: &str, value: Value) -> Result<(), Stri
     };
     for step in init {
         let Value::Object(m) = at else {
-            return Err(format!("{step:?} is inside something that is not an object"));
+            return Err(format!(
+                "{step:?} is inside something that is not an object"
+            ));
         };
         at = m
             .entry((*step).to_owned())

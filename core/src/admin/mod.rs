@@ -142,7 +142,12 @@ fn respond((status, body): Reply) -> Response<Full<Bytes>> {
 }
 
 /// The role of the key the request carries, or the 401 reply.
-fn authorize(ctx: &Ctx, req: &Request<Incoming>, q: &std::collections::HashMap<String, String>, peer: IpAddr) -> Result<Role, Reply> {
+fn authorize(
+    ctx: &Ctx,
+    req: &Request<Incoming>,
+    q: &std::collections::HashMap<String, String>,
+    peer: IpAddr,
+) -> Result<Role, Reply> {
     let given = req
         .headers()
         .get("x-api-key")
@@ -185,7 +190,10 @@ async fn handle(ctx: &Ctx, req: Request<Incoming>, peer: IpAddr) -> Reply {
         Method::GET | Method::PUT | Method::POST | Method::PATCH | Method::DELETE
     );
     if !allowed {
-        return error(StatusCode::METHOD_NOT_ALLOWED, format!("method {method} is not allowed"));
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("method {method} is not allowed"),
+        );
     }
     if method != Method::GET {
         if role == Role::Viewer {
@@ -207,20 +215,36 @@ async fn handle(ctx: &Ctx, req: Request<Incoming>, peer: IpAddr) -> Reply {
     }
     let body = match Limited::new(req.into_body(), BODY_LIMIT).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("request body larger than {BODY_LIMIT} bytes"),
             )
         }
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("cannot read the body: {e}")),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the body: {e}"),
+            )
+        }
     };
     let body: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid request body: {e}")),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid request body: {e}"),
+            )
+        }
     };
     if t.sub.is_none() && !body.is_object() {
-        return error(StatusCode::BAD_REQUEST, "invalid request body: expected a JSON object");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid request body: expected a JSON object",
+        );
     }
     match method {
         Method::PUT => verbs::put(&ctx.store, &t, &q, body).await,

@@ -40,7 +40,7 @@ pub enum Store {
     /// etcd under a prefix.
     Etcd {
         /// A lazily connected client (requests go to any healthy endpoint).
-        client: Client,
+        client: Box<Client>,
         /// The key prefix (`/apisix`).
         prefix: String,
         /// Bound of one call.
@@ -57,7 +57,9 @@ async fn bounded<T>(
     match tokio::time::timeout(timeout, f).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
-        Err(_) => Err(StoreError::Unavailable(format!("no answer within {timeout:?}"))),
+        Err(_) => Err(StoreError::Unavailable(format!(
+            "no answer within {timeout:?}"
+        ))),
     }
 }
 
@@ -78,7 +80,7 @@ impl Store {
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(Store::Etcd {
-            client,
+            client: Box::new(client),
             prefix: settings.prefix.clone(),
             timeout: settings.timeout(),
         })
@@ -98,7 +100,7 @@ impl Store {
             Store::Etcd {
                 client, timeout, ..
             } => {
-                let mut c = client.clone();
+                let mut c = (**client).clone();
                 let r = bounded(*timeout, c.get(key, None)).await?;
                 Ok(r.kvs().first().and_then(to_kv))
             }
@@ -115,15 +117,21 @@ impl Store {
             Store::Etcd {
                 client, timeout, ..
             } => {
-                let mut c = client.clone();
+                let mut c = (**client).clone();
                 let from = format!("{dir}/");
-                let r = bounded(*timeout, c.get(from.clone(), Some(GetOptions::new().with_prefix())))
-                    .await?;
-                Ok(r
-                    .kvs()
+                let r = bounded(
+                    *timeout,
+                    c.get(from.clone(), Some(GetOptions::new().with_prefix())),
+                )
+                .await?;
+                Ok(r.kvs()
                     .iter()
                     .filter_map(to_kv)
-                    .filter(|kv| kv.key.strip_prefix(&from).is_some_and(|id| !id.contains('/')))
+                    .filter(|kv| {
+                        kv.key
+                            .strip_prefix(&from)
+                            .is_some_and(|id| !id.contains('/'))
+                    })
                     .collect())
             }
             Store::File(_) => self.list_file(dir),
@@ -139,7 +147,11 @@ impl Store {
             .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
         let doc: Value = serde_norway::from_str(&text)
             .map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
-        let list = doc.get(kind).and_then(Value::as_array).cloned().unwrap_or_default();
+        let list = doc
+            .get(kind)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         Ok(list
             .into_iter()
             .filter_map(|v| {
@@ -174,7 +186,7 @@ impl Store {
         else {
             return Err(StoreError::Unavailable("read-only".into()));
         };
-        let mut c = client.clone();
+        let mut c = (**client).clone();
         let mut opts = PutOptions::new().with_prev_key();
         if let Some(ttl) = ttl {
             let lease = bounded(*timeout, c.lease_grant(ttl, None)).await?;
@@ -207,7 +219,7 @@ impl Store {
         else {
             return Err(StoreError::Unavailable("read-only".into()));
         };
-        let mut c = client.clone();
+        let mut c = (**client).clone();
         Ok(bounded(*timeout, c.delete(key, None)).await?.deleted() > 0)
     }
 
@@ -220,7 +232,7 @@ impl Store {
         else {
             return Err(StoreError::Unavailable("read-only".into()));
         };
-        let mut c = client.clone();
+        let mut c = (**client).clone();
         let r = bounded(*timeout, c.put(dir_key, "init_dir", None)).await?;
         Ok(format!("{:020}", r.header().map_or(0, |h| h.revision())))
     }

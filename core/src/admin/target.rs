@@ -125,18 +125,24 @@ pub fn parse(path: &str) -> Result<Target, PathError> {
     };
     match segs.as_slice() {
         [k] => obj(kind, (*k).to_owned(), None, &[]),
-        ["consumers", user, "credentials"] => {
-            obj("credentials", format!("consumers/{}/credentials", check(user)?), None, &[])
-        }
+        ["consumers", user, "credentials"] => obj(
+            "credentials",
+            format!("consumers/{}/credentials", check(user)?),
+            None,
+            &[],
+        ),
         ["consumers", user, "credentials", id, sub @ ..] => obj(
             "credentials",
             format!("consumers/{}/credentials", check(user)?),
             Some(check(id)?),
             sub,
         ),
-        ["secrets", manager, id, sub @ ..] => {
-            obj(kind, format!("secrets/{}", check(manager)?), Some(check(id)?), sub)
-        }
+        ["secrets", manager, id, sub @ ..] => obj(
+            kind,
+            format!("secrets/{}", check(manager)?),
+            Some(check(id)?),
+            sub,
+        ),
         [k, id, sub @ ..] => obj(kind, (*k).to_owned(), Some(check(id)?), sub),
         _ => Err(not_found()),
     }
@@ -194,16 +200,34 @@ mod tests {
     #[test]
     fn paths_name_kind_id_and_sub_path() {
         let o = obj("/apisix/admin/routes/1");
-        assert_eq!((o.kind, o.id.as_deref(), o.key("/apisix")), ("routes", Some("1"), "/apisix/routes/1".into()));
+        assert_eq!(
+            (o.kind, o.id.as_deref(), o.key("/apisix")),
+            ("routes", Some("1"), "/apisix/routes/1".into())
+        );
         assert_eq!(obj("/apisix/admin/routes").id, None);
-        assert_eq!(obj("/apisix/admin/routes/1/upstream/nodes").sub.as_deref(), Some("upstream/nodes"));
+        assert_eq!(
+            obj("/apisix/admin/routes/1/upstream/nodes").sub.as_deref(),
+            Some("upstream/nodes")
+        );
         let c = obj("/apisix/admin/consumers/jack/credentials/k1");
         assert_eq!(c.key("/apisix"), "/apisix/consumers/jack/credentials/k1");
-        assert_eq!(obj("/apisix/admin/secrets/vault/1").key("/p"), "/p/secrets/vault/1");
-        assert_eq!(parse("/apisix/admin/schema/route"), Ok(Target::Schema("route".into())));
-        assert!(matches!(parse("/apisix/admin/nope/1"), Err(PathError::NotFound(_))));
+        assert_eq!(
+            obj("/apisix/admin/secrets/vault/1").key("/p"),
+            "/p/secrets/vault/1"
+        );
+        assert_eq!(
+            parse("/apisix/admin/schema/route"),
+            Ok(Target::Schema("route".into()))
+        );
+        assert!(matches!(
+            parse("/apisix/admin/nope/1"),
+            Err(PathError::NotFound(_))
+        ));
         assert!(matches!(parse("/other"), Err(PathError::NotFound(_))));
-        assert!(matches!(parse("/apisix/admin/routes/a%20b"), Err(PathError::BadId(_))));
+        assert!(matches!(
+            parse("/apisix/admin/routes/a%20b"),
+            Err(PathError::BadId(_))
+        ));
     }
 
     #[test]

@@ -92,7 +92,11 @@ pub async fn get(store: &Store, t: &ObjectPath, q: &HashMap<String, String>) -> 
             .and_then(|s| s.parse().ok())
             .unwrap_or(10)
             .clamp(10, 500);
-        list = list.into_iter().skip((page - 1) * size).take(size).collect();
+        list = list
+            .into_iter()
+            .skip((page - 1) * size)
+            .take(size)
+            .collect();
     }
     let list: Vec<Value> = list.iter().map(one).collect();
     (StatusCode::OK, json!({ "total": total, "list": list }))
@@ -126,7 +130,10 @@ async fn write(
         Err(r) => return r,
     };
     let Value::Object(m) = &mut value else {
-        return error(StatusCode::BAD_REQUEST, "invalid configuration: expected a JSON object");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid configuration: expected a JSON object",
+        );
     };
     if t.kind == "consumers" {
         m.insert("username".into(), id.into());
@@ -152,7 +159,11 @@ async fn write(
     let key = path.key(store.prefix());
     match store.put(&key, &value, expect, ttl).await {
         Ok((created, rev)) => {
-            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
             let created_rev = old.map_or(rev, |o| o.created);
             (
                 status,
@@ -167,9 +178,16 @@ async fn write(
 /// is the body's `id` (`username` for consumers).
 pub async fn put(store: &Store, t: &ObjectPath, q: &HashMap<String, String>, body: Value) -> Reply {
     if t.sub.is_some() {
-        return error(StatusCode::METHOD_NOT_ALLOWED, "PUT takes no sub path: use PATCH");
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "PUT takes no sub path: use PATCH",
+        );
     }
-    let field = if t.kind == "consumers" { "username" } else { "id" };
+    let field = if t.kind == "consumers" {
+        "username"
+    } else {
+        "id"
+    };
     let body_id = match body.get(field) {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -179,7 +197,10 @@ pub async fn put(store: &Store, t: &ObjectPath, q: &HashMap<String, String>, bod
         (Some(p), Some(b)) if *p != b => {
             return error(
                 StatusCode::BAD_REQUEST,
-                format!("wrong {} id: the path says {p:?}, the body says {b:?}", t.singular()),
+                format!(
+                    "wrong {} id: the path says {p:?}, the body says {b:?}",
+                    t.singular()
+                ),
             )
         }
         (Some(p), _) => p.clone(),
@@ -187,12 +208,23 @@ pub async fn put(store: &Store, t: &ObjectPath, q: &HashMap<String, String>, bod
         (None, Some(b)) => {
             return error(
                 StatusCode::BAD_REQUEST,
-                format!("invalid configuration: property {field:?} validation failed: {b:?} is not an id"),
+                format!(
+                "invalid configuration: property {field:?} validation failed: {b:?} is not an id"
+            ),
             )
         }
-        (None, None) => return error(StatusCode::BAD_REQUEST, format!("missing {} id", t.singular())),
+        (None, None) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("missing {} id", t.singular()),
+            )
+        }
     };
-    let key = ObjectPath { id: Some(id.clone()), ..t.clone() }.key(store.prefix());
+    let key = ObjectPath {
+        id: Some(id.clone()),
+        ..t.clone()
+    }
+    .key(store.prefix());
     let old = match store.get(&key).await {
         Ok(o) => o,
         Err(e) => return store_error(&e),
@@ -201,9 +233,17 @@ pub async fn put(store: &Store, t: &ObjectPath, q: &HashMap<String, String>, bod
 }
 
 /// POST: a new object with an id generated from the etcd revision.
-pub async fn post(store: &Store, t: &ObjectPath, q: &HashMap<String, String>, body: Value) -> Reply {
+pub async fn post(
+    store: &Store,
+    t: &ObjectPath,
+    q: &HashMap<String, String>,
+    body: Value,
+) -> Reply {
     if t.id.is_some() {
-        return error(StatusCode::METHOD_NOT_ALLOWED, "POST takes no id: use PUT /apisix/admin/<kind>/<id>");
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "POST takes no id: use PUT /apisix/admin/<kind>/<id>",
+        );
     }
     let id = match store.new_id(&t.key(store.prefix())).await {
         Ok(id) => id,
@@ -218,11 +258,20 @@ pub async fn post(store: &Store, t: &ObjectPath, q: &HashMap<String, String>, bo
 
 /// PATCH: merge `body` into the object (or set the sub path to it),
 /// compare-and-set on its modifiedIndex, retried a few times.
-pub async fn patch(store: &Store, t: &ObjectPath, q: &HashMap<String, String>, body: Value) -> Reply {
+pub async fn patch(
+    store: &Store,
+    t: &ObjectPath,
+    q: &HashMap<String, String>,
+    body: Value,
+) -> Reply {
     let Some(id) = t.id.clone() else {
         return error(StatusCode::METHOD_NOT_ALLOWED, "PATCH needs an id");
     };
-    let key = ObjectPath { sub: None, ..t.clone() }.key(store.prefix());
+    let key = ObjectPath {
+        sub: None,
+        ..t.clone()
+    }
+    .key(store.prefix());
     let mut last = error(StatusCode::CONFLICT, "the object kept changing; retry");
     for _ in 0..5 {
         let old = match store.get(&key).await {
@@ -238,7 +287,12 @@ pub async fn patch(store: &Store, t: &ObjectPath, q: &HashMap<String, String>, b
                 }
             }
             None if body.is_object() => check::merge(&mut value, &body),
-            None => return error(StatusCode::BAD_REQUEST, "invalid configuration: expected a JSON object"),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid configuration: expected a JSON object",
+                )
+            }
         }
         last = write(store, t, &id, value, Some(&old), Some(old.modified), q).await;
         if last.0 != StatusCode::CONFLICT {
@@ -254,7 +308,10 @@ pub async fn delete(store: &Store, t: &ObjectPath, q: &HashMap<String, String>) 
         return error(StatusCode::METHOD_NOT_ALLOWED, "DELETE needs an id");
     };
     if t.sub.is_some() {
-        return error(StatusCode::METHOD_NOT_ALLOWED, "DELETE takes no sub path: use PATCH with null");
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "DELETE takes no sub path: use PATCH with null",
+        );
     }
     let key = t.key(store.prefix());
     match store.get(&key).await {

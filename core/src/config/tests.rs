@@ -141,7 +141,7 @@ fn gateway_config_defaults_and_errors() {
         ("gateway: {listen: [nope]}", "gateway.listen[0]"),
         ("gateway: {lissten: []}", "gateway.lissten"),
         ("gateway: {listen: []}", "gateway.listen"),
-        ("config: {provider: etcd}", "config.provider"),
+        ("config: {provider: consul}", "config.provider"),
         (
             "gateway: {header_read_timeout: -1}",
             "gateway.header_read_timeout",

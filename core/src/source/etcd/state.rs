@@ -89,7 +89,11 @@ impl State {
     /// the value is unchanged, or it is invalid (logged; the last good stays).
     pub fn put(&mut self, prefix: &str, key: &str, raw: &[u8]) -> Option<Change> {
         let (kind, id) = decode_key(prefix, key)?;
-        if self.entries.get(&(kind, id.clone())).is_some_and(|e| e.raw == raw) {
+        if self
+            .entries
+            .get(&(kind, id.clone()))
+            .is_some_and(|e| e.raw == raw)
+        {
             return None;
         }
         match decode_value(kind, &id, key, raw) {
@@ -121,7 +125,12 @@ impl State {
     /// Replaces the state with a full read (`kvs` at `revision`) and returns
     /// the difference: puts in dependency order, then deletes in reverse.
     /// A key whose new value is invalid keeps its last good version.
-    pub fn replace(&mut self, prefix: &str, kvs: &[(String, Vec<u8>)], revision: i64) -> Vec<Change> {
+    pub fn replace(
+        &mut self,
+        prefix: &str,
+        kvs: &[(String, Vec<u8>)],
+        revision: i64,
+    ) -> Vec<Change> {
         let mut old = std::mem::take(&mut self.entries);
         let mut puts = Vec::new();
         for (key, raw) in kvs {
@@ -143,7 +152,10 @@ impl State {
         });
         let mut gone: Vec<_> = old.into_keys().collect();
         gone.sort_by_key(|(k, id)| (std::cmp::Reverse(rank(*k)), id.clone()));
-        puts.extend(gone.into_iter().map(|(kind, id)| Change::Delete { kind, id }));
+        puts.extend(
+            gone.into_iter()
+                .map(|(kind, id)| Change::Delete { kind, id }),
+        );
         self.revision = revision;
         puts
     }
@@ -228,9 +240,14 @@ mod tests {
         let mut s = State::default();
         assert!(s.put("/apisix", "/apisix/upstreams/u", UP).is_some());
         assert!(s.put("/apisix", "/apisix/routes/1", R1).is_some());
-        assert!(s.put("/apisix", "/apisix/routes/1", R1).is_none(), "unchanged");
+        assert!(
+            s.put("/apisix", "/apisix/routes/1", R1).is_none(),
+            "unchanged"
+        );
         assert!(s.put("/apisix", "/apisix/routes/1", b"{").is_none());
-        assert!(s.put("/apisix", "/apisix/routes/1", br#"{"uri":3}"#).is_none());
+        assert!(s
+            .put("/apisix", "/apisix/routes/1", br#"{"uri":3}"#)
+            .is_none());
         assert_eq!(s.len(), 2);
         assert!(s.delete("/apisix", "/apisix/routes/1").is_some());
         assert!(s.delete("/apisix", "/apisix/routes/1").is_none());

@@ -163,11 +163,22 @@ impl Watch {
         let kvs: Vec<(String, Vec<u8>)> = resp
             .kvs()
             .iter()
-            .map(|kv| (String::from_utf8_lossy(kv.key()).into_owned(), kv.value().to_vec()))
+            .map(|kv| {
+                (
+                    String::from_utf8_lossy(kv.key()).into_owned(),
+                    kv.value().to_vec(),
+                )
+            })
             .collect();
         let first = !self.sent_full;
         let changes = self.state.replace(&prefix, &kvs, revision);
-        tracing::info!(revision, keys = kvs.len(), served = self.state.len(), changes = changes.len(), "etcd: prefix read");
+        tracing::info!(
+            revision,
+            keys = kvs.len(),
+            served = self.state.len(),
+            changes = changes.len(),
+            "etcd: prefix read"
+        );
         self.resync = false;
         if first {
             self.dirty_since.get_or_insert_with(Instant::now);
@@ -192,7 +203,11 @@ impl Watch {
             Err(_) => return End::Broken(format!("status read: no answer within {limit:?}")),
         };
         if now < self.state.revision {
-            tracing::warn!(etcd = now, applied = self.state.revision, "etcd revision went backwards");
+            tracing::warn!(
+                etcd = now,
+                applied = self.state.revision,
+                "etcd revision went backwards"
+            );
             self.resync = true;
         }
         if self.resync {
