@@ -117,11 +117,12 @@ impl Store {
             Store::Etcd {
                 client, timeout, ..
             } => {
-                let mut c = (**client).clone();
+                let c = (**client).clone();
                 let from = format!("{dir}/");
+                let mut kv = c.kv_client().max_decoding_message_size(512 << 20);
                 let r = bounded(
                     *timeout,
-                    c.get(from.clone(), Some(GetOptions::new().with_prefix())),
+                    kv.get(from.clone(), Some(GetOptions::new().with_prefix())),
                 )
                 .await?;
                 Ok(r.kvs()

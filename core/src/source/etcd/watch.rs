@@ -18,6 +18,8 @@ use crate::source::{Change, SourceEvent};
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 /// A stream that says nothing for this long is treated as broken.
 const SILENCE: Duration = Duration::from_secs(7);
+/// Largest message read from etcd (a full read of a big prefix is one message).
+const MAX_MESSAGE: usize = 512 << 20;
 /// Least time between two writes of the snapshot file.
 const SAVE_EVERY: Duration = Duration::from_millis(500);
 
@@ -156,6 +158,8 @@ impl Watch {
     async fn full_read(&mut self, client: &mut Client) -> Result<bool, String> {
         let prefix = self.settings.prefix.clone();
         let resp = client
+            .kv_client()
+            .max_decoding_message_size(MAX_MESSAGE)
             .get(format!("{prefix}/"), Some(GetOptions::new().with_prefix()))
             .await
             .map_err(|e| format!("range read: {e}"))?;
@@ -222,7 +226,12 @@ impl Watch {
             .with_prefix()
             .with_start_revision(self.state.revision + 1)
             .with_progress_notify();
-        let (mut watcher, mut stream) = match client.watch(format!("{prefix}/"), Some(opts)).await {
+        let watch = client
+            .watch_client()
+            .max_decoding_message_size(MAX_MESSAGE)
+            .watch(format!("{prefix}/"), Some(opts))
+            .await;
+        let (mut watcher, mut stream) = match watch {
             Ok(w) => w,
             Err(e) => return End::Broken(format!("watch: {e}")),
         };

@@ -1,0 +1,98 @@
+//! Benchmark (ignored by `cargo test`; run by `benches/admin/run.sh`): with
+//! 10k routes in etcd, the time for a gateway to start and serve all of
+//! them, then Admin PUT -> first request served by the new route, p50/p99
+//! over 1000 changes, and how many router rebuilds the changes caused.
+
+#[path = "common/etcd.rs"]
+mod etcd;
+
+use std::time::{Duration, Instant};
+
+use etcd::{client, http, runtime, upstream, Etcd, EtcdGateway};
+use etcd_client::{Txn, TxnOp};
+use serde_json::json;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+#[test]
+#[ignore = "benchmark: run benches/admin/run.sh"]
+fn admin_put_to_first_request_served() {
+    let loaded = env_or("BENCH_ROUTES", 10_000);
+    let changes = env_or("BENCH_CHANGES", 1_000);
+    let e = Etcd::start();
+    let rt = runtime();
+    let mut c = client(&rt, &e.endpoints());
+    let node = format!("127.0.0.1:{}", upstream("bench"));
+    let up = json!({"id": "u", "nodes": {node.as_str(): 1}}).to_string();
+    rt.block_on(c.put("/apisix/upstreams/u", up, None))
+        .expect("put upstream");
+    // 10k routes, 100 puts a transaction (etcd allows 128).
+    for chunk in (0..loaded).collect::<Vec<_>>().chunks(100) {
+        let ops: Vec<TxnOp> = chunk
+            .iter()
+            .map(|i| {
+                let v = json!({"id": format!("r{i}"), "uri": format!("/load/{i}/*"), "upstream_id": "u"});
+                TxnOp::put(format!("/apisix/routes/r{i}"), v.to_string(), None)
+            })
+            .collect();
+        rt.block_on(c.txn(Txn::new().and_then(ops)))
+            .expect("load txn");
+    }
+
+    let t0 = Instant::now();
+    let gw = EtcdGateway::start_with(&e.endpoints(), "  enable: true\n");
+    let last = format!("/load/{}/x", loaded - 1);
+    while gw.get(&last).0 != 200 {
+        assert!(t0.elapsed() < Duration::from_secs(300), "{}", gw.log());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let full_load = t0.elapsed();
+    assert_eq!(gw.get("/load/0/x").0, 200);
+
+    let mut lat = Vec::with_capacity(changes);
+    let mut put_only = Vec::with_capacity(changes);
+    for i in 0..changes {
+        let body = json!({"uri": format!("/new/{i}"), "upstream_id": "u"}).to_string();
+        let path = format!("/apisix/admin/routes/n{i}");
+        let t = Instant::now();
+        let (s, _, b) = http(
+            gw.admin_port,
+            "PUT",
+            &path,
+            &[("X-API-KEY", etcd::KEY)],
+            Some(&body),
+        )
+        .expect("admin put");
+        assert_eq!(s, 201, "{b}");
+        put_only.push(t.elapsed());
+        let uri = format!("/new/{i}");
+        while gw.get(&uri).0 != 200 {
+            assert!(t.elapsed() < Duration::from_secs(30), "{}", gw.log());
+        }
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    put_only.sort();
+    let log = gw.log();
+    let rebuilds = log.matches("rebuilding the router").count();
+    println!(
+        "BENCH routes_loaded={loaded} full_load_ms={:.1} changes={changes} \
+         put_to_served_p50_ms={:.2} p99_ms={:.2} max_ms={:.2} admin_put_p50_ms={:.2} p99_ms={:.2} router_rebuilds={rebuilds}",
+        full_load.as_secs_f64() * 1e3,
+        pct(&lat, 0.5).as_secs_f64() * 1e3,
+        pct(&lat, 0.99).as_secs_f64() * 1e3,
+        lat[lat.len() - 1].as_secs_f64() * 1e3,
+        pct(&put_only, 0.5).as_secs_f64() * 1e3,
+        pct(&put_only, 0.99).as_secs_f64() * 1e3,
+    );
+}
