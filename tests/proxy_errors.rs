@@ -86,7 +86,9 @@ fn bodyless_requests_retry_on_another_node_after_a_failed_connect() {
         2,
         "{statuses:?}"
     );
-    // A request with a body is not sent twice: its dead turns fail.
+    // A request with a body whose connect failed was not sent at all: it
+    // goes to the other node too (bodies are never sent twice: see
+    // upstream_client.rs for a node that hangs up mid-request).
     let statuses: Vec<u16> = (0..4)
         .map(|_| {
             let out = raw(
@@ -96,7 +98,7 @@ fn bodyless_requests_retry_on_another_node_after_a_failed_connect() {
             out.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0)
         })
         .collect();
-    assert!(statuses.contains(&502), "{statuses:?}");
+    assert_eq!(statuses, vec![200; 4]);
 }
 
 #[test]

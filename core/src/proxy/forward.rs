@@ -1,11 +1,12 @@
 //! Forwarding a matched request: pick a node, point the request at it,
-//! send it over the pooled client, and try another node when the connect
-//! failed and the request had no body (so nothing of it was sent and it
-//! can be sent again). Failures become 502, timeouts 504.
+//! send it over the pooled client, and try another node (up to the
+//! upstream's `retries`, within `retry_timeout`) when that is safe: nothing
+//! of the request was sent, or its method is idempotent and it had no
+//! body. Failures become 502, timeouts 504.
 
 use std::time::Instant;
 
-use http::uri::{Authority, PathAndQuery, Scheme, Uri};
+use http::uri::{Authority, PathAndQuery, Uri};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
 use http_body_util::{Either, Empty};
 use hyper::body::{Body as _, Incoming};
@@ -58,12 +59,15 @@ pub async fn forward(
         .path_and_query()
         .cloned()
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    // What a retry needs, kept only when a retry is possible.
-    let saved: Option<(Method, HeaderMap)> = (upstream.retries > 0 && req.body().is_end_stream())
-        .then(|| (req.method().clone(), req.headers().clone()));
-    let timeout = route
-        .timeouts()
-        .map_or(shared.default_timeout, |t| t.connect + t.send + t.read);
+    // The node gets the origin form; the connection already names it.
+    *req.uri_mut() = Uri::from(path);
+    // What a replay needs after the request went out: only a request with
+    // an idempotent method and no body can be sent again.
+    let replay: Option<(Method, Uri, HeaderMap)> = (upstream.retries > 0
+        && idempotent(req.method())
+        && req.body().is_end_stream())
+    .then(|| (req.method().clone(), req.uri().clone(), req.headers().clone()));
+    let timeouts = route.timeouts().unwrap_or(shared.default_timeouts);
     let deadline = upstream.retry_timeout.map(|d| Instant::now() + d);
 
     let (parts, body) = req.into_parts();
@@ -77,29 +81,16 @@ pub async fn forward(
                 None,
             );
         };
-        let uri = Uri::builder()
-            .scheme(Scheme::HTTP)
-            .authority(node.authority.clone())
-            .path_and_query(path.clone())
-            .build();
-        match uri {
-            Ok(u) => *req.uri_mut() = u,
-            Err(e) => {
-                tracing::error!(route = %route.id, error = %e, "cannot build the upstream URI");
-                let resp = respond::error(StatusCode::BAD_GATEWAY, "502 Bad Gateway");
-                return (resp, Some(node.authority.clone()));
-            }
-        }
         set_host(req.headers_mut(), &upstream.pass_host, node);
         // Counts as in flight for the balancer until the head arrives;
         // the outcome feeds its statistics and passive health checks.
         let tracked = upstream.track(index);
-        let sent = shared.client.send(req, timeout).await;
+        let sent = shared.client.send(upstream, node, req, timeouts).await;
         tracked.done(match &sent {
             Ok(r) => Outcome::Status(r.status().as_u16()),
-            Err(e) => Outcome::from(e),
+            Err(f) => Outcome::from(&f.error),
         });
-        let err = match sent {
+        let failure = match sent {
             Ok(mut resp) => {
                 let switched = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
                 let tunnel = match (switched, &ws, client_upgrade) {
@@ -119,20 +110,20 @@ pub async fn forward(
                 let resp = Response::from_parts(parts, Either::Left(body));
                 return (resp, Some(node.authority.clone()));
             }
-            Err(e) => e,
+            Err(f) => f,
         };
+        let err = failure.error;
         tracing::error!(route = %route.id, upstream = %upstream.name,
             node = %node.authority, error = %err, "forwarding failed");
-        let again = matches!(err, ForwardError::Connect(_))
-            && tried.len() <= upstream.retries as usize
+        // Another node gets the request when nothing of it was sent, or
+        // when it can be sent again as it was.
+        let again = tried.len() <= upstream.retries as usize
             && deadline.is_none_or(|d| Instant::now() < d);
-        let next = match (&saved, again) {
-            (Some(saved), true) => upstream
-                .pick_other(key.as_deref(), &tried)
-                .map(|i| (i, saved)),
-            _ => None,
-        };
-        let Some((next, (method, headers))) = next else {
+        let next = again
+            .then(|| upstream.pick_other(key.as_deref(), &tried))
+            .flatten()
+            .and_then(|i| failure.unsent.or_else(|| replay.as_ref().map(rebuild)).map(|r| (i, r)));
+        let Some((next, again)) = next else {
             let (status, msg) = match err {
                 ForwardError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout"),
                 _ => (StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
@@ -141,9 +132,24 @@ pub async fn forward(
         };
         tried.push(next);
         index = next;
-        req = Request::new(Either::Right(Empty::new()));
-        *req.method_mut() = method.clone();
-        *req.headers_mut() = headers.clone();
-        *req.version_mut() = Version::HTTP_11;
+        req = again;
     }
+}
+
+/// Methods a node may receive twice without harm (RFC 9110 9.2.2).
+fn idempotent(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
+/// A bodyless request again, from what was kept of it.
+fn rebuild((method, uri, headers): &(Method, Uri, HeaderMap)) -> Request<ReqBody> {
+    let mut req = Request::new(Either::Right(Empty::new()));
+    *req.method_mut() = method.clone();
+    *req.uri_mut() = uri.clone();
+    *req.headers_mut() = headers.clone();
+    *req.version_mut() = Version::HTTP_11;
+    req
 }

@@ -4,10 +4,11 @@
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::{Either, Full};
-use hyper::body::Incoming;
+
+use crate::upstream::PooledBody;
 
 /// The body of every response: streamed from a node, or the gateway's own.
-pub type Body = Either<Incoming, Full<Bytes>>;
+pub type Body = Either<PooledBody, Full<Bytes>>;
 
 /// A JSON response `{"error_msg": msg}` with `status`.
 pub fn error(status: StatusCode, msg: &str) -> Response<Body> {

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use http::uri::{Authority, PathAndQuery};
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -17,7 +17,7 @@ use super::path::{normalize, with_path};
 use super::respond::{self, Body};
 use super::vars::RequestVars;
 use crate::snapshot::{Live, RouteRt};
-use crate::upstream::UpstreamClient;
+use crate::upstream::{Timeouts, UpstreamClient};
 
 /// What every connection of a worker shares.
 #[derive(Debug)]
@@ -26,8 +26,8 @@ pub struct Shared {
     pub live: Live,
     /// The worker's pooled client to nodes.
     pub client: UpstreamClient,
-    /// Time budget for a node's response head when route and upstream set none.
-    pub default_timeout: Duration,
+    /// Timeouts towards nodes when neither route nor upstream sets them.
+    pub default_timeouts: Timeouts,
     /// Longest request target (path and query); longer gets 414.
     pub max_uri_size: usize,
 }

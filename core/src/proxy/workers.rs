@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::{serve, Limits, Shared};
 use crate::snapshot::Live;
-use crate::upstream::UpstreamClient;
+use crate::upstream::{Timeouts, UpstreamClient};
 
 /// What every worker needs.
 #[derive(Debug, Clone)]
@@ -25,7 +25,9 @@ pub struct WorkerSpec {
     pub limits: Limits,
     /// Time to connect to a node.
     pub connect_timeout: Duration,
-    /// Time budget for a node's response head when route and upstream set none.
+    /// Time to connect plus time to read a node's response head, when
+    /// route and upstream set no `timeout` (the read part also bounds the
+    /// send and each wait between body chunks).
     pub default_timeout: Duration,
     /// The current snapshot.
     pub live: Live,
@@ -144,10 +146,15 @@ fn run(
                 }
             }
         }
+        let read = spec.default_timeout.saturating_sub(spec.connect_timeout);
         let shared = Arc::new(Shared {
             live: spec.live,
-            client: UpstreamClient::new(spec.connect_timeout),
-            default_timeout: spec.default_timeout,
+            client: UpstreamClient::new(),
+            default_timeouts: Timeouts {
+                connect: spec.connect_timeout,
+                send: read,
+                read,
+            },
             max_uri_size: spec.max_uri_size,
         });
         let (alive, mut all_done) = mpsc::channel::<()>(1);

@@ -9,14 +9,18 @@ mod ewma;
 mod hash_key;
 pub mod health;
 mod least_conn;
+mod pool;
 mod select;
 mod stats;
+mod tls;
 
 pub use balancer::RoundRobin;
 pub use chash::Ring;
-pub use client::{ForwardError, ReqBody, UpstreamClient};
+pub use client::{BodyError, Failure, ForwardError, PooledBody, ReqBody, UpstreamClient};
 pub use hash_key::KeyPart;
+pub use pool::{PoolKey, PoolLimits};
 pub use stats::{Outcome, Tracked};
+pub use tls::TlsSettings;
 
 use http::uri::Authority;
 use http::HeaderValue;
@@ -30,8 +34,14 @@ use crate::config::{seconds, Timeout, UpstreamConf};
 pub struct Node {
     /// `host:port` (IPv6 in brackets), for the request URI and logs.
     pub authority: Authority,
-    /// The `Host` header sent with `pass_host: node` (port left out when 80).
+    /// The `Host` header sent with `pass_host: node` (port left out when
+    /// it is the scheme's default).
     pub host_header: HeaderValue,
+    /// Which pooled connections can carry its requests.
+    pub pool_key: PoolKey,
+    /// The TLS server name (SNI) for `https`: the `upstream_host` of
+    /// `pass_host: rewrite`, else the node's host.
+    pub server_name: Option<rustls::pki_types::ServerName<'static>>,
     /// Share of the traffic.
     pub weight: u32,
     /// Group: the highest group serves.
@@ -89,15 +99,28 @@ pub struct UpstreamRt {
     pub retries: u32,
     /// Time budget for all tries; `None`: no limit.
     pub retry_timeout: Option<Duration>,
+    /// TLS towards the nodes (`scheme: https`), else plain HTTP.
+    pub tls: Option<TlsSettings>,
+    /// `keepalive_pool` limits for each node's connections.
+    pub keepalive: PoolLimits,
 }
 
 impl UpstreamRt {
     /// Builds from a checked upstream; `name` is how logs call it. Errors
     /// name the field.
     pub fn build(conf: &UpstreamConf, name: String) -> Result<UpstreamRt, (String, String)> {
+        let tls = match conf.scheme.as_deref() {
+            Some("https") => Some(TlsSettings::build(conf.tls.as_ref())?),
+            _ => None,
+        };
+        let default_port = if tls.is_some() { 443 } else { 80 };
+        let rewrite_host = match conf.pass_host.as_deref() {
+            Some("rewrite") => conf.upstream_host.as_deref(),
+            _ => None,
+        };
         let mut nodes = Vec::with_capacity(conf.nodes.0.len());
         for (i, n) in conf.nodes.0.iter().enumerate() {
-            let port = n.port.unwrap_or(80);
+            let port = n.port.unwrap_or(default_port);
             let host = if n.host.contains(':') {
                 format!("[{}]", n.host)
             } else {
@@ -111,7 +134,18 @@ impl UpstreamRt {
                 )
             };
             let authority = Authority::try_from(text.as_str()).map_err(bad)?;
-            let header = if port == 80 { host } else { text.clone() };
+            let sni_host = rewrite_host.map_or(host.as_str(), |h| hash_key_host(h));
+            let server_name = tls.as_ref().and_then(|_| tls::server_name(sni_host));
+            let pool_key = PoolKey::new(
+                tls.is_some(),
+                authority.clone(),
+                tls.as_ref().map(|_| sni_host.to_owned()),
+            );
+            let header = if port == default_port {
+                host
+            } else {
+                text.clone()
+            };
             let host_header = HeaderValue::try_from(header).map_err(|_| {
                 (
                     format!("nodes[{i}].host"),
@@ -121,6 +155,8 @@ impl UpstreamRt {
             nodes.push(Node {
                 authority,
                 host_header,
+                pool_key,
+                server_name,
                 weight: n.weight,
                 priority: n.priority,
             });
@@ -165,6 +201,8 @@ impl UpstreamRt {
             timeout: conf.timeout.as_ref().and_then(Timeouts::from_conf),
             retries: conf.retries.unwrap_or(usable.saturating_sub(1)),
             retry_timeout: conf.retry_timeout.and_then(seconds),
+            tls,
+            keepalive: PoolLimits::from_conf(conf.keepalive_pool.as_ref()),
         })
     }
 
@@ -195,6 +233,20 @@ impl UpstreamRt {
     /// statistics, passive health checks).
     pub fn track(&self, index: usize) -> Tracked<'_> {
         self.balancer.track(index)
+    }
+}
+
+/// The host part of a `host[:port]` header value (IPv6 kept in brackets).
+fn hash_key_host(h: &str) -> &str {
+    match h.rsplit_once(':') {
+        Some((host, port))
+            if !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && !host.ends_with(':') =>
+        {
+            host
+        }
+        _ => h,
     }
 }
 

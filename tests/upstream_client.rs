@@ -1,0 +1,279 @@
+//! End to end: the gateway's client towards nodes. An `https` node (a
+//! test TLS server with a self-signed certificate, `tls.verify` off) is
+//! reached with SNI and kept alive; `keepalive_pool.requests` closes a
+//! connection after that many requests; connect and read timeouts give
+//! 504; a request is retried on another node only when that is safe.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use common::{bad_upstream, get, Gateway, Upstream};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// What a counting node saw: requests per connection, TLS server names.
+#[derive(Default)]
+struct Seen {
+    per_conn: Mutex<Vec<usize>>,
+    sni: Mutex<Vec<String>>,
+}
+
+impl Seen {
+    fn conns(&self) -> Vec<usize> {
+        self.per_conn.lock().unwrap().clone()
+    }
+}
+
+/// A node that answers `conn=<i> req=<n>` and closes when asked to
+/// (`Connection: close`), over TLS when `tls` is given.
+fn counting_node(tls: Option<Arc<rustls::ServerConfig>>) -> (u16, Arc<Seen>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind node");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = Arc::new(Seen::default());
+    let s = seen.clone();
+    thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let id = {
+                let mut v = s.per_conn.lock().unwrap();
+                v.push(0);
+                v.len() - 1
+            };
+            let (s, tls) = (s.clone(), tls.clone());
+            thread::spawn(move || match tls {
+                None => serve_counting(tcp, id, &s),
+                Some(cfg) => {
+                    let Ok(conn) = rustls::ServerConnection::new(cfg) else {
+                        return;
+                    };
+                    let mut stream = rustls::StreamOwned::new(conn, tcp);
+                    // Finish the handshake first so that the SNI is known.
+                    while stream.conn.is_handshaking() {
+                        if stream.conn.complete_io(&mut stream.sock).is_err() {
+                            return;
+                        }
+                    }
+                    if let Some(name) = stream.conn.server_name() {
+                        s.sni.lock().unwrap().push(name.to_owned());
+                    }
+                    serve_counting(stream, id, &s);
+                }
+            });
+        }
+    });
+    (port, seen)
+}
+
+fn serve_counting<S: Read + Write>(mut stream: S, id: usize, seen: &Seen) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        while buf.len() < head_end + len {
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        buf.drain(..head_end + len);
+        let n = {
+            let mut v = seen.per_conn.lock().unwrap();
+            v[id] += 1;
+            v[id]
+        };
+        let close = head.contains("connection: close");
+        let body = format!("conn={id} req={n}\n");
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n{}\r\n{body}",
+            body.len(),
+            if close { "connection: close\r\n" } else { "" }
+        );
+        if stream.write_all(resp.as_bytes()).is_err() || stream.flush().is_err() || close {
+            return;
+        }
+    }
+}
+
+fn tls_config() -> Arc<rustls::ServerConfig> {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
+    let cert: CertificateDer<'static> = ck.cert.der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .expect("server config");
+    Arc::new(cfg)
+}
+
+/// Sends a raw request; returns the status (0 when none came back).
+fn raw_status(port: u16, bytes: &[u8]) -> u16 {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return 0;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = s.write_all(bytes);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let _ = s.shutdown(Shutdown::Both);
+    String::from_utf8_lossy(&out)
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn https_nodes_get_sni_and_keep_alive() {
+    let (port, seen) = counting_node(Some(tls_config()));
+    let gw = Gateway::start(&format!(
+        r#"routes:
+  - id: tls
+    uri: /tls
+    upstream:
+      scheme: https
+      nodes: {{"127.0.0.1:{port}": 1}}
+      pass_host: rewrite
+      upstream_host: localhost
+      tls: {{verify: false}}
+#END
+"#
+    ));
+    for _ in 0..8 {
+        let r = get(gw.port, "/tls");
+        assert_eq!(r.status, 200, "{r:?}\n{}", gw.log());
+        assert!(r.body.starts_with("conn="), "{r:?}");
+    }
+    let conns = seen.conns();
+    assert_eq!(conns.iter().sum::<usize>(), 8);
+    // Two workers, each with its own pool: far fewer connections than requests.
+    assert!(conns.len() <= 2, "one TLS connection per request: {conns:?}");
+    assert!(seen.sni.lock().unwrap().iter().all(|n| n == "localhost"));
+}
+
+#[test]
+fn keepalive_pool_requests_closes_after_that_many() {
+    let (port, seen) = counting_node(None);
+    let gw = Gateway::start(&format!(
+        r#"routes:
+  - id: ka
+    uri: /ka
+    upstream:
+      nodes: {{"127.0.0.1:{port}": 1}}
+      keepalive_pool: {{size: 4, idle_timeout: 30, requests: 3}}
+#END
+"#
+    ));
+    for _ in 0..12 {
+        assert_eq!(get(gw.port, "/ka").status, 200, "{}", gw.log());
+    }
+    let conns = seen.conns();
+    assert_eq!(conns.iter().sum::<usize>(), 12);
+    // Each worker's connections carry 3 requests, then close; one worker
+    // got at least 6 of the 12, so connections were reused up to the limit.
+    assert_eq!(conns.iter().max(), Some(&3), "{conns:?}");
+    assert!(conns.len() >= 4, "{conns:?}");
+}
+
+/// A listener whose accept queue is full: new connects to it hang.
+fn unaccepted_listener() -> (SocketAddr, Vec<TcpStream>, std::net::TcpListener) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = rt
+        .block_on(async {
+            let s = tokio::net::TcpSocket::new_v4()?;
+            s.bind("127.0.0.1:0".parse().expect("addr"))?;
+            s.listen(0)?.into_std()
+        })
+        .expect("listener");
+    let addr = listener.local_addr().expect("addr");
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(s) => held.push(s),
+            Err(_) => break,
+        }
+    }
+    (addr, held, listener)
+}
+
+#[test]
+fn connect_and_read_timeouts_give_504() {
+    let (silent, _held, _listener) = unaccepted_listener();
+    let hang = bad_upstream(true);
+    let gw = Gateway::start(&format!(
+        r#"routes:
+  - id: connect
+    uri: /connect
+    timeout: {{connect: 0.5, send: 2, read: 2}}
+    upstream: {{nodes: {{"{silent}": 1}}}}
+  - id: read
+    uri: /read
+    timeout: {{connect: 2, send: 0.5, read: 0.5}}
+    upstream: {{nodes: {{"127.0.0.1:{hang}": 1}}}}
+#END
+"#
+    ));
+    let r = get(gw.port, "/connect");
+    assert_eq!(r.status, 504, "{r:?}\n{}", gw.log());
+    assert_eq!(r.body, r#"{"error_msg":"504 Gateway Timeout"}"#);
+    let r = get(gw.port, "/read");
+    assert_eq!(r.status, 504, "{r:?}\n{}", gw.log());
+    let log = gw.log();
+    // The connect budget alone vs send + read for the response head.
+    assert!(log.contains("timed out after 500ms"), "{log}");
+    assert!(log.contains("timed out after 1s"), "{log}");
+}
+
+#[test]
+fn only_safe_requests_are_retried() {
+    let ok = Upstream::start("ok");
+    // Reads at most 4 KiB of a request, then hangs up without answering.
+    let closer = bad_upstream(false);
+    let gw = Gateway::start(&format!(
+        r#"routes:
+  - id: flaky
+    uri: /flaky
+    upstream: {{nodes: {{"127.0.0.1:{closer}": 1, "{ok}": 1}}, retries: 1}}
+#END
+"#,
+        ok = ok.node()
+    ));
+    let body = vec![b'x'; 16 * 1024];
+    let mut post = format!(
+        "POST /flaky HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    post.extend_from_slice(&body);
+    let statuses: Vec<u16> = (0..4).map(|_| raw_status(gw.port, &post)).collect();
+    let served = statuses.iter().filter(|&&s| s == 200).count();
+    assert!(statuses.contains(&502), "{statuses:?}\n{}", gw.log());
+    // The POSTs the closer took were not sent again to the good node.
+    assert_eq!(ok.hits.load(Ordering::Relaxed), served, "{statuses:?}");
+    let before = ok.hits.load(Ordering::Relaxed);
+    let statuses: Vec<u16> = (0..4).map(|_| get(gw.port, "/flaky").status).collect();
+    assert_eq!(statuses, vec![200; 4], "{}", gw.log());
+    assert_eq!(ok.hits.load(Ordering::Relaxed), before + 4);
+}
