@@ -150,7 +150,9 @@ fn invalid_edits_keep_the_last_good_config() {
         gw.log()
     );
     assert_eq!(get(p, "/two").status, 200);
-    assert!(gw.log().contains("upstream nope not found"));
+    assert!(gw
+        .log()
+        .contains("failed to fetch upstream info by upstream id [nope]"));
 
     // Broken YAML and a file without #END change nothing.
     gw.write_apisix("routes: [\n#END\n");

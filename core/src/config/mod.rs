@@ -1,20 +1,33 @@
 //! Configuration: the gateway's own settings (`config.yaml`) and the APISIX
-//! objects (routes, services, upstreams) as serde types with APISIX's field
-//! names. Unknown fields are refused; every error names kind, id and field.
-//!
-//! These are the outer shapes users write; `snapshot` converts them once
-//! into what the proxy runs on.
+//! objects of every kind. An object's JSON (the outer shape users write) is
+//! checked against its kind's JSON Schema ([`validate`], [`schema_json`]),
+//! then [`decode`] turns it into a typed value with APISIX's field names;
+//! `snapshot` converts those once into what the proxy runs on. Unknown
+//! fields are refused; every error names kind, id and field, and carries
+//! APISIX's wording for the Admin API ([`ObjectError::error_msg`]).
 
+mod consumer;
+mod decode;
 mod error;
 mod gateway;
 mod objects;
+mod plugin_sets;
+mod schema;
+mod ssl;
 mod upstream;
 mod validate;
 
 #[cfg(test)]
 mod tests;
 
+pub use consumer::{ConsumerConf, ConsumerGroupConf, CredentialConf};
+pub use decode::{decode, CREDENTIALS};
 pub use error::{FileError, Kind, ObjectError};
 pub use gateway::{seconds, ConfigSection, GatewayConfig, GatewaySection};
-pub use objects::{decode, Id, Object, RouteConf, ServiceConf};
-pub use upstream::{split_host_port, KeepalivePool, NodeConf, Nodes, Timeout, UpstreamConf};
+pub use objects::{Id, Object, Plugins, RouteConf, ServiceConf};
+pub use plugin_sets::{GlobalRuleConf, PluginConfigConf, PluginMetadataConf};
+pub use schema::{fill_defaults, schema_json, validate};
+pub use ssl::{SslClient, SslConf};
+pub use upstream::{
+    split_host_port, KeepalivePool, NodeConf, Nodes, Timeout, UpstreamConf, UpstreamTls,
+};

@@ -18,6 +18,9 @@ fn fail(field: impl Into<String>, reason: impl Into<String>) -> Check {
 
 const NOT_YET: &str = "is not supported by this build yet";
 
+/// The upstream schemes the proxy can dial (`https` joins with `upstream::tls`).
+const SCHEMES: &[&str] = &["http"];
+
 /// Refuses properties of APISIX's schema that this build cannot serve
 /// (Lua scripts and filters, service discovery, gRPC to upstreams).
 pub fn supported(kind: Kind, v: &Value) -> Check {
@@ -108,11 +111,14 @@ pub fn service(s: &ServiceConf) -> Check {
 /// Checks an upstream; `at` prefixes field names (`upstream.` when inline).
 /// Every balancer `type` and `hash_on` of the schema is served (`upstream::select`).
 pub fn upstream(u: &UpstreamConf, at: &str) -> Check {
-    match u.scheme.as_deref() {
-        None | Some("http") => {}
-        Some(s) => return fail(format!("{at}scheme"), format!("{s:?} {NOT_YET}: use http")),
+    let scheme = u.scheme.as_deref().unwrap_or("http");
+    if !SCHEMES.contains(&scheme) {
+        return fail(
+            format!("{at}scheme"),
+            format!("{scheme:?} {NOT_YET}: use {}", SCHEMES.join(" or ")),
+        );
     }
-    if u.tls.is_some() {
+    if u.tls.is_some() && !SCHEMES.contains(&"https") {
         return fail(format!("{at}tls"), format!("tls to upstreams {NOT_YET}"));
     }
     for (i, n) in u.nodes.0.iter().enumerate() {

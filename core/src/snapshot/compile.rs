@@ -18,6 +18,8 @@ pub struct Store {
     routes: BTreeMap<Id, RouteConf>,
     services: BTreeMap<Id, ServiceConf>,
     upstreams: BTreeMap<Id, UpstreamConf>,
+    /// Plugin config ids (routes name them; their plugins wait for issue 5).
+    plugin_configs: BTreeSet<Id>,
     /// Built upstreams by upstream id (shared by routes: one balancer each).
     upstream_rt: HashMap<Id, Arc<UpstreamRt>>,
     /// Built inline upstreams of services, by service id.
@@ -67,6 +69,11 @@ impl Store {
                         self.upstreams.remove(&id);
                         self.upstream_rt.remove(&id);
                     }
+                    Kind::PluginConfig => {
+                        self.plugin_configs.remove(&id);
+                    }
+                    // Not used for proxying yet.
+                    _ => {}
                 }
                 Ok(affected)
             }
@@ -101,6 +108,11 @@ impl Store {
                 self.upstream_rt.insert(id.clone(), rt);
                 self.upstreams.insert(id, *u);
             }
+            Object::PluginConfig(_) => {
+                self.plugin_configs.insert(id);
+            }
+            // Not used for proxying yet.
+            _ => {}
         }
         Ok(())
     }
@@ -133,6 +145,13 @@ impl Store {
                 })
                 .map(|(rid, _)| rid.clone())
                 .collect(),
+            Kind::PluginConfig => self
+                .routes
+                .iter()
+                .filter(|(_, r)| r.plugin_config_id.as_ref() == Some(id))
+                .map(|(rid, _)| rid.clone())
+                .collect(),
+            _ => BTreeSet::new(),
         }
     }
 
@@ -145,21 +164,36 @@ impl Store {
         if r.status == 0 {
             return Ok(None);
         }
-        let err = |field: &str, reason: String| ObjectError::new(Kind::Route, &id.0, field, reason);
+        // A dangling reference skips the route, in APISIX's words.
+        let err =
+            |field: &str, reason: String| ObjectError::plain(Kind::Route, &id.0, field, reason);
         let service = match &r.service_id {
             Some(sid) => Some((
                 sid,
-                self.services
-                    .get(sid)
-                    .ok_or_else(|| err("service_id", format!("service {sid} not found")))?,
+                self.services.get(sid).ok_or_else(|| {
+                    err(
+                        "service_id",
+                        format!("failed to fetch service info by service id [{sid}]"),
+                    )
+                })?,
             )),
             None => None,
         };
+        if let Some(pid) = &r.plugin_config_id {
+            if !self.plugin_configs.contains(pid) {
+                return Err(err(
+                    "plugin_config_id",
+                    format!("failed to fetch plugin config info by plugin config id [{pid}]"),
+                ));
+            }
+        }
         let by_id = |uid: &Id, field: &str| {
-            self.upstream_rt
-                .get(uid)
-                .cloned()
-                .ok_or_else(|| err(field, format!("upstream {uid} not found")))
+            self.upstream_rt.get(uid).cloned().ok_or_else(|| {
+                err(
+                    field,
+                    format!("failed to fetch upstream info by upstream id [{uid}]"),
+                )
+            })
         };
         let upstream = if let Some(u) = &r.upstream {
             build_upstream(u, format!("route {id} (inline)"))

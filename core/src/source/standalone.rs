@@ -1,11 +1,14 @@
 //! APISIX's standalone file format: a YAML (or JSON) map keyed by kind
-//! (`routes:`, `services:`, `upstreams:`), each a list of objects with an
-//! `id`, and a trailing `#END` line that marks the file as complete.
+//! (`routes:`, `services:`, `upstreams:`, `consumers:`, `consumer_groups:`,
+//! `global_rules:`, `plugin_configs:`, `plugin_metadata:`, `ssls:`), each a
+//! list of objects with an `id` (`username` for consumers), and a trailing
+//! `#END` line that marks the file as complete. Credentials are listed
+//! under `consumers:` with an id `<username>/credentials/<id>`, as APISIX does.
 
 use std::collections::HashMap;
 
 use super::Item;
-use crate::config::{decode, FileError, Id, Kind, ObjectError};
+use crate::config::{decode, FileError, Id, Kind, ObjectError, CREDENTIALS};
 
 /// One parse of a standalone file.
 #[derive(Debug, Default)]
@@ -15,7 +18,7 @@ pub struct Standalone {
     pub items: Vec<(Item, serde_json::Value)>,
     /// The objects that were refused.
     pub errors: Vec<ObjectError>,
-    /// Top-level keys this build does not serve (`consumers`, `ssls`, ...).
+    /// Top-level keys this build does not read (`plugins`, `protos`, ...).
     pub ignored: Vec<String>,
 }
 
@@ -43,13 +46,16 @@ pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError>
         serde_json::Value::Null => Default::default(),
         _ => {
             return Err(syntax(
-                "expected a map with keys routes, services, upstreams".into(),
+                "expected a map with keys routes, services, upstreams, consumers, ...".into(),
             ))
         }
     };
     let mut out = Standalone::default();
     let mut seen: HashMap<(Kind, Id), ()> = HashMap::new();
     for kind in Kind::ALL {
+        if kind == Kind::Credential {
+            continue;
+        }
         let list = match map.get(kind.plural()) {
             None | Some(serde_json::Value::Null) => continue,
             Some(serde_json::Value::Array(list)) => list,
@@ -62,6 +68,16 @@ pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError>
             }
         };
         for (i, value) in list.iter().enumerate() {
+            let is_credential = kind == Kind::Consumer
+                && value
+                    .get("id")
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|id| id.contains(CREDENTIALS));
+            let kind = if is_credential {
+                Kind::Credential
+            } else {
+                kind
+            };
             match decode(kind, value, &format!("#{i}")) {
                 Ok((id, object)) => {
                     if seen.insert((kind, id.clone()), ()).is_some() {
@@ -81,7 +97,7 @@ pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError>
     }
     out.ignored = map
         .keys()
-        .filter(|k| Kind::from_plural(k).is_none())
+        .filter(|k| Kind::from_plural(k).is_none_or(|k| k == Kind::Credential))
         .cloned()
         .collect();
     Ok(out)
@@ -110,6 +126,35 @@ mod tests {
         );
         assert!(s.errors[1].reason.contains("duplicate"));
         assert_eq!(s.ignored, vec!["plugins".to_string()]);
+    }
+
+    #[test]
+    fn every_kind_has_its_key() {
+        let text = "consumers:\n  - {username: jack, plugins: {key-auth: {key: k}}}\n  - {id: jack/credentials/c1, plugins: {key-auth: {key: k}}}\n  - {id: c2, plugins: {}}\nconsumer_groups:\n  - {id: g, plugins: {}}\nglobal_rules:\n  - {id: 1, plugins: {}}\nplugin_configs:\n  - {id: 1, plugins: {}}\nplugin_metadata:\n  - {id: http-logger, log_format: {}}\nssls: []\nprotos: []\n#END\n";
+        let s = parse_standalone(text, "f").unwrap();
+        let got: Vec<(Kind, &str)> = s
+            .items
+            .iter()
+            .map(|(i, _)| (i.kind(), i.id.0.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Kind::PluginConfig, "1"),
+                (Kind::ConsumerGroup, "g"),
+                (Kind::Consumer, "jack"),
+                (Kind::Credential, "jack/credentials/c1"),
+                (Kind::GlobalRule, "1"),
+                (Kind::PluginMetadata, "http-logger"),
+            ]
+        );
+        // A consumer entry that is neither a consumer nor a credential.
+        assert_eq!(s.errors.len(), 1, "{:?}", s.errors);
+        assert_eq!(
+            (s.errors[0].kind, s.errors[0].id.as_str()),
+            (Kind::Consumer, "c2")
+        );
+        assert_eq!(s.ignored, vec!["protos".to_string()]);
     }
 
     #[test]

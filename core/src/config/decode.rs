@@ -1,0 +1,152 @@
+//! The one conversion from an object's JSON (outer shape) to its typed
+//! value: schema check, defaults, unknown plugins dropped, serde, then the
+//! limits of this build. Errors name kind, id and field.
+
+use serde_json::Value;
+
+use super::error::{split_serde, Kind, ObjectError};
+use super::objects::{Id, Object};
+use super::plugin_sets::PluginMetadataConf;
+use super::{schema, validate};
+
+/// Where a credential's id says which consumer it belongs to:
+/// `<username>/credentials/<id>`, as in a standalone file's `consumers:`
+/// list and under etcd's `/consumers/<username>/credentials/<id>`.
+pub const CREDENTIALS: &str = "/credentials/";
+
+/// Decodes and checks one object of `kind` from its JSON form. `fallback_id`
+/// names it in errors when it has no readable id (`#3`: its position).
+///
+/// The id is `id` (`username` for a consumer; `<username>/credentials/<id>`
+/// for a credential, taken from `id` or else from `fallback_id`, as a
+/// source reading `/consumers/<username>/credentials/<id>` passes it; an
+/// `id` equal to a consumer's `username` is ignored, as sources that add
+/// the key's id to every value do). Plugins this build does not know (all of them until
+/// the plugin host, issue 5) are dropped with a warning naming kind, id and
+/// plugin; the object is kept.
+pub fn decode(kind: Kind, value: &Value, fallback_id: &str) -> Result<(Id, Object), ObjectError> {
+    let id_text = match (kind, value.get("id"), value.get("username")) {
+        (Kind::Consumer, _, Some(Value::String(u))) => u.clone(),
+        (_, Some(Value::String(s)), _) => s.clone(),
+        (_, Some(Value::Number(n)), _) => n.to_string(),
+        _ => fallback_id.to_owned(),
+    };
+    let err = |(field, reason): (String, String)| ObjectError::new(kind, &id_text, field, reason);
+    let mut value = value.clone();
+    let mut consumer = String::new();
+    if kind == Kind::Consumer
+        && value.get("id").is_some()
+        && value.get("id") == value.get("username")
+    {
+        if let Some(obj) = value.as_object_mut() {
+            obj.remove("id");
+        }
+    }
+    let id_text = match kind {
+        Kind::Credential if !id_text.contains(CREDENTIALS) && fallback_id.contains(CREDENTIALS) => {
+            let own = fallback_id.rsplit(CREDENTIALS).next().unwrap_or_default();
+            if value.get("id").is_some() && id_text != own {
+                return Err(err((
+                    "id".into(),
+                    format!("{id_text:?} differs from the key's {fallback_id:?}"),
+                )));
+            }
+            fallback_id.to_owned()
+        }
+        _ => id_text,
+    };
+    let err = |(field, reason): (String, String)| ObjectError::new(kind, &id_text, field, reason);
+    if kind == Kind::Credential {
+        let (user, own) = id_text.split_once(CREDENTIALS).ok_or_else(|| {
+            err((
+                "id".into(),
+                format!("{id_text:?}: expected <username>{CREDENTIALS}<id>"),
+            ))
+        })?;
+        consumer = user.to_owned();
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("id".into(), Value::String(own.to_owned()));
+        }
+    }
+    schema::validate(kind, &id_text, &value)?;
+    schema::fill_defaults(kind, &mut value);
+    validate::supported(kind, &value).map_err(err)?;
+    drop_unknown_plugins(kind, &id_text, &mut value);
+    let obj = match kind {
+        Kind::Route => Object::Route(typed(kind, &id_text, &value)?),
+        Kind::Service => Object::Service(typed(kind, &id_text, &value)?),
+        Kind::Upstream => Object::Upstream(typed(kind, &id_text, &value)?),
+        Kind::Consumer => Object::Consumer(typed(kind, &id_text, &value)?),
+        Kind::ConsumerGroup => Object::ConsumerGroup(typed(kind, &id_text, &value)?),
+        Kind::GlobalRule => Object::GlobalRule(typed(kind, &id_text, &value)?),
+        Kind::PluginConfig => Object::PluginConfig(typed(kind, &id_text, &value)?),
+        Kind::Ssl => Object::Ssl(typed(kind, &id_text, &value)?),
+        Kind::Credential => {
+            let mut c: Box<super::CredentialConf> = typed(kind, &id_text, &value)?;
+            c.consumer = consumer;
+            Object::Credential(c)
+        }
+        Kind::PluginMetadata => {
+            let mut config = match value {
+                Value::Object(m) => m,
+                _ => Default::default(),
+            };
+            let id: Id = typed(kind, &id_text, &config.remove("id").unwrap_or(Value::Null))?;
+            Object::PluginMetadata(Box::new(PluginMetadataConf { id, config }))
+        }
+    };
+    let id = match &obj {
+        Object::Route(r) => r.id.clone(),
+        Object::Service(s) => s.id.clone(),
+        Object::Upstream(u) => u.id.clone(),
+        Object::Consumer(c) => Some(Id(c.username.clone())),
+        Object::Credential(c) => Some(Id(format!("{}{CREDENTIALS}{}", c.consumer, c.id))),
+        Object::ConsumerGroup(o) => Some(o.id.clone()),
+        Object::GlobalRule(o) => Some(o.id.clone()),
+        Object::PluginConfig(o) => Some(o.id.clone()),
+        Object::PluginMetadata(o) => Some(o.id.clone()),
+        Object::Ssl(o) => Some(o.id.clone()),
+    }
+    .ok_or_else(|| err(("id".into(), "required: every object needs an id".into())))?;
+    match &obj {
+        Object::Route(r) => validate::route(r),
+        Object::Service(s) => validate::service(s),
+        Object::Upstream(u) => validate::upstream(u, ""),
+        _ => Ok(()),
+    }
+    .map_err(err)?;
+    Ok((id, obj))
+}
+
+/// Serde into the typed value, naming the field on error.
+fn typed<T: serde::de::DeserializeOwned>(
+    kind: Kind,
+    id: &str,
+    v: &Value,
+) -> Result<T, ObjectError> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let (field, reason) = split_serde(&e);
+        ObjectError::new(kind, id, field, reason)
+    })
+}
+
+/// Whether this build has a plugin called `name` (none until issue 5).
+fn known_plugin(_name: &str) -> bool {
+    false
+}
+
+/// Removes the plugins this build does not know from `value.plugins`,
+/// logging each one.
+fn drop_unknown_plugins(kind: Kind, id: &str, value: &mut Value) {
+    let Some(Value::Object(plugins)) = value.get_mut("plugins") else {
+        return;
+    };
+    plugins.retain(|name, _| {
+        let known = known_plugin(name);
+        if !known {
+            tracing::warn!(kind = %kind, id = %id, plugin = %name,
+                "unknown plugin dropped; the object is kept (this build has no plugin host yet)");
+        }
+        known
+    });
+}

@@ -1,0 +1,105 @@
+//! The APISIX `ssl` object as a typed value (after its schema check):
+//! a certificate and key chosen by SNI, optionally with client mTLS.
+//! Not used yet: the gateway has no TLS listener.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use super::objects::Id;
+
+/// A certificate with its key and the server names it serves.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SslConf {
+    /// The id.
+    pub id: Id,
+    /// A name for people.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A description for people.
+    #[serde(default)]
+    pub desc: Option<String>,
+    /// Labels for people and filters.
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Set by the Admin API.
+    #[serde(default)]
+    pub create_time: Option<u64>,
+    /// Set by the Admin API.
+    #[serde(default)]
+    pub update_time: Option<u64>,
+    /// `server` (offered to clients, the default) or `client` (offered to upstreams).
+    #[serde(default = "server", rename = "type")]
+    pub kind: String,
+    /// PEM certificate (chain).
+    pub cert: String,
+    /// PEM private key.
+    pub key: String,
+    /// One server name (`*.example.com` allowed); APISIX's older spelling.
+    #[serde(default)]
+    pub sni: Option<String>,
+    /// Server names (`*.example.com` allowed).
+    #[serde(default)]
+    pub snis: Option<Vec<String>>,
+    /// More certificates (for example an ECC one beside an RSA one).
+    #[serde(default)]
+    pub certs: Option<Vec<String>>,
+    /// Their keys, in the same order.
+    #[serde(default)]
+    pub keys: Option<Vec<String>>,
+    /// Client certificate checking (mTLS).
+    #[serde(default)]
+    pub client: Option<SslClient>,
+    /// TLS versions offered.
+    #[serde(default)]
+    pub ssl_protocols: Option<Vec<String>>,
+    /// Expiry (unix seconds), informational.
+    #[serde(default)]
+    pub exptime: Option<u64>,
+    /// Start of validity (unix seconds), informational.
+    #[serde(default)]
+    pub validity_start: Option<u64>,
+    /// End of validity (unix seconds), informational.
+    #[serde(default)]
+    pub validity_end: Option<u64>,
+    /// 1 = used, 0 = not used.
+    #[serde(default = "one")]
+    pub status: u8,
+}
+
+/// `client {ca, depth, skip_mtls_uri_regex}`: client certificates must chain to `ca`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SslClient {
+    /// PEM CA certificate(s).
+    pub ca: String,
+    /// Longest verification chain (default 1).
+    #[serde(default = "one_u32")]
+    pub depth: u32,
+    /// Paths that skip the client certificate check.
+    #[serde(default)]
+    pub skip_mtls_uri_regex: Option<Vec<String>>,
+}
+
+impl SslConf {
+    /// The server names, from `snis` or `sni`.
+    pub fn server_names(&self) -> Vec<String> {
+        match (&self.snis, &self.sni) {
+            (Some(s), _) => s.clone(),
+            (None, Some(s)) => vec![s.clone()],
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
+fn server() -> String {
+    "server".into()
+}
+
+fn one() -> u8 {
+    1
+}
+
+fn one_u32() -> u32 {
+    1
+}
