@@ -19,7 +19,7 @@ fn fail(field: impl Into<String>, reason: impl Into<String>) -> Check {
 const NOT_YET: &str = "is not supported by this build yet";
 
 /// The upstream schemes the proxy can dial (`https` joins with `upstream::tls`).
-const SCHEMES: &[&str] = &["http"];
+const SCHEMES: &[&str] = &["http", "https"];
 
 /// Refuses properties of APISIX's schema that this build cannot serve
 /// (Lua scripts and filters, service discovery, gRPC to upstreams).
