@@ -49,6 +49,9 @@ pub struct HealthSet {
     running: AtomicBool,
     /// Replaced by a newer set: its probers never start again.
     retired: AtomicBool,
+    /// Used by a route of the live snapshot (set by [`keep_running`]);
+    /// probers start and run only while it is.
+    live: AtomicBool,
     /// Counts prober starts; a prober of an older start ends.
     generation: AtomicU64,
 }
@@ -102,6 +105,7 @@ impl HealthSet {
     pub fn wake(self: &Arc<Self>) {
         if self.running.load(Ordering::Relaxed)
             || self.retired.load(Ordering::Relaxed)
+            || !self.live.load(Ordering::Relaxed)
             || self.conf.active.is_none()
         {
             return;
@@ -127,6 +131,7 @@ impl HealthSet {
     /// Whether a prober started as `generation` should go on.
     fn current(&self, generation: u64) -> bool {
         self.running.load(Ordering::Relaxed)
+            && self.live.load(Ordering::Relaxed)
             && !self.retired.load(Ordering::Relaxed)
             && self.generation.load(Ordering::Relaxed) == generation
     }
@@ -145,6 +150,7 @@ impl HealthSet {
             passive: None,
             running: AtomicBool::new(false),
             retired: AtomicBool::new(true),
+            live: AtomicBool::new(false),
             generation: AtomicU64::new(0),
         })
     }
@@ -210,6 +216,13 @@ pub fn attach(
         }
         old.stop(true);
     }
+    let set = new_set(name, conf, targets);
+    reg.insert(name.to_owned(), Arc::downgrade(&set));
+    Some(set)
+}
+
+/// A set of healthy nodes, not live (no probers) yet.
+fn new_set(name: &str, conf: ChecksConf, targets: Vec<Target>) -> Arc<HealthSet> {
     let passive = conf.passive.as_ref().map(|p| {
         let limits = Thresholds {
             successes: p.healthy.successes,
@@ -219,7 +232,7 @@ pub fn attach(
         };
         (limits, p.kind.clone())
     });
-    let set = Arc::new(HealthSet {
+    Arc::new(HealthSet {
         name: name.to_owned(),
         nodes: targets.iter().map(|_| NodeHealth::default()).collect(),
         targets,
@@ -227,21 +240,33 @@ pub fn attach(
         passive,
         running: AtomicBool::new(false),
         retired: AtomicBool::new(false),
+        live: AtomicBool::new(false),
         generation: AtomicU64::new(0),
-    });
-    reg.insert(name.to_owned(), Arc::downgrade(&set));
-    Some(set)
+    })
 }
 
 /// Called after each published snapshot with the names of the upstreams
-/// its routes use: the probers of every other upstream end (they start
-/// again if it serves again).
+/// its routes use: those may start probers (on their next pick); the
+/// probers of every other upstream end, and a pick on a snapshot that is
+/// no longer live does not start them again.
 pub fn keep_running<'a>(names: impl IntoIterator<Item = &'a str>) {
     let live: HashSet<&str> = names.into_iter().collect();
     let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
+    sweep(&mut reg, &live);
+}
+
+/// Marks the sets of `reg` live or not by `live` names (see [`keep_running`]).
+fn sweep(reg: &mut HashMap<String, Weak<HealthSet>>, live: &HashSet<&str>) {
     reg.retain(|name, w| match w.upgrade() {
         Some(set) => {
-            if !live.contains(name.as_str()) {
+            if live.contains(name.as_str()) {
+                if !set.live.swap(true, Ordering::AcqRel) {
+                    // Probers a stale pick may have left marked as
+                    // running have ended: the next pick starts anew.
+                    set.running.store(false, Ordering::Release);
+                }
+            } else {
+                set.live.store(false, Ordering::Release);
                 set.stop(false);
             }
             true
@@ -298,15 +323,34 @@ mod tests {
         let d = attach("health-test keep", c(), targets(3)).unwrap();
         assert!(!Arc::ptr_eq(&a, &d));
         assert!(a.retired.load(Ordering::Relaxed) && !d.retired.load(Ordering::Relaxed));
-        d.wake();
-        assert!(d.current(1));
-        keep_running(["health-test other"]);
-        assert!(!d.current(1));
-        d.wake();
-        assert!(d.current(2) && !d.current(1));
         assert!(attach("health-test keep", None, targets(3)).is_none());
-        assert!(d.retired.load(Ordering::Relaxed) && !d.current(2));
-        d.wake();
-        assert!(!d.current(3));
+        assert!(d.retired.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn probers_run_only_while_a_live_snapshot_uses_the_set() {
+        // A registry of its own: builder tests sweep the global one.
+        let conf = checks(json!({"active": {"type": "tcp", "healthy": {"interval": 3600}}}));
+        let set = new_set("s", conf.unwrap(), targets(1));
+        let mut reg = HashMap::from([("s".to_owned(), Arc::downgrade(&set))]);
+        set.wake();
+        assert!(!set.current(1), "not started before a snapshot uses it");
+        sweep(&mut reg, &HashSet::from(["s"]));
+        set.wake();
+        assert!(set.current(1));
+        sweep(&mut reg, &HashSet::from(["other"]));
+        set.wake();
+        assert!(
+            !set.current(1) && !set.current(2),
+            "a stale pick starts nothing"
+        );
+        sweep(&mut reg, &HashSet::from(["s"]));
+        set.wake();
+        assert!(set.current(2) && !set.current(1));
+        set.stop(true);
+        assert!(!set.current(2));
+        drop(set);
+        sweep(&mut reg, &HashSet::new());
+        assert!(reg.is_empty());
     }
 }
