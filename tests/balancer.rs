@@ -168,3 +168,34 @@ fn ewma_avoids_a_slow_node() {
     }
     assert_eq!(slow.hits(), slow_before, "fast {}", fast.hits());
 }
+
+#[test]
+fn chash_on_consumer_falls_back_to_the_client_address_and_vars_combinations_stick() {
+    let (a, b, c) = (
+        Upstream::start("a"),
+        Upstream::start("b"),
+        Upstream::start("c"),
+    );
+    let nodes = format!(
+        "{{\"{}\": 1, \"{}\": 1, \"{}\": 1}}",
+        a.node(),
+        b.node(),
+        c.node()
+    );
+    let gw = Gateway::start(&format!(
+        "routes:\n  - id: co\n    uri: /co\n    upstream: {{type: chash, hash_on: consumer, nodes: {nodes}}}\n  - id: vc\n    uri: /vc\n    upstream: {{type: chash, hash_on: vars_combinations, key: \"$http_x_a-$arg_b\", nodes: {nodes}}}\n#END\n"
+    ));
+    // No authentication yet: every request of this client lands on one node.
+    let first = served_by(gw.port, "/co", &[]);
+    for _ in 0..20 {
+        assert_eq!(served_by(gw.port, "/co", &[]), first);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for k in 0..30 {
+        let path = format!("/vc?b={k}");
+        let owner = served_by(gw.port, &path, &[("X-A", "x")]);
+        assert_eq!(served_by(gw.port, &path, &[("X-A", "x")]), owner);
+        seen.insert(owner);
+    }
+    assert_eq!(seen.len(), 3, "30 combinations spread over the 3 nodes");
+}
