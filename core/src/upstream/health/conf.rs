@@ -38,7 +38,7 @@ pub struct ActiveConf {
     /// Path of an http probe.
     #[serde(default = "slash")]
     pub http_path: String,
-    /// For `https` probes.
+    /// Whether an `https` probe checks the node's certificate (default true).
     #[serde(default)]
     pub https_verify_certificate: Option<bool>,
     /// Extra headers of an http probe, `"Name: value"` each.
@@ -221,11 +221,7 @@ pub fn parse(value: &serde_json::Value) -> Result<ChecksConf, (String, String)> 
         return Ok(conf);
     };
     match a.kind.as_str() {
-        "http" | "tcp" => {}
-        "https" => fail(
-            "active.type",
-            "\"https\" is not supported by this build yet: use http or tcp",
-        )?,
+        "http" | "https" | "tcp" => {}
         t => fail(
             "active.type",
             format!("{t:?} is not one of http, https, tcp"),
@@ -353,10 +349,6 @@ mod tests {
         assert_eq!(field(json!({"passive": {}})), "checks.active");
         assert_eq!(
             field(json!({"active": {"type": "udp"}})),
-            "checks.active.type"
-        );
-        assert_eq!(
-            field(json!({"active": {"type": "https"}})),
             "checks.active.type"
         );
         assert_eq!(
