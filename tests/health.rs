@@ -129,3 +129,25 @@ fn probers_stop_when_their_upstream_leaves() {
         "node other was not probed"
     );
 }
+
+#[test]
+fn when_every_node_is_unhealthy_all_of_them_serve() {
+    let (a, b) = (Node::start("a"), Node::start("b"));
+    let gw = Gateway::start(&format!(
+        "routes:\n  - id: all\n    uri: /all\n    upstream: {{nodes: {{\"{}\": 1, \"{}\": 1}}, checks: {ACTIVE}}}\n#END\n",
+        a.addr(),
+        b.addr()
+    ));
+    serve(gw.port, "/all", 1);
+    a.set_health(500);
+    b.set_health(500);
+    assert!(
+        eventually(6, || gw.log().matches("node is unhealthy").count() >= 2),
+        "both nodes should be ejected:\n{}",
+        gw.log()
+    );
+    // As APISIX: with no healthy node, every node serves rather than none.
+    let served = serve(gw.port, "/all", 10);
+    assert!(served.iter().all(|(_, s)| *s == 200), "{served:?}");
+    assert!(served.iter().any(|(n, _)| n == "a") && served.iter().any(|(n, _)| n == "b"));
+}
