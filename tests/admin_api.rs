@@ -306,3 +306,46 @@ fn etcd_down_is_503_and_standalone_is_read_only() {
     drop(guard);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn schemas_consumers_and_credentials() {
+    let e = Etcd::start();
+    let gw = EtcdGateway::start(&e.endpoints());
+    let (s, v) = gw.admin("GET", "/apisix/admin/schema/route", None);
+    assert_eq!(s, 200, "{v}");
+    assert!(v["properties"]["uri"].is_object(), "{v}");
+    assert_eq!(gw.admin("GET", "/apisix/admin/schema/nothing", None).0, 404);
+
+    // A consumer is written with its username in the body.
+    let (s, v) = gw.admin(
+        "PUT",
+        "/apisix/admin/consumers",
+        Some(r#"{"username":"jack"}"#),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["key"], "/apisix/consumers/jack");
+    let (s, v) = gw.admin("GET", "/apisix/admin/consumers/jack", None);
+    assert_eq!(
+        (s, v["value"]["username"].as_str()),
+        (200, Some("jack")),
+        "{v}"
+    );
+    let (s, v) = gw.admin(
+        "PUT",
+        "/apisix/admin/consumers/jack/credentials/k1",
+        Some(r#"{"plugins":{}}"#),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["key"], "/apisix/consumers/jack/credentials/k1");
+    let (s, v) = gw.admin("GET", "/apisix/admin/consumers/jack/credentials", None);
+    assert_eq!((s, v["total"].as_u64()), (200, Some(1)), "{v}");
+    // Listing consumers does not list their credentials.
+    let (_, v) = gw.admin("GET", "/apisix/admin/consumers", None);
+    assert_eq!(v["total"], 1, "{v}");
+    let (s, _) = gw.admin(
+        "DELETE",
+        "/apisix/admin/consumers/jack/credentials/k1",
+        None,
+    );
+    assert_eq!(s, 200);
+}

@@ -23,7 +23,9 @@ impl From<StoreError> for Refusal {
     }
 }
 
-/// Checks `value` as an object of `kind` (a path segment) with `id`.
+/// Checks `value` as an object of `kind` (a path segment) with `id`
+/// (`<username>/credentials/<id>` for a credential): its JSON Schema, the
+/// limits of this build, with APISIX's `error_msg`.
 pub fn object(kind: &str, id: &str, value: &Value) -> Result<(), Refusal> {
     let Some(k) = Kind::from_plural(kind) else {
         return Err(Refusal::Invalid(format!(
@@ -31,16 +33,9 @@ pub fn object(kind: &str, id: &str, value: &Value) -> Result<(), Refusal> {
             singular(kind)
         )));
     };
-    decode(k, value, id).map(|_| ()).map_err(|e| {
-        Refusal::Invalid(if e.field.is_empty() {
-            format!("invalid configuration: {}", e.reason)
-        } else {
-            format!(
-                "invalid configuration: property {:?} validation failed: {}",
-                e.field, e.reason
-            )
-        })
-    })
+    decode(k, value, id)
+        .map(|_| ())
+        .map_err(|e| Refusal::Invalid(e.error_msg().to_owned()))
 }
 
 /// The references an object of `kind` makes: (field, kind of the target).

@@ -253,13 +253,13 @@ async fn handle(ctx: &Ctx, req: Request<Incoming>, peer: IpAddr) -> Reply {
     }
 }
 
-/// `GET /apisix/admin/schema/<kind>`.
+/// `GET /apisix/admin/schema/<kind>` (`route`, or `routes`): the kind's JSON Schema.
 fn schema(method: &Method, kind: &str) -> Reply {
     if method != Method::GET {
         return error(StatusCode::METHOD_NOT_ALLOWED, "schemas are read with GET");
     }
-    error(
-        StatusCode::NOT_FOUND,
-        format!("no JSON Schema for {kind:?} in this build yet"),
-    )
+    match crate::config::Kind::from_name(kind).or_else(|| crate::config::Kind::from_plural(kind)) {
+        Some(k) => (StatusCode::OK, crate::config::schema_json(k).clone()),
+        None => error(StatusCode::NOT_FOUND, format!("no schema for {kind:?}")),
+    }
 }

@@ -145,7 +145,12 @@ async fn write(
         .unwrap_or_else(|| now().into());
     m.insert("create_time".into(), created_at);
     m.insert("update_time".into(), now().into());
-    if let Err(r) = check::object(t.kind, id, &value) {
+    // A credential is named by its consumer too, as the config module expects.
+    let full_id = match t.dir.strip_prefix("consumers/") {
+        Some(rest) if t.kind == "credentials" => format!("{}/{id}", rest),
+        _ => id.to_owned(),
+    };
+    if let Err(r) = check::object(t.kind, &full_id, &value) {
         return refusal(r);
     }
     if let Err(r) = check::refs(store, t.kind, &value).await {

@@ -8,16 +8,24 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{decode, Id, Kind, ObjectError};
+use crate::config::{decode, Id, Kind, ObjectError, CREDENTIALS};
 use crate::source::{Change, Item};
 
 /// The kind and id an etcd key names under `prefix`
 /// (`/apisix/routes/1` -> route `1`); `None` for keys this build does not
 /// serve (other kinds, `/apisix/routes` itself, nested keys).
+/// `/apisix/consumers/jack/credentials/k1` is credential `jack/credentials/k1`.
 pub fn decode_key(prefix: &str, key: &str) -> Option<(Kind, Id)> {
     let rest = key.strip_prefix(prefix)?.strip_prefix('/')?;
     let (kind, id) = rest.split_once('/')?;
-    let kind = Kind::from_plural(kind)?;
+    if kind == "consumers" {
+        if let Some((user, own)) = id.split_once(CREDENTIALS) {
+            Id::parse(user).ok()?;
+            Id::parse(own).ok()?;
+            return Some((Kind::Credential, Id(id.to_owned())));
+        }
+    }
+    let kind = Kind::from_plural(kind).filter(|k| *k != Kind::Credential)?;
     Id::parse(id).ok().map(|id| (kind, id))
 }
 
@@ -26,7 +34,9 @@ pub fn decode_value(kind: Kind, id: &Id, key: &str, raw: &[u8]) -> Result<Item, 
     let mut value: serde_json::Value = serde_json::from_slice(raw)
         .map_err(|e| ObjectError::new(kind, &id.0, "", format!("{key}: not JSON: {e}")))?;
     if let serde_json::Value::Object(m) = &mut value {
-        m.entry("id").or_insert_with(|| id.0.clone().into());
+        if kind != Kind::Credential {
+            m.entry("id").or_insert_with(|| id.0.clone().into());
+        }
     }
     let (got, object) = decode(kind, &value, &id.0)?;
     if &got != id {
@@ -230,7 +240,11 @@ mod tests {
             Some((Kind::Route, Id("1".into())))
         );
         assert_eq!(decode_key("/apisix", "/apisix/routes"), None);
-        assert_eq!(decode_key("/apisix", "/apisix/ssls/1"), None);
+        assert_eq!(
+            decode_key("/apisix", "/apisix/consumers/jack/credentials/k1"),
+            Some((Kind::Credential, Id("jack/credentials/k1".into())))
+        );
+        assert_eq!(decode_key("/apisix", "/apisix/credentials/k1"), None);
         assert_eq!(decode_key("/apisix", "/apisix/routes/a b"), None);
         assert_eq!(decode_key("/apisix", "/other/routes/1"), None);
     }
