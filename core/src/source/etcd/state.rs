@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -56,7 +57,8 @@ pub fn decode_value(kind: Kind, id: &Id, key: &str, raw: &[u8]) -> Result<Item, 
 /// One applied key.
 #[derive(Debug, Clone)]
 struct Entry {
-    raw: Vec<u8>,
+    key: Arc<str>,
+    raw: Arc<[u8]>,
     item: Item,
 }
 
@@ -66,6 +68,35 @@ pub struct State {
     entries: BTreeMap<(Kind, Id), Entry>,
     /// The etcd revision this state is current to (0: never read).
     pub revision: i64,
+}
+
+/// The state as the snapshot file holds it, taken by [`State::export`] so
+/// that another thread can write it.
+#[derive(Debug)]
+pub struct Export {
+    prefix: String,
+    revision: i64,
+    kvs: Vec<(Arc<str>, Arc<[u8]>)>,
+}
+
+impl Export {
+    /// Writes it to `path` atomically (a temp file beside it, then rename).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let file = SnapshotFile {
+            prefix: self.prefix.clone(),
+            revision: self.revision,
+            kvs: self
+                .kvs
+                .iter()
+                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned()))
+                .collect(),
+        };
+        let text = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".tmp{}", std::process::id()));
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, path)
+    }
 }
 
 /// The snapshot file's shape.
@@ -102,7 +133,7 @@ impl State {
         if self
             .entries
             .get(&(kind, id.clone()))
-            .is_some_and(|e| e.raw == raw)
+            .is_some_and(|e| *e.raw == *raw)
         {
             return None;
         }
@@ -111,7 +142,8 @@ impl State {
                 self.entries.insert(
                     (kind, id),
                     Entry {
-                        raw: raw.to_vec(),
+                        key: Arc::from(key),
+                        raw: Arc::from(raw),
                         item: item.clone(),
                     },
                 );
@@ -170,27 +202,22 @@ impl State {
         puts
     }
 
-    /// Writes the state to `path` atomically (a temp file beside it, then rename).
-    pub fn save(&self, prefix: &str, path: &Path) -> std::io::Result<()> {
-        let file = SnapshotFile {
+    /// A copy of the state for the snapshot file; cheap (values are shared).
+    pub fn export(&self, prefix: &str) -> Export {
+        Export {
             prefix: prefix.to_owned(),
             revision: self.revision,
             kvs: self
                 .entries
-                .iter()
-                .map(|((k, id), e)| {
-                    (
-                        format!("{prefix}/{}/{id}", k.plural()),
-                        String::from_utf8_lossy(&e.raw).into_owned(),
-                    )
-                })
+                .values()
+                .map(|e| (e.key.clone(), e.raw.clone()))
                 .collect(),
-        };
-        let text = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(format!(".tmp{}", std::process::id()));
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, path)
+        }
+    }
+
+    /// Writes the state to `path` atomically (a temp file beside it, then rename).
+    pub fn save(&self, prefix: &str, path: &Path) -> std::io::Result<()> {
+        self.export(prefix).write(path)
     }
 
     /// Loads a snapshot file written for `prefix`; `None` (logged) when it is
@@ -292,10 +319,21 @@ mod tests {
         let mut s = State::default();
         s.put("/apisix", "/apisix/upstreams/u", UP);
         s.put("/apisix", "/apisix/routes/1", R1);
+        let cred = br#"{"plugins":{}}"#;
+        assert!(s
+            .put(
+                "/apisix",
+                "/apisix/consumers/jack",
+                br#"{"username":"jack"}"#
+            )
+            .is_some());
+        assert!(s
+            .put("/apisix", "/apisix/consumers/jack/credentials/k1", cred)
+            .is_some());
         s.revision = 7;
         s.save("/apisix", &path).unwrap();
         let back = State::load("/apisix", &path).unwrap();
-        assert_eq!((back.len(), back.revision), (2, 7));
+        assert_eq!((back.len(), back.revision), (4, 7));
         assert!(State::load("/other", &path).is_none());
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use etcd_client::{Client, EventType, GetOptions, WatchOptions};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::state::State;
+use super::state::{Export, State};
 use super::EtcdSection;
 use crate::source::{Change, SourceEvent};
 
@@ -44,6 +44,8 @@ pub(super) struct Watch {
     pub resync: bool,
     dirty_since: Option<Instant>,
     last_save: Option<Instant>,
+    /// The thread that writes the snapshot file (so the watch never waits on disk).
+    saver: std::sync::mpsc::SyncSender<Export>,
     rng: u64,
 }
 
@@ -53,6 +55,7 @@ impl Watch {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64)
             ^ u64::from(std::process::id()) << 32;
+        let settings_path = settings.snapshot_file.clone();
         Watch {
             settings,
             resync: state.revision == 0,
@@ -61,6 +64,7 @@ impl Watch {
             sent_full: false,
             dirty_since: None,
             last_save: None,
+            saver: saver(settings_path),
             rng: seed | 1,
         }
     }
@@ -132,7 +136,8 @@ impl Watch {
         self.events.send(SourceEvent::Changes(changes)).is_ok()
     }
 
-    /// Writes the snapshot file when it changed (at most every `SAVE_EVERY` unless `now`).
+    /// Hands the state to the snapshot writer when it changed (at most
+    /// every `SAVE_EVERY` unless `now`; later when the writer is busy).
     fn save(&mut self, now: bool) {
         if self.dirty_since.is_none() || self.settings.snapshot_file.as_os_str().is_empty() {
             return;
@@ -140,17 +145,13 @@ impl Watch {
         if !now && self.last_save.is_some_and(|t| t.elapsed() < SAVE_EVERY) {
             return;
         }
-        match self
-            .state
-            .save(&self.settings.prefix, &self.settings.snapshot_file)
+        if self
+            .saver
+            .try_send(self.state.export(&self.settings.prefix))
+            .is_ok()
         {
-            Ok(()) => {
-                self.dirty_since = None;
-                self.last_save = Some(Instant::now());
-            }
-            Err(e) => {
-                tracing::warn!(file = %self.settings.snapshot_file.display(), error = %e, "etcd snapshot file not written")
-            }
+            self.dirty_since = None;
+            self.last_save = Some(Instant::now());
         }
     }
 
@@ -297,4 +298,22 @@ impl Watch {
             }
         }
     }
+}
+
+/// Starts the thread that writes exports to `path`, one at a time.
+fn saver(path: std::path::PathBuf) -> std::sync::mpsc::SyncSender<Export> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Export>(1);
+    let spawned = std::thread::Builder::new()
+        .name("etcd-snapshot".into())
+        .spawn(move || {
+            while let Ok(export) = rx.recv() {
+                if let Err(e) = export.write(&path) {
+                    tracing::warn!(file = %path.display(), error = %e, "etcd snapshot file not written");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no etcd snapshot writer thread: the snapshot file is not kept");
+    }
+    tx
 }
