@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod app;
 pub mod config;
+pub mod plugin_host;
 pub mod proxy;
 pub mod snapshot;
 pub mod source;

@@ -1,0 +1,79 @@
+//! Opening one `.so` file and checking that it is a radixgate plugin of our
+//! ABI: abi_stable's checks (its header, the root module's layout and
+//! version), then our ABI major, then the plugin's schemas.
+
+use std::path::{Path, PathBuf};
+
+use abi_stable::library::{lib_header_from_path, RootModule};
+use radixgate_plugin::abi::{PluginModRef, ABI_MAJOR, ABI_MINOR};
+
+use super::entry::PluginEntry;
+
+/// A file the host refused, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("plugin file {}: {reason}", path.display())]
+pub struct LoadError {
+    /// The file.
+    pub path: PathBuf,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+impl LoadError {
+    /// A refusal of `path` for `reason`.
+    pub fn new(path: &Path, reason: impl Into<String>) -> LoadError {
+        LoadError {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The `.so` files directly in `dir`, sorted by name (the load order, so
+/// that of two plugins with one name the first by file name wins).
+pub fn plugin_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| LoadError::new(dir, format!("cannot read the plugin directory: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|ext| ext == "so") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Opens `path` and checks it; on success the plugin's declarations, ready
+/// to build instances. The library stays loaded for the life of the
+/// process, whatever the outcome (nothing guarantees that no pointer into it
+/// remains, so it is never unloaded).
+pub fn load_file(path: &Path) -> Result<PluginEntry, LoadError> {
+    // Opens the library (leaked by abi_stable on purpose) and reads its
+    // header: fails for a file that is not a library, or a library without
+    // an abi_stable root module (not a plugin), or another abi_stable.
+    let header = lib_header_from_path(path)
+        .map_err(|e| LoadError::new(path, format!("not a radixgate plugin: {e}")))?;
+    // Checks the root module's version string and layout against ours, then
+    // runs the plugin's root module constructor.
+    let root: PluginModRef = header.init_root_module::<PluginModRef>().map_err(|e| {
+        LoadError::new(
+            path,
+            format!(
+                "incompatible with this gateway's {}: {e}",
+                PluginModRef::NAME
+            ),
+        )
+    })?;
+    let (major, minor) = (root.abi_major(), root.abi_minor());
+    if major != ABI_MAJOR {
+        return Err(LoadError::new(
+            path,
+            format!(
+                "plugin {:?} was built for plugin ABI {major}.{minor}; this gateway speaks \
+                 {ABI_MAJOR}.{ABI_MINOR} (rebuild it against radixgate-plugin {ABI_MAJOR}.x)",
+                root.name().as_str()
+            ),
+        ));
+    }
+    PluginEntry::from_root(path, root).map_err(|reason| LoadError::new(path, reason))
+}

@@ -1,0 +1,35 @@
+//! The plugin host: loads `.so` plugins built against `radixgate-plugin`,
+//! keeps a registry of them, builds instances from configs and calls their
+//! phases.
+//!
+//! - [`PluginRegistry::load_dir`] opens every `.so` in the plugin directory
+//!   (at start, and again on reload: new files join the old ones; libraries
+//!   are never unloaded) and checks each: abi_stable's header and layout
+//!   check, our ABI major version, a unique name, schemas that compile. A
+//!   file that fails is logged with its path and reason and skipped.
+//! - [`PluginInstance::build`] checks a config against the plugin's JSON
+//!   Schema and calls its constructor, when the config is loaded.
+//! - [`PluginInstance::call`] runs one phase on a [`RequestState`] and maps
+//!   the plugin's answer to an [`Outcome`]; a panic caught on the plugin's
+//!   side becomes a logged [`Failure`] (the request gets a 500).
+//! - [`GatewayServices`] is what plugins may call: shared store, metadata,
+//!   clock, logging, metrics.
+
+mod entry;
+mod instance;
+mod loader;
+mod metrics;
+mod registry;
+mod request;
+mod services;
+mod store;
+
+pub use entry::PluginEntry;
+pub use instance::{Failure, InstanceError, Outcome, PluginInstance, Reply};
+pub use loader::{load_file, plugin_files, LoadError};
+pub use metrics::{MetricDesc, MetricKind, MetricsRegistry, Series, MAX_SERIES};
+pub use radixgate_plugin::{Phase, Phases};
+pub use registry::{LoadReport, PluginRegistry};
+pub use request::RequestState;
+pub use services::GatewayServices;
+pub use store::SharedStore;

@@ -1,0 +1,190 @@
+//! The gateway's implementation of the host services plugins call: shared
+//! store, plugin metadata, clock, logging, metrics.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use abi_stable::{
+    sabi_trait::TD_Opaque,
+    std_types::{RArc, ROption, RResult, RSlice, RStr, RString},
+};
+use radixgate_plugin::abi::{HostHandle, HostServices, HostServices_TO, StoreCounter};
+use radixgate_plugin::{LogLevel, MetricId};
+
+use super::metrics::{MetricDesc, MetricKind, MetricsRegistry};
+use super::store::SharedStore;
+
+struct Inner {
+    store: SharedStore,
+    metadata: RwLock<HashMap<String, String>>,
+    metrics: MetricsRegistry,
+    start: Instant,
+}
+
+/// The host services of one gateway. Cloning shares them.
+#[derive(Clone)]
+pub struct GatewayServices {
+    inner: Arc<Inner>,
+}
+
+impl Default for GatewayServices {
+    fn default() -> GatewayServices {
+        GatewayServices {
+            inner: Arc::new(Inner {
+                store: SharedStore::default(),
+                metadata: RwLock::default(),
+                metrics: MetricsRegistry::default(),
+                start: Instant::now(),
+            }),
+        }
+    }
+}
+
+fn now_unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl GatewayServices {
+    /// The handle passed to plugin constructors.
+    pub fn handle(&self) -> HostHandle {
+        HostServices_TO::from_ptr(RArc::new(self.clone()), TD_Opaque)
+    }
+
+    /// Sets (or with `None` removes) plugin `plugin`'s metadata JSON.
+    pub fn set_metadata(&self, plugin: &str, json: Option<String>) {
+        let mut map = self
+            .inner
+            .metadata
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        match json {
+            Some(json) => map.insert(plugin.to_string(), json),
+            None => map.remove(plugin),
+        };
+    }
+
+    /// The shared store.
+    pub fn store(&self) -> &SharedStore {
+        &self.inner.store
+    }
+
+    /// The metrics plugins registered.
+    pub fn metrics(&self) -> &MetricsRegistry {
+        &self.inner.metrics
+    }
+
+    fn register(
+        &self,
+        name: RStr<'_>,
+        help: RStr<'_>,
+        labels: RSlice<'_, RStr<'_>>,
+        kind: MetricKind,
+    ) -> RResult<MetricId, RString> {
+        let desc = MetricDesc {
+            name: name.to_string(),
+            help: help.to_string(),
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            kind,
+        };
+        self.inner
+            .metrics
+            .register(desc)
+            .map(MetricId)
+            .map_err(RString::from)
+            .into()
+    }
+}
+
+impl HostServices for GatewayServices {
+    fn store_incr(&self, key: RStr<'_>, delta: i64, ttl_ms: u64) -> StoreCounter {
+        let (value, expires_at_ms) =
+            self.inner
+                .store
+                .incr(key.as_str(), delta, ttl_ms, now_unix_ms());
+        StoreCounter {
+            value,
+            expires_at_ms,
+        }
+    }
+
+    fn store_get(&self, key: RStr<'_>) -> ROption<RString> {
+        self.inner
+            .store
+            .get(key.as_str(), now_unix_ms())
+            .map(RString::from)
+            .into()
+    }
+
+    fn store_set(&self, key: RStr<'_>, value: RStr<'_>, ttl_ms: u64) {
+        self.inner
+            .store
+            .set(key.as_str(), value.as_str(), ttl_ms, now_unix_ms())
+    }
+
+    fn plugin_metadata(&self, plugin: RStr<'_>) -> ROption<RString> {
+        let map = self
+            .inner
+            .metadata
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        map.get(plugin.as_str())
+            .map(|json| RString::from(json.as_str()))
+            .into()
+    }
+
+    fn now_unix_ms(&self) -> u64 {
+        now_unix_ms()
+    }
+
+    fn monotonic_ns(&self) -> u64 {
+        self.inner.start.elapsed().as_nanos() as u64
+    }
+
+    fn log(&self, level: LogLevel, plugin: RStr<'_>, message: RStr<'_>) {
+        let (plugin, message) = (plugin.as_str(), message.as_str());
+        match level {
+            LogLevel::Trace => tracing::trace!(plugin, "{message}"),
+            LogLevel::Debug => tracing::debug!(plugin, "{message}"),
+            LogLevel::Info => tracing::info!(plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(plugin, "{message}"),
+            LogLevel::Error => tracing::error!(plugin, "{message}"),
+        }
+    }
+
+    fn register_counter(
+        &self,
+        name: RStr<'_>,
+        help: RStr<'_>,
+        labels: RSlice<'_, RStr<'_>>,
+    ) -> RResult<MetricId, RString> {
+        self.register(name, help, labels, MetricKind::Counter)
+    }
+
+    fn register_histogram(
+        &self,
+        name: RStr<'_>,
+        help: RStr<'_>,
+        labels: RSlice<'_, RStr<'_>>,
+        buckets: RSlice<'_, f64>,
+    ) -> RResult<MetricId, RString> {
+        let mut bounds = buckets.to_vec();
+        bounds.retain(|b| !b.is_nan());
+        bounds.sort_by(f64::total_cmp);
+        self.register(name, help, labels, MetricKind::Histogram(bounds))
+    }
+
+    fn counter_add(&self, id: MetricId, label_values: RSlice<'_, RStr<'_>>, value: u64) {
+        self.inner
+            .metrics
+            .record(id.0, label_values.as_slice(), value as f64)
+    }
+
+    fn histogram_observe(&self, id: MetricId, label_values: RSlice<'_, RStr<'_>>, value: f64) {
+        self.inner
+            .metrics
+            .record(id.0, label_values.as_slice(), value)
+    }
+}
