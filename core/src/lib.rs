@@ -15,3 +15,8 @@ pub mod proxy;
 pub mod snapshot;
 pub mod source;
 pub mod upstream;
+
+/// Every thread allocates from its own mimalloc heap (cheaper than glibc
+/// malloc on the proxy's hot path, measured with perf).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

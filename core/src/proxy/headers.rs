@@ -20,9 +20,26 @@ const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
+/// Whether `name` is a hop-by-hop header (or `Transfer-Encoding`).
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    name == header::CONNECTION
+        || name == header::TRANSFER_ENCODING
+        || name == header::TE
+        || name == header::TRAILER
+        || name == header::UPGRADE
+        || name == header::PROXY_AUTHENTICATE
+        || name == header::PROXY_AUTHORIZATION
+        || name.as_str() == "keep-alive"
+        || name.as_str() == "proxy-connection"
+}
+
 /// Removes hop-by-hop headers, including those the `Connection` header names.
 /// `Transfer-Encoding` goes too: hyper frames each hop's body itself.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages carry none: one pass over the names, no removal.
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -54,36 +71,49 @@ pub fn host_only(raw: &[u8]) -> &[u8] {
     }
 }
 
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+
 /// Sets what the node is told about the client and the hop it came in on.
 pub fn set_forwarded(headers: &mut HeaderMap, client: SocketAddr, local: SocketAddr, host: &[u8]) {
-    let ip = client.ip().to_string();
+    use std::io::Write as _;
+    // Formatted on the stack: an IPv6 address with a scope fits in 64 bytes.
+    let mut ip_buf = [0u8; 64];
+    let mut cur = std::io::Cursor::new(&mut ip_buf[..]);
+    let _ = write!(cur, "{}", client.ip());
+    let ip_len = cur.position() as usize;
+    let ip = &ip_buf[..ip_len];
+    let ip_value = HeaderValue::from_bytes(ip).ok();
     // Append to what earlier proxies reported, as nginx's $proxy_add_x_forwarded_for.
-    let mut xff = String::new();
-    for v in headers.get_all("x-forwarded-for").iter() {
-        if let Ok(s) = v.to_str() {
-            xff.push_str(s);
-            xff.push_str(", ");
+    let xff = if headers.contains_key(&X_FORWARDED_FOR) {
+        let mut xff = Vec::with_capacity(64);
+        for v in headers.get_all(&X_FORWARDED_FOR).iter() {
+            if v.to_str().is_ok() {
+                xff.extend_from_slice(v.as_bytes());
+                xff.extend_from_slice(b", ");
+            }
         }
-    }
-    xff.push_str(&ip);
-    let set = |h: &mut HeaderMap, name: &'static str, v: &[u8]| {
-        if let Ok(v) = HeaderValue::from_bytes(v) {
-            h.insert(name, v);
-        }
-    };
-    set(headers, "x-forwarded-for", xff.as_bytes());
-    set(headers, "x-real-ip", ip.as_bytes());
-    set(headers, "x-forwarded-proto", b"http");
-    if host.is_empty() {
-        headers.remove("x-forwarded-host");
+        xff.extend_from_slice(ip);
+        HeaderValue::from_bytes(&xff).ok()
     } else {
-        set(headers, "x-forwarded-host", host);
+        ip_value.clone()
+    };
+    if let Some(v) = xff {
+        headers.insert(X_FORWARDED_FOR, v);
     }
-    set(
-        headers,
-        "x-forwarded-port",
-        local.port().to_string().as_bytes(),
-    );
+    if let Some(v) = ip_value {
+        headers.insert(X_REAL_IP, v);
+    }
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    if host.is_empty() {
+        headers.remove(X_FORWARDED_HOST);
+    } else if let Ok(v) = HeaderValue::from_bytes(host) {
+        headers.insert(X_FORWARDED_HOST, v);
+    }
+    headers.insert(X_FORWARDED_PORT, HeaderValue::from(local.port()));
 }
 
 /// Sets `Host` for the node by `pass_host`; `pass` keeps the client's (or,

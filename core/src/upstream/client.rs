@@ -85,7 +85,8 @@ impl UpstreamClient {
             let reused = pooled.is_some();
             let mut conn = match pooled {
                 Some(c) => c,
-                None => match timeout(t.connect, connect(up, node)).await {
+                // Boxed: the rare path stays out of every request's future.
+                None => match timeout(t.connect, Box::pin(connect(up, node))).await {
                     Ok(Ok(tx)) => Pooled { tx, used: 0 },
                     Ok(Err(e)) => return Err(unsent(ForwardError::Connect(e), req)),
                     Err(_) => return Err(unsent(ForwardError::Timeout(t.connect), req)),

@@ -4,6 +4,7 @@
 //! reused newest first, and a sweep closes those idle for too long.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
@@ -49,16 +50,67 @@ impl PoolLimits {
 }
 
 /// Which connections are interchangeable: same node, same scheme, same
-/// TLS server name. Cheap to clone.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PoolKey(Arc<(bool, Authority, Option<String>)>);
+/// TLS server name. Cheap to clone; hashed once, when it is made.
+#[derive(Debug, Clone)]
+pub struct PoolKey(Arc<KeyParts>);
+
+#[derive(Debug, PartialEq, Eq)]
+struct KeyParts {
+    hash: u64,
+    tls: bool,
+    authority: Authority,
+    sni: Option<String>,
+}
 
 impl PoolKey {
     /// The key of `authority`, over TLS with `sni` when `tls`.
     pub fn new(tls: bool, authority: Authority, sni: Option<String>) -> PoolKey {
-        PoolKey(Arc::new((tls, authority, sni)))
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (tls, authority.as_str(), &sni).hash(&mut h);
+        PoolKey(Arc::new(KeyParts {
+            hash: h.finish(),
+            tls,
+            authority,
+            sni,
+        }))
     }
 }
+
+impl PartialEq for PoolKey {
+    fn eq(&self, other: &PoolKey) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl Eq for PoolKey {}
+
+impl Hash for PoolKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0.hash);
+    }
+}
+
+/// Passes a [`PoolKey`]'s own hash through.
+#[derive(Debug, Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type KeyMap<V> = HashMap<PoolKey, V, BuildHasherDefault<KeyHasher>>;
 
 /// A connection ready for its next request, and how many it carried.
 #[derive(Debug)]
@@ -85,7 +137,7 @@ impl Idle {
 /// One worker's idle connections.
 #[derive(Debug, Default)]
 pub struct Pool {
-    idle: Mutex<HashMap<PoolKey, VecDeque<Idle>>>,
+    idle: Mutex<KeyMap<VecDeque<Idle>>>,
 }
 
 impl Pool {
