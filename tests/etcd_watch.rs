@@ -267,3 +267,33 @@ fn two_gateways_on_one_etcd_converge_and_bad_values_are_skipped() {
         );
     }
 }
+
+#[test]
+fn a_revision_that_went_backwards_is_a_full_re_read() {
+    let mut e = Etcd::start();
+    let rt = runtime();
+    let mut c = client(&rt, &e.endpoints());
+    seed(&rt, &mut c, "1", "/a", "one");
+    for i in 0..10 {
+        rt.block_on(c.put(
+            "/apisix/upstreams/churn",
+            up_json("churn", &format!("c{i}")),
+            None,
+        ))
+        .expect("put");
+    }
+    let gw = EtcdGateway::start(&e.endpoints());
+    assert!(eventually(10, || served(&gw, "/a", "one")), "{}", gw.log());
+    // etcd comes back empty (revision 1): what it holds now is the truth.
+    e.stop(0);
+    e.members[0].wipe();
+    e.restart(0);
+    let mut c = client(&rt, &e.endpoints());
+    seed(&rt, &mut c, "9", "/z", "nine");
+    assert!(
+        eventually(30, || served(&gw, "/z", "nine") && gw.get("/a").0 == 404),
+        "{}",
+        gw.log()
+    );
+    assert!(gw.log().contains("went backwards"), "{}", gw.log());
+}

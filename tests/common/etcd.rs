@@ -121,6 +121,13 @@ impl Member {
         }
     }
 
+    /// Removes the data dir of a stopped member: it starts again empty,
+    /// its revisions from 1 (as an etcd restored from an older backup).
+    pub fn wipe(&mut self) {
+        assert!(self.child.is_none(), "stop the member before wiping it");
+        let _ = std::fs::remove_dir_all(self.dir.join("data"));
+    }
+
     /// Whether the process runs.
     pub fn running(&self) -> bool {
         self.child.is_some()
