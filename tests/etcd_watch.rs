@@ -297,3 +297,21 @@ fn a_revision_that_went_backwards_is_a_full_re_read() {
     );
     assert!(gw.log().contains("went backwards"), "{}", gw.log());
 }
+
+#[test]
+fn a_silent_watch_is_noticed_and_resumed() {
+    let e = Etcd::start();
+    let rt = runtime();
+    let mut c = client(&rt, &e.endpoints());
+    seed(&rt, &mut c, "1", "/a", "one");
+    let gw = EtcdGateway::start(&e.endpoints());
+    assert!(eventually(10, || served(&gw, "/a", "one")), "{}", gw.log());
+    // etcd frozen: connections stay open, nothing answers.
+    e.members[0].signal("STOP");
+    let noticed = eventually(20, || gw.log().contains("watch silent"));
+    e.members[0].signal("CONT");
+    assert!(noticed, "{}", gw.log());
+    assert!(served(&gw, "/a", "one"));
+    seed(&rt, &mut c, "2", "/b", "two");
+    assert!(eventually(30, || served(&gw, "/b", "two")), "{}", gw.log());
+}

@@ -128,6 +128,17 @@ impl Member {
         let _ = std::fs::remove_dir_all(self.dir.join("data"));
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to the member's own process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("member running").id();
+        let ok = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -{signal} {pid}");
+    }
+
     /// Whether the process runs.
     pub fn running(&self) -> bool {
         self.child.is_some()
@@ -141,6 +152,7 @@ impl Member {
 
 impl Drop for Member {
     fn drop(&mut self) {
+        // A stopped (SIGSTOP) process still dies of SIGKILL.
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
