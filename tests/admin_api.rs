@@ -316,6 +316,20 @@ fn schemas_consumers_and_credentials() {
     assert!(v["properties"]["uri"].is_object(), "{v}");
     assert_eq!(gw.admin("GET", "/apisix/admin/schema/nothing", None).0, 404);
 
+    // Validate without writing.
+    let ok = r#"{"uri":"/v","upstream":{"nodes":{"127.0.0.1:1":1}}}"#;
+    let (s, v) = gw.admin("POST", "/apisix/admin/schema/validate/route", Some(ok));
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = gw.admin(
+        "POST",
+        "/apisix/admin/schema/validate/routes",
+        Some(r#"{"uri":1}"#),
+    );
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(gw.admin("GET", "/apisix/admin/routes", None).1["total"], 0);
+    let (s, v) = gw.admin("GET", "/apisix/admin/plugins/list", None);
+    assert_eq!((s, v), (200, json!([])));
+
     // A consumer is written with its username in the body.
     let (s, v) = gw.admin(
         "PUT",

@@ -24,7 +24,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
 
-use target::{PathError, Target};
+use target::{ObjectPath, PathError, Target};
 use verbs::{error, Reply};
 
 /// Largest request body: 1.5 MiB.
@@ -205,8 +205,28 @@ async fn handle(ctx: &Ctx, req: Request<Incoming>, peer: IpAddr) -> Reply {
     }
     let t = match target {
         Target::Schema(kind) => return schema(&method, &kind),
+        // No plugin host in this build yet: no plugin is available.
+        Target::PluginList if method == Method::GET => {
+            return (StatusCode::OK, Value::Array(Vec::new()))
+        }
+        Target::PluginList => {
+            return error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "the plugin list is read with GET",
+            )
+        }
+        Target::Validate(_) if method != Method::POST => {
+            return error(StatusCode::METHOD_NOT_ALLOWED, "validate with POST")
+        }
+        Target::Validate(kind) => ObjectPath {
+            kind,
+            dir: kind.to_owned(),
+            id: None,
+            sub: Some(String::new()),
+        },
         Target::Object(t) => t,
     };
+    let validate_only = t.sub.as_deref() == Some("") && t.id.is_none();
     if method == Method::GET {
         return verbs::get(&ctx.store, &t, &q).await;
     }
@@ -240,11 +260,14 @@ async fn handle(ctx: &Ctx, req: Request<Incoming>, peer: IpAddr) -> Reply {
             )
         }
     };
-    if t.sub.is_none() && !body.is_object() {
+    if (t.sub.is_none() || validate_only) && !body.is_object() {
         return error(
             StatusCode::BAD_REQUEST,
             "invalid request body: expected a JSON object",
         );
+    }
+    if validate_only {
+        return verbs::validate(&t, body);
     }
     match method {
         Method::PUT => verbs::put(&ctx.store, &t, &q, body).await,

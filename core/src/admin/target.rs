@@ -35,6 +35,10 @@ pub enum Target {
     Object(ObjectPath),
     /// `GET /apisix/admin/schema/<kind>`.
     Schema(String),
+    /// `POST /apisix/admin/schema/validate/<kind>`: check a body, write nothing.
+    Validate(&'static str),
+    /// `GET /apisix/admin/plugins/list`.
+    PluginList,
 }
 
 /// A collection (`id` = None), an object, or a path inside an object.
@@ -88,11 +92,18 @@ pub fn parse(path: &str) -> Result<Target, PathError> {
     let not_found = || PathError::NotFound(format!("{path} is not an Admin API path"));
     let rest = path.strip_prefix("/apisix/admin/").ok_or_else(not_found)?;
     let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
-    if segs.first() == Some(&"schema") {
-        return match segs.as_slice() {
-            ["schema", kind] => Ok(Target::Schema((*kind).to_owned())),
-            _ => Err(not_found()),
-        };
+    match segs.as_slice() {
+        ["schema", "validate", kind] => {
+            return KINDS
+                .iter()
+                .find(|k| **k == *kind || singular(k) == *kind)
+                .map(|k| Target::Validate(k))
+                .ok_or_else(|| PathError::NotFound(format!("unknown kind {kind:?}")))
+        }
+        ["schema", kind] => return Ok(Target::Schema((*kind).to_owned())),
+        ["schema", ..] => return Err(not_found()),
+        ["plugins", "list"] => return Ok(Target::PluginList),
+        _ => {}
     }
     let kind = KINDS
         .iter()
@@ -228,6 +239,16 @@ mod tests {
             parse("/apisix/admin/routes/a%20b"),
             Err(PathError::BadId(_))
         ));
+    }
+
+    #[test]
+    fn validate_and_plugin_list_paths() {
+        assert_eq!(
+            parse("/apisix/admin/schema/validate/route"),
+            Ok(Target::Validate("routes"))
+        );
+        assert_eq!(parse("/apisix/admin/plugins/list"), Ok(Target::PluginList));
+        assert!(parse("/apisix/admin/schema/validate/nope").is_err());
     }
 
     #[test]

@@ -335,3 +335,21 @@ pub async fn delete(store: &Store, t: &ObjectPath, q: &HashMap<String, String>) 
         Err(e) => store_error(&e),
     }
 }
+
+/// `POST /apisix/admin/schema/validate/<kind>`: 200 `{}` when `body` would
+/// be accepted as an object of the kind (references not checked), else 400.
+pub fn validate(t: &ObjectPath, body: Value) -> Reply {
+    let id = match body.get("id") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => "1".to_owned(),
+    };
+    let mut body = body;
+    if let Value::Object(m) = &mut body {
+        m.entry("id").or_insert_with(|| id.clone().into());
+    }
+    match check::object(t.kind, &id, &body) {
+        Ok(()) => (StatusCode::OK, json!({})),
+        Err(r) => refusal(r),
+    }
+}
