@@ -166,7 +166,10 @@ fn https_nodes_get_sni_and_keep_alive() {
     let conns = seen.conns();
     assert_eq!(conns.iter().sum::<usize>(), 8);
     // Two workers, each with its own pool: far fewer connections than requests.
-    assert!(conns.len() <= 2, "one TLS connection per request: {conns:?}");
+    assert!(
+        conns.len() <= 2,
+        "one TLS connection per request: {conns:?}"
+    );
     assert!(seen.sni.lock().unwrap().iter().all(|n| n == "localhost"));
 }
 

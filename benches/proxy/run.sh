@@ -3,7 +3,10 @@
 # nginx `proxy_pass` (keepalive 64) and against radixgate, each with ONE
 # worker, both in front of the same nginx upstream returning a 12-byte body.
 # Rounds alternate between the two so that machine noise hits both alike;
-# prints each round, the medians, and radixgate's ratio to nginx.
+# prints each round, the medians, and radixgate's ratio to nginx. Beside
+# req/s and p99 it prints each proxy's CPU time per request (user+sys of
+# the proxy's worker process, from /proc), which the machine's other load
+# disturbs less than req/s does.
 #
 #   benches/proxy/run.sh                  # builds the release binary first
 #   ROUNDS=5 DUR=8 CONN=64 benches/proxy/run.sh
@@ -17,6 +20,8 @@ done
 ROUNDS=${ROUNDS:-3}; DUR=${DUR:-5}; CONN=${CONN:-64}
 cargo build --release -p radixgate >&2
 BIN=target/release/radixgate
+echo "machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg); $(nginx -v 2>&1); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+echo "load: wrk -t1 -c$CONN -d${DUR}s --latency, $ROUNDS rounds each, alternating"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 UP=$(free_port); NG=$(free_port); RG=$(free_port)
@@ -55,23 +60,34 @@ nginx -c "$W/px.conf" -p "$W"
 ("$BIN" --config "$W/config.yaml" >"$W/rg.log" 2>&1 & echo $! >"$W/rg.pid")
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$RG/hello" && break; sleep 0.1; done
 
-load() { # url -> "req/s p99_ms"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+load() { # url pid -> "req/s p99_ms cpu_us_per_request"
+  local t0 t1; t0=$(cpu_ticks "$2")
   local out; out=$(wrk -t1 -c"$CONN" -d"${DUR}s" --latency "$1" 2>&1)
-  local rps p99
+  t1=$(cpu_ticks "$2")
+  local rps p99 n cpu
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  n=$(awk '/requests in/ {print $1}' <<<"$out")
+  cpu=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz * 1e6 / n}')
   p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' <<<"$out")
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "warning: errors in $1:" >&2; grep "Non-2xx\|Socket errors" <<<"$out" >&2; fi
-  echo "$rps $p99"
+  echo "$rps $p99 $cpu"
 }
 : >"$W/nginx"; : >"$W/radixgate"
+NGW=$(pgrep -P "$(cat "$W/px.pid")" | head -1)   # nginx's one worker process
+RGP=$(cat "$W/rg.pid")
 for r in $(seq "$ROUNDS"); do
-  n=$(load "http://127.0.0.1:$NG/hello"); g=$(load "http://127.0.0.1:$RG/hello")
+  n=$(load "http://127.0.0.1:$NG/hello" "$NGW"); g=$(load "http://127.0.0.1:$RG/hello" "$RGP")
   echo "$n" >>"$W/nginx"; echo "$g" >>"$W/radixgate"
-  printf "round %d: nginx %s req/s p99 %s ms | radixgate %s req/s p99 %s ms\n" "$r" $n $g
+  printf "round %d: nginx %s req/s p99 %s ms cpu %s us/req | radixgate %s req/s p99 %s ms cpu %s us/req\n" "$r" $n $g
 done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 nr=$(cut -d' ' -f1 "$W/nginx" | median); np=$(cut -d' ' -f2 "$W/nginx" | median)
 gr=$(cut -d' ' -f1 "$W/radixgate" | median); gp=$(cut -d' ' -f2 "$W/radixgate" | median)
-printf "median: nginx %s req/s p99 %s ms | radixgate %s req/s p99 %s ms | ratio %.2fx req/s (target >= 1.2x), p99 %.2fx (target <= 1x)\n" \
-  "$nr" "$np" "$gr" "$gp" "$(awk -v a="$gr" -v b="$nr" 'BEGIN {print a / b}')" \
-  "$(awk -v a="$gp" -v b="$np" 'BEGIN {print a / b}')"
+nc=$(cut -d' ' -f3 "$W/nginx" | median); gc=$(cut -d' ' -f3 "$W/radixgate" | median)
+printf "median: nginx %s req/s p99 %s ms cpu %s us/req | radixgate %s req/s p99 %s ms cpu %s us/req\n" \
+  "$nr" "$np" "$nc" "$gr" "$gp" "$gc"
+printf "ratio radixgate/nginx: %.2fx req/s (target >= 1.2x), p99 %.2fx (target <= 1x), cpu per request %.2fx\n" \
+  "$(awk -v a="$gr" -v b="$nr" 'BEGIN {print a / b}')" \
+  "$(awk -v a="$gp" -v b="$np" 'BEGIN {print a / b}')" \
+  "$(awk -v a="$gc" -v b="$nc" 'BEGIN {print a / b}')"

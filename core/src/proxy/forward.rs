@@ -66,7 +66,13 @@ pub async fn forward(
     let replay: Option<(Method, Uri, HeaderMap)> = (upstream.retries > 0
         && idempotent(req.method())
         && req.body().is_end_stream())
-    .then(|| (req.method().clone(), req.uri().clone(), req.headers().clone()));
+    .then(|| {
+        (
+            req.method().clone(),
+            req.uri().clone(),
+            req.headers().clone(),
+        )
+    });
     let timeouts = route.timeouts().unwrap_or(shared.default_timeouts);
     let deadline = upstream.retry_timeout.map(|d| Instant::now() + d);
 
@@ -117,12 +123,17 @@ pub async fn forward(
             node = %node.authority, error = %err, "forwarding failed");
         // Another node gets the request when nothing of it was sent, or
         // when it can be sent again as it was.
-        let again = tried.len() <= upstream.retries as usize
-            && deadline.is_none_or(|d| Instant::now() < d);
+        let again =
+            tried.len() <= upstream.retries as usize && deadline.is_none_or(|d| Instant::now() < d);
         let next = again
             .then(|| upstream.pick_other(key.as_deref(), &tried))
             .flatten()
-            .and_then(|i| failure.unsent.or_else(|| replay.as_ref().map(rebuild)).map(|r| (i, r)));
+            .and_then(|i| {
+                failure
+                    .unsent
+                    .or_else(|| replay.as_ref().map(rebuild))
+                    .map(|r| (i, r))
+            });
         let Some((next, again)) = next else {
             let (status, msg) = match err {
                 ForwardError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout"),
