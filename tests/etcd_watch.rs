@@ -315,3 +315,38 @@ fn a_silent_watch_is_noticed_and_resumed() {
     seed(&rt, &mut c, "2", "/b", "two");
     assert!(eventually(30, || served(&gw, "/b", "two")), "{}", gw.log());
 }
+
+#[test]
+fn tls_to_etcd() {
+    let dir = std::env::temp_dir().join(format!("rg-etcd-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
+    let (cert, key) = (dir.join("etcd.pem"), dir.join("etcd-key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).expect("write cert");
+    std::fs::write(&key, ck.signing_key.serialize_pem()).expect("write key");
+    let e = Etcd::start_tls(cert.clone(), key);
+    let tls = format!(
+        "etcd:\n  endpoints: [\"{}\"]\n  timeout: 2\n  tls:\n    ca: {}\n    sni: localhost\n",
+        e.endpoint(),
+        cert.display()
+    );
+    let gw = EtcdGateway::start_yaml(&tls);
+    let (s, v) = gw.admin(
+        "PUT",
+        "/apisix/admin/upstreams/u",
+        Some(&up_json("u", "secure")),
+    );
+    assert_eq!(s, 201, "{v}\n{}", gw.log());
+    let body = json!({"uri": "/s", "upstream_id": "u"}).to_string();
+    assert_eq!(
+        gw.admin("PUT", "/apisix/admin/routes/1", Some(&body)).0,
+        201
+    );
+    assert!(
+        eventually(10, || served(&gw, "/s", "secure")),
+        "{}",
+        gw.log()
+    );
+    drop(gw);
+    let _ = std::fs::remove_dir_all(&dir);
+}

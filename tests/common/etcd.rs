@@ -49,12 +49,15 @@ pub struct Member {
     pub dir: PathBuf,
     cluster: String,
     child: Option<Child>,
+    /// Certificate and key files when clients speak TLS.
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Member {
     /// `http://127.0.0.1:<client port>`.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.client_port)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.client_port)
     }
 
     fn spawn(&mut self) {
@@ -65,7 +68,11 @@ impl Member {
             .expect("etcd log file");
         let client = self.endpoint();
         let peer = format!("http://127.0.0.1:{}", self.peer_port);
-        let child = Command::new(etcd_bin())
+        let mut cmd = Command::new(etcd_bin());
+        if let Some((cert, key)) = &self.tls {
+            cmd.arg("--cert-file").arg(cert).arg("--key-file").arg(key);
+        }
+        let child = cmd
             .arg("--name")
             .arg(&self.name)
             .arg("--data-dir")
@@ -103,6 +110,9 @@ impl Member {
 
     /// Whether `GET /health` answers `"health":"true"`.
     pub fn healthy(&self) -> bool {
+        if self.tls.is_some() {
+            return self.log().contains("ready to serve client requests");
+        }
         http_get(self.client_port, "/health").is_some_and(|b| b.contains("\"health\":\"true\""))
     }
 
@@ -171,6 +181,15 @@ impl Etcd {
 
     /// `n` members forming one cluster, healthy when this returns.
     pub fn cluster(n: usize) -> Etcd {
+        Etcd::build(n, None)
+    }
+
+    /// One member whose clients speak TLS with `cert`/`key` (PEM files).
+    pub fn start_tls(cert: PathBuf, key: PathBuf) -> Etcd {
+        Etcd::build(1, Some((cert, key)))
+    }
+
+    fn build(n: usize, tls: Option<(PathBuf, PathBuf)>) -> Etcd {
         let mut members: Vec<Member> = (0..n)
             .map(|i| Member {
                 name: format!("m{i}"),
@@ -179,6 +198,7 @@ impl Etcd {
                 dir: temp_dir(&format!("m{i}")),
                 cluster: String::new(),
                 child: None,
+                tls: tls.clone(),
             })
             .collect();
         let cluster = members
@@ -327,13 +347,38 @@ pub struct EtcdGateway {
 }
 
 impl EtcdGateway {
-    /// `config.yaml` for a gateway on `endpoints` with `extra` YAML appended.
+    /// `config.yaml` for a gateway on `endpoints` with `extra` YAML appended
+    /// to its `admin:` section.
     pub fn config(port: u16, admin_port: u16, endpoints: &[String], extra: &str) -> String {
         let eps: Vec<String> = endpoints.iter().map(|e| format!("\"{e}\"")).collect();
+        let etcd = format!("etcd:\n  endpoints: [{}]\n  timeout: 2\n", eps.join(", "));
+        EtcdGateway::config_with(port, admin_port, &etcd, extra)
+    }
+
+    /// `config.yaml` with the given `etcd:` section.
+    pub fn config_with(port: u16, admin_port: u16, etcd: &str, extra: &str) -> String {
         format!(
-            "gateway:\n  listen: [\"127.0.0.1:{port}\"]\n  worker_threads: 2\n  upstream_connect_timeout: 2\n  upstream_read_timeout: 5\nconfig:\n  provider: etcd\netcd:\n  endpoints: [{}]\n  timeout: 2\nadmin:\n  listen: \"127.0.0.1:{admin_port}\"\n{extra}",
-            eps.join(", ")
+            "gateway:\n  listen: [\"127.0.0.1:{port}\"]\n  worker_threads: 2\n  upstream_connect_timeout: 2\n  upstream_read_timeout: 5\nconfig:\n  provider: etcd\n{etcd}admin:\n  listen: \"127.0.0.1:{admin_port}\"\n{extra}"
         )
+    }
+
+    /// Starts a gateway whose `etcd:` section is `etcd` (YAML).
+    pub fn start_yaml(etcd: &str) -> EtcdGateway {
+        let (port, admin_port) = (free_port(), free_port());
+        let dir = temp_dir("gw");
+        std::fs::write(
+            dir.join("config.yaml"),
+            EtcdGateway::config_with(port, admin_port, etcd, ""),
+        )
+        .expect("write config.yaml");
+        let mut gw = EtcdGateway {
+            port,
+            admin_port,
+            dir,
+            child: None,
+        };
+        gw.start_process();
+        gw
     }
 
     /// Starts a gateway on `endpoints` and waits until both listeners answer.

@@ -7,7 +7,7 @@ mod settings;
 mod state;
 mod watch;
 
-pub use settings::EtcdSection;
+pub use settings::{EtcdSection, EtcdTls};
 pub use state::{decode_key, decode_value, State};
 
 use tokio::sync::mpsc::UnboundedSender;

@@ -26,13 +26,30 @@ pub struct EtcdSection {
     /// Password of `user`.
     #[serde(default)]
     pub password: Option<String>,
-    /// TLS towards etcd (refused by this build: it has no TLS client yet).
+    /// TLS towards `https://` endpoints.
     #[serde(default)]
-    pub tls: Option<serde_json::Value>,
+    pub tls: Option<EtcdTls>,
     /// The last applied state, so the gateway can start while etcd is down.
     /// Relative to the working directory; empty = no snapshot file.
     #[serde(default = "default_snapshot")]
     pub snapshot_file: PathBuf,
+}
+
+/// `etcd.tls`: how to trust etcd and, for mutual TLS, who we are.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EtcdTls {
+    /// PEM file of the CA that signed etcd's certificate (required).
+    pub ca: PathBuf,
+    /// PEM file of our client certificate (mutual TLS; with `key`).
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    /// PEM file of our client key (with `cert`).
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    /// The name to check etcd's certificate against (default: the endpoint's host).
+    #[serde(default)]
+    pub sni: Option<String>,
 }
 
 impl Default for EtcdSection {
@@ -68,19 +85,39 @@ impl EtcdSection {
         if self.endpoints.is_empty() {
             return Err(("etcd.endpoints".into(), "expected at least 1 URL".into()));
         }
+        let https = self.endpoints.iter().any(|e| e.starts_with("https://"));
         for (i, e) in self.endpoints.iter().enumerate() {
-            if e.starts_with("https://") {
+            let scheme_ok = if https {
+                e.starts_with("https://")
+            } else {
+                e.starts_with("http://")
+            };
+            if !scheme_ok || e.parse::<http::Uri>().is_err() {
                 return Err((
                     format!("etcd.endpoints[{i}]"),
-                    "https is not supported by this build yet: use http".into(),
+                    format!(
+                        "{e:?} is not a URL like http://127.0.0.1:2379 (all http, or all https with etcd.tls)"
+                    ),
                 ));
             }
-            if !e.starts_with("http://") || e.parse::<http::Uri>().is_err() {
+        }
+        match (&self.tls, https) {
+            (None, true) => {
                 return Err((
-                    format!("etcd.endpoints[{i}]"),
-                    format!("{e:?} is not a URL like http://127.0.0.1:2379"),
-                ));
+                    "etcd.tls".into(),
+                    "required for https endpoints: at least tls.ca".into(),
+                ))
             }
+            (Some(_), false) => {
+                return Err((
+                    "etcd.tls".into(),
+                    "set, but the endpoints are http: use https://".into(),
+                ))
+            }
+            (Some(t), true) if t.cert.is_some() != t.key.is_some() => {
+                return Err(("etcd.tls.key".into(), "cert and key go together".into()))
+            }
+            _ => {}
         }
         if !self.prefix.starts_with('/') || self.prefix.ends_with('/') {
             return Err((
@@ -98,12 +135,6 @@ impl EtcdSection {
             return Err((
                 "etcd.password".into(),
                 "user and password go together".into(),
-            ));
-        }
-        if self.tls.is_some() {
-            return Err((
-                "etcd.tls".into(),
-                "TLS to etcd is not supported by this build yet".into(),
             ));
         }
         Ok(())
@@ -124,6 +155,9 @@ impl EtcdSection {
         if let (Some(u), Some(p)) = (&self.user, &self.password) {
             opts = opts.with_user(u.clone(), p.clone());
         }
+        if let Some(tls) = &self.tls {
+            opts = opts.with_tls(tls.options().map_err(etcd_client::Error::InvalidArgs)?);
+        }
         let connect = etcd_client::Client::connect(&self.endpoints, Some(opts));
         match tokio::time::timeout(self.timeout(), connect).await {
             Ok(r) => r,
@@ -133,5 +167,26 @@ impl EtcdSection {
                 self.timeout()
             ))),
         }
+    }
+}
+
+impl EtcdTls {
+    /// The client TLS settings, with the PEM files read.
+    fn options(&self) -> Result<etcd_client::TlsOptions, String> {
+        let read = |p: &PathBuf, what: &str| {
+            std::fs::read(p).map_err(|e| format!("etcd.tls.{what} {}: {e}", p.display()))
+        };
+        let mut o = etcd_client::TlsOptions::new()
+            .ca_certificate(etcd_client::Certificate::from_pem(read(&self.ca, "ca")?));
+        if let (Some(c), Some(k)) = (&self.cert, &self.key) {
+            o = o.identity(etcd_client::Identity::from_pem(
+                read(c, "cert")?,
+                read(k, "key")?,
+            ));
+        }
+        if let Some(name) = &self.sni {
+            o = o.domain_name(name.clone());
+        }
+        Ok(o)
     }
 }
