@@ -59,8 +59,8 @@ pub struct UpstreamClient {
 }
 
 impl UpstreamClient {
-    /// A client with an empty pool; call inside the worker's runtime (the
-    /// pool's idle sweep runs there).
+    /// A client with an empty pool; made inside the worker's runtime, whose
+    /// task sweeps the pool's idle connections.
     pub fn new() -> Self {
         UpstreamClient {
             pool: Pool::start(),

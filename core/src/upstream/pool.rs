@@ -141,12 +141,14 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A pool whose sweep (every second, on the current runtime) closes
-    /// connections idle past their `idle_timeout` or closed by the node.
+    /// A pool whose sweep (every second, on the current runtime; none
+    /// outside one) closes connections idle past their `idle_timeout` or
+    /// closed by the node.
     pub fn start() -> Arc<Pool> {
         let pool = Arc::new(Pool::default());
-        let weak = Arc::downgrade(&pool);
-        tokio::spawn(sweep(weak));
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(sweep(Arc::downgrade(&pool)));
+        }
         pool
     }
 
