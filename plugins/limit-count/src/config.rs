@@ -1,0 +1,153 @@
+//! limit-count's config and plugin_metadata: APISIX's fields, defaults and
+//! limits, as JSON Schema text and as serde types.
+
+use radixgate_plugin::serde::Deserialize;
+use radixgate_plugin::serde_json::Value;
+use radixgate_plugin::ConfigError;
+
+/// The route config's JSON Schema (APISIX's, without the redis policies'
+/// fields, which are accepted by the schema but refused by the plugin).
+pub const SCHEMA: &str = r#"{
+    "type": "object",
+    "properties": {
+        "count": {"type": "integer", "exclusiveMinimum": 0},
+        "time_window": {"type": "integer", "exclusiveMinimum": 0},
+        "group": {"type": "string"},
+        "key": {"type": "string", "default": "remote_addr"},
+        "key_type": {"type": "string", "enum": ["var", "var_combination", "constant"], "default": "var"},
+        "rejected_code": {"type": "integer", "minimum": 200, "maximum": 599, "default": 503},
+        "rejected_msg": {"type": "string", "minLength": 1},
+        "policy": {"type": "string", "enum": ["local", "redis", "redis-cluster"], "default": "local"},
+        "allow_degradation": {"type": "boolean", "default": false},
+        "show_limit_quota_header": {"type": "boolean", "default": true}
+    },
+    "required": ["count", "time_window"]
+}"#;
+
+/// plugin_metadata's JSON Schema: the quota header names.
+pub const METADATA_SCHEMA: &str = r#"{
+    "type": "object",
+    "properties": {
+        "limit_header": {"type": "string", "default": "X-RateLimit-Limit"},
+        "remaining_header": {"type": "string", "default": "X-RateLimit-Remaining"},
+        "reset_header": {"type": "string", "default": "X-RateLimit-Reset"}
+    }
+}"#;
+
+/// How `key` is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(crate = "radixgate_plugin::serde", rename_all = "snake_case")]
+pub enum KeyType {
+    /// `key` names one variable (`remote_addr`, `http_x_user`).
+    Var,
+    /// `key` is a template of variables (`$remote_addr $http_x_user`).
+    VarCombination,
+    /// `key` is the key itself.
+    Constant,
+}
+
+/// The config on a route, service or global rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(crate = "radixgate_plugin::serde")]
+pub struct Config {
+    /// Requests allowed per window.
+    pub count: i64,
+    /// Window length in seconds.
+    pub time_window: u64,
+    /// Routes with the same group share counters.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// What identifies a client (default `remote_addr`).
+    #[serde(default = "default_key")]
+    pub key: String,
+    /// How `key` is read (default `var`).
+    #[serde(default = "default_key_type")]
+    pub key_type: KeyType,
+    /// Status of a rejected request (default 503).
+    #[serde(default = "default_rejected_code")]
+    pub rejected_code: u16,
+    /// Body `{"error_msg": ...}` of a rejected request.
+    #[serde(default)]
+    pub rejected_msg: Option<String>,
+    /// Where counters live; only `local` (the host's shared store).
+    #[serde(default = "default_policy")]
+    pub policy: String,
+    /// Accepted; the local store cannot fail.
+    #[serde(default)]
+    pub allow_degradation: bool,
+    /// Send X-RateLimit-Limit/Remaining/Reset (default true).
+    #[serde(default = "default_true")]
+    pub show_limit_quota_header: bool,
+    /// APISIX's multi-rule form; not supported yet.
+    #[serde(default)]
+    pub rules: Option<Value>,
+}
+
+/// plugin_metadata.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(crate = "radixgate_plugin::serde", default)]
+pub struct Metadata {
+    /// Header carrying the limit.
+    pub limit_header: String,
+    /// Header carrying the remaining requests.
+    pub remaining_header: String,
+    /// Header carrying the seconds until the window resets.
+    pub reset_header: String,
+}
+
+impl Default for Metadata {
+    fn default() -> Metadata {
+        Metadata {
+            limit_header: "X-RateLimit-Limit".into(),
+            remaining_header: "X-RateLimit-Remaining".into(),
+            reset_header: "X-RateLimit-Reset".into(),
+        }
+    }
+}
+
+fn default_key() -> String {
+    "remote_addr".into()
+}
+fn default_key_type() -> KeyType {
+    KeyType::Var
+}
+fn default_rejected_code() -> u16 {
+    503
+}
+fn default_policy() -> String {
+    "local".into()
+}
+fn default_true() -> bool {
+    true
+}
+
+impl Config {
+    /// What the schema cannot say (or the host may not have checked).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.count <= 0 {
+            return Err(ConfigError::field("count", "must be greater than 0"));
+        }
+        if self.time_window == 0 {
+            return Err(ConfigError::field("time_window", "must be greater than 0"));
+        }
+        if !(200..=599).contains(&self.rejected_code) {
+            return Err(ConfigError::field(
+                "rejected_code",
+                "must be between 200 and 599",
+            ));
+        }
+        if self.rejected_msg.as_deref() == Some("") {
+            return Err(ConfigError::field("rejected_msg", "must not be empty"));
+        }
+        if self.policy != "local" {
+            return Err(ConfigError::field(
+                "policy",
+                format!("\"{}\" is not supported; only \"local\"", self.policy),
+            ));
+        }
+        if self.rules.is_some() {
+            return Err(ConfigError::field("rules", "not supported yet"));
+        }
+        Ok(())
+    }
+}

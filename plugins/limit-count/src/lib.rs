@@ -1,0 +1,190 @@
+//! `limit-count`: at most `count` requests per `time_window` seconds per key
+//! (APISIX's plugin, priority 1002, policy `local`). Counters live in the
+//! host's shared store (atomic increment with expiry), so every worker
+//! sees the same count. Runs in access; the quota headers are set in
+//! header_filter (and on the rejection itself).
+//!
+//! ```json
+//! "limit-count": {"count": 2, "time_window": 60, "rejected_code": 503, "key": "remote_addr"}
+//! ```
+
+mod config;
+pub mod vars;
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use radixgate_plugin::{
+    export_plugin, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin, Response,
+};
+
+pub use config::{Config, KeyType};
+use vars::{Template, Var};
+
+/// Request variable holding "limit remaining reset" for header_filter.
+const QUOTA_VAR: &str = "limit-count.quota";
+
+/// How the counter key is found for a request.
+enum KeySource {
+    Var(Var),
+    Combination(Template),
+    Constant(String),
+}
+
+/// The quota header names (from plugin_metadata when set).
+struct HeaderNames {
+    limit: String,
+    remaining: String,
+    reset: String,
+}
+
+/// One config's limiter.
+pub struct LimitCount {
+    host: Host,
+    count: i64,
+    window_ms: u64,
+    key: KeySource,
+    /// Prefix of every counter key: group, or this config's fingerprint.
+    prefix: String,
+    rejected_code: u16,
+    rejected_body: Option<Vec<u8>>,
+    show_headers: bool,
+    headers: HeaderNames,
+}
+
+impl LimitCount {
+    /// The counter key of this request.
+    fn key(&self, ctx: &Ctx<'_>) -> String {
+        let value = match &self.key {
+            KeySource::Var(var) => var.resolve(ctx).map(|v| v.into_owned()),
+            KeySource::Combination(t) => match t.render(ctx, &[]) {
+                (_, 0) => None,
+                (text, _) => Some(text),
+            },
+            KeySource::Constant(c) => Some(c.clone()),
+        };
+        let value = value.unwrap_or_else(|| ctx.client_addr().ip().to_string());
+        // Without a group, counters are per route as APISIX's are per resource.
+        if self.prefix.starts_with("group:") {
+            format!("limit-count:{}:{}", self.prefix, value)
+        } else {
+            format!("limit-count:{}:{}:{}", ctx.route_id(), self.prefix, value)
+        }
+    }
+
+    fn quota_headers(&self, remaining: i64, reset: u64) -> [(&str, String); 3] {
+        [
+            (self.headers.limit.as_str(), self.count.to_string()),
+            (self.headers.remaining.as_str(), remaining.to_string()),
+            (self.headers.reset.as_str(), reset.to_string()),
+        ]
+    }
+}
+
+/// A fingerprint of the fields that define a limit, so that a reloaded but
+/// unchanged config keeps its counters and a changed one starts afresh.
+fn fingerprint(config: &Config) -> String {
+    let mut h = DefaultHasher::new();
+    (config.count, config.time_window, &config.key, config.key_type).hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// plugin_metadata's header names, or APISIX's defaults.
+fn header_names(host: &Host) -> Result<HeaderNames, ConfigError> {
+    let meta: config::Metadata = match host.metadata() {
+        Some(json) => radixgate_plugin::serde_json::from_str(&json)
+            .map_err(|e| ConfigError::field("plugin_metadata", e))?,
+        None => config::Metadata::default(),
+    };
+    Ok(HeaderNames {
+        limit: meta.limit_header,
+        remaining: meta.remaining_header,
+        reset: meta.reset_header,
+    })
+}
+
+impl Plugin for LimitCount {
+    const NAME: &'static str = "limit-count";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const PRIORITY: i32 = 1002;
+    const PHASES: Phases = Phases::of(Phase::Access).with(Phase::HeaderFilter);
+    const SCHEMA: &'static str = config::SCHEMA;
+    const METADATA_SCHEMA: Option<&'static str> = Some(config::METADATA_SCHEMA);
+
+    type Config = Config;
+
+    fn new(config: Config, host: &Host) -> Result<Self, ConfigError> {
+        config.check()?;
+        let key = match config.key_type {
+            KeyType::Var => KeySource::Var(Var::parse(&config.key)),
+            KeyType::VarCombination => KeySource::Combination(Template::parse(&config.key)),
+            KeyType::Constant => KeySource::Constant(config.key.clone()),
+        };
+        let prefix = match &config.group {
+            Some(group) => format!("group:{group}"),
+            None => fingerprint(&config),
+        };
+        let rejected_body = config
+            .rejected_msg
+            .as_ref()
+            .map(|msg| radixgate_plugin::serde_json::json!({ "error_msg": msg }).to_string())
+            .map(String::into_bytes);
+        Ok(LimitCount {
+            host: host.clone(),
+            count: config.count,
+            window_ms: config.time_window.saturating_mul(1000),
+            key,
+            prefix,
+            rejected_code: config.rejected_code,
+            rejected_body,
+            show_headers: config.show_limit_quota_header,
+            headers: header_names(host)?,
+        })
+    }
+
+    fn access(&self, ctx: &mut Ctx<'_>) -> Decision {
+        let key = self.key(ctx);
+        let counter = self.host.incr(&key, 1, self.window_ms);
+        let now = self.host.now_unix_ms();
+        let reset = counter.expires_at_ms.saturating_sub(now).div_ceil(1000);
+        let remaining = self.count - counter.value;
+        if remaining < 0 {
+            let mut response = Response::new(self.rejected_code);
+            if self.show_headers {
+                for (name, value) in self.quota_headers(0, reset) {
+                    response = response.header(name, value);
+                }
+            }
+            if let Some(body) = &self.rejected_body {
+                response = response
+                    .header("Content-Type", "application/json")
+                    .body(body.clone());
+            }
+            return Decision::Respond(response);
+        }
+        if self.show_headers {
+            ctx.set_var(QUOTA_VAR, &format!("{remaining} {reset}"));
+        }
+        Decision::Continue
+    }
+
+    fn header_filter(&self, ctx: &mut Ctx<'_>) -> Decision {
+        if !self.show_headers {
+            return Decision::Continue;
+        }
+        let Some((remaining, reset)) = ctx.var(QUOTA_VAR).and_then(|v| {
+            let (r, t) = v.split_once(' ')?;
+            Some((r.parse::<i64>().ok()?, t.parse::<u64>().ok()?))
+        }) else {
+            return Decision::Continue;
+        };
+        for (name, value) in self.quota_headers(remaining, reset) {
+            ctx.set_response_header(name, &value);
+        }
+        Decision::Continue
+    }
+}
+
+export_plugin!(LimitCount);
+
+#[cfg(test)]
+mod tests;
