@@ -164,6 +164,15 @@ fn a_panicking_plugin_fails_the_request_and_the_host_stays_up() {
         "{}",
         failure.message
     );
+    // The SDK's hook in the library recorded where it panicked (and printed
+    // no backtrace).
+    assert!(
+        failure
+            .message
+            .contains("(at plugins/test-panic/src/lib.rs:"),
+        "{}",
+        failure.message
+    );
     let text = String::from_utf8_lossy(&logs.0.lock().expect("logs")).to_string();
     assert!(
         text.contains("plugin test-panic failed in access"),

@@ -42,6 +42,7 @@ pub use serde_json;
 /// What the export macro expands to; not part of the SDK's API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::sdk::panics::install_hook;
     pub use abi_stable::library::{
         __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
     };

@@ -11,7 +11,7 @@ use abi_stable::{
     std_types::{RBox, RErr, ROk, RResult, RStr, RString, RVec, Tuple2},
 };
 
-use super::{Chunk, Ctx, Decision, Host, Plugin};
+use super::{panics, Chunk, Ctx, Decision, Host, Plugin};
 use crate::abi::{
     BodyChunk, Failure, HostHandle, InstanceBox, Phase, PhaseResult, PhaseResultNE, PluginInstance,
     PluginInstance_TO, PluginMod, PluginModRef, RawCtx, Reply,
@@ -22,14 +22,19 @@ struct Adapter<P> {
     plugin: P,
 }
 
-/// The text of a panic payload (`&str` or `String`; else a placeholder).
-fn panic_text(payload: &(dyn Any + Send)) -> &str {
-    if let Some(s) = payload.downcast_ref::<&str>() {
+/// The text of a panic payload (`&str` or `String`; else a placeholder),
+/// with the panic's location when the SDK's hook recorded it.
+fn panic_text(payload: &(dyn Any + Send)) -> String {
+    let text = if let Some(s) = payload.downcast_ref::<&str>() {
         s
     } else if let Some(s) = payload.downcast_ref::<String>() {
         s
     } else {
         "(non-text panic payload)"
+    };
+    match panics::take_location() {
+        Some(location) => format!("{text} (at {location})"),
+        None => text.to_string(),
     }
 }
 
@@ -44,7 +49,7 @@ fn failure<P: Plugin>(panicked: bool, message: String) -> PhaseResultNE {
 
 /// Runs one phase of `P`, turning its decision (or panic) into the ABI's.
 fn run<P: Plugin>(phase: Phase, call: impl FnOnce() -> Decision) -> PhaseResultNE {
-    match catch_unwind(AssertUnwindSafe(call)) {
+    match catch_unwind(AssertUnwindSafe(|| panics::guarded(call))) {
         Ok(Decision::Continue) => PhaseResultNE::new(PhaseResult::Continue),
         Ok(Decision::Respond(response)) => {
             let headers: RVec<Tuple2<RString, RString>> = response
@@ -125,7 +130,8 @@ pub extern "C" fn new_instance<P: Plugin>(
     config_json: RStr<'_>,
     host: HostHandle,
 ) -> RResult<InstanceBox, RString> {
-    match catch_unwind(AssertUnwindSafe(|| build::<P>(config_json.as_str(), host))) {
+    let build = || panics::guarded(|| build::<P>(config_json.as_str(), host));
+    match catch_unwind(AssertUnwindSafe(build)) {
         Ok(Ok(instance)) => ROk(instance),
         Ok(Err(message)) => RErr(RString::from(message)),
         Err(payload) => RErr(RString::from(format!(

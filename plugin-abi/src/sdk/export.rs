@@ -24,6 +24,7 @@ macro_rules! export_plugin {
         pub static _1as_0lib_1header_0root_bmodule_bloader: $crate::__private::LibHeader = {
             extern "C" fn radixgate_plugin_root() -> $crate::__private::RootModuleResult {
                 $crate::__private::__call_root_module_loader(|| {
+                    $crate::__private::install_hook();
                     $crate::root_module::<$plugin>($major, $minor)
                 })
             }

@@ -5,6 +5,7 @@ mod adapter;
 mod ctx;
 mod export;
 mod host;
+pub(crate) mod panics;
 mod plugin;
 
 pub use adapter::{new_instance, root_module};
