@@ -195,3 +195,10 @@ impl PluginInstance {
         Outcome::Fail(failure)
     }
 }
+
+/// Instances are shared by every worker thread.
+const _: fn() = || {
+    fn shared<T: Send + Sync>() {}
+    shared::<PluginInstance>();
+    shared::<super::services::GatewayServices>();
+};

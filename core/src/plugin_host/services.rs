@@ -188,3 +188,42 @@ impl HostServices for GatewayServices {
             .record(id.0, label_values.as_slice(), value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::GatewayServices;
+    use abi_stable::std_types::{RSlice, RStr};
+
+    #[test]
+    fn the_handle_reaches_store_metadata_and_metrics() {
+        let services = GatewayServices::default();
+        let handle = services.handle();
+        assert_eq!(handle.store_incr("k".into(), 2, 60_000).value, 2);
+        let counter = handle.store_incr("k".into(), 1, 60_000);
+        assert_eq!(counter.value, 3);
+        assert!(counter.expires_at_ms > handle.now_unix_ms());
+        assert_eq!(
+            handle.store_get("k".into()).into_option().as_deref(),
+            Some("3")
+        );
+
+        assert!(handle.plugin_metadata("p".into()).is_none());
+        services.set_metadata("p", Some(r#"{"a":1}"#.into()));
+        let meta = handle.plugin_metadata("p".into()).into_option();
+        assert_eq!(meta.as_deref(), Some(r#"{"a":1}"#));
+
+        let labels = [RStr::from("route")];
+        let id = handle
+            .register_histogram(
+                "h".into(),
+                "help".into(),
+                RSlice::from(&labels[..]),
+                RSlice::from(&[0.1, 1.0][..]),
+            )
+            .into_result()
+            .expect("registered");
+        handle.histogram_observe(id, RSlice::from(&[RStr::from("r1")][..]), 0.5);
+        let all = services.metrics().collect();
+        assert_eq!(all[id.0 as usize].1[0].buckets, vec![0, 1]);
+    }
+}
