@@ -1,0 +1,165 @@
+//! `key-auth`: authenticates a request by a consumer's key (APISIX's
+//! plugin, priority 2500). The key comes from header `header` (default
+//! `apikey`) or, when that is absent, query argument `query` (default
+//! `apikey`). A known key sets the request's consumer; an unknown or
+//! missing one is answered 401 with APISIX's messages. `hide_credentials`
+//! removes the key from what is sent upstream. Runs in rewrite.
+//!
+//! ```json
+//! "key-auth": {"header": "apikey", "hide_credentials": true}
+//! ```
+//! A consumer's config: `"key-auth": {"key": "auth-one"}`.
+
+pub mod lookup;
+
+use radixgate_plugin::serde::Deserialize;
+use radixgate_plugin::{
+    export_plugin, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin, Response,
+};
+
+/// The config on a route, service or global rule.
+#[derive(Debug, Deserialize)]
+#[serde(crate = "radixgate_plugin::serde")]
+pub struct Config {
+    /// Header carrying the key (default `apikey`).
+    #[serde(default = "default_name")]
+    pub header: String,
+    /// Query argument carrying the key (default `apikey`).
+    #[serde(default = "default_name")]
+    pub query: String,
+    /// Remove the key before proxying (default false).
+    #[serde(default)]
+    pub hide_credentials: bool,
+    /// Consumer used when no valid key is given (instead of a 401).
+    #[serde(default)]
+    pub anonymous_consumer: Option<String>,
+    /// Accepted for APISIX compatibility (default `key`).
+    #[serde(default)]
+    pub realm: Option<String>,
+}
+
+fn default_name() -> String {
+    "apikey".into()
+}
+
+/// The body of a 401.
+fn unauthorized(message: &str) -> Decision {
+    let body = format!("{{\"message\":\"{message}\"}}");
+    Decision::Respond(
+        Response::new(401)
+            .header("Content-Type", "application/json")
+            .body(body),
+    )
+}
+
+/// One config's authenticator.
+pub struct KeyAuth {
+    host: Host,
+    config: Config,
+}
+
+/// Where the key was found.
+enum Found {
+    Header(String),
+    Query(String),
+}
+
+impl KeyAuth {
+    fn find_key(&self, ctx: &Ctx<'_>) -> Option<Found> {
+        if let Some(key) = ctx.header(&self.config.header) {
+            return Some(Found::Header(key.to_string()));
+        }
+        ctx.query_arg(&self.config.query)
+            .map(|raw| Found::Query(lookup::decode_query_value(raw)))
+    }
+
+    fn hide(&self, ctx: &mut Ctx<'_>, found: &Found) {
+        match found {
+            Found::Header(_) => ctx.remove_header(&self.config.header),
+            Found::Query(_) => {
+                let query = lookup::query_without(ctx.query(), &self.config.query);
+                let uri = if query.is_empty() {
+                    ctx.path().to_string()
+                } else {
+                    format!("{}?{}", ctx.path(), query)
+                };
+                ctx.set_uri(&uri);
+            }
+        }
+    }
+
+    /// No valid key: the anonymous consumer, or a 401 with `message`.
+    fn reject(&self, ctx: &mut Ctx<'_>, message: &str) -> Decision {
+        match &self.config.anonymous_consumer {
+            Some(anonymous) => {
+                ctx.set_consumer(anonymous);
+                Decision::Continue
+            }
+            None => unauthorized(message),
+        }
+    }
+}
+
+impl Plugin for KeyAuth {
+    const NAME: &'static str = "key-auth";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const PRIORITY: i32 = 2500;
+    const PHASES: Phases = Phases::of(Phase::Rewrite);
+    const SCHEMA: &'static str = r#"{
+        "type": "object",
+        "properties": {
+            "header": {"type": "string", "default": "apikey"},
+            "query": {"type": "string", "default": "apikey"},
+            "hide_credentials": {"type": "boolean", "default": false},
+            "anonymous_consumer": {"type": "string", "minLength": 1},
+            "realm": {"type": "string", "default": "key"}
+        }
+    }"#;
+    const CONSUMER_SCHEMA: Option<&'static str> = Some(
+        r#"{
+        "type": "object",
+        "properties": {"key": {"type": "string"}},
+        "required": ["key"]
+    }"#,
+    );
+
+    type Config = Config;
+
+    fn new(config: Config, host: &Host) -> Result<Self, ConfigError> {
+        if config.header.is_empty() || !config.header.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError::field("header", "is not a valid header name"));
+        }
+        if config.query.is_empty() {
+            return Err(ConfigError::field("query", "must not be empty"));
+        }
+        if config.anonymous_consumer.as_deref() == Some("") {
+            return Err(ConfigError::field("anonymous_consumer", "must not be empty"));
+        }
+        Ok(KeyAuth {
+            host: host.clone(),
+            config,
+        })
+    }
+
+    fn rewrite(&self, ctx: &mut Ctx<'_>) -> Decision {
+        let Some(found) = self.find_key(ctx) else {
+            return self.reject(ctx, "Missing API key in request");
+        };
+        let key = match &found {
+            Found::Header(k) | Found::Query(k) => k,
+        };
+        let Some(consumer) = lookup::consumer_for(&self.host, key) else {
+            return self.reject(ctx, "Invalid API key in request");
+        };
+        if self.config.hide_credentials {
+            self.hide(ctx, &found);
+        }
+        ctx.set_consumer(&consumer);
+        Decision::Continue
+    }
+}
+
+export_plugin!(KeyAuth);
+
+#[cfg(test)]
+mod tests;

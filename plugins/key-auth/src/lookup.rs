@@ -1,0 +1,67 @@
+//! Finding the consumer a key belongs to.
+//!
+//! The plugin ABI (1.0) has no consumer lookup service. Until it has one,
+//! the host publishes every consumer's key-auth key in its shared store:
+//! `consumer:key-auth:<key>` -> the consumer's username (no expiry), written
+//! when consumers are loaded and removed when they go. This module is the
+//! one place that knows that convention.
+
+use radixgate_plugin::Host;
+
+/// Prefix of the store keys that map a key-auth key to its consumer.
+pub const CREDENTIAL_PREFIX: &str = "consumer:key-auth:";
+
+/// The store key under which the host publishes `key`'s consumer.
+pub fn credential_key(key: &str) -> String {
+    let mut k = String::with_capacity(CREDENTIAL_PREFIX.len() + key.len());
+    k.push_str(CREDENTIAL_PREFIX);
+    k.push_str(key);
+    k
+}
+
+/// The username of the consumer whose key is `key`, if any.
+pub fn consumer_for(host: &Host, key: &str) -> Option<String> {
+    host.get(&credential_key(key)).filter(|name| !name.is_empty())
+}
+
+/// Percent-decodes a query value (`+` is a space), as APISIX's uri args;
+/// invalid escapes are kept as they are.
+pub fn decode_query_value(raw: &str) -> String {
+    if !raw.bytes().any(|b| b == b'%' || b == b'+') {
+        return raw.to_string();
+    }
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = |b: u8| (b as char).to_digit(16);
+                match (
+                    bytes.get(i + 1).copied().and_then(hex),
+                    bytes.get(i + 2).copied().and_then(hex),
+                ) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `query` without the arguments named `name`.
+pub fn query_without(query: &str, name: &str) -> String {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty() && pair.split_once('=').map_or(*pair, |p| p.0) != name)
+        .collect::<Vec<_>>()
+        .join("&")
+}
