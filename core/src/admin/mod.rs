@@ -143,13 +143,12 @@ fn respond((status, body): Reply) -> Response<Full<Bytes>> {
 
 /// The role of the key the request carries, or the 401 reply.
 fn authorize(
-    ctx: &Ctx,
-    req: &Request<Incoming>,
+    keys: &[AdminKey],
+    headers: &http::HeaderMap,
     q: &std::collections::HashMap<String, String>,
     peer: IpAddr,
 ) -> Result<Role, Reply> {
-    let given = req
-        .headers()
+    let given = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
@@ -163,7 +162,7 @@ fn authorize(
     let Some(given) = given.filter(|g| !g.is_empty()) else {
         return Err(unauthorized("missing apikey"));
     };
-    let Some(key) = ctx.keys.iter().find(|k| k.key == given) else {
+    let Some(key) = keys.iter().find(|k| k.key == given) else {
         return Err(unauthorized("wrong apikey"));
     };
     if key.key == DEFAULT_KEY && !peer.is_loopback() {
@@ -175,7 +174,7 @@ fn authorize(
 
 async fn handle(ctx: &Ctx, req: Request<Incoming>, peer: IpAddr) -> Reply {
     let q = target::query(req.uri().query());
-    let role = match authorize(ctx, &req, &q, peer) {
+    let role = match authorize(&ctx.keys, req.headers(), &q, peer) {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -284,5 +283,53 @@ fn schema(method: &Method, kind: &str) -> Reply {
     match crate::config::Kind::from_name(kind).or_else(|| crate::config::Kind::from_plural(kind)) {
         Some(k) => (StatusCode::OK, crate::config::schema_json(k).clone()),
         None => error(StatusCode::NOT_FOUND, format!("no schema for {kind:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(keys: &[AdminKey], key: Option<&str>, peer: [u8; 4]) -> Result<Role, String> {
+        let mut h = http::HeaderMap::new();
+        if let Some(k) = key {
+            h.insert("x-api-key", HeaderValue::from_str(k).unwrap());
+        }
+        authorize(keys, &h, &Default::default(), IpAddr::from(peer))
+            .map_err(|(_, v)| v["description"].as_str().unwrap_or("").to_owned())
+    }
+
+    #[test]
+    fn the_default_key_works_from_loopback_only() {
+        let keys = AdminSection::default().effective_keys();
+        assert_eq!(
+            role(&keys, Some(DEFAULT_KEY), [127, 0, 0, 1]),
+            Ok(Role::Admin)
+        );
+        assert_eq!(
+            role(&keys, Some(DEFAULT_KEY), [10, 0, 0, 7]),
+            Err("wrong apikey".into())
+        );
+        assert_eq!(
+            role(&keys, None, [127, 0, 0, 1]),
+            Err("missing apikey".into())
+        );
+    }
+
+    #[test]
+    fn configured_keys_work_from_anywhere_with_their_role() {
+        let keys = vec![AdminKey {
+            name: "ro".into(),
+            key: "viewer-secret".into(),
+            role: Role::Viewer,
+        }];
+        assert_eq!(
+            role(&keys, Some("viewer-secret"), [10, 0, 0, 7]),
+            Ok(Role::Viewer)
+        );
+        assert_eq!(
+            role(&keys, Some(DEFAULT_KEY), [127, 0, 0, 1]),
+            Err("wrong apikey".into())
+        );
     }
 }
