@@ -350,3 +350,36 @@ fn tls_to_etcd() {
     drop(gw);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn etcd_with_authentication() {
+    let e = Etcd::start();
+    let rt = runtime();
+    let mut c = client(&rt, &e.endpoints());
+    rt.block_on(c.user_add("root", "root-secret", None))
+        .expect("user");
+    rt.block_on(c.user_grant_role("root", "root"))
+        .expect("role");
+    rt.block_on(c.auth_enable()).expect("auth on");
+    let section = format!(
+        "etcd:\n  endpoints: [\"{}\"]\n  timeout: 2\n  user: root\n  password: root-secret\n",
+        e.endpoint()
+    );
+    let gw = EtcdGateway::start_yaml(&section);
+    let (s, v) = gw.admin(
+        "PUT",
+        "/apisix/admin/upstreams/u",
+        Some(&up_json("u", "authed")),
+    );
+    assert_eq!(s, 201, "{v}\n{}", gw.log());
+    let body = json!({"uri": "/auth", "upstream_id": "u"}).to_string();
+    assert_eq!(
+        gw.admin("PUT", "/apisix/admin/routes/1", Some(&body)).0,
+        201
+    );
+    assert!(
+        eventually(10, || served(&gw, "/auth", "authed")),
+        "{}",
+        gw.log()
+    );
+}
