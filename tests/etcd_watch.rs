@@ -383,3 +383,16 @@ fn etcd_with_authentication() {
         gw.log()
     );
 }
+
+#[test]
+fn starts_with_etcd_down_and_no_snapshot_then_follows_it() {
+    let mut e = Etcd::start();
+    e.stop(0);
+    let gw = EtcdGateway::start(&e.endpoints());
+    assert_eq!(gw.get("/a").0, 404, "serving, with nothing yet");
+    e.restart(0);
+    let rt = runtime();
+    let mut c = client(&rt, &e.endpoints());
+    seed(&rt, &mut c, "1", "/a", "one");
+    assert!(eventually(30, || served(&gw, "/a", "one")), "{}", gw.log());
+}
