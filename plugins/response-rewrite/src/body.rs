@@ -1,0 +1,119 @@
+//! The body side: regex filters compiled once, the held body between
+//! chunks, the nginx replacement syntax.
+
+use radixgate_plugin::ConfigError;
+use regex::bytes::{Regex, RegexBuilder};
+
+use crate::config::Filter;
+
+/// One compiled filter.
+pub struct BodyFilter {
+    regex: Regex,
+    replacement: Vec<u8>,
+    global: bool,
+}
+
+/// Converts an nginx-style replacement (`$1`, `${1}`, `$$`) to the regex
+/// crate's (`${1}`), so that `$1a` stays capture 1 followed by `a`.
+fn replacement_syntax(nginx: &str) -> String {
+    let mut out = String::with_capacity(nginx.len() + 8);
+    let mut chars = nginx.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek() {
+            Some('{') => out.push('$'),
+            Some(d) if d.is_ascii_digit() => {
+                out.push_str("${");
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    out.push(d);
+                    chars.next();
+                }
+                out.push('}');
+            }
+            Some('$') => {
+                chars.next();
+                out.push_str("$$");
+            }
+            _ => out.push_str("$$"),
+        }
+    }
+    out
+}
+
+/// Compiles `filters`; errors name `filters[i].<field>`.
+pub fn compile(filters: &[Filter]) -> Result<Vec<BodyFilter>, ConfigError> {
+    if filters.is_empty() {
+        return Err(ConfigError::field("filters", "expect array to have at least 1 items"));
+    }
+    filters
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let global = match f.scope.as_str() {
+                "once" => false,
+                "global" => true,
+                other => {
+                    return Err(ConfigError::field(
+                        &format!("filters[{i}].scope"),
+                        format!("\"{other}\" is not one of once, global"),
+                    ))
+                }
+            };
+            let mut builder = RegexBuilder::new(&f.regex);
+            for option in f.options.chars() {
+                match option {
+                    'i' => builder.case_insensitive(true),
+                    'm' => builder.multi_line(true),
+                    's' => builder.dot_matches_new_line(true),
+                    'x' => builder.ignore_whitespace(true),
+                    'u' => builder.unicode(true),
+                    // PCRE JIT and compile-once: how, not what.
+                    'j' | 'o' | 'J' | 'D' => &mut builder,
+                    other => {
+                        return Err(ConfigError::field(
+                            &format!("filters[{i}].options"),
+                            format!("unsupported regex option '{other}'"),
+                        ))
+                    }
+                };
+            }
+            let regex = builder.build().map_err(|e| {
+                ConfigError::field(
+                    &format!("filters[{i}].regex"),
+                    format!("regex \"{}\" validation failed: {e}", f.regex),
+                )
+            })?;
+            Ok(BodyFilter {
+                regex,
+                replacement: replacement_syntax(&f.replace).into_bytes(),
+                global,
+            })
+        })
+        .collect()
+}
+
+/// Applies every filter in order to the whole body.
+pub fn apply(filters: &[BodyFilter], body: &[u8]) -> Vec<u8> {
+    let mut body = body.to_vec();
+    for f in filters {
+        let limit = if f.global { 0 } else { 1 };
+        body = f
+            .regex
+            .replacen(&body, limit, f.replacement.as_slice())
+            .into_owned();
+    }
+    body
+}
+
+/// Bytes as a string a request variable can hold (each byte one char).
+pub fn hold(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| b as char).collect()
+}
+
+/// The bytes of a string made by [`hold`].
+pub fn release(held: &str) -> Vec<u8> {
+    held.chars().map(|c| c as u32 as u8).collect()
+}

@@ -1,0 +1,194 @@
+//! APISIX's request variables (`remote_addr`, `http_<name>`, `arg_<name>`,
+//! ...) read from the request context, and `$var` templates over them.
+//!
+//! Names are parsed once, when the config is loaded; resolving one borrows
+//! from the request where it can. A name that is not built in is looked up
+//! among the request's shared variables (`Ctx::var`).
+
+use std::borrow::Cow;
+
+use radixgate_plugin::Ctx;
+
+/// One variable name, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Var {
+    /// `remote_addr`: the client's IP address.
+    RemoteAddr,
+    /// `remote_port`: the client's port.
+    RemotePort,
+    /// `uri`: the request path.
+    Uri,
+    /// `request_uri`: path and query.
+    RequestUri,
+    /// `args` / `query_string`: the raw query.
+    Args,
+    /// `request_method`.
+    Method,
+    /// `host`: the Host header without its port, lowercased.
+    Host,
+    /// `route_id`: the matched route.
+    RouteId,
+    /// `consumer_name`: the consumer an auth plugin set.
+    ConsumerName,
+    /// `http_<name>`: a request header (`_` read as `-`).
+    Header(String),
+    /// `arg_<name>`: a query argument.
+    Arg(String),
+    /// Anything else: a shared request variable.
+    Other(String),
+}
+
+impl Var {
+    /// Parses a variable name (without `$`).
+    pub fn parse(name: &str) -> Var {
+        match name {
+            "remote_addr" => Var::RemoteAddr,
+            "remote_port" => Var::RemotePort,
+            "uri" => Var::Uri,
+            "request_uri" => Var::RequestUri,
+            "args" | "query_string" => Var::Args,
+            "request_method" => Var::Method,
+            "host" => Var::Host,
+            "route_id" => Var::RouteId,
+            "consumer_name" => Var::ConsumerName,
+            _ => {
+                if let Some(h) = name.strip_prefix("http_") {
+                    Var::Header(h.replace('_', "-").to_ascii_lowercase())
+                } else if let Some(a) = name.strip_prefix("arg_") {
+                    Var::Arg(a.to_string())
+                } else {
+                    Var::Other(name.to_string())
+                }
+            }
+        }
+    }
+
+    /// The variable's value for this request (`None` when unset).
+    pub fn resolve<'c>(&self, ctx: &'c Ctx<'_>) -> Option<Cow<'c, str>> {
+        let borrowed = match self {
+            Var::RemoteAddr => return Some(Cow::Owned(ctx.client_addr().ip().to_string())),
+            Var::RemotePort => return Some(Cow::Owned(ctx.client_addr().port().to_string())),
+            Var::RequestUri => {
+                let (path, query) = (ctx.path(), ctx.query());
+                if query.is_empty() {
+                    path
+                } else {
+                    return Some(Cow::Owned(format!("{path}?{query}")));
+                }
+            }
+            Var::Host => {
+                let host = ctx.header("host")?;
+                let host = match host.find(']') {
+                    Some(end) if host.starts_with('[') => &host[..=end],
+                    _ => host.split(':').next().unwrap_or(host),
+                };
+                return Some(Cow::Owned(host.to_ascii_lowercase()));
+            }
+            Var::Uri => ctx.path(),
+            Var::Args => ctx.query(),
+            Var::Method => ctx.method(),
+            Var::RouteId => ctx.route_id(),
+            Var::ConsumerName => ctx.consumer()?,
+            Var::Header(name) => ctx.header(name)?,
+            Var::Arg(name) => ctx.query_arg(name)?,
+            Var::Other(name) => ctx.var(name)?,
+        };
+        Some(Cow::Borrowed(borrowed))
+    }
+}
+
+/// One piece of a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Var(Var),
+    /// `$1`..`$9`: a capture of a regex match, when the caller has one.
+    Capture(usize),
+}
+
+/// A string with `$name` / `${name}` references (APISIX's `resolve_var`);
+/// `\$` is a literal dollar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+impl Template {
+    /// Parses `text` once.
+    pub fn parse(text: &str) -> Template {
+        let bytes = text.as_bytes();
+        let mut parts = Vec::new();
+        let mut lit = String::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            let c = bytes[i];
+            if c == b'\\' && bytes.get(i + 1) == Some(&b'$') {
+                lit.push('$');
+                i += 2;
+                continue;
+            }
+            if c == b'$' {
+                let braced = bytes.get(i + 1) == Some(&b'{');
+                let start = if braced { i + 2 } else { i + 1 };
+                let mut end = start;
+                while end < bytes.len() && is_word(bytes[end]) {
+                    end += 1;
+                }
+                let closed = !braced || bytes.get(end) == Some(&b'}');
+                if end > start && closed {
+                    if !lit.is_empty() {
+                        parts.push(Part::Text(std::mem::take(&mut lit)));
+                    }
+                    let name = &text[start..end];
+                    parts.push(match name.parse::<usize>() {
+                        Ok(n) => Part::Capture(n),
+                        Err(_) => Part::Var(Var::parse(name)),
+                    });
+                    i = if braced { end + 1 } else { end };
+                    continue;
+                }
+            }
+            let ch_len = text[i..].chars().next().map_or(1, char::len_utf8);
+            lit.push_str(&text[i..i + ch_len]);
+            i += ch_len;
+        }
+        if !lit.is_empty() {
+            parts.push(Part::Text(lit));
+        }
+        Template { parts }
+    }
+
+    /// True when the template holds no reference (render is a copy).
+    pub fn is_static(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, Part::Text(_)))
+    }
+
+    /// Renders the template: unset variables become empty. Returns the text
+    /// and how many references had a value.
+    pub fn render(&self, ctx: &Ctx<'_>, captures: &[Option<&str>]) -> (String, usize) {
+        let mut out = String::new();
+        let mut resolved = 0;
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Var(v) => {
+                    if let Some(value) = v.resolve(ctx) {
+                        out.push_str(&value);
+                        resolved += 1;
+                    }
+                }
+                Part::Capture(n) => {
+                    if let Some(Some(value)) = captures.get(*n) {
+                        out.push_str(value);
+                        resolved += 1;
+                    }
+                }
+            }
+        }
+        (out, resolved)
+    }
+}
