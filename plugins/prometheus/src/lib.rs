@@ -1,0 +1,173 @@
+//! `prometheus`: records each request's metrics in the log phase (APISIX's
+//! plugin, priority 500): `apisix_http_status` (by code, route,
+//! matched_uri, matched_host, service, consumer, node),
+//! `apisix_http_latency` (request, upstream and apisix, in ms) and
+//! `apisix_bandwidth` (ingress, egress bytes). The host owns the registry
+//! and renders it at `/apisix/prometheus/metrics` on its own listener.
+//!
+//! What a request contributes is read from the request variables the host
+//! sets (nginx's names: `request_time`, `upstream_response_time`,
+//! `request_length`, `bytes_sent`, `upstream_addr`, `service_id`,
+//! `matched_uri`, `matched_host`); when the host has not set them, the
+//! plugin times the request from its own rewrite phase and counts the
+//! Content-Length headers.
+//!
+//! ```json
+//! "prometheus": {"prefer_name": false}
+//! ```
+
+mod metrics;
+
+use radixgate_plugin::serde::Deserialize;
+use radixgate_plugin::{export_plugin, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin};
+
+pub use metrics::{Metrics, LATENCY_BUCKETS};
+
+/// Request variable holding the monotonic ns at rewrite (timing fallback).
+const START_VAR: &str = "prometheus.start_ns";
+
+/// The config on a route, service or global rule.
+#[derive(Debug, Deserialize)]
+#[serde(crate = "radixgate_plugin::serde", deny_unknown_fields)]
+pub struct Config {
+    /// Label routes and services by name (`route_name`, `service_name`
+    /// variables) rather than id (default false).
+    #[serde(default)]
+    pub prefer_name: bool,
+}
+
+/// One config's recorder.
+pub struct Prometheus {
+    host: Host,
+    metrics: Metrics,
+    prefer_name: bool,
+    /// "0".."999": status code labels without a per-request allocation.
+    codes: Vec<String>,
+}
+
+/// A variable as a number (nginx's "0.012"); `None` when unset or not one.
+fn number(ctx: &Ctx<'_>, name: &str) -> Option<f64> {
+    ctx.var(name)?.trim().parse::<f64>().ok()
+}
+
+/// A header as a byte count.
+fn length(value: Option<&str>) -> f64 {
+    value.and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.0)
+}
+
+/// The node label: the address's host part (APISIX's balancer_ip).
+fn node_ip(addr: &str) -> &str {
+    let addr = addr.split(',').next().unwrap_or(addr).trim();
+    if let Some(rest) = addr.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match addr.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            host
+        }
+        _ => addr,
+    }
+}
+
+impl Prometheus {
+    /// Request latency in ms: the host's `request_time`, else our own.
+    fn request_ms(&self, ctx: &Ctx<'_>) -> Option<f64> {
+        if let Some(seconds) = number(ctx, "request_time") {
+            return Some(seconds * 1000.0);
+        }
+        let start = ctx.var(START_VAR)?.parse::<u64>().ok()?;
+        let elapsed = self.host.monotonic_ns().saturating_sub(start);
+        Some(elapsed as f64 / 1_000_000.0)
+    }
+}
+
+impl Plugin for Prometheus {
+    const NAME: &'static str = "prometheus";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const PRIORITY: i32 = 500;
+    const PHASES: Phases = Phases::of(Phase::Rewrite).with(Phase::Log);
+    const SCHEMA: &'static str = r#"{
+        "type": "object",
+        "properties": {
+            "prefer_name": {"type": "boolean", "default": false}
+        },
+        "additionalProperties": false
+    }"#;
+
+    type Config = Config;
+
+    fn new(config: Config, host: &Host) -> Result<Self, ConfigError> {
+        Ok(Prometheus {
+            host: host.clone(),
+            metrics: Metrics::register(host, "apisix_")?,
+            prefer_name: config.prefer_name,
+            codes: (0..1000).map(|c| c.to_string()).collect(),
+        })
+    }
+
+    fn rewrite(&self, ctx: &mut Ctx<'_>) -> Decision {
+        if ctx.var("request_time").is_none() {
+            ctx.set_var(START_VAR, &self.host.monotonic_ns().to_string());
+        }
+        Decision::Continue
+    }
+
+    fn log(&self, ctx: &mut Ctx<'_>) -> Decision {
+        let status = ctx.response_status() as usize;
+        let code = self.codes.get(status).map_or("", String::as_str);
+        let by_name = |name: &str, id: &'static str| -> &str {
+            let named = if self.prefer_name { ctx.var(name) } else { None };
+            named.or_else(|| ctx.var(id)).unwrap_or("")
+        };
+        let route = match (self.prefer_name, ctx.var("route_name")) {
+            (true, Some(name)) => name,
+            _ => ctx.route_id(),
+        };
+        let service = by_name("service_name", "service_id");
+        let consumer = ctx.consumer().unwrap_or("");
+        let node = node_ip(ctx.var("upstream_addr").unwrap_or(""));
+        let matched_uri = ctx.var("matched_uri").unwrap_or("");
+        let matched_host = ctx.var("matched_host").unwrap_or("");
+
+        let labels = [
+            code.into(),
+            route.into(),
+            matched_uri.into(),
+            matched_host.into(),
+            service.into(),
+            consumer.into(),
+            node.into(),
+        ];
+        self.host.counter_add(self.metrics.status, &labels, 1);
+
+        let typed = |kind: &'static str| [kind.into(), route.into(), service.into(), consumer.into(), node.into()];
+        let request_ms = self.request_ms(ctx);
+        let upstream_ms = number(ctx, "upstream_response_time").map(|s| s * 1000.0);
+        if let Some(ms) = request_ms {
+            self.host
+                .histogram_observe(self.metrics.latency, &typed("request"), ms);
+            let apisix_ms = (ms - upstream_ms.unwrap_or(0.0)).max(0.0);
+            self.host
+                .histogram_observe(self.metrics.latency, &typed("apisix"), apisix_ms);
+        }
+        if let Some(ms) = upstream_ms {
+            self.host
+                .histogram_observe(self.metrics.latency, &typed("upstream"), ms);
+        }
+
+        let ingress = number(ctx, "request_length")
+            .unwrap_or_else(|| length(ctx.header("Content-Length")));
+        let egress = number(ctx, "bytes_sent")
+            .unwrap_or_else(|| length(ctx.response_header("Content-Length")));
+        self.host
+            .counter_add(self.metrics.bandwidth, &typed("ingress"), ingress as u64);
+        self.host
+            .counter_add(self.metrics.bandwidth, &typed("egress"), egress as u64);
+        Decision::Continue
+    }
+}
+
+export_plugin!(Prometheus);
+
+#[cfg(test)]
+mod tests;
