@@ -47,6 +47,8 @@ pub(super) struct Watch {
     /// The thread that writes the snapshot file (so the watch never waits on disk).
     saver: std::sync::mpsc::SyncSender<Export>,
     rng: u64,
+    /// Set once a session's watch is established (a later break starts a fresh backoff).
+    watching: bool,
 }
 
 impl Watch {
@@ -66,6 +68,7 @@ impl Watch {
             last_save: None,
             saver: saver(settings_path),
             rng: seed | 1,
+            watching: false,
         }
     }
 
@@ -89,6 +92,9 @@ impl Watch {
                     backoff = Duration::from_millis(100);
                 }
                 End::Broken(why) => {
+                    if std::mem::take(&mut self.watching) {
+                        backoff = Duration::from_millis(100);
+                    }
                     // Without a first config the gateway cannot start: send
                     // what we have (the snapshot file's state, or nothing).
                     if !self.send_full() {
@@ -237,6 +243,7 @@ impl Watch {
             Err(e) => return End::Broken(format!("watch: {e}")),
         };
         tracing::info!(from = self.state.revision + 1, "etcd: watching {prefix}/");
+        self.watching = true;
         let mut tick = tokio::time::interval(PROGRESS_EVERY);
         let mut heard = Instant::now();
         loop {
