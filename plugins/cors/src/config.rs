@@ -118,7 +118,10 @@ impl Config {
             ("allow_headers", &self.allow_headers),
             ("allow_origins", &self.allow_origins),
         ] {
-            if !value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
+            if !value
+                .bytes()
+                .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+            {
                 return Err(ConfigError::field(name, "must be visible ASCII"));
             }
         }

@@ -58,7 +58,11 @@ impl Cors {
 
     /// The CORS headers for a request from `origin` asking for `requested`
     /// headers (none when the origin is not allowed).
-    fn headers(&self, origin: Option<&str>, requested: Option<&str>) -> Vec<(&'static str, String)> {
+    fn headers(
+        &self,
+        origin: Option<&str>,
+        requested: Option<&str>,
+    ) -> Vec<(&'static str, String)> {
         let Some(allow_origin) = self.allowed_origin(origin) else {
             return Vec::new();
         };
@@ -84,7 +88,8 @@ impl Cors {
 
 /// Whether a Vary value already names Origin.
 fn varies_by_origin(vary: &str) -> bool {
-    vary.split(',').any(|v| v.trim().eq_ignore_ascii_case("origin"))
+    vary.split(',')
+        .any(|v| v.trim().eq_ignore_ascii_case("origin"))
 }
 
 impl Plugin for Cors {

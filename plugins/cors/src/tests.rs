@@ -25,12 +25,30 @@ fn response(plugin: &MockInstance, origin: Option<&str>) -> MockRequest {
 fn defaults_allow_any_origin_with_star() {
     let plugin = instance("{}").expect("valid");
     let req = response(&plugin, Some("http://a.com"));
-    assert_eq!(req.response_header_value("Access-Control-Allow-Origin"), Some("*"));
-    assert_eq!(req.response_header_value("Access-Control-Allow-Methods"), Some("*"));
-    assert_eq!(req.response_header_value("Access-Control-Allow-Headers"), Some("*"));
-    assert_eq!(req.response_header_value("Access-Control-Max-Age"), Some("5"));
-    assert_eq!(req.response_header_value("Access-Control-Expose-Headers"), None);
-    assert_eq!(req.response_header_value("Access-Control-Allow-Credentials"), None);
+    assert_eq!(
+        req.response_header_value("Access-Control-Allow-Origin"),
+        Some("*")
+    );
+    assert_eq!(
+        req.response_header_value("Access-Control-Allow-Methods"),
+        Some("*")
+    );
+    assert_eq!(
+        req.response_header_value("Access-Control-Allow-Headers"),
+        Some("*")
+    );
+    assert_eq!(
+        req.response_header_value("Access-Control-Max-Age"),
+        Some("5")
+    );
+    assert_eq!(
+        req.response_header_value("Access-Control-Expose-Headers"),
+        None
+    );
+    assert_eq!(
+        req.response_header_value("Access-Control-Allow-Credentials"),
+        None
+    );
     assert_eq!(req.response_header_value("Vary"), None);
 }
 
@@ -53,12 +71,18 @@ fn preflight_is_answered_in_rewrite() {
                     .find(|h| h.0.eq_ignore_ascii_case(n))
                     .map(|h| h.1.to_string())
             };
-            assert_eq!(get("Access-Control-Allow-Origin").as_deref(), Some("http://x.com"));
+            assert_eq!(
+                get("Access-Control-Allow-Origin").as_deref(),
+                Some("http://x.com")
+            );
             assert_eq!(
                 get("Access-Control-Allow-Methods").as_deref(),
                 Some("GET,POST,PUT,DELETE,PATCH,HEAD,OPTIONS,CONNECT,TRACE")
             );
-            assert_eq!(get("Access-Control-Allow-Headers").as_deref(), Some("X-Token"));
+            assert_eq!(
+                get("Access-Control-Allow-Headers").as_deref(),
+                Some("X-Token")
+            );
             assert_eq!(get("Access-Control-Max-Age").as_deref(), Some("60"));
             assert_eq!(get("Access-Control-Expose-Headers").as_deref(), Some("X-A"));
             assert_eq!(get("Vary").as_deref(), Some("Origin"));
@@ -84,11 +108,17 @@ fn origin_lists_and_credentials() {
     );
     assert_eq!(req.response_header_value("Vary"), Some("Origin"));
     let req = response(&plugin, Some("http://c.com"));
-    assert_eq!(req.response_header_value("Access-Control-Allow-Origin"), None);
+    assert_eq!(
+        req.response_header_value("Access-Control-Allow-Origin"),
+        None
+    );
     // Vary is still set: the answer depends on Origin.
     assert_eq!(req.response_header_value("Vary"), Some("Origin"));
     let req = response(&plugin, None);
-    assert_eq!(req.response_header_value("Access-Control-Allow-Origin"), None);
+    assert_eq!(
+        req.response_header_value("Access-Control-Allow-Origin"),
+        None
+    );
 }
 
 #[test]
@@ -96,16 +126,24 @@ fn one_origin_and_an_existing_vary() {
     let plugin = instance(r#"{"allow_origins":"http://a.com"}"#).expect("valid");
     let mut req = MockRequest::new("GET", "/").header("Origin", "http://a.com");
     assert_eq!(plugin.rewrite(&mut req), PhaseResult::Continue);
-    req.response_headers.push(("Vary".into(), "Accept-Encoding, origin".into()));
+    req.response_headers
+        .push(("Vary".into(), "Accept-Encoding, origin".into()));
     assert_eq!(plugin.header_filter(&mut req), PhaseResult::Continue);
     assert_eq!(
         req.response_header_value("Access-Control-Allow-Origin"),
         Some("http://a.com")
     );
-    let varies = req.response_headers.iter().filter(|h| h.0 == "Vary").count();
+    let varies = req
+        .response_headers
+        .iter()
+        .filter(|h| h.0 == "Vary")
+        .count();
     assert_eq!(varies, 1);
     let req = response(&plugin, Some("http://evil.com"));
-    assert_eq!(req.response_header_value("Access-Control-Allow-Origin"), None);
+    assert_eq!(
+        req.response_header_value("Access-Control-Allow-Origin"),
+        None
+    );
 }
 
 #[test]
@@ -133,10 +171,19 @@ fn bad_configs_name_the_field() {
             r#"{"allow_credential":true,"allow_origins":"http://a","allow_methods":"GET","allow_headers":"X","expose_headers":"*"}"#,
             "allow_credential:",
         ),
-        (r#"{"allow_origins_by_regex":["("]}"#, "allow_origins_by_regex[0]:"),
-        (r#"{"allow_origins_by_regex":[]}"#, "allow_origins_by_regex:"),
+        (
+            r#"{"allow_origins_by_regex":["("]}"#,
+            "allow_origins_by_regex[0]:",
+        ),
+        (
+            r#"{"allow_origins_by_regex":[]}"#,
+            "allow_origins_by_regex:",
+        ),
         (r#"{"max_age":"5"}"#, "max_age:"),
-        (r#"{"allow_origins_by_metadata":["a"]}"#, "allow_origins_by_metadata:"),
+        (
+            r#"{"allow_origins_by_metadata":["a"]}"#,
+            "allow_origins_by_metadata:",
+        ),
     ];
     for (config, field) in cases {
         let err = instance(config).err().expect(config);

@@ -58,14 +58,17 @@ fn parse_net(text: &str, field: &str) -> Result<IpNet, ConfigError> {
     if let Ok(net) = text.parse::<IpNet>() {
         return Ok(net);
     }
-    text.parse::<IpAddr>().map(IpNet::from).map_err(|_| {
-        ConfigError::field(field, format!("\"{text}\" is not an IP address or CIDR"))
-    })
+    text.parse::<IpAddr>()
+        .map(IpNet::from)
+        .map_err(|_| ConfigError::field(field, format!("\"{text}\" is not an IP address or CIDR")))
 }
 
 fn parse_list(list: &[String], name: &str) -> Result<Vec<IpNet>, ConfigError> {
     if list.is_empty() {
-        return Err(ConfigError::field(name, "expect array to have at least 1 items"));
+        return Err(ConfigError::field(
+            name,
+            "expect array to have at least 1 items",
+        ));
     }
     list.iter()
         .enumerate()
@@ -170,8 +173,8 @@ mod tests {
 
     #[test]
     fn whitelist_lets_only_its_addresses_through() {
-        let plugin = instance(r#"{"whitelist":["127.0.0.1","10.0.0.0/8","fe80::/32"]}"#)
-            .expect("valid");
+        let plugin =
+            instance(r#"{"whitelist":["127.0.0.1","10.0.0.0/8","fe80::/32"]}"#).expect("valid");
         for ip in ["127.0.0.1", "10.1.2.3", "fe80::1"] {
             assert_eq!(plugin.access(&mut from(ip)), PhaseResult::Continue, "{ip}");
         }
@@ -198,11 +201,17 @@ mod tests {
     fn bad_configs_name_the_field() {
         let cases = [
             (r#"{}"#, "whitelist"),
-            (r#"{"whitelist":["1.2.3.4"],"blacklist":["1.2.3.4"]}"#, "whitelist"),
+            (
+                r#"{"whitelist":["1.2.3.4"],"blacklist":["1.2.3.4"]}"#,
+                "whitelist",
+            ),
             (r#"{"whitelist":[]}"#, "whitelist"),
             (r#"{"whitelist":["1.2.3.4","nope"]}"#, "whitelist[1]"),
             (r#"{"blacklist":["10.0.0.0/33"]}"#, "blacklist[0]"),
-            (r#"{"blacklist":["1.1.1.1"],"response_code":500}"#, "response_code"),
+            (
+                r#"{"blacklist":["1.1.1.1"],"response_code":500}"#,
+                "response_code",
+            ),
             (r#"{"blacklist":["1.1.1.1"],"message":""}"#, "message"),
             (r#"{"blacklist":"1.1.1.1"}"#, "blacklist"),
         ];

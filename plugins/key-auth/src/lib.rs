@@ -133,7 +133,10 @@ impl Plugin for KeyAuth {
             return Err(ConfigError::field("query", "must not be empty"));
         }
         if config.anonymous_consumer.as_deref() == Some("") {
-            return Err(ConfigError::field("anonymous_consumer", "must not be empty"));
+            return Err(ConfigError::field(
+                "anonymous_consumer",
+                "must not be empty",
+            ));
         }
         Ok(KeyAuth {
             host: host.clone(),

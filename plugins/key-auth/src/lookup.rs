@@ -21,7 +21,8 @@ pub fn credential_key(key: &str) -> String {
 
 /// The username of the consumer whose key is `key`, if any.
 pub fn consumer_for(host: &Host, key: &str) -> Option<String> {
-    host.get(&credential_key(key)).filter(|name| !name.is_empty())
+    host.get(&credential_key(key))
+        .filter(|name| !name.is_empty())
 }
 
 /// Percent-decodes a query value (`+` is a space), as APISIX's uri args;

@@ -100,7 +100,9 @@ fn bad_configs_name_the_field() {
         (r#"{"anonymous_consumer":""}"#, "anonymous_consumer:"),
     ];
     for (config, field) in cases {
-        let err = MockInstance::new::<KeyAuth>(config, &host()).err().expect(config);
+        let err = MockInstance::new::<KeyAuth>(config, &host())
+            .err()
+            .expect(config);
         assert!(err.starts_with(field), "{config}: {err}");
     }
 }

@@ -84,7 +84,13 @@ impl LimitCount {
 /// unchanged config keeps its counters and a changed one starts afresh.
 fn fingerprint(config: &Config) -> String {
     let mut h = DefaultHasher::new();
-    (config.count, config.time_window, &config.key, config.key_type).hash(&mut h);
+    (
+        config.count,
+        config.time_window,
+        &config.key,
+        config.key_type,
+    )
+        .hash(&mut h);
     format!("{:016x}", h.finish())
 }
 

@@ -45,12 +45,18 @@ fn counts_per_client_and_rejects_past_the_limit() {
     let third = plugin.access(&mut req_from("10.0.0.1"));
     assert_eq!(status(&third), Some(503));
     if let PhaseResult::Respond(reply) = &third {
-        let remaining = reply.headers.iter().find(|h| h.0 == "X-RateLimit-Remaining");
+        let remaining = reply
+            .headers
+            .iter()
+            .find(|h| h.0 == "X-RateLimit-Remaining");
         assert_eq!(remaining.map(|h| h.1.as_str()), Some("0"));
         assert!(reply.body.is_empty());
     }
     // Another client has its own counter.
-    assert_eq!(plugin.access(&mut req_from("10.0.0.2")), PhaseResult::Continue);
+    assert_eq!(
+        plugin.access(&mut req_from("10.0.0.2")),
+        PhaseResult::Continue
+    );
 }
 
 #[test]
@@ -60,7 +66,10 @@ fn rejected_code_and_msg() {
         r#"{"count":1,"time_window":60,"rejected_code":429,"rejected_msg":"slow down"}"#,
         &host,
     );
-    assert_eq!(plugin.access(&mut req_from("10.0.0.1")), PhaseResult::Continue);
+    assert_eq!(
+        plugin.access(&mut req_from("10.0.0.1")),
+        PhaseResult::Continue
+    );
     match plugin.access(&mut req_from("10.0.0.1")) {
         PhaseResult::Respond(reply) => {
             assert_eq!(reply.status, 429);
@@ -73,17 +82,17 @@ fn rejected_code_and_msg() {
 #[test]
 fn key_from_a_header_var_and_a_combination() {
     let host = MockHost::new();
-    let plugin = instance(
-        r#"{"count":1,"time_window":60,"key":"http_x_user"}"#,
-        &host,
-    );
+    let plugin = instance(r#"{"count":1,"time_window":60,"key":"http_x_user"}"#, &host);
     let mut a = req_from("10.0.0.1").header("X-User", "alice");
     assert_eq!(plugin.access(&mut a), PhaseResult::Continue);
     // Same user from another address: same counter.
     let mut a2 = req_from("10.0.0.9").header("X-User", "alice");
     assert_eq!(status(&plugin.access(&mut a2)), Some(503));
     // No header: falls back to the client address.
-    assert_eq!(plugin.access(&mut req_from("10.0.0.1")), PhaseResult::Continue);
+    assert_eq!(
+        plugin.access(&mut req_from("10.0.0.1")),
+        PhaseResult::Continue
+    );
 
     let combo = instance(
         r#"{"count":1,"time_window":60,"key_type":"var_combination","key":"$http_x_a-$arg_b"}"#,
@@ -125,7 +134,10 @@ fn metadata_renames_the_headers() {
     assert_eq!(plugin.access(&mut req), PhaseResult::Continue);
     assert_eq!(plugin.header_filter(&mut req), PhaseResult::Continue);
     assert_eq!(req.response_header_value("X-Limit"), Some("5"));
-    assert_eq!(req.response_header_value("X-RateLimit-Remaining"), Some("4"));
+    assert_eq!(
+        req.response_header_value("X-RateLimit-Remaining"),
+        Some("4")
+    );
 }
 
 #[test]
@@ -135,10 +147,19 @@ fn bad_configs_name_the_field() {
         (r#"{"time_window":60}"#, "count"),
         (r#"{"count":0,"time_window":60}"#, "count:"),
         (r#"{"count":1,"time_window":"x"}"#, "time_window:"),
-        (r#"{"count":1,"time_window":1,"key_type":"nope"}"#, "key_type:"),
-        (r#"{"count":1,"time_window":1,"rejected_code":100}"#, "rejected_code:"),
+        (
+            r#"{"count":1,"time_window":1,"key_type":"nope"}"#,
+            "key_type:",
+        ),
+        (
+            r#"{"count":1,"time_window":1,"rejected_code":100}"#,
+            "rejected_code:",
+        ),
         (r#"{"count":1,"time_window":1,"policy":"redis"}"#, "policy:"),
-        (r#"{"count":1,"time_window":1,"rejected_msg":""}"#, "rejected_msg:"),
+        (
+            r#"{"count":1,"time_window":1,"rejected_msg":""}"#,
+            "rejected_msg:",
+        ),
     ];
     for (config, field) in cases {
         let err = MockInstance::new::<LimitCount>(config, &host)

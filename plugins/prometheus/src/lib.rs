@@ -52,7 +52,9 @@ fn number(ctx: &Ctx<'_>, name: &str) -> Option<f64> {
 
 /// A header as a byte count.
 fn length(value: Option<&str>) -> f64 {
-    value.and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.0)
+    value
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
 }
 
 /// The node label: the address's host part (APISIX's balancer_ip).
@@ -116,7 +118,11 @@ impl Plugin for Prometheus {
         let status = ctx.response_status() as usize;
         let code = self.codes.get(status).map_or("", String::as_str);
         let by_name = |name: &str, id: &'static str| -> &str {
-            let named = if self.prefer_name { ctx.var(name) } else { None };
+            let named = if self.prefer_name {
+                ctx.var(name)
+            } else {
+                None
+            };
             named.or_else(|| ctx.var(id)).unwrap_or("")
         };
         let route = match (self.prefer_name, ctx.var("route_name")) {
@@ -140,7 +146,15 @@ impl Plugin for Prometheus {
         ];
         self.host.counter_add(self.metrics.status, &labels, 1);
 
-        let typed = |kind: &'static str| [kind.into(), route.into(), service.into(), consumer.into(), node.into()];
+        let typed = |kind: &'static str| {
+            [
+                kind.into(),
+                route.into(),
+                service.into(),
+                consumer.into(),
+                node.into(),
+            ]
+        };
         let request_ms = self.request_ms(ctx);
         let upstream_ms = number(ctx, "upstream_response_time").map(|s| s * 1000.0);
         if let Some(ms) = request_ms {
@@ -155,8 +169,8 @@ impl Plugin for Prometheus {
                 .histogram_observe(self.metrics.latency, &typed("upstream"), ms);
         }
 
-        let ingress = number(ctx, "request_length")
-            .unwrap_or_else(|| length(ctx.header("Content-Length")));
+        let ingress =
+            number(ctx, "request_length").unwrap_or_else(|| length(ctx.header("Content-Length")));
         let egress = number(ctx, "bytes_sent")
             .unwrap_or_else(|| length(ctx.response_header("Content-Length")));
         self.host

@@ -6,8 +6,8 @@ use radixgate_plugin::{ConfigError, Host, MetricId};
 
 /// APISIX's default latency buckets, in milliseconds.
 pub const LATENCY_BUCKETS: [f64; 15] = [
-    1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0,
-    30000.0, 60000.0,
+    1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0, 30000.0,
+    60000.0,
 ];
 
 /// Labels of `apisix_http_status`.

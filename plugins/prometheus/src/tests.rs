@@ -62,7 +62,8 @@ fn falls_back_to_own_timing_and_content_length() {
     let plugin = MockInstance::new::<Prometheus>("{}", &host).expect("valid");
     let mut req = served("r2", 404).header("Content-Length", "12");
     assert_eq!(plugin.rewrite(&mut req), PhaseResult::Continue);
-    req.response_headers.push(("Content-Length".into(), "34".into()));
+    req.response_headers
+        .push(("Content-Length".into(), "34".into()));
     assert_eq!(plugin.log(&mut req), PhaseResult::Continue);
     assert_eq!(host.metric(STATUS, &["404", "r2", "", "", "", "", ""]), 1.0);
     let typed = |kind| [kind, "r2", "", "", ""];
@@ -79,10 +80,17 @@ fn prefer_name_labels_by_names() {
     let mut req = served("r3", 502);
     set_vars(
         &mut req,
-        &[("route_name", "orders"), ("service_name", "shop"), ("service_id", "s9")],
+        &[
+            ("route_name", "orders"),
+            ("service_name", "shop"),
+            ("service_id", "s9"),
+        ],
     );
     assert_eq!(plugin.log(&mut req), PhaseResult::Continue);
-    assert_eq!(host.metric(STATUS, &["502", "orders", "", "", "shop", "", ""]), 1.0);
+    assert_eq!(
+        host.metric(STATUS, &["502", "orders", "", "", "shop", "", ""]),
+        1.0
+    );
 }
 
 #[test]

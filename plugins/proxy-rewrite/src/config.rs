@@ -78,8 +78,8 @@ pub struct HeaderOps {
 }
 
 const METHODS: [&str; 14] = [
-    "GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "MKCOL", "COPY", "MOVE", "PROPFIND",
-    "LOCK", "UNLOCK", "PATCH", "TRACE",
+    "GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "MKCOL", "COPY", "MOVE", "PROPFIND", "LOCK",
+    "UNLOCK", "PATCH", "TRACE",
 ];
 
 /// Checks `method` against APISIX's enum.
@@ -105,7 +105,10 @@ fn is_token(name: &str) -> bool {
 /// One header's (name, value) from the config; `field` names it in errors.
 fn pair(name: &str, value: &Value, field: &str) -> Result<(String, String), ConfigError> {
     if !is_token(name) {
-        return Err(ConfigError::field(field, "invalid field character in header"));
+        return Err(ConfigError::field(
+            field,
+            "invalid field character in header",
+        ));
     }
     let value = match value {
         Value::String(s) => s.clone(),
@@ -113,7 +116,10 @@ fn pair(name: &str, value: &Value, field: &str) -> Result<(String, String), Conf
         _ => return Err(ConfigError::field(field, "invalid type as header value")),
     };
     if value.contains(['\r', '\n']) {
-        return Err(ConfigError::field(field, "invalid value character in header"));
+        return Err(ConfigError::field(
+            field,
+            "invalid value character in header",
+        ));
     }
     Ok((name.to_string(), value))
 }
@@ -139,7 +145,10 @@ fn is_operation_form(headers: &Map<String, Value>) -> bool {
 /// Parses either form of `headers`.
 pub fn header_ops(headers: &Map<String, Value>) -> Result<HeaderOps, ConfigError> {
     if headers.is_empty() {
-        return Err(ConfigError::field("headers", "expect object to have at least 1 properties"));
+        return Err(ConfigError::field(
+            "headers",
+            "expect object to have at least 1 properties",
+        ));
     }
     if !is_operation_form(headers) {
         let set = headers

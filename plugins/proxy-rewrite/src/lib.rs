@@ -99,7 +99,10 @@ impl Plugin for ProxyRewrite {
     fn new(config: Config, _host: &Host) -> Result<Self, ConfigError> {
         if let Some(uri) = &config.uri {
             if !uri.starts_with('/') || uri.len() > 4096 {
-                return Err(ConfigError::field("uri", "must start with / (at most 4096 bytes)"));
+                return Err(ConfigError::field(
+                    "uri",
+                    "must start with / (at most 4096 bytes)",
+                ));
             }
         }
         if let Some(method) = &config.method {
@@ -107,7 +110,10 @@ impl Plugin for ProxyRewrite {
         }
         if let Some(host) = &config.host {
             if !uri::valid_host(host) {
-                return Err(ConfigError::field("host", "must match ^[0-9a-zA-Z-.]+(:\\d{1,5})?$"));
+                return Err(ConfigError::field(
+                    "host",
+                    "must match ^[0-9a-zA-Z-.]+(:\\d{1,5})?$",
+                ));
             }
         }
         let regex_uri = match &config.regex_uri {
@@ -133,8 +139,10 @@ impl Plugin for ProxyRewrite {
     fn rewrite(&self, ctx: &mut Ctx<'_>) -> Decision {
         let (path, captures) = self.new_path(ctx);
         // Owned, so that the request can be edited while they are used.
-        let captures: Vec<Option<String>> =
-            captures.into_iter().map(|c| c.map(str::to_string)).collect();
+        let captures: Vec<Option<String>> = captures
+            .into_iter()
+            .map(|c| c.map(str::to_string))
+            .collect();
         let caps: Vec<Option<&str>> = captures.iter().map(|c| c.as_deref()).collect();
         if let Some(path) = path {
             let uri = uri::upstream_uri(&path, ctx.query(), self.raw_uri);

@@ -23,7 +23,10 @@ fn uri_with_vars_keeps_the_query() {
         r#"{"uri":"/v2/$arg_name/$http_x_id"}"#,
         MockRequest::new("GET", "/a?name=bob").header("X-Id", "7"),
     );
-    assert_eq!((req.path.as_str(), req.query.as_str()), ("/v2/bob/7", "name=bob"));
+    assert_eq!(
+        (req.path.as_str(), req.query.as_str()),
+        ("/v2/bob/7", "name=bob")
+    );
     let req = rewritten(r#"{"uri":"/b?x=1"}"#, MockRequest::new("GET", "/a?y=2"));
     assert_eq!((req.path.as_str(), req.query.as_str()), ("/b", "x=1&y=2"));
 }
@@ -88,7 +91,9 @@ fn header_operations_add_set_remove() {
 fn old_flat_headers_form_sets() {
     let req = rewritten(
         r#"{"headers":{"X-Api":"v1","X-Empty":""}}"#,
-        MockRequest::new("GET", "/").header("X-Api", "v0").header("X-Empty", "x"),
+        MockRequest::new("GET", "/")
+            .header("X-Api", "v0")
+            .header("X-Empty", "x"),
     );
     assert_eq!(req.header_value("X-Api"), Some("v1"));
     assert_eq!(req.header_value("X-Empty"), None);

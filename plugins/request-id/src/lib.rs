@@ -107,9 +107,15 @@ impl Plugin for RequestId {
 
     fn new(config: Config, _host: &Host) -> Result<Self, ConfigError> {
         if config.header_name.is_empty()
-            || !config.header_name.bytes().all(|b| b.is_ascii_graphic() && b != b':')
+            || !config
+                .header_name
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b':')
         {
-            return Err(ConfigError::field("header_name", "is not a valid header name"));
+            return Err(ConfigError::field(
+                "header_name",
+                "is not a valid header name",
+            ));
         }
         let generator = match config.algorithm.as_str() {
             "uuid" => Generator::Uuid,

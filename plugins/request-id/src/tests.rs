@@ -42,7 +42,8 @@ fn keeps_an_incoming_id_and_an_upstream_one() {
 
     let mut req = MockRequest::new("GET", "/");
     assert_eq!(plugin.rewrite(&mut req), PhaseResult::Continue);
-    req.response_headers.push(("X-Trace".into(), "from-upstream".into()));
+    req.response_headers
+        .push(("X-Trace".into(), "from-upstream".into()));
     assert_eq!(plugin.header_filter(&mut req), PhaseResult::Continue);
     assert_eq!(req.response_header_value("X-Trace"), Some("from-upstream"));
 }
@@ -64,10 +65,13 @@ fn nanoid_and_range_id() {
     assert_eq!(plugin.rewrite(&mut req), PhaseResult::Continue);
     let id = req.header_value("X-Request-Id").expect("set");
     assert_eq!(id.len(), 21);
-    assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+    assert!(id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
 
-    let plugin = instance(r#"{"algorithm":"range_id","range_id":{"char_set":"abcdef","length":30}}"#)
-        .expect("valid");
+    let plugin =
+        instance(r#"{"algorithm":"range_id","range_id":{"char_set":"abcdef","length":30}}"#)
+            .expect("valid");
     let mut req = MockRequest::new("GET", "/");
     assert_eq!(plugin.rewrite(&mut req), PhaseResult::Continue);
     let id = req.header_value("X-Request-Id").expect("set");
@@ -82,8 +86,14 @@ fn bad_configs_name_the_field() {
         (r#"{"header_name":""}"#, "header_name:"),
         (r#"{"header_name":"a b"}"#, "header_name:"),
         (r#"{"include_in_response":"yes"}"#, "include_in_response:"),
-        (r#"{"algorithm":"range_id","range_id":{"char_set":"abc"}}"#, "range_id.char_set:"),
-        (r#"{"algorithm":"range_id","range_id":{"length":2}}"#, "range_id.length:"),
+        (
+            r#"{"algorithm":"range_id","range_id":{"char_set":"abc"}}"#,
+            "range_id.char_set:",
+        ),
+        (
+            r#"{"algorithm":"range_id","range_id":{"length":2}}"#,
+            "range_id.length:",
+        ),
     ];
     for (config, field) in cases {
         let err = instance(config).err().expect(config);

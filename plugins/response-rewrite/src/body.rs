@@ -46,7 +46,10 @@ fn replacement_syntax(nginx: &str) -> String {
 /// Compiles `filters`; errors name `filters[i].<field>`.
 pub fn compile(filters: &[Filter]) -> Result<Vec<BodyFilter>, ConfigError> {
     if filters.is_empty() {
-        return Err(ConfigError::field("filters", "expect array to have at least 1 items"));
+        return Err(ConfigError::field(
+            "filters",
+            "expect array to have at least 1 items",
+        ));
     }
     filters
         .iter()

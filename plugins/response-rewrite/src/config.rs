@@ -114,7 +114,10 @@ fn value_text(value: &Value, field: &str) -> Result<String, ConfigError> {
         _ => return Err(ConfigError::field(field, "invalid type as header value")),
     };
     if text.contains(['\r', '\n']) {
-        return Err(ConfigError::field(field, "invalid value character in header"));
+        return Err(ConfigError::field(
+            field,
+            "invalid value character in header",
+        ));
     }
     Ok(text)
 }
@@ -142,7 +145,10 @@ pub fn header_ops(headers: &Map<String, Value>) -> Result<HeaderOps, ConfigError
         || matches!(headers.get("remove"), Some(Value::Array(_)));
     if !new_form {
         if headers.is_empty() {
-            return Err(ConfigError::field("headers", "expect object to have at least 1 properties"));
+            return Err(ConfigError::field(
+                "headers",
+                "expect object to have at least 1 properties",
+            ));
         }
         return Ok(HeaderOps {
             set: set_pairs(headers, "headers")?,
@@ -153,14 +159,18 @@ pub fn header_ops(headers: &Map<String, Value>) -> Result<HeaderOps, ConfigError
     if let Some(Value::Array(lines)) = headers.get("add") {
         for (i, line) in lines.iter().enumerate() {
             let field = format!("headers.add[{i}]");
-            let parsed = line.as_str().and_then(|l| l.split_once(':')).and_then(|(n, v)| {
-                let (n, v) = (n.trim(), v.trim());
-                (name_ok(n) && !v.is_empty() && !v.contains(':')).then(|| (n.to_string(), v))
-            });
+            let parsed = line
+                .as_str()
+                .and_then(|l| l.split_once(':'))
+                .and_then(|(n, v)| {
+                    let (n, v) = (n.trim(), v.trim());
+                    (name_ok(n) && !v.is_empty() && !v.contains(':')).then(|| (n.to_string(), v))
+                });
             let Some((name, value)) = parsed else {
                 return Err(ConfigError::field(&field, "must be \"Name: value\""));
             };
-            ops.add.push((name, value_text(&Value::String(value.into()), &field)?));
+            ops.add
+                .push((name, value_text(&Value::String(value.into()), &field)?));
         }
     }
     if let Some(Value::Object(set)) = headers.get("set") {

@@ -52,7 +52,10 @@ pub struct Rule {
 }
 
 fn err(field: &str, why: impl std::fmt::Display) -> ConfigError {
-    ConfigError::field(field, format!("failed to validate the 'vars' expression: {why}"))
+    ConfigError::field(
+        field,
+        format!("failed to validate the 'vars' expression: {why}"),
+    )
 }
 
 fn text(v: &Value) -> String {
@@ -82,8 +85,11 @@ fn rule(items: &[Value], field: &str) -> Result<Expr, ConfigError> {
         Some("!") => (true, &items[2..]),
         _ => (false, &items[1..]),
     };
-    let (Some(op), Some(value), 2) = (rest.first().and_then(Value::as_str), rest.get(1), rest.len())
-    else {
+    let (Some(op), Some(value), 2) = (
+        rest.first().and_then(Value::as_str),
+        rest.get(1),
+        rest.len(),
+    ) else {
         return Err(err(field, "a rule is [var, operator, value]"));
     };
     let num = |f: fn(f64, f64) -> bool| -> Result<Op, ConfigError> {
@@ -120,7 +126,11 @@ fn rule(items: &[Value], field: &str) -> Result<Expr, ConfigError> {
         subject: subject(name),
         op,
     });
-    Ok(if negated { Expr::Not(Box::new(rule)) } else { rule })
+    Ok(if negated {
+        Expr::Not(Box::new(rule))
+    } else {
+        rule
+    })
 }
 
 fn parse_item(item: &Value, field: &str) -> Result<Expr, ConfigError> {

@@ -62,7 +62,10 @@ impl Plugin for ResponseRewrite {
     fn new(config: Config, _host: &Host) -> Result<Self, ConfigError> {
         if let Some(code) = config.status_code {
             if !(200..=598).contains(&code) {
-                return Err(ConfigError::field("status_code", "must be between 200 and 598"));
+                return Err(ConfigError::field(
+                    "status_code",
+                    "must be between 200 and 598",
+                ));
             }
         }
         let body = match (&config.body, &config.filters) {
@@ -135,7 +138,11 @@ impl Plugin for ResponseRewrite {
         match &self.body {
             BodyChange::None => {}
             BodyChange::Replace(bytes) => {
-                chunk.replace(if chunk.is_last() { bytes.clone() } else { Vec::new() });
+                chunk.replace(if chunk.is_last() {
+                    bytes.clone()
+                } else {
+                    Vec::new()
+                });
             }
             BodyChange::Filters(filters) => {
                 // The whole body is needed: chunks are held until the last.

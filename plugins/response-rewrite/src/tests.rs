@@ -14,7 +14,8 @@ fn instance(config: &str) -> Result<MockInstance, String> {
 fn answered(status: u16) -> MockRequest {
     let mut req = MockRequest::new("GET", "/a");
     req.response_status = status;
-    req.response_headers.push(("Content-Length".into(), "11".into()));
+    req.response_headers
+        .push(("Content-Length".into(), "11".into()));
     req.response_headers.push(("X-Old".into(), "1".into()));
     req
 }
@@ -45,7 +46,10 @@ fn status_headers_and_body() {
     assert_eq!(req.response_header_value("X-Set"), Some("v"));
     assert_eq!(req.response_header_value("X-N"), Some("3"));
     assert_eq!(req.response_header_value("X-Old"), None);
-    assert_eq!(body_of(&plugin, &mut req, &["hello ", "world"]), r#"{"ok":true}"#);
+    assert_eq!(
+        body_of(&plugin, &mut req, &["hello ", "world"]),
+        r#"{"ok":true}"#
+    );
 }
 
 #[test]
@@ -67,7 +71,11 @@ fn filters_once_global_and_across_chunks() {
     .expect("valid");
     let mut req = answered(200);
     assert_eq!(plugin.header_filter(&mut req), PhaseResult::Continue);
-    let body = body_of(&plugin, &mut req, &["hello a@exa", "mple.com, b@example.com hello"]);
+    let body = body_of(
+        &plugin,
+        &mut req,
+        &["hello a@exa", "mple.com, b@example.com hello"],
+    );
     assert_eq!(body, "bye a@hidden, b@hidden hello");
 }
 
@@ -101,7 +109,10 @@ fn vars_condition_gates_everything() {
 
 #[test]
 fn base64_decoder() {
-    assert_eq!(decode_base64("aGVsbG8gd29ybGQ=").as_deref(), Some(&b"hello world"[..]));
+    assert_eq!(
+        decode_base64("aGVsbG8gd29ybGQ=").as_deref(),
+        Some(&b"hello world"[..])
+    );
     assert_eq!(decode_base64("YQ").as_deref(), Some(&b"a"[..]));
     assert_eq!(decode_base64("a$=="), None);
     assert_eq!(decode_base64("a"), None);
@@ -111,11 +122,23 @@ fn base64_decoder() {
 fn bad_configs_name_the_field() {
     let cases = [
         (r#"{"status_code":100}"#, "status_code:"),
-        (r#"{"body":"a","filters":[{"regex":"a","replace":"b"}]}"#, "filters:"),
+        (
+            r#"{"body":"a","filters":[{"regex":"a","replace":"b"}]}"#,
+            "filters:",
+        ),
         (r#"{"body":"%%%","body_base64":true}"#, "body:"),
-        (r#"{"filters":[{"regex":"(","replace":"b"}]}"#, "filters[0].regex:"),
-        (r#"{"filters":[{"regex":"a","replace":"b","scope":"all"}]}"#, "filters[0].scope:"),
-        (r#"{"filters":[{"regex":"a","replace":"b","options":"q"}]}"#, "filters[0].options:"),
+        (
+            r#"{"filters":[{"regex":"(","replace":"b"}]}"#,
+            "filters[0].regex:",
+        ),
+        (
+            r#"{"filters":[{"regex":"a","replace":"b","scope":"all"}]}"#,
+            "filters[0].scope:",
+        ),
+        (
+            r#"{"filters":[{"regex":"a","replace":"b","options":"q"}]}"#,
+            "filters[0].options:",
+        ),
         (r#"{"filters":[{"regex":"a"}]}"#, "filters[0]"),
         (r#"{"headers":{"add":["no-colon"]}}"#, "headers.add[0]:"),
         (r#"{"headers":{"set":{"X":true}}}"#, "headers.set.X:"),
