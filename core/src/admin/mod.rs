@@ -198,7 +198,9 @@ async fn handle(ctx: &Ctx, req: Request<Incoming>, peer: IpAddr) -> Reply {
         if role == Role::Viewer {
             return error(StatusCode::UNAUTHORIZED, "the viewer role may only GET");
         }
-        if let Some(why) = &ctx.read_only {
+        // Validation writes nothing: allowed in standalone mode too.
+        let writes = !matches!(target, Target::Validate(_));
+        if let (Some(why), true) = (&ctx.read_only, writes) {
             return error(StatusCode::METHOD_NOT_ALLOWED, why.clone());
         }
     }
