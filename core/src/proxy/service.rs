@@ -127,7 +127,9 @@ async fn route_and_forward(shared: &Shared, conn: Conn, mut req: Request<Incomin
         };
         return (resp, None, None);
     };
-    let (resp, node) = forward(shared, &route, req, conn, host).await;
+    // Boxed: hyper moves each request's future into place; the forwarding
+    // state is most of it and now moves once, after the route is known.
+    let (resp, node) = Box::pin(forward(shared, &route, req, conn, host)).await;
     (resp, Some(route), node)
 }
 

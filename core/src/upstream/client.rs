@@ -100,12 +100,15 @@ impl UpstreamClient {
             }
             let head = t.send + t.read;
             let deadline = Instant::now() + head;
-            // A pooled connection may still be finishing its last response.
-            match timeout_at(deadline, conn.tx.ready()).await {
-                Err(_) => return Err(unsent(ForwardError::Timeout(head), req)),
-                Ok(Err(_)) if reused => continue,
-                Ok(Err(e)) => return Err(unsent(ForwardError::Upstream(chain(&e)), req)),
-                Ok(Ok(())) => {}
+            // A pooled connection may still be finishing its last response
+            // (no timer is made when it is ready, the common case).
+            if !conn.tx.is_ready() {
+                match timeout_at(deadline, conn.tx.ready()).await {
+                    Err(_) => return Err(unsent(ForwardError::Timeout(head), req)),
+                    Ok(Err(_)) if reused => continue,
+                    Ok(Err(e)) => return Err(unsent(ForwardError::Upstream(chain(&e)), req)),
+                    Ok(Ok(())) => {}
+                }
             }
             match timeout_at(deadline, conn.tx.try_send_request(req)).await {
                 Err(_) => return Err(sent_failure(ForwardError::Timeout(head))),
