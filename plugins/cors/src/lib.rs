@@ -86,6 +86,14 @@ impl Cors {
     }
 }
 
+/// A regex error on one line (the regex crate's spans several).
+fn one_line(e: &regex::Error) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Whether a Vary value already names Origin.
 fn varies_by_origin(vary: &str) -> bool {
     vary.split(',')
@@ -114,12 +122,12 @@ impl Plugin for Cors {
             Some(list) => {
                 for (i, re) in list.iter().enumerate() {
                     Regex::new(re).map_err(|e| {
-                        ConfigError::field(&format!("allow_origins_by_regex[{i}]"), e)
+                        ConfigError::field(&format!("allow_origins_by_regex[{i}]"), one_line(&e))
                     })?;
                 }
                 let joined = list.iter().map(|r| format!("(?:{r})")).collect::<Vec<_>>();
                 let joined = Regex::new(&joined.join("|"))
-                    .map_err(|e| ConfigError::field("allow_origins_by_regex", e))?;
+                    .map_err(|e| ConfigError::field("allow_origins_by_regex", one_line(&e)))?;
                 Some(joined)
             }
         };

@@ -168,3 +168,39 @@ fn bad_configs_name_the_field() {
         assert!(err.contains(field), "{config}: {err}");
     }
 }
+
+#[test]
+fn templates_resolve_vars_and_escapes() {
+    use crate::vars::Template;
+    use radixgate_plugin::{Ctx, Decision};
+    // Rendered inside a phase, through the ABI, by a tiny plugin.
+    struct Probe;
+    impl radixgate_plugin::Plugin for Probe {
+        const NAME: &'static str = "probe";
+        const VERSION: &'static str = "0";
+        const PRIORITY: i32 = 0;
+        const PHASES: radixgate_plugin::Phases = radixgate_plugin::Phases::ALL;
+        type Config = radixgate_plugin::serde_json::Value;
+        fn new(
+            _: Self::Config,
+            _: &radixgate_plugin::Host,
+        ) -> Result<Self, radixgate_plugin::ConfigError> {
+            Ok(Probe)
+        }
+        fn rewrite(&self, ctx: &mut Ctx<'_>) -> Decision {
+            let t = Template::parse(r"${host}|$uri|$request_uri|$arg_a|\$x|$http_x_y|$nope|$");
+            let (text, resolved) = t.render(ctx, &[]);
+            ctx.set_var("out", &format!("{text} {resolved}"));
+            Decision::Continue
+        }
+    }
+    let probe = MockInstance::new::<Probe>("{}", &MockHost::new()).expect("valid");
+    let mut req = MockRequest::new("GET", "/p?a=1")
+        .header("Host", "Example.COM:8080")
+        .header("X-Y", "z");
+    assert_eq!(probe.rewrite(&mut req), PhaseResult::Continue);
+    assert_eq!(
+        req.vars.get("out").map(String::as_str),
+        Some("example.com|/p|/p?a=1|1|$x|z||$ 5")
+    );
+}

@@ -45,6 +45,14 @@ fn templates(pairs: Vec<(String, String)>) -> Vec<(String, Template)> {
         .collect()
 }
 
+/// A regex error on one line (the regex crate's spans several).
+fn one_line(e: &regex::Error) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn regex_rules(list: &[String]) -> Result<Vec<RegexRule>, ConfigError> {
     if list.len() < 2 || list.len() % 2 != 0 {
         return Err(ConfigError::field(
@@ -58,7 +66,12 @@ fn regex_rules(list: &[String]) -> Result<Vec<RegexRule>, ConfigError> {
             let regex = Regex::new(&pair[0]).map_err(|e| {
                 ConfigError::field(
                     &format!("regex_uri[{}]", 2 * i),
-                    format!("invalid regex_uri({}, {}): {e}", pair[0], pair[1]),
+                    format!(
+                        "invalid regex_uri({}, {}): {}",
+                        pair[0],
+                        pair[1],
+                        one_line(&e)
+                    ),
                 )
             })?;
             Ok(RegexRule {

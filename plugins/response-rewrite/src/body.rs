@@ -43,6 +43,14 @@ fn replacement_syntax(nginx: &str) -> String {
     out
 }
 
+/// A regex error on one line (the regex crate's spans several).
+fn one_line(e: &regex::Error) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Compiles `filters`; errors name `filters[i].<field>`.
 pub fn compile(filters: &[Filter]) -> Result<Vec<BodyFilter>, ConfigError> {
     if filters.is_empty() {
@@ -86,7 +94,7 @@ pub fn compile(filters: &[Filter]) -> Result<Vec<BodyFilter>, ConfigError> {
             let regex = builder.build().map_err(|e| {
                 ConfigError::field(
                     &format!("filters[{i}].regex"),
-                    format!("regex \"{}\" validation failed: {e}", f.regex),
+                    format!("regex \"{}\" validation failed: {}", f.regex, one_line(&e)),
                 )
             })?;
             Ok(BodyFilter {

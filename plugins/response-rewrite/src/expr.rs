@@ -51,6 +51,14 @@ pub struct Rule {
     op: Op,
 }
 
+/// A regex error on one line (the regex crate's spans several).
+fn one_line(e: &regex::Error) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn err(field: &str, why: impl std::fmt::Display) -> ConfigError {
     ConfigError::field(
         field,
@@ -104,7 +112,7 @@ fn rule(items: &[Value], field: &str) -> Result<Expr, ConfigError> {
             .case_insensitive(any_case)
             .build()
             .map(Op::Matches)
-            .map_err(|e| err(field, e))
+            .map_err(|e| err(field, one_line(&e)))
     };
     let op = match op {
         "==" => Op::Eq(value.clone()),
