@@ -1,7 +1,8 @@
 //! End to end: the gateway's client towards nodes. An `https` node (a
 //! test TLS server with a self-signed certificate, `tls.verify` off) is
 //! reached with SNI and kept alive; `keepalive_pool.requests` closes a
-//! connection after that many requests; connect and read timeouts give
+//! connection after that many requests and `idle_timeout` closes idle
+//! ones; connect and read timeouts give
 //! 504; a request is retried on another node only when that is safe.
 
 mod common;
@@ -21,6 +22,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 struct Seen {
     per_conn: Mutex<Vec<usize>>,
     sni: Mutex<Vec<String>>,
+    /// Connections the gateway closed.
+    closed: std::sync::atomic::AtomicUsize,
 }
 
 impl Seen {
@@ -45,7 +48,10 @@ fn counting_node(tls: Option<Arc<rustls::ServerConfig>>) -> (u16, Arc<Seen>) {
             };
             let (s, tls) = (s.clone(), tls.clone());
             thread::spawn(move || match tls {
-                None => serve_counting(tcp, id, &s),
+                None => {
+                    serve_counting(tcp, id, &s);
+                    s.closed.fetch_add(1, Ordering::Relaxed);
+                }
                 Some(cfg) => {
                     let Ok(conn) = rustls::ServerConnection::new(cfg) else {
                         return;
@@ -171,6 +177,30 @@ fn https_nodes_get_sni_and_keep_alive() {
         "one TLS connection per request: {conns:?}"
     );
     assert!(seen.sni.lock().unwrap().iter().all(|n| n == "localhost"));
+}
+
+#[test]
+fn keepalive_pool_idle_timeout_closes_idle_connections() {
+    let (port, seen) = counting_node(None);
+    let gw = Gateway::start(&format!(
+        r#"routes:
+  - id: idle
+    uri: /idle
+    upstream:
+      nodes: {{"127.0.0.1:{port}": 1}}
+      keepalive_pool: {{idle_timeout: 0.5}}
+#END
+"#
+    ));
+    for _ in 0..3 {
+        assert_eq!(get(gw.port, "/idle").status, 200, "{}", gw.log());
+    }
+    // The pool's sweep closes them after 0.5 s idle (it runs each second).
+    let all_closed = common::eventually(10, || {
+        seen.closed.load(Ordering::Relaxed) == seen.conns().len()
+    });
+    assert!(all_closed, "{:?} open", seen.conns());
+    assert_eq!(get(gw.port, "/idle").status, 200);
 }
 
 #[test]
