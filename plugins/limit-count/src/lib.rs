@@ -11,7 +11,7 @@
 mod config;
 pub mod vars;
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use radixgate_plugin::{
     export_plugin, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin, Response,
@@ -43,7 +43,7 @@ pub struct LimitCount {
     count: i64,
     window_ms: u64,
     key: KeySource,
-    /// Prefix of every counter key: group, or this config's fingerprint.
+    /// Prefix of every counter key: the group, or this instance's number.
     prefix: String,
     rejected_code: u16,
     rejected_body: Option<Vec<u8>>,
@@ -63,12 +63,7 @@ impl LimitCount {
             KeySource::Constant(c) => Some(c.clone()),
         };
         let value = value.unwrap_or_else(|| ctx.client_addr().ip().to_string());
-        // Without a group, counters are per route as APISIX's are per resource.
-        if self.prefix.starts_with("group:") {
-            format!("limit-count:{}:{}", self.prefix, value)
-        } else {
-            format!("limit-count:{}:{}:{}", ctx.route_id(), self.prefix, value)
-        }
+        format!("limit-count:{}:{}", self.prefix, value)
     }
 
     fn quota_headers(&self, remaining: i64, reset: u64) -> [(&str, String); 3] {
@@ -80,19 +75,11 @@ impl LimitCount {
     }
 }
 
-/// A fingerprint of the fields that define a limit, so that a reloaded but
-/// unchanged config keeps its counters and a changed one starts afresh.
-fn fingerprint(config: &Config) -> String {
-    let mut h = DefaultHasher::new();
-    (
-        config.count,
-        config.time_window,
-        &config.key,
-        config.key_type,
-    )
-        .hash(&mut h);
-    format!("{:016x}", h.finish())
-}
+/// Instances built so far in this process: each config gets counters of
+/// its own, shared by every route it applies to (a service's or a global
+/// rule's config included). A rebuilt config starts afresh, as APISIX's
+/// counters follow the owning object's version.
+static INSTANCES: AtomicU64 = AtomicU64::new(0);
 
 /// plugin_metadata's header names, or APISIX's defaults.
 fn header_names(host: &Host) -> Result<HeaderNames, ConfigError> {
@@ -127,7 +114,7 @@ impl Plugin for LimitCount {
         };
         let prefix = match &config.group {
             Some(group) => format!("group:{group}"),
-            None => fingerprint(&config),
+            None => format!("instance:{}", INSTANCES.fetch_add(1, Ordering::Relaxed)),
         };
         let rejected_body = config
             .rejected_msg

@@ -204,3 +204,21 @@ fn templates_resolve_vars_and_escapes() {
         Some("example.com|/p|/p?a=1|1|$x|z||$ 5")
     );
 }
+
+#[test]
+fn one_config_counts_across_routes_two_configs_apart() {
+    let host = MockHost::new();
+    let shared = instance(r#"{"count":1,"time_window":60}"#, &host);
+    let mut on_r1 = req_from("10.0.0.1");
+    assert_eq!(shared.access(&mut on_r1), PhaseResult::Continue);
+    // The same config (a service's or a global rule's) on another route.
+    let mut on_r2 = req_from("10.0.0.1");
+    on_r2.route_id = "r2".into();
+    assert_eq!(status(&shared.access(&mut on_r2)), Some(503));
+    // An identical config on another object has counters of its own.
+    let other = instance(r#"{"count":1,"time_window":60}"#, &host);
+    assert_eq!(
+        other.access(&mut req_from("10.0.0.1")),
+        PhaseResult::Continue
+    );
+}

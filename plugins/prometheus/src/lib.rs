@@ -34,6 +34,10 @@ pub struct Config {
     /// variables) rather than id (default false).
     #[serde(default)]
     pub prefer_name: bool,
+    /// APISIX's per-plugin options (priority, disable, filter...), which
+    /// the host applies; accepted here so that the closed schema allows them.
+    #[serde(default, rename = "_meta")]
+    pub meta: Option<radixgate_plugin::serde_json::Value>,
 }
 
 /// One config's recorder.
@@ -91,7 +95,8 @@ impl Plugin for Prometheus {
     const SCHEMA: &'static str = r#"{
         "type": "object",
         "properties": {
-            "prefer_name": {"type": "boolean", "default": false}
+            "prefer_name": {"type": "boolean", "default": false},
+            "_meta": {"type": "object"}
         },
         "additionalProperties": false
     }"#;

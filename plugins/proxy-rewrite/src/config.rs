@@ -35,7 +35,8 @@ pub const SCHEMA: &str = r#"{
                 }
             ]
         },
-        "use_real_request_uri_unsafe": {"type": "boolean", "default": false}
+        "use_real_request_uri_unsafe": {"type": "boolean", "default": false},
+        "_meta": {"type": "object"}
     },
     "minProperties": 1,
     "additionalProperties": false
@@ -64,6 +65,10 @@ pub struct Config {
     /// Send the path as received, without re-encoding it.
     #[serde(default)]
     pub use_real_request_uri_unsafe: bool,
+    /// APISIX's per-plugin options (priority, disable, filter...), which
+    /// the host applies; accepted here so that the closed schema allows them.
+    #[serde(default, rename = "_meta")]
+    pub meta: Option<Value>,
 }
 
 /// Header operations, in the order APISIX applies them.

@@ -127,3 +127,12 @@ fn bad_configs_name_the_field() {
         assert!(err.contains(field), "{config}: {err}");
     }
 }
+
+#[test]
+fn meta_is_accepted() {
+    let req = rewritten(
+        r#"{"uri":"/m","_meta":{"disable":false}}"#,
+        MockRequest::new("GET", "/a"),
+    );
+    assert_eq!(req.path, "/m");
+}
