@@ -57,6 +57,8 @@ pub fn test_config(path: &Path) -> Result<String, Vec<String>> {
             config.etcd.prefix
         ));
     }
+    // Plugins first: objects are checked against their schemas.
+    let plugins = crate::plugin_host::PluginHost::start(&config.plugins);
     let parsed = file_source(&config)
         .read()
         .map_err(|e| vec![e.to_string()])?;
@@ -65,6 +67,9 @@ pub fn test_config(path: &Path) -> Result<String, Vec<String>> {
     let count = items.len();
     let live: Live = Arc::new(ArcSwap::from_pointee(Snapshot::empty()));
     let mut builder = Builder::new(live.clone());
+    if let Some(host) = plugins {
+        builder.set_plugin_host(host);
+    }
     problems.extend(
         builder
             .apply(SourceEvent::Full(items))
@@ -90,6 +95,13 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let mut builder = Builder::new(live.clone());
+    // Plugins (issue 5): loaded before any object is decoded.
+    if let Some(host) = crate::plugin_host::PluginHost::start(&config.plugins) {
+        if let (Some(dir), "yaml") = (&config.plugins.dir, config.config.provider.as_str()) {
+            crate::plugin_host::reload_on_sighup(host.clone(), dir.clone());
+        }
+        builder.set_plugin_host(host);
+    }
     std::thread::Builder::new()
         .name("config-builder".into())
         .spawn(move || {

@@ -71,7 +71,7 @@ pub fn decode(kind: Kind, value: &Value, fallback_id: &str) -> Result<(Id, Objec
     schema::validate(kind, &id_text, &value)?;
     schema::fill_defaults(kind, &mut value);
     validate::supported(kind, &value).map_err(err)?;
-    drop_unknown_plugins(kind, &id_text, &mut value);
+    super::plugin_check::filter_plugins(kind, &id_text, &mut value)?;
     let obj = match kind {
         Kind::Route => Object::Route(typed(kind, &id_text, &value)?),
         Kind::Service => Object::Service(typed(kind, &id_text, &value)?),
@@ -128,25 +128,4 @@ fn typed<T: serde::de::DeserializeOwned>(
         let (field, reason) = split_serde(&e);
         ObjectError::new(kind, id, field, reason)
     })
-}
-
-/// Whether this build has a plugin called `name` (none until issue 5).
-fn known_plugin(_name: &str) -> bool {
-    false
-}
-
-/// Removes the plugins this build does not know from `value.plugins`,
-/// logging each one.
-fn drop_unknown_plugins(kind: Kind, id: &str, value: &mut Value) {
-    let Some(Value::Object(plugins)) = value.get_mut("plugins") else {
-        return;
-    };
-    plugins.retain(|name, _| {
-        let known = known_plugin(name);
-        if !known {
-            tracing::warn!(kind = %kind, id = %id, plugin = %name,
-                "unknown plugin dropped; the object is kept (this build has no plugin host yet)");
-        }
-        known
-    });
 }

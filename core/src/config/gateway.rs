@@ -26,6 +26,21 @@ pub struct GatewayConfig {
     /// The Admin API.
     #[serde(default)]
     pub admin: crate::admin::AdminSection,
+    /// The plugin directory and the plugins enabled.
+    #[serde(default)]
+    pub plugins: PluginsSection,
+}
+
+/// `plugins:` where plugin `.so` files are loaded from, and which.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsSection {
+    /// The directory of `.so` plugins; none: no plugins.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// The plugin names that may be loaded; none: every valid plugin.
+    #[serde(default)]
+    pub enabled: Option<Vec<String>>,
 }
 
 /// `gateway:` the proxy itself.

@@ -15,6 +15,7 @@
 //! - [`GatewayServices`] is what plugins may call: shared store, metadata,
 //!   clock, logging, metrics.
 
+mod chain;
 mod entry;
 mod instance;
 mod loader;
@@ -22,8 +23,10 @@ mod metrics;
 mod registry;
 mod request;
 mod services;
+mod setup;
 mod store;
 
+pub use chain::{Chain, Configured, PluginHost};
 pub use entry::PluginEntry;
 pub use instance::{Failure, InstanceError, Outcome, PluginInstance, Reply};
 pub use loader::{load_file, plugin_files, LoadError};
@@ -32,4 +35,5 @@ pub use radixgate_plugin::{Phase, Phases};
 pub use registry::{LoadReport, PluginRegistry};
 pub use request::RequestState;
 pub use services::GatewayServices;
+pub use setup::reload_on_sighup;
 pub use store::SharedStore;

@@ -5,6 +5,7 @@
 mod forward;
 mod headers;
 mod path;
+mod phases;
 mod respond;
 mod service;
 mod upgrade;

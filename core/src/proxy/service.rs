@@ -98,7 +98,7 @@ async fn route_and_forward(shared: &Shared, conn: Conn, mut req: Request<Incomin
         },
         Err(_) => return (bad_request(), None, None),
     }
-    let found = {
+    let (found, global) = {
         // One atomic load; the snapshot is let go as soon as the route is in hand.
         let snap = shared.live.load();
         let vars = RequestVars::new(
@@ -115,8 +115,16 @@ async fn route_and_forward(shared: &Shared, conn: Conn, mut req: Request<Incomin
         if !raw.is_empty() {
             r = r.host(host).http_host(raw);
         }
-        snap.find(&r, &vars)
+        // Plugins (issue 5): the global rules' chain; `None` costs nothing.
+        (snap.find(&r, &vars), snap.global.clone())
     };
+    // Plugins (issue 5): only a request with global rules or a route with
+    // plugins takes this way (super::phases); others pay nothing.
+    if global.is_some() || found.as_ref().is_some_and(|r| r.plugins.is_some()) {
+        let run = super::phases::run(shared, conn, req, found.as_ref(), global, host);
+        let (resp, node) = Box::pin(run).await;
+        return (resp, found, node);
+    }
     let Some(route) = found else {
         let resp = if req.uri().path() == "/healthz"
             && matches!(*req.method(), Method::GET | Method::HEAD)

@@ -80,6 +80,11 @@ impl Builder {
         }
     }
 
+    /// Builds plugin instances with `host` from now on (issue 5).
+    pub fn set_plugin_host(&mut self, host: Arc<crate::plugin_host::PluginHost>) {
+        self.store.plugins.set_host(host);
+    }
+
     /// Applies one event and publishes the result. Returns the objects that
     /// were refused (already logged); their last good versions stay.
     pub fn apply(&mut self, event: SourceEvent) -> Vec<ObjectError> {
@@ -130,6 +135,7 @@ impl Builder {
         }
         self.version += 1;
         snap.version = self.version;
+        snap.global = self.store.plugins.global_chain();
         tracing::info!(
             version = snap.version,
             routes = snap.len(),
@@ -247,6 +253,7 @@ impl Builder {
             router: Router::new(Options::default()),
             routes: vec![None; self.next_index as usize],
             version: self.version,
+            global: None,
         };
         let mut order: Vec<&Served> = self.served.values().collect();
         order.sort_by_key(|s| s.seq);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use radix_router::Route;
 
+use super::plugins::{plugins_of, PluginSets};
 use super::RouteRt;
 use crate::config::{Id, Kind, Object, ObjectError, RouteConf, ServiceConf, UpstreamConf};
 use crate::source::{Change, Item};
@@ -24,6 +25,8 @@ pub struct Store {
     upstream_rt: HashMap<Id, Arc<UpstreamRt>>,
     /// Built inline upstreams of services, by service id.
     service_rt: HashMap<Id, Arc<UpstreamRt>>,
+    /// Plugin instances of every object (issue 5).
+    pub(super) plugins: PluginSets,
 }
 
 impl Store {
@@ -35,7 +38,12 @@ impl Store {
     /// Replaces everything with `items`; returns the objects refused
     /// (an upstream whose nodes cannot be dialled, ...).
     pub fn replace(&mut self, items: Vec<Item>) -> Vec<ObjectError> {
-        *self = Store::default();
+        let mut plugins = std::mem::take(&mut self.plugins);
+        plugins.clear();
+        *self = Store {
+            plugins,
+            ..Store::default()
+        };
         let mut errors = Vec::new();
         let mut items = items;
         items.sort_by_key(|i| Kind::ALL.iter().position(|k| *k == i.kind()));
@@ -72,9 +80,14 @@ impl Store {
                     Kind::PluginConfig => {
                         self.plugin_configs.remove(&id);
                     }
+                    Kind::Consumer | Kind::Credential => {
+                        self.plugins.publish_key(&id, "", None);
+                    }
+                    Kind::PluginMetadata => self.plugins.set_metadata(&id, None),
                     // Not used for proxying yet.
                     _ => {}
                 }
+                self.plugins.remove(kind, &id);
                 Ok(affected)
             }
         }
@@ -82,7 +95,17 @@ impl Store {
 
     fn put(&mut self, item: Item) -> Result<(), ObjectError> {
         let id = item.id;
+        if let Some(plugins) = plugins_of(&item.object) {
+            self.plugins.put(item.object.kind(), &id, plugins)?;
+        }
         match item.object {
+            Object::Consumer(c) => {
+                self.plugins.publish_key(&id, &c.username, Some(&c.plugins));
+            }
+            Object::Credential(c) => {
+                self.plugins.publish_key(&id, &c.consumer, Some(&c.plugins));
+            }
+            Object::PluginMetadata(m) => self.plugins.set_metadata(&id, Some(&m.config)),
             Object::Route(r) => {
                 self.routes.insert(id, *r);
             }
@@ -237,6 +260,11 @@ impl Store {
         };
         route.vars = r.vars.clone().filter(|v| !v.is_null());
         let rt = RouteRt {
+            plugins: self.plugins.route_chain(
+                id,
+                r.plugin_config_id.as_ref(),
+                r.service_id.as_ref(),
+            ),
             id: id.0.clone(),
             upstream,
             timeout: r.timeout.as_ref().and_then(Timeouts::from_conf),

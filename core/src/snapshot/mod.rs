@@ -5,6 +5,7 @@
 
 mod builder;
 mod compile;
+mod plugins;
 
 #[cfg(test)]
 mod tests;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 use radix_router::{Options, Request, Router, Vars};
 
+use crate::plugin_host::Chain;
 use crate::upstream::{Timeouts, UpstreamRt};
 
 /// A route as the proxy runs it: merged with its service, upstream built.
@@ -29,6 +31,9 @@ pub struct RouteRt {
     pub timeout: Option<Timeouts>,
     /// WebSocket upgrades pass (`enable_websocket`, route's else service's).
     pub websocket: bool,
+    /// The merged plugin chain (route > plugin_config > service); `None`
+    /// when the route runs no plugin.
+    pub plugins: Option<Arc<Chain>>,
 }
 
 impl RouteRt {
@@ -47,6 +52,8 @@ pub struct Snapshot {
     routes: Vec<Option<Arc<RouteRt>>>,
     /// Counts publications, for logs.
     pub version: u64,
+    /// The global rules' plugins, run for every request; `None` when none.
+    pub global: Option<Arc<Chain>>,
 }
 
 impl Default for Snapshot {
@@ -62,6 +69,7 @@ impl Snapshot {
             router: Router::new(Options::default()),
             routes: Vec::new(),
             version: 0,
+            global: None,
         }
     }
 

@@ -1,0 +1,98 @@
+//! The hook through which `decode` learns which plugins exist and checks
+//! their configs: the plugin host installs a [`PluginCatalog`] at start;
+//! without one every plugin is unknown (dropped with a warning).
+//!
+//! With a catalog, a known plugin is kept and its config checked against
+//! the plugin's schema (`_meta` is the host's, checked here, not by the
+//! plugin); a config that fails refuses the whole object with APISIX's
+//! `failed to check the configuration of plugin <name> err: <reason>`. An
+//! unknown plugin is dropped with a warning; the object is kept.
+
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+
+use super::error::{Kind, ObjectError};
+
+/// What the config module asks about plugins.
+pub trait PluginCatalog: Send + Sync {
+    /// `None` when no plugin is called `name`; otherwise the check of
+    /// `config` (without `_meta`) as found on an object of `kind`
+    /// (consumers and credentials use the consumer schema).
+    fn check(&self, kind: Kind, name: &str, config: &Value) -> Option<Result<(), String>>;
+}
+
+static CATALOG: RwLock<Option<Arc<dyn PluginCatalog>>> = RwLock::new(None);
+
+/// Installs the process's plugin catalog (the plugin host, at start).
+pub fn set_plugin_catalog(catalog: Arc<dyn PluginCatalog>) {
+    *CATALOG.write().unwrap_or_else(|e| e.into_inner()) = Some(catalog);
+}
+
+fn catalog() -> Option<Arc<dyn PluginCatalog>> {
+    CATALOG.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Checks `_meta`: an object with `disable` (bool), `priority` (integer),
+/// `filter` (array), `error_response` (string or object).
+fn check_meta(meta: &Value) -> Result<(), String> {
+    let Value::Object(m) = meta else {
+        return Err("_meta: wrong type: expected object".into());
+    };
+    for (k, v) in m {
+        let ok = match k.as_str() {
+            "disable" => v.is_boolean(),
+            "priority" => v.is_i64(),
+            "filter" => v.is_array(),
+            "error_response" => v.is_string() || v.is_object(),
+            _ => return Err(format!("_meta: unknown property {k:?}")),
+        };
+        if !ok {
+            return Err(format!("_meta.{k}: wrong type"));
+        }
+    }
+    if let Some(f) = m.get("filter") {
+        radix_router::Expr::parse(f).map_err(|e| format!("_meta.filter: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Keeps the known plugins of `value.plugins` (checking each config) and
+/// drops the unknown ones with a warning naming kind, id and plugin.
+pub(super) fn filter_plugins(kind: Kind, id: &str, value: &mut Value) -> Result<(), ObjectError> {
+    let Some(Value::Object(plugins)) = value.get_mut("plugins") else {
+        return Ok(());
+    };
+    let catalog = catalog();
+    let mut refused = None;
+    plugins.retain(|name, config| {
+        let Some(catalog) = &catalog else {
+            tracing::warn!(kind = %kind, id = %id, plugin = %name,
+                "unknown plugin dropped; the object is kept (no plugin host)");
+            return false;
+        };
+        let mut bare = config.clone();
+        let meta = bare.as_object_mut().and_then(|o| o.remove("_meta"));
+        let checked = match catalog.check(kind, name, &bare) {
+            None => {
+                tracing::warn!(kind = %kind, id = %id, plugin = %name,
+                    "unknown plugin dropped; the object is kept");
+                return false;
+            }
+            Some(r) => r.and_then(|()| meta.as_ref().map_or(Ok(()), check_meta)),
+        };
+        if let (Err(reason), None) = (checked, &refused) {
+            refused = Some((name.clone(), reason));
+        }
+        true
+    });
+    match refused {
+        Some((name, reason)) => Err(ObjectError::plain(
+            kind,
+            id,
+            format!("plugins.{name}"),
+            format!("failed to check the configuration of plugin {name} err: {reason}"),
+        )),
+        None => Ok(()),
+    }
+}

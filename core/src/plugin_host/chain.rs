@@ -1,0 +1,134 @@
+//! Plugins as objects configure them, and the chains a request runs: the
+//! plugin host the gateway shares ([`PluginHost`]: registry + services),
+//! one configured plugin with its `_meta` ([`Configured`]), and a chain
+//! sorted by priority ([`Chain`]). Built when a config is loaded, never
+//! per request.
+
+use std::sync::Arc;
+
+use radix_router::Expr;
+use radixgate_plugin::{Phase, Phases};
+use serde_json::Value;
+
+use super::instance::{InstanceError, PluginInstance};
+use super::registry::PluginRegistry;
+use super::services::GatewayServices;
+use crate::config::{Kind, PluginCatalog};
+
+/// The gateway's plugins: what is loaded and the services instances use.
+pub struct PluginHost {
+    /// The loaded plugins.
+    pub registry: Arc<PluginRegistry>,
+    /// The host services every instance is built with.
+    pub services: GatewayServices,
+}
+
+impl std::fmt::Debug for PluginHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginHost").finish_non_exhaustive()
+    }
+}
+
+impl PluginCatalog for PluginHost {
+    fn check(&self, kind: Kind, name: &str, config: &Value) -> Option<Result<(), String>> {
+        let entry = self.registry.get(name)?;
+        Some(match kind {
+            Kind::Consumer | Kind::Credential if entry.consumer_schema.is_some() => {
+                entry.check_consumer_config(config)
+            }
+            _ => entry.check_config(config),
+        })
+    }
+}
+
+/// One plugin as one object configures it: its instance and `_meta`.
+#[derive(Debug)]
+pub struct Configured {
+    /// The plugin's name.
+    pub name: String,
+    /// The run order within a phase (`_meta.priority`, else the plugin's).
+    pub priority: i32,
+    /// `_meta.disable`: configured but not run.
+    pub disabled: bool,
+    /// `_meta.filter`: run only when it holds for the request.
+    pub filter: Option<Expr>,
+    /// `_meta.error_response`: the body of this plugin's own error answers.
+    pub error_response: Option<Vec<u8>>,
+    /// The instance (built from the config without `_meta`).
+    pub instance: PluginInstance,
+}
+
+impl Configured {
+    /// Builds plugin `name` from `config` (as checked by `decode`);
+    /// `Ok(None)` when no such plugin is loaded.
+    pub fn build(
+        host: &PluginHost,
+        name: &str,
+        config: &Value,
+    ) -> Result<Option<Configured>, InstanceError> {
+        let Some(entry) = host.registry.get(name) else {
+            return Ok(None);
+        };
+        let refuse = |reason: String| InstanceError {
+            plugin: name.to_string(),
+            reason,
+        };
+        let mut bare = config.clone();
+        let meta = bare
+            .as_object_mut()
+            .and_then(|o| o.remove("_meta"))
+            .unwrap_or(Value::Null);
+        let filter = match meta.get("filter") {
+            Some(f) => Some(Expr::parse(f).map_err(|e| refuse(format!("_meta.filter: {e}")))?),
+            None => None,
+        };
+        let error_response = match meta.get("error_response") {
+            Some(Value::String(s)) => Some(s.clone().into_bytes()),
+            Some(other) => Some(other.to_string().into_bytes()),
+            None => None,
+        };
+        let instance = PluginInstance::build(&entry, &bare, host.services.handle())?;
+        Ok(Some(Configured {
+            name: name.to_string(),
+            priority: meta
+                .get("priority")
+                .and_then(Value::as_i64)
+                .and_then(|p| i32::try_from(p).ok())
+                .unwrap_or(entry.priority),
+            disabled: meta.get("disable").and_then(Value::as_bool) == Some(true),
+            filter,
+            error_response,
+            instance,
+        }))
+    }
+}
+
+/// Plugins in run order (higher priority first), none disabled.
+#[derive(Debug)]
+pub struct Chain {
+    /// The plugins, in run order.
+    pub entries: Vec<Arc<Configured>>,
+    /// Every phase some plugin of the chain implements.
+    pub phases: Phases,
+}
+
+impl Chain {
+    /// The chain of `plugins` sorted by priority (then name); `None` when
+    /// nothing is left to run.
+    pub fn new(plugins: impl IntoIterator<Item = Arc<Configured>>) -> Option<Arc<Chain>> {
+        let mut entries: Vec<_> = plugins.into_iter().filter(|c| !c.disabled).collect();
+        if entries.is_empty() {
+            return None;
+        }
+        entries.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.name.cmp(&b.name)));
+        let phases = entries.iter().fold(Phases::NONE, |acc, c| {
+            Phases(acc.0 | c.instance.entry().phases.0)
+        });
+        Some(Arc::new(Chain { entries, phases }))
+    }
+
+    /// Whether some plugin of the chain implements `phase`.
+    pub fn has(&self, phase: Phase) -> bool {
+        self.phases.contains(phase)
+    }
+}

@@ -1,0 +1,260 @@
+//! Plugin phases on the request path (issue 5), for requests whose route
+//! or global rules have plugins (others never come here and pay nothing).
+//!
+//! rewrite and access run global rules' plugins first, then the route's,
+//! each in priority order; either may answer the request. before_proxy
+//! runs once before the request is forwarded; header_filter on every
+//! response (the node's, a plugin's answer, a 404); log on a task of its
+//! own after the response is handed to hyper, so it never delays it.
+//! `_meta.filter` is evaluated on the request as it is at that moment;
+//! `_meta.error_response` replaces the body of a plugin's own 4xx/5xx.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
+use http::uri::Authority;
+use http::{Method, Request, Response, StatusCode, Uri};
+use http_body_util::{Either, Full};
+use hyper::body::Incoming;
+use radix_router::{Expr, Var, Vars};
+
+use super::forward::forward;
+use super::respond::{self, Body};
+use super::service::{Conn, Shared};
+use super::vars::RequestVars;
+use crate::plugin_host::{Chain, Configured, Outcome, Phase, Reply, RequestState};
+use crate::snapshot::RouteRt;
+
+/// The chains one request runs: global rules' first, then the route's.
+struct Chains {
+    global: Option<Arc<Chain>>,
+    route: Option<Arc<Chain>>,
+}
+
+impl Chains {
+    fn has(&self, phase: Phase) -> bool {
+        [&self.global, &self.route]
+            .into_iter()
+            .flatten()
+            .any(|c| c.has(phase))
+    }
+
+    /// The plugins that implement `phase`, in run order.
+    fn for_phase(&self, phase: Phase) -> impl Iterator<Item = &Arc<Configured>> {
+        [&self.global, &self.route]
+            .into_iter()
+            .flatten()
+            .filter(move |c| c.has(phase))
+            .flat_map(|c| c.entries.iter())
+            .filter(move |c| c.instance.entry().phases.contains(phase))
+    }
+}
+
+/// Runs the route's (or, with `route` `None`, only the global rules')
+/// plugins around forwarding `req`; the response and the node tried.
+pub async fn run(
+    shared: &Shared,
+    conn: Conn,
+    mut req: Request<Incoming>,
+    route: Option<&Arc<RouteRt>>,
+    global: Option<Arc<Chain>>,
+    host: &[u8],
+) -> (Response<Body>, Option<Authority>) {
+    let chains = Chains {
+        global,
+        route: route.and_then(|r| r.plugins.clone()),
+    };
+    let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let mut state = RequestState::new(req.method().clone(), target, conn.remote);
+    state.headers = std::mem::take(req.headers_mut());
+    if let Some(r) = route {
+        state.route_id.clone_from(&r.id);
+    }
+    let at = Where {
+        local: conn.local,
+        host,
+    };
+    let mut answer = run_phase(&chains, Phase::Rewrite, &mut state, &at);
+    if answer.is_none() {
+        answer = run_phase(&chains, Phase::Access, &mut state, &at);
+    }
+    if answer.is_none() && route.is_some() {
+        answer = run_phase(&chains, Phase::BeforeProxy, &mut state, &at);
+    }
+    let (resp, node) = match (answer, route) {
+        (Some(resp), _) => (resp, None),
+        (None, None) => (no_route(&state), None),
+        (None, Some(route)) => match uri_of(&state) {
+            Some(uri) => {
+                *req.method_mut() = state.method.clone();
+                *req.uri_mut() = uri;
+                *req.headers_mut() = if chains.has(Phase::Log) {
+                    state.headers.clone()
+                } else {
+                    std::mem::take(&mut state.headers)
+                };
+                Box::pin(forward(shared, route, req, conn, host)).await
+            }
+            None => (failed(), None),
+        },
+    };
+    let resp = response_phases(&chains, resp, &mut state, &at);
+    if chains.has(Phase::Log) {
+        let local = conn.local;
+        let host = host.to_vec();
+        tokio::spawn(async move {
+            let at = Where { local, host: &host };
+            for c in chains.for_phase(Phase::Log) {
+                if holds(c.filter.as_ref(), &state, &at) {
+                    // A failure is logged by the host with the plugin's name.
+                    let _ = c.instance.call(Phase::Log, &mut state);
+                }
+            }
+        });
+    }
+    (resp, node)
+}
+
+/// What filters need besides the request state.
+struct Where<'a> {
+    local: SocketAddr,
+    host: &'a [u8],
+}
+
+/// header_filter on `resp`: plugins see and change its status and headers.
+fn response_phases(
+    chains: &Chains,
+    resp: Response<Body>,
+    state: &mut RequestState,
+    at: &Where<'_>,
+) -> Response<Body> {
+    if !chains.has(Phase::HeaderFilter) && !chains.has(Phase::Log) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    state.response_status = parts.status.as_u16();
+    state.response_headers = std::mem::take(&mut parts.headers);
+    if run_phase(chains, Phase::HeaderFilter, state, at).is_some() {
+        return failed();
+    }
+    parts.status = StatusCode::from_u16(state.response_status).unwrap_or(parts.status);
+    parts.headers = if chains.has(Phase::Log) {
+        state.response_headers.clone()
+    } else {
+        std::mem::take(&mut state.response_headers)
+    };
+    Response::from_parts(parts, body)
+}
+
+/// Runs `phase` of every plugin whose filter holds; a response when one
+/// answered (rewrite, access) or failed (any phase).
+fn run_phase(
+    chains: &Chains,
+    phase: Phase,
+    state: &mut RequestState,
+    at: &Where<'_>,
+) -> Option<Response<Body>> {
+    for c in chains.for_phase(phase) {
+        if !holds(c.filter.as_ref(), state, at) {
+            continue;
+        }
+        match c.instance.call(phase, state) {
+            Outcome::Continue => {}
+            Outcome::Respond(reply) => return Some(reply_response(c, reply)),
+            // Already logged with the plugin's name and phase.
+            Outcome::Fail(_) => return Some(failed()),
+        }
+    }
+    None
+}
+
+/// The request's variables as a filter reads them: nginx's names, then
+/// variables plugins set.
+struct FilterVars<'a> {
+    request: RequestVars<'a>,
+    own: &'a HashMap<String, String>,
+}
+
+impl Vars for FilterVars<'_> {
+    fn var(&self, name: &str) -> Option<Var<'_>> {
+        self.request
+            .var(name)
+            .or_else(|| self.own.get(name).map(|v| Var::Str(v.as_bytes())))
+    }
+}
+
+/// Whether `filter` (if any) holds for the request as it is now.
+fn holds(filter: Option<&Expr>, state: &RequestState, at: &Where<'_>) -> bool {
+    let Some(filter) = filter else {
+        return true;
+    };
+    let Some(uri) = uri_of(state) else {
+        return false;
+    };
+    let vars = FilterVars {
+        request: RequestVars::new(
+            &state.method,
+            &uri,
+            &state.headers,
+            at.host,
+            state.client,
+            at.local,
+        ),
+        own: &state.vars,
+    };
+    filter.eval(&vars)
+}
+
+/// The request target (`/path?query`) as plugins left it.
+fn uri_of(state: &RequestState) -> Option<Uri> {
+    let target = if state.query.is_empty() {
+        state.path.clone()
+    } else {
+        format!("{}?{}", state.path, state.query)
+    };
+    Uri::try_from(target).ok()
+}
+
+/// The response a plugin answered with; `_meta.error_response` replaces
+/// the body of an error answer.
+fn reply_response(c: &Configured, reply: Reply) -> Response<Body> {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = match &c.error_response {
+        Some(custom) if status.as_u16() >= 400 => custom.clone(),
+        _ => reply.body,
+    };
+    let mut resp = Response::new(Either::Right(Full::new(Bytes::from(body))));
+    *resp.status_mut() = status;
+    for (name, value) in reply.headers {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            (Ok(n), Ok(v)) => {
+                resp.headers_mut().append(n, v);
+            }
+            _ => tracing::warn!(plugin = %c.name, header = %name, "invalid reply header dropped"),
+        }
+    }
+    resp
+}
+
+/// What a request gets when a plugin failed (logged by the host).
+fn failed() -> Response<Body> {
+    respond::error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "500 Internal Server Error",
+    )
+}
+
+/// No route matched: 404, or the liveness answer for `GET /healthz`.
+fn no_route(state: &RequestState) -> Response<Body> {
+    if state.path == "/healthz" && matches!(state.method, Method::GET | Method::HEAD) {
+        respond::healthy()
+    } else {
+        respond::not_found()
+    }
+}

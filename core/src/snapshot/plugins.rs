@@ -1,0 +1,174 @@
+//! Plugin instances per object and the chains routes run, as PLUGINS.md
+//! says: a route's own plugins, then its plugin_config's for the names the
+//! route lacks, then its service's for the names both lack; global rules
+//! as their own chain, run before the route's and also when no route
+//! matched. Instances are built once per object when it is loaded; a
+//! route's chain shares them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::config::{Id, Kind, Object, ObjectError, Plugins};
+use crate::plugin_host::{Chain, Configured, PluginHost};
+
+/// The built plugins of one object, by name.
+type Set = BTreeMap<String, Arc<Configured>>;
+
+/// Instances of every object's plugins, and the host that builds them.
+#[derive(Debug, Default)]
+pub struct PluginSets {
+    host: Option<Arc<PluginHost>>,
+    sets: HashMap<(Kind, Id), Set>,
+    /// key-auth keys published, by the consumer or credential holding them.
+    keys: HashMap<Id, String>,
+}
+
+impl PluginSets {
+    /// Sets the host that builds instances (none: objects' plugins are ignored).
+    pub fn set_host(&mut self, host: Arc<PluginHost>) {
+        self.host = Some(host);
+    }
+
+    /// Forgets every object's plugins (a full reload); the host stays.
+    pub fn clear(&mut self) {
+        self.sets.clear();
+        let owners: Vec<Id> = self.keys.keys().cloned().collect();
+        for owner in owners {
+            self.publish_key(&owner, "", None);
+        }
+    }
+
+    /// Builds the plugins of object `kind`/`id` and keeps them in place of
+    /// its previous ones; on error nothing changes (the last good version stays).
+    pub fn put(&mut self, kind: Kind, id: &Id, plugins: &Plugins) -> Result<(), ObjectError> {
+        let key = (kind, id.clone());
+        let Some(host) = &self.host else {
+            return Ok(());
+        };
+        if plugins.is_empty() {
+            self.sets.remove(&key);
+            return Ok(());
+        }
+        let mut set = Set::new();
+        for (name, config) in plugins {
+            // A consumer's auth config is credentials, not an instance.
+            if matches!(kind, Kind::Consumer | Kind::Credential)
+                && host
+                    .registry
+                    .get(name)
+                    .is_some_and(|e| e.consumer_schema.is_some())
+            {
+                continue;
+            }
+            match Configured::build(host, name, config) {
+                Ok(Some(c)) => {
+                    set.insert(name.clone(), Arc::new(c));
+                }
+                Ok(None) => {
+                    tracing::warn!(kind = %kind, id = %id, plugin = %name, "unknown plugin skipped");
+                }
+                Err(e) => {
+                    return Err(ObjectError::plain(
+                        kind,
+                        &id.0,
+                        format!("plugins.{name}"),
+                        e.to_string(),
+                    ))
+                }
+            }
+        }
+        self.sets.insert(key, set);
+        Ok(())
+    }
+
+    /// Forgets object `kind`/`id`'s plugins.
+    pub fn remove(&mut self, kind: Kind, id: &Id) {
+        self.sets.remove(&(kind, id.clone()));
+    }
+
+    fn get(&self, kind: Kind, id: Option<&Id>) -> Option<&Set> {
+        self.sets.get(&(kind, id?.clone()))
+    }
+
+    /// The merged chain of a route: its own plugins win, its plugin_config
+    /// fills in the names it lacks, then its service.
+    pub fn route_chain(
+        &self,
+        route: &Id,
+        plugin_config: Option<&Id>,
+        service: Option<&Id>,
+    ) -> Option<Arc<Chain>> {
+        let mut merged: Set = Set::new();
+        let layers = [
+            self.get(Kind::Route, Some(route)),
+            self.get(Kind::PluginConfig, plugin_config),
+            self.get(Kind::Service, service),
+        ];
+        for set in layers.into_iter().flatten() {
+            for (name, c) in set {
+                merged.entry(name.clone()).or_insert_with(|| c.clone());
+            }
+        }
+        Chain::new(merged.into_values())
+    }
+
+    /// The global rules' chain: every rule's plugins as their own
+    /// instances, sorted by priority.
+    pub fn global_chain(&self) -> Option<Arc<Chain>> {
+        let mut rules: Vec<(&Id, &Set)> = self
+            .sets
+            .iter()
+            .filter(|((kind, _), _)| *kind == Kind::GlobalRule)
+            .map(|((_, id), set)| (id, set))
+            .collect();
+        rules.sort_by(|a, b| a.0.cmp(b.0));
+        Chain::new(rules.into_iter().flat_map(|(_, set)| set.values().cloned()))
+    }
+
+    /// Publishes the key-auth key of object `owner` (a consumer or a
+    /// credential of consumer `username`) in the shared store as
+    /// `consumer:key-auth:<key>` -> `username` (the key-auth plugin's
+    /// lookup), replacing the key it published before; `None` withdraws it.
+    pub fn publish_key(&mut self, owner: &Id, username: &str, plugins: Option<&Plugins>) {
+        let Some(host) = &self.host else {
+            return;
+        };
+        let store = host.services.store();
+        if let Some(old) = self.keys.remove(owner) {
+            // An empty value reads as absent to the plugin; it expires at once.
+            store.set(&format!("consumer:key-auth:{old}"), "", 1, 0);
+        }
+        let key = plugins
+            .and_then(|p| p.get("key-auth"))
+            .and_then(|c| c.get("key"))
+            .and_then(Value::as_str);
+        if let Some(k) = key {
+            store.set(&format!("consumer:key-auth:{k}"), username, 0, 0);
+            self.keys.insert(owner.clone(), k.to_string());
+        }
+    }
+
+    /// Sets (`Some`) or removes plugin `name`'s plugin_metadata.
+    pub fn set_metadata(&self, name: &Id, metadata: Option<&serde_json::Map<String, Value>>) {
+        if let Some(host) = &self.host {
+            let json = metadata.map(|m| Value::Object(m.clone()).to_string());
+            host.services.set_metadata(&name.0, json);
+        }
+    }
+}
+
+/// The plugins an object configures, for the kinds that have any.
+pub fn plugins_of(object: &Object) -> Option<&Plugins> {
+    match object {
+        Object::Route(o) => Some(&o.plugins),
+        Object::Service(o) => Some(&o.plugins),
+        Object::Consumer(o) => Some(&o.plugins),
+        Object::ConsumerGroup(o) => Some(&o.plugins),
+        Object::GlobalRule(o) => Some(&o.plugins),
+        Object::PluginConfig(o) => Some(&o.plugins),
+        Object::Credential(o) => Some(&o.plugins),
+        _ => None,
+    }
+}
