@@ -8,13 +8,22 @@ use radixgate_plugin::ConfigError;
 pub const SCHEMA: &str = r#"{
     "type": "object",
     "properties": {
-        "allow_origins": {"type": "string", "default": "*"},
+        "allow_origins": {"type": "string", "default": "*",
+            "pattern": "^(\\*|\\*\\*|null|\\w+://[^,]+(,\\w+://[^,]+)*)$"},
         "allow_methods": {"type": "string", "default": "*"},
         "allow_headers": {"type": "string", "default": "*"},
         "expose_headers": {"type": "string"},
         "max_age": {"type": "integer", "default": 5},
         "allow_credential": {"type": "boolean", "default": false},
         "allow_origins_by_regex": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": 4096},
+            "minItems": 1,
+            "uniqueItems": true
+        },
+        "timing_allow_origins": {"type": "string",
+            "pattern": "^(\\*|\\*\\*|null|\\w+://[^,]+(,\\w+://[^,]+)*)$"},
+        "timing_allow_origins_by_regex": {
             "type": "array",
             "items": {"type": "string", "minLength": 1, "maxLength": 4096},
             "minItems": 1,
@@ -49,6 +58,12 @@ pub struct Config {
     /// `allow_origins`).
     #[serde(default)]
     pub allow_origins_by_regex: Option<Vec<String>>,
+    /// Origins given Timing-Allow-Origin (as `allow_origins`).
+    #[serde(default)]
+    pub timing_allow_origins: Option<String>,
+    /// Origins matching any of these get Timing-Allow-Origin.
+    #[serde(default)]
+    pub timing_allow_origins_by_regex: Option<Vec<String>>,
     /// APISIX's origins from plugin_metadata; not supported yet.
     #[serde(default)]
     pub allow_origins_by_metadata: Option<Vec<String>>,
@@ -59,36 +74,6 @@ fn star() -> String {
 }
 fn five() -> i64 {
     5
-}
-
-/// What `allow_origins` allows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origins {
-    /// `*`: any origin, answered with `*`.
-    Any,
-    /// `**`: any origin, answered with the request's origin.
-    Echo,
-    /// One origin, answered as configured when the request's is the same.
-    One(String),
-    /// Several origins; the request's is answered when listed.
-    List(Vec<String>),
-}
-
-impl Origins {
-    /// Parses `allow_origins`.
-    pub fn parse(text: &str) -> Origins {
-        match text {
-            "*" => Origins::Any,
-            "**" => Origins::Echo,
-            _ if text.contains(',') => Origins::List(
-                text.split(',')
-                    .filter(|o| !o.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-            ),
-            _ => Origins::One(text.to_string()),
-        }
-    }
 }
 
 impl Config {

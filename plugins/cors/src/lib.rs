@@ -10,13 +10,13 @@
 //! ```
 
 pub mod config;
+pub mod origins;
 
+pub use config::Config;
+pub use origins::{Origins, Policy};
 use radixgate_plugin::{
     export_plugin, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin, Response,
 };
-use regex::Regex;
-
-pub use config::{Config, Origins};
 
 /// Every method, for `allow_methods: "**"`.
 const ALL_METHODS: &str = "GET,POST,PUT,DELETE,PATCH,HEAD,OPTIONS,CONNECT,TRACE";
@@ -25,9 +25,10 @@ const ORIGIN_VAR: &str = "cors.original_origin";
 
 /// One config's CORS policy, prepared once.
 pub struct Cors {
-    origins: Origins,
-    /// The regexes of `allow_origins_by_regex`, joined (any may match).
-    by_regex: Option<Regex>,
+    /// `allow_origins_by_regex`, else `allow_origins`.
+    allow: Policy,
+    /// `timing_allow_origins_by_regex`, else `timing_allow_origins`.
+    timing: Option<Policy>,
     /// `allow_origins` is not `*`: responses vary by Origin.
     vary: bool,
     methods: String,
@@ -39,59 +40,36 @@ pub struct Cors {
 }
 
 impl Cors {
-    /// The Access-Control-Allow-Origin value for `origin`, if allowed.
-    fn allowed_origin(&self, origin: Option<&str>) -> Option<String> {
-        let allowed = match &self.by_regex {
-            Some(re) => origin.filter(|o| re.is_match(o)).map(str::to_string),
-            None => match &self.origins {
-                Origins::Any => Some("*".to_string()),
-                Origins::Echo => Some(origin.unwrap_or("*").to_string()),
-                Origins::One(one) => Some(one.clone()),
-                Origins::List(list) => origin
-                    .filter(|o| list.iter().any(|l| l == o))
-                    .map(str::to_string),
-            },
-        }?;
-        // As APISIX: only `*` or the request's own origin is ever sent.
-        (allowed == "*" || Some(allowed.as_str()) == origin).then_some(allowed)
-    }
-
     /// The CORS headers for a request from `origin` asking for `requested`
-    /// headers (none when the origin is not allowed).
+    /// headers: the Access-Control-* ones when the origin is allowed,
+    /// Timing-Allow-Origin when its own policy allows it.
     fn headers(
         &self,
         origin: Option<&str>,
         requested: Option<&str>,
     ) -> Vec<(&'static str, String)> {
-        let Some(allow_origin) = self.allowed_origin(origin) else {
-            return Vec::new();
-        };
-        let mut out = vec![
-            ("Access-Control-Allow-Origin", allow_origin),
-            ("Access-Control-Allow-Methods", self.methods.clone()),
-            ("Access-Control-Max-Age", self.max_age.clone()),
-        ];
-        if let Some(expose) = &self.expose {
-            out.push(("Access-Control-Expose-Headers", expose.clone()));
+        let mut out = Vec::new();
+        if let Some(allow_origin) = self.allow.allowed(origin) {
+            out.push(("Access-Control-Allow-Origin", allow_origin));
+            out.push(("Access-Control-Allow-Methods", self.methods.clone()));
+            out.push(("Access-Control-Max-Age", self.max_age.clone()));
+            if let Some(expose) = &self.expose {
+                out.push(("Access-Control-Expose-Headers", expose.clone()));
+            }
+            match (&self.headers, requested) {
+                (Some(h), _) => out.push(("Access-Control-Allow-Headers", h.clone())),
+                (None, Some(r)) => out.push(("Access-Control-Allow-Headers", r.to_string())),
+                (None, None) => {}
+            }
+            if self.credentials {
+                out.push(("Access-Control-Allow-Credentials", "true".to_string()));
+            }
         }
-        match (&self.headers, requested) {
-            (Some(h), _) => out.push(("Access-Control-Allow-Headers", h.clone())),
-            (None, Some(r)) => out.push(("Access-Control-Allow-Headers", r.to_string())),
-            (None, None) => {}
-        }
-        if self.credentials {
-            out.push(("Access-Control-Allow-Credentials", "true".to_string()));
+        if let Some(timing) = self.timing.as_ref().and_then(|t| t.allowed(origin)) {
+            out.push(("Timing-Allow-Origin", timing));
         }
         out
     }
-}
-
-/// A regex error on one line (the regex crate's spans several).
-fn one_line(e: &regex::Error) -> String {
-    e.to_string()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Whether a Vary value already names Origin.
@@ -111,34 +89,25 @@ impl Plugin for Cors {
 
     fn new(config: Config, _host: &Host) -> Result<Self, ConfigError> {
         config.check()?;
-        let by_regex = match &config.allow_origins_by_regex {
-            None => None,
-            Some(list) if list.is_empty() => {
-                return Err(ConfigError::field(
-                    "allow_origins_by_regex",
-                    "expect array to have at least 1 items",
-                ))
-            }
-            Some(list) => {
-                for (i, re) in list.iter().enumerate() {
-                    Regex::new(re).map_err(|e| {
-                        ConfigError::field(&format!("allow_origins_by_regex[{i}]"), one_line(&e))
-                    })?;
-                }
-                let joined = list.iter().map(|r| format!("(?:{r})")).collect::<Vec<_>>();
-                let joined = Regex::new(&joined.join("|"))
-                    .map_err(|e| ConfigError::field("allow_origins_by_regex", one_line(&e)))?;
-                Some(joined)
-            }
-        };
+        let allow = Policy::new(
+            Some(&config.allow_origins),
+            config.allow_origins_by_regex.as_deref(),
+            "allow_origins_by_regex",
+        )?
+        .unwrap_or(Policy::List(Origins::Any));
+        let timing = Policy::new(
+            config.timing_allow_origins.as_deref(),
+            config.timing_allow_origins_by_regex.as_deref(),
+            "timing_allow_origins_by_regex",
+        )?;
         let methods = match config.allow_methods.as_str() {
             "**" => ALL_METHODS.to_string(),
             m => m.to_string(),
         };
         let headers = (config.allow_headers != "**").then(|| config.allow_headers.clone());
         Ok(Cors {
-            origins: Origins::parse(&config.allow_origins),
-            by_regex,
+            allow,
+            timing,
             vary: config.allow_origins != "*",
             methods,
             headers,

@@ -190,3 +190,37 @@ fn bad_configs_name_the_field() {
         assert!(err.starts_with(field), "{config}: {err}");
     }
 }
+
+#[test]
+fn timing_allow_origin_has_its_own_policy() {
+    let plugin = instance(
+        r#"{"allow_origins":"http://a.com","timing_allow_origins":"http://a.com,http://t.com"}"#,
+    )
+    .expect("valid");
+    let req = response(&plugin, Some("http://t.com"));
+    assert_eq!(
+        req.response_header_value("Access-Control-Allow-Origin"),
+        None
+    );
+    assert_eq!(
+        req.response_header_value("Timing-Allow-Origin"),
+        Some("http://t.com")
+    );
+    let req = response(&plugin, Some("http://a.com"));
+    assert_eq!(
+        req.response_header_value("Timing-Allow-Origin"),
+        Some("http://a.com")
+    );
+    let req = response(&plugin, Some("http://x.com"));
+    assert_eq!(req.response_header_value("Timing-Allow-Origin"), None);
+
+    let by_regex = instance(r#"{"timing_allow_origins_by_regex":["\\.t\\.com$"]}"#).expect("valid");
+    let req = response(&by_regex, Some("http://x.t.com"));
+    assert_eq!(
+        req.response_header_value("Timing-Allow-Origin"),
+        Some("http://x.t.com")
+    );
+    assert!(instance(r#"{"timing_allow_origins_by_regex":["["]}"#)
+        .err()
+        .is_some_and(|e| e.starts_with("timing_allow_origins_by_regex[0]:")));
+}
