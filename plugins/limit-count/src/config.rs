@@ -10,8 +10,8 @@ use radixgate_plugin::ConfigError;
 pub const SCHEMA: &str = r#"{
     "type": "object",
     "properties": {
-        "count": {"type": "integer", "exclusiveMinimum": 0},
-        "time_window": {"type": "integer", "exclusiveMinimum": 0},
+        "count": {"oneOf": [{"type": "integer", "exclusiveMinimum": 0}, {"type": "string"}]},
+        "time_window": {"oneOf": [{"type": "integer", "exclusiveMinimum": 0}, {"type": "string"}]},
         "group": {"type": "string"},
         "key": {"type": "string", "default": "remote_addr"},
         "key_type": {"type": "string", "enum": ["var", "var_combination", "constant"], "default": "var"},
@@ -34,8 +34,28 @@ pub const METADATA_SCHEMA: &str = r#"{
     }
 }"#;
 
+/// A number given as is, or as a `$var` template resolved per request.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(crate = "radixgate_plugin::serde", untagged)]
+pub enum Amount {
+    /// A fixed number.
+    Fixed(i64),
+    /// A template such as `$http_x_limit`, read as a number per request.
+    Var(String),
+}
+
+impl Amount {
+    fn check(&self, field: &str) -> Result<(), ConfigError> {
+        match self {
+            Amount::Fixed(n) if *n <= 0 => Err(ConfigError::field(field, "must be greater than 0")),
+            Amount::Var(v) if v.is_empty() => Err(ConfigError::field(field, "must not be empty")),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// How `key` is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(crate = "radixgate_plugin::serde", rename_all = "snake_case")]
 pub enum KeyType {
     /// `key` names one variable (`remote_addr`, `http_x_user`).
@@ -51,9 +71,9 @@ pub enum KeyType {
 #[serde(crate = "radixgate_plugin::serde")]
 pub struct Config {
     /// Requests allowed per window.
-    pub count: i64,
+    pub count: Amount,
     /// Window length in seconds.
-    pub time_window: u64,
+    pub time_window: Amount,
     /// Routes with the same group share counters.
     #[serde(default)]
     pub group: Option<String>,
@@ -72,7 +92,8 @@ pub struct Config {
     /// Where counters live; only `local` (the host's shared store).
     #[serde(default = "default_policy")]
     pub policy: String,
-    /// Accepted; the local store cannot fail.
+    /// Let the request through when `count` or `time_window` does not
+    /// resolve to a number (else 500).
     #[serde(default)]
     pub allow_degradation: bool,
     /// Send X-RateLimit-Limit/Remaining/Reset (default true).
@@ -124,12 +145,8 @@ fn default_true() -> bool {
 impl Config {
     /// What the schema cannot say (or the host may not have checked).
     pub fn check(&self) -> Result<(), ConfigError> {
-        if self.count <= 0 {
-            return Err(ConfigError::field("count", "must be greater than 0"));
-        }
-        if self.time_window == 0 {
-            return Err(ConfigError::field("time_window", "must be greater than 0"));
-        }
+        self.count.check("count")?;
+        self.time_window.check("time_window")?;
         if !(200..=599).contains(&self.rejected_code) {
             return Err(ConfigError::field(
                 "rejected_code",

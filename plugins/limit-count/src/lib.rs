@@ -14,10 +14,10 @@ pub mod vars;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use radixgate_plugin::{
-    export_plugin, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin, Response,
+    export_plugin, ConfigError, Ctx, Decision, Host, LogLevel, Phase, Phases, Plugin, Response,
 };
 
-pub use config::{Config, KeyType};
+pub use config::{Amount, Config, KeyType};
 use vars::{Template, Var};
 
 /// Request variable holding "limit remaining reset" for header_filter.
@@ -30,6 +30,29 @@ enum KeySource {
     Constant(String),
 }
 
+/// A number fixed at load or read from the request.
+enum Number {
+    Fixed(i64),
+    Template(Template),
+}
+
+impl Number {
+    fn new(amount: &Amount) -> Number {
+        match amount {
+            Amount::Fixed(n) => Number::Fixed(*n),
+            Amount::Var(text) => Number::Template(Template::parse(text)),
+        }
+    }
+
+    /// The value for this request; `None` unless a positive integer.
+    fn resolve(&self, ctx: &Ctx<'_>) -> Option<i64> {
+        match self {
+            Number::Fixed(n) => Some(*n),
+            Number::Template(t) => t.render(ctx, &[]).0.trim().parse().ok().filter(|n| *n > 0),
+        }
+    }
+}
+
 /// The quota header names (from plugin_metadata when set).
 struct HeaderNames {
     limit: String,
@@ -40,8 +63,10 @@ struct HeaderNames {
 /// One config's limiter.
 pub struct LimitCount {
     host: Host,
-    count: i64,
-    window_ms: u64,
+    count: Number,
+    /// Window length in seconds.
+    window: Number,
+    allow_degradation: bool,
     key: KeySource,
     /// Prefix of every counter key: the group, or this instance's number.
     prefix: String,
@@ -66,9 +91,9 @@ impl LimitCount {
         format!("limit-count:{}:{}", self.prefix, value)
     }
 
-    fn quota_headers(&self, remaining: i64, reset: u64) -> [(&str, String); 3] {
+    fn quota_headers(&self, limit: i64, remaining: i64, reset: u64) -> [(&str, String); 3] {
         [
-            (self.headers.limit.as_str(), self.count.to_string()),
+            (self.headers.limit.as_str(), limit.to_string()),
             (self.headers.remaining.as_str(), remaining.to_string()),
             (self.headers.reset.as_str(), reset.to_string()),
         ]
@@ -123,8 +148,9 @@ impl Plugin for LimitCount {
             .map(String::into_bytes);
         Ok(LimitCount {
             host: host.clone(),
-            count: config.count,
-            window_ms: config.time_window.saturating_mul(1000),
+            count: Number::new(&config.count),
+            window: Number::new(&config.time_window),
+            allow_degradation: config.allow_degradation,
             key,
             prefix,
             rejected_code: config.rejected_code,
@@ -135,15 +161,28 @@ impl Plugin for LimitCount {
     }
 
     fn access(&self, ctx: &mut Ctx<'_>) -> Decision {
+        let (Some(count), Some(window)) = (self.count.resolve(ctx), self.window.resolve(ctx))
+        else {
+            self.host.log(
+                LogLevel::Error,
+                "failed to get rate limit rules: count or time_window is not a positive number",
+            );
+            return if self.allow_degradation {
+                Decision::Continue
+            } else {
+                Decision::Respond(Response::new(500))
+            };
+        };
         let key = self.key(ctx);
-        let counter = self.host.incr(&key, 1, self.window_ms);
+        let window_ms = (window as u64).saturating_mul(1000);
+        let counter = self.host.incr(&key, 1, window_ms);
         let now = self.host.now_unix_ms();
         let reset = counter.expires_at_ms.saturating_sub(now).div_ceil(1000);
-        let remaining = self.count - counter.value;
+        let remaining = count - counter.value;
         if remaining < 0 {
             let mut response = Response::new(self.rejected_code);
             if self.show_headers {
-                for (name, value) in self.quota_headers(0, reset) {
+                for (name, value) in self.quota_headers(count, 0, reset) {
                     response = response.header(name, value);
                 }
             }
@@ -155,7 +194,7 @@ impl Plugin for LimitCount {
             return Decision::Respond(response);
         }
         if self.show_headers {
-            ctx.set_var(QUOTA_VAR, &format!("{remaining} {reset}"));
+            ctx.set_var(QUOTA_VAR, &format!("{count} {remaining} {reset}"));
         }
         Decision::Continue
     }
@@ -164,13 +203,17 @@ impl Plugin for LimitCount {
         if !self.show_headers {
             return Decision::Continue;
         }
-        let Some((remaining, reset)) = ctx.var(QUOTA_VAR).and_then(|v| {
-            let (r, t) = v.split_once(' ')?;
-            Some((r.parse::<i64>().ok()?, t.parse::<u64>().ok()?))
+        let Some((limit, remaining, reset)) = ctx.var(QUOTA_VAR).and_then(|v| {
+            let mut parts = v.split(' ');
+            Some((
+                parts.next()?.parse::<i64>().ok()?,
+                parts.next()?.parse::<i64>().ok()?,
+                parts.next()?.parse::<u64>().ok()?,
+            ))
         }) else {
             return Decision::Continue;
         };
-        for (name, value) in self.quota_headers(remaining, reset) {
+        for (name, value) in self.quota_headers(limit, remaining, reset) {
             ctx.set_response_header(name, &value);
         }
         Decision::Continue

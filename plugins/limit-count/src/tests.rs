@@ -146,7 +146,8 @@ fn bad_configs_name_the_field() {
     let cases = [
         (r#"{"time_window":60}"#, "count"),
         (r#"{"count":0,"time_window":60}"#, "count:"),
-        (r#"{"count":1,"time_window":"x"}"#, "time_window:"),
+        (r#"{"count":1,"time_window":true}"#, "time_window"),
+        (r#"{"count":1,"time_window":""}"#, "time_window:"),
         (
             r#"{"count":1,"time_window":1,"key_type":"nope"}"#,
             "key_type:",
@@ -219,6 +220,32 @@ fn one_config_counts_across_routes_two_configs_apart() {
     let other = instance(r#"{"count":1,"time_window":60}"#, &host);
     assert_eq!(
         other.access(&mut req_from("10.0.0.1")),
+        PhaseResult::Continue
+    );
+}
+
+#[test]
+fn count_and_time_window_from_variables() {
+    let host = MockHost::new();
+    let plugin = instance(
+        r#"{"count":"$http_x_limit","time_window":"${arg_w}"}"#,
+        &host,
+    );
+    let req = || MockRequest::new("GET", "/a?w=30").header("X-Limit", "1");
+    let mut first = req();
+    assert_eq!(plugin.access(&mut first), PhaseResult::Continue);
+    assert_eq!(plugin.header_filter(&mut first), PhaseResult::Continue);
+    assert_eq!(first.response_header_value("X-RateLimit-Limit"), Some("1"));
+    assert_eq!(status(&plugin.access(&mut req())), Some(503));
+    // Not a number: 500, or through with allow_degradation.
+    let mut bad = MockRequest::new("GET", "/a?w=x").header("X-Limit", "1");
+    assert_eq!(status(&plugin.access(&mut bad)), Some(500));
+    let lenient = instance(
+        r#"{"count":"$http_x_limit","time_window":60,"allow_degradation":true}"#,
+        &host,
+    );
+    assert_eq!(
+        lenient.access(&mut MockRequest::new("GET", "/")),
         PhaseResult::Continue
     );
 }
