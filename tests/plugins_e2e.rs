@@ -262,12 +262,15 @@ fn the_first_plugins_work_through_the_gateway() {
     let gw = PluginGateway::start(&format!(
         r#"upstreams:
   - {{id: u, nodes: {{"{node}": 1}}}}
+consumer_groups:
+  - {{id: g1, plugins: {{test-order: {{name: grp}}, template: {{value: grp}}}}}}
 consumers:
-  - {{username: jack, plugins: {{key-auth: {{key: secret-1}}}}}}
+  - {{username: jack, group_id: g1, plugins: {{key-auth: {{key: secret-1}}, test-order: {{name: jack}}}}}}
+  - {{username: anna, plugins: {{key-auth: {{key: secret-2}}}}}}
 routes:
   - {{id: rid, uri: /rid, upstream_id: u, plugins: {{request-id: {{}}}}}}
   - {{id: deny, uri: /deny, upstream_id: u, plugins: {{ip-restriction: {{blacklist: ["127.0.0.0/8"]}}}}}}
-  - {{id: auth, uri: /auth, upstream_id: u, plugins: {{key-auth: {{}}}}}}
+  - {{id: auth, uri: /auth, upstream_id: u, plugins: {{key-auth: {{}}, test-order: {{name: r}}}}}}
   - {{id: limited, uri: /limited, upstream_id: u, plugins: {{limit-count: {{count: 2, time_window: 60}}}}}}
 #END
 "#
@@ -279,8 +282,14 @@ routes:
     assert_eq!(gw.get("/deny", &[]).status, 403);
     assert_eq!(gw.get("/auth", &[]).status, 401);
     assert_eq!(gw.get("/auth", &[("apikey", "wrong")]).status, 401);
+    // Consumer > consumer_group > route, merged once key-auth names jack.
     let r = gw.get("/auth", &[("apikey", "secret-1")]);
     assert_eq!(r.status, 200, "{r:?}\n{}", gw.log());
+    assert_eq!(header(&r, "x-test-order").as_deref(), Some("r,jack"));
+    assert_eq!(r.echoed("x-template").as_deref(), Some("grp"));
+    let r = gw.get("/auth", &[("apikey", "secret-2")]);
+    assert_eq!(r.status, 200);
+    assert_eq!(header(&r, "x-test-order").as_deref(), Some("r"));
     let r = gw.get("/limited", &[]);
     assert_eq!(r.status, 200);
     assert_eq!(header(&r, "x-ratelimit-limit").as_deref(), Some("2"));
@@ -289,4 +298,48 @@ routes:
     let r = gw.get("/limited", &[]);
     assert_eq!(r.status, 503);
     assert_eq!(header(&r, "x-ratelimit-remaining").as_deref(), Some("0"));
+}
+
+#[test]
+fn error_response_and_a_bad_edit_keeping_the_last_good_route() {
+    let up = Upstream::start("u");
+    let node = up.node();
+    let file = |template: &str| {
+        format!(
+            r#"upstreams:
+  - {{id: u, nodes: {{"{node}": 1}}}}
+routes:
+  - id: denied
+    uri: /denied
+    upstream_id: u
+    plugins:
+      ip-restriction: {{whitelist: ["10.0.0.1"], _meta: {{error_response: "go away"}}}}
+  - {{id: t, uri: /t, upstream_id: u, plugins: {{template: {template}}}}}
+#END
+"#
+        )
+    };
+    let gw = PluginGateway::start(&file("{value: one}"));
+    let r = gw.get("/denied", &[]);
+    assert_eq!((r.status, r.body.as_str()), (403, "go away"));
+    assert_eq!(
+        gw.get("/t", &[]).echoed("x-template").as_deref(),
+        Some("one")
+    );
+    // A config its plugin's schema refuses: logged, the last good version serves.
+    std::fs::write(gw.dir.path("apisix.yaml"), file("{header: X-Other}")).expect("write");
+    assert!(common::eventually(10, || gw.log().contains(
+        "failed to check the configuration of plugin template err:"
+    )));
+    assert_eq!(
+        gw.get("/t", &[]).echoed("x-template").as_deref(),
+        Some("one")
+    );
+    // A good edit applies.
+    std::fs::write(gw.dir.path("apisix.yaml"), file("{value: two}")).expect("write");
+    assert!(common::eventually(10, || gw
+        .get("/t", &[])
+        .echoed("x-template")
+        .as_deref()
+        == Some("two")));
 }

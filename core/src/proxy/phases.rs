@@ -63,7 +63,7 @@ pub async fn run(
     global: Option<Arc<Chain>>,
     host: &[u8],
 ) -> (Response<Body>, Option<Authority>) {
-    let chains = Chains {
+    let mut chains = Chains {
         global,
         route: route.and_then(|r| r.plugins.clone()),
     };
@@ -78,8 +78,25 @@ pub async fn run(
         host,
     };
     let mut answer = run_phase(&chains, Phase::Rewrite, &mut state, &at);
+    // Auth in rewrite named a consumer: its plugins join the route's (and
+    // run their own rewrite), as APISIX merges them after rewrite.
+    let mut merged = false;
+    if answer.is_none() && state.consumer.is_some() {
+        if let Some(own) = merge_consumer(shared, &mut chains, &state) {
+            merged = true;
+            let own = Chains {
+                global: None,
+                route: Some(own),
+            };
+            answer = run_phase(&own, Phase::Rewrite, &mut state, &at);
+        }
+    }
     if answer.is_none() {
         answer = run_phase(&chains, Phase::Access, &mut state, &at);
+    }
+    if answer.is_none() && !merged && state.consumer.is_some() {
+        // Named in access: its plugins run from the next phase on.
+        merge_consumer(shared, &mut chains, &state);
     }
     if answer.is_none() && route.is_some() {
         answer = run_phase(&chains, Phase::BeforeProxy, &mut state, &at);
@@ -116,6 +133,22 @@ pub async fn run(
         });
     }
     (resp, node)
+}
+
+/// Merges the consumer's plugins (consumer > consumer_group) into the
+/// route's chain, replacing plugins of the same name; the consumer's own
+/// chain, when it has one.
+fn merge_consumer(
+    shared: &Shared,
+    chains: &mut Chains,
+    state: &RequestState,
+) -> Option<Arc<Chain>> {
+    let user = state.consumer.as_deref()?;
+    let own = shared.live.load().consumers.as_ref()?.get(user)?.clone();
+    let route = chains.route.iter().flat_map(|c| c.entries.iter());
+    let kept = route.filter(|e| !own.entries.iter().any(|o| o.name == e.name));
+    chains.route = Chain::new(own.entries.iter().chain(kept).cloned());
+    Some(own)
 }
 
 /// What filters need besides the request state.

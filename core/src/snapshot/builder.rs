@@ -136,6 +136,7 @@ impl Builder {
         self.version += 1;
         snap.version = self.version;
         snap.global = self.store.plugins.global_chain();
+        snap.consumers = self.store.plugins.consumer_chains();
         tracing::info!(
             version = snap.version,
             routes = snap.len(),
@@ -254,6 +255,7 @@ impl Builder {
             routes: vec![None; self.next_index as usize],
             version: self.version,
             global: None,
+            consumers: None,
         };
         let mut order: Vec<&Served> = self.served.values().collect();
         order.sort_by_key(|s| s.seq);

@@ -101,6 +101,7 @@ impl Store {
         match item.object {
             Object::Consumer(c) => {
                 self.plugins.publish_key(&id, &c.username, Some(&c.plugins));
+                self.plugins.set_group(&id, c.group_id.as_ref());
             }
             Object::Credential(c) => {
                 self.plugins.publish_key(&id, &c.consumer, Some(&c.plugins));

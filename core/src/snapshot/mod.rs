@@ -12,6 +12,7 @@ mod tests;
 
 pub use builder::{Builder, Live};
 pub use compile::Store;
+pub use plugins::ConsumerChains;
 
 use std::sync::Arc;
 
@@ -54,6 +55,9 @@ pub struct Snapshot {
     pub version: u64,
     /// The global rules' plugins, run for every request; `None` when none.
     pub global: Option<Arc<Chain>>,
+    /// Consumers' plugin chains, merged into a route's once auth names the
+    /// consumer; `None` when no consumer has plugins.
+    pub consumers: Option<Arc<ConsumerChains>>,
 }
 
 impl Default for Snapshot {
@@ -70,6 +74,7 @@ impl Snapshot {
             routes: Vec::new(),
             version: 0,
             global: None,
+            consumers: None,
         }
     }
 

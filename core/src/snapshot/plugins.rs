@@ -23,7 +23,12 @@ pub struct PluginSets {
     sets: HashMap<(Kind, Id), Set>,
     /// key-auth keys published, by the consumer or credential holding them.
     keys: HashMap<Id, String>,
+    /// Each consumer's group, by username.
+    groups: HashMap<Id, Option<Id>>,
 }
+
+/// Consumers' plugin chains by username (consumer > consumer_group).
+pub type ConsumerChains = HashMap<String, Arc<Chain>>;
 
 impl PluginSets {
     /// Sets the host that builds instances (none: objects' plugins are ignored).
@@ -34,6 +39,7 @@ impl PluginSets {
     /// Forgets every object's plugins (a full reload); the host stays.
     pub fn clear(&mut self) {
         self.sets.clear();
+        self.groups.clear();
         let owners: Vec<Id> = self.keys.keys().cloned().collect();
         for owner in owners {
             self.publish_key(&owner, "", None);
@@ -86,6 +92,36 @@ impl PluginSets {
     /// Forgets object `kind`/`id`'s plugins.
     pub fn remove(&mut self, kind: Kind, id: &Id) {
         self.sets.remove(&(kind, id.clone()));
+        if kind == Kind::Consumer {
+            self.groups.remove(id);
+        }
+    }
+
+    /// Records consumer `username`'s group.
+    pub fn set_group(&mut self, username: &Id, group: Option<&Id>) {
+        self.groups.insert(username.clone(), group.cloned());
+    }
+
+    /// The chains of consumers that have plugins (their own, then their
+    /// group's for names they lack); `None` when no consumer has any.
+    pub fn consumer_chains(&self) -> Option<Arc<ConsumerChains>> {
+        let mut all = ConsumerChains::new();
+        for (user, group) in &self.groups {
+            let mut merged: Set = Set::new();
+            let layers = [
+                self.get(Kind::Consumer, Some(user)),
+                self.get(Kind::ConsumerGroup, group.as_ref()),
+            ];
+            for set in layers.into_iter().flatten() {
+                for (name, c) in set {
+                    merged.entry(name.clone()).or_insert_with(|| c.clone());
+                }
+            }
+            if let Some(chain) = Chain::new(merged.into_values()) {
+                all.insert(user.0.clone(), chain);
+            }
+        }
+        (!all.is_empty()).then(|| Arc::new(all))
     }
 
     fn get(&self, kind: Kind, id: Option<&Id>) -> Option<&Set> {
