@@ -71,8 +71,19 @@ struct PluginGateway {
 
 fn config_yaml(port: u16) -> String {
     format!(
-        "gateway:\n  listen: [\"127.0.0.1:{port}\"]\n  worker_threads: 2\n  log_level: info\n  upstream_connect_timeout: 2\n  upstream_read_timeout: 5\nconfig:\n  provider: yaml\n  file: apisix.yaml\n  watch_interval_ms: 100\nplugins:\n  dir: plugins\n"
+        "gateway:\n  listen: [\"127.0.0.1:{port}\"]\n  worker_threads: 2\n  log_level: info\n  upstream_connect_timeout: 2\n  upstream_read_timeout: 5\nconfig:\n  provider: yaml\n  file: apisix.yaml\n  watch_interval_ms: 100\nplugins:\n  dir: plugins\nadmin:\n  enable: true\n  listen: 127.0.0.1:{}\n",
+        free_port()
     )
+}
+
+/// Copies the built library of `package` (`test-order`) into `dir`.
+fn install(dir: &Path, package: &str) {
+    let file = format!("libradixgate_plugin_{}.so", package.replace('-', "_"));
+    let lib = libraries()
+        .iter()
+        .find(|l| l.file_name().is_some_and(|n| n == file.as_str()))
+        .expect("plugin built");
+    std::fs::copy(lib, dir.join(&file)).expect("copy plugin");
 }
 
 /// A temp dir with `config.yaml`, `apisix.yaml` and every test plugin.
@@ -86,6 +97,10 @@ fn prepare(apisix: &str) -> (TempDir, u16) {
     for lib in libraries() {
         let name = lib.file_name().expect("file name");
         std::fs::copy(lib, plugins.join(name)).expect("copy plugin");
+    }
+    // A test that installs test-order itself starts without it.
+    if apisix.contains("# late: test-order") {
+        let _ = std::fs::remove_file(plugins.join("libradixgate_plugin_test_order.so"));
     }
     (dir, port)
 }
@@ -342,4 +357,54 @@ routes:
         .echoed("x-template")
         .as_deref()
         == Some("two")));
+}
+
+#[test]
+fn sighup_loads_new_plugins_and_the_admin_api_lists_them() {
+    let up = Upstream::start("u");
+    let node = up.node();
+    let file = |name: &str| {
+        format!(
+            "# late: test-order\nupstreams:\n  - {{id: u, nodes: {{\"{node}\": 1}}}}\nroutes:\n  - {{id: late, name: {name}, uri: /late, upstream_id: u, plugins: {{test-order: {{name: late}}}}}}\n#END\n"
+        )
+    };
+    let gw = PluginGateway::start(&file("a"));
+    let admin = std::fs::read_to_string(gw.dir.path("config.yaml"))
+        .expect("config")
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("listen: 127.0.0.1:")
+                .map(str::to_owned)
+        })
+        .and_then(|p| p.parse::<u16>().ok())
+        .expect("admin port");
+    let key = [("X-API-KEY", "edd1c9f034335f136f87ad84b625c8f1")];
+    let list = || request(admin, "GET", "/apisix/admin/plugins/list", &key).expect("admin");
+    assert!(common::eventually(10, || list().status == 200));
+    assert!(!list().body.contains("test-order"), "{:?}", list());
+    assert!(list().body.contains("template"));
+    // Not loaded yet: the route serves without it.
+    assert_eq!(header(&gw.get("/late", &[]), "x-test-order"), None);
+    install(&gw.dir.path("plugins"), "test-order");
+    let hup = Command::new("kill")
+        .args(["-HUP", &gw.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(hup.success());
+    assert!(common::eventually(10, || list()
+        .body
+        .contains("test-order")));
+    // Objects read from now on may use it.
+    std::fs::write(gw.dir.path("apisix.yaml"), file("b")).expect("write");
+    assert!(common::eventually(10, || header(
+        &gw.get("/late", &[]),
+        "x-test-order"
+    )
+    .as_deref()
+        == Some("late")));
+    // The Admin API reload: nothing new to load.
+    let r = request(admin, "PUT", "/apisix/admin/plugins/reload", &key).expect("admin");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(r.body.contains(r#""loaded":[]"#), "{}", r.body);
 }

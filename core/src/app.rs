@@ -97,8 +97,8 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
     let mut builder = Builder::new(live.clone());
     // Plugins (issue 5): loaded before any object is decoded.
     if let Some(host) = crate::plugin_host::PluginHost::start(&config.plugins) {
-        if let (Some(dir), "yaml") = (&config.plugins.dir, config.config.provider.as_str()) {
-            crate::plugin_host::reload_on_sighup(host.clone(), dir.clone());
+        if config.config.provider == "yaml" {
+            crate::plugin_host::reload_on_sighup(host.clone());
         }
         builder.set_plugin_host(host);
     }

@@ -198,17 +198,24 @@ async fn handle(ctx: &Ctx, req: Request<Incoming>, peer: IpAddr) -> Reply {
         if role == Role::Viewer {
             return error(StatusCode::UNAUTHORIZED, "the viewer role may only GET");
         }
-        // Validation writes nothing: allowed in standalone mode too.
-        let writes = !matches!(target, Target::Validate(_));
+        // Validation writes nothing: allowed in standalone mode too (and
+        // a plugin reload only reads the plugin directory).
+        let writes = !matches!(target, Target::Validate(_) | Target::PluginReload);
         if let (Some(why), true) = (&ctx.read_only, writes) {
             return error(StatusCode::METHOD_NOT_ALLOWED, why.clone());
         }
     }
     let t = match target {
         Target::Schema(kind) => return schema(&method, &kind),
-        // No plugin host in this build yet: no plugin is available.
+        // The plugin host's loaded plugins (issue 5; plugin_host/setup.rs).
         Target::PluginList if method == Method::GET => {
-            return (StatusCode::OK, Value::Array(Vec::new()))
+            return (StatusCode::OK, crate::plugin_host::admin_list())
+        }
+        Target::PluginReload if method == Method::PUT => {
+            return (StatusCode::OK, crate::plugin_host::admin_reload())
+        }
+        Target::PluginReload => {
+            return error(StatusCode::METHOD_NOT_ALLOWED, "reload plugins with PUT")
         }
         Target::PluginList => {
             return error(

@@ -39,6 +39,8 @@ pub enum Target {
     Validate(&'static str),
     /// `GET /apisix/admin/plugins/list`.
     PluginList,
+    /// `PUT /apisix/admin/plugins/reload`: load new files of the plugin directory.
+    PluginReload,
 }
 
 /// A collection (`id` = None), an object, or a path inside an object.
@@ -103,6 +105,7 @@ pub fn parse(path: &str) -> Result<Target, PathError> {
         ["schema", kind] => return Ok(Target::Schema((*kind).to_owned())),
         ["schema", ..] => return Err(not_found()),
         ["plugins", "list"] => return Ok(Target::PluginList),
+        ["plugins", "reload"] => return Ok(Target::PluginReload),
         _ => {}
     }
     let kind = KINDS

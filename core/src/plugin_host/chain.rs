@@ -21,6 +21,8 @@ pub struct PluginHost {
     pub registry: Arc<PluginRegistry>,
     /// The host services every instance is built with.
     pub services: GatewayServices,
+    /// The plugin directory (`plugins.dir`).
+    pub dir: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for PluginHost {

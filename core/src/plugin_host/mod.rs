@@ -35,5 +35,5 @@ pub use radixgate_plugin::{Phase, Phases};
 pub use registry::{LoadReport, PluginRegistry};
 pub use request::RequestState;
 pub use services::GatewayServices;
-pub use setup::reload_on_sighup;
+pub use setup::{admin_list, admin_reload, reload_on_sighup};
 pub use store::SharedStore;

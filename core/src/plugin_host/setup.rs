@@ -2,8 +2,9 @@
 //! load the directory, install the host as the config module's plugin
 //! catalog, and reload on demand (SIGHUP in standalone mode).
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use serde_json::{json, Value};
 
 use super::chain::PluginHost;
 use super::registry::{LoadReport, PluginRegistry};
@@ -18,6 +19,7 @@ impl PluginHost {
         let host = Arc::new(PluginHost {
             registry: Arc::new(PluginRegistry::new(section.enabled.clone())),
             services: GatewayServices::default(),
+            dir: dir.clone(),
         });
         let report = host.registry.load_dir(dir);
         tracing::info!(
@@ -27,11 +29,19 @@ impl PluginHost {
             "plugins loaded"
         );
         set_plugin_catalog(host.clone());
+        let _ = CURRENT.set(host.clone());
         Some(host)
     }
 
-    /// Loads files of `dir` not loaded before (libraries are never unloaded).
-    pub fn reload(&self, dir: &std::path::Path) -> LoadReport {
+    /// The host [`PluginHost::start`] made first in this process.
+    pub fn current() -> Option<Arc<PluginHost>> {
+        CURRENT.get().cloned()
+    }
+
+    /// Loads files of the plugin directory not loaded before (libraries
+    /// are never unloaded).
+    pub fn reload(&self) -> LoadReport {
+        let dir = &self.dir;
         let report = self.registry.load_dir(dir);
         tracing::info!(dir = %dir.display(), loaded = ?report.loaded,
             refused = report.refused.len(), "plugin directory reloaded");
@@ -39,8 +49,35 @@ impl PluginHost {
     }
 }
 
-/// Reloads `dir` into `host` on each SIGHUP, on a thread of its own.
-pub fn reload_on_sighup(host: Arc<PluginHost>, dir: PathBuf) {
+static CURRENT: OnceLock<Arc<PluginHost>> = OnceLock::new();
+
+/// `GET /apisix/admin/plugins/list`: the loaded plugins' names, highest
+/// priority first (empty without a plugin host).
+pub fn admin_list() -> Value {
+    let names = PluginHost::current()
+        .map(|h| h.registry.all().iter().map(|e| json!(e.name)).collect())
+        .unwrap_or_default();
+    Value::Array(names)
+}
+
+/// `PUT /apisix/admin/plugins/reload`: loads new files of the plugin
+/// directory; says what was loaded and what was refused, and why.
+pub fn admin_reload() -> Value {
+    let Some(host) = PluginHost::current() else {
+        return json!({"loaded": [], "refused": [], "error_msg": "no plugins.dir configured"});
+    };
+    let report = host.reload();
+    let refused: Vec<Value> = report
+        .refused
+        .iter()
+        .map(|e| json!({"path": e.path.display().to_string(), "reason": e.reason}))
+        .collect();
+    json!({"loaded": report.loaded, "refused": refused})
+}
+
+/// Reloads the plugin directory into `host` on each SIGHUP, on a thread
+/// of its own.
+pub fn reload_on_sighup(host: Arc<PluginHost>) {
     #[cfg(unix)]
     {
         let spawned = std::thread::Builder::new()
@@ -59,7 +96,7 @@ pub fn reload_on_sighup(host: Arc<PluginHost>, dir: PathBuf) {
                         return;
                     };
                     while hup.recv().await.is_some() {
-                        host.reload(&dir);
+                        host.reload();
                     }
                 });
             });
