@@ -4,149 +4,13 @@
 //! requests to a real upstream.
 
 mod common;
+#[path = "plugins_e2e/harness.rs"]
+mod harness;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::sync::OnceLock;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use common::{free_port, request, Resp, TempDir, Upstream};
-
-/// The plugin packages the tests load.
-const PACKAGES: [&str; 8] = [
-    "radixgate-plugin-template",
-    "radixgate-plugin-test-panic",
-    "radixgate-plugin-test-order",
-    "radixgate-plugin-noop",
-    "radixgate-plugin-request-id",
-    "radixgate-plugin-ip-restriction",
-    "radixgate-plugin-key-auth",
-    "radixgate-plugin-limit-count",
-];
-
-/// Builds [`PACKAGES`] once; the `.so` files built.
-fn libraries() -> &'static Vec<PathBuf> {
-    static BUILT: OnceLock<Vec<PathBuf>> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(&workspace)
-            .args(["build", "--offline", "--message-format=json"]);
-        for p in PACKAGES {
-            cmd.args(["-p", p]);
-        }
-        let out = cmd.output().expect("cargo runs");
-        assert!(
-            out.status.success(),
-            "building the plugins failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut libs = Vec::new();
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            let files = msg["filenames"].as_array().cloned().unwrap_or_default();
-            let plugin = msg["target"]["name"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("radixgate_plugin_"));
-            for f in files.iter().filter_map(|f| f.as_str()) {
-                if plugin && f.ends_with(".so") {
-                    libs.push(PathBuf::from(f));
-                }
-            }
-        }
-        libs
-    })
-}
-
-/// The gateway with a plugin directory; killed on drop.
-struct PluginGateway {
-    port: u16,
-    dir: TempDir,
-    child: Child,
-}
-
-fn config_yaml(port: u16) -> String {
-    format!(
-        "gateway:\n  listen: [\"127.0.0.1:{port}\"]\n  worker_threads: 2\n  log_level: info\n  upstream_connect_timeout: 2\n  upstream_read_timeout: 5\nconfig:\n  provider: yaml\n  file: apisix.yaml\n  watch_interval_ms: 100\nplugins:\n  dir: plugins\nadmin:\n  enable: true\n  listen: 127.0.0.1:{}\n",
-        free_port()
-    )
-}
-
-/// Copies the built library of `package` (`test-order`) into `dir`.
-fn install(dir: &Path, package: &str) {
-    let file = format!("libradixgate_plugin_{}.so", package.replace('-', "_"));
-    let lib = libraries()
-        .iter()
-        .find(|l| l.file_name().is_some_and(|n| n == file.as_str()))
-        .expect("plugin built");
-    std::fs::copy(lib, dir.join(&file)).expect("copy plugin");
-}
-
-/// A temp dir with `config.yaml`, `apisix.yaml` and every test plugin.
-fn prepare(apisix: &str) -> (TempDir, u16) {
-    let dir = TempDir::new("plugins-e2e");
-    let port = free_port();
-    std::fs::write(dir.path("config.yaml"), config_yaml(port)).expect("config");
-    std::fs::write(dir.path("apisix.yaml"), apisix).expect("apisix.yaml");
-    let plugins = dir.path("plugins");
-    std::fs::create_dir_all(&plugins).expect("plugin dir");
-    for lib in libraries() {
-        let name = lib.file_name().expect("file name");
-        std::fs::copy(lib, plugins.join(name)).expect("copy plugin");
-    }
-    // A test that installs test-order itself starts without it.
-    if apisix.contains("# late: test-order") {
-        let _ = std::fs::remove_file(plugins.join("libradixgate_plugin_test_order.so"));
-    }
-    (dir, port)
-}
-
-impl PluginGateway {
-    fn start(apisix: &str) -> PluginGateway {
-        let (dir, port) = prepare(apisix);
-        let log = std::fs::File::create(dir.path("gateway.log")).expect("log");
-        let child = Command::new(env!("CARGO_BIN_EXE_radixgate"))
-            .args(["--config", "config.yaml"])
-            .current_dir(&dir.0)
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("spawn radixgate");
-        let mut gw = PluginGateway { port, dir, child };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while request(port, "GET", "/healthz", &[]).is_err() {
-            if let Ok(Some(s)) = gw.child.try_wait() {
-                panic!("radixgate exited ({s}):\n{}", gw.log());
-            }
-            assert!(Instant::now() < deadline, "no start:\n{}", gw.log());
-            thread::sleep(Duration::from_millis(50));
-        }
-        gw
-    }
-
-    fn get(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
-        request(self.port, "GET", path, headers).expect("gateway reachable")
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path("gateway.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for PluginGateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn header(r: &Resp, name: &str) -> Option<String> {
-    r.headers.get(name).cloned()
-}
+use common::{request, Upstream};
+use harness::{header, install, post, prepare, PluginGateway};
 
 #[test]
 fn chains_run_in_priority_order_with_global_rules_and_meta() {
@@ -403,6 +267,25 @@ fn sighup_loads_new_plugins_and_the_admin_api_lists_them() {
     )
     .as_deref()
         == Some("late")));
+    // The Admin API refuses an unknown plugin and a config its schema refuses.
+    let validate = "/apisix/admin/schema/validate/routes";
+    let (status, body) = post(
+        admin,
+        validate,
+        r#"{"uri":"/x","upstream_id":"u","plugins":{"nope":{}}}"#,
+    );
+    assert_eq!(
+        (status, body.contains("unknown plugin [nope]")),
+        (400, true),
+        "{body}"
+    );
+    let bad = r#"{"uri":"/x","upstream_id":"u","plugins":{"template":{}}}"#;
+    let (status, body) = post(admin, validate, bad);
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("failed to check the configuration of plugin template err:"),
+        "{body}"
+    );
     // The Admin API reload: nothing new to load.
     let r = request(admin, "PUT", "/apisix/admin/plugins/reload", &key).expect("admin");
     assert_eq!(r.status, 200, "{r:?}");

@@ -33,6 +33,10 @@ pub fn object(kind: &str, id: &str, value: &Value) -> Result<(), Refusal> {
             singular(kind)
         )));
     };
+    // With a plugin host, a plugin it does not know is refused (issue 5).
+    if let Some(name) = crate::config::unknown_plugin(k, value) {
+        return Err(Refusal::Invalid(format!("unknown plugin [{name}]")));
+    }
     decode(k, value, id)
         .map(|_| ())
         .map_err(|e| Refusal::Invalid(e.error_msg().to_owned()))

@@ -57,6 +57,24 @@ fn check_meta(meta: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// The first plugin of `value.plugins` that the installed catalog does not
+/// know (the Admin API refuses it: `unknown plugin [<name>]`); `None`
+/// without a catalog (no plugin host: plugins are dropped, as before).
+pub fn unknown_plugin(kind: Kind, value: &Value) -> Option<String> {
+    let catalog = catalog()?;
+    let Some(Value::Object(plugins)) = value.get("plugins") else {
+        return None;
+    };
+    plugins
+        .keys()
+        .find(|name| {
+            catalog
+                .check(kind, name, &Value::Object(Default::default()))
+                .is_none()
+        })
+        .cloned()
+}
+
 /// Keeps the known plugins of `value.plugins` (checking each config) and
 /// drops the unknown ones with a warning naming kind, id and plugin.
 pub(super) fn filter_plugins(kind: Kind, id: &str, value: &mut Value) -> Result<(), ObjectError> {
