@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::common::{free_port, request, Resp, TempDir};
 
 /// The plugin packages the tests load.
-pub const PACKAGES: [&str; 8] = [
+pub const PACKAGES: [&str; 12] = [
     "radixgate-plugin-template",
     "radixgate-plugin-test-panic",
     "radixgate-plugin-test-order",
@@ -23,6 +23,10 @@ pub const PACKAGES: [&str; 8] = [
     "radixgate-plugin-ip-restriction",
     "radixgate-plugin-key-auth",
     "radixgate-plugin-limit-count",
+    "radixgate-plugin-cors",
+    "radixgate-plugin-proxy-rewrite",
+    "radixgate-plugin-response-rewrite",
+    "radixgate-plugin-prometheus",
 ];
 
 /// Builds [`PACKAGES`] once; the `.so` files built.

@@ -2,6 +2,7 @@
 //! snapshot once, matches a route and is forwarded to a node (see
 //! [`service`]); `GET /healthz` answers 200 when no route claims it.
 
+mod body_filter;
 mod forward;
 mod headers;
 mod path;

@@ -21,6 +21,7 @@ use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use radix_router::{Expr, Var, Vars};
 
+use super::body_filter::Filtered;
 use super::forward::forward;
 use super::respond::{self, Body};
 use super::service::{Conn, Shared};
@@ -29,13 +30,15 @@ use crate::plugin_host::{Chain, Configured, Outcome, Phase, Reply, RequestState}
 use crate::snapshot::RouteRt;
 
 /// The chains one request runs: global rules' first, then the route's.
-struct Chains {
+#[derive(Default)]
+pub struct Chains {
     global: Option<Arc<Chain>>,
     route: Option<Arc<Chain>>,
 }
 
 impl Chains {
-    fn has(&self, phase: Phase) -> bool {
+    /// Whether some plugin of the chains implements `phase`.
+    pub fn has(&self, phase: Phase) -> bool {
         [&self.global, &self.route]
             .into_iter()
             .flatten()
@@ -43,7 +46,7 @@ impl Chains {
     }
 
     /// The plugins that implement `phase`, in run order.
-    fn for_phase(&self, phase: Phase) -> impl Iterator<Item = &Arc<Configured>> {
+    pub fn for_phase(&self, phase: Phase) -> impl Iterator<Item = &Arc<Configured>> {
         [&self.global, &self.route]
             .into_iter()
             .flatten()
@@ -119,20 +122,35 @@ pub async fn run(
         },
     };
     let resp = response_phases(&chains, resp, &mut state, &at);
-    if chains.has(Phase::Log) {
-        let local = conn.local;
-        let host = host.to_vec();
-        tokio::spawn(async move {
-            let at = Where { local, host: &host };
-            for c in chains.for_phase(Phase::Log) {
-                if holds(c.filter.as_ref(), &state, &at) {
-                    // A failure is logged by the host with the plugin's name.
-                    let _ = c.instance.call(Phase::Log, &mut state);
-                }
-            }
-        });
+    if chains.has(Phase::BodyFilter) {
+        // The body carries the state through body_filter, then to log.
+        let (mut parts, body) = resp.into_parts();
+        parts.headers.remove(http::header::CONTENT_LENGTH);
+        let body = Filtered::new(body, chains, state, conn.local, host.to_vec());
+        let body = Either::Right(Either::Right(body));
+        return (Response::from_parts(parts, body), node);
     }
+    spawn_log(chains, state, conn.local, host.to_vec());
     (resp, node)
+}
+
+/// Runs the log phase on a task of its own (the response is not delayed).
+pub fn spawn_log(chains: Chains, mut state: RequestState, local: SocketAddr, host: Vec<u8>) {
+    if !chains.has(Phase::Log) {
+        return;
+    }
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    rt.spawn(async move {
+        let at = Where { local, host: &host };
+        for c in chains.for_phase(Phase::Log) {
+            if holds(c.filter.as_ref(), &state, &at) {
+                // A failure is logged by the host with the plugin's name.
+                let _ = c.instance.call(Phase::Log, &mut state);
+            }
+        }
+    });
 }
 
 /// Merges the consumer's plugins (consumer > consumer_group) into the
@@ -152,9 +170,11 @@ fn merge_consumer(
 }
 
 /// What filters need besides the request state.
-struct Where<'a> {
-    local: SocketAddr,
-    host: &'a [u8],
+pub struct Where<'a> {
+    /// The address the client connected to.
+    pub local: SocketAddr,
+    /// The request's host without port.
+    pub host: &'a [u8],
 }
 
 /// header_filter on `resp`: plugins see and change its status and headers.
@@ -164,7 +184,8 @@ fn response_phases(
     state: &mut RequestState,
     at: &Where<'_>,
 ) -> Response<Body> {
-    if !chains.has(Phase::HeaderFilter) && !chains.has(Phase::Log) {
+    let keep = chains.has(Phase::Log) || chains.has(Phase::BodyFilter);
+    if !chains.has(Phase::HeaderFilter) && !keep {
         return resp;
     }
     let (mut parts, body) = resp.into_parts();
@@ -174,7 +195,7 @@ fn response_phases(
         return failed();
     }
     parts.status = StatusCode::from_u16(state.response_status).unwrap_or(parts.status);
-    parts.headers = if chains.has(Phase::Log) {
+    parts.headers = if keep {
         state.response_headers.clone()
     } else {
         std::mem::take(&mut state.response_headers)
@@ -220,7 +241,7 @@ impl Vars for FilterVars<'_> {
 }
 
 /// Whether `filter` (if any) holds for the request as it is now.
-fn holds(filter: Option<&Expr>, state: &RequestState, at: &Where<'_>) -> bool {
+pub fn holds(filter: Option<&Expr>, state: &RequestState, at: &Where<'_>) -> bool {
     let Some(filter) = filter else {
         return true;
     };
@@ -259,7 +280,7 @@ fn reply_response(c: &Configured, reply: Reply) -> Response<Body> {
         Some(custom) if status.as_u16() >= 400 => custom.clone(),
         _ => reply.body,
     };
-    let mut resp = Response::new(Either::Right(Full::new(Bytes::from(body))));
+    let mut resp = Response::new(Either::Right(Either::Left(Full::new(Bytes::from(body)))));
     *resp.status_mut() = status;
     for (name, value) in reply.headers {
         match (

@@ -7,8 +7,9 @@ use http_body_util::{Either, Full};
 
 use crate::upstream::PooledBody;
 
-/// The body of every response: streamed from a node, or the gateway's own.
-pub type Body = Either<PooledBody, Full<Bytes>>;
+/// The body of every response: streamed from a node, or the gateway's own,
+/// or (issue 5) either of them through body_filter plugins.
+pub type Body = Either<PooledBody, Either<Full<Bytes>, super::body_filter::Filtered>>;
 
 /// A JSON response `{"error_msg": msg}` with `status`.
 pub fn error(status: StatusCode, msg: &str) -> Response<Body> {
@@ -27,7 +28,7 @@ pub fn healthy() -> Response<Body> {
 }
 
 fn json(status: StatusCode, body: String) -> Response<Body> {
-    let mut resp = Response::new(Either::Right(Full::new(Bytes::from(body))));
+    let mut resp = Response::new(Either::Right(Either::Left(Full::new(Bytes::from(body)))));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
