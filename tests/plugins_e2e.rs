@@ -350,3 +350,25 @@ routes:
     let log = gw.log();
     assert!(!log.contains("failed in"), "{log}");
 }
+
+#[test]
+fn before_proxy_runs_after_the_node_is_chosen_and_again_on_a_retry() {
+    let up = Upstream::start("u");
+    let dead = common::free_port();
+    let gw = PluginGateway::start(&format!(
+        r#"upstreams:
+  - id: u
+    retries: 1
+    nodes:
+      - {{host: 127.0.0.1, port: {dead}, weight: 1, priority: 1}}
+      - {{host: 127.0.0.1, port: {port}, weight: 1, priority: 0}}
+routes:
+  - {{id: r, uri: /r, upstream_id: u, plugins: {{test-order: {{name: r}}}}}}
+#END
+"#,
+        port = up.port
+    ));
+    let r = gw.get("/r", &[]);
+    assert_eq!(r.status, 200, "{r:?}\n{}", gw.log());
+    assert_eq!(r.echoed("x-test-tries").as_deref(), Some("2"), "{}", r.body);
+}

@@ -19,14 +19,30 @@ use super::vars::RequestVars;
 use crate::snapshot::RouteRt;
 use crate::upstream::{ForwardError, Outcome, ReqBody, UpstreamRt};
 
+/// Plugins (issue 5): before_proxy, called with the request's headers
+/// after a node is chosen, on each try; false fails the request (500).
+pub type BeforeProxy<'a> = dyn FnMut(&mut HeaderMap) -> bool + Send + 'a;
+
 /// Sends `req` (already matched to `route`) to a node; returns the response
 /// and the node that answered or failed last.
 pub async fn forward(
     shared: &Shared,
     route: &RouteRt,
+    req: Request<Incoming>,
+    conn: Conn,
+    host: &[u8],
+) -> (Response<Body>, Option<Authority>) {
+    forward_with(shared, route, req, conn, host, None).await
+}
+
+/// [`forward`], with plugins' before_proxy run before each try (issue 5).
+pub async fn forward_with(
+    shared: &Shared,
+    route: &RouteRt,
     mut req: Request<Incoming>,
     conn: Conn,
     host: &[u8],
+    mut before_proxy: Option<&mut BeforeProxy<'_>>,
 ) -> (Response<Body>, Option<Authority>) {
     let upstream: &UpstreamRt = &route.upstream;
     // The chash key, read before the gateway adds its own headers.
@@ -88,6 +104,14 @@ pub async fn forward(
             );
         };
         set_host(req.headers_mut(), &upstream.pass_host, node);
+        // Plugins (issue 5): before_proxy once the node is chosen, each try.
+        if let Some(hook) = before_proxy.as_mut() {
+            if !hook(req.headers_mut()) {
+                let msg = "500 Internal Server Error";
+                let resp = respond::error(StatusCode::INTERNAL_SERVER_ERROR, msg);
+                return (resp, Some(node.authority.clone()));
+            }
+        }
         // Counts as in flight for the balancer until the head arrives;
         // the outcome feeds its statistics and passive health checks.
         let tracked = upstream.track(index);

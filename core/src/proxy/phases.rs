@@ -16,13 +16,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::uri::Authority;
-use http::{Method, Request, Response, StatusCode, Uri};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use radix_router::{Expr, Var, Vars};
 
 use super::body_filter::Filtered;
-use super::forward::forward;
+use super::forward::{forward, forward_with};
 use super::respond::{self, Body};
 use super::service::{Conn, Shared};
 use super::vars::RequestVars;
@@ -101,9 +101,6 @@ pub async fn run(
         // Named in access: its plugins run from the next phase on.
         merge_consumer(shared, &mut chains, &state);
     }
-    if answer.is_none() && route.is_some() {
-        answer = run_phase(&chains, Phase::BeforeProxy, &mut state, &at);
-    }
     let (resp, node) = match (answer, route) {
         (Some(resp), _) => (resp, None),
         (None, None) => (no_route(&state), None),
@@ -116,7 +113,20 @@ pub async fn run(
                 } else {
                     std::mem::take(&mut state.headers)
                 };
-                Box::pin(forward(shared, route, req, conn, host)).await
+                if chains.has(Phase::BeforeProxy) {
+                    // The plugins see the headers as they go to the node.
+                    let (chains, state) = (&chains, &mut state);
+                    let mut hook = |headers: &mut HeaderMap| {
+                        std::mem::swap(&mut state.headers, headers);
+                        let failed = run_phase(chains, Phase::BeforeProxy, state, &at).is_some();
+                        std::mem::swap(&mut state.headers, headers);
+                        !failed
+                    };
+                    let run = forward_with(shared, route, req, conn, host, Some(&mut hook));
+                    Box::pin(run).await
+                } else {
+                    Box::pin(forward(shared, route, req, conn, host)).await
+                }
             }
             None => (failed(), None),
         },

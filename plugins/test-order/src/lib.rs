@@ -2,7 +2,8 @@
 //! In rewrite each instance appends its `name` to the request variable
 //! `test_order` (with `+` when the request then carries header `watch`,
 //! so tests see which plugins ran before it); in header_filter it copies
-//! the variable into the response header `X-Test-Order`.
+//! the variable into the response header `X-Test-Order`. before_proxy
+//! counts the tries into request header `X-Test-Tries`.
 
 use radixgate_plugin::{
     export_plugin, serde, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin,
@@ -24,12 +25,16 @@ pub struct TestOrder {
 
 /// The variable the order is kept in.
 const VAR: &str = "test_order";
+/// The variable before_proxy counts tries in.
+const TRIES: &str = "test_order_tries";
 
 impl Plugin for TestOrder {
     const NAME: &'static str = "test-order";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const PRIORITY: i32 = 1000;
-    const PHASES: Phases = Phases::of(Phase::Rewrite).with(Phase::HeaderFilter);
+    const PHASES: Phases = Phases::of(Phase::Rewrite)
+        .with(Phase::BeforeProxy)
+        .with(Phase::HeaderFilter);
     const SCHEMA: &'static str = r#"{
         "type": "object",
         "properties": {
@@ -58,6 +63,19 @@ impl Plugin for TestOrder {
             }
         }
         ctx.set_var(VAR, &order);
+        Decision::Continue
+    }
+
+    /// Counts the tries: request header `X-Test-Tries` goes to each node.
+    fn before_proxy(&self, ctx: &mut Ctx<'_>) -> Decision {
+        let tries = ctx
+            .var(TRIES)
+            .and_then(|t| t.parse::<u32>().ok())
+            .unwrap_or(0)
+            + 1;
+        let tries = tries.to_string();
+        ctx.set_var(TRIES, &tries);
+        ctx.set_header("X-Test-Tries", &tries);
         Decision::Continue
     }
 
