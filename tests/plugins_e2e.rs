@@ -233,16 +233,7 @@ fn sighup_loads_new_plugins_and_the_admin_api_lists_them() {
         )
     };
     let gw = PluginGateway::start(&file("a"));
-    let admin = std::fs::read_to_string(gw.dir.path("config.yaml"))
-        .expect("config")
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("listen: 127.0.0.1:")
-                .map(str::to_owned)
-        })
-        .and_then(|p| p.parse::<u16>().ok())
-        .expect("admin port");
+    let admin = gw.config_port("listen");
     let key = [("X-API-KEY", "edd1c9f034335f136f87ad84b625c8f1")];
     let list = || request(admin, "GET", "/apisix/admin/plugins/list", &key).expect("admin");
     assert!(common::eventually(10, || list().status == 200));
@@ -347,6 +338,12 @@ routes:
         header(&r, "access-control-allow-origin").as_deref(),
         Some("http://a.com")
     );
+    // prometheus: its metrics are served on their own listener.
+    let metrics = gw.config_port("export_addr");
+    let scrape = || request(metrics, "GET", "/apisix/prometheus/metrics", &[]);
+    assert!(common::eventually(10, || scrape().is_ok_and(|m| m.status
+        == 200
+        && m.body.contains("apisix_http_status{"))));
     let log = gw.log();
     assert!(!log.contains("failed in"), "{log}");
 }

@@ -100,6 +100,7 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
         if config.config.provider == "yaml" {
             crate::plugin_host::reload_on_sighup(host.clone());
         }
+        host.start_exporter(&config.plugins);
         builder.set_plugin_host(host);
     }
     std::thread::Builder::new()

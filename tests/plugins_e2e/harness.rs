@@ -75,7 +75,8 @@ pub struct PluginGateway {
 
 pub fn config_yaml(port: u16) -> String {
     format!(
-        "gateway:\n  listen: [\"127.0.0.1:{port}\"]\n  worker_threads: 2\n  log_level: info\n  upstream_connect_timeout: 2\n  upstream_read_timeout: 5\nconfig:\n  provider: yaml\n  file: apisix.yaml\n  watch_interval_ms: 100\nplugins:\n  dir: plugins\nadmin:\n  enable: true\n  listen: 127.0.0.1:{}\n",
+        "gateway:\n  listen: [\"127.0.0.1:{port}\"]\n  worker_threads: 2\n  log_level: info\n  upstream_connect_timeout: 2\n  upstream_read_timeout: 5\nconfig:\n  provider: yaml\n  file: apisix.yaml\n  watch_interval_ms: 100\nplugins:\n  dir: plugins\n  export_addr: 127.0.0.1:{}\nadmin:\n  enable: true\n  listen: 127.0.0.1:{}\n",
+        free_port(),
         free_port()
     )
 }
@@ -134,6 +135,18 @@ impl PluginGateway {
 
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
         request(self.port, "GET", path, headers).expect("gateway reachable")
+    }
+
+    /// The port of the `<key>: 127.0.0.1:<port>` line of config.yaml
+    /// (`listen` for the Admin API, `export_addr` for metrics).
+    pub fn config_port(&self, key: &str) -> u16 {
+        let prefix = format!("{key}: 127.0.0.1:");
+        std::fs::read_to_string(self.dir.path("config.yaml"))
+            .expect("config")
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(prefix.as_str()).map(str::to_owned))
+            .and_then(|p| p.parse().ok())
+            .expect("port in config.yaml")
     }
 
     pub fn log(&self) -> String {

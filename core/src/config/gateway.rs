@@ -41,6 +41,10 @@ pub struct PluginsSection {
     /// The plugin names that may be loaded; none: every valid plugin.
     #[serde(default)]
     pub enabled: Option<Vec<String>>,
+    /// Where the `prometheus` plugin's metrics are served (default
+    /// `127.0.0.1:9091`).
+    #[serde(default)]
+    pub export_addr: Option<SocketAddr>,
 }
 
 /// `gateway:` the proxy itself.

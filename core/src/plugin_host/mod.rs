@@ -17,6 +17,7 @@
 
 mod chain;
 mod entry;
+mod exporter;
 mod instance;
 mod loader;
 mod metrics;
@@ -28,6 +29,7 @@ mod store;
 
 pub use chain::{Chain, Configured, PluginHost};
 pub use entry::PluginEntry;
+pub use exporter::{render as render_metrics, DEFAULT_EXPORT_ADDR, METRICS_PATH};
 pub use instance::{Failure, InstanceError, Outcome, PluginInstance, Reply};
 pub use loader::{load_file, plugin_files, LoadError};
 pub use metrics::{MetricDesc, MetricKind, MetricsRegistry, Series, MAX_SERIES};

@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 use serde_json::{json, Value};
 
 use super::chain::PluginHost;
+use super::exporter::DEFAULT_EXPORT_ADDR;
 use super::registry::{LoadReport, PluginRegistry};
 use super::services::GatewayServices;
 use crate::config::{set_plugin_catalog, PluginsSection};
@@ -31,6 +32,19 @@ impl PluginHost {
         set_plugin_catalog(host.clone());
         let _ = CURRENT.set(host.clone());
         Some(host)
+    }
+
+    /// Serves plugin metrics when a `prometheus` plugin is loaded.
+    pub fn start_exporter(&self, section: &PluginsSection) {
+        if self.registry.get("prometheus").is_none() {
+            return;
+        }
+        let addr = section
+            .export_addr
+            .or_else(|| DEFAULT_EXPORT_ADDR.parse().ok());
+        if let Some(addr) = addr {
+            super::exporter::start(addr, self.services.clone());
+        }
     }
 
     /// The host [`PluginHost::start`] made first in this process.
