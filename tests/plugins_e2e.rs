@@ -344,6 +344,8 @@ routes:
     assert!(common::eventually(10, || scrape().is_ok_and(|m| m.status
         == 200
         && m.body.contains("apisix_http_status{"))));
+    let body = scrape().expect("metrics").body;
+    assert!(body.contains("node=\"127.0.0.1\""), "{body}");
     let log = gw.log();
     assert!(!log.contains("failed in"), "{log}");
 }

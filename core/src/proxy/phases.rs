@@ -131,6 +131,10 @@ pub async fn run(
             None => (failed(), None),
         },
     };
+    if let (Some(n), true) = (&node, chains.has(Phase::Log)) {
+        // nginx's $upstream_addr, for log plugins (prometheus' node label).
+        state.vars.insert("upstream_addr".into(), n.to_string());
+    }
     let resp = response_phases(&chains, resp, &mut state, &at);
     if chains.has(Phase::BodyFilter) {
         // The body carries the state through body_filter, then to log.
