@@ -114,3 +114,24 @@ pub(super) fn filter_plugins(kind: Kind, id: &str, value: &mut Value) -> Result<
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::check_meta;
+    use serde_json::json;
+
+    #[test]
+    fn meta_is_checked_field_by_field() {
+        let ok = json!({"disable": false, "priority": 5, "filter": [["arg_x", "==", "1"]],
+            "error_response": {"msg": "no"}});
+        assert_eq!(check_meta(&ok), Ok(()));
+        let e = |v| check_meta(&v).unwrap_err();
+        assert_eq!(e(json!(1)), "_meta: wrong type: expected object");
+        assert_eq!(e(json!({"disable": "yes"})), "_meta.disable: wrong type");
+        assert_eq!(
+            e(json!({"colour": 1})),
+            "_meta: unknown property \"colour\""
+        );
+        assert!(e(json!({"filter": [["arg_x", "~~~", "1"]]})).starts_with("_meta.filter: "));
+    }
+}

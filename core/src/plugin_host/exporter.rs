@@ -84,7 +84,8 @@ fn answer(mut stream: TcpStream, services: &GatewayServices) {
     let Ok(reader) = stream.try_clone() else {
         return;
     };
-    let mut reader = BufReader::new(reader);
+    // A scrape's head is small; a client sending more is cut off.
+    let mut reader = BufReader::new(std::io::Read::take(reader, 16 * 1024));
     if reader.read_line(&mut line).is_err() {
         return;
     }
