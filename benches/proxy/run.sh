@@ -10,6 +10,8 @@
 #
 #   benches/proxy/run.sh                  # builds the release binary first
 #   ROUNDS=5 DUR=8 CONN=64 benches/proxy/run.sh
+#   PLUGINS=1 benches/proxy/run.sh        # radixgate's route carries key-auth +
+#                                         # limit-count + prometheus (nginx stays bare)
 #
 # Ports: picks free loopback ports itself. Needs nginx and wrk (make deps).
 set -euo pipefail
@@ -20,11 +22,16 @@ done
 ROUNDS=${ROUNDS:-3}; DUR=${DUR:-5}; CONN=${CONN:-64}
 cargo build --release -p radixgate >&2
 BIN=target/release/radixgate
+PLUGINS=${PLUGINS:-0}
+if [ "$PLUGINS" = 1 ]; then
+  cargo build --release -p radixgate-plugin-key-auth -p radixgate-plugin-limit-count \
+    -p radixgate-plugin-prometheus >&2
+fi
 echo "machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg); $(nginx -v 2>&1); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
 echo "load: wrk -t1 -c$CONN -d${DUR}s --latency, $ROUNDS rounds each, alternating"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-UP=$(free_port); NG=$(free_port); RG=$(free_port)
+UP=$(free_port); NG=$(free_port); RG=$(free_port); PM=$(free_port)
 W=$(mktemp -d)
 cleanup() {
   [ -f "$W/rg.pid" ] && kill "$(cat "$W/rg.pid")" 2>/dev/null || true
@@ -50,20 +57,45 @@ cat >"$W/config.yaml" <<CONF
 gateway: {listen: ["127.0.0.1:$RG"], worker_threads: 1, log_level: warn}
 config: {file: $W/apisix.yaml}
 CONF
+WRK_HEADER=()
+if [ "$PLUGINS" = 1 ]; then
+  mkdir -p "$W/plugins"
+  for n in key_auth limit_count prometheus; do cp "target/release/libradixgate_plugin_$n.so" "$W/plugins/"; done
+  echo "plugins: {dir: $W/plugins, export_addr: 127.0.0.1:$PM}" >>"$W/config.yaml"
+  WRK_HEADER=(-H "apikey: bench-key")
+  cat >"$W/apisix.yaml" <<CONF
+routes:
+  - id: hello
+    uri: /hello
+    upstream: {nodes: {"127.0.0.1:$UP": 1}}
+    plugins:
+      key-auth: {}
+      limit-count: {count: 1000000000, time_window: 60, rejected_code: 503}
+      prometheus: {}
+consumers:
+  - username: bench
+    plugins: {key-auth: {key: bench-key}}
+#END
+CONF
+  echo "radixgate route plugins: key-auth + limit-count + prometheus (nginx: none)"
+else
 cat >"$W/apisix.yaml" <<CONF
 routes:
   - {id: hello, uri: /hello, upstream: {nodes: {"127.0.0.1:$UP": 1}}}
 #END
 CONF
+fi
 nginx -c "$W/up.conf" -p "$W"
 nginx -c "$W/px.conf" -p "$W"
 ("$BIN" --config "$W/config.yaml" >"$W/rg.log" 2>&1 & echo $! >"$W/rg.pid")
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$RG/hello" && break; sleep 0.1; done
+for _ in $(seq 50); do curl -s -o /dev/null -H "apikey: bench-key" "http://127.0.0.1:$RG/hello" && break; sleep 0.1; done
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "apikey: bench-key" "http://127.0.0.1:$RG/hello")
+[ "$code" = 200 ] || { echo "radixgate answers $code on /hello; its log:" >&2; cat "$W/rg.log" >&2; exit 1; }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 load() { # url pid -> "req/s p99_ms cpu_us_per_request"
   local t0 t1; t0=$(cpu_ticks "$2")
-  local out; out=$(wrk -t1 -c"$CONN" -d"${DUR}s" --latency "$1" 2>&1)
+  local out; out=$(wrk -t1 -c"$CONN" -d"${DUR}s" --latency "${WRK_HEADER[@]}" "$1" 2>&1)
   t1=$(cpu_ticks "$2")
   local rps p99 n cpu
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
