@@ -26,6 +26,7 @@
 pub mod abi;
 pub mod mock;
 mod sdk;
+pub mod vars;
 
 pub use abi::{LogLevel, MetricId, Phase, Phases, StoreCounter};
 pub use sdk::{

@@ -9,7 +9,7 @@
 //! ```
 
 mod config;
-pub mod vars;
+pub use radixgate_plugin::vars;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -11,7 +11,7 @@
 
 pub mod config;
 mod uri;
-pub mod vars;
+pub use radixgate_plugin::vars;
 
 use radixgate_plugin::{export_plugin, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin};
 use regex::Regex;

@@ -12,7 +12,7 @@
 mod body;
 pub mod config;
 mod expr;
-pub mod vars;
+pub use radixgate_plugin::vars;
 
 use radixgate_plugin::{
     export_plugin, Chunk, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin,

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use radixgate_plugin::Ctx;
+use crate::Ctx;
 
 /// One variable name, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
