@@ -250,7 +250,15 @@ fn sighup_loads_new_plugins_and_the_admin_api_lists_them() {
     assert!(common::eventually(10, || list()
         .body
         .contains("test-order")));
-    // Objects read from now on may use it.
+    // The route read before the reload (its plugin dropped then) gains it
+    // without an edit: the file is decoded again.
+    assert!(common::eventually(10, || header(
+        &gw.get("/late", &[]),
+        "x-test-order"
+    )
+    .as_deref()
+        == Some("late")));
+    // Objects read from now on may use it too.
     std::fs::write(gw.dir.path("apisix.yaml"), file("b")).expect("write");
     assert!(common::eventually(10, || header(
         &gw.get("/late", &[]),
@@ -277,6 +285,8 @@ fn sighup_loads_new_plugins_and_the_admin_api_lists_them() {
         body.contains("failed to check the configuration of plugin template err:"),
         "{body}"
     );
+    // The plugin list and plugin schemas, in APISIX's shapes.
+    harness::check_plugin_list_and_schemas(admin);
     // The Admin API reload: nothing new to load.
     let r = request(admin, "PUT", "/apisix/admin/plugins/reload", &key).expect("admin");
     assert_eq!(r.status, 200, "{r:?}");
@@ -363,6 +373,7 @@ fn before_proxy_runs_after_the_node_is_chosen_and_again_on_a_retry() {
       - {{host: 127.0.0.1, port: {port}, weight: 1, priority: 0}}
 routes:
   - {{id: r, uri: /r, upstream_id: u, plugins: {{test-order: {{name: r}}}}}}
+  - {{id: m, uri: /m, upstream_id: u, plugins: {{test-order: {{name: m, proxy_uri: "/moved?x=1", proxy_method: PUT}}}}}}
 #END
 "#,
         port = up.port
@@ -370,4 +381,15 @@ routes:
     let r = gw.get("/r", &[]);
     assert_eq!(r.status, 200, "{r:?}\n{}", gw.log());
     assert_eq!(r.echoed("x-test-tries").as_deref(), Some("2"), "{}", r.body);
+    // before_proxy's URI and method edits reach the node, on the retry too.
+    let r = gw.get("/m", &[]);
+    assert_eq!(r.status, 200, "{r:?}\n{}", gw.log());
+    assert_eq!(r.echoed("x-test-tries").as_deref(), Some("2"), "{}", r.body);
+    assert_eq!(r.echoed("method").as_deref(), Some("PUT"), "{}", r.body);
+    assert_eq!(
+        r.echoed("path").as_deref(),
+        Some("/moved?x=1"),
+        "{}",
+        r.body
+    );
 }

@@ -186,3 +186,46 @@ pub fn post(port: u16, path: &str, body: &str) -> (u16, String) {
 pub fn header(r: &Resp, name: &str) -> Option<String> {
     r.headers.get(name).cloned()
 }
+
+/// `GET /apisix/admin/plugins/list` is a JSON array of names; `GET
+/// /apisix/admin/schema/plugins/<name>` answers key-auth's route and
+/// consumer schemas, and 404 naming an unknown plugin.
+pub fn check_plugin_list_and_schemas(admin: u16) {
+    let key = [("X-API-KEY", "edd1c9f034335f136f87ad84b625c8f1")];
+    // The plugin list is a JSON array of names, as APISIX's.
+    let names: Vec<String> = serde_json::from_str(
+        &request(admin, "GET", "/apisix/admin/plugins/list", &key)
+            .expect("admin")
+            .body,
+    )
+    .expect("a JSON array of names");
+    assert!(names.iter().any(|n| n == "key-auth"), "{names:?}");
+    // A plugin's schemas; an unknown plugin is a 404 naming it.
+    let schema = |q: &str| {
+        request(
+            admin,
+            "GET",
+            &format!("/apisix/admin/schema/plugins/{q}"),
+            &key,
+        )
+        .expect("admin")
+    };
+    let r = schema("key-auth");
+    assert_eq!(r.status, 200, "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+    assert_eq!(v["properties"]["header"]["default"], "apikey", "{v}");
+    let r = schema("key-auth?schema_type=consumer");
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+    assert_eq!(
+        (r.status, &v["required"]),
+        (200, &serde_json::json!(["key"])),
+        "{v}"
+    );
+    let r = schema("nope");
+    assert_eq!(r.status, 404, "{r:?}");
+    assert!(
+        r.body.contains("error_msg") && r.body.contains("nope"),
+        "{}",
+        r.body
+    );
+}

@@ -207,6 +207,16 @@ async fn handle(ctx: &Ctx, req: Request<Incoming>, peer: IpAddr) -> Reply {
     }
     let t = match target {
         Target::Schema(kind) => return schema(&method, &kind),
+        Target::PluginSchema(_) if method != Method::GET => {
+            return error(StatusCode::METHOD_NOT_ALLOWED, "schemas are read with GET")
+        }
+        Target::PluginSchema(name) => {
+            let kind = q.get("schema_type").map_or("", String::as_str);
+            return match crate::plugin_host::admin_schema(&name, kind) {
+                Ok(v) => (StatusCode::OK, v),
+                Err(m) => error(StatusCode::NOT_FOUND, m),
+            };
+        }
         // The plugin host's loaded plugins (issue 5; plugin_host/setup.rs).
         Target::PluginList if method == Method::GET => {
             return (StatusCode::OK, crate::plugin_host::admin_list())

@@ -35,6 +35,8 @@ pub enum Target {
     Object(ObjectPath),
     /// `GET /apisix/admin/schema/<kind>`.
     Schema(String),
+    /// `GET /apisix/admin/schema/plugins/<name>`: a plugin's config schema.
+    PluginSchema(String),
     /// `POST /apisix/admin/schema/validate/<kind>`: check a body, write nothing.
     Validate(&'static str),
     /// `GET /apisix/admin/plugins/list`.
@@ -102,6 +104,7 @@ pub fn parse(path: &str) -> Result<Target, PathError> {
                 .map(|k| Target::Validate(k))
                 .ok_or_else(|| PathError::NotFound(format!("unknown kind {kind:?}")))
         }
+        ["schema", "plugins", name] => return Ok(Target::PluginSchema((*name).to_owned())),
         ["schema", kind] => return Ok(Target::Schema((*kind).to_owned())),
         ["schema", ..] => return Err(not_found()),
         ["plugins", "list"] => return Ok(Target::PluginList),
@@ -251,6 +254,10 @@ mod tests {
             Ok(Target::Validate("routes"))
         );
         assert_eq!(parse("/apisix/admin/plugins/list"), Ok(Target::PluginList));
+        assert_eq!(
+            parse("/apisix/admin/schema/plugins/key-auth"),
+            Ok(Target::PluginSchema("key-auth".into()))
+        );
         assert!(parse("/apisix/admin/schema/validate/nope").is_err());
     }
 

@@ -26,7 +26,10 @@ pub use decode::{decode, CREDENTIALS};
 pub use error::{FileError, Kind, ObjectError};
 pub use gateway::{seconds, ConfigSection, GatewayConfig, GatewaySection, PluginsSection};
 pub use objects::{Id, Object, Plugins, RouteConf, ServiceConf};
-pub use plugin_check::{set_plugin_catalog, unknown_plugin, PluginCatalog};
+pub use plugin_check::{
+    plugin_catalog_generation, plugin_catalog_grew, set_plugin_catalog, unknown_plugin,
+    PluginCatalog,
+};
 pub use plugin_sets::{GlobalRuleConf, PluginConfigConf, PluginMetadataConf};
 pub use schema::{fill_defaults, schema_json, validate};
 pub use ssl::{SslClient, SslConf};

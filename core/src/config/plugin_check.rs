@@ -8,6 +8,7 @@
 //! `failed to check the configuration of plugin <name> err: <reason>`. An
 //! unknown plugin is dropped with a warning; the object is kept.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
@@ -27,6 +28,21 @@ static CATALOG: RwLock<Option<Arc<dyn PluginCatalog>>> = RwLock::new(None);
 /// Installs the process's plugin catalog (the plugin host, at start).
 pub fn set_plugin_catalog(catalog: Arc<dyn PluginCatalog>) {
     *CATALOG.write().unwrap_or_else(|e| e.into_inner()) = Some(catalog);
+}
+
+/// Bumped each time the catalog learns new plugins (a reload that loaded
+/// some): sources then decode their raw objects again, so an object that
+/// named a plugin unknown at the time gains it without an edit.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Says that the installed catalog now knows more plugins.
+pub fn plugin_catalog_grew() {
+    GENERATION.fetch_add(1, Ordering::Release);
+}
+
+/// How many times the catalog grew (see [`plugin_catalog_grew`]).
+pub fn plugin_catalog_generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
 }
 
 fn catalog() -> Option<Arc<dyn PluginCatalog>> {

@@ -37,5 +37,5 @@ pub use radixgate_plugin::{Phase, Phases};
 pub use registry::{LoadReport, PluginRegistry};
 pub use request::RequestState;
 pub use services::GatewayServices;
-pub use setup::{admin_list, admin_reload, reload_on_sighup};
+pub use setup::{admin_list, admin_reload, admin_schema, reload_on_sighup};
 pub use store::SharedStore;

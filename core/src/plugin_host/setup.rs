@@ -59,6 +59,10 @@ impl PluginHost {
         let report = self.registry.load_dir(dir);
         tracing::info!(dir = %dir.display(), loaded = ?report.loaded,
             refused = report.refused.len(), "plugin directory reloaded");
+        if !report.loaded.is_empty() {
+            // Sources decode their objects again (config/plugin_check.rs).
+            crate::config::plugin_catalog_grew();
+        }
         report
     }
 }
@@ -72,6 +76,27 @@ pub fn admin_list() -> Value {
         .map(|h| h.registry.all().iter().map(|e| json!(e.name)).collect())
         .unwrap_or_default();
     Value::Array(names)
+}
+
+/// `GET /apisix/admin/schema/plugins/<name>[?schema_type=consumer|metadata]`:
+/// the plugin's config schema (a plugin without a consumer schema answers
+/// its route schema for `consumer`, as APISIX falls back); `Err` names an
+/// unknown plugin, or one without a metadata schema.
+pub fn admin_schema(name: &str, schema_type: &str) -> Result<Value, String> {
+    let entry = PluginHost::current()
+        .and_then(|h| h.registry.get(name))
+        .ok_or_else(|| format!("plugin [{name}] not found"))?;
+    Ok(match schema_type {
+        "consumer" => entry
+            .consumer_schema
+            .clone()
+            .unwrap_or_else(|| entry.route_schema.clone()),
+        "metadata" => entry
+            .metadata_schema
+            .clone()
+            .ok_or_else(|| format!("plugin [{name}] has no metadata schema"))?,
+        _ => entry.route_schema.clone(),
+    })
 }
 
 /// `PUT /apisix/admin/plugins/reload`: loads new files of the plugin

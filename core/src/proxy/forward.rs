@@ -19,9 +19,10 @@ use super::vars::RequestVars;
 use crate::snapshot::RouteRt;
 use crate::upstream::{ForwardError, Outcome, ReqBody, UpstreamRt};
 
-/// Plugins (issue 5): before_proxy, called with the request's headers
-/// after a node is chosen, on each try; false fails the request (500).
-pub type BeforeProxy<'a> = dyn FnMut(&mut HeaderMap) -> bool + Send + 'a;
+/// Plugins (issue 5): before_proxy, called with the request's method,
+/// origin-form URI and headers after a node is chosen, on each try; its
+/// edits go to that node; false fails the request (500).
+pub type BeforeProxy<'a> = dyn FnMut(&mut http::request::Parts) -> bool + Send + 'a;
 
 /// Sends `req` (already matched to `route`) to a node; returns the response
 /// and the node that answered or failed last.
@@ -106,7 +107,10 @@ pub async fn forward_with(
         set_host(req.headers_mut(), &upstream.pass_host, node);
         // Plugins (issue 5): before_proxy once the node is chosen, each try.
         if let Some(hook) = before_proxy.as_mut() {
-            if !hook(req.headers_mut()) {
+            let (mut parts, body) = req.into_parts();
+            let ok = hook(&mut parts);
+            req = Request::from_parts(parts, body);
+            if !ok {
                 let msg = "500 Internal Server Error";
                 let resp = respond::error(StatusCode::INTERNAL_SERVER_ERROR, msg);
                 return (resp, Some(node.authority.clone()));

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::uri::Authority;
-use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
+use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use radix_router::{Expr, Var, Vars};
@@ -114,12 +114,21 @@ pub async fn run(
                     std::mem::take(&mut state.headers)
                 };
                 if chains.has(Phase::BeforeProxy) {
-                    // The plugins see the headers as they go to the node.
+                    // The plugins see the headers as they go to the node;
+                    // their method and URI edits go there too.
                     let (chains, state) = (&chains, &mut state);
-                    let mut hook = |headers: &mut HeaderMap| {
-                        std::mem::swap(&mut state.headers, headers);
+                    let mut hook = |parts: &mut http::request::Parts| {
+                        std::mem::swap(&mut state.headers, &mut parts.headers);
                         let failed = run_phase(chains, Phase::BeforeProxy, state, &at).is_some();
-                        std::mem::swap(&mut state.headers, headers);
+                        std::mem::swap(&mut state.headers, &mut parts.headers);
+                        if parts.method != state.method {
+                            parts.method = state.method.clone();
+                        }
+                        let same = parts.uri.path() == state.path
+                            && parts.uri.query().unwrap_or("") == state.query;
+                        if let (false, Some(uri)) = (same, uri_of(state)) {
+                            parts.uri = uri;
+                        }
                         !failed
                     };
                     let run = forward_with(shared, route, req, conn, host, Some(&mut hook));

@@ -111,6 +111,7 @@ impl FileSource {
     fn run(self, events: UnboundedSender<SourceEvent>) {
         let mut known = Known::new();
         let mut stamp = self.stamp();
+        let mut plugins = crate::config::plugin_catalog_generation();
         // The first read always sends a full set, empty when the file is bad,
         // so the gateway starts and keeps watching.
         self.reload(&mut known);
@@ -122,6 +123,21 @@ impl FileSource {
             std::thread::sleep(self.interval);
             if events.is_closed() {
                 return;
+            }
+            // New plugins (a reload): every object is decoded again, and
+            // all of them are sent, as their raw values did not change.
+            let generation = crate::config::plugin_catalog_generation();
+            if generation != plugins {
+                plugins = generation;
+                stamp = self.stamp();
+                tracing::info!(file = %self.path.display(), "plugins reloaded; decoding the config file again");
+                if self.reload(&mut known).is_some() {
+                    let full = known.values().map(|(i, _)| i.clone()).collect();
+                    if events.send(SourceEvent::Full(full)).is_err() {
+                        return;
+                    }
+                }
+                continue;
             }
             let now = self.stamp();
             if now == stamp {

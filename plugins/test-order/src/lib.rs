@@ -3,7 +3,8 @@
 //! `test_order` (with `+` when the request then carries header `watch`,
 //! so tests see which plugins ran before it); in header_filter it copies
 //! the variable into the response header `X-Test-Order`. before_proxy
-//! counts the tries into request header `X-Test-Tries`.
+//! counts the tries into request header `X-Test-Tries` and, when configured,
+//! sets the URI (`proxy_uri`) and method (`proxy_method`) sent upstream.
 
 use radixgate_plugin::{
     export_plugin, serde, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin,
@@ -16,6 +17,10 @@ pub struct Config {
     name: String,
     #[serde(default)]
     watch: Option<String>,
+    #[serde(default)]
+    proxy_uri: Option<String>,
+    #[serde(default)]
+    proxy_method: Option<String>,
 }
 
 /// One configured instance.
@@ -39,7 +44,9 @@ impl Plugin for TestOrder {
         "type": "object",
         "properties": {
             "name": {"type": "string", "minLength": 1},
-            "watch": {"type": "string", "minLength": 1}
+            "watch": {"type": "string", "minLength": 1},
+            "proxy_uri": {"type": "string", "minLength": 1},
+            "proxy_method": {"type": "string", "minLength": 1}
         },
         "required": ["name"],
         "additionalProperties": false
@@ -76,6 +83,12 @@ impl Plugin for TestOrder {
         let tries = tries.to_string();
         ctx.set_var(TRIES, &tries);
         ctx.set_header("X-Test-Tries", &tries);
+        if let Some(uri) = &self.config.proxy_uri {
+            ctx.set_uri(uri);
+        }
+        if let Some(method) = &self.config.proxy_method {
+            ctx.set_method(method);
+        }
         Decision::Continue
     }
 

@@ -156,6 +156,26 @@ impl State {
         }
     }
 
+    /// Decodes every applied value again (the plugin catalog grew): the
+    /// objects that decode differently now, as puts; a value that fails
+    /// keeps its last good item.
+    pub fn redecode(&mut self) -> Vec<Change> {
+        let mut changes = Vec::new();
+        for ((kind, id), e) in &mut self.entries {
+            match decode_value(*kind, id, &e.key, &e.raw) {
+                Ok(item) if item != e.item => {
+                    e.item = item.clone();
+                    changes.push(Change::Put(item));
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::error!(key = %e.key, error = %err, "value refused on re-decode; its last good version stays");
+                }
+            }
+        }
+        changes
+    }
+
     /// A delete at `key`: the change, or `None` when nothing was applied there.
     pub fn delete(&mut self, prefix: &str, key: &str) -> Option<Change> {
         let (kind, id) = decode_key(prefix, key)?;

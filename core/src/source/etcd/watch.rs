@@ -49,6 +49,8 @@ pub(super) struct Watch {
     rng: u64,
     /// Set once a session's watch is established (a later break starts a fresh backoff).
     watching: bool,
+    /// The plugin catalog's generation the state was decoded with.
+    plugins: u64,
 }
 
 impl Watch {
@@ -69,6 +71,7 @@ impl Watch {
             saver: saver(settings_path),
             rng: seed | 1,
             watching: false,
+            plugins: crate::config::plugin_catalog_generation(),
         }
     }
 
@@ -256,6 +259,15 @@ impl Watch {
                         return End::Closed;
                     }
                     self.save(false);
+                    // New plugins (a reload): objects decode again.
+                    let generation = crate::config::plugin_catalog_generation();
+                    if generation != self.plugins {
+                        self.plugins = generation;
+                        let changes = self.state.redecode();
+                        if !self.send(changes) {
+                            return End::Closed;
+                        }
+                    }
                     if let Err(e) = watcher.request_progress().await {
                         return End::Broken(format!("progress request: {e}"));
                     }
