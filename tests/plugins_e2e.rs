@@ -6,6 +6,8 @@
 mod common;
 #[path = "plugins_e2e/harness.rs"]
 mod harness;
+#[path = "plugins_e2e/prefer_route.rs"]
+mod prefer_route;
 
 use std::process::Command;
 

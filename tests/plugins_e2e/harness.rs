@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 use crate::common::{free_port, request, Resp, TempDir};
 
 /// The plugin packages the tests load.
-pub const PACKAGES: [&str; 12] = [
+pub const PACKAGES: [&str; 13] = [
     "radixgate-plugin-template",
     "radixgate-plugin-test-panic",
     "radixgate-plugin-test-order",
+    "radixgate-plugin-test-prefer-route",
     "radixgate-plugin-noop",
     "radixgate-plugin-request-id",
     "radixgate-plugin-ip-restriction",

@@ -112,6 +112,8 @@ pub struct Chain {
     pub entries: Vec<Arc<Configured>>,
     /// Every phase some plugin of the chain implements.
     pub phases: Phases,
+    /// Whether some plugin of the chain declares `prefer_route`.
+    pub prefer_route: bool,
 }
 
 impl Chain {
@@ -126,7 +128,29 @@ impl Chain {
         let phases = entries.iter().fold(Phases::NONE, |acc, c| {
             Phases(acc.0 | c.instance.entry().phases.0)
         });
-        Some(Arc::new(Chain { entries, phases }))
+        let prefer_route = entries.iter().any(|c| c.instance.entry().prefer_route);
+        Some(Arc::new(Chain {
+            entries,
+            phases,
+            prefer_route,
+        }))
+    }
+
+    /// The global rules' chain for a request whose route runs `route`:
+    /// as APISIX's `run_policy = "prefer_route"`, a plugin declaring it
+    /// that the route runs too is left out of the global chain (a new chain
+    /// only then; otherwise `global` itself).
+    pub fn for_route(global: Option<Arc<Chain>>, route: Option<&Chain>) -> Option<Arc<Chain>> {
+        let (Some(g), Some(r)) = (&global, route) else {
+            return global;
+        };
+        let preferred = |c: &Configured| {
+            c.instance.entry().prefer_route && r.entries.iter().any(|e| e.name == c.name)
+        };
+        if !g.prefer_route || !g.entries.iter().any(|c| preferred(c)) {
+            return global;
+        }
+        Chain::new(g.entries.iter().filter(|c| !preferred(c)).cloned())
     }
 
     /// Whether some plugin of the chain implements `phase`.

@@ -28,6 +28,8 @@ pub struct PluginEntry {
     pub priority: i32,
     /// The phases it implements.
     pub phases: Phases,
+    /// APISIX's `run_policy = "prefer_route"` (ABI 1.1; false before).
+    pub prefer_route: bool,
     /// The file it was loaded from.
     pub path: PathBuf,
     /// Its route config schema (JSON).
@@ -105,6 +107,7 @@ impl PluginEntry {
             version: root.version().as_str().to_string(),
             priority: root.priority(),
             phases: root.phases(),
+            prefer_route: root.prefer_route().unwrap_or(false),
             path: path.to_path_buf(),
             route_schema,
             consumer_schema,

@@ -66,9 +66,11 @@ pub async fn run(
     global: Option<Arc<Chain>>,
     host: &[u8],
 ) -> (Response<Body>, Option<Authority>) {
+    let route_chain = route.and_then(|r| r.plugins.clone());
     let mut chains = Chains {
-        global,
-        route: route.and_then(|r| r.plugins.clone()),
+        // prefer_route plugins the route runs leave the global chain.
+        global: Chain::for_route(global, route_chain.as_deref()),
+        route: route_chain,
     };
     let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
     let mut state = RequestState::new(req.method().clone(), target, conn.remote);

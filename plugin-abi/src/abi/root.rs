@@ -18,9 +18,12 @@ pub const ABI_MAJOR: u32 = 1;
 /// Minor version of radixgate's plugin ABI. A host accepts plugins of any
 /// minor of its major: older ones lack fields appended since (the host
 /// falls back), newer ones carry fields the host ignores.
-pub const ABI_MINOR: u32 = 0;
+/// 1.1: `prefer_route`.
+pub const ABI_MINOR: u32 = 1;
 
-/// `ABI_MAJOR.ABI_MINOR.0` as the version string abi_stable compares too.
+/// The version string abi_stable compares: `ABI_MAJOR.0.0`, as abi_stable
+/// refuses a library of a lower minor than the host's and our minors only
+/// append prefix fields (which abi_stable's layout check allows).
 pub const ABI_VERSION_STRING: &str = "1.0.0";
 
 /// The constructor a plugin exports: config JSON text and the host's services
@@ -64,6 +67,10 @@ pub struct PluginMod {
     #[sabi(last_prefix_field)]
     pub new_instance:
         extern "C" fn(config_json: RStr<'_>, host: HostHandle) -> RResult<InstanceBox, RString>,
+    /// ABI 1.1: APISIX's `run_policy = "prefer_route"`: a global rule's
+    /// instance is skipped for a request whose route runs the plugin too
+    /// (absent in 1.0 plugins: false).
+    pub prefer_route: bool,
 }
 
 impl RootModule for PluginModRef {

@@ -156,6 +156,7 @@ pub fn root_module<P: Plugin>(abi_major: u32, abi_minor: u32) -> PluginModRef {
         consumer_schema: P::CONSUMER_SCHEMA.map(RStr::from).into(),
         metadata_schema: P::METADATA_SCHEMA.map(RStr::from).into(),
         new_instance: new_instance::<P>,
+        prefer_route: P::PREFER_ROUTE,
     }
     .leak_into_prefix()
 }

@@ -31,6 +31,10 @@ pub trait Plugin: Sized + Send + Sync + 'static {
     const CONSUMER_SCHEMA: Option<&'static str> = None;
     /// JSON Schema of the plugin_metadata, if the plugin reads any.
     const METADATA_SCHEMA: Option<&'static str> = None;
+    /// APISIX's `run_policy = "prefer_route"` (prometheus, skywalking):
+    /// when a request's route (with its service and plugin_config) runs
+    /// this plugin, the global rules' instance of it is skipped.
+    const PREFER_ROUTE: bool = false;
 
     /// The config, parsed from the config's JSON with serde.
     type Config: DeserializeOwned;
