@@ -3,7 +3,7 @@
 //! series exists.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, RwLock};
 
 use abi_stable::std_types::RStr;
@@ -55,12 +55,23 @@ struct Values {
 }
 
 /// The registry: declarations (append-only) and their series.
-#[derive(Default)]
 pub struct MetricsRegistry {
     descs: RwLock<Vec<MetricDesc>>,
     values: RwLock<Vec<Mutex<Values>>>,
-    hasher: RandomState,
+    /// Per-registry random seed of [`MetricsRegistry::key`].
+    seed: u64,
     dropped: std::sync::atomic::AtomicU64,
+}
+
+impl Default for MetricsRegistry {
+    fn default() -> MetricsRegistry {
+        MetricsRegistry {
+            descs: RwLock::default(),
+            values: RwLock::default(),
+            seed: RandomState::new().hash_one(0x5eed_u64),
+            dropped: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
 }
 
 impl MetricsRegistry {
@@ -84,12 +95,33 @@ impl MetricsRegistry {
         Ok((descs.len() - 1) as u32)
     }
 
+    /// The series key of `labels`: a seeded multiply-xor hash over the
+    /// bytes, 8 at a time, each label's length mixed in (so `["ab", "c"]`
+    /// and `["a", "bc"]` differ). SipHash cost ~14 writes per update; this
+    /// is a few ns. Collisions only lengthen one bucket's list (compared
+    /// label by label); the number of series stays bounded.
     fn key(&self, labels: &[RStr<'_>]) -> u64 {
-        let mut h = self.hasher.build_hasher();
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mix = |h: u64, v: u64| (h ^ v).wrapping_mul(K).rotate_left(29);
+        let mut h = self.seed;
         for l in labels {
-            l.as_str().hash(&mut h);
+            let bytes = l.as_str().as_bytes();
+            h = mix(h, bytes.len() as u64);
+            let mut chunks = bytes.chunks_exact(8);
+            for c in &mut chunks {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(c);
+                h = mix(h, u64::from_le_bytes(w));
+            }
+            let mut w = [0u8; 8];
+            let rest = chunks.remainder();
+            w[..rest.len()].copy_from_slice(rest);
+            h = mix(h, u64::from_le_bytes(w));
         }
-        h.finish()
+        // Final avalanche (murmur3's fmix64).
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^ (h >> 33)
     }
 
     /// Adds `value` to metric `id`'s series for `labels` (a histogram
@@ -115,8 +147,8 @@ impl MetricsRegistry {
         let same = |s: &Series| {
             s.labels
                 .iter()
-                .map(String::as_str)
-                .eq(labels.iter().map(RStr::as_str))
+                .zip(labels)
+                .all(|(a, b)| a.as_bytes() == b.as_str().as_bytes())
         };
         let series = match list.iter().position(same) {
             Some(i) => &mut list[i],
