@@ -91,6 +91,9 @@ impl Plugin for Prometheus {
     const NAME: &'static str = "prometheus";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const PRIORITY: i32 = 500;
+    // As in APISIX (run_policy = "prefer_route"): on a global rule and a
+    // route at once, only the route's instance counts the request.
+    const PREFER_ROUTE: bool = true;
     const PHASES: Phases = Phases::of(Phase::Rewrite).with(Phase::Log);
     const SCHEMA: &'static str = r#"{
         "type": "object",
