@@ -25,7 +25,7 @@ pub use consumer::{ConsumerConf, ConsumerGroupConf, CredentialConf};
 pub use decode::{decode, CREDENTIALS};
 pub use error::{FileError, Kind, ObjectError};
 pub use gateway::{seconds, ConfigSection, GatewayConfig, GatewaySection, PluginsSection};
-pub use objects::{Id, Object, Plugins, RouteConf, ServiceConf};
+pub use objects::{Id, Meta, Object, Plugins, RouteConf, ServiceConf};
 pub use plugin_check::{
     plugin_catalog_generation, plugin_catalog_grew, set_plugin_catalog, unknown_plugin,
     PluginCatalog,

@@ -75,26 +75,15 @@ fn type_name(v: &serde_json::Value) -> &'static str {
 
 /// A route: what to match and where to send it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Unknown fields are refused by the kind's JSON Schema, checked
+// before this type is decoded (serde cannot deny them beside `flatten`).
 pub struct RouteConf {
     /// The id.
     #[serde(default)]
     pub id: Option<Id>,
-    /// A name for people (<= 256 bytes).
-    #[serde(default)]
-    pub name: Option<String>,
-    /// A description for people.
-    #[serde(default)]
-    pub desc: Option<String>,
-    /// Labels for people and filters.
-    #[serde(default)]
-    pub labels: Option<BTreeMap<String, String>>,
-    /// Set by the Admin API.
-    #[serde(default)]
-    pub create_time: Option<u64>,
-    /// Set by the Admin API.
-    #[serde(default)]
-    pub update_time: Option<u64>,
+    /// `name`, `desc`, `labels`, `create_time`, `update_time`.
+    #[serde(flatten)]
+    pub meta: Meta,
     /// One path pattern (exactly one of `uri`, `uris`).
     #[serde(default)]
     pub uri: Option<String>,
@@ -154,26 +143,15 @@ fn one() -> u8 {
 
 /// A service: an upstream and hosts that routes share.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Unknown fields are refused by the kind's JSON Schema, checked
+// before this type is decoded (serde cannot deny them beside `flatten`).
 pub struct ServiceConf {
     /// The id.
     #[serde(default)]
     pub id: Option<Id>,
-    /// A name for people.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// A description for people.
-    #[serde(default)]
-    pub desc: Option<String>,
-    /// Labels for people and filters.
-    #[serde(default)]
-    pub labels: Option<BTreeMap<String, String>>,
-    /// Set by the Admin API.
-    #[serde(default)]
-    pub create_time: Option<u64>,
-    /// Set by the Admin API.
-    #[serde(default)]
-    pub update_time: Option<u64>,
+    /// `name`, `desc`, `labels`, `create_time`, `update_time`.
+    #[serde(flatten)]
+    pub meta: Meta,
     /// Plugins this build knows.
     #[serde(default)]
     pub plugins: Plugins,
@@ -232,4 +210,21 @@ impl Object {
             Object::Credential(_) => Kind::Credential,
         }
     }
+}
+
+/// What every object may carry for people and tools (DATA-MODEL.md):
+/// `name` (<= 256 bytes), `desc`, `labels`, and the Admin API's
+/// `create_time`/`update_time` (unix seconds).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Meta {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub desc: Option<String>,
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub create_time: Option<u64>,
+    #[serde(default)]
+    pub update_time: Option<u64>,
 }

@@ -3,31 +3,19 @@
 //! (after their schema check). Not used for proxying yet (issue 5).
 
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
-use super::objects::{Id, Plugins};
+use super::objects::{Id, Meta, Plugins};
 
 /// A global rule: plugins that run for every request.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Unknown fields are refused by the kind's JSON Schema, checked
+// before this type is decoded (serde cannot deny them beside `flatten`).
 pub struct GlobalRuleConf {
     /// The id.
     pub id: Id,
-    /// A name for people.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// A description for people.
-    #[serde(default)]
-    pub desc: Option<String>,
-    /// Labels for people and filters.
-    #[serde(default)]
-    pub labels: Option<BTreeMap<String, String>>,
-    /// Set by the Admin API.
-    #[serde(default)]
-    pub create_time: Option<u64>,
-    /// Set by the Admin API.
-    #[serde(default)]
-    pub update_time: Option<u64>,
+    /// `name`, `desc`, `labels`, `create_time`, `update_time`.
+    #[serde(flatten)]
+    pub meta: Meta,
     /// Plugins this build knows.
     #[serde(default)]
     pub plugins: Plugins,
@@ -35,25 +23,14 @@ pub struct GlobalRuleConf {
 
 /// A plugin config: plugins that routes share through `plugin_config_id`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Unknown fields are refused by the kind's JSON Schema, checked
+// before this type is decoded (serde cannot deny them beside `flatten`).
 pub struct PluginConfigConf {
     /// The id.
     pub id: Id,
-    /// A name for people.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// A description for people.
-    #[serde(default)]
-    pub desc: Option<String>,
-    /// Labels for people and filters.
-    #[serde(default)]
-    pub labels: Option<BTreeMap<String, String>>,
-    /// Set by the Admin API.
-    #[serde(default)]
-    pub create_time: Option<u64>,
-    /// Set by the Admin API.
-    #[serde(default)]
-    pub update_time: Option<u64>,
+    /// `name`, `desc`, `labels`, `create_time`, `update_time`.
+    #[serde(flatten)]
+    pub meta: Meta,
     /// Plugins this build knows.
     #[serde(default)]
     pub plugins: Plugins,

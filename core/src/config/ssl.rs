@@ -3,31 +3,19 @@
 //! Not used yet: the gateway has no TLS listener.
 
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
-use super::objects::Id;
+use super::objects::{Id, Meta};
 
 /// A certificate with its key and the server names it serves.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Unknown fields are refused by the kind's JSON Schema, checked
+// before this type is decoded (serde cannot deny them beside `flatten`).
 pub struct SslConf {
     /// The id.
     pub id: Id,
-    /// A name for people.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// A description for people.
-    #[serde(default)]
-    pub desc: Option<String>,
-    /// Labels for people and filters.
-    #[serde(default)]
-    pub labels: Option<BTreeMap<String, String>>,
-    /// Set by the Admin API.
-    #[serde(default)]
-    pub create_time: Option<u64>,
-    /// Set by the Admin API.
-    #[serde(default)]
-    pub update_time: Option<u64>,
+    /// `name`, `desc`, `labels`, `create_time`, `update_time`.
+    #[serde(flatten)]
+    pub meta: Meta,
     /// `server` (offered to clients, the default) or `client` (offered to upstreams).
     #[serde(default = "server", rename = "type")]
     pub kind: String,

@@ -3,33 +3,21 @@
 
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use std::collections::BTreeMap;
 use std::fmt;
 
-use super::objects::Id;
+use super::objects::{Id, Meta};
 
 /// An upstream: a set of nodes and how to reach them.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Unknown fields are refused by the kind's JSON Schema, checked
+// before this type is decoded (serde cannot deny them beside `flatten`).
 pub struct UpstreamConf {
     /// The id (absent for an upstream written inline in a route or service).
     #[serde(default)]
     pub id: Option<Id>,
-    /// A name for people.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// A description for people.
-    #[serde(default)]
-    pub desc: Option<String>,
-    /// Labels for people and filters.
-    #[serde(default)]
-    pub labels: Option<BTreeMap<String, String>>,
-    /// Set by the Admin API.
-    #[serde(default)]
-    pub create_time: Option<u64>,
-    /// Set by the Admin API.
-    #[serde(default)]
-    pub update_time: Option<u64>,
+    /// `name`, `desc`, `labels`, `create_time`, `update_time`.
+    #[serde(flatten)]
+    pub meta: Meta,
     /// The nodes: `{"host:port": weight}` or `[{host, port, weight, priority}]`.
     pub nodes: Nodes,
     /// The balancer: `roundrobin` (the default), `chash`, `least_conn`, `ewma`.
