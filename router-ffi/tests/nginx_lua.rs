@@ -162,10 +162,9 @@ impl Drop for Nginx {
     }
 }
 
-fn free_port() -> u16 {
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
-}
+#[path = "../../tests/common/ports.rs"]
+mod ports;
+use ports::free_port;
 
 fn ipv6_loopback() -> bool {
     TcpListener::bind("[::1]:0").is_ok()

@@ -13,8 +13,12 @@ mod gateway;
 #[allow(unused_imports)]
 pub use gateway::*;
 
+#[path = "ports.rs"]
+mod ports;
+pub(crate) use ports::free_port;
+
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,11 +34,6 @@ pub fn etcd_bin() -> String {
             "etcd".into()
         }
     })
-}
-
-pub(crate) fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
 }
 
 pub(crate) fn temp_dir(tag: &str) -> PathBuf {
@@ -156,6 +155,13 @@ impl Member {
         assert!(ok, "kill -{signal} {pid}");
     }
 
+    /// Whether the process was started and has ended by itself.
+    fn exited(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))))
+    }
+
     /// Whether the process runs.
     pub fn running(&self) -> bool {
         self.child.is_some()
@@ -173,6 +179,12 @@ impl Drop for Member {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Why a wait for health ended: a member process exited, or time ran out.
+struct Unhealthy {
+    exited: bool,
+    logs: String,
 }
 
 /// A one- or three-member etcd on loopback, stopped on drop.
@@ -197,6 +209,21 @@ impl Etcd {
     }
 
     fn build(n: usize, tls: Option<(PathBuf, PathBuf)>) -> Etcd {
+        // A member that cannot bind its ports exits at once; such a start
+        // is retried on fresh ports rather than reported as a failure.
+        let mut last = String::new();
+        for _ in 0..3 {
+            let mut etcd = Etcd::spawn_new(n, tls.clone());
+            match etcd.healthy_within(Duration::from_secs(30)) {
+                Ok(()) => return etcd,
+                Err(e) if e.exited => last = e.logs,
+                Err(e) => panic!("etcd did not become healthy:\n{}", e.logs),
+            }
+        }
+        panic!("etcd exited at start three times:\n{last}");
+    }
+
+    fn spawn_new(n: usize, tls: Option<(PathBuf, PathBuf)>) -> Etcd {
         let mut members: Vec<Member> = (0..n)
             .map(|i| Member {
                 name: format!("m{i}"),
@@ -217,26 +244,35 @@ impl Etcd {
             m.cluster = cluster.clone();
             m.spawn();
         }
-        let etcd = Etcd { members };
-        etcd.wait_healthy(Duration::from_secs(30));
-        etcd
+        Etcd { members }
     }
 
     /// Waits until every running member is healthy; panics with the logs otherwise.
-    pub fn wait_healthy(&self, limit: Duration) {
+    pub fn wait_healthy(&mut self, limit: Duration) {
+        if let Err(e) = self.healthy_within(limit) {
+            panic!("etcd did not become healthy:\n{}", e.logs);
+        }
+    }
+
+    fn healthy_within(&mut self, limit: Duration) -> Result<(), Unhealthy> {
         let deadline = Instant::now() + limit;
         loop {
-            if self
-                .members
-                .iter()
-                .filter(|m| m.running())
-                .all(Member::healthy)
+            let exited = self.members.iter_mut().any(Member::exited);
+            if !exited
+                && self
+                    .members
+                    .iter()
+                    .filter(|m| m.running())
+                    .all(Member::healthy)
             {
-                return;
+                return Ok(());
             }
-            if Instant::now() > deadline {
+            if exited || Instant::now() > deadline {
                 let logs: Vec<String> = self.members.iter().map(Member::log).collect();
-                panic!("etcd did not become healthy:\n{}", logs.join("\n----\n"));
+                return Err(Unhealthy {
+                    exited,
+                    logs: logs.join("\n----\n"),
+                });
             }
             thread::sleep(Duration::from_millis(50));
         }

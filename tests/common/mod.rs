@@ -15,11 +15,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// A port that was free a moment ago (bound to 127.0.0.1:0, then released).
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
-}
+mod ports;
+pub use ports::free_port;
 
 /// A temp directory removed on drop.
 pub struct TempDir(pub PathBuf);
