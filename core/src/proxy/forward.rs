@@ -127,9 +127,10 @@ pub async fn forward_with(
         let failure = match sent {
             Ok(mut resp) => {
                 let switched = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
-                let tunnel = match (switched, &ws, client_upgrade) {
-                    (true, Some(v), Some(client)) => {
-                        upgrade::splice(client, hyper::upgrade::on(&mut resp), route.id.clone());
+                let node_side = switched.then(|| resp.body_mut().take_upgraded()).flatten();
+                let tunnel = match (node_side, &ws, client_upgrade) {
+                    (Some(node_side), Some(v), Some(client)) => {
+                        upgrade::splice(client, node_side, route.id.clone());
                         Some(v)
                     }
                     _ => None,

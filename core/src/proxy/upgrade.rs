@@ -7,6 +7,9 @@
 use http::header::{self, HeaderMap, HeaderValue};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use tokio::io::AsyncWriteExt as _;
+
+use crate::upstream::Upgraded;
 
 /// The `Upgrade` value when the request asks for a WebSocket.
 pub fn websocket_requested(headers: &HeaderMap) -> Option<HeaderValue> {
@@ -29,18 +32,26 @@ pub fn restore(headers: &mut HeaderMap, upgrade: &HeaderValue) {
     headers.insert(header::UPGRADE, upgrade.clone());
 }
 
-/// Once both sides have switched, copies bytes both ways until either
-/// side closes. Runs on its own task.
-pub fn splice(client: OnUpgrade, node: OnUpgrade, route: String) {
+/// Once the client's side has switched too, copies bytes both ways until
+/// either side closes (what the node already sent goes first). Runs on its
+/// own task.
+pub fn splice(client: OnUpgrade, node: Upgraded, route: String) {
     tokio::spawn(async move {
-        let (client, node) = match tokio::try_join!(client, node) {
-            Ok(both) => both,
+        let client = match client.await {
+            Ok(c) => c,
             Err(e) => {
                 tracing::warn!(route = %route, error = %e, "websocket upgrade failed");
                 return;
             }
         };
-        let (mut client, mut node) = (TokioIo::new(client), TokioIo::new(node));
+        let mut client = TokioIo::new(client);
+        let Upgraded { io: mut node, read } = node;
+        if !read.is_empty() {
+            if let Err(e) = client.write_all(&read).await {
+                tracing::debug!(route = %route, error = %e, "websocket ended");
+                return;
+            }
+        }
         match tokio::io::copy_bidirectional(&mut client, &mut node).await {
             Ok((up, down)) => {
                 tracing::debug!(route = %route, up, down, "websocket closed");

@@ -1,27 +1,26 @@
-//! The client that carries requests to nodes: HTTP/1.1 connections made
-//! with hyper's connection API (plain or TLS), kept in the worker's own
-//! [`Pool`] and reused under the upstream's `keepalive_pool` limits, with
-//! `timeout {connect, send, read}` applied per try. The response body
-//! gives its connection back to the pool once it has been read to the end.
+//! The client that carries requests to nodes over HTTP/1.1 connections
+//! (plain or TLS) kept in the worker's own [`Pool`] and reused under the
+//! upstream's `keepalive_pool` limits. A request is written and its
+//! response read in the request's own task: no connection task, no
+//! channel between the two. `timeout {connect, send, read}` applies per
+//! try as nginx's `proxy_*_timeout`s do.
 
-use std::future::Future as _;
-use std::pin::Pin;
+use std::io::IoSlice;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CONNECTION};
-use http::{Request, Response};
-use http_body_util::{Either, Empty};
-use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper::rt::{Read, Write};
-use hyper_util::rt::TokioIo;
+use http::header::CONTENT_LENGTH;
+use http::{Method, Request, Response};
+use http_body_util::{BodyExt as _, Either, Empty};
+use hyper::body::{Body as _, Incoming};
 use tokio::net::TcpStream;
-use tokio::time::{timeout, timeout_at, Instant, Sleep};
+use tokio::time::{timeout, timeout_at, Instant};
 
-use super::pool::{Pool, PoolKey, PoolLimits, Pooled};
+use super::body::{Giveback, PooledBody};
+use super::conn::{Connection, Io};
+use super::h1::{self, ReqFraming};
+use super::pool::Pool;
 use super::{Node, Timeouts, UpstreamRt};
 
 /// Why a request could not be forwarded.
@@ -30,7 +29,7 @@ pub enum ForwardError {
     /// The node could not be reached (refused, unreachable, TLS failed).
     #[error("connect failed: {0}")]
     Connect(String),
-    /// The node took longer than the timeout to accept or to answer.
+    /// The node took longer than the timeout to accept, take or answer.
     #[error("timed out after {0:?}")]
     Timeout(Duration),
     /// The connection failed while the request or response head was in flight.
@@ -67,10 +66,11 @@ impl UpstreamClient {
         }
     }
 
-    /// Sends `req` (origin-form URI, `Host` set) to `node` of `up`: a
-    /// pooled connection when one is idle, else a new one within
-    /// `t.connect`; then waits at most `t.send + t.read` for the response
-    /// head. The body then streams with at most `t.read` between chunks.
+    /// Sends `req` (origin-form URI, `Host` set) to `node` of `up`: over a
+    /// pooled connection when one is idle, else a new one made within
+    /// `t.connect`; each write within `t.send`; the response head within
+    /// `t.read` once the request is out. The body then streams with at most
+    /// `t.read` between reads.
     pub async fn send(
         &self,
         up: &UpstreamRt,
@@ -80,85 +80,178 @@ impl UpstreamClient {
     ) -> Result<Response<PooledBody>, Failure> {
         let limits = up.keepalive;
         // A pooled connection the node closed meanwhile gives the request
-        // back unsent: then one new connection is made.
+        // back as it was: then one new connection is made.
         for pooled in [self.pool.take(&node.pool_key), None] {
             let reused = pooled.is_some();
             let mut conn = match pooled {
                 Some(c) => c,
                 // Boxed: the rare path stays out of every request's future.
                 None => match timeout(t.connect, Box::pin(connect(up, node))).await {
-                    Ok(Ok(tx)) => Pooled { tx, used: 0 },
+                    Ok(Ok(io)) => Connection::new(io),
                     Ok(Err(e)) => return Err(unsent(ForwardError::Connect(e), req)),
                     Err(_) => return Err(unsent(ForwardError::Timeout(t.connect), req)),
                 },
             };
             conn.used += 1;
-            if conn.used >= limits.requests {
-                // The last request this connection carries: tell the node too.
-                req.headers_mut()
-                    .insert(CONNECTION, HeaderValue::from_static("close"));
-            }
-            let head = t.send + t.read;
-            let deadline = Instant::now() + head;
-            // A pooled connection may still be finishing its last response
-            // (no timer is made when it is ready, the common case).
-            if !conn.tx.is_ready() {
-                match timeout_at(deadline, conn.tx.ready()).await {
-                    Err(_) => return Err(unsent(ForwardError::Timeout(head), req)),
-                    Ok(Err(_)) if reused => continue,
-                    Ok(Err(e)) => return Err(unsent(ForwardError::Upstream(chain(&e)), req)),
-                    Ok(Ok(())) => {}
+            let last = conn.used >= limits.requests;
+            let head = match exchange(&mut conn, &mut req, last, t).await {
+                Ok(head) => head,
+                Err(Broken::Stale) if reused => continue,
+                Err(Broken::Stale) => {
+                    let e = "the node closed the connection without answering";
+                    return Err(sent_failure(ForwardError::Upstream(e.to_owned())));
                 }
-            }
-            match timeout_at(deadline, conn.tx.try_send_request(req)).await {
-                Err(_) => return Err(sent_failure(ForwardError::Timeout(head))),
-                Ok(Ok(resp)) => return Ok(self.wrap(resp, conn, node, limits, t.read)),
-                Ok(Err(mut e)) => match e.take_message() {
-                    Some(back) if reused => req = back,
-                    Some(back) => {
-                        return Err(unsent(ForwardError::Upstream(chain(e.error())), back))
-                    }
-                    None => return Err(sent_failure(ForwardError::Upstream(chain(e.error())))),
-                },
-            }
+                Err(Broken::Unsent(e)) => return Err(unsent(e, req)),
+                Err(Broken::Sent(e)) => return Err(sent_failure(e)),
+            };
+            let back = (head.keep_alive && !last).then(|| Giveback {
+                pool: self.pool.clone(),
+                key: node.pool_key.clone(),
+                limits,
+            });
+            let mut resp = Response::new(PooledBody::new(conn, head.framing, back, t.read));
+            *resp.status_mut() = head.status;
+            *resp.version_mut() = head.version;
+            *resp.headers_mut() = head.headers;
+            return Ok(resp);
         }
         Err(sent_failure(ForwardError::Upstream(
             "no connection could carry the request".to_owned(),
         )))
     }
+}
 
-    fn wrap(
-        &self,
-        resp: Response<Incoming>,
-        conn: Pooled,
-        node: &Node,
-        limits: PoolLimits,
-        read: Duration,
-    ) -> Response<PooledBody> {
-        let upgraded = resp.status() == http::StatusCode::SWITCHING_PROTOCOLS;
-        let mut back = (!upgraded).then(|| Giveback {
-            pool: self.pool.clone(),
-            key: node.pool_key.clone(),
-            limits,
-            conn,
-        });
-        let (parts, body) = resp.into_parts();
-        if body.is_end_stream() {
-            if let Some(g) = back.take() {
-                g.give();
+/// How an exchange on one connection failed.
+enum Broken {
+    /// The node closed the connection before any byte of an answer, and the
+    /// request can go again as it was: its body was not touched and its
+    /// method is idempotent (an idle keep-alive connection the node closed
+    /// while the request was on its way).
+    Stale,
+    /// Failed before anything of the request could have been acted upon.
+    Unsent(ForwardError),
+    /// Failed after the request (or some of its body) went out.
+    Sent(ForwardError),
+}
+
+/// Writes `req` on `conn` and reads the response head.
+async fn exchange(
+    conn: &mut Connection,
+    req: &mut Request<ReqBody>,
+    last: bool,
+    t: Timeouts,
+) -> Result<h1::Head, Broken> {
+    let framing = if req.body().is_end_stream() {
+        ReqFraming::None
+    } else if req.headers().contains_key(CONTENT_LENGTH) {
+        ReqFraming::Length
+    } else {
+        ReqFraming::Chunked
+    };
+    // The head is encoded from the request in place: it stays whole for
+    // a retry.
+    let mut out = std::mem::take(&mut conn.write);
+    out.clear();
+    h1::encode_request(
+        req.method(),
+        req.uri(),
+        req.headers(),
+        framing,
+        last,
+        &mut out,
+    );
+    let wrote = conn.write_all(&mut [IoSlice::new(&out)], t.send).await;
+    conn.write = out;
+    let send_failed = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::TimedOut => ForwardError::Timeout(t.send),
+        _ => ForwardError::Upstream(format!("sending the request: {e}")),
+    };
+    // A head that could not be written whole was never acted upon.
+    wrote.map_err(|e| Broken::Unsent(send_failed(e)))?;
+    if framing != ReqFraming::None {
+        send_body(conn, req.body_mut(), framing, t.send)
+            .await
+            .map_err(Broken::Sent)?;
+    }
+    conn.flush(t.send)
+        .await
+        .map_err(|e| Broken::Sent(send_failed(e)))?;
+    let replayable = framing == ReqFraming::None && idempotent(req.method());
+    let deadline = Instant::now() + t.read;
+    let mut got_bytes = !conn.read.is_empty();
+    loop {
+        if got_bytes {
+            match h1::parse_response(&mut conn.read, req.method()) {
+                Ok(Some(head)) => return Ok(head),
+                Ok(None) => {}
+                Err(e) => return Err(Broken::Sent(ForwardError::Upstream(e))),
             }
         }
-        Response::from_parts(
-            parts,
-            PooledBody {
-                inner: body,
-                back,
-                read,
-                timer: None,
-                armed: false,
-            },
-        )
+        match timeout_at(deadline, conn.fill()).await {
+            Err(_) => return Err(Broken::Sent(ForwardError::Timeout(t.read))),
+            Ok(Ok(0)) | Ok(Err(_)) if !got_bytes && replayable => return Err(Broken::Stale),
+            Ok(Ok(0)) => {
+                let e = "the node closed the connection before the response head";
+                return Err(Broken::Sent(ForwardError::Upstream(e.to_owned())));
+            }
+            Ok(Err(e)) => {
+                let e = format!("reading the response head: {e}");
+                return Err(Broken::Sent(ForwardError::Upstream(e)));
+            }
+            Ok(Ok(_)) => got_bytes = true,
+        }
     }
+}
+
+/// Streams the client's body to the node, chunked or as it comes.
+async fn send_body(
+    conn: &mut Connection,
+    body: &mut ReqBody,
+    framing: ReqFraming,
+    limit: Duration,
+) -> Result<(), ForwardError> {
+    let send_failed = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::TimedOut => ForwardError::Timeout(limit),
+        _ => ForwardError::Upstream(format!("sending the request body: {e}")),
+    };
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ForwardError::Upstream(format!("client body: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers are not forwarded
+        };
+        if data.is_empty() {
+            continue;
+        }
+        if framing == ReqFraming::Chunked {
+            let size = format!("{:x}\r\n", data.len());
+            let mut bufs = [
+                IoSlice::new(size.as_bytes()),
+                IoSlice::new(&data),
+                IoSlice::new(b"\r\n"),
+            ];
+            conn.write_all(&mut bufs, limit)
+                .await
+                .map_err(send_failed)?;
+        } else {
+            conn.write_all(&mut [IoSlice::new(&data)], limit)
+                .await
+                .map_err(send_failed)?;
+        }
+    }
+    if framing == ReqFraming::Chunked {
+        conn.write_all(&mut [IoSlice::new(b"0\r\n\r\n")], limit)
+            .await
+            .map_err(send_failed)?;
+    }
+    Ok(())
+}
+
+/// Methods a node may receive twice without harm (RFC 9110 9.2.2).
+fn idempotent(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
 }
 
 impl Default for UpstreamClient {
@@ -181,16 +274,15 @@ fn sent_failure(error: ForwardError) -> Failure {
     }
 }
 
-/// A new connection to `node`: TCP (no Nagle), TLS when the upstream is
-/// `https`, then hyper's HTTP/1.1 handshake; the connection is driven by
-/// its own task until it closes.
-async fn connect(up: &UpstreamRt, node: &Node) -> Result<SendRequest<ReqBody>, String> {
+/// A new connection to `node`: TCP (no Nagle), then TLS when the upstream
+/// is `https`.
+async fn connect(up: &UpstreamRt, node: &Node) -> Result<Io, String> {
     let tcp = TcpStream::connect(node.authority.as_str())
         .await
         .map_err(|e| e.to_string())?;
     let _ = tcp.set_nodelay(true);
     match &up.tls {
-        None => handshake(TokioIo::new(tcp)).await,
+        None => Ok(Io::Plain(tcp)),
         Some(tls) => {
             let name = node
                 .server_name
@@ -200,155 +292,7 @@ async fn connect(up: &UpstreamRt, node: &Node) -> Result<SendRequest<ReqBody>, S
                 .connect(name, tcp)
                 .await
                 .map_err(|e| format!("TLS handshake: {e}"))?;
-            handshake(TokioIo::new(stream)).await
+            Ok(Io::Tls(Box::new(stream)))
         }
     }
-}
-
-async fn handshake<T>(io: T) -> Result<SendRequest<ReqBody>, String>
-where
-    T: Read + Write + Unpin + Send + 'static,
-{
-    let (tx, conn) = http1::Builder::new()
-        .handshake(io)
-        .await
-        .map_err(|e| chain(&e))?;
-    tokio::spawn(async move {
-        if let Err(e) = conn.with_upgrades().await {
-            tracing::debug!(error = %chain(&e), "upstream connection ended with an error");
-        }
-    });
-    Ok(tx)
-}
-
-/// What hands a connection back to the pool once its response is read.
-struct Giveback {
-    pool: Arc<Pool>,
-    key: PoolKey,
-    limits: PoolLimits,
-    conn: Pooled,
-}
-
-impl Giveback {
-    fn give(self) {
-        self.pool.put(&self.key, &self.limits, self.conn);
-    }
-}
-
-/// Why a response body stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum BodyError {
-    /// The connection failed mid-body.
-    #[error("upstream body: {0}")]
-    Upstream(#[from] hyper::Error),
-    /// No data came for the read timeout.
-    #[error("upstream body: nothing read for {0:?}")]
-    Timeout(Duration),
-}
-
-/// A node's response body, streamed; its connection goes back to the pool
-/// when the body ends, and is closed when it is dropped before.
-pub struct PooledBody {
-    inner: Incoming,
-    back: Option<Giveback>,
-    read: Duration,
-    timer: Option<Pin<Box<Sleep>>>,
-    armed: bool,
-}
-
-impl std::fmt::Debug for PooledBody {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PooledBody")
-            .field("pooled", &self.back.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl PooledBody {
-    fn give_back(&mut self) {
-        if let Some(g) = self.back.take() {
-            g.give();
-        }
-    }
-}
-
-impl Body for PooledBody {
-    type Data = Bytes;
-    type Error = BodyError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                this.armed = false;
-                if this.inner.is_end_stream() {
-                    this.give_back();
-                }
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Poll::Ready(None) => {
-                this.give_back();
-                Poll::Ready(None)
-            }
-            Poll::Ready(Some(Err(e))) => {
-                this.back = None;
-                Poll::Ready(Some(Err(e.into())))
-            }
-            Poll::Pending => {
-                let deadline = Instant::now() + this.read;
-                let timer = match &mut this.timer {
-                    Some(t) => {
-                        if !this.armed {
-                            t.as_mut().reset(deadline);
-                        }
-                        t
-                    }
-                    None => this
-                        .timer
-                        .insert(Box::pin(tokio::time::sleep_until(deadline))),
-                };
-                this.armed = true;
-                match timer.as_mut().poll(cx) {
-                    Poll::Ready(()) => {
-                        this.back = None;
-                        Poll::Ready(Some(Err(BodyError::Timeout(this.read))))
-                    }
-                    Poll::Pending => Poll::Pending,
-                }
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-impl Drop for PooledBody {
-    fn drop(&mut self) {
-        // A body nobody polled to the end is still complete when the node
-        // sent none (HEAD, 204, 304, length 0).
-        if self.inner.is_end_stream() {
-            self.give_back();
-        }
-    }
-}
-
-/// An error and its causes on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

@@ -3,9 +3,12 @@
 //! plus the pooled keep-alive client that forwards requests to nodes.
 
 mod balancer;
+mod body;
 mod chash;
 mod client;
+mod conn;
 mod ewma;
+mod h1;
 mod hash_key;
 pub mod health;
 mod least_conn;
@@ -15,8 +18,9 @@ mod stats;
 mod tls;
 
 pub use balancer::RoundRobin;
+pub use body::{BodyError, PooledBody, Upgraded};
 pub use chash::Ring;
-pub use client::{BodyError, Failure, ForwardError, PooledBody, ReqBody, UpstreamClient};
+pub use client::{Failure, ForwardError, ReqBody, UpstreamClient};
 pub use hash_key::KeyPart;
 pub use pool::{PoolKey, PoolLimits};
 pub use stats::{Outcome, Tracked};

@@ -9,9 +9,8 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use http::uri::Authority;
-use hyper::client::conn::http1::SendRequest;
 
-use super::client::ReqBody;
+use super::conn::Connection;
 use crate::config::{seconds, KeepalivePool};
 
 /// `keepalive_pool {size, idle_timeout, requests}` of an upstream.
@@ -112,25 +111,16 @@ impl Hasher for KeyHasher {
 
 type KeyMap<V> = HashMap<PoolKey, V, BuildHasherDefault<KeyHasher>>;
 
-/// A connection ready for its next request, and how many it carried.
-#[derive(Debug)]
-pub struct Pooled {
-    /// The request half of the connection (its connection task runs apart).
-    pub tx: SendRequest<ReqBody>,
-    /// Requests it carried so far.
-    pub used: u32,
-}
-
 #[derive(Debug)]
 struct Idle {
-    conn: Pooled,
+    conn: Connection,
     since: Instant,
     idle_timeout: Duration,
 }
 
 impl Idle {
     fn usable(&self, now: Instant) -> bool {
-        !self.conn.tx.is_closed() && now.duration_since(self.since) < self.idle_timeout
+        now.duration_since(self.since) < self.idle_timeout && !self.conn.stale()
     }
 }
 
@@ -154,7 +144,7 @@ impl Pool {
 
     /// The newest usable idle connection to `key`, if any; unusable ones
     /// met on the way are closed.
-    pub fn take(&self, key: &PoolKey) -> Option<Pooled> {
+    pub fn take(&self, key: &PoolKey) -> Option<Connection> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         let list = idle.get_mut(key)?;
         let now = Instant::now();
@@ -167,10 +157,10 @@ impl Pool {
     }
 
     /// Keeps `conn` for the next request to `key`, unless it carried
-    /// `limits.requests` already or the node closed it; the oldest idle
-    /// connection goes when `limits.size` are kept.
-    pub fn put(&self, key: &PoolKey, limits: &PoolLimits, conn: Pooled) {
-        if conn.used >= limits.requests || limits.size == 0 || conn.tx.is_closed() {
+    /// `limits.requests` already; the oldest idle connection goes when
+    /// `limits.size` are kept.
+    pub fn put(&self, key: &PoolKey, limits: &PoolLimits, conn: Connection) {
+        if conn.used >= limits.requests || limits.size == 0 {
             return;
         }
         let now = Instant::now();

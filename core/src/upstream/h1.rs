@@ -1,0 +1,459 @@
+//! HTTP/1.1 on the wire towards nodes: the request head as it is written,
+//! the response head as it is parsed (header values share the read
+//! buffer, nothing is copied), how the response body is framed (RFC 9112
+//! section 6.3), and the chunked decoder.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
+
+/// Most header lines a node's response head may carry (hyper's limit too).
+const MAX_HEADERS: usize = 100;
+/// Largest response head accepted from a node.
+pub const MAX_HEAD: usize = 64 * 1024;
+/// Longest chunk-size or trailer line accepted.
+const MAX_LINE: usize = 4096;
+
+/// How a request body goes to the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReqFraming {
+    /// No body.
+    None,
+    /// The client's `Content-Length`, bytes as they come.
+    Length,
+    /// Chunked (the client's length is unknown).
+    Chunked,
+}
+
+/// Appends the request head to `out`: request line, the headers as they
+/// are (an `Expect` is answered by the gateway, not forwarded), then the
+/// framing and `Connection: close` for a connection's last request.
+pub fn encode_request(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    framing: ReqFraming,
+    close: bool,
+    out: &mut BytesMut,
+) {
+    let target = uri.path_and_query().map_or("/", |p| p.as_str());
+    out.reserve(64 + target.len() + headers.len() * 32);
+    out.put_slice(method.as_str().as_bytes());
+    out.put_u8(b' ');
+    out.put_slice(target.as_bytes());
+    out.put_slice(b" HTTP/1.1\r\n");
+    for (name, value) in headers {
+        if name == EXPECT {
+            continue;
+        }
+        out.put_slice(name.as_str().as_bytes());
+        out.put_slice(b": ");
+        out.put_slice(value.as_bytes());
+        out.put_slice(b"\r\n");
+    }
+    if framing == ReqFraming::Chunked {
+        out.put_slice(b"transfer-encoding: chunked\r\n");
+    }
+    if close && !headers.contains_key(CONNECTION) {
+        out.put_slice(b"connection: close\r\n");
+    }
+    out.put_slice(b"\r\n");
+}
+
+/// How a response body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// None (HEAD, 204, 304, or `Content-Length: 0`).
+    Empty,
+    /// Exactly this many bytes.
+    Length(u64),
+    /// Chunked transfer coding.
+    Chunked,
+    /// Everything until the node closes the connection.
+    UntilClose,
+    /// `101 Switching Protocols`: the connection now carries another protocol.
+    Upgrade,
+}
+
+/// A parsed response head.
+#[derive(Debug)]
+pub struct Head {
+    /// The status (never 1xx other than 101).
+    pub status: StatusCode,
+    /// The node's HTTP version.
+    pub version: Version,
+    /// The headers in the node's order.
+    pub headers: HeaderMap,
+    /// How the body that follows is delimited.
+    pub framing: Framing,
+    /// Whether the connection may carry another request afterwards.
+    pub keep_alive: bool,
+}
+
+/// Parses a response head at the start of `buf` and removes it from
+/// there. `Ok(None)`: the head is not complete yet. Interim 1xx responses
+/// (other than 101) are skipped. Errors say what was wrong.
+pub fn parse_response(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, String> {
+    loop {
+        let Some(head) = parse_one(buf, method)? else {
+            return Ok(None);
+        };
+        if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS {
+            continue;
+        }
+        return Ok(Some(head));
+    }
+}
+
+fn parse_one(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, String> {
+    // Where each header's name and value lie in `buf`, so that the head can
+    // be split off and shared once httparse's borrows end.
+    let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
+    let (len, code, minor, count) = {
+        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut slots);
+        let len = match resp.parse(buf) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+                return Err(format!("response head larger than {MAX_HEAD} bytes"));
+            }
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(e) => return Err(format!("invalid response head: {e}")),
+        };
+        let base = buf.as_ptr() as usize;
+        for (span, h) in spans.iter_mut().zip(resp.headers.iter()) {
+            let name = h.name.as_ptr() as usize - base;
+            let value = h.value.as_ptr() as usize - base;
+            *span = (name, name + h.name.len(), value, value + h.value.len());
+        }
+        let code = resp.code.unwrap_or(0);
+        (len, code, resp.version.unwrap_or(1), resp.headers.len())
+    };
+    let head = buf.split_to(len).freeze();
+    let status = StatusCode::from_u16(code).map_err(|_| format!("invalid status code {code}"))?;
+    let version = if minor == 0 {
+        Version::HTTP_10
+    } else {
+        Version::HTTP_11
+    };
+    let mut headers = HeaderMap::with_capacity(count);
+    let mut length: Option<u64> = None;
+    let mut chunked = None;
+    let (mut close, mut keep_alive) = (false, false);
+    for &(n0, n1, v0, v1) in &spans[..count] {
+        let name = HeaderName::from_bytes(&head[n0..n1]).map_err(|_| {
+            format!(
+                "invalid header name {:?}",
+                String::from_utf8_lossy(&head[n0..n1])
+            )
+        })?;
+        let value = HeaderValue::from_maybe_shared(head.slice(v0..v1))
+            .map_err(|_| format!("invalid value of header {name}"))?;
+        if name == CONTENT_LENGTH {
+            let n = parse_length(value.as_bytes())
+                .ok_or_else(|| format!("invalid content-length {value:?}"))?;
+            if length.is_some_and(|l| l != n) {
+                return Err("conflicting content-length headers".to_owned());
+            }
+            length = Some(n);
+        } else if name == TRANSFER_ENCODING {
+            // The last coding decides: chunked must come last.
+            chunked = Some(last_token_is(value.as_bytes(), b"chunked"));
+        } else if name == CONNECTION {
+            close |= has_token(value.as_bytes(), b"close");
+            keep_alive |= has_token(value.as_bytes(), b"keep-alive");
+        }
+        headers.append(name, value);
+    }
+    let no_body = *method == Method::HEAD
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let framing = if status == StatusCode::SWITCHING_PROTOCOLS {
+        Framing::Upgrade
+    } else if no_body {
+        Framing::Empty
+    } else {
+        match (chunked, length) {
+            (Some(true), _) => Framing::Chunked,
+            (Some(false), _) => Framing::UntilClose,
+            (None, Some(0)) => Framing::Empty,
+            (None, Some(n)) => Framing::Length(n),
+            (None, None) => Framing::UntilClose,
+        }
+    };
+    let keep_alive = match version {
+        Version::HTTP_10 => keep_alive && !close,
+        _ => !close,
+    } && framing != Framing::UntilClose
+        && framing != Framing::Upgrade;
+    Ok(Some(Head {
+        status,
+        version,
+        headers,
+        framing,
+        keep_alive,
+    }))
+}
+
+fn parse_length(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    v.iter().try_fold(0u64, |n, d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+fn tokens(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    v.split(|&b| b == b',').map(<[u8]>::trim_ascii)
+}
+
+fn has_token(v: &[u8], want: &[u8]) -> bool {
+    tokens(v).any(|t| t.eq_ignore_ascii_case(want))
+}
+
+fn last_token_is(v: &[u8], want: &[u8]) -> bool {
+    tokens(v)
+        .filter(|t| !t.is_empty())
+        .last()
+        .is_some_and(|t| t.eq_ignore_ascii_case(want))
+}
+
+/// Where the chunked decoder is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// Before a chunk-size line.
+    Size,
+    /// Inside a chunk's data: bytes left.
+    Data(u64),
+    /// After a chunk's data: its CRLF.
+    DataEnd,
+    /// After the last (zero) chunk: trailer lines until an empty one.
+    Trailers,
+    /// The body ended.
+    Done,
+}
+
+/// The chunked transfer coding, decoded from a buffer that fills bit by
+/// bit. Chunk extensions and trailers are read and dropped.
+#[derive(Debug)]
+pub struct Chunked(Chunk);
+
+impl Default for Chunked {
+    fn default() -> Self {
+        Chunked(Chunk::Size)
+    }
+}
+
+impl Chunked {
+    /// Whether the last chunk and the trailers have been read.
+    pub fn done(&self) -> bool {
+        self.0 == Chunk::Done
+    }
+
+    /// The next piece of data from `buf` (removed from it); `Ok(None)`
+    /// when `buf` holds no more data yet, or the body ended ([`done`]).
+    ///
+    /// [`done`]: Chunked::done
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, String> {
+        loop {
+            match self.0 {
+                Chunk::Size => {
+                    let Some(line) = take_line(buf)? else {
+                        return Ok(None);
+                    };
+                    let size = parse_chunk_size(&line)?;
+                    self.0 = if size == 0 {
+                        Chunk::Trailers
+                    } else {
+                        Chunk::Data(size)
+                    };
+                }
+                Chunk::Data(left) => {
+                    if buf.is_empty() {
+                        return Ok(None);
+                    }
+                    let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+                    let data = buf.split_to(n).freeze();
+                    let left = left - n as u64;
+                    self.0 = if left == 0 {
+                        Chunk::DataEnd
+                    } else {
+                        Chunk::Data(left)
+                    };
+                    return Ok(Some(data));
+                }
+                Chunk::DataEnd => {
+                    if buf.len() < 2 {
+                        return Ok(None);
+                    }
+                    if &buf[..2] != b"\r\n" {
+                        return Err("chunk data not followed by CRLF".to_owned());
+                    }
+                    buf.advance(2);
+                    self.0 = Chunk::Size;
+                }
+                Chunk::Trailers => {
+                    let Some(line) = take_line(buf)? else {
+                        return Ok(None);
+                    };
+                    if line.is_empty() {
+                        self.0 = Chunk::Done;
+                    }
+                }
+                Chunk::Done => return Ok(None),
+            }
+        }
+    }
+}
+
+/// One CRLF-terminated line off the front of `buf` (without its CRLF).
+fn take_line(buf: &mut BytesMut) -> Result<Option<BytesMut>, String> {
+    match buf.windows(2).position(|w| w == b"\r\n") {
+        Some(end) => {
+            let mut line = buf.split_to(end + 2);
+            line.truncate(end);
+            Ok(Some(line))
+        }
+        None if buf.len() > MAX_LINE => Err("chunk line too long".to_owned()),
+        None => Ok(None),
+    }
+}
+
+fn parse_chunk_size(line: &[u8]) -> Result<u64, String> {
+    let hex = line
+        .split(|&b| b == b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii();
+    if hex.is_empty() || hex.len() > 15 {
+        return Err("invalid chunk size".to_owned());
+    }
+    hex.iter().try_fold(0u64, |n, &d| {
+        let v = (d as char)
+            .to_digit(16)
+            .ok_or_else(|| "invalid chunk size".to_owned())?;
+        Ok(n << 4 | u64::from(v))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str, method: Method) -> Result<Option<Head>, String> {
+        parse_response(&mut BytesMut::from(raw), &method)
+    }
+
+    #[test]
+    fn request_head_carries_method_target_headers_and_framing() {
+        let (mut parts, ()) = http::Request::builder()
+            .method("POST")
+            .uri("/a/b?x=1")
+            .header("host", "node")
+            .header("expect", "100-continue")
+            .body(())
+            .expect("request")
+            .into_parts();
+        let mut out = BytesMut::new();
+        let enc = |parts: &http::request::Parts, f, out: &mut BytesMut| {
+            encode_request(&parts.method, &parts.uri, &parts.headers, f, true, out)
+        };
+        enc(&parts, ReqFraming::Chunked, &mut out);
+        assert_eq!(
+            &out[..],
+            b"POST /a/b?x=1 HTTP/1.1\r\nhost: node\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+        );
+        parts
+            .headers
+            .insert(CONNECTION, HeaderValue::from_static("upgrade"));
+        out.clear();
+        enc(&parts, ReqFraming::None, &mut out);
+        assert!(out.ends_with(b"connection: upgrade\r\n\r\n"), "{out:?}");
+    }
+
+    #[test]
+    fn response_framing_follows_rfc_9112() {
+        let h = |raw: &str, m: Method| parse(raw, m).expect("valid").expect("complete");
+        let len = h("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", Method::GET);
+        assert_eq!((len.framing, len.keep_alive), (Framing::Length(12), true));
+        let te = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n\r\n";
+        assert_eq!(h(te, Method::GET).framing, Framing::Chunked);
+        let close = h("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", Method::GET);
+        assert_eq!(
+            (close.framing, close.keep_alive),
+            (Framing::UntilClose, false)
+        );
+        let head = h("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", Method::HEAD);
+        assert_eq!(head.framing, Framing::Empty);
+        let old = h("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", Method::GET);
+        assert!(!old.keep_alive);
+        let old_ka = "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n";
+        assert!(h(old_ka, Method::GET).keep_alive);
+        let up = h(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+            Method::GET,
+        );
+        assert_eq!((up.framing, up.keep_alive), (Framing::Upgrade, false));
+        let interim = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
+        assert_eq!(h(interim, Method::POST).status, StatusCode::NO_CONTENT);
+    }
+
+    #[test]
+    fn response_head_shares_the_buffer_and_leaves_the_body() {
+        let mut buf = BytesMut::from("HTTP/1.1 200 OK\r\nX-A: 1\r\nx-a: 2\r\n\r\nbody");
+        let head = parse_response(&mut buf, &Method::GET)
+            .expect("valid")
+            .expect("complete");
+        let all: Vec<_> = head.headers.get_all("x-a").iter().collect();
+        assert_eq!(all, ["1", "2"]);
+        assert_eq!(&buf[..], b"body");
+    }
+
+    #[test]
+    fn bad_and_partial_heads() {
+        assert!(parse("HTTP/1.1 200 OK\r\nContent-Le", Method::GET)
+            .expect("partial is fine")
+            .is_none());
+        let e = parse(
+            "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            Method::GET,
+        );
+        assert!(e.expect_err("conflict").contains("content-length"));
+        let e = parse("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", Method::GET);
+        assert!(e.expect_err("bad length").contains("content-length"));
+        assert!(parse("SMTP ready\r\n\r\n", Method::GET).is_err());
+        let huge = format!("HTTP/1.1 200 OK\r\nX: {}", "a".repeat(MAX_HEAD + 1));
+        assert!(parse(&huge, Method::GET)
+            .expect_err("too large")
+            .contains("larger"));
+    }
+
+    #[test]
+    fn chunked_decodes_across_any_split() {
+        let wire = b"5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nTrailer: x\r\n\r\n";
+        for split in 0..wire.len() {
+            let mut d = Chunked::default();
+            let mut buf = BytesMut::new();
+            let mut got = Vec::new();
+            for part in [&wire[..split], &wire[split..]] {
+                buf.extend_from_slice(part);
+                while let Some(data) = d.decode(&mut buf).expect("valid") {
+                    got.extend_from_slice(&data);
+                }
+            }
+            assert!(d.done(), "split {split}");
+            assert_eq!(got, b"hello, world", "split {split}");
+        }
+    }
+
+    #[test]
+    fn chunked_refuses_garbage() {
+        let mut d = Chunked::default();
+        assert!(d.decode(&mut BytesMut::from("zz\r\n")).is_err());
+        let mut d = Chunked::default();
+        assert!(d.decode(&mut BytesMut::from("2\r\nabXY")).is_ok());
+        assert!(d.decode(&mut BytesMut::from("XY")).is_err());
+    }
+}
