@@ -105,29 +105,61 @@ pub fn parse_response(buf: &mut BytesMut, method: &Method) -> Result<Option<Head
     }
 }
 
+/// Where a header's name and value lie in the read buffer.
+type Span = (u32, u32, u32, u32);
+
+/// A complete head parsed with room for `N` headers: its length, status
+/// code, minor version and header spans. `Ok(None)`: not complete yet.
+fn parse_spans<const N: usize>(
+    buf: &[u8],
+    spans: &mut [Span; N],
+) -> Result<Option<(usize, u16, u8, usize)>, httparse::Error> {
+    let mut slots = [httparse::EMPTY_HEADER; N];
+    let mut resp = httparse::Response::new(&mut slots);
+    let len = match resp.parse(buf)? {
+        httparse::Status::Complete(n) => n,
+        httparse::Status::Partial => return Ok(None),
+    };
+    // Offsets fit in u32: a head is at most MAX_HEAD bytes.
+    let base = buf.as_ptr() as usize;
+    let at = |p: *const u8| (p as usize - base) as u32;
+    for (span, h) in spans.iter_mut().zip(resp.headers.iter()) {
+        let (name, value) = (at(h.name.as_ptr()), at(h.value.as_ptr()));
+        *span = (
+            name,
+            name + h.name.len() as u32,
+            value,
+            value + h.value.len() as u32,
+        );
+    }
+    let code = resp.code.unwrap_or(0);
+    Ok(Some((
+        len,
+        code,
+        resp.version.unwrap_or(1),
+        resp.headers.len(),
+    )))
+}
+
 fn parse_one(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, String> {
-    // Where each header's name and value lie in `buf`, so that the head can
-    // be split off and shared once httparse's borrows end.
-    let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
-    let (len, code, minor, count) = {
-        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut resp = httparse::Response::new(&mut slots);
-        let len = match resp.parse(buf) {
-            Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
-                return Err(format!("response head larger than {MAX_HEAD} bytes"));
-            }
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(e) => return Err(format!("invalid response head: {e}")),
-        };
-        let base = buf.as_ptr() as usize;
-        for (span, h) in spans.iter_mut().zip(resp.headers.iter()) {
-            let name = h.name.as_ptr() as usize - base;
-            let value = h.value.as_ptr() as usize - base;
-            *span = (name, name + h.name.len(), value, value + h.value.len());
+    // Most heads have a handful of headers: a small table first, hyper's
+    // limit when that is not enough.
+    let mut few = [(0, 0, 0, 0); 24];
+    let mut all: Box<[Span; MAX_HEADERS]>;
+    let parsed = match parse_spans(buf, &mut few) {
+        Err(httparse::Error::TooManyHeaders) => {
+            all = Box::new([(0, 0, 0, 0); MAX_HEADERS]);
+            parse_spans(buf, &mut all).map(|p| (p, &all[..]))
         }
-        let code = resp.code.unwrap_or(0);
-        (len, code, resp.version.unwrap_or(1), resp.headers.len())
+        other => other.map(|p| (p, &few[..])),
+    };
+    let (len, code, minor, count, spans) = match parsed {
+        Ok((Some((len, code, minor, count)), spans)) => (len, code, minor, count, spans),
+        Ok((None, _)) if buf.len() > MAX_HEAD => {
+            return Err(format!("response head larger than {MAX_HEAD} bytes"));
+        }
+        Ok((None, _)) => return Ok(None),
+        Err(e) => return Err(format!("invalid response head: {e}")),
     };
     let head = buf.split_to(len).freeze();
     let status = StatusCode::from_u16(code).map_err(|_| format!("invalid status code {code}"))?;
@@ -141,6 +173,7 @@ fn parse_one(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, String
     let mut chunked = None;
     let (mut close, mut keep_alive) = (false, false);
     for &(n0, n1, v0, v1) in &spans[..count] {
+        let (n0, n1, v0, v1) = (n0 as usize, n1 as usize, v0 as usize, v1 as usize);
         let name = HeaderName::from_bytes(&head[n0..n1]).map_err(|_| {
             format!(
                 "invalid header name {:?}",
@@ -409,6 +442,20 @@ mod tests {
         let all: Vec<_> = head.headers.get_all("x-a").iter().collect();
         assert_eq!(all, ["1", "2"]);
         assert_eq!(&buf[..], b"body");
+    }
+
+    #[test]
+    fn heads_with_many_headers_up_to_the_limit() {
+        let head = |n: usize| {
+            let lines: String = (0..n).map(|i| format!("X-H{i}: {i}\r\n")).collect();
+            format!("HTTP/1.1 200 OK\r\n{lines}Content-Length: 0\r\n\r\n")
+        };
+        let h = parse(&head(60), Method::GET)
+            .expect("valid")
+            .expect("complete");
+        assert_eq!(h.headers.len(), 61);
+        assert_eq!(h.headers["x-h59"], "59");
+        assert!(parse(&head(MAX_HEADERS), Method::GET).is_err());
     }
 
     #[test]
