@@ -73,7 +73,15 @@ pub(crate) struct HostName<'b> {
 }
 
 impl<'b> HostCtx<'b> {
+    #[inline]
     pub fn new(req: &Request<'b>, buf: &'b mut HostBuf, buf_port: &'b mut HostBuf) -> Self {
+        if req.host.is_none() {
+            return HostCtx {
+                host: None,
+                host_with_port: None,
+                present: false,
+            };
+        }
         let host = req.host.map(|h| lower(h, buf));
         let host_with_port = req
             .http_host

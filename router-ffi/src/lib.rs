@@ -50,10 +50,12 @@
 //! ```
 
 mod addr;
+mod children;
 mod error;
 mod expr;
 pub mod ffi;
 mod host;
+mod label;
 mod method;
 mod pattern;
 mod router;

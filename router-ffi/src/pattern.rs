@@ -129,13 +129,74 @@ impl Pattern {
 
     /// The names of the params and catch-alls, in order.
     pub fn param_names(&self) -> Vec<Box<str>> {
-        self.tokens
-            .iter()
-            .filter_map(|t| match t {
-                Token::Literal(_) => None,
-                Token::Param { name, .. } | Token::CatchAll { name } => Some(name.clone()),
-            })
-            .collect()
+        self.param_slots().into_iter().map(|s| s.name).collect()
+    }
+
+    /// Where each param and catch-all sits in a path this pattern matches.
+    pub(crate) fn param_slots(&self) -> Vec<ParamSlot> {
+        let (mut segment, mut offset) = (0u32, 0u32);
+        let mut out = Vec::new();
+        for t in &self.tokens {
+            match t {
+                Token::Literal(bytes) => {
+                    for &b in bytes {
+                        if b == b'/' {
+                            segment = segment.saturating_add(1);
+                            offset = 0;
+                        } else {
+                            offset = offset.saturating_add(1);
+                        }
+                    }
+                }
+                Token::Param { name, .. } | Token::CatchAll { name } => out.push(ParamSlot {
+                    name: name.clone(),
+                    segment,
+                    offset,
+                    rest: matches!(t, Token::CatchAll { .. }),
+                }),
+            }
+        }
+        out
+    }
+}
+
+/// One param of a pattern, located by the path segments (split on `/`) of
+/// any path the pattern matches: a param is one whole segment, a catch-all
+/// the rest of the path from `offset` bytes into its segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ParamSlot {
+    pub name: Box<str>,
+    /// Index of the segment it starts in (the text before the first `/` is segment 0).
+    pub segment: u32,
+    /// Bytes of literal text before it in that segment.
+    pub offset: u32,
+    /// A catch-all (to the end of the path) rather than one segment.
+    pub rest: bool,
+}
+
+impl ParamSlot {
+    /// The byte ranges of `slots` in `path`, which their pattern matched.
+    pub fn ranges<'s, 'p>(
+        slots: &'s [ParamSlot],
+        path: &'p [u8],
+    ) -> impl Iterator<Item = (&'s ParamSlot, std::ops::Range<usize>)> + use<'s, 'p> {
+        // `at` is where segment `seg` starts; both only move forward.
+        let (mut seg, mut at) = (0u32, 0usize);
+        slots.iter().map_while(move |slot| {
+            while seg < slot.segment {
+                at += path.get(at..)?.iter().position(|&b| b == b'/')? + 1;
+                seg += 1;
+            }
+            let start = at.checked_add(slot.offset as usize)?;
+            let end = match slot.rest {
+                true => path.len(),
+                false => {
+                    let tail = path.get(start..)?;
+                    start + tail.iter().position(|&b| b == b'/').unwrap_or(tail.len())
+                }
+            };
+            (start <= end && end <= path.len()).then_some((slot, start..end))
+        })
     }
 }
 
@@ -220,6 +281,27 @@ mod tests {
             .contains("invalid regex"));
         let many = "/:a".repeat(MAX_PARAMS + 1);
         assert!(Pattern::parse(&many, false).is_err());
+    }
+
+    #[test]
+    fn param_slots_locate_params_in_a_path() {
+        let ranges = |pattern: &str, path: &str| {
+            let slots = Pattern::parse(pattern, false).unwrap().param_slots();
+            ParamSlot::ranges(&slots, path.as_bytes())
+                .map(|(s, r)| format!("{}={}", s.name, &path[r]))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(ranges("/a/:x/b/:y", "/a/1/b/22"), "x=1 y=22");
+        assert_eq!(
+            ranges("/user/:id/*action", "/user/7/a/b"),
+            "id=7 action=a/b"
+        );
+        assert_eq!(ranges("/user/:id/*action", "/user/7/"), "id=7 action=");
+        assert_eq!(ranges("/aa*", "/aa/bb"), ":ext=/bb");
+        assert_eq!(ranges("*", "/x/y"), ":ext=/x/y");
+        assert_eq!(ranges(":a/:b", "x/y"), "a=x b=y");
+        assert_eq!(ranges("/u/{id:[0-9]+}/x*", "/u/12/xyz"), "id=12 :ext=yz");
     }
 
     #[test]

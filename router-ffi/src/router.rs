@@ -5,10 +5,9 @@ use crate::error::{Field, RouteError};
 use crate::expr::Expr;
 use crate::host::{HostBuf, HostCtx, HostPattern};
 use crate::method::{method_bit, method_set};
-use crate::pattern::Pattern;
-use crate::pattern::MAX_PARAMS;
-use crate::slot::{order_key, Entry, HostHit, Slot};
-use crate::tree::{Captures, Place, Tree};
+use crate::pattern::{ParamSlot, Pattern};
+use crate::slot::{order_key, Entry, HostHit, Slot, FIRST};
+use crate::tree::{Place, Tree};
 use crate::vars::{NoVars, Vars};
 use crate::{Request, Route};
 use hashbrown::HashMap;
@@ -70,7 +69,7 @@ struct Conditions {
 #[derive(Debug)]
 struct StoredPath {
     pattern: Box<str>,
-    names: Box<[Box<str>]>,
+    params: Box<[ParamSlot]>,
     /// `None` for exact paths (kept in the hash map).
     place: Option<Place>,
 }
@@ -104,27 +103,29 @@ pub enum MatchedHost<'r> {
 /// A matched route's params: names from the pattern, values as slices of the path.
 #[derive(Debug, Clone, Copy)]
 pub struct Params<'r, 'p> {
-    names: &'r [Box<str>],
-    ranges: Captures,
+    slots: &'r [ParamSlot],
     path: &'p [u8],
 }
 
 impl<'r, 'p> Params<'r, 'p> {
     /// How many params the pattern has (a catch-all counts as one).
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.slots.len()
     }
 
     /// True when the pattern has no params.
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.slots.is_empty()
     }
 
     /// The `i`-th param: its name, and its byte range in the path.
     pub fn range(&self, i: usize) -> Option<(&'r str, std::ops::Range<usize>)> {
-        let name = self.names.get(i)?;
-        let (s, e) = self.ranges[i];
-        Some((name, s as usize..e as usize))
+        self.ranges().nth(i)
+    }
+
+    /// `(name, byte range in the path)` for every param, in pattern order.
+    pub fn ranges(&self) -> impl Iterator<Item = (&'r str, std::ops::Range<usize>)> + use<'r, 'p> {
+        ParamSlot::ranges(self.slots, self.path).map(|(s, r)| (&*s.name, r))
     }
 
     /// The value of the param `name`.
@@ -133,11 +134,9 @@ impl<'r, 'p> Params<'r, 'p> {
     }
 
     /// `(name, value)` for every param, in pattern order.
-    pub fn iter(&self) -> impl Iterator<Item = (&'r str, &'p [u8])> + '_ {
-        (0..self.len()).filter_map(move |i| {
-            let (name, r) = self.range(i)?;
-            Some((name, self.path.get(r)?))
-        })
+    pub fn iter(&self) -> impl Iterator<Item = (&'r str, &'p [u8])> + use<'r, 'p> {
+        let path = self.path;
+        ParamSlot::ranges(self.slots, path).filter_map(move |(s, r)| Some((&*s.name, path.get(r)?)))
     }
 }
 
@@ -288,7 +287,7 @@ impl<T> Router<T> {
             .zip(&patterns)
             .map(|(text, p)| StoredPath {
                 pattern: text.as_str().into(),
-                names: p.param_names().into_boxed_slice(),
+                params: p.param_slots().into_boxed_slice(),
                 place: None,
             })
             .collect();
@@ -387,29 +386,27 @@ impl<T> Router<T> {
             Some(Some(r)) => r.accepts(method, req, vars, filter),
             _ => false,
         };
-        let mut caps: Captures = [(0, 0); MAX_PARAMS];
         let exact = match self.exact_lens[len_cell(req.path.len())] {
             0 => None,
             _ => self.exact.get(req.path),
         };
         if let Some(slot) = exact {
-            let mut after = None;
+            let mut after = FIRST;
             while let Some((e, hit)) = slot.best_after(&host, after) {
-                if accept(&e) {
-                    return self.report(e, hit, caps, req.path);
+                if accept(e) {
+                    return self.report(e, hit, req.path);
                 }
-                after = Some(e.key);
+                after = e.key;
             }
         }
-        let (entry, hit) = self.tree.find(req.path, &host, &mut accept, &mut caps)?;
-        self.report(entry, hit, caps, req.path)
+        let (entry, hit) = self.tree.find(req.path, &host, &mut accept)?;
+        self.report(entry, hit, req.path)
     }
 
     fn report<'r, 'p>(
         &'r self,
-        e: Entry,
+        e: &Entry,
         hit: HostHit<'r>,
-        ranges: Captures,
         path: &'p [u8],
     ) -> Option<Match<'r, 'p, T>> {
         let r = self.routes.get(e.route as usize)?.as_ref()?;
@@ -424,8 +421,7 @@ impl<T> Router<T> {
                 HostHit::Wildcard(s) => MatchedHost::Wildcard(s),
             },
             params: Params {
-                names: &sp.names,
-                ranges,
+                slots: &sp.params,
                 path,
             },
         })

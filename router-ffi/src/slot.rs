@@ -64,12 +64,17 @@ fn remove_entry(list: &mut Vec<Entry>, route: u32, path: u16) {
     }
 }
 
+/// Below every key [`order_key`] makes (sequence numbers start at 1):
+/// "after `FIRST`" means from the first entry on.
+pub(crate) const FIRST: Key = (0, 0);
+
 /// The first entry of a sorted list whose key is above `after`.
-fn first_after(list: &[Entry], after: Option<Key>) -> Option<&Entry> {
-    match after {
-        None => list.first(),
-        Some(k) => list.get(list.partition_point(|x| x.key <= k)),
+#[inline]
+fn first_after(list: &[Entry], after: Key) -> Option<&Entry> {
+    if after == FIRST {
+        return list.first();
     }
+    list.get(list.partition_point(|x| x.key <= after))
 }
 
 impl Slot {
@@ -137,39 +142,50 @@ impl Slot {
 
     /// The best entry whose key is above `after` and whose hosts admit the
     /// request, with the host that admitted it.
+    #[inline]
     pub fn best_after<'r>(
         &'r self,
         host: &HostCtx<'_>,
-        after: Option<Key>,
-    ) -> Option<(Entry, HostHit<'r>)> {
-        let mut best: Option<(Entry, HostHit<'r>)> = None;
-        let mut offer = |e: Option<&Entry>, hit: HostHit<'r>| {
+        after: Key,
+    ) -> Option<(&'r Entry, HostHit<'r>)> {
+        let first = first_after(&self.unrestricted, after);
+        match self.hosts.as_deref() {
+            None => first.map(|e| (e, HostHit::Unrestricted)),
+            Some(idx) => idx.best_after(host, after, first),
+        }
+    }
+}
+
+impl HostIndex {
+    /// [`Slot::best_after`] for a slot with hosts; `unrestricted` is the
+    /// best entry without hosts.
+    fn best_after<'r>(
+        &'r self,
+        host: &HostCtx<'_>,
+        after: Key,
+        unrestricted: Option<&'r Entry>,
+    ) -> Option<(&'r Entry, HostHit<'r>)> {
+        let mut best = unrestricted.map(|e| (e, HostHit::Unrestricted));
+        let mut offer = |e: Option<&'r Entry>, hit: HostHit<'r>| {
             if let Some(e) = e {
                 if best.is_none_or(|(b, _)| e.key < b.key) {
-                    best = Some((*e, hit));
+                    best = Some((e, hit));
                 }
             }
         };
-        offer(
-            first_after(&self.unrestricted, after),
-            HostHit::Unrestricted,
-        );
-        let Some(idx) = self.hosts.as_deref() else {
-            return best;
-        };
         if host.present {
-            offer(first_after(&idx.any, after), HostHit::Wildcard(b""));
+            offer(first_after(&self.any, after), HostHit::Wildcard(b""));
         }
         for name in [host.host, host.host_with_port].into_iter().flatten() {
             let (whole, name) = (name.whole, name.bytes);
-            if let Some(list) = idx.exact.get(name).filter(|_| whole) {
+            if let Some(list) = self.exact.get(name).filter(|_| whole) {
                 offer(first_after(list, after), HostHit::Request);
             }
-            for &(len, _) in &idx.suffix_lens {
+            for &(len, _) in &self.suffix_lens {
                 if len > name.len() {
                     continue;
                 }
-                if let Some((key, list)) = idx.suffix.get_key_value(&name[name.len() - len..]) {
+                if let Some((key, list)) = self.suffix.get_key_value(&name[name.len() - len..]) {
                     offer(first_after(list, after), HostHit::Wildcard(key));
                 }
             }

@@ -181,16 +181,14 @@ fn to_match(m: &Match<'_, '_, u64>) -> rr_match {
     };
     let mut params = [empty; RR_MAX_PARAMS];
     let mut count = 0;
-    for (slot, i) in params.iter_mut().zip(0..m.params.len()) {
-        if let Some((name, range)) = m.params.range(i) {
-            *slot = rr_param {
-                name: c_ptr(name.as_bytes()),
-                name_len: name.len(),
-                start: range.start,
-                end: range.end,
-            };
-            count += 1;
-        }
+    for (slot, (name, range)) in params.iter_mut().zip(m.params.ranges()) {
+        *slot = rr_param {
+            name: c_ptr(name.as_bytes()),
+            name_len: name.len(),
+            start: range.start,
+            end: range.end,
+        };
+        count += 1;
     }
     rr_match {
         value: *m.value,
