@@ -21,7 +21,8 @@ for c in nginx wrk python3; do
 done
 ROUNDS=${ROUNDS:-3}; DUR=${DUR:-5}; CONN=${CONN:-64}
 cargo build --release -p radixgate >&2
-BIN=target/release/radixgate
+TARGET=${CARGO_TARGET_DIR:-target}
+BIN=$TARGET/release/radixgate
 PLUGINS=${PLUGINS:-0}
 if [ "$PLUGINS" = 1 ]; then
   cargo build --release -p radixgate-plugin-key-auth -p radixgate-plugin-limit-count \
@@ -60,7 +61,7 @@ CONF
 WRK_HEADER=()
 if [ "$PLUGINS" = 1 ]; then
   mkdir -p "$W/plugins"
-  for n in key_auth limit_count prometheus; do cp "target/release/libradixgate_plugin_$n.so" "$W/plugins/"; done
+  for n in key_auth limit_count prometheus; do cp "$TARGET/release/libradixgate_plugin_$n.so" "$W/plugins/"; done
   echo "plugins: {dir: $W/plugins, export_addr: 127.0.0.1:$PM}" >>"$W/config.yaml"
   WRK_HEADER=(-H "apikey: bench-key")
   cat >"$W/apisix.yaml" <<CONF

@@ -158,3 +158,28 @@ impl Chain {
         self.phases.contains(phase)
     }
 }
+
+#[cfg(test)]
+impl Configured {
+    /// Plugin `P`, compiled into the test binary, configured with `config`
+    /// as if loaded from a library (for tests of the request path).
+    pub(crate) fn in_process<P: radixgate_plugin::Plugin>(
+        config: &Value,
+        services: &GatewayServices,
+    ) -> Arc<Configured> {
+        use radixgate_plugin::abi::{ABI_MAJOR, ABI_MINOR};
+        let root = radixgate_plugin::root_module::<P>(ABI_MAJOR, ABI_MINOR);
+        let entry = super::entry::PluginEntry::from_root(std::path::Path::new("(test)"), root)
+            .expect("a test plugin's declarations");
+        let instance = PluginInstance::build(&Arc::new(entry), config, services.handle())
+            .expect("a test plugin's config");
+        Arc::new(Configured {
+            name: P::NAME.to_string(),
+            priority: P::PRIORITY,
+            disabled: false,
+            filter: None,
+            error_response: None,
+            instance,
+        })
+    }
+}

@@ -3,7 +3,7 @@
 //! series exists.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{Mutex, RwLock};
 
 use abi_stable::std_types::RStr;
@@ -47,17 +47,90 @@ pub struct Series {
     pub buckets: Vec<u64>,
 }
 
+/// One series as the registry keeps it: the label values packed for a
+/// quick compare (each value's length as 4 bytes, then its bytes: one
+/// buffer, so a compare touches one or two cache lines, not one per
+/// label), and the values.
+struct Slot {
+    packed: Box<[u8]>,
+    series: Series,
+}
+
+impl Slot {
+    /// Whether this slot's label values are `labels`.
+    fn is(&self, labels: &[RStr<'_>]) -> bool {
+        let mut rest: &[u8] = &self.packed;
+        for l in labels {
+            let l = l.as_str().as_bytes();
+            let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+                return false;
+            };
+            if u32::from_le_bytes(*len) as usize != l.len() || tail.len() < l.len() {
+                return false;
+            }
+            let (value, tail) = tail.split_at(l.len());
+            if value != l {
+                return false;
+            }
+            rest = tail;
+        }
+        rest.is_empty()
+    }
+
+    fn new(labels: &[RStr<'_>], buckets: usize) -> Slot {
+        let size = labels.iter().map(|l| 4 + l.len()).sum();
+        let mut packed = Vec::with_capacity(size);
+        for l in labels {
+            // Label values longer than 4 GiB do not cross the boundary.
+            packed.extend_from_slice(&(l.len() as u32).to_le_bytes());
+            packed.extend_from_slice(l.as_str().as_bytes());
+        }
+        Slot {
+            packed: packed.into_boxed_slice(),
+            series: Series {
+                labels: labels.iter().map(|l| l.as_str().to_string()).collect(),
+                buckets: vec![0; buckets],
+                ..Series::default()
+            },
+        }
+    }
+}
+
+/// The keys of [`Values::series`] are already seeded hashes: used as is.
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; fold anything else in all the same.
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
 #[derive(Default)]
 struct Values {
     /// Hash of the label values -> series with that hash.
-    series: HashMap<u64, Vec<Series>>,
+    series: HashMap<u64, Vec<Slot>, BuildHasherDefault<KeyHasher>>,
     len: usize,
+}
+
+/// One registered metric: its declaration and its series.
+struct Metric {
+    desc: MetricDesc,
+    values: Mutex<Values>,
 }
 
 /// The registry: declarations (append-only) and their series.
 pub struct MetricsRegistry {
-    descs: RwLock<Vec<MetricDesc>>,
-    values: RwLock<Vec<Mutex<Values>>>,
+    metrics: RwLock<Vec<Metric>>,
     /// Per-registry random seed of [`MetricsRegistry::key`].
     seed: u64,
     dropped: std::sync::atomic::AtomicU64,
@@ -66,8 +139,7 @@ pub struct MetricsRegistry {
 impl Default for MetricsRegistry {
     fn default() -> MetricsRegistry {
         MetricsRegistry {
-            descs: RwLock::default(),
-            values: RwLock::default(),
+            metrics: RwLock::default(),
             seed: RandomState::new().hash_one(0x5eed_u64),
             dropped: std::sync::atomic::AtomicU64::new(0),
         }
@@ -78,9 +150,9 @@ impl MetricsRegistry {
     /// Registers `desc`, or finds the metric of that name if it has the
     /// same kind and labels; another shape under that name is an error.
     pub fn register(&self, desc: MetricDesc) -> Result<u32, String> {
-        let mut descs = self.descs.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(i) = descs.iter().position(|d| d.name == desc.name) {
-            let old = &descs[i];
+        let mut metrics = self.metrics.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = metrics.iter().position(|m| m.desc.name == desc.name) {
+            let old = &metrics[i].desc;
             if old.kind != desc.kind || old.labels != desc.labels {
                 return Err(format!(
                     "metric {} is already registered with other labels or kind",
@@ -89,10 +161,11 @@ impl MetricsRegistry {
             }
             return Ok(i as u32);
         }
-        descs.push(desc);
-        let mut values = self.values.write().unwrap_or_else(|e| e.into_inner());
-        values.push(Mutex::default());
-        Ok((descs.len() - 1) as u32)
+        metrics.push(Metric {
+            desc,
+            values: Mutex::default(),
+        });
+        Ok((metrics.len() - 1) as u32)
     }
 
     /// The series key of `labels`: a seeded multiply-xor hash over the
@@ -128,30 +201,23 @@ impl MetricsRegistry {
     /// records it as an observation). Unknown ids, a wrong number of label
     /// values and series past [`MAX_SERIES`] are ignored.
     pub fn record(&self, id: u32, labels: &[RStr<'_>], value: f64) {
-        let descs = self.descs.read().unwrap_or_else(|e| e.into_inner());
-        let bounds: &[f64] = match descs.get(id as usize) {
-            Some(d) if d.labels.len() == labels.len() => match &d.kind {
-                MetricKind::Counter => &[],
-                MetricKind::Histogram(b) => b,
-            },
-            _ => return,
-        };
-        let key = self.key(labels);
-        let values = self.values.read().unwrap_or_else(|e| e.into_inner());
-        let Some(slot) = values.get(id as usize) else {
+        let metrics = self.metrics.read().unwrap_or_else(|e| e.into_inner());
+        let Some(metric) = metrics.get(id as usize) else {
             return;
         };
-        let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+        if metric.desc.labels.len() != labels.len() {
+            return;
+        }
+        let bounds: &[f64] = match &metric.desc.kind {
+            MetricKind::Counter => &[],
+            MetricKind::Histogram(b) => b,
+        };
+        let key = self.key(labels);
+        let mut slot = metric.values.lock().unwrap_or_else(|e| e.into_inner());
         let Values { series, len } = &mut *slot;
         let list = series.entry(key).or_default();
-        let same = |s: &Series| {
-            s.labels
-                .iter()
-                .zip(labels)
-                .all(|(a, b)| a.as_bytes() == b.as_str().as_bytes())
-        };
-        let series = match list.iter().position(same) {
-            Some(i) => &mut list[i],
+        let series = match list.iter().position(|s| s.is(labels)) {
+            Some(i) => &mut list[i].series,
             None if *len >= MAX_SERIES => {
                 self.dropped
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -159,13 +225,9 @@ impl MetricsRegistry {
             }
             None => {
                 *len += 1;
-                list.push(Series {
-                    labels: labels.iter().map(|l| l.as_str().to_string()).collect(),
-                    buckets: vec![0; bounds.len()],
-                    ..Series::default()
-                });
+                list.push(Slot::new(labels, bounds.len()));
                 let last = list.len() - 1;
-                &mut list[last]
+                &mut list[last].series
             }
         };
         series.sum += value;
@@ -179,14 +241,13 @@ impl MetricsRegistry {
 
     /// Every metric with a copy of its series (for an exporter).
     pub fn collect(&self) -> Vec<(MetricDesc, Vec<Series>)> {
-        let descs = self.descs.read().unwrap_or_else(|e| e.into_inner());
-        let values = self.values.read().unwrap_or_else(|e| e.into_inner());
-        descs
+        let metrics = self.metrics.read().unwrap_or_else(|e| e.into_inner());
+        metrics
             .iter()
-            .zip(values.iter())
-            .map(|(d, v)| {
-                let v = v.lock().unwrap_or_else(|e| e.into_inner());
-                (d.clone(), v.series.values().flatten().cloned().collect())
+            .map(|m| {
+                let v = m.values.lock().unwrap_or_else(|e| e.into_inner());
+                let series = v.series.values().flatten();
+                (m.desc.clone(), series.map(|s| s.series.clone()).collect())
             })
             .collect()
     }
@@ -228,6 +289,16 @@ mod tests {
         m.record(c, &[RStr::from("r2")], 1.0);
         m.record(h, &r1, 5.0);
         m.record(c, &[], 1.0); // wrong label count: ignored
+                               // Values that concatenate alike are other series.
+        let two = m
+            .register(MetricDesc {
+                labels: vec!["a".into(), "b".into()],
+                ..desc("two", MetricKind::Counter)
+            })
+            .expect("new");
+        m.record(two, &[RStr::from("ab"), RStr::from("c")], 1.0);
+        m.record(two, &[RStr::from("a"), RStr::from("bc")], 1.0);
+        m.record(two, &[RStr::from("a"), RStr::from("bc")], 1.0);
         let all = m.collect();
         let counter = &all[c as usize].1;
         assert_eq!(counter.len(), 2);
@@ -235,5 +306,12 @@ mod tests {
         assert_eq!((s1.sum, s1.count), (5.0, 2));
         let hist = &all[h as usize].1[0];
         assert_eq!(hist.buckets, vec![0, 1]);
+        let mut two: Vec<_> = all[two as usize]
+            .1
+            .iter()
+            .map(|s| (s.labels.join("|"), s.count))
+            .collect();
+        two.sort();
+        assert_eq!(two, [("ab|c".to_string(), 1), ("a|bc".to_string(), 2)]);
     }
 }

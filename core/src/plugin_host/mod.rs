@@ -35,7 +35,7 @@ pub use loader::{load_file, plugin_files, LoadError};
 pub use metrics::{MetricDesc, MetricKind, MetricsRegistry, Series, MAX_SERIES};
 pub use radixgate_plugin::{Phase, Phases};
 pub use registry::{LoadReport, PluginRegistry};
-pub use request::RequestState;
+pub use request::{RequestState, SharedVars};
 pub use services::GatewayServices;
 pub use setup::{admin_list, admin_reload, admin_schema, reload_on_sighup};
 pub use store::SharedStore;

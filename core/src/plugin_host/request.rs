@@ -1,7 +1,7 @@
 //! The host's side of the request context: the request (and response) a
 //! plugin reads and edits, built by the proxy once per request.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use abi_stable::std_types::{RNone, ROption, RSome, RStr, Tuple2};
@@ -32,7 +32,7 @@ pub struct RequestState {
     /// The consumer an auth plugin identified.
     pub consumer: Option<String>,
     /// Variables shared between plugins for this request.
-    pub vars: HashMap<String, String>,
+    pub vars: SharedVars,
     /// Response status (0 until a response exists).
     pub response_status: u16,
     /// Response headers sent to the client.
@@ -53,10 +53,59 @@ impl RequestState {
             route_id: String::new(),
             params: Vec::new(),
             consumer: None,
-            vars: HashMap::new(),
+            vars: SharedVars::default(),
             response_status: 0,
             response_headers: HeaderMap::new(),
         }
+    }
+}
+
+/// The variables plugins share during one request: a handful per request,
+/// so a list searched in order (no hashing, no allocation until the first
+/// one is set); setting a name again replaces its value in place.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SharedVars {
+    pairs: Vec<(String, String)>,
+}
+
+impl SharedVars {
+    /// The value of `name`, if set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Sets `name` to `value` (reusing the old value's buffer).
+    pub fn insert(&mut self, name: &str, value: &str) {
+        match self.pairs.iter_mut().find(|(n, _)| n == name) {
+            Some((_, v)) => {
+                v.clear();
+                v.push_str(value);
+            }
+            None => {
+                if self.pairs.capacity() == 0 {
+                    self.pairs.reserve_exact(4);
+                }
+                self.pairs.push((name.to_string(), value.to_string()));
+            }
+        }
+    }
+
+    /// Every variable (name, value), in the order first set.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// The number of variables set.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// True when none is set.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
     }
 }
 
@@ -75,11 +124,43 @@ fn first<'a>(map: &'a HeaderMap, name: RStr<'_>) -> ROption<RStr<'a>> {
     }
 }
 
+/// How many header names a worker thread keeps parsed.
+const NAME_CACHE: usize = 32;
+
+thread_local! {
+    /// Header names plugins set recently, parsed: a name that is not one
+    /// of the standard ones costs a parse and an allocation per call
+    /// otherwise (limit-count sets three per request).
+    static NAMES: RefCell<Vec<HeaderName>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `name` as a header name (any case), if valid.
+fn header_name(name: &str) -> Option<HeaderName> {
+    let cached = NAMES.try_with(|names| {
+        let names = names.borrow();
+        names
+            .iter()
+            .find(|n| n.as_str().eq_ignore_ascii_case(name))
+            .cloned()
+    });
+    if let Ok(Some(n)) = cached {
+        // Same bytes but for case, and the cached one is valid.
+        return Some(n);
+    }
+    let parsed = HeaderName::from_bytes(name.as_bytes()).ok()?;
+    let _ = NAMES.try_with(|names| {
+        let mut names = names.borrow_mut();
+        if names.len() >= NAME_CACHE {
+            names.remove(0);
+        }
+        names.push(parsed.clone());
+    });
+    Some(parsed)
+}
+
 /// A header name and value a plugin gave, if both are valid.
 fn header(name: RStr<'_>, value: RStr<'_>) -> Option<(HeaderName, HeaderValue)> {
-    let parsed = HeaderName::from_bytes(name.as_str().as_bytes())
-        .ok()
-        .zip(HeaderValue::from_str(value.as_str()).ok());
+    let parsed = header_name(name.as_str()).zip(HeaderValue::from_str(value.as_str()).ok());
     if parsed.is_none() {
         tracing::warn!(name = %name.as_str(), "a plugin set an invalid header; dropped");
     }
@@ -87,7 +168,7 @@ fn header(name: RStr<'_>, value: RStr<'_>) -> Option<(HeaderName, HeaderValue)> 
 }
 
 fn remove(map: &mut HeaderMap, name: RStr<'_>) {
-    if let Ok(name) = HeaderName::from_bytes(name.as_str().as_bytes()) {
+    if let Some(name) = header_name(name.as_str()) {
         map.remove(name);
     }
 }
@@ -183,10 +264,10 @@ impl RequestCtx for RequestState {
         self.consumer = Some(username.to_string());
     }
     fn var(&self, name: RStr<'_>) -> ROption<RStr<'_>> {
-        text(self.vars.get(name.as_str()).map(String::as_str))
+        text(self.vars.get(name.as_str()))
     }
     fn set_var(&mut self, name: RStr<'_>, value: RStr<'_>) {
-        self.vars.insert(name.to_string(), value.to_string());
+        self.vars.insert(name.as_str(), value.as_str());
     }
     fn response_status(&self) -> u16 {
         self.response_status
@@ -211,5 +292,25 @@ impl RequestCtx for RequestState {
     }
     fn remove_response_header(&mut self, name: RStr<'_>) {
         remove(&mut self.response_headers, name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SharedVars;
+
+    #[test]
+    fn shared_vars_set_replace_and_read() {
+        let mut vars = SharedVars::default();
+        assert_eq!(vars.get("a"), None);
+        vars.insert("a", "1");
+        vars.insert("ab", "2");
+        vars.insert("a", "3");
+        assert_eq!(
+            (vars.get("a"), vars.get("ab"), vars.len()),
+            (Some("3"), Some("2"), 2)
+        );
+        let all: Vec<_> = vars.iter().collect();
+        assert_eq!(all, [("a", "3"), ("ab", "2")]);
     }
 }

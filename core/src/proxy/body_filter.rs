@@ -1,8 +1,8 @@
 //! The response body as body_filter plugins see it (issue 5): each chunk
 //! runs through the chain's body_filter plugins as it streams, and may be
 //! replaced; when the body ends (or the client goes away) the log phase
-//! runs on a task of its own. Only responses of chains that have a
-//! body_filter plugin are wrapped.
+//! is queued for the worker's log task (`phases::log_later`). Only
+//! responses of chains that have a body_filter plugin are wrapped.
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
 
-use super::phases::{holds, spawn_log, Chains, Where};
+use super::phases::{holds, log_later, Chains, Where};
 use super::respond::Body;
 use crate::plugin_host::{Outcome, Phase, RequestState};
 
@@ -84,7 +84,7 @@ impl Filtered {
     fn finish(&mut self) {
         if let Some(state) = self.state.take() {
             let chains = std::mem::take(&mut self.chains);
-            spawn_log(chains, state, self.local, std::mem::take(&mut self.host));
+            log_later(chains, state, self.local, &self.host);
         }
     }
 }

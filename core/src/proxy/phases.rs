@@ -4,14 +4,18 @@
 //! rewrite and access run global rules' plugins first, then the route's,
 //! each in priority order; either may answer the request. before_proxy
 //! runs once before the request is forwarded; header_filter on every
-//! response (the node's, a plugin's answer, a 404); log on a task of its
-//! own after the response is handed to hyper, so it never delays it.
+//! response (the node's, a plugin's answer, a 404); log after the
+//! response is handed to hyper, on the worker's log task, so it never
+//! delays it (see [`log_later`]).
 //! `_meta.filter` is evaluated on the request as it is at that moment;
 //! `_meta.error_response` replaces the body of a plugin's own 4xx/5xx.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
@@ -20,13 +24,14 @@ use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use radix_router::{Expr, Var, Vars};
+use tokio::runtime::RuntimeFlavor;
 
 use super::body_filter::Filtered;
 use super::forward::{forward, forward_with};
 use super::respond::{self, Body};
 use super::service::{Conn, Shared};
 use super::vars::RequestVars;
-use crate::plugin_host::{Chain, Configured, Outcome, Phase, Reply, RequestState};
+use crate::plugin_host::{Chain, Configured, Outcome, Phase, Reply, RequestState, SharedVars};
 use crate::snapshot::RouteRt;
 
 /// The chains one request runs: global rules' first, then the route's.
@@ -144,7 +149,7 @@ pub async fn run(
     };
     if let (Some(n), true) = (&node, chains.has(Phase::Log)) {
         // nginx's $upstream_addr, for log plugins (prometheus' node label).
-        state.vars.insert("upstream_addr".into(), n.to_string());
+        state.vars.insert("upstream_addr", n.as_str());
     }
     let resp = response_phases(&chains, resp, &mut state, &at);
     if chains.has(Phase::BodyFilter) {
@@ -155,27 +160,173 @@ pub async fn run(
         let body = Either::Right(Either::Right(body));
         return (Response::from_parts(parts, body), node);
     }
-    spawn_log(chains, state, conn.local, host.to_vec());
+    log_later(chains, state, conn.local, host);
     (resp, node)
 }
 
-/// Runs the log phase on a task of its own (the response is not delayed).
-pub fn spawn_log(chains: Chains, mut state: RequestState, local: SocketAddr, host: Vec<u8>) {
+/// Most log phases a worker keeps waiting for its log task; past that the
+/// request that finishes runs its own (the queue stays bounded however slow
+/// a log plugin is).
+const MAX_PENDING_LOGS: usize = 4096;
+
+/// One request's log phase, waiting for its worker's log task.
+struct LogJob {
+    chains: Chains,
+    state: RequestState,
+    local: SocketAddr,
+    /// The request's host, kept only when a log plugin has a `_meta.filter`.
+    host: Vec<u8>,
+}
+
+impl LogJob {
+    /// The log phase of a request whose chains are `chains`; `host` is read
+    /// only when a log plugin has a filter.
+    fn new(chains: Chains, state: RequestState, local: SocketAddr, host: &[u8]) -> LogJob {
+        let filtered = chains.for_phase(Phase::Log).any(|c| c.filter.is_some());
+        LogJob {
+            host: if filtered { host.to_vec() } else { Vec::new() },
+            chains,
+            state,
+            local,
+        }
+    }
+
+    /// Runs every log plugin whose filter holds. A plugin's panic is caught
+    /// on its side of the boundary and logged by the host with its name.
+    fn run(mut self) {
+        let at = Where {
+            local: self.local,
+            host: &self.host,
+        };
+        for c in self.chains.for_phase(Phase::Log) {
+            if holds(c.filter.as_ref(), &self.state, &at) {
+                let _ = c.instance.call(Phase::Log, &mut self.state);
+            }
+        }
+    }
+}
+
+/// The log phases a worker thread has yet to run, and its log task.
+struct LogQueue {
+    jobs: Vec<LogJob>,
+    /// The log task's waker while it waits for jobs.
+    waker: Option<Waker>,
+    /// Whether this thread's runtime has a log task.
+    running: bool,
+}
+
+thread_local! {
+    static LOGS: RefCell<LogQueue> = const {
+        RefCell::new(LogQueue { jobs: Vec::new(), waker: None, running: false })
+    };
+}
+
+/// Runs the request's log phase after the response is handed to hyper,
+/// without delaying it. On a worker (a current-thread runtime) the job
+/// joins the worker's queue, which one long-lived task per worker drains
+/// after the connection tasks that are ready have run (no task, no
+/// allocation per request); elsewhere on a task of its own, and outside a
+/// runtime right here.
+pub fn log_later(chains: Chains, state: RequestState, local: SocketAddr, host: &[u8]) {
     if !chains.has(Phase::Log) {
         return;
     }
-    let Ok(rt) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    rt.spawn(async move {
-        let at = Where { local, host: &host };
-        for c in chains.for_phase(Phase::Log) {
-            if holds(c.filter.as_ref(), &state, &at) {
-                // A failure is logged by the host with the plugin's name.
-                let _ = c.instance.call(Phase::Log, &mut state);
+    let job = LogJob::new(chains, state, local, host);
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) if rt.runtime_flavor() == RuntimeFlavor::CurrentThread => {
+            if let Some(job) = enqueue(job, &rt) {
+                job.run();
             }
         }
-    });
+        Ok(rt) => {
+            rt.spawn(async move { job.run() });
+        }
+        Err(_) => job.run(),
+    }
+}
+
+/// Queues `job` for this thread's log task (starting the task if the
+/// runtime has none); the job back when the queue is full or the thread is
+/// going away.
+fn enqueue(job: LogJob, rt: &tokio::runtime::Handle) -> Option<LogJob> {
+    let mut job = Some(job);
+    let waker = LOGS
+        .try_with(|q| {
+            let mut q = q.borrow_mut();
+            if q.jobs.len() >= MAX_PENDING_LOGS {
+                return None;
+            }
+            q.jobs.extend(job.take());
+            if q.running {
+                q.waker.take()
+            } else {
+                q.running = true;
+                rt.spawn(LogTask { batch: Vec::new() });
+                None
+            }
+        })
+        .ok()
+        .flatten();
+    // Woken outside the borrow: the task runs later, on this thread.
+    if let Some(w) = waker {
+        w.wake();
+    }
+    job
+}
+
+/// A worker's log task: runs the queued log phases, a batch per poll, and
+/// yields between batches so that connections keep going.
+struct LogTask {
+    /// The batch being run (its buffer is swapped with the queue's).
+    batch: Vec<LogJob>,
+}
+
+impl Future for LogTask {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let more = LOGS.try_with(|q| {
+            let mut q = q.borrow_mut();
+            std::mem::swap(&mut q.jobs, &mut this.batch);
+            if this.batch.is_empty() {
+                q.waker = Some(cx.waker().clone());
+                false
+            } else {
+                true
+            }
+        });
+        if !matches!(more, Ok(true)) {
+            return Poll::Pending;
+        }
+        for job in this.batch.drain(..) {
+            job.run();
+        }
+        // More may have come meanwhile: look again after the others ran.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl Drop for LogTask {
+    fn drop(&mut self) {
+        // The runtime is going away: the next request starts a new task;
+        // what is queued still runs (unless this is a panic unwinding).
+        let left = LOGS
+            .try_with(|q| {
+                let mut q = q.borrow_mut();
+                q.running = false;
+                q.waker = None;
+                std::mem::take(&mut q.jobs)
+            })
+            .unwrap_or_default();
+        if std::thread::panicking() {
+            return;
+        }
+        for job in self.batch.drain(..).chain(left) {
+            job.run();
+        }
+    }
 }
 
 /// Merges the consumer's plugins (consumer > consumer_group) into the
@@ -254,7 +405,7 @@ fn run_phase(
 /// variables plugins set.
 struct FilterVars<'a> {
     request: RequestVars<'a>,
-    own: &'a HashMap<String, String>,
+    own: &'a SharedVars,
 }
 
 impl Vars for FilterVars<'_> {
@@ -335,5 +486,127 @@ fn no_route(state: &RequestState) -> Response<Body> {
         respond::healthy()
     } else {
         respond::not_found()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use radixgate_plugin::{ConfigError, Ctx, Decision, Host, Phases, Plugin};
+
+    use super::*;
+    use crate::plugin_host::GatewayServices;
+
+    /// Log phases run by [`CountLog`], per test (each uses its own path).
+    static RUNS: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
+
+    /// A log plugin counting its runs in `RUNS[<first path byte - b'0'>]`;
+    /// it panics on a path ending in `!`.
+    struct CountLog;
+
+    impl Plugin for CountLog {
+        const NAME: &'static str = "count-log";
+        const VERSION: &'static str = "0";
+        const PRIORITY: i32 = 0;
+        const PHASES: Phases = Phases::of(Phase::Log);
+        type Config = serde_json::Value;
+        fn new(_: Self::Config, _: &Host) -> Result<Self, ConfigError> {
+            Ok(CountLog)
+        }
+        fn log(&self, ctx: &mut Ctx<'_>) -> Decision {
+            let path = ctx.path().as_bytes();
+            assert!(path.last() != Some(&b'!'), "log panic");
+            RUNS[usize::from(path[1] - b'0')].fetch_add(1, Ordering::SeqCst);
+            Decision::Continue
+        }
+    }
+
+    fn chains() -> Chains {
+        let services = GatewayServices::default();
+        let c = Configured::in_process::<CountLog>(&serde_json::json!({}), &services);
+        Chains {
+            global: None,
+            route: Chain::new([c]),
+        }
+    }
+
+    fn log(path: &str) {
+        let client = "127.0.0.1:1".parse().expect("addr");
+        let state = RequestState::new(Method::GET, path, client);
+        log_later(chains(), state, client, b"h");
+    }
+
+    fn runs(i: usize) -> usize {
+        RUNS[i].load(Ordering::SeqCst)
+    }
+
+    fn current_thread() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+    }
+
+    #[test]
+    fn a_worker_runs_log_phases_after_the_request_on_its_log_task() {
+        current_thread().block_on(async {
+            for _ in 0..10 {
+                log("/0");
+            }
+            // Not run by the request itself.
+            assert_eq!(runs(0), 0);
+            // A panicking plugin fails its own call only.
+            log("/0!");
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            assert_eq!(runs(0), 10);
+            log("/0");
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            assert_eq!(runs(0), 11);
+        });
+    }
+
+    #[test]
+    fn outside_a_runtime_the_log_phase_runs_at_once() {
+        log("/1");
+        assert_eq!(runs(1), 1);
+    }
+
+    #[test]
+    fn log_phases_queued_when_the_runtime_stops_still_run() {
+        current_thread().block_on(async {
+            log("/2");
+            log("/2");
+        });
+        // block_on returned before the log task ran; dropping the runtime
+        // drops the task, which runs what is left.
+        assert_eq!(runs(2), 2);
+        // A new runtime on the same thread gets a new log task.
+        current_thread().block_on(async {
+            log("/2");
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            assert_eq!(runs(2), 3);
+        });
+    }
+
+    #[test]
+    fn a_multi_thread_runtime_runs_log_phases_on_tasks() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_time()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            log("/3");
+            for _ in 0..500 {
+                if runs(3) == 1 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        });
+        assert_eq!(runs(3), 1);
     }
 }

@@ -12,6 +12,8 @@
 
 pub mod lookup;
 
+use std::borrow::Cow;
+
 use radixgate_plugin::serde::Deserialize;
 use radixgate_plugin::{
     export_plugin, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin, Response,
@@ -59,24 +61,26 @@ pub struct KeyAuth {
 }
 
 /// Where the key was found.
+#[derive(Clone, Copy)]
 enum Found {
-    Header(String),
-    Query(String),
+    Header,
+    Query,
 }
 
 impl KeyAuth {
-    fn find_key(&self, ctx: &Ctx<'_>) -> Option<Found> {
+    /// The key (borrowed from the request when it comes from a header).
+    fn find_key<'c>(&self, ctx: &'c Ctx<'_>) -> Option<(Cow<'c, str>, Found)> {
         if let Some(key) = ctx.header(&self.config.header) {
-            return Some(Found::Header(key.to_string()));
+            return Some((Cow::Borrowed(key), Found::Header));
         }
         ctx.query_arg(&self.config.query)
-            .map(|raw| Found::Query(lookup::decode_query_value(raw)))
+            .map(|raw| (Cow::Owned(lookup::decode_query_value(raw)), Found::Query))
     }
 
-    fn hide(&self, ctx: &mut Ctx<'_>, found: &Found) {
+    fn hide(&self, ctx: &mut Ctx<'_>, found: Found) {
         match found {
-            Found::Header(_) => ctx.remove_header(&self.config.header),
-            Found::Query(_) => {
+            Found::Header => ctx.remove_header(&self.config.header),
+            Found::Query => {
                 let query = lookup::query_without(ctx.query(), &self.config.query);
                 let uri = if query.is_empty() {
                     ctx.path().to_string()
@@ -145,17 +149,17 @@ impl Plugin for KeyAuth {
     }
 
     fn rewrite(&self, ctx: &mut Ctx<'_>) -> Decision {
-        let Some(found) = self.find_key(ctx) else {
+        let looked_up = self
+            .find_key(ctx)
+            .map(|(key, found)| (lookup::consumer_for(&self.host, &key), found));
+        let Some((consumer, found)) = looked_up else {
             return self.reject(ctx, "Missing API key in request");
         };
-        let key = match &found {
-            Found::Header(k) | Found::Query(k) => k,
-        };
-        let Some(consumer) = lookup::consumer_for(&self.host, key) else {
+        let Some(consumer) = consumer else {
             return self.reject(ctx, "Invalid API key in request");
         };
         if self.config.hide_credentials {
-            self.hide(ctx, &found);
+            self.hide(ctx, found);
         }
         ctx.set_consumer(&consumer);
         Decision::Continue

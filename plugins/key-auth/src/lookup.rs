@@ -6,6 +6,8 @@
 //! when consumers are loaded and removed when they go. This module is the
 //! one place that knows that convention.
 
+use std::cell::RefCell;
+
 use radixgate_plugin::Host;
 
 /// Prefix of the store keys that map a key-auth key to its consumer.
@@ -19,10 +21,20 @@ pub fn credential_key(key: &str) -> String {
     k
 }
 
+thread_local! {
+    /// The store key being looked up, reused by every request on the thread.
+    static STORE_KEY: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
 /// The username of the consumer whose key is `key`, if any.
 pub fn consumer_for(host: &Host, key: &str) -> Option<String> {
-    host.get(&credential_key(key))
-        .filter(|name| !name.is_empty())
+    let name = STORE_KEY.with_borrow_mut(|k| {
+        k.clear();
+        k.push_str(CREDENTIAL_PREFIX);
+        k.push_str(key);
+        host.get(k)
+    });
+    name.filter(|name| !name.is_empty())
 }
 
 /// Percent-decodes a query value (`+` is a space), as APISIX's uri args;

@@ -11,6 +11,8 @@
 mod config;
 pub use radixgate_plugin::vars;
 
+use std::cell::RefCell;
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use radixgate_plugin::{
@@ -68,27 +70,45 @@ pub struct LimitCount {
     window: Number,
     allow_degradation: bool,
     key: KeySource,
-    /// Prefix of every counter key: the group, or this instance's number.
-    prefix: String,
+    /// Start of every counter key: `limit-count:` and the group, or this
+    /// instance's number, and `:`.
+    key_prefix: String,
     rejected_code: u16,
     rejected_body: Option<Vec<u8>>,
     show_headers: bool,
     headers: HeaderNames,
 }
 
+thread_local! {
+    /// A buffer for the counter key and header values, reused by every
+    /// request on the thread (no allocation per request once it has grown).
+    static BUF: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
 impl LimitCount {
-    /// The counter key of this request.
-    fn key(&self, ctx: &Ctx<'_>) -> String {
-        let value = match &self.key {
-            KeySource::Var(var) => var.resolve(ctx).map(|v| v.into_owned()),
+    /// Writes the counter key of this request into `buf` (cleared first).
+    fn write_key(&self, ctx: &Ctx<'_>, buf: &mut String) {
+        buf.clear();
+        buf.push_str(&self.key_prefix);
+        let found = match &self.key {
+            KeySource::Var(Var::RemoteAddr) => false,
+            KeySource::Var(var) => var.resolve(ctx).map(|v| buf.push_str(&v)).is_some(),
             KeySource::Combination(t) => match t.render(ctx, &[]) {
-                (_, 0) => None,
-                (text, _) => Some(text),
+                (_, 0) => false,
+                (text, _) => {
+                    buf.push_str(&text);
+                    true
+                }
             },
-            KeySource::Constant(c) => Some(c.clone()),
+            KeySource::Constant(c) => {
+                buf.push_str(c);
+                true
+            }
         };
-        let value = value.unwrap_or_else(|| ctx.client_addr().ip().to_string());
-        format!("limit-count:{}:{}", self.prefix, value)
+        if !found {
+            // Writing to a String cannot fail.
+            let _ = write!(buf, "{}", ctx.client_addr().ip());
+        }
     }
 
     fn quota_headers(&self, limit: i64, remaining: i64, reset: u64) -> [(&str, String); 3] {
@@ -141,6 +161,7 @@ impl Plugin for LimitCount {
             Some(group) => format!("group:{group}"),
             None => format!("instance:{}", INSTANCES.fetch_add(1, Ordering::Relaxed)),
         };
+        let key_prefix = format!("limit-count:{prefix}:");
         let rejected_body = config
             .rejected_msg
             .as_ref()
@@ -152,7 +173,7 @@ impl Plugin for LimitCount {
             window: Number::new(&config.time_window),
             allow_degradation: config.allow_degradation,
             key,
-            prefix,
+            key_prefix,
             rejected_code: config.rejected_code,
             rejected_body,
             show_headers: config.show_limit_quota_header,
@@ -173,9 +194,11 @@ impl Plugin for LimitCount {
                 Decision::Respond(Response::new(500))
             };
         };
-        let key = self.key(ctx);
         let window_ms = (window as u64).saturating_mul(1000);
-        let counter = self.host.incr(&key, 1, window_ms);
+        let counter = BUF.with_borrow_mut(|key| {
+            self.write_key(ctx, key);
+            self.host.incr(key, 1, window_ms)
+        });
         let now = self.host.now_unix_ms();
         let reset = counter.expires_at_ms.saturating_sub(now).div_ceil(1000);
         let remaining = count - counter.value;
@@ -194,7 +217,11 @@ impl Plugin for LimitCount {
             return Decision::Respond(response);
         }
         if self.show_headers {
-            ctx.set_var(QUOTA_VAR, &format!("{count} {remaining} {reset}"));
+            BUF.with_borrow_mut(|text| {
+                text.clear();
+                let _ = write!(text, "{count} {remaining} {reset}");
+                ctx.set_var(QUOTA_VAR, text);
+            });
         }
         Decision::Continue
     }
@@ -213,9 +240,18 @@ impl Plugin for LimitCount {
         }) else {
             return Decision::Continue;
         };
-        for (name, value) in self.quota_headers(limit, remaining, reset) {
-            ctx.set_response_header(name, &value);
-        }
+        BUF.with_borrow_mut(|text| {
+            let headers: [(&str, &dyn std::fmt::Display); 3] = [
+                (&self.headers.limit, &limit),
+                (&self.headers.remaining, &remaining),
+                (&self.headers.reset, &reset),
+            ];
+            for (name, value) in headers {
+                text.clear();
+                let _ = write!(text, "{value}");
+                ctx.set_response_header(name, text);
+            }
+        });
         Decision::Continue
     }
 }

@@ -18,10 +18,18 @@
 
 mod metrics;
 
+use std::cell::RefCell;
+use std::fmt::Write as _;
+
 use radixgate_plugin::serde::Deserialize;
 use radixgate_plugin::{export_plugin, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin};
 
 pub use metrics::{Metrics, LATENCY_BUCKETS};
+
+thread_local! {
+    /// A text buffer reused by every request on the thread.
+    static BUF: RefCell<String> = const { RefCell::new(String::new()) };
+}
 
 /// Request variable holding the monotonic ns at rewrite (timing fallback).
 const START_VAR: &str = "prometheus.start_ns";
@@ -117,7 +125,13 @@ impl Plugin for Prometheus {
 
     fn rewrite(&self, ctx: &mut Ctx<'_>) -> Decision {
         if ctx.var("request_time").is_none() {
-            ctx.set_var(START_VAR, &self.host.monotonic_ns().to_string());
+            let start = self.host.monotonic_ns();
+            BUF.with_borrow_mut(|text| {
+                text.clear();
+                // Writing to a String cannot fail.
+                let _ = write!(text, "{start}");
+                ctx.set_var(START_VAR, text);
+            });
         }
         Decision::Continue
     }
