@@ -324,3 +324,41 @@ fn a_node_speaking_something_else_is_502() {
     let (status, head, _) = get(gw.port, "/t/garbage");
     assert!(status.starts_with("HTTP/1.1 502"), "{head}");
 }
+
+#[test]
+fn a_node_that_stops_reading_hits_the_send_timeout() {
+    // The node takes the connection and never reads from it.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind node");
+    let port = listener.local_addr().expect("addr").port();
+    let held = thread::spawn(move || listener.accept().map(|(s, _)| s));
+    let gw = Gateway::start(&format!(
+        "routes:\n  - {{id: deaf, uri: /t/*, timeout: {{connect: 2, send: 0.5, read: 5}}, upstream: {{nodes: {{\"127.0.0.1:{port}\": 1}}}}}}\n#END\n"
+    ));
+    let size = 64 << 20;
+    let mut s = TcpStream::connect(("127.0.0.1", gw.port)).expect("connect gateway");
+    s.set_read_timeout(Some(Duration::from_secs(20))).ok();
+    let head = format!(
+        "POST /t/up HTTP/1.1\r\nHost: t\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).expect("head");
+    let mut w = s.try_clone().expect("clone");
+    // Writes until the gateway stops taking the body (or cuts the connection).
+    thread::spawn(move || {
+        let chunk = vec![b'x'; 1 << 16];
+        for _ in 0..(size >> 16) {
+            if w.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+    });
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 504"),
+        "{answer:.200}\n{}",
+        gw.log()
+    );
+    assert!(gw.log().contains("timed out after 500ms"), "{}", gw.log());
+    drop(held);
+}

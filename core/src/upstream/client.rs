@@ -81,12 +81,14 @@ impl UpstreamClient {
         let limits = up.keepalive;
         // A pooled connection the node closed meanwhile gives the request
         // back as it was: then one new connection is made.
-        for pooled in [self.pool.take(&node.pool_key), None] {
+        let mut pooled = self.pool.take(&node.pool_key);
+        for _ in 0..2 {
             let reused = pooled.is_some();
-            let mut conn = match pooled {
+            let mut conn = match pooled.take() {
                 Some(c) => c,
-                // Boxed: the rare path stays out of every request's future.
-                None => match timeout(t.connect, Box::pin(connect(up, node))).await {
+                // Boxed with its timer: the rare path stays out of every
+                // request's future (which is moved into place as a whole).
+                None => match Box::pin(timeout(t.connect, connect(up, node))).await {
                     Ok(Ok(io)) => Connection::new(io),
                     Ok(Err(e)) => return Err(unsent(ForwardError::Connect(e), req)),
                     Err(_) => return Err(unsent(ForwardError::Timeout(t.connect), req)),
@@ -169,7 +171,9 @@ async fn exchange(
     // A head that could not be written whole was never acted upon.
     wrote.map_err(|e| Broken::Unsent(send_failed(e)))?;
     if framing != ReqFraming::None {
-        send_body(conn, req.body_mut(), framing, t.send)
+        // Boxed: most requests have no body, and every request's future is
+        // moved into place as a whole.
+        Box::pin(send_body(conn, req.body_mut(), framing, t.send))
             .await
             .map_err(Broken::Sent)?;
     }

@@ -152,9 +152,18 @@ impl Connection {
     pub async fn write_all(&mut self, bufs: &mut [IoSlice<'_>], limit: Duration) -> io::Result<()> {
         let mut bufs = bufs;
         while !bufs.is_empty() {
-            let n = match timeout(limit, self.io.write_vectored(bufs)).await {
-                Ok(r) => r?,
-                Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "send timed out")),
+            // A write the socket takes at once (the common case) needs no timer.
+            let now = std::future::poll_fn(|cx| {
+                Poll::Ready(Pin::new(&mut self.io).poll_write_vectored(cx, bufs))
+            });
+            let n = match now.await {
+                Poll::Ready(r) => r?,
+                Poll::Pending => match timeout(limit, self.io.write_vectored(bufs)).await {
+                    Ok(r) => r?,
+                    Err(_) => {
+                        return Err(io::Error::new(io::ErrorKind::TimedOut, "send timed out"))
+                    }
+                },
             };
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
