@@ -51,7 +51,10 @@ pub struct Router<T> {
 struct Stored<T> {
     id: Arc<str>,
     value: T,
-    paths: Box<[StoredPath]>,
+    /// The first path, inline (most routes have one: a match reads it
+    /// without another load), then the others.
+    path: StoredPath,
+    more_paths: Box<[StoredPath]>,
     hosts: Box<[HostPattern]>,
     /// Methods, addresses and vars; boxed since most routes have none.
     conditions: Option<Box<Conditions>>,
@@ -281,7 +284,7 @@ impl<T> Router<T> {
             None => None,
             Some(v) => Some(Expr::parse(v).map_err(|e| bad(Field::Vars, e))?),
         };
-        let paths = route
+        let mut paths = route
             .paths
             .iter()
             .zip(&patterns)
@@ -289,8 +292,11 @@ impl<T> Router<T> {
                 pattern: text.as_str().into(),
                 params: p.param_slots().into_boxed_slice(),
                 place: None,
-            })
-            .collect();
+            });
+        let path = paths
+            .next()
+            .ok_or_else(|| bad(Field::Paths, "at least one path is required".into()))?;
+        let more_paths = paths.collect();
         let conditions = (methods != 0 || !addrs.is_empty() || vars.is_some()).then(|| {
             Box::new(Conditions {
                 methods,
@@ -301,7 +307,8 @@ impl<T> Router<T> {
         let stored = Stored {
             id: route.id.into(),
             value: route.value,
-            paths,
+            path,
+            more_paths,
             hosts: hosts.into_boxed_slice(),
             conditions,
             priority: route.priority,
@@ -311,7 +318,9 @@ impl<T> Router<T> {
     }
 
     fn place(&mut self, i: u32, mut stored: Stored<T>, patterns: Vec<Pattern>) {
-        for (pi, (sp, pattern)) in stored.paths.iter_mut().zip(&patterns).enumerate() {
+        let plain = stored.conditions.is_none() && !stored.filter;
+        let paths = std::iter::once(&mut stored.path).chain(stored.more_paths.iter_mut());
+        for (pi, (sp, pattern)) in paths.zip(&patterns).enumerate() {
             // One sequence number per path, not per route: a route's paths are
             // tried in the order given (as lua-resty-radixtree inserts them one
             // by one); with a shared number, equal keys were tried latest first.
@@ -321,6 +330,7 @@ impl<T> Router<T> {
                 key: order_key(stored.priority, sp.pattern.len(), seq),
                 route: i,
                 path: pi as u16,
+                plain,
             };
             if pattern.is_exact() {
                 let slot = self.exact.entry(sp.pattern.as_bytes().into()).or_default();
@@ -342,7 +352,8 @@ impl<T> Router<T> {
     fn unplace(&mut self, i: u32) -> Option<Stored<T>> {
         let stored = self.routes.get_mut(i as usize)?.take()?;
         self.ids.remove(&*stored.id);
-        for (pi, sp) in stored.paths.iter().enumerate() {
+        let paths = std::iter::once(&stored.path).chain(stored.more_paths.iter());
+        for (pi, sp) in paths.enumerate() {
             match sp.place {
                 None => {
                     let key = sp.pattern.as_bytes();
@@ -366,6 +377,7 @@ impl<T> Router<T> {
     }
 
     /// The route `req` matches, without `vars` or a filter.
+    #[inline]
     pub fn find<'r, 'p>(&'r self, req: &Request<'p>) -> Option<Match<'r, 'p, T>> {
         self.find_with(req, &NoVars, &mut |_| true)
     }
@@ -373,18 +385,35 @@ impl<T> Router<T> {
     /// The first route, in ROUTER.md's order, whose path, method, client
     /// address, host and `vars` match `req`, and which `filter` accepts
     /// (asked only for routes added with `filter: true`).
+    #[inline]
     pub fn find_with<'r, 'p>(
         &'r self,
         req: &Request<'p>,
         vars: &dyn Vars,
         filter: &mut dyn FnMut(&T) -> bool,
     ) -> Option<Match<'r, 'p, T>> {
+        // The `Match` is built here, inline in the caller, from a small
+        // result: returned whole, it was copied through memory.
+        let (entry, hit) = self.lookup(req, vars, filter)?;
+        self.report(entry, hit, req.path)
+    }
+
+    /// The entry [`Router::find_with`] reports, and the host that admitted it.
+    fn lookup<'r>(
+        &'r self,
+        req: &Request<'_>,
+        vars: &dyn Vars,
+        filter: &mut dyn FnMut(&T) -> bool,
+    ) -> Option<(&'r Entry, HostHit<'r>)> {
         let (mut buf, mut buf_port): (HostBuf, HostBuf) = (None, None);
         let host = HostCtx::new(req, &mut buf, &mut buf_port);
         let method = req.method.and_then(method_bit).unwrap_or(0);
-        let mut accept = |e: &Entry| match self.routes.get(e.route as usize) {
-            Some(Some(r)) => r.accepts(method, req, vars, filter),
-            _ => false,
+        let mut accept = |e: &Entry| {
+            e.plain
+                || match self.routes.get(e.route as usize) {
+                    Some(Some(r)) => r.accepts(method, req, vars, filter),
+                    _ => false,
+                }
         };
         let exact = match self.exact_lens[len_cell(req.path.len())] {
             0 => None,
@@ -394,15 +423,15 @@ impl<T> Router<T> {
             let mut after = FIRST;
             while let Some((e, hit)) = slot.best_after(&host, after) {
                 if accept(e) {
-                    return self.report(e, hit, req.path);
+                    return Some((e, hit));
                 }
                 after = e.key;
             }
         }
-        let (entry, hit) = self.tree.find(req.path, &host, &mut accept)?;
-        self.report(entry, hit, req.path)
+        self.tree.find(req.path, &host, &mut accept)
     }
 
+    #[inline]
     fn report<'r, 'p>(
         &'r self,
         e: &Entry,
@@ -410,7 +439,10 @@ impl<T> Router<T> {
         path: &'p [u8],
     ) -> Option<Match<'r, 'p, T>> {
         let r = self.routes.get(e.route as usize)?.as_ref()?;
-        let sp = r.paths.get(e.path as usize)?;
+        let sp = match e.path {
+            0 => &r.path,
+            i => r.more_paths.get(i as usize - 1)?,
+        };
         Some(Match {
             value: &r.value,
             id: &r.id,

@@ -21,6 +21,9 @@ pub(crate) struct Entry {
     pub key: Key,
     pub route: u32,
     pub path: u16,
+    /// The route has no method, address, `vars` or filter condition: a
+    /// lookup takes it without reading the route.
+    pub plain: bool,
 }
 
 /// Which of the route's hosts let the request in.
