@@ -1,14 +1,5 @@
-//! Edge labels of the tree, with their first eight bytes kept inline so that
-//! most comparisons never leave the node.
-
-/// The literal text of a tree edge.
-#[derive(Debug, Default)]
-pub(crate) struct Label {
-    bytes: Box<[u8]>,
-    /// The first eight bytes (fewer for a shorter label, zero padded),
-    /// little-endian.
-    head: u64,
-}
+//! Comparing edge labels with the path: a label's first eight bytes are
+//! kept as a word beside the edge, so most comparisons are one word.
 
 /// Up to eight bytes of `b` as a little-endian word, zero padded.
 #[inline(always)]
@@ -31,7 +22,17 @@ fn short_word(b: &[u8]) -> u64 {
 /// most 8), zero padded after `len`.
 #[inline(always)]
 fn word_at(path: &[u8], pos: usize, len: usize) -> u64 {
-    let mask = u64::MAX.checked_shr(64 - 8 * len as u32).unwrap_or(0);
+    /// `MASKS[n]` keeps the low `n` bytes of a word.
+    const MASKS: [u64; 9] = {
+        let mut m = [0u64; 9];
+        let mut n = 1;
+        while n < 9 {
+            m[n] = u64::MAX >> (64 - 8 * n);
+            n += 1;
+        }
+        m
+    };
+    let mask = MASKS.get(len).copied().unwrap_or(u64::MAX);
     match path.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
         Some(c) => u64::from_le_bytes(*c) & mask,
         // Near the end of the path: the eight bytes that end at `pos + len`.
@@ -44,36 +45,31 @@ fn word_at(path: &[u8], pos: usize, len: usize) -> u64 {
     }
 }
 
-impl Label {
-    pub fn new(bytes: &[u8]) -> Label {
-        Label {
-            bytes: bytes.into(),
-            head: word(bytes),
-        }
-    }
+/// A label's head: its first eight bytes (fewer for a shorter label, zero
+/// padded) as a little-endian word; the low byte is its first byte.
+pub(crate) fn head(label: &[u8]) -> u64 {
+    word(label)
+}
 
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.bytes.len()
+/// True when `path[pos..]` starts with the label of length `len` whose
+/// [`head`] is `head`; `label` gives the whole label, asked for only when it
+/// is longer than eight bytes.
+#[inline(always)]
+pub(crate) fn is_at<'l>(
+    head: u64,
+    len: usize,
+    path: &[u8],
+    pos: usize,
+    label: impl FnOnce() -> &'l [u8],
+) -> bool {
+    if path.len().checked_sub(pos).is_none_or(|rest| rest < len) {
+        return false;
     }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+    if len <= 8 {
+        return word_at(path, pos, len) == head;
     }
-
-    /// True when `path[pos..]` starts with this label.
-    #[inline(always)]
-    pub fn is_at(&self, path: &[u8], pos: usize) -> bool {
-        let len = self.bytes.len();
-        if path.len().checked_sub(pos).is_none_or(|rest| rest < len) {
-            return false;
-        }
-        if len <= 8 {
-            return word_at(path, pos, len) == self.head;
-        }
-        let rest = &path[pos..];
-        word(rest) == self.head && eq_bytes(&rest[8..len], &self.bytes[8..])
-    }
+    let rest = &path[pos..];
+    word(rest) == head && eq_bytes(&rest[8..len], label().get(8..).unwrap_or_default())
 }
 
 /// Equality of two slices; labels are short, so compare them as bytes or
@@ -122,18 +118,18 @@ mod tests {
             b"abcdefghijklmnopqrstuvwxyz0123456789",
         ];
         for l in texts {
-            let label = Label::new(l);
+            let at = |p: &[u8], pos| is_at(head(l), l.len(), p, pos, || l);
             for p in texts {
                 for pos in 0..=p.len() + 1 {
                     let want = p.get(pos..).is_some_and(|r| r.starts_with(l));
-                    assert_eq!(label.is_at(p, pos), want, "{l:?} in {p:?} at {pos}");
+                    assert_eq!(at(p, pos), want, "{l:?} in {p:?} at {pos}");
                 }
             }
             // A differing byte anywhere is seen.
             for i in 0..l.len() {
                 let mut p = l.to_vec();
                 p[i] ^= 1;
-                assert!(!label.is_at(&p, 0), "{l:?} byte {i}");
+                assert!(!at(&p, 0), "{l:?} byte {i}");
             }
         }
     }

@@ -16,7 +16,6 @@
 mod search;
 
 use crate::children::Children;
-use crate::label::Label;
 use crate::pattern::{Constraint, Token};
 use crate::slot::Slot;
 
@@ -29,11 +28,11 @@ struct ParamEdge {
     node: u32,
 }
 
-/// 72 bytes: slots live in their own arena, edges in boxed slices; a
-/// label's first eight bytes are inline.
+/// 64 bytes: slots live in their own arena, edges in boxed slices (each
+/// with the head of the child's label).
 #[derive(Debug)]
 struct Node {
-    label: Label,
+    label: Box<[u8]>,
     /// Literal children by the first byte of their label.
     children: Children,
     params: Box<[ParamEdge]>,
@@ -44,12 +43,12 @@ struct Node {
     catch_all: u32,
 }
 
-const _: () = assert!(std::mem::size_of::<Node>() == 72);
+const _: () = assert!(std::mem::size_of::<Node>() == 64);
 
 impl Node {
     fn new(label: &[u8], parent: u32) -> Node {
         Node {
-            label: Label::new(label),
+            label: label.into(),
             children: Children::default(),
             params: Box::new([]),
             parent,
@@ -232,10 +231,10 @@ impl Tree {
         while let Some(&first) = bytes.first() {
             let Some(c) = self.nodes[n as usize].child(first) else {
                 let child = self.alloc(Node::new(bytes, n));
-                self.nodes[n as usize].children.insert(first, child);
+                self.nodes[n as usize].children.insert(bytes, child);
                 return child;
             };
-            let label = self.nodes[c as usize].label.as_bytes();
+            let label = &self.nodes[c as usize].label;
             let common = label.iter().zip(bytes).take_while(|(a, b)| a == b).count();
             if common < label.len() {
                 self.split(n, c, common);
@@ -251,13 +250,13 @@ impl Tree {
     /// Splits child `c` of `n` after `at` bytes of its label; `c` keeps its id.
     fn split(&mut self, n: u32, c: u32, at: usize) {
         let label = std::mem::take(&mut self.nodes[c as usize].label);
-        let (head, tail) = label.as_bytes().split_at(at);
+        let (head, tail) = label.split_at(at);
         let mut mid = Node::new(head, n);
-        mid.children = Children::one(tail[0], c);
+        mid.children = Children::one(tail, c);
         let mid = self.alloc(mid);
         let cn = &mut self.nodes[c as usize];
-        cn.label = Label::new(tail);
+        cn.label = tail.into();
         cn.parent = mid;
-        self.nodes[n as usize].children.replace(c, mid);
+        self.nodes[n as usize].children.replace(c, head, mid);
     }
 }

@@ -3,6 +3,7 @@
 
 use super::{Node, ParamEdge, Tree, NONE, ROOT};
 use crate::host::HostCtx;
+use crate::label;
 use crate::slot::{Entry, HostHit, Key, FIRST};
 
 /// A found entry and the host that admitted it.
@@ -146,9 +147,14 @@ impl Tree {
     /// the position after that label.
     #[inline(always)]
     fn literal(&self, n: &Node, path: &[u8], pos: usize) -> Option<(u32, usize)> {
-        let c = n.child(*path.get(pos)?)?;
-        let label = &self.nodes[c as usize].label;
-        label.is_at(path, pos).then_some((c, pos + label.len()))
+        let e = n.children.edge(*path.get(pos)?)?;
+        let len = e.len as usize;
+        let label = || {
+            self.nodes
+                .get(e.node as usize)
+                .map_or(&[][..], |c| &c.label)
+        };
+        label::is_at(e.head, len, path, pos, label).then_some((e.node, pos + len))
     }
 }
 
@@ -227,10 +233,7 @@ impl Search<'_, '_> {
             _ => 0,
         };
         let next = match path.get(pos) {
-            Some(&b) if inside => node.child(b).and_then(|c| {
-                let label = &tree.nodes[c as usize].label;
-                label.is_at(path, pos).then_some((c, pos + label.len()))
-            }),
+            Some(_) if inside => tree.literal(node, path, pos),
             _ => None,
         };
         let mut left = terminal as usize + catch_all as usize + params + next.is_some() as usize;
@@ -282,14 +285,10 @@ impl Search<'_, '_> {
             let node = &tree.nodes[n as usize];
             let next = if node.only_children() {
                 // The usual node: one way on, if any.
-                let Some(c) = self.path.get(pos).and_then(|&b| node.child(b)) else {
-                    return;
-                };
-                let label = &tree.nodes[c as usize].label;
-                if !label.is_at(self.path, pos) {
-                    return;
+                match tree.literal(node, self.path, pos) {
+                    Some(next) => next,
+                    None => return,
                 }
-                (c, pos + label.len())
             } else {
                 match self.step(n, pos, true) {
                     Some(next) => next,
