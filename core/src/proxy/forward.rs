@@ -7,9 +7,9 @@
 use std::time::Instant;
 
 use http::uri::{Authority, PathAndQuery, Uri};
-use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
-use http_body_util::{Either, Empty};
-use hyper::body::{Body as _, Incoming};
+use http::{Method, Request, Response, StatusCode, Version};
+use http_body_util::Either;
+use hyper::body::Incoming;
 
 use super::headers::{set_forwarded, set_host, strip_hop_by_hop};
 use super::respond::{self, Body};
@@ -78,18 +78,6 @@ pub async fn forward_with(
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
     // The node gets the origin form; the connection already names it.
     *req.uri_mut() = Uri::from(path);
-    // What a replay needs after the request went out: only a request with
-    // an idempotent method and no body can be sent again.
-    let replay: Option<(Method, Uri, HeaderMap)> = (upstream.retries > 0
-        && idempotent(req.method())
-        && req.body().is_end_stream())
-    .then(|| {
-        (
-            req.method().clone(),
-            req.uri().clone(),
-            req.headers().clone(),
-        )
-    });
     let timeouts = route.timeouts().unwrap_or(shared.default_timeouts);
     let deadline = upstream.retry_timeout.map(|d| Instant::now() + d);
 
@@ -158,10 +146,10 @@ pub async fn forward_with(
             .then(|| upstream.pick_other(key.as_deref(), &tried))
             .flatten()
             .and_then(|i| {
-                failure
-                    .unsent
-                    .or_else(|| replay.as_ref().map(rebuild))
-                    .map(|r| (i, r))
+                // Nothing of it reached the node, or it may go twice.
+                let sent = failure.sent;
+                let request = failure.request.filter(|r| !sent || idempotent(r.method()));
+                request.map(|r| (i, r))
             });
         let Some((next, again)) = next else {
             let (status, msg) = match err {
@@ -182,14 +170,4 @@ fn idempotent(m: &Method) -> bool {
         *m,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
     )
-}
-
-/// A bodyless request again, from what was kept of it.
-fn rebuild((method, uri, headers): &(Method, Uri, HeaderMap)) -> Request<ReqBody> {
-    let mut req = Request::new(Either::Right(Empty::new()));
-    *req.method_mut() = method.clone();
-    *req.uri_mut() = uri.clone();
-    *req.headers_mut() = headers.clone();
-    *req.version_mut() = Version::HTTP_11;
-    req
 }

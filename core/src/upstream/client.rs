@@ -37,14 +37,17 @@ pub enum ForwardError {
     Upstream(String),
 }
 
-/// A failed try: why, and the request when none of it was sent (so it
-/// may go to another node as it is).
+/// A failed try: why, whether some of the request may have reached the
+/// node, and the request back when it is whole (its body untouched), so
+/// that it may go to another node.
 #[derive(Debug)]
 pub struct Failure {
     /// Why.
     pub error: ForwardError,
-    /// The request, untouched, when nothing of it reached the node.
-    pub unsent: Option<Request<ReqBody>>,
+    /// The request, when it can be sent again as it was.
+    pub request: Option<Request<ReqBody>>,
+    /// Whether the node may have received (some of) it.
+    pub sent: bool,
 }
 
 /// A request body towards a node: the client's, streamed, or none (a
@@ -79,6 +82,7 @@ impl UpstreamClient {
         t: Timeouts,
     ) -> Result<Response<PooledBody>, Failure> {
         let limits = up.keepalive;
+        let bodiless = req.body().is_end_stream();
         // A pooled connection the node closed meanwhile gives the request
         // back as it was: then one new connection is made.
         let mut pooled = self.pool.take(&node.pool_key);
@@ -101,10 +105,11 @@ impl UpstreamClient {
                 Err(Broken::Stale) if reused => continue,
                 Err(Broken::Stale) => {
                     let e = "the node closed the connection without answering";
-                    return Err(sent_failure(ForwardError::Upstream(e.to_owned())));
+                    return Err(sent(ForwardError::Upstream(e.to_owned()), Some(req)));
                 }
                 Err(Broken::Unsent(e)) => return Err(unsent(e, req)),
-                Err(Broken::Sent(e)) => return Err(sent_failure(e)),
+                // A request without a body is still whole.
+                Err(Broken::Sent(e)) => return Err(sent(e, bodiless.then_some(req))),
             };
             let back = (head.keep_alive && !last).then(|| Giveback {
                 pool: self.pool.clone(),
@@ -117,9 +122,8 @@ impl UpstreamClient {
             *resp.headers_mut() = head.headers;
             return Ok(resp);
         }
-        Err(sent_failure(ForwardError::Upstream(
-            "no connection could carry the request".to_owned(),
-        )))
+        let e = "no connection could carry the request".to_owned();
+        Err(sent(ForwardError::Upstream(e), None))
     }
 }
 
@@ -267,14 +271,16 @@ impl Default for UpstreamClient {
 fn unsent(error: ForwardError, req: Request<ReqBody>) -> Failure {
     Failure {
         error,
-        unsent: Some(req),
+        request: Some(req),
+        sent: false,
     }
 }
 
-fn sent_failure(error: ForwardError) -> Failure {
+fn sent(error: ForwardError, request: Option<Request<ReqBody>>) -> Failure {
     Failure {
         error,
-        unsent: None,
+        request,
+        sent: true,
     }
 }
 
