@@ -61,26 +61,93 @@ impl RequestState {
 }
 
 /// The variables plugins share during one request: a handful per request,
-/// so a list searched in order (no hashing, no allocation until the first
-/// one is set); setting a name again replaces its value in place.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// so a list searched in order (no hashing). Its buffers are recycled on
+/// the thread: a request's names and values are written into the strings
+/// an earlier request left, so setting a variable allocates nothing once
+/// the worker has warmed up.
 pub struct SharedVars {
+    /// The first `used` pairs are set; the others are spare buffers.
     pairs: Vec<(String, String)>,
+    used: usize,
+}
+
+/// Spare buffers kept per thread, at most.
+const SPARE_VARS: usize = 256;
+
+thread_local! {
+    static SPARE: RefCell<Vec<Vec<(String, String)>>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Default for SharedVars {
+    fn default() -> SharedVars {
+        let pairs = SPARE
+            .try_with(|s| s.borrow_mut().pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        SharedVars { pairs, used: 0 }
+    }
+}
+
+impl Drop for SharedVars {
+    fn drop(&mut self) {
+        if self.pairs.capacity() == 0 {
+            return;
+        }
+        let pairs = std::mem::take(&mut self.pairs);
+        let _ = SPARE.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < SPARE_VARS {
+                s.push(pairs);
+            }
+        });
+    }
+}
+
+impl Clone for SharedVars {
+    fn clone(&self) -> SharedVars {
+        SharedVars {
+            pairs: self.pairs[..self.used].to_vec(),
+            used: self.used,
+        }
+    }
+}
+
+impl PartialEq for SharedVars {
+    fn eq(&self, other: &SharedVars) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for SharedVars {}
+
+impl std::fmt::Debug for SharedVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
 }
 
 impl SharedVars {
     /// The value of `name`, if set.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
+        self.pairs[..self.used]
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
 
-    /// Sets `name` to `value` (reusing the old value's buffer).
+    /// Sets `name` to `value` (reusing the buffers there are).
     pub fn insert(&mut self, name: &str, value: &str) {
-        match self.pairs.iter_mut().find(|(n, _)| n == name) {
-            Some((_, v)) => {
+        let set = &mut self.pairs[..self.used];
+        if let Some((_, v)) = set.iter_mut().find(|(n, _)| n == name) {
+            v.clear();
+            v.push_str(value);
+            return;
+        }
+        match self.pairs.get_mut(self.used) {
+            Some((n, v)) => {
+                n.clear();
+                n.push_str(name);
                 v.clear();
                 v.push_str(value);
             }
@@ -91,21 +158,24 @@ impl SharedVars {
                 self.pairs.push((name.to_string(), value.to_string()));
             }
         }
+        self.used += 1;
     }
 
     /// Every variable (name, value), in the order first set.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.pairs[..self.used]
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
     /// The number of variables set.
     pub fn len(&self) -> usize {
-        self.pairs.len()
+        self.used
     }
 
     /// True when none is set.
     pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
+        self.used == 0
     }
 }
 
@@ -158,9 +228,43 @@ fn header_name(name: &str) -> Option<HeaderName> {
     Some(parsed)
 }
 
+/// A short header value's bytes, kept in the value's own allocation.
+struct Short {
+    len: u8,
+    bytes: [u8; SHORT],
+}
+
+/// Longest value kept as [`Short`].
+const SHORT: usize = 30;
+
+impl AsRef<[u8]> for Short {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+/// `value` as a header value, if valid. A short one is built so that a
+/// clone (the log phase keeps a copy of the response headers) only counts
+/// a reference: `HeaderValue::from_str` makes a value whose first clone
+/// allocates.
+fn header_value(value: &str) -> Option<HeaderValue> {
+    let Ok(len) = u8::try_from(value.len()) else {
+        return HeaderValue::from_str(value).ok();
+    };
+    if usize::from(len) > SHORT {
+        return HeaderValue::from_str(value).ok();
+    }
+    let mut short = Short {
+        len,
+        bytes: [0; SHORT],
+    };
+    short.bytes[..value.len()].copy_from_slice(value.as_bytes());
+    HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(short)).ok()
+}
+
 /// A header name and value a plugin gave, if both are valid.
 fn header(name: RStr<'_>, value: RStr<'_>) -> Option<(HeaderName, HeaderValue)> {
-    let parsed = header_name(name.as_str()).zip(HeaderValue::from_str(value.as_str()).ok());
+    let parsed = header_name(name.as_str()).zip(header_value(value.as_str()));
     if parsed.is_none() {
         tracing::warn!(name = %name.as_str(), "a plugin set an invalid header; dropped");
     }
@@ -300,6 +404,17 @@ mod tests {
     use super::SharedVars;
 
     #[test]
+    fn plugin_header_values_are_checked_whatever_their_length() {
+        for v in ["", "12", &"x".repeat(30), &"y".repeat(31), &"z".repeat(300)] {
+            let parsed = super::header_value(v).expect("valid");
+            assert_eq!(parsed.as_bytes(), v.as_bytes());
+            assert_eq!(parsed.clone(), parsed);
+        }
+        assert!(super::header_value("a\nb").is_none());
+        assert!(super::header_value(&format!("{}\n", "a".repeat(40))).is_none());
+    }
+
+    #[test]
     fn shared_vars_set_replace_and_read() {
         let mut vars = SharedVars::default();
         assert_eq!(vars.get("a"), None);
@@ -312,5 +427,13 @@ mod tests {
         );
         let all: Vec<_> = vars.iter().collect();
         assert_eq!(all, [("a", "3"), ("ab", "2")]);
+        assert_eq!(vars.clone(), vars);
+        drop(vars);
+        // The next request's variables reuse those buffers, and start empty.
+        let mut next = SharedVars::default();
+        assert!(next.is_empty() && next.get("a").is_none());
+        next.insert("c", "4");
+        assert_eq!(next.iter().collect::<Vec<_>>(), [("c", "4")]);
+        assert_eq!(next.len(), 1);
     }
 }

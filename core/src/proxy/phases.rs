@@ -111,10 +111,14 @@ pub async fn run(
     let (resp, node) = match (answer, route) {
         (Some(resp), _) => (resp, None),
         (None, None) => (no_route(&state), None),
-        (None, Some(route)) => match uri_of(&state) {
+        (None, Some(route)) => match unchanged_or_uri_of(req.uri(), &state) {
             Some(uri) => {
-                *req.method_mut() = state.method.clone();
-                *req.uri_mut() = uri;
+                if req.method() != state.method {
+                    *req.method_mut() = state.method.clone();
+                }
+                if let Some(uri) = uri {
+                    *req.uri_mut() = uri;
+                }
                 *req.headers_mut() = if chains.has(Phase::Log) {
                     state.headers.clone()
                 } else {
@@ -209,15 +213,17 @@ impl LogJob {
 /// The log phases a worker thread has yet to run, and its log task.
 struct LogQueue {
     jobs: Vec<LogJob>,
-    /// The log task's waker while it waits for jobs.
+    /// The log task's waker (kept: the task is the same until it ends).
     waker: Option<Waker>,
+    /// Whether the log task waits for jobs (and must be woken).
+    parked: bool,
     /// Whether this thread's runtime has a log task.
     running: bool,
 }
 
 thread_local! {
     static LOGS: RefCell<LogQueue> = const {
-        RefCell::new(LogQueue { jobs: Vec::new(), waker: None, running: false })
+        RefCell::new(LogQueue { jobs: Vec::new(), waker: None, parked: false, running: false })
     };
 }
 
@@ -250,27 +256,23 @@ pub fn log_later(chains: Chains, state: RequestState, local: SocketAddr, host: &
 /// going away.
 fn enqueue(job: LogJob, rt: &tokio::runtime::Handle) -> Option<LogJob> {
     let mut job = Some(job);
-    let waker = LOGS
-        .try_with(|q| {
-            let mut q = q.borrow_mut();
-            if q.jobs.len() >= MAX_PENDING_LOGS {
-                return None;
+    let _ = LOGS.try_with(|q| {
+        let mut q = q.borrow_mut();
+        if q.jobs.len() >= MAX_PENDING_LOGS {
+            return;
+        }
+        q.jobs.extend(job.take());
+        if !q.running {
+            q.running = true;
+            rt.spawn(LogTask { batch: Vec::new() });
+        } else if q.parked {
+            q.parked = false;
+            // Schedules the task (on this thread's runtime); runs nothing here.
+            if let Some(w) = &q.waker {
+                w.wake_by_ref();
             }
-            q.jobs.extend(job.take());
-            if q.running {
-                q.waker.take()
-            } else {
-                q.running = true;
-                rt.spawn(LogTask { batch: Vec::new() });
-                None
-            }
-        })
-        .ok()
-        .flatten();
-    // Woken outside the borrow: the task runs later, on this thread.
-    if let Some(w) = waker {
-        w.wake();
-    }
+        }
+    });
     job
 }
 
@@ -281,29 +283,40 @@ struct LogTask {
     batch: Vec<LogJob>,
 }
 
+/// Parks the log task when no job waits (true), else leaves it to be polled
+/// again.
+fn park(q: &mut LogQueue, cx: &Context<'_>) -> bool {
+    if !q.jobs.is_empty() {
+        return false;
+    }
+    if !q.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+        q.waker = Some(cx.waker().clone());
+    }
+    q.parked = true;
+    true
+}
+
 impl Future for LogTask {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let more = LOGS.try_with(|q| {
+        let parked = LOGS.try_with(|q| {
             let mut q = q.borrow_mut();
             std::mem::swap(&mut q.jobs, &mut this.batch);
-            if this.batch.is_empty() {
-                q.waker = Some(cx.waker().clone());
-                false
-            } else {
-                true
-            }
+            this.batch.is_empty() && park(&mut q, cx)
         });
-        if !matches!(more, Ok(true)) {
+        if parked != Ok(false) {
             return Poll::Pending;
         }
         for job in this.batch.drain(..) {
             job.run();
         }
-        // More may have come meanwhile: look again after the others ran.
-        cx.waker().wake_by_ref();
+        // More may have come meanwhile: run them after the others had a turn.
+        let parked = LOGS.try_with(|q| park(&mut q.borrow_mut(), cx));
+        if parked == Ok(false) {
+            cx.waker().wake_by_ref();
+        }
         Poll::Pending
     }
 }
@@ -316,6 +329,7 @@ impl Drop for LogTask {
             .try_with(|q| {
                 let mut q = q.borrow_mut();
                 q.running = false;
+                q.parked = false;
                 q.waker = None;
                 std::mem::take(&mut q.jobs)
             })
@@ -436,6 +450,16 @@ pub fn holds(filter: Option<&Expr>, state: &RequestState, at: &Where<'_>) -> boo
         own: &state.vars,
     };
     filter.eval(&vars)
+}
+
+/// The target to send when plugins left `state`'s path and query:
+/// `Some(None)` when `uri` has them already (nothing to build), else
+/// `Some(` the new target `)`, or `None` when theirs is not a valid one.
+fn unchanged_or_uri_of(uri: &Uri, state: &RequestState) -> Option<Option<Uri>> {
+    if uri.path() == state.path && uri.query().unwrap_or("") == state.query {
+        return Some(None);
+    }
+    uri_of(state).map(Some)
 }
 
 /// The request target (`/path?query`) as plugins left it.
