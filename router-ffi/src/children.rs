@@ -64,9 +64,14 @@ impl Children {
     /// not be taken.
     pub fn insert(&mut self, label: &[u8], node: u32) {
         let e = Edge::new(label, node);
-        let mut list = std::mem::take(&mut self.list).into_vec();
-        let at = list.partition_point(|x| x.key() < e.key());
-        list.insert(at, e);
+        let at = self.list.partition_point(|x| x.key() < e.key());
+        let (before, after) = self.list.split_at(at);
+        // One allocation of the final size (growing the old one in place
+        // went through several).
+        let mut list = Vec::with_capacity(self.list.len() + 1);
+        list.extend_from_slice(before);
+        list.push(e);
+        list.extend_from_slice(after);
         self.list = list.into_boxed_slice();
     }
 
@@ -75,9 +80,8 @@ impl Children {
         let Some(at) = self.list.iter().position(|e| e.node == node) else {
             return false;
         };
-        let mut list = std::mem::take(&mut self.list).into_vec();
-        list.remove(at);
-        self.list = list.into_boxed_slice();
+        let (before, after) = self.list.split_at(at);
+        self.list = before.iter().chain(&after[1..]).copied().collect();
         true
     }
 

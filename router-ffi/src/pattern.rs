@@ -135,7 +135,11 @@ impl Pattern {
     /// Where each param and catch-all sits in a path this pattern matches.
     pub(crate) fn param_slots(&self) -> Vec<ParamSlot> {
         let (mut segment, mut offset) = (0u32, 0u32);
-        let mut out = Vec::new();
+        let params = self
+            .tokens
+            .iter()
+            .filter(|t| !matches!(t, Token::Literal(_)));
+        let mut out = Vec::with_capacity(params.count());
         for t in &self.tokens {
             match t {
                 Token::Literal(bytes) => {
