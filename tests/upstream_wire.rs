@@ -362,3 +362,66 @@ fn a_node_that_stops_reading_hits_the_send_timeout() {
     assert!(gw.log().contains("timed out after 500ms"), "{}", gw.log());
     drop(held);
 }
+
+#[test]
+fn least_conn_counts_a_response_in_flight_until_its_body_ends() {
+    use std::sync::atomic::AtomicBool;
+    // `slow` sends its head and half its body at once, the rest on release.
+    let (slow_hits, release) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let (hits, open) = (slow_hits.clone(), release.clone());
+    let (slow, _) = node(Arc::new(move |_, _: &Seen, s: &mut TcpStream| {
+        hits.fetch_add(1, Ordering::SeqCst);
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-Node: slow\r\n\r\nab");
+        for _ in 0..1000 {
+            if open.load(Ordering::SeqCst) {
+                break;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        s.write_all(b"cd").is_ok()
+    }));
+    let fast_hits = Arc::new(AtomicUsize::new(0));
+    let hits = fast_hits.clone();
+    let (fast, _) = node(Arc::new(move |_, _: &Seen, s: &mut TcpStream| {
+        hits.fetch_add(1, Ordering::SeqCst);
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-Node: fast\r\n\r\nabcd")
+            .is_ok()
+    }));
+    let gw = Gateway::start(&format!(
+        "routes:\n  - {{id: lc, uri: /t/*, upstream: {{type: least_conn, nodes: {{\"127.0.0.1:{slow}\": 1, \"127.0.0.1:{fast}\": 1}}}}}}\n#END\n"
+    ));
+    let port = gw.port;
+    let total = || slow_hits.load(Ordering::SeqCst) + fast_hits.load(Ordering::SeqCst);
+    // Requests until one is streaming from `slow`.
+    let streaming = loop {
+        let before = total();
+        let client = thread::spawn(move || get(port, "/t/lc"));
+        assert!(
+            common::eventually(10, || total() > before),
+            "no node reached"
+        );
+        if slow_hits.load(Ordering::SeqCst) > 0 {
+            break client;
+        }
+        let (status, _, body) = client.join().expect("client");
+        assert!(status.contains(" 200 ") && body == b"abcd", "{status}");
+        assert!(total() < 20, "least_conn never chose the slow node");
+    };
+    // While that body streams, the slow node counts one request in flight.
+    for i in 0..10 {
+        let (status, head, body) = get(port, "/t/lc");
+        assert!(
+            head.to_ascii_lowercase().contains("x-node: fast"),
+            "{i}: {status}\n{head}"
+        );
+        assert_eq!(body, b"abcd");
+    }
+    assert_eq!(slow_hits.load(Ordering::SeqCst), 1);
+    release.store(true, Ordering::SeqCst);
+    let (status, _, body) = streaming.join().expect("client");
+    assert!(status.contains(" 200 "), "{status}");
+    assert_eq!(body, b"abcd");
+}

@@ -104,16 +104,18 @@ pub async fn forward_with(
                 return (resp, Some(node.authority.clone()));
             }
         }
-        // Counts as in flight for the balancer until the head arrives;
-        // the outcome feeds its statistics and passive health checks.
+        // Counts as in flight for the balancer until the response ends; the
+        // head's outcome feeds its statistics and passive health checks.
         let tracked = upstream.track(index);
         let sent = shared.client.send(upstream, node, req, timeouts).await;
-        tracked.done(match &sent {
+        let in_flight = tracked.done(match &sent {
             Ok(r) => Outcome::Status(r.status().as_u16()),
             Err(f) => Outcome::from(&f.error),
         });
         let failure = match sent {
             Ok(mut resp) => {
+                // In flight for `least_conn` until the body ends.
+                resp.body_mut().hold(in_flight);
                 let switched = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
                 let node_side = switched.then(|| resp.body_mut().take_upgraded()).flatten();
                 let tunnel = match (node_side, &ws, client_upgrade) {

@@ -15,6 +15,7 @@ use tokio::time::{Instant, Sleep};
 use super::conn::{Connection, Io};
 use super::h1::{Chunked, Framing};
 use super::pool::{Pool, PoolKey, PoolLimits};
+use super::stats::InFlight;
 
 /// Why a response body stopped.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +57,8 @@ pub struct PooledBody {
     read: Duration,
     timer: Option<Pin<Box<Sleep>>>,
     armed: bool,
+    /// The balancer's count of the request, ended with the body.
+    in_flight: Option<InFlight>,
 }
 
 impl std::fmt::Debug for PooledBody {
@@ -101,11 +104,19 @@ impl PooledBody {
             read,
             timer: None,
             armed: false,
+            in_flight: None,
         };
         if matches!(body.left, Left::Done) && !upgrade {
             body.finish();
         }
         body
+    }
+
+    /// Keeps the request counted in flight until the body ends.
+    pub fn hold(&mut self, in_flight: Option<InFlight>) {
+        if !matches!(self.left, Left::Done) {
+            self.in_flight = in_flight;
+        }
     }
 
     /// The connection of a `101 Switching Protocols` response.
@@ -123,6 +134,7 @@ impl PooledBody {
     /// the node sent nothing past the body.
     fn finish(&mut self) {
         self.left = Left::Done;
+        self.in_flight = None;
         if let (Some(conn), Some(g)) = (self.conn.take(), self.back.take()) {
             if conn.read.is_empty() {
                 g.pool.put(&g.key, &g.limits, conn);
@@ -132,6 +144,7 @@ impl PooledBody {
 
     fn fail(&mut self, e: BodyError) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         self.left = Left::Done;
+        self.in_flight = None;
         self.conn = None;
         self.back = None;
         Poll::Ready(Some(Err(e)))
@@ -216,8 +229,8 @@ impl Body for PooledBody {
             match conn.poll_fill(cx) {
                 Poll::Ready(Ok(0)) => {
                     if matches!(this.left, Left::UntilClose) {
-                        this.left = Left::Done;
                         this.conn = None;
+                        this.finish();
                         return Poll::Ready(None);
                     }
                     let e = "the node closed the connection before the body ended";

@@ -69,7 +69,7 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn stats(ms: &[u64]) -> Vec<NodeStats> {
+    fn stats(ms: &[u64]) -> std::sync::Arc<[NodeStats]> {
         ms.iter()
             .map(|&m| {
                 let s = NodeStats::default();
@@ -109,7 +109,7 @@ mod tests {
     #[test]
     fn in_flight_raises_the_score() {
         let s = stats(&[10, 10]);
-        let _busy = crate::upstream::stats::Tracked::start(Some(&s[0]), None);
+        let _busy = crate::upstream::stats::Tracked::start(Some((&s, 0)), None);
         assert!(score(&s[0]) > score(&s[1]));
         assert_eq!(pick(&[0, 1], &s, &|_| true), Some(1));
     }

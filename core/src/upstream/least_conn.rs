@@ -50,7 +50,7 @@ mod tests {
     use super::*;
     use crate::upstream::stats::Tracked;
 
-    fn stats(n: usize) -> Vec<NodeStats> {
+    fn stats(n: usize) -> std::sync::Arc<[NodeStats]> {
         (0..n).map(|_| NodeStats::default()).collect()
     }
 
@@ -59,9 +59,9 @@ mod tests {
         let s = stats(3);
         let turn = AtomicUsize::new(0);
         let all = |_| true;
-        let _a = Tracked::start(Some(&s[0]), None);
-        let _b = Tracked::start(Some(&s[0]), None);
-        let _c = Tracked::start(Some(&s[1]), None);
+        let _a = Tracked::start(Some((&s, 0)), None);
+        let _b = Tracked::start(Some((&s, 0)), None);
+        let _c = Tracked::start(Some((&s, 1)), None);
         // Scores: 3/1, 2/1, 1/1.
         assert_eq!(pick(&[0, 1, 2], &[1, 1, 1], &s, &turn, &all), Some(2));
         // Weight 4 on node 0: 3/4 beats 1/1.
@@ -93,7 +93,9 @@ mod tests {
     fn an_idle_node_wins_over_a_busy_one() {
         let s = stats(2);
         let turn = AtomicUsize::new(0);
-        let held: Vec<Tracked> = (0..5).map(|_| Tracked::start(Some(&s[0]), None)).collect();
+        let held: Vec<Tracked> = (0..5)
+            .map(|_| Tracked::start(Some((&s, 0)), None))
+            .collect();
         for _ in 0..10 {
             assert_eq!(pick(&[0, 1], &[1, 1], &s, &turn, &|_| true), Some(1));
         }

@@ -23,7 +23,7 @@ pub use chash::Ring;
 pub use client::{Failure, ForwardError, ReqBody, UpstreamClient};
 pub use hash_key::KeyPart;
 pub use pool::{PoolKey, PoolLimits};
-pub use stats::{Outcome, Tracked};
+pub use stats::{InFlight, Outcome, Tracked};
 pub use tls::TlsSettings;
 
 use http::uri::Authority;

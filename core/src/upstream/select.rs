@@ -52,7 +52,7 @@ pub struct Selector {
     /// Where a `chash` key comes from.
     key: Option<Vec<KeyPart>>,
     /// Per node: in flight and latency (read by `least_conn`, `ewma`).
-    stats: Vec<NodeStats>,
+    stats: Arc<[NodeStats]>,
     /// Node health, when the upstream has `checks`.
     health: Option<Arc<HealthSet>>,
     /// Rotates `least_conn`'s ties.
@@ -173,7 +173,7 @@ impl Selector {
     /// health): does nothing for algorithms and checks that need none.
     pub fn track(&self, i: usize) -> Tracked<'_> {
         let stats = match self.algo {
-            Algo::LeastConn | Algo::Ewma => self.stats.get(i),
+            Algo::LeastConn | Algo::Ewma => Some((&self.stats, i)),
             Algo::RoundRobin | Algo::Chash => None,
         };
         Tracked::start(stats, self.health.as_deref().map(|h| (h, i)))

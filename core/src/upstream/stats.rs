@@ -3,7 +3,7 @@
 //! lock-free (atomics) from every worker through a [`Tracked`] guard.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::client::ForwardError;
@@ -95,40 +95,49 @@ fn now_ns() -> u64 {
     EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 3_600_000_000_000
 }
 
-/// One try at a node, from the moment it is sent: counts as in flight
-/// until dropped. [`Tracked::done`] records how it ended (latency for
-/// `ewma`, passive health checks); dropping it without (the client went
-/// away) only ends the in-flight count.
+/// A try in progress at a node: in flight until its guard is dropped;
+/// [`Tracked::done`] records how the response head went (latency for
+/// `ewma`, passive health checks) and hands back the in-flight count, which
+/// the response body keeps until it ends (as `least_conn` counts: a long
+/// download is load). Dropping it without (the client went away) only ends
+/// the in-flight count.
 #[derive(Debug)]
 #[must_use = "a try counts as in flight until the guard is dropped"]
 pub struct Tracked<'a> {
-    stats: Option<&'a NodeStats>,
+    flight: Option<InFlight>,
     health: Option<(&'a HealthSet, usize)>,
     start: Option<Instant>,
 }
 
 impl<'a> Tracked<'a> {
-    /// Starts tracking a try; `stats` only for balancers that read them,
-    /// `health` only when passive checks count outcomes.
+    /// Starts tracking a try at node `i` of `stats`; stats only for
+    /// balancers that read them, `health` only when passive checks count
+    /// outcomes.
     pub(super) fn start(
-        stats: Option<&'a NodeStats>,
+        stats: Option<(&Arc<[NodeStats]>, usize)>,
         health: Option<(&'a HealthSet, usize)>,
     ) -> Self {
-        if let Some(s) = stats {
+        let flight = stats.and_then(|(all, i)| {
+            let s = all.get(i)?;
             s.in_flight.fetch_add(1, Ordering::Relaxed);
-        }
+            Some(InFlight {
+                all: all.clone(),
+                i,
+            })
+        });
         Tracked {
-            stats,
+            start: flight.as_ref().map(|_| Instant::now()),
+            flight,
             health,
-            start: stats.map(|_| Instant::now()),
         }
     }
 
-    /// Records how the try ended and ends it.
-    pub fn done(self, outcome: Outcome) {
-        if let (Some(s), Some(start)) = (self.stats, self.start) {
+    /// Records how the try's response head went; the request stays in
+    /// flight while the returned guard lives.
+    pub fn done(mut self, outcome: Outcome) -> Option<InFlight> {
+        if let (Some(f), Some(start)) = (&self.flight, self.start) {
             let took = start.elapsed();
-            s.observe(match outcome {
+            f.stats().observe(match outcome {
                 Outcome::Status(_) => took,
                 _ => took.max(FAILURE_SAMPLE),
             });
@@ -136,14 +145,27 @@ impl<'a> Tracked<'a> {
         if let Some((h, i)) = self.health {
             h.report(i, outcome);
         }
+        self.flight.take()
     }
 }
 
-impl Drop for Tracked<'_> {
+/// A request in flight at a node, counted until this is dropped.
+#[derive(Debug)]
+pub struct InFlight {
+    all: Arc<[NodeStats]>,
+    i: usize,
+}
+
+impl InFlight {
+    fn stats(&self) -> &NodeStats {
+        // `start` only makes one for an index that exists.
+        &self.all[self.i]
+    }
+}
+
+impl Drop for InFlight {
     fn drop(&mut self) {
-        if let Some(s) = self.stats {
-            s.in_flight.fetch_sub(1, Ordering::Relaxed);
-        }
+        self.stats().in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -153,15 +175,22 @@ mod tests {
 
     #[test]
     fn guard_counts_in_flight_until_dropped() {
-        let s = NodeStats::default();
-        let a = Tracked::start(Some(&s), None);
-        let b = Tracked::start(Some(&s), None);
+        let all: Arc<[NodeStats]> = Arc::new([NodeStats::default()]);
+        let s = &all[0];
+        let a = Tracked::start(Some((&all, 0)), None);
+        let b = Tracked::start(Some((&all, 0)), None);
         assert_eq!(s.in_flight(), 2);
-        a.done(Outcome::Status(200));
+        // The head is in: still in flight while the body streams.
+        let body = a.done(Outcome::Status(200));
+        assert_eq!(s.in_flight(), 2);
+        drop(body);
         assert_eq!(s.in_flight(), 1);
         drop(b);
         assert_eq!(s.in_flight(), 0);
         assert!(s.ewma() > 0.0);
+        assert!(Tracked::start(Some((&all, 1)), None)
+            .done(Outcome::Failed)
+            .is_none());
     }
 
     #[test]
@@ -180,9 +209,9 @@ mod tests {
 
     #[test]
     fn failures_count_as_slow() {
-        let s = NodeStats::default();
-        Tracked::start(Some(&s), None).done(Outcome::ConnectFailed);
-        assert!(s.ewma() >= 0.99e9, "{}", s.ewma());
-        assert_eq!(s.in_flight(), 0);
+        let all: Arc<[NodeStats]> = Arc::new([NodeStats::default()]);
+        drop(Tracked::start(Some((&all, 0)), None).done(Outcome::ConnectFailed));
+        assert!(all[0].ewma() >= 0.99e9, "{}", all[0].ewma());
+        assert_eq!(all[0].in_flight(), 0);
     }
 }
