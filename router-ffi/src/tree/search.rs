@@ -12,6 +12,7 @@ type Found<'r> = (&'r Entry, HostHit<'r>);
 impl Tree {
     /// The first route, in ROUTER.md's order, whose (dynamic) pattern
     /// matches and which `accept` takes. Allocates nothing.
+    #[inline]
     pub fn find<'r, F: FnMut(&Entry) -> bool>(
         &'r self,
         path: &[u8],
