@@ -108,6 +108,7 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
         .spawn(move || {
             while let Some(event) = rx.blocking_recv() {
                 builder.apply(event);
+                crate::source::release_freed_memory();
                 let _ = ready_tx.send(());
             }
         })

@@ -117,9 +117,10 @@ pub struct RouteConf {
     /// The plugin config whose plugins apply too.
     #[serde(default)]
     pub plugin_config_id: Option<Id>,
-    /// An inline upstream.
+    /// An inline upstream (boxed: most objects have none, or give it up
+    /// once it is built).
     #[serde(default)]
-    pub upstream: Option<UpstreamConf>,
+    pub upstream: Option<Box<UpstreamConf>>,
     /// A reference to an upstream.
     #[serde(default)]
     pub upstream_id: Option<Id>,
@@ -155,9 +156,10 @@ pub struct ServiceConf {
     /// Plugins this build knows.
     #[serde(default)]
     pub plugins: Plugins,
-    /// An inline upstream.
+    /// An inline upstream (boxed: most objects have none, or give it up
+    /// once it is built).
     #[serde(default)]
-    pub upstream: Option<UpstreamConf>,
+    pub upstream: Option<Box<UpstreamConf>>,
     /// A reference to an upstream.
     #[serde(default)]
     pub upstream_id: Option<Id>,

@@ -28,7 +28,7 @@ pub type Live = Arc<ArcSwap<Snapshot>>;
 const SPARE_GRACE: Duration = Duration::from_millis(200);
 
 /// One change to a snapshot's routes.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Op {
     /// Set the route at `index`; `route` is `Some` when the router must change.
     Put {
@@ -38,6 +38,17 @@ enum Op {
     },
     /// Drop the route `id` at `index`.
     Remove { id: String, index: u32 },
+}
+
+/// A route change the spare snapshot has yet to get. The route itself is
+/// not kept: it is the one `served` holds for `id` (or none: a removal),
+/// as the live snapshot has it.
+#[derive(Debug)]
+struct Missed {
+    id: Id,
+    index: u32,
+    /// Whether the router must change (else only the compiled route).
+    rerouted: bool,
 }
 
 /// A route as the live snapshot serves it.
@@ -56,7 +67,7 @@ pub struct Builder {
     store: Store,
     live: Live,
     spare: Option<Arc<Snapshot>>,
-    lag: Vec<Op>,
+    lag: Vec<Missed>,
     served: HashMap<Id, Served>,
     free: Vec<u32>,
     next_index: u32,
@@ -109,12 +120,18 @@ impl Builder {
         };
         let mut snap = self.working_copy();
         let mut applied = Vec::new();
+        let mut changed = 0;
         for id in affected {
             match self.op_for(&id) {
                 Ok(Some(op)) => match apply_op(&mut snap, &op) {
                     Ok(()) => {
-                        self.record(&id, &op);
-                        applied.push(op);
+                        applied.push(Missed {
+                            id: id.clone(),
+                            index: op.index(),
+                            rerouted: !matches!(op, Op::Put { route: None, .. }),
+                        });
+                        self.record(&id, op);
+                        changed += 1;
                     }
                     Err(e) => {
                         if let Op::Put { index, .. } = op {
@@ -140,7 +157,7 @@ impl Builder {
         tracing::info!(
             version = snap.version,
             routes = snap.len(),
-            changed = applied.len(),
+            changed,
             "config snapshot published"
         );
         let snap = Arc::new(snap);
@@ -186,28 +203,28 @@ impl Builder {
         })
     }
 
-    fn record(&mut self, id: &Id, op: &Op) {
+    fn record(&mut self, id: &Id, op: Op) {
         match op {
             Op::Remove { index, .. } => {
                 self.served.remove(id);
-                self.free.push(*index);
+                self.free.push(index);
             }
             Op::Put { index, route, rt } => {
                 let seq = self.seq;
                 self.seq += 1;
                 match (self.served.get_mut(id), route) {
-                    (Some(s), None) => s.rt = rt.clone(),
+                    (Some(s), None) => s.rt = rt,
                     (Some(s), Some(r)) => {
-                        s.rt = rt.clone();
-                        s.route = r.clone();
+                        s.rt = rt;
+                        s.route = r;
                         s.seq = seq;
                     }
                     (None, r) => {
-                        if let Some(r) = r {
+                        if let Some(route) = r {
                             let served = Served {
-                                index: *index,
-                                route: r.clone(),
-                                rt: rt.clone(),
+                                index,
+                                route,
+                                rt,
                                 seq,
                             };
                             self.served.insert(id.clone(), served);
@@ -215,6 +232,22 @@ impl Builder {
                     }
                 }
             }
+        }
+    }
+
+    /// The op that brings a snapshot from before the last publication up
+    /// to the live one for the route change `m`.
+    fn replay(&self, m: &Missed) -> Op {
+        match self.served.get(&m.id) {
+            Some(s) => Op::Put {
+                index: s.index,
+                route: m.rerouted.then(|| s.route.clone()),
+                rt: s.rt.clone(),
+            },
+            None => Op::Remove {
+                id: m.id.0.clone(),
+                index: m.index,
+            },
         }
     }
 
@@ -226,10 +259,10 @@ impl Builder {
             loop {
                 match Arc::try_unwrap(spare) {
                     Ok(mut snap) => {
-                        for op in self.lag.drain(..) {
-                            // These ops succeeded on the live copy, which
-                            // the spare equalled before them.
-                            if let Err(e) = apply_op(&mut snap, &op) {
+                        for m in std::mem::take(&mut self.lag) {
+                            // These changes succeeded on the live copy,
+                            // which the spare equalled before them.
+                            if let Err(e) = apply_op(&mut snap, &self.replay(&m)) {
                                 tracing::warn!(error = %e, "replay on the spare snapshot failed");
                             }
                         }
@@ -267,6 +300,15 @@ impl Builder {
             snap.routes[s.index as usize] = Some(s.rt.clone());
         }
         snap
+    }
+}
+
+impl Op {
+    /// The route slot it changes.
+    fn index(&self) -> u32 {
+        match self {
+            Op::Put { index, .. } | Op::Remove { index, .. } => *index,
+        }
     }
 }
 

@@ -16,7 +16,8 @@ use crate::upstream::{Timeouts, UpstreamRt};
 /// The last good version of every object, and the upstreams built from them.
 #[derive(Debug, Default)]
 pub struct Store {
-    routes: BTreeMap<Id, RouteConf>,
+    /// Boxed: a map node then holds 11 pointers, not 11 whole routes.
+    routes: BTreeMap<Id, Box<StoredRoute>>,
     services: BTreeMap<Id, ServiceConf>,
     upstreams: BTreeMap<Id, UpstreamConf>,
     /// Plugin config ids (routes name them; their plugins wait for issue 5).
@@ -25,6 +26,9 @@ pub struct Store {
     upstream_rt: HashMap<Id, Arc<UpstreamRt>>,
     /// Built inline upstreams of services, by service id.
     service_rt: HashMap<Id, Arc<UpstreamRt>>,
+    /// Built inline upstreams of routes, by route id (their configuration
+    /// is dropped from `routes` once built).
+    route_rt: HashMap<Id, Arc<UpstreamRt>>,
     /// Plugin instances of every object (issue 5).
     pub(super) plugins: PluginSets,
 }
@@ -68,6 +72,7 @@ impl Store {
                 match kind {
                     Kind::Route => {
                         self.routes.remove(&id);
+                        self.route_rt.remove(&id);
                     }
                     Kind::Service => {
                         self.services.remove(&id);
@@ -94,11 +99,25 @@ impl Store {
     }
 
     fn put(&mut self, item: Item) -> Result<(), ObjectError> {
-        let id = item.id;
-        if let Some(plugins) = plugins_of(&item.object) {
-            self.plugins.put(item.object.kind(), &id, plugins)?;
+        let (id, mut object) = (item.id, item.object);
+        // A route's inline upstream is built now, once (a recompile, for a
+        // service edit say, keeps its balancer), and its configuration is
+        // not kept.
+        let inline = match &mut object {
+            Object::Route(r) => r
+                .upstream
+                .take()
+                .map(|u| build_upstream(&u, format!("route {id} (inline)")))
+                .transpose()
+                .map_err(|(f, reason)| {
+                    ObjectError::plain(Kind::Route, &id.0, format!("upstream.{f}"), reason)
+                })?,
+            _ => None,
+        };
+        if let Some(plugins) = plugins_of(&object) {
+            self.plugins.put(object.kind(), &id, plugins)?;
         }
-        match item.object {
+        match object {
             Object::Consumer(c) => {
                 self.plugins.publish_key(&id, &c.username, Some(&c.plugins));
                 self.plugins.set_group(&id, c.group_id.as_ref());
@@ -108,7 +127,15 @@ impl Store {
             }
             Object::PluginMetadata(m) => self.plugins.set_metadata(&id, Some(&m.config)),
             Object::Route(r) => {
-                self.routes.insert(id, *r);
+                match inline {
+                    Some(rt) => self.route_rt.insert(id.clone(), rt),
+                    None => self.route_rt.remove(&id),
+                };
+                // Copied into this thread's heap: the decoded original sits
+                // among the source's parse garbage, whose pages it would
+                // keep resident.
+                self.routes
+                    .insert(Id(id.0.clone()), Box::new(StoredRoute::new(&r)));
             }
             Object::Service(s) => {
                 match &s.upstream {
@@ -219,9 +246,8 @@ impl Store {
                 )
             })
         };
-        let upstream = if let Some(u) = &r.upstream {
-            build_upstream(u, format!("route {id} (inline)"))
-                .map_err(|(f, reason)| err(&format!("upstream.{f}"), reason))?
+        let upstream = if let Some(rt) = self.route_rt.get(id) {
+            rt.clone()
         } else if let Some(uid) = &r.upstream_id {
             by_id(uid, "upstream_id")?
         } else {
@@ -240,26 +266,16 @@ impl Store {
             }
         };
         let mut route = Route::new(id.0.clone(), 0u32).priority(r.priority);
-        route.paths = r
-            .uri
-            .iter()
-            .chain(r.uris.iter().flatten())
-            .cloned()
-            .collect();
-        route.hosts = match (&r.host, &r.hosts) {
-            (Some(h), _) => vec![h.clone()],
-            (None, Some(h)) => h.clone(),
-            (None, None) => service
+        route.paths = r.paths.clone();
+        route.hosts = match &r.hosts {
+            Some(h) => h.clone(),
+            None => service
                 .and_then(|(_, s)| s.hosts.clone())
                 .unwrap_or_default(),
         };
-        route.methods = r.methods.clone().unwrap_or_default();
-        route.remote_addrs = match (&r.remote_addr, &r.remote_addrs) {
-            (Some(a), _) => vec![a.clone()],
-            (None, Some(a)) => a.clone(),
-            (None, None) => Vec::new(),
-        };
-        route.vars = r.vars.clone().filter(|v| !v.is_null());
+        route.methods = r.methods.clone();
+        route.remote_addrs = r.remote_addrs.clone();
+        route.vars = r.vars.clone();
         let rt = RouteRt {
             plugins: self.plugins.route_chain(
                 id,
@@ -268,13 +284,66 @@ impl Store {
             ),
             id: id.0.clone(),
             upstream,
-            timeout: r.timeout.as_ref().and_then(Timeouts::from_conf),
+            timeout: r.timeout,
             websocket: r
                 .enable_websocket
                 .or(service.and_then(|(_, s)| s.enable_websocket))
                 .unwrap_or(false),
         };
         Ok(Some((route, rt)))
+    }
+}
+
+/// What the store keeps of a route: what compiling it reads. Its inline
+/// upstream is built once put, its plugins live in `plugins`, and its
+/// `name`, `desc` and `labels` play no part in serving.
+#[derive(Debug)]
+struct StoredRoute {
+    /// `uri` or `uris`.
+    paths: Vec<String>,
+    /// `host` or `hosts`; `None`: the service's.
+    hosts: Option<Vec<String>>,
+    /// `remote_addr` or `remote_addrs`.
+    remote_addrs: Vec<String>,
+    methods: Vec<String>,
+    /// A `vars` expression (JSON `null` counts as none).
+    vars: Option<serde_json::Value>,
+    priority: i32,
+    status: u8,
+    plugin_config_id: Option<Id>,
+    upstream_id: Option<Id>,
+    service_id: Option<Id>,
+    timeout: Option<Timeouts>,
+    enable_websocket: Option<bool>,
+}
+
+impl StoredRoute {
+    fn new(r: &RouteConf) -> StoredRoute {
+        let one_or_many = |one: &Option<String>, many: &Option<Vec<String>>| {
+            let mut all: Vec<String> = one.iter().chain(many.iter().flatten()).cloned().collect();
+            all.shrink_to_fit();
+            all
+        };
+        StoredRoute {
+            paths: one_or_many(&r.uri, &r.uris),
+            hosts: match (&r.host, &r.hosts) {
+                (Some(h), _) => Some(vec![h.clone()]),
+                (None, h) => h.clone(),
+            },
+            remote_addrs: match (&r.remote_addr, &r.remote_addrs) {
+                (Some(a), _) => vec![a.clone()],
+                (None, a) => a.clone().unwrap_or_default(),
+            },
+            methods: r.methods.clone().unwrap_or_default(),
+            vars: r.vars.clone().filter(|v| !v.is_null()),
+            priority: r.priority,
+            status: r.status,
+            plugin_config_id: r.plugin_config_id.clone(),
+            upstream_id: r.upstream_id.clone(),
+            service_id: r.service_id.clone(),
+            timeout: r.timeout.as_ref().and_then(Timeouts::from_conf),
+            enable_websocket: r.enable_websocket,
+        }
     }
 }
 

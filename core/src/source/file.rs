@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::standalone::{parse_standalone, Standalone};
-use super::{Change, ConfigSource, Item, SourceEvent};
+use super::standalone::{parse_standalone, Fingerprint, Standalone};
+use super::{Change, ConfigSource, SourceEvent};
 use crate::config::{FileError, Id, Kind};
 
 /// Watches one standalone file.
@@ -27,7 +27,10 @@ struct Stamp {
     modified: Option<SystemTime>,
 }
 
-type Known = HashMap<(Kind, Id), (Item, serde_json::Value)>;
+/// The objects the last good read sent, by kind and id, with the
+/// fingerprint of their JSON. The decoded objects themselves live only in
+/// the snapshot builder's store.
+type Known = HashMap<(Kind, Id), Fingerprint>;
 
 impl FileSource {
     /// A source for `path`, checked every `interval`.
@@ -57,9 +60,11 @@ impl FileSource {
     }
 
     /// Reads the file and folds it into `known`: valid objects replace
-    /// theirs, invalid ones keep their last good version, absent ones go.
-    /// Returns the changes, or `None` when the file as a whole is unusable.
-    fn reload(&self, known: &mut Known) -> Option<Vec<Change>> {
+    /// theirs, invalid ones keep their last good version (nothing is sent
+    /// for them), absent ones go. Returns the changes (every valid object
+    /// with `all`, else only those whose JSON changed), or `None` when the
+    /// file as a whole is unusable.
+    fn reload(&self, known: &mut Known, all: bool) -> Option<Vec<Change>> {
         let parsed = match self.read() {
             Ok(p) => p,
             Err(e) => {
@@ -74,27 +79,23 @@ impl FileSource {
         for e in &parsed.errors {
             tracing::error!(kind = %e.kind, id = %e.id, field = %e.field, reason = %e.reason,
                 "invalid object skipped; its last good version stays");
-            if let Some(old) = known.get(&(e.kind, Id(e.id.clone()))) {
-                next.insert((e.kind, Id(e.id.clone())), old.clone());
+            let key = (e.kind, Id(e.id.clone()));
+            if let Some(old) = known.get(&key) {
+                next.insert(key, *old);
             }
         }
-        for (item, raw) in parsed.items {
-            next.insert((item.kind(), item.id.clone()), (item, raw));
+        let mut puts = Vec::new();
+        for (item, print) in parsed.items {
+            let key = (item.kind(), item.id.clone());
+            if all || known.get(&key) != Some(&print) {
+                puts.push(item);
+            }
+            next.insert(key, print);
         }
-        let mut changes = Vec::new();
         // Puts in dependency order (upstreams, services, routes) so a route
         // never arrives before the upstream it names; deletes in reverse.
-        for kind in Kind::ALL {
-            let mut puts: Vec<_> = next
-                .iter()
-                .filter(|((k, id), (_, raw))| {
-                    *k == kind && known.get(&(*k, id.clone())).map(|(_, r)| r) != Some(raw)
-                })
-                .map(|(_, (item, _))| Change::Put(item.clone()))
-                .collect();
-            puts.sort_by(|a, b| change_id(a).cmp(change_id(b)));
-            changes.extend(puts);
-        }
+        puts.sort_by(|a, b| (kind_rank(a.kind()), &a.id).cmp(&(kind_rank(b.kind()), &b.id)));
+        let mut changes: Vec<Change> = puts.into_iter().map(Change::Put).collect();
         for kind in Kind::ALL.into_iter().rev() {
             let mut gone: Vec<Id> = known
                 .keys()
@@ -105,6 +106,7 @@ impl FileSource {
             changes.extend(gone.into_iter().map(|id| Change::Delete { kind, id }));
         }
         *known = next;
+        super::release_freed_memory();
         Some(changes)
     }
 
@@ -114,26 +116,37 @@ impl FileSource {
         let mut plugins = crate::config::plugin_catalog_generation();
         // The first read always sends a full set, empty when the file is bad,
         // so the gateway starts and keeps watching.
-        self.reload(&mut known);
-        let full = known.values().map(|(i, _)| i.clone()).collect();
+        let full = self
+            .reload(&mut known, true)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| match c {
+                Change::Put(item) => Some(item),
+                Change::Delete { .. } => None,
+            })
+            .collect();
         if events.send(SourceEvent::Full(full)).is_err() {
             return;
         }
+        // The builder frees the sent objects once it has copied them.
+        let mut collect = true;
         loop {
             std::thread::sleep(self.interval);
             if events.is_closed() {
                 return;
             }
+            if std::mem::take(&mut collect) {
+                super::release_freed_memory();
+            }
             // New plugins (a reload): every object is decoded again, and
-            // all of them are sent, as their raw values did not change.
+            // every valid one is sent, as their JSON did not change.
             let generation = crate::config::plugin_catalog_generation();
             if generation != plugins {
                 plugins = generation;
                 stamp = self.stamp();
                 tracing::info!(file = %self.path.display(), "plugins reloaded; decoding the config file again");
-                if self.reload(&mut known).is_some() {
-                    let full = known.values().map(|(i, _)| i.clone()).collect();
-                    if events.send(SourceEvent::Full(full)).is_err() {
+                if let Some(changes) = self.reload(&mut known, true) {
+                    if events.send(SourceEvent::Changes(changes)).is_err() {
                         return;
                     }
                 }
@@ -145,7 +158,7 @@ impl FileSource {
             }
             stamp = now;
             tracing::info!(file = %self.path.display(), "config file changed; reloading");
-            if let Some(changes) = self.reload(&mut known) {
+            if let Some(changes) = self.reload(&mut known, false) {
                 if !changes.is_empty() && events.send(SourceEvent::Changes(changes)).is_err() {
                     return;
                 }
@@ -154,11 +167,12 @@ impl FileSource {
     }
 }
 
-fn change_id(c: &Change) -> &Id {
-    match c {
-        Change::Put(i) => &i.id,
-        Change::Delete { id, .. } => id,
-    }
+/// Where `kind` comes in dependency order.
+fn kind_rank(kind: Kind) -> usize {
+    Kind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(usize::MAX)
 }
 
 impl ConfigSource for FileSource {

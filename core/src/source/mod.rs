@@ -11,10 +11,26 @@ mod file;
 mod standalone;
 
 pub use file::FileSource;
-pub use standalone::{parse_standalone, Standalone};
+pub use standalone::{parse_standalone, Fingerprint, Standalone};
 
 use crate::config::{Id, Kind, Object};
 use tokio::sync::mpsc::UnboundedSender;
+
+/// Hands the memory a config load freed back to the system: the garbage of
+/// parsing, checking and decoding a large file (several times the size of
+/// what is kept) would otherwise stay resident in the calling thread's
+/// allocator pages. Call on the thread that loaded (or applied) the config.
+pub fn release_freed_memory() {
+    extern "C" {
+        /// mimalloc (the global allocator, see `lib.rs`): frees the calling
+        /// thread's empty pages and, with `force`, returns them to the OS.
+        fn mi_collect(force: bool);
+    }
+    // SAFETY: `mi_collect` takes no pointer and only walks the calling
+    // thread's own heap and mimalloc's thread-safe arenas; mimalloc is
+    // linked into every binary of this crate (it is its global allocator).
+    unsafe { mi_collect(true) }
+}
 
 /// One valid object with its identity.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,6 +6,7 @@
 //! under `consumers:` with an id `<username>/credentials/<id>`, as APISIX does.
 
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hasher};
 
 use super::Item;
 use crate::config::{decode, FileError, Id, Kind, ObjectError, CREDENTIALS};
@@ -13,13 +14,45 @@ use crate::config::{decode, FileError, Id, Kind, ObjectError, CREDENTIALS};
 /// One parse of a standalone file.
 #[derive(Debug, Default)]
 pub struct Standalone {
-    /// The valid objects, with the JSON they were decoded from (to tell
-    /// whether an object changed between two reads).
-    pub items: Vec<(Item, serde_json::Value)>,
+    /// The valid objects, each with the fingerprint of the JSON it was
+    /// decoded from (to tell whether an object changed between two reads).
+    pub items: Vec<(Item, Fingerprint)>,
     /// The objects that were refused.
     pub errors: Vec<ObjectError>,
     /// Top-level keys this build does not read (`plugins`, `protos`, ...).
     pub ignored: Vec<String>,
+}
+
+/// A 128-bit hash of an object's JSON text: equal for equal objects; two
+/// different objects share one with odds of about 2^-128. Kept instead of
+/// the JSON itself (a `serde_json::Value` costs kilobytes per route).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint([u64; 2]);
+
+impl Fingerprint {
+    /// The fingerprint of `value`'s compact JSON text.
+    pub fn of(value: &serde_json::Value) -> Fingerprint {
+        let mut w = TwoHashers::default();
+        w.1.write_u8(1);
+        // Writing a `Value` to an infallible writer cannot fail.
+        let _ = serde_json::to_writer(&mut w, value);
+        Fingerprint([w.0.finish(), w.1.finish()])
+    }
+}
+
+/// Two differently seeded hashers fed the same bytes.
+#[derive(Default)]
+struct TwoHashers(DefaultHasher, DefaultHasher);
+
+impl std::io::Write for TwoHashers {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf);
+        self.1.write(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Parses the text of a standalone file; `path` names it in errors. A file
@@ -41,7 +74,7 @@ pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError>
         reason,
     };
     let doc: serde_json::Value = serde_norway::from_str(text).map_err(|e| syntax(e.to_string()))?;
-    let map = match doc {
+    let mut map = match doc {
         serde_json::Value::Object(m) => m,
         serde_json::Value::Null => Default::default(),
         _ => {
@@ -56,7 +89,9 @@ pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError>
         if kind == Kind::Credential {
             continue;
         }
-        let list = match map.get(kind.plural()) {
+        // Taken out of the document: each object's JSON is freed once
+        // decoded, so the whole file is never held twice.
+        let list = match map.remove(kind.plural()) {
             None | Some(serde_json::Value::Null) => continue,
             Some(serde_json::Value::Array(list)) => list,
             Some(_) => {
@@ -67,7 +102,7 @@ pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError>
                 )))
             }
         };
-        for (i, value) in list.iter().enumerate() {
+        for (i, value) in list.into_iter().enumerate() {
             let is_credential = kind == Kind::Consumer
                 && value
                     .get("id")
@@ -78,7 +113,7 @@ pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError>
             } else {
                 kind
             };
-            match decode(kind, value, &format!("#{i}")) {
+            match decode(kind, &value, &format!("#{i}")) {
                 Ok((id, object)) => {
                     if seen.insert((kind, id.clone()), ()).is_some() {
                         out.errors.push(ObjectError::new(
@@ -89,7 +124,8 @@ pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError>
                         ));
                         continue;
                     }
-                    out.items.push((Item { id, object }, value.clone()));
+                    out.items
+                        .push((Item { id, object }, Fingerprint::of(&value)));
                 }
                 Err(e) => out.errors.push(e),
             }
