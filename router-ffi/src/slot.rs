@@ -49,8 +49,58 @@ struct HostIndex {
 /// The routes at one place, sorted by [`Key`], with hosts indexed.
 #[derive(Debug, Default)]
 pub(crate) struct Slot {
-    unrestricted: Vec<Entry>,
+    unrestricted: Entries,
     hosts: Option<Box<HostIndex>>,
+}
+
+/// Entries sorted by [`Key`]; a single one (the usual case) is kept
+/// inline, so a lookup reads it without another load.
+#[derive(Debug, Default)]
+enum Entries {
+    #[default]
+    Empty,
+    One(Entry),
+    Many(Vec<Entry>),
+}
+
+impl Entries {
+    fn as_slice(&self) -> &[Entry] {
+        match self {
+            Entries::Empty => &[],
+            Entries::One(e) => std::slice::from_ref(e),
+            Entries::Many(v) => v,
+        }
+    }
+
+    fn insert(&mut self, e: Entry) {
+        match std::mem::take(self) {
+            Entries::Empty => *self = Entries::One(e),
+            Entries::One(x) => {
+                let mut v = vec![x];
+                insert_sorted(&mut v, e);
+                *self = Entries::Many(v);
+            }
+            Entries::Many(mut v) => {
+                insert_sorted(&mut v, e);
+                *self = Entries::Many(v);
+            }
+        }
+    }
+
+    fn remove(&mut self, route: u32, path: u16) {
+        match std::mem::take(self) {
+            Entries::One(x) if x.route == route && x.path == path => {}
+            Entries::Many(mut v) => {
+                remove_entry(&mut v, route, path);
+                *self = match v.as_slice() {
+                    [] => Entries::Empty,
+                    [x] => Entries::One(*x),
+                    _ => Entries::Many(v),
+                };
+            }
+            other => *self = other,
+        }
+    }
 }
 
 fn insert_sorted(list: &mut Vec<Entry>, e: Entry) {
@@ -82,12 +132,12 @@ fn first_after(list: &[Entry], after: Key) -> Option<&Entry> {
 
 impl Slot {
     pub fn is_empty(&self) -> bool {
-        self.unrestricted.is_empty() && self.hosts.is_none()
+        self.unrestricted.as_slice().is_empty() && self.hosts.is_none()
     }
 
     pub fn insert(&mut self, e: Entry, hosts: &[HostPattern]) {
         if hosts.is_empty() {
-            insert_sorted(&mut self.unrestricted, e);
+            self.unrestricted.insert(e);
             return;
         }
         let idx = self.hosts.get_or_insert_with(Default::default);
@@ -110,7 +160,7 @@ impl Slot {
 
     pub fn remove(&mut self, route: u32, path: u16, hosts: &[HostPattern]) {
         if hosts.is_empty() {
-            remove_entry(&mut self.unrestricted, route, path);
+            self.unrestricted.remove(route, path);
             return;
         }
         let Some(idx) = self.hosts.as_mut() else {
@@ -151,7 +201,7 @@ impl Slot {
         host: &HostCtx<'_>,
         after: Key,
     ) -> Option<(&'r Entry, HostHit<'r>)> {
-        let first = first_after(&self.unrestricted, after);
+        let first = first_after(self.unrestricted.as_slice(), after);
         match self.hosts.as_deref() {
             None => first.map(|e| (e, HostHit::Unrestricted)),
             Some(idx) => idx.best_after(host, after, first),
