@@ -168,7 +168,8 @@ fn parse_one(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, String
     } else {
         Version::HTTP_11
     };
-    let mut headers = HeaderMap::with_capacity(count);
+    // Room for a few more: plugins and the gateway add headers to answers.
+    let mut headers = HeaderMap::with_capacity(count + 6);
     let mut length: Option<u64> = None;
     let mut chunked = None;
     let (mut close, mut keep_alive) = (false, false);
