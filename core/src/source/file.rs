@@ -128,16 +128,14 @@ impl FileSource {
         if events.send(SourceEvent::Full(full)).is_err() {
             return;
         }
-        // The builder frees the sent objects once it has copied them.
-        let mut collect = true;
         loop {
             std::thread::sleep(self.interval);
             if events.is_closed() {
                 return;
             }
-            if std::mem::take(&mut collect) {
-                super::release_freed_memory();
-            }
+            // The builder frees the objects sent once it has copied them,
+            // whenever that is: their pages go back at the next check.
+            super::release_freed_memory();
             // New plugins (a reload): every object is decoded again, and
             // every valid one is sent, as their JSON did not change.
             let generation = crate::config::plugin_catalog_generation();
