@@ -29,12 +29,15 @@ pub use tls::TlsSettings;
 use http::uri::Authority;
 use http::HeaderValue;
 use radix_router::Vars;
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use crate::config::{seconds, Timeout, UpstreamConf};
 
 /// One node, ready to be dialled.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Node {
     /// `host:port` (IPv6 in brackets), for the request URI and logs.
     pub authority: Authority,
@@ -91,8 +94,9 @@ impl Timeouts {
 pub struct UpstreamRt {
     /// How logs name it (`upstream u1`, `route r1 (inline)`).
     pub name: String,
-    /// All nodes, in configuration order.
-    pub nodes: Vec<Node>,
+    /// All nodes, in configuration order (shared with the upstreams
+    /// whose nodes are the same: see [`shared_nodes`]).
+    pub nodes: Arc<[Node]>,
     /// Picks nodes: priority groups, algorithm, health (`select.rs`).
     balancer: select::Selector,
     /// Which `Host` the node sees.
@@ -199,7 +203,7 @@ impl UpstreamRt {
         let usable = balancer.serving_len() as u32;
         Ok(UpstreamRt {
             name,
-            nodes,
+            nodes: shared_nodes(nodes),
             balancer,
             pass_host,
             timeout: conf.timeout.as_ref().and_then(Timeouts::from_conf),
@@ -240,6 +244,48 @@ impl UpstreamRt {
     }
 }
 
+/// `nodes`, or an equal list that another upstream uses. Node lists are
+/// immutable, so upstreams with the same nodes (10,000 routes on 100
+/// nodes, say) can share one; balancer, statistics and health stay per
+/// upstream, as APISIX keeps them.
+fn shared_nodes(nodes: Vec<Node>) -> Arc<[Node]> {
+    /// Lists by hash; `swept`: how many hashes were left at the last sweep.
+    #[derive(Default)]
+    struct Lists {
+        by_hash: HashMap<u64, Vec<Weak<[Node]>>>,
+        swept: usize,
+    }
+    static LISTS: OnceLock<Mutex<Lists>> = OnceLock::new();
+    let mut h = DefaultHasher::new();
+    nodes.hash(&mut h);
+    let key = h.finish();
+    // A poisoned lock only means another build panicked mid-way.
+    let mut lists = LISTS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if lists.by_hash.len() > 2 * lists.swept + 64 {
+        // Lists no upstream uses any more go (a `Weak` holds their memory).
+        lists.by_hash.retain(|_, b| {
+            b.retain(|w| w.strong_count() > 0);
+            !b.is_empty()
+        });
+        lists.swept = lists.by_hash.len();
+    }
+    let bucket = lists.by_hash.entry(key).or_default();
+    bucket.retain(|w| w.strong_count() > 0);
+    if let Some(same) = bucket
+        .iter()
+        .filter_map(Weak::upgrade)
+        .find(|l| **l == *nodes)
+    {
+        return same;
+    }
+    let list: Arc<[Node]> = Arc::from(nodes);
+    bucket.push(Arc::downgrade(&list));
+    list
+}
+
 /// The host part of a `host[:port]` header value (IPv6 kept in brackets).
 fn hash_key_host(h: &str) -> &str {
     match h.rsplit_once(':') {
@@ -273,6 +319,28 @@ mod tests {
         }
         assert_eq!(rt.nodes[0].host_header, "10.0.0.1:81");
         assert_eq!(rt.nodes[1].host_header, "10.0.0.2");
+    }
+
+    #[test]
+    fn equal_node_lists_are_shared_balancers_are_not() {
+        let a = UpstreamRt::build(
+            &conf(serde_json::json!({"nodes": {"10.9.0.1:80": 1}})),
+            "a".into(),
+        )
+        .unwrap();
+        let b = UpstreamRt::build(
+            &conf(serde_json::json!({"nodes": {"10.9.0.1:80": 1}})),
+            "b".into(),
+        )
+        .unwrap();
+        let c = UpstreamRt::build(
+            &conf(serde_json::json!({"nodes": {"10.9.0.1:80": 2}})),
+            "c".into(),
+        )
+        .unwrap();
+        assert!(Arc::ptr_eq(&a.nodes, &b.nodes));
+        assert!(!Arc::ptr_eq(&a.nodes, &c.nodes));
+        assert!(!std::ptr::eq(&a.balancer, &b.balancer));
     }
 
     #[test]
