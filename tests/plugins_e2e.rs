@@ -4,6 +4,10 @@
 //! requests to a real upstream.
 
 mod common;
+#[path = "common/etcd.rs"]
+mod etcd;
+#[path = "plugins_e2e/etcd_reload.rs"]
+mod etcd_reload;
 #[path = "plugins_e2e/harness.rs"]
 mod harness;
 #[path = "plugins_e2e/prefer_route.rs"]

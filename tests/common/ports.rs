@@ -21,9 +21,14 @@ const SPAN: u32 = 12_000;
 /// A loopback port no other caller in this process got, free when returned.
 pub fn free_port() -> u16 {
     static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    // A test crate may include this file twice (through `common` and
+    // `etcd`): each copy starts elsewhere in the range, by its module path.
+    let copy = module_path!()
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
     let _ = NEXT.compare_exchange(
         u32::MAX,
-        (std::process::id().wrapping_mul(7919)) % SPAN,
+        std::process::id().wrapping_mul(7919).wrapping_add(copy) % SPAN,
         Ordering::Relaxed,
         Ordering::Relaxed,
     );
