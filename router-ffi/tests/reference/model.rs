@@ -1,0 +1,321 @@
+//! The reference matcher: ROUTER.md taken literally, each path pattern a
+//! regex, every route in a plain list, a request's candidates sorted by the
+//! documented order (see `reference.rs`).
+
+use super::*;
+
+/// One path pattern, compiled by the reference.
+#[derive(Debug)]
+pub(super) struct RefPath {
+    text: String,
+    regex: Regex,
+    /// Param names with the regex each value must match in full, if any.
+    params: Vec<(String, Option<Regex>)>,
+    exact: bool,
+    literal_prefix: usize,
+}
+
+pub(super) fn escape(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("\\x{b:02x}")).collect()
+}
+
+/// ROUTER.md's path grammar, segment by segment; `None` when refused.
+pub(super) fn compile_path(text: &str, no_param_match: bool) -> Option<RefPath> {
+    if text.is_empty() {
+        return None;
+    }
+    let segs: Vec<&str> = text.split('/').collect();
+    let mut pieces = Vec::new();
+    let mut params = Vec::new();
+    let mut literal_prefix: Option<usize> = None;
+    let mut offset = 0;
+    for (i, seg) in segs.iter().enumerate() {
+        let last = i == segs.len() - 1;
+        let braced = seg
+            .strip_prefix('{')
+            .and_then(|s| s.strip_suffix('}'))
+            .and_then(|s| s.split_once(':'));
+        let dynamic_at = if !no_param_match && seg.starts_with(':') {
+            let name = &seg[1..];
+            if name.is_empty() {
+                return None;
+            }
+            params.push((name.to_string(), None));
+            pieces.push("([^/]+)".to_string());
+            Some(offset)
+        } else if let (false, Some((name, re))) = (no_param_match, braced) {
+            if name.is_empty() {
+                return None;
+            }
+            params.push((
+                name.to_string(),
+                Some(Regex::new(&format!("^(?:{re})$")).ok()?),
+            ));
+            pieces.push("([^/]+)".to_string());
+            Some(offset)
+        } else if let Some(name) = seg.strip_prefix('*') {
+            if !last {
+                return None;
+            }
+            let name = if name.is_empty() { ":ext" } else { name };
+            params.push((name.to_string(), None));
+            pieces.push("(.*)".to_string());
+            Some(offset)
+        } else if let (true, Some(lit)) = (last, seg.strip_suffix('*')) {
+            params.push((":ext".to_string(), None));
+            pieces.push(format!("{}(.*)", escape(lit.as_bytes())));
+            Some(offset + lit.len())
+        } else {
+            pieces.push(escape(seg.as_bytes()));
+            None
+        };
+        if literal_prefix.is_none() {
+            literal_prefix = dynamic_at;
+        }
+        offset += seg.len() + 1;
+    }
+    let regex = Regex::new(&format!("(?s-u)^{}$", pieces.join("/"))).unwrap();
+    Some(RefPath {
+        text: text.to_string(),
+        regex,
+        exact: params.is_empty(),
+        params,
+        literal_prefix: literal_prefix.unwrap_or(text.len()),
+    })
+}
+
+impl RefPath {
+    fn matches(&self, path: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
+        let caps = self.regex.captures(path)?;
+        let mut out = Vec::new();
+        for (i, (name, re)) in self.params.iter().enumerate() {
+            let v = caps.get(i + 1).unwrap().as_bytes();
+            if re.as_ref().is_some_and(|re| !re.is_match(v)) {
+                return None;
+            }
+            out.push((name.clone(), v.to_vec()));
+        }
+        Some(out)
+    }
+}
+
+pub(super) struct RefRoute {
+    id: String,
+    value: usize,
+    pub(super) spec: Spec,
+    paths: Vec<RefPath>,
+    /// Insertion number of each path.
+    seqs: Vec<u64>,
+}
+
+#[derive(Default)]
+pub(super) struct Model {
+    no_param_match: bool,
+    pub(super) routes: Vec<RefRoute>,
+    seq: u64,
+}
+
+/// What a lookup returns: route id, the pattern that matched, params.
+pub(super) type Hit = Option<(String, String, Vec<(String, Vec<u8>)>)>;
+
+pub(super) fn addr_rule_holds(rule: &str, ip: IpAddr) -> bool {
+    match (rule, ip) {
+        ("10.0.0.0/8", IpAddr::V4(v4)) => v4.octets()[0] == 10,
+        ("0.0.0.0/0", IpAddr::V4(_)) => true,
+        ("::1", IpAddr::V6(v6)) => v6 == std::net::Ipv6Addr::LOCALHOST,
+        _ => false,
+    }
+}
+
+pub(super) fn host_holds(pattern: &str, host: Option<&str>, http_host: Option<&str>) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    let pattern = pattern.to_ascii_lowercase();
+    let target = if pattern.contains(':') {
+        http_host.unwrap_or(host)
+    } else {
+        host
+    }
+    .to_ascii_lowercase();
+    match pattern.strip_prefix('*') {
+        Some(suffix) => target.ends_with(suffix),
+        None => target == pattern,
+    }
+}
+
+impl Model {
+    /// An empty reference, with the router's `no_param_match` option.
+    pub(super) fn new(no_param_match: bool) -> Model {
+        Model {
+            no_param_match,
+            ..Model::default()
+        }
+    }
+
+    fn compile(&self, spec: &Spec) -> Option<Vec<RefPath>> {
+        spec.paths
+            .iter()
+            .map(|p| compile_path(p, self.no_param_match))
+            .collect()
+    }
+
+    fn place(&mut self, id: String, value: usize, spec: Spec, paths: Vec<RefPath>) {
+        let seqs = paths
+            .iter()
+            .map(|_| {
+                self.seq += 1;
+                self.seq
+            })
+            .collect();
+        self.routes.push(RefRoute {
+            id,
+            value,
+            spec,
+            paths,
+            seqs,
+        });
+    }
+
+    pub(super) fn position(&self, id: &str) -> Option<usize> {
+        self.routes.iter().position(|r| r.id == id)
+    }
+
+    pub(super) fn insert(&mut self, id: String, value: usize, spec: Spec) -> bool {
+        if self.position(&id).is_some() {
+            return false;
+        }
+        let Some(paths) = self.compile(&spec) else {
+            return false;
+        };
+        self.place(id, value, spec, paths);
+        true
+    }
+
+    pub(super) fn update(&mut self, id: String, value: usize, spec: Spec) -> bool {
+        let Some(at) = self.position(&id) else {
+            return false;
+        };
+        let Some(paths) = self.compile(&spec) else {
+            return false;
+        };
+        self.routes.remove(at);
+        self.place(id, value, spec, paths);
+        true
+    }
+
+    pub(super) fn remove(&mut self, id: &str) -> bool {
+        match self.position(id) {
+            Some(at) => {
+                self.routes.remove(at);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(super) fn find(&self, q: &Concrete) -> Hit {
+        // (sort key, route, path, params) of every path that matches.
+        let mut cands = Vec::new();
+        for r in &self.routes {
+            for (pi, p) in r.paths.iter().enumerate() {
+                if let Some(params) = p.matches(&q.path) {
+                    let key = (
+                        !p.exact,
+                        if p.exact {
+                            0
+                        } else {
+                            usize::MAX - p.literal_prefix
+                        },
+                        -r.spec.priority,
+                        usize::MAX - p.text.len(),
+                        r.seqs[pi],
+                    );
+                    cands.push((key, r, p, params));
+                }
+            }
+        }
+        cands.sort_by_key(|c| c.0);
+        cands
+            .into_iter()
+            .find(|(_, r, _, _)| self.conditions_hold(r, q))
+            .map(|(_, r, p, params)| (r.id.clone(), p.text.clone(), params))
+    }
+
+    fn conditions_hold(&self, r: &RefRoute, q: &Concrete) -> bool {
+        let s = &r.spec;
+        if !s.methods.is_empty() && !q.method.is_some_and(|m| s.methods.contains(&m)) {
+            return false;
+        }
+        if let Some(rule) = s.addr {
+            if !q.addr.is_some_and(|ip| addr_rule_holds(rule, ip)) {
+                return false;
+            }
+        }
+        if !s.hosts.is_empty()
+            && !s
+                .hosts
+                .iter()
+                .any(|h| host_holds(h, q.host, q.http_host.as_deref()))
+        {
+            return false;
+        }
+        if !(VARS[s.vars].1)(q.arg_a, q.arg_b) {
+            return false;
+        }
+        !s.filter || q.deny & (1 << (r.value % 8)) == 0
+    }
+}
+
+/// The reference itself, on ROUTER.md's examples (so that agreement means something).
+#[test]
+fn reference_follows_router_md() {
+    let mut m = Model::default();
+    let spec = |p: &str, prio: i32| Spec {
+        paths: vec![p.to_string()],
+        hosts: vec![],
+        methods: vec![],
+        addr: None,
+        vars: 0,
+        priority: prio,
+        filter: false,
+    };
+    for (k, (p, prio)) in [("/*", 100), ("/foo/*", 0), ("/aa*", 0), ("/bar/*", 0)]
+        .into_iter()
+        .enumerate()
+    {
+        assert!(m.insert(format!("r{k}"), k, spec(p, prio)));
+    }
+    let find = |m: &Model, path: &str| {
+        let q = Rq {
+            path: PathGen::Raw(vec![], 0),
+            host: None,
+            http_host: 0,
+            method: None,
+            addr: None,
+            arg_a: None,
+            arg_b: None,
+            deny: 0,
+        };
+        let mut c = concrete(&q, &[]);
+        c.path = path.as_bytes().to_vec();
+        m.find(&c).map(|h| (h.0, h.2))
+    };
+    let ext = |id: &str, v: &str| Some((id.to_string(), vec![(":ext".into(), v.into())]));
+    assert_eq!(find(&m, "/foo/bar"), ext("r1", "bar"));
+    assert_eq!(find(&m, "/aa"), ext("r2", ""));
+    assert_eq!(find(&m, "/aa/bb"), ext("r2", "/bb"));
+    assert_eq!(find(&m, "/bar"), ext("r0", "bar"));
+    assert!(compile_path("/a/*/b", false).is_none());
+    let p = compile_path("/:id/v1.0", false).unwrap();
+    assert!(p.matches(b"/5/v1.0").is_some() && p.matches(b"/5/v1X0").is_none());
+    assert!(compile_path("/foo:bar", false).unwrap().exact);
+    assert!(host_holds("*.foo.com", Some("a.b.foo.com"), None));
+    assert!(!host_holds("*.foo.com", Some("foo.com"), None));
+    assert!(host_holds(
+        "foo.com:8080",
+        Some("foo.com"),
+        Some("foo.com:8080")
+    ));
+    assert!(!host_holds("foo.com:8080", None, Some("foo.com:8080")));
+}
