@@ -25,6 +25,7 @@
 
 pub mod abi;
 pub mod mock;
+pub mod replacement;
 mod sdk;
 pub mod vars;
 

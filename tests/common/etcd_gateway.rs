@@ -90,21 +90,7 @@ impl EtcdGateway {
 
     /// Starts a gateway whose `etcd:` section is `etcd` (YAML).
     pub fn start_yaml(etcd: &str) -> EtcdGateway {
-        let (port, admin_port) = (free_port(), free_port());
-        let dir = temp_dir("gw");
-        std::fs::write(
-            dir.join("config.yaml"),
-            EtcdGateway::config_with(port, admin_port, etcd, ""),
-        )
-        .expect("write config.yaml");
-        let mut gw = EtcdGateway {
-            port,
-            admin_port,
-            dir,
-            child: None,
-        };
-        gw.start_process();
-        gw
+        EtcdGateway::launch(|port, admin| EtcdGateway::config_with(port, admin, etcd, ""))
     }
 
     /// Starts a gateway on `endpoints` and waits until both listeners answer.
@@ -114,13 +100,16 @@ impl EtcdGateway {
 
     /// Same, with `extra` lines of `config.yaml`.
     pub fn start_with(endpoints: &[String], extra: &str) -> EtcdGateway {
+        EtcdGateway::launch(|port, admin| EtcdGateway::config(port, admin, endpoints, extra))
+    }
+
+    /// Writes the `config.yaml` that `config` makes for free ports, starts
+    /// the gateway and waits for it.
+    fn launch(config: impl FnOnce(u16, u16) -> String) -> EtcdGateway {
         let (port, admin_port) = (free_port(), free_port());
         let dir = temp_dir("gw");
-        std::fs::write(
-            dir.join("config.yaml"),
-            EtcdGateway::config(port, admin_port, endpoints, extra),
-        )
-        .expect("write config.yaml");
+        std::fs::write(dir.join("config.yaml"), config(port, admin_port))
+            .expect("write config.yaml");
         let mut gw = EtcdGateway {
             port,
             admin_port,

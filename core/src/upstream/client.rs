@@ -168,10 +168,7 @@ async fn exchange(
     );
     let wrote = conn.write_all(&mut [IoSlice::new(&out)], t.send).await;
     conn.write = out;
-    let send_failed = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::TimedOut => ForwardError::Timeout(t.send),
-        _ => ForwardError::Upstream(format!("sending the request: {e}")),
-    };
+    let send_failed = |e| send_error(e, "the request", t.send);
     // A head that could not be written whole was never acted upon.
     wrote.map_err(|e| Broken::Unsent(send_failed(e)))?;
     if framing != ReqFraming::None {
@@ -218,10 +215,7 @@ async fn send_body(
     framing: ReqFraming,
     limit: Duration,
 ) -> Result<(), ForwardError> {
-    let send_failed = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::TimedOut => ForwardError::Timeout(limit),
-        _ => ForwardError::Upstream(format!("sending the request body: {e}")),
-    };
+    let send_failed = |e| send_error(e, "the request body", limit);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| ForwardError::Upstream(format!("client body: {e}")))?;
         let Ok(data) = frame.into_data() else {
@@ -252,6 +246,14 @@ async fn send_body(
             .map_err(send_failed)?;
     }
     Ok(())
+}
+
+/// Why writing `what` to the node failed: the send timeout, or the error.
+fn send_error(e: std::io::Error, what: &str, limit: Duration) -> ForwardError {
+    match e.kind() {
+        std::io::ErrorKind::TimedOut => ForwardError::Timeout(limit),
+        _ => ForwardError::Upstream(format!("sending {what}: {e}")),
+    }
 }
 
 /// Methods a node may receive twice without harm (RFC 9110 9.2.2).

@@ -160,9 +160,7 @@ impl Connection {
                 Poll::Ready(r) => r?,
                 Poll::Pending => match timeout(limit, self.io.write_vectored(bufs)).await {
                     Ok(r) => r?,
-                    Err(_) => {
-                        return Err(io::Error::new(io::ErrorKind::TimedOut, "send timed out"))
-                    }
+                    Err(_) => return Err(send_timed_out()),
                 },
             };
             if n == 0 {
@@ -179,8 +177,13 @@ impl Connection {
             Io::Plain(_) => Ok(()),
             Io::Tls(s) => match timeout(limit, s.flush()).await {
                 Ok(r) => r,
-                Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "send timed out")),
+                Err(_) => Err(send_timed_out()),
             },
         }
     }
+}
+
+/// What a write that hit the send timeout returns.
+fn send_timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "send timed out")
 }

@@ -1,34 +1,7 @@
 //! The upstream uri: replacement syntax, safe encoding, the kept query.
 
-/// Converts an nginx-style replacement (`$1`, `${1}`, `$$`) to the regex
-/// crate's (`${1}`), so that `$1a` stays capture 1 followed by `a`.
-pub fn replacement_syntax(nginx: &str) -> String {
-    let mut out = String::with_capacity(nginx.len() + 8);
-    let mut chars = nginx.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '$' {
-            out.push(c);
-            continue;
-        }
-        match chars.peek() {
-            Some('{') => out.push('$'),
-            Some(d) if d.is_ascii_digit() => {
-                out.push_str("${");
-                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
-                    out.push(d);
-                    chars.next();
-                }
-                out.push('}');
-            }
-            Some('$') => {
-                chars.next();
-                out.push_str("$$");
-            }
-            _ => out.push_str("$$"),
-        }
-    }
-    out
-}
+/// nginx's replacement syntax for the regex crate (shared by the rewrite plugins).
+pub use radixgate_plugin::replacement::replacement_syntax;
 
 /// Percent-encodes the bytes a path may not hold raw (controls, space,
 /// `"`, `<`, `>`, `\`, `^`, `` ` ``, `{`, `|`, `}`, non-ASCII); `%` and

@@ -1,6 +1,7 @@
 //! The body side: regex filters compiled once, the held body between
 //! chunks, the nginx replacement syntax.
 
+use radixgate_plugin::replacement::replacement_syntax;
 use radixgate_plugin::ConfigError;
 use regex::bytes::{Regex, RegexBuilder};
 
@@ -11,36 +12,6 @@ pub struct BodyFilter {
     regex: Regex,
     replacement: Vec<u8>,
     global: bool,
-}
-
-/// Converts an nginx-style replacement (`$1`, `${1}`, `$$`) to the regex
-/// crate's (`${1}`), so that `$1a` stays capture 1 followed by `a`.
-fn replacement_syntax(nginx: &str) -> String {
-    let mut out = String::with_capacity(nginx.len() + 8);
-    let mut chars = nginx.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '$' {
-            out.push(c);
-            continue;
-        }
-        match chars.peek() {
-            Some('{') => out.push('$'),
-            Some(d) if d.is_ascii_digit() => {
-                out.push_str("${");
-                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
-                    out.push(d);
-                    chars.next();
-                }
-                out.push('}');
-            }
-            Some('$') => {
-                chars.next();
-                out.push_str("$$");
-            }
-            _ => out.push_str("$$"),
-        }
-    }
-    out
 }
 
 /// A regex error on one line (the regex crate's spans several).
