@@ -1,8 +1,8 @@
-//! The response body as body_filter plugins see it (issue 5): each chunk
-//! runs through the chain's body_filter plugins as it streams, and may be
-//! replaced; when the body ends (or the client goes away) the log phase
-//! is queued for the worker's log task (`phases::log_later`). Only
-//! responses of chains that have a body_filter plugin are wrapped.
+//! The response body step: on a request whose chains have a body_filter
+//! plugin, each chunk runs through them as it streams and may be
+//! replaced; when the body ends (or the client goes away) the log phase is
+//! queued for the worker's log task (`log::log_later`). Other responses
+//! pass as they are.
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -12,12 +12,37 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
 
-use super::phases::{holds, log_later, Chains, Where};
+use http::Response;
+use http_body_util::Either;
+
+use super::exchange::Exchange;
+use super::log::log_later;
+use super::phases::{holds, Chains, PluginRun};
 use super::respond::Body;
+use super::vars::Origin;
 use crate::plugin_host::{Outcome, Phase, RequestState};
 
 /// What a wrapped body's errors are.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The response body step of `ex`: `resp` with its body through the
+/// body_filter plugins (which may change its length, so `Content-Length`
+/// goes), when the request runs any; the plugin side then travels with
+/// the body to the log phase.
+pub fn response_body(ex: &mut Exchange<'_>, resp: Response<Body>) -> Response<Body> {
+    let filters = ex.plugins.as_ref();
+    if !filters.is_some_and(|run| run.chains.has(Phase::BodyFilter)) {
+        return resp;
+    }
+    let Some(run) = ex.plugins.take() else {
+        return resp;
+    };
+    let PluginRun { chains, state, .. } = *run;
+    let (mut parts, body) = resp.into_parts();
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    let body = Filtered::new(body, chains, state, ex.conn.local, ex.host().to_vec());
+    Response::from_parts(parts, Either::Right(Either::Right(body)))
+}
 
 /// A response body whose chunks pass through body_filter plugins.
 pub struct Filtered {
@@ -60,13 +85,14 @@ impl Filtered {
     /// body ends there: the status is already sent).
     fn filter(&mut self, chunk: &[u8], last: bool) -> Option<Bytes> {
         let state = self.state.as_mut()?;
-        let at = Where {
-            local: self.local,
+        let origin = Origin {
             host: &self.host,
+            remote: state.client,
+            local: self.local,
         };
         let mut cur: Cow<'_, [u8]> = Cow::Borrowed(chunk);
         for c in self.chains.for_phase(Phase::BodyFilter) {
-            if !holds(c.filter.as_ref(), state, &at) {
+            if !holds(c.filter.as_ref(), state, origin) {
                 continue;
             }
             let (outcome, replacement) = c.instance.body_filter(state, &cur, last);

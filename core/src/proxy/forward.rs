@@ -1,76 +1,62 @@
-//! Forwarding a matched request: pick a node, point the request at it,
-//! send it over the pooled client, and try another node (up to the
-//! upstream's `retries`, within `retry_timeout`) when that is safe: nothing
-//! of the request was sent, or its method is idempotent and it had no
-//! body. Failures become 502, timeouts 504.
+//! The steps towards a node: choose the node, make the request the node
+//! gets, send one try over the worker's pooled client, decide whether a
+//! failed try goes to another node (the rules are `upstream::retry`'s),
+//! and make the node's response head the client's. Failures become 502,
+//! timeouts 504.
 
-use std::time::Instant;
-
-use http::uri::{Authority, PathAndQuery, Uri};
-use http::{Method, Request, Response, StatusCode, Version};
+use http::uri::{PathAndQuery, Uri};
+use http::{Request, Response, StatusCode, Version};
 use http_body_util::Either;
 use hyper::body::Incoming;
 
+use super::exchange::Exchange;
 use super::headers::{set_forwarded, set_host, strip_hop_by_hop};
-use super::respond::{self, Body};
-use super::service::{Conn, Shared};
+use super::respond::{self, Answer, Body};
 use super::upgrade;
-use super::vars::RequestVars;
 use crate::snapshot::RouteRt;
-use crate::upstream::{ForwardError, Outcome, ReqBody, UpstreamRt};
+use crate::upstream::retry::{self, Tries};
+use crate::upstream::{Failure, ForwardError, Node, Outcome, ReqBody};
 
-/// Plugins (issue 5): before_proxy, called with the request's method,
-/// origin-form URI and headers after a node is chosen, on each try; its
-/// edits go to that node; false fails the request (500).
-pub type BeforeProxy<'a> = dyn FnMut(&mut http::request::Parts) -> bool + Send + 'a;
-
-/// Sends `req` (already matched to `route`) to a node; returns the response
-/// and the node that answered or failed last.
-pub async fn forward(
-    shared: &Shared,
+/// The first node for `req` on `route`'s upstream, with the request's
+/// `chash` key (read before the gateway adds its own headers); 502 when
+/// the upstream has no node to send to.
+pub fn choose_node<B>(
+    ex: &Exchange<'_>,
     route: &RouteRt,
-    req: Request<Incoming>,
-    conn: Conn,
-    host: &[u8],
-) -> (Response<Body>, Option<Authority>) {
-    forward_with(shared, route, req, conn, host, None).await
-}
-
-/// [`forward`], with plugins' before_proxy run before each try (issue 5).
-pub async fn forward_with(
-    shared: &Shared,
-    route: &RouteRt,
-    mut req: Request<Incoming>,
-    conn: Conn,
-    host: &[u8],
-    mut before_proxy: Option<&mut BeforeProxy<'_>>,
-) -> (Response<Body>, Option<Authority>) {
-    let upstream: &UpstreamRt = &route.upstream;
-    // The chash key, read before the gateway adds its own headers.
-    let key = upstream.hash_key(&RequestVars::new(
-        req.method(),
-        req.uri(),
-        req.headers(),
-        host,
-        conn.remote,
-        conn.local,
-    ));
+    req: &Request<B>,
+) -> Result<(Tries, Option<Vec<u8>>), Answer> {
+    let upstream = &route.upstream;
+    let key = upstream.hash_key(&ex.vars(req));
     let Some(first) = upstream.pick_index(key.as_deref()) else {
         tracing::error!(route = %route.id, upstream = %upstream.name, "no node to send to");
         let msg = "502 Bad Gateway: no available node";
-        return (respond::error(StatusCode::BAD_GATEWAY, msg), None);
+        return Err(Box::new(respond::error(StatusCode::BAD_GATEWAY, msg)));
     };
+    let tries = Tries::new(first, upstream.retries, upstream.retry_timeout);
+    Ok((tries, key))
+}
+
+/// The request as nodes get it: HTTP/1.1, origin-form target, hop-by-hop
+/// headers dropped (a WebSocket upgrade the route lets through keeps its
+/// own, and its client side is kept in `ex`), `X-Forwarded-*` set.
+pub fn node_request(
+    ex: &mut Exchange<'_>,
+    route: &RouteRt,
+    mut req: Request<Incoming>,
+) -> Request<ReqBody> {
     *req.version_mut() = Version::HTTP_11;
     let ws = route
         .websocket
         .then(|| upgrade::websocket_requested(req.headers()))
         .flatten();
-    let client_upgrade = ws.is_some().then(|| hyper::upgrade::on(&mut req));
+    if let Some(v) = ws {
+        ex.upgrade = Some((v, hyper::upgrade::on(&mut req)));
+    }
     strip_hop_by_hop(req.headers_mut());
-    if let Some(v) = &ws {
+    if let Some((v, _)) = &ex.upgrade {
         upgrade::restore(req.headers_mut(), v);
     }
-    set_forwarded(req.headers_mut(), conn.remote, conn.local, host);
+    set_forwarded(req.headers_mut(), ex.conn.remote, ex.conn.local, ex.host());
     let path = req
         .uri()
         .path_and_query()
@@ -78,98 +64,113 @@ pub async fn forward_with(
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
     // The node gets the origin form; the connection already names it.
     *req.uri_mut() = Uri::from(path);
-    let timeouts = route.timeouts().unwrap_or(shared.default_timeouts);
-    let deadline = upstream.retry_timeout.map(|d| Instant::now() + d);
-
     let (parts, body) = req.into_parts();
-    let mut req: Request<ReqBody> = Request::from_parts(parts, Either::Left(body));
-    let mut tried = vec![first];
-    let mut index = first;
-    loop {
-        let Some(node) = upstream.nodes.get(index) else {
-            return (
-                respond::error(StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
-                None,
-            );
-        };
-        set_host(req.headers_mut(), &upstream.pass_host, node);
-        // Plugins (issue 5): before_proxy once the node is chosen, each try.
-        if let Some(hook) = before_proxy.as_mut() {
-            let (mut parts, body) = req.into_parts();
-            let ok = hook(&mut parts);
-            req = Request::from_parts(parts, body);
-            if !ok {
-                let msg = "500 Internal Server Error";
-                let resp = respond::error(StatusCode::INTERNAL_SERVER_ERROR, msg);
-                return (resp, Some(node.authority.clone()));
-            }
-        }
-        // Counts as in flight for the balancer until the response ends; the
-        // head's outcome feeds its statistics and passive health checks.
-        let tracked = upstream.track(index);
-        let sent = shared.client.send(upstream, node, req, timeouts).await;
-        let in_flight = tracked.done(match &sent {
-            Ok(r) => Outcome::Status(r.status().as_u16()),
-            Err(f) => Outcome::from(&f.error),
-        });
-        let failure = match sent {
-            Ok(mut resp) => {
-                // In flight for `least_conn` until the body ends.
-                resp.body_mut().hold(in_flight);
-                let switched = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
-                let node_side = switched.then(|| resp.body_mut().take_upgraded()).flatten();
-                let tunnel = match (node_side, &ws, client_upgrade) {
-                    (Some(node_side), Some(v), Some(client)) => {
-                        upgrade::splice(client, node_side, route.id.clone());
-                        Some(v)
-                    }
-                    _ => None,
-                };
-                let (mut parts, body) = resp.into_parts();
-                strip_hop_by_hop(&mut parts.headers);
-                if let Some(v) = tunnel {
-                    upgrade::restore(&mut parts.headers, v);
-                }
-                // This hop is HTTP/1.1 whatever the node spoke.
-                parts.version = Version::HTTP_11;
-                let resp = Response::from_parts(parts, Either::Left(body));
-                return (resp, Some(node.authority.clone()));
-            }
-            Err(f) => f,
-        };
-        let err = failure.error;
-        tracing::error!(route = %route.id, upstream = %upstream.name,
-            node = %node.authority, error = %err, "forwarding failed");
-        // Another node gets the request when nothing of it was sent, or
-        // when it can be sent again as it was.
-        let again =
-            tried.len() <= upstream.retries as usize && deadline.is_none_or(|d| Instant::now() < d);
-        let next = again
-            .then(|| upstream.pick_other(key.as_deref(), &tried))
-            .flatten()
-            .and_then(|i| {
-                // Nothing of it reached the node, or it may go twice.
-                let sent = failure.sent;
-                let request = failure.request.filter(|r| !sent || idempotent(r.method()));
-                request.map(|r| (i, r))
-            });
-        let Some((next, again)) = next else {
-            let (status, msg) = match err {
-                ForwardError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout"),
-                _ => (StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
-            };
-            return (respond::error(status, msg), Some(node.authority.clone()));
-        };
-        tried.push(next);
-        index = next;
-        req = again;
-    }
+    Request::from_parts(parts, Either::Left(body))
 }
 
-/// Methods a node may receive twice without harm (RFC 9110 9.2.2).
-fn idempotent(m: &Method) -> bool {
-    matches!(
-        *m,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
-    )
+/// The node of the current try, recorded in `ex`, with `Host` set for it
+/// by the upstream's `pass_host`; 502 when the index names no node.
+pub fn try_node<'r>(
+    ex: &mut Exchange<'_>,
+    route: &'r RouteRt,
+    tries: &Tries,
+    req: &mut Request<ReqBody>,
+) -> Result<&'r Node, Answer> {
+    let upstream = &route.upstream;
+    let Some(node) = upstream.nodes.get(tries.current()) else {
+        let msg = "502 Bad Gateway";
+        return Err(Box::new(respond::error(StatusCode::BAD_GATEWAY, msg)));
+    };
+    ex.node = Some(node.authority.clone());
+    set_host(req.headers_mut(), &upstream.pass_host, node);
+    Ok(node)
+}
+
+/// Sends one try to `node` and reads its response head, counted in the
+/// balancer's statistics and passive health checks; the response as the
+/// client gets it, or the failed try.
+pub async fn send(
+    ex: &mut Exchange<'_>,
+    route: &RouteRt,
+    tries: &Tries,
+    node: &Node,
+    req: Request<ReqBody>,
+) -> Result<Response<Body>, Failure> {
+    let upstream = &route.upstream;
+    let timeouts = route.timeouts().unwrap_or(ex.worker.default_timeouts);
+    // Counts as in flight for the balancer until the response ends; the
+    // head's outcome feeds its statistics and passive health checks.
+    let tracked = upstream.track(tries.current());
+    let sent = ex.worker.client.send(upstream, node, req, timeouts).await;
+    let in_flight = tracked.done(match &sent {
+        Ok(r) => Outcome::Status(r.status().as_u16()),
+        Err(f) => Outcome::from(&f.error),
+    });
+    let mut resp = sent?;
+    // In flight for `least_conn` until the body ends.
+    resp.body_mut().hold(in_flight);
+    Ok(response_head(ex, route, resp))
+}
+
+/// The node's response head as the client gets it: hop-by-hop headers
+/// dropped, HTTP/1.1; after a `101` to a WebSocket upgrade the two
+/// connections are spliced and the upgrade headers kept.
+fn response_head(
+    ex: &mut Exchange<'_>,
+    route: &RouteRt,
+    mut resp: Response<crate::upstream::PooledBody>,
+) -> Response<Body> {
+    let switched = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
+    let node_side = switched.then(|| resp.body_mut().take_upgraded()).flatten();
+    let tunnel = match (node_side, ex.upgrade.take()) {
+        (Some(node_side), Some((v, client))) => {
+            upgrade::splice(client, node_side, route.id.clone());
+            Some(v)
+        }
+        _ => None,
+    };
+    let (mut parts, body) = resp.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    if let Some(v) = tunnel {
+        upgrade::restore(&mut parts.headers, &v);
+    }
+    // This hop is HTTP/1.1 whatever the node spoke.
+    parts.version = Version::HTTP_11;
+    Response::from_parts(parts, Either::Left(body))
+}
+
+/// After a failed try: the request back, with the next node recorded in
+/// `tries`, when the retry rules let it go to another node (`key`: its
+/// `chash` key); else the answer for the failure (504 for a timeout, 502
+/// otherwise).
+pub fn retry(
+    ex: &Exchange<'_>,
+    route: &RouteRt,
+    key: Option<&[u8]>,
+    tries: &mut Tries,
+    failure: Failure,
+) -> Result<Request<ReqBody>, Answer> {
+    let upstream = &route.upstream;
+    let node = ex.node.as_ref().map_or("-", |n| n.as_str());
+    tracing::error!(route = %route.id, upstream = %upstream.name,
+        node = %node, error = %failure.error, "forwarding failed");
+    let resend = failure
+        .request
+        .filter(|r| retry::may_resend(r.method(), failure.delivery, true));
+    let next = tries
+        .another_allowed()
+        .then(|| upstream.pick_other(key, tries.tried()))
+        .flatten();
+    match (next, resend) {
+        (Some(next), Some(req)) => {
+            tries.next(next);
+            Ok(req)
+        }
+        _ => Err(Box::new(match failure.error {
+            ForwardError::Timeout(_) => {
+                respond::error(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout")
+            }
+            _ => respond::error(StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
+        })),
+    }
 }

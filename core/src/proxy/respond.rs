@@ -11,6 +11,11 @@ use crate::upstream::PooledBody;
 /// or (issue 5) either of them through body_filter plugins.
 pub type Body = Either<PooledBody, Either<Full<Bytes>, super::body_filter::Filtered>>;
 
+/// A step's own answer to the request (the gateway's or a plugin's), which
+/// ends its way towards a node. Boxed: a response is large, and answering
+/// early is the rarer way.
+pub type Answer = Box<Response<Body>>;
+
 /// A JSON response `{"error_msg": msg}` with `status`.
 pub fn error(status: StatusCode, msg: &str) -> Response<Body> {
     let body = serde_json::json!({ "error_msg": msg }).to_string();

@@ -15,10 +15,20 @@ pub struct RequestVars<'a> {
     method: &'a Method,
     uri: &'a Uri,
     headers: &'a HeaderMap,
-    host: &'a [u8],
-    remote: SocketAddr,
-    local: SocketAddr,
+    origin: Origin<'a>,
     texts: OnceCell<Texts>,
+}
+
+/// Where a request came from and which host it named: what its variables
+/// read besides its head.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    /// The request's host without port.
+    pub host: &'a [u8],
+    /// The client.
+    pub remote: SocketAddr,
+    /// The address the client connected to.
+    pub local: SocketAddr,
 }
 
 /// Variables that exist only as numbers or addresses, turned to text once.
@@ -31,33 +41,30 @@ struct Texts {
 }
 
 impl<'a> RequestVars<'a> {
-    /// Variables of a request from `remote` to `local`; `host` is the host
-    /// without port.
+    /// The variables of the request `method` `uri` with `headers`, as it
+    /// came from `origin`.
     pub fn new(
         method: &'a Method,
         uri: &'a Uri,
         headers: &'a HeaderMap,
-        host: &'a [u8],
-        remote: SocketAddr,
-        local: SocketAddr,
+        origin: Origin<'a>,
     ) -> Self {
         RequestVars {
             method,
             uri,
             headers,
-            host,
-            remote,
-            local,
+            origin,
             texts: OnceCell::new(),
         }
     }
 
     fn texts(&self) -> &Texts {
+        let Origin { remote, local, .. } = self.origin;
         self.texts.get_or_init(|| Texts {
-            remote_addr: self.remote.ip().to_string(),
-            remote_port: self.remote.port().to_string(),
-            server_addr: self.local.ip().to_string(),
-            server_port: self.local.port().to_string(),
+            remote_addr: remote.ip().to_string(),
+            remote_port: remote.port().to_string(),
+            server_addr: local.ip().to_string(),
+            server_port: local.port().to_string(),
         })
     }
 }
@@ -73,7 +80,7 @@ impl Vars for RequestVars<'_> {
             "request_uri" => text(self.uri.path_and_query().map_or("/", |p| p.as_str())),
             "args" | "query_string" => self.uri.query().and_then(text),
             "is_args" => text(if self.uri.query().is_some() { "?" } else { "" }),
-            "host" => Some(Var::Str(self.host)),
+            "host" => Some(Var::Str(self.origin.host)),
             "request_method" => text(self.method.as_str()),
             "scheme" => text("http"),
             "remote_addr" => text(&self.texts().remote_addr),
@@ -142,7 +149,12 @@ mod tests {
         headers.insert("cookie", "a=1; sid = abc ;b=2".parse().unwrap());
         let remote = "10.1.2.3:5555".parse().unwrap();
         let local = "127.0.0.1:9080".parse().unwrap();
-        let v = RequestVars::new(&method, &uri, &headers, b"foo.com", remote, local);
+        let origin = Origin {
+            host: b"foo.com",
+            remote,
+            local,
+        };
+        let v = RequestVars::new(&method, &uri, &headers, origin);
         let s = |n: &str| match v.var(n) {
             Some(Var::Str(b)) => Some(String::from_utf8_lossy(b).into_owned()),
             _ => None,

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{mpsc, watch};
 
-use super::{serve, Limits, Shared};
+use super::{serve, Limits, WorkerContext};
 use crate::snapshot::Live;
 use crate::upstream::{Timeouts, UpstreamClient};
 
@@ -147,7 +147,7 @@ fn run(
             }
         }
         let read = spec.default_timeout.saturating_sub(spec.connect_timeout);
-        let shared = Arc::new(Shared {
+        let context = Arc::new(WorkerContext {
             live: spec.live,
             client: UpstreamClient::new(),
             default_timeouts: Timeouts {
@@ -159,7 +159,7 @@ fn run(
         });
         let (alive, mut all_done) = mpsc::channel::<()>(1);
         for l in listeners {
-            let task = serve(l, shared.clone(), spec.limits, stop.clone(), alive.clone());
+            let task = serve(l, context.clone(), spec.limits, stop.clone(), alive.clone());
             tokio::spawn(task);
         }
         drop(alive);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
-use http::{Method, Request, Response};
+use http::{Request, Response};
 use http_body_util::{BodyExt as _, Either, Empty};
 use hyper::body::{Body as _, Incoming};
 use tokio::net::TcpStream;
@@ -21,6 +21,7 @@ use super::body::{Giveback, PooledBody};
 use super::conn::{Connection, Io};
 use super::h1::{self, ReqFraming};
 use super::pool::Pool;
+use super::retry::{self, Delivery};
 use super::{Node, Timeouts, UpstreamRt};
 
 /// Why a request could not be forwarded.
@@ -37,9 +38,9 @@ pub enum ForwardError {
     Upstream(String),
 }
 
-/// A failed try: why, whether some of the request may have reached the
-/// node, and the request back when it is whole (its body untouched), so
-/// that it may go to another node.
+/// A failed try: why, whether the node may have received the request, and
+/// the request back when it is whole (its body untouched), so that
+/// [`retry::may_resend`] can send it to another node.
 #[derive(Debug)]
 pub struct Failure {
     /// Why.
@@ -47,7 +48,7 @@ pub struct Failure {
     /// The request, when it can be sent again as it was.
     pub request: Option<Request<ReqBody>>,
     /// Whether the node may have received (some of) it.
-    pub sent: bool,
+    pub delivery: Delivery,
 }
 
 /// A request body towards a node: the client's, streamed, or none (a
@@ -181,7 +182,13 @@ async fn exchange(
     conn.flush(t.send)
         .await
         .map_err(|e| Broken::Sent(send_failed(e)))?;
-    let replayable = framing == ReqFraming::None && idempotent(req.method());
+    // Closed unanswered: the node may have read the request, so it goes
+    // again only when the retry rules allow that.
+    let replayable = retry::may_resend(
+        req.method(),
+        Delivery::MaybeReceived,
+        framing == ReqFraming::None,
+    );
     let deadline = Instant::now() + t.read;
     let mut got_bytes = !conn.read.is_empty();
     loop {
@@ -256,14 +263,6 @@ fn send_error(e: std::io::Error, what: &str, limit: Duration) -> ForwardError {
     }
 }
 
-/// Methods a node may receive twice without harm (RFC 9110 9.2.2).
-fn idempotent(m: &Method) -> bool {
-    matches!(
-        *m,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
-    )
-}
-
 impl Default for UpstreamClient {
     fn default() -> Self {
         Self::new()
@@ -274,7 +273,7 @@ fn unsent(error: ForwardError, req: Request<ReqBody>) -> Failure {
     Failure {
         error,
         request: Some(req),
-        sent: false,
+        delivery: Delivery::Unsent,
     }
 }
 
@@ -282,7 +281,7 @@ fn sent(error: ForwardError, request: Option<Request<ReqBody>>) -> Failure {
     Failure {
         error,
         request,
-        sent: true,
+        delivery: Delivery::MaybeReceived,
     }
 }
 

@@ -13,6 +13,7 @@ mod hash_key;
 pub mod health;
 mod least_conn;
 mod pool;
+pub mod retry;
 mod select;
 mod stats;
 mod tls;

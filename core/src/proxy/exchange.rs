@@ -1,0 +1,128 @@
+//! The request context: what a worker shares with every request, the
+//! client connection's two ends, and one request's [`Exchange`], which each
+//! step of the pipeline reads and fills in.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::uri::Authority;
+use http::{header, HeaderValue, Method, Request, Uri};
+use hyper::upgrade::OnUpgrade;
+
+use super::headers::host_only;
+use super::phases::PluginRun;
+use super::vars::{Origin, RequestVars};
+use crate::snapshot::{Live, RouteRt};
+use crate::upstream::{Timeouts, UpstreamClient};
+
+/// What every connection of a worker shares.
+#[derive(Debug)]
+pub struct WorkerContext {
+    /// The current snapshot.
+    pub live: Live,
+    /// The worker's pooled client to nodes.
+    pub client: UpstreamClient,
+    /// Timeouts towards nodes when neither route nor upstream sets them.
+    pub default_timeouts: Timeouts,
+    /// Longest request target (path and query); longer gets 414.
+    pub max_uri_size: usize,
+}
+
+/// The two ends of the client's connection.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientConn {
+    /// The client.
+    pub remote: SocketAddr,
+    /// The address it connected to.
+    pub local: SocketAddr,
+}
+
+/// One request on its way through the pipeline: where it came from and
+/// what the steps so far decided. The request itself travels beside it.
+pub struct Exchange<'w> {
+    /// The worker serving it.
+    pub worker: &'w WorkerContext,
+    /// The client's connection.
+    pub conn: ClientConn,
+    /// The `Host` header, else an absolute-form target's authority.
+    host_header: Option<HeaderValue>,
+    /// The route that matched (set by the route step).
+    pub route: Option<Arc<RouteRt>>,
+    /// The plugin side of the request: `None` on the bare path (no global
+    /// rules, a route without plugins), where no plugin work is done.
+    pub plugins: Option<Box<PluginRun>>,
+    /// The WebSocket upgrade the client asked for, on a route that lets it
+    /// through: its `Upgrade` value and the client side of the switch.
+    pub upgrade: Option<(HeaderValue, OnUpgrade)>,
+    /// The node tried last.
+    pub node: Option<Authority>,
+    /// What the access log line names, when it is on.
+    pub access: Option<AccessLine>,
+}
+
+/// What the access log line says about the request as the client sent it.
+pub struct AccessLine {
+    /// When the request came in.
+    pub start: Instant,
+    /// Its method.
+    pub method: Method,
+    /// Its target (shares the request's bytes).
+    pub uri: Uri,
+}
+
+impl<'w> Exchange<'w> {
+    /// The context of `req`, just accepted on `conn`.
+    pub fn new<B>(worker: &'w WorkerContext, conn: ClientConn, req: &Request<B>) -> Self {
+        let host_header = match req.headers().get(header::HOST) {
+            Some(h) => Some(h.clone()),
+            None => req
+                .uri()
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
+        };
+        // Costs nothing when its level is off.
+        let access =
+            tracing::enabled!(target: "radixgate::access", tracing::Level::INFO).then(|| {
+                AccessLine {
+                    start: Instant::now(),
+                    method: req.method().clone(),
+                    uri: req.uri().clone(),
+                }
+            });
+        Exchange {
+            worker,
+            conn,
+            host_header,
+            route: None,
+            plugins: None,
+            upgrade: None,
+            node: None,
+            access,
+        }
+    }
+
+    /// The `Host` the client named, port included (empty when none).
+    pub fn host_header(&self) -> &[u8] {
+        self.host_header.as_ref().map_or(b"", HeaderValue::as_bytes)
+    }
+
+    /// The host the client named, without port.
+    pub fn host(&self) -> &[u8] {
+        host_only(self.host_header())
+    }
+
+    /// Where the request came from, as its variables read it.
+    pub fn origin(&self) -> Origin<'_> {
+        Origin {
+            host: self.host(),
+            remote: self.conn.remote,
+            local: self.conn.local,
+        }
+    }
+
+    /// The variables of `req` (this exchange's request as it is now).
+    pub fn vars<'a, B>(&'a self, req: &'a Request<B>) -> RequestVars<'a> {
+        RequestVars::new(req.method(), req.uri(), req.headers(), self.origin())
+    }
+}

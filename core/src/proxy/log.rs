@@ -1,0 +1,340 @@
+//! The log step: the access log line, then the plugins' log phase, run
+//! after the response is handed to hyper so that it never delays it. On a
+//! worker (a current-thread runtime) a request's log phase joins the
+//! worker's queue, which one long-lived log task drains after the
+//! connection tasks that are ready have run: no task and no allocation per
+//! request.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use http::uri::PathAndQuery;
+use http::Response;
+use tokio::runtime::RuntimeFlavor;
+
+use super::exchange::Exchange;
+use super::phases::{holds, Chains, PluginRun};
+use super::respond::Body;
+use super::vars::Origin;
+use crate::plugin_host::{Phase, RequestState};
+
+/// The log step of `ex`, whose response is `resp`: one access line (when
+/// its level is on), and the plugins' log phase unless the response body
+/// carries it to the end of the body (body_filter).
+pub fn log(mut ex: Exchange<'_>, resp: &Response<Body>) {
+    if let Some(line) = &ex.access {
+        tracing::info!(
+            target: "radixgate::access",
+            client = %ex.conn.remote.ip(),
+            method = %line.method,
+            uri = %line.uri.path_and_query().map_or("/", PathAndQuery::as_str),
+            status = resp.status().as_u16(),
+            route = ex.route.as_ref().map_or("-", |r| r.id.as_str()),
+            upstream = ex.node.as_ref().map_or("-", |n| n.as_str()),
+            ms = format_args!("{:.3}", line.start.elapsed().as_secs_f64() * 1000.0),
+        );
+    }
+    if let Some(run) = ex.plugins.take() {
+        let PluginRun { chains, state, .. } = *run;
+        log_later(chains, state, ex.conn.local, ex.host());
+    }
+}
+
+/// Most log phases a worker keeps waiting for its log task; past that the
+/// request that finishes runs its own (the queue stays bounded however slow
+/// a log plugin is).
+const MAX_PENDING_LOGS: usize = 4096;
+
+/// One request's log phase, waiting for its worker's log task.
+struct LogJob {
+    chains: Chains,
+    state: RequestState,
+    local: SocketAddr,
+    /// The request's host, kept only when a log plugin has a `_meta.filter`.
+    host: Vec<u8>,
+}
+
+impl LogJob {
+    /// The log phase of a request whose chains are `chains`; `host` is read
+    /// only when a log plugin has a filter.
+    fn new(chains: Chains, state: RequestState, local: SocketAddr, host: &[u8]) -> LogJob {
+        let filtered = chains.for_phase(Phase::Log).any(|c| c.filter.is_some());
+        LogJob {
+            host: if filtered { host.to_vec() } else { Vec::new() },
+            chains,
+            state,
+            local,
+        }
+    }
+
+    /// Runs every log plugin whose filter holds. A plugin's panic is caught
+    /// on its side of the boundary and logged by the host with its name.
+    fn run(mut self) {
+        let origin = Origin {
+            host: &self.host,
+            remote: self.state.client,
+            local: self.local,
+        };
+        for c in self.chains.for_phase(Phase::Log) {
+            if holds(c.filter.as_ref(), &self.state, origin) {
+                let _ = c.instance.call(Phase::Log, &mut self.state);
+            }
+        }
+    }
+}
+
+/// The log phases a worker thread has yet to run, and its log task.
+struct LogQueue {
+    jobs: Vec<LogJob>,
+    /// The log task's waker (kept: the task is the same until it ends).
+    waker: Option<Waker>,
+    /// Whether the log task waits for jobs (and must be woken).
+    parked: bool,
+    /// Whether this thread's runtime has a log task.
+    running: bool,
+}
+
+thread_local! {
+    static LOGS: RefCell<LogQueue> = const {
+        RefCell::new(LogQueue { jobs: Vec::new(), waker: None, parked: false, running: false })
+    };
+}
+
+/// Runs the request's log phase after the response is handed to hyper,
+/// without delaying it. On a worker (a current-thread runtime) the job
+/// joins the worker's queue, which one long-lived task per worker drains
+/// after the connection tasks that are ready have run (no task, no
+/// allocation per request); elsewhere on a task of its own, and outside a
+/// runtime right here.
+pub fn log_later(chains: Chains, state: RequestState, local: SocketAddr, host: &[u8]) {
+    if !chains.has(Phase::Log) {
+        return;
+    }
+    let job = LogJob::new(chains, state, local, host);
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) if rt.runtime_flavor() == RuntimeFlavor::CurrentThread => {
+            if let Some(job) = enqueue(job, &rt) {
+                job.run();
+            }
+        }
+        Ok(rt) => {
+            rt.spawn(async move { job.run() });
+        }
+        Err(_) => job.run(),
+    }
+}
+
+/// Queues `job` for this thread's log task (starting the task if the
+/// runtime has none); the job back when the queue is full or the thread is
+/// going away.
+fn enqueue(job: LogJob, rt: &tokio::runtime::Handle) -> Option<LogJob> {
+    let mut job = Some(job);
+    let _ = LOGS.try_with(|q| {
+        let mut q = q.borrow_mut();
+        if q.jobs.len() >= MAX_PENDING_LOGS {
+            return;
+        }
+        q.jobs.extend(job.take());
+        if !q.running {
+            q.running = true;
+            rt.spawn(LogTask { batch: Vec::new() });
+        } else if q.parked {
+            q.parked = false;
+            // Schedules the task (on this thread's runtime); runs nothing here.
+            if let Some(w) = &q.waker {
+                w.wake_by_ref();
+            }
+        }
+    });
+    job
+}
+
+/// A worker's log task: runs the queued log phases, a batch per poll, and
+/// yields between batches so that connections keep going.
+struct LogTask {
+    /// The batch being run (its buffer is swapped with the queue's).
+    batch: Vec<LogJob>,
+}
+
+/// Parks the log task when no job waits (true), else leaves it to be polled
+/// again.
+fn park(q: &mut LogQueue, cx: &Context<'_>) -> bool {
+    if !q.jobs.is_empty() {
+        return false;
+    }
+    if !q.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+        q.waker = Some(cx.waker().clone());
+    }
+    q.parked = true;
+    true
+}
+
+impl Future for LogTask {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let parked = LOGS.try_with(|q| {
+            let mut q = q.borrow_mut();
+            std::mem::swap(&mut q.jobs, &mut this.batch);
+            this.batch.is_empty() && park(&mut q, cx)
+        });
+        if parked != Ok(false) {
+            return Poll::Pending;
+        }
+        for job in this.batch.drain(..) {
+            job.run();
+        }
+        // More may have come meanwhile: run them after the others had a turn.
+        let parked = LOGS.try_with(|q| park(&mut q.borrow_mut(), cx));
+        if parked == Ok(false) {
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for LogTask {
+    fn drop(&mut self) {
+        // The runtime is going away: the next request starts a new task;
+        // what is queued still runs (unless this is a panic unwinding).
+        let left = LOGS
+            .try_with(|q| {
+                let mut q = q.borrow_mut();
+                q.running = false;
+                q.parked = false;
+                q.waker = None;
+                std::mem::take(&mut q.jobs)
+            })
+            .unwrap_or_default();
+        if std::thread::panicking() {
+            return;
+        }
+        for job in self.batch.drain(..).chain(left) {
+            job.run();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use radixgate_plugin::{ConfigError, Ctx, Decision, Host, Phases, Plugin};
+
+    use super::*;
+    use crate::plugin_host::{Chain, Configured, GatewayServices};
+    use http::Method;
+
+    /// Log phases run by [`CountLog`], per test (each uses its own path).
+    static RUNS: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
+
+    /// A log plugin counting its runs in `RUNS[<first path byte - b'0'>]`;
+    /// it panics on a path ending in `!`.
+    struct CountLog;
+
+    impl Plugin for CountLog {
+        const NAME: &'static str = "count-log";
+        const VERSION: &'static str = "0";
+        const PRIORITY: i32 = 0;
+        const PHASES: Phases = Phases::of(Phase::Log);
+        type Config = serde_json::Value;
+        fn new(_: Self::Config, _: &Host) -> Result<Self, ConfigError> {
+            Ok(CountLog)
+        }
+        fn log(&self, ctx: &mut Ctx<'_>) -> Decision {
+            let path = ctx.path().as_bytes();
+            assert!(path.last() != Some(&b'!'), "log panic");
+            RUNS[usize::from(path[1] - b'0')].fetch_add(1, Ordering::SeqCst);
+            Decision::Continue
+        }
+    }
+
+    fn chains() -> Chains {
+        let services = GatewayServices::default();
+        let c = Configured::in_process::<CountLog>(&serde_json::json!({}), &services);
+        Chains::new(None, Chain::new([c]))
+    }
+
+    fn log(path: &str) {
+        let client = "127.0.0.1:1".parse().expect("addr");
+        let state = RequestState::new(Method::GET, path, client);
+        log_later(chains(), state, client, b"h");
+    }
+
+    fn runs(i: usize) -> usize {
+        RUNS[i].load(Ordering::SeqCst)
+    }
+
+    fn current_thread() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+    }
+
+    #[test]
+    fn a_worker_runs_log_phases_after_the_request_on_its_log_task() {
+        current_thread().block_on(async {
+            for _ in 0..10 {
+                log("/0");
+            }
+            // Not run by the request itself.
+            assert_eq!(runs(0), 0);
+            // A panicking plugin fails its own call only.
+            log("/0!");
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            assert_eq!(runs(0), 10);
+            log("/0");
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            assert_eq!(runs(0), 11);
+        });
+    }
+
+    #[test]
+    fn outside_a_runtime_the_log_phase_runs_at_once() {
+        log("/1");
+        assert_eq!(runs(1), 1);
+    }
+
+    #[test]
+    fn log_phases_queued_when_the_runtime_stops_still_run() {
+        current_thread().block_on(async {
+            log("/2");
+            log("/2");
+        });
+        // block_on returned before the log task ran; dropping the runtime
+        // drops the task, which runs what is left.
+        assert_eq!(runs(2), 2);
+        // A new runtime on the same thread gets a new log task.
+        current_thread().block_on(async {
+            log("/2");
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            assert_eq!(runs(2), 3);
+        });
+    }
+
+    #[test]
+    fn a_multi_thread_runtime_runs_log_phases_on_tasks() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_time()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            log("/3");
+            for _ in 0..500 {
+                if runs(3) == 1 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        });
+        assert_eq!(runs(3), 1);
+    }
+}

@@ -1,0 +1,103 @@
+//! One request from accept to log, step by step. Each step is a function
+//! of the request's [`Exchange`] (the context) that says what it decided;
+//! a step that answers the request ends the way towards the node, and the
+//! answer still goes through the response steps and the log.
+//!
+//! | step | module | decides |
+//! |---|---|---|
+//! | accept | `exchange` | the request's context: client, host, access line |
+//! | route | `route` | 414/400, the matched route, the global rules |
+//! | rewrite, access | `phases` | a plugin's answer, the consumer |
+//! | (no route) | `route` | `/healthz` or 404 |
+//! | choose node | `forward` | the node (502 when none), the node's request |
+//! | before_proxy | `phases` | plugins' last edits for this node |
+//! | send | `forward` | the response head, or a failed try |
+//! | (retry) | `forward`, `upstream::retry` | another node, or 502/504 |
+//! | response head | `phases` (header_filter) | status and headers |
+//! | response body | `body_filter` | the body as plugins filter it |
+//! | log | `log` | the access line, plugins' log phase |
+//!
+//! On the bare path (no global rules, a route without plugins) the plugin
+//! steps find no plugin side in the exchange and return at once.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+
+use super::exchange::{ClientConn, Exchange, WorkerContext};
+use super::respond::Body;
+use super::{body_filter, forward, log, phases, route};
+use crate::snapshot::RouteRt;
+
+/// Handles one request accepted on `conn`. Never fails: every error
+/// becomes a JSON response.
+pub async fn handle(
+    worker: Arc<WorkerContext>,
+    conn: ClientConn,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let mut ex = Exchange::new(&worker, conn, &req);
+    let resp = towards_node(&mut ex, req).await;
+    let resp = phases::header_filter(&mut ex, resp);
+    let resp = body_filter::response_body(&mut ex, resp);
+    log::log(ex, &resp);
+    Ok(resp)
+}
+
+/// route -> rewrite -> access, then the node's response (or the answer of
+/// the step that ended the way).
+async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<Incoming>) -> Response<Body> {
+    let global = match route::find(ex, &mut req) {
+        Ok(global) => global,
+        Err(resp) => return *resp,
+    };
+    phases::start(ex, global, &mut req);
+    if let Some(resp) = phases::rewrite(ex) {
+        return resp;
+    }
+    if let Some(resp) = phases::access(ex) {
+        return resp;
+    }
+    let Some(route) = ex.route.clone() else {
+        let (method, path) = phases::request_line(ex, &req);
+        return route::no_route(method, path);
+    };
+    if let Err(resp) = phases::apply_edits(ex, &mut req) {
+        return *resp;
+    }
+    // Boxed: hyper moves each request's future into place; the forwarding
+    // state is most of it and moves once, after the route is known.
+    Box::pin(to_upstream(ex, &route, req)).await
+}
+
+/// choose node -> before_proxy -> send, again on another node while the
+/// retry rules allow it.
+async fn to_upstream(
+    ex: &mut Exchange<'_>,
+    route: &RouteRt,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let (mut tries, key) = match forward::choose_node(ex, route, &req) {
+        Ok(chosen) => chosen,
+        Err(resp) => return *resp,
+    };
+    let mut req = forward::node_request(ex, route, req);
+    loop {
+        let node = match forward::try_node(ex, route, &tries, &mut req) {
+            Ok(node) => node,
+            Err(resp) => return *resp,
+        };
+        if let Err(resp) = phases::before_proxy(ex, &mut req) {
+            return *resp;
+        }
+        match forward::send(ex, route, &tries, node, req).await {
+            Ok(resp) => return resp,
+            Err(failure) => match forward::retry(ex, route, key.as_deref(), &mut tries, failure) {
+                Ok(again) => req = again,
+                Err(resp) => return *resp,
+            },
+        }
+    }
+}
