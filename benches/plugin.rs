@@ -3,7 +3,7 @@
 //! One phase call of the `noop` plugin through the ABI, as the proxy makes
 //! it: [`PluginInstance::call`] on a [`RequestState`] (context vtable built,
 //! instance vtable call, the SDK's panic guard, the nonexhaustive result
-//! checked and mapped). Target: < 100 ns per call (PLUGINS.md). The plugin
+//! checked and mapped). Target: < 100 ns per call (docs/performance.md). The plugin
 //! is built with `cargo build --release -p radixgate-plugin-noop` first, so
 //! it is optimized like a real deployment's.
 

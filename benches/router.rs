@@ -5,7 +5,7 @@
 //!   result checked inside the loop (as matchit's own benchmark does);
 //!   `github_matchit_calls` is the same with matchit's four request paths.
 //! - `lua_sets`: the route sets of lua-resty-radixtree's benchmarks (see
-//!   shared/design/PERFORMANCE.md, "Router"), at their size and at 1k routes
+//!   docs/performance.md, "Router"), at their size and at 1k routes
 //!   to show that a lookup does not grow with the number of routes.
 //! - `changes`: building 100k routes, one update, one insert + remove.
 //! - memory: bytes per route at 10k and 100k, counted by the global allocator

@@ -298,7 +298,7 @@ rr_result rr_router_match(const struct rr_router *router,
                           struct rr_match *out);
 
 /**
- * Finds the first route, in ROUTER.md's order, that matches `req`: path,
+ * Finds the first route, in docs/router.md's order, that matches `req`: path,
  * method, client address, host, vars (read through `vars`, which may be
  * NULL: no variables) and, for routes that ask, `filter` (NULL: accept).
  * Thread-safe on a `const rr_router *`. Allocates nothing itself (the
@@ -354,7 +354,7 @@ void rr_route_free(struct rr_route *route);
 
 /**
  * Adds a path pattern (`/a/b`, `/user/:id`, a prefix ending in `*`, ...;
- * see ROUTER.md). A route needs at least one. The pattern is checked by
+ * see docs/router.md). A route needs at least one. The pattern is checked by
  * the router at insert time. Returns `RR_OK`, `RR_NULL_PARAMETER` or
  * `RR_INVALID_UTF8`.
  *

@@ -9,7 +9,7 @@
 --
 -- The lua-resty-radixtree figures printed beside ours are NOT measured by
 -- this script: lua-resty-radixtree cannot be installed here. They are the
--- ones recorded in shared/design/PERFORMANCE.md ("Router"), measured with
+-- ones recorded in benches/README.md ("Recorded before these benches"), measured with
 -- its own benchmark scripts on this kind of machine (medians of 5).
 --
 -- Keys: lua-resty-radixtree's scripts use ngx.md5(i), which plain LuaJIT
@@ -77,8 +77,8 @@ local function build(n, make)
     return rx, now() - t0
 end
 
--- Peer figures: lua-resty-radixtree, from PERFORMANCE.md (not this run).
--- `rate` in lookups/s; `target` is the ratio PERFORMANCE.md asks of us.
+-- Peer figures: lua-resty-radixtree, recorded in benches/README.md (not this run).
+-- `rate` in lookups/s; `target` is the ratio docs/performance.md asks of us.
 local results = {}
 
 local function run(name, rx, path, opts, want, peer_rate, target)
@@ -123,7 +123,7 @@ do
     end)
     io.stderr:write(("built 100k param routes in %.0f ms\n"):format(secs * 1e3))
     run("param 100k", rx, "/user" .. mid .. "/gordon", nil, mid, 2.36e6, 3)
-    -- Not in PERFORMANCE.md: the same with the params copied out (opts.matched).
+    -- No recorded peer figure: the same with the params copied out (opts.matched).
     run("param 100k, opts.matched", rx, "/user" .. mid .. "/gordon", { matched = {} }, mid, nil, nil)
     rx:free()
 end
@@ -176,7 +176,7 @@ end
 print(("resty.radixtree on libradix_router (%s), LuaJIT %s, %s"):format(
     radix.lib_version and radix.lib_version() or "?", jit.version, quick and "quick run" or
     ("median of %d runs x %d lookups"):format(RUNS, LOOKUPS)))
-print("lua-resty-radixtree column: figures from shared/design/PERFORMANCE.md, NOT measured in this run")
+print("lua-resty-radixtree column: figures recorded in benches/README.md, NOT measured in this run")
 print()
 print("ours: median of the runs (best run in brackets); ratio and target use the median")
 print(("%-36s %12s %10s %12s %16s %10s %s"):format(

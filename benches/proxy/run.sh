@@ -126,7 +126,7 @@ gr=$(cut -d' ' -f1 "$W/radixgate" | median); gp=$(cut -d' ' -f2 "$W/radixgate" |
 nc=$(cut -d' ' -f3 "$W/nginx" | median); gc=$(cut -d' ' -f3 "$W/radixgate" | median)
 printf "median: nginx %s req/s p99 %s ms cpu %s us/req | radixgate %s req/s p99 %s ms cpu %s us/req\n" \
   "$nr" "$np" "$nc" "$gr" "$gp" "$gc"
-target=1.2; [ "$PLUGINS" = 1 ] && target=1.0   # PERFORMANCE.md: with the three plugins, >= 1.0x bare nginx
+target=1.2; [ "$PLUGINS" = 1 ] && target=1.0   # docs/performance.md: with the three plugins, >= 1.0x bare nginx
 printf "ratio radixgate/nginx: %.2fx req/s (target >= ${target}x), p99 %.2fx (target <= 1x), cpu per request %.2fx\n" \
   "$(awk -v a="$gr" -v b="$nr" 'BEGIN {print a / b}')" \
   "$(awk -v a="$gp" -v b="$np" 'BEGIN {print a / b}')" \

@@ -95,7 +95,8 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let mut builder = Builder::new(live.clone());
-    // Plugins (issue 5): loaded before any object is decoded.
+    // Plugins load before any object is decoded: decoding checks each
+    // plugin's config against the loaded plugin's schema.
     if let Some(host) = crate::plugin_host::PluginHost::start(&config.plugins) {
         if config.config.provider == "yaml" {
             crate::plugin_host::reload_on_sighup(host.clone());

@@ -382,7 +382,7 @@ impl<T> Router<T> {
         self.find_with(req, &NoVars, &mut |_| true)
     }
 
-    /// The first route, in ROUTER.md's order, whose path, method, client
+    /// The first route, in docs/router.md's order, whose path, method, client
     /// address, host and `vars` match `req`, and which `filter` accepts
     /// (asked only for routes added with `filter: true`).
     #[inline]

@@ -1,6 +1,6 @@
 //! Table-driven matching cases, continued from `match_table.rs`: the
 //! candidate order, fall-through, live changes and errors, any bytes, and
-//! scale (ROUTER.md's "Order" and the router's change API).
+//! scale (docs/router.md's "Order" and the router's change API).
 
 mod table;
 

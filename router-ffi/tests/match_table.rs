@@ -1,5 +1,5 @@
 //! Table-driven matching cases, one section per rule of
-//! `/work/shared/design/ROUTER.md` (model: matchit's `tests/match.rs`).
+//! [`docs/router.md`](../../docs/router.md) (model: matchit's `tests/match.rs`).
 //!
 //! Every route's value is its id, so a row names the route it expects. Where
 //! the result must not depend on insertion order, the route set is inserted
@@ -183,7 +183,7 @@ fn hosts() {
             (req(b"bar.com"), Some("h_any"), &[]),
             (req(b"xbar.com"), Some("h_any"), &[]),
             // Regression: a host longer than the 260-byte lowering buffer was
-            // dropped, so `*.bar.com` could not match it although ROUTER.md
+            // dropped, so `*.bar.com` could not match it although docs/router.md
             // says any host ending with `.bar.com` does.
             (req(long_wild.as_bytes()), Some("h_wild"), &[]),
             // `host:port` is compared with the raw Host header.

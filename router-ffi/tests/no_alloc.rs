@@ -1,6 +1,6 @@
 //! A lookup allocates nothing on the heap, and a built router can be shared
-//! between threads (ROUTER.md: "matching a built router is thread-safe and
-//! allocation-free").
+//! between threads (docs/router.md, "Changes and cost": matching may run on
+//! many threads at once and allocates nothing).
 
 use radix_router::{Request, Route, Router};
 use serde_json::json;

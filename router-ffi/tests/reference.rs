@@ -1,6 +1,6 @@
 //! Property tests against a naive reference matcher.
 //!
-//! The reference implements `/work/shared/design/ROUTER.md` literally: it
+//! The reference implements [`docs/router.md`](../../docs/router.md) literally: it
 //! turns each path pattern into a regex (as lua-resty-radixtree does, but
 //! with literal text escaped), keeps every route in a plain list, and for a
 //! request sorts all the path entries that match:
@@ -14,7 +14,8 @@
 //! routes overlap and requests hit near misses) must give the same route,
 //! pattern and params from the router and from the reference.
 //!
-//! Decisions where ROUTER.md leaves room (following lua-resty-radixtree):
+//! Decisions the reference follows, as docs/router.md states them (after
+//! lua-resty-radixtree):
 //! - insertion order counts per path: a route's paths are inserted one after
 //!   the other, so with equal keys its first path is tried first;
 //! - an updated route orders as if newly added (Lua's `update_tab_in_order`

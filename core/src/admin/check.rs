@@ -33,7 +33,8 @@ pub fn object(kind: &str, id: &str, value: &Value) -> Result<(), Refusal> {
             singular(kind)
         )));
     };
-    // With a plugin host, a plugin it does not know is refused (issue 5).
+    // With a plugin host, a plugin it has not loaded is refused: the
+    // object would otherwise serve without it.
     if let Some(name) = crate::config::unknown_plugin(k, value) {
         return Err(Refusal::Invalid(format!("unknown plugin [{name}]")));
     }

@@ -217,7 +217,7 @@ async fn handle(ctx: &Ctx, req: Request<Incoming>, peer: IpAddr) -> Reply {
                 Err(m) => error(StatusCode::NOT_FOUND, m),
             };
         }
-        // The plugin host's loaded plugins (issue 5; plugin_host/setup.rs).
+        // The plugin host's loaded plugins (plugin_host/setup.rs).
         Target::PluginList if method == Method::GET => {
             return (StatusCode::OK, crate::plugin_host::admin_list())
         }

@@ -1,6 +1,7 @@
 //! The APISIX `consumer`, `consumer_group` and `credential` objects as
-//! typed values (after their schema check). Not used for proxying yet:
-//! authentication comes with the plugin host (issue 5).
+//! typed values (after their schema check). An auth plugin's config on a
+//! consumer or credential is the secret it looks up; the other plugins run
+//! once an auth plugin names the consumer.
 
 use serde::Deserialize;
 

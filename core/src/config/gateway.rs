@@ -101,7 +101,7 @@ impl Default for GatewaySection {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigSection {
-    /// `yaml` (the standalone file); `etcd` comes later.
+    /// `yaml` (the standalone file) or `etcd` (the `etcd:` section).
     #[serde(default = "default_provider")]
     pub provider: String,
     /// The standalone file, relative to the working directory.

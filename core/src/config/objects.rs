@@ -13,8 +13,8 @@ use super::plugin_sets::{GlobalRuleConf, PluginConfigConf, PluginMetadataConf};
 use super::ssl::SslConf;
 use super::upstream::{Timeout, UpstreamConf};
 
-/// Plugin name -> configuration, for the plugins this build knows (none
-/// yet: `decode` drops unknown plugins with a warning).
+/// Plugin name -> configuration, for the plugins the plugin host has
+/// loaded (`decode` drops the others with a warning).
 pub type Plugins = BTreeMap<String, serde_json::Value>;
 
 /// An object id: 1-64 of `[a-zA-Z0-9-_.]`, or an integer >= 1 (kept as text).
@@ -214,7 +214,7 @@ impl Object {
     }
 }
 
-/// What every object may carry for people and tools (DATA-MODEL.md):
+/// What every object may carry for people and tools (docs/data-model.md):
 /// `name` (<= 256 bytes), `desc`, `labels`, and the Admin API's
 /// `create_time`/`update_time` (unix seconds).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -1,6 +1,7 @@
 //! The APISIX objects that are sets of plugins: `global_rule`,
 //! `plugin_config`, and a plugin's `plugin_metadata`, as typed values
-//! (after their schema check). Not used for proxying yet (issue 5).
+//! (after their schema check). The snapshot builds their plugins into
+//! chains; plugin metadata goes to the plugin through the host services.
 
 use serde::Deserialize;
 

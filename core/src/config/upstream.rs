@@ -30,8 +30,9 @@ pub struct UpstreamConf {
     /// For `chash`: the variable, header or cookie name, or `$a$b` template.
     #[serde(default)]
     pub key: Option<String>,
-    /// Other nodes to try after a failed connect (default: nodes - 1). Only
-    /// requests without a body are retried: nothing of them was sent.
+    /// Other nodes to try after a failed try (default: usable nodes - 1):
+    /// only when nothing of the request was sent, or its method is
+    /// idempotent and it has no body.
     #[serde(default)]
     pub retries: Option<u32>,
     /// Time budget for all tries, seconds; 0 = no limit.
@@ -46,17 +47,17 @@ pub struct UpstreamConf {
     /// The `Host` sent with `pass_host: rewrite`.
     #[serde(default)]
     pub upstream_host: Option<String>,
-    /// `http` (the only one this build has).
+    /// `http` (the default) or `https`; others are refused.
     #[serde(default)]
     pub scheme: Option<String>,
-    /// Keep-alive pool limits (accepted; the shared pool applies its own).
+    /// Keep-alive pool limits for each node's idle connections.
     #[serde(default)]
     pub keepalive_pool: Option<KeepalivePool>,
     /// Health checks `{active, passive}`, read and checked by
     /// `upstream::health` when the upstream is built.
     #[serde(default)]
     pub checks: Option<serde_json::Value>,
-    /// Client certificate and verification towards `https` nodes (refused by this build).
+    /// Client certificate and verification towards `https` nodes.
     #[serde(default)]
     pub tls: Option<UpstreamTls>,
 }

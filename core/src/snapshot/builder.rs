@@ -91,7 +91,8 @@ impl Builder {
         }
     }
 
-    /// Builds plugin instances with `host` from now on (issue 5).
+    /// Builds plugin instances with `host` from now on (without a host,
+    /// objects' plugins are ignored).
     pub fn set_plugin_host(&mut self, host: Arc<crate::plugin_host::PluginHost>) {
         self.store.plugins.set_host(host);
     }

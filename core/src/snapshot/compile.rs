@@ -20,7 +20,8 @@ pub struct Store {
     routes: BTreeMap<Id, Box<StoredRoute>>,
     services: BTreeMap<Id, ServiceConf>,
     upstreams: BTreeMap<Id, UpstreamConf>,
-    /// Plugin config ids (routes name them; their plugins wait for issue 5).
+    /// Plugin config ids, to check the routes' `plugin_config_id`s (their
+    /// plugins live in `plugins`).
     plugin_configs: BTreeSet<Id>,
     /// Built upstreams by upstream id (shared by routes: one balancer each).
     upstream_rt: HashMap<Id, Arc<UpstreamRt>>,
@@ -29,7 +30,7 @@ pub struct Store {
     /// Built inline upstreams of routes, by route id (their configuration
     /// is dropped from `routes` once built).
     route_rt: HashMap<Id, Arc<UpstreamRt>>,
-    /// Plugin instances of every object (issue 5).
+    /// Plugin instances of every object; routes' chains are built from them.
     pub(super) plugins: PluginSets,
 }
 
@@ -89,7 +90,8 @@ impl Store {
                         self.plugins.publish_key(&id, "", None);
                     }
                     Kind::PluginMetadata => self.plugins.set_metadata(&id, None),
-                    // Not used for proxying yet.
+                    // ssl: not used for proxying yet; the other kinds are
+                    // only plugins, removed below.
                     _ => {}
                 }
                 self.plugins.remove(kind, &id);
@@ -162,7 +164,8 @@ impl Store {
             Object::PluginConfig(_) => {
                 self.plugin_configs.insert(id);
             }
-            // Not used for proxying yet.
+            // ssl: not used for proxying yet; the other kinds are only
+            // plugins, built above.
             _ => {}
         }
         Ok(())

@@ -1,4 +1,4 @@
-//! Plugin instances per object and the chains routes run, as PLUGINS.md
+//! Plugin instances per object and the chains routes run, as docs/plugins.md
 //! says: a route's own plugins, then its plugin_config's for the names the
 //! route lacks, then its service's for the names both lack; global rules
 //! as their own chain, run before the route's and also when no route

@@ -232,7 +232,7 @@ pub unsafe extern "C" fn rr_router_match(
     })
 }
 
-/// Finds the first route, in ROUTER.md's order, that matches `req`: path,
+/// Finds the first route, in docs/router.md's order, that matches `req`: path,
 /// method, client address, host, vars (read through `vars`, which may be
 /// NULL: no variables) and, for routes that ask, `filter` (NULL: accept).
 /// Thread-safe on a `const rr_router *`. Allocates nothing itself (the

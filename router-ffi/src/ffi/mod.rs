@@ -1,7 +1,7 @@
 //! The C ABI (`include/radix_router.h`, generated from this module by
 //! cbindgen; `tests/header.rs` fails when the two differ).
 //!
-//! Conventions (ROUTER.md, "C ABI conventions"; the model is rustls-ffi):
+//! Conventions (docs/router.md, "The C ABI"; the model is rustls-ffi):
 //! opaque handles made by `_new` and freed once by `_free`, casts only
 //! through [`handle`]; every export inside [`panic::ffi_panic_boundary`]
 //! and checking every pointer; fallible calls return [`rr_result`]; byte

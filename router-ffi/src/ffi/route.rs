@@ -174,7 +174,7 @@ unsafe fn add_text(
 }
 
 /// Adds a path pattern (`/a/b`, `/user/:id`, a prefix ending in `*`, ...;
-/// see ROUTER.md). A route needs at least one. The pattern is checked by
+/// see docs/router.md). A route needs at least one. The pattern is checked by
 /// the router at insert time. Returns `RR_OK`, `RR_NULL_PARAMETER` or
 /// `RR_INVALID_UTF8`.
 ///

@@ -10,7 +10,7 @@ use crate::slot::{Entry, HostHit, Key, FIRST};
 type Found<'r> = (&'r Entry, HostHit<'r>);
 
 impl Tree {
-    /// The first route, in ROUTER.md's order, whose (dynamic) pattern
+    /// The first route, in docs/router.md's order, whose (dynamic) pattern
     /// matches and which `accept` takes. Allocates nothing.
     #[inline]
     pub fn find<'r, F: FnMut(&Entry) -> bool>(

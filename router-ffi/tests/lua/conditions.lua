@@ -1,5 +1,6 @@
--- Hosts, methods, remote_addrs, vars and filter_fun (ROUTER.md "Routes",
--- "Conditions" and "vars"), under plain luajit with opts.vars tables.
+-- Hosts, methods, remote_addrs, vars and filter_fun (docs/router.md "Routes",
+-- "Hosts", "Conditions and fall-through" and "vars"), under plain luajit
+-- with opts.vars tables.
 local T = require("t")
 local radix = require("resty.radixtree")
 local ffi = require("ffi")

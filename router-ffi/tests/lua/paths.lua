@@ -1,4 +1,4 @@
--- Paths and order (ROUTER.md "Paths" and "Order"), under plain luajit.
+-- Paths and order (docs/router.md "Paths" and "Order"), under plain luajit.
 local T = require("t")
 local radix = require("resty.radixtree")
 

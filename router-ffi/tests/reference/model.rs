@@ -1,4 +1,4 @@
-//! The reference matcher: ROUTER.md taken literally, each path pattern a
+//! The reference matcher: docs/router.md taken literally, each path pattern a
 //! regex, every route in a plain list, a request's candidates sorted by the
 //! documented order (see `reference.rs`).
 
@@ -19,7 +19,7 @@ pub(super) fn escape(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("\\x{b:02x}")).collect()
 }
 
-/// ROUTER.md's path grammar, segment by segment; `None` when refused.
+/// docs/router.md's path grammar, segment by segment; `None` when refused.
 pub(super) fn compile_path(text: &str, no_param_match: bool) -> Option<RefPath> {
     if text.is_empty() {
         return None;
@@ -267,7 +267,7 @@ impl Model {
     }
 }
 
-/// The reference itself, on ROUTER.md's examples (so that agreement means something).
+/// The reference itself, on docs/router.md's examples (so that agreement means something).
 #[test]
 fn reference_follows_router_md() {
     let mut m = Model::default();

@@ -168,7 +168,7 @@ fn credential() -> Value {
 }
 
 /// A plugin's metadata: `id` is the plugin's name; the rest belongs to the
-/// plugin's own metadata schema (the plugin host's, issue 5), so it is open.
+/// plugin's own metadata schema, so this one leaves it open.
 fn plugin_metadata() -> Value {
     json!({
         "type": "object",
