@@ -269,6 +269,12 @@ mod tests {
         RUNS[i].load(Ordering::SeqCst)
     }
 
+    /// Two turns of a current-thread runtime: the log task is woken, then runs.
+    async fn let_the_log_task_run() {
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+    }
+
     fn current_thread() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
             .build()
@@ -285,12 +291,10 @@ mod tests {
             assert_eq!(runs(0), 0);
             // A panicking plugin fails its own call only.
             log("/0!");
-            tokio::task::yield_now().await;
-            tokio::task::yield_now().await;
+            let_the_log_task_run().await;
             assert_eq!(runs(0), 10);
             log("/0");
-            tokio::task::yield_now().await;
-            tokio::task::yield_now().await;
+            let_the_log_task_run().await;
             assert_eq!(runs(0), 11);
         });
     }
@@ -313,8 +317,7 @@ mod tests {
         // A new runtime on the same thread gets a new log task.
         current_thread().block_on(async {
             log("/2");
-            tokio::task::yield_now().await;
-            tokio::task::yield_now().await;
+            let_the_log_task_run().await;
             assert_eq!(runs(2), 3);
         });
     }

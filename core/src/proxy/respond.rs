@@ -8,7 +8,7 @@ use http_body_util::{Either, Full};
 use crate::upstream::PooledBody;
 
 /// The body of every response: streamed from a node, or the gateway's own,
-/// or (issue 5) either of them through body_filter plugins.
+/// or either of them through body_filter plugins.
 pub type Body = Either<PooledBody, Either<Full<Bytes>, super::body_filter::Filtered>>;
 
 /// A step's own answer to the request (the gateway's or a plugin's), which

@@ -47,7 +47,7 @@ impl RoundRobin {
                 schedule: Schedule::Empty,
             };
         }
-        let g = nodes.iter().fold(0i64, |g, &(_, w)| gcd(g, w));
+        let g = nodes.iter().fold(0u64, |g, &(_, w)| gcd(g, w as u64)) as i64;
         let nodes: Vec<(u32, i64)> = nodes.into_iter().map(|(i, w)| (i, w / g)).collect();
         let total: i64 = nodes.iter().map(|&(_, w)| w).sum();
         if total as u64 <= MAX_CYCLE {
@@ -104,7 +104,9 @@ fn smooth_pick(nodes: &[(u32, i64)], current: &mut [i64], total: i64) -> u32 {
     nodes[best].0
 }
 
-fn gcd(a: i64, b: i64) -> i64 {
+/// The greatest common divisor (0 with 0 gives 0): weights are divided by
+/// it, here and in the `chash` ring.
+pub(super) fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 {
         a
     } else {

@@ -7,6 +7,8 @@
 //! by this file, not by the Rust version, so a key lands on the same node
 //! across releases and restarts.
 
+use super::balancer::gcd;
+
 /// Virtual points per unit of weight.
 const POINTS_PER_WEIGHT: u64 = 160;
 /// Most points a ring holds; weights are scaled down beyond it.
@@ -95,14 +97,6 @@ fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
 }
 
 #[cfg(test)]
