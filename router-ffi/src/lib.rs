@@ -53,6 +53,9 @@ mod addr;
 mod children;
 mod error;
 mod expr;
+/// The C ABI (`include/radix_router.h`): an implementation detail of the
+/// C library, not part of the Rust API.
+#[doc(hidden)]
 pub mod ffi;
 mod host;
 mod label;
