@@ -8,7 +8,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 use crate::admin;
-use crate::config::{seconds, GatewayConfig};
+use crate::config::{seconds, GatewayConfig, Provider};
 use crate::proxy::workers::{self, WorkerError, WorkerSpec};
 use crate::proxy::Limits;
 use crate::snapshot::{Builder, Live, Snapshot};
@@ -48,7 +48,7 @@ pub fn file_source(config: &GatewayConfig) -> FileSource {
 /// summary line when all is well, else every problem found.
 pub fn test_config(path: &Path) -> Result<String, Vec<String>> {
     let config = GatewayConfig::load(path).map_err(|e| vec![e.to_string()])?;
-    if config.config.provider == "etcd" {
+    if config.config.provider == Provider::Etcd {
         // Objects live in etcd; the watch checks each one as it arrives.
         return Ok(format!(
             "{}: ok; objects come from etcd {:?} under {}",
@@ -97,7 +97,7 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
     let mut builder = Builder::new(live.clone());
     // Plugins (issue 5): loaded before any object is decoded.
     if let Some(host) = crate::plugin_host::PluginHost::start(&config.plugins) {
-        if config.config.provider == "yaml" {
+        if config.config.provider == Provider::Yaml {
             crate::plugin_host::reload_on_sighup(host.clone());
         }
         host.start_exporter(&config.plugins);
@@ -113,15 +113,15 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
             }
         })
         .map_err(StartError::Source)?;
-    let source: Box<dyn ConfigSource> = match config.config.provider.as_str() {
-        "etcd" => Box::new(EtcdSource::new(config.etcd.clone())),
-        _ => Box::new(file_source(&config)),
+    let source: Box<dyn ConfigSource> = match config.config.provider {
+        Provider::Etcd => Box::new(EtcdSource::new(config.etcd.clone())),
+        Provider::Yaml => Box::new(file_source(&config)),
     };
     source.start(tx).map_err(StartError::Source)?;
-    if config.admin.enabled(&config.config.provider) {
-        let backend = match config.config.provider.as_str() {
-            "etcd" => admin::Backend::Etcd(config.etcd.clone()),
-            _ => admin::Backend::File(config.config.file.clone()),
+    if config.admin.enabled(config.config.provider) {
+        let backend = match config.config.provider {
+            Provider::Etcd => admin::Backend::Etcd(config.etcd.clone()),
+            Provider::Yaml => admin::Backend::File(config.config.file.clone()),
         };
         admin::start(&config.admin, backend).map_err(StartError::Admin)?;
     }

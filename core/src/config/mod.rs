@@ -24,7 +24,9 @@ mod tests;
 pub use consumer::{ConsumerConf, ConsumerGroupConf, CredentialConf};
 pub use decode::{decode, CREDENTIALS};
 pub use error::{FileError, Kind, ObjectError};
-pub use gateway::{seconds, ConfigSection, GatewayConfig, GatewaySection, PluginsSection};
+pub use gateway::{
+    seconds, ConfigSection, GatewayConfig, GatewaySection, PluginsSection, Provider,
+};
 pub use objects::{Id, Meta, Object, Plugins, RouteConf, ServiceConf};
 pub use plugin_check::{
     plugin_catalog_generation, plugin_catalog_grew, set_plugin_catalog, unknown_plugin,
@@ -32,7 +34,8 @@ pub use plugin_check::{
 };
 pub use plugin_sets::{GlobalRuleConf, PluginConfigConf, PluginMetadataConf};
 pub use schema::{fill_defaults, schema_json, validate};
-pub use ssl::{SslClient, SslConf};
+pub use ssl::{SslClient, SslConf, SslType};
 pub use upstream::{
-    split_host_port, KeepalivePool, NodeConf, Nodes, Timeout, UpstreamConf, UpstreamTls,
+    split_host_port, BalancerType, HashOn, KeepalivePool, NodeConf, Nodes, PassHostMode, Scheme,
+    Timeout, UpstreamConf, UpstreamTls,
 };

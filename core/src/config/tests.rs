@@ -208,13 +208,13 @@ fn defaults_reach_the_typed_values() {
     .unwrap();
     let Object::Upstream(u) = obj else { panic!() };
     assert_eq!(
+        (u.balancer, u.hash_on, u.pass_host, u.scheme),
         (
-            u.kind.as_deref(),
-            u.hash_on.as_deref(),
-            u.pass_host.as_deref(),
-            u.scheme.as_deref()
-        ),
-        (Some("roundrobin"), Some("vars"), Some("pass"), Some("http"))
+            BalancerType::RoundRobin,
+            HashOn::Vars,
+            PassHostMode::Pass,
+            Scheme::Http
+        )
     );
     let pool = u.keepalive_pool.unwrap();
     assert_eq!(
@@ -314,8 +314,8 @@ fn apisix_admin_api_examples_load() {
     let ssl = ssl.unwrap();
     assert_eq!(ssl.server_names(), vec!["*.test.com".to_string()]);
     assert_eq!(
-        (ssl.kind.as_str(), ssl.status, ssl.client.map(|c| c.depth)),
-        ("server", 1, Some(2))
+        (ssl.ssl_type, ssl.status, ssl.client.map(|c| c.depth)),
+        (SslType::Server, 1, Some(2))
     );
 }
 
@@ -344,6 +344,21 @@ fn gateway_config_defaults_and_errors() {
         GatewayConfig::parse("gateway: [", "c.yaml"),
         Err(FileError::Syntax { .. })
     ));
+}
+
+#[test]
+fn provider_is_read_with_its_own_message() {
+    let c = GatewayConfig::parse("config: {provider: etcd}", "c.yaml").unwrap();
+    assert_eq!(c.config.provider, Provider::Etcd);
+    assert_eq!(
+        GatewayConfig::parse("", "c.yaml").unwrap().config.provider,
+        Provider::Yaml
+    );
+    let e = GatewayConfig::parse("config: {provider: consul}", "c.yaml").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        r#"c.yaml: setting "config.provider": "consul" is not one of yaml, etcd"#
+    );
 }
 
 #[test]

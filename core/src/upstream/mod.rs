@@ -34,7 +34,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use crate::config::{seconds, Timeout, UpstreamConf};
+use crate::config::{seconds, PassHostMode, Scheme, Timeout, UpstreamConf};
 
 /// One node, ready to be dialled.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -117,14 +117,14 @@ impl UpstreamRt {
     /// Builds from a checked upstream; `name` is how logs call it. Errors
     /// name the field.
     pub fn build(conf: &UpstreamConf, name: String) -> Result<UpstreamRt, (String, String)> {
-        let tls = match conf.scheme.as_deref() {
-            Some("https") => Some(TlsSettings::build(conf.tls.as_ref())?),
+        let tls = match conf.scheme {
+            Scheme::Https => Some(TlsSettings::build(conf.tls.as_ref())?),
             _ => None,
         };
         let default_port = if tls.is_some() { 443 } else { 80 };
-        let rewrite_host = match conf.pass_host.as_deref() {
-            Some("rewrite") => conf.upstream_host.as_deref(),
-            _ => None,
+        let rewrite_host = match conf.pass_host {
+            PassHostMode::Rewrite => conf.upstream_host.as_deref(),
+            PassHostMode::Pass | PassHostMode::Node => None,
         };
         let mut nodes = Vec::with_capacity(conf.nodes.0.len());
         for (i, n) in conf.nodes.0.iter().enumerate() {
@@ -169,9 +169,10 @@ impl UpstreamRt {
                 priority: n.priority,
             });
         }
-        let pass_host = match conf.pass_host.as_deref() {
-            Some("node") => PassHost::Node,
-            Some("rewrite") => {
+        let pass_host = match conf.pass_host {
+            PassHostMode::Pass => PassHost::Pass,
+            PassHostMode::Node => PassHost::Node,
+            PassHostMode::Rewrite => {
                 let h = conf.upstream_host.as_deref().unwrap_or_default();
                 PassHost::Rewrite(HeaderValue::try_from(h).map_err(|_| {
                     (
@@ -180,7 +181,6 @@ impl UpstreamRt {
                     )
                 })?)
             }
-            _ => PassHost::Pass,
         };
         let checks = conf.checks.as_ref().map(health::parse).transpose()?;
         let infos: Vec<select::NodeInfo> = nodes
@@ -191,12 +191,8 @@ impl UpstreamRt {
                 priority: n.priority,
             })
             .collect();
-        let mut balancer = select::Selector::build(
-            conf.kind.as_deref(),
-            conf.hash_on.as_deref(),
-            conf.key.as_deref(),
-            &infos,
-        )?;
+        let mut balancer =
+            select::Selector::build(conf.balancer, conf.hash_on, conf.key.as_deref(), &infos)?;
         // Last: nothing after it fails, so no prober starts for nothing.
         balancer.set_health(health::attach(&name, checks, health::targets(&nodes)));
         // APISIX's default: every other node of the serving group once.

@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::runtime::Handle;
 
-use super::conf::ActiveConf;
+use super::conf::{ActiveConf, CheckType};
 use super::{Event, HealthSet, Target, Thresholds};
 use crate::upstream::tls::{server_name, TlsSettings};
 
@@ -95,7 +95,7 @@ pub fn start(set: &Arc<HealthSet>, generation: u64) {
 /// The TLS side of `https` probes (`None` for http and tcp);
 /// `https_verify_certificate` defaults to true, as in APISIX.
 fn tls_settings(conf: &ActiveConf) -> Result<Option<TlsSettings>, String> {
-    if conf.kind != "https" {
+    if conf.check_type != CheckType::Https {
         return Ok(None);
     }
     let verify = conf.https_verify_certificate.unwrap_or(true);
@@ -166,7 +166,7 @@ impl Probe {
         let Ok(tcp) = TcpStream::connect(&self.addr).await else {
             return Some(Event::TcpFailure);
         };
-        if self.conf.kind == "tcp" {
+        if self.conf.check_type == CheckType::Tcp {
             return Some(Event::Success);
         }
         match &self.tls {

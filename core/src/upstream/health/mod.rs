@@ -18,7 +18,7 @@ mod active;
 mod conf;
 mod state;
 
-pub use conf::{parse, ChecksConf};
+pub use conf::{parse, CheckType, ChecksConf};
 pub use state::{Event, NodeHealth, Thresholds};
 
 use std::collections::HashMap;
@@ -44,7 +44,7 @@ pub struct HealthSet {
     nodes: Vec<NodeHealth>,
     targets: Vec<Target>,
     conf: ChecksConf,
-    passive: Option<(Thresholds, String)>,
+    passive: Option<(Thresholds, CheckType)>,
     /// Whether probers run (or should: they start on the next pick).
     running: AtomicBool,
     /// Replaced by a newer set: its probers never start again.
@@ -65,14 +65,14 @@ impl HealthSet {
     /// Counts the outcome of a real request to node `i` (passive checks;
     /// nothing when the upstream has none).
     pub fn report(&self, i: usize, outcome: Outcome) {
-        let Some((limits, kind)) = &self.passive else {
+        let Some((limits, check_type)) = &self.passive else {
             return;
         };
         let Some(p) = &self.conf.passive else {
             return;
         };
         let event = match outcome {
-            Outcome::Status(_) if kind == "tcp" => Event::Success,
+            Outcome::Status(_) if *check_type == CheckType::Tcp => Event::Success,
             Outcome::Status(s) if p.unhealthy.http_statuses.contains(&s) => Event::HttpFailure,
             Outcome::Status(s) if p.healthy.http_statuses.contains(&s) => Event::Success,
             Outcome::Status(_) => return,
@@ -230,7 +230,7 @@ fn new_set(name: &str, conf: ChecksConf, targets: Vec<Target>) -> Arc<HealthSet>
             tcp_failures: p.unhealthy.tcp_failures,
             timeouts: p.unhealthy.timeouts,
         };
-        (limits, p.kind.clone())
+        (limits, p.check_type)
     });
     Arc::new(HealthSet {
         name: name.to_owned(),
