@@ -11,7 +11,7 @@ use crate::admin;
 use crate::config::{seconds, GatewayConfig, Provider};
 use crate::proxy::workers::{self, WorkerError, WorkerSpec};
 use crate::proxy::Limits;
-use crate::snapshot::{Builder, Live, Snapshot};
+use crate::snapshot::{Live, Snapshot, SnapshotBuilder};
 use crate::source::etcd::EtcdSource;
 use crate::source::{ConfigSource, FileSource, SourceEvent};
 
@@ -66,7 +66,7 @@ pub fn test_config(path: &Path) -> Result<String, Vec<String>> {
     let items: Vec<_> = parsed.items.into_iter().map(|(item, _)| item).collect();
     let count = items.len();
     let live: Live = Arc::new(ArcSwap::from_pointee(Snapshot::empty()));
-    let mut builder = Builder::new(live.clone());
+    let mut builder = SnapshotBuilder::new(live.clone());
     if let Some(host) = plugins {
         builder.set_plugin_host(host);
     }
@@ -94,7 +94,7 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
     let live: Live = Arc::new(ArcSwap::from_pointee(Snapshot::empty()));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let mut builder = Builder::new(live.clone());
+    let mut builder = SnapshotBuilder::new(live.clone());
     // Plugins (issue 5): loaded before any object is decoded.
     if let Some(host) = crate::plugin_host::PluginHost::start(&config.plugins) {
         if config.config.provider == Provider::Yaml {

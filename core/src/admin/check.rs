@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::store::{Store, StoreError};
+use super::store::{AdminStore, StoreError};
 use super::target::singular;
 use crate::config::{decode, Kind};
 
@@ -14,12 +14,12 @@ pub enum Refusal {
     /// The object or a reference is wrong (400, APISIX's `error_msg`).
     Invalid(String),
     /// The store failed.
-    Store(StoreError),
+    AdminStore(StoreError),
 }
 
 impl From<StoreError> for Refusal {
     fn from(e: StoreError) -> Self {
-        Refusal::Store(e)
+        Refusal::AdminStore(e)
     }
 }
 
@@ -66,7 +66,7 @@ fn id_text(v: &Value) -> Option<String> {
 
 /// Checks that every object `value` names exists:
 /// `failed to fetch upstream info by upstream id [x], response code: 404`.
-pub async fn refs(store: &Store, kind: &str, value: &Value) -> Result<(), Refusal> {
+pub async fn refs(store: &AdminStore, kind: &str, value: &Value) -> Result<(), Refusal> {
     for (field, target) in references(kind) {
         let Some(id) = value.get(*field).and_then(id_text) else {
             continue;
@@ -84,7 +84,7 @@ pub async fn refs(store: &Store, kind: &str, value: &Value) -> Result<(), Refusa
 
 /// Refuses to delete `kind`/`id` while another object refers to it:
 /// `can not delete this upstream, route [1] is still using it now`.
-pub async fn unused(store: &Store, kind: &str, id: &str) -> Result<(), Refusal> {
+pub async fn unused(store: &AdminStore, kind: &str, id: &str) -> Result<(), Refusal> {
     for user in ["routes", "services", "stream_routes", "consumers"] {
         let fields: Vec<&str> = references(user)
             .iter()

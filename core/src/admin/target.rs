@@ -30,7 +30,7 @@ pub fn singular(kind: &str) -> &str {
 
 /// What a request is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum AdminTarget {
     /// Objects of a kind, or one of them.
     Object(ObjectPath),
     /// `GET /apisix/admin/schema/<kind>`.
@@ -92,7 +92,7 @@ pub enum PathError {
 }
 
 /// Parses the path of a request (without its query).
-pub fn parse(path: &str) -> Result<Target, PathError> {
+pub fn parse(path: &str) -> Result<AdminTarget, PathError> {
     let not_found = || PathError::NotFound(format!("{path} is not an Admin API path"));
     let rest = path.strip_prefix("/apisix/admin/").ok_or_else(not_found)?;
     let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
@@ -101,14 +101,14 @@ pub fn parse(path: &str) -> Result<Target, PathError> {
             return KINDS
                 .iter()
                 .find(|k| **k == *kind || singular(k) == *kind)
-                .map(|k| Target::Validate(k))
+                .map(|k| AdminTarget::Validate(k))
                 .ok_or_else(|| PathError::NotFound(format!("unknown kind {kind:?}")))
         }
-        ["schema", "plugins", name] => return Ok(Target::PluginSchema((*name).to_owned())),
-        ["schema", kind] => return Ok(Target::Schema((*kind).to_owned())),
+        ["schema", "plugins", name] => return Ok(AdminTarget::PluginSchema((*name).to_owned())),
+        ["schema", kind] => return Ok(AdminTarget::Schema((*kind).to_owned())),
         ["schema", ..] => return Err(not_found()),
-        ["plugins", "list"] => return Ok(Target::PluginList),
-        ["plugins", "reload"] => return Ok(Target::PluginReload),
+        ["plugins", "list"] => return Ok(AdminTarget::PluginList),
+        ["plugins", "reload"] => return Ok(AdminTarget::PluginReload),
         _ => {}
     }
     let kind = KINDS
@@ -133,7 +133,7 @@ pub fn parse(path: &str) -> Result<Target, PathError> {
         }
     };
     let obj = |kind, dir: String, id: Option<String>, sub: &[&str]| {
-        Ok(Target::Object(ObjectPath {
+        Ok(AdminTarget::Object(ObjectPath {
             kind,
             dir,
             id,
@@ -209,7 +209,7 @@ mod tests {
 
     fn obj(p: &str) -> ObjectPath {
         match parse(p) {
-            Ok(Target::Object(o)) => o,
+            Ok(AdminTarget::Object(o)) => o,
             other => panic!("{p}: {other:?}"),
         }
     }
@@ -234,7 +234,7 @@ mod tests {
         );
         assert_eq!(
             parse("/apisix/admin/schema/route"),
-            Ok(Target::Schema("route".into()))
+            Ok(AdminTarget::Schema("route".into()))
         );
         assert!(matches!(
             parse("/apisix/admin/nope/1"),
@@ -251,12 +251,15 @@ mod tests {
     fn validate_and_plugin_list_paths() {
         assert_eq!(
             parse("/apisix/admin/schema/validate/route"),
-            Ok(Target::Validate("routes"))
+            Ok(AdminTarget::Validate("routes"))
         );
-        assert_eq!(parse("/apisix/admin/plugins/list"), Ok(Target::PluginList));
+        assert_eq!(
+            parse("/apisix/admin/plugins/list"),
+            Ok(AdminTarget::PluginList)
+        );
         assert_eq!(
             parse("/apisix/admin/schema/plugins/key-auth"),
-            Ok(Target::PluginSchema("key-auth".into()))
+            Ok(AdminTarget::PluginSchema("key-auth".into()))
         );
         assert!(parse("/apisix/admin/schema/validate/nope").is_err());
     }

@@ -37,5 +37,5 @@ pub use schema::{fill_defaults, schema_json, validate};
 pub use ssl::{SslClient, SslConf, SslType};
 pub use upstream::{
     split_host_port, BalancerType, HashOn, KeepalivePool, NodeConf, Nodes, PassHostMode, Scheme,
-    Timeout, UpstreamConf, UpstreamTls,
+    TimeoutConf, UpstreamConf, UpstreamTls,
 };

@@ -11,7 +11,7 @@ use super::consumer::{ConsumerConf, ConsumerGroupConf, CredentialConf};
 use super::error::Kind;
 use super::plugin_sets::{GlobalRuleConf, PluginConfigConf, PluginMetadataConf};
 use super::ssl::SslConf;
-use super::upstream::{Timeout, UpstreamConf};
+use super::upstream::{TimeoutConf, UpstreamConf};
 
 /// Plugin name -> configuration, for the plugins this build knows (none
 /// yet: `decode` drops unknown plugins with a warning).
@@ -129,7 +129,7 @@ pub struct RouteConf {
     pub service_id: Option<Id>,
     /// Timeouts towards the nodes; wins over the upstream's.
     #[serde(default)]
-    pub timeout: Option<Timeout>,
+    pub timeout: Option<TimeoutConf>,
     /// Pass WebSocket upgrades to the node.
     #[serde(default)]
     pub enable_websocket: Option<bool>,

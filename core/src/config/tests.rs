@@ -366,7 +366,7 @@ fn dangling_references_skip_the_route_in_apisix_words() {
     let text = "upstreams:\n  - {id: u, nodes: {\"127.0.0.1:1\": 1}}\nplugin_configs:\n  - {id: pc, plugins: {}}\nroutes:\n  - {id: a, uri: /a, upstream_id: nope}\n  - {id: b, uri: /b, service_id: s9}\n  - {id: c, uri: /c, upstream_id: u, plugin_config_id: pc9}\n  - {id: d, uri: /d, upstream_id: u, plugin_config_id: pc}\n#END\n";
     let parsed = crate::source::parse_standalone(text, "f").unwrap();
     assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
-    let mut store = crate::snapshot::Store::default();
+    let mut store = crate::snapshot::ObjectStore::default();
     let items = parsed.items.into_iter().map(|(i, _)| i).collect();
     assert!(store.replace(items).is_empty());
     let cases = [

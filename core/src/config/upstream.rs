@@ -39,7 +39,7 @@ pub struct UpstreamConf {
     pub retry_timeout: Option<f64>,
     /// Timeouts towards the nodes; a route's own `timeout` wins.
     #[serde(default)]
-    pub timeout: Option<Timeout>,
+    pub timeout: Option<TimeoutConf>,
     /// Which `Host` the node sees: `pass` (the client's, the default),
     /// `node`, `rewrite`.
     #[serde(default)]
@@ -260,7 +260,7 @@ pub struct KeepalivePool {
 /// `timeout {connect, send, read}` in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Timeout {
+pub struct TimeoutConf {
     /// Seconds to connect.
     pub connect: f64,
     /// Seconds to send the request.

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::error::Kind;
 use super::objects::{RouteConf, ServiceConf};
-use super::upstream::{Scheme, Timeout, UpstreamConf};
+use super::upstream::{Scheme, TimeoutConf, UpstreamConf};
 
 type Check = Result<(), (String, String)>;
 
@@ -147,7 +147,7 @@ pub fn upstream(u: &UpstreamConf, at: &str) -> Check {
     Ok(())
 }
 
-fn timeout(t: &Timeout, at: &str) -> Check {
+fn timeout(t: &TimeoutConf, at: &str) -> Check {
     for (name, v) in [("connect", t.connect), ("send", t.send), ("read", t.read)] {
         if !(v.is_finite() && v > 0.0 && v <= 86_400.0) {
             return fail(format!("{at}.{name}"), "expected seconds > 0 and <= 86400");

@@ -12,9 +12,9 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
 
-use super::phases::{holds, log_later, Chains, Where};
+use super::phases::{holds, log_later, Chains, FilterContext};
 use super::respond::Body;
-use crate::plugin_host::{Outcome, Phase, RequestState};
+use crate::plugin_host::{Phase, PhaseOutcome, RequestState};
 
 /// What a wrapped body's errors are.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -60,7 +60,7 @@ impl Filtered {
     /// body ends there: the status is already sent).
     fn filter(&mut self, chunk: &[u8], last: bool) -> Option<Bytes> {
         let state = self.state.as_mut()?;
-        let at = Where {
+        let at = FilterContext {
             local: self.local,
             host: &self.host,
         };
@@ -73,7 +73,7 @@ impl Filtered {
             if let Some(r) = replacement {
                 cur = Cow::Owned(r);
             }
-            if let Outcome::Fail(_) = outcome {
+            if let PhaseOutcome::Fail(_) = outcome {
                 return None;
             }
         }

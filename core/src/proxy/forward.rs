@@ -13,11 +13,11 @@ use hyper::body::Incoming;
 
 use super::headers::{set_forwarded, set_host, strip_hop_by_hop};
 use super::respond::{self, Body};
-use super::service::{Conn, Shared};
+use super::service::{ClientConn, WorkerContext};
 use super::upgrade;
 use super::vars::RequestVars;
 use crate::snapshot::RouteRt;
-use crate::upstream::{ForwardError, Outcome, ReqBody, UpstreamRt};
+use crate::upstream::{ForwardError, ReqBody, TryOutcome, UpstreamRt};
 
 /// Plugins (issue 5): before_proxy, called with the request's method,
 /// origin-form URI and headers after a node is chosen, on each try; its
@@ -27,10 +27,10 @@ pub type BeforeProxy<'a> = dyn FnMut(&mut http::request::Parts) -> bool + Send +
 /// Sends `req` (already matched to `route`) to a node; returns the response
 /// and the node that answered or failed last.
 pub async fn forward(
-    shared: &Shared,
+    shared: &WorkerContext,
     route: &RouteRt,
     req: Request<Incoming>,
-    conn: Conn,
+    conn: ClientConn,
     host: &[u8],
 ) -> (Response<Body>, Option<Authority>) {
     forward_with(shared, route, req, conn, host, None).await
@@ -38,10 +38,10 @@ pub async fn forward(
 
 /// [`forward`], with plugins' before_proxy run before each try (issue 5).
 pub async fn forward_with(
-    shared: &Shared,
+    shared: &WorkerContext,
     route: &RouteRt,
     mut req: Request<Incoming>,
-    conn: Conn,
+    conn: ClientConn,
     host: &[u8],
     mut before_proxy: Option<&mut BeforeProxy<'_>>,
 ) -> (Response<Body>, Option<Authority>) {
@@ -109,8 +109,8 @@ pub async fn forward_with(
         let tracked = upstream.track(index);
         let sent = shared.client.send(upstream, node, req, timeouts).await;
         let in_flight = tracked.done(match &sent {
-            Ok(r) => Outcome::Status(r.status().as_u16()),
-            Err(f) => Outcome::from(&f.error),
+            Ok(r) => TryOutcome::Status(r.status().as_u16()),
+            Err(f) => TryOutcome::from(&f.error),
         });
         let failure = match sent {
             Ok(mut resp) => {

@@ -15,7 +15,7 @@ pub mod workers;
 
 pub use path::normalize;
 pub use respond::Body;
-pub use service::{handle, Conn, Shared};
+pub use service::{handle, ClientConn, WorkerContext};
 pub use vars::RequestVars;
 
 use std::sync::Arc;
@@ -43,7 +43,7 @@ pub struct Limits {
 /// the caller can tell when all are done.
 pub async fn serve(
     listener: TcpListener,
-    shared: Arc<Shared>,
+    shared: Arc<WorkerContext>,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
@@ -73,7 +73,7 @@ pub async fn serve(
             Err(_) => continue,
         };
         let _ = stream.set_nodelay(true);
-        let conn = Conn { remote, local };
+        let conn = ClientConn { remote, local };
         let shared = shared.clone();
         let builder = builder.clone();
         let (mut stop, alive) = (stop.clone(), alive.clone());

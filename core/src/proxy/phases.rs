@@ -29,9 +29,11 @@ use tokio::runtime::RuntimeFlavor;
 use super::body_filter::Filtered;
 use super::forward::{forward, forward_with};
 use super::respond::{self, Body};
-use super::service::{Conn, Shared};
+use super::service::{ClientConn, WorkerContext};
 use super::vars::RequestVars;
-use crate::plugin_host::{Chain, Configured, Outcome, Phase, Reply, RequestState, SharedVars};
+use crate::plugin_host::{
+    Chain, ConfiguredPlugin, Phase, PhaseOutcome, PluginReply, RequestState, SharedVars,
+};
 use crate::snapshot::RouteRt;
 
 /// The chains one request runs: global rules' first, then the route's.
@@ -51,7 +53,7 @@ impl Chains {
     }
 
     /// The plugins that implement `phase`, in run order.
-    pub fn for_phase(&self, phase: Phase) -> impl Iterator<Item = &Arc<Configured>> {
+    pub fn for_phase(&self, phase: Phase) -> impl Iterator<Item = &Arc<ConfiguredPlugin>> {
         [&self.global, &self.route]
             .into_iter()
             .flatten()
@@ -64,8 +66,8 @@ impl Chains {
 /// Runs the route's (or, with `route` `None`, only the global rules')
 /// plugins around forwarding `req`; the response and the node tried.
 pub async fn run(
-    shared: &Shared,
-    conn: Conn,
+    shared: &WorkerContext,
+    conn: ClientConn,
     mut req: Request<Incoming>,
     route: Option<&Arc<RouteRt>>,
     global: Option<Arc<Chain>>,
@@ -83,7 +85,7 @@ pub async fn run(
     if let Some(r) = route {
         state.route_id.clone_from(&r.id);
     }
-    let at = Where {
+    let at = FilterContext {
         local: conn.local,
         host,
     };
@@ -198,7 +200,7 @@ impl LogJob {
     /// Runs every log plugin whose filter holds. A plugin's panic is caught
     /// on its side of the boundary and logged by the host with its name.
     fn run(mut self) {
-        let at = Where {
+        let at = FilterContext {
             local: self.local,
             host: &self.host,
         };
@@ -347,7 +349,7 @@ impl Drop for LogTask {
 /// route's chain, replacing plugins of the same name; the consumer's own
 /// chain, when it has one.
 fn merge_consumer(
-    shared: &Shared,
+    shared: &WorkerContext,
     chains: &mut Chains,
     state: &RequestState,
 ) -> Option<Arc<Chain>> {
@@ -360,7 +362,7 @@ fn merge_consumer(
 }
 
 /// What filters need besides the request state.
-pub struct Where<'a> {
+pub struct FilterContext<'a> {
     /// The address the client connected to.
     pub local: SocketAddr,
     /// The request's host without port.
@@ -372,7 +374,7 @@ fn response_phases(
     chains: &Chains,
     resp: Response<Body>,
     state: &mut RequestState,
-    at: &Where<'_>,
+    at: &FilterContext<'_>,
 ) -> Response<Body> {
     let keep = chains.has(Phase::Log) || chains.has(Phase::BodyFilter);
     if !chains.has(Phase::HeaderFilter) && !keep {
@@ -399,17 +401,17 @@ fn run_phase(
     chains: &Chains,
     phase: Phase,
     state: &mut RequestState,
-    at: &Where<'_>,
+    at: &FilterContext<'_>,
 ) -> Option<Response<Body>> {
     for c in chains.for_phase(phase) {
         if !holds(c.filter.as_ref(), state, at) {
             continue;
         }
         match c.instance.call(phase, state) {
-            Outcome::Continue => {}
-            Outcome::Respond(reply) => return Some(reply_response(c, reply)),
+            PhaseOutcome::Continue => {}
+            PhaseOutcome::Respond(reply) => return Some(reply_response(c, reply)),
             // Already logged with the plugin's name and phase.
-            Outcome::Fail(_) => return Some(failed()),
+            PhaseOutcome::Fail(_) => return Some(failed()),
         }
     }
     None
@@ -431,7 +433,7 @@ impl Vars for FilterVars<'_> {
 }
 
 /// Whether `filter` (if any) holds for the request as it is now.
-pub fn holds(filter: Option<&Expr>, state: &RequestState, at: &Where<'_>) -> bool {
+pub fn holds(filter: Option<&Expr>, state: &RequestState, at: &FilterContext<'_>) -> bool {
     let Some(filter) = filter else {
         return true;
     };
@@ -474,7 +476,7 @@ fn uri_of(state: &RequestState) -> Option<Uri> {
 
 /// The response a plugin answered with; `_meta.error_response` replaces
 /// the body of an error answer.
-fn reply_response(c: &Configured, reply: Reply) -> Response<Body> {
+fn reply_response(c: &ConfiguredPlugin, reply: PluginReply) -> Response<Body> {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = match &c.error_response {
         Some(custom) if status.as_u16() >= 400 => custom.clone(),
@@ -548,7 +550,7 @@ mod tests {
 
     fn chains() -> Chains {
         let services = GatewayServices::default();
-        let c = Configured::in_process::<CountLog>(&serde_json::json!({}), &services);
+        let c = ConfiguredPlugin::in_process::<CountLog>(&serde_json::json!({}), &services);
         Chains {
             global: None,
             route: Chain::new([c]),

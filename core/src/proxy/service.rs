@@ -21,7 +21,7 @@ use crate::upstream::{Timeouts, UpstreamClient};
 
 /// What every connection of a worker shares.
 #[derive(Debug)]
-pub struct Shared {
+pub struct WorkerContext {
     /// The current snapshot.
     pub live: Live,
     /// The worker's pooled client to nodes.
@@ -34,7 +34,7 @@ pub struct Shared {
 
 /// The two ends of the client's connection.
 #[derive(Debug, Clone, Copy)]
-pub struct Conn {
+pub struct ClientConn {
     /// The client.
     pub remote: SocketAddr,
     /// The address it connected to.
@@ -43,8 +43,8 @@ pub struct Conn {
 
 /// Handles one request. Never fails: every error becomes a JSON response.
 pub async fn handle(
-    shared: Arc<Shared>,
-    conn: Conn,
+    shared: Arc<WorkerContext>,
+    conn: ClientConn,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     // The access line costs nothing when its level is off.
@@ -71,9 +71,13 @@ pub async fn handle(
 }
 
 /// The response, the route that matched and the node that was tried.
-type Outcome = (Response<Body>, Option<Arc<RouteRt>>, Option<Authority>);
+type Handled = (Response<Body>, Option<Arc<RouteRt>>, Option<Authority>);
 
-async fn route_and_forward(shared: &Shared, conn: Conn, mut req: Request<Incoming>) -> Outcome {
+async fn route_and_forward(
+    shared: &WorkerContext,
+    conn: ClientConn,
+    mut req: Request<Incoming>,
+) -> Handled {
     // The Host header, else the authority of an absolute-form request.
     let raw_host: Option<HeaderValue> = match req.headers().get(header::HOST) {
         Some(h) => Some(h.clone()),

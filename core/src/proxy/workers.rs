@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{mpsc, watch};
 
-use super::{serve, Limits, Shared};
+use super::{serve, Limits, WorkerContext};
 use crate::snapshot::Live;
 use crate::upstream::{Timeouts, UpstreamClient};
 
@@ -147,7 +147,7 @@ fn run(
             }
         }
         let read = spec.default_timeout.saturating_sub(spec.connect_timeout);
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(WorkerContext {
             live: spec.live,
             client: UpstreamClient::new(),
             default_timeouts: Timeouts {

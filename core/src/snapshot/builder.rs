@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use radix_router::{Field, Options, Route, RouteError, Router};
 
-use super::compile::{same_matching, Store};
+use super::compile::{same_matching, ObjectStore};
 use super::{RouteRt, Snapshot};
 use crate::config::{Id, Kind, ObjectError};
 use crate::source::SourceEvent;
@@ -63,8 +63,8 @@ struct Served {
 
 /// Owns the store and publishes snapshots into a [`Live`].
 #[derive(Debug)]
-pub struct Builder {
-    store: Store,
+pub struct SnapshotBuilder {
+    store: ObjectStore,
     live: Live,
     spare: Option<Arc<Snapshot>>,
     lag: Vec<Missed>,
@@ -75,11 +75,11 @@ pub struct Builder {
     version: u64,
 }
 
-impl Builder {
+impl SnapshotBuilder {
     /// A builder publishing into `live`.
     pub fn new(live: Live) -> Self {
-        Builder {
-            store: Store::default(),
+        SnapshotBuilder {
+            store: ObjectStore::default(),
             live,
             spare: None,
             lag: Vec::new(),

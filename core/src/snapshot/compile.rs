@@ -15,7 +15,7 @@ use crate::upstream::{Timeouts, UpstreamRt};
 
 /// The last good version of every object, and the upstreams built from them.
 #[derive(Debug, Default)]
-pub struct Store {
+pub struct ObjectStore {
     /// Boxed: a map node then holds 11 pointers, not 11 whole routes.
     routes: BTreeMap<Id, Box<StoredRoute>>,
     services: BTreeMap<Id, ServiceConf>,
@@ -33,7 +33,7 @@ pub struct Store {
     pub(super) plugins: PluginSets,
 }
 
-impl Store {
+impl ObjectStore {
     /// Ids of every route the store holds.
     pub fn route_ids(&self) -> impl Iterator<Item = &Id> {
         self.routes.keys()
@@ -44,9 +44,9 @@ impl Store {
     pub fn replace(&mut self, items: Vec<Item>) -> Vec<ObjectError> {
         let mut plugins = std::mem::take(&mut self.plugins);
         plugins.clear();
-        *self = Store {
+        *self = ObjectStore {
             plugins,
-            ..Store::default()
+            ..ObjectStore::default()
         };
         let mut errors = Vec::new();
         let mut items = items;

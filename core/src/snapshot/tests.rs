@@ -8,7 +8,7 @@ use arc_swap::ArcSwap;
 use radix_router::{NoVars, Request};
 use serde_json::{json, Value};
 
-use super::{Builder, Live, Snapshot};
+use super::{Live, Snapshot, SnapshotBuilder};
 use crate::config::{decode, Id, Kind};
 use crate::source::{Change, Item, SourceEvent};
 
@@ -28,9 +28,9 @@ fn del(kind: Kind, id: &str) -> Change {
     }
 }
 
-fn setup() -> (Live, Builder) {
+fn setup() -> (Live, SnapshotBuilder) {
     let live: Live = Arc::new(ArcSwap::from_pointee(Snapshot::empty()));
-    let mut b = Builder::new(live.clone());
+    let mut b = SnapshotBuilder::new(live.clone());
     let errors = b.apply(SourceEvent::Full(vec![
         item(
             Kind::Route,

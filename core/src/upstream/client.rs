@@ -41,7 +41,7 @@ pub enum ForwardError {
 /// node, and the request back when it is whole (its body untouched), so
 /// that it may go to another node.
 #[derive(Debug)]
-pub struct Failure {
+pub struct FailedTry {
     /// Why.
     pub error: ForwardError,
     /// The request, when it can be sent again as it was.
@@ -80,7 +80,7 @@ impl UpstreamClient {
         node: &Node,
         mut req: Request<ReqBody>,
         t: Timeouts,
-    ) -> Result<Response<PooledBody>, Failure> {
+    ) -> Result<Response<PooledBody>, FailedTry> {
         let limits = up.keepalive;
         let bodiless = req.body().is_end_stream();
         // A pooled connection the node closed meanwhile gives the request
@@ -270,16 +270,16 @@ impl Default for UpstreamClient {
     }
 }
 
-fn unsent(error: ForwardError, req: Request<ReqBody>) -> Failure {
-    Failure {
+fn unsent(error: ForwardError, req: Request<ReqBody>) -> FailedTry {
+    FailedTry {
         error,
         request: Some(req),
         sent: false,
     }
 }
 
-fn sent(error: ForwardError, request: Option<Request<ReqBody>>) -> Failure {
-    Failure {
+fn sent(error: ForwardError, request: Option<Request<ReqBody>>) -> FailedTry {
+    FailedTry {
         error,
         request,
         sent: true,

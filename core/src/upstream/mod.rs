@@ -20,10 +20,10 @@ mod tls;
 pub use balancer::RoundRobin;
 pub use body::{BodyError, PooledBody, Upgraded};
 pub use chash::Ring;
-pub use client::{Failure, ForwardError, ReqBody, UpstreamClient};
+pub use client::{FailedTry, ForwardError, ReqBody, UpstreamClient};
 pub use hash_key::KeyPart;
 pub use pool::{PoolKey, PoolLimits};
-pub use stats::{InFlight, Outcome, Tracked};
+pub use stats::{InFlight, Tracked, TryOutcome};
 pub use tls::TlsSettings;
 
 use http::uri::Authority;
@@ -34,7 +34,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use crate::config::{seconds, PassHostMode, Scheme, Timeout, UpstreamConf};
+use crate::config::{seconds, PassHostMode, Scheme, TimeoutConf, UpstreamConf};
 
 /// One node, ready to be dialled.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -79,7 +79,7 @@ pub struct Timeouts {
 
 impl Timeouts {
     /// From a `timeout {connect, send, read}` object (already checked).
-    pub fn from_conf(t: &Timeout) -> Option<Timeouts> {
+    pub fn from_conf(t: &TimeoutConf) -> Option<Timeouts> {
         Some(Timeouts {
             connect: seconds(t.connect)?,
             send: seconds(t.send)?,

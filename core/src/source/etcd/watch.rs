@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use etcd_client::{Client, EventType, GetOptions, WatchOptions};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::state::{Export, State};
+use super::state::{EtcdState, Export};
 use super::EtcdSection;
 use crate::source::{Change, SourceEvent};
 
@@ -36,7 +36,7 @@ enum End {
 /// The loop's state across sessions.
 pub(super) struct Watch {
     pub settings: EtcdSection,
-    pub state: State,
+    pub state: EtcdState,
     pub events: UnboundedSender<SourceEvent>,
     /// Whether the first `Full` event was sent.
     pub sent_full: bool,
@@ -54,7 +54,11 @@ pub(super) struct Watch {
 }
 
 impl Watch {
-    pub fn new(settings: EtcdSection, state: State, events: UnboundedSender<SourceEvent>) -> Self {
+    pub fn new(
+        settings: EtcdSection,
+        state: EtcdState,
+        events: UnboundedSender<SourceEvent>,
+    ) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64)

@@ -26,11 +26,11 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use super::stats::Outcome;
+use super::stats::TryOutcome;
 
 /// Where the active prober of one node connects, and the `Host` it sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
+pub struct ProbeTarget {
     /// `host:port` as the node is named (IPv6 in brackets).
     pub authority: String,
     /// The node's port.
@@ -42,7 +42,7 @@ pub struct Target {
 pub struct HealthSet {
     name: String,
     nodes: Vec<NodeHealth>,
-    targets: Vec<Target>,
+    targets: Vec<ProbeTarget>,
     conf: ChecksConf,
     passive: Option<(Thresholds, CheckType)>,
     /// Whether probers run (or should: they start on the next pick).
@@ -64,7 +64,7 @@ impl HealthSet {
 
     /// Counts the outcome of a real request to node `i` (passive checks;
     /// nothing when the upstream has none).
-    pub fn report(&self, i: usize, outcome: Outcome) {
+    pub fn report(&self, i: usize, outcome: TryOutcome) {
         let Some((limits, check_type)) = &self.passive else {
             return;
         };
@@ -72,12 +72,12 @@ impl HealthSet {
             return;
         };
         let event = match outcome {
-            Outcome::Status(_) if *check_type == CheckType::Tcp => Event::Success,
-            Outcome::Status(s) if p.unhealthy.http_statuses.contains(&s) => Event::HttpFailure,
-            Outcome::Status(s) if p.healthy.http_statuses.contains(&s) => Event::Success,
-            Outcome::Status(_) => return,
-            Outcome::ConnectFailed | Outcome::Failed => Event::TcpFailure,
-            Outcome::Timeout => Event::Timeout,
+            TryOutcome::Status(_) if *check_type == CheckType::Tcp => Event::Success,
+            TryOutcome::Status(s) if p.unhealthy.http_statuses.contains(&s) => Event::HttpFailure,
+            TryOutcome::Status(s) if p.healthy.http_statuses.contains(&s) => Event::Success,
+            TryOutcome::Status(_) => return,
+            TryOutcome::ConnectFailed | TryOutcome::Failed => Event::TcpFailure,
+            TryOutcome::Timeout => Event::Timeout,
         };
         self.record(i, event, limits, "passive");
     }
@@ -174,10 +174,10 @@ impl HealthSet {
 }
 
 /// The probe targets of an upstream's nodes, by node index.
-pub fn targets(nodes: &[super::Node]) -> Vec<Target> {
+pub fn targets(nodes: &[super::Node]) -> Vec<ProbeTarget> {
     nodes
         .iter()
-        .map(|n| Target {
+        .map(|n| ProbeTarget {
             authority: n.authority.as_str().to_owned(),
             port: n.authority.port_u16().unwrap_or(80),
         })
@@ -197,7 +197,7 @@ fn registry() -> &'static Mutex<HashMap<String, Weak<HealthSet>>> {
 pub fn attach(
     name: &str,
     conf: Option<ChecksConf>,
-    targets: Vec<Target>,
+    targets: Vec<ProbeTarget>,
 ) -> Option<Arc<HealthSet>> {
     // A poisoned lock only means another build panicked mid-way.
     let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
@@ -222,7 +222,7 @@ pub fn attach(
 }
 
 /// A set of healthy nodes, not live (no probers) yet.
-fn new_set(name: &str, conf: ChecksConf, targets: Vec<Target>) -> Arc<HealthSet> {
+fn new_set(name: &str, conf: ChecksConf, targets: Vec<ProbeTarget>) -> Arc<HealthSet> {
     let passive = conf.passive.as_ref().map(|p| {
         let limits = Thresholds {
             successes: p.healthy.successes,
@@ -280,9 +280,9 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn targets(n: u16) -> Vec<Target> {
+    fn targets(n: u16) -> Vec<ProbeTarget> {
         (1..=n)
-            .map(|p| Target {
+            .map(|p| ProbeTarget {
                 authority: format!("127.0.0.1:{p}"),
                 port: p,
             })
@@ -300,12 +300,12 @@ mod tests {
             "passive": {"unhealthy": {"http_failures": 2, "tcp_failures": 1}}}),
         );
         let set = attach("health-test passive", c, targets(2)).unwrap();
-        set.report(0, Outcome::Status(500));
+        set.report(0, TryOutcome::Status(500));
         assert!(set.is_healthy(0));
-        set.report(0, Outcome::Status(500));
+        set.report(0, TryOutcome::Status(500));
         assert!(!set.is_healthy(0));
-        set.report(1, Outcome::Status(404));
-        set.report(1, Outcome::ConnectFailed);
+        set.report(1, TryOutcome::Status(404));
+        set.report(1, TryOutcome::ConnectFailed);
         assert!(!set.is_healthy(1));
         assert!(set.is_healthy(7));
     }
