@@ -24,6 +24,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
 
+use crate::config::Kind;
 use target::{AdminTarget, ObjectPath, PathError};
 use verbs::{error, AdminReply};
 
@@ -238,7 +239,7 @@ async fn handle(ctx: &AdminContext, req: Request<Incoming>, peer: IpAddr) -> Adm
         }
         AdminTarget::Validate(kind) => ObjectPath {
             kind,
-            dir: kind.to_owned(),
+            dir: kind.key().to_owned(),
             id: None,
             sub: Some(String::new()),
         },
@@ -299,8 +300,11 @@ fn schema(method: &Method, kind: &str) -> AdminReply {
     if method != Method::GET {
         return error(StatusCode::METHOD_NOT_ALLOWED, "schemas are read with GET");
     }
-    match crate::config::Kind::from_name(kind).or_else(|| crate::config::Kind::from_plural(kind)) {
-        Some(k) => (StatusCode::OK, crate::config::schema_json(k).clone()),
+    let schema = Kind::from_name(kind)
+        .or_else(|| Kind::from_key(kind))
+        .and_then(Kind::schema);
+    match schema {
+        Some(s) => (StatusCode::OK, s.clone()),
         None => error(StatusCode::NOT_FOUND, format!("no schema for {kind:?}")),
     }
 }

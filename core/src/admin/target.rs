@@ -4,29 +4,7 @@
 
 use std::collections::HashMap;
 
-/// Every kind the Admin API knows, as its path segment (APISIX's names).
-pub const KINDS: [&str; 12] = [
-    "routes",
-    "services",
-    "upstreams",
-    "consumers",
-    "consumer_groups",
-    "global_rules",
-    "plugin_configs",
-    "plugin_metadata",
-    "ssls",
-    "protos",
-    "stream_routes",
-    "secrets",
-];
-
-/// The singular of a kind's path segment, for messages (`routes` -> `route`).
-pub fn singular(kind: &str) -> &str {
-    match kind {
-        "plugin_metadata" => "plugin_metadata",
-        k => k.strip_suffix('s').unwrap_or(k),
-    }
-}
+use crate::config::Kind;
 
 /// What a request is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +16,7 @@ pub enum AdminTarget {
     /// `GET /apisix/admin/schema/plugins/<name>`: a plugin's config schema.
     PluginSchema(String),
     /// `POST /apisix/admin/schema/validate/<kind>`: check a body, write nothing.
-    Validate(&'static str),
+    Validate(Kind),
     /// `GET /apisix/admin/plugins/list`.
     PluginList,
     /// `PUT /apisix/admin/plugins/reload`: load new files of the plugin directory.
@@ -48,8 +26,8 @@ pub enum AdminTarget {
 /// A collection (`id` = None), an object, or a path inside an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectPath {
-    /// The kind's segment (`routes`; `credentials` under a consumer).
-    pub kind: &'static str,
+    /// The kind (credentials: under a consumer).
+    pub kind: Kind,
     /// The collection's key below the prefix (`routes`, `consumers/jack/credentials`).
     pub dir: String,
     /// The object's id.
@@ -65,11 +43,6 @@ impl ObjectPath {
             Some(id) => format!("{prefix}/{}/{id}", self.dir),
             None => format!("{prefix}/{}", self.dir),
         }
-    }
-
-    /// Its singular kind name for messages.
-    pub fn singular(&self) -> &str {
-        singular(self.kind)
     }
 }
 
@@ -98,10 +71,10 @@ pub fn parse(path: &str) -> Result<AdminTarget, PathError> {
     let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
     match segs.as_slice() {
         ["schema", "validate", kind] => {
-            return KINDS
-                .iter()
-                .find(|k| **k == *kind || singular(k) == *kind)
-                .map(|k| AdminTarget::Validate(k))
+            return Kind::ADMIN
+                .into_iter()
+                .find(|k| k.key() == *kind || k.name() == *kind)
+                .map(AdminTarget::Validate)
                 .ok_or_else(|| PathError::NotFound(format!("unknown kind {kind:?}")))
         }
         ["schema", "plugins", name] => return Ok(AdminTarget::PluginSchema((*name).to_owned())),
@@ -111,15 +84,15 @@ pub fn parse(path: &str) -> Result<AdminTarget, PathError> {
         ["plugins", "reload"] => return Ok(AdminTarget::PluginReload),
         _ => {}
     }
-    let kind = KINDS
-        .iter()
-        .find(|k| Some(**k) == segs.first().copied())
-        .copied()
+    let kind = Kind::ADMIN
+        .into_iter()
+        .find(|k| Some(k.key()) == segs.first().copied())
         .ok_or_else(|| {
+            let keys: Vec<&str> = Kind::ADMIN.iter().map(|k| k.key()).collect();
             PathError::NotFound(format!(
                 "unknown kind {:?}: expected one of {}",
                 segs.first().copied().unwrap_or(""),
-                KINDS.join(", ")
+                keys.join(", ")
             ))
         })?;
     let check = |id: &str| {
@@ -127,8 +100,7 @@ pub fn parse(path: &str) -> Result<AdminTarget, PathError> {
             Ok(id.to_owned())
         } else {
             Err(PathError::BadId(format!(
-                "invalid {} id {id:?}: expected 1-64 of [a-zA-Z0-9-_.]",
-                singular(kind)
+                "invalid {kind} id {id:?}: expected 1-64 of [a-zA-Z0-9-_.]"
             )))
         }
     };
@@ -143,13 +115,13 @@ pub fn parse(path: &str) -> Result<AdminTarget, PathError> {
     match segs.as_slice() {
         [k] => obj(kind, (*k).to_owned(), None, &[]),
         ["consumers", user, "credentials"] => obj(
-            "credentials",
+            Kind::Credential,
             format!("consumers/{}/credentials", check(user)?),
             None,
             &[],
         ),
         ["consumers", user, "credentials", id, sub @ ..] => obj(
-            "credentials",
+            Kind::Credential,
             format!("consumers/{}/credentials", check(user)?),
             Some(check(id)?),
             sub,
@@ -219,7 +191,7 @@ mod tests {
         let o = obj("/apisix/admin/routes/1");
         assert_eq!(
             (o.kind, o.id.as_deref(), o.key("/apisix")),
-            ("routes", Some("1"), "/apisix/routes/1".into())
+            (Kind::Route, Some("1"), "/apisix/routes/1".into())
         );
         assert_eq!(obj("/apisix/admin/routes").id, None);
         assert_eq!(
@@ -251,7 +223,7 @@ mod tests {
     fn validate_and_plugin_list_paths() {
         assert_eq!(
             parse("/apisix/admin/schema/validate/route"),
-            Ok(AdminTarget::Validate("routes"))
+            Ok(AdminTarget::Validate(Kind::Route))
         );
         assert_eq!(
             parse("/apisix/admin/plugins/list"),
@@ -262,6 +234,33 @@ mod tests {
             Ok(AdminTarget::PluginSchema("key-auth".into()))
         );
         assert!(parse("/apisix/admin/schema/validate/nope").is_err());
+        assert_eq!(
+            parse("/apisix/admin/schema/validate/protos"),
+            Ok(AdminTarget::Validate(Kind::Proto))
+        );
+    }
+
+    #[test]
+    fn unknown_kinds_list_the_known_ones() {
+        assert_eq!(
+            parse("/apisix/admin/nope/1"),
+            Err(PathError::NotFound(
+                "unknown kind \"nope\": expected one of routes, services, upstreams, consumers, \
+                 consumer_groups, global_rules, plugin_configs, plugin_metadata, ssls, protos, \
+                 stream_routes, secrets"
+                    .into()
+            ))
+        );
+        assert_eq!(
+            parse("/apisix/admin/consumers/jack/credentials/a%20b"),
+            Err(PathError::BadId(
+                "invalid consumer id \"a%20b\": expected 1-64 of [a-zA-Z0-9-_.]".into()
+            ))
+        );
+        assert_eq!(
+            obj("/apisix/admin/consumers/jack/credentials").kind,
+            Kind::Credential
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::check::{self, Refusal};
 use super::store::{AdminStore, Kv, StoreError};
 use super::target::{valid_id, ObjectPath};
+use crate::config::Kind;
 
 /// A status and a JSON body.
 pub type AdminReply = (StatusCode, Value);
@@ -135,7 +136,7 @@ async fn write(
             "invalid configuration: expected a JSON object",
         );
     };
-    if t.kind == "consumers" {
+    if t.kind == Kind::Consumer {
         m.insert("username".into(), id.into());
     } else {
         m.insert("id".into(), id.into());
@@ -147,7 +148,7 @@ async fn write(
     m.insert("update_time".into(), now().into());
     // A credential is named by its consumer too, as the config module expects.
     let full_id = match t.dir.strip_prefix("consumers/") {
-        Some(rest) if t.kind == "credentials" => format!("{}/{id}", rest),
+        Some(rest) if t.kind == Kind::Credential => format!("{}/{id}", rest),
         _ => id.to_owned(),
     };
     if let Err(r) = check::object(t.kind, &full_id, &value) {
@@ -193,7 +194,7 @@ pub async fn put(
             "PUT takes no sub path: use PATCH",
         );
     }
-    let field = if t.kind == "consumers" {
+    let field = if t.kind == Kind::Consumer {
         "username"
     } else {
         "id"
@@ -209,7 +210,7 @@ pub async fn put(
                 StatusCode::BAD_REQUEST,
                 format!(
                     "wrong {} id: the path says {p:?}, the body says {b:?}",
-                    t.singular()
+                    t.kind
                 ),
             )
         }
@@ -223,12 +224,7 @@ pub async fn put(
             ),
             )
         }
-        (None, None) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("missing {} id", t.singular()),
-            )
-        }
+        (None, None) => return error(StatusCode::BAD_REQUEST, format!("missing {} id", t.kind)),
     };
     let key = ObjectPath {
         id: Some(id.clone()),

@@ -10,6 +10,7 @@ mod consumer;
 mod decode;
 mod error;
 mod gateway;
+mod kind;
 mod objects;
 mod plugin_check;
 mod plugin_sets;
@@ -23,17 +24,18 @@ mod tests;
 
 pub use consumer::{ConsumerConf, ConsumerGroupConf, CredentialConf};
 pub use decode::{decode, CREDENTIALS};
-pub use error::{FileError, Kind, ObjectError};
+pub use error::{FileError, ObjectError};
 pub use gateway::{
     seconds, ConfigSection, GatewayConfig, GatewaySection, PluginsSection, Provider,
 };
+pub use kind::Kind;
 pub use objects::{Id, Meta, Object, Plugins, RouteConf, ServiceConf};
 pub use plugin_check::{
     plugin_catalog_generation, plugin_catalog_grew, set_plugin_catalog, unknown_plugin,
     PluginCatalog,
 };
 pub use plugin_sets::{GlobalRuleConf, PluginConfigConf, PluginMetadataConf};
-pub use schema::{fill_defaults, schema_json, validate};
+pub use schema::{fill_defaults, validate};
 pub use ssl::{SslClient, SslConf, SslType};
 pub use upstream::{
     split_host_port, BalancerType, HashOn, KeepalivePool, NodeConf, Nodes, PassHostMode, Scheme,

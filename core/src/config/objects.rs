@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::consumer::{ConsumerConf, ConsumerGroupConf, CredentialConf};
-use super::error::Kind;
+use super::kind::Kind;
 use super::plugin_sets::{GlobalRuleConf, PluginConfigConf, PluginMetadataConf};
 use super::ssl::SslConf;
 use super::upstream::{TimeoutConf, UpstreamConf};

@@ -13,7 +13,8 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
-use super::error::{Kind, ObjectError};
+use super::error::ObjectError;
+use super::kind::Kind;
 
 /// What the config module asks about plugins.
 pub trait PluginCatalog: Send + Sync {

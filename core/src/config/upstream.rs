@@ -405,7 +405,7 @@ mod tests {
         where
             T: serde::de::DeserializeOwned + serde::Serialize + PartialEq + fmt::Debug,
         {
-            let schema = crate::config::schema_json(crate::config::Kind::Upstream);
+            let schema = crate::config::Kind::Upstream.schema().unwrap();
             let want: Vec<&str> = schema["properties"][field]["enum"]
                 .as_array()
                 .unwrap()

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::error::Kind;
+use super::kind::Kind;
 use super::objects::{RouteConf, ServiceConf};
 use super::upstream::{Scheme, TimeoutConf, UpstreamConf};
 

@@ -50,7 +50,7 @@ impl ObjectStore {
         };
         let mut errors = Vec::new();
         let mut items = items;
-        items.sort_by_key(|i| Kind::ALL.iter().position(|k| *k == i.kind()));
+        items.sort_by_key(|i| i.kind().apply_rank());
         for item in items {
             if let Err(e) = self.put(item) {
                 errors.push(e);

@@ -85,19 +85,19 @@ pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError>
     };
     let mut out = Standalone::default();
     let mut seen: HashMap<(Kind, Id), ()> = HashMap::new();
-    for kind in Kind::ALL {
+    for kind in Kind::SERVED {
         if kind == Kind::Credential {
             continue;
         }
         // Taken out of the document: each object's JSON is freed once
         // decoded, so the whole file is never held twice.
-        let list = match map.remove(kind.plural()) {
+        let list = match map.remove(kind.key()) {
             None | Some(serde_json::Value::Null) => continue,
             Some(serde_json::Value::Array(list)) => list,
             Some(_) => {
                 return Err(syntax(format!(
                     "{}: expected a list of {} objects",
-                    kind.plural(),
+                    kind.key(),
                     kind
                 )))
             }
@@ -133,7 +133,7 @@ pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError>
     }
     out.ignored = map
         .keys()
-        .filter(|k| Kind::from_plural(k).is_none_or(|k| k == Kind::Credential))
+        .filter(|k| Kind::from_key(k).is_none_or(|k| !k.is_served() || k == Kind::Credential))
         .cloned()
         .collect();
     Ok(out)

@@ -19,14 +19,14 @@ use crate::source::{Change, Item};
 pub fn decode_key(prefix: &str, key: &str) -> Option<(Kind, Id)> {
     let rest = key.strip_prefix(prefix)?.strip_prefix('/')?;
     let (kind, id) = rest.split_once('/')?;
-    if kind == "consumers" {
+    if kind == Kind::Consumer.key() {
         if let Some((user, own)) = id.split_once(CREDENTIALS) {
             Id::parse(user).ok()?;
             Id::parse(own).ok()?;
             return Some((Kind::Credential, Id(id.to_owned())));
         }
     }
-    let kind = Kind::from_plural(kind).filter(|k| *k != Kind::Credential)?;
+    let kind = Kind::from_key(kind).filter(|k| k.is_served() && *k != Kind::Credential)?;
     Id::parse(id).ok().map(|id| (kind, id))
 }
 
@@ -112,7 +112,7 @@ impl EtcdState {
     /// Every applied item, upstreams first, then services, then routes.
     pub fn items(&self) -> Vec<Item> {
         let mut v: Vec<_> = self.entries.iter().collect();
-        v.sort_by_key(|((k, id), _)| (Kind::ALL.iter().position(|x| x == k), (*id).clone()));
+        v.sort_by_key(|((k, id), _)| (k.apply_rank(), (*id).clone()));
         v.into_iter().map(|(_, e)| e.item.clone()).collect()
     }
 
@@ -207,7 +207,7 @@ impl EtcdState {
                 puts.push(c);
             }
         }
-        let rank = |k: Kind| Kind::ALL.iter().position(|x| *x == k);
+        let rank = Kind::apply_rank;
         puts.sort_by_key(|c| match c {
             Change::Put(i) => rank(i.kind()),
             Change::Delete { kind, .. } => rank(*kind),
