@@ -6,12 +6,10 @@
 //! writes.
 
 mod check;
-mod settings;
 mod store;
 mod target;
 mod verbs;
 
-pub use settings::{AdminKey, AdminSection, Role, DEFAULT_KEY};
 pub use store::{AdminStore, StoreError};
 
 use std::convert::Infallible;
@@ -24,7 +22,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
 
-use crate::config::Kind;
+use crate::config::{AdminKey, AdminSection, EtcdSection, Kind, Role, DEFAULT_KEY};
 use target::{AdminTarget, ObjectPath, PathError};
 use verbs::{error, AdminReply};
 
@@ -43,7 +41,7 @@ struct AdminContext {
 #[derive(Debug, Clone)]
 pub enum Backend {
     /// etcd, as the `etcd:` section says.
-    Etcd(crate::source::etcd::EtcdSection),
+    Etcd(EtcdSection),
     /// The standalone file (GET only).
     File(std::path::PathBuf),
 }
@@ -90,7 +88,7 @@ pub fn start(section: &AdminSection, backend: Backend) -> std::io::Result<Socket
 
 /// An etcd store; retried until the client can be built (it connects lazily,
 /// so only bad credentials keep this waiting).
-async fn connect(settings: &crate::source::etcd::EtcdSection) -> AdminStore {
+async fn connect(settings: &EtcdSection) -> AdminStore {
     loop {
         match AdminStore::etcd(settings).await {
             Ok(s) => return s,

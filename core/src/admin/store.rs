@@ -8,7 +8,7 @@ use std::time::Duration;
 use etcd_client::{Client, Compare, CompareOp, GetOptions, PutOptions, Txn, TxnOp};
 use serde_json::Value;
 
-use crate::source::etcd::EtcdSection;
+use crate::config::EtcdSection;
 
 /// One stored object.
 #[derive(Debug, Clone)]
@@ -75,8 +75,7 @@ fn to_kv(kv: &etcd_client::KeyValue) -> Option<Kv> {
 impl AdminStore {
     /// An etcd store for the `etcd:` settings (connects lazily).
     pub async fn etcd(settings: &EtcdSection) -> Result<AdminStore, StoreError> {
-        let client = settings
-            .connect()
+        let client = crate::source::etcd::connect(settings)
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(AdminStore::Etcd {

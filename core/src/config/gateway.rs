@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::admin_settings::AdminSection;
 use super::error::FileError;
+use super::etcd_settings::EtcdSection;
 
 /// Everything in `config.yaml`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
@@ -22,10 +24,10 @@ pub struct GatewayConfig {
     pub config: ConfigSection,
     /// etcd, when `config.provider` is `etcd`.
     #[serde(default)]
-    pub etcd: crate::source::etcd::EtcdSection,
+    pub etcd: EtcdSection,
     /// The Admin API.
     #[serde(default)]
-    pub admin: crate::admin::AdminSection,
+    pub admin: AdminSection,
     /// The plugin directory and the plugins enabled.
     #[serde(default)]
     pub plugins: PluginsSection,

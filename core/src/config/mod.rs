@@ -6,9 +6,11 @@
 //! fields are refused; every error names kind, id and field, and carries
 //! APISIX's wording for the Admin API ([`ObjectError::error_msg`]).
 
+mod admin_settings;
 mod consumer;
 mod decode;
 mod error;
+mod etcd_settings;
 mod gateway;
 mod kind;
 mod objects;
@@ -22,9 +24,11 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use admin_settings::{AdminKey, AdminSection, Role, DEFAULT_KEY};
 pub use consumer::{ConsumerConf, ConsumerGroupConf, CredentialConf};
 pub use decode::{decode, CREDENTIALS};
 pub use error::{FileError, ObjectError};
+pub use etcd_settings::{EtcdSection, EtcdTls};
 pub use gateway::{
     seconds, ConfigSection, GatewayConfig, GatewaySection, PluginsSection, Provider,
 };

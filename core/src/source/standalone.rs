@@ -199,4 +199,39 @@ mod tests {
         assert!(parse_standalone("- 1\n#END\n", "f").is_err());
         assert!(parse_standalone("routes: [\n#END\n", "f").is_err());
     }
+
+    #[test]
+    fn apisix_admin_api_examples_load() {
+        let text = include_str!("../config/fixtures/admin_api_examples.yaml");
+        let parsed = parse_standalone(text, "admin_api_examples.yaml").unwrap();
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert!(parsed.ignored.is_empty(), "{:?}", parsed.ignored);
+        let mut count = std::collections::BTreeMap::new();
+        for (item, _) in &parsed.items {
+            *count.entry(item.kind()).or_insert(0) += 1;
+        }
+        let want = [
+            (Kind::Route, 4),
+            (Kind::Service, 2),
+            (Kind::Upstream, 3),
+            (Kind::Consumer, 2),
+            (Kind::Credential, 1),
+            (Kind::ConsumerGroup, 1),
+            (Kind::GlobalRule, 1),
+            (Kind::PluginConfig, 1),
+            (Kind::PluginMetadata, 1),
+            (Kind::Ssl, 2),
+        ];
+        assert_eq!(count, want.into_iter().collect());
+        let ssl = parsed.items.iter().find_map(|(i, _)| match &i.object {
+            crate::config::Object::Ssl(s) if i.id.0 == "2" => Some(s.clone()),
+            _ => None,
+        });
+        let ssl = ssl.unwrap();
+        assert_eq!(ssl.server_names(), vec!["*.test.com".to_string()]);
+        assert_eq!(
+            (ssl.ssl_type, ssl.status, ssl.client.map(|c| c.depth)),
+            (crate::config::SslType::Server, 1, Some(2))
+        );
+    }
 }

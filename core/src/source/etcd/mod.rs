@@ -3,16 +3,17 @@
 //! [`SourceEvent`]s as the standalone file. A local snapshot file of the
 //! last applied state lets the gateway start and serve while etcd is down.
 
-mod settings;
+mod client;
 mod state;
 mod watch;
 
-pub use settings::{EtcdSection, EtcdTls};
+pub use client::connect;
 pub use state::{decode_key, decode_value, EtcdState};
 
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::{ConfigSource, SourceEvent};
+use crate::config::EtcdSection;
 
 /// Follows one etcd prefix.
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@ use etcd_client::{Client, EventType, GetOptions, WatchOptions};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::state::{EtcdState, Export};
-use super::EtcdSection;
+use crate::config::EtcdSection;
 use crate::source::{Change, SourceEvent};
 
 /// How often the loop asks etcd for a progress notification.
@@ -87,7 +87,7 @@ impl Watch {
             return;
         }
         loop {
-            let end = match self.settings.connect().await {
+            let end = match super::connect(&self.settings).await {
                 Ok(client) => self.session(client).await,
                 Err(e) => End::Broken(format!("connect: {e}")),
             };

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use serde::Deserialize;
 
-use crate::config::Provider;
+use super::gateway::Provider;
 
 /// APISIX's well-known default admin key. Accepted only from loopback.
 pub const DEFAULT_KEY: &str = "edd1c9f034335f136f87ad84b625c8f1";
