@@ -95,13 +95,14 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let mut builder = SnapshotBuilder::new(live.clone());
-    // Plugins (issue 5): loaded before any object is decoded.
-    if let Some(host) = crate::plugin_host::PluginHost::start(&config.plugins) {
+    // Plugins: loaded before any object is decoded.
+    let plugins = crate::plugin_host::PluginHost::start(&config.plugins);
+    if let Some(host) = &plugins {
         if config.config.provider == Provider::Yaml {
             crate::plugin_host::reload_on_sighup(host.clone());
         }
         host.start_exporter(&config.plugins);
-        builder.set_plugin_host(host);
+        builder.set_plugin_host(host.clone());
     }
     std::thread::Builder::new()
         .name("config-builder".into())
@@ -123,7 +124,7 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
             Provider::Etcd => admin::Backend::Etcd(config.etcd.clone()),
             Provider::Yaml => admin::Backend::File(config.config.file.clone()),
         };
-        admin::start(&config.admin, backend).map_err(StartError::Admin)?;
+        admin::start(&config.admin, backend, plugins).map_err(StartError::Admin)?;
     }
     let wait = Duration::from_secs(30);
     ready_rx

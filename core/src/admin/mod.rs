@@ -23,6 +23,7 @@ use hyper::body::Incoming;
 use serde_json::Value;
 
 use crate::config::{AdminKey, AdminSection, EtcdSection, Kind, Role, DEFAULT_KEY};
+use crate::plugin_host::{self, PluginHost};
 use target::{AdminTarget, ObjectPath, PathError};
 use verbs::{error, AdminReply};
 
@@ -35,6 +36,8 @@ struct AdminContext {
     keys: Vec<AdminKey>,
     /// Set in standalone mode: why writes are refused.
     read_only: Option<String>,
+    /// The plugin host behind the plugin endpoints (none: no `plugins.dir`).
+    plugins: Option<Arc<PluginHost>>,
 }
 
 /// Where the Admin API keeps objects.
@@ -47,9 +50,14 @@ pub enum Backend {
 }
 
 /// Binds `section.listen` and serves the Admin API on a thread of its own
-/// until the process exits. Returns the bound address. Logs a warning when
-/// the default key is in force.
-pub fn start(section: &AdminSection, backend: Backend) -> std::io::Result<SocketAddr> {
+/// until the process exits; the plugin endpoints answer from `plugins`.
+/// Returns the bound address. Logs a warning when the default key is in
+/// force.
+pub fn start(
+    section: &AdminSection,
+    backend: Backend,
+    plugins: Option<Arc<PluginHost>>,
+) -> std::io::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind(section.listen)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
@@ -78,6 +86,7 @@ pub fn start(section: &AdminSection, backend: Backend) -> std::io::Result<Socket
                     store,
                     keys,
                     read_only,
+                    plugins,
                 });
                 serve(listener, ctx).await
             })
@@ -211,17 +220,23 @@ async fn handle(ctx: &AdminContext, req: Request<Incoming>, peer: IpAddr) -> Adm
         }
         AdminTarget::PluginSchema(name) => {
             let kind = q.get("schema_type").map_or("", String::as_str);
-            return match crate::plugin_host::admin_schema(&name, kind) {
+            return match plugin_host::admin_schema(ctx.plugins.as_deref(), &name, kind) {
                 Ok(v) => (StatusCode::OK, v),
                 Err(m) => error(StatusCode::NOT_FOUND, m),
             };
         }
         // The plugin host's loaded plugins (issue 5; plugin_host/setup.rs).
         AdminTarget::PluginList if method == Method::GET => {
-            return (StatusCode::OK, crate::plugin_host::admin_list())
+            return (
+                StatusCode::OK,
+                plugin_host::admin_list(ctx.plugins.as_deref()),
+            )
         }
         AdminTarget::PluginReload if method == Method::PUT => {
-            return (StatusCode::OK, crate::plugin_host::admin_reload())
+            return (
+                StatusCode::OK,
+                plugin_host::admin_reload(ctx.plugins.as_deref()),
+            )
         }
         AdminTarget::PluginReload => {
             return error(StatusCode::METHOD_NOT_ALLOWED, "reload plugins with PUT")

@@ -167,7 +167,7 @@ impl SnapshotBuilder {
             .iter()
             .flatten()
             .map(|r| r.upstream.name.as_str());
-        crate::upstream::health::keep_running(names);
+        self.store.upstream_registry.keep_running(names);
         let old = self.live.swap(snap);
         self.spare = Some(old);
         self.lag = applied;

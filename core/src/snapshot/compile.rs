@@ -11,7 +11,7 @@ use super::plugins::{plugins_of, PluginSets};
 use super::RouteRt;
 use crate::config::{Id, Kind, Object, ObjectError, RouteConf, ServiceConf, UpstreamConf};
 use crate::source::{Change, Item};
-use crate::upstream::{Timeouts, UpstreamRt};
+use crate::upstream::{Timeouts, UpstreamRegistry, UpstreamRt};
 
 /// The last good version of every object, and the upstreams built from them.
 #[derive(Debug, Default)]
@@ -29,8 +29,10 @@ pub struct ObjectStore {
     /// Built inline upstreams of routes, by route id (their configuration
     /// is dropped from `routes` once built).
     route_rt: HashMap<Id, Arc<UpstreamRt>>,
-    /// Plugin instances of every object (issue 5).
+    /// Plugin instances of every object.
     pub(super) plugins: PluginSets,
+    /// What built upstreams share across rebuilds (node lists, health checks).
+    pub(super) upstream_registry: UpstreamRegistry,
 }
 
 impl ObjectStore {
@@ -46,6 +48,7 @@ impl ObjectStore {
         plugins.clear();
         *self = ObjectStore {
             plugins,
+            upstream_registry: std::mem::take(&mut self.upstream_registry),
             ..ObjectStore::default()
         };
         let mut errors = Vec::new();
@@ -107,7 +110,10 @@ impl ObjectStore {
             Object::Route(r) => r
                 .upstream
                 .take()
-                .map(|u| build_upstream(&u, format!("route {id} (inline)")))
+                .map(|u| {
+                    let name = format!("route {id} (inline)");
+                    build_upstream(&u, name, &mut self.upstream_registry)
+                })
                 .transpose()
                 .map_err(|(f, reason)| {
                     ObjectError::plain(Kind::Route, &id.0, format!("upstream.{f}"), reason)
@@ -140,7 +146,8 @@ impl ObjectStore {
             Object::Service(s) => {
                 match &s.upstream {
                     Some(u) => {
-                        let rt = build_upstream(u, format!("service {id} (inline)")).map_err(
+                        let name = format!("service {id} (inline)");
+                        let rt = build_upstream(u, name, &mut self.upstream_registry).map_err(
                             |(f, r)| {
                                 ObjectError::new(Kind::Service, &id.0, format!("upstream.{f}"), r)
                             },
@@ -154,7 +161,7 @@ impl ObjectStore {
                 self.services.insert(id, *s);
             }
             Object::Upstream(u) => {
-                let rt = build_upstream(&u, format!("upstream {id}"))
+                let rt = build_upstream(&u, format!("upstream {id}"), &mut self.upstream_registry)
                     .map_err(|(f, r)| ObjectError::new(Kind::Upstream, &id.0, f, r))?;
                 self.upstream_rt.insert(id.clone(), rt);
                 self.upstreams.insert(id, *u);
@@ -347,8 +354,12 @@ impl StoredRoute {
     }
 }
 
-fn build_upstream(u: &UpstreamConf, name: String) -> Result<Arc<UpstreamRt>, (String, String)> {
-    UpstreamRt::build(u, name).map(Arc::new)
+fn build_upstream(
+    u: &UpstreamConf,
+    name: String,
+    registry: &mut UpstreamRegistry,
+) -> Result<Arc<UpstreamRt>, (String, String)> {
+    UpstreamRt::build(u, name, registry).map(Arc::new)
 }
 
 /// Whether two router routes would match the same requests the same way.

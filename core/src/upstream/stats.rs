@@ -90,6 +90,7 @@ fn decay(ns: u64) -> f64 {
 }
 
 fn now_ns() -> u64 {
+    // Global: one time origin, so that every worker's stamps compare.
     static EPOCH: OnceLock<Instant> = OnceLock::new();
     // Starts above 0 so that "never touched" (0) reads as long ago.
     EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 3_600_000_000_000

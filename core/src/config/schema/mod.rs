@@ -33,8 +33,7 @@ struct Compiled {
 
 /// The schema and validator of `kind` (`None`: a kind not served).
 fn compiled(kind: Kind) -> Option<&'static Compiled> {
-    // Global: the schemas are constants, compiled once on first use and
-    // read by every thread that decodes.
+    // Global: the schemas are constants, compiled once and read by every decoding thread.
     static ALL: OnceLock<Vec<Option<Compiled>>> = OnceLock::new();
     let all = ALL.get_or_init(|| {
         Kind::ALL

@@ -32,6 +32,7 @@ struct Probe {
 /// (logged once; nodes then keep their state: healthy unless passive
 /// checks ejected them).
 fn runtime() -> Option<&'static Handle> {
+    // Global: one prober thread for the whole process, started by the first active check.
     static RT: OnceLock<Option<Handle>> = OnceLock::new();
     RT.get_or_init(|| {
         let rt = match tokio::runtime::Builder::new_current_thread()

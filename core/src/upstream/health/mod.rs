@@ -10,7 +10,8 @@
 //! inline upstream, say) keeps the set, its probers and its state; one
 //! rebuilt with other checks or nodes retires the old set (its probers
 //! end) and gets a new one. After each published snapshot the builder
-//! calls [`keep_running`] with the upstreams its routes use: the probers
+//! calls [`HealthRegistry::keep_running`] with the upstreams its routes
+//! use: the probers
 //! of any other upstream (deleted, or no longer used) end, and start again
 //! if it serves again. Probers also end once their set is dropped.
 
@@ -24,7 +25,7 @@ pub use state::{Event, NodeHealth, Thresholds};
 use std::collections::HashMap;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 
 use super::stats::TryOutcome;
 
@@ -49,7 +50,8 @@ pub struct HealthSet {
     running: AtomicBool,
     /// Replaced by a newer set: its probers never start again.
     retired: AtomicBool,
-    /// Used by a route of the live snapshot (set by [`keep_running`]);
+    /// Used by a route of the live snapshot (set by
+    /// [`HealthRegistry::keep_running`]);
     /// probers start and run only while it is.
     live: AtomicBool,
     /// Counts prober starts; a prober of an older start ends.
@@ -184,41 +186,68 @@ pub fn targets(nodes: &[super::Node]) -> Vec<ProbeTarget> {
         .collect()
 }
 
-/// Running sets by upstream name, to keep or stop them across rebuilds.
-fn registry() -> &'static Mutex<HashMap<String, Weak<HealthSet>>> {
-    static REG: OnceLock<Mutex<HashMap<String, Weak<HealthSet>>>> = OnceLock::new();
-    REG.get_or_init(|| Mutex::new(HashMap::new()))
+/// The health sets running, by upstream name, so that a rebuilt upstream
+/// keeps its set or retires it, and unused upstreams' probers end. One per
+/// snapshot builder (in its `upstream::UpstreamRegistry`).
+#[derive(Debug, Default)]
+pub struct HealthRegistry {
+    sets: HashMap<String, Weak<HealthSet>>,
 }
 
-/// The health set of the upstream `name` with `conf` over `targets`: the
-/// current one when it has the same checks and nodes, else a new one (and
-/// the old one retired). With `conf` `None`, retires any set that ran
-/// under `name` and returns `None`.
-pub fn attach(
-    name: &str,
-    conf: Option<ChecksConf>,
-    targets: Vec<ProbeTarget>,
-) -> Option<Arc<HealthSet>> {
-    // A poisoned lock only means another build panicked mid-way.
-    let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
-    reg.retain(|_, w| w.strong_count() > 0);
-    let old = reg.get(name).and_then(Weak::upgrade);
-    let Some(conf) = conf else {
+impl HealthRegistry {
+    /// The health set of the upstream `name` with `conf` over `targets`:
+    /// the current one when it has the same checks and nodes, else a new
+    /// one (and the old one retired). With `conf` `None`, retires any set
+    /// that ran under `name` and returns `None`.
+    pub fn attach(
+        &mut self,
+        name: &str,
+        conf: Option<ChecksConf>,
+        targets: Vec<ProbeTarget>,
+    ) -> Option<Arc<HealthSet>> {
+        self.sets.retain(|_, w| w.strong_count() > 0);
+        let old = self.sets.get(name).and_then(Weak::upgrade);
+        let Some(conf) = conf else {
+            if let Some(old) = old {
+                old.stop(true);
+                self.sets.remove(name);
+            }
+            return None;
+        };
         if let Some(old) = old {
+            if old.conf == conf && old.targets == targets && !old.retired.load(Ordering::Relaxed) {
+                return Some(old);
+            }
             old.stop(true);
-            reg.remove(name);
         }
-        return None;
-    };
-    if let Some(old) = old {
-        if old.conf == conf && old.targets == targets && !old.retired.load(Ordering::Relaxed) {
-            return Some(old);
-        }
-        old.stop(true);
+        let set = new_set(name, conf, targets);
+        self.sets.insert(name.to_owned(), Arc::downgrade(&set));
+        Some(set)
     }
-    let set = new_set(name, conf, targets);
-    reg.insert(name.to_owned(), Arc::downgrade(&set));
-    Some(set)
+
+    /// Called after each published snapshot with the names of the
+    /// upstreams its routes use: those may start probers (on their next
+    /// pick); the probers of every other upstream end, and a pick on a
+    /// snapshot that is no longer live does not start them again.
+    pub fn keep_running<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        let live: HashSet<&str> = names.into_iter().collect();
+        self.sets.retain(|name, w| match w.upgrade() {
+            Some(set) => {
+                if live.contains(name.as_str()) {
+                    if !set.live.swap(true, Ordering::AcqRel) {
+                        // Probers a stale pick may have left marked as
+                        // running have ended: the next pick starts anew.
+                        set.running.store(false, Ordering::Release);
+                    }
+                } else {
+                    set.live.store(false, Ordering::Release);
+                    set.stop(false);
+                }
+                true
+            }
+            None => false,
+        });
+    }
 }
 
 /// A set of healthy nodes, not live (no probers) yet.
@@ -245,36 +274,6 @@ fn new_set(name: &str, conf: ChecksConf, targets: Vec<ProbeTarget>) -> Arc<Healt
     })
 }
 
-/// Called after each published snapshot with the names of the upstreams
-/// its routes use: those may start probers (on their next pick); the
-/// probers of every other upstream end, and a pick on a snapshot that is
-/// no longer live does not start them again.
-pub fn keep_running<'a>(names: impl IntoIterator<Item = &'a str>) {
-    let live: HashSet<&str> = names.into_iter().collect();
-    let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
-    sweep(&mut reg, &live);
-}
-
-/// Marks the sets of `reg` live or not by `live` names (see [`keep_running`]).
-fn sweep(reg: &mut HashMap<String, Weak<HealthSet>>, live: &HashSet<&str>) {
-    reg.retain(|name, w| match w.upgrade() {
-        Some(set) => {
-            if live.contains(name.as_str()) {
-                if !set.live.swap(true, Ordering::AcqRel) {
-                    // Probers a stale pick may have left marked as
-                    // running have ended: the next pick starts anew.
-                    set.running.store(false, Ordering::Release);
-                }
-            } else {
-                set.live.store(false, Ordering::Release);
-                set.stop(false);
-            }
-            true
-        }
-        None => false,
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,7 +298,9 @@ mod tests {
             json!({"active": {"type": "tcp", "healthy": {"interval": 3600}, "unhealthy": {"interval": 3600}},
             "passive": {"unhealthy": {"http_failures": 2, "tcp_failures": 1}}}),
         );
-        let set = attach("health-test passive", c, targets(2)).unwrap();
+        let set = HealthRegistry::default()
+            .attach("passive", c, targets(2))
+            .unwrap();
         set.report(0, TryOutcome::Status(500));
         assert!(set.is_healthy(0));
         set.report(0, TryOutcome::Status(500));
@@ -317,40 +318,40 @@ mod tests {
                 json!({"active": {"type": "tcp", "healthy": {"interval": 3600}, "unhealthy": {"interval": 3600}}}),
             )
         };
-        let a = attach("health-test keep", c(), targets(2)).unwrap();
-        let b = attach("health-test keep", c(), targets(2)).unwrap();
+        let mut reg = HealthRegistry::default();
+        let a = reg.attach("keep", c(), targets(2)).unwrap();
+        let b = reg.attach("keep", c(), targets(2)).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
-        let d = attach("health-test keep", c(), targets(3)).unwrap();
+        let d = reg.attach("keep", c(), targets(3)).unwrap();
         assert!(!Arc::ptr_eq(&a, &d));
         assert!(a.retired.load(Ordering::Relaxed) && !d.retired.load(Ordering::Relaxed));
-        assert!(attach("health-test keep", None, targets(3)).is_none());
+        assert!(reg.attach("keep", None, targets(3)).is_none());
         assert!(d.retired.load(Ordering::Relaxed));
     }
 
     #[test]
     fn probers_run_only_while_a_live_snapshot_uses_the_set() {
-        // A registry of its own: builder tests sweep the global one.
         let conf = checks(json!({"active": {"type": "tcp", "healthy": {"interval": 3600}}}));
-        let set = new_set("s", conf.unwrap(), targets(1));
-        let mut reg = HashMap::from([("s".to_owned(), Arc::downgrade(&set))]);
+        let mut reg = HealthRegistry::default();
+        let set = reg.attach("s", conf, targets(1)).unwrap();
         set.wake();
         assert!(!set.current(1), "not started before a snapshot uses it");
-        sweep(&mut reg, &HashSet::from(["s"]));
+        reg.keep_running(["s"]);
         set.wake();
         assert!(set.current(1));
-        sweep(&mut reg, &HashSet::from(["other"]));
+        reg.keep_running(["other"]);
         set.wake();
         assert!(
             !set.current(1) && !set.current(2),
             "a stale pick starts nothing"
         );
-        sweep(&mut reg, &HashSet::from(["s"]));
+        reg.keep_running(["s"]);
         set.wake();
         assert!(set.current(2) && !set.current(1));
         set.stop(true);
         assert!(!set.current(2));
         drop(set);
-        sweep(&mut reg, &HashSet::new());
-        assert!(reg.is_empty());
+        reg.keep_running([]);
+        assert!(reg.sets.is_empty());
     }
 }
