@@ -225,7 +225,7 @@ async fn handle(ctx: &AdminContext, req: Request<Incoming>, peer: IpAddr) -> Adm
                 Err(m) => error(StatusCode::NOT_FOUND, m),
             };
         }
-        // The plugin host's loaded plugins (issue 5; plugin_host/setup.rs).
+        // The plugin host's loaded plugins (plugin_host/setup.rs).
         AdminTarget::PluginList if method == Method::GET => {
             return (
                 StatusCode::OK,

@@ -1,6 +1,6 @@
 //! The APISIX `consumer`, `consumer_group` and `credential` objects as
-//! typed values (after their schema check). Not used for proxying yet:
-//! authentication comes with the plugin host (issue 5).
+//! typed values (after their schema check); `snapshot/plugins.rs` builds
+//! their plugins and publishes their key-auth keys.
 
 use serde::Deserialize;
 

@@ -22,9 +22,9 @@ pub const CREDENTIALS: &str = "/credentials/";
 /// for a credential, taken from `id` or else from `fallback_id`, as a
 /// source reading `/consumers/<username>/credentials/<id>` passes it; an
 /// `id` equal to a consumer's `username` is ignored, as sources that add
-/// the key's id to every value do). Plugins this build does not know (all of them until
-/// the plugin host, issue 5) are dropped with a warning naming kind, id and
-/// plugin; the object is kept.
+/// the key's id to every value do). Plugins the installed catalog does not
+/// know (all of them without a plugin host) are dropped with a warning
+/// naming kind, id and plugin; the object is kept.
 pub fn decode(kind: Kind, value: &Value, fallback_id: &str) -> Result<(Id, Object), ObjectError> {
     let id_text = match (kind, value.get("id"), value.get("username")) {
         (Kind::Consumer, _, Some(Value::String(u))) => u.clone(),

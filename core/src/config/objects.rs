@@ -219,14 +219,19 @@ impl Object {
 /// `create_time`/`update_time` (unix seconds).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Meta {
+    /// A name for people (<= 256 bytes).
     #[serde(default)]
     pub name: Option<String>,
+    /// A description.
     #[serde(default)]
     pub desc: Option<String>,
+    /// Key/value labels (the Admin API filters lists by them).
     #[serde(default)]
     pub labels: Option<BTreeMap<String, String>>,
+    /// When the Admin API created the object (unix seconds).
     #[serde(default)]
     pub create_time: Option<u64>,
+    /// When the Admin API last changed the object (unix seconds).
     #[serde(default)]
     pub update_time: Option<u64>,
 }

@@ -1,6 +1,7 @@
 //! The APISIX objects that are sets of plugins: `global_rule`,
 //! `plugin_config`, and a plugin's `plugin_metadata`, as typed values
-//! (after their schema check). Not used for proxying yet (issue 5).
+//! (after their schema check); `snapshot/plugins.rs` builds their plugins
+//! and hands plugin metadata to the plugin host.
 
 use serde::Deserialize;
 

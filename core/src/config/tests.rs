@@ -168,7 +168,7 @@ fn upstream_and_service_errors() {
 
 #[test]
 fn plugins_are_kept_out_but_the_object_stays() {
-    // No plugin host yet (issue 5): every plugin is unknown and dropped.
+    // No plugin host in unit tests: every plugin is unknown and dropped.
     let v = json!({"id": "r1", "uri": "/", "upstream_id": 1,
         "plugins": {"key-auth": {}, "limit-count": {"count": 1}}});
     let (_, obj) = decode(Kind::Route, &v, "#0").unwrap();

@@ -91,7 +91,7 @@ impl SnapshotBuilder {
         }
     }
 
-    /// Builds plugin instances with `host` from now on (issue 5).
+    /// Builds plugin instances with `host` from now on.
     pub fn set_plugin_host(&mut self, host: Arc<crate::plugin_host::PluginHost>) {
         self.store.plugins.set_host(host);
     }

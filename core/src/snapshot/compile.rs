@@ -20,7 +20,7 @@ pub struct ObjectStore {
     routes: BTreeMap<Id, Box<StoredRoute>>,
     services: BTreeMap<Id, ServiceConf>,
     upstreams: BTreeMap<Id, UpstreamConf>,
-    /// Plugin config ids (routes name them; their plugins wait for issue 5).
+    /// Plugin config ids (routes name them; their plugins are in `plugins`).
     plugin_configs: BTreeSet<Id>,
     /// Built upstreams by upstream id (shared by routes: one balancer each).
     upstream_rt: HashMap<Id, Arc<UpstreamRt>>,

@@ -4,7 +4,8 @@
 //! whole valid set, then [`SourceEvent::Changes`] with the objects that
 //! changed. Invalid objects never reach the channel: the source logs them
 //! (kind, id, reason) and keeps sending the last good version it had. The
-//! standalone file ([`FileSource`]) is one source; etcd will be another.
+//! standalone file ([`FileSource`]) is one source, etcd
+//! ([`etcd::EtcdSource`]) the other.
 
 pub mod etcd;
 mod file;

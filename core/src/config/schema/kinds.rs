@@ -170,7 +170,7 @@ fn credential() -> Value {
 }
 
 /// A plugin's metadata: `id` is the plugin's name; the rest belongs to the
-/// plugin's own metadata schema (the plugin host's, issue 5), so it is open.
+/// plugin's own metadata schema, so it is open here.
 fn plugin_metadata() -> Value {
     json!({
         "type": "object",

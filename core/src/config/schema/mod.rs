@@ -61,9 +61,10 @@ pub(super) fn schema_json(kind: Kind) -> Option<&'static Value> {
 /// Runs APISIX's checks of one object of `kind`: its schema, then the
 /// checks APISIX adds (an upstream with `pass_host: rewrite` needs
 /// `upstream_host`; `chash` needs a `key`), inline upstreams included.
-/// `id` only names the object in the error. Plugins' own schemas are not
-/// checked here (no plugin host yet). Runs in microseconds; allocates only
-/// for an error.
+/// `id` only names the object in the error; a kind this build does not
+/// serve is refused. Plugins' own schemas are not checked here (`decode`
+/// has the plugin catalog check them). Runs in microseconds; allocates
+/// only for an error.
 pub fn validate(kind: Kind, id: &str, value: &Value) -> Result<(), ObjectError> {
     let Some(c) = compiled(kind) else {
         return Err(ObjectError::plain(kind, id, "", not_served(kind)));
