@@ -14,7 +14,7 @@ use std::process::Command;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use radixgate::plugin_host::{
-    GatewayServices, Outcome, Phase, PluginInstance, PluginRegistry, RequestState,
+    GatewayServices, Phase, PhaseOutcome, PluginInstance, PluginRegistry, RequestState,
 };
 
 /// Builds the noop plugin in release mode; the path of its `.so`.
@@ -65,14 +65,14 @@ fn plugin_calls(c: &mut Criterion) {
         group.bench_function(phase.name(), |b| {
             b.iter(|| {
                 let outcome = noop.call(black_box(phase), &mut state);
-                assert_eq!(outcome, Outcome::Continue);
+                assert_eq!(outcome, PhaseOutcome::Continue);
             })
         });
     }
     group.bench_function("body_filter", |b| {
         b.iter(|| {
             let (outcome, replaced) = noop.body_filter(&mut state, black_box(b"chunk"), false);
-            assert!(outcome == Outcome::Continue && replaced.is_none());
+            assert!(outcome == PhaseOutcome::Continue && replaced.is_none());
         })
     });
     group.finish();

@@ -1,5 +1,5 @@
 //! The Admin API against a real etcd: every verb, APISIX's shapes and
-//! status codes, and every error (issue 4).
+//! status codes, and every error.
 
 #[path = "common/etcd.rs"]
 mod etcd;

@@ -1,5 +1,5 @@
-//! The etcd source against real etcd processes (issue 4): changes reach
-//! the gateway through one watch; etcd going away never fails a request and
+//! The etcd source against real etcd processes: changes reach the gateway
+//! through one watch; etcd going away never fails a request and
 //! writes made meanwhile or after are applied; compaction past the watch is
 //! followed by a resync with nothing lost; the snapshot file lets the
 //! gateway start while etcd is down; a three-member cluster with one member

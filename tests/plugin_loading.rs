@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use radixgate::plugin_host::{
-    GatewayServices, Outcome, Phase, Phases, PluginInstance, PluginRegistry, RequestState,
+    GatewayServices, Phase, PhaseOutcome, Phases, PluginInstance, PluginRegistry, RequestState,
 };
 use serde_json::json;
 
@@ -111,10 +111,14 @@ fn the_noop_plugin_loads_and_every_phase_runs() {
     let noop = PluginInstance::build(&entry, &json!({}), host.handle()).expect("built");
     let mut state = request("/a?b=c");
     for phase in Phase::ALL {
-        assert_eq!(noop.call(phase, &mut state), Outcome::Continue, "{phase:?}");
+        assert_eq!(
+            noop.call(phase, &mut state),
+            PhaseOutcome::Continue,
+            "{phase:?}"
+        );
     }
     let (outcome, replaced) = noop.body_filter(&mut state, b"chunk", true);
-    assert_eq!((outcome, replaced), (Outcome::Continue, None));
+    assert_eq!((outcome, replaced), (PhaseOutcome::Continue, None));
 }
 
 /// Log output captured from the current thread.
@@ -153,7 +157,7 @@ fn a_panicking_plugin_fails_the_request_and_the_host_stays_up() {
     let outcome = tracing::subscriber::with_default(subscriber, || {
         plugin.call(Phase::Access, &mut request("/boom"))
     });
-    let Outcome::Fail(failure) = outcome else {
+    let PhaseOutcome::Fail(failure) = outcome else {
         panic!("expected a failure, got {outcome:?}");
     };
     assert_eq!(failure.plugin, "test-panic");
@@ -182,11 +186,11 @@ fn a_panicking_plugin_fails_the_request_and_the_host_stays_up() {
     // The same instance keeps serving: other phases work, access fails again.
     assert_eq!(
         plugin.call(Phase::Rewrite, &mut request("/")),
-        Outcome::Continue
+        PhaseOutcome::Continue
     );
     assert!(matches!(
         plugin.call(Phase::Access, &mut request("/")),
-        Outcome::Fail(_)
+        PhaseOutcome::Fail(_)
     ));
 }
 
@@ -282,14 +286,20 @@ fn configs_are_checked_by_schema_then_by_the_plugin() {
 
     let plugin = build(json!({"value": "hi", "deny_prefix": "/private"})).expect("built");
     let mut state = request("/open");
-    assert_eq!(plugin.call(Phase::Rewrite, &mut state), Outcome::Continue);
+    assert_eq!(
+        plugin.call(Phase::Rewrite, &mut state),
+        PhaseOutcome::Continue
+    );
     assert_eq!(
         state.headers.get("x-template").map(|v| v.as_bytes()),
         Some(&b"hi"[..])
     );
-    assert_eq!(plugin.call(Phase::Access, &mut state), Outcome::Continue);
+    assert_eq!(
+        plugin.call(Phase::Access, &mut state),
+        PhaseOutcome::Continue
+    );
     match plugin.call(Phase::Access, &mut request("/private/x")) {
-        Outcome::Respond(reply) => {
+        PhaseOutcome::Respond(reply) => {
             assert_eq!(reply.status, 403);
             assert_eq!(reply.body, b"denied by template\n");
         }

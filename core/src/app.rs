@@ -8,10 +8,10 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 use crate::admin;
-use crate::config::{seconds, GatewayConfig};
+use crate::config::{seconds, GatewayConfig, Provider};
 use crate::proxy::workers::{self, WorkerError, WorkerSpec};
 use crate::proxy::Limits;
-use crate::snapshot::{Builder, Live, Snapshot};
+use crate::snapshot::{Live, Snapshot, SnapshotBuilder};
 use crate::source::etcd::EtcdSource;
 use crate::source::{ConfigSource, FileSource, SourceEvent};
 
@@ -48,7 +48,7 @@ pub fn file_source(config: &GatewayConfig) -> FileSource {
 /// summary line when all is well, else every problem found.
 pub fn test_config(path: &Path) -> Result<String, Vec<String>> {
     let config = GatewayConfig::load(path).map_err(|e| vec![e.to_string()])?;
-    if config.config.provider == "etcd" {
+    if config.config.provider == Provider::Etcd {
         // Objects live in etcd; the watch checks each one as it arrives.
         return Ok(format!(
             "{}: ok; objects come from etcd {:?} under {}",
@@ -66,7 +66,7 @@ pub fn test_config(path: &Path) -> Result<String, Vec<String>> {
     let items: Vec<_> = parsed.items.into_iter().map(|(item, _)| item).collect();
     let count = items.len();
     let live: Live = Arc::new(ArcSwap::from_pointee(Snapshot::empty()));
-    let mut builder = Builder::new(live.clone());
+    let mut builder = SnapshotBuilder::new(live.clone());
     if let Some(host) = plugins {
         builder.set_plugin_host(host);
     }
@@ -94,15 +94,16 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
     let live: Live = Arc::new(ArcSwap::from_pointee(Snapshot::empty()));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let mut builder = Builder::new(live.clone());
+    let mut builder = SnapshotBuilder::new(live.clone());
     // Plugins load before any object is decoded: decoding checks each
     // plugin's config against the loaded plugin's schema.
-    if let Some(host) = crate::plugin_host::PluginHost::start(&config.plugins) {
-        if config.config.provider == "yaml" {
+    let plugins = crate::plugin_host::PluginHost::start(&config.plugins);
+    if let Some(host) = &plugins {
+        if config.config.provider == Provider::Yaml {
             crate::plugin_host::reload_on_sighup(host.clone());
         }
         host.start_exporter(&config.plugins);
-        builder.set_plugin_host(host);
+        builder.set_plugin_host(host.clone());
     }
     std::thread::Builder::new()
         .name("config-builder".into())
@@ -114,17 +115,17 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
             }
         })
         .map_err(StartError::Source)?;
-    let source: Box<dyn ConfigSource> = match config.config.provider.as_str() {
-        "etcd" => Box::new(EtcdSource::new(config.etcd.clone())),
-        _ => Box::new(file_source(&config)),
+    let source: Box<dyn ConfigSource> = match config.config.provider {
+        Provider::Etcd => Box::new(EtcdSource::new(config.etcd.clone())),
+        Provider::Yaml => Box::new(file_source(&config)),
     };
     source.start(tx).map_err(StartError::Source)?;
-    if config.admin.enabled(&config.config.provider) {
-        let backend = match config.config.provider.as_str() {
-            "etcd" => admin::Backend::Etcd(config.etcd.clone()),
-            _ => admin::Backend::File(config.config.file.clone()),
+    if config.admin.enabled(config.config.provider) {
+        let backend = match config.config.provider {
+            Provider::Etcd => admin::Backend::Etcd(config.etcd.clone()),
+            Provider::Yaml => admin::Backend::File(config.config.file.clone()),
         };
-        admin::start(&config.admin, backend).map_err(StartError::Admin)?;
+        admin::start(&config.admin, backend, plugins).map_err(StartError::Admin)?;
     }
     let wait = Duration::from_secs(30);
     ready_rx

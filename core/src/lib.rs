@@ -3,9 +3,9 @@
 //! A request's way: [`proxy`] accepts it, loads the current [`snapshot`]
 //! once, matches it with the radix router, picks a node with the
 //! [`upstream`] balancer and forwards it over a pooled keep-alive client.
-//! A change's way: a [`source`] (the standalone file or etcd) emits changed objects
-//! from [`config`]; the snapshot builder applies them to the router in place
-//! and swaps the new snapshot in atomically.
+//! A change's way: a [`source`] (the standalone file or etcd) emits changed
+//! objects from [`config`]; the snapshot builder applies them to the router
+//! in place and swaps the new snapshot in atomically.
 
 pub mod admin;
 pub mod app;

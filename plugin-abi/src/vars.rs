@@ -11,7 +11,7 @@ use crate::Ctx;
 
 /// One variable name, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Var {
+pub enum VarName {
     /// `remote_addr`: the client's IP address.
     RemoteAddr,
     /// `remote_port`: the client's port.
@@ -38,26 +38,26 @@ pub enum Var {
     Other(String),
 }
 
-impl Var {
+impl VarName {
     /// Parses a variable name (without `$`).
-    pub fn parse(name: &str) -> Var {
+    pub fn parse(name: &str) -> VarName {
         match name {
-            "remote_addr" => Var::RemoteAddr,
-            "remote_port" => Var::RemotePort,
-            "uri" => Var::Uri,
-            "request_uri" => Var::RequestUri,
-            "args" | "query_string" => Var::Args,
-            "request_method" => Var::Method,
-            "host" => Var::Host,
-            "route_id" => Var::RouteId,
-            "consumer_name" => Var::ConsumerName,
+            "remote_addr" => VarName::RemoteAddr,
+            "remote_port" => VarName::RemotePort,
+            "uri" => VarName::Uri,
+            "request_uri" => VarName::RequestUri,
+            "args" | "query_string" => VarName::Args,
+            "request_method" => VarName::Method,
+            "host" => VarName::Host,
+            "route_id" => VarName::RouteId,
+            "consumer_name" => VarName::ConsumerName,
             _ => {
                 if let Some(h) = name.strip_prefix("http_") {
-                    Var::Header(h.replace('_', "-").to_ascii_lowercase())
+                    VarName::Header(h.replace('_', "-").to_ascii_lowercase())
                 } else if let Some(a) = name.strip_prefix("arg_") {
-                    Var::Arg(a.to_string())
+                    VarName::Arg(a.to_string())
                 } else {
-                    Var::Other(name.to_string())
+                    VarName::Other(name.to_string())
                 }
             }
         }
@@ -66,9 +66,9 @@ impl Var {
     /// The variable's value for this request (`None` when unset).
     pub fn resolve<'c>(&self, ctx: &'c Ctx<'_>) -> Option<Cow<'c, str>> {
         let borrowed = match self {
-            Var::RemoteAddr => return Some(Cow::Owned(ctx.client_addr().ip().to_string())),
-            Var::RemotePort => return Some(Cow::Owned(ctx.client_addr().port().to_string())),
-            Var::RequestUri => {
+            VarName::RemoteAddr => return Some(Cow::Owned(ctx.client_addr().ip().to_string())),
+            VarName::RemotePort => return Some(Cow::Owned(ctx.client_addr().port().to_string())),
+            VarName::RequestUri => {
                 let (path, query) = (ctx.path(), ctx.query());
                 if query.is_empty() {
                     path
@@ -76,7 +76,7 @@ impl Var {
                     return Some(Cow::Owned(format!("{path}?{query}")));
                 }
             }
-            Var::Host => {
+            VarName::Host => {
                 let host = ctx.header("host")?;
                 let host = match host.find(']') {
                     Some(end) if host.starts_with('[') => &host[..=end],
@@ -84,14 +84,14 @@ impl Var {
                 };
                 return Some(Cow::Owned(host.to_ascii_lowercase()));
             }
-            Var::Uri => ctx.path(),
-            Var::Args => ctx.query(),
-            Var::Method => ctx.method(),
-            Var::RouteId => ctx.route_id(),
-            Var::ConsumerName => ctx.consumer()?,
-            Var::Header(name) => ctx.header(name)?,
-            Var::Arg(name) => ctx.query_arg(name)?,
-            Var::Other(name) => ctx.var(name)?,
+            VarName::Uri => ctx.path(),
+            VarName::Args => ctx.query(),
+            VarName::Method => ctx.method(),
+            VarName::RouteId => ctx.route_id(),
+            VarName::ConsumerName => ctx.consumer()?,
+            VarName::Header(name) => ctx.header(name)?,
+            VarName::Arg(name) => ctx.query_arg(name)?,
+            VarName::Other(name) => ctx.var(name)?,
         };
         Some(Cow::Borrowed(borrowed))
     }
@@ -101,7 +101,7 @@ impl Var {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Text(String),
-    Var(Var),
+    Var(VarName),
     /// `$1`..`$9`: a capture of a regex match, when the caller has one.
     Capture(usize),
 }
@@ -146,7 +146,7 @@ impl Template {
                     let name = &text[start..end];
                     parts.push(match name.parse::<usize>() {
                         Ok(n) => Part::Capture(n),
-                        Err(_) => Part::Var(Var::parse(name)),
+                        Err(_) => Part::Var(VarName::parse(name)),
                     });
                     i = if braced { end + 1 } else { end };
                     continue;

@@ -4,8 +4,7 @@
 
 use serde_json::Value;
 
-use super::store::{Store, StoreError};
-use super::target::singular;
+use super::store::{AdminStore, StoreError};
 use crate::config::{decode, Kind};
 
 /// Why a write was refused.
@@ -14,47 +13,32 @@ pub enum Refusal {
     /// The object or a reference is wrong (400, APISIX's `error_msg`).
     Invalid(String),
     /// The store failed.
-    Store(StoreError),
+    AdminStore(StoreError),
 }
 
 impl From<StoreError> for Refusal {
     fn from(e: StoreError) -> Self {
-        Refusal::Store(e)
+        Refusal::AdminStore(e)
     }
 }
 
-/// Checks `value` as an object of `kind` (a path segment) with `id`
+/// Checks `value` as an object of `kind` with `id`
 /// (`<username>/credentials/<id>` for a credential): its JSON Schema, the
 /// limits of this build, with APISIX's `error_msg`.
-pub fn object(kind: &str, id: &str, value: &Value) -> Result<(), Refusal> {
-    let Some(k) = Kind::from_plural(kind) else {
+pub fn object(kind: Kind, id: &str, value: &Value) -> Result<(), Refusal> {
+    if !kind.is_served() {
         return Err(Refusal::Invalid(format!(
-            "{} objects are not supported by this build yet",
-            singular(kind)
+            "{kind} objects are not supported by this build yet"
         )));
-    };
+    }
     // With a plugin host, a plugin it has not loaded is refused: the
     // object would otherwise serve without it.
-    if let Some(name) = crate::config::unknown_plugin(k, value) {
+    if let Some(name) = crate::config::unknown_plugin(kind, value) {
         return Err(Refusal::Invalid(format!("unknown plugin [{name}]")));
     }
-    decode(k, value, id)
+    decode(kind, value, id)
         .map(|_| ())
         .map_err(|e| Refusal::Invalid(e.error_msg().to_owned()))
-}
-
-/// The references an object of `kind` makes: (field, kind of the target).
-fn references(kind: &str) -> &'static [(&'static str, &'static str)] {
-    match kind {
-        "routes" => &[
-            ("upstream_id", "upstreams"),
-            ("service_id", "services"),
-            ("plugin_config_id", "plugin_configs"),
-        ],
-        "services" | "stream_routes" => &[("upstream_id", "upstreams")],
-        "consumers" => &[("group_id", "consumer_groups")],
-        _ => &[],
-    }
 }
 
 fn id_text(v: &Value) -> Option<String> {
@@ -67,14 +51,14 @@ fn id_text(v: &Value) -> Option<String> {
 
 /// Checks that every object `value` names exists:
 /// `failed to fetch upstream info by upstream id [x], response code: 404`.
-pub async fn refs(store: &Store, kind: &str, value: &Value) -> Result<(), Refusal> {
-    for (field, target) in references(kind) {
+pub async fn refs(store: &AdminStore, kind: Kind, value: &Value) -> Result<(), Refusal> {
+    for (field, target) in kind.references() {
         let Some(id) = value.get(*field).and_then(id_text) else {
             continue;
         };
-        let key = format!("{}/{target}/{id}", store.prefix());
+        let key = format!("{}/{}/{id}", store.prefix(), target.key());
         if store.get(&key).await?.is_none() {
-            let what = singular(target);
+            let what = target.name();
             return Err(Refusal::Invalid(format!(
                 "failed to fetch {what} info by {what} id [{id}], response code: 404"
             )));
@@ -85,9 +69,10 @@ pub async fn refs(store: &Store, kind: &str, value: &Value) -> Result<(), Refusa
 
 /// Refuses to delete `kind`/`id` while another object refers to it:
 /// `can not delete this upstream, route [1] is still using it now`.
-pub async fn unused(store: &Store, kind: &str, id: &str) -> Result<(), Refusal> {
-    for user in ["routes", "services", "stream_routes", "consumers"] {
-        let fields: Vec<&str> = references(user)
+pub async fn unused(store: &AdminStore, kind: Kind, id: &str) -> Result<(), Refusal> {
+    for user in Kind::ADMIN {
+        let fields: Vec<&str> = user
+            .references()
             .iter()
             .filter(|(_, t)| *t == kind)
             .map(|(f, _)| *f)
@@ -95,7 +80,7 @@ pub async fn unused(store: &Store, kind: &str, id: &str) -> Result<(), Refusal> 
         if fields.is_empty() {
             continue;
         }
-        let dir = format!("{}/{user}", store.prefix());
+        let dir = format!("{}/{}", store.prefix(), user.key());
         for kv in store.list(&dir).await? {
             let uses = fields
                 .iter()
@@ -103,9 +88,7 @@ pub async fn unused(store: &Store, kind: &str, id: &str) -> Result<(), Refusal> 
             if uses {
                 let user_id = kv.key.rsplit('/').next().unwrap_or("");
                 return Err(Refusal::Invalid(format!(
-                    "can not delete this {}, {} [{user_id}] is still using it now",
-                    singular(kind),
-                    singular(user)
+                    "can not delete this {kind}, {user} [{user_id}] is still using it now"
                 )));
             }
         }
@@ -166,6 +149,19 @@ pub fn set_path(target: &mut Value, path: &str, value: Value) -> Result<(), Stri
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn kinds_not_served_are_refused_by_name() {
+        match object(Kind::StreamRoute, "1", &json!({})) {
+            Err(Refusal::Invalid(m)) => {
+                assert_eq!(
+                    m,
+                    "stream_route objects are not supported by this build yet"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn merge_patch_deletes_merges_and_replaces() {

@@ -6,13 +6,11 @@
 //! writes.
 
 mod check;
-mod settings;
 mod store;
 mod target;
 mod verbs;
 
-pub use settings::{AdminKey, AdminSection, Role, DEFAULT_KEY};
-pub use store::{Store, StoreError};
+pub use store::{AdminStore, StoreError};
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -24,33 +22,42 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
 
-use target::{ObjectPath, PathError, Target};
-use verbs::{error, Reply};
+use crate::config::{AdminKey, AdminSection, EtcdSection, Kind, Role, DEFAULT_KEY};
+use crate::plugin_host::{self, PluginHost};
+use target::{AdminTarget, ObjectPath, PathError};
+use verbs::{error, AdminReply};
 
 /// Largest request body: 1.5 MiB.
 pub const BODY_LIMIT: usize = 1536 * 1024;
 
 /// What every connection shares.
-struct Ctx {
-    store: Store,
+struct AdminContext {
+    store: AdminStore,
     keys: Vec<AdminKey>,
     /// Set in standalone mode: why writes are refused.
     read_only: Option<String>,
+    /// The plugin host behind the plugin endpoints (none: no `plugins.dir`).
+    plugins: Option<Arc<PluginHost>>,
 }
 
 /// Where the Admin API keeps objects.
 #[derive(Debug, Clone)]
 pub enum Backend {
     /// etcd, as the `etcd:` section says.
-    Etcd(crate::source::etcd::EtcdSection),
+    Etcd(EtcdSection),
     /// The standalone file (GET only).
     File(std::path::PathBuf),
 }
 
 /// Binds `section.listen` and serves the Admin API on a thread of its own
-/// until the process exits. Returns the bound address. Logs a warning when
-/// the default key is in force.
-pub fn start(section: &AdminSection, backend: Backend) -> std::io::Result<SocketAddr> {
+/// until the process exits; the plugin endpoints answer from `plugins`.
+/// Returns the bound address. Logs a warning when the default key is in
+/// force.
+pub fn start(
+    section: &AdminSection,
+    backend: Backend,
+    plugins: Option<Arc<PluginHost>>,
+) -> std::io::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind(section.listen)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
@@ -71,14 +78,15 @@ pub fn start(section: &AdminSection, backend: Backend) -> std::io::Result<Socket
                             "the Admin API is read-only in standalone mode (config.provider: yaml): edit {} instead",
                             path.display()
                         );
-                        (Store::File(path), Some(why))
+                        (AdminStore::File(path), Some(why))
                     }
                     Backend::Etcd(settings) => (connect(&settings).await, None),
                 };
-                let ctx = Arc::new(Ctx {
+                let ctx = Arc::new(AdminContext {
                     store,
                     keys,
                     read_only,
+                    plugins,
                 });
                 serve(listener, ctx).await
             })
@@ -89,9 +97,9 @@ pub fn start(section: &AdminSection, backend: Backend) -> std::io::Result<Socket
 
 /// An etcd store; retried until the client can be built (it connects lazily,
 /// so only bad credentials keep this waiting).
-async fn connect(settings: &crate::source::etcd::EtcdSection) -> Store {
+async fn connect(settings: &EtcdSection) -> AdminStore {
     loop {
-        match Store::etcd(settings).await {
+        match AdminStore::etcd(settings).await {
             Ok(s) => return s,
             Err(e) => {
                 tracing::error!(error = %e, "Admin API: cannot set up the etcd client; retrying");
@@ -101,7 +109,7 @@ async fn connect(settings: &crate::source::etcd::EtcdSection) -> Store {
     }
 }
 
-async fn serve(listener: std::net::TcpListener, ctx: Arc<Ctx>) {
+async fn serve(listener: std::net::TcpListener, ctx: Arc<AdminContext>) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(e) => {
@@ -132,7 +140,7 @@ async fn serve(listener: std::net::TcpListener, ctx: Arc<Ctx>) {
     }
 }
 
-fn respond((status, body): Reply) -> Response<Full<Bytes>> {
+fn respond((status, body): AdminReply) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
     *r.status_mut() = status;
     let h = r.headers_mut();
@@ -147,7 +155,7 @@ fn authorize(
     headers: &http::HeaderMap,
     q: &std::collections::HashMap<String, String>,
     peer: IpAddr,
-) -> Result<Role, Reply> {
+) -> Result<Role, AdminReply> {
     let given = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
@@ -172,7 +180,7 @@ fn authorize(
     Ok(key.role)
 }
 
-async fn handle(ctx: &Ctx, req: Request<Incoming>, peer: IpAddr) -> Reply {
+async fn handle(ctx: &AdminContext, req: Request<Incoming>, peer: IpAddr) -> AdminReply {
     let q = target::query(req.uri().query());
     let role = match authorize(&ctx.keys, req.headers(), &q, peer) {
         Ok(r) => r,
@@ -200,49 +208,55 @@ async fn handle(ctx: &Ctx, req: Request<Incoming>, peer: IpAddr) -> Reply {
         }
         // Validation writes nothing: allowed in standalone mode too (and
         // a plugin reload only reads the plugin directory).
-        let writes = !matches!(target, Target::Validate(_) | Target::PluginReload);
+        let writes = !matches!(target, AdminTarget::Validate(_) | AdminTarget::PluginReload);
         if let (Some(why), true) = (&ctx.read_only, writes) {
             return error(StatusCode::METHOD_NOT_ALLOWED, why.clone());
         }
     }
     let t = match target {
-        Target::Schema(kind) => return schema(&method, &kind),
-        Target::PluginSchema(_) if method != Method::GET => {
+        AdminTarget::Schema(kind) => return schema(&method, &kind),
+        AdminTarget::PluginSchema(_) if method != Method::GET => {
             return error(StatusCode::METHOD_NOT_ALLOWED, "schemas are read with GET")
         }
-        Target::PluginSchema(name) => {
+        AdminTarget::PluginSchema(name) => {
             let kind = q.get("schema_type").map_or("", String::as_str);
-            return match crate::plugin_host::admin_schema(&name, kind) {
+            return match plugin_host::admin_schema(ctx.plugins.as_deref(), &name, kind) {
                 Ok(v) => (StatusCode::OK, v),
                 Err(m) => error(StatusCode::NOT_FOUND, m),
             };
         }
         // The plugin host's loaded plugins (plugin_host/setup.rs).
-        Target::PluginList if method == Method::GET => {
-            return (StatusCode::OK, crate::plugin_host::admin_list())
+        AdminTarget::PluginList if method == Method::GET => {
+            return (
+                StatusCode::OK,
+                plugin_host::admin_list(ctx.plugins.as_deref()),
+            )
         }
-        Target::PluginReload if method == Method::PUT => {
-            return (StatusCode::OK, crate::plugin_host::admin_reload())
+        AdminTarget::PluginReload if method == Method::PUT => {
+            return (
+                StatusCode::OK,
+                plugin_host::admin_reload(ctx.plugins.as_deref()),
+            )
         }
-        Target::PluginReload => {
+        AdminTarget::PluginReload => {
             return error(StatusCode::METHOD_NOT_ALLOWED, "reload plugins with PUT")
         }
-        Target::PluginList => {
+        AdminTarget::PluginList => {
             return error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "the plugin list is read with GET",
             )
         }
-        Target::Validate(_) if method != Method::POST => {
+        AdminTarget::Validate(_) if method != Method::POST => {
             return error(StatusCode::METHOD_NOT_ALLOWED, "validate with POST")
         }
-        Target::Validate(kind) => ObjectPath {
+        AdminTarget::Validate(kind) => ObjectPath {
             kind,
-            dir: kind.to_owned(),
+            dir: kind.key().to_owned(),
             id: None,
             sub: Some(String::new()),
         },
-        Target::Object(t) => t,
+        AdminTarget::Object(t) => t,
     };
     let validate_only = t.sub.as_deref() == Some("") && t.id.is_none();
     if method == Method::GET {
@@ -295,12 +309,15 @@ async fn handle(ctx: &Ctx, req: Request<Incoming>, peer: IpAddr) -> Reply {
 }
 
 /// `GET /apisix/admin/schema/<kind>` (`route`, or `routes`): the kind's JSON Schema.
-fn schema(method: &Method, kind: &str) -> Reply {
+fn schema(method: &Method, kind: &str) -> AdminReply {
     if method != Method::GET {
         return error(StatusCode::METHOD_NOT_ALLOWED, "schemas are read with GET");
     }
-    match crate::config::Kind::from_name(kind).or_else(|| crate::config::Kind::from_plural(kind)) {
-        Some(k) => (StatusCode::OK, crate::config::schema_json(k).clone()),
+    let schema = Kind::from_name(kind)
+        .or_else(|| Kind::from_key(kind))
+        .and_then(Kind::schema);
+    match schema {
+        Some(s) => (StatusCode::OK, s.clone()),
         None => error(StatusCode::NOT_FOUND, format!("no schema for {kind:?}")),
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use etcd_client::{Client, Compare, CompareOp, GetOptions, PutOptions, Txn, TxnOp};
 use serde_json::Value;
 
-use crate::source::etcd::EtcdSection;
+use crate::config::EtcdSection;
 
 /// One stored object.
 #[derive(Debug, Clone)]
@@ -36,7 +36,7 @@ pub enum StoreError {
 
 /// The backend of the Admin API.
 #[derive(Clone)]
-pub enum Store {
+pub enum AdminStore {
     /// etcd under a prefix.
     Etcd {
         /// A lazily connected client (requests go to any healthy endpoint).
@@ -72,14 +72,13 @@ fn to_kv(kv: &etcd_client::KeyValue) -> Option<Kv> {
     })
 }
 
-impl Store {
+impl AdminStore {
     /// An etcd store for the `etcd:` settings (connects lazily).
-    pub async fn etcd(settings: &EtcdSection) -> Result<Store, StoreError> {
-        let client = settings
-            .connect()
+    pub async fn etcd(settings: &EtcdSection) -> Result<AdminStore, StoreError> {
+        let client = crate::source::etcd::connect(settings)
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(Store::Etcd {
+        Ok(AdminStore::Etcd {
             client: Box::new(client),
             prefix: settings.prefix.clone(),
             timeout: settings.timeout(),
@@ -89,22 +88,22 @@ impl Store {
     /// The key prefix (`/apisix`).
     pub fn prefix(&self) -> &str {
         match self {
-            Store::Etcd { prefix, .. } => prefix,
-            Store::File(_) => "/apisix",
+            AdminStore::Etcd { prefix, .. } => prefix,
+            AdminStore::File(_) => "/apisix",
         }
     }
 
     /// The object at `key`, if any.
     pub async fn get(&self, key: &str) -> Result<Option<Kv>, StoreError> {
         match self {
-            Store::Etcd {
+            AdminStore::Etcd {
                 client, timeout, ..
             } => {
                 let mut c = (**client).clone();
                 let r = bounded(*timeout, c.get(key, None)).await?;
                 Ok(r.kvs().first().and_then(to_kv))
             }
-            Store::File(_) => Ok(self
+            AdminStore::File(_) => Ok(self
                 .list_file(key.rsplit_once('/').map_or("", |(d, _)| d))?
                 .into_iter()
                 .find(|kv| kv.key == key)),
@@ -114,7 +113,7 @@ impl Store {
     /// Every object directly under `dir` (`/apisix/routes`), by key.
     pub async fn list(&self, dir: &str) -> Result<Vec<Kv>, StoreError> {
         match self {
-            Store::Etcd {
+            AdminStore::Etcd {
                 client, timeout, ..
             } => {
                 let c = (**client).clone();
@@ -135,12 +134,12 @@ impl Store {
                     })
                     .collect())
             }
-            Store::File(_) => self.list_file(dir),
+            AdminStore::File(_) => self.list_file(dir),
         }
     }
 
     fn list_file(&self, dir: &str) -> Result<Vec<Kv>, StoreError> {
-        let Store::File(path) = self else {
+        let AdminStore::File(path) = self else {
             return Ok(Vec::new());
         };
         let kind = dir.rsplit('/').next().unwrap_or("");
@@ -181,7 +180,7 @@ impl Store {
         expect: Option<i64>,
         ttl: Option<i64>,
     ) -> Result<(bool, i64), StoreError> {
-        let Store::Etcd {
+        let AdminStore::Etcd {
             client, timeout, ..
         } = self
         else {
@@ -214,7 +213,7 @@ impl Store {
 
     /// Deletes `key`; whether it existed.
     pub async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        let Store::Etcd {
+        let AdminStore::Etcd {
             client, timeout, ..
         } = self
         else {
@@ -227,7 +226,7 @@ impl Store {
     /// A new id: the revision of a write to the collection's own key,
     /// zero-padded to 20 digits (as APISIX does).
     pub async fn new_id(&self, dir_key: &str) -> Result<String, StoreError> {
-        let Store::Etcd {
+        let AdminStore::Etcd {
             client, timeout, ..
         } = self
         else {

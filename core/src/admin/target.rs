@@ -4,33 +4,11 @@
 
 use std::collections::HashMap;
 
-/// Every kind the Admin API knows, as its path segment (APISIX's names).
-pub const KINDS: [&str; 12] = [
-    "routes",
-    "services",
-    "upstreams",
-    "consumers",
-    "consumer_groups",
-    "global_rules",
-    "plugin_configs",
-    "plugin_metadata",
-    "ssls",
-    "protos",
-    "stream_routes",
-    "secrets",
-];
-
-/// The singular of a kind's path segment, for messages (`routes` -> `route`).
-pub fn singular(kind: &str) -> &str {
-    match kind {
-        "plugin_metadata" => "plugin_metadata",
-        k => k.strip_suffix('s').unwrap_or(k),
-    }
-}
+use crate::config::Kind;
 
 /// What a request is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum AdminTarget {
     /// Objects of a kind, or one of them.
     Object(ObjectPath),
     /// `GET /apisix/admin/schema/<kind>`.
@@ -38,7 +16,7 @@ pub enum Target {
     /// `GET /apisix/admin/schema/plugins/<name>`: a plugin's config schema.
     PluginSchema(String),
     /// `POST /apisix/admin/schema/validate/<kind>`: check a body, write nothing.
-    Validate(&'static str),
+    Validate(Kind),
     /// `GET /apisix/admin/plugins/list`.
     PluginList,
     /// `PUT /apisix/admin/plugins/reload`: load new files of the plugin directory.
@@ -48,8 +26,8 @@ pub enum Target {
 /// A collection (`id` = None), an object, or a path inside an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectPath {
-    /// The kind's segment (`routes`; `credentials` under a consumer).
-    pub kind: &'static str,
+    /// The kind (credentials: under a consumer).
+    pub kind: Kind,
     /// The collection's key below the prefix (`routes`, `consumers/jack/credentials`).
     pub dir: String,
     /// The object's id.
@@ -65,11 +43,6 @@ impl ObjectPath {
             Some(id) => format!("{prefix}/{}/{id}", self.dir),
             None => format!("{prefix}/{}", self.dir),
         }
-    }
-
-    /// Its singular kind name for messages.
-    pub fn singular(&self) -> &str {
-        singular(self.kind)
     }
 }
 
@@ -92,34 +65,34 @@ pub enum PathError {
 }
 
 /// Parses the path of a request (without its query).
-pub fn parse(path: &str) -> Result<Target, PathError> {
+pub fn parse(path: &str) -> Result<AdminTarget, PathError> {
     let not_found = || PathError::NotFound(format!("{path} is not an Admin API path"));
     let rest = path.strip_prefix("/apisix/admin/").ok_or_else(not_found)?;
     let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
     match segs.as_slice() {
         ["schema", "validate", kind] => {
-            return KINDS
-                .iter()
-                .find(|k| **k == *kind || singular(k) == *kind)
-                .map(|k| Target::Validate(k))
+            return Kind::ADMIN
+                .into_iter()
+                .find(|k| k.key() == *kind || k.name() == *kind)
+                .map(AdminTarget::Validate)
                 .ok_or_else(|| PathError::NotFound(format!("unknown kind {kind:?}")))
         }
-        ["schema", "plugins", name] => return Ok(Target::PluginSchema((*name).to_owned())),
-        ["schema", kind] => return Ok(Target::Schema((*kind).to_owned())),
+        ["schema", "plugins", name] => return Ok(AdminTarget::PluginSchema((*name).to_owned())),
+        ["schema", kind] => return Ok(AdminTarget::Schema((*kind).to_owned())),
         ["schema", ..] => return Err(not_found()),
-        ["plugins", "list"] => return Ok(Target::PluginList),
-        ["plugins", "reload"] => return Ok(Target::PluginReload),
+        ["plugins", "list"] => return Ok(AdminTarget::PluginList),
+        ["plugins", "reload"] => return Ok(AdminTarget::PluginReload),
         _ => {}
     }
-    let kind = KINDS
-        .iter()
-        .find(|k| Some(**k) == segs.first().copied())
-        .copied()
+    let kind = Kind::ADMIN
+        .into_iter()
+        .find(|k| Some(k.key()) == segs.first().copied())
         .ok_or_else(|| {
+            let keys: Vec<&str> = Kind::ADMIN.iter().map(|k| k.key()).collect();
             PathError::NotFound(format!(
                 "unknown kind {:?}: expected one of {}",
                 segs.first().copied().unwrap_or(""),
-                KINDS.join(", ")
+                keys.join(", ")
             ))
         })?;
     let check = |id: &str| {
@@ -127,13 +100,12 @@ pub fn parse(path: &str) -> Result<Target, PathError> {
             Ok(id.to_owned())
         } else {
             Err(PathError::BadId(format!(
-                "invalid {} id {id:?}: expected 1-64 of [a-zA-Z0-9-_.]",
-                singular(kind)
+                "invalid {kind} id {id:?}: expected 1-64 of [a-zA-Z0-9-_.]"
             )))
         }
     };
     let obj = |kind, dir: String, id: Option<String>, sub: &[&str]| {
-        Ok(Target::Object(ObjectPath {
+        Ok(AdminTarget::Object(ObjectPath {
             kind,
             dir,
             id,
@@ -143,13 +115,13 @@ pub fn parse(path: &str) -> Result<Target, PathError> {
     match segs.as_slice() {
         [k] => obj(kind, (*k).to_owned(), None, &[]),
         ["consumers", user, "credentials"] => obj(
-            "credentials",
+            Kind::Credential,
             format!("consumers/{}/credentials", check(user)?),
             None,
             &[],
         ),
         ["consumers", user, "credentials", id, sub @ ..] => obj(
-            "credentials",
+            Kind::Credential,
             format!("consumers/{}/credentials", check(user)?),
             Some(check(id)?),
             sub,
@@ -209,7 +181,7 @@ mod tests {
 
     fn obj(p: &str) -> ObjectPath {
         match parse(p) {
-            Ok(Target::Object(o)) => o,
+            Ok(AdminTarget::Object(o)) => o,
             other => panic!("{p}: {other:?}"),
         }
     }
@@ -219,7 +191,7 @@ mod tests {
         let o = obj("/apisix/admin/routes/1");
         assert_eq!(
             (o.kind, o.id.as_deref(), o.key("/apisix")),
-            ("routes", Some("1"), "/apisix/routes/1".into())
+            (Kind::Route, Some("1"), "/apisix/routes/1".into())
         );
         assert_eq!(obj("/apisix/admin/routes").id, None);
         assert_eq!(
@@ -234,7 +206,7 @@ mod tests {
         );
         assert_eq!(
             parse("/apisix/admin/schema/route"),
-            Ok(Target::Schema("route".into()))
+            Ok(AdminTarget::Schema("route".into()))
         );
         assert!(matches!(
             parse("/apisix/admin/nope/1"),
@@ -251,14 +223,44 @@ mod tests {
     fn validate_and_plugin_list_paths() {
         assert_eq!(
             parse("/apisix/admin/schema/validate/route"),
-            Ok(Target::Validate("routes"))
+            Ok(AdminTarget::Validate(Kind::Route))
         );
-        assert_eq!(parse("/apisix/admin/plugins/list"), Ok(Target::PluginList));
+        assert_eq!(
+            parse("/apisix/admin/plugins/list"),
+            Ok(AdminTarget::PluginList)
+        );
         assert_eq!(
             parse("/apisix/admin/schema/plugins/key-auth"),
-            Ok(Target::PluginSchema("key-auth".into()))
+            Ok(AdminTarget::PluginSchema("key-auth".into()))
         );
         assert!(parse("/apisix/admin/schema/validate/nope").is_err());
+        assert_eq!(
+            parse("/apisix/admin/schema/validate/protos"),
+            Ok(AdminTarget::Validate(Kind::Proto))
+        );
+    }
+
+    #[test]
+    fn unknown_kinds_list_the_known_ones() {
+        assert_eq!(
+            parse("/apisix/admin/nope/1"),
+            Err(PathError::NotFound(
+                "unknown kind \"nope\": expected one of routes, services, upstreams, consumers, \
+                 consumer_groups, global_rules, plugin_configs, plugin_metadata, ssls, protos, \
+                 stream_routes, secrets"
+                    .into()
+            ))
+        );
+        assert_eq!(
+            parse("/apisix/admin/consumers/jack/credentials/a%20b"),
+            Err(PathError::BadId(
+                "invalid consumer id \"a%20b\": expected 1-64 of [a-zA-Z0-9-_.]".into()
+            ))
+        );
+        assert_eq!(
+            obj("/apisix/admin/consumers/jack/credentials").kind,
+            Kind::Credential
+        );
     }
 
     #[test]

@@ -8,28 +8,29 @@ use http::StatusCode;
 use serde_json::{json, Value};
 
 use super::check::{self, Refusal};
-use super::store::{Kv, Store, StoreError};
+use super::store::{AdminStore, Kv, StoreError};
 use super::target::{valid_id, ObjectPath};
+use crate::config::Kind;
 
 /// A status and a JSON body.
-pub type Reply = (StatusCode, Value);
+pub type AdminReply = (StatusCode, Value);
 
 /// `{"error_msg": msg}` with `status`.
-pub fn error(status: StatusCode, msg: impl Into<String>) -> Reply {
+pub fn error(status: StatusCode, msg: impl Into<String>) -> AdminReply {
     (status, json!({ "error_msg": msg.into() }))
 }
 
-fn store_error(e: &StoreError) -> Reply {
+fn store_error(e: &StoreError) -> AdminReply {
     match e {
         StoreError::Unavailable(_) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         StoreError::Conflict => error(StatusCode::CONFLICT, e.to_string()),
     }
 }
 
-fn refusal(r: Refusal) -> Reply {
+fn refusal(r: Refusal) -> AdminReply {
     match r {
         Refusal::Invalid(msg) => error(StatusCode::BAD_REQUEST, msg),
-        Refusal::Store(e) => store_error(&e),
+        Refusal::AdminStore(e) => store_error(&e),
     }
 }
 
@@ -43,13 +44,13 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn not_found(key: &str) -> Reply {
+fn not_found(key: &str) -> AdminReply {
     error(StatusCode::NOT_FOUND, format!("Key not found: {key}"))
 }
 
 /// GET: one object, or `{total, list}` filtered by `name`, `label`, `uri`
 /// and paged by `page` (from 1) and `page_size` (10-500).
-pub async fn get(store: &Store, t: &ObjectPath, q: &HashMap<String, String>) -> Reply {
+pub async fn get(store: &AdminStore, t: &ObjectPath, q: &HashMap<String, String>) -> AdminReply {
     let prefix = store.prefix().to_owned();
     if t.id.is_some() {
         let key = t.key(&prefix);
@@ -102,7 +103,7 @@ pub async fn get(store: &Store, t: &ObjectPath, q: &HashMap<String, String>) -> 
     (StatusCode::OK, json!({ "total": total, "list": list }))
 }
 
-fn ttl(q: &HashMap<String, String>) -> Result<Option<i64>, Reply> {
+fn ttl(q: &HashMap<String, String>) -> Result<Option<i64>, AdminReply> {
     match q.get("ttl") {
         None => Ok(None),
         Some(t) => match t.parse::<i64>() {
@@ -115,16 +116,16 @@ fn ttl(q: &HashMap<String, String>) -> Result<Option<i64>, Reply> {
     }
 }
 
-/// Fills id and times, checks, and writes. `expect` as in [`Store::put`].
+/// Fills id and times, checks, and writes. `expect` as in [`AdminStore::put`].
 async fn write(
-    store: &Store,
+    store: &AdminStore,
     t: &ObjectPath,
     id: &str,
     mut value: Value,
     old: Option<&Kv>,
     expect: Option<i64>,
     q: &HashMap<String, String>,
-) -> Reply {
+) -> AdminReply {
     let ttl = match ttl(q) {
         Ok(t) => t,
         Err(r) => return r,
@@ -135,7 +136,7 @@ async fn write(
             "invalid configuration: expected a JSON object",
         );
     };
-    if t.kind == "consumers" {
+    if t.kind == Kind::Consumer {
         m.insert("username".into(), id.into());
     } else {
         m.insert("id".into(), id.into());
@@ -147,7 +148,7 @@ async fn write(
     m.insert("update_time".into(), now().into());
     // A credential is named by its consumer too, as the config module expects.
     let full_id = match t.dir.strip_prefix("consumers/") {
-        Some(rest) if t.kind == "credentials" => format!("{}/{id}", rest),
+        Some(rest) if t.kind == Kind::Credential => format!("{}/{id}", rest),
         _ => id.to_owned(),
     };
     if let Err(r) = check::object(t.kind, &full_id, &value) {
@@ -181,14 +182,19 @@ async fn write(
 
 /// PUT: create (201) or replace (200). Without an id in the path, the id
 /// is the body's `id` (`username` for consumers).
-pub async fn put(store: &Store, t: &ObjectPath, q: &HashMap<String, String>, body: Value) -> Reply {
+pub async fn put(
+    store: &AdminStore,
+    t: &ObjectPath,
+    q: &HashMap<String, String>,
+    body: Value,
+) -> AdminReply {
     if t.sub.is_some() {
         return error(
             StatusCode::METHOD_NOT_ALLOWED,
             "PUT takes no sub path: use PATCH",
         );
     }
-    let field = if t.kind == "consumers" {
+    let field = if t.kind == Kind::Consumer {
         "username"
     } else {
         "id"
@@ -204,7 +210,7 @@ pub async fn put(store: &Store, t: &ObjectPath, q: &HashMap<String, String>, bod
                 StatusCode::BAD_REQUEST,
                 format!(
                     "wrong {} id: the path says {p:?}, the body says {b:?}",
-                    t.singular()
+                    t.kind
                 ),
             )
         }
@@ -218,12 +224,7 @@ pub async fn put(store: &Store, t: &ObjectPath, q: &HashMap<String, String>, bod
             ),
             )
         }
-        (None, None) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("missing {} id", t.singular()),
-            )
-        }
+        (None, None) => return error(StatusCode::BAD_REQUEST, format!("missing {} id", t.kind)),
     };
     let key = ObjectPath {
         id: Some(id.clone()),
@@ -239,11 +240,11 @@ pub async fn put(store: &Store, t: &ObjectPath, q: &HashMap<String, String>, bod
 
 /// POST: a new object with an id generated from the etcd revision.
 pub async fn post(
-    store: &Store,
+    store: &AdminStore,
     t: &ObjectPath,
     q: &HashMap<String, String>,
     body: Value,
-) -> Reply {
+) -> AdminReply {
     if t.id.is_some() {
         return error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -264,11 +265,11 @@ pub async fn post(
 /// PATCH: merge `body` into the object (or set the sub path to it),
 /// compare-and-set on its modifiedIndex, retried a few times.
 pub async fn patch(
-    store: &Store,
+    store: &AdminStore,
     t: &ObjectPath,
     q: &HashMap<String, String>,
     body: Value,
-) -> Reply {
+) -> AdminReply {
     let Some(id) = t.id.clone() else {
         return error(StatusCode::METHOD_NOT_ALLOWED, "PATCH needs an id");
     };
@@ -308,7 +309,7 @@ pub async fn patch(
 }
 
 /// DELETE: `{"deleted":"1","key":...}`; refused while referenced unless `force=true`.
-pub async fn delete(store: &Store, t: &ObjectPath, q: &HashMap<String, String>) -> Reply {
+pub async fn delete(store: &AdminStore, t: &ObjectPath, q: &HashMap<String, String>) -> AdminReply {
     let Some(id) = &t.id else {
         return error(StatusCode::METHOD_NOT_ALLOWED, "DELETE needs an id");
     };
@@ -338,7 +339,7 @@ pub async fn delete(store: &Store, t: &ObjectPath, q: &HashMap<String, String>) 
 
 /// `POST /apisix/admin/schema/validate/<kind>`: 200 `{}` when `body` would
 /// be accepted as an object of the kind (references not checked), else 400.
-pub fn validate(t: &ObjectPath, body: Value) -> Reply {
+pub fn validate(t: &ObjectPath, body: Value) -> AdminReply {
     let id = match body.get("id") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),

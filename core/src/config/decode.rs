@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use super::error::{split_serde, Kind, ObjectError};
+use super::error::{split_serde, ObjectError};
+use super::kind::Kind;
 use super::objects::{Id, Object};
 use super::plugin_sets::PluginMetadataConf;
 use super::{schema, validate};
@@ -93,6 +94,15 @@ pub fn decode(kind: Kind, value: &Value, fallback_id: &str) -> Result<(Id, Objec
             };
             let id: Id = typed(kind, &id_text, &config.remove("id").unwrap_or(Value::Null))?;
             Object::PluginMetadata(Box::new(PluginMetadataConf { id, config }))
+        }
+        // Refused by `schema::validate` already: they have no schema.
+        Kind::Proto | Kind::StreamRoute | Kind::Secret => {
+            return Err(ObjectError::plain(
+                kind,
+                &id_text,
+                "",
+                schema::not_served(kind),
+            ))
         }
     };
     let id = match &obj {

@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::admin_settings::AdminSection;
 use super::error::FileError;
+use super::etcd_settings::EtcdSection;
 
 /// Everything in `config.yaml`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
@@ -22,10 +24,10 @@ pub struct GatewayConfig {
     pub config: ConfigSection,
     /// etcd, when `config.provider` is `etcd`.
     #[serde(default)]
-    pub etcd: crate::source::etcd::EtcdSection,
+    pub etcd: EtcdSection,
     /// The Admin API.
     #[serde(default)]
-    pub admin: crate::admin::AdminSection,
+    pub admin: AdminSection,
     /// The plugin directory and the plugins enabled.
     #[serde(default)]
     pub plugins: PluginsSection,
@@ -101,9 +103,9 @@ impl Default for GatewaySection {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigSection {
-    /// `yaml` (the standalone file) or `etcd` (the `etcd:` section).
-    #[serde(default = "default_provider")]
-    pub provider: String,
+    /// Where objects come from: the standalone file (`yaml`, the default) or etcd.
+    #[serde(default)]
+    pub provider: Provider,
     /// The standalone file, relative to the working directory.
     #[serde(default = "default_file")]
     pub file: PathBuf,
@@ -112,10 +114,50 @@ pub struct ConfigSection {
     pub watch_interval_ms: u64,
 }
 
+/// `config.provider`: where routes, services and upstreams come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Provider {
+    /// `yaml`: the standalone file (`config.file`), watched for changes.
+    #[default]
+    Yaml,
+    /// `etcd`: the keys under `etcd.prefix`, followed through a watch.
+    Etcd,
+}
+
+impl Provider {
+    /// Every provider, in the order messages list them.
+    pub const ALL: [Provider; 2] = [Provider::Yaml, Provider::Etcd];
+
+    /// The spelling in `config.yaml` (`etcd`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Yaml => "yaml",
+            Provider::Etcd => "etcd",
+        }
+    }
+}
+
+/// No JSON Schema covers `config.yaml`: this is the message users see for
+/// a provider that does not exist (`"consul" is not one of yaml, etcd`).
+impl TryFrom<String> for Provider {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Provider, String> {
+        Provider::ALL
+            .into_iter()
+            .find(|p| p.as_str() == name)
+            .ok_or_else(|| {
+                let all: Vec<&str> = Provider::ALL.iter().map(|p| p.as_str()).collect();
+                format!("{name:?} is not one of {}", all.join(", "))
+            })
+    }
+}
+
 impl Default for ConfigSection {
     fn default() -> Self {
         ConfigSection {
-            provider: default_provider(),
+            provider: Provider::default(),
             file: default_file(),
             watch_interval_ms: default_interval(),
         }
@@ -142,9 +184,6 @@ fn default_max_header_size() -> usize {
 }
 fn default_upstream_timeout() -> f64 {
     60.0
-}
-fn default_provider() -> String {
-    "yaml".into()
 }
 fn default_file() -> PathBuf {
     PathBuf::from("conf/apisix.yaml")
@@ -239,18 +278,12 @@ impl GatewayConfig {
                 format!("{:?} is not a level or tracing filter", g.log_level),
             ));
         }
-        match cfg.config.provider.as_str() {
-            "yaml" => {}
-            "etcd" => cfg
+        match cfg.config.provider {
+            Provider::Yaml => {}
+            Provider::Etcd => cfg
                 .etcd
                 .check()
                 .map_err(|(field, reason)| setting(field, reason))?,
-            p => {
-                return Err(setting(
-                    "config.provider".into(),
-                    format!("{p:?} is not one of yaml, etcd"),
-                ))
-            }
         }
         cfg.admin
             .check()

@@ -6,10 +6,13 @@
 //! fields are refused; every error names kind, id and field, and carries
 //! APISIX's wording for the Admin API ([`ObjectError::error_msg`]).
 
+mod admin_settings;
 mod consumer;
 mod decode;
 mod error;
+mod etcd_settings;
 mod gateway;
+mod kind;
 mod objects;
 mod plugin_check;
 mod plugin_sets;
@@ -21,18 +24,24 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use admin_settings::{AdminKey, AdminSection, Role, DEFAULT_KEY};
 pub use consumer::{ConsumerConf, ConsumerGroupConf, CredentialConf};
 pub use decode::{decode, CREDENTIALS};
-pub use error::{FileError, Kind, ObjectError};
-pub use gateway::{seconds, ConfigSection, GatewayConfig, GatewaySection, PluginsSection};
+pub use error::{FileError, ObjectError};
+pub use etcd_settings::{EtcdSection, EtcdTls};
+pub use gateway::{
+    seconds, ConfigSection, GatewayConfig, GatewaySection, PluginsSection, Provider,
+};
+pub use kind::Kind;
 pub use objects::{Id, Meta, Object, Plugins, RouteConf, ServiceConf};
 pub use plugin_check::{
     plugin_catalog_generation, plugin_catalog_grew, set_plugin_catalog, unknown_plugin,
     PluginCatalog,
 };
 pub use plugin_sets::{GlobalRuleConf, PluginConfigConf, PluginMetadataConf};
-pub use schema::{fill_defaults, schema_json, validate};
-pub use ssl::{SslClient, SslConf};
+pub use schema::{fill_defaults, validate};
+pub use ssl::{SslClient, SslConf, SslType};
 pub use upstream::{
-    split_host_port, KeepalivePool, NodeConf, Nodes, Timeout, UpstreamConf, UpstreamTls,
+    split_host_port, BalancerType, HashOn, KeepalivePool, NodeConf, Nodes, PassHostMode, Scheme,
+    TimeoutConf, UpstreamConf, UpstreamTls,
 };

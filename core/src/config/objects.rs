@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::consumer::{ConsumerConf, ConsumerGroupConf, CredentialConf};
-use super::error::Kind;
+use super::kind::Kind;
 use super::plugin_sets::{GlobalRuleConf, PluginConfigConf, PluginMetadataConf};
 use super::ssl::SslConf;
-use super::upstream::{Timeout, UpstreamConf};
+use super::upstream::{TimeoutConf, UpstreamConf};
 
 /// Plugin name -> configuration, for the plugins the plugin host has
 /// loaded (`decode` drops the others with a warning).
@@ -129,7 +129,7 @@ pub struct RouteConf {
     pub service_id: Option<Id>,
     /// Timeouts towards the nodes; wins over the upstream's.
     #[serde(default)]
-    pub timeout: Option<Timeout>,
+    pub timeout: Option<TimeoutConf>,
     /// Pass WebSocket upgrades to the node.
     #[serde(default)]
     pub enable_websocket: Option<bool>,
@@ -219,14 +219,19 @@ impl Object {
 /// `create_time`/`update_time` (unix seconds).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Meta {
+    /// A name for people (<= 256 bytes).
     #[serde(default)]
     pub name: Option<String>,
+    /// A description.
     #[serde(default)]
     pub desc: Option<String>,
+    /// Key/value labels (the Admin API filters lists by them).
     #[serde(default)]
     pub labels: Option<BTreeMap<String, String>>,
+    /// When the Admin API created the object (unix seconds).
     #[serde(default)]
     pub create_time: Option<u64>,
+    /// When the Admin API last changed the object (unix seconds).
     #[serde(default)]
     pub update_time: Option<u64>,
 }

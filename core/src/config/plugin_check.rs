@@ -13,7 +13,8 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
-use super::error::{Kind, ObjectError};
+use super::error::ObjectError;
+use super::kind::Kind;
 
 /// What the config module asks about plugins.
 pub trait PluginCatalog: Send + Sync {
@@ -23,6 +24,7 @@ pub trait PluginCatalog: Send + Sync {
     fn check(&self, kind: Kind, name: &str, config: &Value) -> Option<Result<(), String>>;
 }
 
+// Global: every decode (file, etcd, Admin API threads) reads it; passing it would touch them all.
 static CATALOG: RwLock<Option<Arc<dyn PluginCatalog>>> = RwLock::new(None);
 
 /// Installs the process's plugin catalog (the plugin host, at start).
@@ -33,6 +35,7 @@ pub fn set_plugin_catalog(catalog: Arc<dyn PluginCatalog>) {
 /// Bumped each time the catalog learns new plugins (a reload that loaded
 /// some): sources then decode their raw objects again, so an object that
 /// named a plugin unknown at the time gains it without an edit.
+// Global, as the catalog it counts: the sources' threads poll it.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// Says that the installed catalog now knows more plugins.

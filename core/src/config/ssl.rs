@@ -16,9 +16,9 @@ pub struct SslConf {
     /// `name`, `desc`, `labels`, `create_time`, `update_time`.
     #[serde(flatten)]
     pub meta: Meta,
-    /// `server` (offered to clients, the default) or `client` (offered to upstreams).
-    #[serde(default = "server", rename = "type")]
-    pub kind: String,
+    /// Whom the certificate is offered to (`type`).
+    #[serde(default, rename = "type")]
+    pub ssl_type: SslType,
     /// PEM certificate (chain).
     pub cert: String,
     /// PEM private key.
@@ -69,6 +69,17 @@ pub struct SslClient {
     pub skip_mtls_uri_regex: Option<Vec<String>>,
 }
 
+/// Whom a certificate is offered to (an `ssl`'s `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SslType {
+    /// `server`: to clients, chosen by SNI (the default).
+    #[default]
+    Server,
+    /// `client`: to upstreams, as the gateway's client certificate.
+    Client,
+}
+
 impl SslConf {
     /// The server names, from `snis` or `sni`.
     pub fn server_names(&self) -> Vec<String> {
@@ -78,10 +89,6 @@ impl SslConf {
             (None, None) => Vec::new(),
         }
     }
-}
-
-fn server() -> String {
-    "server".into()
 }
 
 fn one() -> u8 {

@@ -208,13 +208,13 @@ fn defaults_reach_the_typed_values() {
     .unwrap();
     let Object::Upstream(u) = obj else { panic!() };
     assert_eq!(
+        (u.balancer, u.hash_on, u.pass_host, u.scheme),
         (
-            u.kind.as_deref(),
-            u.hash_on.as_deref(),
-            u.pass_host.as_deref(),
-            u.scheme.as_deref()
-        ),
-        (Some("roundrobin"), Some("vars"), Some("pass"), Some("http"))
+            BalancerType::RoundRobin,
+            HashOn::Vars,
+            PassHostMode::Pass,
+            Scheme::Http
+        )
     );
     let pool = u.keepalive_pool.unwrap();
     assert_eq!(
@@ -285,41 +285,6 @@ fn ids_of_consumers_credentials_and_metadata() {
 }
 
 #[test]
-fn apisix_admin_api_examples_load() {
-    let text = include_str!("fixtures/admin_api_examples.yaml");
-    let parsed = crate::source::parse_standalone(text, "admin_api_examples.yaml").unwrap();
-    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
-    assert!(parsed.ignored.is_empty(), "{:?}", parsed.ignored);
-    let mut count = std::collections::BTreeMap::new();
-    for (item, _) in &parsed.items {
-        *count.entry(item.kind()).or_insert(0) += 1;
-    }
-    let want = [
-        (Kind::Route, 4),
-        (Kind::Service, 2),
-        (Kind::Upstream, 3),
-        (Kind::Consumer, 2),
-        (Kind::Credential, 1),
-        (Kind::ConsumerGroup, 1),
-        (Kind::GlobalRule, 1),
-        (Kind::PluginConfig, 1),
-        (Kind::PluginMetadata, 1),
-        (Kind::Ssl, 2),
-    ];
-    assert_eq!(count, want.into_iter().collect());
-    let ssl = parsed.items.iter().find_map(|(i, _)| match &i.object {
-        Object::Ssl(s) if i.id.0 == "2" => Some(s.clone()),
-        _ => None,
-    });
-    let ssl = ssl.unwrap();
-    assert_eq!(ssl.server_names(), vec!["*.test.com".to_string()]);
-    assert_eq!(
-        (ssl.kind.as_str(), ssl.status, ssl.client.map(|c| c.depth)),
-        ("server", 1, Some(2))
-    );
-}
-
-#[test]
 fn gateway_config_defaults_and_errors() {
     let c = GatewayConfig::parse("# nothing\n", "c.yaml").unwrap();
     assert_eq!(c.gateway.listen[0].to_string(), "0.0.0.0:9080");
@@ -347,41 +312,16 @@ fn gateway_config_defaults_and_errors() {
 }
 
 #[test]
-fn dangling_references_skip_the_route_in_apisix_words() {
-    let text = "upstreams:\n  - {id: u, nodes: {\"127.0.0.1:1\": 1}}\nplugin_configs:\n  - {id: pc, plugins: {}}\nroutes:\n  - {id: a, uri: /a, upstream_id: nope}\n  - {id: b, uri: /b, service_id: s9}\n  - {id: c, uri: /c, upstream_id: u, plugin_config_id: pc9}\n  - {id: d, uri: /d, upstream_id: u, plugin_config_id: pc}\n#END\n";
-    let parsed = crate::source::parse_standalone(text, "f").unwrap();
-    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
-    let mut store = crate::snapshot::Store::default();
-    let items = parsed.items.into_iter().map(|(i, _)| i).collect();
-    assert!(store.replace(items).is_empty());
-    let cases = [
-        (
-            "a",
-            "upstream_id",
-            "failed to fetch upstream info by upstream id [nope]",
-        ),
-        (
-            "b",
-            "service_id",
-            "failed to fetch service info by service id [s9]",
-        ),
-        (
-            "c",
-            "plugin_config_id",
-            "failed to fetch plugin config info by plugin config id [pc9]",
-        ),
-    ];
-    for (id, field, msg) in cases {
-        let e = store.compile(&Id(id.into())).unwrap_err();
-        assert_eq!(
-            (e.kind, e.id.as_str(), e.field.as_str()),
-            (Kind::Route, id, field)
-        );
-        assert_eq!(e.error_msg(), msg);
-        assert_eq!(
-            e.to_string(),
-            format!("invalid route {id:?}: property {field:?} validation failed: {msg}")
-        );
-    }
-    assert!(store.compile(&Id("d".into())).unwrap().is_some());
+fn provider_is_read_with_its_own_message() {
+    let c = GatewayConfig::parse("config: {provider: etcd}", "c.yaml").unwrap();
+    assert_eq!(c.config.provider, Provider::Etcd);
+    assert_eq!(
+        GatewayConfig::parse("", "c.yaml").unwrap().config.provider,
+        Provider::Yaml
+    );
+    let e = GatewayConfig::parse("config: {provider: consul}", "c.yaml").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        r#"c.yaml: setting "config.provider": "consul" is not one of yaml, etcd"#
+    );
 }

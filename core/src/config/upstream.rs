@@ -2,7 +2,7 @@
 //! parts shared with routes: nodes and timeouts.
 
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 
 use super::objects::{Id, Meta};
@@ -20,13 +20,13 @@ pub struct UpstreamConf {
     pub meta: Meta,
     /// The nodes: `{"host:port": weight}` or `[{host, port, weight, priority}]`.
     pub nodes: Nodes,
-    /// The balancer: `roundrobin` (the default), `chash`, `least_conn`, `ewma`.
+    /// The balancer (`type`): `roundrobin` (the default), `chash`,
+    /// `least_conn`, `ewma`.
     #[serde(default, rename = "type")]
-    pub kind: Option<String>,
-    /// For `chash`: `vars` (default), `header`, `cookie`, `consumer`,
-    /// `vars_combinations`.
+    pub balancer: BalancerType,
+    /// For `chash`: where the key comes from (default `vars`).
     #[serde(default)]
-    pub hash_on: Option<String>,
+    pub hash_on: HashOn,
     /// For `chash`: the variable, header or cookie name, or `$a$b` template.
     #[serde(default)]
     pub key: Option<String>,
@@ -40,16 +40,18 @@ pub struct UpstreamConf {
     pub retry_timeout: Option<f64>,
     /// Timeouts towards the nodes; a route's own `timeout` wins.
     #[serde(default)]
-    pub timeout: Option<Timeout>,
-    /// Which `Host` the node sees: `pass` (the client's), `node`, `rewrite`.
+    pub timeout: Option<TimeoutConf>,
+    /// Which `Host` the node sees: `pass` (the client's, the default),
+    /// `node`, `rewrite`.
     #[serde(default)]
-    pub pass_host: Option<String>,
+    pub pass_host: PassHostMode,
     /// The `Host` sent with `pass_host: rewrite`.
     #[serde(default)]
     pub upstream_host: Option<String>,
-    /// `http` (the default) or `https`; others are refused.
+    /// The protocol towards the nodes (default `http`; this build dials
+    /// `http` and `https` only, see `validate`).
     #[serde(default)]
-    pub scheme: Option<String>,
+    pub scheme: Scheme,
     /// Keep-alive pool limits for each node's idle connections.
     #[serde(default)]
     pub keepalive_pool: Option<KeepalivePool>,
@@ -60,6 +62,167 @@ pub struct UpstreamConf {
     /// Client certificate and verification towards `https` nodes.
     #[serde(default)]
     pub tls: Option<UpstreamTls>,
+}
+
+/// An upstream's balancer (`type`), in APISIX's spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+pub enum BalancerType {
+    /// `roundrobin`: smooth weighted round robin (the default).
+    #[default]
+    #[serde(rename = "roundrobin")]
+    RoundRobin,
+    /// `chash`: consistent hashing on a key taken from the request.
+    #[serde(rename = "chash")]
+    Chash,
+    /// `least_conn`: the node with the fewest requests in flight per weight.
+    #[serde(rename = "least_conn")]
+    LeastConn,
+    /// `ewma`: the node with the lowest latency average (peak-EWMA).
+    #[serde(rename = "ewma")]
+    Ewma,
+}
+
+impl BalancerType {
+    /// Every balancer, in the schema's order.
+    pub const ALL: [BalancerType; 4] = [
+        BalancerType::RoundRobin,
+        BalancerType::Chash,
+        BalancerType::LeastConn,
+        BalancerType::Ewma,
+    ];
+
+    /// APISIX's spelling (`roundrobin`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BalancerType::RoundRobin => "roundrobin",
+            BalancerType::Chash => "chash",
+            BalancerType::LeastConn => "least_conn",
+            BalancerType::Ewma => "ewma",
+        }
+    }
+}
+
+/// Where a `chash` upstream takes its key from (`hash_on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HashOn {
+    /// `vars`: a request variable named by `key` (the default).
+    #[default]
+    Vars,
+    /// `header`: the request header named by `key`.
+    Header,
+    /// `cookie`: the cookie named by `key`.
+    Cookie,
+    /// `consumer`: the authenticated consumer's name (`key` unused).
+    Consumer,
+    /// `vars_combinations`: a `$a-$b` template over request variables.
+    VarsCombinations,
+}
+
+impl HashOn {
+    /// Every source, in the schema's order.
+    pub const ALL: [HashOn; 5] = [
+        HashOn::Vars,
+        HashOn::Header,
+        HashOn::Cookie,
+        HashOn::Consumer,
+        HashOn::VarsCombinations,
+    ];
+
+    /// APISIX's spelling (`vars_combinations`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HashOn::Vars => "vars",
+            HashOn::Header => "header",
+            HashOn::Cookie => "cookie",
+            HashOn::Consumer => "consumer",
+            HashOn::VarsCombinations => "vars_combinations",
+        }
+    }
+}
+
+/// Which `Host` header a node receives (`pass_host`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PassHostMode {
+    /// `pass`: the client's own (the default).
+    #[default]
+    Pass,
+    /// `node`: the chosen node's `host[:port]`.
+    Node,
+    /// `rewrite`: the upstream's `upstream_host`.
+    Rewrite,
+}
+
+impl PassHostMode {
+    /// Every mode, in the schema's order.
+    pub const ALL: [PassHostMode; 3] = [
+        PassHostMode::Pass,
+        PassHostMode::Node,
+        PassHostMode::Rewrite,
+    ];
+
+    /// APISIX's spelling (`rewrite`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PassHostMode::Pass => "pass",
+            PassHostMode::Node => "node",
+            PassHostMode::Rewrite => "rewrite",
+        }
+    }
+}
+
+/// The protocol towards an upstream's nodes (`scheme`): every value
+/// APISIX's schema accepts; which of them this build dials is
+/// `validate`'s business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    /// `http`: plain HTTP/1.1 (the default).
+    #[default]
+    Http,
+    /// `https`: HTTP/1.1 over TLS.
+    Https,
+    /// `grpc`: gRPC over cleartext HTTP/2.
+    Grpc,
+    /// `grpcs`: gRPC over TLS.
+    Grpcs,
+    /// `tcp`: a stream route's plain TCP.
+    Tcp,
+    /// `tls`: a stream route's TLS.
+    Tls,
+    /// `udp`: a stream route's UDP.
+    Udp,
+    /// `kafka`: the kafka-proxy plugin's brokers.
+    Kafka,
+}
+
+impl Scheme {
+    /// Every scheme, in the schema's order.
+    pub const ALL: [Scheme; 8] = [
+        Scheme::Http,
+        Scheme::Https,
+        Scheme::Grpc,
+        Scheme::Grpcs,
+        Scheme::Tcp,
+        Scheme::Tls,
+        Scheme::Udp,
+        Scheme::Kafka,
+    ];
+
+    /// APISIX's spelling (`https`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+            Scheme::Grpc => "grpc",
+            Scheme::Grpcs => "grpcs",
+            Scheme::Tcp => "tcp",
+            Scheme::Tls => "tls",
+            Scheme::Udp => "udp",
+            Scheme::Kafka => "kafka",
+        }
+    }
 }
 
 /// `tls {client_cert_id, client_cert, client_key, verify}` towards the nodes.
@@ -98,7 +261,7 @@ pub struct KeepalivePool {
 /// `timeout {connect, send, read}` in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Timeout {
+pub struct TimeoutConf {
     /// Seconds to connect.
     pub connect: f64,
     /// Seconds to send the request.
@@ -233,5 +396,34 @@ mod tests {
         );
         assert!(serde_json::from_str::<Nodes>(r#""a:80""#).is_err());
         assert!(serde_json::from_str::<Nodes>(r#"[{"host": "a", "weight": 1, "x": 1}]"#).is_err());
+    }
+
+    /// Each enum spells its values as serde does, and has exactly the
+    /// values the upstream schema allows, in its order.
+    #[test]
+    fn enums_spell_the_schema_s_values() {
+        fn check<T>(field: &str, all: &[T], as_str: fn(&T) -> &'static str)
+        where
+            T: serde::de::DeserializeOwned + serde::Serialize + PartialEq + fmt::Debug,
+        {
+            let schema = crate::config::Kind::Upstream.schema().unwrap();
+            let want: Vec<&str> = schema["properties"][field]["enum"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .collect();
+            let got: Vec<&str> = all.iter().map(as_str).collect();
+            assert_eq!(got, want, "{field}");
+            for v in all {
+                let text = serde_json::to_value(v).unwrap();
+                assert_eq!(text, as_str(v), "{field}");
+                assert_eq!(&serde_json::from_value::<T>(text).unwrap(), v, "{field}");
+            }
+        }
+        check("type", &BalancerType::ALL, |v| v.as_str());
+        check("hash_on", &HashOn::ALL, |v| v.as_str());
+        check("pass_host", &PassHostMode::ALL, |v| v.as_str());
+        check("scheme", &Scheme::ALL, |v| v.as_str());
     }
 }

@@ -6,9 +6,9 @@
 
 use serde_json::Value;
 
-use super::error::Kind;
+use super::kind::Kind;
 use super::objects::{RouteConf, ServiceConf};
-use super::upstream::{Timeout, UpstreamConf};
+use super::upstream::{Scheme, TimeoutConf, UpstreamConf};
 
 type Check = Result<(), (String, String)>;
 
@@ -19,7 +19,7 @@ fn fail(field: impl Into<String>, reason: impl Into<String>) -> Check {
 const NOT_YET: &str = "is not supported by this build yet";
 
 /// The upstream schemes the proxy can dial (`https` joins with `upstream::tls`).
-const SCHEMES: &[&str] = &["http", "https"];
+const SCHEMES: &[Scheme] = &[Scheme::Http, Scheme::Https];
 
 /// Refuses properties of APISIX's schema that this build cannot serve
 /// (Lua scripts and filters, service discovery, gRPC to upstreams).
@@ -111,14 +111,18 @@ pub fn service(s: &ServiceConf) -> Check {
 /// Checks an upstream; `at` prefixes field names (`upstream.` when inline).
 /// Every balancer `type` and `hash_on` of the schema is served (`upstream::select`).
 pub fn upstream(u: &UpstreamConf, at: &str) -> Check {
-    let scheme = u.scheme.as_deref().unwrap_or("http");
-    if !SCHEMES.contains(&scheme) {
+    if !SCHEMES.contains(&u.scheme) {
+        let served: Vec<&str> = SCHEMES.iter().map(|s| s.as_str()).collect();
         return fail(
             format!("{at}scheme"),
-            format!("{scheme:?} {NOT_YET}: use {}", SCHEMES.join(" or ")),
+            format!(
+                "{:?} {NOT_YET}: use {}",
+                u.scheme.as_str(),
+                served.join(" or ")
+            ),
         );
     }
-    if u.tls.is_some() && !SCHEMES.contains(&"https") {
+    if u.tls.is_some() && !SCHEMES.contains(&Scheme::Https) {
         return fail(format!("{at}tls"), format!("tls to upstreams {NOT_YET}"));
     }
     for (i, n) in u.nodes.0.iter().enumerate() {
@@ -143,7 +147,7 @@ pub fn upstream(u: &UpstreamConf, at: &str) -> Check {
     Ok(())
 }
 
-fn timeout(t: &Timeout, at: &str) -> Check {
+fn timeout(t: &TimeoutConf, at: &str) -> Check {
     for (name, v) in [("connect", t.connect), ("send", t.send), ("read", t.read)] {
         if !(v.is_finite() && v > 0.0 && v <= 86_400.0) {
             return fail(format!("{at}.{name}"), "expected seconds > 0 and <= 86400");

@@ -1,6 +1,6 @@
 //! Plugins as objects configure them, and the chains a request runs: the
 //! plugin host the gateway shares ([`PluginHost`]: registry + services),
-//! one configured plugin with its `_meta` ([`Configured`]), and a chain
+//! one configured plugin with its `_meta` ([`ConfiguredPlugin`]), and a chain
 //! sorted by priority ([`Chain`]). Built when a config is loaded, never
 //! per request.
 
@@ -45,7 +45,7 @@ impl PluginCatalog for PluginHost {
 
 /// One plugin as one object configures it: its instance and `_meta`.
 #[derive(Debug)]
-pub struct Configured {
+pub struct ConfiguredPlugin {
     /// The plugin's name.
     pub name: String,
     /// The run order within a phase (`_meta.priority`, else the plugin's).
@@ -60,14 +60,14 @@ pub struct Configured {
     pub instance: PluginInstance,
 }
 
-impl Configured {
+impl ConfiguredPlugin {
     /// Builds plugin `name` from `config` (as checked by `decode`);
     /// `Ok(None)` when no such plugin is loaded.
     pub fn build(
         host: &PluginHost,
         name: &str,
         config: &Value,
-    ) -> Result<Option<Configured>, InstanceError> {
+    ) -> Result<Option<ConfiguredPlugin>, InstanceError> {
         let Some(entry) = host.registry.get(name) else {
             return Ok(None);
         };
@@ -90,7 +90,7 @@ impl Configured {
             None => None,
         };
         let instance = PluginInstance::build(&entry, &bare, host.services.handle())?;
-        Ok(Some(Configured {
+        Ok(Some(ConfiguredPlugin {
             name: name.to_string(),
             priority: meta
                 .get("priority")
@@ -109,7 +109,7 @@ impl Configured {
 #[derive(Debug)]
 pub struct Chain {
     /// The plugins, in run order.
-    pub entries: Vec<Arc<Configured>>,
+    pub entries: Vec<Arc<ConfiguredPlugin>>,
     /// Every phase some plugin of the chain implements.
     pub phases: Phases,
     /// Whether some plugin of the chain declares `prefer_route`.
@@ -119,7 +119,7 @@ pub struct Chain {
 impl Chain {
     /// The chain of `plugins` sorted by priority (then name); `None` when
     /// nothing is left to run.
-    pub fn new(plugins: impl IntoIterator<Item = Arc<Configured>>) -> Option<Arc<Chain>> {
+    pub fn new(plugins: impl IntoIterator<Item = Arc<ConfiguredPlugin>>) -> Option<Arc<Chain>> {
         let mut entries: Vec<_> = plugins.into_iter().filter(|c| !c.disabled).collect();
         if entries.is_empty() {
             return None;
@@ -144,7 +144,7 @@ impl Chain {
         let (Some(g), Some(r)) = (&global, route) else {
             return global;
         };
-        let preferred = |c: &Configured| {
+        let preferred = |c: &ConfiguredPlugin| {
             c.instance.entry().prefer_route && r.entries.iter().any(|e| e.name == c.name)
         };
         if !g.prefer_route || !g.entries.iter().any(|c| preferred(c)) {
@@ -160,20 +160,20 @@ impl Chain {
 }
 
 #[cfg(test)]
-impl Configured {
+impl ConfiguredPlugin {
     /// Plugin `P`, compiled into the test binary, configured with `config`
     /// as if loaded from a library (for tests of the request path).
     pub(crate) fn in_process<P: radixgate_plugin::Plugin>(
         config: &Value,
         services: &GatewayServices,
-    ) -> Arc<Configured> {
+    ) -> Arc<ConfiguredPlugin> {
         use radixgate_plugin::abi::{ABI_MAJOR, ABI_MINOR};
         let root = radixgate_plugin::root_module::<P>(ABI_MAJOR, ABI_MINOR);
         let entry = super::entry::PluginEntry::from_root(std::path::Path::new("(test)"), root)
             .expect("a test plugin's declarations");
         let instance = PluginInstance::build(&Arc::new(entry), config, services.handle())
             .expect("a test plugin's config");
-        Arc::new(Configured {
+        Arc::new(ConfiguredPlugin {
             name: P::NAME.to_string(),
             priority: P::PRIORITY,
             disabled: false,

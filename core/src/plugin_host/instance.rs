@@ -30,7 +30,7 @@ pub struct InstanceError {
 
 /// A response a plugin answered with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
+pub struct PluginReply {
     /// HTTP status.
     pub status: u16,
     /// Header lines in order.
@@ -39,9 +39,9 @@ pub struct Reply {
     pub body: Vec<u8>,
 }
 
-/// A plugin's failure in one phase; the request gets [`Failure::STATUS`].
+/// A plugin's failure in one phase; the request gets [`PluginFailure::STATUS`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
+pub struct PluginFailure {
     /// The plugin's name.
     pub plugin: String,
     /// The phase that failed.
@@ -52,20 +52,20 @@ pub struct Failure {
     pub message: String,
 }
 
-impl Failure {
+impl PluginFailure {
     /// The status a failed request is answered with.
     pub const STATUS: u16 = 500;
 }
 
 /// What the host does after one phase call.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum PhaseOutcome {
     /// Go on.
     Continue,
     /// Answer the request with this response (rewrite and access only).
-    Respond(Reply),
+    Respond(PluginReply),
     /// Answer 500; the failure has been logged with the plugin's name.
-    Fail(Failure),
+    Fail(PluginFailure),
 }
 
 /// One plugin configured on one object: built when the config is loaded,
@@ -110,9 +110,9 @@ impl PluginInstance {
 
     /// Runs `phase` (not body_filter: see [`PluginInstance::body_filter`])
     /// on `state`. A phase the plugin does not implement is not called.
-    pub fn call(&self, phase: Phase, state: &mut RequestState) -> Outcome {
+    pub fn call(&self, phase: Phase, state: &mut RequestState) -> PhaseOutcome {
         if !self.entry.phases.contains(phase) {
-            return Outcome::Continue;
+            return PhaseOutcome::Continue;
         }
         let ctx = RequestCtx_TO::from_ptr(state, TD_Opaque);
         let result = match phase {
@@ -121,7 +121,7 @@ impl PluginInstance {
             Phase::BeforeProxy => self.object.before_proxy(ctx),
             Phase::HeaderFilter => self.object.header_filter(ctx),
             Phase::Log => self.object.log(ctx),
-            Phase::BodyFilter => return Outcome::Continue,
+            Phase::BodyFilter => return PhaseOutcome::Continue,
         };
         self.outcome(phase, result)
     }
@@ -133,9 +133,9 @@ impl PluginInstance {
         state: &mut RequestState,
         chunk: &[u8],
         last: bool,
-    ) -> (Outcome, Option<Vec<u8>>) {
+    ) -> (PhaseOutcome, Option<Vec<u8>>) {
         if !self.entry.phases.contains(Phase::BodyFilter) {
-            return (Outcome::Continue, None);
+            return (PhaseOutcome::Continue, None);
         }
         let mut body = BodyChunk {
             data: RSlice::from(chunk),
@@ -149,12 +149,12 @@ impl PluginInstance {
     }
 
     /// Maps the ABI's result to the host's decision, logging failures.
-    fn outcome(&self, phase: Phase, result: PhaseResultNE) -> Outcome {
+    fn outcome(&self, phase: Phase, result: PhaseResultNE) -> PhaseOutcome {
         let failure = match result.into_enum() {
-            Ok(PhaseResult::Continue) => return Outcome::Continue,
+            Ok(PhaseResult::Continue) => return PhaseOutcome::Continue,
             Ok(PhaseResult::Respond(reply)) if matches!(phase, Phase::Rewrite | Phase::Access) => {
                 let reply = abi_stable::std_types::RBox::into_inner(reply);
-                return Outcome::Respond(Reply {
+                return PhaseOutcome::Respond(PluginReply {
                     status: reply.status,
                     headers: reply
                         .headers
@@ -164,19 +164,19 @@ impl PluginInstance {
                     body: reply.body.into_vec(),
                 });
             }
-            Ok(PhaseResult::Respond(_)) => Failure {
+            Ok(PhaseResult::Respond(_)) => PluginFailure {
                 plugin: self.entry.name.clone(),
                 phase,
                 panicked: false,
                 message: format!("answered the request in {}, which cannot", phase.name()),
             },
-            Ok(PhaseResult::Error(f)) => Failure {
+            Ok(PhaseResult::Error(f)) => PluginFailure {
                 plugin: self.entry.name.clone(),
                 phase,
                 panicked: f.panicked,
                 message: f.message.to_string(),
             },
-            Ok(_) | Err(_) => Failure {
+            Ok(_) | Err(_) => PluginFailure {
                 plugin: self.entry.name.clone(),
                 phase,
                 panicked: false,
@@ -192,7 +192,7 @@ impl PluginInstance {
             phase.name(),
             failure.message
         );
-        Outcome::Fail(failure)
+        PhaseOutcome::Fail(failure)
     }
 }
 

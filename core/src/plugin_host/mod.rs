@@ -10,8 +10,8 @@
 //! - [`PluginInstance::build`] checks a config against the plugin's JSON
 //!   Schema and calls its constructor, when the config is loaded.
 //! - [`PluginInstance::call`] runs one phase on a [`RequestState`] and maps
-//!   the plugin's answer to an [`Outcome`]; a panic caught on the plugin's
-//!   side becomes a logged [`Failure`] (the request gets a 500).
+//!   the plugin's answer to an [`PhaseOutcome`]; a panic caught on the plugin's
+//!   side becomes a logged [`PluginFailure`] (the request gets a 500).
 //! - [`GatewayServices`] is what plugins may call: shared store, metadata,
 //!   clock, logging, metrics.
 
@@ -27,10 +27,10 @@ mod services;
 mod setup;
 mod store;
 
-pub use chain::{Chain, Configured, PluginHost};
+pub use chain::{Chain, ConfiguredPlugin, PluginHost};
 pub use entry::PluginEntry;
 pub use exporter::{render as render_metrics, DEFAULT_EXPORT_ADDR, METRICS_PATH};
-pub use instance::{Failure, InstanceError, Outcome, PluginInstance, Reply};
+pub use instance::{InstanceError, PhaseOutcome, PluginFailure, PluginInstance, PluginReply};
 pub use loader::{load_file, plugin_files, LoadError};
 pub use metrics::{MetricDesc, MetricKind, MetricsRegistry, Series, MAX_SERIES};
 pub use radixgate_plugin::{Phase, Phases};

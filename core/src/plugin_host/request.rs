@@ -75,6 +75,7 @@ pub struct SharedVars {
 const SPARE_VARS: usize = 256;
 
 thread_local! {
+    /// Per thread: a worker reuses its own buffers without a lock.
     static SPARE: RefCell<Vec<Vec<(String, String)>>> = const { RefCell::new(Vec::new()) };
 }
 

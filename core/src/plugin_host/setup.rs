@@ -2,7 +2,7 @@
 //! load the directory, install the host as the config module's plugin
 //! catalog, and reload on demand (SIGHUP in standalone mode).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
@@ -30,7 +30,6 @@ impl PluginHost {
             "plugins loaded"
         );
         set_plugin_catalog(host.clone());
-        let _ = CURRENT.set(host.clone());
         Some(host)
     }
 
@@ -45,11 +44,6 @@ impl PluginHost {
         if let Some(addr) = addr {
             super::exporter::start(addr, self.services.clone());
         }
-    }
-
-    /// The host [`PluginHost::start`] made first in this process.
-    pub fn current() -> Option<Arc<PluginHost>> {
-        CURRENT.get().cloned()
     }
 
     /// Loads files of the plugin directory not loaded before (libraries
@@ -67,23 +61,25 @@ impl PluginHost {
     }
 }
 
-static CURRENT: OnceLock<Arc<PluginHost>> = OnceLock::new();
-
-/// `GET /apisix/admin/plugins/list`: the loaded plugins' names, highest
-/// priority first (empty without a plugin host).
-pub fn admin_list() -> Value {
-    let names = PluginHost::current()
+/// `GET /apisix/admin/plugins/list`: the names of the plugins `host` has
+/// loaded, highest priority first (empty without a plugin host).
+pub fn admin_list(host: Option<&PluginHost>) -> Value {
+    let names = host
         .map(|h| h.registry.all().iter().map(|e| json!(e.name)).collect())
         .unwrap_or_default();
     Value::Array(names)
 }
 
 /// `GET /apisix/admin/schema/plugins/<name>[?schema_type=consumer|metadata]`:
-/// the plugin's config schema (a plugin without a consumer schema answers
+/// the config schema of plugin `name` of `host` (a plugin without a consumer schema answers
 /// its route schema for `consumer`, as APISIX falls back); `Err` names an
 /// unknown plugin, or one without a metadata schema.
-pub fn admin_schema(name: &str, schema_type: &str) -> Result<Value, String> {
-    let entry = PluginHost::current()
+pub fn admin_schema(
+    host: Option<&PluginHost>,
+    name: &str,
+    schema_type: &str,
+) -> Result<Value, String> {
+    let entry = host
         .and_then(|h| h.registry.get(name))
         .ok_or_else(|| format!("plugin [{name}] not found"))?;
     Ok(match schema_type {
@@ -99,10 +95,10 @@ pub fn admin_schema(name: &str, schema_type: &str) -> Result<Value, String> {
     })
 }
 
-/// `PUT /apisix/admin/plugins/reload`: loads new files of the plugin
+/// `PUT /apisix/admin/plugins/reload`: loads new files of `host`'s plugin
 /// directory; says what was loaded and what was refused, and why.
-pub fn admin_reload() -> Value {
-    let Some(host) = PluginHost::current() else {
+pub fn admin_reload(host: Option<&PluginHost>) -> Value {
+    let Some(host) = host else {
         return json!({"loaded": [], "refused": [], "error_msg": "no plugins.dir configured"});
     };
     let report = host.reload();

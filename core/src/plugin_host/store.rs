@@ -12,15 +12,16 @@ const SHARDS: usize = 16;
 /// entries since its last sweep.
 const SWEEP_AFTER: usize = 4096;
 
+/// What a key holds.
 #[derive(Debug, Clone)]
-enum Value {
+enum StoredValue {
     Counter(i64),
     Text(String),
 }
 
 #[derive(Debug)]
 struct Entry {
-    value: Value,
+    value: StoredValue,
     /// Unix ms; 0: never.
     expires_at_ms: u64,
 }
@@ -83,13 +84,13 @@ impl SharedStore {
         let mut shard = self.shard(key);
         if let Some(entry) = shard.map.get_mut(key) {
             if entry.live(now_ms) {
-                if let Value::Counter(n) = &mut entry.value {
+                if let StoredValue::Counter(n) = &mut entry.value {
                     *n = n.saturating_add(delta);
                     return (*n, entry.expires_at_ms);
                 }
             }
             *entry = Entry {
-                value: Value::Counter(delta),
+                value: StoredValue::Counter(delta),
                 expires_at_ms: expiry(now_ms, ttl_ms),
             };
             return (delta, entry.expires_at_ms);
@@ -99,7 +100,7 @@ impl SharedStore {
         shard.map.insert(
             key.to_string(),
             Entry {
-                value: Value::Counter(delta),
+                value: StoredValue::Counter(delta),
                 expires_at_ms,
             },
         );
@@ -112,8 +113,8 @@ impl SharedStore {
         let shard = self.shard(key);
         let entry = shard.map.get(key).filter(|e| e.live(now_ms))?;
         Some(match &entry.value {
-            Value::Counter(n) => n.to_string(),
-            Value::Text(s) => s.clone(),
+            StoredValue::Counter(n) => n.to_string(),
+            StoredValue::Text(s) => s.clone(),
         })
     }
 
@@ -125,7 +126,7 @@ impl SharedStore {
         shard.map.insert(
             key.to_string(),
             Entry {
-                value: Value::Text(value.to_string()),
+                value: StoredValue::Text(value.to_string()),
                 expires_at_ms: expiry(now_ms, ttl_ms),
             },
         );

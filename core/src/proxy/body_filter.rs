@@ -20,7 +20,7 @@ use super::log::log_later;
 use super::phases::{holds, Chains, PluginRun};
 use super::respond::Body;
 use super::vars::Origin;
-use crate::plugin_host::{Outcome, Phase, RequestState};
+use crate::plugin_host::{Phase, PhaseOutcome, RequestState};
 
 /// What a wrapped body's errors are.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -99,7 +99,7 @@ impl Filtered {
             if let Some(r) = replacement {
                 cur = Cow::Owned(r);
             }
-            if let Outcome::Fail(_) = outcome {
+            if let PhaseOutcome::Fail(_) = outcome {
                 return None;
             }
         }

@@ -15,7 +15,7 @@ use super::respond::{self, Answer, Body};
 use super::upgrade;
 use crate::snapshot::RouteRt;
 use crate::upstream::retry::{self, Tries};
-use crate::upstream::{Failure, ForwardError, Node, Outcome, ReqBody};
+use crate::upstream::{FailedTry, ForwardError, Node, ReqBody, TryOutcome};
 
 /// The first node for `req` on `route`'s upstream, with the request's
 /// `chash` key (read before the gateway adds its own headers); 502 when
@@ -95,7 +95,7 @@ pub async fn send(
     tries: &Tries,
     node: &Node,
     req: Request<ReqBody>,
-) -> Result<Response<Body>, Failure> {
+) -> Result<Response<Body>, FailedTry> {
     let upstream = &route.upstream;
     let timeouts = route.timeouts().unwrap_or(ex.worker.default_timeouts);
     // Counts as in flight for the balancer until the response ends; the
@@ -103,8 +103,8 @@ pub async fn send(
     let tracked = upstream.track(tries.current());
     let sent = ex.worker.client.send(upstream, node, req, timeouts).await;
     let in_flight = tracked.done(match &sent {
-        Ok(r) => Outcome::Status(r.status().as_u16()),
-        Err(f) => Outcome::from(&f.error),
+        Ok(r) => TryOutcome::Status(r.status().as_u16()),
+        Err(f) => TryOutcome::from(&f.error),
     });
     let mut resp = sent?;
     // In flight for `least_conn` until the body ends.
@@ -148,7 +148,7 @@ pub fn retry(
     route: &RouteRt,
     key: Option<&[u8]>,
     tries: &mut Tries,
-    failure: Failure,
+    failure: FailedTry,
 ) -> Result<Request<ReqBody>, Answer> {
     let upstream = &route.upstream;
     let node = ex.node.as_ref().map_or("-", |n| n.as_str());

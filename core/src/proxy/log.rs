@@ -98,6 +98,8 @@ struct LogQueue {
 }
 
 thread_local! {
+    /// Per thread, because a worker is one thread with one runtime: its
+    /// requests queue here without a lock, and its one log task drains it.
     static LOGS: RefCell<LogQueue> = const {
         RefCell::new(LogQueue { jobs: Vec::new(), waker: None, parked: false, running: false })
     };
@@ -226,7 +228,7 @@ mod tests {
     use radixgate_plugin::{ConfigError, Ctx, Decision, Host, Phases, Plugin};
 
     use super::*;
-    use crate::plugin_host::{Chain, Configured, GatewayServices};
+    use crate::plugin_host::{Chain, ConfiguredPlugin, GatewayServices};
     use http::Method;
 
     /// Log phases run by [`CountLog`], per test (each uses its own path).
@@ -255,7 +257,7 @@ mod tests {
 
     fn chains() -> Chains {
         let services = GatewayServices::default();
-        let c = Configured::in_process::<CountLog>(&serde_json::json!({}), &services);
+        let c = ConfiguredPlugin::in_process::<CountLog>(&serde_json::json!({}), &services);
         Chains::new(None, Chain::new([c]))
     }
 

@@ -20,7 +20,9 @@ use radix_router::{Expr, Var, Vars};
 use super::exchange::Exchange;
 use super::respond::{self, Answer, Body};
 use super::vars::{Origin, RequestVars};
-use crate::plugin_host::{Chain, Configured, Outcome, Phase, Reply, RequestState, SharedVars};
+use crate::plugin_host::{
+    Chain, ConfiguredPlugin, Phase, PhaseOutcome, PluginReply, RequestState, SharedVars,
+};
 
 /// The chains one request runs: global rules' first, then the route's.
 #[derive(Default)]
@@ -49,7 +51,7 @@ impl Chains {
     }
 
     /// The plugins that implement `phase`, in run order.
-    pub fn for_phase(&self, phase: Phase) -> impl Iterator<Item = &Arc<Configured>> {
+    pub fn for_phase(&self, phase: Phase) -> impl Iterator<Item = &Arc<ConfiguredPlugin>> {
         [&self.global, &self.route]
             .into_iter()
             .flatten()
@@ -258,10 +260,10 @@ fn run_phase(
             continue;
         }
         match c.instance.call(phase, state) {
-            Outcome::Continue => {}
-            Outcome::Respond(reply) => return Some(reply_response(c, reply)),
+            PhaseOutcome::Continue => {}
+            PhaseOutcome::Respond(reply) => return Some(reply_response(c, reply)),
             // Already logged with the plugin's name and phase.
-            Outcome::Fail(_) => return Some(failed()),
+            PhaseOutcome::Fail(_) => return Some(failed()),
         }
     }
     None
@@ -319,7 +321,7 @@ fn uri_of(state: &RequestState) -> Option<Uri> {
 
 /// The response a plugin answered with; `_meta.error_response` replaces
 /// the body of an error answer.
-fn reply_response(c: &Configured, reply: Reply) -> Response<Body> {
+fn reply_response(c: &ConfiguredPlugin, reply: PluginReply) -> Response<Body> {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = match &c.error_response {
         Some(custom) if status.as_u16() >= 400 => custom.clone(),

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use radix_router::{Field, Options, Route, RouteError, Router};
 
-use super::compile::{same_matching, Store};
+use super::compile::{same_matching, ObjectStore};
 use super::{RouteRt, Snapshot};
 use crate::config::{Id, Kind, ObjectError};
 use crate::source::SourceEvent;
@@ -63,8 +63,8 @@ struct Served {
 
 /// Owns the store and publishes snapshots into a [`Live`].
 #[derive(Debug)]
-pub struct Builder {
-    store: Store,
+pub struct SnapshotBuilder {
+    store: ObjectStore,
     live: Live,
     spare: Option<Arc<Snapshot>>,
     lag: Vec<Missed>,
@@ -75,11 +75,11 @@ pub struct Builder {
     version: u64,
 }
 
-impl Builder {
+impl SnapshotBuilder {
     /// A builder publishing into `live`.
     pub fn new(live: Live) -> Self {
-        Builder {
-            store: Store::default(),
+        SnapshotBuilder {
+            store: ObjectStore::default(),
             live,
             spare: None,
             lag: Vec::new(),
@@ -168,7 +168,7 @@ impl Builder {
             .iter()
             .flatten()
             .map(|r| r.upstream.name.as_str());
-        crate::upstream::health::keep_running(names);
+        self.store.upstream_registry.keep_running(names);
         let old = self.live.swap(snap);
         self.spare = Some(old);
         self.lag = applied;

@@ -11,11 +11,11 @@ use super::plugins::{plugins_of, PluginSets};
 use super::RouteRt;
 use crate::config::{Id, Kind, Object, ObjectError, RouteConf, ServiceConf, UpstreamConf};
 use crate::source::{Change, Item};
-use crate::upstream::{Timeouts, UpstreamRt};
+use crate::upstream::{Timeouts, UpstreamRegistry, UpstreamRt};
 
 /// The last good version of every object, and the upstreams built from them.
 #[derive(Debug, Default)]
-pub struct Store {
+pub struct ObjectStore {
     /// Boxed: a map node then holds 11 pointers, not 11 whole routes.
     routes: BTreeMap<Id, Box<StoredRoute>>,
     services: BTreeMap<Id, ServiceConf>,
@@ -32,9 +32,11 @@ pub struct Store {
     route_rt: HashMap<Id, Arc<UpstreamRt>>,
     /// Plugin instances of every object; routes' chains are built from them.
     pub(super) plugins: PluginSets,
+    /// What built upstreams share across rebuilds (node lists, health checks).
+    pub(super) upstream_registry: UpstreamRegistry,
 }
 
-impl Store {
+impl ObjectStore {
     /// Ids of every route the store holds.
     pub fn route_ids(&self) -> impl Iterator<Item = &Id> {
         self.routes.keys()
@@ -45,13 +47,14 @@ impl Store {
     pub fn replace(&mut self, items: Vec<Item>) -> Vec<ObjectError> {
         let mut plugins = std::mem::take(&mut self.plugins);
         plugins.clear();
-        *self = Store {
+        *self = ObjectStore {
             plugins,
-            ..Store::default()
+            upstream_registry: std::mem::take(&mut self.upstream_registry),
+            ..ObjectStore::default()
         };
         let mut errors = Vec::new();
         let mut items = items;
-        items.sort_by_key(|i| Kind::ALL.iter().position(|k| *k == i.kind()));
+        items.sort_by_key(|i| i.kind().apply_rank());
         for item in items {
             if let Err(e) = self.put(item) {
                 errors.push(e);
@@ -109,7 +112,10 @@ impl Store {
             Object::Route(r) => r
                 .upstream
                 .take()
-                .map(|u| build_upstream(&u, format!("route {id} (inline)")))
+                .map(|u| {
+                    let name = format!("route {id} (inline)");
+                    build_upstream(&u, name, &mut self.upstream_registry)
+                })
                 .transpose()
                 .map_err(|(f, reason)| {
                     ObjectError::plain(Kind::Route, &id.0, format!("upstream.{f}"), reason)
@@ -142,7 +148,8 @@ impl Store {
             Object::Service(s) => {
                 match &s.upstream {
                     Some(u) => {
-                        let rt = build_upstream(u, format!("service {id} (inline)")).map_err(
+                        let name = format!("service {id} (inline)");
+                        let rt = build_upstream(u, name, &mut self.upstream_registry).map_err(
                             |(f, r)| {
                                 ObjectError::new(Kind::Service, &id.0, format!("upstream.{f}"), r)
                             },
@@ -156,7 +163,7 @@ impl Store {
                 self.services.insert(id, *s);
             }
             Object::Upstream(u) => {
-                let rt = build_upstream(&u, format!("upstream {id}"))
+                let rt = build_upstream(&u, format!("upstream {id}"), &mut self.upstream_registry)
                     .map_err(|(f, r)| ObjectError::new(Kind::Upstream, &id.0, f, r))?;
                 self.upstream_rt.insert(id.clone(), rt);
                 self.upstreams.insert(id, *u);
@@ -350,8 +357,12 @@ impl StoredRoute {
     }
 }
 
-fn build_upstream(u: &UpstreamConf, name: String) -> Result<Arc<UpstreamRt>, (String, String)> {
-    UpstreamRt::build(u, name).map(Arc::new)
+fn build_upstream(
+    u: &UpstreamConf,
+    name: String,
+    registry: &mut UpstreamRegistry,
+) -> Result<Arc<UpstreamRt>, (String, String)> {
+    UpstreamRt::build(u, name, registry).map(Arc::new)
 }
 
 /// Whether two router routes would match the same requests the same way.

@@ -10,8 +10,8 @@ mod plugins;
 #[cfg(test)]
 mod tests;
 
-pub use builder::{Builder, Live};
-pub use compile::Store;
+pub use builder::{Live, SnapshotBuilder};
+pub use compile::ObjectStore;
 pub use plugins::ConsumerChains;
 
 use std::sync::Arc;

@@ -11,16 +11,16 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::config::{Id, Kind, Object, ObjectError, Plugins};
-use crate::plugin_host::{Chain, Configured, PluginHost};
+use crate::plugin_host::{Chain, ConfiguredPlugin, PluginHost};
 
 /// The built plugins of one object, by name.
-type Set = BTreeMap<String, Arc<Configured>>;
+type PluginSet = BTreeMap<String, Arc<ConfiguredPlugin>>;
 
 /// Instances of every object's plugins, and the host that builds them.
 #[derive(Debug, Default)]
 pub struct PluginSets {
     host: Option<Arc<PluginHost>>,
-    sets: HashMap<(Kind, Id), Set>,
+    sets: HashMap<(Kind, Id), PluginSet>,
     /// key-auth keys published, by the consumer or credential holding them.
     keys: HashMap<Id, String>,
     /// Each consumer's group, by username.
@@ -57,7 +57,7 @@ impl PluginSets {
             self.sets.remove(&key);
             return Ok(());
         }
-        let mut set = Set::new();
+        let mut set = PluginSet::new();
         for (name, config) in plugins {
             // A consumer's auth config is credentials, not an instance.
             if matches!(kind, Kind::Consumer | Kind::Credential)
@@ -68,7 +68,7 @@ impl PluginSets {
             {
                 continue;
             }
-            match Configured::build(host, name, config) {
+            match ConfiguredPlugin::build(host, name, config) {
                 Ok(Some(c)) => {
                     set.insert(name.clone(), Arc::new(c));
                 }
@@ -107,7 +107,7 @@ impl PluginSets {
     pub fn consumer_chains(&self) -> Option<Arc<ConsumerChains>> {
         let mut all = ConsumerChains::new();
         for (user, group) in &self.groups {
-            let mut merged: Set = Set::new();
+            let mut merged: PluginSet = PluginSet::new();
             let layers = [
                 self.get(Kind::Consumer, Some(user)),
                 self.get(Kind::ConsumerGroup, group.as_ref()),
@@ -124,7 +124,7 @@ impl PluginSets {
         (!all.is_empty()).then(|| Arc::new(all))
     }
 
-    fn get(&self, kind: Kind, id: Option<&Id>) -> Option<&Set> {
+    fn get(&self, kind: Kind, id: Option<&Id>) -> Option<&PluginSet> {
         self.sets.get(&(kind, id?.clone()))
     }
 
@@ -136,7 +136,7 @@ impl PluginSets {
         plugin_config: Option<&Id>,
         service: Option<&Id>,
     ) -> Option<Arc<Chain>> {
-        let mut merged: Set = Set::new();
+        let mut merged: PluginSet = PluginSet::new();
         let layers = [
             self.get(Kind::Route, Some(route)),
             self.get(Kind::PluginConfig, plugin_config),
@@ -153,7 +153,7 @@ impl PluginSets {
     /// The global rules' chain: every rule's plugins as their own
     /// instances, sorted by priority.
     pub fn global_chain(&self) -> Option<Arc<Chain>> {
-        let mut rules: Vec<(&Id, &Set)> = self
+        let mut rules: Vec<(&Id, &PluginSet)> = self
             .sets
             .iter()
             .filter(|((kind, _), _)| *kind == Kind::GlobalRule)

@@ -8,7 +8,7 @@ use arc_swap::ArcSwap;
 use radix_router::{NoVars, Request};
 use serde_json::{json, Value};
 
-use super::{Builder, Live, Snapshot};
+use super::{Live, Snapshot, SnapshotBuilder};
 use crate::config::{decode, Id, Kind};
 use crate::source::{Change, Item, SourceEvent};
 
@@ -28,9 +28,9 @@ fn del(kind: Kind, id: &str) -> Change {
     }
 }
 
-fn setup() -> (Live, Builder) {
+fn setup() -> (Live, SnapshotBuilder) {
     let live: Live = Arc::new(ArcSwap::from_pointee(Snapshot::empty()));
-    let mut b = Builder::new(live.clone());
+    let mut b = SnapshotBuilder::new(live.clone());
     let errors = b.apply(SourceEvent::Full(vec![
         item(
             Kind::Route,
@@ -198,4 +198,44 @@ fn refused_changes_keep_the_last_good_version() {
         json!({"id": "later", "nodes": {"127.0.0.1:3": 1}}),
     )]));
     assert_eq!(route_at(&live, "/f", None).as_deref(), Some("r6"));
+}
+
+#[test]
+fn dangling_references_skip_the_route_in_apisix_words() {
+    let text = "upstreams:\n  - {id: u, nodes: {\"127.0.0.1:1\": 1}}\nplugin_configs:\n  - {id: pc, plugins: {}}\nroutes:\n  - {id: a, uri: /a, upstream_id: nope}\n  - {id: b, uri: /b, service_id: s9}\n  - {id: c, uri: /c, upstream_id: u, plugin_config_id: pc9}\n  - {id: d, uri: /d, upstream_id: u, plugin_config_id: pc}\n#END\n";
+    let parsed = crate::source::parse_standalone(text, "f").unwrap();
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    let mut store = super::ObjectStore::default();
+    let items = parsed.items.into_iter().map(|(i, _)| i).collect();
+    assert!(store.replace(items).is_empty());
+    let cases = [
+        (
+            "a",
+            "upstream_id",
+            "failed to fetch upstream info by upstream id [nope]",
+        ),
+        (
+            "b",
+            "service_id",
+            "failed to fetch service info by service id [s9]",
+        ),
+        (
+            "c",
+            "plugin_config_id",
+            "failed to fetch plugin config info by plugin config id [pc9]",
+        ),
+    ];
+    for (id, field, msg) in cases {
+        let e = store.compile(&Id(id.into())).unwrap_err();
+        assert_eq!(
+            (e.kind, e.id.as_str(), e.field.as_str()),
+            (Kind::Route, id, field)
+        );
+        assert_eq!(e.error_msg(), msg);
+        assert_eq!(
+            e.to_string(),
+            format!("invalid route {id:?}: property {field:?} validation failed: {msg}")
+        );
+    }
+    assert!(store.compile(&Id("d".into())).unwrap().is_some());
 }

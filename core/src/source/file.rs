@@ -94,9 +94,9 @@ impl FileSource {
         }
         // Puts in dependency order (upstreams, services, routes) so a route
         // never arrives before the upstream it names; deletes in reverse.
-        puts.sort_by(|a, b| (kind_rank(a.kind()), &a.id).cmp(&(kind_rank(b.kind()), &b.id)));
+        puts.sort_by(|a, b| (a.kind().apply_rank(), &a.id).cmp(&(b.kind().apply_rank(), &b.id)));
         let mut changes: Vec<Change> = puts.into_iter().map(Change::Put).collect();
-        for kind in Kind::ALL.into_iter().rev() {
+        for kind in Kind::SERVED.into_iter().rev() {
             let mut gone: Vec<Id> = known
                 .keys()
                 .filter(|(k, id)| *k == kind && !next.contains_key(&(*k, id.clone())))
@@ -163,14 +163,6 @@ impl FileSource {
             }
         }
     }
-}
-
-/// Where `kind` comes in dependency order.
-fn kind_rank(kind: Kind) -> usize {
-    Kind::ALL
-        .iter()
-        .position(|k| *k == kind)
-        .unwrap_or(usize::MAX)
 }
 
 impl ConfigSource for FileSource {

@@ -85,19 +85,19 @@ pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError>
     };
     let mut out = Standalone::default();
     let mut seen: HashMap<(Kind, Id), ()> = HashMap::new();
-    for kind in Kind::ALL {
+    for kind in Kind::SERVED {
         if kind == Kind::Credential {
             continue;
         }
         // Taken out of the document: each object's JSON is freed once
         // decoded, so the whole file is never held twice.
-        let list = match map.remove(kind.plural()) {
+        let list = match map.remove(kind.key()) {
             None | Some(serde_json::Value::Null) => continue,
             Some(serde_json::Value::Array(list)) => list,
             Some(_) => {
                 return Err(syntax(format!(
                     "{}: expected a list of {} objects",
-                    kind.plural(),
+                    kind.key(),
                     kind
                 )))
             }
@@ -133,7 +133,7 @@ pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError>
     }
     out.ignored = map
         .keys()
-        .filter(|k| Kind::from_plural(k).is_none_or(|k| k == Kind::Credential))
+        .filter(|k| Kind::from_key(k).is_none_or(|k| !k.is_served() || k == Kind::Credential))
         .cloned()
         .collect();
     Ok(out)
@@ -198,5 +198,40 @@ mod tests {
         assert!(parse_standalone("routes: {a: 1}\n#END\n", "f").is_err());
         assert!(parse_standalone("- 1\n#END\n", "f").is_err());
         assert!(parse_standalone("routes: [\n#END\n", "f").is_err());
+    }
+
+    #[test]
+    fn apisix_admin_api_examples_load() {
+        let text = include_str!("../config/fixtures/admin_api_examples.yaml");
+        let parsed = parse_standalone(text, "admin_api_examples.yaml").unwrap();
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert!(parsed.ignored.is_empty(), "{:?}", parsed.ignored);
+        let mut count = std::collections::BTreeMap::new();
+        for (item, _) in &parsed.items {
+            *count.entry(item.kind()).or_insert(0) += 1;
+        }
+        let want = [
+            (Kind::Route, 4),
+            (Kind::Service, 2),
+            (Kind::Upstream, 3),
+            (Kind::Consumer, 2),
+            (Kind::Credential, 1),
+            (Kind::ConsumerGroup, 1),
+            (Kind::GlobalRule, 1),
+            (Kind::PluginConfig, 1),
+            (Kind::PluginMetadata, 1),
+            (Kind::Ssl, 2),
+        ];
+        assert_eq!(count, want.into_iter().collect());
+        let ssl = parsed.items.iter().find_map(|(i, _)| match &i.object {
+            crate::config::Object::Ssl(s) if i.id.0 == "2" => Some(s.clone()),
+            _ => None,
+        });
+        let ssl = ssl.unwrap();
+        assert_eq!(ssl.server_names(), vec!["*.test.com".to_string()]);
+        assert_eq!(
+            (ssl.ssl_type, ssl.status, ssl.client.map(|c| c.depth)),
+            (crate::config::SslType::Server, 1, Some(2))
+        );
     }
 }

@@ -42,7 +42,7 @@ pub enum ForwardError {
 /// the request back when it is whole (its body untouched), so that
 /// [`retry::may_resend`] can send it to another node.
 #[derive(Debug)]
-pub struct Failure {
+pub struct FailedTry {
     /// Why.
     pub error: ForwardError,
     /// The request, when it can be sent again as it was.
@@ -81,7 +81,7 @@ impl UpstreamClient {
         node: &Node,
         mut req: Request<ReqBody>,
         t: Timeouts,
-    ) -> Result<Response<PooledBody>, Failure> {
+    ) -> Result<Response<PooledBody>, FailedTry> {
         let limits = up.keepalive;
         let bodiless = req.body().is_end_stream();
         // A pooled connection the node closed meanwhile gives the request
@@ -269,16 +269,16 @@ impl Default for UpstreamClient {
     }
 }
 
-fn unsent(error: ForwardError, req: Request<ReqBody>) -> Failure {
-    Failure {
+fn unsent(error: ForwardError, req: Request<ReqBody>) -> FailedTry {
+    FailedTry {
         error,
         request: Some(req),
         delivery: Delivery::Unsent,
     }
 }
 
-fn sent(error: ForwardError, request: Option<Request<ReqBody>>) -> Failure {
-    Failure {
+fn sent(error: ForwardError, request: Option<Request<ReqBody>>) -> FailedTry {
+    FailedTry {
         error,
         request,
         delivery: Delivery::MaybeReceived,

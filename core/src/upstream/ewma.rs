@@ -51,6 +51,7 @@ pub fn best(members: &[usize], stats: &[NodeStats], ok: &dyn Fn(usize) -> bool) 
 /// A cheap, thread-safe random number (splitmix64 over a shared counter
 /// seeded from the clock): fair enough to draw nodes.
 fn random() -> u64 {
+    // Global: one random stream shared by every worker, a relaxed add per draw.
     static SEED: OnceLock<u64> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let seed = *SEED.get_or_init(|| {

@@ -3,6 +3,8 @@
 
 use radix_router::{Var, Vars};
 
+use crate::config::HashOn;
+
 /// The variable that holds the authenticated consumer's name (set once
 /// authentication exists; until then absent, so the key falls back).
 pub const CONSUMER_NAME: &str = "consumer_name";
@@ -17,30 +19,26 @@ pub enum KeyPart {
 }
 
 /// The parts of a key, from `hash_on` and `key`; an error names the field.
-pub fn parse(hash_on: Option<&str>, key: Option<&str>) -> Result<Vec<KeyPart>, (String, String)> {
+pub fn parse(hash_on: HashOn, key: Option<&str>) -> Result<Vec<KeyPart>, (String, String)> {
     let key = key.unwrap_or("");
     let bad = |reason: String| Err(("key".to_owned(), reason));
-    match hash_on.unwrap_or("vars") {
-        "vars" if is_var(key) => Ok(vec![KeyPart::Var(key.to_owned())]),
-        "vars" => bad(format!(
+    match hash_on {
+        HashOn::Vars if is_var(key) => Ok(vec![KeyPart::Var(key.to_owned())]),
+        HashOn::Vars => bad(format!(
             "{key:?} is not a variable: expected uri, request_uri, args, host, remote_addr, remote_port, server_addr, server_port, request_method, scheme, arg_*, http_*, cookie_*"
         )),
-        "header" if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
+        HashOn::Header if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
             Ok(vec![KeyPart::Var(format!("http_{}", key.to_ascii_lowercase().replace('-', "_")))])
         }
-        "header" => bad(format!("{key:?} is not a header name")),
-        "cookie" if !key.is_empty() && !key.contains([';', '=', ' ']) => {
+        HashOn::Header => bad(format!("{key:?} is not a header name")),
+        HashOn::Cookie if !key.is_empty() && !key.contains([';', '=', ' ']) => {
             Ok(vec![KeyPart::Var(format!("cookie_{key}"))])
         }
-        "cookie" => bad(format!("{key:?} is not a cookie name")),
-        "vars_combinations" => combination(key),
+        HashOn::Cookie => bad(format!("{key:?} is not a cookie name")),
+        HashOn::VarsCombinations => combination(key),
         // The authenticated consumer's name (`key` is not used); without a
         // consumer the client address, as APISIX does.
-        "consumer" => Ok(vec![KeyPart::Var(CONSUMER_NAME.to_owned())]),
-        other => Err((
-            "hash_on".to_owned(),
-            format!("{other:?} is not one of vars, header, cookie, consumer, vars_combinations"),
-        )),
+        HashOn::Consumer => Ok(vec![KeyPart::Var(CONSUMER_NAME.to_owned())]),
     }
 }
 
@@ -147,28 +145,27 @@ mod tests {
     fn parses_every_hash_on() {
         let var = |s: &str| KeyPart::Var(s.into());
         assert_eq!(
-            parse(None, Some("remote_addr")),
+            parse(HashOn::Vars, Some("remote_addr")),
             Ok(vec![var("remote_addr")])
         );
         assert_eq!(
-            parse(Some("header"), Some("X-User-Id")),
+            parse(HashOn::Header, Some("X-User-Id")),
             Ok(vec![var("http_x_user_id")])
         );
         assert_eq!(
-            parse(Some("cookie"), Some("sid")),
+            parse(HashOn::Cookie, Some("sid")),
             Ok(vec![var("cookie_sid")])
         );
         assert_eq!(
-            parse(Some("vars_combinations"), Some("$host-$arg_id")),
+            parse(HashOn::VarsCombinations, Some("$host-$arg_id")),
             Ok(vec![var("host"), KeyPart::Text("-".into()), var("arg_id")])
         );
-        assert!(parse(None, Some("nonsense")).is_err());
-        assert!(parse(None, None).is_err());
-        assert!(parse(Some("header"), Some("a b")).is_err());
-        assert!(parse(Some("vars_combinations"), Some("plain")).is_err());
-        assert!(parse(Some("vars_combinations"), Some("$nope")).is_err());
-        assert_eq!(parse(Some("consumer"), None), Ok(vec![var(CONSUMER_NAME)]));
-        assert_eq!(parse(Some("x"), None).unwrap_err().0, "hash_on");
+        assert!(parse(HashOn::Vars, Some("nonsense")).is_err());
+        assert!(parse(HashOn::Vars, None).is_err());
+        assert!(parse(HashOn::Header, Some("a b")).is_err());
+        assert!(parse(HashOn::VarsCombinations, Some("plain")).is_err());
+        assert!(parse(HashOn::VarsCombinations, Some("$nope")).is_err());
+        assert_eq!(parse(HashOn::Consumer, None), Ok(vec![var(CONSUMER_NAME)]));
     }
 
     #[test]
@@ -176,12 +173,12 @@ mod tests {
         let mut vars: HashMap<String, String> = HashMap::new();
         vars.insert("remote_addr".into(), "10.0.0.1".into());
         vars.insert("host".into(), "a.com".into());
-        let parts = parse(Some("vars_combinations"), Some("$host/$arg_id")).unwrap();
+        let parts = parse(HashOn::VarsCombinations, Some("$host/$arg_id")).unwrap();
         assert_eq!(read(&parts, &vars), b"a.com/");
-        let parts = parse(Some("header"), Some("x-user")).unwrap();
+        let parts = parse(HashOn::Header, Some("x-user")).unwrap();
         assert_eq!(read(&parts, &vars), b"10.0.0.1");
         // No consumer yet: the client address.
-        let parts = parse(Some("consumer"), None).unwrap();
+        let parts = parse(HashOn::Consumer, None).unwrap();
         assert_eq!(read(&parts, &vars), b"10.0.0.1");
         vars.insert(CONSUMER_NAME.into(), "jack".into());
         assert_eq!(read(&parts, &vars), b"jack");

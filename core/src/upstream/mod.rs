@@ -21,10 +21,10 @@ mod tls;
 pub use balancer::RoundRobin;
 pub use body::{BodyError, PooledBody, Upgraded};
 pub use chash::Ring;
-pub use client::{Failure, ForwardError, ReqBody, UpstreamClient};
+pub use client::{FailedTry, ForwardError, ReqBody, UpstreamClient};
 pub use hash_key::KeyPart;
 pub use pool::{PoolKey, PoolLimits};
-pub use stats::{InFlight, Outcome, Tracked};
+pub use stats::{InFlight, Tracked, TryOutcome};
 pub use tls::TlsSettings;
 
 use http::uri::Authority;
@@ -32,10 +32,10 @@ use http::HeaderValue;
 use radix_router::Vars;
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use crate::config::{seconds, Timeout, UpstreamConf};
+use crate::config::{seconds, PassHostMode, Scheme, TimeoutConf, UpstreamConf};
 
 /// One node, ready to be dialled.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -80,7 +80,7 @@ pub struct Timeouts {
 
 impl Timeouts {
     /// From a `timeout {connect, send, read}` object (already checked).
-    pub fn from_conf(t: &Timeout) -> Option<Timeouts> {
+    pub fn from_conf(t: &TimeoutConf) -> Option<Timeouts> {
         Some(Timeouts {
             connect: seconds(t.connect)?,
             send: seconds(t.send)?,
@@ -96,7 +96,7 @@ pub struct UpstreamRt {
     /// How logs name it (`upstream u1`, `route r1 (inline)`).
     pub name: String,
     /// All nodes, in configuration order (shared with the upstreams
-    /// whose nodes are the same: see [`shared_nodes`]).
+    /// whose nodes are the same: see [`UpstreamRegistry`]).
     pub nodes: Arc<[Node]>,
     /// Picks nodes: priority groups, algorithm, health (`select.rs`).
     balancer: select::Selector,
@@ -115,17 +115,21 @@ pub struct UpstreamRt {
 }
 
 impl UpstreamRt {
-    /// Builds from a checked upstream; `name` is how logs call it. Errors
-    /// name the field.
-    pub fn build(conf: &UpstreamConf, name: String) -> Result<UpstreamRt, (String, String)> {
-        let tls = match conf.scheme.as_deref() {
-            Some("https") => Some(TlsSettings::build(conf.tls.as_ref())?),
+    /// Builds from a checked upstream; `name` is how logs call it (and
+    /// how `registry` knows its health checks). Errors name the field.
+    pub fn build(
+        conf: &UpstreamConf,
+        name: String,
+        registry: &mut UpstreamRegistry,
+    ) -> Result<UpstreamRt, (String, String)> {
+        let tls = match conf.scheme {
+            Scheme::Https => Some(TlsSettings::build(conf.tls.as_ref())?),
             _ => None,
         };
         let default_port = if tls.is_some() { 443 } else { 80 };
-        let rewrite_host = match conf.pass_host.as_deref() {
-            Some("rewrite") => conf.upstream_host.as_deref(),
-            _ => None,
+        let rewrite_host = match conf.pass_host {
+            PassHostMode::Rewrite => conf.upstream_host.as_deref(),
+            PassHostMode::Pass | PassHostMode::Node => None,
         };
         let mut nodes = Vec::with_capacity(conf.nodes.0.len());
         for (i, n) in conf.nodes.0.iter().enumerate() {
@@ -170,9 +174,10 @@ impl UpstreamRt {
                 priority: n.priority,
             });
         }
-        let pass_host = match conf.pass_host.as_deref() {
-            Some("node") => PassHost::Node,
-            Some("rewrite") => {
+        let pass_host = match conf.pass_host {
+            PassHostMode::Pass => PassHost::Pass,
+            PassHostMode::Node => PassHost::Node,
+            PassHostMode::Rewrite => {
                 let h = conf.upstream_host.as_deref().unwrap_or_default();
                 PassHost::Rewrite(HeaderValue::try_from(h).map_err(|_| {
                     (
@@ -181,7 +186,6 @@ impl UpstreamRt {
                     )
                 })?)
             }
-            _ => PassHost::Pass,
         };
         let checks = conf.checks.as_ref().map(health::parse).transpose()?;
         let infos: Vec<select::NodeInfo> = nodes
@@ -192,19 +196,18 @@ impl UpstreamRt {
                 priority: n.priority,
             })
             .collect();
-        let mut balancer = select::Selector::build(
-            conf.kind.as_deref(),
-            conf.hash_on.as_deref(),
-            conf.key.as_deref(),
-            &infos,
-        )?;
+        let mut balancer =
+            select::Selector::build(conf.balancer, conf.hash_on, conf.key.as_deref(), &infos)?;
         // Last: nothing after it fails, so no prober starts for nothing.
-        balancer.set_health(health::attach(&name, checks, health::targets(&nodes)));
+        let health = registry
+            .health
+            .attach(&name, checks, health::targets(&nodes));
+        balancer.set_health(health);
         // APISIX's default: every other node of the serving group once.
         let usable = balancer.serving_len() as u32;
         Ok(UpstreamRt {
             name,
-            nodes: shared_nodes(nodes),
+            nodes: registry.node_lists.share(nodes),
             balancer,
             pass_host,
             timeout: conf.timeout.as_ref().and_then(Timeouts::from_conf),
@@ -245,46 +248,62 @@ impl UpstreamRt {
     }
 }
 
-/// `nodes`, or an equal list that another upstream uses. Node lists are
-/// immutable, so upstreams with the same nodes (10,000 routes on 100
-/// nodes, say) can share one; balancer, statistics and health stay per
-/// upstream, as APISIX keeps them.
-fn shared_nodes(nodes: Vec<Node>) -> Arc<[Node]> {
-    /// Lists by hash; `swept`: how many hashes were left at the last sweep.
-    #[derive(Default)]
-    struct Lists {
-        by_hash: HashMap<u64, Vec<Weak<[Node]>>>,
-        swept: usize,
+/// What the upstreams one snapshot builder makes share across rebuilds:
+/// node lists equal between upstreams, kept once, and the health checks
+/// running, by upstream name. The builder owns it and lends it to
+/// [`UpstreamRt::build`].
+#[derive(Debug, Default)]
+pub struct UpstreamRegistry {
+    node_lists: NodeLists,
+    health: health::HealthRegistry,
+}
+
+impl UpstreamRegistry {
+    /// Called after each published snapshot with the names of the
+    /// upstreams its routes use: the health probers of every other
+    /// upstream end (see [`health::HealthRegistry::keep_running`]).
+    pub fn keep_running<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        self.health.keep_running(names);
     }
-    static LISTS: OnceLock<Mutex<Lists>> = OnceLock::new();
-    let mut h = DefaultHasher::new();
-    nodes.hash(&mut h);
-    let key = h.finish();
-    // A poisoned lock only means another build panicked mid-way.
-    let mut lists = LISTS
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    if lists.by_hash.len() > 2 * lists.swept + 64 {
-        // Lists no upstream uses any more go (a `Weak` holds their memory).
-        lists.by_hash.retain(|_, b| {
-            b.retain(|w| w.strong_count() > 0);
-            !b.is_empty()
-        });
-        lists.swept = lists.by_hash.len();
+}
+
+/// Node lists by hash; `swept`: how many hashes were left at the last sweep.
+#[derive(Debug, Default)]
+struct NodeLists {
+    by_hash: HashMap<u64, Vec<Weak<[Node]>>>,
+    swept: usize,
+}
+
+impl NodeLists {
+    /// `nodes`, or an equal list that another upstream uses. Node lists
+    /// are immutable, so upstreams with the same nodes (10,000 routes on
+    /// 100 nodes, say) can share one; balancer, statistics and health stay
+    /// per upstream, as APISIX keeps them.
+    fn share(&mut self, nodes: Vec<Node>) -> Arc<[Node]> {
+        let mut h = DefaultHasher::new();
+        nodes.hash(&mut h);
+        let key = h.finish();
+        if self.by_hash.len() > 2 * self.swept + 64 {
+            // Lists no upstream uses any more go (a `Weak` holds their memory).
+            self.by_hash.retain(|_, b| {
+                b.retain(|w| w.strong_count() > 0);
+                !b.is_empty()
+            });
+            self.swept = self.by_hash.len();
+        }
+        let bucket = self.by_hash.entry(key).or_default();
+        bucket.retain(|w| w.strong_count() > 0);
+        if let Some(same) = bucket
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|l| **l == *nodes)
+        {
+            return same;
+        }
+        let list: Arc<[Node]> = Arc::from(nodes);
+        bucket.push(Arc::downgrade(&list));
+        list
     }
-    let bucket = lists.by_hash.entry(key).or_default();
-    bucket.retain(|w| w.strong_count() > 0);
-    if let Some(same) = bucket
-        .iter()
-        .filter_map(Weak::upgrade)
-        .find(|l| **l == *nodes)
-    {
-        return same;
-    }
-    let list: Arc<[Node]> = Arc::from(nodes);
-    bucket.push(Arc::downgrade(&list));
-    list
 }
 
 /// The host part of a `host[:port]` header value (IPv6 kept in brackets).
@@ -314,7 +333,7 @@ mod tests {
         let u = conf(serde_json::json!({"nodes": [
             {"host": "10.0.0.1", "port": 81, "weight": 1, "priority": 0},
             {"host": "10.0.0.2", "weight": 1, "priority": 5}]}));
-        let rt = UpstreamRt::build(&u, "t".into()).unwrap();
+        let rt = UpstreamRt::build(&u, "t".into(), &mut UpstreamRegistry::default()).unwrap();
         for _ in 0..4 {
             assert_eq!(rt.pick(None).unwrap().authority.as_str(), "10.0.0.2:80");
         }
@@ -324,19 +343,23 @@ mod tests {
 
     #[test]
     fn equal_node_lists_are_shared_balancers_are_not() {
+        let mut registry = UpstreamRegistry::default();
         let a = UpstreamRt::build(
             &conf(serde_json::json!({"nodes": {"10.9.0.1:80": 1}})),
             "a".into(),
+            &mut registry,
         )
         .unwrap();
         let b = UpstreamRt::build(
             &conf(serde_json::json!({"nodes": {"10.9.0.1:80": 1}})),
             "b".into(),
+            &mut registry,
         )
         .unwrap();
         let c = UpstreamRt::build(
             &conf(serde_json::json!({"nodes": {"10.9.0.1:80": 2}})),
             "c".into(),
+            &mut registry,
         )
         .unwrap();
         assert!(Arc::ptr_eq(&a.nodes, &b.nodes));
@@ -346,11 +369,18 @@ mod tests {
 
     #[test]
     fn empty_nodes_pick_nothing_and_v6_gets_brackets() {
-        let rt = UpstreamRt::build(&conf(serde_json::json!({"nodes": {}})), "t".into()).unwrap();
+        let mut registry = UpstreamRegistry::default();
+        let rt = UpstreamRt::build(
+            &conf(serde_json::json!({"nodes": {}})),
+            "t".into(),
+            &mut registry,
+        )
+        .unwrap();
         assert!(rt.pick(None).is_none());
         let rt = UpstreamRt::build(
             &conf(serde_json::json!({"nodes": {"[::1]:8080": 1}})),
             "t".into(),
+            &mut registry,
         )
         .unwrap();
         assert_eq!(rt.pick(None).unwrap().authority.as_str(), "[::1]:8080");

@@ -21,15 +21,7 @@ use super::hash_key::{self, KeyPart};
 use super::health::HealthSet;
 use super::stats::{NodeStats, Tracked};
 use super::{ewma, least_conn};
-
-/// The algorithm of an upstream (`type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Algo {
-    RoundRobin,
-    Chash,
-    LeastConn,
-    Ewma,
-}
+use crate::config::{BalancerType, HashOn};
 
 /// Nodes of one priority, with weight.
 #[derive(Debug)]
@@ -47,7 +39,7 @@ struct Group {
 /// Picks nodes for an upstream.
 #[derive(Debug)]
 pub struct Selector {
-    algo: Algo,
+    algo: BalancerType,
     groups: Vec<Group>,
     /// Where a `chash` key comes from.
     key: Option<Vec<KeyPart>>,
@@ -70,28 +62,16 @@ pub struct NodeInfo<'a> {
 }
 
 impl Selector {
-    /// A selector for `kind` (`type`; `None` = roundrobin) over `nodes`;
-    /// an error is (field, reason).
+    /// A selector with the balancer `algo` (`type`) over `nodes`; `hash_on`
+    /// and `key` say where a `chash` key comes from. An error is (field, reason).
     pub fn build(
-        kind: Option<&str>,
-        hash_on: Option<&str>,
+        algo: BalancerType,
+        hash_on: HashOn,
         key: Option<&str>,
         nodes: &[NodeInfo<'_>],
     ) -> Result<Selector, (String, String)> {
-        let algo = match kind {
-            None | Some("roundrobin") => Algo::RoundRobin,
-            Some("chash") => Algo::Chash,
-            Some("least_conn") => Algo::LeastConn,
-            Some("ewma") => Algo::Ewma,
-            Some(t) => {
-                return Err((
-                    "type".to_owned(),
-                    format!("{t:?} is not one of roundrobin, chash, least_conn, ewma"),
-                ))
-            }
-        };
         let key = match algo {
-            Algo::Chash => Some(hash_key::parse(hash_on, key)?),
+            BalancerType::Chash => Some(hash_key::parse(hash_on, key)?),
             _ => None,
         };
         let mut priorities: Vec<i32> = nodes
@@ -110,8 +90,8 @@ impl Selector {
                 let weights: Vec<u32> = members.iter().map(|&i| nodes[i].weight).collect();
                 let names: Vec<&str> = members.iter().map(|&i| nodes[i].name).collect();
                 Group {
-                    rr: (algo == Algo::RoundRobin).then(|| RoundRobin::new(&weights)),
-                    ring: (algo == Algo::Chash).then(|| Ring::new(&weights, &names)),
+                    rr: (algo == BalancerType::RoundRobin).then(|| RoundRobin::new(&weights)),
+                    ring: (algo == BalancerType::Chash).then(|| Ring::new(&weights, &names)),
                     members,
                     weights,
                 }
@@ -173,8 +153,8 @@ impl Selector {
     /// health): does nothing for algorithms and checks that need none.
     pub fn track(&self, i: usize) -> Tracked<'_> {
         let stats = match self.algo {
-            Algo::LeastConn | Algo::Ewma => Some((&self.stats, i)),
-            Algo::RoundRobin | Algo::Chash => None,
+            BalancerType::LeastConn | BalancerType::Ewma => Some((&self.stats, i)),
+            BalancerType::RoundRobin | BalancerType::Chash => None,
         };
         Tracked::start(stats, self.health.as_deref().map(|h| (h, i)))
     }
@@ -208,7 +188,7 @@ impl Selector {
     ) -> Option<usize> {
         let node = |pos: usize| g.members.get(pos).copied();
         match self.algo {
-            Algo::RoundRobin => {
+            BalancerType::RoundRobin => {
                 let rr = g.rr.as_ref()?;
                 // A few turns of the schedule, then any accepted member.
                 (0..g.members.len() * 2)
@@ -216,17 +196,17 @@ impl Selector {
                     .find(|&i| ok(i))
                     .or_else(|| g.members.iter().copied().find(|&i| ok(i)))
             }
-            Algo::Chash => g
+            BalancerType::Chash => g
                 .ring
                 .as_ref()?
                 .walk(key.unwrap_or_default())
                 .filter_map(node)
                 .find(|&i| ok(i)),
-            Algo::LeastConn => {
+            BalancerType::LeastConn => {
                 least_conn::pick(&g.members, &g.weights, &self.stats, &self.turn, ok)
             }
-            Algo::Ewma if retry => ewma::best(&g.members, &self.stats, ok),
-            Algo::Ewma => ewma::pick(&g.members, &self.stats, ok),
+            BalancerType::Ewma if retry => ewma::best(&g.members, &self.stats, ok),
+            BalancerType::Ewma => ewma::pick(&g.members, &self.stats, ok),
         }
     }
 }
@@ -238,7 +218,7 @@ mod tests {
     const NAMES: [&str; 4] = ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80", "10.0.0.4:80"];
 
     /// A selector over nodes given as (weight, priority), with health.
-    fn selector(kind: &str, nodes: &[(u32, i32)]) -> (Selector, Arc<HealthSet>) {
+    fn selector(algo: BalancerType, nodes: &[(u32, i32)]) -> (Selector, Arc<HealthSet>) {
         let infos: Vec<NodeInfo> = nodes
             .iter()
             .enumerate()
@@ -248,7 +228,7 @@ mod tests {
                 priority,
             })
             .collect();
-        let mut s = Selector::build(Some(kind), Some("header"), Some("x-k"), &infos).unwrap();
+        let mut s = Selector::build(algo, HashOn::Header, Some("x-k"), &infos).unwrap();
         let h = HealthSet::detached(nodes.len());
         s.set_health(Some(h.clone()));
         (s, h)
@@ -260,40 +240,40 @@ mod tests {
 
     #[test]
     fn lower_groups_serve_only_when_the_higher_are_all_down() {
-        for kind in ["roundrobin", "chash", "least_conn", "ewma"] {
-            let (s, h) = selector(kind, &[(1, 1), (1, 1), (1, 0), (1, -1)]);
-            assert!(picks(&s, 8).iter().all(|&i| i < 2), "{kind}");
+        for algo in BalancerType::ALL {
+            let (s, h) = selector(algo, &[(1, 1), (1, 1), (1, 0), (1, -1)]);
+            assert!(picks(&s, 8).iter().all(|&i| i < 2), "{algo:?}");
             h.set(0, false);
-            assert!(picks(&s, 8).iter().all(|&i| i == 1), "{kind}");
+            assert!(picks(&s, 8).iter().all(|&i| i == 1), "{algo:?}");
             h.set(1, false);
-            assert!(picks(&s, 8).iter().all(|&i| i == 2), "{kind}");
+            assert!(picks(&s, 8).iter().all(|&i| i == 2), "{algo:?}");
             h.set(2, false);
-            assert!(picks(&s, 8).iter().all(|&i| i == 3), "{kind}");
+            assert!(picks(&s, 8).iter().all(|&i| i == 3), "{algo:?}");
             // None healthy: the top group serves with all its nodes.
             h.set(3, false);
-            assert!(picks(&s, 8).iter().all(|&i| i < 2), "{kind}");
+            assert!(picks(&s, 8).iter().all(|&i| i < 2), "{algo:?}");
             assert_eq!(s.serving_len(), 2);
             h.set(1, true);
-            assert!(picks(&s, 8).iter().all(|&i| i == 1), "{kind}");
+            assert!(picks(&s, 8).iter().all(|&i| i == 1), "{algo:?}");
         }
     }
 
     #[test]
     fn retries_take_other_healthy_nodes_then_lower_groups() {
-        for kind in ["roundrobin", "chash", "least_conn", "ewma"] {
-            let (s, h) = selector(kind, &[(1, 1), (1, 1), (1, 1), (1, 0)]);
+        for algo in BalancerType::ALL {
+            let (s, h) = selector(algo, &[(1, 1), (1, 1), (1, 1), (1, 0)]);
             h.set(2, false);
             let first = s.pick(Some(b"k")).unwrap();
             let second = s.pick_other(Some(b"k"), &[first]).unwrap();
-            assert!(first < 2 && second < 2 && first != second, "{kind}");
-            assert_eq!(s.pick_other(Some(b"k"), &[0, 1]), Some(3), "{kind}");
-            assert_eq!(s.pick_other(Some(b"k"), &[0, 1, 3]), None, "{kind}");
+            assert!(first < 2 && second < 2 && first != second, "{algo:?}");
+            assert_eq!(s.pick_other(Some(b"k"), &[0, 1]), Some(3), "{algo:?}");
+            assert_eq!(s.pick_other(Some(b"k"), &[0, 1, 3]), None, "{algo:?}");
         }
     }
 
     #[test]
     fn roundrobin_skips_unhealthy_and_keeps_weights() {
-        let (s, h) = selector("roundrobin", &[(1, 0), (2, 0), (3, 0)]);
+        let (s, h) = selector(BalancerType::RoundRobin, &[(1, 0), (2, 0), (3, 0)]);
         h.set(0, false);
         let p = picks(&s, 500);
         let count = |n| p.iter().filter(|&&i| i == n).count();
@@ -304,7 +284,7 @@ mod tests {
 
     #[test]
     fn chash_keys_move_only_off_an_unhealthy_node() {
-        let (s, h) = selector("chash", &[(1, 0), (1, 0), (1, 0)]);
+        let (s, h) = selector(BalancerType::Chash, &[(1, 0), (1, 0), (1, 0)]);
         let keys: Vec<String> = (0..300).map(|k| format!("k{k}")).collect();
         let before: Vec<usize> = keys
             .iter()
@@ -323,14 +303,13 @@ mod tests {
 
     #[test]
     fn least_conn_counts_tracked_tries_and_zero_weights_never_serve() {
-        let (s, _h) = selector("least_conn", &[(1, 0), (1, 0), (0, 0)]);
+        let (s, _h) = selector(BalancerType::LeastConn, &[(1, 0), (1, 0), (0, 0)]);
         let first = s.pick(None).unwrap();
         let _busy = s.track(first);
         for _ in 0..5 {
             assert_eq!(s.pick(None), Some(1 - first));
         }
-        assert!(Selector::build(Some("nope"), None, None, &[]).is_err());
-        let empty = Selector::build(None, None, None, &[]).unwrap();
+        let empty = Selector::build(BalancerType::RoundRobin, HashOn::Vars, None, &[]).unwrap();
         assert_eq!(empty.pick(None), None);
         assert_eq!(empty.pick_other(None, &[]), None);
     }

@@ -18,7 +18,7 @@ const FAILURE_SAMPLE: Duration = Duration::from_secs(1);
 
 /// How one try at a node ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum TryOutcome {
     /// The node answered with this status.
     Status(u16),
     /// The node could not be reached.
@@ -29,12 +29,12 @@ pub enum Outcome {
     Failed,
 }
 
-impl From<&ForwardError> for Outcome {
-    fn from(e: &ForwardError) -> Outcome {
+impl From<&ForwardError> for TryOutcome {
+    fn from(e: &ForwardError) -> TryOutcome {
         match e {
-            ForwardError::Connect(_) => Outcome::ConnectFailed,
-            ForwardError::Timeout(_) => Outcome::Timeout,
-            ForwardError::Upstream(_) => Outcome::Failed,
+            ForwardError::Connect(_) => TryOutcome::ConnectFailed,
+            ForwardError::Timeout(_) => TryOutcome::Timeout,
+            ForwardError::Upstream(_) => TryOutcome::Failed,
         }
     }
 }
@@ -90,6 +90,7 @@ fn decay(ns: u64) -> f64 {
 }
 
 fn now_ns() -> u64 {
+    // Global: one time origin, so that every worker's stamps compare.
     static EPOCH: OnceLock<Instant> = OnceLock::new();
     // Starts above 0 so that "never touched" (0) reads as long ago.
     EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 3_600_000_000_000
@@ -134,11 +135,11 @@ impl<'a> Tracked<'a> {
 
     /// Records how the try's response head went; the request stays in
     /// flight while the returned guard lives.
-    pub fn done(mut self, outcome: Outcome) -> Option<InFlight> {
+    pub fn done(mut self, outcome: TryOutcome) -> Option<InFlight> {
         if let (Some(f), Some(start)) = (&self.flight, self.start) {
             let took = start.elapsed();
             f.stats().observe(match outcome {
-                Outcome::Status(_) => took,
+                TryOutcome::Status(_) => took,
                 _ => took.max(FAILURE_SAMPLE),
             });
         }
@@ -181,7 +182,7 @@ mod tests {
         let b = Tracked::start(Some((&all, 0)), None);
         assert_eq!(s.in_flight(), 2);
         // The head is in: still in flight while the body streams.
-        let body = a.done(Outcome::Status(200));
+        let body = a.done(TryOutcome::Status(200));
         assert_eq!(s.in_flight(), 2);
         drop(body);
         assert_eq!(s.in_flight(), 1);
@@ -189,7 +190,7 @@ mod tests {
         assert_eq!(s.in_flight(), 0);
         assert!(s.ewma() > 0.0);
         assert!(Tracked::start(Some((&all, 1)), None)
-            .done(Outcome::Failed)
+            .done(TryOutcome::Failed)
             .is_none());
     }
 
@@ -210,7 +211,7 @@ mod tests {
     #[test]
     fn failures_count_as_slow() {
         let all: Arc<[NodeStats]> = Arc::new([NodeStats::default()]);
-        drop(Tracked::start(Some((&all, 0)), None).done(Outcome::ConnectFailed));
+        drop(Tracked::start(Some((&all, 0)), None).done(TryOutcome::ConnectFailed));
         assert!(all[0].ewma() >= 0.99e9, "{}", all[0].ewma());
         assert_eq!(all[0].in_flight(), 0);
     }

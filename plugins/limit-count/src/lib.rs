@@ -20,14 +20,14 @@ use radixgate_plugin::{
 };
 
 pub use config::{Amount, Config, KeyType};
-use vars::{Template, Var};
+use vars::{Template, VarName};
 
 /// Request variable holding "limit remaining reset" for header_filter.
 const QUOTA_VAR: &str = "limit-count.quota";
 
 /// How the counter key is found for a request.
 enum KeySource {
-    Var(Var),
+    Var(VarName),
     Combination(Template),
     Constant(String),
 }
@@ -91,7 +91,7 @@ impl LimitCount {
         buf.clear();
         buf.push_str(&self.key_prefix);
         let found = match &self.key {
-            KeySource::Var(Var::RemoteAddr) => false,
+            KeySource::Var(VarName::RemoteAddr) => false,
             KeySource::Var(var) => var.resolve(ctx).map(|v| buf.push_str(&v)).is_some(),
             KeySource::Combination(t) => match t.render(ctx, &[]) {
                 (_, 0) => false,
@@ -153,7 +153,7 @@ impl Plugin for LimitCount {
     fn new(config: Config, host: &Host) -> Result<Self, ConfigError> {
         config.check()?;
         let key = match config.key_type {
-            KeyType::Var => KeySource::Var(Var::parse(&config.key)),
+            KeyType::Var => KeySource::Var(VarName::parse(&config.key)),
             KeyType::VarCombination => KeySource::Combination(Template::parse(&config.key)),
             KeyType::Constant => KeySource::Constant(config.key.clone()),
         };

@@ -8,7 +8,7 @@ use radixgate_plugin::serde_json::Value;
 use radixgate_plugin::{ConfigError, Ctx};
 use regex::{Regex, RegexBuilder};
 
-use crate::vars::Var;
+use crate::vars::VarName;
 
 /// What a rule reads.
 #[derive(Debug)]
@@ -18,7 +18,7 @@ enum Subject {
     /// `upstream_http_<name>` / `sent_http_<name>`: a response header.
     ResponseHeader(String),
     /// Any request variable.
-    Var(Var),
+    Var(VarName),
 }
 
 #[derive(Debug)]
@@ -82,7 +82,7 @@ fn subject(name: &str) -> Subject {
             return Subject::ResponseHeader(h.replace('_', "-"));
         }
     }
-    Subject::Var(Var::parse(name))
+    Subject::Var(VarName::parse(name))
 }
 
 fn rule(items: &[Value], field: &str) -> Result<Expr, ConfigError> {

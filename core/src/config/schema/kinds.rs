@@ -7,9 +7,10 @@ use serde_json::{json, Map, Value};
 use super::defs;
 use crate::config::Kind;
 
-/// The schema of `kind`, built fresh (the caller keeps it).
-pub fn build(kind: Kind) -> Value {
-    match kind {
+/// The schema of `kind`, built fresh (the caller keeps it); `None` for
+/// kinds this build does not serve.
+pub fn build(kind: Kind) -> Option<Value> {
+    Some(match kind {
         Kind::Route => route(),
         Kind::Service => service(),
         Kind::Upstream => defs::upstream(),
@@ -18,7 +19,8 @@ pub fn build(kind: Kind) -> Value {
         Kind::PluginMetadata => plugin_metadata(),
         Kind::Ssl => ssl(),
         Kind::Credential => credential(),
-    }
+        Kind::Proto | Kind::StreamRoute | Kind::Secret => return None,
+    })
 }
 
 /// `id`, `name`, `desc`, `labels`, `create_time`, `update_time`.

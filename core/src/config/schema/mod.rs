@@ -1,7 +1,8 @@
 //! The JSON Schema of each kind and the checks APISIX runs on an object
 //! before it stores it. The API (for the file source, etcd and the Admin API):
 //!
-//! - [`schema_json`]: the schema of a kind, as `GET /apisix/admin/schema/<kind>` serves it;
+//! - [`schema_json`] (and [`Kind::schema`]): the schema of a kind, as
+//!   `GET /apisix/admin/schema/<kind>` serves it;
 //! - [`validate`]: APISIX's checks of one object; the error's
 //!   [`error_msg`](crate::config::ObjectError::error_msg) is APISIX's text
 //!   (`invalid configuration: property "uri" validation failed: wrong type: expected string, got number`);
@@ -22,45 +23,52 @@ use std::sync::OnceLock;
 use jsonschema::Validator;
 use serde_json::Value;
 
-use super::error::{Kind, ObjectError};
+use super::error::ObjectError;
+use super::kind::Kind;
 
 struct Compiled {
     schema: Value,
     validator: Result<Validator, String>,
 }
 
-fn compiled(kind: Kind) -> &'static Compiled {
-    static ALL: OnceLock<Vec<Compiled>> = OnceLock::new();
+/// The schema and validator of `kind` (`None`: a kind not served).
+fn compiled(kind: Kind) -> Option<&'static Compiled> {
+    // Global: the schemas are constants, compiled once and read by every decoding thread.
+    static ALL: OnceLock<Vec<Option<Compiled>>> = OnceLock::new();
     let all = ALL.get_or_init(|| {
         Kind::ALL
             .iter()
             .map(|k| {
-                let schema = kinds::build(*k);
+                let schema = kinds::build(*k)?;
                 let validator = jsonschema::draft7::options()
                     .should_validate_formats(true)
                     .build(&schema)
                     .map_err(|e| e.to_string());
-                Compiled { schema, validator }
+                Some(Compiled { schema, validator })
             })
             .collect()
     });
-    let i = Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
-    &all[i]
+    // `Kind::ALL` lists the kinds in their variants' order.
+    all.get(kind as usize)?.as_ref()
 }
 
-/// The JSON Schema (draft 7) of `kind`. Built once; lives for the process.
-pub fn schema_json(kind: Kind) -> &'static Value {
-    &compiled(kind).schema
+/// The JSON Schema (draft 7) of `kind` (`None`: a kind not served); see
+/// [`Kind::schema`]. Built once; lives for the process.
+pub(super) fn schema_json(kind: Kind) -> Option<&'static Value> {
+    compiled(kind).map(|c| &c.schema)
 }
 
 /// Runs APISIX's checks of one object of `kind`: its schema, then the
 /// checks APISIX adds (an upstream with `pass_host: rewrite` needs
 /// `upstream_host`; `chash` needs a `key`), inline upstreams included.
-/// `id` only names the object in the error. Plugins' own schemas are not
-/// checked here (no plugin host yet). Runs in microseconds; allocates only
-/// for an error.
+/// `id` only names the object in the error; a kind this build does not
+/// serve is refused. Plugins' own schemas are not checked here (`decode`
+/// has the plugin catalog check them). Runs in microseconds; allocates
+/// only for an error.
 pub fn validate(kind: Kind, id: &str, value: &Value) -> Result<(), ObjectError> {
-    let c = compiled(kind);
+    let Some(c) = compiled(kind) else {
+        return Err(ObjectError::plain(kind, id, "", not_served(kind)));
+    };
     let validator = c.validator.as_ref().map_err(|e| {
         ObjectError::plain(
             kind,
@@ -112,7 +120,14 @@ fn upstream_conf(u: &Value) -> Result<(), (&'static str, String)> {
 /// `items` (inline upstreams, health checks, keep-alive pools, nodes).
 /// Call it after [`validate`] succeeded; it never fails.
 pub fn fill_defaults(kind: Kind, value: &mut Value) {
-    fill(schema_json(kind), value);
+    if let Some(schema) = schema_json(kind) {
+        fill(schema, value);
+    }
+}
+
+/// Why an object of a kind this build does not serve is refused.
+pub(crate) fn not_served(kind: Kind) -> String {
+    format!("{kind} objects are not supported by this build yet")
 }
 
 fn fill(schema: &Value, value: &mut Value) {

@@ -18,14 +18,14 @@ const KEY: &str = include_str!("../fixtures/test.key");
 
 #[test]
 fn every_schema_compiles_and_is_draft7() {
-    for kind in Kind::ALL {
-        let s = schema_json(kind);
+    for kind in Kind::SERVED {
+        let s = schema_json(kind).unwrap();
         assert_eq!(s["type"], "object", "{kind}");
         assert!(jsonschema::draft7::meta::is_valid(s), "{kind}");
         assert!(
-            super::compiled(kind).validator.is_ok(),
+            super::compiled(kind).unwrap().validator.is_ok(),
             "{kind}: {:?}",
-            super::compiled(kind).validator.as_ref().err()
+            super::compiled(kind).unwrap().validator.as_ref().err()
         );
         if kind != Kind::PluginMetadata {
             assert_eq!(s["additionalProperties"], false, "{kind}");

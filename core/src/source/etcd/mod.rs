@@ -3,16 +3,17 @@
 //! [`SourceEvent`]s as the standalone file. A local snapshot file of the
 //! last applied state lets the gateway start and serve while etcd is down.
 
-mod settings;
+mod client;
 mod state;
 mod watch;
 
-pub use settings::{EtcdSection, EtcdTls};
-pub use state::{decode_key, decode_value, State};
+pub use client::connect;
+pub use state::{decode_key, decode_value, EtcdState};
 
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::{ConfigSource, SourceEvent};
+use crate::config::EtcdSection;
 
 /// Follows one etcd prefix.
 #[derive(Debug, Clone)]
@@ -40,13 +41,13 @@ impl ConfigSource for EtcdSource {
         std::thread::Builder::new()
             .name("config-etcd".into())
             .spawn(move || {
-                let state = match State::load(&settings.prefix, &settings.snapshot_file) {
+                let state = match EtcdState::load(&settings.prefix, &settings.snapshot_file) {
                     Some(s) => {
                         tracing::info!(file = %settings.snapshot_file.display(), objects = s.len(),
                             revision = s.revision, "etcd snapshot file loaded");
                         s
                     }
-                    None => State::default(),
+                    None => EtcdState::default(),
                 };
                 rt.block_on(watch::Watch::new(settings, state, events).run());
             })

@@ -19,14 +19,14 @@ use crate::source::{Change, Item};
 pub fn decode_key(prefix: &str, key: &str) -> Option<(Kind, Id)> {
     let rest = key.strip_prefix(prefix)?.strip_prefix('/')?;
     let (kind, id) = rest.split_once('/')?;
-    if kind == "consumers" {
+    if kind == Kind::Consumer.key() {
         if let Some((user, own)) = id.split_once(CREDENTIALS) {
             Id::parse(user).ok()?;
             Id::parse(own).ok()?;
             return Some((Kind::Credential, Id(id.to_owned())));
         }
     }
-    let kind = Kind::from_plural(kind).filter(|k| *k != Kind::Credential)?;
+    let kind = Kind::from_key(kind).filter(|k| k.is_served() && *k != Kind::Credential)?;
     Id::parse(id).ok().map(|id| (kind, id))
 }
 
@@ -56,7 +56,7 @@ pub fn decode_value(kind: Kind, id: &Id, key: &str, raw: &[u8]) -> Result<Item, 
 
 /// One applied key.
 #[derive(Debug, Clone)]
-struct Entry {
+struct AppliedKey {
     key: Arc<str>,
     raw: Arc<[u8]>,
     item: Item,
@@ -64,13 +64,13 @@ struct Entry {
 
 /// The applied state.
 #[derive(Debug, Default)]
-pub struct State {
-    entries: BTreeMap<(Kind, Id), Entry>,
+pub struct EtcdState {
+    entries: BTreeMap<(Kind, Id), AppliedKey>,
     /// The etcd revision this state is current to (0: never read).
     pub revision: i64,
 }
 
-/// The state as the snapshot file holds it, taken by [`State::export`] so
+/// The state as the snapshot file holds it, taken by [`EtcdState::export`] so
 /// that another thread can write it.
 #[derive(Debug)]
 pub struct Export {
@@ -108,11 +108,11 @@ struct SnapshotFile {
     kvs: BTreeMap<String, String>,
 }
 
-impl State {
+impl EtcdState {
     /// Every applied item, upstreams first, then services, then routes.
     pub fn items(&self) -> Vec<Item> {
         let mut v: Vec<_> = self.entries.iter().collect();
-        v.sort_by_key(|((k, id), _)| (Kind::ALL.iter().position(|x| x == k), (*id).clone()));
+        v.sort_by_key(|((k, id), _)| (k.apply_rank(), (*id).clone()));
         v.into_iter().map(|(_, e)| e.item.clone()).collect()
     }
 
@@ -141,7 +141,7 @@ impl State {
             Ok(item) => {
                 self.entries.insert(
                     (kind, id),
-                    Entry {
+                    AppliedKey {
                         key: Arc::from(key),
                         raw: Arc::from(raw),
                         item: item.clone(),
@@ -207,7 +207,7 @@ impl State {
                 puts.push(c);
             }
         }
-        let rank = |k: Kind| Kind::ALL.iter().position(|x| *x == k);
+        let rank = Kind::apply_rank;
         puts.sort_by_key(|c| match c {
             Change::Put(i) => rank(i.kind()),
             Change::Delete { kind, .. } => rank(*kind),
@@ -242,7 +242,7 @@ impl State {
 
     /// Loads a snapshot file written for `prefix`; `None` (logged) when it is
     /// missing, unreadable, or for another prefix.
-    pub fn load(prefix: &str, path: &Path) -> Option<State> {
+    pub fn load(prefix: &str, path: &Path) -> Option<EtcdState> {
         let text = match std::fs::read(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
@@ -262,7 +262,7 @@ impl State {
             tracing::warn!(file = %path.display(), prefix = %file.prefix, "etcd snapshot file is for another prefix; ignored");
             return None;
         }
-        let mut state = State::default();
+        let mut state = EtcdState::default();
         let kvs: Vec<_> = file
             .kvs
             .into_iter()
@@ -298,7 +298,7 @@ mod tests {
 
     #[test]
     fn bad_values_keep_the_last_good_one() {
-        let mut s = State::default();
+        let mut s = EtcdState::default();
         assert!(s.put("/apisix", "/apisix/upstreams/u", UP).is_some());
         assert!(s.put("/apisix", "/apisix/routes/1", R1).is_some());
         assert!(
@@ -316,7 +316,7 @@ mod tests {
 
     #[test]
     fn full_reads_give_the_difference_in_order() {
-        let mut s = State::default();
+        let mut s = EtcdState::default();
         s.put("/apisix", "/apisix/upstreams/u", UP);
         s.put("/apisix", "/apisix/routes/1", R1);
         let r2 = br#"{"id":"2","uri":"/b","upstream_id":"u"}"#.to_vec();
@@ -336,7 +336,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("rg-etcd-snap-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("snap.json");
-        let mut s = State::default();
+        let mut s = EtcdState::default();
         s.put("/apisix", "/apisix/upstreams/u", UP);
         s.put("/apisix", "/apisix/routes/1", R1);
         let cred = br#"{"plugins":{}}"#;
@@ -352,9 +352,9 @@ mod tests {
             .is_some());
         s.revision = 7;
         s.save("/apisix", &path).unwrap();
-        let back = State::load("/apisix", &path).unwrap();
+        let back = EtcdState::load("/apisix", &path).unwrap();
         assert_eq!((back.len(), back.revision), (4, 7));
-        assert!(State::load("/other", &path).is_none());
+        assert!(EtcdState::load("/other", &path).is_none());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

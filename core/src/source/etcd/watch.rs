@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use etcd_client::{Client, EventType, GetOptions, WatchOptions};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::state::{Export, State};
-use super::EtcdSection;
+use super::state::{EtcdState, Export};
+use crate::config::EtcdSection;
 use crate::source::{Change, SourceEvent};
 
 /// How often the loop asks etcd for a progress notification.
@@ -36,7 +36,7 @@ enum End {
 /// The loop's state across sessions.
 pub(super) struct Watch {
     pub settings: EtcdSection,
-    pub state: State,
+    pub state: EtcdState,
     pub events: UnboundedSender<SourceEvent>,
     /// Whether the first `Full` event was sent.
     pub sent_full: bool,
@@ -54,7 +54,11 @@ pub(super) struct Watch {
 }
 
 impl Watch {
-    pub fn new(settings: EtcdSection, state: State, events: UnboundedSender<SourceEvent>) -> Self {
+    pub fn new(
+        settings: EtcdSection,
+        state: EtcdState,
+        events: UnboundedSender<SourceEvent>,
+    ) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64)
@@ -83,7 +87,7 @@ impl Watch {
             return;
         }
         loop {
-            let end = match self.settings.connect().await {
+            let end = match super::connect(&self.settings).await {
                 Ok(client) => self.session(client).await,
                 Err(e) => End::Broken(format!("connect: {e}")),
             };

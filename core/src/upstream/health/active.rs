@@ -13,8 +13,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::runtime::Handle;
 
-use super::conf::ActiveConf;
-use super::{Event, HealthSet, Target, Thresholds};
+use super::conf::{ActiveConf, CheckType};
+use super::{Event, HealthSet, ProbeTarget, Thresholds};
 use crate::upstream::tls::{server_name, TlsSettings};
 
 /// What one node's prober sends where.
@@ -32,6 +32,7 @@ struct Probe {
 /// (logged once; nodes then keep their state: healthy unless passive
 /// checks ejected them).
 fn runtime() -> Option<&'static Handle> {
+    // Global: one prober thread for the whole process, started by the first active check.
     static RT: OnceLock<Option<Handle>> = OnceLock::new();
     RT.get_or_init(|| {
         let rt = match tokio::runtime::Builder::new_current_thread()
@@ -95,7 +96,7 @@ pub fn start(set: &Arc<HealthSet>, generation: u64) {
 /// The TLS side of `https` probes (`None` for http and tcp);
 /// `https_verify_certificate` defaults to true, as in APISIX.
 fn tls_settings(conf: &ActiveConf) -> Result<Option<TlsSettings>, String> {
-    if conf.kind != "https" {
+    if conf.check_type != CheckType::Https {
         return Ok(None);
     }
     let verify = conf.https_verify_certificate.unwrap_or(true);
@@ -139,7 +140,7 @@ impl Probe {
     /// The probe of `target`; for https, its SNI is `host` or the node's.
     fn new(
         conf: &Arc<ActiveConf>,
-        target: &Target,
+        target: &ProbeTarget,
         tls: Option<&TlsSettings>,
     ) -> Result<Probe, String> {
         let host = target.host_for_connect();
@@ -166,7 +167,7 @@ impl Probe {
         let Ok(tcp) = TcpStream::connect(&self.addr).await else {
             return Some(Event::TcpFailure);
         };
-        if self.conf.kind == "tcp" {
+        if self.conf.check_type == CheckType::Tcp {
             return Some(Event::Success);
         }
         match &self.tls {
@@ -210,7 +211,7 @@ where
 
 /// The bytes of an http probe: `GET http_path` with the configured host
 /// and headers; the connection closes after it.
-fn probe_request(conf: &ActiveConf, target: &Target) -> Vec<u8> {
+fn probe_request(conf: &ActiveConf, target: &ProbeTarget) -> Vec<u8> {
     let host = match (&conf.host, conf.port) {
         (Some(h), _) => h.clone(),
         (None, Some(p)) if p != 80 => format!("{}:{p}", target.host_for_connect()),
@@ -229,7 +230,7 @@ fn probe_request(conf: &ActiveConf, target: &Target) -> Vec<u8> {
     req.into_bytes()
 }
 
-impl Target {
+impl ProbeTarget {
     /// The host as a connect address takes it (IPv6 in brackets).
     fn host_for_connect(&self) -> &str {
         self.authority
@@ -249,7 +250,7 @@ mod tests {
         let c =
             parse(&json!({"active": {"http_path": "/status", "req_headers": ["X-A: 1"]}})).unwrap();
         let a = c.active.unwrap();
-        let t = Target {
+        let t = ProbeTarget {
             authority: "[::1]:8080".into(),
             port: 8080,
         };
@@ -303,7 +304,7 @@ mod tests {
     #[test]
     fn https_probes_read_the_status_and_check_certificates() {
         let port = tls_node(503);
-        let target = Target {
+        let target = ProbeTarget {
             authority: format!("127.0.0.1:{port}"),
             port,
         };

@@ -20,9 +20,9 @@ pub struct ChecksConf {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActiveConf {
-    /// `http` (default), `https` or `tcp`.
-    #[serde(default = "http", rename = "type")]
-    pub kind: String,
+    /// What a probe is: `http` (default), `https` or `tcp`.
+    #[serde(default, rename = "type")]
+    pub check_type: CheckType,
     /// Seconds a probe may take.
     #[serde(default = "one")]
     pub timeout: f64,
@@ -50,6 +50,21 @@ pub struct ActiveConf {
     /// When a node counts as unhealthy, and how often unhealthy ones are probed.
     #[serde(default)]
     pub unhealthy: ActiveUnhealthy,
+}
+
+/// A check's `type`: the protocol of active probes, or what passive
+/// checks count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckType {
+    /// `http`: a GET whose status is classified (the default).
+    #[default]
+    Http,
+    /// `https`: the same over TLS.
+    Https,
+    /// `tcp`: only whether a connection is made (passive: connect
+    /// failures and timeouts, statuses do not count).
+    Tcp,
 }
 
 /// `checks.active.healthy`.
@@ -92,10 +107,10 @@ pub struct ActiveUnhealthy {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PassiveConf {
-    /// `http` (default: statuses count), `https` (the same) or `tcp`
-    /// (only connect failures and timeouts count).
-    #[serde(default = "http", rename = "type")]
-    pub kind: String,
+    /// What counts: `http` (default: statuses count), `https` (the same)
+    /// or `tcp` (only connect failures and timeouts count).
+    #[serde(default, rename = "type")]
+    pub check_type: CheckType,
     /// Which answers count as a success.
     #[serde(default)]
     pub healthy: PassiveHealthy,
@@ -138,7 +153,6 @@ macro_rules! defaults {
     ($($name:ident: $t:ty = $v:expr;)*) => { $(fn $name() -> $t { $v })* };
 }
 defaults! {
-    http: String = "http".to_owned();
     slash: String = "/".to_owned();
     one: f64 = 1.0;
     two: u32 = 2;
@@ -220,13 +234,6 @@ pub fn parse(value: &serde_json::Value) -> Result<ChecksConf, (String, String)> 
         )?;
         return Ok(conf);
     };
-    match a.kind.as_str() {
-        "http" | "https" | "tcp" => {}
-        t => fail(
-            "active.type",
-            format!("{t:?} is not one of http, https, tcp"),
-        )?,
-    }
     seconds(a.timeout, "active.timeout")?;
     seconds(a.healthy.interval, "active.healthy.interval")?;
     seconds(a.unhealthy.interval, "active.unhealthy.interval")?;
@@ -268,12 +275,6 @@ pub fn parse(value: &serde_json::Value) -> Result<ChecksConf, (String, String)> 
     count(a.unhealthy.tcp_failures, 1, "active.unhealthy.tcp_failures")?;
     count(a.unhealthy.timeouts, 1, "active.unhealthy.timeouts")?;
     if let Some(p) = &conf.passive {
-        if !matches!(p.kind.as_str(), "http" | "https" | "tcp") {
-            fail(
-                "passive.type",
-                format!("{:?} is not one of http, https, tcp", p.kind),
-            )?;
-        }
         statuses(&p.healthy.http_statuses, "passive.healthy.http_statuses")?;
         statuses(
             &p.unhealthy.http_statuses,
@@ -331,8 +332,8 @@ mod tests {
         let c = parse(&json!({"active": {}, "passive": {}})).unwrap();
         let a = c.active.unwrap();
         assert_eq!(
-            (a.kind.as_str(), a.http_path.as_str(), a.timeout),
-            ("http", "/", 1.0)
+            (a.check_type, a.http_path.as_str(), a.timeout),
+            (CheckType::Http, "/", 1.0)
         );
         assert_eq!(a.healthy.successes, 2);
         assert_eq!(a.unhealthy.http_failures, 5);

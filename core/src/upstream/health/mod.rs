@@ -10,7 +10,8 @@
 //! inline upstream, say) keeps the set, its probers and its state; one
 //! rebuilt with other checks or nodes retires the old set (its probers
 //! end) and gets a new one. After each published snapshot the builder
-//! calls [`keep_running`] with the upstreams its routes use: the probers
+//! calls [`HealthRegistry::keep_running`] with the upstreams its routes
+//! use: the probers
 //! of any other upstream (deleted, or no longer used) end, and start again
 //! if it serves again. Probers also end once their set is dropped.
 
@@ -18,19 +19,19 @@ mod active;
 mod conf;
 mod state;
 
-pub use conf::{parse, ChecksConf};
+pub use conf::{parse, CheckType, ChecksConf};
 pub use state::{Event, NodeHealth, Thresholds};
 
 use std::collections::HashMap;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 
-use super::stats::Outcome;
+use super::stats::TryOutcome;
 
 /// Where the active prober of one node connects, and the `Host` it sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
+pub struct ProbeTarget {
     /// `host:port` as the node is named (IPv6 in brackets).
     pub authority: String,
     /// The node's port.
@@ -42,14 +43,15 @@ pub struct Target {
 pub struct HealthSet {
     name: String,
     nodes: Vec<NodeHealth>,
-    targets: Vec<Target>,
+    targets: Vec<ProbeTarget>,
     conf: ChecksConf,
-    passive: Option<(Thresholds, String)>,
+    passive: Option<(Thresholds, CheckType)>,
     /// Whether probers run (or should: they start on the next pick).
     running: AtomicBool,
     /// Replaced by a newer set: its probers never start again.
     retired: AtomicBool,
-    /// Used by a route of the live snapshot (set by [`keep_running`]);
+    /// Used by a route of the live snapshot (set by
+    /// [`HealthRegistry::keep_running`]);
     /// probers start and run only while it is.
     live: AtomicBool,
     /// Counts prober starts; a prober of an older start ends.
@@ -64,20 +66,20 @@ impl HealthSet {
 
     /// Counts the outcome of a real request to node `i` (passive checks;
     /// nothing when the upstream has none).
-    pub fn report(&self, i: usize, outcome: Outcome) {
-        let Some((limits, kind)) = &self.passive else {
+    pub fn report(&self, i: usize, outcome: TryOutcome) {
+        let Some((limits, check_type)) = &self.passive else {
             return;
         };
         let Some(p) = &self.conf.passive else {
             return;
         };
         let event = match outcome {
-            Outcome::Status(_) if kind == "tcp" => Event::Success,
-            Outcome::Status(s) if p.unhealthy.http_statuses.contains(&s) => Event::HttpFailure,
-            Outcome::Status(s) if p.healthy.http_statuses.contains(&s) => Event::Success,
-            Outcome::Status(_) => return,
-            Outcome::ConnectFailed | Outcome::Failed => Event::TcpFailure,
-            Outcome::Timeout => Event::Timeout,
+            TryOutcome::Status(_) if *check_type == CheckType::Tcp => Event::Success,
+            TryOutcome::Status(s) if p.unhealthy.http_statuses.contains(&s) => Event::HttpFailure,
+            TryOutcome::Status(s) if p.healthy.http_statuses.contains(&s) => Event::Success,
+            TryOutcome::Status(_) => return,
+            TryOutcome::ConnectFailed | TryOutcome::Failed => Event::TcpFailure,
+            TryOutcome::Timeout => Event::Timeout,
         };
         self.record(i, event, limits, "passive");
     }
@@ -174,55 +176,82 @@ impl HealthSet {
 }
 
 /// The probe targets of an upstream's nodes, by node index.
-pub fn targets(nodes: &[super::Node]) -> Vec<Target> {
+pub fn targets(nodes: &[super::Node]) -> Vec<ProbeTarget> {
     nodes
         .iter()
-        .map(|n| Target {
+        .map(|n| ProbeTarget {
             authority: n.authority.as_str().to_owned(),
             port: n.authority.port_u16().unwrap_or(80),
         })
         .collect()
 }
 
-/// Running sets by upstream name, to keep or stop them across rebuilds.
-fn registry() -> &'static Mutex<HashMap<String, Weak<HealthSet>>> {
-    static REG: OnceLock<Mutex<HashMap<String, Weak<HealthSet>>>> = OnceLock::new();
-    REG.get_or_init(|| Mutex::new(HashMap::new()))
+/// The health sets running, by upstream name, so that a rebuilt upstream
+/// keeps its set or retires it, and unused upstreams' probers end. One per
+/// snapshot builder (in its `upstream::UpstreamRegistry`).
+#[derive(Debug, Default)]
+pub struct HealthRegistry {
+    sets: HashMap<String, Weak<HealthSet>>,
 }
 
-/// The health set of the upstream `name` with `conf` over `targets`: the
-/// current one when it has the same checks and nodes, else a new one (and
-/// the old one retired). With `conf` `None`, retires any set that ran
-/// under `name` and returns `None`.
-pub fn attach(
-    name: &str,
-    conf: Option<ChecksConf>,
-    targets: Vec<Target>,
-) -> Option<Arc<HealthSet>> {
-    // A poisoned lock only means another build panicked mid-way.
-    let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
-    reg.retain(|_, w| w.strong_count() > 0);
-    let old = reg.get(name).and_then(Weak::upgrade);
-    let Some(conf) = conf else {
+impl HealthRegistry {
+    /// The health set of the upstream `name` with `conf` over `targets`:
+    /// the current one when it has the same checks and nodes, else a new
+    /// one (and the old one retired). With `conf` `None`, retires any set
+    /// that ran under `name` and returns `None`.
+    pub fn attach(
+        &mut self,
+        name: &str,
+        conf: Option<ChecksConf>,
+        targets: Vec<ProbeTarget>,
+    ) -> Option<Arc<HealthSet>> {
+        self.sets.retain(|_, w| w.strong_count() > 0);
+        let old = self.sets.get(name).and_then(Weak::upgrade);
+        let Some(conf) = conf else {
+            if let Some(old) = old {
+                old.stop(true);
+                self.sets.remove(name);
+            }
+            return None;
+        };
         if let Some(old) = old {
+            if old.conf == conf && old.targets == targets && !old.retired.load(Ordering::Relaxed) {
+                return Some(old);
+            }
             old.stop(true);
-            reg.remove(name);
         }
-        return None;
-    };
-    if let Some(old) = old {
-        if old.conf == conf && old.targets == targets && !old.retired.load(Ordering::Relaxed) {
-            return Some(old);
-        }
-        old.stop(true);
+        let set = new_set(name, conf, targets);
+        self.sets.insert(name.to_owned(), Arc::downgrade(&set));
+        Some(set)
     }
-    let set = new_set(name, conf, targets);
-    reg.insert(name.to_owned(), Arc::downgrade(&set));
-    Some(set)
+
+    /// Called after each published snapshot with the names of the
+    /// upstreams its routes use: those may start probers (on their next
+    /// pick); the probers of every other upstream end, and a pick on a
+    /// snapshot that is no longer live does not start them again.
+    pub fn keep_running<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        let live: HashSet<&str> = names.into_iter().collect();
+        self.sets.retain(|name, w| match w.upgrade() {
+            Some(set) => {
+                if live.contains(name.as_str()) {
+                    if !set.live.swap(true, Ordering::AcqRel) {
+                        // Probers a stale pick may have left marked as
+                        // running have ended: the next pick starts anew.
+                        set.running.store(false, Ordering::Release);
+                    }
+                } else {
+                    set.live.store(false, Ordering::Release);
+                    set.stop(false);
+                }
+                true
+            }
+            None => false,
+        });
+    }
 }
 
 /// A set of healthy nodes, not live (no probers) yet.
-fn new_set(name: &str, conf: ChecksConf, targets: Vec<Target>) -> Arc<HealthSet> {
+fn new_set(name: &str, conf: ChecksConf, targets: Vec<ProbeTarget>) -> Arc<HealthSet> {
     let passive = conf.passive.as_ref().map(|p| {
         let limits = Thresholds {
             successes: p.healthy.successes,
@@ -230,7 +259,7 @@ fn new_set(name: &str, conf: ChecksConf, targets: Vec<Target>) -> Arc<HealthSet>
             tcp_failures: p.unhealthy.tcp_failures,
             timeouts: p.unhealthy.timeouts,
         };
-        (limits, p.kind.clone())
+        (limits, p.check_type)
     });
     Arc::new(HealthSet {
         name: name.to_owned(),
@@ -245,44 +274,14 @@ fn new_set(name: &str, conf: ChecksConf, targets: Vec<Target>) -> Arc<HealthSet>
     })
 }
 
-/// Called after each published snapshot with the names of the upstreams
-/// its routes use: those may start probers (on their next pick); the
-/// probers of every other upstream end, and a pick on a snapshot that is
-/// no longer live does not start them again.
-pub fn keep_running<'a>(names: impl IntoIterator<Item = &'a str>) {
-    let live: HashSet<&str> = names.into_iter().collect();
-    let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
-    sweep(&mut reg, &live);
-}
-
-/// Marks the sets of `reg` live or not by `live` names (see [`keep_running`]).
-fn sweep(reg: &mut HashMap<String, Weak<HealthSet>>, live: &HashSet<&str>) {
-    reg.retain(|name, w| match w.upgrade() {
-        Some(set) => {
-            if live.contains(name.as_str()) {
-                if !set.live.swap(true, Ordering::AcqRel) {
-                    // Probers a stale pick may have left marked as
-                    // running have ended: the next pick starts anew.
-                    set.running.store(false, Ordering::Release);
-                }
-            } else {
-                set.live.store(false, Ordering::Release);
-                set.stop(false);
-            }
-            true
-        }
-        None => false,
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    fn targets(n: u16) -> Vec<Target> {
+    fn targets(n: u16) -> Vec<ProbeTarget> {
         (1..=n)
-            .map(|p| Target {
+            .map(|p| ProbeTarget {
                 authority: format!("127.0.0.1:{p}"),
                 port: p,
             })
@@ -299,13 +298,15 @@ mod tests {
             json!({"active": {"type": "tcp", "healthy": {"interval": 3600}, "unhealthy": {"interval": 3600}},
             "passive": {"unhealthy": {"http_failures": 2, "tcp_failures": 1}}}),
         );
-        let set = attach("health-test passive", c, targets(2)).unwrap();
-        set.report(0, Outcome::Status(500));
+        let set = HealthRegistry::default()
+            .attach("passive", c, targets(2))
+            .unwrap();
+        set.report(0, TryOutcome::Status(500));
         assert!(set.is_healthy(0));
-        set.report(0, Outcome::Status(500));
+        set.report(0, TryOutcome::Status(500));
         assert!(!set.is_healthy(0));
-        set.report(1, Outcome::Status(404));
-        set.report(1, Outcome::ConnectFailed);
+        set.report(1, TryOutcome::Status(404));
+        set.report(1, TryOutcome::ConnectFailed);
         assert!(!set.is_healthy(1));
         assert!(set.is_healthy(7));
     }
@@ -317,40 +318,40 @@ mod tests {
                 json!({"active": {"type": "tcp", "healthy": {"interval": 3600}, "unhealthy": {"interval": 3600}}}),
             )
         };
-        let a = attach("health-test keep", c(), targets(2)).unwrap();
-        let b = attach("health-test keep", c(), targets(2)).unwrap();
+        let mut reg = HealthRegistry::default();
+        let a = reg.attach("keep", c(), targets(2)).unwrap();
+        let b = reg.attach("keep", c(), targets(2)).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
-        let d = attach("health-test keep", c(), targets(3)).unwrap();
+        let d = reg.attach("keep", c(), targets(3)).unwrap();
         assert!(!Arc::ptr_eq(&a, &d));
         assert!(a.retired.load(Ordering::Relaxed) && !d.retired.load(Ordering::Relaxed));
-        assert!(attach("health-test keep", None, targets(3)).is_none());
+        assert!(reg.attach("keep", None, targets(3)).is_none());
         assert!(d.retired.load(Ordering::Relaxed));
     }
 
     #[test]
     fn probers_run_only_while_a_live_snapshot_uses_the_set() {
-        // A registry of its own: builder tests sweep the global one.
         let conf = checks(json!({"active": {"type": "tcp", "healthy": {"interval": 3600}}}));
-        let set = new_set("s", conf.unwrap(), targets(1));
-        let mut reg = HashMap::from([("s".to_owned(), Arc::downgrade(&set))]);
+        let mut reg = HealthRegistry::default();
+        let set = reg.attach("s", conf, targets(1)).unwrap();
         set.wake();
         assert!(!set.current(1), "not started before a snapshot uses it");
-        sweep(&mut reg, &HashSet::from(["s"]));
+        reg.keep_running(["s"]);
         set.wake();
         assert!(set.current(1));
-        sweep(&mut reg, &HashSet::from(["other"]));
+        reg.keep_running(["other"]);
         set.wake();
         assert!(
             !set.current(1) && !set.current(2),
             "a stale pick starts nothing"
         );
-        sweep(&mut reg, &HashSet::from(["s"]));
+        reg.keep_running(["s"]);
         set.wake();
         assert!(set.current(2) && !set.current(1));
         set.stop(true);
         assert!(!set.current(2));
         drop(set);
-        sweep(&mut reg, &HashSet::new());
-        assert!(reg.is_empty());
+        reg.keep_running([]);
+        assert!(reg.sets.is_empty());
     }
 }

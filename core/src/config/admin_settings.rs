@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 
 use serde::Deserialize;
 
+use super::gateway::Provider;
+
 /// APISIX's well-known default admin key. Accepted only from loopback.
 pub const DEFAULT_KEY: &str = "edd1c9f034335f136f87ad84b625c8f1";
 
@@ -91,7 +93,7 @@ impl AdminSection {
     }
 
     /// Whether the Admin API listens under `provider`.
-    pub fn enabled(&self, provider: &str) -> bool {
-        self.enable.unwrap_or(provider == "etcd")
+    pub fn enabled(&self, provider: Provider) -> bool {
+        self.enable.unwrap_or(provider == Provider::Etcd)
     }
 }

@@ -1,6 +1,5 @@
 //! The `etcd:` section of `config.yaml`: endpoints, key prefix, timeout,
-//! credentials, TLS and the local snapshot file. Also the client connection
-//! that the etcd source and the Admin API share.
+//! credentials, TLS and the local snapshot file.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -125,7 +124,7 @@ impl EtcdSection {
                 "expected a path like /apisix (leading slash, no trailing slash)".into(),
             ));
         }
-        if crate::config::seconds(self.timeout).is_none() {
+        if super::seconds(self.timeout).is_none() {
             return Err((
                 "etcd.timeout".into(),
                 "expected seconds > 0 and <= 86400".into(),
@@ -142,51 +141,6 @@ impl EtcdSection {
 
     /// The request timeout.
     pub fn timeout(&self) -> Duration {
-        crate::config::seconds(self.timeout).unwrap_or(Duration::from_secs(30))
-    }
-
-    /// Connects a client to the endpoints (fails when none answers within
-    /// the connect timeout, or when authentication fails).
-    pub async fn connect(&self) -> Result<etcd_client::Client, etcd_client::Error> {
-        let mut opts = etcd_client::ConnectOptions::new()
-            .with_timeout(self.timeout())
-            .with_connect_timeout(self.timeout().min(Duration::from_secs(3)))
-            .with_keep_alive(Duration::from_secs(5), Duration::from_secs(5));
-        if let (Some(u), Some(p)) = (&self.user, &self.password) {
-            opts = opts.with_user(u.clone(), p.clone());
-        }
-        if let Some(tls) = &self.tls {
-            opts = opts.with_tls(tls.options().map_err(etcd_client::Error::InvalidArgs)?);
-        }
-        let connect = etcd_client::Client::connect(&self.endpoints, Some(opts));
-        match tokio::time::timeout(self.timeout(), connect).await {
-            Ok(r) => r,
-            Err(_) => Err(etcd_client::Error::InvalidArgs(format!(
-                "no etcd endpoint of {:?} answered within {:?}",
-                self.endpoints,
-                self.timeout()
-            ))),
-        }
-    }
-}
-
-impl EtcdTls {
-    /// The client TLS settings, with the PEM files read.
-    fn options(&self) -> Result<etcd_client::TlsOptions, String> {
-        let read = |p: &PathBuf, what: &str| {
-            std::fs::read(p).map_err(|e| format!("etcd.tls.{what} {}: {e}", p.display()))
-        };
-        let mut o = etcd_client::TlsOptions::new()
-            .ca_certificate(etcd_client::Certificate::from_pem(read(&self.ca, "ca")?));
-        if let (Some(c), Some(k)) = (&self.cert, &self.key) {
-            o = o.identity(etcd_client::Identity::from_pem(
-                read(c, "cert")?,
-                read(k, "key")?,
-            ));
-        }
-        if let Some(name) = &self.sni {
-            o = o.domain_name(name.clone());
-        }
-        Ok(o)
+        super::seconds(self.timeout).unwrap_or(Duration::from_secs(30))
     }
 }
