@@ -169,7 +169,7 @@ fn a_panicking_plugin_fails_the_request_and_the_host_stays_up() {
     assert!(
         failure
             .message
-            .contains("(at plugins/test-panic/src/lib.rs:"),
+            .contains("(at tests/plugins/test-panic/src/lib.rs:"),
         "{}",
         failure.message
     );
