@@ -25,7 +25,7 @@ pub mod wait;
 
 pub use gateway::{Gateway, ADMIN_KEY};
 pub use http::{get, request, Connection, Request, Response};
-pub use node::Node;
+pub use node::{bad_upstream, Node};
 pub use ports::free_port;
 pub use temp::TempDir;
 pub use wait::eventually;
