@@ -20,11 +20,17 @@ deps:
 build:
 	$(CARGO) build --workspace
 
+# The build step builds everything the tests use, the plugin .so files and
+# the gateway binary included (the tests do not build them); the test
+# step must then compile nothing, and fails when it did.
 # The last line sums every test binary's result: "tests: N passed, N failed".
 test: deps
 	$(CARGO) build --workspace --all-targets
 	@mkdir -p target; set -o pipefail; \
 	$(CARGO) test --workspace --no-fail-fast 2>&1 | tee target/test.log; rc=$$?; \
+	if grep -q '^ *Compiling ' target/test.log; then \
+		echo "make test: the test step compiled what the build step had not built (see target/test.log)"; rc=1; \
+	fi; \
 	awk '/^test result:/ {p += $$4; f += $$6} END {printf "tests: %d passed, %d failed\n", p, f}' target/test.log; \
 	exit $$rc
 

@@ -1,5 +1,5 @@
 //! Where cargo put what it built: the gateway binary and the plugin
-//! libraries the tests load. Tests never build anything themselves; `make
+//! libraries the tests load. The tests do not build these themselves; `make
 //! test` (or `cargo build --workspace`) builds every workspace member before
 //! the tests run.
 
@@ -23,17 +23,26 @@ pub fn profile_dir() -> PathBuf {
     }
 }
 
-/// The file `name` (`libradix_router.so`, `radixgate`) in [`profile_dir`];
-/// panics naming it, and what builds it, when it is missing.
+/// The file `name` (`libradix_router.so`, `radixgate`) in [`profile_dir`],
+/// or its copy in `deps/` when that one is newer (cargo builds a library
+/// there and copies it up); panics naming it, and what builds it, when it
+/// is in neither.
 pub fn artifact(name: &str) -> PathBuf {
-    let path = profile_dir().join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: the tests use what `cargo build --workspace` builds; \
-         run `make test` or `cargo build --workspace` first",
-        path.display()
-    );
-    path
+    let profile = profile_dir();
+    let candidates = [profile.join(name), profile.join("deps").join(name)];
+    let modified = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let newest = candidates
+        .iter()
+        .filter(|p| p.is_file())
+        .max_by_key(|p| modified(p));
+    match newest {
+        Some(path) => path.clone(),
+        None => panic!(
+            "{name} is not in {}: the tests use what `cargo build --workspace` builds; \
+             run `make test` or `cargo build --workspace` first",
+            profile.display()
+        ),
+    }
 }
 
 /// The binary `name` of a workspace package (`radixgate`), for tests that
