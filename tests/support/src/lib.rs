@@ -13,6 +13,8 @@
 //! The crate depends on no crate of the workspace: core's and the router's
 //! tests use it as a dev-dependency.
 
+#![warn(missing_docs)]
+
 pub mod etcd;
 pub mod gateway;
 pub mod http;
