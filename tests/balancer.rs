@@ -20,13 +20,12 @@ fn served_by(port: u16, path: &str, headers: &[(&str, &str)]) -> String {
 #[test]
 fn roundrobin_keeps_weights_1_2_3() {
     let (a, b, c) = (Node::start("a"), Node::start("b"), Node::start("c"));
-    let gw = Gateway::file(BIN, &format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - id: rr\n    uri: /rr\n    upstream: {{nodes: {{\"{}\": 1, \"{}\": 2, \"{}\": 3}}}}\n#END\n",
         a.addr(),
         b.addr(),
         c.addr()
-    ))
-        .start();
+    ));
     let mut counts: HashMap<String, usize> = HashMap::new();
     for _ in 0..600 {
         *counts.entry(served_by(gw.port, "/rr", &[])).or_default() += 1;
@@ -44,12 +43,11 @@ fn roundrobin_keeps_weights_1_2_3() {
 fn least_conn_prefers_the_idle_node_while_another_is_slow() {
     let (slow, idle) = (Node::start("slow"), Node::start("idle"));
     slow.hold(true);
-    let gw = Gateway::file(BIN, &format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - id: lc\n    uri: /lc\n    upstream: {{type: least_conn, nodes: {{\"{}\": 1, \"{}\": 1}}}}\n#END\n",
         slow.addr(),
         idle.addr()
-    ))
-        .start();
+    ));
     let port = gw.port;
     let mut waiting = Vec::new();
     for i in 1..=20 {
@@ -95,7 +93,7 @@ fn chash_keeps_keys_and_moves_only_a_leaving_node_s_keys() {
             list.join(", ")
         )
     };
-    let gw = Gateway::file(BIN, &yaml(&[&a, &b, &c])).start();
+    let gw = Gateway::start_file(BIN, &yaml(&[&a, &b, &c]));
     let owner = |k: usize| served_by(gw.port, "/ch", &[("X-User", &format!("user-{k}"))]);
     let before: Vec<String> = (0..1000).map(owner).collect();
     // The same key lands on the same node.
@@ -129,12 +127,11 @@ fn chash_keeps_keys_and_moves_only_a_leaving_node_s_keys() {
 #[test]
 fn ewma_avoids_a_slow_node() {
     let (slow, fast) = (Node::start("slow"), Node::start("fast"));
-    let gw = Gateway::file(BIN, &format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - id: ew\n    uri: /ew\n    upstream: {{type: ewma, nodes: {{\"{}\": 1, \"{}\": 1}}}}\n#END\n",
         slow.addr(),
         fast.addr()
-    ))
-        .start();
+    ));
     // Requests go one at a time until one lands on the slow node, which
     // holds it for a while: its latency average rises above the fast
     // node's, and stays so (it decays over 10 s).
@@ -171,10 +168,9 @@ fn chash_on_consumer_falls_back_to_the_client_address_and_vars_combinations_stic
         b.addr(),
         c.addr()
     );
-    let gw = Gateway::file(BIN, &format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - id: co\n    uri: /co\n    upstream: {{type: chash, hash_on: consumer, nodes: {nodes}}}\n  - id: vc\n    uri: /vc\n    upstream: {{type: chash, hash_on: vars_combinations, key: \"$http_x_a-$arg_b\", nodes: {nodes}}}\n#END\n"
-    ))
-        .start();
+    ));
     // No authentication yet: every request of this client lands on one node.
     let first = served_by(gw.port, "/co", &[]);
     for _ in 0..20 {

@@ -34,12 +34,11 @@ fn only(served: &[(String, u16)], name: &str) -> bool {
 #[test]
 fn a_node_failing_its_active_check_is_ejected_and_comes_back() {
     let (a, b) = (Node::start("a"), Node::start("b"));
-    let gw = Gateway::file(BIN, &format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - id: h\n    uri: /h\n    upstream: {{nodes: {{\"{}\": 1, \"{}\": 1}}, checks: {ACTIVE}}}\n#END\n",
         a.addr(),
         b.addr()
-    ))
-        .start();
+    ));
     let first = serve(gw.port, "/h", 10);
     assert!(first.iter().any(|(n, _)| n == "a") && first.iter().any(|(n, _)| n == "b"));
     assert!(eventually(5, || a.probes() > 0), "no probe reached node a");
@@ -67,12 +66,11 @@ fn a_node_answering_500s_is_ejected_by_passive_checks() {
     bad.set_status(500);
     // Active probes pass on both; restoring takes 10 successes (10 s),
     // longer than this test: only passive checks act here.
-    let gw = Gateway::file(BIN, &format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - id: p\n    uri: /p\n    upstream:\n      nodes: {{\"{}\": 1, \"{}\": 1}}\n      checks:\n        active: {{http_path: /health, healthy: {{interval: 1, successes: 10}}}}\n        passive: {{unhealthy: {{http_statuses: [500], http_failures: 2}}}}\n#END\n",
         bad.addr(),
         good.addr()
-    ))
-        .start();
+    ));
     let served = serve(gw.port, "/p", 30);
     assert!(only(&served[20..], "good"), "{served:?}");
     assert!((2..=6).contains(&bad.hits()), "bad got {}", bad.hits());
@@ -82,11 +80,10 @@ fn a_node_answering_500s_is_ejected_by_passive_checks() {
 #[test]
 fn the_backup_group_serves_only_while_the_primary_is_down() {
     let (primary, backup) = (Node::start("primary"), Node::start("backup"));
-    let gw = Gateway::file(BIN, &format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - id: pr\n    uri: /pr\n    upstream:\n      nodes:\n        - {{host: 127.0.0.1, port: {}, weight: 1, priority: 1}}\n        - {{host: 127.0.0.1, port: {}, weight: 1, priority: 0}}\n      checks: {ACTIVE}\n#END\n",
         primary.port, backup.port
-    ))
-        .start();
+    ));
     assert!(only(&serve(gw.port, "/pr", 10), "primary"));
     assert_eq!(backup.hits(), 0);
     primary.set_health(503);
@@ -110,7 +107,7 @@ fn probers_stop_when_their_upstream_leaves() {
             node.addr()
         )
     };
-    let gw = Gateway::file(BIN, &yaml("s", &n)).start();
+    let gw = Gateway::start_file(BIN, &yaml("s", &n));
     serve(gw.port, "/s", 1);
     assert!(eventually(5, || n.probes() >= 2), "node n was not probed");
     // Route s (and its upstream) leaves, route t serves /s from another
@@ -134,12 +131,11 @@ fn probers_stop_when_their_upstream_leaves() {
 #[test]
 fn when_every_node_is_unhealthy_all_of_them_serve() {
     let (a, b) = (Node::start("a"), Node::start("b"));
-    let gw = Gateway::file(BIN, &format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - id: all\n    uri: /all\n    upstream: {{nodes: {{\"{}\": 1, \"{}\": 1}}, checks: {ACTIVE}}}\n#END\n",
         a.addr(),
         b.addr()
-    ))
-        .start();
+    ));
     serve(gw.port, "/all", 1);
     a.set_health(500);
     b.set_health(500);

@@ -20,11 +20,10 @@ fn routes(up: &Node, routes: &str) -> String {
 #[test]
 fn add_change_delete_without_restart() {
     let up = Node::start("u");
-    let gw = Gateway::file(
+    let gw = Gateway::start_file(
         BIN,
         &routes(&up, "  - {id: one, uri: /one, upstream_id: u}\n"),
-    )
-    .start();
+    );
     let p = gw.port;
     assert_eq!(get(p, "/one").status, 200);
     assert_eq!(get(p, "/two").status, 404);
@@ -66,11 +65,10 @@ fn add_change_delete_without_restart() {
 #[test]
 fn reloads_fail_no_request_in_flight() {
     let up = Node::start("u");
-    let gw = Gateway::file(
+    let gw = Gateway::start_file(
         BIN,
         &routes(&up, "  - {id: one, uri: /one, upstream_id: u}\n"),
-    )
-    .start();
+    );
     let p = gw.port;
     let stop = Arc::new(AtomicBool::new(false));
     let (ok, bad) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
@@ -124,11 +122,10 @@ fn reloads_fail_no_request_in_flight() {
 #[test]
 fn invalid_edits_keep_the_last_good_config() {
     let up = Node::start("u");
-    let mut gw = Gateway::file(
+    let mut gw = Gateway::start_file(
         BIN,
         &routes(&up, "  - {id: one, uri: /one, upstream_id: u}\n"),
-    )
-    .start();
+    );
     let p = gw.port;
     assert_eq!(get(p, "/one").status, 200);
 

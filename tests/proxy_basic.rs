@@ -68,7 +68,7 @@ fn world() -> World {
     let a = Node::start("a");
     let b = Node::start("b");
     let dead = free_port();
-    let gw = Gateway::file(BIN, &standalone(&a, &b, dead)).start();
+    let gw = Gateway::start_file(BIN, &standalone(&a, &b, dead));
     World { gw, a, b }
 }
 

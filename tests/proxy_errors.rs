@@ -15,7 +15,7 @@ fn gateway() -> (Gateway, Node) {
     let hang = bad_upstream(true);
     let close = bad_upstream(false);
     let dead = free_port();
-    let gw = Gateway::file(
+    let gw = Gateway::start_file(
         BIN,
         &format!(
             r#"routes:
@@ -42,8 +42,7 @@ fn gateway() -> (Gateway, Node) {
 "#,
             ok = ok.addr()
         ),
-    )
-    .start();
+    );
     (gw, ok)
 }
 

@@ -31,10 +31,9 @@ fn slow_node(delay: Duration) -> u16 {
 #[test]
 fn sigterm_drains_requests_in_flight() {
     let node = slow_node(Duration::from_millis(1500));
-    let mut gw = Gateway::file(BIN, &format!(
+    let mut gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - {{id: slow, uri: /slow, upstream: {{nodes: {{\"127.0.0.1:{node}\": 1}}}}}}\n#END\n"
-    ))
-        .start();
+    ));
     let port = gw.port;
     let in_flight = std::thread::spawn(move || request(port, "GET", "/slow", &[]));
     std::thread::sleep(Duration::from_millis(400));

@@ -81,10 +81,9 @@ fn rss_kb(pid: u32, field: &str) -> u64 {
 #[test]
 fn hundred_megabytes_each_way_stream() {
     let node = big_node();
-    let gw = Gateway::file(BIN, &format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - {{id: big, uri: /big/*, upstream: {{nodes: {{\"127.0.0.1:{node}\": 1}}}}}}\n#END\n"
-    ))
-        .start();
+    ));
     let idle = rss_kb(gw.pid(), "VmRSS:");
 
     // Down: read and count without keeping it.

@@ -151,7 +151,7 @@ fn raw_status(port: u16, bytes: &[u8]) -> u16 {
 #[test]
 fn https_nodes_get_sni_and_keep_alive() {
     let (port, seen) = counting_node(Some(tls_config()));
-    let gw = Gateway::file(
+    let gw = Gateway::start_file(
         BIN,
         &format!(
             r#"routes:
@@ -166,8 +166,7 @@ fn https_nodes_get_sni_and_keep_alive() {
 #END
 "#
         ),
-    )
-    .start();
+    );
     for _ in 0..8 {
         let r = get(gw.port, "/tls");
         assert_eq!(r.status, 200, "{r:?}\n{}", gw.log());
@@ -186,7 +185,7 @@ fn https_nodes_get_sni_and_keep_alive() {
 #[test]
 fn keepalive_pool_idle_timeout_closes_idle_connections() {
     let (port, seen) = counting_node(None);
-    let gw = Gateway::file(
+    let gw = Gateway::start_file(
         BIN,
         &format!(
             r#"routes:
@@ -198,8 +197,7 @@ fn keepalive_pool_idle_timeout_closes_idle_connections() {
 #END
 "#
         ),
-    )
-    .start();
+    );
     for _ in 0..3 {
         assert_eq!(get(gw.port, "/idle").status, 200, "{}", gw.log());
     }
@@ -214,7 +212,7 @@ fn keepalive_pool_idle_timeout_closes_idle_connections() {
 #[test]
 fn keepalive_pool_requests_closes_after_that_many() {
     let (port, seen) = counting_node(None);
-    let gw = Gateway::file(
+    let gw = Gateway::start_file(
         BIN,
         &format!(
             r#"routes:
@@ -226,8 +224,7 @@ fn keepalive_pool_requests_closes_after_that_many() {
 #END
 "#
         ),
-    )
-    .start();
+    );
     for _ in 0..12 {
         assert_eq!(get(gw.port, "/ka").status, 200, "{}", gw.log());
     }
@@ -267,7 +264,7 @@ fn unaccepted_listener() -> (SocketAddr, Vec<TcpStream>, std::net::TcpListener) 
 fn connect_and_read_timeouts_give_504() {
     let (silent, _held, _listener) = unaccepted_listener();
     let hang = bad_upstream(true);
-    let gw = Gateway::file(
+    let gw = Gateway::start_file(
         BIN,
         &format!(
             r#"routes:
@@ -282,8 +279,7 @@ fn connect_and_read_timeouts_give_504() {
 #END
 "#
         ),
-    )
-    .start();
+    );
     let r = get(gw.port, "/connect");
     assert_eq!(r.status, 504, "{r:?}\n{}", gw.log());
     assert_eq!(r.body, r#"{"error_msg":"504 Gateway Timeout"}"#);
@@ -306,7 +302,7 @@ fn only_safe_requests_are_retried() {
     let ok = Node::start("ok");
     // Reads at most 4 KiB of a request, then hangs up without answering.
     let closer = bad_upstream(false);
-    let gw = Gateway::file(
+    let gw = Gateway::start_file(
         BIN,
         &format!(
             r#"routes:
@@ -317,8 +313,7 @@ fn only_safe_requests_are_retried() {
 "#,
             ok = ok.addr()
         ),
-    )
-    .start();
+    );
     let body = vec![b'x'; 16 * 1024];
     let mut post = format!(
         "POST /flaky HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",

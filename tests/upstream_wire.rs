@@ -90,10 +90,9 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<Seen> {
 }
 
 fn gateway(port: u16) -> Gateway {
-    Gateway::file(BIN, &format!(
+    Gateway::start_file(BIN, &format!(
         "routes:\n  - {{id: wire, uri: /t/*, upstream: {{nodes: {{\"127.0.0.1:{port}\": 1}}}}}}\n#END\n"
     ))
-        .start()
 }
 
 /// Sends `raw` (which must ask for `Connection: close`) and returns the
@@ -332,10 +331,9 @@ fn a_node_that_stops_reading_hits_the_send_timeout() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind node");
     let port = listener.local_addr().expect("addr").port();
     let held = thread::spawn(move || listener.accept().map(|(s, _)| s));
-    let gw = Gateway::file(BIN, &format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - {{id: deaf, uri: /t/*, timeout: {{connect: 2, send: 0.5, read: 5}}, upstream: {{nodes: {{\"127.0.0.1:{port}\": 1}}}}}}\n#END\n"
-    ))
-        .start();
+    ));
     let size = 64 << 20;
     let mut s = TcpStream::connect(("127.0.0.1", gw.port)).expect("connect gateway");
     s.set_read_timeout(Some(Duration::from_secs(20))).ok();
@@ -392,10 +390,9 @@ fn least_conn_counts_a_response_in_flight_until_its_body_ends() {
         s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-Node: fast\r\n\r\nabcd")
             .is_ok()
     }));
-    let gw = Gateway::file(BIN, &format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - {{id: lc, uri: /t/*, upstream: {{type: least_conn, nodes: {{\"127.0.0.1:{slow}\": 1, \"127.0.0.1:{fast}\": 1}}}}}}\n#END\n"
-    ))
-        .start();
+    ));
     let port = gw.port;
     let total = || slow_hits.load(Ordering::SeqCst) + fast_hits.load(Ordering::SeqCst);
     // Requests until one is streaming from `slow`.

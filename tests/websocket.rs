@@ -67,10 +67,9 @@ fn handshake(port: u16, path: &str) -> (TcpStream, String) {
 #[test]
 fn websocket_echo_through_the_gateway() {
     let node = ws_echo_node();
-    let gw = Gateway::file(BIN, &format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - {{id: ws, uri: /ws, enable_websocket: true, upstream: {{nodes: {{\"127.0.0.1:{node}\": 1}}}}}}\n  - {{id: plain, uri: /plain, upstream: {{nodes: {{\"127.0.0.1:{node}\": 1}}}}}}\n#END\n"
-    ))
-        .start();
+    ));
     let (mut s, head) = handshake(gw.port, "/ws");
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     assert!(

@@ -185,6 +185,11 @@ impl Gateway {
         b
     }
 
+    /// [`Gateway::file`] with its defaults, started.
+    pub fn start_file(bin: impl AsRef<Path>, apisix: &str) -> Gateway {
+        Gateway::file(bin, apisix).start()
+    }
+
     /// A gateway of binary `bin` on etcd at `endpoints` (2 s timeout), with
     /// its Admin API.
     pub fn etcd(bin: impl AsRef<Path>, endpoints: &[String]) -> GatewayBuilder {

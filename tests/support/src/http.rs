@@ -191,15 +191,17 @@ impl Connection {
         let chunked = headers
             .get("transfer-encoding")
             .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-        if no_body {
-        } else if chunked {
-            self.read_chunked(&mut body)?;
-        } else if let Some(len) = headers.get("content-length") {
-            let len: usize = len.parse().map_err(|_| bad("content-length"))?;
-            body.resize(len, 0);
-            self.reader.read_exact(&mut body)?;
-        } else {
-            self.reader.read_to_end(&mut body)?;
+        match headers.get("content-length") {
+            _ if no_body => {}
+            _ if chunked => self.read_chunked(&mut body)?,
+            Some(len) => {
+                let len: usize = len.parse().map_err(|_| bad("content-length"))?;
+                body.resize(len, 0);
+                self.reader.read_exact(&mut body)?;
+            }
+            None => {
+                self.reader.read_to_end(&mut body)?;
+            }
         }
         Ok(Response {
             status,
