@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use etcd_client::CompactionOptions;
 use radixgate_test_support::etcd::{client, runtime, Etcd};
-use radixgate_test_support::{eventually, Gateway, Node};
+use radixgate_test_support::{eventually, Gateway, Node, TempDir};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
@@ -318,8 +318,8 @@ fn a_silent_watch_is_noticed_and_resumed() {
 
 #[test]
 fn tls_to_etcd() {
-    let dir = std::env::temp_dir().join(format!("rg-etcd-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let tmp = TempDir::new("etcd-tls");
+    let dir = tmp.root();
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
     let (cert, key) = (dir.join("etcd.pem"), dir.join("etcd-key.pem"));
     std::fs::write(&cert, ck.cert.pem()).expect("write cert");
@@ -348,7 +348,6 @@ fn tls_to_etcd() {
         gw.log()
     );
     drop(gw);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
