@@ -20,25 +20,32 @@ deps:
 build:
 	$(CARGO) build --workspace
 
+# The build step builds everything the tests use, the plugin .so files and
+# the gateway binary included (the tests do not build them); the test
+# step must then compile nothing, and fails when it did.
 # The last line sums every test binary's result: "tests: N passed, N failed".
 test: deps
 	$(CARGO) build --workspace --all-targets
 	@mkdir -p target; set -o pipefail; \
 	$(CARGO) test --workspace --no-fail-fast 2>&1 | tee target/test.log; rc=$$?; \
+	if grep -q '^ *Compiling ' target/test.log; then \
+		echo "make test: the test step compiled what the build step had not built (see target/test.log)"; rc=1; \
+	fi; \
 	awk '/^test result:/ {p += $$4; f += $$6} END {printf "tests: %d passed, %d failed\n", p, f}' target/test.log; \
 	exit $$rc
 
 # The demo upstream: python3's http.server on 127.0.0.1:19081 serving
 # conf/demo/, started here and stopped when radixgate exits.
-# Plugins: every plugins/<name> crate but the test-* ones is built and its
-# .so copied into target/plugins (conf/config.yaml's plugins.dir).
+# Plugins: every plugins/<name> crate is built and its .so copied into
+# target/plugins (conf/config.yaml's plugins.dir); the test plugins live in
+# tests/plugins/ and are not installed.
 run: build
 	@command -v python3 >/dev/null || { echo "make run needs python3 for the demo upstream"; exit 1; }
 	@mkdir -p target/plugins; for d in plugins/*/; do \
-		n=$$(basename $$d); case $$n in test-*) continue;; esac; \
+		n=$$(basename $$d); \
 		grep -q "\"plugins/$$n\"" Cargo.toml || continue; \
 		$(CARGO) build -q -p radixgate-plugin-$$n && \
-		cp target/debug/libradixgate_plugin_$$(echo $$n | tr - _).so target/plugins/ || exit 1; \
+		cp $${CARGO_TARGET_DIR:-target}/debug/libradixgate_plugin_$$(echo $$n | tr - _).so target/plugins/ || exit 1; \
 	done; echo "plugins in target/plugins: $$(ls target/plugins | tr '\n' ' ')"
 	@python3 -m http.server 19081 --bind 127.0.0.1 --directory conf/demo >/dev/null 2>&1 & up=$$!; \
 	trap 'kill $$up 2>/dev/null' EXIT INT TERM; \

@@ -1,11 +1,32 @@
 //! The Admin API against a real etcd: every verb, APISIX's shapes and
 //! status codes, and every error.
 
-#[path = "common/etcd.rs"]
-mod etcd;
+use std::collections::HashMap;
+use std::time::Duration;
 
-use etcd::{eventually, http, upstream, Etcd, EtcdGateway, KEY};
+use radixgate_test_support::etcd::Etcd;
+use radixgate_test_support::{eventually, Gateway, Node, Request, ADMIN_KEY as KEY};
 use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
+
+/// One exchange with the Admin API on `port`, with an optional JSON body:
+/// (status, lower-cased headers, body).
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> std::io::Result<(u16, HashMap<String, String>, String)> {
+    let mut req = Request::new(method, path)
+        .headers(headers)
+        .timeout(Duration::from_secs(30));
+    if let Some(body) = body {
+        req = req.json(body);
+    }
+    req.send(port).map(|r| (r.status, r.headers, r.body))
+}
 
 fn route(up: &str) -> String {
     json!({"uri": "/a", "upstream_id": up}).to_string()
@@ -14,8 +35,9 @@ fn route(up: &str) -> String {
 #[test]
 fn every_verb_with_apisix_shapes() {
     let e = Etcd::start();
-    let gw = EtcdGateway::start(&e.endpoints());
-    let node = format!("127.0.0.1:{}", upstream("one"));
+    let gw = Gateway::etcd(BIN, &e.endpoints()).start();
+    let up_one = Node::start_named("one");
+    let node = up_one.addr();
     let up = json!({"nodes": {node.as_str(): 1}}).to_string();
 
     // PUT creates (201), then replaces (200), keeping create_time.
@@ -30,7 +52,7 @@ fn every_verb_with_apisix_shapes() {
 
     // GET one: key, value, createdIndex, modifiedIndex; X-API-VERSION: v3.
     let (s, h, body) = http(
-        gw.admin_port,
+        gw.admin_port(),
         "GET",
         "/apisix/admin/upstreams/u1",
         &[("X-API-KEY", KEY)],
@@ -46,7 +68,7 @@ fn every_verb_with_apisix_shapes() {
     let (s, v) = gw.admin("PUT", "/apisix/admin/routes/1", Some(&route("u1")));
     assert_eq!(s, 201, "{v}");
     assert!(
-        eventually(10, || gw.get("/a") == (200, "one".into())),
+        eventually(10, || gw.fetch("/a") == (200, "one".into())),
         "{}",
         gw.log()
     );
@@ -116,7 +138,7 @@ fn every_verb_with_apisix_shapes() {
         (s, v["deleted"].as_str(), v["key"].as_str()),
         (200, Some("1"), Some("/apisix/routes/1"))
     );
-    assert!(eventually(10, || gw.get("/a").0 == 404));
+    assert!(eventually(10, || gw.fetch("/a").0 == 404));
     let (s, v) = gw.admin("GET", "/apisix/admin/routes/1", None);
     assert_eq!(s, 404);
     assert!(v["error_msg"].as_str().unwrap().contains("not found"));
@@ -137,7 +159,7 @@ fn every_verb_with_apisix_shapes() {
 #[test]
 fn bad_input_is_refused_and_nothing_is_written() {
     let e = Etcd::start();
-    let gw = EtcdGateway::start(&e.endpoints());
+    let gw = Gateway::etcd(BIN, &e.endpoints()).start();
     let put = |path: &str, body: &str| gw.admin("PUT", path, Some(body));
 
     // Reference to a missing upstream.
@@ -193,9 +215,9 @@ fn bad_input_is_refused_and_nothing_is_written() {
 fn keys_and_roles() {
     let e = Etcd::start();
     let extra = "  keys:\n    - {name: ops, key: admin-secret-1, role: admin}\n    - {name: ro, key: viewer-secret-1, role: viewer}\n";
-    let gw = EtcdGateway::start_with(&e.endpoints(), extra);
+    let gw = Gateway::etcd(BIN, &e.endpoints()).admin_yaml(extra).start();
     let call = |method: &str, path: &str, h: &[(&str, &str)], body: Option<&str>| {
-        let (s, _, b) = http(gw.admin_port, method, path, h, body).unwrap();
+        let (s, _, b) = http(gw.admin_port(), method, path, h, body).unwrap();
         (
             s,
             serde_json::from_str::<serde_json::Value>(&b).unwrap_or_default(),
@@ -255,7 +277,7 @@ fn keys_and_roles() {
 #[test]
 fn etcd_down_is_503_and_standalone_is_read_only() {
     let mut e = Etcd::start();
-    let gw = EtcdGateway::start(&e.endpoints());
+    let gw = Gateway::etcd(BIN, &e.endpoints()).start();
     e.stop(0);
     let (s, v) = gw.admin("GET", "/apisix/admin/routes", None);
     assert_eq!(s, 503, "{v}");
@@ -267,21 +289,14 @@ fn etcd_down_is_503_and_standalone_is_read_only() {
     drop(gw);
 
     // Standalone: GET serves the file's objects, writes are refused.
-    let dir = std::env::temp_dir().join(format!("rg-admin-standalone-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (port, admin) = (etcd::http_free_port(), etcd::http_free_port());
-    std::fs::write(dir.join("config.yaml"), format!(
-        "gateway:\n  listen: [\"127.0.0.1:{port}\"]\n  worker_threads: 1\nconfig:\n  provider: yaml\n  file: apisix.yaml\nadmin:\n  enable: true\n  listen: \"127.0.0.1:{admin}\"\n")).unwrap();
-    std::fs::write(dir.join("apisix.yaml"), "upstreams:\n  - {id: u, nodes: {\"127.0.0.1:1\": 1}}\nroutes:\n  - {id: 1, uri: /a, upstream_id: u}\n#END\n").unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_radixgate"))
-        .arg("--config")
-        .arg(dir.join("config.yaml"))
-        .current_dir(&dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let guard = etcd::KillOnDrop(&mut child);
+    let standalone = Gateway::file(
+        BIN,
+        "upstreams:\n  - {id: u, nodes: {\"127.0.0.1:1\": 1}}\nroutes:\n  - {id: 1, uri: /a, upstream_id: u}\n#END\n",
+    )
+    .workers(1)
+    .admin()
+    .start();
+    let admin = standalone.admin_port();
     assert!(eventually(20, || http(admin, "GET", "/", &[], None).is_ok()));
     let (s, _, b) = http(
         admin,
@@ -310,14 +325,13 @@ fn etcd_down_is_503_and_standalone_is_read_only() {
         s, 200,
         "validation writes nothing: allowed in standalone mode: {b}"
     );
-    drop(guard);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(standalone);
 }
 
 #[test]
 fn schemas_consumers_and_credentials() {
     let e = Etcd::start();
-    let gw = EtcdGateway::start(&e.endpoints());
+    let gw = Gateway::etcd(BIN, &e.endpoints()).start();
     let (s, v) = gw.admin("GET", "/apisix/admin/schema/route", None);
     assert_eq!(s, 200, "{v}");
     assert!(v["properties"]["uri"].is_object(), "{v}");

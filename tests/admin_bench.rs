@@ -3,14 +3,14 @@
 //! them, then Admin PUT -> first request served by the new route, p50/p99
 //! over 1000 changes, and how many router rebuilds the changes caused.
 
-#[path = "common/etcd.rs"]
-mod etcd;
-
 use std::time::{Duration, Instant};
 
-use etcd::{client, http, runtime, upstream, Etcd, EtcdGateway};
 use etcd_client::{Txn, TxnOp};
+use radixgate_test_support::etcd::{client, runtime, Etcd};
+use radixgate_test_support::{Gateway, Node};
 use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -32,7 +32,8 @@ fn admin_put_to_first_request_served() {
     let e = Etcd::start();
     let rt = runtime();
     let mut c = client(&rt, &e.endpoints());
-    let node = format!("127.0.0.1:{}", upstream("bench"));
+    let up = Node::start_named("bench");
+    let node = up.addr();
     let up = json!({"id": "u", "nodes": {node.as_str(): 1}}).to_string();
     rt.block_on(c.put("/apisix/upstreams/u", up, None))
         .expect("put upstream");
@@ -50,14 +51,14 @@ fn admin_put_to_first_request_served() {
     }
 
     let t0 = Instant::now();
-    let gw = EtcdGateway::start_with(&e.endpoints(), "  enable: true\n");
+    let gw = Gateway::etcd(BIN, &e.endpoints()).start();
     let last = format!("/load/{}/x", loaded - 1);
-    while gw.get(&last).0 != 200 {
+    while gw.fetch(&last).0 != 200 {
         assert!(t0.elapsed() < Duration::from_secs(300), "{}", gw.log());
         std::thread::sleep(Duration::from_millis(1));
     }
     let full_load = t0.elapsed();
-    assert_eq!(gw.get("/load/0/x").0, 200);
+    assert_eq!(gw.fetch("/load/0/x").0, 200);
 
     let mut lat = Vec::with_capacity(changes);
     let mut put_only = Vec::with_capacity(changes);
@@ -65,18 +66,12 @@ fn admin_put_to_first_request_served() {
         let body = json!({"uri": format!("/new/{i}"), "upstream_id": "u"}).to_string();
         let path = format!("/apisix/admin/routes/n{i}");
         let t = Instant::now();
-        let (s, _, b) = http(
-            gw.admin_port,
-            "PUT",
-            &path,
-            &[("X-API-KEY", etcd::KEY)],
-            Some(&body),
-        )
-        .expect("admin put");
+        let r = gw.admin_request("PUT", &path, Some(&body));
+        let (s, b) = (r.status, r.body);
         assert_eq!(s, 201, "{b}");
         put_only.push(t.elapsed());
         let uri = format!("/new/{i}");
-        while gw.get(&uri).0 != 200 {
+        while gw.fetch(&uri).0 != 200 {
             assert!(t.elapsed() < Duration::from_secs(30), "{}", gw.log());
         }
         lat.push(t.elapsed());

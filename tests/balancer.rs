@@ -3,14 +3,12 @@
 //! whose requests are still in flight; chash keeps a key on its node and,
 //! when a node leaves, moves only that node's keys; ewma avoids a slow node.
 
-mod common;
-mod nodes;
-
 use std::collections::HashMap;
 use std::thread;
 
-use common::{eventually, get, request, Gateway, Upstream};
-use nodes::Node;
+use radixgate_test_support::{eventually, get, request, Gateway, Node};
+
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
 /// The node (`x-upstream`) that answered `path`, with `headers`.
 fn served_by(port: u16, path: &str, headers: &[(&str, &str)]) -> String {
@@ -21,16 +19,12 @@ fn served_by(port: u16, path: &str, headers: &[(&str, &str)]) -> String {
 
 #[test]
 fn roundrobin_keeps_weights_1_2_3() {
-    let (a, b, c) = (
-        Upstream::start("a"),
-        Upstream::start("b"),
-        Upstream::start("c"),
-    );
-    let gw = Gateway::start(&format!(
+    let (a, b, c) = (Node::start("a"), Node::start("b"), Node::start("c"));
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - id: rr\n    uri: /rr\n    upstream: {{nodes: {{\"{}\": 1, \"{}\": 2, \"{}\": 3}}}}\n#END\n",
-        a.node(),
-        b.node(),
-        c.node()
+        a.addr(),
+        b.addr(),
+        c.addr()
     ));
     let mut counts: HashMap<String, usize> = HashMap::new();
     for _ in 0..600 {
@@ -49,7 +43,7 @@ fn roundrobin_keeps_weights_1_2_3() {
 fn least_conn_prefers_the_idle_node_while_another_is_slow() {
     let (slow, idle) = (Node::start("slow"), Node::start("idle"));
     slow.hold(true);
-    let gw = Gateway::start(&format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - id: lc\n    uri: /lc\n    upstream: {{type: least_conn, nodes: {{\"{}\": 1, \"{}\": 1}}}}\n#END\n",
         slow.addr(),
         idle.addr()
@@ -88,22 +82,18 @@ fn least_conn_prefers_the_idle_node_while_another_is_slow() {
 
 #[test]
 fn chash_keeps_keys_and_moves_only_a_leaving_node_s_keys() {
-    let (a, b, c) = (
-        Upstream::start("a"),
-        Upstream::start("b"),
-        Upstream::start("c"),
-    );
-    let yaml = |nodes: &[&Upstream]| {
+    let (a, b, c) = (Node::start("a"), Node::start("b"), Node::start("c"));
+    let yaml = |nodes: &[&Node]| {
         let list: Vec<String> = nodes
             .iter()
-            .map(|n| format!("\"{}\": 1", n.node()))
+            .map(|n| format!("\"{}\": 1", n.addr()))
             .collect();
         format!(
             "routes:\n  - id: ch\n    uri: /ch\n    upstream: {{type: chash, hash_on: header, key: x-user, nodes: {{{}}}}}\n#END\n",
             list.join(", ")
         )
     };
-    let gw = Gateway::start(&yaml(&[&a, &b, &c]));
+    let gw = Gateway::start_file(BIN, &yaml(&[&a, &b, &c]));
     let owner = |k: usize| served_by(gw.port, "/ch", &[("X-User", &format!("user-{k}"))]);
     let before: Vec<String> = (0..1000).map(owner).collect();
     // The same key lands on the same node.
@@ -137,7 +127,7 @@ fn chash_keeps_keys_and_moves_only_a_leaving_node_s_keys() {
 #[test]
 fn ewma_avoids_a_slow_node() {
     let (slow, fast) = (Node::start("slow"), Node::start("fast"));
-    let gw = Gateway::start(&format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - id: ew\n    uri: /ew\n    upstream: {{type: ewma, nodes: {{\"{}\": 1, \"{}\": 1}}}}\n#END\n",
         slow.addr(),
         fast.addr()
@@ -171,18 +161,14 @@ fn ewma_avoids_a_slow_node() {
 
 #[test]
 fn chash_on_consumer_falls_back_to_the_client_address_and_vars_combinations_stick() {
-    let (a, b, c) = (
-        Upstream::start("a"),
-        Upstream::start("b"),
-        Upstream::start("c"),
-    );
+    let (a, b, c) = (Node::start("a"), Node::start("b"), Node::start("c"));
     let nodes = format!(
         "{{\"{}\": 1, \"{}\": 1, \"{}\": 1}}",
-        a.node(),
-        b.node(),
-        c.node()
+        a.addr(),
+        b.addr(),
+        c.addr()
     );
-    let gw = Gateway::start(&format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - id: co\n    uri: /co\n    upstream: {{type: chash, hash_on: consumer, nodes: {nodes}}}\n  - id: vc\n    uri: /vc\n    upstream: {{type: chash, hash_on: vars_combinations, key: \"$http_x_a-$arg_b\", nodes: {nodes}}}\n#END\n"
     ));
     // No authentication yet: every request of this client lands on one node.

@@ -2,10 +2,7 @@
 //! start healthy, take writes, survive one member stopping, and restart a
 //! member on its old data dir.
 
-#[path = "common/etcd.rs"]
-mod etcd;
-
-use etcd::{client, runtime, Etcd};
+use radixgate_test_support::etcd::{client, runtime, Etcd};
 
 #[test]
 fn single_member_takes_writes_and_restarts_with_its_data() {

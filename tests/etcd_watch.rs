@@ -5,19 +5,19 @@
 //! gateway start while etcd is down; a three-member cluster with one member
 //! stopped; two gateways on one etcd converge; a bad value never stops the watch.
 
-#[path = "common/etcd.rs"]
-mod etcd;
-
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use etcd::{client, eventually, runtime, upstream, Etcd, EtcdGateway};
 use etcd_client::CompactionOptions;
+use radixgate_test_support::etcd::{client, runtime, Etcd};
+use radixgate_test_support::{eventually, Gateway, Node, TempDir};
 use serde_json::json;
 
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
+
 fn up_json(id: &str, name: &str) -> String {
-    let node = format!("127.0.0.1:{}", upstream(name));
+    let node = Node::start_named(name).addr();
     json!({"id": id, "nodes": {node.as_str(): 1}}).to_string()
 }
 
@@ -44,8 +44,8 @@ fn seed(
     .expect("put route");
 }
 
-fn served(gw: &EtcdGateway, uri: &str, name: &str) -> bool {
-    gw.get(uri) == (200, name.to_owned())
+fn served(gw: &Gateway, uri: &str, name: &str) -> bool {
+    gw.fetch(uri) == (200, name.to_owned())
 }
 
 #[test]
@@ -54,7 +54,7 @@ fn etcd_killed_while_requests_flow_then_writes_after_restart_apply() {
     let rt = runtime();
     let mut c = client(&rt, &e.endpoints());
     seed(&rt, &mut c, "1", "/a", "one");
-    let gw = Arc::new(EtcdGateway::start(&e.endpoints()));
+    let gw = Arc::new(Gateway::etcd(BIN, &e.endpoints()).start());
     assert!(eventually(10, || served(&gw, "/a", "one")), "{}", gw.log());
 
     let (stop, sent, failed) = (
@@ -100,12 +100,12 @@ fn compaction_past_the_watch_resyncs_with_nothing_lost() {
     let rt = runtime();
     let mut c = client(&rt, &e.endpoints());
     seed(&rt, &mut c, "1", "/a", "one");
-    let mut gw = EtcdGateway::start(&e.endpoints());
+    let mut gw = Gateway::etcd(BIN, &e.endpoints()).start();
     assert!(eventually(10, || served(&gw, "/a", "one")));
     // Let the snapshot file record this revision, then stop the gateway.
     assert!(eventually(10, || gw
         .dir
-        .join("etcd-snapshot.json")
+        .path("etcd-snapshot.json")
         .exists()));
     std::thread::sleep(Duration::from_millis(700));
     gw.stop_process();
@@ -131,7 +131,7 @@ fn compaction_past_the_watch_resyncs_with_nothing_lost() {
         .expect("compact");
     gw.start_process();
     assert!(
-        eventually(20, || served(&gw, "/b", "two") && gw.get("/a").0 == 404),
+        eventually(20, || served(&gw, "/b", "two") && gw.fetch("/a").0 == 404),
         "{}",
         gw.log()
     );
@@ -151,11 +151,11 @@ fn starts_from_the_snapshot_file_while_etcd_is_down_then_catches_up() {
     let rt = runtime();
     let mut c = client(&rt, &e.endpoints());
     seed(&rt, &mut c, "1", "/a", "one");
-    let mut gw = EtcdGateway::start(&e.endpoints());
+    let mut gw = Gateway::etcd(BIN, &e.endpoints()).start();
     assert!(eventually(10, || served(&gw, "/a", "one")));
     assert!(eventually(10, || gw
         .dir
-        .join("etcd-snapshot.json")
+        .path("etcd-snapshot.json")
         .exists()));
     gw.stop_process();
     e.stop(0);
@@ -175,7 +175,7 @@ fn starts_from_the_snapshot_file_while_etcd_is_down_then_catches_up() {
 fn three_members_with_one_stopped_and_writes_through_another_member() {
     let mut e = Etcd::cluster(3);
     let rt = runtime();
-    let gw = EtcdGateway::start(&e.endpoints());
+    let gw = Gateway::etcd(BIN, &e.endpoints()).start();
     let mut c = client(&rt, &e.endpoints());
     seed(&rt, &mut c, "1", "/a", "one");
     assert!(eventually(10, || served(&gw, "/a", "one")), "{}", gw.log());
@@ -221,8 +221,8 @@ fn three_members_with_one_stopped_and_writes_through_another_member() {
 fn two_gateways_on_one_etcd_converge_and_bad_values_are_skipped() {
     let e = Etcd::start();
     let rt = runtime();
-    let a = EtcdGateway::start(&e.endpoints());
-    let b = EtcdGateway::start(&e.endpoints());
+    let a = Gateway::etcd(BIN, &e.endpoints()).start();
+    let b = Gateway::etcd(BIN, &e.endpoints()).start();
     let (s, v) = a.admin(
         "PUT",
         "/apisix/admin/upstreams/u",
@@ -258,7 +258,7 @@ fn two_gateways_on_one_etcd_converge_and_bad_values_are_skipped() {
     rt.block_on(c.delete("/apisix/routes/1", None))
         .expect("delete");
     for gw in [&a, &b] {
-        assert!(eventually(15, || gw.get("/r1").0 == 404), "{}", gw.log());
+        assert!(eventually(15, || gw.fetch("/r1").0 == 404), "{}", gw.log());
         assert!(served(gw, "/r0", "shared") && served(gw, "/r5", "shared"));
         assert!(
             gw.log().contains("/apisix/routes/0"),
@@ -282,7 +282,7 @@ fn a_revision_that_went_backwards_is_a_full_re_read() {
         ))
         .expect("put");
     }
-    let gw = EtcdGateway::start(&e.endpoints());
+    let gw = Gateway::etcd(BIN, &e.endpoints()).start();
     assert!(eventually(10, || served(&gw, "/a", "one")), "{}", gw.log());
     // etcd comes back empty (revision 1): what it holds now is the truth.
     e.stop(0);
@@ -291,7 +291,7 @@ fn a_revision_that_went_backwards_is_a_full_re_read() {
     let mut c = client(&rt, &e.endpoints());
     seed(&rt, &mut c, "9", "/z", "nine");
     assert!(
-        eventually(30, || served(&gw, "/z", "nine") && gw.get("/a").0 == 404),
+        eventually(30, || served(&gw, "/z", "nine") && gw.fetch("/a").0 == 404),
         "{}",
         gw.log()
     );
@@ -304,7 +304,7 @@ fn a_silent_watch_is_noticed_and_resumed() {
     let rt = runtime();
     let mut c = client(&rt, &e.endpoints());
     seed(&rt, &mut c, "1", "/a", "one");
-    let gw = EtcdGateway::start(&e.endpoints());
+    let gw = Gateway::etcd(BIN, &e.endpoints()).start();
     assert!(eventually(10, || served(&gw, "/a", "one")), "{}", gw.log());
     // etcd frozen: connections stay open, nothing answers.
     e.members[0].signal("STOP");
@@ -318,8 +318,8 @@ fn a_silent_watch_is_noticed_and_resumed() {
 
 #[test]
 fn tls_to_etcd() {
-    let dir = std::env::temp_dir().join(format!("rg-etcd-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let tmp = TempDir::new("etcd-tls");
+    let dir = tmp.root();
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
     let (cert, key) = (dir.join("etcd.pem"), dir.join("etcd-key.pem"));
     std::fs::write(&cert, ck.cert.pem()).expect("write cert");
@@ -330,7 +330,7 @@ fn tls_to_etcd() {
         e.endpoint(),
         cert.display()
     );
-    let gw = EtcdGateway::start_yaml(&tls);
+    let gw = Gateway::etcd_yaml(BIN, &tls).start();
     let (s, v) = gw.admin(
         "PUT",
         "/apisix/admin/upstreams/u",
@@ -348,7 +348,6 @@ fn tls_to_etcd() {
         gw.log()
     );
     drop(gw);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -365,7 +364,7 @@ fn etcd_with_authentication() {
         "etcd:\n  endpoints: [\"{}\"]\n  timeout: 2\n  user: root\n  password: root-secret\n",
         e.endpoint()
     );
-    let gw = EtcdGateway::start_yaml(&section);
+    let gw = Gateway::etcd_yaml(BIN, &section).start();
     let (s, v) = gw.admin(
         "PUT",
         "/apisix/admin/upstreams/u",
@@ -388,8 +387,8 @@ fn etcd_with_authentication() {
 fn starts_with_etcd_down_and_no_snapshot_then_follows_it() {
     let mut e = Etcd::start();
     e.stop(0);
-    let gw = EtcdGateway::start(&e.endpoints());
-    assert_eq!(gw.get("/a").0, 404, "serving, with nothing yet");
+    let gw = Gateway::etcd(BIN, &e.endpoints()).start();
+    assert_eq!(gw.fetch("/a").0, 404, "serving, with nothing yet");
     e.restart(0);
     let rt = runtime();
     let mut c = client(&rt, &e.endpoints());

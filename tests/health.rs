@@ -4,14 +4,12 @@
 //! priority group serves only while the primary is down; probers of an
 //! upstream that leaves the config stop.
 
-mod common;
-mod nodes;
-
 use std::thread;
 use std::time::Duration;
 
-use common::{eventually, request, Gateway};
-use nodes::Node;
+use radixgate_test_support::{eventually, request, Gateway, Node};
+
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
 /// Active checks every second on `/health`; one failure ejects, one
 /// success restores (APISIX's intervals are whole seconds).
@@ -36,7 +34,7 @@ fn only(served: &[(String, u16)], name: &str) -> bool {
 #[test]
 fn a_node_failing_its_active_check_is_ejected_and_comes_back() {
     let (a, b) = (Node::start("a"), Node::start("b"));
-    let gw = Gateway::start(&format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - id: h\n    uri: /h\n    upstream: {{nodes: {{\"{}\": 1, \"{}\": 1}}, checks: {ACTIVE}}}\n#END\n",
         a.addr(),
         b.addr()
@@ -68,7 +66,7 @@ fn a_node_answering_500s_is_ejected_by_passive_checks() {
     bad.set_status(500);
     // Active probes pass on both; restoring takes 10 successes (10 s),
     // longer than this test: only passive checks act here.
-    let gw = Gateway::start(&format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - id: p\n    uri: /p\n    upstream:\n      nodes: {{\"{}\": 1, \"{}\": 1}}\n      checks:\n        active: {{http_path: /health, healthy: {{interval: 1, successes: 10}}}}\n        passive: {{unhealthy: {{http_statuses: [500], http_failures: 2}}}}\n#END\n",
         bad.addr(),
         good.addr()
@@ -82,7 +80,7 @@ fn a_node_answering_500s_is_ejected_by_passive_checks() {
 #[test]
 fn the_backup_group_serves_only_while_the_primary_is_down() {
     let (primary, backup) = (Node::start("primary"), Node::start("backup"));
-    let gw = Gateway::start(&format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - id: pr\n    uri: /pr\n    upstream:\n      nodes:\n        - {{host: 127.0.0.1, port: {}, weight: 1, priority: 1}}\n        - {{host: 127.0.0.1, port: {}, weight: 1, priority: 0}}\n      checks: {ACTIVE}\n#END\n",
         primary.port, backup.port
     ));
@@ -109,7 +107,7 @@ fn probers_stop_when_their_upstream_leaves() {
             node.addr()
         )
     };
-    let gw = Gateway::start(&yaml("s", &n));
+    let gw = Gateway::start_file(BIN, &yaml("s", &n));
     serve(gw.port, "/s", 1);
     assert!(eventually(5, || n.probes() >= 2), "node n was not probed");
     // Route s (and its upstream) leaves, route t serves /s from another
@@ -133,7 +131,7 @@ fn probers_stop_when_their_upstream_leaves() {
 #[test]
 fn when_every_node_is_unhealthy_all_of_them_serve() {
     let (a, b) = (Node::start("a"), Node::start("b"));
-    let gw = Gateway::start(&format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - id: all\n    uri: /all\n    upstream: {{nodes: {{\"{}\": 1, \"{}\": 1}}, checks: {ACTIVE}}}\n#END\n",
         a.addr(),
         b.addr()

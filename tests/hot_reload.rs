@@ -2,26 +2,28 @@
 //! invalid edit keeps the last good config and the process keeps serving;
 //! `--test-config` exits non-zero with reasons.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use common::{
-    config_yaml, eventually, free_port, get, request, test_config, Gateway, TempDir, Upstream,
-};
+use radixgate_test_support::gateway::test_config;
+use radixgate_test_support::{eventually, get, request, Gateway, Node};
 
-fn routes(up: &Upstream, routes: &str) -> String {
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
+
+fn routes(up: &Node, routes: &str) -> String {
     format!(
         "upstreams:\n  - id: u\n    nodes: {{\"{}\": 1}}\nroutes:\n{routes}#END\n",
-        up.node()
+        up.addr()
     )
 }
 
 #[test]
 fn add_change_delete_without_restart() {
-    let up = Upstream::start("u");
-    let gw = Gateway::start(&routes(&up, "  - {id: one, uri: /one, upstream_id: u}\n"));
+    let up = Node::start("u");
+    let gw = Gateway::start_file(
+        BIN,
+        &routes(&up, "  - {id: one, uri: /one, upstream_id: u}\n"),
+    );
     let p = gw.port;
     assert_eq!(get(p, "/one").status, 200);
     assert_eq!(get(p, "/two").status, 404);
@@ -62,8 +64,11 @@ fn add_change_delete_without_restart() {
 
 #[test]
 fn reloads_fail_no_request_in_flight() {
-    let up = Upstream::start("u");
-    let gw = Gateway::start(&routes(&up, "  - {id: one, uri: /one, upstream_id: u}\n"));
+    let up = Node::start("u");
+    let gw = Gateway::start_file(
+        BIN,
+        &routes(&up, "  - {id: one, uri: /one, upstream_id: u}\n"),
+    );
     let p = gw.port;
     let stop = Arc::new(AtomicBool::new(false));
     let (ok, bad) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
@@ -116,8 +121,11 @@ fn reloads_fail_no_request_in_flight() {
 
 #[test]
 fn invalid_edits_keep_the_last_good_config() {
-    let up = Upstream::start("u");
-    let mut gw = Gateway::start(&routes(&up, "  - {id: one, uri: /one, upstream_id: u}\n"));
+    let up = Node::start("u");
+    let mut gw = Gateway::start_file(
+        BIN,
+        &routes(&up, "  - {id: one, uri: /one, upstream_id: u}\n"),
+    );
     let p = gw.port;
     assert_eq!(get(p, "/one").status, 200);
 
@@ -171,18 +179,15 @@ fn invalid_edits_keep_the_last_good_config() {
 
 #[test]
 fn test_config_exit_codes() {
-    let dir = TempDir::new("tc");
-    let config = dir.path("config.yaml");
-    std::fs::write(&config, config_yaml(free_port())).unwrap();
-
     let good = "upstreams:\n  - {id: u, nodes: {\"127.0.0.1:1\": 1}}\nroutes:\n  - {id: r, uri: /r, upstream_id: u}\n#END\n";
-    std::fs::write(dir.path("apisix.yaml"), good).unwrap();
-    let out = test_config(&config, &dir.0);
+    let gw = Gateway::file(BIN, good).prepare();
+    let (dir, config) = (&gw.dir, gw.dir.path("config.yaml"));
+    let out = test_config(BIN, &config, dir.root());
     assert!(out.status.success(), "{out:?}");
 
     let bad = "routes:\n  - {id: r, uri: /r, upstream_id: missing}\n  - {id: s, uri: /s, upstream_id: u, colour: red}\n#END\n";
     std::fs::write(dir.path("apisix.yaml"), bad).unwrap();
-    let out = test_config(&config, &dir.0);
+    let out = test_config(BIN, &config, dir.root());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{out:?}");
     assert!(
@@ -195,15 +200,15 @@ fn test_config_exit_codes() {
     );
 
     std::fs::write(dir.path("apisix.yaml"), "routes: []\n").unwrap();
-    let out = test_config(&config, &dir.0);
+    let out = test_config(BIN, &config, dir.root());
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("#END"));
 
     std::fs::write(&config, "gateway:\n  listen: [nope]\n").unwrap();
-    let out = test_config(&config, &dir.0);
+    let out = test_config(BIN, &config, dir.root());
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("gateway.listen[0]"));
 
-    let out = test_config(&dir.path("missing.yaml"), &dir.0);
+    let out = test_config(BIN, &dir.path("missing.yaml"), dir.root());
     assert!(!out.status.success());
 }

@@ -7,14 +7,13 @@
 //! held on what the routes add over the same binary's idle size with no
 //! routes.
 
-mod common;
-
 use std::fmt::Write as _;
-use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{free_port, request, TempDir, Upstream};
+use radixgate_test_support::{request, Gateway, Node};
+
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
 const ROUTES: usize = 10_000;
 /// PERFORMANCE.md's bound for the whole process.
@@ -46,41 +45,12 @@ fn apisix_yaml(routes: usize, live: &str) -> String {
     text
 }
 
-/// The gateway process; killed on drop.
-struct Running {
-    child: Child,
-    port: u16,
-    _dir: TempDir,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(workers: usize, apisix: &str) -> Running {
-    let dir = TempDir::new("memory");
-    let port = free_port();
-    let config = format!(
-        "gateway:\n  listen: [\"127.0.0.1:{port}\"]\n  worker_threads: {workers}\n  log_level: warn\nconfig:\n  provider: yaml\n  file: apisix.yaml\n"
-    );
-    std::fs::write(dir.path("config.yaml"), config).expect("write config");
-    std::fs::write(dir.path("apisix.yaml"), apisix).expect("write apisix.yaml");
-    let child = Command::new(env!("CARGO_BIN_EXE_radixgate"))
-        .arg("--config")
-        .arg(dir.path("config.yaml"))
-        .current_dir(&dir.0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn radixgate");
-    Running {
-        child,
-        port,
-        _dir: dir,
-    }
+/// A gateway with `workers` worker threads on the standalone file `apisix`.
+fn start(workers: usize, apisix: &str) -> Gateway {
+    Gateway::file(BIN, apisix)
+        .workers(workers)
+        .log_level("warn")
+        .start()
 }
 
 fn rss_kb(pid: u32) -> u64 {
@@ -107,11 +77,11 @@ fn idle_rss(workers: usize) -> (u64, u64) {
         thread::sleep(Duration::from_millis(100));
     }
     thread::sleep(Duration::from_secs(1));
-    let base = rss_kb(empty.child.id());
+    let base = rss_kb(empty.pid());
     drop(empty);
 
-    let node = Upstream::start("memory");
-    let gw = start(workers, &apisix_yaml(ROUTES, &node.node()));
+    let node = Node::start("memory");
+    let gw = start(workers, &apisix_yaml(ROUTES, &node.addr()));
     let deadline = Instant::now() + Duration::from_secs(60);
     while status(gw.port, "/api/v1/res7/x", "h7.example.com") != 200 {
         assert!(Instant::now() < deadline, "route r7 not served within 60 s");
@@ -124,7 +94,7 @@ fn idle_rss(workers: usize) -> (u64, u64) {
     assert_eq!(status(gw.port, "/api/v1/res7/x", "h8.example.com"), 404);
     // Idle: what loading let go of has had time to be returned.
     thread::sleep(Duration::from_secs(2));
-    let rss = rss_kb(gw.child.id());
+    let rss = rss_kb(gw.pid());
     assert!(base > 0 && rss > 0, "no /proc figures");
     eprintln!("{workers} worker(s): VmRSS {base} kB with no routes, {rss} kB with {ROUTES}");
     (base, rss)

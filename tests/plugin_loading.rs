@@ -1,96 +1,17 @@
-//! Plugin loading with real `.so` files: the plugin crates are built by
-//! `cargo build` (same target directory) the first time a test needs them,
-//! copied into a fresh plugin directory per test, and loaded by the host.
+//! Plugin loading with real `.so` files: the libraries `cargo build
+//! --workspace` built, copied into a fresh plugin directory per test, and
+//! loaded by the host.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use radixgate::plugin_host::{
     GatewayServices, Phase, PhaseOutcome, Phases, PluginInstance, PluginRegistry, RequestState,
 };
+use radixgate_test_support::plugins::{install, install_file};
+use radixgate_test_support::TempDir;
 use serde_json::json;
-
-/// The packages whose libraries the tests load.
-const PACKAGES: [&str; 6] = [
-    "radixgate-plugin-noop",
-    "radixgate-plugin-template",
-    "radixgate-plugin-test-panic",
-    "radixgate-plugin-test-abi-bump",
-    "radixgate-plugin-test-dup-name",
-    "radix-router",
-];
-
-/// Builds [`PACKAGES`] once; library target name -> `.so` path.
-fn libraries() -> &'static HashMap<String, PathBuf> {
-    static BUILT: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(&workspace).args([
-            "build",
-            "--offline",
-            "--message-format=json-render-diagnostics",
-        ]);
-        for p in PACKAGES {
-            cmd.args(["-p", p]);
-        }
-        let out = cmd.output().expect("cargo runs");
-        assert!(
-            out.status.success(),
-            "building the test plugins failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut libs = HashMap::new();
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            if msg["reason"] != "compiler-artifact" {
-                continue;
-            }
-            let name = msg["target"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let files = msg["filenames"].as_array().cloned().unwrap_or_default();
-            for f in files.iter().filter_map(|f| f.as_str()) {
-                if f.ends_with(".so") {
-                    libs.insert(name.clone(), PathBuf::from(f));
-                }
-            }
-        }
-        libs
-    })
-}
-
-/// A fresh, empty plugin directory.
-fn plugin_dir() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "radixgate-plugins-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-/// Copies library `target` (`radixgate_plugin_noop`) into `dir`.
-fn install(dir: &Path, target: &str) -> PathBuf {
-    let src = libraries()
-        .get(target)
-        .unwrap_or_else(|| panic!("{target} was not built: {:?}", libraries().keys()));
-    let dst = dir.join(format!("lib{target}.so"));
-    std::fs::copy(src, &dst).expect("copy the library");
-    dst
-}
 
 fn request(path: &str) -> RequestState {
     let client: SocketAddr = "192.0.2.7:5555".parse().expect("addr");
@@ -99,10 +20,11 @@ fn request(path: &str) -> RequestState {
 
 #[test]
 fn the_noop_plugin_loads_and_every_phase_runs() {
-    let dir = plugin_dir();
-    install(&dir, "radixgate_plugin_noop");
+    let tmp = TempDir::new("plugins");
+    let dir = tmp.root();
+    install(dir, "noop");
     let registry = PluginRegistry::new(None);
-    let report = registry.load_dir(&dir);
+    let report = registry.load_dir(dir);
     assert_eq!(report.loaded, ["noop"], "{:?}", report.refused);
     assert!(report.refused.is_empty());
     let entry = registry.get("noop").expect("registered");
@@ -140,10 +62,11 @@ impl Write for Captured {
 
 #[test]
 fn a_panicking_plugin_fails_the_request_and_the_host_stays_up() {
-    let dir = plugin_dir();
-    install(&dir, "radixgate_plugin_test_panic");
+    let tmp = TempDir::new("plugins");
+    let dir = tmp.root();
+    install(dir, "test-panic");
     let registry = PluginRegistry::new(None);
-    assert_eq!(registry.load_dir(&dir).loaded, ["test-panic"]);
+    assert_eq!(registry.load_dir(dir).loaded, ["test-panic"]);
     let entry = registry.get("test-panic").expect("registered");
     let host = GatewayServices::default();
     let plugin = PluginInstance::build(&entry, &json!({}), host.handle()).expect("built");
@@ -173,7 +96,7 @@ fn a_panicking_plugin_fails_the_request_and_the_host_stays_up() {
     assert!(
         failure
             .message
-            .contains("(at plugins/test-panic/src/lib.rs:"),
+            .contains("(at tests/plugins/test-panic/src/lib.rs:"),
         "{}",
         failure.message
     );
@@ -196,12 +119,13 @@ fn a_panicking_plugin_fails_the_request_and_the_host_stays_up() {
 
 #[test]
 fn a_library_that_is_not_a_plugin_is_refused_with_its_path() {
-    let dir = plugin_dir();
-    let router = install(&dir, "radix_router");
+    let tmp = TempDir::new("plugins");
+    let dir = tmp.root();
+    let router = install_file(dir, "libradix_router.so");
     let junk = dir.join("junk.so");
     std::fs::write(&junk, b"not an ELF file").expect("write");
     let registry = PluginRegistry::new(None);
-    let report = registry.load_dir(&dir);
+    let report = registry.load_dir(dir);
     assert!(report.loaded.is_empty());
     assert_eq!(report.refused.len(), 2, "{:?}", report.refused);
     for (refusal, path) in report.refused.iter().zip([&junk, &router]) {
@@ -217,9 +141,10 @@ fn a_library_that_is_not_a_plugin_is_refused_with_its_path() {
 
 #[test]
 fn a_plugin_built_for_another_abi_major_is_refused() {
-    let dir = plugin_dir();
-    let path = install(&dir, "radixgate_plugin_test_abi_bump");
-    let report = PluginRegistry::new(None).load_dir(&dir);
+    let tmp = TempDir::new("plugins");
+    let dir = tmp.root();
+    let path = install(dir, "test-abi-bump");
+    let report = PluginRegistry::new(None).load_dir(dir);
     assert!(report.loaded.is_empty());
     assert_eq!(report.refused.len(), 1);
     assert_eq!(report.refused[0].path, path);
@@ -230,11 +155,12 @@ fn a_plugin_built_for_another_abi_major_is_refused() {
 
 #[test]
 fn a_second_plugin_with_the_same_name_is_refused() {
-    let dir = plugin_dir();
-    install(&dir, "radixgate_plugin_noop");
-    let dup = install(&dir, "radixgate_plugin_test_dup_name");
+    let tmp = TempDir::new("plugins");
+    let dir = tmp.root();
+    install(dir, "noop");
+    let dup = install(dir, "test-dup-name");
     let registry = PluginRegistry::new(None);
-    let report = registry.load_dir(&dir);
+    let report = registry.load_dir(dir);
     assert_eq!(report.loaded, ["noop"]);
     assert_eq!(report.refused.len(), 1);
     assert_eq!(report.refused[0].path, dup);
@@ -247,15 +173,16 @@ fn a_second_plugin_with_the_same_name_is_refused() {
 
 #[test]
 fn only_enabled_plugins_are_registered_and_a_reload_adds_new_files() {
-    let dir = plugin_dir();
-    install(&dir, "radixgate_plugin_noop");
+    let tmp = TempDir::new("plugins");
+    let dir = tmp.root();
+    install(dir, "noop");
     let registry = PluginRegistry::new(Some(vec!["test-panic".into(), "template".into()]));
-    let first = registry.load_dir(&dir);
+    let first = registry.load_dir(dir);
     assert!(first.loaded.is_empty());
     assert_eq!(first.not_enabled, ["noop"]);
-    install(&dir, "radixgate_plugin_test_panic");
-    install(&dir, "radixgate_plugin_template");
-    let second = registry.load_dir(&dir);
+    install(dir, "test-panic");
+    install(dir, "template");
+    let second = registry.load_dir(dir);
     assert_eq!(second.loaded, ["template", "test-panic"]);
     assert!(second.not_enabled.is_empty(), "a file is opened once");
     let names: Vec<String> = registry.all().iter().map(|e| e.name.clone()).collect();
@@ -264,10 +191,11 @@ fn only_enabled_plugins_are_registered_and_a_reload_adds_new_files() {
 
 #[test]
 fn configs_are_checked_by_schema_then_by_the_plugin() {
-    let dir = plugin_dir();
-    install(&dir, "radixgate_plugin_template");
+    let tmp = TempDir::new("plugins");
+    let dir = tmp.root();
+    install(dir, "template");
     let registry = PluginRegistry::new(None);
-    registry.load_dir(&dir);
+    registry.load_dir(dir);
     let entry = registry.get("template").expect("registered");
     assert_eq!(entry.priority, 1005);
     let host = GatewayServices::default();

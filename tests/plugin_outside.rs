@@ -1,29 +1,22 @@
-//! Issue 5's "done when": a plugin built from the template in a separate
-//! directory (its own Cargo project, outside this workspace), copied into
-//! the plugin dir and enabled, runs on a route with no change to the
-//! gateway.
-
-mod common;
+//! A plugin built from the template in a separate directory (its own Cargo
+//! project, outside this workspace), copied into the plugin dir and
+//! enabled, runs on a route with no change to the gateway.
+//!
+//! The one test that runs cargo: building outside the workspace is what it
+//! checks. It builds offline into its own target dir
+//! (`<target>/outside-plugin`), so the workspace's artifacts are untouched.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 
-use common::{free_port, request, Upstream};
+use radixgate_test_support::{eventually, request, target, Gateway, Node, TempDir};
 
-/// The gateway process; killed on drop.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
 /// The target dir the test binary lives in (`<target>/<profile>/deps/<test>`).
 fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.ancestors().nth(3).expect("target dir").to_path_buf()
+    let profile = target::profile_dir();
+    profile.parent().expect("target dir").to_path_buf()
 }
 
 /// Copies `plugins/template` into `dir` as a standalone crate named
@@ -73,47 +66,27 @@ fn build_from_template(dir: &Path) -> PathBuf {
 
 #[test]
 fn a_plugin_built_outside_the_workspace_runs_on_a_route() {
-    let dir = common::TempDir::new("plugin-outside");
+    let dir = TempDir::new("plugin-outside");
     let lib = build_from_template(&dir.path("my-header"));
-    let plugins = dir.path("plugins");
-    std::fs::create_dir_all(&plugins).expect("plugin dir");
-    std::fs::copy(&lib, plugins.join("libmy_header.so")).expect("copy plugin");
 
-    let up = Upstream::start("u");
-    let port = free_port();
-    std::fs::write(
-        dir.path("config.yaml"),
-        format!(
-            "gateway:\n  listen: [\"127.0.0.1:{port}\"]\n  worker_threads: 1\n  log_level: info\n\
-             config:\n  provider: yaml\n  file: apisix.yaml\n  watch_interval_ms: 100\n\
-             plugins:\n  dir: plugins\n  enabled: [my-header]\n  export_addr: 127.0.0.1:{}\n",
-            free_port()
-        ),
-    )
-    .expect("config.yaml");
-    std::fs::write(
-        dir.path("apisix.yaml"),
-        format!(
+    let up = Node::start("u");
+    let gw = Gateway::file(
+        BIN,
+        &format!(
             "routes:\n  - id: r\n    uri: /hello\n    upstream: {{nodes: {{\"{}\": 1}}}}\n    \
              plugins:\n      my-header: {{value: from-outside}}\n#END\n",
-            up.node()
+            up.addr()
         ),
     )
-    .expect("apisix.yaml");
-    let log = std::fs::File::create(dir.path("gateway.log")).expect("log");
-    let _gw = Running(
-        Command::new(env!("CARGO_BIN_EXE_radixgate"))
-            .args(["--config", "config.yaml"])
-            .current_dir(&dir.0)
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("gateway starts"),
-    );
-    let served = common::eventually(10, || {
+    .workers(1)
+    .plugin_file(&lib)
+    .enabled_plugins(&["my-header"])
+    .start();
+    let port = gw.port;
+    let served = eventually(10, || {
         request(port, "GET", "/hello", &[]).is_ok_and(|r| r.status == 200)
     });
-    let text = std::fs::read_to_string(dir.path("gateway.log")).unwrap_or_default();
+    let text = gw.log();
     assert!(served, "gateway did not serve /hello; log:\n{text}");
     let resp = request(port, "GET", "/hello", &[]).expect("response");
     assert_eq!(resp.status, 200);

@@ -2,11 +2,11 @@
 //! sockets by uri, host, method, vars and client address; answers 404 and
 //! 502 as JSON; tells the node who the client is; balances by weight.
 
-mod common;
+use radixgate_test_support::{free_port, get, request, Gateway, Node};
 
-use common::{get, request, Gateway, Upstream};
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
-fn standalone(a: &Upstream, b: &Upstream, dead_port: u16) -> String {
+fn standalone(a: &Node, b: &Node, dead_port: u16) -> String {
     format!(
         r#"upstreams:
   - id: a
@@ -52,23 +52,23 @@ routes:
     upstream: {{nodes: {{"{a}": 1}}, pass_host: rewrite, upstream_host: up.internal}}
 #END
 "#,
-        a = a.node(),
-        b = b.node(),
+        a = a.addr(),
+        b = b.addr(),
         bp = b.port,
     )
 }
 
 struct World {
     gw: Gateway,
-    a: Upstream,
-    b: Upstream,
+    a: Node,
+    b: Node,
 }
 
 fn world() -> World {
-    let a = Upstream::start("a");
-    let b = Upstream::start("b");
-    let dead = common::free_port();
-    let gw = Gateway::start(&standalone(&a, &b, dead));
+    let a = Node::start("a");
+    let b = Node::start("b");
+    let dead = free_port();
+    let gw = Gateway::start_file(BIN, &standalone(&a, &b, dead));
     World { gw, a, b }
 }
 
@@ -114,8 +114,8 @@ fn routes_by_uri_host_method_vars_and_address() {
     // the path and query reach the node unchanged
     let r = get(p, "/api/x/y?q=1&r=%20");
     assert_eq!(r.echoed("path").as_deref(), Some("/api/x/y?q=1&r=%20"));
-    assert!(w.a.hits.load(std::sync::atomic::Ordering::Relaxed) > 0);
-    assert!(w.b.hits.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    assert!(w.a.hits() > 0);
+    assert!(w.b.hits() > 0);
 }
 
 #[test]
@@ -168,7 +168,7 @@ fn node_learns_the_client_and_host_follows_pass_host() {
     assert_eq!(r.headers.get("x-upstream").map(String::as_str), Some("a"));
 
     let r = request(p, "GET", "/node-host", &[("Host", "shop.example")]).unwrap();
-    assert_eq!(r.echoed("host"), Some(w.a.node()));
+    assert_eq!(r.echoed("host"), Some(w.a.addr()));
     let r = request(p, "GET", "/rewrite-host", &[("Host", "shop.example")]).unwrap();
     assert_eq!(r.echoed("host").as_deref(), Some("up.internal"));
     let _ = &w.b;

@@ -2,21 +2,23 @@
 //! when a client sends something it must refuse. The process keeps serving
 //! after each.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{bad_upstream, get, request, Gateway, Upstream};
+use radixgate_test_support::{bad_upstream, free_port, get, request, Gateway, Node};
 
-fn gateway() -> (Gateway, Upstream) {
-    let ok = Upstream::start("ok");
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
+
+fn gateway() -> (Gateway, Node) {
+    let ok = Node::start("ok");
     let hang = bad_upstream(true);
     let close = bad_upstream(false);
-    let dead = common::free_port();
-    let gw = Gateway::start(&format!(
-        r#"routes:
+    let dead = free_port();
+    let gw = Gateway::start_file(
+        BIN,
+        &format!(
+            r#"routes:
   - id: ok
     uri: /ok/*
     upstream: {{nodes: {{"{ok}": 1}}}}
@@ -38,8 +40,9 @@ fn gateway() -> (Gateway, Upstream) {
     upstream: {{nodes: {{"127.0.0.1:{dead}": 1, "{ok}": 1}}, retries: 0}}
 #END
 "#,
-        ok = ok.node()
-    ));
+            ok = ok.addr()
+        ),
+    );
     (gw, ok)
 }
 
@@ -78,7 +81,7 @@ fn bodyless_requests_retry_on_another_node_after_a_failed_connect() {
     let p = gw.port;
     let statuses: Vec<u16> = (0..6).map(|_| get(p, "/retry").status).collect();
     assert_eq!(statuses, vec![200; 6]);
-    assert_eq!(ok.hits.load(std::sync::atomic::Ordering::Relaxed), 6);
+    assert_eq!(ok.hits(), 6);
     // retries: 0 -> the dead node's turns fail.
     let statuses: Vec<u16> = (0..4).map(|_| get(p, "/no-retry").status).collect();
     assert_eq!(
@@ -165,5 +168,5 @@ fn bad_requests_are_refused_and_nothing_breaks() {
     assert_eq!(r.status, 200, "{r:?}");
     assert!(gw.alive());
     assert_eq!(get(p, "/ok/still").status, 200);
-    assert!(ok.hits.load(std::sync::atomic::Ordering::Relaxed) >= 3);
+    assert!(ok.hits() >= 3);
 }

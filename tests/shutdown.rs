@@ -1,13 +1,13 @@
 //! End to end: on SIGTERM the gateway stops accepting, finishes the
 //! request in flight, and exits cleanly.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::{request, Gateway};
+use radixgate_test_support::{eventually, request, Gateway};
+
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
 /// A node that answers each request after `delay`.
 fn slow_node(delay: Duration) -> u16 {
@@ -31,7 +31,7 @@ fn slow_node(delay: Duration) -> u16 {
 #[test]
 fn sigterm_drains_requests_in_flight() {
     let node = slow_node(Duration::from_millis(1500));
-    let mut gw = Gateway::start(&format!(
+    let mut gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - {{id: slow, uri: /slow, upstream: {{nodes: {{\"127.0.0.1:{node}\": 1}}}}}}\n#END\n"
     ));
     let port = gw.port;
@@ -40,7 +40,7 @@ fn sigterm_drains_requests_in_flight() {
     let t = Instant::now();
     gw.terminate();
     // New connections are refused soon after the signal.
-    let refused = common::eventually(3, || TcpStream::connect(("127.0.0.1", port)).is_err());
+    let refused = eventually(3, || TcpStream::connect(("127.0.0.1", port)).is_err());
     assert!(refused, "still accepting after SIGTERM");
     let resp = in_flight
         .join()

@@ -2,13 +2,13 @@
 //! without being held in memory: the gateway's peak RSS grows by less than
 //! 50 MB over its idle size.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-use common::Gateway;
+use radixgate_test_support::Gateway;
+
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
 const SIZE: u64 = 100 * 1024 * 1024;
 const CHUNK: usize = 64 * 1024;
@@ -81,7 +81,7 @@ fn rss_kb(pid: u32, field: &str) -> u64 {
 #[test]
 fn hundred_megabytes_each_way_stream() {
     let node = big_node();
-    let gw = Gateway::start(&format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - {{id: big, uri: /big/*, upstream: {{nodes: {{\"127.0.0.1:{node}\": 1}}}}}}\n#END\n"
     ));
     let idle = rss_kb(gw.pid(), "VmRSS:");

@@ -5,8 +5,6 @@
 //! ones; connect and read timeouts give
 //! 504; a request is retried on another node only when that is safe.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::Ordering;
@@ -14,8 +12,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use common::{bad_upstream, get, Gateway, Upstream};
+use radixgate_test_support::{bad_upstream, eventually, get, Gateway, Node};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
 /// What a counting node saw: requests per connection, TLS server names.
 #[derive(Default)]
@@ -151,8 +151,10 @@ fn raw_status(port: u16, bytes: &[u8]) -> u16 {
 #[test]
 fn https_nodes_get_sni_and_keep_alive() {
     let (port, seen) = counting_node(Some(tls_config()));
-    let gw = Gateway::start(&format!(
-        r#"routes:
+    let gw = Gateway::start_file(
+        BIN,
+        &format!(
+            r#"routes:
   - id: tls
     uri: /tls
     upstream:
@@ -163,7 +165,8 @@ fn https_nodes_get_sni_and_keep_alive() {
       tls: {{verify: false}}
 #END
 "#
-    ));
+        ),
+    );
     for _ in 0..8 {
         let r = get(gw.port, "/tls");
         assert_eq!(r.status, 200, "{r:?}\n{}", gw.log());
@@ -182,8 +185,10 @@ fn https_nodes_get_sni_and_keep_alive() {
 #[test]
 fn keepalive_pool_idle_timeout_closes_idle_connections() {
     let (port, seen) = counting_node(None);
-    let gw = Gateway::start(&format!(
-        r#"routes:
+    let gw = Gateway::start_file(
+        BIN,
+        &format!(
+            r#"routes:
   - id: idle
     uri: /idle
     upstream:
@@ -191,12 +196,13 @@ fn keepalive_pool_idle_timeout_closes_idle_connections() {
       keepalive_pool: {{idle_timeout: 0.5}}
 #END
 "#
-    ));
+        ),
+    );
     for _ in 0..3 {
         assert_eq!(get(gw.port, "/idle").status, 200, "{}", gw.log());
     }
     // The pool's sweep closes them after 0.5 s idle (it runs each second).
-    let all_closed = common::eventually(10, || {
+    let all_closed = eventually(10, || {
         seen.closed.load(Ordering::Relaxed) == seen.conns().len()
     });
     assert!(all_closed, "{:?} open", seen.conns());
@@ -206,8 +212,10 @@ fn keepalive_pool_idle_timeout_closes_idle_connections() {
 #[test]
 fn keepalive_pool_requests_closes_after_that_many() {
     let (port, seen) = counting_node(None);
-    let gw = Gateway::start(&format!(
-        r#"routes:
+    let gw = Gateway::start_file(
+        BIN,
+        &format!(
+            r#"routes:
   - id: ka
     uri: /ka
     upstream:
@@ -215,7 +223,8 @@ fn keepalive_pool_requests_closes_after_that_many() {
       keepalive_pool: {{size: 4, idle_timeout: 30, requests: 3}}
 #END
 "#
-    ));
+        ),
+    );
     for _ in 0..12 {
         assert_eq!(get(gw.port, "/ka").status, 200, "{}", gw.log());
     }
@@ -255,8 +264,10 @@ fn unaccepted_listener() -> (SocketAddr, Vec<TcpStream>, std::net::TcpListener) 
 fn connect_and_read_timeouts_give_504() {
     let (silent, _held, _listener) = unaccepted_listener();
     let hang = bad_upstream(true);
-    let gw = Gateway::start(&format!(
-        r#"routes:
+    let gw = Gateway::start_file(
+        BIN,
+        &format!(
+            r#"routes:
   - id: connect
     uri: /connect
     timeout: {{connect: 0.5, send: 2, read: 2}}
@@ -267,7 +278,8 @@ fn connect_and_read_timeouts_give_504() {
     upstream: {{nodes: {{"127.0.0.1:{hang}": 1}}}}
 #END
 "#
-    ));
+        ),
+    );
     let r = get(gw.port, "/connect");
     assert_eq!(r.status, 504, "{r:?}\n{}", gw.log());
     assert_eq!(r.body, r#"{"error_msg":"504 Gateway Timeout"}"#);
@@ -287,18 +299,21 @@ fn connect_and_read_timeouts_give_504() {
 
 #[test]
 fn only_safe_requests_are_retried() {
-    let ok = Upstream::start("ok");
+    let ok = Node::start("ok");
     // Reads at most 4 KiB of a request, then hangs up without answering.
     let closer = bad_upstream(false);
-    let gw = Gateway::start(&format!(
-        r#"routes:
+    let gw = Gateway::start_file(
+        BIN,
+        &format!(
+            r#"routes:
   - id: flaky
     uri: /flaky
     upstream: {{nodes: {{"127.0.0.1:{closer}": 1, "{ok}": 1}}, retries: 1}}
 #END
 "#,
-        ok = ok.node()
-    ));
+            ok = ok.addr()
+        ),
+    );
     let body = vec![b'x'; 16 * 1024];
     let mut post = format!(
         "POST /flaky HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -310,9 +325,9 @@ fn only_safe_requests_are_retried() {
     let served = statuses.iter().filter(|&&s| s == 200).count();
     assert!(statuses.contains(&502), "{statuses:?}\n{}", gw.log());
     // The POSTs the closer took were not sent again to the good node.
-    assert_eq!(ok.hits.load(Ordering::Relaxed), served, "{statuses:?}");
-    let before = ok.hits.load(Ordering::Relaxed);
+    assert_eq!(ok.hits(), served, "{statuses:?}");
+    let before = ok.hits();
     let statuses: Vec<u16> = (0..4).map(|_| get(gw.port, "/flaky").status).collect();
     assert_eq!(statuses, vec![200; 4], "{}", gw.log());
-    assert_eq!(ok.hits.load(Ordering::Relaxed), before + 4);
+    assert_eq!(ok.hits(), before + 4);
 }

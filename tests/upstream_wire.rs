@@ -3,8 +3,6 @@
 //! answers, bodiless answers, chunked uploads, idle connections the node
 //! closes, and a node that closes a reused connection without answering.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +10,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use common::Gateway;
+use radixgate_test_support::{eventually, Gateway};
+
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
 /// A request as the node read it.
 struct Seen {
@@ -90,7 +90,7 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<Seen> {
 }
 
 fn gateway(port: u16) -> Gateway {
-    Gateway::start(&format!(
+    Gateway::start_file(BIN, &format!(
         "routes:\n  - {{id: wire, uri: /t/*, upstream: {{nodes: {{\"127.0.0.1:{port}\": 1}}}}}}\n#END\n"
     ))
 }
@@ -331,7 +331,7 @@ fn a_node_that_stops_reading_hits_the_send_timeout() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind node");
     let port = listener.local_addr().expect("addr").port();
     let held = thread::spawn(move || listener.accept().map(|(s, _)| s));
-    let gw = Gateway::start(&format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - {{id: deaf, uri: /t/*, timeout: {{connect: 2, send: 0.5, read: 5}}, upstream: {{nodes: {{\"127.0.0.1:{port}\": 1}}}}}}\n#END\n"
     ));
     let size = 64 << 20;
@@ -390,7 +390,7 @@ fn least_conn_counts_a_response_in_flight_until_its_body_ends() {
         s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-Node: fast\r\n\r\nabcd")
             .is_ok()
     }));
-    let gw = Gateway::start(&format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - {{id: lc, uri: /t/*, upstream: {{type: least_conn, nodes: {{\"127.0.0.1:{slow}\": 1, \"127.0.0.1:{fast}\": 1}}}}}}\n#END\n"
     ));
     let port = gw.port;
@@ -399,10 +399,7 @@ fn least_conn_counts_a_response_in_flight_until_its_body_ends() {
     let streaming = loop {
         let before = total();
         let client = thread::spawn(move || get(port, "/t/lc"));
-        assert!(
-            common::eventually(10, || total() > before),
-            "no node reached"
-        );
+        assert!(eventually(10, || total() > before), "no node reached");
         if slow_hits.load(Ordering::SeqCst) > 0 {
             break client;
         }

@@ -2,13 +2,13 @@
 //! that answers 101 and then echoes bytes; refused (plain HTTP) on a route
 //! without `enable_websocket`.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-use common::Gateway;
+use radixgate_test_support::Gateway;
+
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
 /// A node that switches to an echo tunnel when asked for a WebSocket, and
 /// answers 400 otherwise.
@@ -67,7 +67,7 @@ fn handshake(port: u16, path: &str) -> (TcpStream, String) {
 #[test]
 fn websocket_echo_through_the_gateway() {
     let node = ws_echo_node();
-    let gw = Gateway::start(&format!(
+    let gw = Gateway::start_file(BIN, &format!(
         "routes:\n  - {{id: ws, uri: /ws, enable_websocket: true, upstream: {{nodes: {{\"127.0.0.1:{node}\": 1}}}}}}\n  - {{id: plain, uri: /plain, upstream: {{nodes: {{\"127.0.0.1:{node}\": 1}}}}}}\n#END\n"
     ));
     let (mut s, head) = handshake(gw.port, "/ws");

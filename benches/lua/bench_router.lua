@@ -14,7 +14,7 @@
 --
 -- Keys: lua-resty-radixtree's scripts use ngx.md5(i), which plain LuaJIT
 -- lacks. hex_key(i) is 32 hex digits from two splitmix64 outputs, the same
--- keys as benches/router.rs: md5's shape (length, alphabet, spread), not
+-- keys as benches/router/main.rs: md5's shape (length, alphabet, spread), not
 -- its values.
 
 local ffi = require("ffi")

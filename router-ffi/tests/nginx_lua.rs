@@ -162,9 +162,7 @@ impl Drop for Nginx {
     }
 }
 
-#[path = "../../tests/common/ports.rs"]
-mod ports;
-use ports::free_port;
+use radixgate_test_support::free_port;
 
 fn ipv6_loopback() -> bool {
     TcpListener::bind("[::1]:0").is_ok()

@@ -3,14 +3,15 @@
 //! whose global rule's instance is skipped when the request's route (with
 //! its service and plugin_config) runs it too.
 
-use crate::common::Upstream;
-use crate::harness::{header, PluginGateway};
+use radixgate_test_support::Node;
+
+use crate::harness::{self, header};
 
 #[test]
 fn a_prefer_route_plugin_runs_once_where_the_route_has_it() {
-    let up = Upstream::start("u");
-    let node = up.node();
-    let gw = PluginGateway::start(&format!(
+    let up = Node::start("u");
+    let node = up.addr();
+    let gw = harness::start(&format!(
         r#"upstreams:
   - {{id: u, nodes: {{"{node}": 1}}}}
 global_rules:

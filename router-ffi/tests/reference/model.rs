@@ -1,6 +1,6 @@
 //! The reference matcher: docs/router.md taken literally, each path pattern a
 //! regex, every route in a plain list, a request's candidates sorted by the
-//! documented order (see `reference.rs`).
+//! documented order (see `main.rs`).
 
 use super::*;
 

@@ -20,7 +20,6 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
 use std::time::Duration;
 
-#[path = "fixtures/github.rs"]
 mod github;
 
 // ---------------------------------------------------------------------------

@@ -1,32 +1,16 @@
 //! The real-etcd harness: Debian's `etcd` (3.4) on free loopback client and
 //! peer ports, each member in its own temp data dir, killed on drop. A
 //! member can be stopped and started again on the same ports and data dir.
-//!
-//! Include it with `#[path = "common/etcd.rs"] mod etcd;`. The gateway on
-//! etcd (`EtcdGateway`, `http`, `upstream`) is in `etcd_gateway.rs`,
-//! re-exported here.
+//! A gateway on etcd is [`crate::gateway::Gateway::etcd`].
 
-#![allow(dead_code)]
-
-#[path = "etcd_gateway.rs"]
-mod gateway;
-#[allow(unused_imports)]
-pub use gateway::*;
-
-// Also loaded by `common` in a crate that includes both: the two copies
-// hand out ports from different places in the range.
-#[allow(clippy::duplicate_mod)]
-#[path = "ports.rs"]
-mod ports;
-pub(crate) use ports::free_port;
-
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use crate::http::Request;
+use crate::ports::free_port;
+use crate::temp::TempDir;
 
 /// The etcd binary: `$ETCD_BIN`, else `/usr/bin/etcd`, else `etcd` on PATH.
 pub fn etcd_bin() -> String {
@@ -39,23 +23,16 @@ pub fn etcd_bin() -> String {
     })
 }
 
-pub(crate) fn temp_dir(tag: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "radixgate-etcd-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).expect("create etcd temp dir");
-    dir
-}
-
 /// One etcd member: its ports, its data dir, and its process while it runs.
 pub struct Member {
+    /// Its member name (`m0`, `m1`, ...).
     pub name: String,
+    /// The port clients connect to.
     pub client_port: u16,
+    /// The port the other members connect to.
     pub peer_port: u16,
-    pub dir: PathBuf,
+    /// Its data dir and log, removed on drop.
+    pub dir: TempDir,
     cluster: String,
     child: Option<Child>,
     /// Certificate and key files when clients speak TLS.
@@ -73,7 +50,7 @@ impl Member {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.join("etcd.log"))
+            .open(self.dir.path("etcd.log"))
             .expect("etcd log file");
         let client = self.endpoint();
         let peer = format!("http://127.0.0.1:{}", self.peer_port);
@@ -85,7 +62,7 @@ impl Member {
             .arg("--name")
             .arg(&self.name)
             .arg("--data-dir")
-            .arg(self.dir.join("data"))
+            .arg(self.dir.path("data"))
             .arg("--listen-client-urls")
             .arg(&client)
             .arg("--advertise-client-urls")
@@ -122,7 +99,10 @@ impl Member {
         if self.tls.is_some() {
             return self.log().contains("ready to serve client requests");
         }
-        http_get(self.client_port, "/health").is_some_and(|b| b.contains("\"health\":\"true\""))
+        Request::get("/health")
+            .timeout(Duration::from_secs(2))
+            .send(self.client_port)
+            .is_ok_and(|r| r.body.contains("\"health\":\"true\""))
     }
 
     /// Kills the process (SIGKILL, by its own pid); keeps ports and data dir.
@@ -144,7 +124,7 @@ impl Member {
     /// its revisions from 1 (as an etcd restored from an older backup).
     pub fn wipe(&mut self) {
         assert!(self.child.is_none(), "stop the member before wiping it");
-        let _ = std::fs::remove_dir_all(self.dir.join("data"));
+        let _ = std::fs::remove_dir_all(self.dir.path("data"));
     }
 
     /// Sends `signal` (`STOP`, `CONT`) to the member's own process.
@@ -172,7 +152,7 @@ impl Member {
 
     /// What etcd logged.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("etcd.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.path("etcd.log")).unwrap_or_default()
     }
 }
 
@@ -180,7 +160,6 @@ impl Drop for Member {
     fn drop(&mut self) {
         // A stopped (SIGSTOP) process still dies of SIGKILL.
         self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -192,6 +171,7 @@ struct Unhealthy {
 
 /// A one- or three-member etcd on loopback, stopped on drop.
 pub struct Etcd {
+    /// The members, in start order.
     pub members: Vec<Member>,
 }
 
@@ -232,7 +212,7 @@ impl Etcd {
                 name: format!("m{i}"),
                 client_port: free_port(),
                 peer_port: free_port(),
-                dir: temp_dir(&format!("m{i}")),
+                dir: TempDir::new(&format!("etcd-m{i}")),
                 cluster: String::new(),
                 child: None,
                 tls: tls.clone(),
@@ -303,18 +283,8 @@ impl Etcd {
     }
 }
 
-/// A plain HTTP/1.0 GET on loopback; the body, or `None` on any failure.
-pub fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
-        .ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    raw.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())
-}
-
 /// A small tokio runtime for tests that talk to etcd through etcd-client.
+#[cfg(feature = "etcd-client")]
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -323,6 +293,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Connects an etcd-client to `endpoints` (5 s timeout).
+#[cfg(feature = "etcd-client")]
 pub fn client(rt: &tokio::runtime::Runtime, endpoints: &[String]) -> etcd_client::Client {
     let opts = etcd_client::ConnectOptions::new()
         .with_timeout(Duration::from_secs(5))

@@ -3,26 +3,19 @@
 //! routes and global rules in the standalone file, and run on real
 //! requests to a real upstream.
 
-mod common;
-#[path = "common/etcd.rs"]
-mod etcd;
-#[path = "plugins_e2e/etcd_reload.rs"]
 mod etcd_reload;
-#[path = "plugins_e2e/harness.rs"]
 mod harness;
-#[path = "plugins_e2e/prefer_route.rs"]
 mod prefer_route;
 
-use std::process::Command;
+use radixgate_test_support::{eventually, free_port, plugins, request, Node, ADMIN_KEY};
 
-use common::{request, Upstream};
-use harness::{header, install, post, prepare, PluginGateway};
+use harness::{header, post};
 
 #[test]
 fn chains_run_in_priority_order_with_global_rules_and_meta() {
-    let up = Upstream::start("u");
-    let node = up.node();
-    let gw = PluginGateway::start(&format!(
+    let up = Node::start("u");
+    let node = up.addr();
+    let gw = harness::start(&format!(
         r#"upstreams:
   - {{id: u, nodes: {{"{node}": 1}}}}
 global_rules:
@@ -101,9 +94,9 @@ routes:
 
 #[test]
 fn a_panicking_plugin_fails_its_request_only() {
-    let up = Upstream::start("u");
-    let node = up.node();
-    let gw = PluginGateway::start(&format!(
+    let up = Node::start("u");
+    let node = up.addr();
+    let gw = harness::start(&format!(
         r#"upstreams:
   - {{id: u, nodes: {{"{node}": 1}}}}
 routes:
@@ -124,10 +117,11 @@ routes:
 
 #[test]
 fn a_config_that_fails_a_plugin_schema_is_refused_with_the_message() {
-    let (dir, _) = prepare(
+    let gw = harness::prepare_with(
         "upstreams:\n  - {id: u, nodes: {\"127.0.0.1:1\": 1}}\nroutes:\n  - {id: bad, uri: /bad, upstream_id: u, plugins: {template: {header: X}}}\n#END\n",
+        &plugins::loadable(),
     );
-    let out = common::test_config(&dir.path("config.yaml"), &dir.0);
+    let out = gw.test_config();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -142,9 +136,9 @@ fn a_config_that_fails_a_plugin_schema_is_refused_with_the_message() {
 
 #[test]
 fn the_first_plugins_work_through_the_gateway() {
-    let up = Upstream::start("u");
-    let node = up.node();
-    let gw = PluginGateway::start(&format!(
+    let up = Node::start("u");
+    let node = up.addr();
+    let gw = harness::start(&format!(
         r#"upstreams:
   - {{id: u, nodes: {{"{node}": 1}}}}
 consumer_groups:
@@ -187,8 +181,8 @@ routes:
 
 #[test]
 fn error_response_and_a_bad_edit_keeping_the_last_good_route() {
-    let up = Upstream::start("u");
-    let node = up.node();
+    let up = Node::start("u");
+    let node = up.addr();
     let file = |template: &str| {
         format!(
             r#"upstreams:
@@ -204,7 +198,7 @@ routes:
 "#
         )
     };
-    let gw = PluginGateway::start(&file("{value: one}"));
+    let gw = harness::start(&file("{value: one}"));
     let r = gw.get("/denied", &[]);
     assert_eq!((r.status, r.body.as_str()), (403, "go away"));
     assert_eq!(
@@ -213,7 +207,7 @@ routes:
     );
     // A config its plugin's schema refuses: logged, the last good version serves.
     std::fs::write(gw.dir.path("apisix.yaml"), file("{header: X-Other}")).expect("write");
-    assert!(common::eventually(10, || gw.log().contains(
+    assert!(eventually(10, || gw.log().contains(
         "failed to check the configuration of plugin template err:"
     )));
     assert_eq!(
@@ -222,7 +216,7 @@ routes:
     );
     // A good edit applies.
     std::fs::write(gw.dir.path("apisix.yaml"), file("{value: two}")).expect("write");
-    assert!(common::eventually(10, || gw
+    assert!(eventually(10, || gw
         .get("/t", &[])
         .echoed("x-template")
         .as_deref()
@@ -231,34 +225,31 @@ routes:
 
 #[test]
 fn sighup_loads_new_plugins_and_the_admin_api_lists_them() {
-    let up = Upstream::start("u");
-    let node = up.node();
+    let up = Node::start("u");
+    let node = up.addr();
     let file = |name: &str| {
         format!(
-            "# late: test-order\nupstreams:\n  - {{id: u, nodes: {{\"{node}\": 1}}}}\nroutes:\n  - {{id: late, name: {name}, uri: /late, upstream_id: u, plugins: {{test-order: {{name: late}}}}}}\n#END\n"
+            "upstreams:\n  - {{id: u, nodes: {{\"{node}\": 1}}}}\nroutes:\n  - {{id: late, name: {name}, uri: /late, upstream_id: u, plugins: {{test-order: {{name: late}}}}}}\n#END\n"
         )
     };
-    let gw = PluginGateway::start(&file("a"));
-    let admin = gw.config_port("listen");
-    let key = [("X-API-KEY", "edd1c9f034335f136f87ad84b625c8f1")];
+    // Every plugin but test-order, installed later.
+    let mut early = plugins::loadable();
+    early.retain(|p| *p != "test-order");
+    let gw = harness::start_with(&file("a"), &early);
+    let admin = gw.admin_port();
+    let key = [("X-API-KEY", ADMIN_KEY)];
     let list = || request(admin, "GET", "/apisix/admin/plugins/list", &key).expect("admin");
-    assert!(common::eventually(10, || list().status == 200));
+    assert!(eventually(10, || list().status == 200));
     assert!(!list().body.contains("test-order"), "{:?}", list());
     assert!(list().body.contains("template"));
     // Not loaded yet: the route serves without it.
     assert_eq!(header(&gw.get("/late", &[]), "x-test-order"), None);
-    install(&gw.dir.path("plugins"), "test-order");
-    let hup = Command::new("kill")
-        .args(["-HUP", &gw.child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(hup.success());
-    assert!(common::eventually(10, || list()
-        .body
-        .contains("test-order")));
+    plugins::install(&gw.plugin_dir(), "test-order");
+    gw.signal("HUP");
+    assert!(eventually(10, || list().body.contains("test-order")));
     // The route read before the reload (its plugin dropped then) gains it
     // without an edit: the file is decoded again.
-    assert!(common::eventually(10, || header(
+    assert!(eventually(10, || header(
         &gw.get("/late", &[]),
         "x-test-order"
     )
@@ -266,7 +257,7 @@ fn sighup_loads_new_plugins_and_the_admin_api_lists_them() {
         == Some("late")));
     // Objects read from now on may use it too.
     std::fs::write(gw.dir.path("apisix.yaml"), file("b")).expect("write");
-    assert!(common::eventually(10, || header(
+    assert!(eventually(10, || header(
         &gw.get("/late", &[]),
         "x-test-order"
     )
@@ -301,9 +292,9 @@ fn sighup_loads_new_plugins_and_the_admin_api_lists_them() {
 
 #[test]
 fn rewrites_cors_and_prometheus_work_through_the_gateway() {
-    let up = Upstream::start("u");
-    let node = up.node();
-    let gw = PluginGateway::start(&format!(
+    let up = Node::start("u");
+    let node = up.addr();
+    let gw = harness::start(&format!(
         r#"upstreams:
   - {{id: u, nodes: {{"{node}": 1}}}}
 routes:
@@ -355,11 +346,11 @@ routes:
         Some("http://a.com")
     );
     // prometheus: its metrics are served on their own listener.
-    let metrics = gw.config_port("export_addr");
+    let metrics = gw.metrics_port();
     let scrape = || request(metrics, "GET", "/apisix/prometheus/metrics", &[]);
-    assert!(common::eventually(10, || scrape().is_ok_and(|m| m.status
-        == 200
-        && m.body.contains("apisix_http_status{"))));
+    assert!(eventually(10, || scrape().is_ok_and(
+        |m| m.status == 200 && m.body.contains("apisix_http_status{")
+    )));
     let body = scrape().expect("metrics").body;
     assert!(body.contains("node=\"127.0.0.1\""), "{body}");
     let log = gw.log();
@@ -368,9 +359,9 @@ routes:
 
 #[test]
 fn before_proxy_runs_after_the_node_is_chosen_and_again_on_a_retry() {
-    let up = Upstream::start("u");
-    let dead = common::free_port();
-    let gw = PluginGateway::start(&format!(
+    let up = Node::start("u");
+    let dead = free_port();
+    let gw = harness::start(&format!(
         r#"upstreams:
   - id: u
     retries: 1

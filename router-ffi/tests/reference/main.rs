@@ -267,7 +267,6 @@ impl Vars for ArgVars<'_> {
 
 // ---------------------------------------------------------------- the reference
 
-#[path = "reference/model.rs"]
 mod model;
 use model::{Hit, Model};
 

@@ -21,14 +21,9 @@ const SPAN: u32 = 12_000;
 /// A loopback port no other caller in this process got, free when returned.
 pub fn free_port() -> u16 {
     static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
-    // A test crate may include this file twice (through `common` and
-    // `etcd`): each copy starts elsewhere in the range, by its module path.
-    let copy = module_path!()
-        .bytes()
-        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
     let _ = NEXT.compare_exchange(
         u32::MAX,
-        std::process::id().wrapping_mul(7919).wrapping_add(copy) % SPAN,
+        std::process::id().wrapping_mul(7919) % SPAN,
         Ordering::Relaxed,
         Ordering::Relaxed,
     );
@@ -42,4 +37,19 @@ pub fn free_port() -> u16 {
         }
     }
     panic!("no free loopback port in {LOW}..{}", LOW + SPAN);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_below_the_ephemeral_range_and_never_handed_out_twice() {
+        let ports: Vec<u16> = (0..50).map(|_| free_port()).collect();
+        let mut unique = ports.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), ports.len(), "{ports:?}");
+        assert!(ports.iter().all(|&p| (20_000..32_000).contains(&p)));
+    }
 }

@@ -1,0 +1,95 @@
+//! The plugin libraries the tests load: one list of them, found where
+//! `cargo build --workspace` put them (see [`crate::target`]), copied into
+//! a test's own plugin directory. Tests never build them.
+
+use std::path::{Path, PathBuf};
+
+use crate::target;
+
+/// Every plugin the tests load, by its package's name less
+/// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
+pub const PLUGINS: [&str; 15] = [
+    "template",
+    "noop",
+    "request-id",
+    "ip-restriction",
+    "key-auth",
+    "limit-count",
+    "cors",
+    "proxy-rewrite",
+    "response-rewrite",
+    "prometheus",
+    "test-panic",
+    "test-order",
+    "test-prefer-route",
+    "test-abi-bump",
+    "test-dup-name",
+];
+
+/// The plugins of [`PLUGINS`] made to be refused at load: one built for
+/// another ABI major, one claiming `noop`'s name.
+pub const REFUSED: [&str; 2] = ["test-abi-bump", "test-dup-name"];
+
+/// [`PLUGINS`] less [`REFUSED`]: what a gateway loads side by side.
+pub fn loadable() -> Vec<&'static str> {
+    PLUGINS
+        .into_iter()
+        .filter(|p| !REFUSED.contains(p))
+        .collect()
+}
+
+/// The library file of plugin `name`: `libradixgate_plugin_<name>.so`
+/// with `-` as `_`.
+pub fn file_name(name: &str) -> String {
+    format!("libradixgate_plugin_{}.so", name.replace('-', "_"))
+}
+
+/// The built library of plugin `name`; panics when `name` is not in
+/// [`PLUGINS`] or its library was not built.
+pub fn library(name: &str) -> PathBuf {
+    assert!(
+        PLUGINS.contains(&name),
+        "plugin {name:?} is not in radixgate_test_support::plugins::PLUGINS"
+    );
+    target::artifact(&file_name(name))
+}
+
+/// Copies plugin `name`'s library into `dir`; the copy's path.
+pub fn install(dir: &Path, name: &str) -> PathBuf {
+    copy_into(dir, &library(name))
+}
+
+/// Copies `file`, any library in the target dir (`libradix_router.so`),
+/// into `dir`; the copy's path.
+pub fn install_file(dir: &Path, file: &str) -> PathBuf {
+    copy_into(dir, &target::artifact(file))
+}
+
+fn copy_into(dir: &Path, lib: &Path) -> PathBuf {
+    let dst = dir.join(lib.file_name().expect("a library file name"));
+    std::fs::copy(lib, &dst)
+        .unwrap_or_else(|e| panic!("cannot copy {} into {}: {e}", lib.display(), dir.display()));
+    dst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_plugin_is_a_workspace_member() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let members =
+            std::fs::read_to_string(root.join("Cargo.toml")).expect("the workspace manifest");
+        for name in PLUGINS {
+            let here = [
+                format!("\"plugins/{name}\""),
+                format!("\"tests/plugins/{name}\""),
+            ];
+            assert!(
+                here.iter().any(|m| members.contains(m.as_str())),
+                "{name} is not a member of the workspace"
+            );
+        }
+    }
+}
