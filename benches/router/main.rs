@@ -45,7 +45,8 @@ fn shrank(n: usize) {
 // SAFETY: every call is forwarded to `System` unchanged; only counters are kept.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
+        // SAFETY: the caller's contract for `alloc` is passed on unchanged.
+        let p = unsafe { System.alloc(layout) };
         if !p.is_null() && COUNTING.load(Relaxed) {
             grew(layout.size());
         }
@@ -53,7 +54,8 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
+        // SAFETY: the caller's contract for `alloc_zeroed` is passed on unchanged.
+        let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() && COUNTING.load(Relaxed) {
             grew(layout.size());
         }
@@ -61,14 +63,16 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
+        // SAFETY: `ptr` came from `System` through this allocator with `layout`.
+        unsafe { System.dealloc(ptr, layout) };
         if COUNTING.load(Relaxed) {
             shrank(layout.size());
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
+        // SAFETY: `ptr` came from `System` through this allocator with `layout`.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() && COUNTING.load(Relaxed) {
             shrank(layout.size());
             grew(new_size);

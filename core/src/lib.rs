@@ -1,20 +1,24 @@
 //! radixgate: an API gateway with Apache APISIX's data model.
 //!
-//! A request's way: [`proxy`] accepts it, loads the current [`snapshot`]
-//! once, matches it with the radix router, picks a node with the
-//! [`upstream`] balancer and forwards it over a pooled keep-alive client.
-//! A change's way: a [`source`] (the standalone file or etcd) emits changed
-//! objects from [`config`]; the snapshot builder applies them to the router
-//! in place and swaps the new snapshot in atomically.
+//! The library is what the `radixgate` binary runs ([`app::run`],
+//! [`app::test_config`], [`GatewayConfig`]) and what tests and benches use
+//! to load and call plugins without a gateway ([`plugin_host`]); the rest
+//! is private. Inside: `proxy` (the request pipeline), `snapshot` (what a
+//! request runs on, swapped in atomically), `upstream` (nodes, balancers,
+//! health checks, the client to nodes), `source` (the standalone file and
+//! etcd), `config` (settings and objects), `admin` (the Admin API). See
+//! `docs/architecture.md` for a request's way and a change's way.
 
-pub mod admin;
+mod admin;
 pub mod app;
-pub mod config;
+mod config;
 pub mod plugin_host;
-pub mod proxy;
-pub mod snapshot;
-pub mod source;
-pub mod upstream;
+mod proxy;
+mod snapshot;
+mod source;
+mod upstream;
+
+pub use config::GatewayConfig;
 
 /// Every thread allocates from its own mimalloc heap (cheaper than glibc
 /// malloc on the proxy's hot path, measured with perf).

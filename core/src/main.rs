@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use radixgate::config::GatewayConfig;
+use radixgate::GatewayConfig;
 
 /// An API gateway with Apache APISIX's data model.
 #[derive(Debug, Parser)]

@@ -6,11 +6,17 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Field {
+    /// The route's id.
     Id,
+    /// Its path patterns.
     Paths,
+    /// Its host patterns.
     Hosts,
+    /// Its methods.
     Methods,
+    /// Its client address rules (IPs and CIDRs).
     RemoteAddrs,
+    /// Its `vars` expression.
     Vars,
 }
 
@@ -42,19 +48,31 @@ pub enum RouteError {
     /// A field of the route is malformed.
     #[error("route {id:?}: field {field}: {problem}")]
     Invalid {
+        /// The route's id.
         id: String,
+        /// The field at fault.
         field: Field,
+        /// What is wrong with it.
         problem: String,
     },
     /// `insert` was given an id the router already holds.
     #[error("route {id:?}: a route with this id already exists")]
-    DuplicateId { id: String },
+    DuplicateId {
+        /// The id given.
+        id: String,
+    },
     /// `update` or `remove` was given an id the router does not hold.
     #[error("route {id:?}: no route with this id")]
-    NotFound { id: String },
+    NotFound {
+        /// The id given.
+        id: String,
+    },
     /// The router holds the maximum number of routes (u32::MAX - 1).
     #[error("route {id:?}: the router is full")]
-    Full { id: String },
+    Full {
+        /// The id of the route that did not fit.
+        id: String,
+    },
 }
 
 impl RouteError {

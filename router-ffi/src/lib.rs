@@ -53,8 +53,8 @@ mod addr;
 mod children;
 mod error;
 mod expr;
-/// The C ABI (`include/radix_router.h`): an implementation detail of the
-/// C library, not part of the Rust API.
+// The C ABI (`include/radix_router.h`): the C library's implementation,
+// not part of the Rust API.
 #[doc(hidden)]
 pub mod ffi;
 mod host;

@@ -15,11 +15,16 @@ pub enum Token {
     Literal(Vec<u8>),
     /// One non-empty segment (no `/`), optionally constrained by an anchored regex.
     Param {
+        /// The param's name.
         name: Box<str>,
+        /// The regex the segment must match, when the pattern gives one.
         constraint: Option<Constraint>,
     },
     /// The rest of the path, possibly empty, possibly holding `/`.
-    CatchAll { name: Box<str> },
+    CatchAll {
+        /// The param's name (`ext` for an anonymous `*`).
+        name: Box<str>,
+    },
 }
 
 /// A regex a param segment must match as a whole.

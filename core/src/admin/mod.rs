@@ -10,7 +10,7 @@ mod store;
 mod target;
 mod verbs;
 
-pub use store::{AdminStore, StoreError};
+pub use store::AdminStore;
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};

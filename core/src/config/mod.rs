@@ -25,23 +25,21 @@ mod validate;
 mod tests;
 
 pub use admin_settings::{AdminKey, AdminSection, Role, DEFAULT_KEY};
-pub use consumer::{ConsumerConf, ConsumerGroupConf, CredentialConf};
+pub use consumer::CredentialConf;
 pub use decode::{decode, CREDENTIALS};
 pub use error::{FileError, ObjectError};
 pub use etcd_settings::{EtcdSection, EtcdTls};
-pub use gateway::{
-    seconds, ConfigSection, GatewayConfig, GatewaySection, PluginsSection, Provider,
-};
+pub use gateway::{seconds, GatewayConfig, PluginsSection, Provider};
 pub use kind::Kind;
-pub use objects::{Id, Meta, Object, Plugins, RouteConf, ServiceConf};
+pub use objects::{Id, Object, Plugins, RouteConf, ServiceConf};
 pub use plugin_check::{
     plugin_catalog_generation, plugin_catalog_grew, set_plugin_catalog, unknown_plugin,
     PluginCatalog,
 };
-pub use plugin_sets::{GlobalRuleConf, PluginConfigConf, PluginMetadataConf};
-pub use schema::{fill_defaults, validate};
-pub use ssl::{SslClient, SslConf, SslType};
+pub use schema::validate;
+#[cfg(test)]
+pub use ssl::SslType;
 pub use upstream::{
-    split_host_port, BalancerType, HashOn, KeepalivePool, NodeConf, Nodes, PassHostMode, Scheme,
-    TimeoutConf, UpstreamConf, UpstreamTls,
+    BalancerType, HashOn, KeepalivePool, PassHostMode, Scheme, TimeoutConf, UpstreamConf,
+    UpstreamTls,
 };

@@ -134,8 +134,8 @@ pub fn start(addr: SocketAddr, services: GatewayServices) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::metrics::{MetricDesc, MetricKind, MetricsRegistry};
     use super::render;
-    use crate::plugin_host::{MetricDesc, MetricKind, MetricsRegistry};
     use abi_stable::std_types::RStr;
 
     #[test]

@@ -11,7 +11,7 @@
 //!   Schema and calls its constructor, when the config is loaded.
 //! - [`PluginInstance::call`] runs one phase on a [`RequestState`] and maps
 //!   the plugin's answer to an [`PhaseOutcome`]; a panic caught on the plugin's
-//!   side becomes a logged [`PluginFailure`] (the request gets a 500).
+//!   side becomes a logged failure (the request gets a 500).
 //! - [`GatewayServices`] is what plugins may call: shared store, metadata,
 //!   clock, logging, metrics.
 
@@ -27,15 +27,14 @@ mod services;
 mod setup;
 mod store;
 
-pub use chain::{Chain, ConfiguredPlugin, PluginHost};
-pub use entry::PluginEntry;
-pub use exporter::{render as render_metrics, DEFAULT_EXPORT_ADDR, METRICS_PATH};
-pub use instance::{InstanceError, PhaseOutcome, PluginFailure, PluginInstance, PluginReply};
-pub use loader::{load_file, plugin_files, LoadError};
-pub use metrics::{MetricDesc, MetricKind, MetricsRegistry, Series, MAX_SERIES};
+// What tests and benches use to load and call plugins without a gateway.
+pub use instance::{PhaseOutcome, PluginInstance};
 pub use radixgate_plugin::{Phase, Phases};
-pub use registry::{LoadReport, PluginRegistry};
-pub use request::{RequestState, SharedVars};
+pub use registry::PluginRegistry;
+pub use request::RequestState;
 pub use services::GatewayServices;
-pub use setup::{admin_list, admin_reload, admin_schema, reload_on_sighup};
-pub use store::SharedStore;
+
+pub(crate) use chain::{Chain, ConfiguredPlugin, PluginHost};
+pub(crate) use instance::PluginReply;
+pub(crate) use request::SharedVars;
+pub(crate) use setup::{admin_list, admin_reload, admin_schema, reload_on_sighup};

@@ -18,9 +18,5 @@ mod upgrade;
 mod vars;
 pub mod workers;
 
-pub use exchange::{ClientConn, WorkerContext};
-pub use path::normalize;
-pub use pipeline::handle;
-pub use respond::Body;
+pub use exchange::WorkerContext;
 pub use server::{serve, stopped, Limits};
-pub use vars::{Origin, RequestVars};

@@ -11,7 +11,8 @@ mod plugins;
 mod tests;
 
 pub use builder::{Live, SnapshotBuilder};
-pub use compile::ObjectStore;
+#[cfg(test)]
+use compile::ObjectStore;
 pub use plugins::ConsumerChains;
 
 use std::sync::Arc;
@@ -81,11 +82,6 @@ impl Snapshot {
     /// Number of routes served.
     pub fn len(&self) -> usize {
         self.router.len()
-    }
-
-    /// Whether no route is served.
-    pub fn is_empty(&self) -> bool {
-        self.router.is_empty()
     }
 
     /// The route for `req`, reading `vars` only for routes that have

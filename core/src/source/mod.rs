@@ -12,7 +12,8 @@ mod file;
 mod standalone;
 
 pub use file::FileSource;
-pub use standalone::{parse_standalone, Fingerprint, Standalone};
+#[cfg(test)]
+pub use standalone::parse_standalone;
 
 use crate::config::{Id, Kind, Object};
 use tokio::sync::mpsc::UnboundedSender;

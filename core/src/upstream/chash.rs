@@ -56,6 +56,7 @@ impl Ring {
     }
 
     /// The node index for `key`, or `None` when the ring is empty.
+    #[cfg(test)]
     pub fn pick(&self, key: &[u8]) -> Option<usize> {
         self.walk(key).next()
     }

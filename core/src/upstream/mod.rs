@@ -18,13 +18,10 @@ mod select;
 mod stats;
 mod tls;
 
-pub use balancer::RoundRobin;
-pub use body::{BodyError, PooledBody, Upgraded};
-pub use chash::Ring;
+pub use body::{PooledBody, Upgraded};
 pub use client::{FailedTry, ForwardError, ReqBody, UpstreamClient};
-pub use hash_key::KeyPart;
 pub use pool::{PoolKey, PoolLimits};
-pub use stats::{InFlight, Tracked, TryOutcome};
+pub use stats::{Tracked, TryOutcome};
 pub use tls::TlsSettings;
 
 use http::uri::Authority;
@@ -226,6 +223,7 @@ impl UpstreamRt {
 
     /// The node for the next request (`key`: its `chash` key), or `None`
     /// when there is none to use.
+    #[cfg(test)]
     pub fn pick(&self, key: Option<&[u8]>) -> Option<&Node> {
         self.pick_index(key).and_then(|i| self.nodes.get(i))
     }

@@ -8,7 +8,7 @@ mod state;
 mod watch;
 
 pub use client::connect;
-pub use state::{decode_key, decode_value, EtcdState};
+pub use state::EtcdState;
 
 use tokio::sync::mpsc::UnboundedSender;
 

@@ -121,11 +121,6 @@ impl EtcdState {
         self.entries.len()
     }
 
-    /// Whether nothing is applied.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// A put at `key`: the change, or `None` when the key is not served,
     /// the value is unchanged, or it is invalid (logged; the last good stays).
     pub fn put(&mut self, prefix: &str, key: &str, raw: &[u8]) -> Option<Change> {
@@ -233,11 +228,6 @@ impl EtcdState {
                 .map(|e| (e.key.clone(), e.raw.clone()))
                 .collect(),
         }
-    }
-
-    /// Writes the state to `path` atomically (a temp file beside it, then rename).
-    pub fn save(&self, prefix: &str, path: &Path) -> std::io::Result<()> {
-        self.export(prefix).write(path)
     }
 
     /// Loads a snapshot file written for `prefix`; `None` (logged) when it is
@@ -351,7 +341,7 @@ mod tests {
             .put("/apisix", "/apisix/consumers/jack/credentials/k1", cred)
             .is_some());
         s.revision = 7;
-        s.save("/apisix", &path).unwrap();
+        s.export("/apisix").write(&path).unwrap();
         let back = EtcdState::load("/apisix", &path).unwrap();
         assert_eq!((back.len(), back.revision), (4, 7));
         assert!(EtcdState::load("/other", &path).is_none());
