@@ -31,8 +31,8 @@ pub mod vars;
 
 pub use abi::{LogLevel, MetricId, Phase, Phases, StoreCounter};
 pub use sdk::{
-    new_instance, root_module, Chunk, ConfigError, Ctx, Decision, Host, Plugin, Response,
-    ROOT_SYMBOL,
+    new_instance, root_module, Chunk, ConfigError, Ctx, Decision, Host, HostCall, HttpRequest,
+    HttpResponse, Plugin, RedisReply, RedisTarget, Response, Waiting, ROOT_SYMBOL,
 };
 
 /// serde, for `#[derive(Deserialize)]` on a plugin's config with
@@ -52,3 +52,5 @@ pub mod __private {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wait_tests;

@@ -18,8 +18,9 @@ pub const ABI_MAJOR: u32 = 1;
 /// Minor version of radixgate's plugin ABI. A host accepts plugins of any
 /// minor of its major: older ones lack fields appended since (the host
 /// falls back), newer ones carry fields the host ignores.
-/// 1.1: `prefer_route`.
-pub const ABI_MINOR: u32 = 1;
+/// 1.1: `prefer_route`. 1.2: phases may suspend on host operations
+/// (`PhaseResult::Suspend`).
+pub const ABI_MINOR: u32 = 2;
 
 /// The version string abi_stable compares: `ABI_MAJOR.0.0`, as abi_stable
 /// refuses a library of a lower minor than the host's and our minors only

@@ -21,23 +21,34 @@ use abi_stable::{
     std_types::{RNone, RSlice, RVec},
 };
 
-use crate::abi::{BodyChunk, InstanceBox, PhaseResult, PhaseResultNE, RawCtx, RequestCtx_TO};
+use crate::abi::{
+    BodyChunk, InstanceBox, OpResultNE, PhaseResult, PhaseResultNE, RawCtx, RequestCtx_TO,
+    Suspension,
+};
 use crate::{new_instance, Plugin};
 
-/// A plugin instance built through the plugin's exported constructor.
+/// A plugin instance built through the plugin's exported constructor. A
+/// phase that waits is run to its decision: each host operation it asks
+/// for is answered by the mock host ([`MockHost::run_op`]).
 pub struct MockInstance {
     instance: InstanceBox,
+    host: MockHost,
 }
 
 /// An unknown variant (from a newer ABI) reads as this failure.
 fn known(result: PhaseResultNE) -> PhaseResult {
-    result.into_enum().unwrap_or_else(|_| {
-        PhaseResult::Error(abi_stable::std_types::RBox::new(crate::abi::Failure {
-            plugin: "(unknown)".into(),
-            panicked: false,
-            message: "unknown phase result variant".into(),
-        }))
-    })
+    result
+        .into_enum()
+        .unwrap_or_else(|_| failed("unknown phase result variant"))
+}
+
+/// A failure the mock host reports itself.
+fn failed(message: &str) -> PhaseResult {
+    PhaseResult::Error(abi_stable::std_types::RBox::new(crate::abi::Failure {
+        plugin: "(mock host)".into(),
+        panicked: false,
+        message: message.into(),
+    }))
 }
 
 fn ctx(req: &mut MockRequest) -> RawCtx<'_> {
@@ -50,28 +61,53 @@ impl MockInstance {
     pub fn new<P: Plugin>(config_json: &str, host: &MockHost) -> Result<MockInstance, String> {
         new_instance::<P>(config_json.into(), host.handle())
             .into_result()
-            .map(|instance| MockInstance { instance })
+            .map(|instance| MockInstance {
+                instance,
+                host: host.clone(),
+            })
             .map_err(Into::into)
+    }
+
+    /// Resumes the waiting phase `result` names until it decides.
+    fn settle(&self, mut result: PhaseResult, req: &mut MockRequest) -> PhaseResult {
+        loop {
+            let PhaseResult::Suspend(handle) = result else {
+                return result;
+            };
+            let Some(Suspension { op, mut resume }) = handle.take() else {
+                return failed("a suspension shared with someone else");
+            };
+            let op = match op.into_enum() {
+                Ok(op) => op,
+                Err(_) => return failed("an operation the mock host does not know"),
+            };
+            let answer = OpResultNE::new(self.host.run_op(op));
+            result = known(resume.resume(ctx(req), answer));
+        }
     }
 
     /// Runs the rewrite phase.
     pub fn rewrite(&self, req: &mut MockRequest) -> PhaseResult {
-        known(self.instance.rewrite(ctx(req)))
+        let result = known(self.instance.rewrite(ctx(req)));
+        self.settle(result, req)
     }
 
     /// Runs the access phase.
     pub fn access(&self, req: &mut MockRequest) -> PhaseResult {
-        known(self.instance.access(ctx(req)))
+        let result = known(self.instance.access(ctx(req)));
+        self.settle(result, req)
     }
 
     /// Runs the before_proxy phase.
     pub fn before_proxy(&self, req: &mut MockRequest) -> PhaseResult {
-        known(self.instance.before_proxy(ctx(req)))
+        let result = known(self.instance.before_proxy(ctx(req)));
+        self.settle(result, req)
     }
 
     /// Runs the header_filter phase.
     pub fn header_filter(&self, req: &mut MockRequest) -> PhaseResult {
-        known(self.instance.header_filter(ctx(req)))
+        let result = known(self.instance.header_filter(ctx(req)));
+        self.settle(result, req)
     }
 
     /// Runs body_filter on one chunk; returns the decision and the chunk as
@@ -97,6 +133,7 @@ impl MockInstance {
 
     /// Runs the log phase.
     pub fn log(&self, req: &mut MockRequest) -> PhaseResult {
-        known(self.instance.log(ctx(req)))
+        let result = known(self.instance.log(ctx(req)));
+        self.settle(result, req)
     }
 }

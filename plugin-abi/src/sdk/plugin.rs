@@ -1,7 +1,10 @@
 //! The trait a plugin implements, and what its phases answer.
 
+use std::future::Future;
+
 use serde::de::DeserializeOwned;
 
+use super::wait::Waiting;
 use super::{Chunk, Ctx, Host};
 use crate::abi::Phases;
 
@@ -83,7 +86,7 @@ pub trait Plugin: Sized + Send + Sync + 'static {
 }
 
 /// What a phase decides.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum Decision {
     /// Go on with the next plugin and phase.
     Continue,
@@ -92,12 +95,51 @@ pub enum Decision {
     /// Fail the request: the host answers 500 and logs the message with the
     /// plugin's name.
     Error(String),
+    /// Decide later, after waiting on host operations (every phase but
+    /// body_filter); made by [`Decision::wait`] and [`Decision::wait_then`].
+    Wait(Waiting),
 }
 
 impl Decision {
     /// A response with `status` and `body` and no headers.
     pub fn respond(status: u16, body: impl Into<Vec<u8>>) -> Decision {
         Decision::Respond(Response::new(status).body(body))
+    }
+
+    /// Decides what `future` comes to, after it waited on host operations
+    /// ([`Host::sleep`], [`Host::http`], [`Host::redis`]; no other future
+    /// may be awaited). The future owns what it uses (`'static`): clone
+    /// what it needs of the plugin and the request before.
+    pub fn wait<F>(future: F) -> Decision
+    where
+        F: Future<Output = Decision> + Send + 'static,
+    {
+        Decision::wait_then(future, |_, decision| decision)
+    }
+
+    /// Waits for `future` as [`Decision::wait`] does, then decides with
+    /// `then`, which has the request in hand again (to set headers or
+    /// variables from what the future found).
+    pub fn wait_then<F, T, K>(future: F, then: K) -> Decision
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+        K: FnOnce(&mut Ctx<'_>, T) -> Decision + Send + 'static,
+    {
+        Decision::Wait(Waiting::new(future, then))
+    }
+}
+
+impl PartialEq for Decision {
+    /// Decisions are equal when they say the same; a waiting decision
+    /// equals none.
+    fn eq(&self, other: &Decision) -> bool {
+        match (self, other) {
+            (Decision::Continue, Decision::Continue) => true,
+            (Decision::Respond(a), Decision::Respond(b)) => a == b,
+            (Decision::Error(a), Decision::Error(b)) => a == b,
+            _ => false,
+        }
     }
 }
 
