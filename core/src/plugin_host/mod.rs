@@ -21,11 +21,13 @@ mod exporter;
 mod instance;
 mod loader;
 mod metrics;
+mod ops;
 mod registry;
 mod request;
 mod services;
 mod setup;
 mod store;
+mod waiting;
 
 // What tests and benches use to load and call plugins without a gateway.
 pub use instance::{PhaseOutcome, PluginInstance};
@@ -33,6 +35,7 @@ pub use radixgate_plugin::{Phase, Phases};
 pub use registry::PluginRegistry;
 pub use request::RequestState;
 pub use services::GatewayServices;
+pub use waiting::WaitingPhase;
 
 pub(crate) use chain::{Chain, ConfiguredPlugin, PluginHost};
 pub(crate) use instance::PluginReply;

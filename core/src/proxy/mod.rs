@@ -9,6 +9,7 @@ mod forward;
 mod headers;
 mod log;
 mod path;
+mod phase_run;
 mod phases;
 mod pipeline;
 mod respond;

@@ -40,7 +40,7 @@ pub async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     let mut ex = Exchange::new(&worker, conn, &req);
     let resp = towards_node(&mut ex, req).await;
-    let resp = phases::header_filter(&mut ex, resp);
+    let resp = phases::header_filter(&mut ex, resp).await;
     let resp = body_filter::response_body(&mut ex, resp);
     log::log(ex, &resp);
     Ok(resp)
@@ -54,10 +54,10 @@ async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<Incoming>) -> Resp
         Err(resp) => return *resp,
     };
     phases::start(ex, global, &mut req);
-    if let Some(resp) = phases::rewrite(ex) {
+    if let Some(resp) = phases::rewrite(ex).await {
         return resp;
     }
-    if let Some(resp) = phases::access(ex) {
+    if let Some(resp) = phases::access(ex).await {
         return resp;
     }
     let Some(route) = ex.route.clone() else {
@@ -89,7 +89,7 @@ async fn to_upstream(
             Ok(node) => node,
             Err(resp) => return *resp,
         };
-        if let Err(resp) = phases::before_proxy(ex, &mut req) {
+        if let Err(resp) = phases::before_proxy(ex, &mut req).await {
             return *resp;
         }
         match forward::send(ex, route, &tries, node, req).await {

@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 15] = [
+pub const PLUGINS: [&str; 16] = [
     "template",
     "noop",
     "request-id",
@@ -24,6 +24,7 @@ pub const PLUGINS: [&str; 15] = [
     "test-prefer-route",
     "test-abi-bump",
     "test-dup-name",
+    "test-wait",
 ];
 
 /// The plugins of [`PLUGINS`] made to be refused at load: one built for
