@@ -178,7 +178,8 @@ impl Switchable {
     }
 
     fn listen(&mut self) {
-        let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("bind the switchable node");
+        let listener =
+            TcpListener::bind(("127.0.0.1", self.port)).expect("bind the switchable node");
         let stop = Arc::new(AtomicBool::new(false));
         let (flag, name) = (stop.clone(), self.name);
         let thread = thread::spawn(move || {
@@ -228,7 +229,10 @@ fn a_node_that_stops_listening_fails_its_tcp_check_and_comes_back() {
         b.addr()
     ));
     let first = serve(gw.port, "/t", 10);
-    assert!(first.iter().any(|(n, _)| n == "a") && first.iter().any(|(n, _)| n == "b"), "{first:?}");
+    assert!(
+        first.iter().any(|(n, _)| n == "a") && first.iter().any(|(n, _)| n == "b"),
+        "{first:?}"
+    );
     a.close();
     assert!(
         eventually(6, || only(&serve(gw.port, "/t", 10), "b")),
@@ -237,7 +241,9 @@ fn a_node_that_stops_listening_fails_its_tcp_check_and_comes_back() {
     );
     a.listen();
     assert!(
-        eventually(6, || serve(gw.port, "/t", 10).iter().any(|(n, s)| n == "a" && *s == 200)),
+        eventually(6, || serve(gw.port, "/t", 10)
+            .iter()
+            .any(|(n, s)| n == "a" && *s == 200)),
         "node a did not come back once it listened again:\n{}",
         gw.log()
     );
@@ -282,7 +288,14 @@ fn a_node_timing_out_is_ejected_after_timeouts() {
     );
     let served = serve(gw.port, "/p", 14);
     let timed_out = served.iter().filter(|(_, s)| *s == 504).count();
-    assert!((2..=3).contains(&timed_out), "{timed_out} timeouts: {served:?}");
+    assert!(
+        (2..=3).contains(&timed_out),
+        "{timed_out} timeouts: {served:?}"
+    );
     assert!(only(&served[8..], "good"), "{served:?}");
-    assert!(slow.hits() <= 3, "the slow node got {} requests", slow.hits());
+    assert!(
+        slow.hits() <= 3,
+        "the slow node got {} requests",
+        slow.hits()
+    );
 }

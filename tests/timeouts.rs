@@ -19,7 +19,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 /// keeps the connection open for `linger` and closes it.
 fn paced_node(declared: usize, pieces: Vec<&'static str>, gap: Duration, linger: Duration) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the paced node");
-    let port = listener.local_addr().expect("the paced node's address").port();
+    let port = listener
+        .local_addr()
+        .expect("the paced node's address")
+        .port();
     thread::spawn(move || {
         for tcp in listener.incoming().flatten() {
             let pieces = pieces.clone();
@@ -69,7 +72,10 @@ fn a_node_stalling_mid_body_longer_than_read_cuts_the_response() {
     let took = t.elapsed();
     assert_eq!(resp.status, 200, "{resp:?}");
     assert_eq!(resp.header("content-length"), Some("10"));
-    assert_eq!(resp.body, "hello", "the cut response should end where the node stalled");
+    assert_eq!(
+        resp.body, "hello",
+        "the cut response should end where the node stalled"
+    );
     assert!(
         took >= Duration::from_millis(900) && took < Duration::from_secs(4),
         "cut after {took:?}: the read timeout is 1 s, the node stalls 8 s"
@@ -82,14 +88,28 @@ fn a_body_streamed_slowly_within_read_each_time_arrives_whole() {
     // but no wait between two reads comes near it.
     let pieces = vec!["one ", "two ", "three ", "four ", "five ", "six"];
     let whole: String = pieces.concat();
-    let port = paced_node(whole.len(), pieces, Duration::from_millis(250), Duration::ZERO);
+    let port = paced_node(
+        whole.len(),
+        pieces,
+        Duration::from_millis(250),
+        Duration::ZERO,
+    );
     let gw = gateway_with_read(port, 1.0);
     let t = Instant::now();
     let resp = Request::get("/t")
         .send(gw.port)
         .expect("the gateway answers");
-    assert_eq!((resp.status, resp.body.as_str()), (200, whole.as_str()), "{}", gw.log());
-    assert!(t.elapsed() >= Duration::from_millis(1400), "{:?}", t.elapsed());
+    assert_eq!(
+        (resp.status, resp.body.as_str()),
+        (200, whole.as_str()),
+        "{}",
+        gw.log()
+    );
+    assert!(
+        t.elapsed() >= Duration::from_millis(1400),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[test]
@@ -101,7 +121,10 @@ fn retry_timeout_stops_further_tries_once_it_has_passed() {
     for n in &nodes {
         n.hold(true);
     }
-    let list: Vec<String> = nodes.iter().map(|n| format!("\"{}\": 1", n.addr())).collect();
+    let list: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("\"{}\": 1", n.addr()))
+        .collect();
     let gw = Gateway::start_file(
         BIN,
         &format!(
@@ -147,7 +170,10 @@ fn shutdown_timeout_caps_the_wait_for_a_request_in_flight() {
             .timeout(Duration::from_secs(10))
             .send(port)
     });
-    assert!(eventually(5, || node.held() == 1), "the request never reached the node");
+    assert!(
+        eventually(5, || node.held() == 1),
+        "the request never reached the node"
+    );
     let t = Instant::now();
     gw.terminate();
     let status = gw.wait_exit(5);

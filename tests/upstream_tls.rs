@@ -38,7 +38,10 @@ impl Ca {
         let mut params = CertificateParams::new(Vec::new()).expect("CA params");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         let key = KeyPair::generate().expect("CA key");
         let cert = params.self_signed(&key).expect("self-sign the CA");
         Ca {
@@ -56,9 +59,7 @@ impl Ca {
             .push(DnType::CommonName, "radixgate test");
         params.extended_key_usages = vec![purpose];
         let key = KeyPair::generate().expect("leaf key");
-        let cert = params
-            .signed_by(&key, &self.issuer)
-            .expect("sign the leaf");
+        let cert = params.signed_by(&key, &self.issuer).expect("sign the leaf");
         (cert, key)
     }
 }
@@ -110,7 +111,10 @@ struct Seen {
 /// A TLS node answering one request per connection with 200 `tls node`.
 fn tls_node(config: Arc<ServerConfig>) -> (u16, Arc<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the TLS node");
-    let port = listener.local_addr().expect("the TLS node's address").port();
+    let port = listener
+        .local_addr()
+        .expect("the TLS node's address")
+        .port();
     let seen = Arc::new(Seen::default());
     let s = seen.clone();
     thread::spawn(move || {
@@ -213,7 +217,11 @@ fn a_node_requiring_a_client_certificate_sees_the_configured_one() {
     let (status, body) = gw.fetch("/with");
     assert_eq!((status, body.as_str()), (200, "tls node"), "{}", gw.log());
     let certs = seen.client_certs.lock().expect("the node's record").clone();
-    assert_eq!(certs, vec![cert.der().to_vec()], "the node saw another certificate");
+    assert_eq!(
+        certs,
+        vec![cert.der().to_vec()],
+        "the node saw another certificate"
+    );
 
     let (status, body) = gw.fetch("/without");
     assert_eq!(status, 502, "{body}\n{}", gw.log());
