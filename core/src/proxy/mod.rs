@@ -4,6 +4,7 @@
 //! module of each).
 
 mod body_filter;
+mod client_body;
 mod exchange;
 mod forward;
 mod headers;
@@ -18,6 +19,7 @@ mod upgrade;
 mod vars;
 pub mod workers;
 
+pub use client_body::ClientBody;
 pub use exchange::{ClientConn, WorkerContext};
 pub use path::normalize;
 pub use pipeline::handle;
