@@ -62,9 +62,9 @@ fn gateway_with_read(port: u16, read: f64) -> Gateway {
 
 #[test]
 fn a_node_stalling_mid_body_longer_than_read_cuts_the_response() {
-    // Half the body, then nothing for 8 s: the gateway gives up after 1 s.
+    // Half the body, then nothing for 8 s: the gateway gives up after 0.5 s.
     let port = paced_node(10, vec!["hello"], Duration::ZERO, Duration::from_secs(8));
-    let gw = gateway_with_read(port, 1.0);
+    let gw = gateway_with_read(port, 0.5);
     let t = Instant::now();
     let resp = Request::get("/t")
         .send(gw.port)
@@ -77,24 +77,24 @@ fn a_node_stalling_mid_body_longer_than_read_cuts_the_response() {
         "the cut response should end where the node stalled"
     );
     assert!(
-        took >= Duration::from_millis(900) && took < Duration::from_secs(4),
-        "cut after {took:?}: the read timeout is 1 s, the node stalls 8 s"
+        took >= Duration::from_millis(400) && took < Duration::from_secs(4),
+        "cut after {took:?}: the read timeout is 0.5 s, the node stalls 8 s"
     );
 }
 
 #[test]
 fn a_body_streamed_slowly_within_read_each_time_arrives_whole() {
-    // Six pieces 250 ms apart: 1.5 s in all, longer than `read` (1 s),
+    // Six pieces 125 ms apart: 0.75 s in all, longer than `read` (0.5 s),
     // but no wait between two reads comes near it.
     let pieces = vec!["one ", "two ", "three ", "four ", "five ", "six"];
     let whole: String = pieces.concat();
     let port = paced_node(
         whole.len(),
         pieces,
-        Duration::from_millis(250),
+        Duration::from_millis(125),
         Duration::ZERO,
     );
-    let gw = gateway_with_read(port, 1.0);
+    let gw = gateway_with_read(port, 0.5);
     let t = Instant::now();
     let resp = Request::get("/t")
         .send(gw.port)
@@ -106,7 +106,7 @@ fn a_body_streamed_slowly_within_read_each_time_arrives_whole() {
         gw.log()
     );
     assert!(
-        t.elapsed() >= Duration::from_millis(1400),
+        t.elapsed() >= Duration::from_millis(700),
         "{:?}",
         t.elapsed()
     );
@@ -160,7 +160,7 @@ fn shutdown_timeout_caps_the_wait_for_a_request_in_flight() {
     // The builder writes no shutdown_timeout: add it to the gateway section.
     let config = gw.dir.path("config.yaml");
     let text = std::fs::read_to_string(&config).expect("read the gateway's config.yaml");
-    let text = text.replacen("gateway:\n", "gateway:\n  shutdown_timeout: 1\n", 1);
+    let text = text.replacen("gateway:\n", "gateway:\n  shutdown_timeout: 0.5\n", 1);
     std::fs::write(&config, text).expect("write the gateway's config.yaml");
     gw.start_process();
 
@@ -180,12 +180,12 @@ fn shutdown_timeout_caps_the_wait_for_a_request_in_flight() {
     let took = t.elapsed();
     assert!(
         status.is_some(),
-        "still running 5 s after SIGTERM with a 1 s shutdown_timeout:\n{}",
+        "still running 5 s after SIGTERM with a 0.5 s shutdown_timeout:\n{}",
         gw.log()
     );
     assert!(
-        took >= Duration::from_millis(900) && took < Duration::from_millis(2500),
-        "exited {took:?} after SIGTERM; the cap is 1 s"
+        took >= Duration::from_millis(400) && took < Duration::from_millis(2000),
+        "exited {took:?} after SIGTERM; the cap is 0.5 s"
     );
     // The process ended while the node still held the request.
     assert_eq!(node.held(), 1);
