@@ -160,7 +160,8 @@ fn tls_node(config: Arc<ServerConfig>) -> (u16, Arc<Seen>) {
     (port, seen)
 }
 
-/// A route `uri` to the https node on `port` with `tls` (a YAML flow map).
+/// A route `/<id>` to the https node on `port` with `tls` (a YAML flow
+/// map), without retries.
 fn route(id: &str, port: u16, tls: &str) -> String {
     format!(
         "  - id: {id}\n    uri: /{id}\n    upstream: {{scheme: https, retries: 0, nodes: {{\"127.0.0.1:{port}\": 1}}, tls: {tls}}}\n"
