@@ -4,6 +4,7 @@
 //! module of each).
 
 mod body_filter;
+mod client_body;
 mod exchange;
 mod forward;
 mod headers;
@@ -19,5 +20,6 @@ mod upgrade;
 mod vars;
 pub mod workers;
 
+pub use client_body::ClientBody;
 pub use exchange::WorkerContext;
 pub use server::{serve, stopped, Limits};

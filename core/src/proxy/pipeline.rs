@@ -26,6 +26,7 @@ use std::sync::Arc;
 use http::{Request, Response};
 use hyper::body::Incoming;
 
+use super::client_body::ClientBody;
 use super::exchange::{ClientConn, Exchange, WorkerContext};
 use super::respond::Body;
 use super::{body_filter, forward, log, phases, route};
@@ -39,7 +40,11 @@ pub async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let mut ex = Exchange::new(&worker, conn, &req);
-    let resp = towards_node(&mut ex, req).await;
+    // A body left unread when the request is answered is read and dropped
+    // in the background, so that the connection serves the next request.
+    let (parts, body) = req.into_parts();
+    let body = ClientBody::new(body, &parts.headers);
+    let resp = towards_node(&mut ex, Request::from_parts(parts, body)).await;
     let resp = phases::header_filter(&mut ex, resp).await;
     let resp = body_filter::response_body(&mut ex, resp);
     log::log(ex, &resp);
@@ -48,7 +53,7 @@ pub async fn handle(
 
 /// route -> rewrite -> access, then the node's response (or the answer of
 /// the step that ended the way).
-async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<Incoming>) -> Response<Body> {
+async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<ClientBody>) -> Response<Body> {
     let global = match route::find(ex, &mut req) {
         Ok(global) => global,
         Err(resp) => return *resp,
@@ -77,7 +82,7 @@ async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<Incoming>) -> Resp
 async fn to_upstream(
     ex: &mut Exchange<'_>,
     route: &RouteRt,
-    req: Request<Incoming>,
+    req: Request<ClientBody>,
 ) -> Response<Body> {
     let (mut tries, key) = match forward::choose_node(ex, route, &req) {
         Ok(chosen) => chosen,
