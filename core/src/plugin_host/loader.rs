@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use abi_stable::library::{lib_header_from_path, RootModule};
-use radixgate_plugin::abi::{PluginModRef, ABI_MAJOR, ABI_MINOR};
+use radixgate_plugin::abi::{root_1_0, PluginModRef, ABI_MAJOR, ABI_MINOR};
 
 use super::entry::PluginEntry;
 
@@ -54,16 +54,26 @@ pub fn load_file(path: &Path) -> Result<PluginEntry, LoadError> {
     let header = lib_header_from_path(path)
         .map_err(|e| LoadError::new(path, format!("not a radixgate plugin: {e}")))?;
     // Checks the root module's version string and layout against ours, then
-    // runs the plugin's root module constructor.
-    let root: PluginModRef = header.init_root_module::<PluginModRef>().map_err(|e| {
-        LoadError::new(
-            path,
-            format!(
-                "incompatible with this gateway's {}: {e}",
-                PluginModRef::NAME
-            ),
-        )
-    })?;
+    // runs the plugin's root module constructor. abi_stable refuses a root
+    // module with fewer fields than the checked type: one of an older
+    // minor is checked against 1.0's layout instead, and read through ours
+    // (the fields it lacks read as absent).
+    let root: PluginModRef = match header.init_root_module::<PluginModRef>() {
+        Ok(root) => root,
+        Err(e) => header
+            .init_root_module::<root_1_0::PluginModRef>()
+            .ok()
+            .and_then(root_1_0::PluginModRef::upgrade)
+            .ok_or_else(|| {
+                LoadError::new(
+                    path,
+                    format!(
+                        "incompatible with this gateway's {}: {e}",
+                        PluginModRef::NAME
+                    ),
+                )
+            })?,
+    };
     let (major, minor) = (root.abi_major(), root.abi_minor());
     if major != ABI_MAJOR {
         return Err(LoadError::new(

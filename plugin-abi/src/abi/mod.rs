@@ -15,6 +15,7 @@ mod host;
 mod instance;
 mod result;
 mod root;
+pub mod root_1_0;
 
 pub use ctx::{BodyChunk, ClientAddr, RawCtx, RequestCtx, RequestCtx_TO};
 pub use host::{HostHandle, HostServices, HostServices_TO, LogLevel, MetricId, StoreCounter};
