@@ -60,11 +60,13 @@ fn every_verb_with_apisix_shapes() {
         &[("X-API-KEY", KEY)],
         None,
     )
-    .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    .expect("the Admin API answers");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
     assert_eq!(s, 200);
     assert!(h.iter().any(|(k, val)| k == "x-api-version" && val == "v3"));
-    assert!(v["createdIndex"].as_i64().unwrap() < v["modifiedIndex"].as_i64().unwrap());
+    let created = v["createdIndex"].as_i64().expect("createdIndex");
+    let modified = v["modifiedIndex"].as_i64().expect("modifiedIndex");
+    assert!(created < modified, "{v}");
 
     // PUT a route: the next request through the gateway is served by it.
     let (s, v) = gw.admin("PUT", "/apisix/admin/routes/1", Some(&route("u1")));
@@ -82,7 +84,10 @@ fn every_verb_with_apisix_shapes() {
         Some(&json!({"uri": "/p", "upstream_id": "u1"}).to_string()),
     );
     assert_eq!(s, 201, "{v}");
-    let id = v["value"]["id"].as_str().unwrap().to_owned();
+    let id = v["value"]["id"]
+        .as_str()
+        .expect("a generated id")
+        .to_owned();
     assert_eq!(id.len(), 20);
     assert!(id.bytes().all(|b| b.is_ascii_digit()));
     assert_eq!(v["key"], format!("/apisix/routes/{id}"));
@@ -90,7 +95,7 @@ fn every_verb_with_apisix_shapes() {
     // List with paging.
     let (s, v) = gw.admin("GET", "/apisix/admin/routes", None);
     assert_eq!((s, v["total"].as_u64()), (200, Some(2)), "{v}");
-    assert_eq!(v["list"].as_array().unwrap().len(), 2);
+    assert_eq!(v["list"].as_array().map(Vec::len), Some(2));
     let (_, v) = gw.admin("GET", "/apisix/admin/routes?page=2&page_size=10", None);
     assert_eq!(
         (v["total"].as_u64(), v["list"].as_array().map(Vec::len)),
@@ -129,7 +134,7 @@ fn every_verb_with_apisix_shapes() {
     // DELETE refused while referenced, then forced; deleted object is 404.
     let (s, v) = gw.admin("DELETE", "/apisix/admin/upstreams/u1", None);
     assert_eq!(s, 400);
-    let msg = v["error_msg"].as_str().unwrap();
+    let msg = v["error_msg"].as_str().unwrap_or_default();
     assert!(
         msg.starts_with("can not delete this upstream, route [")
             && msg.ends_with("] is still using it now"),
@@ -143,7 +148,10 @@ fn every_verb_with_apisix_shapes() {
     assert!(eventually(10, || gw.fetch("/a").0 == 404));
     let (s, v) = gw.admin("GET", "/apisix/admin/routes/1", None);
     assert_eq!(s, 404);
-    assert!(v["error_msg"].as_str().unwrap().contains("not found"));
+    assert!(v["error_msg"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("not found"));
     let (s, _) = gw.admin("DELETE", "/apisix/admin/routes/1", None);
     assert_eq!(s, 404);
     let (s, _) = gw.admin("DELETE", "/apisix/admin/upstreams/u1?force=true", None);
@@ -177,13 +185,25 @@ fn bad_input_is_refused_and_nothing_is_written() {
         r#"{"uri":3,"upstream":{"nodes":{"127.0.0.1:1":1}}}"#,
     );
     assert_eq!(s, 400);
-    assert!(v["error_msg"].as_str().unwrap().contains("\"uri\""), "{v}");
+    assert!(
+        v["error_msg"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("\"uri\""),
+        "{v}"
+    );
     let (s, v) = put(
         "/apisix/admin/upstreams/u",
         r#"{"nodes":{"127.0.0.1:1":1},"bogus":1}"#,
     );
     assert_eq!(s, 400);
-    assert!(v["error_msg"].as_str().unwrap().contains("bogus"), "{v}");
+    assert!(
+        v["error_msg"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("bogus"),
+        "{v}"
+    );
     // Not JSON, not an object, body id differs, id with bad characters.
     assert_eq!(put("/apisix/admin/upstreams/u", "{nope").0, 400);
     assert_eq!(put("/apisix/admin/upstreams/u", "[1]").0, 400);
@@ -219,7 +239,8 @@ fn keys_and_roles() {
     let extra = "  keys:\n    - {name: ops, key: admin-secret-1, role: admin}\n    - {name: ro, key: viewer-secret-1, role: viewer}\n";
     let gw = Gateway::etcd(BIN, &e.endpoints()).admin_yaml(extra).start();
     let call = |method: &str, path: &str, h: &[(&str, &str)], body: Option<&str>| {
-        let (s, _, b) = http(gw.admin_port(), method, path, h, body).unwrap();
+        let (s, _, b) =
+            http(gw.admin_port(), method, path, h, body).expect("the Admin API answers");
         (
             s,
             serde_json::from_str::<serde_json::Value>(&b).unwrap_or_default(),
@@ -307,7 +328,7 @@ fn etcd_down_is_503_and_standalone_is_read_only() {
         &[("X-API-KEY", KEY)],
         None,
     )
-    .unwrap();
+    .expect("the Admin API answers");
     assert_eq!(s, 200, "{b}");
     assert!(b.contains("\"uri\":\"/a\""), "{b}");
     let (s, _, b) = http(
@@ -317,12 +338,13 @@ fn etcd_down_is_503_and_standalone_is_read_only() {
         &[("X-API-KEY", KEY)],
         Some("{}"),
     )
-    .unwrap();
+    .expect("the Admin API answers");
     assert_eq!(s, 405);
     assert!(b.contains("read-only in standalone mode"), "{b}");
     let body = r#"{"uri":"/v","upstream_id":"u"}"#;
     let validate = "/apisix/admin/schema/validate/route";
-    let (s, _, b) = http(admin, "POST", validate, &[("X-API-KEY", KEY)], Some(body)).unwrap();
+    let (s, _, b) = http(admin, "POST", validate, &[("X-API-KEY", KEY)], Some(body))
+        .expect("the Admin API answers");
     assert_eq!(
         s, 200,
         "validation writes nothing: allowed in standalone mode: {b}"

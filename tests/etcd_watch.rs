@@ -127,7 +127,7 @@ fn compaction_past_the_watch_resyncs_with_nothing_lost() {
         .expect("get")
         .header()
         .map(|h| h.revision())
-        .unwrap();
+        .expect("a response header with the revision");
     rt.block_on(c.compact(rev, Some(CompactionOptions::new().with_physical())))
         .expect("compact");
     gw.start_process();
