@@ -5,6 +5,7 @@
 
 mod etcd_reload;
 mod harness;
+mod metadata;
 mod prefer_route;
 
 use radixgate_test_support::{eventually, free_port, plugins, request, Node, ADMIN_KEY};

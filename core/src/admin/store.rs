@@ -56,7 +56,7 @@ async fn bounded<T>(
 ) -> Result<T, StoreError> {
     match tokio::time::timeout(timeout, f).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
+        Ok(Err(e)) => Err(StoreError::Unavailable(crate::source::etcd::describe(&e))),
         Err(_) => Err(StoreError::Unavailable(format!(
             "no answer within {timeout:?}"
         ))),
@@ -77,7 +77,7 @@ impl AdminStore {
     pub async fn etcd(settings: &EtcdSection) -> Result<AdminStore, StoreError> {
         let client = crate::source::etcd::connect(settings)
             .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            .map_err(|e| StoreError::Unavailable(crate::source::etcd::describe(&e)))?;
         Ok(AdminStore::Etcd {
             client: Box::new(client),
             prefix: settings.prefix.clone(),

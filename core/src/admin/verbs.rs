@@ -48,8 +48,9 @@ fn not_found(key: &str) -> AdminReply {
     error(StatusCode::NOT_FOUND, format!("Key not found: {key}"))
 }
 
-/// GET: one object, or `{total, list}` filtered by `name`, `label`, `uri`
-/// and paged by `page` (from 1) and `page_size` (10-500).
+/// GET: one object, or `{total, list}` filtered by `name` (a substring),
+/// `label` (`key` or `key:value`), `uri` (a substring of `uri` or of one
+/// of `uris`) and paged by `page` (from 1) and `page_size` (10-500).
 pub async fn get(store: &AdminStore, t: &ObjectPath, q: &HashMap<String, String>) -> AdminReply {
     let prefix = store.prefix().to_owned();
     if t.id.is_some() {
@@ -73,7 +74,15 @@ pub async fn get(store: &AdminStore, t: &ObjectPath, q: &HashMap<String, String>
         list.retain(|kv| has(&kv.value, "name", name));
     }
     if let Some(uri) = q.get("uri") {
-        list.retain(|kv| has(&kv.value, "uri", uri));
+        // In `uri`, or in any of `uris` (as APISIX).
+        let in_uris = |v: &Value| {
+            v.get("uris").and_then(Value::as_array).is_some_and(|uris| {
+                uris.iter()
+                    .filter_map(Value::as_str)
+                    .any(|u| u.contains(uri.as_str()))
+            })
+        };
+        list.retain(|kv| has(&kv.value, "uri", uri) || in_uris(&kv.value));
     }
     if let Some(label) = q.get("label") {
         let (k, v) = label.split_once(':').unwrap_or((label, ""));

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use abi_stable::library::{lib_header_from_path, RootModule};
+use radixgate_plugin::abi::frozen::{root_1_0, root_1_1};
 use radixgate_plugin::abi::{PluginModRef, ABI_MAJOR, ABI_MINOR};
 
 use super::entry::PluginEntry;
@@ -54,16 +55,23 @@ pub fn load_file(path: &Path) -> Result<PluginEntry, LoadError> {
     let header = lib_header_from_path(path)
         .map_err(|e| LoadError::new(path, format!("not a radixgate plugin: {e}")))?;
     // Checks the root module's version string and layout against ours, then
-    // runs the plugin's root module constructor.
-    let root: PluginModRef = header.init_root_module::<PluginModRef>().map_err(|e| {
-        LoadError::new(
-            path,
-            format!(
-                "incompatible with this gateway's {}: {e}",
-                PluginModRef::NAME
-            ),
-        )
-    })?;
+    // runs the plugin's root module constructor. abi_stable refuses a
+    // library with fewer fields or variants than the checked types: one of
+    // an older minor is checked against that minor's frozen layout instead
+    // (1.1's, then 1.0's), and used through ours (the fields it lacks read
+    // as absent; it never returns the variants it lacks).
+    let root: PluginModRef = match header.init_root_module::<PluginModRef>() {
+        Ok(root) => root,
+        Err(e) => older_minor(header).ok_or_else(|| {
+            LoadError::new(
+                path,
+                format!(
+                    "incompatible with this gateway's {}: {e}",
+                    PluginModRef::NAME
+                ),
+            )
+        })?,
+    };
     let (major, minor) = (root.abi_major(), root.abi_minor());
     if major != ABI_MAJOR {
         return Err(LoadError::new(
@@ -76,4 +84,16 @@ pub fn load_file(path: &Path) -> Result<PluginEntry, LoadError> {
         ));
     }
     PluginEntry::from_root(path, root).map_err(|reason| LoadError::new(path, reason))
+}
+
+/// The root module of a library built against an older minor of this
+/// major (checked against that minor's frozen layout), seen through ours.
+fn older_minor(header: &abi_stable::library::LibHeader) -> Option<PluginModRef> {
+    if let Ok(root) = header.init_root_module::<root_1_1::PluginModRef>() {
+        return root.upgrade();
+    }
+    header
+        .init_root_module::<root_1_0::PluginModRef>()
+        .ok()
+        .and_then(root_1_0::PluginModRef::upgrade)
 }

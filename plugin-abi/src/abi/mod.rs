@@ -11,6 +11,7 @@
 //! default instead of panicking.
 
 mod ctx;
+pub mod frozen;
 mod host;
 mod instance;
 mod result;

@@ -38,7 +38,9 @@ impl Host {
         self.raw.store_set(key.into(), value.into(), ttl_ms)
     }
 
-    /// This plugin's plugin_metadata JSON, if configured.
+    /// This plugin's plugin_metadata JSON, if configured. It may change
+    /// while an instance lives (instances are not rebuilt for it): read it
+    /// where it is used, per request, as APISIX plugins do.
     pub fn metadata(&self) -> Option<String> {
         self.raw
             .plugin_metadata(self.plugin.into())

@@ -1,7 +1,8 @@
 //! The real-etcd harness: Debian's `etcd` (3.4) on free loopback client and
 //! peer ports, each member in its own temp data dir, killed on drop. A
 //! member can be stopped and started again on the same ports and data dir.
-//! A gateway on etcd is [`crate::gateway::Gateway::etcd`].
+//! Clients may speak TLS to it, and it may ask them for a certificate
+//! ([`ServerTls`]). A gateway on etcd is [`crate::gateway::Gateway::etcd`].
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -23,6 +24,19 @@ pub fn etcd_bin() -> String {
     })
 }
 
+/// TLS on etcd's client port: its certificate and key, and the CA its
+/// clients' certificates must be signed by when it asks for them (PEM files).
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    /// etcd's certificate.
+    pub cert: PathBuf,
+    /// etcd's private key.
+    pub key: PathBuf,
+    /// With it, etcd refuses clients without a certificate signed by this
+    /// CA (`--client-cert-auth --trusted-ca-file`).
+    pub client_ca: Option<PathBuf>,
+}
+
 /// One etcd member: its ports, its data dir, and its process while it runs.
 pub struct Member {
     /// Its member name (`m0`, `m1`, ...).
@@ -35,8 +49,8 @@ pub struct Member {
     pub dir: TempDir,
     cluster: String,
     child: Option<Child>,
-    /// Certificate and key files when clients speak TLS.
-    tls: Option<(PathBuf, PathBuf)>,
+    /// Set when clients speak TLS.
+    tls: Option<ServerTls>,
 }
 
 impl Member {
@@ -55,8 +69,14 @@ impl Member {
         let client = self.endpoint();
         let peer = format!("http://127.0.0.1:{}", self.peer_port);
         let mut cmd = Command::new(etcd_bin());
-        if let Some((cert, key)) = &self.tls {
-            cmd.arg("--cert-file").arg(cert).arg("--key-file").arg(key);
+        if let Some(tls) = &self.tls {
+            cmd.arg("--cert-file").arg(&tls.cert);
+            cmd.arg("--key-file").arg(&tls.key);
+            if let Some(ca) = &tls.client_ca {
+                cmd.arg("--client-cert-auth")
+                    .arg("--trusted-ca-file")
+                    .arg(ca);
+            }
         }
         let child = cmd
             .arg("--name")
@@ -188,10 +208,19 @@ impl Etcd {
 
     /// One member whose clients speak TLS with `cert`/`key` (PEM files).
     pub fn start_tls(cert: PathBuf, key: PathBuf) -> Etcd {
-        Etcd::build(1, Some((cert, key)))
+        Etcd::start_with_tls(ServerTls {
+            cert,
+            key,
+            client_ca: None,
+        })
     }
 
-    fn build(n: usize, tls: Option<(PathBuf, PathBuf)>) -> Etcd {
+    /// One member whose clients speak TLS as `tls` says.
+    pub fn start_with_tls(tls: ServerTls) -> Etcd {
+        Etcd::build(1, Some(tls))
+    }
+
+    fn build(n: usize, tls: Option<ServerTls>) -> Etcd {
         // A member that cannot bind its ports exits at once; such a start
         // is retried on fresh ports rather than reported as a failure.
         let mut last = String::new();
@@ -206,7 +235,7 @@ impl Etcd {
         panic!("etcd exited at start three times:\n{last}");
     }
 
-    fn spawn_new(n: usize, tls: Option<(PathBuf, PathBuf)>) -> Etcd {
+    fn spawn_new(n: usize, tls: Option<ServerTls>) -> Etcd {
         let mut members: Vec<Member> = (0..n)
             .map(|i| Member {
                 name: format!("m{i}"),

@@ -1,6 +1,8 @@
 //! The etcd client connection that the etcd source and the Admin API
 //! share, made from the `etcd:` section of `config.yaml`.
 
+use std::error::Error as _;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -47,4 +49,27 @@ fn tls_options(tls: &EtcdTls) -> Result<etcd_client::TlsOptions, String> {
         o = o.domain_name(name.clone());
     }
     Ok(o)
+}
+
+/// `e` and the errors under it, as `error: cause: cause`. tonic reports a
+/// refused TLS handshake (etcd asking for a client certificate, a
+/// certificate it does not trust) as a bare "transport error"; the reason
+/// is only in the causes.
+pub fn describe(e: &etcd_client::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = match e {
+        etcd_client::Error::GRpcStatus(status) => status.source(),
+        etcd_client::Error::TransportError(t) => t.source(),
+        etcd_client::Error::IoError(io) => io.source(),
+        _ => None,
+    };
+    while let Some(c) = cause {
+        let line = c.to_string();
+        // Layers often repeat the message of the one they wrap.
+        if !text.contains(&line) {
+            let _ = write!(text, ": {line}");
+        }
+        cause = c.source();
+    }
+    text
 }

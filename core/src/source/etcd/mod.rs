@@ -4,10 +4,11 @@
 //! last applied state lets the gateway start and serve while etcd is down.
 
 mod client;
+mod probe;
 mod state;
 mod watch;
 
-pub use client::connect;
+pub use client::{connect, describe};
 pub use state::EtcdState;
 
 use tokio::sync::mpsc::UnboundedSender;

@@ -49,6 +49,9 @@ pub(super) struct Watch {
     rng: u64,
     /// Set once a session's watch is established (a later break starts a fresh backoff).
     watching: bool,
+    /// Set once a run of failures was looked into (TLS refusals are logged
+    /// once per run).
+    probed: bool,
     /// The plugin catalog's generation the state was decoded with.
     plugins: u64,
 }
@@ -75,6 +78,7 @@ impl Watch {
             saver: saver(settings_path),
             rng: seed | 1,
             watching: false,
+            probed: false,
             plugins: crate::config::plugin_catalog_generation(),
         }
     }
@@ -89,7 +93,7 @@ impl Watch {
         loop {
             let end = match super::connect(&self.settings).await {
                 Ok(client) => self.session(client).await,
-                Err(e) => End::Broken(format!("connect: {e}")),
+                Err(e) => End::Broken(format!("connect: {}", super::describe(&e))),
             };
             match end {
                 End::Closed => return,
@@ -101,6 +105,10 @@ impl Watch {
                 End::Broken(why) => {
                     if std::mem::take(&mut self.watching) {
                         backoff = Duration::from_millis(100);
+                        self.probed = false;
+                    }
+                    if !std::mem::replace(&mut self.probed, true) {
+                        super::probe::log_tls_refusal(&self.settings);
                     }
                     // Without a first config the gateway cannot start: send
                     // what we have (the snapshot file's state, or nothing).
@@ -176,7 +184,7 @@ impl Watch {
             .max_decoding_message_size(MAX_MESSAGE)
             .get(format!("{prefix}/"), Some(GetOptions::new().with_prefix()))
             .await
-            .map_err(|e| format!("range read: {e}"))?;
+            .map_err(|e| format!("range read: {}", super::describe(&e)))?;
         let revision = resp.header().map_or(0, |h| h.revision());
         let kvs: Vec<(String, Vec<u8>)> = resp
             .kvs()
@@ -217,7 +225,7 @@ impl Watch {
         let limit = self.settings.timeout().min(Duration::from_secs(5));
         let now = match tokio::time::timeout(limit, status).await {
             Ok(Ok(r)) => r.header().map_or(0, |h| h.revision()),
-            Ok(Err(e)) => return End::Broken(format!("status read: {e}")),
+            Ok(Err(e)) => return End::Broken(format!("status read: {}", super::describe(&e))),
             Err(_) => return End::Broken(format!("status read: no answer within {limit:?}")),
         };
         if now < self.state.revision {
@@ -247,7 +255,7 @@ impl Watch {
             .await;
         let (mut watcher, mut stream) = match watch {
             Ok(w) => w,
-            Err(e) => return End::Broken(format!("watch: {e}")),
+            Err(e) => return End::Broken(format!("watch: {}", super::describe(&e))),
         };
         tracing::info!(from = self.state.revision + 1, "etcd: watching {prefix}/");
         self.watching = true;
@@ -273,7 +281,7 @@ impl Watch {
                         }
                     }
                     if let Err(e) = watcher.request_progress().await {
-                        return End::Broken(format!("progress request: {e}"));
+                        return End::Broken(format!("progress request: {}", super::describe(&e)));
                     }
                 }
                 msg = stream.message() => {
@@ -281,7 +289,7 @@ impl Watch {
                     let resp = match msg {
                         Ok(Some(r)) => r,
                         Ok(None) => return End::Broken("watch stream closed".into()),
-                        Err(e) => return End::Broken(format!("watch: {e}")),
+                        Err(e) => return End::Broken(format!("watch: {}", super::describe(&e))),
                     };
                     if resp.canceled() {
                         if resp.compact_revision() > 0 {
