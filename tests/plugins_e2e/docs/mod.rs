@@ -8,6 +8,7 @@
 //! rows of a table run in order (counters carry over from row to row) and
 //! every failing row is reported, named by its doc example.
 
+mod cors;
 mod limit_count;
 mod prometheus;
 mod proxy_rewrite;
