@@ -193,6 +193,7 @@ pub fn before_proxy<B>(ex: &mut Exchange<'_>, req: &mut Request<B>) -> Result<()
             return Ok(());
         }
         let state = &mut run.state;
+        state.node.clone_from(&ex.node);
         std::mem::swap(&mut state.headers, req.headers_mut());
         let failed = run_phase(&run.chains, Phase::BeforeProxy, state, ex.origin());
         std::mem::swap(&mut state.headers, req.headers_mut());
@@ -223,10 +224,9 @@ pub fn header_filter(ex: &mut Exchange<'_>, resp: Response<Body>) -> Response<Bo
 impl PluginRun {
     fn header_filter(&mut self, ex: &Exchange<'_>, resp: Response<Body>) -> Response<Body> {
         let (chains, state) = (&self.chains, &mut self.state);
-        if let (Some(n), true) = (&ex.node, chains.has(Phase::Log)) {
-            // nginx's $upstream_addr, for log plugins (prometheus' node label).
-            state.vars.insert("upstream_addr", n.as_str());
-        }
+        // The node's variables (`upstream_addr`, `balancer_ip`...) for the
+        // response phases and the log.
+        state.node.clone_from(&ex.node);
         let keep = chains.has(Phase::Log) || chains.has(Phase::BodyFilter);
         if !chains.has(Phase::HeaderFilter) && !keep {
             return resp;

@@ -13,6 +13,7 @@ mod limit_count;
 mod prometheus;
 mod proxy_rewrite;
 mod request_id_ip;
+mod response_rewrite;
 
 use radixgate_test_support::{Gateway, Request, Response};
 
