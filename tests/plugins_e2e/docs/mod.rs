@@ -9,6 +9,7 @@
 //! every failing row is reported, named by its doc example.
 
 mod cors;
+mod key_auth;
 mod limit_count;
 mod prometheus;
 mod proxy_rewrite;
