@@ -25,6 +25,7 @@ const IN_QUERY: &str = "the key in the query string";
 const CUSTOM: &str = "header/query: where the key is read";
 const HIDE: &str = "Hide Authentication Information From Upstream";
 const ANONYMOUS: &str = "anonymous_consumer";
+const CONSUMER_HEADERS: &str = "X-Consumer-Username and X-Credential-Identifier to the node";
 const MISSING: &[Check] = &[
     Check::BodyHas(r#"{"message":"Missing API key in request"}"#),
     Check::Header("WWW-Authenticate", r#"apikey realm="key""#),
@@ -114,6 +115,44 @@ const ROWS: &[Row] = &[
         checks: &[Check::Header("WWW-Authenticate", r#"apikey realm="gate""#)],
         ..get("realm", "/realm", 401)
     },
+    Row {
+        checks: &[
+            Check::BodyHas(r#"{"message":"Invalid user authorization"}"#),
+            Check::Header("WWW-Authenticate", r#"apikey realm="key""#),
+        ],
+        ..get("anonymous_consumer names no consumer", "/nobody", 401)
+    },
+    Row {
+        checks: &[
+            Check::SentOnly("x-consumer-username", "jack"),
+            Check::SentOnly("x-credential-identifier", "cred-jack-key-auth"),
+        ],
+        ..with(CONSUMER_HEADERS, "/anything", JACK, 200)
+    },
+    Row {
+        checks: &[
+            Check::SentOnly("x-consumer-username", "tom"),
+            Check::NotSent("x-credential-identifier"),
+        ],
+        ..with(
+            CONSUMER_HEADERS,
+            "/anything",
+            &[("apikey", "auth-one"), ("X-Consumer-Username", "forged")],
+            200,
+        )
+    },
+    Row {
+        checks: &[
+            Check::SentOnly("x-consumer-username", "anonymous"),
+            Check::NotSent("x-credential-identifier"),
+        ],
+        ..with(
+            CONSUMER_HEADERS,
+            "/anon",
+            &[("X-Credential-Identifier", "forged")],
+            200,
+        )
+    },
 ];
 
 fn config(node: &str) -> String {
@@ -138,64 +177,10 @@ routes:
     )
 }
 
-fn start(up: &Node) -> radixgate_test_support::Gateway {
-    harness::start_with(&config(&up.addr()), &["key-auth", "proxy-rewrite"])
-}
-
 #[test]
 fn key_auth_doc_examples() {
     let up = Node::start("u");
-    let gw = start(&up);
+    let plugins = ["key-auth", "proxy-rewrite"];
+    let gw = harness::start_with(&config(&up.addr()), &plugins);
     run(&gw, ROWS);
-}
-
-#[test]
-fn an_anonymous_consumer_that_does_not_exist_is_refused() {
-    let up = Node::start("u");
-    let gw = start(&up);
-    run(
-        &gw,
-        &[Row {
-            checks: &[Check::BodyHas(
-                r#"{"message":"Invalid user authorization"}"#,
-            )],
-            ..get("anonymous_consumer names no consumer", "/nobody", 401)
-        }],
-    );
-    assert_eq!(up.hits(), 0, "the node was reached");
-}
-
-#[test]
-fn the_consumer_is_named_to_the_node() {
-    let up = Node::start("u");
-    let gw = start(&up);
-    run(
-        &gw,
-        &[
-            Row {
-                checks: &[
-                    Check::Sent("x-consumer-username", "jack"),
-                    Check::Sent("x-credential-identifier", "cred-jack-key-auth"),
-                ],
-                ..with(
-                    "X-Consumer-Username, X-Credential-Identifier",
-                    "/anything",
-                    JACK,
-                    200,
-                )
-            },
-            Row {
-                checks: &[
-                    Check::Sent("x-consumer-username", "anonymous"),
-                    Check::NotSent("x-credential-identifier"),
-                ],
-                ..with(
-                    "X-Consumer-Username of the anonymous consumer",
-                    "/anon",
-                    &[("X-Credential-Identifier", "forged")],
-                    200,
-                )
-            },
-        ],
-    );
 }

@@ -62,8 +62,16 @@ fn total(text: &str, name: &str, want: &[(&str, &str)]) -> f64 {
     text.lines()
         .filter_map(|l| labels_of(l, name))
         .filter(|(labels, _)| want.iter().all(|w| labels.contains(w)))
-        .map(|(_, v)| v)
-        .sum()
+        .fold(0.0, |sum, (_, v)| sum + v)
+}
+
+/// Asserts that the series of `name` with the labels of `want` sum to `n`.
+fn expect(text: &str, name: &str, want: &[(&str, &str)], n: f64) {
+    let got = total(text, name, want);
+    assert!(
+        got == n,
+        "{name}{want:?} = {got}, want {n}; scraped:\n{text}"
+    );
 }
 
 /// Runs the rows and scrapes until the last request's log phase counted
@@ -89,23 +97,21 @@ fn scrape_after_rows() -> (Gateway, String) {
 #[test]
 fn prometheus_doc_metrics() {
     let (_gw, text) = scrape_after_rows();
-    let status = |want: &[(&str, &str)]| total(&text, "apisix_http_status", want);
+    let status = "apisix_http_status";
     let node = ("node", "127.0.0.1");
-    assert_eq!(
-        status(&[("code", "200"), ("route", "hello"), node]),
+    expect(
+        &text,
+        status,
+        &[("code", "200"), ("route", "hello"), node],
         2.0,
-        "{text}"
     );
-    assert_eq!(
-        status(&[
-            ("code", "200"),
-            ("route", "auth"),
-            ("consumer", "jack"),
-            node
-        ]),
-        1.0,
-        "{text}"
-    );
+    let jack = [
+        ("code", "200"),
+        ("route", "auth"),
+        ("consumer", "jack"),
+        node,
+    ];
+    expect(&text, status, &jack, 1.0);
     // Refused by key-auth: no consumer, no node.
     let refused = [
         ("code", "401"),
@@ -113,9 +119,9 @@ fn prometheus_doc_metrics() {
         ("consumer", ""),
         ("node", ""),
     ];
-    assert_eq!(status(&refused), 1.0, "{text}");
-    assert_eq!(status(&[("route", "svc"), node]), 1.0, "{text}");
-    assert_eq!(status(&[]), ROWS.len() as f64, "{text}");
+    expect(&text, status, &refused, 1.0);
+    expect(&text, status, &[("route", "svc"), node], 1.0);
+    expect(&text, status, &[], ROWS.len() as f64);
     // Bandwidth: what went out to the client, by route.
     let hello = ("route", "hello");
     let egress = total(
@@ -126,18 +132,14 @@ fn prometheus_doc_metrics() {
     assert!(egress > 0.0, "no egress bytes:\n{text}");
     // Latency: each request observed once as request and once as apisix.
     for kind in ["request", "apisix"] {
-        let want = [("type", kind), hello, node];
-        assert_eq!(
-            total(&text, "apisix_http_latency_count", &want),
+        expect(
+            &text,
+            "apisix_http_latency_count",
+            &[("type", kind), hello, node],
             2.0,
-            "{text}"
         );
         let inf = [("type", kind), hello, ("le", "+Inf")];
-        assert_eq!(
-            total(&text, "apisix_http_latency_bucket", &inf),
-            2.0,
-            "{text}"
-        );
+        expect(&text, "apisix_http_latency_bucket", &inf, 2.0);
     }
     assert!(
         text.contains("# TYPE apisix_http_latency histogram"),
@@ -150,29 +152,23 @@ fn prometheus_doc_metrics() {
             upstream_response_time or request_length for log plugins yet"]
 fn prometheus_doc_labels_the_host_does_not_fill_yet() {
     let (_gw, text) = scrape_after_rows();
-    let status = |want: &[(&str, &str)]| total(&text, "apisix_http_status", want);
+    let status = "apisix_http_status";
     let hello = [
         ("route", "hello"),
         ("matched_uri", "/hello"),
         ("matched_host", ""),
     ];
-    assert_eq!(status(&hello), 2.0, "matched_uri:\n{text}");
-    let host = [("route", "on-host"), ("matched_host", "foo.com")];
-    assert_eq!(status(&host), 1.0, "matched_host:\n{text}");
-    assert_eq!(
-        status(&[("route", "svc"), ("service", "s1")]),
+    expect(&text, status, &hello, 2.0);
+    expect(
+        &text,
+        status,
+        &[("route", "on-host"), ("matched_host", "foo.com")],
         1.0,
-        "service:\n{text}"
     );
+    expect(&text, status, &[("route", "svc"), ("service", "s1")], 1.0);
     let upstream = [("type", "upstream"), ("route", "hello")];
-    assert_eq!(
-        total(&text, "apisix_http_latency_count", &upstream),
-        2.0,
-        "{text}"
-    );
+    expect(&text, "apisix_http_latency_count", &upstream, 2.0);
     let ingress = [("type", "ingress"), ("route", "hello")];
-    assert!(
-        total(&text, "apisix_bandwidth", &ingress) > 0.0,
-        "ingress of a GET:\n{text}"
-    );
+    let bytes = total(&text, "apisix_bandwidth", &ingress);
+    assert!(bytes > 0.0, "no ingress bytes for a GET:\n{text}");
 }

@@ -66,11 +66,12 @@ const ROWS: &[Row] = &[
     ),
     row(
         FILTER,
-        "/filters",
+        "/filters?from=x-amzn-trace-id",
         &[("X-Amzn-Trace-Id", "Root=1-6500095d")],
         200,
         &[
             Check::BodyHas("x-amzn-trace-id-replace: Root=1-6500095d"),
+            Check::BodyHas("path=/filters?from=x-amzn-trace-id-replace\n"),
             Check::BodyLacks("x-amzn-trace-id: "),
         ],
     ),
@@ -87,7 +88,7 @@ const ROWS: &[Row] = &[
         &[("X-Word", "HELLO")],
         200,
         &[
-            Check::BodyHas("node=u\n"),
+            Check::BodyHas("node=u_node\n"),
             Check::BodyHas("x-word: [HELLO]"),
         ],
     ),
@@ -152,7 +153,7 @@ routes:
     plugins:
       response-rewrite:
         filters:
-          - {{regex: "upstream=(\\w+)", replace: "node=$1"}}
+          - {{regex: "upstream=(\\w+)", replace: "node=$1_node"}}
           - {{regex: "x-word: (hello)", replace: "x-word: [$1]", options: "ijo"}}
   - {{id: base64, uri: /get, upstream_id: u, plugins: {{response-rewrite: {{body: "SGVsbG8gV29ybGQ=", body_base64: true}}}}}}
   - id: add-remove
