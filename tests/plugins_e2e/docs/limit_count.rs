@@ -103,7 +103,6 @@ const ROWS: &[Row] = &[
     Row {
         checks: &[
             Check::BodyHas(r#"{"error_msg":"Requests are too frequent, please try again later."}"#),
-            Check::Header("Content-Type", "application/json"),
             Check::NoHeader("X-RateLimit-Remaining"),
         ],
         ..get(MSG, "/msg", 503)

@@ -71,10 +71,7 @@ const ROWS: &[Row] = &[
         ..get("a request with an id keeps it", "/rid", 200)
     },
     Row {
-        checks: &[
-            Check::BodyHas(NOT_ALLOWED),
-            Check::Header("Content-Type", "application/json"),
-        ],
+        checks: &[Check::BodyHas(NOT_ALLOWED)],
         ..get("Restrict Access by Whitelisting", "/wl-out", 403)
     },
     get("whitelist: 127.0.0.0/8 holds the client", "/wl-in", 200),
