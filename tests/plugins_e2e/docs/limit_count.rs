@@ -73,6 +73,8 @@ const ROWS: &[Row] = &[
     with("key: http_x_user", "/by-user", ALICE, 200),
     with("key: http_x_user", "/by-user", ALICE, 503),
     with("key: http_x_user", "/by-user", BOB, 200),
+    // Every request comes from 127.0.0.1: these two show that the constant
+    // key counts, not that it differs from remote_addr.
     get("key_type: constant", "/constant?x=1", 200),
     get("key_type: constant", "/constant?x=2", 503),
     with(ANONYMOUS, "/anything", JOHN, 200),
