@@ -3,6 +3,7 @@
 //! routes and global rules in the standalone file, and run on real
 //! requests to a real upstream.
 
+mod docs;
 mod etcd_reload;
 mod harness;
 mod metadata;

@@ -168,6 +168,7 @@ pub async fn before_proxy<B>(ex: &mut Exchange<'_>, req: &mut Request<B>) -> Res
     let answer = phase_run::settle(ex, step).await;
     if let Some(run) = ex.plugins.as_deref_mut() {
         let state = &mut run.state;
+        state.node.clone_from(&ex.node);
         std::mem::swap(&mut state.headers, req.headers_mut());
         if *req.method() != state.method {
             *req.method_mut() = state.method.clone();
@@ -189,10 +190,9 @@ pub async fn header_filter(ex: &mut Exchange<'_>, resp: Response<Body>) -> Respo
         return resp;
     };
     let (chains, state) = (&run.chains, &mut run.state);
-    if let (Some(n), true) = (&node, chains.has(Phase::Log)) {
-        // nginx's $upstream_addr, for log plugins (prometheus' node label).
-        state.vars.insert("upstream_addr", n.as_str());
-    }
+    // The node's variables (`upstream_addr`, `balancer_ip`...) for the
+    // response phases and the log.
+    state.node.clone_from(&node);
     let keep = chains.has(Phase::Log) || chains.has(Phase::BodyFilter);
     if !chains.has(Phase::HeaderFilter) && !keep {
         return resp;

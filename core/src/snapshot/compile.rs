@@ -90,7 +90,7 @@ impl ObjectStore {
                         self.plugin_configs.remove(&id);
                     }
                     Kind::Consumer | Kind::Credential => {
-                        self.plugins.publish_key(&id, "", None);
+                        self.plugins.publish_key(&id, None);
                     }
                     Kind::PluginMetadata => self.plugins.set_metadata(&id, None),
                     // ssl: not used for proxying yet; the other kinds are
@@ -127,11 +127,11 @@ impl ObjectStore {
         }
         match object {
             Object::Consumer(c) => {
-                self.plugins.publish_key(&id, &c.username, Some(&c.plugins));
+                self.plugins.publish_key(&id, Some(&c.plugins));
                 self.plugins.set_group(&id, c.group_id.as_ref());
             }
             Object::Credential(c) => {
-                self.plugins.publish_key(&id, &c.consumer, Some(&c.plugins));
+                self.plugins.publish_key(&id, Some(&c.plugins));
             }
             Object::PluginMetadata(m) => self.plugins.set_metadata(&id, Some(&m.config)),
             Object::Route(r) => {

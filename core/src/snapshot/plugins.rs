@@ -39,11 +39,14 @@ impl PluginSets {
     /// Forgets every object's plugins (a full reload); the host stays.
     pub fn clear(&mut self) {
         self.sets.clear();
-        self.groups.clear();
         let owners: Vec<Id> = self.keys.keys().cloned().collect();
         for owner in owners {
-            self.publish_key(&owner, "", None);
+            self.publish_key(&owner, None);
         }
+        for user in self.groups.keys() {
+            self.publish_consumer(user, false);
+        }
+        self.groups.clear();
     }
 
     /// Builds the plugins of object `kind`/`id` and keeps them in place of
@@ -94,12 +97,29 @@ impl PluginSets {
         self.sets.remove(&(kind, id.clone()));
         if kind == Kind::Consumer {
             self.groups.remove(id);
+            self.publish_consumer(id, false);
         }
     }
 
-    /// Records consumer `username`'s group.
+    /// Records consumer `username` and its group.
     pub fn set_group(&mut self, username: &Id, group: Option<&Id>) {
         self.groups.insert(username.clone(), group.cloned());
+        self.publish_consumer(username, true);
+    }
+
+    /// Publishes (or withdraws) that consumer `username` exists, as
+    /// `consumer:name:<username>` -> `username` in the shared store (how
+    /// key-auth finds its anonymous consumer).
+    fn publish_consumer(&self, username: &Id, exists: bool) {
+        let Some(host) = &self.host else {
+            return;
+        };
+        let key = format!("consumer:name:{username}");
+        match exists {
+            true => host.services.store().set(&key, &username.0, 0, 0),
+            // An empty value reads as absent to the plugin; it expires at once.
+            false => host.services.store().set(&key, "", 1, 0),
+        }
     }
 
     /// The chains of consumers that have plugins (their own, then their
@@ -163,11 +183,12 @@ impl PluginSets {
         Chain::new(rules.into_iter().flat_map(|(_, set)| set.values().cloned()))
     }
 
-    /// Publishes the key-auth key of object `owner` (a consumer or a
-    /// credential of consumer `username`) in the shared store as
-    /// `consumer:key-auth:<key>` -> `username` (the key-auth plugin's
-    /// lookup), replacing the key it published before; `None` withdraws it.
-    pub fn publish_key(&mut self, owner: &Id, username: &str, plugins: Option<&Plugins>) {
+    /// Publishes the key-auth key of object `owner` (a consumer, whose id
+    /// is its username, or a credential, `<username>/credentials/<id>`) in
+    /// the shared store as `consumer:key-auth:<key>` -> `owner` (the
+    /// key-auth plugin's lookup), replacing the key it published before;
+    /// `None` withdraws it.
+    pub fn publish_key(&mut self, owner: &Id, plugins: Option<&Plugins>) {
         let Some(host) = &self.host else {
             return;
         };
@@ -181,7 +202,7 @@ impl PluginSets {
             .and_then(|c| c.get("key"))
             .and_then(Value::as_str);
         if let Some(k) = key {
-            store.set(&format!("consumer:key-auth:{k}"), username, 0, 0);
+            store.set(&format!("consumer:key-auth:{k}"), &owner.0, 0, 0);
             self.keys.insert(owner.clone(), k.to_string());
         }
     }
