@@ -3,12 +3,15 @@ SHELL := /bin/bash
 CARGO ?= cargo
 
 # Debian packages the tests need: protoc (etcd-client), LuaJIT (OpenResty's
-# luajit2), nginx with its lua module, etcd, wrk, a C compiler, and python3
-# (the demo upstream, for `make run` and the demo test).
-APT_PACKAGES := protobuf-compiler luajit2 nginx libnginx-mod-http-lua etcd-server wrk gcc curl python3
+# luajit2), nginx with its lua module, etcd, wrk, a C compiler, python3
+# (the demo upstream, for `make run` and the demo test), and Redis (the
+# plugins' Redis operations: redis-server, and redis-cli to join a cluster).
+APT_PACKAGES := protobuf-compiler luajit2 nginx libnginx-mod-http-lua etcd-server wrk gcc curl python3 \
+	redis-server redis-tools
 HAVE_DEPS := command -v protoc && command -v luajit && command -v nginx && \
 	test -e /usr/lib/nginx/modules/ngx_http_lua_module.so && command -v etcd && \
-	command -v wrk && command -v cc && command -v curl && command -v python3
+	command -v wrk && command -v cc && command -v curl && command -v python3 && \
+	command -v redis-server && command -v redis-cli
 
 .PHONY: deps build test run bench fmt lint
 

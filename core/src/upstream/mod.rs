@@ -20,9 +20,18 @@ mod tls;
 
 pub use body::{PooledBody, Upgraded};
 pub use client::{FailedTry, ForwardError, ReqBody, UpstreamClient};
+pub(crate) use pool::Pool;
 pub use pool::{PoolKey, PoolLimits};
 pub use stats::{Tracked, TryOutcome};
+pub(crate) use tls::server_name;
 pub use tls::TlsSettings;
+
+/// The client's HTTP/1.1 pieces, for the plugin host's outbound calls:
+/// connections and the wire format.
+pub(crate) mod wire {
+    pub use super::conn::{Connection, Io};
+    pub use super::h1::{encode_request, parse_response, Chunked, Framing, ReqFraming};
+}
 
 use http::uri::Authority;
 use http::HeaderValue;

@@ -7,6 +7,7 @@
 //! - [`node`]: upstream nodes the test steers;
 //! - [`gateway`]: the `radixgate` binary on a standalone file or on etcd;
 //! - [`etcd`]: real etcd members and clusters;
+//! - [`redis`]: real `redis-server` processes and Redis Clusters;
 //! - [`plugins`] and [`target`]: the plugin libraries and binaries cargo
 //!   built, found in the target dir (tests never build them).
 //!
@@ -21,6 +22,7 @@ pub mod http;
 pub mod node;
 pub mod plugins;
 pub mod ports;
+pub mod redis;
 pub mod target;
 pub mod temp;
 pub mod wait;

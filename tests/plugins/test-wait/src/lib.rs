@@ -4,9 +4,11 @@
 //!
 //! Config: `sleep_ms` (wait this long, then go on with `x-waited: <ms>` set
 //! on the request), `http` (GET this URL and answer with its status and
-//! body, or 502 with the error), `redis` (`host:port`: `INCR` the key
-//! `test-wait:<path>` and set `x-count` to the count), `forever` (sleep an
-//! hour, again and again).
+//! body, or 502 with the error; `http_timeout_ms` its budget, 2000 unless
+//! set; `http_insecure` to skip certificate checks), `redis` (`host:port`: `INCR` the key `test-wait:<path>` and set
+//! `x-count` to the count, or answer 502 with the error),
+//! `redis_cluster` (the seeds of a Redis Cluster, the same `INCR`),
+//! `forever` (sleep an hour, again and again).
 
 use std::time::Duration;
 
@@ -24,7 +26,13 @@ pub struct Config {
     #[serde(default)]
     http: Option<String>,
     #[serde(default)]
+    http_timeout_ms: Option<u64>,
+    #[serde(default)]
+    http_insecure: bool,
+    #[serde(default)]
     redis: Option<String>,
+    #[serde(default)]
+    redis_cluster: Option<Vec<String>>,
     #[serde(default)]
     forever: bool,
 }
@@ -71,23 +79,29 @@ impl Plugin for TestWait {
             );
         }
         if let Some(url) = self.config.http.clone() {
+            let budget = Duration::from_millis(self.config.http_timeout_ms.unwrap_or(2000));
+            let request = HttpRequest::get(&url)
+                .timeout(budget)
+                .verify_tls(!self.config.http_insecure);
             return Decision::wait(async move {
-                match host
-                    .http(HttpRequest::get(&url).timeout(Duration::from_secs(2)))
-                    .await
-                {
+                match host.http(request).await {
                     Ok(r) => Decision::respond(r.status, r.body),
                     Err(e) => Decision::respond(502, e),
                 }
             });
         }
-        if let Some(addr) = self.config.redis.clone() {
+        let target = match (&self.config.redis, &self.config.redis_cluster) {
+            (Some(addr), _) => Some(RedisTarget::server(addr)),
+            (None, Some(seeds)) => {
+                let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
+                Some(RedisTarget::cluster(&seeds))
+            }
+            (None, None) => None,
+        };
+        if let Some(target) = target {
             let key = format!("test-wait:{}", ctx.path());
             return Decision::wait_then(
-                async move {
-                    let target = RedisTarget::server(&addr);
-                    host.redis(&target, &[b"INCR", key.as_bytes()]).await
-                },
+                async move { host.redis(&target, &[b"INCR", key.as_bytes()]).await },
                 |ctx, reply| match reply.map(|r| r.as_int()) {
                     Ok(Some(n)) => {
                         ctx.set_header("x-count", &n.to_string());
