@@ -13,8 +13,10 @@
 //!   the plugin's answer to an [`PhaseOutcome`]; a panic caught on the plugin's
 //!   side becomes a logged failure (the request gets a 500).
 //! - [`GatewayServices`] is what plugins may call: shared store, metadata,
-//!   clock, logging, metrics.
+//!   clock, logging, metrics, batch processors (`batch`); `ops` runs
+//!   the host operations waiting phases ask for (timer, HTTP, Redis).
 
+mod batch;
 mod chain;
 mod entry;
 mod exporter;

@@ -1,5 +1,5 @@
 //! The gateway's implementation of the host services plugins call: shared
-//! store, plugin metadata, clock, logging, metrics.
+//! store, plugin metadata, clock, logging, metrics, batch processors.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -9,16 +9,18 @@ use abi_stable::{
     sabi_trait::TD_Opaque,
     std_types::{RArc, ROption, RResult, RSlice, RStr, RString},
 };
-use radixgate_plugin::abi::{HostHandle, HostServices, HostServices_TO, StoreCounter};
+use radixgate_plugin::abi::{BatchId, HostHandle, HostServices, HostServices_TO, StoreCounter};
 use radixgate_plugin::{LogLevel, MetricId};
 
+use super::batch::Batches;
 use super::metrics::{MetricDesc, MetricKind, MetricsRegistry};
 use super::store::SharedStore;
 
 struct Inner {
     store: SharedStore,
     metadata: RwLock<HashMap<String, String>>,
-    metrics: MetricsRegistry,
+    metrics: Arc<MetricsRegistry>,
+    batches: Batches,
     start: Instant,
 }
 
@@ -30,11 +32,13 @@ pub struct GatewayServices {
 
 impl Default for GatewayServices {
     fn default() -> GatewayServices {
+        let metrics = Arc::new(MetricsRegistry::default());
         GatewayServices {
             inner: Arc::new(Inner {
                 store: SharedStore::default(),
                 metadata: RwLock::default(),
-                metrics: MetricsRegistry::default(),
+                batches: Batches::new(metrics.clone()),
+                metrics,
                 start: Instant::now(),
             }),
         }
@@ -186,6 +190,23 @@ impl HostServices for GatewayServices {
         self.inner
             .metrics
             .record(id.0, label_values.as_slice(), value)
+    }
+
+    fn batch_register(&self, plugin: RStr<'_>, config_json: RStr<'_>) -> RResult<BatchId, RString> {
+        self.inner
+            .batches
+            .register(plugin.as_str(), config_json.as_str())
+            .map(BatchId)
+            .map_err(RString::from)
+            .into()
+    }
+
+    fn batch_push(&self, id: BatchId, entry: RStr<'_>) -> bool {
+        self.inner.batches.push(id.0, entry.as_str())
+    }
+
+    fn batch_close(&self, id: BatchId) {
+        self.inner.batches.close(id.0)
     }
 }
 

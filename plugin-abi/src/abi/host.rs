@@ -1,5 +1,5 @@
 //! Services the host offers every plugin: a shared counter/TTL store, plugin
-//! metadata, a clock, logging and metrics.
+//! metadata, a clock, logging, metrics, and (ABI 1.2) batch processors.
 
 use abi_stable::{
     sabi_trait,
@@ -37,6 +37,12 @@ pub struct StoreCounter {
     /// When the counter expires (unix ms; 0: never).
     pub expires_at_ms: u64,
 }
+
+/// A batch processor the host started for a plugin instance
+/// ([`HostServices::batch_register`]).
+#[repr(transparent)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BatchId(pub u64);
 
 /// The host's services. One object shared by every plugin and thread
 /// (cloning a handle clones the reference); every method is quick and never
@@ -79,6 +85,20 @@ pub trait HostServices: Clone + Send + Sync {
     /// Records `value` in a histogram's series for these label values.
     #[sabi(last_prefix_field)]
     fn histogram_observe(&self, id: MetricId, label_values: RSlice<'_, RStr<'_>>, value: f64);
+    /// ABI 1.2: starts a batch processor for an instance of plugin
+    /// `plugin`, from `config_json` (its batch size, timeouts, retries,
+    /// bound and HTTP sink); its id, or why the config is refused (naming
+    /// the field). The instance closes it with [`batch_close`] when dropped.
+    ///
+    /// [`batch_close`]: HostServices::batch_close
+    fn batch_register(&self, plugin: RStr<'_>, config_json: RStr<'_>) -> RResult<BatchId, RString>;
+    /// ABI 1.2: hands one entry (JSON text) to batch processor `id` and
+    /// returns at once; false when the entry was dropped (not JSON, the
+    /// buffer full, the processor unknown or closed), which the host counts.
+    fn batch_push(&self, id: BatchId, entry: RStr<'_>) -> bool;
+    /// ABI 1.2: closes batch processor `id`: it takes no more entries, and
+    /// what it holds is still sent.
+    fn batch_close(&self, id: BatchId);
 }
 
 /// A shared handle to the host's services, as it crosses the boundary.

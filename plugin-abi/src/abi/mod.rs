@@ -19,7 +19,9 @@ mod root;
 mod suspend;
 
 pub use ctx::{BodyChunk, ClientAddr, RawCtx, RequestCtx, RequestCtx_TO};
-pub use host::{HostHandle, HostServices, HostServices_TO, LogLevel, MetricId, StoreCounter};
+pub use host::{
+    BatchId, HostHandle, HostServices, HostServices_TO, LogLevel, MetricId, StoreCounter,
+};
 pub use instance::{InstanceBox, Phase, Phases, PluginInstance, PluginInstance_TO};
 pub use result::{Failure, PhaseResult, PhaseResultNE, Reply};
 pub use root::{NewInstanceFn, PluginMod, PluginModRef, ABI_MAJOR, ABI_MINOR, ABI_VERSION_STRING};

@@ -1,4 +1,5 @@
-//! The mock host: in-memory store, metadata, clock, logs and metrics.
+//! The mock host: in-memory store, metadata, clock, logs, metrics and
+//! batch processors (which keep their entries for the test to read).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,8 +11,8 @@ use abi_stable::{
 };
 
 use crate::abi::{
-    HostHandle, HostOp, HostServices, HostServices_TO, HttpCall, LogLevel, MetricId, OpResult,
-    RedisCall, StoreCounter,
+    BatchId, HostHandle, HostOp, HostServices, HostServices_TO, HttpCall, LogLevel, MetricId,
+    OpResult, RedisCall, StoreCounter,
 };
 
 /// What the mock host recorded: store, log lines, metrics, operations.
@@ -25,6 +26,20 @@ struct HostState {
     ops: Vec<HostOp>,
     http: Option<OpHandler<HttpCall>>,
     redis: Option<OpHandler<RedisCall>>,
+    batches: Vec<MockBatch>,
+}
+
+/// A batch processor a plugin registered with the mock host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockBatch {
+    /// The plugin that registered it.
+    pub plugin: String,
+    /// Its config, as JSON text.
+    pub config: String,
+    /// The entries pushed to it, in order.
+    pub entries: Vec<String>,
+    /// Whether it was closed (its plugin instance dropped).
+    pub closed: bool,
 }
 
 /// How the test answers an operation of a waiting phase.
@@ -55,6 +70,12 @@ impl MockHost {
     /// Sets plugin `plugin`'s plugin_metadata JSON.
     pub fn set_metadata(&self, plugin: &str, json: &str) {
         self.with(|s| s.metadata.insert(plugin.into(), json.into()));
+    }
+
+    /// The batch processors registered so far, in order, with their
+    /// entries (nothing is sent anywhere).
+    pub fn batches(&self) -> Vec<MockBatch> {
+        self.with(|s| s.batches.clone())
     }
 
     /// Every log line so far: (level, plugin, message).
@@ -216,5 +237,45 @@ impl HostServices for MockHost {
 
     fn histogram_observe(&self, id: MetricId, label_values: RSlice<'_, RStr<'_>>, value: f64) {
         self.record(id, label_values, value)
+    }
+
+    fn batch_register(&self, plugin: RStr<'_>, config_json: RStr<'_>) -> RResult<BatchId, RString> {
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(config_json.as_str()) {
+            return RResult::RErr(format!("batch config: not JSON: {e}").into());
+        }
+        self.with(|s| {
+            s.batches.push(MockBatch {
+                plugin: plugin.to_string(),
+                config: config_json.to_string(),
+                entries: Vec::new(),
+                closed: false,
+            });
+            RResult::ROk(BatchId(s.batches.len() as u64))
+        })
+    }
+
+    fn batch_push(&self, id: BatchId, entry: RStr<'_>) -> bool {
+        if serde_json::from_str::<serde_json::Value>(entry.as_str()).is_err() {
+            return false;
+        }
+        self.with(|s| {
+            let index = usize::try_from(id.0).ok().and_then(|i| i.checked_sub(1));
+            match index.and_then(|i| s.batches.get_mut(i)) {
+                Some(batch) if !batch.closed => {
+                    batch.entries.push(entry.to_string());
+                    true
+                }
+                _ => false,
+            }
+        })
+    }
+
+    fn batch_close(&self, id: BatchId) {
+        self.with(|s| {
+            let index = usize::try_from(id.0).ok().and_then(|i| i.checked_sub(1));
+            if let Some(batch) = index.and_then(|i| s.batches.get_mut(i)) {
+                batch.closed = true;
+            }
+        })
     }
 }

@@ -13,7 +13,7 @@
 mod host;
 mod request;
 
-pub use host::MockHost;
+pub use host::{MockBatch, MockHost};
 pub use request::MockRequest;
 
 use abi_stable::{

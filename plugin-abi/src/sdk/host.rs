@@ -1,5 +1,7 @@
 //! The host's services as a plugin calls them.
 
+use super::batch::Batch;
+
 use std::time::Duration;
 
 use abi_stable::std_types::{RBox, RSlice, RStr};
@@ -9,7 +11,8 @@ use super::wait::HostCall;
 use crate::abi::{HostHandle, HostOp, LogLevel, MetricId, OpResult, StoreCounter};
 
 /// The host's services for one plugin: shared store, metadata, clock,
-/// logging, metrics. Cheap to clone; keep it in the plugin instance.
+/// logging, metrics, batch processors, and the operations a waiting phase
+/// awaits. Cheap to clone; keep it in the plugin instance.
 #[derive(Clone)]
 pub struct Host {
     raw: HostHandle,
@@ -106,6 +109,23 @@ impl Host {
     pub fn histogram_observe(&self, id: MetricId, label_values: &[RStr<'_>], value: f64) {
         self.raw
             .histogram_observe(id, RSlice::from(label_values), value)
+    }
+
+    /// Starts a batch processor of the host for this instance (a logger's
+    /// buffer), from `config`: the sink `uri` the batches are POSTed to as
+    /// JSON arrays, and APISIX's batch-processor fields `batch_max_size`,
+    /// `inactive_timeout`, `buffer_duration`, `max_retry_count`,
+    /// `retry_delay`, plus `max_pending_entries`, `timeout`, `headers`,
+    /// `ssl_verify` (see the plugin docs). An error names the bad field.
+    /// Call it in [`Plugin::new`](crate::Plugin::new) and keep the
+    /// [`Batch`] in the instance.
+    pub fn batch(&self, config: &serde_json::Value) -> Result<Batch, String> {
+        let json = config.to_string();
+        self.raw
+            .batch_register(self.plugin.into(), json.as_str().into())
+            .into_result()
+            .map(|id| Batch::new(self.raw.clone(), id))
+            .map_err(Into::into)
     }
 
     /// Waits `duration` on the host's timer; for a waiting phase's future

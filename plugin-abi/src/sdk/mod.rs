@@ -2,6 +2,7 @@
 //! [`export_plugin!`](crate::export_plugin), test it with [`crate::mock`].
 
 mod adapter;
+mod batch;
 mod ctx;
 mod export;
 mod host;
@@ -11,6 +12,7 @@ mod plugin;
 mod wait;
 
 pub use adapter::{new_instance, root_module};
+pub use batch::Batch;
 pub use ctx::{Chunk, Ctx};
 pub use export::ROOT_SYMBOL;
 pub use host::Host;

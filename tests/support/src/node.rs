@@ -3,11 +3,13 @@
 //! A [`Node`] answers `GET /health` (a probe) with a health status the test
 //! sets, and every other request with a status the test sets, per path or
 //! for all; it can hold requests until released and counts hits and
-//! probes. Its body echoes what it received (method, path, headers, body),
-//! or is just its name. Responses carry `x-upstream: <name>`; connections
+//! probes; it keeps the bodies of the requests it received, and answers a
+//! scripted series of statuses first when the test gives one. Its body
+//! echoes what it received (method, path, headers, body), or is just its
+//! name. Responses carry `x-upstream: <name>`; connections
 //! are kept alive until the client closes them or asks to.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
@@ -28,6 +30,8 @@ struct Ctl {
     held: AtomicUsize,
     hold: Mutex<bool>,
     released: Condvar,
+    script: Mutex<VecDeque<u16>>,
+    bodies: Mutex<Vec<Vec<u8>>>,
 }
 
 /// Locks `m`; a test thread that panicked holding it poisons nothing here.
@@ -90,6 +94,21 @@ impl Node {
     /// [`Node::set_status`] set.
     pub fn set_status_of(&self, path: &str, status: u16) {
         lock(&self.ctl.by_path).insert(path.to_owned(), status);
+    }
+
+    /// The next answers (`/health` aside) take these statuses, in order,
+    /// before any other rule.
+    pub fn script(&self, statuses: &[u16]) {
+        lock(&self.ctl.script).extend(statuses.iter().copied());
+    }
+
+    /// The bodies of the requests received so far (`/health` aside), in
+    /// the order they came.
+    pub fn bodies(&self) -> Vec<String> {
+        lock(&self.ctl.bodies)
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect()
     }
 
     /// The status of answers to `/health`.
@@ -188,6 +207,7 @@ fn status_for(req: &Received, ctl: &Ctl) -> u16 {
         ctl.probes.fetch_add(1, Ordering::Relaxed);
         return ctl.health.load(Ordering::Relaxed);
     }
+    lock(&ctl.bodies).push(req.body.clone());
     ctl.hits.fetch_add(1, Ordering::Relaxed);
     let mut held = lock(&ctl.hold);
     if *held {
@@ -198,6 +218,9 @@ fn status_for(req: &Received, ctl: &Ctl) -> u16 {
         ctl.held.fetch_sub(1, Ordering::Relaxed);
     }
     drop(held);
+    if let Some(status) = lock(&ctl.script).pop_front() {
+        return status;
+    }
     let by_path = lock(&ctl.by_path).get(path).copied();
     by_path.unwrap_or_else(|| ctl.status.load(Ordering::Relaxed))
 }

@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 16] = [
+pub const PLUGINS: [&str; 17] = [
     "template",
     "noop",
     "request-id",
@@ -25,6 +25,7 @@ pub const PLUGINS: [&str; 16] = [
     "test-abi-bump",
     "test-dup-name",
     "test-wait",
+    "test-batch",
 ];
 
 /// The plugins of [`PLUGINS`] made to be refused at load: one built for

@@ -12,6 +12,7 @@
 //! Do not edit these files: they are what plugins built against those
 //! minors export (same type names, fields, variants, order).
 
+pub mod host_1_1;
 pub mod phases_1_1;
 pub mod root_1_0;
 pub mod root_1_1;

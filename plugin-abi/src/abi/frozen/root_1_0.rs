@@ -1,5 +1,5 @@
 //! The root module as plugin ABI 1.0 declared it (before `prefer_route`),
-//! with 1.0's plugin instance.
+//! with 1.0's plugin instance and host services.
 
 use abi_stable::{
     declare_root_module_statics,
@@ -9,8 +9,9 @@ use abi_stable::{
     StableAbi,
 };
 
+use super::host_1_1::HostHandle;
 use super::phases_1_1::InstanceBox;
-use crate::abi::{HostHandle, Phases, ABI_VERSION_STRING};
+use crate::abi::{Phases, ABI_VERSION_STRING};
 
 /// Fields of ABI 1.0's root module: those a library of any minor of this
 /// major has.
@@ -65,9 +66,11 @@ impl PluginModRef {
         // layout, which is today's prefix (the fields up to `new_instance`,
         // unchanged since, and its instance's vtable, whose methods today's
         // declares alike, returning a result of which today's variants are
-        // a superset); today's accessors read a field past the prefix only
-        // when the value's own field accessibility (the library's, exactly
-        // 1.0's fields as checked above) says it has it.
+        // a superset; and its constructor's host services, whose vtable
+        // today's extends past the same prefix); today's accessors read a
+        // field past the prefix only when the value's own field
+        // accessibility (the library's, exactly 1.0's fields as checked
+        // above) says it has it.
         Some(crate::abi::PluginModRef(unsafe { self.0.cast() }))
     }
 }

@@ -1,5 +1,5 @@
 //! The root module as plugin ABI 1.1 declared it (`prefer_route` added),
-//! with 1.1's plugin instance (the same as 1.0's).
+//! with 1.1's plugin instance and host services (the same as 1.0's).
 
 use abi_stable::{
     declare_root_module_statics,
@@ -9,8 +9,9 @@ use abi_stable::{
     StableAbi,
 };
 
+use super::host_1_1::HostHandle;
 use super::phases_1_1::InstanceBox;
-use crate::abi::{HostHandle, Phases, ABI_VERSION_STRING};
+use crate::abi::{Phases, ABI_VERSION_STRING};
 
 /// Fields of ABI 1.1's root module.
 pub const FIELDS_1_1: usize = 11;
@@ -66,9 +67,11 @@ impl PluginModRef {
         // layout, which is today's prefix (its fields,
         // unchanged since, and its instance's vtable, whose methods today's
         // declares alike, returning a result of which today's variants are
-        // a superset); today's accessors read a field past the prefix only
-        // when the value's own field accessibility (the library's, exactly
-        // 1.1's fields as checked above) says it has it.
+        // a superset; and its constructor's host services, whose vtable
+        // today's extends past the same prefix); today's accessors read a
+        // field past the prefix only when the value's own field
+        // accessibility (the library's, exactly 1.1's fields as checked
+        // above) says it has it.
         Some(crate::abi::PluginModRef(unsafe { self.0.cast() }))
     }
 }

@@ -1,9 +1,10 @@
 //! `test-abi-1-0`: a test plugin laid out as one built against plugin ABI
 //! 1.0, for a host of a later minor. It exports ABI 1.0's root module (no
-//! `prefer_route`, `abi_minor` 0) and an instance with 1.0's vtable and
-//! phase result (no `Suspend`), the frozen types `radixgate-plugin` keeps
-//! in `abi::frozen`: the host must check it against those, and fall back
-//! for what later minors appended.
+//! `prefer_route`, `abi_minor` 0), an instance with 1.0's vtable and
+//! phase result (no `Suspend`), and a constructor taking 1.0's host
+//! services (no batch processors): the frozen types `radixgate-plugin`
+//! keeps in `abi::frozen`. The host must check it against those, and fall
+//! back for what later minors appended.
 //!
 //! In rewrite each instance appends its `name` to a request variable and
 //! sends the list upstream in the request header `X-Abi-1-0`; in
@@ -15,11 +16,12 @@ use abi_stable::export_root_module;
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RErr, ROk, RResult, RStr, RString};
+use radixgate_plugin::abi::frozen::host_1_1::HostHandle;
 use radixgate_plugin::abi::frozen::phases_1_1::{
     InstanceBox, PhaseResult, PhaseResultNE, PluginInstance, PluginInstance_TO,
 };
 use radixgate_plugin::abi::frozen::root_1_0;
-use radixgate_plugin::abi::{BodyChunk, HostHandle, RawCtx, ABI_MAJOR};
+use radixgate_plugin::abi::{BodyChunk, RawCtx, ABI_MAJOR};
 use radixgate_plugin::{serde, Ctx, Phase, Phases};
 
 /// The plugin's name.
