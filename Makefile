@@ -25,14 +25,28 @@ build:
 # the gateway binary included (the tests do not build them); the test
 # step must then compile nothing, and fails when it did.
 # The last line sums every test binary's result: "tests: N passed, N failed".
+# The test binaries run side by side under cargo-nextest when it is
+# installed (most tests wait on sockets and processes, not on the CPU),
+# one test a process, each retried once (a retried pass is reported as
+# FLAKY in target/test.log); without it, under cargo test, one binary
+# after another. Doctests run under cargo test either way.
+TEST_THREADS ?= 8
 test: deps
 	$(CARGO) build --workspace --all-targets
 	@mkdir -p target; set -o pipefail; \
-	$(CARGO) test --workspace --no-fail-fast 2>&1 | tee target/test.log; rc=$$?; \
+	if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast --test-threads $(TEST_THREADS) --retries 1 \
+			--hide-progress-bar 2>&1 | tee target/test.log; rc=$$?; \
+		$(CARGO) test --workspace --doc --no-fail-fast 2>&1 | tee -a target/test.log || rc=1; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast 2>&1 | tee target/test.log; rc=$$?; \
+	fi; \
 	if grep -q '^ *Compiling ' target/test.log; then \
 		echo "make test: the test step compiled what the build step had not built (see target/test.log)"; rc=1; \
 	fi; \
-	awk '/^test result:/ {p += $$4; f += $$6} END {printf "tests: %d passed, %d failed\n", p, f}' target/test.log; \
+	awk '/^test result:/ {p += $$4; f += $$6} \
+		/^ *Summary .* tests run:/ {for (i = 1; i <= NF; i++) {if ($$i ~ /^passed/) p += $$(i-1); if ($$i ~ /^failed/) f += $$(i-1)}} \
+		END {printf "tests: %d passed, %d failed\n", p, f}' target/test.log; \
 	exit $$rc
 
 # The demo upstream: python3's http.server on 127.0.0.1:19081 serving
