@@ -1,6 +1,7 @@
-//! The builder applies changes in place (via the spare snapshot), falls
-//! back to a rebuild when the spare is still held, and keeps last good
-//! versions when a change is refused.
+//! The builder applies changes in place (via the spare snapshot) and
+//! never rebuilds the router for them, falls back to a rebuild (counted)
+//! when the spare is still held, and keeps last good versions when a
+//! change is refused.
 
 use std::sync::Arc;
 
@@ -113,6 +114,88 @@ fn changes_apply_in_place_one_after_another() {
 }
 
 #[test]
+fn changes_apply_without_a_router_rebuild() {
+    let (live, mut b) = setup();
+    assert_eq!(b.router_rebuilds(), 0, "the first router is a build");
+    let events = [
+        (
+            "add r3",
+            vec![put(
+                Kind::Route,
+                json!({"id": "r3", "uri": "/c", "upstream_id": "u"}),
+            )],
+        ),
+        (
+            "move r3",
+            vec![put(
+                Kind::Route,
+                json!({"id": "r3", "uri": "/c2", "upstream_id": "u"}),
+            )],
+        ),
+        (
+            "change the upstream",
+            vec![put(
+                Kind::Upstream,
+                json!({"id": "u", "nodes": {"127.0.0.1:2": 1}}),
+            )],
+        ),
+        (
+            "change the service's hosts",
+            vec![put(
+                Kind::Service,
+                json!({"id": "s", "upstream_id": "u", "hosts": ["t.com"]}),
+            )],
+        ),
+        ("delete r1", vec![del(Kind::Route, "r1")]),
+        (
+            "two at once",
+            vec![
+                put(
+                    Kind::Route,
+                    json!({"id": "r4", "uri": "/d", "upstream_id": "u"}),
+                ),
+                del(Kind::Route, "r3"),
+            ],
+        ),
+    ];
+    for (what, changes) in events {
+        b.apply(SourceEvent::Changes(changes));
+        assert_eq!(b.router_rebuilds(), 0, "{what} rebuilt the router");
+    }
+    // A full set (a re-list after a reconnect) applies in place too.
+    b.apply(SourceEvent::Full(vec![
+        item(
+            Kind::Route,
+            json!({"id": "r2", "uri": "/b", "service_id": "s"}),
+        ),
+        item(
+            Kind::Route,
+            json!({"id": "r5", "uri": "/e", "upstream_id": "u"}),
+        ),
+        item(
+            Kind::Service,
+            json!({"id": "s", "upstream_id": "u", "hosts": ["t.com"]}),
+        ),
+        item(
+            Kind::Upstream,
+            json!({"id": "u", "nodes": {"127.0.0.1:2": 1}}),
+        ),
+    ]));
+    assert_eq!(b.router_rebuilds(), 0, "a full set rebuilt the router");
+    for (path, host, want) in [
+        ("/a", None, None),
+        ("/b", Some("s.com"), None),
+        ("/b", Some("t.com"), Some("r2")),
+        ("/c2", None, None),
+        ("/d", None, None),
+        ("/e", None, Some("r5")),
+    ] {
+        assert_eq!(route_at(&live, path, host).as_deref(), want, "{path}");
+    }
+    assert_eq!(node_of(&live, "/e"), "127.0.0.1:2");
+}
+
+#[test]
 fn held_spare_falls_back_to_a_rebuild() {
     let (live, mut b) = setup();
     b.apply(SourceEvent::Changes(vec![put(
@@ -128,8 +211,10 @@ fn held_spare_falls_back_to_a_rebuild() {
     // The spare (before r3) was free: r3 and r4 both serve.
     assert_eq!(route_at(&live, "/c", None).as_deref(), Some("r3"));
     assert_eq!(route_at(&live, "/d", None).as_deref(), Some("r4"));
+    assert_eq!(b.router_rebuilds(), 0);
     // Now the spare is `held`: this change must rebuild, and still be right.
     b.apply(SourceEvent::Changes(vec![del(Kind::Route, "r3")]));
+    assert_eq!(b.router_rebuilds(), 1);
     assert_eq!(route_at(&live, "/c", None), None);
     assert_eq!(route_at(&live, "/d", None).as_deref(), Some("r4"));
     // The reader's snapshot never changed under it.
@@ -148,6 +233,8 @@ fn held_spare_falls_back_to_a_rebuild() {
     ] {
         assert_eq!(route_at(&live, p, None).as_deref(), want, "{p}");
     }
+    // The spare is free again: no further rebuild.
+    assert_eq!(b.router_rebuilds(), 1);
 }
 
 #[test]
