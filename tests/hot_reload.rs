@@ -107,7 +107,7 @@ fn reloads_fail_no_request_in_flight() {
     stop.store(true, Ordering::Relaxed);
     let failures: Vec<String> = clients
         .into_iter()
-        .flat_map(|c| c.join().unwrap())
+        .flat_map(|c| c.join().expect("a client thread"))
         .collect();
     assert!(
         failures.is_empty(),
@@ -200,7 +200,7 @@ fn test_config_exit_codes() {
     assert!(out.status.success(), "{out:?}");
 
     let bad = "routes:\n  - {id: r, uri: /r, upstream_id: missing}\n  - {id: s, uri: /s, upstream_id: u, colour: red}\n#END\n";
-    std::fs::write(dir.path("apisix.yaml"), bad).unwrap();
+    std::fs::write(dir.path("apisix.yaml"), bad).expect("write apisix.yaml");
     let out = test_config(BIN, &config, dir.root());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{out:?}");
@@ -213,12 +213,12 @@ fn test_config_exit_codes() {
         "{err}"
     );
 
-    std::fs::write(dir.path("apisix.yaml"), "routes: []\n").unwrap();
+    std::fs::write(dir.path("apisix.yaml"), "routes: []\n").expect("write apisix.yaml");
     let out = test_config(BIN, &config, dir.root());
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("#END"));
 
-    std::fs::write(&config, "gateway:\n  listen: [nope]\n").unwrap();
+    std::fs::write(&config, "gateway:\n  listen: [nope]\n").expect("write config.yaml");
     let out = test_config(BIN, &config, dir.root());
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("gateway.listen[0]"));

@@ -14,7 +14,7 @@ use crate::config::{decode, Id, Kind};
 use crate::source::{Change, Item, SourceEvent};
 
 fn item(kind: Kind, v: Value) -> Item {
-    let (id, object) = decode(kind, &v, "#").unwrap();
+    let (id, object) = decode(kind, &v, "#").expect("a valid test object");
     Item { id, object }
 }
 
@@ -65,7 +65,9 @@ fn route_at(live: &Live, path: &str, host: Option<&str>) -> Option<String> {
 
 fn node_of(live: &Live, path: &str) -> String {
     let snap = live.load();
-    let r = snap.find(&Request::new(path), &NoVars).unwrap();
+    let r = snap
+        .find(&Request::new(path), &NoVars)
+        .unwrap_or_else(|| panic!("no route for {path}"));
     r.upstream.nodes[0].authority.to_string()
 }
 
@@ -248,7 +250,7 @@ fn upstream_change_reaches_its_routes() {
     let snap = live.load();
     let r2 = snap
         .find(&Request::new("/b").host("s.com"), &NoVars)
-        .unwrap();
+        .expect("r2 serves /b on s.com");
     assert_eq!(r2.upstream.nodes[0].authority.as_str(), "127.0.0.1:2");
 }
 
@@ -290,7 +292,7 @@ fn refused_changes_keep_the_last_good_version() {
 #[test]
 fn dangling_references_skip_the_route_in_apisix_words() {
     let text = "upstreams:\n  - {id: u, nodes: {\"127.0.0.1:1\": 1}}\nplugin_configs:\n  - {id: pc, plugins: {}}\nroutes:\n  - {id: a, uri: /a, upstream_id: nope}\n  - {id: b, uri: /b, service_id: s9}\n  - {id: c, uri: /c, upstream_id: u, plugin_config_id: pc9}\n  - {id: d, uri: /d, upstream_id: u, plugin_config_id: pc}\n#END\n";
-    let parsed = crate::source::parse_standalone(text, "f").unwrap();
+    let parsed = crate::source::parse_standalone(text, "f").expect("a valid standalone file");
     assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
     let mut store = super::ObjectStore::default();
     let items = parsed.items.into_iter().map(|(i, _)| i).collect();
@@ -324,5 +326,8 @@ fn dangling_references_skip_the_route_in_apisix_words() {
             format!("invalid route {id:?}: property {field:?} validation failed: {msg}")
         );
     }
-    assert!(store.compile(&Id("d".into())).unwrap().is_some());
+    assert!(store
+        .compile(&Id("d".into()))
+        .expect("route d compiles")
+        .is_some());
 }
