@@ -30,6 +30,7 @@ mod store;
 mod waiting;
 
 // What tests and benches use to load and call plugins without a gateway.
+pub use exporter::render as render_metrics;
 pub use instance::{PhaseOutcome, PluginInstance};
 pub use radixgate_plugin::{Phase, Phases};
 pub use registry::PluginRegistry;

@@ -99,6 +99,7 @@ impl SnapshotBuilder {
     /// snapshot: only when a reader held the spare snapshot past the grace
     /// period. A change, a full set included, otherwise applies in place
     /// and leaves this at 0. Every publication logs it (`router_rebuilds`).
+    #[cfg(test)]
     pub fn router_rebuilds(&self) -> u64 {
         self.rebuilds
     }
