@@ -27,15 +27,16 @@ build:
 # The last line sums every test binary's result: "tests: N passed, N failed".
 # The test binaries run side by side under cargo-nextest when it is
 # installed (most tests wait on sockets and processes, not on the CPU),
-# one test a process, each retried once (a retried pass is reported as
-# FLAKY in target/test.log); without it, under cargo test, one binary
-# after another. Doctests run under cargo test either way.
+# one test a process, as .config/nextest.toml says (each retried once, a
+# retried pass reported as FLAKY in target/test.log); without it, under
+# cargo test, one binary after another. Doctests run under cargo test
+# either way.
 TEST_THREADS ?= 8
 test: deps
 	$(CARGO) build --workspace --all-targets
 	@mkdir -p target; set -o pipefail; \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
-		$(CARGO) nextest run --workspace --no-fail-fast --test-threads $(TEST_THREADS) --retries 1 \
+		$(CARGO) nextest run --workspace --no-fail-fast --test-threads $(TEST_THREADS) \
 			--hide-progress-bar 2>&1 | tee target/test.log; rc=$$?; \
 		$(CARGO) test --workspace --doc --no-fail-fast 2>&1 | tee -a target/test.log || rc=1; \
 	else \
