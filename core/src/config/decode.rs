@@ -1,6 +1,7 @@
 //! The one conversion from an object's JSON (outer shape) to its typed
-//! value: schema check, defaults, unknown plugins dropped, serde, then the
-//! limits of this build. Errors name kind, id and field.
+//! value: schema check, defaults, plugins (an unknown one refuses the
+//! object), serde, then the limits of this build. Errors name kind, id and
+//! field.
 
 use serde_json::Value;
 
@@ -22,9 +23,9 @@ pub const CREDENTIALS: &str = "/credentials/";
 /// for a credential, taken from `id` or else from `fallback_id`, as a
 /// source reading `/consumers/<username>/credentials/<id>` passes it; an
 /// `id` equal to a consumer's `username` is ignored, as sources that add
-/// the key's id to every value do). Plugins the plugin host has not loaded
-/// (every plugin, when there is no plugin host) are dropped with a warning
-/// naming kind, id and plugin; the object is kept.
+/// the key's id to every value do). A plugin the plugin host has not
+/// loaded (any plugin, when there is no plugin host) refuses the object:
+/// `unknown plugin [<name>]`, with kind, id and plugin named.
 pub fn decode(kind: Kind, value: &Value, fallback_id: &str) -> Result<(Id, Object), ObjectError> {
     let id_text = match (kind, value.get("id"), value.get("username")) {
         (Kind::Consumer, _, Some(Value::String(u))) => u.clone(),
@@ -72,7 +73,7 @@ pub fn decode(kind: Kind, value: &Value, fallback_id: &str) -> Result<(Id, Objec
     schema::validate(kind, &id_text, &value)?;
     schema::fill_defaults(kind, &mut value);
     validate::supported(kind, &value).map_err(err)?;
-    super::plugin_check::filter_plugins(kind, &id_text, &mut value)?;
+    super::plugin_check::check_plugins(kind, &id_text, &value)?;
     let obj = match kind {
         Kind::Route => Object::Route(typed(kind, &id_text, &value)?),
         Kind::Service => Object::Service(typed(kind, &id_text, &value)?),

@@ -32,6 +32,8 @@ pub use etcd_settings::{EtcdSection, EtcdTls};
 pub use gateway::{seconds, GatewayConfig, PluginsSection, Provider};
 pub use kind::Kind;
 pub use objects::{Id, Object, Plugins, RouteConf, ServiceConf};
+#[cfg(test)]
+pub use plugin_check::install_test_catalog;
 pub use plugin_check::{
     plugin_catalog_generation, plugin_catalog_grew, set_plugin_catalog, unknown_plugin,
     PluginCatalog,

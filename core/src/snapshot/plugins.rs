@@ -54,7 +54,16 @@ impl PluginSets {
     pub fn put(&mut self, kind: Kind, id: &Id, plugins: &Plugins) -> Result<(), ObjectError> {
         let key = (kind, id.clone());
         let Some(host) = &self.host else {
-            return Ok(());
+            // Without a plugin host every plugin is unknown: refused.
+            return match plugins.keys().next() {
+                Some(name) => Err(ObjectError::plain(
+                    kind,
+                    &id.0,
+                    format!("plugins.{name}"),
+                    format!("unknown plugin [{name}]"),
+                )),
+                None => Ok(()),
+            };
         };
         if plugins.is_empty() {
             self.sets.remove(&key);
@@ -75,8 +84,16 @@ impl PluginSets {
                 Ok(Some(c)) => {
                     set.insert(name.clone(), Arc::new(c));
                 }
+                // Decoding refuses an unknown plugin already; should one
+                // come here all the same, the object is refused: never
+                // served without a plugin it names.
                 Ok(None) => {
-                    tracing::warn!(kind = %kind, id = %id, plugin = %name, "unknown plugin skipped");
+                    return Err(ObjectError::plain(
+                        kind,
+                        &id.0,
+                        format!("plugins.{name}"),
+                        format!("unknown plugin [{name}]"),
+                    ))
                 }
                 Err(e) => {
                     return Err(ObjectError::plain(

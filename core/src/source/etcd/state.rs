@@ -62,10 +62,17 @@ struct AppliedKey {
     item: Item,
 }
 
+/// A refused value: its key and its text, as etcd holds them.
+type RefusedValue = (Arc<str>, Arc<[u8]>);
+
 /// The applied state.
 #[derive(Debug, Default)]
 pub struct EtcdState {
     entries: BTreeMap<(Kind, Id), AppliedKey>,
+    /// Keys whose latest value was refused (key, value): decoded again
+    /// when the plugin catalog grows, so that an object naming a plugin
+    /// loaded later is served without an edit.
+    refused: BTreeMap<(Kind, Id), RefusedValue>,
     /// The etcd revision this state is current to (0: never read).
     pub revision: i64,
 }
@@ -134,6 +141,7 @@ impl EtcdState {
         }
         match decode_value(kind, &id, key, raw) {
             Ok(item) => {
+                self.refused.remove(&(kind, id.clone()));
                 self.entries.insert(
                     (kind, id),
                     AppliedKey {
@@ -146,16 +154,34 @@ impl EtcdState {
             }
             Err(e) => {
                 tracing::error!(key, error = %e, "invalid value in etcd skipped; its last good version stays");
+                self.refused
+                    .insert((kind, id), (Arc::from(key), Arc::from(raw)));
                 None
             }
         }
     }
 
-    /// Decodes every applied value again (the plugin catalog grew): the
-    /// objects that decode differently now, as puts; a value that fails
-    /// keeps its last good item.
+    /// Decodes every applied value again (the plugin catalog grew), and
+    /// every refused one: the objects that decode differently now, as
+    /// puts; a value that fails keeps its last good item.
     pub fn redecode(&mut self) -> Vec<Change> {
         let mut changes = Vec::new();
+        for ((kind, id), (key, raw)) in std::mem::take(&mut self.refused) {
+            match decode_value(kind, &id, &key, &raw) {
+                Ok(item) => {
+                    let applied = AppliedKey {
+                        key,
+                        raw,
+                        item: item.clone(),
+                    };
+                    self.entries.insert((kind, id), applied);
+                    changes.push(Change::Put(item));
+                }
+                Err(_) => {
+                    self.refused.insert((kind, id), (key, raw));
+                }
+            }
+        }
         for ((kind, id), e) in &mut self.entries {
             match decode_value(*kind, id, &e.key, &e.raw) {
                 Ok(item) if item != e.item => {
@@ -168,12 +194,18 @@ impl EtcdState {
                 }
             }
         }
+        // Objects a refused one needs go first.
+        changes.sort_by_key(|c| match c {
+            Change::Put(i) => i.kind().apply_rank(),
+            Change::Delete { kind, .. } => kind.apply_rank(),
+        });
         changes
     }
 
     /// A delete at `key`: the change, or `None` when nothing was applied there.
     pub fn delete(&mut self, prefix: &str, key: &str) -> Option<Change> {
         let (kind, id) = decode_key(prefix, key)?;
+        self.refused.remove(&(kind, id.clone()));
         self.entries
             .remove(&(kind, id.clone()))
             .map(|_| Change::Delete { kind, id })
@@ -189,6 +221,8 @@ impl EtcdState {
         revision: i64,
     ) -> Vec<Change> {
         let mut old = std::mem::take(&mut self.entries);
+        // What is still refused is found again below.
+        self.refused.clear();
         let mut puts = Vec::new();
         for (key, raw) in kvs {
             let Some((kind, id)) = decode_key(prefix, key) else {
