@@ -115,6 +115,15 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
             }
         })
         .map_err(StartError::Source)?;
+    // Fields in etcd are encrypted (APISIX's data_encryption); never in the
+    // standalone file. The keyring was checked when config.yaml was read.
+    if config.config.provider == Provider::Etcd {
+        crate::config::set_keyring(
+            crate::config::Keyring::from_section(&config.data_encryption)
+                .ok()
+                .flatten(),
+        );
+    }
     let source: Box<dyn ConfigSource> = match config.config.provider {
         Provider::Etcd => Box::new(EtcdSource::new(config.etcd.clone())),
         Provider::Yaml => Box::new(file_source(&config)),

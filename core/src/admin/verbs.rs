@@ -34,8 +34,12 @@ fn refusal(r: Refusal) -> AdminReply {
     }
 }
 
-fn one(kv: &Kv) -> Value {
-    json!({"key": kv.key, "value": kv.value, "createdIndex": kv.created, "modifiedIndex": kv.modified})
+/// A stored object of `kind` as the Admin API answers it: its encrypted
+/// fields decrypted, as APISIX answers.
+fn one(kind: Kind, kv: &Kv) -> Value {
+    let mut value = kv.value.clone();
+    crate::config::reveal(kind, &mut value);
+    json!({"key": kv.key, "value": value, "createdIndex": kv.created, "modifiedIndex": kv.modified})
 }
 
 fn now() -> u64 {
@@ -56,7 +60,7 @@ pub async fn get(store: &AdminStore, t: &ObjectPath, q: &HashMap<String, String>
     if t.id.is_some() {
         let key = t.key(&prefix);
         return match store.get(&key).await {
-            Ok(Some(kv)) => (StatusCode::OK, one(&kv)),
+            Ok(Some(kv)) => (StatusCode::OK, one(t.kind, &kv)),
             Ok(None) => not_found(&key),
             Err(e) => store_error(&e),
         };
@@ -108,7 +112,7 @@ pub async fn get(store: &AdminStore, t: &ObjectPath, q: &HashMap<String, String>
             .take(size)
             .collect();
     }
-    let list: Vec<Value> = list.iter().map(one).collect();
+    let list: Vec<Value> = list.iter().map(|kv| one(t.kind, kv)).collect();
     (StatusCode::OK, json!({ "total": total, "list": list }))
 }
 
@@ -172,7 +176,10 @@ async fn write(
         ..t.clone()
     };
     let key = path.key(store.prefix());
-    match store.put(&key, &value, expect, ttl).await {
+    // Stored with its encrypted fields sealed, as APISIX stores them.
+    let mut stored = value.clone();
+    crate::config::seal(t.kind, &mut stored);
+    match store.put(&key, &stored, expect, ttl).await {
         Ok((created, rev)) => {
             let status = if created {
                 StatusCode::CREATED
@@ -295,6 +302,7 @@ pub async fn patch(
             Err(e) => return store_error(&e),
         };
         let mut value = old.value.clone();
+        crate::config::reveal(t.kind, &mut value);
         match &t.sub {
             Some(sub) => {
                 if let Err(e) = check::set_path(&mut value, sub, body.clone()) {

@@ -16,6 +16,30 @@ use super::{schema, validate};
 /// list and under etcd's `/consumers/<username>/credentials/<id>`.
 pub const CREDENTIALS: &str = "/credentials/";
 
+/// The id an object of `kind` names in errors: its `id` (a consumer's
+/// `username`), else `fallback_id`.
+pub fn id_text(kind: Kind, value: &Value, fallback_id: &str) -> String {
+    match (kind, value.get("id"), value.get("username")) {
+        (Kind::Consumer, _, Some(Value::String(u))) => u.clone(),
+        (_, Some(Value::String(s)), _) => s.clone(),
+        (_, Some(Value::Number(n)), _) => n.to_string(),
+        _ => fallback_id.to_owned(),
+    }
+}
+
+/// Decodes an object of `kind` as stored in `store` (see
+/// [`super::stored::open`]): opened, then [`decode`]d.
+pub fn decode_stored(
+    kind: Kind,
+    value: &Value,
+    fallback_id: &str,
+    store: super::stored::Store,
+) -> Result<(Id, Object), ObjectError> {
+    let mut opened = value.clone();
+    super::stored::open(kind, &id_text(kind, value, fallback_id), &mut opened, store)?;
+    decode(kind, &opened, fallback_id)
+}
+
 /// Decodes and checks one object of `kind` from its JSON form. `fallback_id`
 /// names it in errors when it has no readable id (`#3`: its position).
 ///
@@ -27,12 +51,7 @@ pub const CREDENTIALS: &str = "/credentials/";
 /// loaded (any plugin, when there is no plugin host) refuses the object:
 /// `unknown plugin [<name>]`, with kind, id and plugin named.
 pub fn decode(kind: Kind, value: &Value, fallback_id: &str) -> Result<(Id, Object), ObjectError> {
-    let id_text = match (kind, value.get("id"), value.get("username")) {
-        (Kind::Consumer, _, Some(Value::String(u))) => u.clone(),
-        (_, Some(Value::String(s)), _) => s.clone(),
-        (_, Some(Value::Number(n)), _) => n.to_string(),
-        _ => fallback_id.to_owned(),
-    };
+    let id_text = id_text(kind, value, fallback_id);
     let err = |(field, reason): (String, String)| ObjectError::new(kind, &id_text, field, reason);
     let mut value = value.clone();
     let mut consumer = String::new();

@@ -31,6 +31,9 @@ pub struct GatewayConfig {
     /// The plugin directory and the plugins enabled.
     #[serde(default)]
     pub plugins: PluginsSection,
+    /// APISIX's field encryption of what is stored in etcd.
+    #[serde(default)]
+    pub data_encryption: super::DataEncryption,
 }
 
 /// `plugins:` where plugin `.so` files are loaded from, and which.
@@ -228,6 +231,12 @@ impl GatewayConfig {
             let (field, reason) = super::error::split_serde(&e);
             setting(field, reason)
         })?;
+        if let Err(reason) = super::Keyring::from_section(&cfg.data_encryption) {
+            let (field, reason) = reason
+                .split_once(": ")
+                .unwrap_or(("data_encryption", &reason));
+            return Err(setting(field.to_owned(), reason.to_owned()));
+        }
         let g = &cfg.gateway;
         if g.listen.is_empty() {
             return Err(setting(

@@ -26,6 +26,19 @@ pub trait PluginCatalog: Send + Sync {
     /// `config` (without `_meta`) as found on an object of `kind`
     /// (consumers and credentials use the consumer schema).
     fn check(&self, kind: Kind, name: &str, config: &Value) -> Option<Result<(), String>>;
+
+    /// The fields of plugin `name`'s config on an object of `kind` that
+    /// are stored encrypted: its schema's `encrypt_fields`, as in APISIX
+    /// (dotted paths); none by default.
+    fn encrypt_fields(&self, kind: Kind, name: &str) -> Vec<String> {
+        let _ = (kind, name);
+        Vec::new()
+    }
+}
+
+/// [`PluginCatalog::encrypt_fields`] of the installed catalog.
+pub fn encrypt_fields(kind: Kind, name: &str) -> Vec<String> {
+    catalog().map_or_else(Vec::new, |c| c.encrypt_fields(kind, name))
 }
 
 // Global: every decode (file, etcd, Admin API threads) reads it; passing it would touch them all.

@@ -41,6 +41,27 @@ impl PluginCatalog for PluginHost {
             _ => entry.check_config(config),
         })
     }
+
+    fn encrypt_fields(&self, kind: Kind, name: &str) -> Vec<String> {
+        let Some(entry) = self.registry.get(name) else {
+            return Vec::new();
+        };
+        let listed = |schema: Option<&Value>| -> Option<Vec<String>> {
+            let fields = schema?.get("encrypt_fields")?.as_array()?;
+            Some(
+                fields
+                    .iter()
+                    .filter_map(|f| f.as_str().map(str::to_owned))
+                    .collect(),
+            )
+        };
+        let consumer = matches!(kind, Kind::Consumer | Kind::Credential)
+            .then(|| listed(entry.consumer_schema.as_ref()))
+            .flatten();
+        consumer
+            .or_else(|| listed(Some(&entry.route_schema)))
+            .unwrap_or_default()
+    }
 }
 
 /// One plugin as one object configures it: its instance and `_meta`.

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hasher};
 
 use super::Item;
-use crate::config::{decode, FileError, Id, Kind, ObjectError, CREDENTIALS};
+use crate::config::{decode_stored, FileError, Id, Kind, ObjectError, Store, CREDENTIALS};
 
 /// One parse of a standalone file.
 #[derive(Debug, Default)]
@@ -113,7 +113,7 @@ pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError>
             } else {
                 kind
             };
-            match decode(kind, &value, &format!("#{i}")) {
+            match decode_stored(kind, &value, &format!("#{i}"), Store::File) {
                 Ok((id, object)) => {
                     if seen.insert((kind, id.clone()), ()).is_some() {
                         out.errors.push(ObjectError::new(

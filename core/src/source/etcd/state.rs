@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{decode, Id, Kind, ObjectError, CREDENTIALS};
+use crate::config::{decode_stored, Id, Kind, ObjectError, Store, CREDENTIALS};
 use crate::source::{Change, Item};
 
 /// The kind and id an etcd key names under `prefix`
@@ -39,7 +39,7 @@ pub fn decode_value(kind: Kind, id: &Id, key: &str, raw: &[u8]) -> Result<Item, 
             m.entry("id").or_insert_with(|| id.0.clone().into());
         }
     }
-    let (got, object) = decode(kind, &value, &id.0)?;
+    let (got, object) = decode_stored(kind, &value, &id.0, Store::Etcd)?;
     if &got != id {
         return Err(ObjectError::new(
             kind,
