@@ -50,6 +50,38 @@ pub struct PluginsSection {
     /// `127.0.0.1:9091`).
     #[serde(default)]
     pub export_addr: Option<SocketAddr>,
+    /// How much the plugins' shared store (rate-limit counters...) holds.
+    #[serde(default)]
+    pub store: StoreLimits,
+}
+
+/// `plugins.store`: how much the shared store may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreLimits {
+    /// Most entries (default 1,000,000).
+    #[serde(default = "default_entries")]
+    pub max_entries: usize,
+    /// Most bytes of keys, values and per-entry overhead (default 128 MiB).
+    #[serde(default = "default_bytes")]
+    pub max_bytes: usize,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        StoreLimits {
+            max_entries: default_entries(),
+            max_bytes: default_bytes(),
+        }
+    }
+}
+
+fn default_entries() -> usize {
+    1_000_000
+}
+
+fn default_bytes() -> usize {
+    128 << 20
 }
 
 /// `gateway:` the proxy itself.

@@ -19,7 +19,7 @@ impl PluginHost {
         let dir = section.dir.as_ref()?;
         let host = Arc::new(PluginHost {
             registry: Arc::new(PluginRegistry::new(section.enabled.clone())),
-            services: GatewayServices::default(),
+            services: GatewayServices::new(section.store),
             dir: dir.clone(),
         });
         let report = host.registry.load_dir(dir);
