@@ -274,7 +274,8 @@ typedef void (*rg_state_drop_fn)(void *state);
 
 /**
  * Builds an instance from one config: `config` is the config's JSON text
- * (UTF-8, no NUL; already checked against route_schema or consumer_schema).
+ * (UTF-8, compact: no whitespace between tokens, no NUL; already checked
+ * against route_schema or consumer_schema, `_meta` removed).
  * Called when an object is loaded, never per request.
  *
  * Returns RG_OK and writes *instance (which may stay NULL for a plugin
