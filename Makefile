@@ -29,7 +29,7 @@ build:
 # tests/plugins/test-c-faults/faults.c is built once per fault it shows
 # (-DFAULT_<NAME>), as libradixgate_plugin_test_c_<name>.so.
 C_PLUGIN_FLAGS := -shared -fPIC -fvisibility=hidden -O2 -Wall -Wextra -Werror -I include
-C_FAULTS := version size null-phase schema
+C_FAULTS := version size null-phase schema dup-name
 
 c-plugins: deps
 	@out=$${CARGO_TARGET_DIR:-target}/debug; mkdir -p $$out; \

@@ -287,6 +287,33 @@ fn a_c_plugin_whose_schema_does_not_compile_is_refused() {
 }
 
 #[test]
+fn a_c_plugin_gets_the_name_and_enabled_checks_of_a_rust_plugin() {
+    // Files load in name order: c-example first, then the C plugin that
+    // declares the same name; a Rust plugin's name is taken the same way.
+    let (loaded, refused) = load(&["c-example", "test-c-dup-name"]);
+    assert_eq!(loaded, ["c-example"]);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].0, "libradixgate_plugin_test_c_dup_name.so");
+    assert!(
+        refused[0]
+            .1
+            .starts_with("duplicate plugin name \"c-example\""),
+        "{}",
+        refused[0].1
+    );
+    // A C plugin the enabled list does not name is not registered.
+    let tmp = TempDir::new("cplugins");
+    install_file(tmp.root(), &plugins::file_name("c-example"));
+    install_file(tmp.root(), &plugins::file_name("noop"));
+    let registry = PluginRegistry::new(Some(vec!["noop".into()]));
+    let report = registry.load_dir(tmp.root());
+    assert_eq!(
+        (report.loaded, report.not_enabled),
+        (vec!["noop".to_string()], vec!["c-example".to_string()])
+    );
+}
+
+#[test]
 fn bad_c_plugins_are_logged_with_their_file_and_the_gateway_serves_with_the_others() {
     let node = Node::start("n");
     let gw = gateway(

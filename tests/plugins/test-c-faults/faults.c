@@ -7,6 +7,7 @@
  *   -DFAULT_NULL_PHASE  test-c-null-phase: declares header_filter with a
  *                       NULL function
  *   -DFAULT_SCHEMA      test-c-schema: a route schema that is not JSON
+ *   -DFAULT_DUP_NAME    test-c-dup-name: declares the name "c-example"
  * Otherwise it is a valid plugin that answers 204 in access. `make test`
  * builds each into the target dir.
  * SPDX-License-Identifier: Apache-2.0
@@ -24,6 +25,8 @@
 #define NAME "test-c-null-phase"
 #elif defined(FAULT_SCHEMA)
 #define NAME "test-c-schema"
+#elif defined(FAULT_DUP_NAME)
+#define NAME "c-example"
 #else
 #define NAME "test-c-faultless"
 #endif

@@ -32,13 +32,14 @@ pub const PLUGINS: [&str; 16] = [
 /// (`test-c-<fault>`, each refused at load). `make test` builds them from
 /// their sources and `include/` alone (the Makefile's `c-plugins`), into
 /// the target dir beside the Rust plugins; cargo does not.
-pub const C_PLUGINS: [&str; 6] = [
+pub const C_PLUGINS: [&str; 7] = [
     "c-example",
     "cpp-example",
     "test-c-version",
     "test-c-size",
     "test-c-null-phase",
     "test-c-schema",
+    "test-c-dup-name",
 ];
 
 /// The plugins of [`PLUGINS`] made to be refused at load: one built for

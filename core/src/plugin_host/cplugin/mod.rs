@@ -29,4 +29,7 @@ mod table;
 #[cfg(test)]
 mod layout_tests;
 
+#[cfg(test)]
+mod host_tests;
+
 pub use declare::{probe, Probe};
