@@ -9,7 +9,7 @@ CARGO ?= cargo
 APT_PACKAGES := protobuf-compiler luajit2 nginx libnginx-mod-http-lua etcd-server wrk gcc g++ curl python3
 HAVE_DEPS := command -v protoc && command -v luajit && command -v nginx && \
 	test -e /usr/lib/nginx/modules/ngx_http_lua_module.so && command -v etcd && \
-	command -v wrk && command -v cc && command -v c++ && command -v curl && command -v python3
+	command -v wrk && command -v cc && command -v g++ && command -v curl && command -v python3
 
 .PHONY: deps build c-plugins test run bench fmt lint
 

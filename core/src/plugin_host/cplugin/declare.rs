@@ -174,7 +174,14 @@ fn text(what: &str, b: &RgBytes, max: usize) -> Result<&'static str, String> {
     if b.ptr.is_null() {
         return Err(format!("its {what} is NULL"));
     }
-    optional_text(what, b, max)
+    if b.len > max {
+        return Err(format!("its {what} is {} bytes (at most {max})", b.len));
+    }
+    // SAFETY: not NULL; a declaration's texts are static in the plugin's
+    // library (the header's contract), readable for their lengths, which
+    // are bounded above; the library is never unloaded.
+    let bytes: &'static [u8] = unsafe { std::slice::from_raw_parts(b.ptr, b.len) };
+    std::str::from_utf8(bytes).map_err(|e| format!("its {what} is not UTF-8: {e}"))
 }
 
 /// An optional schema: `(NULL, 0)` is none.
@@ -183,19 +190,4 @@ fn optional(what: &str, b: &RgBytes) -> Result<Option<&'static str>, String> {
         return Ok(None);
     }
     text(what, b, MAX_SCHEMA).map(Some)
-}
-
-/// The text `b` holds, checked.
-fn optional_text(what: &str, b: &RgBytes, max: usize) -> Result<&'static str, String> {
-    if b.len > max {
-        return Err(format!("its {what} is {} bytes (at most {max})", b.len));
-    }
-    if b.ptr.is_null() {
-        return Ok("");
-    }
-    // SAFETY: a declaration's texts are static in the plugin's library
-    // (the header's contract), readable for their lengths, which are
-    // bounded above; the library is never unloaded.
-    let bytes: &'static [u8] = unsafe { std::slice::from_raw_parts(b.ptr, b.len) };
-    std::str::from_utf8(bytes).map_err(|e| format!("its {what} is not UTF-8: {e}"))
 }
