@@ -49,6 +49,12 @@ pub fn plugin_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
 /// process, whatever the outcome (nothing guarantees that no pointer into it
 /// remains, so it is never unloaded).
 pub fn load_file(path: &Path) -> Result<PluginEntry, LoadError> {
+    // A C plugin is told by its own exported symbol and checked apart;
+    // another library stays open until abi_stable has opened it too.
+    let _library = match super::cplugin::probe(path) {
+        super::cplugin::Probe::C(loaded) => return *loaded,
+        super::cplugin::Probe::Other(library) => library,
+    };
     // Opens the library (leaked by abi_stable on purpose) and reads its
     // header: fails for a file that is not a library, or a library without
     // an abi_stable root module (not a plugin), or another abi_stable.

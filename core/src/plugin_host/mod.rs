@@ -6,7 +6,9 @@
 //!   (at start, and again on reload: new files join the old ones; libraries
 //!   are never unloaded) and checks each: abi_stable's header and layout
 //!   check, our ABI major version, a unique name, schemas that compile. A
-//!   file that fails is logged with its path and reason and skipped.
+//!   file that fails is logged with its path and reason and skipped. A C
+//!   plugin (`include/radixgate_plugin.h`) is told by its exported symbol
+//!   and checked by `cplugin`, then the same way.
 //! - [`PluginInstance::build`] checks a config against the plugin's JSON
 //!   Schema and calls its constructor, when the config is loaded.
 //! - [`PluginInstance::call`] runs one phase on a [`RequestState`] and maps
@@ -16,6 +18,7 @@
 //!   clock, logging, metrics.
 
 mod chain;
+mod cplugin;
 mod entry;
 mod exporter;
 mod instance;
