@@ -1,6 +1,7 @@
 //! Opening one `.so` file and checking that it is a radixgate plugin of our
 //! ABI: abi_stable's checks (its header, the root module's layout and
-//! version), then our ABI major, then the plugin's schemas.
+//! version), then our ABI major and the plugin's panic strategy, then the
+//! plugin's schemas. The file is a private copy (see `files.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -28,20 +29,6 @@ impl LoadError {
             reason: reason.into(),
         }
     }
-}
-
-/// The `.so` files directly in `dir`, sorted by name (the load order, so
-/// that of two plugins with one name the first by file name wins).
-pub fn plugin_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| LoadError::new(dir, format!("cannot read the plugin directory: {e}")))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|ext| ext == "so") && p.is_file())
-        .collect();
-    files.sort();
-    Ok(files)
 }
 
 /// Opens `path` and checks it; on success the plugin's declarations, ready
@@ -79,6 +66,16 @@ pub fn load_file(path: &Path) -> Result<PluginEntry, LoadError> {
             format!(
                 "plugin {:?} was built for plugin ABI {major}.{minor}; this gateway speaks \
                  {ABI_MAJOR}.{ABI_MINOR} (rebuild it against radixgate-plugin {ABI_MAJOR}.x)",
+                root.name().as_str()
+            ),
+        ));
+    }
+    if root.panic_unwind() == Some(false) {
+        return Err(LoadError::new(
+            path,
+            format!(
+                "plugin {:?} was built with panic = \"abort\": its first panic would take the \
+                 gateway down (rebuild it with panic = \"unwind\")",
                 root.name().as_str()
             ),
         ));
