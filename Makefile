@@ -10,7 +10,7 @@ HAVE_DEPS := command -v protoc && command -v luajit && command -v nginx && \
 	test -e /usr/lib/nginx/modules/ngx_http_lua_module.so && command -v etcd && \
 	command -v wrk && command -v cc && command -v curl && command -v python3
 
-.PHONY: deps build test run bench fmt lint
+.PHONY: deps build test run bench fmt lint new-plugin
 
 deps:
 	@if ! ( $(HAVE_DEPS) ) >/dev/null 2>&1; then \
@@ -53,6 +53,12 @@ run: build
 	echo "demo upstream: python3 http.server on 127.0.0.1:19081 (pid $$up)"; \
 	echo "try: curl -i http://127.0.0.1:9080/demo/hello.txt"; \
 	$(CARGO) run -p radixgate -- --config conf/config.yaml
+
+# A new plugin from plugins/template: `make new-plugin NAME=my-plugin` makes
+# plugins/my-plugin (package radixgate-plugin-my-plugin, plugin "my-plugin",
+# type MyPlugin) and adds it to the workspace members.
+new-plugin:
+	@sh plugins/new-plugin.sh "$(NAME)"
 
 bench: deps
 	$(CARGO) bench -p radix-router
