@@ -38,15 +38,17 @@ test: deps
 # The demo upstream: python3's http.server on 127.0.0.1:19081 serving
 # conf/demo/, started here and stopped when radixgate exits.
 # Plugins: every plugins/<name> crate is built and its .so copied into
-# target/plugins (conf/config.yaml's plugins.dir); the test plugins live in
-# tests/plugins/ and are not installed.
+# target/plugins (conf/config.yaml's plugins.dir, writable by its owner
+# only, as the gateway requires); the test plugins live in tests/plugins/
+# and are not installed.
 run: build
 	@command -v python3 >/dev/null || { echo "make run needs python3 for the demo upstream"; exit 1; }
-	@mkdir -p target/plugins; for d in plugins/*/; do \
+	@mkdir -p target/plugins; chmod go-w target/plugins; for d in plugins/*/; do \
 		n=$$(basename $$d); \
 		grep -q "\"plugins/$$n\"" Cargo.toml || continue; \
 		$(CARGO) build -q -p radixgate-plugin-$$n && \
 		cp $${CARGO_TARGET_DIR:-target}/debug/libradixgate_plugin_$$(echo $$n | tr - _).so target/plugins/ || exit 1; \
+		chmod go-w target/plugins/libradixgate_plugin_$$(echo $$n | tr - _).so || exit 1; \
 	done; echo "plugins in target/plugins: $$(ls target/plugins | tr '\n' ' ')"
 	@python3 -m http.server 19081 --bind 127.0.0.1 --directory conf/demo >/dev/null 2>&1 & up=$$!; \
 	trap 'kill $$up 2>/dev/null' EXIT INT TERM; \
