@@ -203,3 +203,25 @@ fn overwriting_a_loaded_library_touches_nothing_the_host_runs() {
         "the old one lives on"
     );
 }
+
+#[test]
+fn no_library_the_host_opened_is_ever_unmapped() {
+    use radixgate_test_support::plugins::install_file;
+    let tmp = TempDir::new("plugins");
+    // A library that is no plugin (no abi_stable header), beside one that is.
+    install_file(tmp.root(), "libradix_router.so");
+    install(tmp.root(), "template");
+    let report = PluginRegistry::new(None).load_dir(tmp.root());
+    assert_eq!(report.loaded, ["template"], "{:?}", report.refused);
+    assert_eq!(report.refused.len(), 1, "{:?}", report.refused);
+    // Both stay mapped from their private copies (removed from disk with
+    // the private dir: the mappings outlive the files).
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("maps");
+    for lib in ["libradix_router.so", "libradixgate_plugin_template.so"] {
+        assert!(
+            maps.lines()
+                .any(|l| l.contains("/radixgate.plugins.") && l.contains(lib)),
+            "{lib} is not mapped from a private copy:\n{maps}"
+        );
+    }
+}

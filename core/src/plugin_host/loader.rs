@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use abi_stable::library::{lib_header_from_path, RootModule};
+use abi_stable::library::{lib_header_from_raw_library, LibraryError, RawLibrary, RootModule};
 use radixgate_plugin::abi::frozen::{root_1_0, root_1_1};
 use radixgate_plugin::abi::{PluginModRef, ABI_MAJOR, ABI_MINOR};
 
@@ -34,13 +34,19 @@ impl LoadError {
 /// Opens `path` and checks it; on success the plugin's declarations, ready
 /// to build instances. The library stays loaded for the life of the
 /// process, whatever the outcome (nothing guarantees that no pointer into it
-/// remains, so it is never unloaded).
+/// remains, so it is never unloaded: an instance can never outlive its code).
 pub fn load_file(path: &Path) -> Result<PluginEntry, LoadError> {
-    // Opens the library (leaked by abi_stable on purpose) and reads its
-    // header: fails for a file that is not a library, or a library without
-    // an abi_stable root module (not a plugin), or another abi_stable.
-    let header = lib_header_from_path(path)
-        .map_err(|e| LoadError::new(path, format!("not a radixgate plugin: {e}")))?;
+    let not_a_plugin =
+        |e: LibraryError| LoadError::new(path, format!("not a radixgate plugin: {e}"));
+    // Opens the library and leaks it before anything else: it is never
+    // closed, whatever follows (abi_stable's own `lib_header_from_path`
+    // closes a library without its header, whose initializers have run).
+    let library: &'static RawLibrary =
+        Box::leak(Box::new(RawLibrary::load_at(path).map_err(not_a_plugin)?));
+    // SAFETY: the header borrows from the library for `'static`, and the
+    // library is never closed (leaked above). Fails for a library without
+    // an abi_stable root module (not a plugin), or of another abi_stable.
+    let header = unsafe { lib_header_from_raw_library(library) }.map_err(not_a_plugin)?;
     // Checks the root module's version string and layout against ours, then
     // runs the plugin's root module constructor. abi_stable refuses a
     // library with fewer fields or variants than the checked types: one of
