@@ -3,7 +3,8 @@
 //! plugin records, owner and write bits of the directory and files, a
 //! refused file tried again once it changed, and code loaded from a
 //! private copy (overwriting the file in the plugin directory touches
-//! nothing the host runs).
+//! nothing the host runs); last, `plugins.allow_insecure_dir` through the
+//! real gateway.
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
@@ -223,5 +224,42 @@ fn no_library_the_host_opened_is_ever_unmapped() {
                 .any(|l| l.contains("/radixgate.plugins.") && l.contains(lib)),
             "{lib} is not mapped from a private copy:\n{maps}"
         );
+    }
+}
+
+#[test]
+fn the_gateway_refuses_a_plugin_dir_others_may_write_unless_its_config_allows() {
+    use radixgate_test_support::{get, Gateway, Node};
+    const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
+    let up = Node::start("u");
+    let apisix = format!(
+        "upstreams:\n  - {{id: u, nodes: {{\"{}\": 1}}}}\nroutes:\n  \
+         - {{id: v, uri: /v, upstream_id: u, plugins: {{test-version: {{}}}}}}\n#END\n",
+        up.addr()
+    );
+    for allow in [false, true] {
+        let mut gw = Gateway::file(BIN, &apisix)
+            .plugins(&["test-version-a"])
+            .plugins_yaml(&format!("  allow_insecure_dir: {allow}\n"))
+            .prepare();
+        chmod(&gw.plugin_dir(), 0o777);
+        gw.start_process();
+        let r = get(gw.port, "/v");
+        assert_eq!(r.status, 200, "{}", gw.log());
+        let plugin_ran = r.header("x-test-version") == Some("a");
+        assert_eq!(
+            plugin_ran,
+            allow,
+            "allow_insecure_dir: {allow}\n{}",
+            gw.log()
+        );
+        if !allow {
+            assert!(
+                gw.log()
+                    .contains("the plugin directory is writable by its group and others"),
+                "{}",
+                gw.log()
+            );
+        }
     }
 }
