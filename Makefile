@@ -11,7 +11,7 @@ HAVE_DEPS := command -v protoc && command -v luajit && command -v nginx && \
 	test -e /usr/lib/nginx/modules/ngx_http_lua_module.so && command -v etcd && \
 	command -v wrk && command -v cc && command -v g++ && command -v curl && command -v python3
 
-.PHONY: deps build c-plugins test run bench fmt lint
+.PHONY: deps build c-plugins test run bench fmt lint new-plugin
 
 deps:
 	@if ! ( $(HAVE_DEPS) ) >/dev/null 2>&1; then \
@@ -79,12 +79,13 @@ test: deps c-plugins
 # The demo upstream: python3's http.server on 127.0.0.1:19081 serving
 # conf/demo/, started here and stopped when radixgate exits.
 # Plugins: every plugins/<name> crate is built, and so is every C or C++
-# plugin there (c-plugins), and its .so copied into target/plugins
-# (conf/config.yaml's plugins.dir); the test plugins live in tests/plugins/
+# plugin there (c-plugins), and its .so copied into
+# target/plugins (conf/config.yaml's plugins.dir, writable by its owner
+# only, as the gateway requires); the test plugins live in tests/plugins/
 # and are not installed.
 run: build c-plugins
 	@command -v python3 >/dev/null || { echo "make run needs python3 for the demo upstream"; exit 1; }
-	@mkdir -p target/plugins; for d in plugins/*/; do \
+	@mkdir -p target/plugins; chmod go-w target/plugins; for d in plugins/*/; do \
 		n=$$(basename $$d); \
 		if grep -q "\"plugins/$$n\"" Cargo.toml; then \
 			$(CARGO) build -q -p radixgate-plugin-$$n || exit 1; \
@@ -92,12 +93,19 @@ run: build c-plugins
 			continue; \
 		fi; \
 		cp $${CARGO_TARGET_DIR:-target}/debug/libradixgate_plugin_$$(echo $$n | tr - _).so target/plugins/ || exit 1; \
+		chmod go-w target/plugins/libradixgate_plugin_$$(echo $$n | tr - _).so || exit 1; \
 	done; echo "plugins in target/plugins: $$(ls target/plugins | tr '\n' ' ')"
 	@python3 -m http.server 19081 --bind 127.0.0.1 --directory conf/demo >/dev/null 2>&1 & up=$$!; \
 	trap 'kill $$up 2>/dev/null' EXIT INT TERM; \
 	echo "demo upstream: python3 http.server on 127.0.0.1:19081 (pid $$up)"; \
 	echo "try: curl -i http://127.0.0.1:9080/demo/hello.txt"; \
 	$(CARGO) run -p radixgate -- --config conf/config.yaml
+
+# A new plugin from plugins/template: `make new-plugin NAME=my-plugin` makes
+# plugins/my-plugin (package radixgate-plugin-my-plugin, plugin "my-plugin",
+# type MyPlugin) and adds it to the workspace members.
+new-plugin:
+	@sh plugins/new-plugin.sh "$(NAME)"
 
 bench: deps
 	$(CARGO) bench -p radix-router

@@ -39,6 +39,9 @@ impl PluginSets {
     /// Forgets every object's plugins (a full reload); the host stays.
     pub fn clear(&mut self) {
         self.sets.clear();
+        if let Some(host) = &self.host {
+            host.registry.live().clear();
+        }
         let owners: Vec<Id> = self.keys.keys().cloned().collect();
         for owner in owners {
             self.publish_key(&owner, None);
@@ -67,6 +70,7 @@ impl PluginSets {
         };
         if plugins.is_empty() {
             self.sets.remove(&key);
+            host.registry.live().remove(kind, id);
             return Ok(());
         }
         let mut set = PluginSet::new();
@@ -106,12 +110,35 @@ impl PluginSets {
             }
         }
         self.sets.insert(key, set);
+        host.registry.live().set(kind, id, plugins);
         Ok(())
+    }
+
+    /// Builds the plugins of every object that configures one of `names`
+    /// again, from its live config (a reload upgraded them: the registry
+    /// now holds their new versions); returns the objects rebuilt. An object
+    /// whose plugins fail to build keeps its old instances; its error is
+    /// pushed on `errors`.
+    pub fn rebuild(&mut self, names: &[String], errors: &mut Vec<ObjectError>) -> Vec<(Kind, Id)> {
+        let Some(host) = self.host.clone() else {
+            return Vec::new();
+        };
+        let mut rebuilt = Vec::new();
+        for (kind, id, plugins) in host.registry.live().users_of(names) {
+            match self.put(kind, &id, &plugins) {
+                Ok(()) => rebuilt.push((kind, id)),
+                Err(e) => errors.push(e),
+            }
+        }
+        rebuilt
     }
 
     /// Forgets object `kind`/`id`'s plugins.
     pub fn remove(&mut self, kind: Kind, id: &Id) {
         self.sets.remove(&(kind, id.clone()));
+        if let Some(host) = &self.host {
+            host.registry.live().remove(kind, id);
+        }
         if kind == Kind::Consumer {
             self.groups.remove(id);
             self.publish_consumer(id, false);

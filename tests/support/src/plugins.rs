@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 16] = [
+pub const PLUGINS: [&str; 19] = [
     "template",
     "noop",
     "request-id",
@@ -25,6 +25,9 @@ pub const PLUGINS: [&str; 16] = [
     "test-abi-bump",
     "test-dup-name",
     "test-wait",
+    "test-version-a",
+    "test-version-b",
+    "test-panic-abort",
 ];
 
 /// The C and C++ plugins the tests load: `plugins/<name>` holding `.c` or
@@ -42,9 +45,16 @@ pub const C_PLUGINS: [&str; 7] = [
     "test-c-dup-name",
 ];
 
-/// The plugins of [`PLUGINS`] made to be refused at load: one built for
-/// another ABI major, one claiming `noop`'s name.
-pub const REFUSED: [&str; 2] = ["test-abi-bump", "test-dup-name"];
+/// The plugins of [`PLUGINS`] refused when loaded beside the others: one
+/// built for another ABI major, one claiming `noop`'s name, one recording
+/// `panic = "abort"`, and version 2.0.0 of `test-version` (1.0.0,
+/// `test-version-a`, comes first by file name).
+pub const REFUSED: [&str; 4] = [
+    "test-abi-bump",
+    "test-dup-name",
+    "test-panic-abort",
+    "test-version-b",
+];
 
 /// [`PLUGINS`] less [`REFUSED`]: what a gateway loads side by side.
 pub fn loadable() -> Vec<&'static str> {
@@ -94,7 +104,16 @@ fn copy_into(dir: &Path, lib: &Path) -> PathBuf {
     let dst = dir.join(lib.file_name().expect("a library file name"));
     std::fs::copy(lib, &dst)
         .unwrap_or_else(|e| panic!("cannot copy {} into {}: {e}", lib.display(), dir.display()));
+    owner_writable(&dst);
     dst
+}
+
+/// Sets `path`'s mode to 0755 (writable by its owner only, whatever the
+/// umask): the gateway refuses plugin dirs and files others may write.
+pub fn owner_writable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("cannot chmod {}: {e}", path.display()));
 }
 
 #[cfg(test)]
