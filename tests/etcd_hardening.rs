@@ -1,18 +1,93 @@
-//! The gateway against a real etcd that changes under it: a reconnection
+//! The gateway against a real etcd that changes under it: an Admin API
+//! write after etcd let the client's auth token expire; a reconnection
 //! that finds another cluster (same address, same revisions) is read in
 //! full; a prefix read in pages; the snapshot file readable by its owner
 //! only.
 
 use std::os::unix::fs::PermissionsExt as _;
+use std::time::Duration;
 
 use radixgate_test_support::etcd::{client, runtime, Etcd};
-use radixgate_test_support::{eventually, Gateway, Node};
+use radixgate_test_support::{eventually, Gateway, Node, Request};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
 fn route(uri: &str, node: &Node) -> String {
     json!({"uri": uri, "upstream": {"nodes": {node.addr(): 1}}}).to_string()
+}
+
+/// A new auth token of `user` from etcd's JSON API on `port`.
+fn token(port: u16, user: &str, password: &str) -> String {
+    let body = json!({"name": user, "password": password}).to_string();
+    let r = Request::new("POST", "/v3/auth/authenticate")
+        .json(&body)
+        .send(port)
+        .expect("etcd answers");
+    r.json()["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token: {}", r.body))
+        .to_owned()
+}
+
+/// Whether etcd still takes `token` (a read with it is not refused).
+fn token_valid(port: u16, token: &str) -> bool {
+    let r = Request::new("POST", "/v3/kv/range")
+        .header("Authorization", token)
+        .json(r#"{"key":"YQ=="}"#)
+        .send(port)
+        .expect("etcd answers");
+    !r.body.contains("invalid auth token")
+}
+
+#[test]
+fn an_admin_write_succeeds_after_the_auth_token_expired() {
+    // Simple tokens expire after 1 s unused (checked every second).
+    let e = Etcd::start_with_args(&["--auth-token-ttl", "1", "--bcrypt-cost", "4"]);
+    let rt = runtime();
+    let mut c = client(&rt, &e.endpoints());
+    rt.block_on(async {
+        c.user_add("root", "secret", None).await?;
+        c.user_grant_role("root", "root").await?;
+        c.auth_enable().await
+    })
+    .expect("turn etcd authentication on");
+    let section = format!(
+        "etcd:\n  endpoints: [\"{}\"]\n  timeout: 2\n  user: root\n  password: secret\n",
+        e.endpoint()
+    );
+    let gw = Gateway::etcd_yaml(BIN, &section).start();
+    let node = Node::start_named("n");
+    let (s, v) = gw.admin("PUT", "/apisix/admin/routes/1", Some(&route("/one", &node)));
+    assert_eq!(s, 201, "{v}\n{}", gw.log());
+
+    // Tokens issued after the Admin API's last call expire no earlier than
+    // its own: once one of them is gone, so is the Admin API's. Each probe
+    // uses a token of its own once (a use extends a token's life).
+    let port = e.members[0].client_port;
+    let probes: Vec<String> = (0..50).map(|_| token(port, "root", "secret")).collect();
+    let expired = probes.iter().any(|t| {
+        let gone = !token_valid(port, t);
+        if !gone {
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        gone
+    });
+    assert!(expired, "etcd did not expire its tokens");
+
+    let (s, v) = gw.admin("PUT", "/apisix/admin/routes/2", Some(&route("/two", &node)));
+    assert_eq!(
+        s,
+        201,
+        "the write after the token expired: {v}\n{}",
+        gw.log()
+    );
+    assert!(gw.log().contains("authenticating again"), "{}", gw.log());
+    assert!(
+        eventually(10, || gw.fetch("/two") == (200, "n".into())),
+        "{}",
+        gw.log()
+    );
 }
 
 #[test]

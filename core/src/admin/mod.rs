@@ -7,6 +7,7 @@
 
 mod access;
 mod check;
+mod owners;
 mod store;
 mod target;
 mod verbs;

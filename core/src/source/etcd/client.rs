@@ -82,6 +82,19 @@ pub async fn read_prefix(
     }
 }
 
+/// Whether etcd refused a request for its auth token: expired or revoked
+/// (`invalid auth token`), or issued before a change to users or roles
+/// (`revision of auth store is old`). Authenticating again cures both.
+pub fn auth_token_refused(e: &etcd_client::Error) -> bool {
+    match e {
+        etcd_client::Error::GRpcStatus(status) => {
+            let m = status.message();
+            m.contains("invalid auth token") || m.contains("auth store is old")
+        }
+        _ => false,
+    }
+}
+
 /// Connects a client to the endpoints of `settings` (fails when none
 /// answers within the connect timeout, or when authentication fails).
 pub async fn connect(settings: &EtcdSection) -> Result<etcd_client::Client, etcd_client::Error> {

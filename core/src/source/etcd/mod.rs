@@ -9,7 +9,7 @@ mod snapshot_file;
 mod state;
 mod watch;
 
-pub use client::{connect, describe, read_prefix};
+pub use client::{auth_token_refused, connect, describe, read_prefix};
 pub use state::EtcdState;
 
 use tokio::sync::mpsc::UnboundedSender;
