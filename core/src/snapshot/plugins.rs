@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::auth_keys::{AuthKeys, Publish};
 use crate::config::{Id, Kind, Object, ObjectError, Plugins};
 use crate::plugin_host::{Chain, ConfiguredPlugin, PluginHost};
 
@@ -21,8 +22,8 @@ type PluginSet = BTreeMap<String, Arc<ConfiguredPlugin>>;
 pub struct PluginSets {
     host: Option<Arc<PluginHost>>,
     sets: HashMap<(Kind, Id), PluginSet>,
-    /// key-auth keys published, by the consumer or credential holding them.
-    keys: HashMap<Id, String>,
+    /// key-auth keys: who configures which, and who is served.
+    keys: AuthKeys,
     /// Each consumer's group, by username.
     groups: HashMap<Id, Option<Id>>,
 }
@@ -42,10 +43,8 @@ impl PluginSets {
         if let Some(host) = &self.host {
             host.registry.live().clear();
         }
-        let owners: Vec<Id> = self.keys.keys().cloned().collect();
-        for owner in owners {
-            self.publish_key(&owner, None);
-        }
+        let withdrawn = self.keys.clear();
+        self.apply_keys(withdrawn);
         for user in self.groups.keys() {
             self.publish_consumer(user, false);
         }
@@ -142,6 +141,8 @@ impl PluginSets {
         if kind == Kind::Consumer {
             self.groups.remove(id);
             self.publish_consumer(id, false);
+            let changes = self.keys.set_consumer(id, false);
+            self.apply_keys(changes);
         }
     }
 
@@ -149,6 +150,8 @@ impl PluginSets {
     pub fn set_group(&mut self, username: &Id, group: Option<&Id>) {
         self.groups.insert(username.clone(), group.cloned());
         self.publish_consumer(username, true);
+        let changes = self.keys.set_consumer(username, true);
+        self.apply_keys(changes);
     }
 
     /// Publishes (or withdraws) that consumer `username` exists, as
@@ -227,27 +230,37 @@ impl PluginSets {
         Chain::new(rules.into_iter().flat_map(|(_, set)| set.values().cloned()))
     }
 
-    /// Publishes the key-auth key of object `owner` (a consumer, whose id
-    /// is its username, or a credential, `<username>/credentials/<id>`) in
-    /// the shared store as `consumer:key-auth:<key>` -> `owner` (the
-    /// key-auth plugin's lookup), replacing the key it published before;
-    /// `None` withdraws it.
+    /// Sets the key-auth key of object `owner` (a consumer, whose id is
+    /// its username, or a credential, `<username>/credentials/<id>`);
+    /// `None` withdraws it. A key is published in the shared store as
+    /// `consumer:key-auth:<key>` -> its holder (the key-auth plugin's
+    /// lookup) while exactly one consumer, or credential of an existing
+    /// consumer, holds it ([`super::auth_keys`]).
     pub fn publish_key(&mut self, owner: &Id, plugins: Option<&Plugins>) {
-        let Some(host) = &self.host else {
-            return;
-        };
-        let store = host.services.store();
-        if let Some(old) = self.keys.remove(owner) {
-            // An empty value reads as absent to the plugin; it expires at once.
-            store.set(&format!("consumer:key-auth:{old}"), "", 1, 0);
-        }
         let key = plugins
             .and_then(|p| p.get("key-auth"))
             .and_then(|c| c.get("key"))
             .and_then(Value::as_str);
-        if let Some(k) = key {
-            store.set(&format!("consumer:key-auth:{k}"), &owner.0, 0, 0);
-            self.keys.insert(owner.clone(), k.to_string());
+        let changes = self.keys.set_key(owner, key);
+        self.apply_keys(changes);
+    }
+
+    /// Writes key decisions to the shared store.
+    fn apply_keys(&self, changes: Vec<Publish>) {
+        let Some(host) = &self.host else {
+            return;
+        };
+        let store = host.services.store();
+        for change in changes {
+            match change {
+                Publish::Set { key, owner } => {
+                    store.set(&format!("consumer:key-auth:{key}"), &owner.0, 0, 0)
+                }
+                // An empty value reads as absent to the plugin; it expires at once.
+                Publish::Withdraw { key } => {
+                    store.set(&format!("consumer:key-auth:{key}"), "", 1, 0)
+                }
+            }
         }
     }
 
