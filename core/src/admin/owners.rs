@@ -73,7 +73,16 @@ pub async fn check(
         if other.key == key {
             continue;
         }
-        let taken = keys_of(&other.value)
+        // Stored values have their encrypted fields sealed; compare the
+        // keys as written.
+        let other_kind = if other.key.contains(CREDENTIALS) {
+            Kind::Credential
+        } else {
+            Kind::Consumer
+        };
+        let mut held = other.value.clone();
+        crate::config::reveal(other_kind, &mut held);
+        let taken = keys_of(&held)
             .into_iter()
             .any(|held| mine.contains(&held));
         if taken {
