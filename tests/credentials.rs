@@ -3,12 +3,13 @@
 //! credentials at once; a credential needs its consumer; a key already
 //! taken is refused at write time (APISIX's `duplicate key found with
 //! consumer`); a key two objects still claim through etcd is served for
-//! neither, and the log names both.
+//! neither, and the log names both; a flood of client-made keys in the
+//! shared store does not evict a consumer's key.
 
 use std::time::{Duration, Instant};
 
 use radixgate_test_support::etcd::{client, runtime, Etcd};
-use radixgate_test_support::{eventually, Gateway, Node, Response};
+use radixgate_test_support::{eventually, request, Gateway, Node, Response};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
@@ -242,5 +243,62 @@ fn a_key_claimed_twice_through_etcd_is_served_for_neither() {
         eventually(10, || serves_as(&gw, "same", "jack")),
         "{}",
         gw.log()
+    );
+}
+
+#[test]
+fn a_flood_of_client_keys_does_not_evict_a_consumer() {
+    let e = Etcd::start();
+    let node = Node::start("n");
+    // A store of 16 entries, and a route that counts by a header clients
+    // choose: each new value is a new key in the store.
+    let gw = Gateway::etcd(BIN, &e.endpoints())
+        .plugins(&["key-auth", "limit-count", "prometheus"])
+        .plugins_yaml("  store:\n    max_entries: 16\n")
+        .start();
+    let guarded = json!({
+        "uri": "/auth",
+        "upstream": {"nodes": {node.addr(): 1}},
+        "plugins": {"key-auth": {}},
+    });
+    let (s, v) = gw.admin(
+        "PUT",
+        "/apisix/admin/routes/auth",
+        Some(&guarded.to_string()),
+    );
+    assert_eq!(s, 201, "{v}");
+    let counted = json!({
+        "uri": "/flood",
+        "upstream": {"nodes": {node.addr(): 1}},
+        "plugins": {"limit-count": {"count": 100, "time_window": 60, "key": "http_x_client"}},
+    });
+    let (s, v) = gw.admin(
+        "PUT",
+        "/apisix/admin/routes/flood",
+        Some(&counted.to_string()),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = gw.admin(
+        "PUT",
+        "/apisix/admin/consumers",
+        Some(&consumer("jack", "jack-key")),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert!(eventually(10, || serves_as(&gw, "jack-key", "jack")));
+    for i in 0..200 {
+        let r = gw.get("/flood", &[("x-client", &format!("c{i}"))]);
+        assert_eq!(r.status, 200);
+    }
+    let metrics = request(gw.metrics_port(), "GET", "/apisix/prometheus/metrics", &[])
+        .map(|r| r.body)
+        .unwrap_or_default();
+    assert!(
+        metrics.contains("radixgate_shared_store_evictions_total")
+            && !metrics.contains("radixgate_shared_store_evictions_total 0\n"),
+        "the flood evicted nothing: {metrics}"
+    );
+    assert!(
+        serves_as(&gw, "jack-key", "jack"),
+        "the flood logged jack out"
     );
 }

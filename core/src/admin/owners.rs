@@ -82,9 +82,7 @@ pub async fn check(
         };
         let mut held = other.value.clone();
         crate::config::reveal(other_kind, &mut held);
-        let taken = keys_of(&held)
-            .into_iter()
-            .any(|held| mine.contains(&held));
+        let taken = keys_of(&held).into_iter().any(|held| mine.contains(&held));
         if taken {
             let owner = username_of(&consumers, &other.key).unwrap_or("");
             return Err(Refusal::Invalid(format!(

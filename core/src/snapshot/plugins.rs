@@ -162,11 +162,8 @@ impl PluginSets {
             return;
         };
         let key = format!("consumer:name:{username}");
-        match exists {
-            true => host.services.store().set(&key, &username.0, 0, 0),
-            // An empty value reads as absent to the plugin; it expires at once.
-            false => host.services.store().set(&key, "", 1, 0),
-        }
+        let value = exists.then_some(username.0.as_str());
+        host.services.store().publish(&key, value);
     }
 
     /// The chains of consumers that have plugins (their own, then their
@@ -254,11 +251,10 @@ impl PluginSets {
         for change in changes {
             match change {
                 Publish::Set { key, owner } => {
-                    store.set(&format!("consumer:key-auth:{key}"), &owner.0, 0, 0)
+                    store.publish(&format!("consumer:key-auth:{key}"), Some(&owner.0))
                 }
-                // An empty value reads as absent to the plugin; it expires at once.
                 Publish::Withdraw { key } => {
-                    store.set(&format!("consumer:key-auth:{key}"), "", 1, 0)
+                    store.publish(&format!("consumer:key-auth:{key}"), None)
                 }
             }
         }
