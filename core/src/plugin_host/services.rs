@@ -32,10 +32,17 @@ pub struct GatewayServices {
 
 impl Default for GatewayServices {
     fn default() -> GatewayServices {
+        GatewayServices::new(crate::config::StoreLimits::default())
+    }
+}
+
+impl GatewayServices {
+    /// Host services whose shared store holds at most what `store` says.
+    pub fn new(store: crate::config::StoreLimits) -> GatewayServices {
         let metrics = Arc::new(MetricsRegistry::default());
         GatewayServices {
             inner: Arc::new(Inner {
-                store: SharedStore::default(),
+                store: SharedStore::new(store),
                 metadata: RwLock::default(),
                 batches: Batches::new(metrics.clone()),
                 metrics,

@@ -3,11 +3,39 @@
 //! plugin through the same ABI calls the gateway makes — a panic, an error or
 //! a reply comes back exactly as the gateway would see it.
 //!
-//! ```ignore
+//! ```
+//! # use radixgate_plugin::{serde, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin};
+//! # /// Lets requests whose `apikey` header is the configured key through.
+//! # struct MyPlugin { key: String }
+//! # #[derive(serde::Deserialize)]
+//! # #[serde(crate = "radixgate_plugin::serde")]
+//! # struct Config { key: String }
+//! # impl Plugin for MyPlugin {
+//! #     const NAME: &'static str = "my-plugin";
+//! #     const VERSION: &'static str = "0.1.0";
+//! #     const PRIORITY: i32 = 2500;
+//! #     const PHASES: Phases = Phases::of(Phase::Access);
+//! #     type Config = Config;
+//! #     fn new(config: Config, _: &Host) -> Result<Self, ConfigError> {
+//! #         Ok(MyPlugin { key: config.key })
+//! #     }
+//! #     fn access(&self, ctx: &mut Ctx<'_>) -> Decision {
+//! #         match ctx.header("apikey") {
+//! #             Some(k) if k == self.key => Decision::Continue,
+//! #             _ => Decision::respond(401, "no valid key"),
+//! #         }
+//! #     }
+//! # }
+//! use radixgate_plugin::abi::PhaseResult;
+//! use radixgate_plugin::mock::{MockHost, MockInstance, MockRequest};
+//!
 //! let host = MockHost::new();
-//! let plugin = MockInstance::new::<MyPlugin>(r#"{"key":"v"}"#, &host)?;
+//! let plugin = MockInstance::new::<MyPlugin>(r#"{"key":"k"}"#, &host)?;
 //! let mut req = MockRequest::new("GET", "/hello").header("apikey", "k");
 //! assert_eq!(plugin.access(&mut req), PhaseResult::Continue);
+//! let mut req = MockRequest::new("GET", "/hello").header("apikey", "wrong");
+//! assert!(matches!(plugin.access(&mut req), PhaseResult::Respond(r) if r.status == 401));
+//! # Ok::<(), String>(())
 //! ```
 
 mod host;

@@ -30,7 +30,10 @@ pub trait Plugin: Sized + Send + Sync + 'static {
     /// JSON Schema (draft 7, as JSON text) of the route config; the host
     /// checks a config against it before [`Plugin::new`] sees it.
     const SCHEMA: &'static str = r#"{"type":"object"}"#;
-    /// JSON Schema of the consumer config (auth plugins only).
+    /// JSON Schema of the consumer config (auth plugins only). As in
+    /// APISIX, a schema's `encrypt_fields` (a list of dotted field paths,
+    /// `["key"]`) names the fields stored encrypted in etcd; the host
+    /// decrypts them before the plugin sees its config.
     const CONSUMER_SCHEMA: Option<&'static str> = None;
     /// JSON Schema of the plugin_metadata, if the plugin reads any.
     const METADATA_SCHEMA: Option<&'static str> = None;

@@ -167,7 +167,8 @@ impl Plugin for KeyAuth {
         r#"{
         "type": "object",
         "properties": {"key": {"type": "string"}},
-        "required": ["key"]
+        "required": ["key"],
+        "encrypt_fields": ["key"]
     }"#,
     );
 
