@@ -67,8 +67,8 @@ impl Plugin for Waiter {
             }
             "/redis" => Decision::wait(async move {
                 let target = RedisTarget::server("127.0.0.1:6379");
-                let first = host.redis(&target, &[b"INCR", b"k"]).await;
-                let second = host.redis(&target, &[b"INCR", b"k"]).await;
+                let first = host.redis(&target, ["INCR", "k"]).await;
+                let second = host.redis(&target, ["INCR", "k"]).await;
                 match (first, second) {
                     (Ok(a), Ok(b)) if a.as_int() == Some(1) && b.as_int() == Some(2) => {
                         Decision::Continue

@@ -14,6 +14,7 @@ use crate::abi::{
     BatchId, HostHandle, HostOp, HostServices, HostServices_TO, HttpCall, LogLevel, MetricId,
     OpResult, RedisCall, StoreCounter,
 };
+use crate::RedisReply;
 
 /// What the mock host recorded: store, log lines, metrics, operations.
 #[derive(Default)]
@@ -99,6 +100,15 @@ impl MockHost {
     /// (without one, they fail).
     pub fn on_redis(&self, answer: impl Fn(&RedisCall) -> OpResult + Send + Sync + 'static) {
         self.with(|s| s.redis = Some(Arc::new(answer)));
+    }
+
+    /// Answers every Redis command of a waiting phase with the reply
+    /// `answer` makes of its arguments (`[b"INCR", b"key"]`).
+    pub fn on_redis_reply(&self, answer: impl Fn(&[&[u8]]) -> RedisReply + Send + Sync + 'static) {
+        self.on_redis(move |call| {
+            let args: Vec<&[u8]> = call.args.iter().map(|a| a.as_slice()).collect();
+            OpResult::Redis(answer(&args).to_resp().into())
+        });
     }
 
     /// Every host operation waiting phases asked for, in order.

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use abi_stable::std_types::{RBox, RSlice, RStr};
 
-use super::ops::{HttpRequest, HttpResponse, RedisReply, RedisTarget};
+use super::ops::{HttpRequest, HttpResponse};
+use super::redis::{RedisReply, RedisTarget};
 use super::wait::HostCall;
 use crate::abi::{HostHandle, HostOp, LogLevel, MetricId, OpResult, StoreCounter};
 
@@ -152,15 +153,18 @@ impl Host {
         )
     }
 
-    /// Runs one Redis command (`["INCR", "key"]`) on `target` over the
-    /// host's pooled connections; for a waiting phase's future. The
-    /// server's error reply is a [`RedisReply::Error`]; an error here means
-    /// the command could not be run (unreachable, timed out).
-    pub fn redis(
-        &self,
-        target: &RedisTarget,
-        args: &[&[u8]],
-    ) -> HostCall<Result<RedisReply, String>> {
+    /// Runs one Redis command on `target` over the host's pooled
+    /// connections; for a waiting phase's future. `args` are the command
+    /// and its arguments, text or bytes: `["INCR", &key]`,
+    /// `["EVAL", SCRIPT, "1", &key, &limit]`. The server's error reply is
+    /// a [`RedisReply::Error`] ([`RedisReply::into_result`] makes it an
+    /// error); an error here means the command could not be run (the
+    /// target unreachable, the budget spent), naming the target.
+    pub fn redis<I>(&self, target: &RedisTarget, args: I) -> HostCall<Result<RedisReply, String>>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
         HostCall::new(
             HostOp::Redis(RBox::new(target.call(args))),
             |result| match result {

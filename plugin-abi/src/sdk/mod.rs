@@ -9,6 +9,7 @@ mod host;
 mod ops;
 pub(crate) mod panics;
 mod plugin;
+mod redis;
 mod wait;
 
 pub use adapter::{new_instance, root_module, root_module_built};
@@ -16,6 +17,7 @@ pub use batch::Batch;
 pub use ctx::{Chunk, Ctx};
 pub use export::ROOT_SYMBOL;
 pub use host::Host;
-pub use ops::{HttpRequest, HttpResponse, RedisReply, RedisTarget};
+pub use ops::{HttpRequest, HttpResponse};
 pub use plugin::{ConfigError, Decision, Plugin, Response};
+pub use redis::{RedisReply, RedisTarget};
 pub use wait::{HostCall, Waiting};

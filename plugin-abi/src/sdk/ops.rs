@@ -1,11 +1,11 @@
-//! The host operations a waiting phase awaits, as a plugin writes them:
-//! an outbound HTTP request and its response, a Redis target and reply.
+//! An outbound HTTP request and its response, as a waiting phase writes
+//! and reads them ([`Host::http`](super::Host::http)).
 
 use std::time::Duration;
 
-use abi_stable::std_types::{RNone, ROption, RSome, RString, RVec, Tuple2};
+use abi_stable::std_types::{RString, RVec, Tuple2};
 
-use crate::abi::{HttpAnswer, HttpCall, RedisCall};
+use crate::abi::{HttpAnswer, HttpCall};
 
 /// An outbound HTTP(S) request, sent by the host's client.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,155 +120,7 @@ impl HttpResponse {
     }
 }
 
-/// Where Redis commands go: one server, or a Redis Cluster by its seeds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RedisTarget {
-    /// `host:port` of the server, or of the cluster's seed nodes.
-    pub nodes: Vec<String>,
-    /// Whether `nodes` are seeds of a Redis Cluster.
-    pub cluster: bool,
-    /// The database (single server only).
-    pub database: u32,
-    /// ACL user name, if any.
-    pub username: Option<String>,
-    /// Password, if any.
-    pub password: Option<String>,
-    /// A command's budget, connecting included (`None`: the host's default).
-    pub timeout: Option<Duration>,
-}
-
-impl RedisTarget {
-    /// One server at `host:port`, database 0, no credentials.
-    pub fn server(addr: &str) -> RedisTarget {
-        RedisTarget {
-            nodes: vec![addr.to_owned()],
-            cluster: false,
-            database: 0,
-            username: None,
-            password: None,
-            timeout: None,
-        }
-    }
-
-    /// A Redis Cluster reached through `seeds` (`host:port` each).
-    pub fn cluster(seeds: &[&str]) -> RedisTarget {
-        RedisTarget {
-            nodes: seeds.iter().map(|s| (*s).to_owned()).collect(),
-            cluster: true,
-            ..RedisTarget::server("")
-        }
-    }
-
-    pub(crate) fn call(&self, args: &[&[u8]]) -> RedisCall {
-        let text = |s: &Option<String>| -> ROption<RString> {
-            match s {
-                Some(s) => RSome(RString::from(s.as_str())),
-                None => RNone,
-            }
-        };
-        RedisCall {
-            nodes: self
-                .nodes
-                .iter()
-                .map(|n| RString::from(n.as_str()))
-                .collect(),
-            cluster: self.cluster,
-            database: self.database,
-            username: text(&self.username),
-            password: text(&self.password),
-            args: args.iter().map(|a| RVec::from(a.to_vec())).collect(),
-            timeout_ms: self.timeout.map_or(0, millis),
-        }
-    }
-}
-
-/// A Redis reply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RedisReply {
-    /// No value (`nil`).
-    Nil,
-    /// An integer.
-    Int(i64),
-    /// A bulk string.
-    Bulk(Vec<u8>),
-    /// A status reply (`OK`).
-    Status(String),
-    /// An error reply (`ERR ...`): the server refused the command.
-    Error(String),
-    /// An array of replies.
-    Array(Vec<RedisReply>),
-}
-
-impl RedisReply {
-    /// The reply as an integer: an integer, or a bulk or status string
-    /// holding one.
-    pub fn as_int(&self) -> Option<i64> {
-        match self {
-            RedisReply::Int(n) => Some(*n),
-            RedisReply::Bulk(b) => std::str::from_utf8(b).ok()?.parse().ok(),
-            RedisReply::Status(s) => s.parse().ok(),
-            _ => None,
-        }
-    }
-
-    /// Parses one RESP2 reply from the start of `bytes`; the reply and
-    /// the bytes it took.
-    pub fn parse(bytes: &[u8]) -> Option<(RedisReply, usize)> {
-        let line_end = bytes.windows(2).position(|w| w == b"\r\n")?;
-        let line = std::str::from_utf8(bytes.get(1..line_end)?).ok()?;
-        let rest = line_end + 2;
-        match bytes.first()? {
-            b'+' => Some((RedisReply::Status(line.to_owned()), rest)),
-            b'-' => Some((RedisReply::Error(line.to_owned()), rest)),
-            b':' => Some((RedisReply::Int(line.parse().ok()?), rest)),
-            b'$' => {
-                let len: i64 = line.parse().ok()?;
-                let Ok(len) = usize::try_from(len) else {
-                    return Some((RedisReply::Nil, rest));
-                };
-                let body = bytes.get(rest..rest.checked_add(len)?)?;
-                Some((RedisReply::Bulk(body.to_vec()), rest + len + 2))
-            }
-            b'*' => {
-                let count: i64 = line.parse().ok()?;
-                let Ok(count) = usize::try_from(count) else {
-                    return Some((RedisReply::Nil, rest));
-                };
-                let mut items = Vec::with_capacity(count.min(1024));
-                let mut at = rest;
-                for _ in 0..count {
-                    let (item, used) = RedisReply::parse(bytes.get(at..)?)?;
-                    items.push(item);
-                    at += used;
-                }
-                Some((RedisReply::Array(items), at))
-            }
-            _ => None,
-        }
-    }
-
-    /// The reply in RESP2, as the host hands it over.
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        match self {
-            RedisReply::Nil => out.extend_from_slice(b"$-1\r\n"),
-            RedisReply::Int(n) => out.extend_from_slice(format!(":{n}\r\n").as_bytes()),
-            RedisReply::Bulk(b) => {
-                out.extend_from_slice(format!("${}\r\n", b.len()).as_bytes());
-                out.extend_from_slice(b);
-                out.extend_from_slice(b"\r\n");
-            }
-            RedisReply::Status(s) => out.extend_from_slice(format!("+{s}\r\n").as_bytes()),
-            RedisReply::Error(s) => out.extend_from_slice(format!("-{s}\r\n").as_bytes()),
-            RedisReply::Array(items) => {
-                out.extend_from_slice(format!("*{}\r\n", items.len()).as_bytes());
-                for item in items {
-                    item.encode(out);
-                }
-            }
-        }
-    }
-}
-
-fn millis(d: Duration) -> u64 {
+/// `d` in whole milliseconds, at least 1 (0 means the host's default).
+pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }

@@ -92,16 +92,13 @@ impl Plugin for TestWait {
         }
         let target = match (&self.config.redis, &self.config.redis_cluster) {
             (Some(addr), _) => Some(RedisTarget::server(addr)),
-            (None, Some(seeds)) => {
-                let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
-                Some(RedisTarget::cluster(&seeds))
-            }
+            (None, Some(seeds)) => Some(RedisTarget::cluster(seeds)),
             (None, None) => None,
         };
         if let Some(target) = target {
             let key = format!("test-wait:{}", ctx.path());
             return Decision::wait_then(
-                async move { host.redis(&target, &[b"INCR", key.as_bytes()]).await },
+                async move { host.redis(&target, ["INCR", &key]).await },
                 |ctx, reply| match reply.map(|r| r.as_int()) {
                     Ok(Some(n)) => {
                         ctx.set_header("x-count", &n.to_string());
