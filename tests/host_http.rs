@@ -4,7 +4,8 @@
 //! a node that never answers costs the plugin its budget, then an error
 //! (its own 502), never a hung request; an https node with a certificate
 //! of no trusted CA is reached when the call does not verify, refused when
-//! it does.
+//! it does; a body over 8 MiB (declared, or streamed in chunks) is an
+//! error, 8 MiB an answer.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -173,4 +174,61 @@ fn https_is_reached_without_verification_and_refused_with_it() {
         r.body
     );
     assert!(r.body.contains("certificate"), "{}", r.body);
+}
+
+/// A node answering each connection's request with `head` and then
+/// `chunks` of 1 MiB in chunked coding (none: nothing after the head); its
+/// port.
+fn raw_node(head: &'static str, chunks: usize) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the raw node");
+    let port = listener.local_addr().expect("its address").port();
+    thread::spawn(move || {
+        for mut tcp in listener.incoming().flatten() {
+            thread::spawn(move || {
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut buf = [0u8; 4096];
+                let _ = tcp.read(&mut buf);
+                let _ = tcp.write_all(head.as_bytes());
+                let chunk = vec![b'x'; 1 << 20];
+                for _ in 0..chunks {
+                    let framed = tcp
+                        .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                        .and_then(|()| tcp.write_all(&chunk))
+                        .and_then(|()| tcp.write_all(b"\r\n"));
+                    if framed.is_err() {
+                        return;
+                    }
+                }
+                let _ = tcp.write_all(b"0\r\n\r\n");
+                // Held open until the gateway closes it.
+                let _ = tcp.read(&mut buf);
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_body_over_8_mib_is_the_plugin_s_error() {
+    let upstream = Node::start("upstream");
+    let declared = raw_node("HTTP/1.1 200 OK\r\ncontent-length: 8388609\r\n\r\n", 0);
+    let streamed = raw_node("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n", 9);
+    for port in [declared, streamed] {
+        let url = format!("http://127.0.0.1:{port}/big");
+        let gw = gateway(&upstream, &format!("{{http: \"{url}\"}}"));
+        let r = gw.get("/call", &[]);
+        assert_eq!(r.status, 502, "{port}: {r:?}\n{}", gw.log());
+        assert!(
+            r.body
+                .contains("the response body is larger than 8388608 bytes"),
+            "{}",
+            r.body
+        );
+    }
+    // Just under the cap is an answer.
+    let fits = raw_node("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n", 8);
+    let url = format!("http://127.0.0.1:{fits}/big");
+    let gw = gateway(&upstream, &format!("{{http: \"{url}\"}}"));
+    let r = gw.get("/call", &[]);
+    assert_eq!((r.status, r.body.len()), (200, 8 << 20), "{}", gw.log());
 }
