@@ -1,8 +1,9 @@
 //! The host's batch processor through the real gateway: the test plugin
 //! `test-batch` logs each request into the processor of its instance,
 //! which POSTs batches (JSON arrays) to a local HTTP sink (a [`Node`]
-//! keeping the bodies it receives): a batch leaves when it is full, or
-//! when no entry came for `inactive_timeout`; a batch the sink refuses
+//! keeping the bodies it receives): a batch leaves when it is full, when
+//! no entry came for `inactive_timeout`, or `buffer_duration` after its
+//! first entry; a batch the sink refuses
 //! (500) arrives again after `retry_delay`; entries past
 //! `max_pending_entries` are dropped and counted in
 //! `radixgate_batch_dropped_total`, scraped from the metrics exporter.
@@ -77,6 +78,32 @@ fn batches_leave_full_or_after_the_inactive_timeout_one_buffer_per_instance() {
         batches(&idle),
         [json!([entry("/idle/a"), entry("/idle/b")])]
     );
+}
+
+#[test]
+fn a_batch_leaves_buffer_duration_after_its_first_entry_while_entries_keep_coming() {
+    let node = Node::start("n");
+    let sink = Node::start("sink");
+    let gw = gateway(
+        &node,
+        &route(
+            "r",
+            &sink,
+            "batch_max_size: 1000, inactive_timeout: 60, buffer_duration: 0.5",
+        ),
+    );
+    // Entries keep coming (never 60 s idle, never 1000 of them) until the
+    // sink gets a batch: buffer_duration sends it, from the first entry on.
+    let mut sent = 0;
+    let arrived = eventually(10, || {
+        sent += 1;
+        let r = gw.get(&format!("/r/{sent}"), &[]);
+        assert_eq!(r.status, 200, "{r:?}");
+        sink.hits() >= 1
+    });
+    assert!(arrived, "no batch after {sent} entries\n{}", gw.log());
+    let first = &batches(&sink)[0];
+    assert_eq!(first[0], entry("/r/1"), "{first}");
 }
 
 #[test]
