@@ -50,6 +50,16 @@
 #define RR_OPT_NO_PARAM_MATCH 1
 
 /**
+ * `rr_router_new` flag: tolerant mode (lua-resty-radixtree's). A path or
+ * vars comparison whose regex does not compile no longer refuses its
+ * route: the route is added, that path never matches, that comparison is
+ * always false, and `rr_router_last_warnings` says so. Without it (strict,
+ * the default) such a route is refused with `RR_INVALID_PATH` or
+ * `RR_INVALID_VARS`.
+ */
+#define RR_OPT_TOLERANT 2
+
+/**
  * What a call did. 0 is success; numbers are grouped by kind (1xx the
  * arguments, 2xx the route or the router, 9xx failures of the library) and
  * never change or get reused; a retired number stays here as a comment.
@@ -421,8 +431,8 @@ rr_result rr_route_set_priority(struct rr_route *route, int32_t priority);
 rr_result rr_route_set_filter(struct rr_route *route, bool filter);
 
 /**
- * Creates an empty router and writes it to `*out`. `flags` is 0 or
- * `RR_OPT_NO_PARAM_MATCH`; other bits are ignored.
+ * Creates an empty router and writes it to `*out`. `flags` is 0 or a sum
+ * of `RR_OPT_NO_PARAM_MATCH` and `RR_OPT_TOLERANT`; other bits are ignored.
  *
  * Returns `RR_OK` or `RR_NULL_PARAMETER`; `*out` is written only on
  * `RR_OK`. The caller frees the router with `rr_router_free`.
@@ -527,6 +537,25 @@ rr_result rr_router_last_problem(const struct rr_router *router,
                                  uint8_t *buf,
                                  size_t buf_len,
                                  size_t *out_len);
+
+/**
+ * Copies what tolerant mode (`RR_OPT_TOLERANT`) let pass in the last
+ * change (insert, update, upsert or remove) into `(buf, buf_len)`, one
+ * line per path or vars comparison (`route "7": field vars:
+ * ["arg_k","~~","[0"]: invalid regex ... (tolerated: this comparison is
+ * always false)`), lines joined by `\n`; its length goes to `*out_len`.
+ * Empty after a change that had nothing to tolerate, or that failed, and
+ * always in strict mode. The text stays until the next change.
+ *
+ * Returns as `rr_router_last_error`.
+ *
+ * # Safety
+ * As `rr_router_last_error`.
+ */
+rr_result rr_router_last_warnings(const struct rr_router *router,
+                                  uint8_t *buf,
+                                  size_t buf_len,
+                                  size_t *out_len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -60,6 +60,7 @@ pub mod ffi;
 mod host;
 mod label;
 mod method;
+mod path_regex;
 mod pattern;
 mod router;
 mod slot;
@@ -67,8 +68,8 @@ mod tree;
 mod vars;
 
 pub use addr::AddrRule;
-pub use error::{Field, RouteError};
-pub use expr::Expr;
+pub use error::{Field, RouteError, Tolerated};
+pub use expr::{Expr, Flaw};
 pub use host::HostPattern;
 pub use method::{method_bit, METHODS};
 pub use pattern::{Pattern, Token, ANONYMOUS_CATCH_ALL, MAX_PARAMS};

@@ -39,8 +39,8 @@ pub use route::{
 };
 pub use router::{
     rr_router, rr_router_free, rr_router_insert, rr_router_last_error, rr_router_last_problem,
-    rr_router_len, rr_router_new, rr_router_remove, rr_router_update, rr_router_upsert,
-    RR_OPT_NO_PARAM_MATCH,
+    rr_router_last_warnings, rr_router_len, rr_router_new, rr_router_remove, rr_router_update,
+    rr_router_upsert, RR_OPT_NO_PARAM_MATCH, RR_OPT_TOLERANT,
 };
 
 use std::ffi::c_char;

@@ -378,7 +378,7 @@ fn every_export_has_a_panic_barrier() {
         let marked = src.matches(attr).count();
         assert_eq!(exports, marked, "{file}: an extern fn without {attr}");
     }
-    assert_eq!(names.len(), 22, "{names:?}");
+    assert_eq!(names.len(), 23, "{names:?}");
 }
 
 /// A `const rr_router *` matched from several threads at once.
