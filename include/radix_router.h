@@ -60,6 +60,38 @@
 #define RR_OPT_TOLERANT 2
 
 /**
+ * `rr_value.kind`: the variable does not exist (as when the callback returns 0).
+ */
+#define RR_VALUE_MISSING 0
+
+/**
+ * `rr_value.kind`: text, in `text` and `text_len`.
+ */
+#define RR_VALUE_TEXT 1
+
+/**
+ * `rr_value.kind`: a number, in `number`.
+ */
+#define RR_VALUE_NUMBER 2
+
+/**
+ * `rr_value.kind`: a boolean, in `boolean`.
+ */
+#define RR_VALUE_BOOL 3
+
+/**
+ * `rr_value.kind`: a list, `items_len` values at `items` (text, numbers or
+ * booleans; an item that is a list or "other" equals nothing).
+ */
+#define RR_VALUE_LIST 4
+
+/**
+ * `rr_value.kind`: a value that is none of the above (a Lua function,
+ * `ngx.null`): it exists, but equals no literal and is no number.
+ */
+#define RR_VALUE_OTHER 5
+
+/**
  * What a call did. 0 is success; numbers are grouped by kind (1xx the
  * arguments, 2xx the route or the router, 9xx failures of the library) and
  * never change or get reused; a retired number stays here as a comment.
@@ -286,6 +318,45 @@ typedef int (*rr_var_fn)(void *ctx,
  */
 typedef bool (*rr_filter_fn)(void *ctx, uint64_t value);
 
+/**
+ * One request variable as a vars expression sees it. Only the fields of
+ * its `kind` are read; pointers need not be NUL-terminated and must stay
+ * valid until the match call returns.
+ */
+typedef struct rr_value {
+  /**
+   * `RR_VALUE_*`; an unknown kind reads as missing.
+   */
+  uint32_t kind;
+  /**
+   * `RR_VALUE_TEXT`: the bytes (NULL only with `text_len` 0).
+   */
+  const uint8_t *text;
+  size_t text_len;
+  /**
+   * `RR_VALUE_NUMBER`.
+   */
+  double number;
+  /**
+   * `RR_VALUE_BOOL`.
+   */
+  bool boolean;
+  /**
+   * `RR_VALUE_LIST`: the items (NULL only with `items_len` 0).
+   */
+  const struct rr_value *items;
+  size_t items_len;
+} rr_value;
+
+/**
+ * Looks up the request variable `(name, name_len)` for a vars expression
+ * and writes it to `*out` (which arrives as `RR_VALUE_MISSING`). Returns
+ * nonzero when it wrote a value, 0 when the variable does not exist.
+ * Called on the matching thread, only for routes with vars, only during
+ * the match call; it must not change the router.
+ */
+typedef int (*rr_value_fn)(void *ctx, const uint8_t *name, size_t name_len, struct rr_value *out);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -431,6 +502,18 @@ rr_result rr_route_set_priority(struct rr_route *route, int32_t priority);
 rr_result rr_route_set_filter(struct rr_route *route, bool filter);
 
 /**
+ * Sets how this route's paths read `:` and `{`: with `true` as ordinary
+ * text, with `false` as params, whatever the router's
+ * `RR_OPT_NO_PARAM_MATCH` (which applies to routes that never call this).
+ * lua-resty-radixtree takes the option per added route. Returns `RR_OK`
+ * or `RR_NULL_PARAMETER`.
+ *
+ * # Safety
+ * `route` NULL or a live builder used by nobody else.
+ */
+rr_result rr_route_set_no_param_match(struct rr_route *route, bool no_param_match);
+
+/**
  * Creates an empty router and writes it to `*out`. `flags` is 0 or a sum
  * of `RR_OPT_NO_PARAM_MATCH` and `RR_OPT_TOLERANT`; other bits are ignored.
  *
@@ -556,6 +639,24 @@ rr_result rr_router_last_warnings(const struct rr_router *router,
                                   uint8_t *buf,
                                   size_t buf_len,
                                   size_t *out_len);
+
+/**
+ * As `rr_router_match_with`, with typed variables: `vars` (NULL: no
+ * variables) fills an `rr_value` per variable, so that a vars expression
+ * compares numbers, booleans and lists as lua-resty-expr does (`has` on a
+ * list, `== true`). A list variable costs one allocation per read.
+ *
+ * # Safety
+ * As `rr_router_match_with`; `vars` NULL or a callback as declared,
+ * called with `vars_ctx`.
+ */
+rr_result rr_router_match_values(const struct rr_router *router,
+                                 const struct rr_request *req,
+                                 rr_value_fn vars,
+                                 void *vars_ctx,
+                                 rr_filter_fn filter,
+                                 void *filter_ctx,
+                                 struct rr_match *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -270,7 +270,7 @@ fn compile_op(name: &str, value: &Value) -> Result<Op, OpError> {
             let regex = RegexBuilder::new(&source)
                 .case_insensitive(name == "~*")
                 .build()
-                .map_err(|e| Flawed(format!("invalid regex {source:?}: {e}")))?;
+                .map_err(|e| Flawed(format!("invalid regex {source:?}: {}", regex_problem(&e))))?;
             Op::Regex(regex)
         }
         "in" => match value {
@@ -292,6 +292,15 @@ fn compile_op(name: &str, value: &Value) -> Result<Op, OpError> {
         }
         other => return Err(Refused(format!("invalid operator '{other}'"))),
     })
+}
+
+/// What is wrong with a regex: the last line of the regex crate's error
+/// (the others quote the regex and point at the spot).
+pub(crate) fn regex_problem(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let line = text.lines().rev().find(|l| !l.trim().is_empty());
+    let line = line.unwrap_or(&text).trim();
+    line.strip_prefix("error: ").unwrap_or(line).to_owned()
 }
 
 fn lit(v: &Value) -> Lit {

@@ -97,6 +97,9 @@ pub struct Route<T> {
     pub priority: i32,
     /// Ask the caller's filter before accepting this route.
     pub filter: bool,
+    /// This route's own `no_param_match` ([`Options::no_param_match`]),
+    /// when it differs from the router's.
+    pub no_param_match: Option<bool>,
     /// What a match returns.
     pub value: T,
 }
@@ -113,6 +116,7 @@ impl<T> Route<T> {
             vars: None,
             priority: 0,
             filter: false,
+            no_param_match: None,
             value,
         }
     }
@@ -156,6 +160,13 @@ impl<T> Route<T> {
     /// Marks the route as needing the caller's filter.
     pub fn filter(mut self, on: bool) -> Self {
         self.filter = on;
+        self
+    }
+
+    /// Reads this route's `:` and `{` as text (`true`) or params (`false`),
+    /// whatever the router's [`Options::no_param_match`].
+    pub fn no_param_match(mut self, on: bool) -> Self {
+        self.no_param_match = Some(on);
         self
     }
 }

@@ -325,10 +325,11 @@ impl<T> Router<T> {
         if route.paths.len() > u16::MAX as usize {
             return Err(bad(Field::Paths, "too many paths".into()));
         }
+        let no_param_match = route.no_param_match.unwrap_or(self.opts.no_param_match);
         let patterns = route
             .paths
             .iter()
-            .map(|p| Pattern::parse(p, self.opts.no_param_match))
+            .map(|p| Pattern::parse(p, no_param_match))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| bad(Field::Paths, e))?;
         let hosts = route
@@ -358,7 +359,7 @@ impl<T> Router<T> {
                     tolerate(Field::Paths, text, problem);
                     (None, Placed::Nowhere)
                 }
-                Err(problem) => return Err(bad(Field::Paths, problem)),
+                Err(problem) => return Err(bad(Field::Paths, format!("{text:?}: {problem}"))),
             };
             stored_paths.push(StoredPath {
                 pattern: text.as_str().into(),

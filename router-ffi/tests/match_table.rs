@@ -208,27 +208,20 @@ fn tolerant_mode_adds_a_route_whose_regex_does_not_compile() {
     };
     let err = strict.insert(bad()).unwrap_err();
     assert_eq!(err.field(), Some(Field::Vars), "{err}");
-    let err = strict.insert(route("bad", "/a/:id/(b")).unwrap_err();
-    assert_eq!(err.field(), Some(Field::Paths), "{err}");
     assert!(strict.tolerated().is_empty());
     tolerant.insert(bad()).unwrap();
     let t: Vec<String> = tolerant.tolerated().iter().map(|t| t.to_string()).collect();
-    assert_eq!(t.len(), 2, "{t:?}");
-    assert!(
-        t[0].starts_with(r#"route "bad": field vars: ["arg_k","~~","[0"]: invalid regex"#),
-        "{t:?}"
+    assert_eq!(
+        t,
+        [
+            r#"route "bad": field vars: ["arg_k","~~","[0"]: invalid regex "[0": unclosed character class (tolerated: this comparison is always false)"#,
+            r#"route "bad": field paths: /a/:id/(b: invalid regex: unclosed group (tolerated: this path never matches)"#,
+        ]
     );
-    assert!(
-        t[0].ends_with("(tolerated: this comparison is always false)"),
-        "{t:?}"
-    );
-    assert!(
-        t[1].starts_with(r#"route "bad": field paths: /a/:id/(b: invalid regex"#),
-        "{t:?}"
-    );
-    assert!(
-        t[1].ends_with("(tolerated: this path never matches)"),
-        "{t:?}"
+    let err = strict.insert(route("bad", "/a/:id/(b")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"route "bad": field paths: "/a/:id/(b": invalid regex: unclosed group"#
     );
     // The route is in; its comparison never holds, its bad path never matches.
     assert_eq!(tolerant.len(), 1);

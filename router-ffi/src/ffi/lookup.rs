@@ -136,7 +136,7 @@ impl Vars for CVars {
 ///
 /// # Safety
 /// Every non-NULL pointer in `req` is readable for its length during 'a.
-unsafe fn to_request<'a>(req: &rr_request) -> Option<Request<'a>> {
+pub(super) unsafe fn to_request<'a>(req: &rr_request) -> Option<Request<'a>> {
     // SAFETY: the caller's promise for the request's buffers.
     let path = unsafe { bytes(req.path, req.path_len) }?;
     // SAFETY: as above.
@@ -167,7 +167,7 @@ fn parse_addr(text: &[u8]) -> Option<IpAddr> {
 }
 
 /// Fills an `rr_match` from the router's match.
-fn to_match(m: &Match<'_, '_, u64>) -> rr_match {
+pub(super) fn to_match(m: &Match<'_, '_, u64>) -> rr_match {
     let (host_kind, suffix): (_, &[u8]) = match m.host {
         MatchedHost::Unrestricted => (rr_host_kind::RR_HOST_UNRESTRICTED, b""),
         MatchedHost::Request => (rr_host_kind::RR_HOST_REQUEST, b""),
