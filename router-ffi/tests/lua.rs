@@ -89,7 +89,13 @@ fn run_script(name: &str) {
 }
 
 /// The scripts, one test each (`every_script_runs` keeps this list complete).
-const SCRIPTS: [&str; 4] = ["paths.lua", "conditions.lua", "api.lua", "jit.lua"];
+const SCRIPTS: [&str; 5] = [
+    "paths.lua",
+    "conditions.lua",
+    "api.lua",
+    "jit.lua",
+    "dropin.lua",
+];
 
 #[test]
 fn lua_paths() {
@@ -109,6 +115,11 @@ fn lua_api() {
 #[test]
 fn lua_jit() {
     run_script("jit.lua");
+}
+
+#[test]
+fn lua_dropin() {
+    run_script("dropin.lua");
 }
 
 #[test]
