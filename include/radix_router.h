@@ -15,15 +15,15 @@
  *
  * Threads
  * - rr_router: may be shared between threads. rr_router_match,
- *   rr_router_match_with, rr_router_len, rr_router_last_error and
- *   rr_router_last_problem take a const rr_router * and may run on many
- *   threads at once. rr_router_insert, _update, _upsert, _remove and _free
+ *   rr_router_match_with, rr_router_match_values, rr_router_len and
+ *   rr_router_last_error, _problem and _warnings take a const rr_router *
+ *   and may run on many threads at once. rr_router_insert, _update, _upsert, _remove and _free
  *   need exclusive access: no other call on that router may run meanwhile.
  * - rr_route (a builder): not shared; one thread at a time may use it,
  *   though it may move between threads.
  * - rr_match results borrow from the router: valid until it changes or is
  *   freed.
- * - Callbacks (rr_var_fn, rr_filter_fn) run on the thread that matches,
+ * - Callbacks (rr_var_fn, rr_value_fn, rr_filter_fn) run on the thread that matches,
  *   during the match call only, and must not change the router.
  */
 

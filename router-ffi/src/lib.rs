@@ -12,8 +12,15 @@
 //! | `/user/:name` | one non-empty segment |
 //! | `/user/{id:[0-9]+}` | one segment matching the regex in full |
 //! | `/user/:id/*action` | the named rest of the path (may be empty, may hold `/`) |
+//! | `/a/*/b` | a `*` in the middle: any run of bytes, `/` included |
 //!
-//! Any other `:`, `*` or `{` is literal text: `/foo:bar` is exact.
+//! A pattern without a param is text: `/foo:bar` and `/v1.0` are exact. A
+//! pattern with one is matched as lua-resty-radixtree (APISIX's router)
+//! matches it: a regex built from its segments, whose text keeps its regex
+//! meaning (`/nodes/?` takes `/nodes` too). Only the patterns whose text
+//! holds a regex metacharacter, or with a `*` in the middle, run a regex;
+//! the tree reads every other one as that regex would. See
+//! [`Options::tolerant`] for regexes that do not compile.
 //!
 //! # Order
 //!
