@@ -151,21 +151,17 @@ impl<'r, 'p> Params<'r, 'p> {
 
     /// `(name, byte range in the path)` for every param, in pattern order.
     /// (For a regex pattern this runs the regex again, and allocates.)
+    #[inline]
     pub fn ranges(&self) -> impl Iterator<Item = (&'r str, std::ops::Range<usize>)> + use<'r, 'p> {
         let slots = self.slots;
-        let captured = self.regex.map(|r| r.ranges(self.path).unwrap_or_default());
-        let walked = match captured {
-            None => Some(ParamSlot::ranges(slots, self.path)),
-            Some(_) => None,
-        };
-        let names = move |v: Vec<std::ops::Range<usize>>| slots.iter().map(|s| &*s.name).zip(v);
-        walked
-            .into_iter()
-            .flatten()
-            .map(|(s, r)| (&*s.name, r))
-            .chain(captured.into_iter().flat_map(names))
+        match self.regex {
+            None => Either::Walked(ParamSlot::ranges(slots, self.path).map(|(s, r)| (&*s.name, r))),
+            Some(rx) => {
+                let captured = rx.ranges(self.path).unwrap_or_default();
+                Either::Captured(slots.iter().map(|s| &*s.name).zip(captured))
+            }
+        }
     }
-
     /// The value of the param `name`.
     pub fn get(&self, name: &str) -> Option<&'p [u8]> {
         self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
@@ -176,6 +172,24 @@ impl<'r, 'p> Params<'r, 'p> {
         let path = self.path;
         self.ranges()
             .filter_map(move |(name, r)| Some((name, path.get(r)?)))
+    }
+}
+
+/// One of two iterators with the same items.
+enum Either<A, B> {
+    Walked(A),
+    Captured(B),
+}
+
+impl<A: Iterator, B: Iterator<Item = A::Item>> Iterator for Either<A, B> {
+    type Item = A::Item;
+
+    #[inline]
+    fn next(&mut self) -> Option<A::Item> {
+        match self {
+            Either::Walked(a) => a.next(),
+            Either::Captured(b) => b.next(),
+        }
     }
 }
 
@@ -354,6 +368,7 @@ impl<T> Router<T> {
         let mut stored_paths = Vec::with_capacity(patterns.len());
         for (text, p) in route.paths.iter().zip(&patterns) {
             let (regex, place) = match PathRegex::new(p) {
+                // `place` decides where a compiled path goes.
                 Ok(r) => (r.map(Box::new), Placed::Exact),
                 Err(problem) if self.opts.tolerant => {
                     tolerate(Field::Paths, text, problem);

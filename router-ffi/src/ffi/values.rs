@@ -4,9 +4,9 @@
 //! values: `has` needs a list, `== true` a boolean), where `rr_var_fn`
 //! passes text only.
 
-use super::handle::{borrow, bytes, write_out};
-use super::lookup::{rr_filter_fn, rr_match, rr_request, to_match, to_request};
-use super::panic::{ffi_panic_boundary, try_some};
+use super::handle::bytes;
+use super::lookup::{match_request, rr_filter_fn, rr_match, rr_request};
+use super::panic::ffi_panic_boundary;
 use super::result::rr_result;
 use super::router::rr_router;
 use crate::{NoVars, Var, Vars};
@@ -148,31 +148,13 @@ pub unsafe extern "C" fn rr_router_match_values(
     out: *mut rr_match,
 ) -> rr_result {
     ffi_panic_boundary(|| {
-        // SAFETY: the caller passes NULL or a live router nobody changes now.
-        let h = try_some!(unsafe { borrow::<rr_router>(router) });
-        // SAFETY: the caller passes NULL or a readable request.
-        let req = try_some!(unsafe { req.as_ref() });
-        if out.is_null() {
-            return rr_result::RR_NULL_PARAMETER;
-        }
-        // SAFETY: the caller promises the request's buffers are readable.
-        let request = try_some!(unsafe { to_request(req) });
         let c_vars = vars.map(|f| CValues { f, ctx: vars_ctx });
         let vars: &dyn Vars = match &c_vars {
             Some(v) => v,
             None => &NoVars,
         };
-        let mut accept = |value: &u64| match filter {
-            // SAFETY: calling the caller's filter as the header declares it.
-            Some(f) => unsafe { f(filter_ctx, *value) },
-            None => true,
-        };
-        let Some(m) = h.router.find_with(&request, vars, &mut accept) else {
-            return rr_result::RR_NO_MATCH;
-        };
-        // SAFETY: `out` is non-NULL and writable (the caller's promise).
-        try_some!(unsafe { write_out(out, to_match(&m)) });
-        rr_result::RR_OK
+        // SAFETY: the caller's promises, forwarded.
+        unsafe { match_request(router, req, vars, filter, filter_ctx, out) }
     })
 }
 
