@@ -1,7 +1,9 @@
 //! The Admin API against a real etcd: every verb, APISIX's shapes and
-//! status codes, and every error.
+//! status codes, and every error; PATCH's compare-and-set under concurrent
+//! writers; the list filters `name`, `label` and `uri`.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use radixgate_test_support::etcd::Etcd;
@@ -58,11 +60,13 @@ fn every_verb_with_apisix_shapes() {
         &[("X-API-KEY", KEY)],
         None,
     )
-    .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    .expect("the Admin API answers");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
     assert_eq!(s, 200);
     assert!(h.iter().any(|(k, val)| k == "x-api-version" && val == "v3"));
-    assert!(v["createdIndex"].as_i64().unwrap() < v["modifiedIndex"].as_i64().unwrap());
+    let created = v["createdIndex"].as_i64().expect("createdIndex");
+    let modified = v["modifiedIndex"].as_i64().expect("modifiedIndex");
+    assert!(created < modified, "{v}");
 
     // PUT a route: the next request through the gateway is served by it.
     let (s, v) = gw.admin("PUT", "/apisix/admin/routes/1", Some(&route("u1")));
@@ -80,7 +84,10 @@ fn every_verb_with_apisix_shapes() {
         Some(&json!({"uri": "/p", "upstream_id": "u1"}).to_string()),
     );
     assert_eq!(s, 201, "{v}");
-    let id = v["value"]["id"].as_str().unwrap().to_owned();
+    let id = v["value"]["id"]
+        .as_str()
+        .expect("a generated id")
+        .to_owned();
     assert_eq!(id.len(), 20);
     assert!(id.bytes().all(|b| b.is_ascii_digit()));
     assert_eq!(v["key"], format!("/apisix/routes/{id}"));
@@ -88,7 +95,7 @@ fn every_verb_with_apisix_shapes() {
     // List with paging.
     let (s, v) = gw.admin("GET", "/apisix/admin/routes", None);
     assert_eq!((s, v["total"].as_u64()), (200, Some(2)), "{v}");
-    assert_eq!(v["list"].as_array().unwrap().len(), 2);
+    assert_eq!(v["list"].as_array().map(Vec::len), Some(2));
     let (_, v) = gw.admin("GET", "/apisix/admin/routes?page=2&page_size=10", None);
     assert_eq!(
         (v["total"].as_u64(), v["list"].as_array().map(Vec::len)),
@@ -127,7 +134,7 @@ fn every_verb_with_apisix_shapes() {
     // DELETE refused while referenced, then forced; deleted object is 404.
     let (s, v) = gw.admin("DELETE", "/apisix/admin/upstreams/u1", None);
     assert_eq!(s, 400);
-    let msg = v["error_msg"].as_str().unwrap();
+    let msg = v["error_msg"].as_str().unwrap_or_default();
     assert!(
         msg.starts_with("can not delete this upstream, route [")
             && msg.ends_with("] is still using it now"),
@@ -141,7 +148,10 @@ fn every_verb_with_apisix_shapes() {
     assert!(eventually(10, || gw.fetch("/a").0 == 404));
     let (s, v) = gw.admin("GET", "/apisix/admin/routes/1", None);
     assert_eq!(s, 404);
-    assert!(v["error_msg"].as_str().unwrap().contains("not found"));
+    assert!(v["error_msg"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("not found"));
     let (s, _) = gw.admin("DELETE", "/apisix/admin/routes/1", None);
     assert_eq!(s, 404);
     let (s, _) = gw.admin("DELETE", "/apisix/admin/upstreams/u1?force=true", None);
@@ -175,13 +185,25 @@ fn bad_input_is_refused_and_nothing_is_written() {
         r#"{"uri":3,"upstream":{"nodes":{"127.0.0.1:1":1}}}"#,
     );
     assert_eq!(s, 400);
-    assert!(v["error_msg"].as_str().unwrap().contains("\"uri\""), "{v}");
+    assert!(
+        v["error_msg"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("\"uri\""),
+        "{v}"
+    );
     let (s, v) = put(
         "/apisix/admin/upstreams/u",
         r#"{"nodes":{"127.0.0.1:1":1},"bogus":1}"#,
     );
     assert_eq!(s, 400);
-    assert!(v["error_msg"].as_str().unwrap().contains("bogus"), "{v}");
+    assert!(
+        v["error_msg"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("bogus"),
+        "{v}"
+    );
     // Not JSON, not an object, body id differs, id with bad characters.
     assert_eq!(put("/apisix/admin/upstreams/u", "{nope").0, 400);
     assert_eq!(put("/apisix/admin/upstreams/u", "[1]").0, 400);
@@ -214,10 +236,12 @@ fn bad_input_is_refused_and_nothing_is_written() {
 #[test]
 fn keys_and_roles() {
     let e = Etcd::start();
-    let extra = "  keys:\n    - {name: ops, key: admin-secret-1, role: admin}\n    - {name: ro, key: viewer-secret-1, role: viewer}\n";
+    // With allow_query_key, as APISIX: the key may come as ?api_key=.
+    let extra = "  allow_query_key: true\n  keys:\n    - {name: ops, key: admin-secret-1, role: admin}\n    - {name: ro, key: viewer-secret-1, role: viewer}\n";
     let gw = Gateway::etcd(BIN, &e.endpoints()).admin_yaml(extra).start();
     let call = |method: &str, path: &str, h: &[(&str, &str)], body: Option<&str>| {
-        let (s, _, b) = http(gw.admin_port(), method, path, h, body).unwrap();
+        let (s, _, b) =
+            http(gw.admin_port(), method, path, h, body).expect("the Admin API answers");
         (
             s,
             serde_json::from_str::<serde_json::Value>(&b).unwrap_or_default(),
@@ -305,7 +329,7 @@ fn etcd_down_is_503_and_standalone_is_read_only() {
         &[("X-API-KEY", KEY)],
         None,
     )
-    .unwrap();
+    .expect("the Admin API answers");
     assert_eq!(s, 200, "{b}");
     assert!(b.contains("\"uri\":\"/a\""), "{b}");
     let (s, _, b) = http(
@@ -315,12 +339,13 @@ fn etcd_down_is_503_and_standalone_is_read_only() {
         &[("X-API-KEY", KEY)],
         Some("{}"),
     )
-    .unwrap();
+    .expect("the Admin API answers");
     assert_eq!(s, 405);
     assert!(b.contains("read-only in standalone mode"), "{b}");
     let body = r#"{"uri":"/v","upstream_id":"u"}"#;
     let validate = "/apisix/admin/schema/validate/route";
-    let (s, _, b) = http(admin, "POST", validate, &[("X-API-KEY", KEY)], Some(body)).unwrap();
+    let (s, _, b) = http(admin, "POST", validate, &[("X-API-KEY", KEY)], Some(body))
+        .expect("the Admin API answers");
     assert_eq!(
         s, 200,
         "validation writes nothing: allowed in standalone mode: {b}"
@@ -383,4 +408,125 @@ fn schemas_consumers_and_credentials() {
         None,
     );
     assert_eq!(s, 200);
+}
+
+/// (total, ids in the page) of `GET /apisix/admin/routes?<query>`.
+fn listed(gw: &Gateway, query: &str) -> (u64, Vec<String>) {
+    let (s, v) = gw.admin("GET", &format!("/apisix/admin/routes?{query}"), None);
+    assert_eq!(s, 200, "?{query}: {v}");
+    let mut ids: Vec<String> = v["list"]
+        .as_array()
+        .unwrap_or_else(|| panic!("?{query}: no list in {v}"))
+        .iter()
+        .map(|item| item["value"]["id"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    ids.sort();
+    (v["total"].as_u64().unwrap_or(u64::MAX), ids)
+}
+
+#[test]
+fn list_filters_name_label_and_uri() {
+    let e = Etcd::start();
+    let gw = Gateway::etcd(BIN, &e.endpoints()).start();
+    let routes = [
+        json!({"id": "1", "uri": "/api/users", "name": "users-api", "labels": {"env": "prod", "team": "a"}}),
+        json!({"id": "2", "uris": ["/web", "/api/orders"], "name": "orders-api", "labels": {"env": "dev"}}),
+        json!({"id": "3", "uri": "/web/home", "name": "web-home", "labels": {"team": "a"}}),
+        json!({"id": "4", "uri": "/static"}),
+    ];
+    for mut r in routes {
+        r["upstream"] = json!({"nodes": {"127.0.0.1:1": 1}});
+        let (s, v) = gw.admin("PUT", "/apisix/admin/routes", Some(&r.to_string()));
+        assert_eq!(s, 201, "{v}");
+    }
+    let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // name: a substring of the name; objects without one never match.
+    assert_eq!(listed(&gw, "name=api"), (2, ids(&["1", "2"])));
+    assert_eq!(listed(&gw, "name=home"), (1, ids(&["3"])));
+    assert_eq!(listed(&gw, "name=nothing"), (0, ids(&[])));
+    // label: a key (any value), or key:value.
+    assert_eq!(listed(&gw, "label=env"), (2, ids(&["1", "2"])));
+    assert_eq!(listed(&gw, "label=env:prod"), (1, ids(&["1"])));
+    assert_eq!(listed(&gw, "label=team:a"), (2, ids(&["1", "3"])));
+    assert_eq!(listed(&gw, "label=team:b"), (0, ids(&[])));
+    // uri: a substring of `uri` or of any of `uris`, as APISIX.
+    assert_eq!(listed(&gw, "uri=/api"), (2, ids(&["1", "2"])));
+    assert_eq!(listed(&gw, "uri=/web"), (2, ids(&["2", "3"])));
+    // Filters together must all hold; total counts what they let through,
+    // the page shows its part of it.
+    assert_eq!(listed(&gw, "name=api&label=env:dev"), (1, ids(&["2"])));
+    assert_eq!(listed(&gw, "label=team&uri=/web"), (1, ids(&["3"])));
+    assert_eq!(listed(&gw, "name=api&page=2&page_size=10"), (2, ids(&[])));
+    assert_eq!(listed(&gw, ""), (4, ids(&["1", "2", "3", "4"])));
+}
+
+#[test]
+fn concurrent_patches_lose_no_acknowledged_change() {
+    let e = Etcd::start();
+    let gw = Gateway::etcd(BIN, &e.endpoints()).start();
+    let route = r#"{"uri":"/c","upstream":{"nodes":{"127.0.0.1:1":1}},"labels":{"base":"0"}}"#;
+    let (s, v) = gw.admin("PUT", "/apisix/admin/routes/1", Some(route));
+    assert_eq!(s, 201, "{v}");
+    // Writers PATCH one label each, all at once, on the same route: each
+    // PATCH reads the route, merges, and writes only if the route has not
+    // changed since it read it (else it reads again, a few times).
+    const WRITERS: usize = 8;
+    const ROUNDS: usize = 3;
+    let start = Arc::new(Barrier::new(WRITERS));
+    let port = gw.admin_port();
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                (0..ROUNDS)
+                    .map(|r| {
+                        let label = format!("w{w}r{r}");
+                        let body = json!({"labels": {label.as_str(): "v"}}).to_string();
+                        let answer = Request::new("PATCH", "/apisix/admin/routes/1")
+                            .header("X-API-KEY", KEY)
+                            .json(&body)
+                            .timeout(Duration::from_secs(30))
+                            .send(port)
+                            .expect("the Admin API answers a PATCH");
+                        (label, answer.status, answer.body)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let answers: Vec<(String, u16, String)> = writers
+        .into_iter()
+        .flat_map(|w| w.join().expect("a writer thread"))
+        .collect();
+    let (s, v) = gw.admin("GET", "/apisix/admin/routes/1", None);
+    assert_eq!(s, 200, "{v}");
+    let labels = v["value"]["labels"]
+        .as_object()
+        .unwrap_or_else(|| panic!("labels in {v}"));
+    // A PATCH answered 200 is in the route; one answered 409 (the route
+    // kept changing) wrote nothing.
+    let mut acknowledged = 0;
+    for (label, status, body) in &answers {
+        match status {
+            200 => {
+                acknowledged += 1;
+                assert!(
+                    labels.contains_key(label),
+                    "PATCH {label} answered 200, its label is lost: {labels:?}"
+                );
+            }
+            409 => {
+                assert!(
+                    !labels.contains_key(label),
+                    "{label} answered 409: {labels:?}"
+                );
+                assert!(body.contains("changed"), "{body}");
+            }
+            other => panic!("PATCH {label}: {other} {body}"),
+        }
+    }
+    assert!(acknowledged > 0, "{answers:?}");
+    assert_eq!(labels.len(), 1 + acknowledged, "{labels:?}\n{answers:?}");
+    assert_eq!(labels.get("base"), Some(&json!("0")));
 }

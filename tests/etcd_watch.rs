@@ -3,14 +3,15 @@
 //! writes made meanwhile or after are applied; compaction past the watch is
 //! followed by a resync with nothing lost; the snapshot file lets the
 //! gateway start while etcd is down; a three-member cluster with one member
-//! stopped; two gateways on one etcd converge; a bad value never stops the watch.
+//! stopped; two gateways on one etcd converge; a bad value never stops the watch;
+//! TLS to etcd, with a client certificate when etcd asks for one.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use etcd_client::CompactionOptions;
-use radixgate_test_support::etcd::{client, runtime, Etcd};
+use radixgate_test_support::etcd::{client, runtime, Etcd, ServerTls};
 use radixgate_test_support::{eventually, Gateway, Node, TempDir};
 use serde_json::json;
 
@@ -126,7 +127,7 @@ fn compaction_past_the_watch_resyncs_with_nothing_lost() {
         .expect("get")
         .header()
         .map(|h| h.revision())
-        .unwrap();
+        .expect("a response header with the revision");
     rt.block_on(c.compact(rev, Some(CompactionOptions::new().with_physical())))
         .expect("compact");
     gw.start_process();
@@ -348,6 +349,94 @@ fn tls_to_etcd() {
         gw.log()
     );
     drop(gw);
+}
+
+/// A CA, and PEM files in `dir`: `ca.pem`, etcd's `etcd.pem`/`etcd-key.pem`
+/// (for localhost) and a client's `client.pem`/`client-key.pem`, both
+/// signed by the CA.
+fn certificates(dir: &std::path::Path) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "radixgate test CA");
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().expect("CA key")).expect("CA");
+    let write = |name: &str, pem: String| std::fs::write(dir.join(name), pem).expect("write PEM");
+    write("ca.pem", ca.pem());
+    let leaves = [
+        (
+            "etcd",
+            vec!["localhost".to_owned()],
+            ExtendedKeyUsagePurpose::ServerAuth,
+        ),
+        ("client", Vec::new(), ExtendedKeyUsagePurpose::ClientAuth),
+    ];
+    for (name, sans, usage) in leaves {
+        let key = KeyPair::generate().expect("key");
+        let mut params = CertificateParams::new(sans).expect("params");
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.extended_key_usages = vec![usage];
+        let cert = params.signed_by(&key, &ca).expect("signed certificate");
+        write(&format!("{name}.pem"), cert.pem());
+        write(&format!("{name}-key.pem"), key.serialize_pem());
+    }
+}
+
+#[test]
+fn client_certificates_to_etcd() {
+    let tmp = TempDir::new("etcd-mtls");
+    let dir = tmp.root();
+    certificates(dir);
+    let e = Etcd::start_with_tls(ServerTls {
+        cert: dir.join("etcd.pem"),
+        key: dir.join("etcd-key.pem"),
+        client_ca: Some(dir.join("ca.pem")),
+    });
+    let tls = |client: &str| {
+        format!(
+            "etcd:\n  endpoints: [\"{}\"]\n  timeout: 2\n  tls:\n    ca: {}\n    sni: localhost\n{client}",
+            e.endpoint(),
+            dir.join("ca.pem").display()
+        )
+    };
+    // With the client certificate: written through the Admin API, served.
+    let with_cert = format!(
+        "    cert: {}\n    key: {}\n",
+        dir.join("client.pem").display(),
+        dir.join("client-key.pem").display()
+    );
+    let gw = Gateway::etcd_yaml(BIN, &tls(&with_cert)).start();
+    let up = up_json("u", "mutual");
+    let (s, v) = gw.admin("PUT", "/apisix/admin/upstreams/u", Some(&up));
+    assert_eq!(s, 201, "{v}\n{}", gw.log());
+    let body = json!({"uri": "/m", "upstream_id": "u"}).to_string();
+    let (s, v) = gw.admin("PUT", "/apisix/admin/routes/1", Some(&body));
+    assert_eq!(s, 201, "{v}");
+    assert!(
+        eventually(10, || served(&gw, "/m", "mutual")),
+        "{}",
+        gw.log()
+    );
+
+    // Without it: etcd refuses the connection; nothing is read or
+    // written, and the log says why.
+    let without = Gateway::etcd_yaml(BIN, &tls("")).start();
+    let (s, v) = without.admin("GET", "/apisix/admin/routes/1", None);
+    assert_eq!(s, 503, "{v}");
+    assert_eq!(without.fetch("/m").0, 404);
+    let said = || {
+        let log = without.log();
+        log.lines()
+            .any(|l| l.contains("etcd refuses") && l.to_lowercase().contains("certificate"))
+    };
+    assert!(eventually(10, said), "{}", without.log());
 }
 
 #[test]

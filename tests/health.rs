@@ -1,13 +1,19 @@
 //! End to end: health checks through the real binary. A node that fails
-//! its active check stops getting traffic and gets it again once it
-//! passes; a node answering 500s is ejected by passive checks; a backup
-//! priority group serves only while the primary is down; probers of an
-//! upstream that leaves the config stop.
+//! its active check (http, or tcp: it stops listening) stops getting
+//! traffic and gets it again once it passes; passive checks eject a node
+//! answering 500s, one refusing connections (`tcp_failures`) and one
+//! timing out (`timeouts`) after the configured count, while the healthy
+//! node takes the traffic; a backup priority group serves only while the
+//! primary is down; probers of an upstream that leaves the config stop.
 
-use std::thread;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use radixgate_test_support::{eventually, request, Gateway, Node};
+use radixgate_test_support::{eventually, free_port, request, Gateway, Node};
 
 const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
@@ -148,4 +154,148 @@ fn when_every_node_is_unhealthy_all_of_them_serve() {
     let served = serve(gw.port, "/all", 10);
     assert!(served.iter().all(|(_, s)| *s == 200), "{served:?}");
     assert!(served.iter().any(|(n, _)| n == "a") && served.iter().any(|(n, _)| n == "b"));
+}
+
+/// A node that can stop listening and listen again on its port (the
+/// support crate's `Node` listens as long as the test runs). It answers
+/// each connection once, `x-upstream: <name>`, and closes it, so the
+/// gateway keeps no connection to it open.
+struct Switchable {
+    name: &'static str,
+    port: u16,
+    running: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
+}
+
+impl Switchable {
+    fn start(name: &'static str) -> Switchable {
+        let mut node = Switchable {
+            name,
+            port: free_port(),
+            running: None,
+        };
+        node.listen();
+        node
+    }
+
+    fn listen(&mut self) {
+        let listener =
+            TcpListener::bind(("127.0.0.1", self.port)).expect("bind the switchable node");
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, name) = (stop.clone(), self.name);
+        let thread = thread::spawn(move || {
+            for tcp in listener.incoming().flatten() {
+                if flag.load(Ordering::SeqCst) {
+                    return;
+                }
+                let mut reader = BufReader::new(tcp);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nx-upstream: {name}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+                );
+                let _ = reader.get_mut().write_all(resp.as_bytes());
+            }
+        });
+        self.running = Some((stop, thread));
+    }
+
+    /// Stops listening: connections to its port are refused from now on.
+    fn close(&mut self) {
+        if let Some((stop, thread)) = self.running.take() {
+            stop.store(true, Ordering::SeqCst);
+            // Wakes the accept loop, which sees the flag and drops the listener.
+            let _ = TcpStream::connect(("127.0.0.1", self.port));
+            thread.join().expect("the switchable node's thread");
+        }
+    }
+}
+
+impl Drop for Switchable {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+#[test]
+fn a_node_that_stops_listening_fails_its_tcp_check_and_comes_back() {
+    let (mut a, b) = (Switchable::start("a"), Node::start("b"));
+    let checks = "{active: {type: tcp, timeout: 1, healthy: {interval: 1, successes: 1}, unhealthy: {interval: 1, tcp_failures: 1}}}";
+    // No retries: a request sent to a refusing node is a 502, not b's answer.
+    let gw = Gateway::start_file(BIN, &format!(
+        "routes:\n  - id: t\n    uri: /t\n    upstream: {{nodes: {{\"127.0.0.1:{}\": 1, \"{}\": 1}}, retries: 0, checks: {checks}}}\n#END\n",
+        a.port,
+        b.addr()
+    ));
+    let first = serve(gw.port, "/t", 10);
+    assert!(
+        first.iter().any(|(n, _)| n == "a") && first.iter().any(|(n, _)| n == "b"),
+        "{first:?}"
+    );
+    a.close();
+    assert!(
+        eventually(6, || only(&serve(gw.port, "/t", 10), "b")),
+        "node a still got requests after it stopped listening:\n{}",
+        gw.log()
+    );
+    a.listen();
+    assert!(
+        eventually(6, || serve(gw.port, "/t", 10)
+            .iter()
+            .any(|(n, s)| n == "a" && *s == 200)),
+        "node a did not come back once it listened again:\n{}",
+        gw.log()
+    );
+}
+
+/// An upstream of `bad` and `good` without retries, whose passive checks
+/// are `passive`; the active probes of both nodes go to `good`'s port
+/// once (hourly intervals, two successes to restore), so that only
+/// passive checks count against `bad`.
+fn passive_gateway(bad: &str, good: &Node, passive: &str, timeout: &str) -> Gateway {
+    Gateway::start_file(BIN, &format!(
+        "routes:\n  - id: p\n    uri: /p\n    upstream:\n      nodes: {{\"{bad}\": 1, \"{}\": 1}}\n      retries: 0\n{timeout}      checks:\n        active: {{type: tcp, port: {}, healthy: {{interval: 3600}}, unhealthy: {{interval: 3600}}}}\n        passive: {passive}\n#END\n",
+        good.addr(),
+        good.port
+    ))
+}
+
+#[test]
+fn a_node_refusing_connections_is_ejected_after_tcp_failures() {
+    let good = Node::start("good");
+    // Nothing listens there: every connect is refused.
+    let refusing = format!("127.0.0.1:{}", free_port());
+    let gw = passive_gateway(&refusing, &good, "{unhealthy: {tcp_failures: 2}}", "");
+    let served = serve(gw.port, "/p", 20);
+    let failed = served.iter().filter(|(_, s)| *s == 502).count();
+    // Two refusals eject it (three when the one active probe's success
+    // came between them and reset the count).
+    assert!((2..=3).contains(&failed), "{failed} failures: {served:?}");
+    assert!(only(&served[8..], "good"), "{served:?}");
+    assert!(gw.log().contains("node is unhealthy"), "{}", gw.log());
+}
+
+#[test]
+fn a_node_timing_out_is_ejected_after_timeouts() {
+    let (slow, good) = (Node::start("slow"), Node::start("good"));
+    slow.hold(true);
+    let gw = passive_gateway(
+        &slow.addr(),
+        &good,
+        "{unhealthy: {timeouts: 2}}",
+        "      timeout: {connect: 1, send: 1, read: 0.3}\n",
+    );
+    let served = serve(gw.port, "/p", 14);
+    let timed_out = served.iter().filter(|(_, s)| *s == 504).count();
+    assert!(
+        (2..=3).contains(&timed_out),
+        "{timed_out} timeouts: {served:?}"
+    );
+    assert!(only(&served[8..], "good"), "{served:?}");
+    assert!(
+        slow.hits() <= 3,
+        "the slow node got {} requests",
+        slow.hits()
+    );
 }

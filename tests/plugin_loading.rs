@@ -1,13 +1,16 @@
 //! Plugin loading with real `.so` files: the libraries `cargo build
 //! --workspace` built, copied into a fresh plugin directory per test, and
-//! loaded by the host.
+//! loaded by the host; each phase call reaches the plugin (its edits to
+//! the request, the response, the body and the metrics are seen), a panic
+//! is the plugin's failure, and unfit libraries are refused.
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use radixgate::plugin_host::{
-    GatewayServices, Phase, PhaseOutcome, Phases, PluginInstance, PluginRegistry, RequestState,
+    render_metrics, GatewayServices, Phase, PhaseOutcome, Phases, PluginInstance, PluginRegistry,
+    RequestState,
 };
 use radixgate_test_support::plugins::{install, install_file};
 use radixgate_test_support::TempDir;
@@ -19,7 +22,7 @@ fn request(path: &str) -> RequestState {
 }
 
 #[test]
-fn the_noop_plugin_loads_and_every_phase_runs() {
+fn the_noop_plugin_loads_with_every_phase() {
     let tmp = TempDir::new("plugins");
     let dir = tmp.root();
     install(dir, "noop");
@@ -41,6 +44,76 @@ fn the_noop_plugin_loads_and_every_phase_runs() {
     }
     let (outcome, replaced) = noop.body_filter(&mut state, b"chunk", true);
     assert_eq!((outcome, replaced), (PhaseOutcome::Continue, None));
+}
+
+#[test]
+fn every_phase_call_reaches_the_plugin() {
+    let tmp = TempDir::new("plugins");
+    let dir = tmp.root();
+    for name in ["test-order", "template", "response-rewrite", "prometheus"] {
+        install(dir, name);
+    }
+    let registry = PluginRegistry::new(None);
+    let report = registry.load_dir(dir);
+    assert_eq!(report.loaded.len(), 4, "{:?}", report.refused);
+    let host = GatewayServices::default();
+    let build = |name: &str, config: serde_json::Value| {
+        let entry = registry.get(name).expect("registered");
+        PluginInstance::build(&entry, &config, host.handle()).expect("built")
+    };
+    let mut state = request("/open");
+
+    // rewrite, before_proxy, header_filter: test-order's edits of the
+    // request variables, the request headers and the response headers.
+    let order = build("test-order", json!({"name": "a"}));
+    assert_eq!(
+        order.call(Phase::Rewrite, &mut state),
+        PhaseOutcome::Continue
+    );
+    assert_eq!(state.vars.get("test_order"), Some("a"));
+    for tries in ["1", "2"] {
+        let outcome = order.call(Phase::BeforeProxy, &mut state);
+        assert_eq!(outcome, PhaseOutcome::Continue);
+        let header = state.headers.get("x-test-tries").map(|v| v.as_bytes());
+        assert_eq!(header, Some(tries.as_bytes()), "before_proxy call {tries}");
+    }
+    state.response_status = 200;
+    let outcome = order.call(Phase::HeaderFilter, &mut state);
+    assert_eq!(outcome, PhaseOutcome::Continue);
+    let header = state.response_headers.get("x-test-order");
+    assert_eq!(header.map(|v| v.as_bytes()), Some(&b"a"[..]));
+
+    // access: template answers for the prefix it denies.
+    let template = build("template", json!({"value": "v", "deny_prefix": "/open"}));
+    match template.call(Phase::Access, &mut state) {
+        PhaseOutcome::Respond(reply) => assert_eq!(reply.status, 403),
+        other => panic!("expected template's 403, got {other:?}"),
+    }
+
+    // body_filter: response-rewrite replaces the body at its last chunk.
+    let rewrite = build("response-rewrite", json!({"body": "new body"}));
+    assert_eq!(
+        rewrite.call(Phase::HeaderFilter, &mut state),
+        PhaseOutcome::Continue
+    );
+    let (outcome, replaced) = rewrite.body_filter(&mut state, b"old", true);
+    assert_eq!(outcome, PhaseOutcome::Continue);
+    assert_eq!(replaced.as_deref(), Some(&b"new body"[..]));
+
+    // log: prometheus counts the request in the host's metrics.
+    let prometheus = build("prometheus", json!({}));
+    let counted = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("apisix_http_status{") && l.contains("code=\"200\""))
+            .count()
+    };
+    assert_eq!(counted(&render_metrics(host.metrics())), 0);
+    assert_eq!(
+        prometheus.call(Phase::Log, &mut state),
+        PhaseOutcome::Continue
+    );
+    let text = render_metrics(host.metrics());
+    assert_eq!(counted(&text), 1, "{text}");
 }
 
 /// Log output captured from the current thread.

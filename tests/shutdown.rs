@@ -1,52 +1,49 @@
 //! End to end: on SIGTERM the gateway stops accepting, finishes the
-//! request in flight, and exits cleanly.
+//! request in flight (held at the node until the test lets it go), and
+//! exits cleanly.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use radixgate_test_support::{eventually, request, Gateway};
+use radixgate_test_support::{eventually, request, Gateway, Node};
 
 const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
-/// A node that answers each request after `delay`.
-fn slow_node(delay: Duration) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut s in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf);
-                std::thread::sleep(delay);
-                let _ = s.write_all(
-                    b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\nslow",
-                );
-            });
-        }
-    });
-    port
-}
-
 #[test]
 fn sigterm_drains_requests_in_flight() {
-    let node = slow_node(Duration::from_millis(1500));
-    let mut gw = Gateway::start_file(BIN, &format!(
-        "routes:\n  - {{id: slow, uri: /slow, upstream: {{nodes: {{\"127.0.0.1:{node}\": 1}}}}}}\n#END\n"
-    ));
+    let node = Node::start("slow");
+    node.hold(true);
+    let mut gw = Gateway::start_file(
+        BIN,
+        &format!(
+            "routes:\n  - {{id: slow, uri: /slow, upstream: {{nodes: {{\"{}\": 1}}}}}}\n#END\n",
+            node.addr()
+        ),
+    );
     let port = gw.port;
     let in_flight = std::thread::spawn(move || request(port, "GET", "/slow", &[]));
-    std::thread::sleep(Duration::from_millis(400));
+    // In flight: the node has the request and holds it.
+    assert!(
+        eventually(10, || node.held() == 1),
+        "the request never reached the node\n{}",
+        gw.log()
+    );
     let t = Instant::now();
     gw.terminate();
-    // New connections are refused soon after the signal.
+    // New connections are refused soon after the signal, while the
+    // request is still held; the gateway waits for it.
     let refused = eventually(3, || TcpStream::connect(("127.0.0.1", port)).is_err());
     assert!(refused, "still accepting after SIGTERM");
+    assert!(gw.alive(), "exited with a request in flight\n{}", gw.log());
+    assert_eq!(node.held(), 1);
+    node.hold(false);
     let resp = in_flight
         .join()
-        .unwrap()
+        .expect("the client thread")
         .expect("in-flight request completes");
-    assert_eq!((resp.status, resp.body.as_str()), (200, "slow"), "{resp:?}");
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert_eq!(resp.echoed("upstream").as_deref(), Some("slow"), "{resp:?}");
+    assert_eq!(resp.echoed("path").as_deref(), Some("/slow"), "{resp:?}");
     let status = gw.wait_exit(10).expect("gateway exits after draining");
     assert!(status.success(), "{status:?}\n{}", gw.log());
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use radixgate_test_support::{bad_upstream, eventually, get, Gateway, Node};
+use radixgate_test_support::{bad_upstream, eventually, get, Gateway, Node, Request};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
@@ -21,14 +21,19 @@ const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 #[derive(Default)]
 struct Seen {
     per_conn: Mutex<Vec<usize>>,
-    sni: Mutex<Vec<String>>,
+    /// The SNI of each TLS connection, in handshake order (`None`: none sent).
+    sni: Mutex<Vec<Option<String>>>,
     /// Connections the gateway closed.
     closed: std::sync::atomic::AtomicUsize,
 }
 
 impl Seen {
     fn conns(&self) -> Vec<usize> {
-        self.per_conn.lock().unwrap().clone()
+        self.per_conn.lock().expect("the node's counters").clone()
+    }
+
+    fn sni(&self) -> Vec<Option<String>> {
+        self.sni.lock().expect("the node's SNI list").clone()
     }
 }
 
@@ -42,7 +47,7 @@ fn counting_node(tls: Option<Arc<rustls::ServerConfig>>) -> (u16, Arc<Seen>) {
     thread::spawn(move || {
         for tcp in listener.incoming().flatten() {
             let id = {
-                let mut v = s.per_conn.lock().unwrap();
+                let mut v = s.per_conn.lock().expect("the node's counters");
                 v.push(0);
                 v.len() - 1
             };
@@ -63,9 +68,8 @@ fn counting_node(tls: Option<Arc<rustls::ServerConfig>>) -> (u16, Arc<Seen>) {
                             return;
                         }
                     }
-                    if let Some(name) = stream.conn.server_name() {
-                        s.sni.lock().unwrap().push(name.to_owned());
-                    }
+                    let name = stream.conn.server_name().map(str::to_owned);
+                    s.sni.lock().expect("the node's SNI list").push(name);
                     serve_counting(stream, id, &s);
                 }
             });
@@ -101,7 +105,7 @@ fn serve_counting<S: Read + Write>(mut stream: S, id: usize, seen: &Seen) {
         }
         buf.drain(..head_end + len);
         let n = {
-            let mut v = seen.per_conn.lock().unwrap();
+            let mut v = seen.per_conn.lock().expect("the node's counters");
             v[id] += 1;
             v[id]
         };
@@ -150,36 +154,67 @@ fn raw_status(port: u16, bytes: &[u8]) -> u16 {
 
 #[test]
 fn https_nodes_get_sni_and_keep_alive() {
-    let (port, seen) = counting_node(Some(tls_config()));
+    // One TLS node per SNI rule: `upstream_host` with `pass_host: rewrite`;
+    // else the node's host (a name: sent, not the client's Host; an IP
+    // address: no SNI at all).
+    let cfg = tls_config();
+    let (rewrite, rewrite_seen) = counting_node(Some(cfg.clone()));
+    let (named, named_seen) = counting_node(Some(cfg.clone()));
+    let (ip, ip_seen) = counting_node(Some(cfg));
     let gw = Gateway::start_file(
         BIN,
         &format!(
             r#"routes:
-  - id: tls
-    uri: /tls
+  - id: rewrite
+    uri: /rewrite
     upstream:
       scheme: https
-      nodes: {{"127.0.0.1:{port}": 1}}
+      nodes: {{"127.0.0.1:{rewrite}": 1}}
       pass_host: rewrite
-      upstream_host: localhost
+      upstream_host: rewritten.example
+      tls: {{verify: false}}
+  - id: named
+    uri: /named
+    upstream:
+      scheme: https
+      nodes: {{"localhost:{named}": 1}}
+      tls: {{verify: false}}
+  - id: ip
+    uri: /ip
+    upstream:
+      scheme: https
+      nodes: {{"127.0.0.1:{ip}": 1}}
       tls: {{verify: false}}
 #END
 "#
         ),
     );
-    for _ in 0..8 {
-        let r = get(gw.port, "/tls");
-        assert_eq!(r.status, 200, "{r:?}\n{}", gw.log());
-        assert!(r.body.starts_with("conn="), "{r:?}");
+    for path in ["/rewrite", "/named", "/ip"] {
+        for _ in 0..4 {
+            let r = Request::get(path)
+                .header("Host", "client.example")
+                .send(gw.port)
+                .unwrap_or_else(|e| panic!("GET {path}: no answer: {e}"));
+            assert_eq!(r.status, 200, "{path}: {r:?}\n{}", gw.log());
+            assert!(r.body.starts_with("conn="), "{path}: {r:?}");
+        }
     }
-    let conns = seen.conns();
-    assert_eq!(conns.iter().sum::<usize>(), 8);
-    // Two workers, each with its own pool: far fewer connections than requests.
-    assert!(
-        conns.len() <= 2,
-        "one TLS connection per request: {conns:?}"
-    );
-    assert!(seen.sni.lock().unwrap().iter().all(|n| n == "localhost"));
+    let cases = [
+        ("rewrite", &rewrite_seen, Some("rewritten.example")),
+        ("named", &named_seen, Some("localhost")),
+        ("ip", &ip_seen, None),
+    ];
+    for (route, seen, sni) in cases {
+        let conns = seen.conns();
+        assert_eq!(conns.iter().sum::<usize>(), 4, "{route}: {conns:?}");
+        // Two workers, each with its own pool: connections are reused.
+        assert!(
+            (1..=2).contains(&conns.len()),
+            "{route}: one TLS connection per request: {conns:?}"
+        );
+        let want = vec![sni.map(str::to_owned); conns.len()];
+        assert_eq!(seen.sni(), want, "{route}: the SNI of each connection");
+    }
 }
 
 #[test]

@@ -1,11 +1,14 @@
 //! The gateway's HTTP/1.1 client against nodes that script their side of
 //! the wire byte by byte: chunked and close-delimited bodies, interim
 //! answers, bodiless answers, chunked uploads, idle connections the node
-//! closes, and a node that closes a reused connection without answering.
+//! closes, a node that closes a reused connection without answering, a
+//! node that is not speaking HTTP (502) or cuts its body short (the
+//! client's connection is cut), one that stops reading (send timeout),
+//! and least_conn counting a response until its body ends.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -241,20 +244,28 @@ fn a_chunked_upload_goes_chunked_and_whole() {
 
 #[test]
 fn idle_connections_the_node_closed_are_not_used() {
-    // The node closes every connection 50 ms after answering.
-    let (port, conns) = node(Arc::new(|_, seen: &Seen, s: &mut TcpStream| {
+    // The node closes each connection once the client has its answer (the
+    // gateway has pooled the connection by then), and counts the closes.
+    let (answered, closed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (got, shut) = (answered.clone(), closed.clone());
+    let (port, conns) = node(Arc::new(move |_, seen: &Seen, s: &mut TcpStream| {
         let body = String::from_utf8_lossy(&seen.body).into_owned();
         let answer = format!(
             "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
         let _ = s.write_all(answer.as_bytes());
-        thread::sleep(Duration::from_millis(50));
+        eventually(10, || {
+            got.load(Ordering::SeqCst) > shut.load(Ordering::SeqCst)
+        });
+        let _ = s.shutdown(Shutdown::Both);
+        shut.fetch_add(1, Ordering::SeqCst);
         false
     }));
     let gw = gateway(port);
     for i in 0..5 {
-        thread::sleep(Duration::from_millis(200));
+        // POSTs: a request sent on a connection the node closed is lost
+        // (502), never sent again.
         let body = format!("upload {i}");
         let raw = format!(
             "POST /t/p HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -267,6 +278,11 @@ fn idle_connections_the_node_closed_are_not_used() {
             gw.log()
         );
         assert_eq!(String::from_utf8_lossy(&got), body);
+        answered.fetch_add(1, Ordering::SeqCst);
+        assert!(
+            eventually(10, || closed.load(Ordering::SeqCst) == i + 1),
+            "the node did not close connection {i}"
+        );
     }
     assert_eq!(conns.load(Ordering::SeqCst), 5);
 }
@@ -302,27 +318,77 @@ fn a_get_is_sent_again_when_a_reused_connection_closes_unanswered() {
 
 #[test]
 fn a_node_speaking_something_else_is_502() {
-    let (port, _) = node(Arc::new(|_, seen: &Seen, s: &mut TcpStream| {
-        let answer: &[u8] = if seen.head.contains("/t/short") {
-            b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this"
-        } else {
-            b"SSH-2.0-OpenSSH\r\n\r\n"
-        };
-        let _ = s.write_all(answer);
+    let (port, _) = node(Arc::new(|_, _: &Seen, s: &mut TcpStream| {
+        let _ = s.write_all(b"SSH-2.0-OpenSSH\r\n\r\n");
         false
     }));
     let gw = gateway(port);
-    let (status, head, _) = get(gw.port, "/t/garbage");
-    assert!(status.starts_with("HTTP/1.1 502"), "{head}");
-    // A body cut short: the client's connection is cut too, never a
-    // complete-looking answer.
-    let (_, _, body) = get(gw.port, "/t/short");
-    assert!(body.len() < 100);
-    let log = gw.log();
-    assert!(log.contains("invalid response head"), "{log}");
-    // And the gateway goes on.
-    let (status, head, _) = get(gw.port, "/t/garbage");
-    assert!(status.starts_with("HTTP/1.1 502"), "{head}");
+    // Twice: the gateway goes on after a node spoke something else.
+    for _ in 0..2 {
+        let (status, head, body) = get(gw.port, "/t/garbage");
+        assert_eq!(status, "HTTP/1.1 502 Bad Gateway", "{head}\n{}", gw.log());
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            r#"{"error_msg":"502 Bad Gateway"}"#,
+            "{head}"
+        );
+        // None of the node's bytes reach the client.
+        assert!(!head.contains("SSH"), "{head}");
+    }
+    assert!(gw.log().contains("invalid response head"), "{}", gw.log());
+}
+
+#[test]
+fn a_body_cut_short_cuts_the_client_connection() {
+    // The node sends its head and 9 of the 100 bytes it announced, and
+    // closes once the test has seen them reach the client.
+    let cut = Arc::new(AtomicBool::new(false));
+    let close = cut.clone();
+    let (port, _) = node(Arc::new(move |_, _: &Seen, s: &mut TcpStream| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this");
+        eventually(10, || close.load(Ordering::SeqCst));
+        false
+    }));
+    let gw = gateway(port);
+    let mut s = TcpStream::connect(("127.0.0.1", gw.port)).expect("connect gateway");
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    // Kept alive: only a cut ends this connection.
+    s.write_all(b"GET /t/short HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("send");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !got.ends_with(b"\r\n\r\nonly this") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => panic!(
+                "the connection ended before the body's first bytes: {:?}\n{}",
+                String::from_utf8_lossy(&got),
+                gw.log()
+            ),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&got).to_ascii_lowercase();
+    assert!(text.starts_with("http/1.1 200 ok\r\n"), "{text}");
+    assert!(text.contains("\r\ncontent-length: 100\r\n"), "{text}");
+    // The node closes: the gateway ends the client's connection without
+    // another byte (a body of 9 bytes, never a complete-looking answer).
+    cut.store(true, Ordering::SeqCst);
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    let mut rest = Vec::new();
+    let end = s.read_to_end(&mut rest);
+    assert!(
+        rest.is_empty(),
+        "bytes after the cut: {:?}",
+        String::from_utf8_lossy(&rest)
+    );
+    assert!(
+        end.is_ok()
+            || end
+                .as_ref()
+                .is_err_and(|e| e.kind() == ErrorKind::ConnectionReset),
+        "the client connection was not closed: {end:?}\n{}",
+        gw.log()
+    );
 }
 
 #[test]
@@ -365,7 +431,6 @@ fn a_node_that_stops_reading_hits_the_send_timeout() {
 
 #[test]
 fn least_conn_counts_a_response_in_flight_until_its_body_ends() {
-    use std::sync::atomic::AtomicBool;
     // `slow` sends its head and half its body at once, the rest on release.
     let (slow_hits, release) = (
         Arc::new(AtomicUsize::new(0)),

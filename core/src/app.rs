@@ -104,6 +104,12 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
         }
         host.start_exporter(&config.plugins);
         builder.set_plugin_host(host.clone());
+        // An upgraded plugin's users get new instances with the next
+        // snapshot; requests in flight finish on the instances they hold.
+        let upgrades = tx.clone();
+        host.on_upgrade(move |names| {
+            let _ = upgrades.send(SourceEvent::PluginsUpgraded(names));
+        });
     }
     std::thread::Builder::new()
         .name("config-builder".into())
@@ -115,6 +121,15 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
             }
         })
         .map_err(StartError::Source)?;
+    // Fields in etcd are encrypted (APISIX's data_encryption); never in the
+    // standalone file. The keyring was checked when config.yaml was read.
+    if config.config.provider == Provider::Etcd {
+        crate::config::set_keyring(
+            crate::config::Keyring::from_section(&config.data_encryption)
+                .ok()
+                .flatten(),
+        );
+    }
     let source: Box<dyn ConfigSource> = match config.config.provider {
         Provider::Etcd => Box::new(EtcdSource::new(config.etcd.clone())),
         Provider::Yaml => Box::new(file_source(&config)),

@@ -7,20 +7,39 @@
 //! through [`abi::PluginInstance`]. [`mock`] runs a plugin without the
 //! gateway, through the same ABI.
 //!
-//! ```ignore
-//! use radixgate_plugin::{export_plugin, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin};
+//! ```
+//! use radixgate_plugin::{
+//!     export_plugin, serde_json, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin,
+//! };
 //!
-//! struct Hello;
+//! pub struct Hello;
+//!
 //! impl Plugin for Hello {
 //!     const NAME: &'static str = "hello";
 //!     const VERSION: &'static str = "0.1.0";
 //!     const PRIORITY: i32 = 1000;
 //!     const PHASES: Phases = Phases::of(Phase::Access);
 //!     type Config = serde_json::Value;
-//!     fn new(_: Self::Config, _: &Host) -> Result<Self, ConfigError> { Ok(Hello) }
-//!     fn access(&self, _ctx: &mut Ctx<'_>) -> Decision { Decision::respond(200, "hello") }
+//!     fn new(_: Self::Config, _: &Host) -> Result<Self, ConfigError> {
+//!         Ok(Hello)
+//!     }
+//!     fn access(&self, _ctx: &mut Ctx<'_>) -> Decision {
+//!         Decision::respond(200, "hello")
+//!     }
 //! }
 //! export_plugin!(Hello);
+//!
+//! // The mock host calls it through the ABI, as the gateway does.
+//! use radixgate_plugin::abi::PhaseResult;
+//! use radixgate_plugin::mock::{MockHost, MockInstance, MockRequest};
+//!
+//! let plugin = MockInstance::new::<Hello>("{}", &MockHost::new()).expect("a valid config");
+//! match plugin.access(&mut MockRequest::new("GET", "/")) {
+//!     PhaseResult::Respond(reply) => {
+//!         assert_eq!((reply.status, reply.body.as_slice()), (200, &b"hello"[..]))
+//!     }
+//!     other => panic!("expected hello's answer, got {other:?}"),
+//! }
 //! ```
 
 pub mod abi;
@@ -31,8 +50,8 @@ pub mod vars;
 
 pub use abi::{LogLevel, MetricId, Phase, Phases, StoreCounter};
 pub use sdk::{
-    new_instance, root_module, Chunk, ConfigError, Ctx, Decision, Host, Plugin, Response,
-    ROOT_SYMBOL,
+    new_instance, root_module, Chunk, ConfigError, Ctx, Decision, Host, HostCall, HttpRequest,
+    HttpResponse, Plugin, RedisReply, RedisTarget, Response, Waiting, ROOT_SYMBOL,
 };
 
 /// serde, for `#[derive(Deserialize)]` on a plugin's config with
@@ -45,6 +64,7 @@ pub use serde_json;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::sdk::panics::install_hook;
+    pub use crate::sdk::root_module_built;
     pub use abi_stable::library::{
         __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
     };
@@ -52,3 +72,5 @@ pub mod __private {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wait_tests;

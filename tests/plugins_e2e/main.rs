@@ -3,8 +3,10 @@
 //! routes and global rules in the standalone file, and run on real
 //! requests to a real upstream.
 
+mod docs;
 mod etcd_reload;
 mod harness;
+mod metadata;
 mod prefer_route;
 
 use radixgate_test_support::{eventually, free_port, plugins, request, Node, ADMIN_KEY};
@@ -82,12 +84,19 @@ routes:
     assert_eq!(header(&r, "x-test-order").as_deref(), Some("g,f"));
     let r = gw.get("/filtered?x=2", &[]);
     assert_eq!(header(&r, "x-test-order").as_deref(), Some("g"));
-    // An unknown plugin is skipped with a warning; the route serves.
+    // A route naming a plugin that is not loaded is refused, not served
+    // without it; the log names the route and the plugin.
     let r = gw.get("/unknown", &[]);
-    assert_eq!(r.status, 200);
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (404, r#"{"error_msg":"404 Route Not Found"}"#)
+    );
     let log = gw.log();
     assert!(
-        log.contains("unknown plugin dropped") && log.contains("no-such-plugin"),
+        log.lines()
+            .any(|l| l.contains("unknown plugin [no-such-plugin]")
+                && l.contains("route")
+                && l.contains("unknown")),
         "{log}"
     );
 }

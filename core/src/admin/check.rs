@@ -31,8 +31,8 @@ pub fn object(kind: Kind, id: &str, value: &Value) -> Result<(), Refusal> {
             "{kind} objects are not supported by this build yet"
         )));
     }
-    // With a plugin host, a plugin it has not loaded is refused: the
-    // object would otherwise serve without it.
+    // A plugin the host has not loaded is refused: the object would
+    // otherwise serve without it.
     if let Some(name) = crate::config::unknown_plugin(kind, value) {
         return Err(Refusal::Invalid(format!("unknown plugin [{name}]")));
     }

@@ -8,6 +8,7 @@ use http::StatusCode;
 use serde_json::{json, Value};
 
 use super::check::{self, Refusal};
+use super::owners;
 use super::store::{AdminStore, Kv, StoreError};
 use super::target::{valid_id, ObjectPath};
 use crate::config::Kind;
@@ -34,8 +35,12 @@ fn refusal(r: Refusal) -> AdminReply {
     }
 }
 
-fn one(kv: &Kv) -> Value {
-    json!({"key": kv.key, "value": kv.value, "createdIndex": kv.created, "modifiedIndex": kv.modified})
+/// A stored object of `kind` as the Admin API answers it: its encrypted
+/// fields decrypted, as APISIX answers.
+fn one(kind: Kind, kv: &Kv) -> Value {
+    let mut value = kv.value.clone();
+    crate::config::reveal(kind, &mut value);
+    json!({"key": kv.key, "value": value, "createdIndex": kv.created, "modifiedIndex": kv.modified})
 }
 
 fn now() -> u64 {
@@ -48,14 +53,15 @@ fn not_found(key: &str) -> AdminReply {
     error(StatusCode::NOT_FOUND, format!("Key not found: {key}"))
 }
 
-/// GET: one object, or `{total, list}` filtered by `name`, `label`, `uri`
-/// and paged by `page` (from 1) and `page_size` (10-500).
+/// GET: one object, or `{total, list}` filtered by `name` (a substring),
+/// `label` (`key` or `key:value`), `uri` (a substring of `uri` or of one
+/// of `uris`) and paged by `page` (from 1) and `page_size` (10-500).
 pub async fn get(store: &AdminStore, t: &ObjectPath, q: &HashMap<String, String>) -> AdminReply {
     let prefix = store.prefix().to_owned();
     if t.id.is_some() {
         let key = t.key(&prefix);
         return match store.get(&key).await {
-            Ok(Some(kv)) => (StatusCode::OK, one(&kv)),
+            Ok(Some(kv)) => (StatusCode::OK, one(t.kind, &kv)),
             Ok(None) => not_found(&key),
             Err(e) => store_error(&e),
         };
@@ -73,7 +79,15 @@ pub async fn get(store: &AdminStore, t: &ObjectPath, q: &HashMap<String, String>
         list.retain(|kv| has(&kv.value, "name", name));
     }
     if let Some(uri) = q.get("uri") {
-        list.retain(|kv| has(&kv.value, "uri", uri));
+        // In `uri`, or in any of `uris` (as APISIX).
+        let in_uris = |v: &Value| {
+            v.get("uris").and_then(Value::as_array).is_some_and(|uris| {
+                uris.iter()
+                    .filter_map(Value::as_str)
+                    .any(|u| u.contains(uri.as_str()))
+            })
+        };
+        list.retain(|kv| has(&kv.value, "uri", uri) || in_uris(&kv.value));
     }
     if let Some(label) = q.get("label") {
         let (k, v) = label.split_once(':').unwrap_or((label, ""));
@@ -99,7 +113,7 @@ pub async fn get(store: &AdminStore, t: &ObjectPath, q: &HashMap<String, String>
             .take(size)
             .collect();
     }
-    let list: Vec<Value> = list.iter().map(one).collect();
+    let list: Vec<Value> = list.iter().map(|kv| one(t.kind, kv)).collect();
     (StatusCode::OK, json!({ "total": total, "list": list }))
 }
 
@@ -163,7 +177,32 @@ async fn write(
         ..t.clone()
     };
     let key = path.key(store.prefix());
-    match store.put(&key, &value, expect, ttl).await {
+    // Stored with its encrypted fields sealed, as APISIX stores them.
+    let mut stored = value.clone();
+    crate::config::seal(t.kind, &mut stored);
+    let mut tries = 0;
+    let written = loop {
+        let guards = if matches!(t.kind, Kind::Consumer | Kind::Credential) {
+            match owners::check(store, t.kind, &key, &value).await {
+                Ok(g) => g,
+                Err(r) => return refusal(r),
+            }
+        } else {
+            Vec::new()
+        };
+        tries += 1;
+        match store.put(&key, &stored, expect, ttl, &guards).await {
+            // A guard lost to a concurrent write: check again (a PATCH's
+            // own compare-and-set is retried by the PATCH).
+            Err(StoreError::Conflict)
+                if !guards.is_empty() && matches!(expect, None | Some(0)) && tries < 5 =>
+            {
+                continue
+            }
+            other => break other,
+        }
+    };
+    match written {
         Ok((created, rev)) => {
             let status = if created {
                 StatusCode::CREATED
@@ -286,6 +325,7 @@ pub async fn patch(
             Err(e) => return store_error(&e),
         };
         let mut value = old.value.clone();
+        crate::config::reveal(t.kind, &mut value);
         match &t.sub {
             Some(sub) => {
                 if let Err(e) = check::set_path(&mut value, sub, body.clone()) {
@@ -308,7 +348,8 @@ pub async fn patch(
     last
 }
 
-/// DELETE: `{"deleted":"1","key":...}`; refused while referenced unless `force=true`.
+/// DELETE: `{"deleted":"1","key":...}`; refused while referenced unless
+/// `force=true`. A consumer's credentials go in the same transaction.
 pub async fn delete(store: &AdminStore, t: &ObjectPath, q: &HashMap<String, String>) -> AdminReply {
     let Some(id) = &t.id else {
         return error(StatusCode::METHOD_NOT_ALLOWED, "DELETE needs an id");
@@ -330,7 +371,8 @@ pub async fn delete(store: &AdminStore, t: &ObjectPath, q: &HashMap<String, Stri
             return refusal(r);
         }
     }
-    match store.delete(&key).await {
+    let nested = (t.kind == Kind::Consumer).then(|| format!("{key}/credentials/"));
+    match store.delete(&key, nested.as_deref()).await {
         Ok(true) => (StatusCode::OK, json!({"deleted": "1", "key": key})),
         Ok(false) => not_found(&key),
         Err(e) => store_error(&e),

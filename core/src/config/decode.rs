@@ -1,6 +1,7 @@
 //! The one conversion from an object's JSON (outer shape) to its typed
-//! value: schema check, defaults, unknown plugins dropped, serde, then the
-//! limits of this build. Errors name kind, id and field.
+//! value: schema check, defaults, plugins (an unknown one refuses the
+//! object), serde, then the limits of this build. Errors name kind, id and
+//! field.
 
 use serde_json::Value;
 
@@ -15,6 +16,30 @@ use super::{schema, validate};
 /// list and under etcd's `/consumers/<username>/credentials/<id>`.
 pub const CREDENTIALS: &str = "/credentials/";
 
+/// The id an object of `kind` names in errors: its `id` (a consumer's
+/// `username`), else `fallback_id`.
+pub fn id_text(kind: Kind, value: &Value, fallback_id: &str) -> String {
+    match (kind, value.get("id"), value.get("username")) {
+        (Kind::Consumer, _, Some(Value::String(u))) => u.clone(),
+        (_, Some(Value::String(s)), _) => s.clone(),
+        (_, Some(Value::Number(n)), _) => n.to_string(),
+        _ => fallback_id.to_owned(),
+    }
+}
+
+/// Decodes an object of `kind` as stored in `store` (see
+/// [`super::stored::open`]): opened, then [`decode`]d.
+pub fn decode_stored(
+    kind: Kind,
+    value: &Value,
+    fallback_id: &str,
+    store: super::stored::Store,
+) -> Result<(Id, Object), ObjectError> {
+    let mut opened = value.clone();
+    super::stored::open(kind, &id_text(kind, value, fallback_id), &mut opened, store)?;
+    decode(kind, &opened, fallback_id)
+}
+
 /// Decodes and checks one object of `kind` from its JSON form. `fallback_id`
 /// names it in errors when it has no readable id (`#3`: its position).
 ///
@@ -22,16 +47,11 @@ pub const CREDENTIALS: &str = "/credentials/";
 /// for a credential, taken from `id` or else from `fallback_id`, as a
 /// source reading `/consumers/<username>/credentials/<id>` passes it; an
 /// `id` equal to a consumer's `username` is ignored, as sources that add
-/// the key's id to every value do). Plugins the plugin host has not loaded
-/// (every plugin, when there is no plugin host) are dropped with a warning
-/// naming kind, id and plugin; the object is kept.
+/// the key's id to every value do). A plugin the plugin host has not
+/// loaded (any plugin, when there is no plugin host) refuses the object:
+/// `unknown plugin [<name>]`, with kind, id and plugin named.
 pub fn decode(kind: Kind, value: &Value, fallback_id: &str) -> Result<(Id, Object), ObjectError> {
-    let id_text = match (kind, value.get("id"), value.get("username")) {
-        (Kind::Consumer, _, Some(Value::String(u))) => u.clone(),
-        (_, Some(Value::String(s)), _) => s.clone(),
-        (_, Some(Value::Number(n)), _) => n.to_string(),
-        _ => fallback_id.to_owned(),
-    };
+    let id_text = id_text(kind, value, fallback_id);
     let err = |(field, reason): (String, String)| ObjectError::new(kind, &id_text, field, reason);
     let mut value = value.clone();
     let mut consumer = String::new();
@@ -72,7 +92,7 @@ pub fn decode(kind: Kind, value: &Value, fallback_id: &str) -> Result<(Id, Objec
     schema::validate(kind, &id_text, &value)?;
     schema::fill_defaults(kind, &mut value);
     validate::supported(kind, &value).map_err(err)?;
-    super::plugin_check::filter_plugins(kind, &id_text, &mut value)?;
+    super::plugin_check::check_plugins(kind, &id_text, &value)?;
     let obj = match kind {
         Kind::Route => Object::Route(typed(kind, &id_text, &value)?),
         Kind::Service => Object::Service(typed(kind, &id_text, &value)?),

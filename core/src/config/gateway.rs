@@ -31,6 +31,9 @@ pub struct GatewayConfig {
     /// The plugin directory and the plugins enabled.
     #[serde(default)]
     pub plugins: PluginsSection,
+    /// APISIX's field encryption of what is stored in etcd.
+    #[serde(default)]
+    pub data_encryption: super::DataEncryption,
 }
 
 /// `plugins:` where plugin `.so` files are loaded from, and which.
@@ -47,6 +50,43 @@ pub struct PluginsSection {
     /// `127.0.0.1:9091`).
     #[serde(default)]
     pub export_addr: Option<SocketAddr>,
+    /// Load from a directory or files that others than the gateway's user
+    /// may write (group or other write bits, another owner than the
+    /// gateway's user or root); refused unless true.
+    #[serde(default)]
+    pub allow_insecure_dir: bool,
+    /// How much the plugins' shared store (rate-limit counters...) holds.
+    #[serde(default)]
+    pub store: StoreLimits,
+}
+
+/// `plugins.store`: how much the shared store may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreLimits {
+    /// Most entries (default 1,000,000).
+    #[serde(default = "default_entries")]
+    pub max_entries: usize,
+    /// Most bytes of keys, values and per-entry overhead (default 128 MiB).
+    #[serde(default = "default_bytes")]
+    pub max_bytes: usize,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        StoreLimits {
+            max_entries: default_entries(),
+            max_bytes: default_bytes(),
+        }
+    }
+}
+
+fn default_entries() -> usize {
+    1_000_000
+}
+
+fn default_bytes() -> usize {
+    128 << 20
 }
 
 /// `gateway:` the proxy itself.
@@ -228,6 +268,12 @@ impl GatewayConfig {
             let (field, reason) = super::error::split_serde(&e);
             setting(field, reason)
         })?;
+        if let Err(reason) = super::Keyring::from_section(&cfg.data_encryption) {
+            let (field, reason) = reason
+                .split_once(": ")
+                .unwrap_or(("data_encryption", &reason));
+            return Err(setting(field.to_owned(), reason.to_owned()));
+        }
         let g = &cfg.gateway;
         if g.listen.is_empty() {
             return Err(setting(

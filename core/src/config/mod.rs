@@ -9,6 +9,7 @@
 mod admin_settings;
 mod consumer;
 mod decode;
+mod encryption;
 mod error;
 mod etcd_settings;
 mod gateway;
@@ -18,6 +19,7 @@ mod plugin_check;
 mod plugin_sets;
 mod schema;
 mod ssl;
+mod stored;
 mod upstream;
 mod validate;
 
@@ -26,12 +28,15 @@ mod tests;
 
 pub use admin_settings::{AdminKey, AdminSection, Role, DEFAULT_KEY};
 pub use consumer::CredentialConf;
-pub use decode::{decode, CREDENTIALS};
+pub use decode::{decode, decode_stored, CREDENTIALS};
+pub use encryption::{DataEncryption, Keyring};
 pub use error::{FileError, ObjectError};
 pub use etcd_settings::{EtcdSection, EtcdTls};
-pub use gateway::{seconds, GatewayConfig, PluginsSection, Provider};
+pub use gateway::{seconds, GatewayConfig, PluginsSection, Provider, StoreLimits};
 pub use kind::Kind;
 pub use objects::{Id, Object, Plugins, RouteConf, ServiceConf};
+#[cfg(test)]
+pub use plugin_check::install_test_catalog;
 pub use plugin_check::{
     plugin_catalog_generation, plugin_catalog_grew, set_plugin_catalog, unknown_plugin,
     PluginCatalog,
@@ -39,6 +44,7 @@ pub use plugin_check::{
 pub use schema::validate;
 #[cfg(test)]
 pub use ssl::SslType;
+pub use stored::{reveal, seal, set_keyring, Store};
 pub use upstream::{
     BalancerType, HashOn, KeepalivePool, PassHostMode, Scheme, TimeoutConf, UpstreamConf,
     UpstreamTls,

@@ -1,12 +1,16 @@
 //! The hook through which `decode` learns which plugins exist and checks
 //! their configs: the plugin host installs a [`PluginCatalog`] at start;
-//! without one every plugin is unknown (dropped with a warning).
+//! without one every plugin is unknown.
 //!
-//! With a catalog, a known plugin is kept and its config checked against
-//! the plugin's schema (`_meta` is the host's, checked here, not by the
-//! plugin); a config that fails refuses the whole object with APISIX's
-//! `failed to check the configuration of plugin <name> err: <reason>`. An
-//! unknown plugin is dropped with a warning; the object is kept.
+//! Fail closed, as APISIX: an object naming a plugin the catalog does not
+//! know is refused whole (`unknown plugin [<name>]`), never served
+//! without it (a route without its jwt-auth or limit-req would be open).
+//! A known plugin's config is checked against the plugin's schema (`_meta`
+//! is the host's, checked here, not by the plugin); a config that fails
+//! refuses the object with APISIX's `failed to check the configuration of
+//! plugin <name> err: <reason>`. A refused object keeps its last good
+//! version; the sources decode refused objects again when the catalog
+//! learns new plugins.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -22,6 +26,19 @@ pub trait PluginCatalog: Send + Sync {
     /// `config` (without `_meta`) as found on an object of `kind`
     /// (consumers and credentials use the consumer schema).
     fn check(&self, kind: Kind, name: &str, config: &Value) -> Option<Result<(), String>>;
+
+    /// The fields of plugin `name`'s config on an object of `kind` that
+    /// are stored encrypted: its schema's `encrypt_fields`, as in APISIX
+    /// (dotted paths); none by default.
+    fn encrypt_fields(&self, kind: Kind, name: &str) -> Vec<String> {
+        let _ = (kind, name);
+        Vec::new()
+    }
+}
+
+/// [`PluginCatalog::encrypt_fields`] of the installed catalog.
+pub fn encrypt_fields(kind: Kind, name: &str) -> Vec<String> {
+    catalog().map_or_else(Vec::new, |c| c.encrypt_fields(kind, name))
 }
 
 // Global: every decode (file, etcd, Admin API threads) reads it; passing it would touch them all.
@@ -77,61 +94,76 @@ fn check_meta(meta: &Value) -> Result<(), String> {
 }
 
 /// The first plugin of `value.plugins` that the installed catalog does not
-/// know (the Admin API refuses it: `unknown plugin [<name>]`); `None`
-/// without a catalog (no plugin host: plugins are dropped, as before).
+/// know (every plugin, without a catalog): the object is refused with
+/// `unknown plugin [<name>]`.
 pub fn unknown_plugin(kind: Kind, value: &Value) -> Option<String> {
-    let catalog = catalog()?;
     let Some(Value::Object(plugins)) = value.get("plugins") else {
         return None;
     };
+    let catalog = catalog();
     plugins
         .keys()
         .find(|name| {
-            catalog
-                .check(kind, name, &Value::Object(Default::default()))
-                .is_none()
+            catalog.as_ref().is_none_or(|c| {
+                c.check(kind, name, &Value::Object(Default::default()))
+                    .is_none()
+            })
         })
         .cloned()
 }
 
-/// Keeps the known plugins of `value.plugins` (checking each config) and
-/// drops the unknown ones with a warning naming kind, id and plugin.
-pub(super) fn filter_plugins(kind: Kind, id: &str, value: &mut Value) -> Result<(), ObjectError> {
-    let Some(Value::Object(plugins)) = value.get_mut("plugins") else {
+/// Checks every plugin of `value.plugins`: an unknown one refuses the
+/// object (`unknown plugin [<name>]`), as does a config its plugin's
+/// schema or `_meta`'s refuses. Errors name kind, id and plugin.
+pub(super) fn check_plugins(kind: Kind, id: &str, value: &Value) -> Result<(), ObjectError> {
+    let Some(Value::Object(plugins)) = value.get("plugins") else {
         return Ok(());
     };
     let catalog = catalog();
-    let mut refused = None;
-    plugins.retain(|name, config| {
-        let Some(catalog) = &catalog else {
-            tracing::warn!(kind = %kind, id = %id, plugin = %name,
-                "unknown plugin dropped; the object is kept (no plugin host)");
-            return false;
-        };
-        let mut bare = config.clone();
-        let meta = bare.as_object_mut().and_then(|o| o.remove("_meta"));
-        let checked = match catalog.check(kind, name, &bare) {
-            None => {
-                tracing::warn!(kind = %kind, id = %id, plugin = %name,
-                    "unknown plugin dropped; the object is kept");
-                return false;
+    for (name, config) in plugins {
+        let refuse =
+            |reason: String| ObjectError::plain(kind, id, format!("plugins.{name}"), reason);
+        let known = catalog.as_ref().and_then(|c| {
+            let mut bare = config.clone();
+            let meta = bare.as_object_mut().and_then(|o| o.remove("_meta"));
+            let checked = c.check(kind, name, &bare)?;
+            Some(checked.and_then(|()| meta.as_ref().map_or(Ok(()), check_meta)))
+        });
+        match known {
+            None => return Err(refuse(format!("unknown plugin [{name}]"))),
+            Some(Err(reason)) => {
+                return Err(refuse(format!(
+                    "failed to check the configuration of plugin {name} err: {reason}"
+                )))
             }
-            Some(r) => r.and_then(|()| meta.as_ref().map_or(Ok(()), check_meta)),
-        };
-        if let (Err(reason), None) = (checked, &refused) {
-            refused = Some((name.clone(), reason));
+            Some(Ok(())) => {}
         }
-        true
-    });
-    match refused {
-        Some((name, reason)) => Err(ObjectError::plain(
-            kind,
-            id,
-            format!("plugins.{name}"),
-            format!("failed to check the configuration of plugin {name} err: {reason}"),
-        )),
-        None => Ok(()),
     }
+    Ok(())
+}
+
+/// Installs, for unit tests, a catalog that knows the plugins this repo
+/// ships (any config of theirs passes) and no other.
+#[cfg(test)]
+pub fn install_test_catalog() {
+    struct Shipped;
+    impl PluginCatalog for Shipped {
+        fn check(&self, _: Kind, name: &str, _: &Value) -> Option<Result<(), String>> {
+            const NAMES: [&str; 9] = [
+                "key-auth",
+                "limit-count",
+                "cors",
+                "prometheus",
+                "proxy-rewrite",
+                "response-rewrite",
+                "request-id",
+                "ip-restriction",
+                "http-logger",
+            ];
+            NAMES.contains(&name).then_some(Ok(()))
+        }
+    }
+    set_plugin_catalog(Arc::new(Shipped));
 }
 
 #[cfg(test)]

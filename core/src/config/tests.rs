@@ -167,14 +167,22 @@ fn upstream_and_service_errors() {
 }
 
 #[test]
-fn plugins_are_kept_out_but_the_object_stays() {
-    // These tests install no plugin catalog: every plugin is unknown and dropped.
+fn an_unknown_plugin_refuses_the_object() {
+    super::install_test_catalog();
     let v = json!({"id": "r1", "uri": "/", "upstream_id": 1,
         "plugins": {"key-auth": {}, "limit-count": {"count": 1}}});
-    let (_, obj) = decode(Kind::Route, &v, "#0").unwrap();
+    let (_, obj) = decode(Kind::Route, &v, "#0").expect("known plugins");
     let Object::Route(r) = obj else { panic!() };
-    assert!(r.plugins.is_empty());
+    assert_eq!(r.plugins.len(), 2);
     assert_eq!(r.upstream_id, Some(Id("1".into())));
+    let v = json!({"id": "r1", "uri": "/", "upstream_id": 1,
+        "plugins": {"key-auth": {}, "jwt-auth": {}}});
+    let e = decode(Kind::Route, &v, "#0").expect_err("jwt-auth is not loaded");
+    assert_eq!(
+        (e.kind, e.id.as_str(), e.field.as_str()),
+        (Kind::Route, "r1", "plugins.jwt-auth")
+    );
+    assert!(e.to_string().contains("unknown plugin [jwt-auth]"), "{e}");
     for (kind, v) in [
         (Kind::Service, json!({"id": 1, "plugins": {"cors": {}}})),
         (
@@ -233,6 +241,7 @@ fn defaults_reach_the_typed_values() {
 
 #[test]
 fn ids_of_consumers_credentials_and_metadata() {
+    super::install_test_catalog();
     let (id, _) = decode(Kind::Consumer, &json!({"username": "jack"}), "#0").unwrap();
     assert_eq!(id.0, "jack");
     let (id, obj) = decode(

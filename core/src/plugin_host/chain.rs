@@ -23,7 +23,13 @@ pub struct PluginHost {
     pub services: GatewayServices,
     /// The plugin directory (`plugins.dir`).
     pub dir: std::path::PathBuf,
+    /// Told the names of the plugins a reload upgraded, to build new
+    /// instances for the objects using them (the snapshot builder).
+    pub(super) on_upgrade: std::sync::OnceLock<UpgradeHook>,
 }
+
+/// What a reload calls with the names of the plugins it upgraded.
+pub type UpgradeHook = Box<dyn Fn(Vec<String>) + Send + Sync>;
 
 impl std::fmt::Debug for PluginHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40,6 +46,27 @@ impl PluginCatalog for PluginHost {
             }
             _ => entry.check_config(config),
         })
+    }
+
+    fn encrypt_fields(&self, kind: Kind, name: &str) -> Vec<String> {
+        let Some(entry) = self.registry.get(name) else {
+            return Vec::new();
+        };
+        let listed = |schema: Option<&Value>| -> Option<Vec<String>> {
+            let fields = schema?.get("encrypt_fields")?.as_array()?;
+            Some(
+                fields
+                    .iter()
+                    .filter_map(|f| f.as_str().map(str::to_owned))
+                    .collect(),
+            )
+        };
+        let consumer = matches!(kind, Kind::Consumer | Kind::Credential)
+            .then(|| listed(entry.consumer_schema.as_ref()))
+            .flatten();
+        consumer
+            .or_else(|| listed(Some(&entry.route_schema)))
+            .unwrap_or_default()
     }
 }
 

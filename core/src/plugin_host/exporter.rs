@@ -76,6 +76,21 @@ pub fn render(registry: &MetricsRegistry) -> String {
     out
 }
 
+/// The shared store's own figures: its entries and its evictions.
+fn render_store(services: &GatewayServices) -> String {
+    let store = services.store();
+    format!(
+        "# HELP radixgate_shared_store_entries Entries in the plugins' shared store.\n\
+         # TYPE radixgate_shared_store_entries gauge\n\
+         radixgate_shared_store_entries {}\n\
+         # HELP radixgate_shared_store_evictions_total Live entries the plugins' shared store evicted to stay within plugins.store.\n\
+         # TYPE radixgate_shared_store_evictions_total counter\n\
+         radixgate_shared_store_evictions_total {}\n",
+        store.len(),
+        store.evictions()
+    )
+}
+
 /// Answers one scrape: the metrics for `GET` of [`METRICS_PATH`], else 404.
 fn answer(mut stream: TcpStream, services: &GatewayServices) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
@@ -98,7 +113,10 @@ fn answer(mut stream: TcpStream, services: &GatewayServices) {
     let (method, path) = (parts.next(), parts.next().unwrap_or(""));
     let path = path.split('?').next().unwrap_or("");
     let (status, body) = if method == Some("GET") && path == METRICS_PATH {
-        ("200 OK", render(services.metrics()))
+        (
+            "200 OK",
+            render(services.metrics()) + &render_store(services),
+        )
     } else {
         ("404 Not Found", "not found\n".to_string())
     };

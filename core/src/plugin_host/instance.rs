@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::entry::PluginEntry;
 use super::request::RequestState;
+use super::waiting::WaitingPhase;
 
 /// A config the plugin refused (schema or constructor), in APISIX's words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,7 +59,7 @@ impl PluginFailure {
 }
 
 /// What the host does after one phase call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum PhaseOutcome {
     /// Go on.
     Continue,
@@ -66,6 +67,22 @@ pub enum PhaseOutcome {
     Respond(PluginReply),
     /// Answer 500; the failure has been logged with the plugin's name.
     Fail(PluginFailure),
+    /// The phase waits for a host operation: run it with
+    /// [`WaitingPhase::finish`], which resumes the phase to its decision.
+    Wait(WaitingPhase),
+}
+
+impl PartialEq for PhaseOutcome {
+    /// Outcomes are equal when they decide the same; a waiting phase
+    /// equals none.
+    fn eq(&self, other: &PhaseOutcome) -> bool {
+        match (self, other) {
+            (PhaseOutcome::Continue, PhaseOutcome::Continue) => true,
+            (PhaseOutcome::Respond(a), PhaseOutcome::Respond(b)) => a == b,
+            (PhaseOutcome::Fail(a), PhaseOutcome::Fail(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 /// One plugin configured on one object: built when the config is loaded,
@@ -150,50 +167,77 @@ impl PluginInstance {
 
     /// Maps the ABI's result to the host's decision, logging failures.
     fn outcome(&self, phase: Phase, result: PhaseResultNE) -> PhaseOutcome {
-        let failure = match result.into_enum() {
-            Ok(PhaseResult::Continue) => return PhaseOutcome::Continue,
-            Ok(PhaseResult::Respond(reply)) if matches!(phase, Phase::Rewrite | Phase::Access) => {
-                let reply = abi_stable::std_types::RBox::into_inner(reply);
-                return PhaseOutcome::Respond(PluginReply {
-                    status: reply.status,
-                    headers: reply
-                        .headers
-                        .into_iter()
-                        .map(|pair| (pair.0.into_string(), pair.1.into_string()))
-                        .collect(),
-                    body: reply.body.into_vec(),
-                });
-            }
-            Ok(PhaseResult::Respond(_)) => PluginFailure {
-                plugin: self.entry.name.clone(),
-                phase,
-                panicked: false,
-                message: format!("answered the request in {}, which cannot", phase.name()),
-            },
-            Ok(PhaseResult::Error(f)) => PluginFailure {
-                plugin: self.entry.name.clone(),
-                phase,
-                panicked: f.panicked,
-                message: f.message.to_string(),
-            },
-            Ok(_) | Err(_) => PluginFailure {
-                plugin: self.entry.name.clone(),
-                phase,
-                panicked: false,
-                message: "returned a phase result this gateway does not know".into(),
-            },
-        };
-        tracing::error!(
-            plugin = %failure.plugin,
-            phase = phase.name(),
-            panicked = failure.panicked,
-            "plugin {} failed in {}: {}",
-            failure.plugin,
-            phase.name(),
-            failure.message
-        );
-        PhaseOutcome::Fail(failure)
+        outcome(&self.entry, phase, result)
     }
+}
+
+/// Maps the ABI's result of `entry`'s `phase` to the host's decision,
+/// logging failures.
+pub(super) fn outcome(
+    entry: &Arc<PluginEntry>,
+    phase: Phase,
+    result: PhaseResultNE,
+) -> PhaseOutcome {
+    let failure = match result.into_enum() {
+        Ok(PhaseResult::Continue) => return PhaseOutcome::Continue,
+        Ok(PhaseResult::Respond(reply)) if matches!(phase, Phase::Rewrite | Phase::Access) => {
+            let reply = abi_stable::std_types::RBox::into_inner(reply);
+            return PhaseOutcome::Respond(PluginReply {
+                status: reply.status,
+                headers: reply
+                    .headers
+                    .into_iter()
+                    .map(|pair| (pair.0.into_string(), pair.1.into_string()))
+                    .collect(),
+                body: reply.body.into_vec(),
+            });
+        }
+        Ok(PhaseResult::Suspend(handle)) if phase != Phase::BodyFilter => match handle.take() {
+            Some(suspension) => {
+                return PhaseOutcome::Wait(WaitingPhase::new(entry, phase, suspension))
+            }
+            None => PluginFailure {
+                plugin: entry.name.clone(),
+                phase,
+                panicked: false,
+                message: "suspended with a suspension it keeps a share of".into(),
+            },
+        },
+        Ok(PhaseResult::Suspend(_)) => PluginFailure {
+            plugin: entry.name.clone(),
+            phase,
+            panicked: false,
+            message: "waited in body_filter, which cannot".into(),
+        },
+        Ok(PhaseResult::Respond(_)) => PluginFailure {
+            plugin: entry.name.clone(),
+            phase,
+            panicked: false,
+            message: format!("answered the request in {}, which cannot", phase.name()),
+        },
+        Ok(PhaseResult::Error(f)) => PluginFailure {
+            plugin: entry.name.clone(),
+            phase,
+            panicked: f.panicked,
+            message: f.message.to_string(),
+        },
+        Ok(_) | Err(_) => PluginFailure {
+            plugin: entry.name.clone(),
+            phase,
+            panicked: false,
+            message: "returned a phase result this gateway does not know".into(),
+        },
+    };
+    tracing::error!(
+        plugin = %failure.plugin,
+        phase = phase.name(),
+        panicked = failure.panicked,
+        "plugin {} failed in {}: {}",
+        failure.plugin,
+        phase.name(),
+        failure.message
+    );
+    PhaseOutcome::Fail(failure)
 }
 
 /// Instances are shared by every worker thread.

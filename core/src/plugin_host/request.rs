@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use abi_stable::std_types::{RNone, ROption, RSome, RStr, Tuple2};
 use http::header::{HeaderName, HeaderValue};
+use http::uri::Authority;
 use http::{HeaderMap, Method};
 use radixgate_plugin::abi::{ClientAddr, RequestCtx};
 
@@ -33,6 +34,9 @@ pub struct RequestState {
     pub consumer: Option<String>,
     /// Variables shared between plugins for this request.
     pub vars: SharedVars,
+    /// The node the request was sent to (last tried), once chosen: nginx's
+    /// `upstream_addr`, `balancer_ip` and `balancer_port` read from it.
+    pub node: Option<Authority>,
     /// Response status (0 until a response exists).
     pub response_status: u16,
     /// Response headers sent to the client.
@@ -54,6 +58,7 @@ impl RequestState {
             params: Vec::new(),
             consumer: None,
             vars: SharedVars::default(),
+            node: None,
             response_status: 0,
             response_headers: HeaderMap::new(),
         }
@@ -282,6 +287,23 @@ fn text(value: Option<&str>) -> ROption<RStr<'_>> {
     value.map(RStr::from).into()
 }
 
+impl RequestState {
+    /// The variables of the node the request went to, when it has one.
+    fn node_var(&self, name: &str) -> Option<&str> {
+        let node = self.node.as_ref()?;
+        match name {
+            "upstream_addr" => Some(node.as_str()),
+            "balancer_ip" => Some(node.host().trim_start_matches('[').trim_end_matches(']')),
+            // Borrowed from the authority (its port is after the last `:`).
+            "balancer_port" => node
+                .port()
+                .and(node.as_str().rsplit_once(':'))
+                .map(|(_, p)| p),
+            _ => None,
+        }
+    }
+}
+
 impl RequestCtx for RequestState {
     fn method(&self) -> RStr<'_> {
         self.method.as_str().into()
@@ -369,7 +391,8 @@ impl RequestCtx for RequestState {
         self.consumer = Some(username.to_string());
     }
     fn var(&self, name: RStr<'_>) -> ROption<RStr<'_>> {
-        text(self.vars.get(name.as_str()))
+        let name = name.as_str();
+        text(self.vars.get(name).or_else(|| self.node_var(name)))
     }
     fn set_var(&mut self, name: RStr<'_>, value: RStr<'_>) {
         self.vars.insert(name.as_str(), value.as_str());
@@ -402,7 +425,25 @@ impl RequestCtx for RequestState {
 
 #[cfg(test)]
 mod tests {
-    use super::SharedVars;
+    use super::{RequestState, SharedVars};
+    use abi_stable::std_types::{RNone, ROption, RStr};
+    use radixgate_plugin::abi::RequestCtx;
+
+    #[test]
+    fn the_node_variables_read_the_node_a_plugin_did_not_override() {
+        let var = |state: &RequestState, name: &str| match state.var(RStr::from(name)) {
+            ROption::RSome(v) => Some(v.as_str().to_owned()),
+            RNone => None,
+        };
+        let mut state = RequestState::default();
+        assert_eq!(var(&state, "balancer_ip"), None);
+        state.node = Some("[::1]:8080".parse().expect("an authority"));
+        assert_eq!(var(&state, "balancer_ip").as_deref(), Some("::1"));
+        assert_eq!(var(&state, "balancer_port").as_deref(), Some("8080"));
+        assert_eq!(var(&state, "upstream_addr").as_deref(), Some("[::1]:8080"));
+        state.set_var(RStr::from("balancer_port"), RStr::from("1"));
+        assert_eq!(var(&state, "balancer_port").as_deref(), Some("1"));
+    }
 
     #[test]
     fn plugin_header_values_are_checked_whatever_their_length() {

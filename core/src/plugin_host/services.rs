@@ -30,9 +30,16 @@ pub struct GatewayServices {
 
 impl Default for GatewayServices {
     fn default() -> GatewayServices {
+        GatewayServices::new(crate::config::StoreLimits::default())
+    }
+}
+
+impl GatewayServices {
+    /// Host services whose shared store holds at most what `store` says.
+    pub fn new(store: crate::config::StoreLimits) -> GatewayServices {
         GatewayServices {
             inner: Arc::new(Inner {
-                store: SharedStore::default(),
+                store: SharedStore::new(store),
                 metadata: RwLock::default(),
                 metrics: MetricsRegistry::default(),
                 start: Instant::now(),

@@ -1,16 +1,38 @@
 //! The shared counter/TTL store (like nginx's `lua_shared_dict`): one per
 //! gateway, shared by every plugin and worker thread. Rate limits live here.
+//!
+//! Its size is bounded (`plugins.store`: entries and bytes): each shard
+//! keeps its entries in least-recently-used order, and an insert into a
+//! full shard evicts from the old end, in O(1), as many entries as it must
+//! (expired ones first come off that end too, one per insert). No
+//! operation ever walks the whole store, so no worker waits on a sweep
+//! however many keys clients make up; evictions are counted.
+//!
+//! Keys under [`HOST_PREFIX`] (`consumer:`) belong to the host: it
+//! publishes who holds which auth key there from the configuration
+//! ([`SharedStore::publish`]). They are outside the bound and never
+//! evicted, so that no flood of client keys can log a consumer out, and
+//! plugins can read them but not write them, so that no plugin can make
+//! up a consumer.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+
+use lru::LruCache;
+
+use crate::config::StoreLimits;
+
+/// Keys the host publishes and plugins only read.
+pub const HOST_PREFIX: &str = "consumer:";
 
 /// Number of independently locked shards.
 const SHARDS: usize = 16;
 
-/// Expired entries are swept from a shard when it grows past this many
-/// entries since its last sweep.
-const SWEEP_AFTER: usize = 4096;
+/// What an entry costs besides its key and text: the map's slot, the
+/// list's links, the entry itself (an estimate, for the byte bound).
+const ENTRY_OVERHEAD: usize = 96;
 
 /// What a key holds.
 #[derive(Debug, Clone)]
@@ -30,19 +52,54 @@ impl Entry {
     fn live(&self, now_ms: u64) -> bool {
         self.expires_at_ms == 0 || self.expires_at_ms > now_ms
     }
+
+    /// What `key` with this entry costs against the byte bound.
+    fn cost(&self, key: &str) -> usize {
+        let text = match &self.value {
+            StoredValue::Counter(_) => 0,
+            StoredValue::Text(s) => s.len(),
+        };
+        key.len() + text + ENTRY_OVERHEAD
+    }
 }
 
-#[derive(Default)]
+/// One shard: its entries, least recently used last, and their bytes.
 struct Shard {
-    map: HashMap<String, Entry>,
-    sweep_at: usize,
+    map: LruCache<String, Entry>,
+    bytes: usize,
 }
 
 impl Shard {
-    fn sweep_if_grown(&mut self, now_ms: u64) {
-        if self.map.len() >= self.sweep_at + SWEEP_AFTER {
-            self.map.retain(|_, e| e.live(now_ms));
-            self.sweep_at = self.map.len();
+    /// Makes room for `cost` more bytes and one more entry within the
+    /// shard's share of the limits; the number of live entries evicted.
+    fn make_room(&mut self, cost: usize, limits: (usize, usize), now_ms: u64) -> u64 {
+        let (entries, bytes) = limits;
+        // One expired entry off the old end, full or not: the store sheds
+        // what expired as it is used, a step per insert.
+        if self.map.peek_lru().is_some_and(|(_, e)| !e.live(now_ms)) {
+            self.pop();
+        }
+        let mut evicted = 0;
+        while !self.map.is_empty() && (self.map.len() >= entries || self.bytes + cost > bytes) {
+            if self.pop().is_some_and(|e| e.live(now_ms)) {
+                evicted += 1;
+            }
+        }
+        evicted
+    }
+
+    /// Removes the least recently used entry.
+    fn pop(&mut self) -> Option<Entry> {
+        let (key, entry) = self.map.pop_lru()?;
+        self.bytes = self.bytes.saturating_sub(entry.cost(&key));
+        Some(entry)
+    }
+
+    /// Puts `entry` under `key` (a new key: room made first).
+    fn insert(&mut self, key: &str, entry: Entry) {
+        self.bytes += entry.cost(key);
+        if let Some(old) = self.map.put(key.to_owned(), entry) {
+            self.bytes = self.bytes.saturating_sub(old.cost(key));
         }
     }
 }
@@ -52,14 +109,17 @@ impl Shard {
 pub struct SharedStore {
     shards: Vec<Mutex<Shard>>,
     hasher: RandomState,
+    /// Each shard's share of the limits (entries, bytes).
+    per_shard: (usize, usize),
+    evictions: AtomicU64,
+    /// What the host published under [`HOST_PREFIX`]; as large as the
+    /// configuration, never evicted.
+    published: RwLock<HashMap<String, String>>,
 }
 
 impl Default for SharedStore {
     fn default() -> SharedStore {
-        SharedStore {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            hasher: RandomState::new(),
-        }
+        SharedStore::new(StoreLimits::default())
     }
 }
 
@@ -72,15 +132,65 @@ fn expiry(now_ms: u64, ttl_ms: u64) -> u64 {
 }
 
 impl SharedStore {
+    /// An empty store holding at most what `limits` say.
+    pub fn new(limits: StoreLimits) -> SharedStore {
+        SharedStore {
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        map: LruCache::unbounded(),
+                        bytes: 0,
+                    })
+                })
+                .collect(),
+            hasher: RandomState::new(),
+            per_shard: (
+                limits.max_entries.div_ceil(SHARDS).max(1),
+                limits.max_bytes.div_ceil(SHARDS).max(ENTRY_OVERHEAD),
+            ),
+            evictions: AtomicU64::new(0),
+            published: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Publishes `value` under host key `key` (one under [`HOST_PREFIX`]);
+    /// `None` withdraws it.
+    pub fn publish(&self, key: &str, value: Option<&str>) {
+        debug_assert!(key.starts_with(HOST_PREFIX), "{key}");
+        let mut published = self.published.write().unwrap_or_else(|e| e.into_inner());
+        match value {
+            Some(v) => published.insert(key.to_owned(), v.to_owned()),
+            None => published.remove(key),
+        };
+    }
+
     fn shard(&self, key: &str) -> std::sync::MutexGuard<'_, Shard> {
         let i = (self.hasher.hash_one(key) as usize) % self.shards.len();
         self.shards[i].lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Puts a new `entry` under `key` in `shard`, evicting what it must.
+    fn insert_new(&self, shard: &mut Shard, key: &str, entry: Entry, now_ms: u64) {
+        let evicted = shard.make_room(entry.cost(key), self.per_shard, now_ms);
+        if evicted > 0 {
+            self.evictions.fetch_add(evicted, Ordering::Relaxed);
+        }
+        shard.insert(key, entry);
+    }
+
     /// Adds `delta` to counter `key` at time `now_ms`; a missing, expired or
     /// non-counter entry restarts at 0 with expiry `ttl_ms` from now (0:
     /// never). Returns the new value and its expiry (unix ms, 0: never).
+    /// A host key is not a counter: it stays as published, and this
+    /// returns `(0, 0)`.
     pub fn incr(&self, key: &str, delta: i64, ttl_ms: u64, now_ms: u64) -> (i64, u64) {
+        if key.starts_with(HOST_PREFIX) {
+            tracing::warn!(
+                key,
+                "a plugin tried to count on a host key of the shared store; refused"
+            );
+            return (0, 0);
+        }
         let mut shard = self.shard(key);
         if let Some(entry) = shard.map.get_mut(key) {
             if entry.live(now_ms) {
@@ -89,28 +199,28 @@ impl SharedStore {
                     return (*n, entry.expires_at_ms);
                 }
             }
-            *entry = Entry {
-                value: StoredValue::Counter(delta),
-                expires_at_ms: expiry(now_ms, ttl_ms),
-            };
-            return (delta, entry.expires_at_ms);
         }
-        shard.sweep_if_grown(now_ms);
         let expires_at_ms = expiry(now_ms, ttl_ms);
-        shard.map.insert(
-            key.to_string(),
-            Entry {
-                value: StoredValue::Counter(delta),
-                expires_at_ms,
-            },
-        );
+        let entry = Entry {
+            value: StoredValue::Counter(delta),
+            expires_at_ms,
+        };
+        if shard.map.contains(key) {
+            shard.insert(key, entry);
+        } else {
+            self.insert_new(&mut shard, key, entry, now_ms);
+        }
         (delta, expires_at_ms)
     }
 
     /// The value of `key` at `now_ms` (a counter as decimal text), unless
     /// missing or expired.
     pub fn get(&self, key: &str, now_ms: u64) -> Option<String> {
-        let shard = self.shard(key);
+        if key.starts_with(HOST_PREFIX) {
+            let published = self.published.read().unwrap_or_else(|e| e.into_inner());
+            return published.get(key).cloned();
+        }
+        let mut shard = self.shard(key);
         let entry = shard.map.get(key).filter(|e| e.live(now_ms))?;
         Some(match &entry.value {
             StoredValue::Counter(n) => n.to_string(),
@@ -119,20 +229,29 @@ impl SharedStore {
     }
 
     /// Stores text `value` under `key`, expiring `ttl_ms` after `now_ms`
-    /// (0: never).
+    /// (0: never). A host key is not written: it stays as published.
     pub fn set(&self, key: &str, value: &str, ttl_ms: u64, now_ms: u64) {
+        if key.starts_with(HOST_PREFIX) {
+            tracing::warn!(
+                key,
+                "a plugin tried to write a host key of the shared store; refused"
+            );
+            return;
+        }
         let mut shard = self.shard(key);
-        shard.sweep_if_grown(now_ms);
-        shard.map.insert(
-            key.to_string(),
-            Entry {
-                value: StoredValue::Text(value.to_string()),
-                expires_at_ms: expiry(now_ms, ttl_ms),
-            },
-        );
+        let entry = Entry {
+            value: StoredValue::Text(value.to_string()),
+            expires_at_ms: expiry(now_ms, ttl_ms),
+        };
+        if shard.map.contains(key) {
+            shard.insert(key, entry);
+        } else {
+            self.insert_new(&mut shard, key, entry, now_ms);
+        }
     }
 
-    /// The number of entries, expired ones not yet swept included.
+    /// The number of entries, expired ones not yet shed included (host
+    /// keys not counted).
     pub fn len(&self) -> usize {
         self.shards
             .iter()
@@ -144,11 +263,16 @@ impl SharedStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Live entries evicted so far to stay within the limits.
+    pub fn evictions(&self) -> u64 {
+        self.evictions.load(Ordering::Relaxed)
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::SharedStore;
+    use super::{SharedStore, StoreLimits};
 
     #[test]
     fn counters_add_and_expire() {
@@ -172,12 +296,84 @@ mod tests {
     }
 
     #[test]
-    fn expired_entries_are_swept_as_the_store_grows() {
+    fn expired_entries_are_shed_as_the_store_is_used() {
         let store = SharedStore::default();
         // Each entry lives 1 ms; time moves on by 1 ms per insert.
         for i in 0..70_000u64 {
             store.set(&format!("k{i}"), "v", 1, i);
         }
-        assert!(store.len() < 70_000, "{}", store.len());
+        assert!(store.len() < 1_000, "{}", store.len());
+        assert_eq!(store.evictions(), 0, "expired entries are not evictions");
+    }
+
+    #[test]
+    fn a_full_store_evicts_the_least_recently_used_and_counts_it() {
+        let limits = StoreLimits {
+            max_entries: 16 * 100,
+            max_bytes: usize::MAX / 2,
+        };
+        let store = SharedStore::new(limits);
+        store.incr("hot", 1, 0, 0);
+        for i in 0..100_000u64 {
+            store.incr(&format!("client-{i}"), 1, 0, 0);
+            if i % 100 == 0 {
+                // Kept in use: never the least recently used.
+                store.incr("hot", 1, 0, 0);
+            }
+        }
+        assert!(store.len() <= 16 * 100, "{}", store.len());
+        assert!(
+            store.evictions() >= 100_000 - 16 * 100,
+            "{}",
+            store.evictions()
+        );
+        assert_eq!(store.get("hot", 0).as_deref(), Some("1001"));
+        assert_eq!(store.get("client-0", 0), None);
+    }
+
+    #[test]
+    fn host_keys_survive_a_flood_and_plugins_cannot_write_them() {
+        let limits = StoreLimits {
+            max_entries: 16 * 10,
+            max_bytes: usize::MAX / 2,
+        };
+        let store = SharedStore::new(limits);
+        store.publish("consumer:key-auth:k1", Some("jack"));
+        for i in 0..10_000u64 {
+            store.incr(&format!("client-{i}"), 1, 0, 0);
+        }
+        assert!(store.evictions() > 0);
+        assert_eq!(
+            store.get("consumer:key-auth:k1", 0).as_deref(),
+            Some("jack")
+        );
+        // Plugins' writes do not reach host keys.
+        store.set("consumer:key-auth:k1", "mallory", 0, 0);
+        store.set("consumer:key-auth:forged", "admin", 0, 0);
+        assert_eq!(store.incr("consumer:name:x", 1, 0, 0), (0, 0));
+        assert_eq!(
+            store.get("consumer:key-auth:k1", 0).as_deref(),
+            Some("jack")
+        );
+        assert_eq!(store.get("consumer:key-auth:forged", 0), None);
+        assert_eq!(store.get("consumer:name:x", 0), None);
+        store.publish("consumer:key-auth:k1", None);
+        assert_eq!(store.get("consumer:key-auth:k1", 0), None);
+    }
+
+    #[test]
+    fn the_byte_bound_holds_for_long_values() {
+        let limits = StoreLimits {
+            max_entries: 1_000_000,
+            max_bytes: 16 * 4096,
+        };
+        let store = SharedStore::new(limits);
+        let value = "x".repeat(1000);
+        for i in 0..1000u64 {
+            store.set(&format!("k{i}"), &value, 0, 0);
+        }
+        // About four 1 KB entries fit a shard's 4 KiB.
+        assert!(store.len() <= 16 * 4, "{}", store.len());
+        assert!(store.evictions() > 0);
     }
 }

@@ -7,8 +7,8 @@
 use http::uri::{PathAndQuery, Uri};
 use http::{Request, Response, StatusCode, Version};
 use http_body_util::Either;
-use hyper::body::Incoming;
 
+use super::client_body::ClientBody;
 use super::exchange::Exchange;
 use super::headers::{set_forwarded, set_host, strip_hop_by_hop};
 use super::respond::{self, Answer, Body};
@@ -42,7 +42,7 @@ pub fn choose_node<B>(
 pub fn node_request(
     ex: &mut Exchange<'_>,
     route: &RouteRt,
-    mut req: Request<Incoming>,
+    mut req: Request<ClientBody>,
 ) -> Request<ReqBody> {
     *req.version_mut() = Version::HTTP_11;
     let ws = route

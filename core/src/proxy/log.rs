@@ -19,7 +19,7 @@ use super::exchange::Exchange;
 use super::phases::{holds, Chains, PluginRun};
 use super::respond::Body;
 use super::vars::Origin;
-use crate::plugin_host::{Phase, RequestState};
+use crate::plugin_host::{Phase, PhaseOutcome, RequestState};
 
 /// The log step of `ex`, whose response is `resp`: one access line (when
 /// its level is on), and the plugins' log phase unless the response body
@@ -72,19 +72,52 @@ impl LogJob {
 
     /// Runs every log plugin whose filter holds. A plugin's panic is caught
     /// on its side of the boundary and logged by the host with its name.
-    fn run(mut self) {
+    fn run(self) {
+        self.run_from(0);
+    }
+
+    /// Runs the log plugins from the `from`th on. One that waits for a
+    /// host operation goes on in a task of its own on this runtime (at
+    /// most [`LOG_WAIT`]), and the plugins after it with it.
+    fn run_from(mut self, from: usize) {
         let origin = Origin {
             host: &self.host,
             remote: self.state.client,
             local: self.local,
         };
-        for c in self.chains.for_phase(Phase::Log) {
-            if holds(c.filter.as_ref(), &self.state, origin) {
-                let _ = c.instance.call(Phase::Log, &mut self.state);
+        let mut waiting = None;
+        for (at, c) in self.chains.for_phase(Phase::Log).enumerate().skip(from) {
+            if !holds(c.filter.as_ref(), &self.state, origin) {
+                continue;
+            }
+            if let PhaseOutcome::Wait(w) = c.instance.call(Phase::Log, &mut self.state) {
+                waiting = Some((at, w));
+                break;
+            }
+        }
+        let Some((at, w)) = waiting else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    let _ = w.finish(&mut self.state, LOG_WAIT).await;
+                    self.run_from(at + 1);
+                });
+            }
+            Err(_) => {
+                tracing::error!(
+                    plugin = w.plugin(),
+                    "a log phase waits outside a runtime; dropped"
+                );
+                self.run_from(at + 1);
             }
         }
     }
 }
+
+/// How long a log plugin may wait for host operations.
+const LOG_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The log phases a worker thread has yet to run, and its log task.
 struct LogQueue {

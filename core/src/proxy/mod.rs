@@ -4,11 +4,13 @@
 //! module of each).
 
 mod body_filter;
+mod client_body;
 mod exchange;
 mod forward;
 mod headers;
 mod log;
 mod path;
+mod phase_run;
 mod phases;
 mod pipeline;
 mod respond;
@@ -18,5 +20,6 @@ mod upgrade;
 mod vars;
 pub mod workers;
 
+pub use client_body::ClientBody;
 pub use exchange::WorkerContext;
 pub use server::{serve, stopped, Limits};

@@ -18,11 +18,10 @@ use http_body_util::{Either, Full};
 use radix_router::{Expr, Var, Vars};
 
 use super::exchange::Exchange;
+use super::phase_run;
 use super::respond::{self, Answer, Body};
 use super::vars::{Origin, RequestVars};
-use crate::plugin_host::{
-    Chain, ConfiguredPlugin, Phase, PhaseOutcome, PluginReply, RequestState, SharedVars,
-};
+use crate::plugin_host::{Chain, ConfiguredPlugin, Phase, PluginReply, RequestState, SharedVars};
 
 /// The chains one request runs: global rules' first, then the route's.
 #[derive(Default)]
@@ -92,53 +91,24 @@ pub fn start<B>(ex: &mut Exchange<'_>, global: Option<Arc<Chain>>, req: &mut Req
     }));
 }
 
-/// Runs `step` on the request's plugin side, when it has one.
-fn with_run<R>(
-    ex: &mut Exchange<'_>,
-    step: impl FnOnce(&mut PluginRun, &Exchange<'_>) -> R,
-) -> Option<R> {
-    let mut run = ex.plugins.take()?;
-    let out = step(&mut run, ex);
-    ex.plugins = Some(run);
-    Some(out)
-}
-
 /// The rewrite phase; a response when a plugin answered or failed. A
 /// consumer named by auth here brings its plugins, whose rewrite runs too.
-pub fn rewrite(ex: &mut Exchange<'_>) -> Option<Response<Body>> {
-    with_run(ex, |run, ex| {
-        let origin = ex.origin();
-        let answer = run_phase(&run.chains, Phase::Rewrite, &mut run.state, origin);
-        if answer.is_some() {
-            return answer;
-        }
-        let own = merge_consumer(ex, run)?;
-        let own = Chains {
-            global: None,
-            route: Some(own),
-        };
-        run_phase(&own, Phase::Rewrite, &mut run.state, origin)
-    })
-    .flatten()
+pub async fn rewrite(ex: &mut Exchange<'_>) -> Option<Response<Body>> {
+    let step = phase_run::start(ex, Phase::Rewrite);
+    phase_run::settle(ex, step).await
 }
 
 /// The access phase; a response when a plugin answered or failed. A
 /// consumer named here brings its plugins from the next phase on.
-pub fn access(ex: &mut Exchange<'_>) -> Option<Response<Body>> {
-    with_run(ex, |run, ex| {
-        let answer = run_phase(&run.chains, Phase::Access, &mut run.state, ex.origin());
-        if answer.is_none() {
-            merge_consumer(ex, run);
-        }
-        answer
-    })
-    .flatten()
+pub async fn access(ex: &mut Exchange<'_>) -> Option<Response<Body>> {
+    let step = phase_run::start(ex, Phase::Access);
+    phase_run::settle(ex, step).await
 }
 
 /// Merges the consumer's plugins (consumer > consumer_group) into the
 /// route's chain, replacing plugins of the same name, once; the consumer's
 /// own chain, when it has one.
-fn merge_consumer(ex: &Exchange<'_>, run: &mut PluginRun) -> Option<Arc<Chain>> {
+pub(super) fn merge_consumer(ex: &Exchange<'_>, run: &mut PluginRun) -> Option<Arc<Chain>> {
     if run.merged {
         return None;
     }
@@ -187,14 +157,18 @@ pub fn apply_edits<B>(ex: &mut Exchange<'_>, req: &mut Request<B>) -> Result<(),
 /// The before_proxy phase, once the node is chosen, on each try: plugins
 /// see the headers as they go to the node, and their method, target and
 /// header edits go there; 500 when one fails.
-pub fn before_proxy<B>(ex: &mut Exchange<'_>, req: &mut Request<B>) -> Result<(), Answer> {
-    let done = with_run(ex, |run, ex| {
-        if !run.chains.has(Phase::BeforeProxy) {
-            return Ok(());
+pub async fn before_proxy<B>(ex: &mut Exchange<'_>, req: &mut Request<B>) -> Result<(), Answer> {
+    match ex.plugins.as_deref_mut() {
+        Some(run) if run.chains.has(Phase::BeforeProxy) => {
+            std::mem::swap(&mut run.state.headers, req.headers_mut());
         }
+        _ => return Ok(()),
+    }
+    let step = phase_run::start(ex, Phase::BeforeProxy);
+    let answer = phase_run::settle(ex, step).await;
+    if let Some(run) = ex.plugins.as_deref_mut() {
         let state = &mut run.state;
-        std::mem::swap(&mut state.headers, req.headers_mut());
-        let failed = run_phase(&run.chains, Phase::BeforeProxy, state, ex.origin());
+        state.node.clone_from(&ex.node);
         std::mem::swap(&mut state.headers, req.headers_mut());
         if *req.method() != state.method {
             *req.method_mut() = state.method.clone();
@@ -203,70 +177,44 @@ pub fn before_proxy<B>(ex: &mut Exchange<'_>, req: &mut Request<B>) -> Result<()
         if let (false, Some(uri)) = (same, uri_of(state)) {
             *req.uri_mut() = uri;
         }
-        failed.map_or(Ok(()), |resp| Err(Box::new(resp)))
-    });
-    done.unwrap_or(Ok(()))
+    }
+    answer.map_or(Ok(()), |resp| Err(Box::new(resp)))
 }
 
 /// The header_filter phase on every response (a node's, a plugin's
 /// answer, the gateway's own): plugins see and change its status and
 /// headers; 500 when one fails.
-pub fn header_filter(ex: &mut Exchange<'_>, resp: Response<Body>) -> Response<Body> {
-    let Some(mut run) = ex.plugins.take() else {
+pub async fn header_filter(ex: &mut Exchange<'_>, resp: Response<Body>) -> Response<Body> {
+    let node = ex.node.clone();
+    let Some(run) = ex.plugins.as_deref_mut() else {
         return resp;
     };
-    let resp = run.header_filter(ex, resp);
-    ex.plugins = Some(run);
-    resp
-}
-
-impl PluginRun {
-    fn header_filter(&mut self, ex: &Exchange<'_>, resp: Response<Body>) -> Response<Body> {
-        let (chains, state) = (&self.chains, &mut self.state);
-        if let (Some(n), true) = (&ex.node, chains.has(Phase::Log)) {
-            // nginx's $upstream_addr, for log plugins (prometheus' node label).
-            state.vars.insert("upstream_addr", n.as_str());
-        }
-        let keep = chains.has(Phase::Log) || chains.has(Phase::BodyFilter);
-        if !chains.has(Phase::HeaderFilter) && !keep {
-            return resp;
-        }
-        let (mut parts, body) = resp.into_parts();
-        state.response_status = parts.status.as_u16();
-        state.response_headers = std::mem::take(&mut parts.headers);
-        if run_phase(chains, Phase::HeaderFilter, state, ex.origin()).is_some() {
-            return failed();
-        }
-        parts.status = StatusCode::from_u16(state.response_status).unwrap_or(parts.status);
-        parts.headers = if keep {
-            state.response_headers.clone()
-        } else {
-            std::mem::take(&mut state.response_headers)
-        };
-        Response::from_parts(parts, body)
+    let (chains, state) = (&run.chains, &mut run.state);
+    // The node's variables (`upstream_addr`, `balancer_ip`...) for the
+    // response phases and the log.
+    state.node.clone_from(&node);
+    let keep = chains.has(Phase::Log) || chains.has(Phase::BodyFilter);
+    if !chains.has(Phase::HeaderFilter) && !keep {
+        return resp;
     }
-}
-
-/// Runs `phase` of every plugin whose filter holds; a response when one
-/// answered (rewrite, access) or failed (any phase).
-fn run_phase(
-    chains: &Chains,
-    phase: Phase,
-    state: &mut RequestState,
-    origin: Origin<'_>,
-) -> Option<Response<Body>> {
-    for c in chains.for_phase(phase) {
-        if !holds(c.filter.as_ref(), state, origin) {
-            continue;
-        }
-        match c.instance.call(phase, state) {
-            PhaseOutcome::Continue => {}
-            PhaseOutcome::Respond(reply) => return Some(reply_response(c, reply)),
-            // Already logged with the plugin's name and phase.
-            PhaseOutcome::Fail(_) => return Some(failed()),
-        }
+    let (mut parts, body) = resp.into_parts();
+    state.response_status = parts.status.as_u16();
+    state.response_headers = std::mem::take(&mut parts.headers);
+    let step = phase_run::start(ex, Phase::HeaderFilter);
+    if phase_run::settle(ex, step).await.is_some() {
+        return failed();
     }
-    None
+    let Some(run) = ex.plugins.as_deref_mut() else {
+        return failed();
+    };
+    let state = &mut run.state;
+    parts.status = StatusCode::from_u16(state.response_status).unwrap_or(parts.status);
+    parts.headers = if keep {
+        state.response_headers.clone()
+    } else {
+        std::mem::take(&mut state.response_headers)
+    };
+    Response::from_parts(parts, body)
 }
 
 /// The request's variables as a filter reads them: nginx's names, then
@@ -321,7 +269,7 @@ fn uri_of(state: &RequestState) -> Option<Uri> {
 
 /// The response a plugin answered with; `_meta.error_response` replaces
 /// the body of an error answer.
-fn reply_response(c: &ConfiguredPlugin, reply: PluginReply) -> Response<Body> {
+pub(super) fn reply_response(c: &ConfiguredPlugin, reply: PluginReply) -> Response<Body> {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = match &c.error_response {
         Some(custom) if status.as_u16() >= 400 => custom.clone(),
@@ -344,7 +292,7 @@ fn reply_response(c: &ConfiguredPlugin, reply: PluginReply) -> Response<Body> {
 }
 
 /// What a request gets when a plugin failed (logged by the host).
-fn failed() -> Response<Body> {
+pub(super) fn failed() -> Response<Body> {
     respond::error(
         StatusCode::INTERNAL_SERVER_ERROR,
         "500 Internal Server Error",

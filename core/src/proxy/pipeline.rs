@@ -26,6 +26,7 @@ use std::sync::Arc;
 use http::{Request, Response};
 use hyper::body::Incoming;
 
+use super::client_body::ClientBody;
 use super::exchange::{ClientConn, Exchange, WorkerContext};
 use super::respond::Body;
 use super::{body_filter, forward, log, phases, route};
@@ -39,8 +40,12 @@ pub async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let mut ex = Exchange::new(&worker, conn, &req);
-    let resp = towards_node(&mut ex, req).await;
-    let resp = phases::header_filter(&mut ex, resp);
+    // A body left unread when the request is answered is read and dropped
+    // in the background, so that the connection serves the next request.
+    let (parts, body) = req.into_parts();
+    let body = ClientBody::new(body, &parts.headers);
+    let resp = towards_node(&mut ex, Request::from_parts(parts, body)).await;
+    let resp = phases::header_filter(&mut ex, resp).await;
     let resp = body_filter::response_body(&mut ex, resp);
     log::log(ex, &resp);
     Ok(resp)
@@ -48,16 +53,16 @@ pub async fn handle(
 
 /// route -> rewrite -> access, then the node's response (or the answer of
 /// the step that ended the way).
-async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<Incoming>) -> Response<Body> {
+async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<ClientBody>) -> Response<Body> {
     let global = match route::find(ex, &mut req) {
         Ok(global) => global,
         Err(resp) => return *resp,
     };
     phases::start(ex, global, &mut req);
-    if let Some(resp) = phases::rewrite(ex) {
+    if let Some(resp) = phases::rewrite(ex).await {
         return resp;
     }
-    if let Some(resp) = phases::access(ex) {
+    if let Some(resp) = phases::access(ex).await {
         return resp;
     }
     let Some(route) = ex.route.clone() else {
@@ -77,7 +82,7 @@ async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<Incoming>) -> Resp
 async fn to_upstream(
     ex: &mut Exchange<'_>,
     route: &RouteRt,
-    req: Request<Incoming>,
+    req: Request<ClientBody>,
 ) -> Response<Body> {
     let (mut tries, key) = match forward::choose_node(ex, route, &req) {
         Ok(chosen) => chosen,
@@ -89,7 +94,7 @@ async fn to_upstream(
             Ok(node) => node,
             Err(resp) => return *resp,
         };
-        if let Err(resp) = phases::before_proxy(ex, &mut req) {
+        if let Err(resp) = phases::before_proxy(ex, &mut req).await {
             return *resp;
         }
         match forward::send(ex, route, &tries, node, req).await {

@@ -73,6 +73,9 @@ pub struct SnapshotBuilder {
     next_index: u32,
     seq: u64,
     version: u64,
+    /// Routers built from scratch after the first one (see
+    /// [`SnapshotBuilder::router_rebuilds`]).
+    rebuilds: u64,
 }
 
 impl SnapshotBuilder {
@@ -88,7 +91,17 @@ impl SnapshotBuilder {
             next_index: 0,
             seq: 0,
             version: 0,
+            rebuilds: 0,
         }
+    }
+
+    /// How many times a router was built from scratch after the first
+    /// snapshot: only when a reader held the spare snapshot past the grace
+    /// period. A change, a full set included, otherwise applies in place
+    /// and leaves this at 0. Every publication logs it (`router_rebuilds`).
+    #[cfg(test)]
+    pub fn router_rebuilds(&self) -> u64 {
+        self.rebuilds
     }
 
     /// Builds plugin instances with `host` from now on (without a host,
@@ -118,6 +131,7 @@ impl SnapshotBuilder {
                 }
                 (errors, ids)
             }
+            SourceEvent::PluginsUpgraded(names) => self.store.rebuild_plugins(&names),
         };
         let mut snap = self.working_copy();
         let mut applied = Vec::new();
@@ -159,6 +173,7 @@ impl SnapshotBuilder {
             version = snap.version,
             routes = snap.len(),
             changed,
+            router_rebuilds = self.rebuilds,
             "config snapshot published"
         );
         let snap = Arc::new(snap);
@@ -279,6 +294,10 @@ impl SnapshotBuilder {
             tracing::warn!("spare snapshot still in use; rebuilding the router");
         }
         self.lag.clear();
+        // The first snapshot has no router to reuse.
+        if self.version > 0 {
+            self.rebuilds += 1;
+        }
         self.rebuild()
     }
 

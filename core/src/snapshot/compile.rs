@@ -90,7 +90,7 @@ impl ObjectStore {
                         self.plugin_configs.remove(&id);
                     }
                     Kind::Consumer | Kind::Credential => {
-                        self.plugins.publish_key(&id, "", None);
+                        self.plugins.publish_key(&id, None);
                     }
                     Kind::PluginMetadata => self.plugins.set_metadata(&id, None),
                     // ssl: not used for proxying yet; the other kinds are
@@ -127,11 +127,11 @@ impl ObjectStore {
         }
         match object {
             Object::Consumer(c) => {
-                self.plugins.publish_key(&id, &c.username, Some(&c.plugins));
+                self.plugins.publish_key(&id, Some(&c.plugins));
                 self.plugins.set_group(&id, c.group_id.as_ref());
             }
             Object::Credential(c) => {
-                self.plugins.publish_key(&id, &c.consumer, Some(&c.plugins));
+                self.plugins.publish_key(&id, Some(&c.plugins));
             }
             Object::PluginMetadata(m) => self.plugins.set_metadata(&id, Some(&m.config)),
             Object::Route(r) => {
@@ -176,6 +176,20 @@ impl ObjectStore {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Builds new instances of the plugins `names` (a reload upgraded them)
+    /// for every object that configures one; returns the objects whose
+    /// instances could not be built (they keep the old version's) and the
+    /// routes whose chains changed. Global rules' and consumers' chains are
+    /// rebuilt with every snapshot.
+    pub fn rebuild_plugins(&mut self, names: &[String]) -> (Vec<ObjectError>, BTreeSet<Id>) {
+        let mut errors = Vec::new();
+        let mut routes = BTreeSet::new();
+        for (kind, id) in self.plugins.rebuild(names, &mut errors) {
+            routes.extend(self.affected(kind, &id));
+        }
+        (errors, routes)
     }
 
     /// Route ids whose compiled form depends on the object `kind`/`id`.

@@ -1,6 +1,7 @@
-//! The builder applies changes in place (via the spare snapshot), falls
-//! back to a rebuild when the spare is still held, and keeps last good
-//! versions when a change is refused.
+//! The builder applies changes in place (via the spare snapshot) and
+//! never rebuilds the router for them, falls back to a rebuild (counted)
+//! when the spare is still held, and keeps last good versions when a
+//! change is refused.
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use crate::config::{decode, Id, Kind};
 use crate::source::{Change, Item, SourceEvent};
 
 fn item(kind: Kind, v: Value) -> Item {
-    let (id, object) = decode(kind, &v, "#").unwrap();
+    let (id, object) = decode(kind, &v, "#").expect("a valid test object");
     Item { id, object }
 }
 
@@ -64,7 +65,9 @@ fn route_at(live: &Live, path: &str, host: Option<&str>) -> Option<String> {
 
 fn node_of(live: &Live, path: &str) -> String {
     let snap = live.load();
-    let r = snap.find(&Request::new(path), &NoVars).unwrap();
+    let r = snap
+        .find(&Request::new(path), &NoVars)
+        .unwrap_or_else(|| panic!("no route for {path}"));
     r.upstream.nodes[0].authority.to_string()
 }
 
@@ -113,6 +116,88 @@ fn changes_apply_in_place_one_after_another() {
 }
 
 #[test]
+fn changes_apply_without_a_router_rebuild() {
+    let (live, mut b) = setup();
+    assert_eq!(b.router_rebuilds(), 0, "the first router is a build");
+    let events = [
+        (
+            "add r3",
+            vec![put(
+                Kind::Route,
+                json!({"id": "r3", "uri": "/c", "upstream_id": "u"}),
+            )],
+        ),
+        (
+            "move r3",
+            vec![put(
+                Kind::Route,
+                json!({"id": "r3", "uri": "/c2", "upstream_id": "u"}),
+            )],
+        ),
+        (
+            "change the upstream",
+            vec![put(
+                Kind::Upstream,
+                json!({"id": "u", "nodes": {"127.0.0.1:2": 1}}),
+            )],
+        ),
+        (
+            "change the service's hosts",
+            vec![put(
+                Kind::Service,
+                json!({"id": "s", "upstream_id": "u", "hosts": ["t.com"]}),
+            )],
+        ),
+        ("delete r1", vec![del(Kind::Route, "r1")]),
+        (
+            "two at once",
+            vec![
+                put(
+                    Kind::Route,
+                    json!({"id": "r4", "uri": "/d", "upstream_id": "u"}),
+                ),
+                del(Kind::Route, "r3"),
+            ],
+        ),
+    ];
+    for (what, changes) in events {
+        b.apply(SourceEvent::Changes(changes));
+        assert_eq!(b.router_rebuilds(), 0, "{what} rebuilt the router");
+    }
+    // A full set (a re-list after a reconnect) applies in place too.
+    b.apply(SourceEvent::Full(vec![
+        item(
+            Kind::Route,
+            json!({"id": "r2", "uri": "/b", "service_id": "s"}),
+        ),
+        item(
+            Kind::Route,
+            json!({"id": "r5", "uri": "/e", "upstream_id": "u"}),
+        ),
+        item(
+            Kind::Service,
+            json!({"id": "s", "upstream_id": "u", "hosts": ["t.com"]}),
+        ),
+        item(
+            Kind::Upstream,
+            json!({"id": "u", "nodes": {"127.0.0.1:2": 1}}),
+        ),
+    ]));
+    assert_eq!(b.router_rebuilds(), 0, "a full set rebuilt the router");
+    for (path, host, want) in [
+        ("/a", None, None),
+        ("/b", Some("s.com"), None),
+        ("/b", Some("t.com"), Some("r2")),
+        ("/c2", None, None),
+        ("/d", None, None),
+        ("/e", None, Some("r5")),
+    ] {
+        assert_eq!(route_at(&live, path, host).as_deref(), want, "{path}");
+    }
+    assert_eq!(node_of(&live, "/e"), "127.0.0.1:2");
+}
+
+#[test]
 fn held_spare_falls_back_to_a_rebuild() {
     let (live, mut b) = setup();
     b.apply(SourceEvent::Changes(vec![put(
@@ -128,8 +213,10 @@ fn held_spare_falls_back_to_a_rebuild() {
     // The spare (before r3) was free: r3 and r4 both serve.
     assert_eq!(route_at(&live, "/c", None).as_deref(), Some("r3"));
     assert_eq!(route_at(&live, "/d", None).as_deref(), Some("r4"));
+    assert_eq!(b.router_rebuilds(), 0);
     // Now the spare is `held`: this change must rebuild, and still be right.
     b.apply(SourceEvent::Changes(vec![del(Kind::Route, "r3")]));
+    assert_eq!(b.router_rebuilds(), 1);
     assert_eq!(route_at(&live, "/c", None), None);
     assert_eq!(route_at(&live, "/d", None).as_deref(), Some("r4"));
     // The reader's snapshot never changed under it.
@@ -148,6 +235,8 @@ fn held_spare_falls_back_to_a_rebuild() {
     ] {
         assert_eq!(route_at(&live, p, None).as_deref(), want, "{p}");
     }
+    // The spare is free again: no further rebuild.
+    assert_eq!(b.router_rebuilds(), 1);
 }
 
 #[test]
@@ -161,7 +250,7 @@ fn upstream_change_reaches_its_routes() {
     let snap = live.load();
     let r2 = snap
         .find(&Request::new("/b").host("s.com"), &NoVars)
-        .unwrap();
+        .expect("r2 serves /b on s.com");
     assert_eq!(r2.upstream.nodes[0].authority.as_str(), "127.0.0.1:2");
 }
 
@@ -203,7 +292,7 @@ fn refused_changes_keep_the_last_good_version() {
 #[test]
 fn dangling_references_skip_the_route_in_apisix_words() {
     let text = "upstreams:\n  - {id: u, nodes: {\"127.0.0.1:1\": 1}}\nplugin_configs:\n  - {id: pc, plugins: {}}\nroutes:\n  - {id: a, uri: /a, upstream_id: nope}\n  - {id: b, uri: /b, service_id: s9}\n  - {id: c, uri: /c, upstream_id: u, plugin_config_id: pc9}\n  - {id: d, uri: /d, upstream_id: u, plugin_config_id: pc}\n#END\n";
-    let parsed = crate::source::parse_standalone(text, "f").unwrap();
+    let parsed = crate::source::parse_standalone(text, "f").expect("a valid standalone file");
     assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
     let mut store = super::ObjectStore::default();
     let items = parsed.items.into_iter().map(|(i, _)| i).collect();
@@ -237,5 +326,8 @@ fn dangling_references_skip_the_route_in_apisix_words() {
             format!("invalid route {id:?}: property {field:?} validation failed: {msg}")
         );
     }
-    assert!(store.compile(&Id("d".into())).unwrap().is_some());
+    assert!(store
+        .compile(&Id("d".into()))
+        .expect("route d compiles")
+        .is_some());
 }

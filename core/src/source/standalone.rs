@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hasher};
 
 use super::Item;
-use crate::config::{decode, FileError, Id, Kind, ObjectError, CREDENTIALS};
+use crate::config::{decode_stored, FileError, Id, Kind, ObjectError, Store, CREDENTIALS};
 
 /// One parse of a standalone file.
 #[derive(Debug, Default)]
@@ -113,7 +113,7 @@ pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError>
             } else {
                 kind
             };
-            match decode(kind, &value, &format!("#{i}")) {
+            match decode_stored(kind, &value, &format!("#{i}"), Store::File) {
                 Ok((id, object)) => {
                     if seen.insert((kind, id.clone()), ()).is_some() {
                         out.errors.push(ObjectError::new(
@@ -166,6 +166,7 @@ mod tests {
 
     #[test]
     fn every_kind_has_its_key() {
+        crate::config::install_test_catalog();
         let text = "consumers:\n  - {username: jack, plugins: {key-auth: {key: k}}}\n  - {id: jack/credentials/c1, plugins: {key-auth: {key: k}}}\n  - {id: c2, plugins: {}}\nconsumer_groups:\n  - {id: g, plugins: {}}\nglobal_rules:\n  - {id: 1, plugins: {}}\nplugin_configs:\n  - {id: 1, plugins: {}}\nplugin_metadata:\n  - {id: http-logger, log_format: {}}\nssls: []\nprotos: []\n#END\n";
         let s = parse_standalone(text, "f").unwrap();
         let got: Vec<(Kind, &str)> = s
@@ -202,6 +203,7 @@ mod tests {
 
     #[test]
     fn apisix_admin_api_examples_load() {
+        crate::config::install_test_catalog();
         let text = include_str!("../config/fixtures/admin_api_examples.yaml");
         let parsed = parse_standalone(text, "admin_api_examples.yaml").unwrap();
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);

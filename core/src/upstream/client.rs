@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
 use http::{Request, Response};
 use http_body_util::{BodyExt as _, Either, Empty};
-use hyper::body::{Body as _, Incoming};
+use hyper::body::Body as _;
 use tokio::net::TcpStream;
 use tokio::time::{timeout, timeout_at, Instant};
 
@@ -23,6 +23,7 @@ use super::h1::{self, ReqFraming};
 use super::pool::Pool;
 use super::retry::{self, Delivery};
 use super::{Node, Timeouts, UpstreamRt};
+use crate::proxy::ClientBody;
 
 /// Why a request could not be forwarded.
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +54,7 @@ pub struct FailedTry {
 
 /// A request body towards a node: the client's, streamed, or none (a
 /// replay of a request that had no body).
-pub type ReqBody = Either<Incoming, Empty<Bytes>>;
+pub type ReqBody = Either<ClientBody, Empty<Bytes>>;
 
 /// A worker's client to every node of every upstream.
 #[derive(Debug, Clone)]

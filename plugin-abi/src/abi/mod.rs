@@ -11,13 +11,19 @@
 //! default instead of panicking.
 
 mod ctx;
+pub mod frozen;
 mod host;
 mod instance;
 mod result;
 mod root;
+mod suspend;
 
 pub use ctx::{BodyChunk, ClientAddr, RawCtx, RequestCtx, RequestCtx_TO};
 pub use host::{HostHandle, HostServices, HostServices_TO, LogLevel, MetricId, StoreCounter};
 pub use instance::{InstanceBox, Phase, Phases, PluginInstance, PluginInstance_TO};
 pub use result::{Failure, PhaseResult, PhaseResultNE, Reply};
 pub use root::{NewInstanceFn, PluginMod, PluginModRef, ABI_MAJOR, ABI_MINOR, ABI_VERSION_STRING};
+pub use suspend::{
+    HostOp, HostOpNE, HttpAnswer, HttpCall, OpResult, OpResultNE, RedisCall, Resume, ResumeBox,
+    Resume_TO, SuspendHandle, Suspension,
+};

@@ -1,5 +1,6 @@
 //! What a phase call returns to the host.
 
+use super::SuspendHandle;
 use abi_stable::{
     nonexhaustive_enum::NonExhaustiveFor,
     std_types::{RBox, RString, RVec, Tuple2},
@@ -34,7 +35,7 @@ pub struct Failure {
 /// may add variants (storage for them is reserved); a host meeting a variant
 /// it does not know treats it as an error of that plugin.
 ///
-/// Variants of ABI 1.0: `Continue`, `Respond`, `Error`.
+/// Variants of ABI 1.0: `Continue`, `Respond`, `Error`; of 1.2: `Suspend`.
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, PartialEq)]
 #[sabi(kind(WithNonExhaustive(size = [usize; 4], traits(Debug, Clone, PartialEq))))]
@@ -47,6 +48,10 @@ pub enum PhaseResult {
     Respond(RBox<Reply>),
     /// The plugin failed; the host answers 500 and logs the plugin's name.
     Error(RBox<Failure>),
+    /// ABI 1.2: the phase waits for a host operation and is resumed with
+    /// its result (rewrite, access, before_proxy, header_filter and log;
+    /// the host treats it as an error in body_filter).
+    Suspend(SuspendHandle),
 }
 
 /// [`PhaseResult`] as it crosses the boundary.

@@ -9,9 +9,12 @@ use abi_stable::{
     std_types::{RArc, RNone, ROption, RResult, RSlice, RSome, RStr, RString},
 };
 
-use crate::abi::{HostHandle, HostServices, HostServices_TO, LogLevel, MetricId, StoreCounter};
+use crate::abi::{
+    HostHandle, HostOp, HostServices, HostServices_TO, HttpCall, LogLevel, MetricId, OpResult,
+    RedisCall, StoreCounter,
+};
 
-/// What the mock host recorded: store, log lines, metrics.
+/// What the mock host recorded: store, log lines, metrics, operations.
 #[derive(Default)]
 struct HostState {
     store: HashMap<String, (String, u64)>,
@@ -19,7 +22,13 @@ struct HostState {
     logs: Vec<(LogLevel, String, String)>,
     metrics: Vec<String>,
     samples: HashMap<(u32, Vec<String>), f64>,
+    ops: Vec<HostOp>,
+    http: Option<OpHandler<HttpCall>>,
+    redis: Option<OpHandler<RedisCall>>,
 }
+
+/// How the test answers an operation of a waiting phase.
+type OpHandler<T> = Arc<dyn Fn(&T) -> OpResult + Send + Sync>;
 
 /// An in-memory host: store, metadata, clock, logs and metrics, all
 /// inspectable by the test.
@@ -57,6 +66,39 @@ impl MockHost {
     pub fn metric(&self, id: MetricId, label_values: &[&str]) -> f64 {
         let key = (id.0, label_values.iter().map(|v| v.to_string()).collect());
         self.with(|s| s.samples.get(&key).copied().unwrap_or(0.0))
+    }
+
+    /// Answers every HTTP request of a waiting phase with `answer`
+    /// (without one, they fail).
+    pub fn on_http(&self, answer: impl Fn(&HttpCall) -> OpResult + Send + Sync + 'static) {
+        self.with(|s| s.http = Some(Arc::new(answer)));
+    }
+
+    /// Answers every Redis command of a waiting phase with `answer`
+    /// (without one, they fail).
+    pub fn on_redis(&self, answer: impl Fn(&RedisCall) -> OpResult + Send + Sync + 'static) {
+        self.with(|s| s.redis = Some(Arc::new(answer)));
+    }
+
+    /// Every host operation waiting phases asked for, in order.
+    pub fn ops(&self) -> Vec<HostOp> {
+        self.with(|s| s.ops.clone())
+    }
+
+    /// Runs `op` as the gateway would, at once: a sleep ends immediately
+    /// (recorded), HTTP and Redis go to the test's answers.
+    pub fn run_op(&self, op: HostOp) -> OpResult {
+        let (http, redis) = self.with(|s| {
+            s.ops.push(op.clone());
+            (s.http.clone(), s.redis.clone())
+        });
+        let none =
+            |what: &str| OpResult::Failed(format!("the mock host has no {what} answer").into());
+        match op {
+            HostOp::Sleep { .. } => OpResult::Done,
+            HostOp::Http(call) => http.map_or_else(|| none("HTTP"), |answer| answer(&call)),
+            HostOp::Redis(call) => redis.map_or_else(|| none("Redis"), |answer| answer(&call)),
+        }
     }
 
     /// The handle a plugin receives.

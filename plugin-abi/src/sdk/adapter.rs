@@ -3,6 +3,7 @@
 //! none reaches abi_stable's extern functions (which would abort).
 
 use std::any::Any;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use abi_stable::{
@@ -11,20 +12,45 @@ use abi_stable::{
     std_types::{RBox, RErr, ROk, RResult, RStr, RString, RVec, Tuple2},
 };
 
+use super::wait::{self, Polled};
 use super::{panics, Chunk, Ctx, Decision, Host, Plugin};
 use crate::abi::{
-    BodyChunk, Failure, HostHandle, InstanceBox, Phase, PhaseResult, PhaseResultNE, PluginInstance,
-    PluginInstance_TO, PluginMod, PluginModRef, RawCtx, Reply,
+    BodyChunk, Failure, HostHandle, InstanceBox, LogLevel, Phase, PhaseResult, PhaseResultNE,
+    PluginInstance, PluginInstance_TO, PluginMod, PluginModRef, RawCtx, Reply,
 };
 
-/// A plugin behind the ABI's instance vtable.
-struct Adapter<P> {
-    plugin: P,
+/// A plugin behind the ABI's instance vtable. Dropping it drops the
+/// plugin under a panic barrier (see its `Drop`).
+struct Adapter<P: Plugin> {
+    plugin: ManuallyDrop<P>,
+    /// Where a panic in the plugin's `Drop` is reported.
+    host: Host,
+}
+
+impl<P: Plugin> Drop for Adapter<P> {
+    /// Drops the plugin; a panic in its `Drop` is caught here, inside its
+    /// library (unwinding out of the vtable's drop would abort the
+    /// gateway), and logged through the host with the plugin's name.
+    fn drop(&mut self) {
+        // SAFETY: `drop` runs once, and nothing reads `self.plugin` after
+        // it: the value is taken here and dropped below.
+        let plugin = unsafe { ManuallyDrop::take(&mut self.plugin) };
+        let dropped = catch_unwind(AssertUnwindSafe(|| panics::guarded(move || drop(plugin))));
+        if let Err(payload) = dropped {
+            let text = panic_text(&*payload);
+            // A payload whose own drop panics must not escape either.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+            self.host.log(
+                LogLevel::Error,
+                &format!("panicked while being dropped: {text}"),
+            );
+        }
+    }
 }
 
 /// The text of a panic payload (`&str` or `String`; else a placeholder),
 /// with the panic's location when the SDK's hook recorded it.
-fn panic_text(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_text(payload: &(dyn Any + Send)) -> String {
     let text = if let Some(s) = payload.downcast_ref::<&str>() {
         s
     } else if let Some(s) = payload.downcast_ref::<String>() {
@@ -47,11 +73,28 @@ fn failure<P: Plugin>(panicked: bool, message: String) -> PhaseResultNE {
     })))
 }
 
-/// Runs one phase of `P`, turning its decision (or panic) into the ABI's.
-fn run<P: Plugin>(phase: Phase, call: impl FnOnce() -> Decision) -> PhaseResultNE {
-    match catch_unwind(AssertUnwindSafe(|| panics::guarded(call))) {
-        Ok(Decision::Continue) => PhaseResultNE::new(PhaseResult::Continue),
-        Ok(Decision::Respond(response)) => {
+/// Runs one phase of `P` on `ctx`, turning its decision (or panic) into
+/// the ABI's.
+fn run<P: Plugin>(
+    phase: Phase,
+    ctx: &mut Ctx<'_>,
+    call: impl FnOnce(&mut Ctx<'_>) -> Decision,
+) -> PhaseResultNE {
+    match catch_unwind(AssertUnwindSafe(|| panics::guarded(|| call(ctx)))) {
+        Ok(decision) => result::<P>(phase, decision, ctx),
+        Err(payload) => failure::<P>(
+            true,
+            format!("panicked in {}: {}", phase.name(), panic_text(&*payload)),
+        ),
+    }
+}
+
+/// The ABI's result for `decision`; a waiting decision's future is polled
+/// at once and suspends the phase only when it waits for a host operation.
+fn result<P: Plugin>(phase: Phase, decision: Decision, ctx: &mut Ctx<'_>) -> PhaseResultNE {
+    match decision {
+        Decision::Continue => PhaseResultNE::new(PhaseResult::Continue),
+        Decision::Respond(response) => {
             let headers: RVec<Tuple2<RString, RString>> = response
                 .headers
                 .into_iter()
@@ -63,40 +106,64 @@ fn run<P: Plugin>(phase: Phase, call: impl FnOnce() -> Decision) -> PhaseResultN
                 body: RVec::from(response.body),
             })))
         }
-        Ok(Decision::Error(message)) => failure::<P>(false, message),
-        Err(payload) => failure::<P>(
-            true,
-            format!("panicked in {}: {}", phase.name(), panic_text(&*payload)),
+        Decision::Error(message) => failure::<P>(false, message),
+        Decision::Wait(waiting) if phase == Phase::BodyFilter => {
+            wait::drop_quietly(waiting);
+            failure::<P>(false, "body_filter cannot wait".into())
+        }
+        Decision::Wait(waiting) => decide::<P>(phase, wait::poll(waiting, None), ctx),
+    }
+}
+
+/// The phase's result for what its waiting future came to.
+fn decide<P: Plugin>(phase: Phase, polled: Polled, ctx: &mut Ctx<'_>) -> PhaseResultNE {
+    match polled {
+        Polled::Done(finish) => run::<P>(phase, ctx, finish),
+        Polled::Asked(op, waiting) => PhaseResultNE::new(PhaseResult::Suspend(wait::suspension(
+            op,
+            waiting,
+            phase,
+            decide::<P>,
+        ))),
+        Polled::Stray => failure::<P>(
+            false,
+            format!(
+                "{} waited for something other than a host operation (only the host's sleep, http and redis can be awaited)",
+                phase.name()
+            ),
         ),
+        Polled::Panicked(text) => failure::<P>(true, format!("panicked in {}: {text}", phase.name())),
     }
 }
 
 impl<P: Plugin> PluginInstance for Adapter<P> {
     fn rewrite(&self, ctx: RawCtx<'_>) -> PhaseResultNE {
-        run::<P>(Phase::Rewrite, || self.plugin.rewrite(&mut Ctx::new(ctx)))
+        run::<P>(Phase::Rewrite, &mut Ctx::new(ctx), |c| {
+            self.plugin.rewrite(c)
+        })
     }
 
     fn access(&self, ctx: RawCtx<'_>) -> PhaseResultNE {
-        run::<P>(Phase::Access, || self.plugin.access(&mut Ctx::new(ctx)))
+        run::<P>(Phase::Access, &mut Ctx::new(ctx), |c| self.plugin.access(c))
     }
 
     fn before_proxy(&self, ctx: RawCtx<'_>) -> PhaseResultNE {
-        run::<P>(Phase::BeforeProxy, || {
-            self.plugin.before_proxy(&mut Ctx::new(ctx))
+        run::<P>(Phase::BeforeProxy, &mut Ctx::new(ctx), |c| {
+            self.plugin.before_proxy(c)
         })
     }
 
     fn header_filter(&self, ctx: RawCtx<'_>) -> PhaseResultNE {
-        run::<P>(Phase::HeaderFilter, || {
-            self.plugin.header_filter(&mut Ctx::new(ctx))
+        run::<P>(Phase::HeaderFilter, &mut Ctx::new(ctx), |c| {
+            self.plugin.header_filter(c)
         })
     }
 
     fn body_filter(&self, ctx: RawCtx<'_>, chunk: &mut BodyChunk<'_>) -> PhaseResultNE {
         let mut replacement = None;
-        let result = run::<P>(Phase::BodyFilter, || {
+        let result = run::<P>(Phase::BodyFilter, &mut Ctx::new(ctx), |c| {
             let mut view = Chunk::new(chunk.data.as_slice(), chunk.end_of_stream);
-            let decision = self.plugin.body_filter(&mut Ctx::new(ctx), &mut view);
+            let decision = self.plugin.body_filter(c, &mut view);
             replacement = view.into_replacement();
             decision
         });
@@ -107,7 +174,7 @@ impl<P: Plugin> PluginInstance for Adapter<P> {
     }
 
     fn log(&self, ctx: RawCtx<'_>) -> PhaseResultNE {
-        run::<P>(Phase::Log, || self.plugin.log(&mut Ctx::new(ctx)))
+        run::<P>(Phase::Log, &mut Ctx::new(ctx), |c| self.plugin.log(c))
     }
 }
 
@@ -121,7 +188,11 @@ fn build<P: Plugin>(config_json: &str, host: HostHandle) -> Result<InstanceBox, 
     })?;
     let host = Host::new(host, P::NAME);
     let plugin = P::new(config, &host).map_err(|e| e.0)?;
-    Ok(PluginInstance_TO::from_value(Adapter { plugin }, TD_Opaque))
+    let adapter = Adapter {
+        plugin: ManuallyDrop::new(plugin),
+        host,
+    };
+    Ok(PluginInstance_TO::from_value(adapter, TD_Opaque))
 }
 
 /// The constructor exported for `P`: config JSON in, instance or error out;
@@ -143,8 +214,22 @@ pub extern "C" fn new_instance<P: Plugin>(
 }
 
 /// The root module for `P`, declaring ABI version `abi_major.abi_minor`
-/// (the crate's own unless a test says otherwise). Called once per load.
+/// (the crate's own unless a test says otherwise) and the panic strategy
+/// this crate was built with. Called once per load.
 pub fn root_module<P: Plugin>(abi_major: u32, abi_minor: u32) -> PluginModRef {
+    root_module_built::<P>(abi_major, abi_minor, cfg!(panic = "unwind"))
+}
+
+/// [`root_module`] recording `panic_unwind` as the plugin's panic strategy:
+/// `export_plugin!` passes `cfg!(panic = "unwind")` as evaluated in the
+/// plugin's own crate (tests pass `false` to build a plugin the host must
+/// refuse).
+#[doc(hidden)]
+pub fn root_module_built<P: Plugin>(
+    abi_major: u32,
+    abi_minor: u32,
+    panic_unwind: bool,
+) -> PluginModRef {
     PluginMod {
         abi_major,
         abi_minor,
@@ -157,6 +242,7 @@ pub fn root_module<P: Plugin>(abi_major: u32, abi_minor: u32) -> PluginModRef {
         metadata_schema: P::METADATA_SCHEMA.map(RStr::from).into(),
         new_instance: new_instance::<P>,
         prefer_route: P::PREFER_ROUTE,
+        panic_unwind,
     }
     .leak_into_prefix()
 }

@@ -1,8 +1,12 @@
 //! The host's services as a plugin calls them.
 
-use abi_stable::std_types::{RSlice, RStr};
+use std::time::Duration;
 
-use crate::abi::{HostHandle, LogLevel, MetricId, StoreCounter};
+use abi_stable::std_types::{RBox, RSlice, RStr};
+
+use super::ops::{HttpRequest, HttpResponse, RedisReply, RedisTarget};
+use super::wait::HostCall;
+use crate::abi::{HostHandle, HostOp, LogLevel, MetricId, OpResult, StoreCounter};
 
 /// The host's services for one plugin: shared store, metadata, clock,
 /// logging, metrics. Cheap to clone; keep it in the plugin instance.
@@ -34,7 +38,9 @@ impl Host {
         self.raw.store_set(key.into(), value.into(), ttl_ms)
     }
 
-    /// This plugin's plugin_metadata JSON, if configured.
+    /// This plugin's plugin_metadata JSON, if configured. It may change
+    /// while an instance lives (instances are not rebuilt for it): read it
+    /// where it is used, per request, as APISIX plugins do.
     pub fn metadata(&self) -> Option<String> {
         self.raw
             .plugin_metadata(self.plugin.into())
@@ -100,5 +106,57 @@ impl Host {
     pub fn histogram_observe(&self, id: MetricId, label_values: &[RStr<'_>], value: f64) {
         self.raw
             .histogram_observe(id, RSlice::from(label_values), value)
+    }
+
+    /// Waits `duration` on the host's timer; for a waiting phase's future
+    /// ([`Decision::wait`](crate::Decision::wait)). An error only when the
+    /// host could not wait.
+    pub fn sleep(&self, duration: Duration) -> HostCall<Result<(), String>> {
+        let ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        HostCall::new(HostOp::Sleep { ms }, |result| match result {
+            OpResult::Done => Ok(()),
+            other => Err(unexpected(other)),
+        })
+    }
+
+    /// Sends `request` with the host's HTTP client; for a waiting phase's
+    /// future. An error when it could not be sent or timed out (an answer
+    /// with any status is a response).
+    pub fn http(&self, request: HttpRequest) -> HostCall<Result<HttpResponse, String>> {
+        HostCall::new(
+            HostOp::Http(RBox::new(request.into_call())),
+            |result| match result {
+                OpResult::Http(answer) => Ok(HttpResponse::from_answer(RBox::into_inner(answer))),
+                other => Err(unexpected(other)),
+            },
+        )
+    }
+
+    /// Runs one Redis command (`["INCR", "key"]`) on `target` over the
+    /// host's pooled connections; for a waiting phase's future. The
+    /// server's error reply is a [`RedisReply::Error`]; an error here means
+    /// the command could not be run (unreachable, timed out).
+    pub fn redis(
+        &self,
+        target: &RedisTarget,
+        args: &[&[u8]],
+    ) -> HostCall<Result<RedisReply, String>> {
+        HostCall::new(
+            HostOp::Redis(RBox::new(target.call(args))),
+            |result| match result {
+                OpResult::Redis(resp) => RedisReply::parse(&resp)
+                    .map(|(reply, _)| reply)
+                    .ok_or_else(|| "the host handed back a reply that is not RESP".to_owned()),
+                other => Err(unexpected(other)),
+            },
+        )
+    }
+}
+
+/// The error for a result that does not answer the operation.
+fn unexpected(result: OpResult) -> String {
+    match result {
+        OpResult::Failed(why) => why.into_string(),
+        other => format!("the host answered with {other:?}"),
     }
 }

@@ -5,11 +5,15 @@ mod adapter;
 mod ctx;
 mod export;
 mod host;
+mod ops;
 pub(crate) mod panics;
 mod plugin;
+mod wait;
 
-pub use adapter::{new_instance, root_module};
+pub use adapter::{new_instance, root_module, root_module_built};
 pub use ctx::{Chunk, Ctx};
 pub use export::ROOT_SYMBOL;
 pub use host::Host;
+pub use ops::{HttpRequest, HttpResponse, RedisReply, RedisTarget};
 pub use plugin::{ConfigError, Decision, Plugin, Response};
+pub use wait::{HostCall, Waiting};

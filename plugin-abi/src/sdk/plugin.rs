@@ -1,7 +1,10 @@
 //! The trait a plugin implements, and what its phases answer.
 
+use std::future::Future;
+
 use serde::de::DeserializeOwned;
 
+use super::wait::Waiting;
 use super::{Chunk, Ctx, Host};
 use crate::abi::Phases;
 
@@ -27,7 +30,10 @@ pub trait Plugin: Sized + Send + Sync + 'static {
     /// JSON Schema (draft 7, as JSON text) of the route config; the host
     /// checks a config against it before [`Plugin::new`] sees it.
     const SCHEMA: &'static str = r#"{"type":"object"}"#;
-    /// JSON Schema of the consumer config (auth plugins only).
+    /// JSON Schema of the consumer config (auth plugins only). As in
+    /// APISIX, a schema's `encrypt_fields` (a list of dotted field paths,
+    /// `["key"]`) names the fields stored encrypted in etcd; the host
+    /// decrypts them before the plugin sees its config.
     const CONSUMER_SCHEMA: Option<&'static str> = None;
     /// JSON Schema of the plugin_metadata, if the plugin reads any.
     const METADATA_SCHEMA: Option<&'static str> = None;
@@ -83,7 +89,7 @@ pub trait Plugin: Sized + Send + Sync + 'static {
 }
 
 /// What a phase decides.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum Decision {
     /// Go on with the next plugin and phase.
     Continue,
@@ -92,12 +98,51 @@ pub enum Decision {
     /// Fail the request: the host answers 500 and logs the message with the
     /// plugin's name.
     Error(String),
+    /// Decide later, after waiting on host operations (every phase but
+    /// body_filter); made by [`Decision::wait`] and [`Decision::wait_then`].
+    Wait(Waiting),
 }
 
 impl Decision {
     /// A response with `status` and `body` and no headers.
     pub fn respond(status: u16, body: impl Into<Vec<u8>>) -> Decision {
         Decision::Respond(Response::new(status).body(body))
+    }
+
+    /// Decides what `future` comes to, after it waited on host operations
+    /// ([`Host::sleep`], [`Host::http`], [`Host::redis`]; no other future
+    /// may be awaited). The future owns what it uses (`'static`): clone
+    /// what it needs of the plugin and the request before.
+    pub fn wait<F>(future: F) -> Decision
+    where
+        F: Future<Output = Decision> + Send + 'static,
+    {
+        Decision::wait_then(future, |_, decision| decision)
+    }
+
+    /// Waits for `future` as [`Decision::wait`] does, then decides with
+    /// `then`, which has the request in hand again (to set headers or
+    /// variables from what the future found).
+    pub fn wait_then<F, T, K>(future: F, then: K) -> Decision
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+        K: FnOnce(&mut Ctx<'_>, T) -> Decision + Send + 'static,
+    {
+        Decision::Wait(Waiting::new(future, then))
+    }
+}
+
+impl PartialEq for Decision {
+    /// Decisions are equal when they say the same; a waiting decision
+    /// equals none.
+    fn eq(&self, other: &Decision) -> bool {
+        match (self, other) {
+            (Decision::Continue, Decision::Continue) => true,
+            (Decision::Respond(a), Decision::Respond(b)) => a == b,
+            (Decision::Error(a), Decision::Error(b)) => a == b,
+            _ => false,
+        }
     }
 }
 

@@ -29,7 +29,8 @@ pub struct Cors {
     allow: Policy,
     /// `timing_allow_origins_by_regex`, else `timing_allow_origins`.
     timing: Option<Policy>,
-    /// `allow_origins` is not `*`: responses vary by Origin.
+    /// `allow_origins` is not `*`, or regexes decide: responses vary by
+    /// Origin (also when the origin is refused, as APISIX answers).
     vary: bool,
     methods: String,
     /// `None`: echo Access-Control-Request-Headers (`**`).
@@ -108,7 +109,7 @@ impl Plugin for Cors {
         Ok(Cors {
             allow,
             timing,
-            vary: config.allow_origins != "*",
+            vary: config.allow_origins != "*" || config.allow_origins_by_regex.is_some(),
             methods,
             headers,
             expose: config.expose_headers.filter(|e| !e.is_empty()),

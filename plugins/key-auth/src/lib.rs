@@ -1,9 +1,14 @@
 //! `key-auth`: authenticates a request by a consumer's key (APISIX's
 //! plugin, priority 2500). The key comes from header `header` (default
 //! `apikey`) or, when that is absent, query argument `query` (default
-//! `apikey`). A known key sets the request's consumer; an unknown or
-//! missing one is answered 401 with APISIX's messages. `hide_credentials`
-//! removes the key from what is sent upstream. Runs in rewrite.
+//! `apikey`). A known key sets the request's consumer, named to the node
+//! in `X-Consumer-Username` (and `X-Credential-Identifier` when a
+//! credential holds the key); an unknown or missing one is answered 401
+//! with APISIX's messages and `WWW-Authenticate: apikey realm="<realm>"`,
+//! unless `anonymous_consumer` names a consumer to use instead (one that
+//! does not exist gets APISIX's `Invalid user authorization` 401).
+//! `hide_credentials` removes the key from what is sent upstream. Runs in
+//! rewrite.
 //!
 //! ```json
 //! "key-auth": {"header": "apikey", "hide_credentials": true}
@@ -16,7 +21,7 @@ use std::borrow::Cow;
 
 use radixgate_plugin::serde::Deserialize;
 use radixgate_plugin::{
-    export_plugin, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin, Response,
+    export_plugin, ConfigError, Ctx, Decision, Host, LogLevel, Phase, Phases, Plugin, Response,
 };
 
 /// The config on a route, service or global rule.
@@ -35,29 +40,32 @@ pub struct Config {
     /// Consumer used when no valid key is given (instead of a 401).
     #[serde(default)]
     pub anonymous_consumer: Option<String>,
-    /// Accepted for APISIX compatibility (default `key`).
-    #[serde(default)]
-    pub realm: Option<String>,
+    /// The realm of the 401's `WWW-Authenticate` (default `key`).
+    #[serde(default = "default_realm")]
+    pub realm: String,
 }
 
 fn default_name() -> String {
     "apikey".into()
 }
 
-/// The body of a 401.
-fn unauthorized(message: &str) -> Decision {
-    let body = format!("{{\"message\":\"{message}\"}}");
-    Decision::Respond(
-        Response::new(401)
-            .header("Content-Type", "application/json")
-            .body(body),
-    )
+fn default_realm() -> String {
+    "key".into()
 }
+
+/// APISIX's request headers naming the consumer to the node.
+const CONSUMER_HEADERS: [&str; 3] = [
+    "X-Consumer-Username",
+    "X-Credential-Identifier",
+    "X-Consumer-Custom-Id",
+];
 
 /// One config's authenticator.
 pub struct KeyAuth {
     host: Host,
     config: Config,
+    /// `apikey realm="<realm>"`.
+    challenge: String,
 }
 
 /// Where the key was found.
@@ -92,15 +100,51 @@ impl KeyAuth {
         }
     }
 
-    /// No valid key: the anonymous consumer, or a 401 with `message`.
+    /// A 401 with `message` and the realm.
+    fn unauthorized(&self, message: &str) -> Decision {
+        let body = format!("{{\"message\":\"{message}\"}}");
+        Decision::Respond(
+            Response::new(401)
+                .header("Content-Type", "application/json")
+                .header("WWW-Authenticate", self.challenge.as_str())
+                .body(body),
+        )
+    }
+
+    /// No valid key: the anonymous consumer when it exists, else a 401
+    /// with `message` (APISIX's own when the anonymous consumer is missing).
     fn reject(&self, ctx: &mut Ctx<'_>, message: &str) -> Decision {
         match &self.config.anonymous_consumer {
-            Some(anonymous) => {
-                ctx.set_consumer(anonymous);
+            Some(anonymous) if lookup::consumer_exists(&self.host, anonymous) => {
+                let holder = lookup::Holder {
+                    username: anonymous.clone(),
+                    credential: None,
+                };
+                attach(ctx, &holder);
                 Decision::Continue
             }
-            None => unauthorized(message),
+            Some(anonymous) => {
+                self.host.log(
+                    LogLevel::Error,
+                    &format!("key-auth: the anonymous consumer {anonymous} does not exist"),
+                );
+                self.unauthorized("Invalid user authorization")
+            }
+            None => self.unauthorized(message),
         }
+    }
+}
+
+/// Sets the request's consumer and names it to the node, replacing what
+/// the client sent in those headers (as APISIX's `attach_consumer`).
+fn attach(ctx: &mut Ctx<'_>, holder: &lookup::Holder) {
+    ctx.set_consumer(&holder.username);
+    for name in CONSUMER_HEADERS {
+        ctx.remove_header(name);
+    }
+    ctx.set_header(CONSUMER_HEADERS[0], &holder.username);
+    if let Some(id) = &holder.credential {
+        ctx.set_header(CONSUMER_HEADERS[1], id);
     }
 }
 
@@ -123,7 +167,8 @@ impl Plugin for KeyAuth {
         r#"{
         "type": "object",
         "properties": {"key": {"type": "string"}},
-        "required": ["key"]
+        "required": ["key"],
+        "encrypt_fields": ["key"]
     }"#,
     );
 
@@ -144,6 +189,7 @@ impl Plugin for KeyAuth {
         }
         Ok(KeyAuth {
             host: host.clone(),
+            challenge: format!("apikey realm=\"{}\"", config.realm),
             config,
         })
     }
@@ -161,7 +207,7 @@ impl Plugin for KeyAuth {
         if self.config.hide_credentials {
             self.hide(ctx, found);
         }
-        ctx.set_consumer(&consumer);
+        attach(ctx, &consumer);
         Decision::Continue
     }
 }

@@ -3,14 +3,15 @@
 use radixgate_plugin::abi::{HostServices, PhaseResult};
 use radixgate_plugin::mock::{MockHost, MockInstance, MockRequest};
 
-use super::lookup::{credential_key, decode_query_value, query_without};
+use super::lookup::{consumer_key, credential_key, decode_query_value, query_without};
 use super::KeyAuth;
 
-/// A host that knows consumer `jack` with key `auth-one`.
+/// A host that knows consumer `jack` with key `auth-one`, and `guest`.
 fn host() -> MockHost {
     let host = MockHost::new();
     host.store_set(credential_key("auth-one").as_str().into(), "jack".into(), 0);
     host.store_set(credential_key("a b").as_str().into(), "spacey".into(), 0);
+    host.store_set(consumer_key("guest").as_str().into(), "guest".into(), 0);
     host
 }
 

@@ -14,6 +14,7 @@ pub use radixgate_plugin::vars;
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use radixgate_plugin::{
     export_plugin, ConfigError, Ctx, Decision, Host, LogLevel, Phase, Phases, Plugin, Response,
@@ -62,6 +63,13 @@ struct HeaderNames {
     reset: String,
 }
 
+/// The plugin_metadata JSON last read from the host and the header names
+/// it gives.
+struct MetadataCache {
+    json: Option<String>,
+    names: Arc<HeaderNames>,
+}
+
 /// One config's limiter.
 pub struct LimitCount {
     host: Host,
@@ -76,7 +84,9 @@ pub struct LimitCount {
     rejected_code: u16,
     rejected_body: Option<Vec<u8>>,
     show_headers: bool,
-    headers: HeaderNames,
+    /// Read again when the plugin_metadata changes (APISIX reads it per
+    /// request: a change applies from the next request on).
+    headers: RwLock<MetadataCache>,
 }
 
 thread_local! {
@@ -111,11 +121,38 @@ impl LimitCount {
         }
     }
 
-    fn quota_headers(&self, limit: i64, remaining: i64, reset: u64) -> [(&str, String); 3] {
+    /// The quota header names of the plugin_metadata in force now.
+    fn header_names(&self) -> Arc<HeaderNames> {
+        let json = self.host.metadata();
+        {
+            let cache = self.headers.read().unwrap_or_else(PoisonError::into_inner);
+            if cache.json == json {
+                return cache.names.clone();
+            }
+        }
+        let names = match header_names(json.as_deref()) {
+            Ok(names) => Arc::new(names),
+            Err(e) => {
+                self.host.log(
+                    LogLevel::Error,
+                    &format!("{e}; the quota headers keep APISIX's names"),
+                );
+                Arc::new(HeaderNames::from(config::Metadata::default()))
+            }
+        };
+        *self.headers.write().unwrap_or_else(PoisonError::into_inner) = MetadataCache {
+            json,
+            names: names.clone(),
+        };
+        names
+    }
+
+    fn quota_headers(&self, limit: i64, remaining: i64, reset: u64) -> [(String, String); 3] {
+        let names = self.header_names();
         [
-            (self.headers.limit.as_str(), limit.to_string()),
-            (self.headers.remaining.as_str(), remaining.to_string()),
-            (self.headers.reset.as_str(), reset.to_string()),
+            (names.limit.clone(), limit.to_string()),
+            (names.remaining.clone(), remaining.to_string()),
+            (names.reset.clone(), reset.to_string()),
         ]
     }
 }
@@ -126,18 +163,24 @@ impl LimitCount {
 /// counters follow the owning object's version.
 static INSTANCES: AtomicU64 = AtomicU64::new(0);
 
-/// plugin_metadata's header names, or APISIX's defaults.
-fn header_names(host: &Host) -> Result<HeaderNames, ConfigError> {
-    let meta: config::Metadata = match host.metadata() {
-        Some(json) => radixgate_plugin::serde_json::from_str(&json)
+impl From<config::Metadata> for HeaderNames {
+    fn from(meta: config::Metadata) -> HeaderNames {
+        HeaderNames {
+            limit: meta.limit_header,
+            remaining: meta.remaining_header,
+            reset: meta.reset_header,
+        }
+    }
+}
+
+/// The header names of plugin_metadata `json`, or APISIX's defaults.
+fn header_names(json: Option<&str>) -> Result<HeaderNames, ConfigError> {
+    let meta: config::Metadata = match json {
+        Some(json) => radixgate_plugin::serde_json::from_str(json)
             .map_err(|e| ConfigError::field("plugin_metadata", e))?,
         None => config::Metadata::default(),
     };
-    Ok(HeaderNames {
-        limit: meta.limit_header,
-        remaining: meta.remaining_header,
-        reset: meta.reset_header,
-    })
+    Ok(HeaderNames::from(meta))
 }
 
 impl Plugin for LimitCount {
@@ -152,6 +195,7 @@ impl Plugin for LimitCount {
 
     fn new(config: Config, host: &Host) -> Result<Self, ConfigError> {
         config.check()?;
+        let json = host.metadata();
         let key = match config.key_type {
             KeyType::Var => KeySource::Var(VarName::parse(&config.key)),
             KeyType::VarCombination => KeySource::Combination(Template::parse(&config.key)),
@@ -177,7 +221,10 @@ impl Plugin for LimitCount {
             rejected_code: config.rejected_code,
             rejected_body,
             show_headers: config.show_limit_quota_header,
-            headers: header_names(host)?,
+            headers: RwLock::new(MetadataCache {
+                names: Arc::new(header_names(json.as_deref())?),
+                json,
+            }),
         })
     }
 
@@ -240,11 +287,12 @@ impl Plugin for LimitCount {
         }) else {
             return Decision::Continue;
         };
+        let names = self.header_names();
         BUF.with_borrow_mut(|text| {
             let headers: [(&str, &dyn std::fmt::Display); 3] = [
-                (&self.headers.limit, &limit),
-                (&self.headers.remaining, &remaining),
-                (&self.headers.reset, &reset),
+                (&names.limit, &limit),
+                (&names.remaining, &remaining),
+                (&names.reset, &reset),
             ];
             for (name, value) in headers {
                 text.clear();

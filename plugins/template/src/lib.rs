@@ -95,6 +95,12 @@ impl Plugin for Template {
 
 export_plugin!(Template);
 
+/// The Rust examples of `plugins/README.md`, compiled and run as this
+/// crate's doctests, so that the how-to cannot drift from the SDK.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
+
 #[cfg(test)]
 mod tests {
     use super::Template;

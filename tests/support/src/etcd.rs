@@ -1,7 +1,8 @@
 //! The real-etcd harness: Debian's `etcd` (3.4) on free loopback client and
 //! peer ports, each member in its own temp data dir, killed on drop. A
 //! member can be stopped and started again on the same ports and data dir.
-//! A gateway on etcd is [`crate::gateway::Gateway::etcd`].
+//! Clients may speak TLS to it, and it may ask them for a certificate
+//! ([`ServerTls`]). A gateway on etcd is [`crate::gateway::Gateway::etcd`].
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -23,6 +24,19 @@ pub fn etcd_bin() -> String {
     })
 }
 
+/// TLS on etcd's client port: its certificate and key, and the CA its
+/// clients' certificates must be signed by when it asks for them (PEM files).
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    /// etcd's certificate.
+    pub cert: PathBuf,
+    /// etcd's private key.
+    pub key: PathBuf,
+    /// With it, etcd refuses clients without a certificate signed by this
+    /// CA (`--client-cert-auth --trusted-ca-file`).
+    pub client_ca: Option<PathBuf>,
+}
+
 /// One etcd member: its ports, its data dir, and its process while it runs.
 pub struct Member {
     /// Its member name (`m0`, `m1`, ...).
@@ -35,8 +49,11 @@ pub struct Member {
     pub dir: TempDir,
     cluster: String,
     child: Option<Child>,
-    /// Certificate and key files when clients speak TLS.
-    tls: Option<(PathBuf, PathBuf)>,
+    /// Set when clients speak TLS.
+    tls: Option<ServerTls>,
+    /// Added to etcd's command line at each start, after the harness's own
+    /// flags (a flag given twice: the last one wins).
+    pub extra_args: Vec<String>,
 }
 
 impl Member {
@@ -55,8 +72,14 @@ impl Member {
         let client = self.endpoint();
         let peer = format!("http://127.0.0.1:{}", self.peer_port);
         let mut cmd = Command::new(etcd_bin());
-        if let Some((cert, key)) = &self.tls {
-            cmd.arg("--cert-file").arg(cert).arg("--key-file").arg(key);
+        if let Some(tls) = &self.tls {
+            cmd.arg("--cert-file").arg(&tls.cert);
+            cmd.arg("--key-file").arg(&tls.key);
+            if let Some(ca) = &tls.client_ca {
+                cmd.arg("--client-cert-auth")
+                    .arg("--trusted-ca-file")
+                    .arg(ca);
+            }
         }
         let child = cmd
             .arg("--name")
@@ -81,6 +104,7 @@ impl Member {
             .arg("50")
             .arg("--election-timeout")
             .arg("500")
+            .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -186,17 +210,36 @@ impl Etcd {
         Etcd::build(n, None)
     }
 
-    /// One member whose clients speak TLS with `cert`/`key` (PEM files).
-    pub fn start_tls(cert: PathBuf, key: PathBuf) -> Etcd {
-        Etcd::build(1, Some((cert, key)))
+    /// One member started with `args` added to its command line
+    /// (`--auth-token-ttl 1`), healthy when this returns.
+    pub fn start_with_args(args: &[&str]) -> Etcd {
+        Etcd::build_with(1, None, args)
     }
 
-    fn build(n: usize, tls: Option<(PathBuf, PathBuf)>) -> Etcd {
+    /// One member whose clients speak TLS with `cert`/`key` (PEM files).
+    pub fn start_tls(cert: PathBuf, key: PathBuf) -> Etcd {
+        Etcd::start_with_tls(ServerTls {
+            cert,
+            key,
+            client_ca: None,
+        })
+    }
+
+    /// One member whose clients speak TLS as `tls` says.
+    pub fn start_with_tls(tls: ServerTls) -> Etcd {
+        Etcd::build(1, Some(tls))
+    }
+
+    fn build(n: usize, tls: Option<ServerTls>) -> Etcd {
+        Etcd::build_with(n, tls, &[])
+    }
+
+    fn build_with(n: usize, tls: Option<ServerTls>, args: &[&str]) -> Etcd {
         // A member that cannot bind its ports exits at once; such a start
         // is retried on fresh ports rather than reported as a failure.
         let mut last = String::new();
         for _ in 0..3 {
-            let mut etcd = Etcd::spawn_new(n, tls.clone());
+            let mut etcd = Etcd::spawn_new(n, tls.clone(), args);
             match etcd.healthy_within(Duration::from_secs(30)) {
                 Ok(()) => return etcd,
                 Err(e) if e.exited => last = e.logs,
@@ -206,7 +249,7 @@ impl Etcd {
         panic!("etcd exited at start three times:\n{last}");
     }
 
-    fn spawn_new(n: usize, tls: Option<(PathBuf, PathBuf)>) -> Etcd {
+    fn spawn_new(n: usize, tls: Option<ServerTls>, args: &[&str]) -> Etcd {
         let mut members: Vec<Member> = (0..n)
             .map(|i| Member {
                 name: format!("m{i}"),
@@ -216,6 +259,7 @@ impl Etcd {
                 cluster: String::new(),
                 child: None,
                 tls: tls.clone(),
+                extra_args: args.iter().map(|a| a.to_string()).collect(),
             })
             .collect();
         let cluster = members

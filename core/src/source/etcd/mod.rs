@@ -4,10 +4,12 @@
 //! last applied state lets the gateway start and serve while etcd is down.
 
 mod client;
+mod probe;
+mod snapshot_file;
 mod state;
 mod watch;
 
-pub use client::connect;
+pub use client::{auth_token_refused, connect, describe, read_prefix};
 pub use state::EtcdState;
 
 use tokio::sync::mpsc::UnboundedSender;

@@ -1,15 +1,15 @@
 //! What the etcd source last applied: every served key with its value and
 //! decoded object, and the revision it is current to. Turns etcd's puts,
 //! deletes and full reads into [`Change`]s (bad values logged and skipped,
-//! last good kept), and saves/loads itself as the local snapshot file.
+//! last good kept), and saves/loads itself as the local snapshot file
+//! ([`super::snapshot_file`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
-use crate::config::{decode, Id, Kind, ObjectError, CREDENTIALS};
+use super::snapshot_file::{Export, SnapshotFile};
+use crate::config::{decode_stored, Id, Kind, ObjectError, Store, CREDENTIALS};
 use crate::source::{Change, Item};
 
 /// The kind and id an etcd key names under `prefix`
@@ -39,7 +39,7 @@ pub fn decode_value(kind: Kind, id: &Id, key: &str, raw: &[u8]) -> Result<Item, 
             m.entry("id").or_insert_with(|| id.0.clone().into());
         }
     }
-    let (got, object) = decode(kind, &value, &id.0)?;
+    let (got, object) = decode_stored(kind, &value, &id.0, Store::Etcd)?;
     if &got != id {
         return Err(ObjectError::new(
             kind,
@@ -62,50 +62,21 @@ struct AppliedKey {
     item: Item,
 }
 
+/// A refused value: its key and its text, as etcd holds them.
+type RefusedValue = (Arc<str>, Arc<[u8]>);
+
 /// The applied state.
 #[derive(Debug, Default)]
 pub struct EtcdState {
     entries: BTreeMap<(Kind, Id), AppliedKey>,
+    /// Keys whose latest value was refused (key, value): decoded again
+    /// when the plugin catalog grows, so that an object naming a plugin
+    /// loaded later is served without an edit.
+    refused: BTreeMap<(Kind, Id), RefusedValue>,
     /// The etcd revision this state is current to (0: never read).
     pub revision: i64,
-}
-
-/// The state as the snapshot file holds it, taken by [`EtcdState::export`] so
-/// that another thread can write it.
-#[derive(Debug)]
-pub struct Export {
-    prefix: String,
-    revision: i64,
-    kvs: Vec<(Arc<str>, Arc<[u8]>)>,
-}
-
-impl Export {
-    /// Writes it to `path` atomically (a temp file beside it, then rename).
-    pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        let file = SnapshotFile {
-            prefix: self.prefix.clone(),
-            revision: self.revision,
-            kvs: self
-                .kvs
-                .iter()
-                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned()))
-                .collect(),
-        };
-        let text = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(format!(".tmp{}", std::process::id()));
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, path)
-    }
-}
-
-/// The snapshot file's shape.
-#[derive(Debug, Serialize, Deserialize)]
-struct SnapshotFile {
-    prefix: String,
-    revision: i64,
-    /// Key -> value text, as etcd held them.
-    kvs: BTreeMap<String, String>,
+    /// The etcd cluster it was read from (0: not known yet).
+    pub cluster_id: u64,
 }
 
 impl EtcdState {
@@ -134,6 +105,7 @@ impl EtcdState {
         }
         match decode_value(kind, &id, key, raw) {
             Ok(item) => {
+                self.refused.remove(&(kind, id.clone()));
                 self.entries.insert(
                     (kind, id),
                     AppliedKey {
@@ -146,16 +118,34 @@ impl EtcdState {
             }
             Err(e) => {
                 tracing::error!(key, error = %e, "invalid value in etcd skipped; its last good version stays");
+                self.refused
+                    .insert((kind, id), (Arc::from(key), Arc::from(raw)));
                 None
             }
         }
     }
 
-    /// Decodes every applied value again (the plugin catalog grew): the
-    /// objects that decode differently now, as puts; a value that fails
-    /// keeps its last good item.
+    /// Decodes every applied value again (the plugin catalog grew), and
+    /// every refused one: the objects that decode differently now, as
+    /// puts; a value that fails keeps its last good item.
     pub fn redecode(&mut self) -> Vec<Change> {
         let mut changes = Vec::new();
+        for ((kind, id), (key, raw)) in std::mem::take(&mut self.refused) {
+            match decode_value(kind, &id, &key, &raw) {
+                Ok(item) => {
+                    let applied = AppliedKey {
+                        key,
+                        raw,
+                        item: item.clone(),
+                    };
+                    self.entries.insert((kind, id), applied);
+                    changes.push(Change::Put(item));
+                }
+                Err(_) => {
+                    self.refused.insert((kind, id), (key, raw));
+                }
+            }
+        }
         for ((kind, id), e) in &mut self.entries {
             match decode_value(*kind, id, &e.key, &e.raw) {
                 Ok(item) if item != e.item => {
@@ -168,12 +158,18 @@ impl EtcdState {
                 }
             }
         }
+        // Objects a refused one needs go first.
+        changes.sort_by_key(|c| match c {
+            Change::Put(i) => i.kind().apply_rank(),
+            Change::Delete { kind, .. } => kind.apply_rank(),
+        });
         changes
     }
 
     /// A delete at `key`: the change, or `None` when nothing was applied there.
     pub fn delete(&mut self, prefix: &str, key: &str) -> Option<Change> {
         let (kind, id) = decode_key(prefix, key)?;
+        self.refused.remove(&(kind, id.clone()));
         self.entries
             .remove(&(kind, id.clone()))
             .map(|_| Change::Delete { kind, id })
@@ -189,6 +185,8 @@ impl EtcdState {
         revision: i64,
     ) -> Vec<Change> {
         let mut old = std::mem::take(&mut self.entries);
+        // What is still refused is found again below.
+        self.refused.clear();
         let mut puts = Vec::new();
         for (key, raw) in kvs {
             let Some((kind, id)) = decode_key(prefix, key) else {
@@ -222,6 +220,7 @@ impl EtcdState {
         Export {
             prefix: prefix.to_owned(),
             revision: self.revision,
+            cluster_id: self.cluster_id,
             kvs: self
                 .entries
                 .values()
@@ -259,6 +258,7 @@ impl EtcdState {
             .map(|(k, v)| (k, v.into_bytes()))
             .collect();
         state.replace(prefix, &kvs, file.revision);
+        state.cluster_id = file.cluster_id;
         Some(state)
     }
 }
@@ -341,9 +341,10 @@ mod tests {
             .put("/apisix", "/apisix/consumers/jack/credentials/k1", cred)
             .is_some());
         s.revision = 7;
+        s.cluster_id = 42;
         s.export("/apisix").write(&path).unwrap();
         let back = EtcdState::load("/apisix", &path).unwrap();
-        assert_eq!((back.len(), back.revision), (4, 7));
+        assert_eq!((back.len(), back.revision, back.cluster_id), (4, 7, 42));
         assert!(EtcdState::load("/other", &path).is_none());
         let _ = std::fs::remove_dir_all(&dir);
     }

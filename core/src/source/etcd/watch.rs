@@ -3,14 +3,18 @@
 //! reconnection: a broken or silent stream is retried with backoff and
 //! jitter from the last applied revision + 1 on any healthy endpoint; a
 //! watch cancelled for compaction, or a revision that went backwards, is
-//! followed by a full re-read that sends only the difference.
+//! followed by a full re-read that sends only the difference, and so is a
+//! reconnection that finds another etcd cluster (its id in the response
+//! headers differs). Full reads come in pages, at one revision.
 
 use std::time::{Duration, Instant};
 
 use etcd_client::{Client, EventType, GetOptions, WatchOptions};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::state::{EtcdState, Export};
+use super::client::MAX_MESSAGE;
+use super::snapshot_file::Export;
+use super::state::EtcdState;
 use crate::config::EtcdSection;
 use crate::source::{Change, SourceEvent};
 
@@ -18,8 +22,6 @@ use crate::source::{Change, SourceEvent};
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 /// A stream that says nothing for this long is treated as broken.
 const SILENCE: Duration = Duration::from_secs(7);
-/// Largest message read from etcd (a full read of a big prefix is one message).
-const MAX_MESSAGE: usize = 512 << 20;
 /// Least time between two writes of the snapshot file.
 const SAVE_EVERY: Duration = Duration::from_millis(500);
 
@@ -49,6 +51,9 @@ pub(super) struct Watch {
     rng: u64,
     /// Set once a session's watch is established (a later break starts a fresh backoff).
     watching: bool,
+    /// Set once a run of failures was looked into (TLS refusals are logged
+    /// once per run).
+    probed: bool,
     /// The plugin catalog's generation the state was decoded with.
     plugins: u64,
 }
@@ -75,6 +80,7 @@ impl Watch {
             saver: saver(settings_path),
             rng: seed | 1,
             watching: false,
+            probed: false,
             plugins: crate::config::plugin_catalog_generation(),
         }
     }
@@ -89,7 +95,7 @@ impl Watch {
         loop {
             let end = match super::connect(&self.settings).await {
                 Ok(client) => self.session(client).await,
-                Err(e) => End::Broken(format!("connect: {e}")),
+                Err(e) => End::Broken(format!("connect: {}", super::describe(&e))),
             };
             match end {
                 End::Closed => return,
@@ -101,6 +107,10 @@ impl Watch {
                 End::Broken(why) => {
                     if std::mem::take(&mut self.watching) {
                         backoff = Duration::from_millis(100);
+                        self.probed = false;
+                    }
+                    if !std::mem::replace(&mut self.probed, true) {
+                        super::probe::log_tls_refusal(&self.settings);
                     }
                     // Without a first config the gateway cannot start: send
                     // what we have (the snapshot file's state, or nothing).
@@ -171,27 +181,25 @@ impl Watch {
     /// A full read of the prefix; the difference goes out.
     async fn full_read(&mut self, client: &mut Client) -> Result<bool, String> {
         let prefix = self.settings.prefix.clone();
-        let resp = client
-            .kv_client()
-            .max_decoding_message_size(MAX_MESSAGE)
-            .get(format!("{prefix}/"), Some(GetOptions::new().with_prefix()))
+        let read = super::read_prefix(client, &format!("{prefix}/"), self.settings.read_page_size)
             .await
-            .map_err(|e| format!("range read: {e}"))?;
-        let revision = resp.header().map_or(0, |h| h.revision());
-        let kvs: Vec<(String, Vec<u8>)> = resp
-            .kvs()
-            .iter()
+            .map_err(|e| format!("range read: {}", super::describe(&e)))?;
+        let revision = read.revision;
+        let kvs: Vec<(String, Vec<u8>)> = read
+            .kvs
+            .into_iter()
             .map(|kv| {
-                (
-                    String::from_utf8_lossy(kv.key()).into_owned(),
-                    kv.value().to_vec(),
-                )
+                let (key, value) = kv.into_key_value();
+                (String::from_utf8_lossy(&key).into_owned(), value)
             })
             .collect();
         let first = !self.sent_full;
         let changes = self.state.replace(&prefix, &kvs, revision);
+        self.state.cluster_id = read.cluster_id;
         tracing::info!(
             revision,
+            pages = read.pages,
+            cluster_id = read.cluster_id,
             keys = kvs.len(),
             served = self.state.len(),
             changes = changes.len(),
@@ -215,9 +223,11 @@ impl Watch {
             Some(GetOptions::new().with_prefix().with_count_only()),
         );
         let limit = self.settings.timeout().min(Duration::from_secs(5));
-        let now = match tokio::time::timeout(limit, status).await {
-            Ok(Ok(r)) => r.header().map_or(0, |h| h.revision()),
-            Ok(Err(e)) => return End::Broken(format!("status read: {e}")),
+        let (now, cluster) = match tokio::time::timeout(limit, status).await {
+            Ok(Ok(r)) => r
+                .header()
+                .map_or((0, 0), |h| (h.revision(), h.cluster_id())),
+            Ok(Err(e)) => return End::Broken(format!("status read: {}", super::describe(&e))),
             Err(_) => return End::Broken(format!("status read: no answer within {limit:?}")),
         };
         if now < self.state.revision {
@@ -225,6 +235,17 @@ impl Watch {
                 etcd = now,
                 applied = self.state.revision,
                 "etcd revision went backwards"
+            );
+            self.resync = true;
+        }
+        // Another cluster (a new etcd at the same address, a restored
+        // backup), or one not known (a snapshot file without it): its
+        // revisions say nothing about what was applied.
+        if cluster != 0 && cluster != self.state.cluster_id && !self.resync {
+            tracing::warn!(
+                was = self.state.cluster_id,
+                now = cluster,
+                "etcd: another cluster answers than the one the state was read from"
             );
             self.resync = true;
         }
@@ -247,7 +268,7 @@ impl Watch {
             .await;
         let (mut watcher, mut stream) = match watch {
             Ok(w) => w,
-            Err(e) => return End::Broken(format!("watch: {e}")),
+            Err(e) => return End::Broken(format!("watch: {}", super::describe(&e))),
         };
         tracing::info!(from = self.state.revision + 1, "etcd: watching {prefix}/");
         self.watching = true;
@@ -273,7 +294,7 @@ impl Watch {
                         }
                     }
                     if let Err(e) = watcher.request_progress().await {
-                        return End::Broken(format!("progress request: {e}"));
+                        return End::Broken(format!("progress request: {}", super::describe(&e)));
                     }
                 }
                 msg = stream.message() => {
@@ -281,7 +302,7 @@ impl Watch {
                     let resp = match msg {
                         Ok(Some(r)) => r,
                         Ok(None) => return End::Broken("watch stream closed".into()),
-                        Err(e) => return End::Broken(format!("watch: {e}")),
+                        Err(e) => return End::Broken(format!("watch: {}", super::describe(&e))),
                     };
                     if resp.canceled() {
                         if resp.compact_revision() > 0 {
