@@ -10,6 +10,7 @@
 
 mod cors;
 mod key_auth;
+mod limit_conn;
 mod limit_count;
 mod limit_req;
 mod prometheus;
