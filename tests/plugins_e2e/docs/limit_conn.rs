@@ -2,9 +2,13 @@
 //! node holding requests so that they are in flight together: `conn` 2
 //! and `burst` 1 let three of five concurrent requests through (the third
 //! after its delay) and reject two with `rejected_code`, per remote
-//! address and per `$remote_addr $consumer_name`.
+//! address and per `$remote_addr $consumer_name`. And a request counts
+//! until it ends, whatever the end: after answers the node could not give
+//! (502), and after clients that went away while their request waited on
+//! the node or in limit-conn's own delay, new requests are let in.
 
 use std::thread;
+use std::time::{Duration, Instant};
 
 use radixgate_test_support::{eventually, free_port, Gateway, Node, Request};
 
@@ -100,4 +104,77 @@ fn limit_conn_doc_examples() {
     three_of_five(&gw, &node, "/consumers", &[("apikey", "jane-key")]);
     // Every one of them was counted out: the routes serve again.
     assert!(eventually(5, || gw.get("/get", &[]).status == 200));
+}
+
+#[test]
+fn a_request_counts_until_it_ends_whatever_the_end() {
+    let node = Node::start("u");
+    let gw = harness::start_with(&config(&node.addr(), free_port()), &["limit-conn"]);
+    // The node cannot be reached: each request ends with 502 and is
+    // counted out (conn 1: one not counted out would leave every later
+    // request a 503). The log phase runs just after the answer is handed
+    // over: a request sent at once may still find the slot taken.
+    for i in 0..3 {
+        assert!(
+            eventually(5, || gw.get("/down", &[]).status == 502),
+            "request {i} never reached the node's failure:\n{}",
+            gw.log()
+        );
+    }
+    // A client that gives up while the node holds its request: the next
+    // request is let in (it reaches the node) while the first is still held.
+    node.hold(true);
+    let gone = Request::get("/one")
+        .timeout(Duration::from_millis(300))
+        .send(gw.port);
+    assert!(gone.is_err(), "{gone:?}");
+    assert_eq!(node.held(), 1);
+    let port = gw.port;
+    // Retried while refused: the gateway counts the first out once it saw
+    // its client close.
+    let next = thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let status = radixgate_test_support::get(port, "/one").status;
+            if status != 503 || Instant::now() > deadline {
+                return status;
+            }
+        }
+    });
+    assert!(
+        eventually(10, || node.held() == 2),
+        "the next request was not let in:\n{}",
+        gw.log()
+    );
+    node.hold(false);
+    assert_eq!(next.join().expect("a client thread"), 200);
+    // A client that gives up during limit-conn's own delay (the second
+    // request in waits 1 s): its slot is freed too. With the first request
+    // held (no read timeout frees it meanwhile), a third is over conn +
+    // burst (503) unless it was; once let in it waits its second and
+    // reaches the node.
+    node.hold(true);
+    let first = thread::spawn(move || radixgate_test_support::get(port, "/delayed").status);
+    assert!(eventually(10, || node.held() == 1));
+    let gone = Request::get("/delayed")
+        .timeout(Duration::from_millis(300))
+        .send(gw.port);
+    assert!(gone.is_err(), "{gone:?}");
+    let third = thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let status = radixgate_test_support::get(port, "/delayed").status;
+            if status != 503 || Instant::now() > deadline {
+                return status;
+            }
+        }
+    });
+    assert!(
+        eventually(10, || node.held() == 2),
+        "the delayed request's slot was never freed:\n{}",
+        gw.log()
+    );
+    node.hold(false);
+    assert_eq!(first.join().expect("a client thread"), 200);
+    assert_eq!(third.join().expect("a client thread"), 200);
 }
