@@ -11,6 +11,7 @@ use http::{header, HeaderValue, Method, Request, Uri};
 use hyper::upgrade::OnUpgrade;
 
 use super::headers::host_only;
+use super::log::log_later;
 use super::phases::PluginRun;
 use super::vars::{Origin, RequestVars};
 use crate::snapshot::{Live, RouteRt};
@@ -124,5 +125,18 @@ impl<'w> Exchange<'w> {
     /// The variables of `req` (this exchange's request as it is now).
     pub fn vars<'a, B>(&'a self, req: &'a Request<B>) -> RequestVars<'a> {
         RequestVars::new(req.method(), req.uri(), req.headers(), self.origin())
+    }
+}
+
+impl Drop for Exchange<'_> {
+    /// A request dropped before its log step (hyper drops the handler when
+    /// the client goes away, in a waiting phase or while the node answers)
+    /// still runs its plugins' log phase: what access counted in (a
+    /// limit-conn slot) is counted out.
+    fn drop(&mut self) {
+        if let Some(run) = self.plugins.take() {
+            let PluginRun { chains, state, .. } = *run;
+            log_later(chains, state, self.conn.local, self.host());
+        }
     }
 }

@@ -145,7 +145,6 @@ pub async fn settle(ex: &mut Exchange<'_>, step: Step) -> Option<Response<Body>>
 async fn resume(ex: &mut Exchange<'_>, mut paused: Paused) -> Option<Response<Body>> {
     let budget = waiting_budget(ex);
     loop {
-        let mut run = ex.plugins.take()?;
         let Paused {
             phase,
             own,
@@ -153,7 +152,14 @@ async fn resume(ex: &mut Exchange<'_>, mut paused: Paused) -> Option<Response<Bo
             at,
             waiting,
         } = paused;
-        let step = match waiting.finish(&mut run.state, budget).await {
+        // The plugin side stays in the exchange while the plugin waits: a
+        // request dropped meanwhile (its client gone) still runs its log
+        // phase (the exchange's drop).
+        let outcome = waiting
+            .finish(&mut ex.plugins.as_mut()?.state, budget)
+            .await;
+        let mut run = ex.plugins.take()?;
+        let step = match outcome {
             PhaseOutcome::Continue => drive(&mut run, ex, phase, own, at + 1),
             PhaseOutcome::Respond(reply) => Step::Answer(Box::new(reply_response(&plugin, reply))),
             PhaseOutcome::Fail(_) | PhaseOutcome::Wait(_) => Step::Answer(Box::new(failed())),

@@ -10,7 +10,9 @@
 
 mod cors;
 mod key_auth;
+mod limit_conn;
 mod limit_count;
+mod limit_req;
 mod prometheus;
 mod proxy_rewrite;
 mod request_id_ip;
