@@ -10,8 +10,7 @@
 //! ```
 
 #[macro_use]
-#[path = "../../limit-common/shared.rs"]
-pub mod shared;
+extern crate radixgate_plugin_limit_common as shared;
 
 mod config;
 pub mod counter;

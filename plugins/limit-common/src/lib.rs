@@ -5,10 +5,8 @@
 //! at load until this gateway counts in Redis), and [`Counted`], what a
 //! policy's counter answers: now (`local`) or after waiting on the host.
 //!
-//! Not a crate: each plugin includes this file as a module
-//! (`#[path = "../../limit-common/shared.rs"]`), so that a plugin still
-//! depends on `radixgate-plugin` alone and `make run` finds only plugins
-//! under `plugins/`.
+//! A library, not a plugin: each limit plugin links it in (`make run`
+//! installs only the crates that build a `cdylib`).
 
 use std::fmt::Write as _;
 use std::future::Future;
@@ -148,6 +146,7 @@ pub fn check_policy(policy: &str) -> Result<(), ConfigError> {
 /// APISIX checks them (`redis_host` required with `policy: redis`,
 /// `redis_cluster_nodes` and `redis_cluster_name` with `redis-cluster`), so
 /// that an APISIX config is read as written.
+#[macro_export]
 macro_rules! policy_schema {
     () => {
         r#""policy": {"type": "string", "enum": ["local", "redis", "redis-cluster"], "default": "local"},
@@ -173,6 +172,7 @@ macro_rules! policy_schema {
 /// The conditions of [`policy_schema`]'s fields, spliced after the
 /// `properties` of a plugin's schema. A config is checked as written
 /// (APISIX fills in defaults first): a config without `policy` is `local`.
+#[macro_export]
 macro_rules! policy_conditions {
     () => {
         r#""if": {"required": ["policy"], "properties": {"policy": {"enum": ["redis"]}}},
