@@ -12,7 +12,7 @@ mod forward;
 mod framing;
 mod headers;
 mod log;
-mod path;
+pub(crate) mod path;
 mod phase_run;
 mod phases;
 mod pipeline;
