@@ -3,14 +3,15 @@ SHELL := /bin/bash
 CARGO ?= cargo
 
 # Debian packages the tests need: protoc (etcd-client), LuaJIT (OpenResty's
-# luajit2), nginx with its lua module, etcd, wrk, a C compiler, and python3
-# (the demo upstream, for `make run` and the demo test).
-APT_PACKAGES := protobuf-compiler luajit2 nginx libnginx-mod-http-lua etcd-server wrk gcc curl python3
+# luajit2), nginx with its lua module, etcd, wrk, C and C++ compilers (the
+# C plugins, the headers' checks), and python3 (the demo upstream, for
+# `make run` and the demo test).
+APT_PACKAGES := protobuf-compiler luajit2 nginx libnginx-mod-http-lua etcd-server wrk gcc g++ curl python3
 HAVE_DEPS := command -v protoc && command -v luajit && command -v nginx && \
 	test -e /usr/lib/nginx/modules/ngx_http_lua_module.so && command -v etcd && \
-	command -v wrk && command -v cc && command -v curl && command -v python3
+	command -v wrk && command -v cc && command -v g++ && command -v curl && command -v python3
 
-.PHONY: deps build test run bench fmt lint
+.PHONY: deps build c-plugins test run bench fmt lint new-plugin
 
 deps:
 	@if ! ( $(HAVE_DEPS) ) >/dev/null 2>&1; then \
@@ -20,6 +21,31 @@ deps:
 
 build:
 	$(CARGO) build --workspace
+
+# C plugins, built from their sources and include/ alone (no cargo), into
+# the target dir beside the Rust plugins: each plugins/<name> holding .c
+# files (cc, C11) or .cc files (c++, C++20) becomes
+# libradixgate_plugin_<name>.so (with `-` as `_`); the test plugin
+# tests/plugins/test-c-faults/faults.c is built once per fault it shows
+# (-DFAULT_<NAME>), as libradixgate_plugin_test_c_<name>.so.
+C_PLUGIN_FLAGS := -shared -fPIC -fvisibility=hidden -O2 -Wall -Wextra -Werror -I include
+C_FAULTS := version size null-phase schema dup-name
+
+c-plugins: deps
+	@out=$${CARGO_TARGET_DIR:-target}/debug; mkdir -p $$out; \
+	for d in plugins/*/; do \
+		lib=$$out/libradixgate_plugin_$$(basename $$d | tr - _).so; \
+		if ls $$d*.c >/dev/null 2>&1; then \
+			$(CC) -std=c11 $(C_PLUGIN_FLAGS) -o $$lib $$d*.c || exit 1; \
+		elif ls $$d*.cc >/dev/null 2>&1; then \
+			$(CXX) -std=c++20 $(C_PLUGIN_FLAGS) -o $$lib $$d*.cc || exit 1; \
+		fi; \
+	done; \
+	for f in $(C_FAULTS); do \
+		$(CC) -std=c11 $(C_PLUGIN_FLAGS) -DFAULT_$$(echo $$f | tr a-z- A-Z_) \
+			-o $$out/libradixgate_plugin_test_c_$$(echo $$f | tr - _).so \
+			tests/plugins/test-c-faults/faults.c || exit 1; \
+	done
 
 # The build step builds everything the tests use, the plugin .so files and
 # the gateway binary included (the tests do not build them); the test
@@ -32,7 +58,7 @@ build:
 # cargo test, one binary after another. Doctests run under cargo test
 # either way.
 TEST_THREADS ?= 8
-test: deps
+test: deps c-plugins
 	$(CARGO) build --workspace --all-targets
 	@mkdir -p target; set -o pipefail; \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
@@ -52,22 +78,34 @@ test: deps
 
 # The demo upstream: python3's http.server on 127.0.0.1:19081 serving
 # conf/demo/, started here and stopped when radixgate exits.
-# Plugins: every plugins/<name> crate is built and its .so copied into
-# target/plugins (conf/config.yaml's plugins.dir); the test plugins live in
-# tests/plugins/ and are not installed.
-run: build
+# Plugins: every plugins/<name> crate is built, and so is every C or C++
+# plugin there (c-plugins), and its .so copied into
+# target/plugins (conf/config.yaml's plugins.dir, writable by its owner
+# only, as the gateway requires); the test plugins live in tests/plugins/
+# and are not installed.
+run: build c-plugins
 	@command -v python3 >/dev/null || { echo "make run needs python3 for the demo upstream"; exit 1; }
-	@mkdir -p target/plugins; for d in plugins/*/; do \
+	@mkdir -p target/plugins; chmod go-w target/plugins; for d in plugins/*/; do \
 		n=$$(basename $$d); \
-		grep -q "\"plugins/$$n\"" Cargo.toml || continue; \
-		$(CARGO) build -q -p radixgate-plugin-$$n && \
+		if grep -q "\"plugins/$$n\"" Cargo.toml; then \
+			$(CARGO) build -q -p radixgate-plugin-$$n || exit 1; \
+		elif ! ls $$d*.c $$d*.cc 2>/dev/null | grep -q .; then \
+			continue; \
+		fi; \
 		cp $${CARGO_TARGET_DIR:-target}/debug/libradixgate_plugin_$$(echo $$n | tr - _).so target/plugins/ || exit 1; \
+		chmod go-w target/plugins/libradixgate_plugin_$$(echo $$n | tr - _).so || exit 1; \
 	done; echo "plugins in target/plugins: $$(ls target/plugins | tr '\n' ' ')"
 	@python3 -m http.server 19081 --bind 127.0.0.1 --directory conf/demo >/dev/null 2>&1 & up=$$!; \
 	trap 'kill $$up 2>/dev/null' EXIT INT TERM; \
 	echo "demo upstream: python3 http.server on 127.0.0.1:19081 (pid $$up)"; \
 	echo "try: curl -i http://127.0.0.1:9080/demo/hello.txt"; \
 	$(CARGO) run -p radixgate -- --config conf/config.yaml
+
+# A new plugin from plugins/template: `make new-plugin NAME=my-plugin` makes
+# plugins/my-plugin (package radixgate-plugin-my-plugin, plugin "my-plugin",
+# type MyPlugin) and adds it to the workspace members.
+new-plugin:
+	@sh plugins/new-plugin.sh "$(NAME)"
 
 bench: deps
 	$(CARGO) bench -p radix-router

@@ -236,7 +236,8 @@ fn bad_input_is_refused_and_nothing_is_written() {
 #[test]
 fn keys_and_roles() {
     let e = Etcd::start();
-    let extra = "  keys:\n    - {name: ops, key: admin-secret-1, role: admin}\n    - {name: ro, key: viewer-secret-1, role: viewer}\n";
+    // With allow_query_key, as APISIX: the key may come as ?api_key=.
+    let extra = "  allow_query_key: true\n  keys:\n    - {name: ops, key: admin-secret-1, role: admin}\n    - {name: ro, key: viewer-secret-1, role: viewer}\n";
     let gw = Gateway::etcd(BIN, &e.endpoints()).admin_yaml(extra).start();
     let call = |method: &str, path: &str, h: &[(&str, &str)], body: Option<&str>| {
         let (s, _, b) =

@@ -94,15 +94,38 @@ fn set(doc: &mut Value, section: &str, key: &str, value: Value) {
     section.insert(Value::from(key), value);
 }
 
+/// Copies the plugins `make run` installs into `dir`.
+fn install_make_run_plugins(root: &Path, dir: &Path) {
+    std::fs::create_dir_all(dir).expect("create the plugin dir");
+    let names = make_run_plugins(root);
+    assert!(names.iter().any(|n| n == "request-id"), "{names:?}");
+    for name in &names {
+        let lib = target::artifact(&plugins::file_name(name));
+        std::fs::copy(&lib, dir.join(plugins::file_name(name))).expect("copy a plugin");
+    }
+}
+
 #[test]
 fn test_config_accepts_the_shipped_conf() {
     let root = repo();
-    let out = test_config(BIN, &root.join("conf/config.yaml"), &root);
+    // conf/config.yaml with its plugin dir filled as `make run` fills it:
+    // a route naming a plugin that is not loaded is refused.
+    let dir = radixgate_test_support::TempDir::new("demo-check");
+    let plugin_dir = dir.path("plugins");
+    install_make_run_plugins(&root, &plugin_dir);
+    let mut config: Value =
+        serde_norway::from_str(&read(&root.join("conf/config.yaml"))).expect("config YAML");
+    let plugins_dir = Value::from(plugin_dir.display().to_string());
+    set(&mut config, "plugins", "dir", plugins_dir);
+    let copy = dir.path("config.yaml");
+    let text = serde_norway::to_string(&config).expect("config YAML out");
+    std::fs::write(&copy, text).expect("write config.yaml");
+    let out = test_config(BIN, &copy, &root);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("conf/config.yaml: ok") && stdout.contains("1 routes served"),
+        stdout.contains("config.yaml: ok") && stdout.contains("1 routes served"),
         "{stdout}"
     );
 }
@@ -115,13 +138,7 @@ fn the_demo_answers_as_the_readme_shows() {
 
     // The plugins `make run` installs, into the gateway's own plugin dir.
     let plugin_dir = gw.plugin_dir();
-    std::fs::create_dir_all(&plugin_dir).expect("create the plugin dir");
-    let names = make_run_plugins(&root);
-    assert!(names.iter().any(|n| n == "request-id"), "{names:?}");
-    for name in &names {
-        let lib = target::artifact(&plugins::file_name(name));
-        std::fs::copy(&lib, plugin_dir.join(plugins::file_name(name))).expect("copy a plugin");
-    }
+    install_make_run_plugins(&root, &plugin_dir);
 
     // conf/config.yaml with free ports and that plugin dir; the standalone
     // file stays conf/apisix.yaml under the working dir, as for `make run`.

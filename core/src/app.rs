@@ -104,6 +104,12 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
         }
         host.start_exporter(&config.plugins, client_limits(&config));
         builder.set_plugin_host(host.clone());
+        // An upgraded plugin's users get new instances with the next
+        // snapshot; requests in flight finish on the instances they hold.
+        let upgrades = tx.clone();
+        host.on_upgrade(move |names| {
+            let _ = upgrades.send(SourceEvent::PluginsUpgraded(names));
+        });
     }
     std::thread::Builder::new()
         .name("config-builder".into())

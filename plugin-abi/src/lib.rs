@@ -64,6 +64,7 @@ pub use serde_json;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::sdk::panics::install_hook;
+    pub use crate::sdk::root_module_built;
     pub use abi_stable::library::{
         __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
     };

@@ -241,3 +241,53 @@ fn the_mock_store_counts_and_expires() {
     host.set_metadata("probe", r#"{"a":1}"#);
     assert_eq!(handle.metadata().as_deref(), Some(r#"{"a":1}"#));
 }
+
+#[test]
+fn the_root_module_records_the_panic_strategy() {
+    let root = crate::root_module::<Probe>(ABI_MAJOR, ABI_MINOR);
+    assert_eq!(root.panic_unwind(), Some(cfg!(panic = "unwind")));
+    let abort = crate::__private::root_module_built::<Probe>(ABI_MAJOR, ABI_MINOR, false);
+    assert_eq!(abort.panic_unwind(), Some(false));
+}
+
+/// A plugin whose `Drop` panics.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("deliberate panic in drop");
+    }
+}
+
+impl Plugin for PanicsOnDrop {
+    const NAME: &'static str = "panics-on-drop";
+    const VERSION: &'static str = "1.0.0";
+    const PRIORITY: i32 = 0;
+    const PHASES: Phases = Phases::NONE;
+
+    type Config = crate::serde_json::Value;
+
+    fn new(_: Self::Config, _: &Host) -> Result<Self, ConfigError> {
+        Ok(PanicsOnDrop)
+    }
+}
+
+#[test]
+fn a_panic_in_a_plugins_drop_is_caught_and_logged() {
+    let host = MockHost::new();
+    let instance = MockInstance::new::<PanicsOnDrop>("{}", &host).expect("built");
+    // Unwinding out of the instance's drop (an extern "C" function of the
+    // vtable) would abort this test binary.
+    drop(instance);
+    let logs = host.logs();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    let (level, plugin, message) = &logs[0];
+    assert_eq!(
+        (*level, plugin.as_str()),
+        (LogLevel::Error, "panics-on-drop")
+    );
+    assert!(
+        message.starts_with("panicked while being dropped: deliberate panic in drop"),
+        "{message}"
+    );
+}

@@ -1,11 +1,13 @@
 //! The Admin API (APISIX v3 compatible) on its own listener, default
-//! `127.0.0.1:9180`: every kind under `/apisix/admin/<kind>`, keys with
-//! roles, validation before every write, `X-API-VERSION: v3` on every
-//! answer. On etcd it reads and writes etcd (the gateway follows through
+//! `127.0.0.1:9180`: every kind under `/apisix/admin/<kind>`, client
+//! addresses allowed by `admin.allow_admin`, keys with roles, validation
+//! before every write, `X-API-VERSION: v3` on every answer. On etcd it reads and writes etcd (the gateway follows through
 //! its watch); in standalone mode it serves GET from the file and refuses
 //! writes.
 
+mod access;
 mod check;
+mod owners;
 mod store;
 mod target;
 mod verbs;
@@ -22,9 +24,10 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
 
-use crate::config::{AdminKey, AdminSection, EtcdSection, Kind, Role, DEFAULT_KEY};
+use crate::config::{AdminSection, EtcdSection, Kind, Role};
 use crate::plugin_host::{self, PluginHost};
 use crate::proxy::{self, ClientIo, ConnCap, Limits};
+use access::Access;
 use target::{AdminTarget, ObjectPath, PathError};
 use verbs::{error, AdminReply};
 
@@ -34,7 +37,7 @@ pub const BODY_LIMIT: usize = 1536 * 1024;
 /// What every connection shares.
 struct AdminContext {
     store: AdminStore,
-    keys: Vec<AdminKey>,
+    access: Access,
     /// Set in standalone mode: why writes are refused.
     read_only: Option<String>,
     /// The plugin host behind the plugin endpoints (none: no `plugins.dir`).
@@ -42,6 +45,8 @@ struct AdminContext {
 }
 
 /// Where the Admin API keeps objects.
+// Made once at start: the size of its variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Backend {
     /// etcd, as the `etcd:` section says.
@@ -64,8 +69,8 @@ pub fn start(
     let listener = std::net::TcpListener::bind(section.listen)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let keys = section.effective_keys();
-    if keys.iter().any(|k| k.key == DEFAULT_KEY) {
+    let access = Access::new(section);
+    if access.uses_default_key() {
         tracing::warn!(%addr, "the Admin API uses APISIX's default admin key: it is accepted from loopback only; set admin.keys in config.yaml");
     }
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -87,7 +92,7 @@ pub fn start(
                 };
                 let ctx = Arc::new(AdminContext {
                     store,
-                    keys,
+                    access,
                     read_only,
                     plugins,
                 });
@@ -166,40 +171,12 @@ fn respond((status, body): AdminReply) -> Response<Full<Bytes>> {
     r
 }
 
-/// The role of the key the request carries, or the 401 reply.
-fn authorize(
-    keys: &[AdminKey],
-    headers: &http::HeaderMap,
-    q: &std::collections::HashMap<String, String>,
-    peer: IpAddr,
-) -> Result<Role, AdminReply> {
-    let given = headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| q.get("api_key").cloned());
-    let unauthorized = |d: &str| {
-        (
-            StatusCode::UNAUTHORIZED,
-            serde_json::json!({"error_msg": "failed to check token", "description": d}),
-        )
-    };
-    let Some(given) = given.filter(|g| !g.is_empty()) else {
-        return Err(unauthorized("missing apikey"));
-    };
-    let Some(key) = keys.iter().find(|k| k.key == given) else {
-        return Err(unauthorized("wrong apikey"));
-    };
-    if key.key == DEFAULT_KEY && !peer.is_loopback() {
-        tracing::warn!(%peer, "the default admin key was refused from a non-loopback address");
-        return Err(unauthorized("wrong apikey"));
-    }
-    Ok(key.role)
-}
-
 async fn handle(ctx: &AdminContext, req: Request<Incoming>, peer: IpAddr) -> AdminReply {
+    if let Err(r) = ctx.access.admit(peer) {
+        return r;
+    }
     let q = target::query(req.uri().query());
-    let role = match authorize(&ctx.keys, req.headers(), &q, peer) {
+    let role = match ctx.access.authorize(req.headers(), &q, peer) {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -336,53 +313,5 @@ fn schema(method: &Method, kind: &str) -> AdminReply {
     match schema {
         Some(s) => (StatusCode::OK, s.clone()),
         None => error(StatusCode::NOT_FOUND, format!("no schema for {kind:?}")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn role(keys: &[AdminKey], key: Option<&str>, peer: [u8; 4]) -> Result<Role, String> {
-        let mut h = http::HeaderMap::new();
-        if let Some(k) = key {
-            h.insert("x-api-key", HeaderValue::from_str(k).unwrap());
-        }
-        authorize(keys, &h, &Default::default(), IpAddr::from(peer))
-            .map_err(|(_, v)| v["description"].as_str().unwrap_or("").to_owned())
-    }
-
-    #[test]
-    fn the_default_key_works_from_loopback_only() {
-        let keys = AdminSection::default().effective_keys();
-        assert_eq!(
-            role(&keys, Some(DEFAULT_KEY), [127, 0, 0, 1]),
-            Ok(Role::Admin)
-        );
-        assert_eq!(
-            role(&keys, Some(DEFAULT_KEY), [10, 0, 0, 7]),
-            Err("wrong apikey".into())
-        );
-        assert_eq!(
-            role(&keys, None, [127, 0, 0, 1]),
-            Err("missing apikey".into())
-        );
-    }
-
-    #[test]
-    fn configured_keys_work_from_anywhere_with_their_role() {
-        let keys = vec![AdminKey {
-            name: "ro".into(),
-            key: "viewer-secret".into(),
-            role: Role::Viewer,
-        }];
-        assert_eq!(
-            role(&keys, Some("viewer-secret"), [10, 0, 0, 7]),
-            Ok(Role::Viewer)
-        );
-        assert_eq!(
-            role(&keys, Some(DEFAULT_KEY), [127, 0, 0, 1]),
-            Err("wrong apikey".into())
-        );
     }
 }

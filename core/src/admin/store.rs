@@ -1,14 +1,18 @@
 //! Where the Admin API reads and writes: etcd (every verb), or the
 //! standalone file (GET only). Each etcd call is bounded by `etcd.timeout`;
-//! a call that fails or times out is [`StoreError::Unavailable`] (503).
+//! a call that fails or times out is [`StoreError::Unavailable`] (503). A
+//! call etcd refuses for an expired auth token is retried once after
+//! authenticating again. Writes may carry [`Guard`]s that etcd checks in
+//! the write's own transaction.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use etcd_client::{Client, Compare, CompareOp, GetOptions, PutOptions, Txn, TxnOp};
+use etcd_client::{Client, Compare, CompareOp, DeleteOptions, PutOptions, Txn, TxnOp};
 use serde_json::Value;
 
 use crate::config::EtcdSection;
+use crate::source::etcd;
 
 /// One stored object.
 #[derive(Debug, Clone)]
@@ -34,18 +38,53 @@ pub enum StoreError {
     Conflict,
 }
 
+/// Conditions a write holds to, checked by etcd in the write's own
+/// transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Guard {
+    /// The key exists (a credential's consumer).
+    Exists(String),
+    /// No key under the prefix changed after the revision (what a
+    /// uniqueness check read is still what etcd holds).
+    Unchanged {
+        /// The key prefix (`/apisix/consumers/`).
+        prefix: String,
+        /// The revision the check read.
+        since: i64,
+    },
+}
+
+/// Keys read at one revision.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    /// The objects, by key.
+    pub kvs: Vec<Kv>,
+    /// The revision they were read at.
+    pub revision: i64,
+}
+
+/// Keys a list read takes per etcd response.
+const LIST_PAGE: i64 = 256;
+
+/// The etcd side of the Admin API: a client that authenticates again when
+/// etcd stops taking its token, and retries that call once.
+#[derive(Clone)]
+pub struct EtcdStore {
+    /// A lazily connected client (requests go to any healthy endpoint).
+    client: Client,
+    /// The key prefix (`/apisix`).
+    prefix: String,
+    /// Bound of one call.
+    timeout: Duration,
+    /// `etcd.user` and `etcd.password`, when etcd has authentication on.
+    credentials: Option<(String, String)>,
+}
+
 /// The backend of the Admin API.
 #[derive(Clone)]
 pub enum AdminStore {
     /// etcd under a prefix.
-    Etcd {
-        /// A lazily connected client (requests go to any healthy endpoint).
-        client: Box<Client>,
-        /// The key prefix (`/apisix`).
-        prefix: String,
-        /// Bound of one call.
-        timeout: Duration,
-    },
+    Etcd(Box<EtcdStore>),
     /// The standalone file (read-only).
     File(PathBuf),
 }
@@ -72,35 +111,92 @@ fn to_kv(kv: &etcd_client::KeyValue) -> Option<Kv> {
     })
 }
 
+impl EtcdStore {
+    /// Runs `op` on the client, bounded by the timeout. When etcd refuses
+    /// the auth token (expired, or issued before a change of users), the
+    /// client authenticates again and `op` runs once more.
+    async fn call<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: Fn(Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T, etcd_client::Error>>,
+    {
+        let first = tokio::time::timeout(self.timeout, op(self.client.clone())).await;
+        match first {
+            Ok(Err(e)) if self.credentials.is_some() && etcd::auth_token_refused(&e) => {
+                tracing::info!(reason = %etcd::describe(&e),
+                    "Admin API: etcd refused the auth token; authenticating again");
+                self.authenticate().await?;
+                bounded(self.timeout, op(self.client.clone())).await
+            }
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(StoreError::Unavailable(etcd::describe(&e))),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "no answer within {:?}",
+                self.timeout
+            ))),
+        }
+    }
+
+    /// Gets a new token for `etcd.user`; every clone of the client uses it.
+    async fn authenticate(&self) -> Result<(), StoreError> {
+        let Some((user, password)) = &self.credentials else {
+            return Ok(());
+        };
+        let mut auth = self.client.auth_client();
+        let again = bounded(
+            self.timeout,
+            auth.set_client_auth(user.clone(), password.clone()),
+        )
+        .await;
+        if again.is_err() {
+            // etcd may refuse the request for the stale token it carries.
+            auth.remove_client_auth();
+            bounded(
+                self.timeout,
+                auth.set_client_auth(user.clone(), password.clone()),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
 impl AdminStore {
     /// An etcd store for the `etcd:` settings (connects lazily).
     pub async fn etcd(settings: &EtcdSection) -> Result<AdminStore, StoreError> {
-        let client = crate::source::etcd::connect(settings)
+        let client = etcd::connect(settings)
             .await
-            .map_err(|e| StoreError::Unavailable(crate::source::etcd::describe(&e)))?;
-        Ok(AdminStore::Etcd {
-            client: Box::new(client),
+            .map_err(|e| StoreError::Unavailable(etcd::describe(&e)))?;
+        Ok(AdminStore::Etcd(Box::new(EtcdStore {
+            client,
             prefix: settings.prefix.clone(),
             timeout: settings.timeout(),
-        })
+            credentials: settings.user.clone().zip(settings.password.clone()),
+        })))
     }
 
     /// The key prefix (`/apisix`).
     pub fn prefix(&self) -> &str {
         match self {
-            AdminStore::Etcd { prefix, .. } => prefix,
+            AdminStore::Etcd(e) => &e.prefix,
             AdminStore::File(_) => "/apisix",
+        }
+    }
+
+    fn writable(&self) -> Result<&EtcdStore, StoreError> {
+        match self {
+            AdminStore::Etcd(e) => Ok(e),
+            AdminStore::File(_) => Err(StoreError::Unavailable("read-only".into())),
         }
     }
 
     /// The object at `key`, if any.
     pub async fn get(&self, key: &str) -> Result<Option<Kv>, StoreError> {
         match self {
-            AdminStore::Etcd {
-                client, timeout, ..
-            } => {
-                let mut c = (**client).clone();
-                let r = bounded(*timeout, c.get(key, None)).await?;
+            AdminStore::Etcd(e) => {
+                let r = e
+                    .call(|mut c| async move { c.get(key, None).await })
+                    .await?;
                 Ok(r.kvs().first().and_then(to_kv))
             }
             AdminStore::File(_) => Ok(self
@@ -110,32 +206,40 @@ impl AdminStore {
         }
     }
 
+    /// Every object under `dir` (`/apisix/consumers`), nested ones
+    /// included, read at one revision.
+    pub async fn tree(&self, dir: &str) -> Result<Tree, StoreError> {
+        match self {
+            AdminStore::Etcd(e) => {
+                let from = format!("{dir}/");
+                let read = e
+                    .call(|c| {
+                        let from = from.clone();
+                        async move { etcd::read_prefix(&c, &from, LIST_PAGE).await }
+                    })
+                    .await?;
+                Ok(Tree {
+                    kvs: read.kvs.iter().filter_map(to_kv).collect(),
+                    revision: read.revision,
+                })
+            }
+            AdminStore::File(_) => Ok(Tree {
+                kvs: self.list_file(dir)?,
+                revision: 0,
+            }),
+        }
+    }
+
     /// Every object directly under `dir` (`/apisix/routes`), by key.
     pub async fn list(&self, dir: &str) -> Result<Vec<Kv>, StoreError> {
-        match self {
-            AdminStore::Etcd {
-                client, timeout, ..
-            } => {
-                let c = (**client).clone();
-                let from = format!("{dir}/");
-                let mut kv = c.kv_client().max_decoding_message_size(512 << 20);
-                let r = bounded(
-                    *timeout,
-                    kv.get(from.clone(), Some(GetOptions::new().with_prefix())),
-                )
-                .await?;
-                Ok(r.kvs()
-                    .iter()
-                    .filter_map(to_kv)
-                    .filter(|kv| {
-                        kv.key
-                            .strip_prefix(&from)
-                            .is_some_and(|id| !id.contains('/'))
-                    })
-                    .collect())
-            }
-            AdminStore::File(_) => self.list_file(dir),
-        }
+        let from = format!("{dir}/");
+        let mut tree = self.tree(dir).await?;
+        tree.kvs.retain(|kv| {
+            kv.key
+                .strip_prefix(&from)
+                .is_some_and(|id| !id.contains('/'))
+        });
+        Ok(tree.kvs)
     }
 
     fn list_file(&self, dir: &str) -> Result<Vec<Kv>, StoreError> {
@@ -170,37 +274,41 @@ impl AdminStore {
             .collect())
     }
 
-    /// Writes `value` at `key`. `expect`: `None` = unconditionally,
-    /// `Some(0)` = only if absent, `Some(rev)` = only if unchanged since
-    /// `rev`. `ttl`: seconds of a new lease. Returns (created, revision).
+    /// Writes `value` at `key` if every guard holds. `expect`: `None` =
+    /// unconditionally, `Some(0)` = only if absent, `Some(rev)` = only if
+    /// unchanged since `rev`. `ttl`: seconds of a new lease. Returns
+    /// (created, revision); [`StoreError::Conflict`] when a condition failed.
     pub async fn put(
         &self,
         key: &str,
         value: &Value,
         expect: Option<i64>,
         ttl: Option<i64>,
+        guards: &[Guard],
     ) -> Result<(bool, i64), StoreError> {
-        let AdminStore::Etcd {
-            client, timeout, ..
-        } = self
-        else {
-            return Err(StoreError::Unavailable("read-only".into()));
-        };
-        let mut c = (**client).clone();
+        let e = self.writable()?;
         let mut opts = PutOptions::new().with_prev_key();
         if let Some(ttl) = ttl {
-            let lease = bounded(*timeout, c.lease_grant(ttl, None)).await?;
+            let lease = e
+                .call(|mut c| async move { c.lease_grant(ttl, None).await })
+                .await?;
             opts = opts.with_lease(lease.id());
         }
         let text = value.to_string();
-        let put = TxnOp::put(key, text, Some(opts));
-        let txn = match expect {
-            None => Txn::new().and_then(vec![put]),
-            Some(rev) => Txn::new()
-                .when(vec![Compare::mod_revision(key, CompareOp::Equal, rev)])
-                .and_then(vec![put]),
-        };
-        let r = bounded(*timeout, c.txn(txn)).await?;
+        let mut when: Vec<Compare> = guards.iter().map(compare).collect();
+        if let Some(rev) = expect {
+            when.push(Compare::mod_revision(key, CompareOp::Equal, rev));
+        }
+        let r = e
+            .call(|mut c| {
+                let txn = Txn::new().when(when.clone()).and_then(vec![TxnOp::put(
+                    key,
+                    text.clone(),
+                    Some(opts.clone()),
+                )]);
+                async move { c.txn(txn).await }
+            })
+            .await?;
         if !r.succeeded() {
             return Err(StoreError::Conflict);
         }
@@ -211,29 +319,48 @@ impl AdminStore {
         Ok((created, r.header().map_or(0, |h| h.revision())))
     }
 
-    /// Deletes `key`; whether it existed.
-    pub async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        let AdminStore::Etcd {
-            client, timeout, ..
-        } = self
-        else {
-            return Err(StoreError::Unavailable("read-only".into()));
-        };
-        let mut c = (**client).clone();
-        Ok(bounded(*timeout, c.delete(key, None)).await?.deleted() > 0)
+    /// Deletes `key` and, in the same transaction, every key under
+    /// `nested` (`<key>/credentials/` for a consumer); whether `key` existed.
+    pub async fn delete(&self, key: &str, nested: Option<&str>) -> Result<bool, StoreError> {
+        let e = self.writable()?;
+        let r = e
+            .call(|mut c| {
+                let mut ops = vec![TxnOp::delete(key, None)];
+                if let Some(n) = nested {
+                    ops.push(TxnOp::delete(n, Some(DeleteOptions::new().with_prefix())));
+                }
+                let txn = Txn::new().and_then(ops);
+                async move { c.txn(txn).await }
+            })
+            .await?;
+        let deleted = r
+            .op_responses()
+            .into_iter()
+            .next()
+            .is_some_and(|op| match op {
+                etcd_client::TxnOpResponse::Delete(d) => d.deleted() > 0,
+                _ => false,
+            });
+        Ok(deleted)
     }
 
     /// A new id: the revision of a write to the collection's own key,
     /// zero-padded to 20 digits (as APISIX does).
     pub async fn new_id(&self, dir_key: &str) -> Result<String, StoreError> {
-        let AdminStore::Etcd {
-            client, timeout, ..
-        } = self
-        else {
-            return Err(StoreError::Unavailable("read-only".into()));
-        };
-        let mut c = (**client).clone();
-        let r = bounded(*timeout, c.put(dir_key, "init_dir", None)).await?;
+        let e = self.writable()?;
+        let r = e
+            .call(|mut c| async move { c.put(dir_key, "init_dir", None).await })
+            .await?;
         Ok(format!("{:020}", r.header().map_or(0, |h| h.revision())))
+    }
+}
+
+/// The etcd comparison of a guard.
+fn compare(g: &Guard) -> Compare {
+    match g {
+        Guard::Exists(key) => Compare::create_revision(key.as_str(), CompareOp::Greater, 0),
+        Guard::Unchanged { prefix, since } => {
+            Compare::mod_revision(prefix.as_str(), CompareOp::Less, since + 1).with_prefix()
+        }
     }
 }

@@ -8,6 +8,7 @@ use http::StatusCode;
 use serde_json::{json, Value};
 
 use super::check::{self, Refusal};
+use super::owners;
 use super::store::{AdminStore, Kv, StoreError};
 use super::target::{valid_id, ObjectPath};
 use crate::config::Kind;
@@ -179,7 +180,29 @@ async fn write(
     // Stored with its encrypted fields sealed, as APISIX stores them.
     let mut stored = value.clone();
     crate::config::seal(t.kind, &mut stored);
-    match store.put(&key, &stored, expect, ttl).await {
+    let mut tries = 0;
+    let written = loop {
+        let guards = if matches!(t.kind, Kind::Consumer | Kind::Credential) {
+            match owners::check(store, t.kind, &key, &value).await {
+                Ok(g) => g,
+                Err(r) => return refusal(r),
+            }
+        } else {
+            Vec::new()
+        };
+        tries += 1;
+        match store.put(&key, &stored, expect, ttl, &guards).await {
+            // A guard lost to a concurrent write: check again (a PATCH's
+            // own compare-and-set is retried by the PATCH).
+            Err(StoreError::Conflict)
+                if !guards.is_empty() && matches!(expect, None | Some(0)) && tries < 5 =>
+            {
+                continue
+            }
+            other => break other,
+        }
+    };
+    match written {
         Ok((created, rev)) => {
             let status = if created {
                 StatusCode::CREATED
@@ -325,7 +348,8 @@ pub async fn patch(
     last
 }
 
-/// DELETE: `{"deleted":"1","key":...}`; refused while referenced unless `force=true`.
+/// DELETE: `{"deleted":"1","key":...}`; refused while referenced unless
+/// `force=true`. A consumer's credentials go in the same transaction.
 pub async fn delete(store: &AdminStore, t: &ObjectPath, q: &HashMap<String, String>) -> AdminReply {
     let Some(id) = &t.id else {
         return error(StatusCode::METHOD_NOT_ALLOWED, "DELETE needs an id");
@@ -347,7 +371,8 @@ pub async fn delete(store: &AdminStore, t: &ObjectPath, q: &HashMap<String, Stri
             return refusal(r);
         }
     }
-    match store.delete(&key).await {
+    let nested = (t.kind == Kind::Consumer).then(|| format!("{key}/credentials/"));
+    match store.delete(&key, nested.as_deref()).await {
         Ok(true) => (StatusCode::OK, json!({"deleted": "1", "key": key})),
         Ok(false) => not_found(&key),
         Err(e) => store_error(&e),

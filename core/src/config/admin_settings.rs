@@ -1,8 +1,9 @@
 //! The `admin:` section of `config.yaml`: whether the Admin API listens,
-//! where, and the keys it accepts with their roles.
+//! where, who may reach it, and the keys it accepts with their roles.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
+use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::gateway::Provider;
@@ -24,6 +25,14 @@ pub struct AdminSection {
     /// Accepted keys; none given = APISIX's default key (loopback only).
     #[serde(default)]
     pub keys: Vec<AdminKey>,
+    /// Client addresses (CIDR or bare IPs) the Admin API answers;
+    /// default loopback only. Others get 403 whatever key they send.
+    #[serde(default = "default_allow_admin")]
+    pub allow_admin: Vec<String>,
+    /// Whether a key is also accepted in the query string (`?api_key=`);
+    /// off by default: query strings end up in logs.
+    #[serde(default)]
+    pub allow_query_key: bool,
 }
 
 /// One accepted key.
@@ -57,12 +66,26 @@ impl Default for AdminSection {
             enable: None,
             listen: default_listen(),
             keys: Vec::new(),
+            allow_admin: default_allow_admin(),
+            allow_query_key: false,
         }
     }
 }
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 9180))
+}
+
+/// APISIX's default (`127.0.0.0/24`) and the IPv6 loopback.
+fn default_allow_admin() -> Vec<String> {
+    vec!["127.0.0.0/24".into(), "::1".into()]
+}
+
+/// `text` as a network: CIDR (`10.0.0.0/8`) or one address (`::1`).
+fn parse_net(text: &str) -> Option<IpNet> {
+    text.parse::<IpNet>()
+        .ok()
+        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
 impl AdminSection {
@@ -76,7 +99,24 @@ impl AdminSection {
                 ));
             }
         }
+        for (i, net) in self.allow_admin.iter().enumerate() {
+            if parse_net(net).is_none() {
+                return Err((
+                    format!("admin.allow_admin[{i}]"),
+                    format!("{net:?} is not a CIDR (10.0.0.0/8) or an IP address"),
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The networks of `allow_admin` (an entry that does not parse, which
+    /// [`AdminSection::check`] refuses, allows nothing).
+    pub fn allowed_networks(&self) -> Vec<IpNet> {
+        self.allow_admin
+            .iter()
+            .filter_map(|n| parse_net(n))
+            .collect()
     }
 
     /// The keys in force: the configured ones, else the default admin key.
@@ -95,5 +135,26 @@ impl AdminSection {
     /// Whether the Admin API listens under `provider`.
     pub fn enabled(&self, provider: Provider) -> bool {
         self.enable.unwrap_or(provider == Provider::Etcd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_admin_takes_cidrs_and_bare_addresses() {
+        let mut s = AdminSection::default();
+        let nets = s.allowed_networks();
+        assert_eq!(nets.len(), 2);
+        assert!(nets[0].contains(&"127.0.0.9".parse::<IpAddr>().unwrap()));
+        assert!(nets[1].contains(&"::1".parse::<IpAddr>().unwrap()));
+        s.allow_admin = vec!["10.0.0.0/8".into(), "192.168.1.7".into()];
+        assert_eq!(s.check(), Ok(()));
+        s.allow_admin.push("10.0.0.300/8".into());
+        assert_eq!(
+            s.check().map_err(|(f, _)| f),
+            Err("admin.allow_admin[2]".to_owned())
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! The `etcd:` section of `config.yaml`: endpoints, key prefix, timeout,
-//! credentials, TLS and the local snapshot file.
+//! credentials, TLS, the size of a full read's pages and the local
+//! snapshot file.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,6 +29,10 @@ pub struct EtcdSection {
     /// TLS towards `https://` endpoints.
     #[serde(default)]
     pub tls: Option<EtcdTls>,
+    /// Keys per response of a full read of the prefix (read in pages at one
+    /// revision, so a prefix of any size can be read again).
+    #[serde(default = "default_read_page_size")]
+    pub read_page_size: i64,
     /// The last applied state, so the gateway can start while etcd is down.
     /// Relative to the working directory; empty = no snapshot file.
     #[serde(default = "default_snapshot")]
@@ -60,6 +65,7 @@ impl Default for EtcdSection {
             user: None,
             password: None,
             tls: None,
+            read_page_size: default_read_page_size(),
             snapshot_file: default_snapshot(),
         }
     }
@@ -73,6 +79,9 @@ fn default_prefix() -> String {
 }
 fn default_timeout() -> f64 {
     30.0
+}
+fn default_read_page_size() -> i64 {
+    256
 }
 fn default_snapshot() -> PathBuf {
     PathBuf::from("etcd-snapshot.json")
@@ -128,6 +137,12 @@ impl EtcdSection {
             return Err((
                 "etcd.timeout".into(),
                 "expected seconds > 0 and <= 86400".into(),
+            ));
+        }
+        if !(1..=100_000).contains(&self.read_page_size) {
+            return Err((
+                "etcd.read_page_size".into(),
+                "expected 1 to 100000 keys".into(),
             ));
         }
         if self.user.is_some() != self.password.is_some() {

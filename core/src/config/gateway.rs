@@ -50,6 +50,11 @@ pub struct PluginsSection {
     /// `127.0.0.1:9091`).
     #[serde(default)]
     pub export_addr: Option<SocketAddr>,
+    /// Load from a directory or files that others than the gateway's user
+    /// may write (group or other write bits, another owner than the
+    /// gateway's user or root); refused unless true.
+    #[serde(default)]
+    pub allow_insecure_dir: bool,
     /// How much the plugins' shared store (rate-limit counters...) holds.
     #[serde(default)]
     pub store: StoreLimits,

@@ -23,7 +23,13 @@ pub struct PluginHost {
     pub services: GatewayServices,
     /// The plugin directory (`plugins.dir`).
     pub dir: std::path::PathBuf,
+    /// Told the names of the plugins a reload upgraded, to build new
+    /// instances for the objects using them (the snapshot builder).
+    pub(super) on_upgrade: std::sync::OnceLock<UpgradeHook>,
 }
+
+/// What a reload calls with the names of the plugins it upgraded.
+pub type UpgradeHook = Box<dyn Fn(Vec<String>) + Send + Sync>;
 
 impl std::fmt::Debug for PluginHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

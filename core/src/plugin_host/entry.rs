@@ -9,13 +9,31 @@ use radixgate_plugin::abi::{HostHandle, InstanceBox, PluginModRef};
 use radixgate_plugin::Phases;
 use serde_json::Value;
 
-/// The plugin constructor's signature, as the root module declares it.
-type Constructor =
-    extern "C" fn(
-        abi_stable::std_types::RStr<'_>,
-        HostHandle,
-    )
-        -> abi_stable::std_types::RResult<InstanceBox, abi_stable::std_types::RString>;
+/// Builds an instance from a checked config's JSON text and the host's
+/// services; the error is the plugin's message. A Rust plugin's calls its
+/// root module's constructor, a C plugin's its `instance_new`.
+pub(super) type Constructor =
+    Box<dyn Fn(&str, HostHandle) -> Result<InstanceBox, String> + Send + Sync>;
+
+/// What a plugin declares, whichever ABI it speaks.
+pub(super) struct Declared<'a> {
+    /// The name configs use.
+    pub name: &'a str,
+    /// The plugin's own version.
+    pub version: &'a str,
+    /// Run order within a phase.
+    pub priority: i32,
+    /// The phases it implements.
+    pub phases: Phases,
+    /// APISIX's `run_policy = "prefer_route"`.
+    pub prefer_route: bool,
+    /// Its route config schema (JSON text).
+    pub route_schema: &'a str,
+    /// Its consumer config schema, if any.
+    pub consumer_schema: Option<&'a str>,
+    /// Its plugin_metadata schema, if any.
+    pub metadata_schema: Option<&'a str>,
+}
 
 /// A loaded, checked plugin. Lives (in an `Arc`) as long as any config or
 /// instance uses it; its library is never unloaded.
@@ -86,28 +104,54 @@ impl PluginEntry {
     /// Reads a checked root module's declarations and compiles its schemas;
     /// an error says what is wrong with the plugin.
     pub(super) fn from_root(path: &Path, root: PluginModRef) -> Result<PluginEntry, String> {
-        let name = root.name().as_str().to_string();
+        let new_instance = root.new_instance();
+        let declared = Declared {
+            name: root.name().as_str(),
+            version: root.version().as_str(),
+            priority: root.priority(),
+            phases: root.phases(),
+            prefer_route: root.prefer_route().unwrap_or(false),
+            route_schema: root.route_schema().as_str(),
+            consumer_schema: root.consumer_schema().into_option().map(|s| s.as_str()),
+            metadata_schema: root.metadata_schema().into_option().map(|s| s.as_str()),
+        };
+        let constructor: Constructor = Box::new(move |config, host| {
+            new_instance(config.into(), host)
+                .into_result()
+                .map_err(Into::into)
+        });
+        PluginEntry::from_declared(path, declared, constructor)
+    }
+
+    /// A plugin of either ABI from its declarations: checks its name and
+    /// compiles its schemas; an error says what is wrong with the plugin.
+    pub(super) fn from_declared(
+        path: &Path,
+        declared: Declared<'_>,
+        constructor: Constructor,
+    ) -> Result<PluginEntry, String> {
+        let name = declared.name.to_string();
         if name.is_empty() {
             return Err("the plugin declares an empty name".into());
         }
         let with_name = |e: String| format!("plugin {name:?}: {e}");
         let (route_schema, route_validator) =
-            compile("route config", root.route_schema().as_str()).map_err(with_name)?;
-        let consumer = match root.consumer_schema().into_option() {
-            Some(text) => Some(compile("consumer config", text.as_str()).map_err(with_name)?),
+            compile("route config", declared.route_schema).map_err(with_name)?;
+        let consumer = match declared.consumer_schema {
+            Some(text) => Some(compile("consumer config", text).map_err(with_name)?),
             None => None,
         };
-        let metadata = match root.metadata_schema().into_option() {
-            Some(text) => Some(compile("plugin_metadata", text.as_str()).map_err(with_name)?),
+        let metadata = match declared.metadata_schema {
+            Some(text) => Some(compile("plugin_metadata", text).map_err(with_name)?),
             None => None,
         };
         let (consumer_schema, consumer_validator) = consumer.unzip();
         let (metadata_schema, metadata_validator) = metadata.unzip();
         Ok(PluginEntry {
-            version: root.version().as_str().to_string(),
-            priority: root.priority(),
-            phases: root.phases(),
-            prefer_route: root.prefer_route().unwrap_or(false),
+            version: declared.version.to_string(),
+            priority: declared.priority,
+            phases: declared.phases,
+            prefer_route: declared.prefer_route,
             path: path.to_path_buf(),
             route_schema,
             consumer_schema,
@@ -115,7 +159,7 @@ impl PluginEntry {
             route_validator,
             consumer_validator,
             metadata_validator,
-            constructor: root.new_instance(),
+            constructor,
             name,
         })
     }
@@ -151,8 +195,6 @@ impl PluginEntry {
         config_json: &str,
         host: HostHandle,
     ) -> Result<InstanceBox, String> {
-        (self.constructor)(config_json.into(), host)
-            .into_result()
-            .map_err(Into::into)
+        (self.constructor)(config_json, host)
     }
 }

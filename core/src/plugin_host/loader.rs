@@ -1,10 +1,11 @@
 //! Opening one `.so` file and checking that it is a radixgate plugin of our
 //! ABI: abi_stable's checks (its header, the root module's layout and
-//! version), then our ABI major, then the plugin's schemas.
+//! version), then our ABI major and the plugin's panic strategy, then the
+//! plugin's schemas. The file is a private copy (see `files.rs`).
 
 use std::path::{Path, PathBuf};
 
-use abi_stable::library::{lib_header_from_path, RootModule};
+use abi_stable::library::{lib_header_from_raw_library, LibraryError, RawLibrary, RootModule};
 use radixgate_plugin::abi::frozen::{root_1_0, root_1_1};
 use radixgate_plugin::abi::{PluginModRef, ABI_MAJOR, ABI_MINOR};
 
@@ -30,30 +31,28 @@ impl LoadError {
     }
 }
 
-/// The `.so` files directly in `dir`, sorted by name (the load order, so
-/// that of two plugins with one name the first by file name wins).
-pub fn plugin_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| LoadError::new(dir, format!("cannot read the plugin directory: {e}")))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|ext| ext == "so") && p.is_file())
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
 /// Opens `path` and checks it; on success the plugin's declarations, ready
 /// to build instances. The library stays loaded for the life of the
 /// process, whatever the outcome (nothing guarantees that no pointer into it
-/// remains, so it is never unloaded).
+/// remains, so it is never unloaded: an instance can never outlive its code).
 pub fn load_file(path: &Path) -> Result<PluginEntry, LoadError> {
-    // Opens the library (leaked by abi_stable on purpose) and reads its
-    // header: fails for a file that is not a library, or a library without
-    // an abi_stable root module (not a plugin), or another abi_stable.
-    let header = lib_header_from_path(path)
-        .map_err(|e| LoadError::new(path, format!("not a radixgate plugin: {e}")))?;
+    // A C plugin is told by its own exported symbol and checked apart;
+    // another library stays open until abi_stable has opened it too.
+    let _library = match super::cplugin::probe(path) {
+        super::cplugin::Probe::C(loaded) => return *loaded,
+        super::cplugin::Probe::Other(library) => library,
+    };
+    let not_a_plugin =
+        |e: LibraryError| LoadError::new(path, format!("not a radixgate plugin: {e}"));
+    // Opens the library and leaks it before anything else: it is never
+    // closed, whatever follows (abi_stable's own `lib_header_from_path`
+    // closes a library without its header, whose initializers have run).
+    let library: &'static RawLibrary =
+        Box::leak(Box::new(RawLibrary::load_at(path).map_err(not_a_plugin)?));
+    // SAFETY: the header borrows from the library for `'static`, and the
+    // library is never closed (leaked above). Fails for a library without
+    // an abi_stable root module (not a plugin), or of another abi_stable.
+    let header = unsafe { lib_header_from_raw_library(library) }.map_err(not_a_plugin)?;
     // Checks the root module's version string and layout against ours, then
     // runs the plugin's root module constructor. abi_stable refuses a
     // library with fewer fields or variants than the checked types: one of
@@ -79,6 +78,16 @@ pub fn load_file(path: &Path) -> Result<PluginEntry, LoadError> {
             format!(
                 "plugin {:?} was built for plugin ABI {major}.{minor}; this gateway speaks \
                  {ABI_MAJOR}.{ABI_MINOR} (rebuild it against radixgate-plugin {ABI_MAJOR}.x)",
+                root.name().as_str()
+            ),
+        ));
+    }
+    if root.panic_unwind() == Some(false) {
+        return Err(LoadError::new(
+            path,
+            format!(
+                "plugin {:?} was built with panic = \"abort\": its first panic would take the \
+                 gateway down (rebuild it with panic = \"unwind\")",
                 root.name().as_str()
             ),
         ));

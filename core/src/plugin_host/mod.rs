@@ -3,10 +3,15 @@
 //! phases.
 //!
 //! - [`PluginRegistry::load_dir`] opens every `.so` in the plugin directory
-//!   (at start, and again on reload: new files join the old ones; libraries
-//!   are never unloaded) and checks each: abi_stable's header and layout
-//!   check, our ABI major version, a unique name, schemas that compile. A
-//!   file that fails is logged with its path and reason and skipped.
+//!   (at start, and again on reload: new and changed files; libraries are
+//!   never unloaded), each from a private copy, and checks each: owner and
+//!   write bits, abi_stable's header and layout check, our ABI major
+//!   version, the panic strategy, a unique name (or another version of a
+//!   loaded plugin, which replaces it when its schema accepts the live
+//!   configs), schemas that compile. A file that fails is logged with its
+//!   path and reason and skipped. A C
+//!   plugin (`include/radixgate_plugin.h`) is told by its exported symbol
+//!   and checked by `cplugin`, then the same way.
 //! - [`PluginInstance::build`] checks a config against the plugin's JSON
 //!   Schema and calls its constructor, when the config is loaded.
 //! - [`PluginInstance::call`] runs one phase on a [`RequestState`] and maps
@@ -16,9 +21,13 @@
 //!   clock, logging, metrics.
 
 mod chain;
+mod cplugin;
+mod elf;
 mod entry;
 mod exporter;
+mod files;
 mod instance;
+mod live;
 mod loader;
 mod metrics;
 mod ops;
@@ -32,8 +41,9 @@ mod waiting;
 // What tests and benches use to load and call plugins without a gateway.
 pub use exporter::render as render_metrics;
 pub use instance::{PhaseOutcome, PluginInstance};
+pub use live::LiveConfigs;
 pub use radixgate_plugin::{Phase, Phases};
-pub use registry::PluginRegistry;
+pub use registry::{LoadReport, PluginRegistry, Upgrade};
 pub use request::RequestState;
 pub use services::GatewayServices;
 pub use waiting::WaitingPhase;

@@ -1,8 +1,9 @@
 //! Starting the plugin host from `conf/config.yaml`'s `plugins:` section:
 //! load the directory, install the host as the config module's plugin
-//! catalog, and reload on demand (SIGHUP in standalone mode).
+//! catalog, and reload on demand (SIGHUP in standalone mode, the Admin
+//! API), upgrading plugins in place.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{json, Value};
 
@@ -17,10 +18,17 @@ impl PluginHost {
     /// the config module's catalog; `None` when `plugins.dir` is not set.
     pub fn start(section: &PluginsSection) -> Option<Arc<PluginHost>> {
         let dir = section.dir.as_ref()?;
+        let registry = PluginRegistry::new(section.enabled.clone())
+            .allow_insecure_dir(section.allow_insecure_dir);
+        if section.allow_insecure_dir {
+            tracing::warn!(dir = %dir.display(),
+                "plugins.allow_insecure_dir: plugin files others may write are loaded");
+        }
         let host = Arc::new(PluginHost {
-            registry: Arc::new(PluginRegistry::new(section.enabled.clone())),
+            registry: Arc::new(registry),
             services: GatewayServices::new(section.store),
             dir: dir.clone(),
+            on_upgrade: OnceLock::new(),
         });
         let report = host.registry.load_dir(dir);
         tracing::info!(
@@ -47,15 +55,32 @@ impl PluginHost {
         }
     }
 
-    /// Loads files of the plugin directory not loaded before (libraries
-    /// are never unloaded).
+    /// Calls `hook` with the names of the plugins each reload upgrades
+    /// (set once, by the gateway's wiring: the snapshot builder then builds
+    /// new instances for every object that uses them).
+    pub fn on_upgrade(&self, hook: impl Fn(Vec<String>) + Send + Sync + 'static) {
+        if self.on_upgrade.set(Box::new(hook)).is_err() {
+            tracing::warn!("the plugin upgrade hook was set twice; the first stays");
+        }
+    }
+
+    /// Loads files of the plugin directory new or changed since the last
+    /// scan (libraries are never unloaded); a new version of a loaded
+    /// plugin replaces it, and the objects using it get new instances.
     pub fn reload(&self) -> LoadReport {
         let dir = &self.dir;
         let report = self.registry.load_dir(dir);
-        tracing::info!(dir = %dir.display(), loaded = ?report.loaded,
+        let upgraded: Vec<String> = report.upgraded.iter().map(|u| u.name.clone()).collect();
+        tracing::info!(dir = %dir.display(), loaded = ?report.loaded, upgraded = ?upgraded,
             refused = report.refused.len(), "plugin directory reloaded");
-        if !report.loaded.is_empty() {
-            // Sources decode their objects again (config/plugin_check.rs).
+        if !upgraded.is_empty() {
+            if let Some(hook) = self.on_upgrade.get() {
+                hook(upgraded.clone());
+            }
+        }
+        if !report.loaded.is_empty() || !upgraded.is_empty() {
+            // Sources decode their objects again (config/plugin_check.rs):
+            // an object refused or stripped before may now pass.
             crate::config::plugin_catalog_grew();
         }
         report
@@ -96,8 +121,9 @@ pub fn admin_schema(
     })
 }
 
-/// `PUT /apisix/admin/plugins/reload`: loads new files of `host`'s plugin
-/// directory; says what was loaded and what was refused, and why.
+/// `PUT /apisix/admin/plugins/reload` (admin role only): loads new and
+/// changed files of `host`'s plugin directory; says what was loaded, what
+/// was upgraded (name, from, to) and what was refused, and why.
 pub fn admin_reload(host: Option<&PluginHost>) -> Value {
     let Some(host) = host else {
         return json!({"loaded": [], "refused": [], "error_msg": "no plugins.dir configured"});
@@ -108,7 +134,12 @@ pub fn admin_reload(host: Option<&PluginHost>) -> Value {
         .iter()
         .map(|e| json!({"path": e.path.display().to_string(), "reason": e.reason}))
         .collect();
-    json!({"loaded": report.loaded, "refused": refused})
+    let upgraded: Vec<Value> = report
+        .upgraded
+        .iter()
+        .map(|u| json!({"name": u.name, "from": u.from, "to": u.to}))
+        .collect();
+    json!({"loaded": report.loaded, "upgraded": upgraded, "refused": refused})
 }
 
 /// Reloads the plugin directory into `host` on each SIGHUP, on a thread

@@ -7,14 +7,25 @@
 //! (expired ones first come off that end too, one per insert). No
 //! operation ever walks the whole store, so no worker waits on a sweep
 //! however many keys clients make up; evictions are counted.
+//!
+//! Keys under [`HOST_PREFIX`] (`consumer:`) belong to the host: it
+//! publishes who holds which auth key there from the configuration
+//! ([`SharedStore::publish`]). They are outside the bound and never
+//! evicted, so that no flood of client keys can log a consumer out, and
+//! plugins can read them but not write them, so that no plugin can make
+//! up a consumer.
 
+use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use lru::LruCache;
 
 use crate::config::StoreLimits;
+
+/// Keys the host publishes and plugins only read.
+pub const HOST_PREFIX: &str = "consumer:";
 
 /// Number of independently locked shards.
 const SHARDS: usize = 16;
@@ -101,6 +112,9 @@ pub struct SharedStore {
     /// Each shard's share of the limits (entries, bytes).
     per_shard: (usize, usize),
     evictions: AtomicU64,
+    /// What the host published under [`HOST_PREFIX`]; as large as the
+    /// configuration, never evicted.
+    published: RwLock<HashMap<String, String>>,
 }
 
 impl Default for SharedStore {
@@ -135,7 +149,19 @@ impl SharedStore {
                 limits.max_bytes.div_ceil(SHARDS).max(ENTRY_OVERHEAD),
             ),
             evictions: AtomicU64::new(0),
+            published: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Publishes `value` under host key `key` (one under [`HOST_PREFIX`]);
+    /// `None` withdraws it.
+    pub fn publish(&self, key: &str, value: Option<&str>) {
+        debug_assert!(key.starts_with(HOST_PREFIX), "{key}");
+        let mut published = self.published.write().unwrap_or_else(|e| e.into_inner());
+        match value {
+            Some(v) => published.insert(key.to_owned(), v.to_owned()),
+            None => published.remove(key),
+        };
     }
 
     fn shard(&self, key: &str) -> std::sync::MutexGuard<'_, Shard> {
@@ -155,7 +181,16 @@ impl SharedStore {
     /// Adds `delta` to counter `key` at time `now_ms`; a missing, expired or
     /// non-counter entry restarts at 0 with expiry `ttl_ms` from now (0:
     /// never). Returns the new value and its expiry (unix ms, 0: never).
+    /// A host key is not a counter: it stays as published, and this
+    /// returns `(0, 0)`.
     pub fn incr(&self, key: &str, delta: i64, ttl_ms: u64, now_ms: u64) -> (i64, u64) {
+        if key.starts_with(HOST_PREFIX) {
+            tracing::warn!(
+                key,
+                "a plugin tried to count on a host key of the shared store; refused"
+            );
+            return (0, 0);
+        }
         let mut shard = self.shard(key);
         if let Some(entry) = shard.map.get_mut(key) {
             if entry.live(now_ms) {
@@ -181,6 +216,10 @@ impl SharedStore {
     /// The value of `key` at `now_ms` (a counter as decimal text), unless
     /// missing or expired.
     pub fn get(&self, key: &str, now_ms: u64) -> Option<String> {
+        if key.starts_with(HOST_PREFIX) {
+            let published = self.published.read().unwrap_or_else(|e| e.into_inner());
+            return published.get(key).cloned();
+        }
         let mut shard = self.shard(key);
         let entry = shard.map.get(key).filter(|e| e.live(now_ms))?;
         Some(match &entry.value {
@@ -190,8 +229,15 @@ impl SharedStore {
     }
 
     /// Stores text `value` under `key`, expiring `ttl_ms` after `now_ms`
-    /// (0: never).
+    /// (0: never). A host key is not written: it stays as published.
     pub fn set(&self, key: &str, value: &str, ttl_ms: u64, now_ms: u64) {
+        if key.starts_with(HOST_PREFIX) {
+            tracing::warn!(
+                key,
+                "a plugin tried to write a host key of the shared store; refused"
+            );
+            return;
+        }
         let mut shard = self.shard(key);
         let entry = Entry {
             value: StoredValue::Text(value.to_string()),
@@ -204,7 +250,8 @@ impl SharedStore {
         }
     }
 
-    /// The number of entries, expired ones not yet shed included.
+    /// The number of entries, expired ones not yet shed included (host
+    /// keys not counted).
     pub fn len(&self) -> usize {
         self.shards
             .iter()
@@ -282,6 +329,36 @@ mod tests {
         );
         assert_eq!(store.get("hot", 0).as_deref(), Some("1001"));
         assert_eq!(store.get("client-0", 0), None);
+    }
+
+    #[test]
+    fn host_keys_survive_a_flood_and_plugins_cannot_write_them() {
+        let limits = StoreLimits {
+            max_entries: 16 * 10,
+            max_bytes: usize::MAX / 2,
+        };
+        let store = SharedStore::new(limits);
+        store.publish("consumer:key-auth:k1", Some("jack"));
+        for i in 0..10_000u64 {
+            store.incr(&format!("client-{i}"), 1, 0, 0);
+        }
+        assert!(store.evictions() > 0);
+        assert_eq!(
+            store.get("consumer:key-auth:k1", 0).as_deref(),
+            Some("jack")
+        );
+        // Plugins' writes do not reach host keys.
+        store.set("consumer:key-auth:k1", "mallory", 0, 0);
+        store.set("consumer:key-auth:forged", "admin", 0, 0);
+        assert_eq!(store.incr("consumer:name:x", 1, 0, 0), (0, 0));
+        assert_eq!(
+            store.get("consumer:key-auth:k1", 0).as_deref(),
+            Some("jack")
+        );
+        assert_eq!(store.get("consumer:key-auth:forged", 0), None);
+        assert_eq!(store.get("consumer:name:x", 0), None);
+        store.publish("consumer:key-auth:k1", None);
+        assert_eq!(store.get("consumer:key-auth:k1", 0), None);
     }
 
     #[test]

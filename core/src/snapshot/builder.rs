@@ -131,6 +131,7 @@ impl SnapshotBuilder {
                 }
                 (errors, ids)
             }
+            SourceEvent::PluginsUpgraded(names) => self.store.rebuild_plugins(&names),
         };
         let mut snap = self.working_copy();
         let mut applied = Vec::new();

@@ -178,6 +178,20 @@ impl ObjectStore {
         Ok(())
     }
 
+    /// Builds new instances of the plugins `names` (a reload upgraded them)
+    /// for every object that configures one; returns the objects whose
+    /// instances could not be built (they keep the old version's) and the
+    /// routes whose chains changed. Global rules' and consumers' chains are
+    /// rebuilt with every snapshot.
+    pub fn rebuild_plugins(&mut self, names: &[String]) -> (Vec<ObjectError>, BTreeSet<Id>) {
+        let mut errors = Vec::new();
+        let mut routes = BTreeSet::new();
+        for (kind, id) in self.plugins.rebuild(names, &mut errors) {
+            routes.extend(self.affected(kind, &id));
+        }
+        (errors, routes)
+    }
+
     /// Route ids whose compiled form depends on the object `kind`/`id`.
     fn affected(&self, kind: Kind, id: &Id) -> BTreeSet<Id> {
         let services: BTreeSet<&Id> = match kind {

@@ -3,6 +3,7 @@
 //! (`arc-swap`), matches, takes the route it needs and lets go; requests in
 //! flight finish on the route they matched.
 
+mod auth_keys;
 mod builder;
 mod compile;
 mod plugins;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::auth_keys::{AuthKeys, Publish};
 use crate::config::{Id, Kind, Object, ObjectError, Plugins};
 use crate::plugin_host::{Chain, ConfiguredPlugin, PluginHost};
 
@@ -21,8 +22,8 @@ type PluginSet = BTreeMap<String, Arc<ConfiguredPlugin>>;
 pub struct PluginSets {
     host: Option<Arc<PluginHost>>,
     sets: HashMap<(Kind, Id), PluginSet>,
-    /// key-auth keys published, by the consumer or credential holding them.
-    keys: HashMap<Id, String>,
+    /// key-auth keys: who configures which, and who is served.
+    keys: AuthKeys,
     /// Each consumer's group, by username.
     groups: HashMap<Id, Option<Id>>,
 }
@@ -39,10 +40,11 @@ impl PluginSets {
     /// Forgets every object's plugins (a full reload); the host stays.
     pub fn clear(&mut self) {
         self.sets.clear();
-        let owners: Vec<Id> = self.keys.keys().cloned().collect();
-        for owner in owners {
-            self.publish_key(&owner, None);
+        if let Some(host) = &self.host {
+            host.registry.live().clear();
         }
+        let withdrawn = self.keys.clear();
+        self.apply_keys(withdrawn);
         for user in self.groups.keys() {
             self.publish_consumer(user, false);
         }
@@ -67,6 +69,7 @@ impl PluginSets {
         };
         if plugins.is_empty() {
             self.sets.remove(&key);
+            host.registry.live().remove(kind, id);
             return Ok(());
         }
         let mut set = PluginSet::new();
@@ -106,15 +109,40 @@ impl PluginSets {
             }
         }
         self.sets.insert(key, set);
+        host.registry.live().set(kind, id, plugins);
         Ok(())
+    }
+
+    /// Builds the plugins of every object that configures one of `names`
+    /// again, from its live config (a reload upgraded them: the registry
+    /// now holds their new versions); returns the objects rebuilt. An object
+    /// whose plugins fail to build keeps its old instances; its error is
+    /// pushed on `errors`.
+    pub fn rebuild(&mut self, names: &[String], errors: &mut Vec<ObjectError>) -> Vec<(Kind, Id)> {
+        let Some(host) = self.host.clone() else {
+            return Vec::new();
+        };
+        let mut rebuilt = Vec::new();
+        for (kind, id, plugins) in host.registry.live().users_of(names) {
+            match self.put(kind, &id, &plugins) {
+                Ok(()) => rebuilt.push((kind, id)),
+                Err(e) => errors.push(e),
+            }
+        }
+        rebuilt
     }
 
     /// Forgets object `kind`/`id`'s plugins.
     pub fn remove(&mut self, kind: Kind, id: &Id) {
         self.sets.remove(&(kind, id.clone()));
+        if let Some(host) = &self.host {
+            host.registry.live().remove(kind, id);
+        }
         if kind == Kind::Consumer {
             self.groups.remove(id);
             self.publish_consumer(id, false);
+            let changes = self.keys.set_consumer(id, false);
+            self.apply_keys(changes);
         }
     }
 
@@ -122,6 +150,8 @@ impl PluginSets {
     pub fn set_group(&mut self, username: &Id, group: Option<&Id>) {
         self.groups.insert(username.clone(), group.cloned());
         self.publish_consumer(username, true);
+        let changes = self.keys.set_consumer(username, true);
+        self.apply_keys(changes);
     }
 
     /// Publishes (or withdraws) that consumer `username` exists, as
@@ -132,11 +162,8 @@ impl PluginSets {
             return;
         };
         let key = format!("consumer:name:{username}");
-        match exists {
-            true => host.services.store().set(&key, &username.0, 0, 0),
-            // An empty value reads as absent to the plugin; it expires at once.
-            false => host.services.store().set(&key, "", 1, 0),
-        }
+        let value = exists.then_some(username.0.as_str());
+        host.services.store().publish(&key, value);
     }
 
     /// The chains of consumers that have plugins (their own, then their
@@ -200,27 +227,36 @@ impl PluginSets {
         Chain::new(rules.into_iter().flat_map(|(_, set)| set.values().cloned()))
     }
 
-    /// Publishes the key-auth key of object `owner` (a consumer, whose id
-    /// is its username, or a credential, `<username>/credentials/<id>`) in
-    /// the shared store as `consumer:key-auth:<key>` -> `owner` (the
-    /// key-auth plugin's lookup), replacing the key it published before;
-    /// `None` withdraws it.
+    /// Sets the key-auth key of object `owner` (a consumer, whose id is
+    /// its username, or a credential, `<username>/credentials/<id>`);
+    /// `None` withdraws it. A key is published in the shared store as
+    /// `consumer:key-auth:<key>` -> its holder (the key-auth plugin's
+    /// lookup) while exactly one consumer, or credential of an existing
+    /// consumer, holds it ([`super::auth_keys`]).
     pub fn publish_key(&mut self, owner: &Id, plugins: Option<&Plugins>) {
-        let Some(host) = &self.host else {
-            return;
-        };
-        let store = host.services.store();
-        if let Some(old) = self.keys.remove(owner) {
-            // An empty value reads as absent to the plugin; it expires at once.
-            store.set(&format!("consumer:key-auth:{old}"), "", 1, 0);
-        }
         let key = plugins
             .and_then(|p| p.get("key-auth"))
             .and_then(|c| c.get("key"))
             .and_then(Value::as_str);
-        if let Some(k) = key {
-            store.set(&format!("consumer:key-auth:{k}"), &owner.0, 0, 0);
-            self.keys.insert(owner.clone(), k.to_string());
+        let changes = self.keys.set_key(owner, key);
+        self.apply_keys(changes);
+    }
+
+    /// Writes key decisions to the shared store.
+    fn apply_keys(&self, changes: Vec<Publish>) {
+        let Some(host) = &self.host else {
+            return;
+        };
+        let store = host.services.store();
+        for change in changes {
+            match change {
+                Publish::Set { key, owner } => {
+                    store.publish(&format!("consumer:key-auth:{key}"), Some(&owner.0))
+                }
+                Publish::Withdraw { key } => {
+                    store.publish(&format!("consumer:key-auth:{key}"), None)
+                }
+            }
         }
     }
 

@@ -71,6 +71,9 @@ pub enum SourceEvent {
     Full(Vec<Item>),
     /// Changes since the previous event, in order.
     Changes(Vec<Change>),
+    /// Not from a source: the plugin host replaced these plugins with new
+    /// versions; every object using one gets new instances.
+    PluginsUpgraded(Vec<String>),
 }
 
 /// A source of configuration objects.

@@ -19,7 +19,8 @@ pub const ABI_MAJOR: u32 = 1;
 /// minor of its major: older ones lack fields appended since (the host
 /// falls back), newer ones carry fields the host ignores.
 /// 1.1: `prefer_route`. 1.2: phases may suspend on host operations
-/// (`PhaseResult::Suspend`).
+/// (`PhaseResult::Suspend`); the root module records the plugin's panic
+/// strategy (`panic_unwind`).
 pub const ABI_MINOR: u32 = 2;
 
 /// The version string abi_stable compares: `ABI_MAJOR.0.0`, as abi_stable
@@ -72,6 +73,11 @@ pub struct PluginMod {
     /// instance is skipped for a request whose route runs the plugin too
     /// (absent in 1.0 plugins: false).
     pub prefer_route: bool,
+    /// ABI 1.2: whether the plugin was built with `panic = "unwind"`
+    /// (`cfg!(panic = "unwind")` where `export_plugin!` expands). The host
+    /// refuses a plugin that records `false`: its first panic would abort
+    /// the gateway. Absent in older plugins: unknown, accepted.
+    pub panic_unwind: bool,
 }
 
 impl RootModule for PluginModRef {

@@ -3,6 +3,7 @@
 //! none reaches abi_stable's extern functions (which would abort).
 
 use std::any::Any;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use abi_stable::{
@@ -14,13 +15,37 @@ use abi_stable::{
 use super::wait::{self, Polled};
 use super::{panics, Chunk, Ctx, Decision, Host, Plugin};
 use crate::abi::{
-    BodyChunk, Failure, HostHandle, InstanceBox, Phase, PhaseResult, PhaseResultNE, PluginInstance,
-    PluginInstance_TO, PluginMod, PluginModRef, RawCtx, Reply,
+    BodyChunk, Failure, HostHandle, InstanceBox, LogLevel, Phase, PhaseResult, PhaseResultNE,
+    PluginInstance, PluginInstance_TO, PluginMod, PluginModRef, RawCtx, Reply,
 };
 
-/// A plugin behind the ABI's instance vtable.
-struct Adapter<P> {
-    plugin: P,
+/// A plugin behind the ABI's instance vtable. Dropping it drops the
+/// plugin under a panic barrier (see its `Drop`).
+struct Adapter<P: Plugin> {
+    plugin: ManuallyDrop<P>,
+    /// Where a panic in the plugin's `Drop` is reported.
+    host: Host,
+}
+
+impl<P: Plugin> Drop for Adapter<P> {
+    /// Drops the plugin; a panic in its `Drop` is caught here, inside its
+    /// library (unwinding out of the vtable's drop would abort the
+    /// gateway), and logged through the host with the plugin's name.
+    fn drop(&mut self) {
+        // SAFETY: `drop` runs once, and nothing reads `self.plugin` after
+        // it: the value is taken here and dropped below.
+        let plugin = unsafe { ManuallyDrop::take(&mut self.plugin) };
+        let dropped = catch_unwind(AssertUnwindSafe(|| panics::guarded(move || drop(plugin))));
+        if let Err(payload) = dropped {
+            let text = panic_text(&*payload);
+            // A payload whose own drop panics must not escape either.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+            self.host.log(
+                LogLevel::Error,
+                &format!("panicked while being dropped: {text}"),
+            );
+        }
+    }
 }
 
 /// The text of a panic payload (`&str` or `String`; else a placeholder),
@@ -163,7 +188,11 @@ fn build<P: Plugin>(config_json: &str, host: HostHandle) -> Result<InstanceBox, 
     })?;
     let host = Host::new(host, P::NAME);
     let plugin = P::new(config, &host).map_err(|e| e.0)?;
-    Ok(PluginInstance_TO::from_value(Adapter { plugin }, TD_Opaque))
+    let adapter = Adapter {
+        plugin: ManuallyDrop::new(plugin),
+        host,
+    };
+    Ok(PluginInstance_TO::from_value(adapter, TD_Opaque))
 }
 
 /// The constructor exported for `P`: config JSON in, instance or error out;
@@ -185,8 +214,22 @@ pub extern "C" fn new_instance<P: Plugin>(
 }
 
 /// The root module for `P`, declaring ABI version `abi_major.abi_minor`
-/// (the crate's own unless a test says otherwise). Called once per load.
+/// (the crate's own unless a test says otherwise) and the panic strategy
+/// this crate was built with. Called once per load.
 pub fn root_module<P: Plugin>(abi_major: u32, abi_minor: u32) -> PluginModRef {
+    root_module_built::<P>(abi_major, abi_minor, cfg!(panic = "unwind"))
+}
+
+/// [`root_module`] recording `panic_unwind` as the plugin's panic strategy:
+/// `export_plugin!` passes `cfg!(panic = "unwind")` as evaluated in the
+/// plugin's own crate (tests pass `false` to build a plugin the host must
+/// refuse).
+#[doc(hidden)]
+pub fn root_module_built<P: Plugin>(
+    abi_major: u32,
+    abi_minor: u32,
+    panic_unwind: bool,
+) -> PluginModRef {
     PluginMod {
         abi_major,
         abi_minor,
@@ -199,6 +242,7 @@ pub fn root_module<P: Plugin>(abi_major: u32, abi_minor: u32) -> PluginModRef {
         metadata_schema: P::METADATA_SCHEMA.map(RStr::from).into(),
         new_instance: new_instance::<P>,
         prefer_route: P::PREFER_ROUTE,
+        panic_unwind,
     }
     .leak_into_prefix()
 }

@@ -9,14 +9,16 @@ pub const ROOT_SYMBOL: &str = "_1as_0lib_1header_0root_bmodule_bloader";
 /// [`Plugin`](crate::Plugin)) as this library's root module. Use once, in
 /// the plugin crate's `lib.rs`: `radixgate_plugin::export_plugin!(MyPlugin);`
 ///
-/// The `@abi(major, minor)` form declares another ABI version; it exists so
-/// that tests can build a plugin the host must refuse.
+/// The root module records the panic strategy the plugin crate is built
+/// with (`cfg!(panic = "unwind")`, evaluated here, in the plugin's crate):
+/// the host refuses a plugin built with `panic = "abort"`.
+///
+/// The `@abi(major, minor)` form declares another ABI version, and
+/// `@abi(major, minor) @panic_unwind(bool)` another panic strategy; they
+/// exist so that tests can build plugins the host must refuse.
 #[macro_export]
 macro_rules! export_plugin {
-    ($plugin:ty) => {
-        $crate::export_plugin!(@abi($crate::abi::ABI_MAJOR, $crate::abi::ABI_MINOR) $plugin);
-    };
-    (@abi($major:expr, $minor:expr) $plugin:ty) => {
+    (@abi($major:expr, $minor:expr) @panic_unwind($unwind:expr) $plugin:ty) => {
         /// The library header abi_stable's loader looks up.
         #[doc(hidden)]
         #[no_mangle]
@@ -25,7 +27,7 @@ macro_rules! export_plugin {
             extern "C" fn radixgate_plugin_root() -> $crate::__private::RootModuleResult {
                 $crate::__private::__call_root_module_loader(|| {
                     $crate::__private::install_hook();
-                    $crate::root_module::<$plugin>($major, $minor)
+                    $crate::__private::root_module_built::<$plugin>($major, $minor, $unwind)
                 })
             }
             // SAFETY: the constructor returns the prefix reference of a
@@ -39,5 +41,13 @@ macro_rules! export_plugin {
                 )
             }
         };
+    };
+    (@abi($major:expr, $minor:expr) $plugin:ty) => {
+        $crate::export_plugin!(
+            @abi($major, $minor) @panic_unwind(cfg!(panic = "unwind")) $plugin
+        );
+    };
+    ($plugin:ty) => {
+        $crate::export_plugin!(@abi($crate::abi::ABI_MAJOR, $crate::abi::ABI_MINOR) $plugin);
     };
 }

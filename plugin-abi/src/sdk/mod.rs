@@ -10,7 +10,7 @@ pub(crate) mod panics;
 mod plugin;
 mod wait;
 
-pub use adapter::{new_instance, root_module};
+pub use adapter::{new_instance, root_module, root_module_built};
 pub use ctx::{Chunk, Ctx};
 pub use export::ROOT_SYMBOL;
 pub use host::Host;

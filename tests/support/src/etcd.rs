@@ -51,6 +51,9 @@ pub struct Member {
     child: Option<Child>,
     /// Set when clients speak TLS.
     tls: Option<ServerTls>,
+    /// Added to etcd's command line at each start, after the harness's own
+    /// flags (a flag given twice: the last one wins).
+    pub extra_args: Vec<String>,
 }
 
 impl Member {
@@ -101,6 +104,7 @@ impl Member {
             .arg("50")
             .arg("--election-timeout")
             .arg("500")
+            .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -206,6 +210,12 @@ impl Etcd {
         Etcd::build(n, None)
     }
 
+    /// One member started with `args` added to its command line
+    /// (`--auth-token-ttl 1`), healthy when this returns.
+    pub fn start_with_args(args: &[&str]) -> Etcd {
+        Etcd::build_with(1, None, args)
+    }
+
     /// One member whose clients speak TLS with `cert`/`key` (PEM files).
     pub fn start_tls(cert: PathBuf, key: PathBuf) -> Etcd {
         Etcd::start_with_tls(ServerTls {
@@ -221,11 +231,15 @@ impl Etcd {
     }
 
     fn build(n: usize, tls: Option<ServerTls>) -> Etcd {
+        Etcd::build_with(n, tls, &[])
+    }
+
+    fn build_with(n: usize, tls: Option<ServerTls>, args: &[&str]) -> Etcd {
         // A member that cannot bind its ports exits at once; such a start
         // is retried on fresh ports rather than reported as a failure.
         let mut last = String::new();
         for _ in 0..3 {
-            let mut etcd = Etcd::spawn_new(n, tls.clone());
+            let mut etcd = Etcd::spawn_new(n, tls.clone(), args);
             match etcd.healthy_within(Duration::from_secs(30)) {
                 Ok(()) => return etcd,
                 Err(e) if e.exited => last = e.logs,
@@ -235,7 +249,7 @@ impl Etcd {
         panic!("etcd exited at start three times:\n{last}");
     }
 
-    fn spawn_new(n: usize, tls: Option<ServerTls>) -> Etcd {
+    fn spawn_new(n: usize, tls: Option<ServerTls>, args: &[&str]) -> Etcd {
         let mut members: Vec<Member> = (0..n)
             .map(|i| Member {
                 name: format!("m{i}"),
@@ -245,6 +259,7 @@ impl Etcd {
                 cluster: String::new(),
                 child: None,
                 tls: tls.clone(),
+                extra_args: args.iter().map(|a| a.to_string()).collect(),
             })
             .collect();
         let cluster = members

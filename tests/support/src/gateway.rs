@@ -38,6 +38,8 @@ pub struct GatewayBuilder {
     enabled: Option<Vec<String>>,
     /// Lines added to the `gateway:` section.
     gateway: String,
+    /// Lines added to the `plugins:` section.
+    plugins_yaml: String,
 }
 
 impl GatewayBuilder {
@@ -52,6 +54,7 @@ impl GatewayBuilder {
             plugins: None,
             enabled: None,
             gateway: String::new(),
+            plugins_yaml: String::new(),
         }
     }
 
@@ -110,6 +113,13 @@ impl GatewayBuilder {
         self
     }
 
+    /// Adds `lines` (YAML indented by two spaces, each ending in a newline)
+    /// to the `plugins:` section (written when the gateway has plugins).
+    pub fn plugins_yaml(mut self, lines: &str) -> GatewayBuilder {
+        self.plugins_yaml.push_str(lines);
+        self
+    }
+
     /// Writes the gateway's dir (config, standalone file, plugins) without
     /// starting the process; [`Gateway::start_process`] starts it.
     pub fn prepare(self) -> Gateway {
@@ -125,11 +135,15 @@ impl GatewayBuilder {
         if let Some(libs) = &self.plugins {
             let plugin_dir = dir.path("plugins");
             std::fs::create_dir_all(&plugin_dir).expect("create the plugin dir");
+            // Writable by its owner only, whatever the umask: the gateway
+            // refuses a plugin dir or file others may write.
+            plugins::owner_writable(&plugin_dir);
             for lib in libs {
                 let name = lib.file_name().expect("a library file name");
                 std::fs::copy(lib, plugin_dir.join(name)).unwrap_or_else(|e| {
                     panic!("cannot copy {} into the plugin dir: {e}", lib.display())
                 });
+                plugins::owner_writable(&plugin_dir.join(name));
             }
         }
         Gateway {
@@ -172,6 +186,7 @@ impl GatewayBuilder {
                 let _ = writeln!(c, "  enabled: [{}]", names.join(", "));
             }
             let _ = writeln!(c, "  export_addr: 127.0.0.1:{metrics}");
+            c.push_str(&self.plugins_yaml);
         }
         if let (Some(admin), Some(lines)) = (admin, &self.admin) {
             let _ = write!(

@@ -21,6 +21,9 @@ impl TempDir {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)
             .unwrap_or_else(|e| panic!("cannot create temp dir {}: {e}", dir.display()));
+        // Writable by its owner only, whatever the umask (a plugin dir
+        // others may write is refused).
+        crate::plugins::owner_writable(&dir);
         TempDir(dir)
     }
 

@@ -1,12 +1,99 @@
 //! The etcd client connection that the etcd source and the Admin API
-//! share, made from the `etcd:` section of `config.yaml`.
+//! share, made from the `etcd:` section of `config.yaml`; consistent
+//! prefix reads in pages; what etcd's errors mean.
 
 use std::error::Error as _;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use etcd_client::{GetOptions, KeyValue};
+
 use crate::config::{EtcdSection, EtcdTls};
+
+/// Largest message read from etcd. A page of keys stays below it: etcd
+/// caps each value at its request size limit (1.5 MiB by default).
+pub const MAX_MESSAGE: usize = 512 << 20;
+
+/// Every key under a prefix, read in pages at one revision.
+#[derive(Debug, Default)]
+pub struct PrefixRead {
+    /// The keys and values, by key.
+    pub kvs: Vec<KeyValue>,
+    /// The revision every page was read at.
+    pub revision: i64,
+    /// The id of the cluster that answered.
+    pub cluster_id: u64,
+    /// How many responses it took.
+    pub pages: usize,
+}
+
+/// The end of the range of keys starting with `prefix` (etcd's prefix
+/// end: the last byte that can be incremented, incremented).
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    // Every byte 0xff: to the end of the keyspace.
+    vec![0]
+}
+
+/// Reads every key starting with `prefix`, at most `page` keys a
+/// response, every page at the revision of the first, so that the result
+/// is one consistent state however large the prefix.
+pub async fn read_prefix(
+    client: &etcd_client::Client,
+    prefix: &str,
+    page: i64,
+) -> Result<PrefixRead, etcd_client::Error> {
+    let mut kv = client.kv_client().max_decoding_message_size(MAX_MESSAGE);
+    let end = prefix_end(prefix.as_bytes());
+    let mut from = prefix.as_bytes().to_vec();
+    let mut out = PrefixRead::default();
+    loop {
+        let opts = GetOptions::new()
+            .with_range(end.clone())
+            .with_limit(page.max(1))
+            .with_revision(out.revision);
+        let mut resp = kv.get(from.clone(), Some(opts)).await?;
+        out.pages += 1;
+        if let Some(h) = resp.header() {
+            if out.revision == 0 {
+                out.revision = h.revision();
+            }
+            out.cluster_id = h.cluster_id();
+        }
+        let more = resp.more();
+        let kvs = resp.take_kvs();
+        let Some(last) = kvs.last() else {
+            return Ok(out);
+        };
+        // The next page starts just after the last key of this one.
+        from = last.key().to_vec();
+        from.push(0);
+        out.kvs.extend(kvs);
+        if !more {
+            return Ok(out);
+        }
+    }
+}
+
+/// Whether etcd refused a request for its auth token: expired or revoked
+/// (`invalid auth token`), or issued before a change to users or roles
+/// (`revision of auth store is old`). Authenticating again cures both.
+pub fn auth_token_refused(e: &etcd_client::Error) -> bool {
+    match e {
+        etcd_client::Error::GRpcStatus(status) => {
+            let m = status.message();
+            m.contains("invalid auth token") || m.contains("auth store is old")
+        }
+        _ => false,
+    }
+}
 
 /// Connects a client to the endpoints of `settings` (fails when none
 /// answers within the connect timeout, or when authentication fails).
@@ -72,4 +159,16 @@ pub fn describe(e: &etcd_client::Error) -> String {
         cause = c.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_ends_increment_the_last_byte() {
+        assert_eq!(prefix_end(b"/apisix/"), b"/apisix0".to_vec());
+        assert_eq!(prefix_end(b"a\xff"), b"b".to_vec());
+        assert_eq!(prefix_end(b"\xff\xff"), vec![0]);
+    }
 }

@@ -5,10 +5,11 @@
 
 mod client;
 mod probe;
+mod snapshot_file;
 mod state;
 mod watch;
 
-pub use client::{connect, describe};
+pub use client::{auth_token_refused, connect, describe, read_prefix};
 pub use state::EtcdState;
 
 use tokio::sync::mpsc::UnboundedSender;

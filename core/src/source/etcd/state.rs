@@ -1,14 +1,14 @@
 //! What the etcd source last applied: every served key with its value and
 //! decoded object, and the revision it is current to. Turns etcd's puts,
 //! deletes and full reads into [`Change`]s (bad values logged and skipped,
-//! last good kept), and saves/loads itself as the local snapshot file.
+//! last good kept), and saves/loads itself as the local snapshot file
+//! ([`super::snapshot_file`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
+use super::snapshot_file::{Export, SnapshotFile};
 use crate::config::{decode_stored, Id, Kind, ObjectError, Store, CREDENTIALS};
 use crate::source::{Change, Item};
 
@@ -75,44 +75,8 @@ pub struct EtcdState {
     refused: BTreeMap<(Kind, Id), RefusedValue>,
     /// The etcd revision this state is current to (0: never read).
     pub revision: i64,
-}
-
-/// The state as the snapshot file holds it, taken by [`EtcdState::export`] so
-/// that another thread can write it.
-#[derive(Debug)]
-pub struct Export {
-    prefix: String,
-    revision: i64,
-    kvs: Vec<(Arc<str>, Arc<[u8]>)>,
-}
-
-impl Export {
-    /// Writes it to `path` atomically (a temp file beside it, then rename).
-    pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        let file = SnapshotFile {
-            prefix: self.prefix.clone(),
-            revision: self.revision,
-            kvs: self
-                .kvs
-                .iter()
-                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned()))
-                .collect(),
-        };
-        let text = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(format!(".tmp{}", std::process::id()));
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, path)
-    }
-}
-
-/// The snapshot file's shape.
-#[derive(Debug, Serialize, Deserialize)]
-struct SnapshotFile {
-    prefix: String,
-    revision: i64,
-    /// Key -> value text, as etcd held them.
-    kvs: BTreeMap<String, String>,
+    /// The etcd cluster it was read from (0: not known yet).
+    pub cluster_id: u64,
 }
 
 impl EtcdState {
@@ -256,6 +220,7 @@ impl EtcdState {
         Export {
             prefix: prefix.to_owned(),
             revision: self.revision,
+            cluster_id: self.cluster_id,
             kvs: self
                 .entries
                 .values()
@@ -293,6 +258,7 @@ impl EtcdState {
             .map(|(k, v)| (k, v.into_bytes()))
             .collect();
         state.replace(prefix, &kvs, file.revision);
+        state.cluster_id = file.cluster_id;
         Some(state)
     }
 }
@@ -375,9 +341,10 @@ mod tests {
             .put("/apisix", "/apisix/consumers/jack/credentials/k1", cred)
             .is_some());
         s.revision = 7;
+        s.cluster_id = 42;
         s.export("/apisix").write(&path).unwrap();
         let back = EtcdState::load("/apisix", &path).unwrap();
-        assert_eq!((back.len(), back.revision), (4, 7));
+        assert_eq!((back.len(), back.revision, back.cluster_id), (4, 7, 42));
         assert!(EtcdState::load("/other", &path).is_none());
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -3,14 +3,18 @@
 //! reconnection: a broken or silent stream is retried with backoff and
 //! jitter from the last applied revision + 1 on any healthy endpoint; a
 //! watch cancelled for compaction, or a revision that went backwards, is
-//! followed by a full re-read that sends only the difference.
+//! followed by a full re-read that sends only the difference, and so is a
+//! reconnection that finds another etcd cluster (its id in the response
+//! headers differs). Full reads come in pages, at one revision.
 
 use std::time::{Duration, Instant};
 
 use etcd_client::{Client, EventType, GetOptions, WatchOptions};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::state::{EtcdState, Export};
+use super::client::MAX_MESSAGE;
+use super::snapshot_file::Export;
+use super::state::EtcdState;
 use crate::config::EtcdSection;
 use crate::source::{Change, SourceEvent};
 
@@ -18,8 +22,6 @@ use crate::source::{Change, SourceEvent};
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 /// A stream that says nothing for this long is treated as broken.
 const SILENCE: Duration = Duration::from_secs(7);
-/// Largest message read from etcd (a full read of a big prefix is one message).
-const MAX_MESSAGE: usize = 512 << 20;
 /// Least time between two writes of the snapshot file.
 const SAVE_EVERY: Duration = Duration::from_millis(500);
 
@@ -179,27 +181,25 @@ impl Watch {
     /// A full read of the prefix; the difference goes out.
     async fn full_read(&mut self, client: &mut Client) -> Result<bool, String> {
         let prefix = self.settings.prefix.clone();
-        let resp = client
-            .kv_client()
-            .max_decoding_message_size(MAX_MESSAGE)
-            .get(format!("{prefix}/"), Some(GetOptions::new().with_prefix()))
+        let read = super::read_prefix(client, &format!("{prefix}/"), self.settings.read_page_size)
             .await
             .map_err(|e| format!("range read: {}", super::describe(&e)))?;
-        let revision = resp.header().map_or(0, |h| h.revision());
-        let kvs: Vec<(String, Vec<u8>)> = resp
-            .kvs()
-            .iter()
+        let revision = read.revision;
+        let kvs: Vec<(String, Vec<u8>)> = read
+            .kvs
+            .into_iter()
             .map(|kv| {
-                (
-                    String::from_utf8_lossy(kv.key()).into_owned(),
-                    kv.value().to_vec(),
-                )
+                let (key, value) = kv.into_key_value();
+                (String::from_utf8_lossy(&key).into_owned(), value)
             })
             .collect();
         let first = !self.sent_full;
         let changes = self.state.replace(&prefix, &kvs, revision);
+        self.state.cluster_id = read.cluster_id;
         tracing::info!(
             revision,
+            pages = read.pages,
+            cluster_id = read.cluster_id,
             keys = kvs.len(),
             served = self.state.len(),
             changes = changes.len(),
@@ -223,8 +223,10 @@ impl Watch {
             Some(GetOptions::new().with_prefix().with_count_only()),
         );
         let limit = self.settings.timeout().min(Duration::from_secs(5));
-        let now = match tokio::time::timeout(limit, status).await {
-            Ok(Ok(r)) => r.header().map_or(0, |h| h.revision()),
+        let (now, cluster) = match tokio::time::timeout(limit, status).await {
+            Ok(Ok(r)) => r
+                .header()
+                .map_or((0, 0), |h| (h.revision(), h.cluster_id())),
             Ok(Err(e)) => return End::Broken(format!("status read: {}", super::describe(&e))),
             Err(_) => return End::Broken(format!("status read: no answer within {limit:?}")),
         };
@@ -233,6 +235,17 @@ impl Watch {
                 etcd = now,
                 applied = self.state.revision,
                 "etcd revision went backwards"
+            );
+            self.resync = true;
+        }
+        // Another cluster (a new etcd at the same address, a restored
+        // backup), or one not known (a snapshot file without it): its
+        // revisions say nothing about what was applied.
+        if cluster != 0 && cluster != self.state.cluster_id && !self.resync {
+            tracing::warn!(
+                was = self.state.cluster_id,
+                now = cluster,
+                "etcd: another cluster answers than the one the state was read from"
             );
             self.resync = true;
         }

@@ -1,0 +1,134 @@
+//! The local snapshot file of the etcd source: the last applied keys and
+//! values, their revision and the id of the cluster they came from. It
+//! holds consumer keys and TLS private keys, so it is written readable by
+//! its owner only: a temp file beside it under an unpredictable name
+//! (created exclusively, mode 0600), written, fsynced, renamed into place,
+//! and the directory fsynced.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// The snapshot file's shape.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SnapshotFile {
+    /// The key prefix the state is for.
+    pub prefix: String,
+    /// The revision the state is current to.
+    pub revision: i64,
+    /// The etcd cluster the state was read from (0: unknown, as in files
+    /// written before it was kept).
+    #[serde(default)]
+    pub cluster_id: u64,
+    /// Key -> value text, as etcd held them.
+    pub kvs: BTreeMap<String, String>,
+}
+
+/// A state as the snapshot file holds it, taken so that another thread
+/// can write it.
+#[derive(Debug)]
+pub struct Export {
+    /// The key prefix.
+    pub prefix: String,
+    /// The revision.
+    pub revision: i64,
+    /// The cluster id.
+    pub cluster_id: u64,
+    /// Keys and values (shared with the state).
+    pub kvs: Vec<(Arc<str>, Arc<[u8]>)>,
+}
+
+impl Export {
+    /// Writes it to `path` (see [`write_private`]).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let file = SnapshotFile {
+            prefix: self.prefix.clone(),
+            revision: self.revision,
+            cluster_id: self.cluster_id,
+            kvs: self
+                .kvs
+                .iter()
+                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned()))
+                .collect(),
+        };
+        let text = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
+        write_private(path, &text)
+    }
+}
+
+/// Replaces `path` with `bytes`, readable by the owner only: a new file
+/// in the same directory with a random name (created with `O_EXCL`, mode
+/// 0600, so a file or link planted there is never written through),
+/// fsynced, renamed over `path`, then the directory fsynced so the rename
+/// survives a crash.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "snapshot".into(), |n| n.to_string_lossy());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    fn dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("rg-snapfile-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn the_file_is_private_and_replaced_whole() {
+        let d = dir("mode");
+        let path = d.join("snap.json");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&path, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "mode {mode:o}");
+        // No temp file is left beside it.
+        let left: Vec<_> = std::fs::read_dir(&d).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "{left:?}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_link_planted_at_a_guessable_temp_name_is_not_written_through() {
+        let d = dir("link");
+        let path = d.join("snap.json");
+        let victim = d.join("victim");
+        std::fs::write(&victim, "untouched").unwrap();
+        // The names a writer without a random part would use.
+        for guess in [
+            format!("snap.json.tmp{}", std::process::id()),
+            "snap.json.tmp".to_owned(),
+            ".snap.json.tmp".to_owned(),
+        ] {
+            std::os::unix::fs::symlink(&victim, d.join(guess)).unwrap();
+        }
+        write_private(&path, b"secret").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "secret");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
