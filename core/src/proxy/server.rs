@@ -98,43 +98,62 @@ pub async fn serve(
             Err(_) => continue,
         };
         let _ = stream.set_nodelay(true);
-        let conn = ClientConn { remote, local };
         let io = ClientIo::new(stream, limits.send_timeout, Some(slot));
-        let activity = io.activity();
-        let worker = worker.clone();
-        let builder = builder.clone();
-        let (mut stop, alive) = (stop.clone(), alive.clone());
-        tokio::spawn(async move {
-            let served = AtomicU64::new(0);
-            let svc = service_fn(move |req| {
-                let n = served.fetch_add(1, Ordering::Relaxed) + 1;
-                let last = n >= limits.keepalive_requests;
-                pipeline::handle(worker.clone(), conn, req, last)
-            });
-            let conn = builder
-                .serve_connection(TokioIo::new(io), svc)
-                .with_upgrades();
-            tokio::pin!(conn);
-            let mut closing = false;
-            let result = loop {
-                tokio::select! {
-                    r = conn.as_mut() => break r,
-                    _ = stopped(&mut stop), if !closing => {
-                        closing = true;
-                        conn.as_mut().graceful_shutdown();
-                    }
-                    _ = idle(&activity, limits.keepalive_timeout), if !closing => {
-                        closing = true;
-                        conn.as_mut().graceful_shutdown();
-                    }
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!(client = %remote, error = %e, "connection ended with an error");
-            }
-            drop(alive);
-        });
+        tokio::spawn(connection(
+            io,
+            ClientConn { remote, local },
+            worker.clone(),
+            builder.clone(),
+            limits,
+            stop.clone(),
+            alive.clone(),
+        ));
     }
+}
+
+/// Serves one accepted connection: hyper's HTTP/1.1 over `io` (which holds
+/// the send timeout and the connection's slot under the cap), each request
+/// handed to the pipeline, the `keepalive_requests`-th told to close; the
+/// connection closes gracefully once idle past the keep-alive timeout or
+/// once `stop` turns true. Holds `alive` until it ends.
+async fn connection(
+    io: ClientIo,
+    conn: ClientConn,
+    worker: Arc<WorkerContext>,
+    builder: http1::Builder,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+    alive: mpsc::Sender<()>,
+) {
+    let activity = io.activity();
+    let served = AtomicU64::new(0);
+    let svc = service_fn(move |req| {
+        let n = served.fetch_add(1, Ordering::Relaxed) + 1;
+        let last = n >= limits.keepalive_requests;
+        pipeline::handle(worker.clone(), conn, req, last)
+    });
+    let served = builder
+        .serve_connection(TokioIo::new(io), svc)
+        .with_upgrades();
+    tokio::pin!(served);
+    let mut closing = false;
+    let result = loop {
+        tokio::select! {
+            r = served.as_mut() => break r,
+            _ = stopped(&mut stop), if !closing => {
+                closing = true;
+                served.as_mut().graceful_shutdown();
+            }
+            _ = idle(&activity, limits.keepalive_timeout), if !closing => {
+                closing = true;
+                served.as_mut().graceful_shutdown();
+            }
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(client = %conn.remote, error = %e, "connection ended with an error");
+    }
+    drop(alive);
 }
 
 /// Resolves once the connection has moved no byte for `keepalive` (never
