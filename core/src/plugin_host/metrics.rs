@@ -291,7 +291,7 @@ impl MetricsRegistry {
 
 #[cfg(test)]
 mod tests {
-    use super::{MetricDesc, MetricKind, MetricsRegistry};
+    use super::{MetricDesc, MetricKind, MetricsRegistry, MAX_LABEL_BYTES, MAX_SERIES};
     use abi_stable::std_types::RStr;
 
     fn desc(name: &str, kind: MetricKind) -> MetricDesc {
@@ -344,5 +344,27 @@ mod tests {
             .collect();
         two.sort();
         assert_eq!(two, [("ab|c".to_string(), 1), ("a|bc".to_string(), 2)]);
+    }
+
+    #[test]
+    fn series_past_the_bounds_are_dropped_and_counted() {
+        let m = MetricsRegistry::default();
+        let c = m.register(desc("c", MetricKind::Counter)).expect("new");
+        for i in 0..=MAX_SERIES {
+            m.record(c, &[RStr::from(i.to_string().as_str())], 1.0);
+        }
+        assert_eq!(m.collect()[c as usize].1.len(), MAX_SERIES);
+        assert_eq!(m.dropped(), 1, "the series past the bound");
+        // A series kept goes on counting.
+        m.record(c, &[RStr::from("0")], 1.0);
+        assert_eq!(m.dropped(), 1);
+
+        let d = m.register(desc("d", MetricKind::Counter)).expect("new");
+        let long = "x".repeat(MAX_LABEL_BYTES + 1);
+        m.record(d, &[RStr::from(long.as_str())], 1.0);
+        let fits = "x".repeat(MAX_LABEL_BYTES);
+        m.record(d, &[RStr::from(fits.as_str())], 1.0);
+        assert_eq!(m.collect()[d as usize].1.len(), 1);
+        assert_eq!(m.dropped(), 2, "the series with too many label bytes");
     }
 }
