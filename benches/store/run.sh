@@ -93,8 +93,9 @@ while [ "$sent" -lt "$KEYS" ]; do
   while kill -0 $wrk_pid 2>/dev/null; do
     sleep 1
     done_now=$(python3 -c "print(int(($(metric radixgate_shared_store_entries || echo 0)) + ($(metric radixgate_shared_store_evictions_total || echo 0))))")
-    [ "$done_now" -ge $((sent + STEP)) ] && kill -INT $wrk_pid 2>/dev/null
+    if [ "$done_now" -ge $((sent + STEP)) ]; then kill -INT $wrk_pid 2>/dev/null || true; fi
   done
+  wait $wrk_pid 2>/dev/null || true
   sent=$((sent + STEP))
   rss=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$(cat "$W/gw.pid")/status")
   rps=$(awk '/Requests\/sec/ {print $2}' "$W/wrk.out")
