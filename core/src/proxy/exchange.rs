@@ -13,6 +13,7 @@ use hyper::upgrade::OnUpgrade;
 use super::headers::host_only;
 use super::log::log_later;
 use super::phases::PluginRun;
+use super::server::Limits;
 use super::vars::{Origin, RequestVars};
 use crate::snapshot::{Live, RouteRt};
 use crate::upstream::{Timeouts, UpstreamClient};
@@ -28,6 +29,10 @@ pub struct WorkerContext {
     pub default_timeouts: Timeouts,
     /// Longest request target (path and query); longer gets 414.
     pub max_uri_size: usize,
+    /// Limits on clients (body size and timeout read per request).
+    pub limits: Limits,
+    /// Clients whose `X-Forwarded-*` and `X-Real-IP` are believed.
+    pub trusted: Vec<radix_router::AddrRule>,
 }
 
 /// The two ends of the client's connection.
@@ -53,6 +58,9 @@ pub struct Exchange<'w> {
     /// The plugin side of the request: `None` on the bare path (no global
     /// rules, a route without plugins), where no plugin work is done.
     pub plugins: Option<Box<PluginRun>>,
+    /// The `Upgrade` value when the client asked for a WebSocket (read on
+    /// arrival, before the hop-by-hop headers go).
+    pub websocket: Option<HeaderValue>,
     /// The WebSocket upgrade the client asked for, on a route that lets it
     /// through: its `Upgrade` value and the client side of the switch.
     pub upgrade: Option<(HeaderValue, OnUpgrade)>,
@@ -97,6 +105,7 @@ impl<'w> Exchange<'w> {
             host_header,
             route: None,
             plugins: None,
+            websocket: None,
             upgrade: None,
             node: None,
             access,
