@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 19] = [
+pub const PLUGINS: [&str; 20] = [
     "template",
     "noop",
     "request-id",
@@ -28,6 +28,7 @@ pub const PLUGINS: [&str; 19] = [
     "test-version-a",
     "test-version-b",
     "test-panic-abort",
+    "basic-auth",
 ];
 
 /// The C and C++ plugins the tests load: `plugins/<name>` holding `.c` or
