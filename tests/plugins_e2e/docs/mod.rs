@@ -10,6 +10,7 @@
 
 mod basic_auth;
 mod cors;
+mod jwt_auth;
 mod key_auth;
 mod limit_count;
 mod prometheus;

@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 20] = [
+pub const PLUGINS: [&str; 21] = [
     "template",
     "noop",
     "request-id",
@@ -29,6 +29,7 @@ pub const PLUGINS: [&str; 20] = [
     "test-version-b",
     "test-panic-abort",
     "basic-auth",
+    "jwt-auth",
 ];
 
 /// The C and C++ plugins the tests load: `plugins/<name>` holding `.c` or
