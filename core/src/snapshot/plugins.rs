@@ -31,6 +31,9 @@ pub struct PluginSets {
 /// Consumers' plugin chains by username (consumer > consumer_group).
 pub type ConsumerChains = HashMap<String, Arc<Chain>>;
 
+/// Consumers' group ids by username, for those that have a group.
+pub type ConsumerGroups = HashMap<String, String>;
+
 impl PluginSets {
     /// Sets the host that builds instances (none: objects' plugins are ignored).
     pub fn set_host(&mut self, host: Arc<PluginHost>) {
@@ -185,6 +188,16 @@ impl PluginSets {
                 all.insert(user.0.clone(), chain);
             }
         }
+        (!all.is_empty()).then(|| Arc::new(all))
+    }
+
+    /// The group of each consumer that has one; `None` when none has.
+    pub fn consumer_groups(&self) -> Option<Arc<ConsumerGroups>> {
+        let all: ConsumerGroups = self
+            .groups
+            .iter()
+            .filter_map(|(user, group)| Some((user.0.clone(), group.as_ref()?.0.clone())))
+            .collect();
         (!all.is_empty()).then(|| Arc::new(all))
     }
 

@@ -9,6 +9,7 @@
 //! every failing row is reported, named by its doc example.
 
 mod basic_auth;
+mod consumer_restriction;
 mod cors;
 mod jwt_auth;
 mod key_auth;
