@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 22] = [
+pub const PLUGINS: [&str; 23] = [
     "template",
     "noop",
     "request-id",
@@ -30,6 +30,7 @@ pub const PLUGINS: [&str; 22] = [
     "test-panic-abort",
     "basic-auth",
     "jwt-auth",
+    "hmac-auth",
     "consumer-restriction",
 ];
 
