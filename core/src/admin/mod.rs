@@ -7,7 +7,7 @@
 
 mod access;
 mod check;
-mod owners;
+pub(crate) mod owners;
 mod store;
 mod target;
 mod verbs;

@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 21] = [
+pub const PLUGINS: [&str; 25] = [
     "template",
     "noop",
     "request-id",
@@ -30,6 +30,10 @@ pub const PLUGINS: [&str; 21] = [
     "test-panic-abort",
     "limit-req",
     "limit-conn",
+    "basic-auth",
+    "jwt-auth",
+    "hmac-auth",
+    "consumer-restriction",
 ];
 
 /// The C and C++ plugins the tests load: `plugins/<name>` holding `.c` or
