@@ -91,6 +91,7 @@ run: build c-plugins
 	@mkdir -p target/plugins; chmod go-w target/plugins; for d in plugins/*/; do \
 		n=$$(basename $$d); \
 		if grep -q "\"plugins/$$n\"" Cargo.toml; then \
+			grep -q cdylib $$d/Cargo.toml || continue; \
 			$(CARGO) build -q -p radixgate-plugin-$$n || exit 1; \
 		elif ! ls $$d*.c $$d*.cc 2>/dev/null | grep -q .; then \
 			continue; \

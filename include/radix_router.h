@@ -15,15 +15,15 @@
  *
  * Threads
  * - rr_router: may be shared between threads. rr_router_match,
- *   rr_router_match_with, rr_router_len, rr_router_last_error and
- *   rr_router_last_problem take a const rr_router * and may run on many
- *   threads at once. rr_router_insert, _update, _upsert, _remove and _free
+ *   rr_router_match_with, rr_router_match_values, rr_router_len and
+ *   rr_router_last_error, _problem and _warnings take a const rr_router *
+ *   and may run on many threads at once. rr_router_insert, _update, _upsert, _remove and _free
  *   need exclusive access: no other call on that router may run meanwhile.
  * - rr_route (a builder): not shared; one thread at a time may use it,
  *   though it may move between threads.
  * - rr_match results borrow from the router: valid until it changes or is
  *   freed.
- * - Callbacks (rr_var_fn, rr_filter_fn) run on the thread that matches,
+ * - Callbacks (rr_var_fn, rr_value_fn, rr_filter_fn) run on the thread that matches,
  *   during the match call only, and must not change the router.
  */
 
@@ -48,6 +48,48 @@
  * `rr_router_new` flag: `:` is ordinary text in path patterns.
  */
 #define RR_OPT_NO_PARAM_MATCH 1
+
+/**
+ * `rr_router_new` flag: tolerant mode (lua-resty-radixtree's). A path or
+ * vars comparison whose regex does not compile no longer refuses its
+ * route: the route is added, that path never matches, that comparison is
+ * always false, and `rr_router_last_warnings` says so. Without it (strict,
+ * the default) such a route is refused with `RR_INVALID_PATH` or
+ * `RR_INVALID_VARS`.
+ */
+#define RR_OPT_TOLERANT 2
+
+/**
+ * `rr_value.kind`: the variable does not exist (as when the callback returns 0).
+ */
+#define RR_VALUE_MISSING 0
+
+/**
+ * `rr_value.kind`: text, in `text` and `text_len`.
+ */
+#define RR_VALUE_TEXT 1
+
+/**
+ * `rr_value.kind`: a number, in `number`.
+ */
+#define RR_VALUE_NUMBER 2
+
+/**
+ * `rr_value.kind`: a boolean, in `boolean`.
+ */
+#define RR_VALUE_BOOL 3
+
+/**
+ * `rr_value.kind`: a list, `items_len` values at `items` (text, numbers or
+ * booleans; an item that is a list or "other" equals nothing).
+ */
+#define RR_VALUE_LIST 4
+
+/**
+ * `rr_value.kind`: a value that is none of the above (a Lua function,
+ * `ngx.null`): it exists, but equals no literal and is no number.
+ */
+#define RR_VALUE_OTHER 5
 
 /**
  * What a call did. 0 is success; numbers are grouped by kind (1xx the
@@ -276,6 +318,45 @@ typedef int (*rr_var_fn)(void *ctx,
  */
 typedef bool (*rr_filter_fn)(void *ctx, uint64_t value);
 
+/**
+ * One request variable as a vars expression sees it. Only the fields of
+ * its `kind` are read; pointers need not be NUL-terminated and must stay
+ * valid until the match call returns.
+ */
+typedef struct rr_value {
+  /**
+   * `RR_VALUE_*`; an unknown kind reads as missing.
+   */
+  uint32_t kind;
+  /**
+   * `RR_VALUE_TEXT`: the bytes (NULL only with `text_len` 0).
+   */
+  const uint8_t *text;
+  size_t text_len;
+  /**
+   * `RR_VALUE_NUMBER`.
+   */
+  double number;
+  /**
+   * `RR_VALUE_BOOL`.
+   */
+  bool boolean;
+  /**
+   * `RR_VALUE_LIST`: the items (NULL only with `items_len` 0).
+   */
+  const struct rr_value *items;
+  size_t items_len;
+} rr_value;
+
+/**
+ * Looks up the request variable `(name, name_len)` for a vars expression
+ * and writes it to `*out` (which arrives as `RR_VALUE_MISSING`). Returns
+ * nonzero when it wrote a value, 0 when the variable does not exist.
+ * Called on the matching thread, only for routes with vars, only during
+ * the match call; it must not change the router.
+ */
+typedef int (*rr_value_fn)(void *ctx, const uint8_t *name, size_t name_len, struct rr_value *out);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -421,8 +502,20 @@ rr_result rr_route_set_priority(struct rr_route *route, int32_t priority);
 rr_result rr_route_set_filter(struct rr_route *route, bool filter);
 
 /**
- * Creates an empty router and writes it to `*out`. `flags` is 0 or
- * `RR_OPT_NO_PARAM_MATCH`; other bits are ignored.
+ * Sets how this route's paths read `:` and `{`: with `true` as ordinary
+ * text, with `false` as params, whatever the router's
+ * `RR_OPT_NO_PARAM_MATCH` (which applies to routes that never call this).
+ * lua-resty-radixtree takes the option per added route. Returns `RR_OK`
+ * or `RR_NULL_PARAMETER`.
+ *
+ * # Safety
+ * `route` NULL or a live builder used by nobody else.
+ */
+rr_result rr_route_set_no_param_match(struct rr_route *route, bool no_param_match);
+
+/**
+ * Creates an empty router and writes it to `*out`. `flags` is 0 or a sum
+ * of `RR_OPT_NO_PARAM_MATCH` and `RR_OPT_TOLERANT`; other bits are ignored.
  *
  * Returns `RR_OK` or `RR_NULL_PARAMETER`; `*out` is written only on
  * `RR_OK`. The caller frees the router with `rr_router_free`.
@@ -527,6 +620,43 @@ rr_result rr_router_last_problem(const struct rr_router *router,
                                  uint8_t *buf,
                                  size_t buf_len,
                                  size_t *out_len);
+
+/**
+ * Copies what tolerant mode (`RR_OPT_TOLERANT`) let pass in the last
+ * change (insert, update, upsert or remove) into `(buf, buf_len)`, one
+ * line per path or vars comparison (`route "7": field vars:
+ * ["arg_k","~~","[0"]: invalid regex ... (tolerated: this comparison is
+ * always false)`), lines joined by `\n`; its length goes to `*out_len`.
+ * Empty after a change that had nothing to tolerate, or that failed, and
+ * always in strict mode. The text stays until the next change.
+ *
+ * Returns as `rr_router_last_error`.
+ *
+ * # Safety
+ * As `rr_router_last_error`.
+ */
+rr_result rr_router_last_warnings(const struct rr_router *router,
+                                  uint8_t *buf,
+                                  size_t buf_len,
+                                  size_t *out_len);
+
+/**
+ * As `rr_router_match_with`, with typed variables: `vars` (NULL: no
+ * variables) fills an `rr_value` per variable, so that a vars expression
+ * compares numbers, booleans and lists as lua-resty-expr does (`has` on a
+ * list, `== true`). A list variable costs one allocation per read.
+ *
+ * # Safety
+ * As `rr_router_match_with`; `vars` NULL or a callback as declared,
+ * called with `vars_ctx`.
+ */
+rr_result rr_router_match_values(const struct rr_router *router,
+                                 const struct rr_request *req,
+                                 rr_value_fn vars,
+                                 void *vars_ctx,
+                                 rr_filter_fn filter,
+                                 void *filter_ctx,
+                                 struct rr_match *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -27,7 +27,7 @@ fn read(path: &Path) -> String {
 }
 
 /// The plugins `make run` installs: each `plugins/<name>` that is a
-/// member of the workspace.
+/// member of the workspace and builds a `cdylib`.
 fn make_run_plugins(root: &Path) -> Vec<String> {
     let members = read(&root.join("Cargo.toml"));
     let mut names: Vec<String> = std::fs::read_dir(root.join("plugins"))
@@ -36,6 +36,7 @@ fn make_run_plugins(root: &Path) -> Vec<String> {
         .filter(|e| e.path().is_dir())
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|n| members.contains(&format!("\"plugins/{n}\"")))
+        .filter(|n| read(&root.join("plugins").join(n).join("Cargo.toml")).contains("cdylib"))
         .collect();
     names.sort();
     names

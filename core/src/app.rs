@@ -102,7 +102,7 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
         if config.config.provider == Provider::Yaml {
             crate::plugin_host::reload_on_sighup(host.clone());
         }
-        host.start_exporter(&config.plugins);
+        host.start_exporter(&config.plugins, client_limits(&config));
         builder.set_plugin_host(host.clone());
         // An upgraded plugin's users get new instances with the next
         // snapshot; requests in flight finish on the instances they hold.
@@ -140,7 +140,8 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
             Provider::Etcd => admin::Backend::Etcd(config.etcd.clone()),
             Provider::Yaml => admin::Backend::File(config.config.file.clone()),
         };
-        admin::start(&config.admin, backend, plugins).map_err(StartError::Admin)?;
+        admin::start(&config.admin, backend, plugins, client_limits(&config))
+            .map_err(StartError::Admin)?;
     }
     let wait = Duration::from_secs(30);
     ready_rx
@@ -151,15 +152,17 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
     let read = seconds(g.upstream_read_timeout).unwrap_or(Duration::from_secs(60));
     let spec = WorkerSpec {
         listen: g.listen.clone(),
-        limits: Limits {
-            header_timeout: seconds(g.header_read_timeout).unwrap_or(Duration::from_secs(30)),
-            max_header_size: g.max_header_size,
-        },
+        limits: client_limits(&config),
         connect_timeout: connect,
         default_timeout: connect + read,
         live,
         shutdown_timeout: seconds(g.shutdown_timeout).unwrap_or(Duration::from_secs(30)),
         max_uri_size: g.max_uri_size,
+        trusted: g
+            .trusted_addresses
+            .iter()
+            .filter_map(|a| radix_router::AddrRule::parse(a).ok())
+            .collect(),
     };
     let count = match g.worker_threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -176,6 +179,22 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
     workers.shutdown();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The client limits `gateway:` sets (checked when config.yaml was read).
+fn client_limits(config: &GatewayConfig) -> Limits {
+    let g = &config.gateway;
+    let secs = |v: f64, default: u64| seconds(v).unwrap_or(Duration::from_secs(default));
+    Limits {
+        header_timeout: secs(g.header_read_timeout, 60),
+        max_header_size: g.max_header_size,
+        max_body_size: g.client_max_body_size,
+        body_timeout: secs(g.client_body_timeout, 60),
+        send_timeout: secs(g.send_timeout, 10),
+        keepalive_timeout: seconds(g.keepalive_timeout),
+        keepalive_requests: g.keepalive_requests,
+        max_connections: g.max_connections,
+    }
 }
 
 async fn shutdown_signal() {

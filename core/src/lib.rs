@@ -12,6 +12,8 @@
 mod admin;
 pub mod app;
 mod config;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod plugin_host;
 mod proxy;
 mod snapshot;

@@ -75,6 +75,35 @@ pub enum RouteError {
     },
 }
 
+/// What a tolerant router ([`crate::Options::tolerant`]) let pass when it
+/// added a route: the route is in; the path never matches, or the `vars`
+/// comparison is always false.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tolerated {
+    /// The route's id.
+    pub id: String,
+    /// `paths` or `vars`.
+    pub field: Field,
+    /// The path pattern, or the `vars` comparison as JSON text.
+    pub expression: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl fmt::Display for Tolerated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let outcome = match self.field {
+            Field::Paths => "this path never matches",
+            _ => "this comparison is always false",
+        };
+        write!(
+            f,
+            "route {:?}: field {}: {}: {} (tolerated: {outcome})",
+            self.id, self.field, self.expression, self.problem
+        )
+    }
+}
+
 impl RouteError {
     pub(crate) fn invalid(id: &str, field: Field, problem: impl Into<String>) -> Self {
         RouteError::Invalid {

@@ -5,8 +5,17 @@
 //! ["OR", ["arg_a", "1"], ["!AND", [...], [...]]]               nested logic
 //! ```
 //! Operators (case-insensitive): `==` `~=` `>` `>=` `<` `<=` `~~` `~*`
-//! `in` `has` `ipmatch`. `[var, value]` means `==`; `[var, "!", op, value]`
-//! negates. A missing variable equals nothing, and `~=` holds for it.
+//! `in` `has` `ipmatch`. `[var, value]` means `==`, unless `value` names an
+//! operator: then it is that operator with a nil value, as lua-resty-expr
+//! reads `{var, "~=", nil}` (a Lua table of length two).
+//! `[var, "!", op, value]` negates. A missing variable equals nothing, and
+//! `~=` holds for it.
+//!
+//! lua-resty-expr compiles a regex only while matching, so there an invalid
+//! one makes its comparison false, every time, and the rest of the router
+//! works. [`Expr::parse`] refuses such a rule instead;
+//! [`Expr::parse_tolerant`] keeps it as a comparison that is always false
+//! (a `!` in front still negates it, as in lua-resty-expr) and reports it.
 
 use crate::addr::AddrRule;
 use crate::vars::{Var, Vars};
@@ -41,6 +50,8 @@ enum Op {
     Lt(Option<f64>),
     Le(Option<f64>),
     Regex(Regex),
+    /// A comparison tolerated with an error: always false.
+    Never,
     In(Vec<Lit>),
     Has(Lit),
     IpMatch(Vec<AddrRule>),
@@ -56,23 +67,34 @@ enum Lit {
     Other,
 }
 
+/// A rule that [`Expr::parse_tolerant`] kept as always false.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flaw {
+    /// The rule as JSON text (`["arg_k","~~","[0"]`).
+    pub rule: String,
+    /// What is wrong with it (`invalid regex "[0": ...`).
+    pub problem: String,
+}
+
+/// Strict parsing refuses a flawed rule; tolerant parsing records it.
+type Flaws = Option<Vec<Flaw>>;
+
 impl Expr {
     /// Compiles an expression given as JSON. The error is lua-resty-expr's
     /// text, e.g. `invalid operator 'xyz'`.
     pub fn parse(rule: &Value) -> Result<Expr, String> {
-        let Value::Array(items) = rule else {
-            return Err("rule should be an array".into());
-        };
-        if items.is_empty() {
-            return Ok(Expr(Node::Logic {
-                op: Logic::And,
-                children: Vec::new(),
-            }));
-        }
-        if !items[0].is_array() && logic_op(&items[0]).is_none() {
-            return Err("rule should be wrapped inside brackets".into());
-        }
-        compile(items).map(Expr)
+        parse(rule, &mut None)
+    }
+
+    /// As [`Expr::parse`], but a comparison whose value lua-resty-expr
+    /// would only find wrong while matching (an invalid regex, a regex that
+    /// is no text) is kept as always false and listed with its problem.
+    /// Errors lua-resty-expr finds when compiling (an unknown operator, a
+    /// malformed rule, an invalid `ipmatch` address) are still errors.
+    pub fn parse_tolerant(rule: &Value) -> Result<(Expr, Vec<Flaw>), String> {
+        let mut flaws = Some(Vec::new());
+        let e = parse(rule, &mut flaws)?;
+        Ok((e, flaws.unwrap_or_default()))
     }
 
     /// True when the expression holds for `vars`.
@@ -86,6 +108,22 @@ impl Expr {
         collect_names(&self.0, &mut names);
         names
     }
+}
+
+fn parse(rule: &Value, flaws: &mut Flaws) -> Result<Expr, String> {
+    let Value::Array(items) = rule else {
+        return Err("rule should be an array".into());
+    };
+    if items.is_empty() {
+        return Ok(Expr(Node::Logic {
+            op: Logic::And,
+            children: Vec::new(),
+        }));
+    }
+    if !items[0].is_array() && logic_op(&items[0]).is_none() {
+        return Err("rule should be wrapped inside brackets".into());
+    }
+    compile(items, flaws).map(Expr)
 }
 
 fn collect_names<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
@@ -109,12 +147,15 @@ fn logic_op(v: &Value) -> Option<Logic> {
     }
 }
 
-fn compile(items: &[Value]) -> Result<Node, String> {
+fn compile(items: &[Value], flaws: &mut Flaws) -> Result<Node, String> {
     if items.is_empty() {
         return Err("rule too short".into());
     }
     if items[0].is_array() {
-        let children = items.iter().map(compile_value).collect::<Result<_, _>>()?;
+        let children = items
+            .iter()
+            .map(|v| compile_value(v, flaws))
+            .collect::<Result<_, _>>()?;
         return Ok(Node::Logic {
             op: Logic::And,
             children,
@@ -126,22 +167,37 @@ fn compile(items: &[Value]) -> Result<Node, String> {
         }
         let children = items[1..]
             .iter()
-            .map(compile_value)
+            .map(|v| compile_value(v, flaws))
             .collect::<Result<_, _>>()?;
         return Ok(Node::Logic { op, children });
     }
-    compile_rule(items)
+    compile_rule(items, flaws)
 }
 
-fn compile_value(v: &Value) -> Result<Node, String> {
+fn compile_value(v: &Value, flaws: &mut Flaws) -> Result<Node, String> {
     match v {
-        Value::Array(items) => compile(items),
+        Value::Array(items) => compile(items, flaws),
         _ => Err("invalid expression".into()),
     }
 }
 
-fn compile_rule(items: &[Value]) -> Result<Node, String> {
+/// Operator names, lower case.
+const OPERATORS: [&str; 11] = [
+    "==", "~=", ">", ">=", "<", "<=", "~~", "~*", "in", "has", "ipmatch",
+];
+
+/// `value` names an operator (case-insensitively).
+fn names_operator(value: &Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(|v| OPERATORS.contains(&v.to_ascii_lowercase().as_str()))
+}
+
+fn compile_rule(items: &[Value], flaws: &mut Flaws) -> Result<Node, String> {
     let (var, op, value, negate) = match items {
+        // `{var, "~=", nil}` is a Lua table of two items: the operator
+        // with a nil value, not `var == "~="`.
+        [var, op] if names_operator(op) => (var, Some(op), &Value::Null, false),
         [var, value] => (var, None, value, false),
         [var, op, value] => (var, Some(op), value, false),
         [var, not, op, value] => {
@@ -161,7 +217,20 @@ fn compile_rule(items: &[Value]) -> Result<Node, String> {
             let Some(name) = op.as_str() else {
                 return Err(format!("invalid operator '{op}'"));
             };
-            compile_op(&name.to_ascii_lowercase(), value)?
+            match compile_op(&name.to_ascii_lowercase(), value) {
+                Ok(op) => op,
+                Err(Flawed(problem)) => match flaws {
+                    Some(list) => {
+                        list.push(Flaw {
+                            rule: Value::Array(items.to_vec()).to_string(),
+                            problem,
+                        });
+                        Op::Never
+                    }
+                    None => return Err(problem),
+                },
+                Err(Refused(problem)) => return Err(problem),
+            }
         }
     };
     Ok(Node::Rule {
@@ -171,7 +240,16 @@ fn compile_rule(items: &[Value]) -> Result<Node, String> {
     })
 }
 
-fn compile_op(name: &str, value: &Value) -> Result<Op, String> {
+/// Why an operator's value did not compile.
+enum OpError {
+    /// lua-resty-expr would find it only while matching (tolerable).
+    Flawed(String),
+    /// lua-resty-expr refuses it when compiling.
+    Refused(String),
+}
+use OpError::{Flawed, Refused};
+
+fn compile_op(name: &str, value: &Value) -> Result<Op, OpError> {
     Ok(match name {
         "==" => Op::Eq(lit(value)),
         "~=" => Op::Ne(lit(value)),
@@ -180,13 +258,19 @@ fn compile_op(name: &str, value: &Value) -> Result<Op, String> {
         "<" => Op::Lt(lit_number(value)),
         "<=" => Op::Le(lit_number(value)),
         "~~" | "~*" => {
-            let Some(source) = value.as_str() else {
-                return Err(format!("operator '{name}' needs a regex string"));
+            // Lua makes a number's text of a number given as the regex.
+            let source = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.as_f64().map(format_number).unwrap_or_default(),
+                _ => {
+                    let problem = format!("operator '{name}' needs a regex string, not {value}");
+                    return Err(Flawed(problem));
+                }
             };
-            let regex = RegexBuilder::new(source)
+            let regex = RegexBuilder::new(&source)
                 .case_insensitive(name == "~*")
                 .build()
-                .map_err(|e| format!("invalid regex {source:?}: {e}"))?;
+                .map_err(|e| Flawed(format!("invalid regex {source:?}: {}", regex_problem(&e))))?;
             Op::Regex(regex)
         }
         "in" => match value {
@@ -201,12 +285,22 @@ fn compile_op(name: &str, value: &Value) -> Result<Op, String> {
                 _ => Vec::new(),
             };
             if texts.is_empty() {
-                return Err("operator 'ipmatch' needs an address or a list of CIDRs".into());
+                let problem = "operator 'ipmatch' needs an address or a list of CIDRs";
+                return Err(Refused(problem.into()));
             }
-            Op::IpMatch(crate::addr::parse_rules(&texts)?)
+            Op::IpMatch(crate::addr::parse_rules(&texts).map_err(Refused)?)
         }
-        other => return Err(format!("invalid operator '{other}'")),
+        other => return Err(Refused(format!("invalid operator '{other}'"))),
     })
+}
+
+/// What is wrong with a regex: the last line of the regex crate's error
+/// (the others quote the regex and point at the spot).
+pub(crate) fn regex_problem(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let line = text.lines().rev().find(|l| !l.trim().is_empty());
+    let line = line.unwrap_or(&text).trim();
+    line.strip_prefix("error: ").unwrap_or(line).to_owned()
 }
 
 fn lit(v: &Value) -> Lit {
@@ -291,6 +385,7 @@ fn eval_rule(op: &Op, v: Option<Var<'_>>) -> bool {
             Some(Var::Num(n)) => re.is_match(format_number(*n).as_bytes()),
             _ => false,
         },
+        Op::Never => false,
         Op::In(list) => list.iter().any(|lit| lua_eq(&v, lit)),
         Op::Has(lit) => match &v {
             Some(Var::List(items)) => items.iter().any(|item| lua_eq(&Some(item.clone()), lit)),
@@ -399,6 +494,49 @@ mod tests {
         assert_eq!(err(json!([["a", "not", "==", 1]])), "bad 'not' expression");
         assert!(err(json!([["a", "~~", "("]])).starts_with("invalid regex"));
         assert_eq!(err(json!([["a", "ipmatch", "x"]])), "invalid IP address: x");
+    }
+
+    #[test]
+    fn an_operator_as_the_second_item_has_a_nil_value() {
+        // lua-resty-expr's `{var, "~=", nil}`: a table of two items.
+        assert!(holds(json!([["arg_k", "~="]]), &[("arg_k", "v")]));
+        assert!(!holds(json!([["arg_k", "~="]]), &[]));
+        assert!(holds(json!([["arg_k", "=="]]), &[]));
+        assert!(!holds(json!([["arg_k", "IN"]]), &[("arg_k", "v")]));
+        // Any other second item is the value of `==`.
+        assert!(holds(json!([["arg_k", "=~"]]), &[("arg_k", "=~")]));
+    }
+
+    #[test]
+    fn a_number_as_regex_is_its_text() {
+        assert!(holds(json!([["arg_k", "~~", 12]]), &[("arg_k", "a12b")]));
+        assert!(!holds(json!([["arg_k", "~~", 12]]), &[("arg_k", "a1b")]));
+    }
+
+    #[test]
+    fn tolerant_parsing_keeps_flawed_comparisons_as_false() {
+        let rule = json!([["arg_k", "~~", "[0"], ["arg_a", "==", "1"]]);
+        assert!(Expr::parse(&rule)
+            .unwrap_err()
+            .starts_with("invalid regex \"[0\""));
+        let (e, flaws) = Expr::parse_tolerant(&rule).unwrap();
+        assert_eq!(flaws.len(), 1);
+        assert_eq!(flaws[0].rule, r#"["arg_k","~~","[0"]"#);
+        assert!(flaws[0].problem.starts_with("invalid regex \"[0\""));
+        let v: HashMap<&str, &str> = [("arg_k", "[0"), ("arg_a", "1")].into();
+        assert!(!e.eval(&v));
+        // As in lua-resty-expr, `!` negates the false comparison.
+        let (e, _) = Expr::parse_tolerant(&json!([["arg_k", "!", "~*", "("]])).unwrap();
+        assert!(e.eval(&v));
+        let (e, flaws) =
+            Expr::parse_tolerant(&json!(["OR", ["a", "~~", true], ["b", "1"]])).unwrap();
+        assert_eq!(flaws[0].rule, r#"["a","~~",true]"#);
+        assert!(e.eval(&HashMap::from([("b", "1")])));
+        // What lua-resty-expr refuses at compile time stays refused.
+        assert!(Expr::parse_tolerant(&json!([["a", "xyz", 1]])).is_err());
+        assert!(Expr::parse_tolerant(&json!([["a", "ipmatch", "x"]])).is_err());
+        let (_, none) = Expr::parse_tolerant(&json!([["a", "~~", "^a"]])).unwrap();
+        assert!(none.is_empty());
     }
 
     #[test]

@@ -12,8 +12,15 @@
 //! | `/user/:name` | one non-empty segment |
 //! | `/user/{id:[0-9]+}` | one segment matching the regex in full |
 //! | `/user/:id/*action` | the named rest of the path (may be empty, may hold `/`) |
+//! | `/a/*/b` | a `*` in the middle: any run of bytes, `/` included |
 //!
-//! Any other `:`, `*` or `{` is literal text: `/foo:bar` is exact.
+//! A pattern without a param is text: `/foo:bar` and `/v1.0` are exact. A
+//! pattern with one is matched as lua-resty-radixtree (APISIX's router)
+//! matches it: a regex built from its segments, whose text keeps its regex
+//! meaning (`/nodes/?` takes `/nodes` too). Only the patterns whose text
+//! holds a regex metacharacter, or with a `*` in the middle, run a regex;
+//! the tree reads every other one as that regex would. See
+//! [`Options::tolerant`] for regexes that do not compile.
 //!
 //! # Order
 //!
@@ -60,6 +67,7 @@ pub mod ffi;
 mod host;
 mod label;
 mod method;
+mod path_regex;
 mod pattern;
 mod router;
 mod slot;
@@ -67,8 +75,8 @@ mod tree;
 mod vars;
 
 pub use addr::AddrRule;
-pub use error::{Field, RouteError};
-pub use expr::Expr;
+pub use error::{Field, RouteError, Tolerated};
+pub use expr::{Expr, Flaw};
 pub use host::HostPattern;
 pub use method::{method_bit, METHODS};
 pub use pattern::{Pattern, Token, ANONYMOUS_CATCH_ALL, MAX_PARAMS};
@@ -96,6 +104,9 @@ pub struct Route<T> {
     pub priority: i32,
     /// Ask the caller's filter before accepting this route.
     pub filter: bool,
+    /// This route's own `no_param_match` ([`Options::no_param_match`]),
+    /// when it differs from the router's.
+    pub no_param_match: Option<bool>,
     /// What a match returns.
     pub value: T,
 }
@@ -112,6 +123,7 @@ impl<T> Route<T> {
             vars: None,
             priority: 0,
             filter: false,
+            no_param_match: None,
             value,
         }
     }
@@ -155,6 +167,13 @@ impl<T> Route<T> {
     /// Marks the route as needing the caller's filter.
     pub fn filter(mut self, on: bool) -> Self {
         self.filter = on;
+        self
+    }
+
+    /// Reads this route's `:` and `{` as text (`true`) or params (`false`),
+    /// whatever the router's [`Options::no_param_match`].
+    pub fn no_param_match(mut self, on: bool) -> Self {
+        self.no_param_match = Some(on);
         self
     }
 }

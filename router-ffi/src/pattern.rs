@@ -41,71 +41,103 @@ pub struct Constraint {
 pub struct Pattern {
     /// Literal runs merged; never two literals in a row.
     pub tokens: Vec<Token>,
+    /// For a pattern matched as lua-resty-radixtree matches it, as a regex
+    /// built from its segments: the regex's source (see [`Pattern::parse`]).
+    /// The tokens then give the literal prefix and the param names only.
+    pub regex: Option<Box<str>>,
+}
+
+/// Bytes that change the meaning of a regex (PCRE's or Rust's) where they
+/// stand outside a class; `]` and `}` alone are literal in both.
+const META: &[u8] = b"\\^$.|?*+()[{";
+
+/// Prefix of the capture groups of params in a pattern's regex.
+pub(crate) const GROUP: &str = "rrp";
+
+/// One `/`-separated segment of a pattern.
+enum Seg<'t> {
+    Text(&'t str),
+    Param(&'t str, Option<Constraint>),
+    /// `*name`, or a bare `*` (`name` is then `:ext`).
+    Star(&'t str, bool),
 }
 
 impl Pattern {
     /// Parses `text`. With `no_param_match`, `:` and `{` are ordinary text.
     ///
-    /// Grammar, segment by segment (segments are split on `/`):
-    /// `:name` is a param; `{name:regex}` is a param whose segment must match
-    /// `regex` in full; `*name` (or a bare `*`, captured as `:ext`) is the rest
-    /// of the path and must be the last segment; a last segment ending in `*`
-    /// (`/aa*`) is a prefix. Any other `:`, `*`, `{` is literal text.
+    /// Grammar, segment by segment (segments are split on `/`): `:name` is a
+    /// param; `{name:regex}` is a param whose segment must match `regex` in
+    /// full; `*name` (or a bare `*`, captured as `:ext`) is the rest of the
+    /// path, or, in the middle of a pattern, any run of bytes.
+    ///
+    /// - Without any of those, a pattern is exact, or a prefix when it ends
+    ///   in `*` (`/aa*`, `/a/*`): all its other bytes are text.
+    /// - With them, lua-resty-radixtree matches the whole pattern as a regex
+    ///   built from its segments, the text ones keeping their regex meaning
+    ///   (`/nodes/?` takes `/nodes` too). When that text holds no regex
+    ///   metacharacter (a `.` in the literal prefix is fine: the prefix is
+    ///   compared as text first) the tree reads the pattern exactly as the
+    ///   regex would, and `regex` stays `None`; otherwise, or with a `*` in
+    ///   the middle, `regex` holds the source that [`crate::Router`] matches.
     pub fn parse(text: &str, no_param_match: bool) -> Result<Pattern, String> {
         if text.is_empty() {
             return Err("empty path".into());
         }
-        let mut tokens: Vec<Token> = Vec::new();
-        let segments: Vec<&str> = text.split('/').collect();
-        let last = segments.len() - 1;
-        for (i, seg) in segments.iter().enumerate() {
-            if i > 0 {
-                push_literal(&mut tokens, b"/");
-            }
-            if !no_param_match {
-                if let Some(name) = seg.strip_prefix(':') {
-                    if name.is_empty() {
-                        return Err(format!("{text:?}: a ':' param needs a name"));
-                    }
-                    tokens.push(Token::Param {
-                        name: name.into(),
-                        constraint: None,
-                    });
-                    continue;
-                }
-                if let Some(param) = parse_constrained(seg).transpose() {
-                    let (name, constraint) = param.map_err(|e| format!("{text:?}: {e}"))?;
-                    tokens.push(Token::Param {
-                        name: name.into(),
-                        constraint: Some(constraint),
-                    });
-                    continue;
-                }
-            }
-            if let Some(name) = seg.strip_prefix('*') {
-                if i != last {
-                    return Err(format!(
-                        "{text:?}: a catch-all '*{name}' must be the last segment"
-                    ));
-                }
-                let name = if name.is_empty() {
-                    ANONYMOUS_CATCH_ALL
-                } else {
-                    name
-                };
-                tokens.push(Token::CatchAll { name: name.into() });
-                continue;
-            }
-            if i == last {
-                if let Some(prefix) = seg.strip_suffix('*') {
+        let raw: Vec<&str> = text.split('/').collect();
+        let last = raw.len() - 1;
+        let mut segs = Vec::with_capacity(raw.len());
+        for seg in &raw {
+            segs.push(segment(seg, no_param_match).map_err(|e| format!("{text:?}: {e}"))?);
+        }
+        let dynamic = segs.iter().enumerate().any(|(i, s)| match s {
+            Seg::Text(_) => false,
+            Seg::Param(..) => true,
+            Seg::Star(_, bare) => !bare || i != last,
+        });
+        if !dynamic {
+            // Exact, or a prefix: `*` as the last byte, nothing else special.
+            let mut tokens = Vec::new();
+            match text.strip_suffix('*') {
+                Some(prefix) => {
                     push_literal(&mut tokens, prefix.as_bytes());
                     tokens.push(Token::CatchAll {
                         name: ANONYMOUS_CATCH_ALL.into(),
                     });
-                    continue;
+                }
+                None => push_literal(&mut tokens, text.as_bytes()),
+            }
+            return Ok(Pattern {
+                tokens,
+                regex: None,
+            });
+        }
+        let mut tokens: Vec<Token> = Vec::new();
+        let mut needs_regex = false;
+        for (i, seg) in segs.iter().enumerate() {
+            if i > 0 {
+                push_literal(&mut tokens, b"/");
+            }
+            match seg {
+                Seg::Text(t) => {
+                    // In the literal prefix a `.` matches itself: the prefix
+                    // is compared as text before the regex runs.
+                    let in_prefix = tokens.iter().all(|t| matches!(t, Token::Literal(_)));
+                    needs_regex |= t
+                        .bytes()
+                        .any(|b| META.contains(&b) && !(in_prefix && b == b'.'));
+                    push_literal(&mut tokens, t.as_bytes());
+                }
+                Seg::Param(name, constraint) => tokens.push(Token::Param {
+                    name: (*name).into(),
+                    constraint: constraint.clone(),
+                }),
+                Seg::Star(name, _) => {
+                    needs_regex |= i != last;
+                    tokens.push(Token::CatchAll {
+                        name: (*name).into(),
+                    });
                 }
             }
-            push_literal(&mut tokens, seg.as_bytes());
         }
         let params = tokens
             .iter()
@@ -116,7 +148,8 @@ impl Pattern {
                 "{text:?}: {params} params, at most {MAX_PARAMS} are allowed"
             ));
         }
-        Ok(Pattern { tokens })
+        let regex = needs_regex.then(|| regex_source(&segs).into_boxed_str());
+        Ok(Pattern { tokens, regex })
     }
 
     /// True when the pattern is literal text only.
@@ -209,6 +242,90 @@ impl ParamSlot {
     }
 }
 
+/// One segment of a pattern, classified.
+fn segment(seg: &str, no_param_match: bool) -> Result<Seg<'_>, String> {
+    if !no_param_match {
+        if let Some(name) = seg.strip_prefix(':') {
+            if name.is_empty() {
+                return Err("a ':' param needs a name".into());
+            }
+            return Ok(Seg::Param(name, None));
+        }
+        if let Some((name, constraint)) = parse_constrained(seg)? {
+            return Ok(Seg::Param(name, Some(constraint)));
+        }
+    }
+    Ok(match seg.strip_prefix('*') {
+        Some("") => Seg::Star(ANONYMOUS_CATCH_ALL, true),
+        Some(name) => Seg::Star(name, false),
+        None => Seg::Text(seg),
+    })
+}
+
+/// The regex lua-resty-radixtree builds from `segs` (segments joined by
+/// `\/`, text kept as regex, `:name` as `([^/]+)`, `*name` as any bytes),
+/// with named groups for the params, anchored at the start only: the match
+/// a regex engine finds first must then span the whole path, as there.
+fn regex_source(segs: &[Seg<'_>]) -> String {
+    let mut out = String::from("^(?:");
+    let mut n = 0;
+    for (i, seg) in segs.iter().enumerate() {
+        if i > 0 {
+            out.push_str("\\/");
+        }
+        match seg {
+            Seg::Text(t) => translate(t, &mut out),
+            Seg::Param(..) => {
+                out.push_str(&format!("(?P<{GROUP}{n}>[^/]+)"));
+                n += 1;
+            }
+            Seg::Star(..) => {
+                out.push_str(&format!("(?P<{GROUP}{n}>(?s:.*))"));
+                n += 1;
+            }
+        }
+    }
+    out.push(')');
+    out
+}
+
+/// Copies the PCRE text `lit` into `out` as Rust regex syntax: a `{` that
+/// does not open a counted repetition (`{2}`, `{2,}`, `{2,5}`) is literal
+/// in PCRE, an error in Rust, so it is escaped. The rest is the same.
+fn translate(lit: &str, out: &mut String) {
+    let mut chars = lit.char_indices();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some((_, next)) = chars.next() {
+                    out.push(next);
+                }
+            }
+            '{' if !counted_repetition(&lit[at + 1..]) => out.push_str("\\{"),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// `rest` (after a `{`) is `digits}`, `digits,}` or `digits,digits}`.
+fn counted_repetition(rest: &str) -> bool {
+    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    let n = digits(rest);
+    if n == 0 {
+        return false;
+    }
+    let rest = &rest[n..];
+    match rest.as_bytes().first() {
+        Some(b'}') => true,
+        Some(b',') => {
+            let rest = &rest[1..];
+            rest[digits(rest)..].starts_with('}')
+        }
+        _ => false,
+    }
+}
+
 fn push_literal(tokens: &mut Vec<Token>, bytes: &[u8]) {
     if bytes.is_empty() {
         return;
@@ -281,9 +398,6 @@ mod tests {
     #[test]
     fn refusals() {
         assert!(Pattern::parse("", false).is_err());
-        assert!(Pattern::parse("/a/*/b", false)
-            .unwrap_err()
-            .contains("last segment"));
         assert!(Pattern::parse("/a/:", false).is_err());
         assert!(Pattern::parse("/a/{id:[}", false)
             .unwrap_err()
@@ -310,7 +424,54 @@ mod tests {
         assert_eq!(ranges("/aa*", "/aa/bb"), ":ext=/bb");
         assert_eq!(ranges("*", "/x/y"), ":ext=/x/y");
         assert_eq!(ranges(":a/:b", "x/y"), "a=x b=y");
-        assert_eq!(ranges("/u/{id:[0-9]+}/x*", "/u/12/xyz"), "id=12 :ext=yz");
+        assert_eq!(ranges("/u/{id:[0-9]+}/*", "/u/12/xyz"), "id=12 :ext=xyz");
+    }
+
+    /// The regex source, or "tree" when the tree reads the pattern.
+    fn regex(text: &str) -> String {
+        let p = Pattern::parse(text, false).unwrap();
+        p.regex.map_or("tree".into(), String::from)
+    }
+
+    #[test]
+    fn text_with_regex_meaning_needs_the_regex() {
+        // Exact and prefix patterns are text, whatever they hold.
+        for text in ["/a.b", "/a+b/*", "/v1.0*", "/a?/x*y", "*", "/foo:bar"] {
+            assert_eq!(regex(text), "tree", "{text}");
+        }
+        // Param patterns whose text has no regex meaning: the tree.
+        for text in [
+            "/user/:id",
+            "/v1.0/:id/x",
+            "/a/:id/*",
+            "/a/*rest",
+            "/a:b/:c/d",
+        ] {
+            assert_eq!(regex(text), "tree", "{text}");
+        }
+        assert_eq!(
+            regex("/api/:v/nodes/?"),
+            "^(?:\\/api\\/(?P<rrp0>[^/]+)\\/nodes\\/?)"
+        );
+        assert_eq!(regex("/:id/v1.0"), "^(?:\\/(?P<rrp0>[^/]+)\\/v1.0)");
+        // A `+` in the prefix changes what the prefix's regex matches.
+        assert_ne!(regex("/a+/:id"), "tree");
+        // A `*` ending a param pattern's last segment is a quantifier there.
+        assert_eq!(regex("/u/:id/x*"), "^(?:\\/u\\/(?P<rrp0>[^/]+)\\/x*)");
+        // A `*` in the middle: any bytes, `/` included.
+        assert_eq!(
+            regex("/a/*/b/*rest"),
+            "^(?:\\/a\\/(?P<rrp0>(?s:.*))\\/b\\/(?P<rrp1>(?s:.*)))"
+        );
+        // PCRE's literal `{` is escaped for Rust; counted repetitions stay.
+        assert_eq!(
+            regex("/:a/x{y}/b{2}/c{1,}"),
+            "^(?:\\/(?P<rrp0>[^/]+)\\/x\\{y}\\/b{2}\\/c{1,})"
+        );
+        assert_eq!(regex("/:a/\\{x"), "^(?:\\/(?P<rrp0>[^/]+)\\/\\{x)");
+        let p = Pattern::parse("/a/*/b", false).unwrap();
+        assert_eq!(p.literal_prefix(), b"/a/");
+        assert_eq!(p.param_names(), vec![Box::from(":ext")]);
     }
 
     #[test]

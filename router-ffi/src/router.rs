@@ -1,10 +1,11 @@
 //! `Router`: add, update and remove routes by id; match requests.
 
 use crate::addr::{parse_rules, AddrRule};
-use crate::error::{Field, RouteError};
+use crate::error::{Field, RouteError, Tolerated};
 use crate::expr::Expr;
 use crate::host::{HostBuf, HostCtx, HostPattern};
 use crate::method::{method_bit, method_set};
+use crate::path_regex::PathRegex;
 use crate::pattern::{ParamSlot, Pattern};
 use crate::slot::{order_key, Entry, HostHit, Slot, FIRST};
 use crate::tree::{Place, Tree};
@@ -25,6 +26,12 @@ fn len_cell(len: usize) -> usize {
 pub struct Options {
     /// `:` is ordinary text in paths (and `{name:re}` is too).
     pub no_param_match: bool,
+    /// Tolerant mode (lua-resty-radixtree's): a path or `vars` comparison
+    /// whose regex does not compile is no error; the route is added, that
+    /// path never matches, that comparison is always false, and
+    /// [`Router::tolerated`] lists them. Off (strict, the default), such a
+    /// route is refused, as the gateway wants at write time.
+    pub tolerant: bool,
 }
 
 /// A router: routes keyed by id, matched by path, host, method, client
@@ -45,6 +52,8 @@ pub struct Router<T> {
     exact_lens: [u32; EXACT_LENS],
     tree: Tree,
     seq: u64,
+    /// What tolerant mode let pass in the last change.
+    tolerated: Vec<Tolerated>,
 }
 
 #[derive(Debug)]
@@ -73,8 +82,20 @@ struct Conditions {
 struct StoredPath {
     pattern: Box<str>,
     params: Box<[ParamSlot]>,
-    /// `None` for exact paths (kept in the hash map).
-    place: Option<Place>,
+    place: Placed,
+    /// The regex of a pattern matched as one.
+    regex: Option<Box<PathRegex>>,
+}
+
+/// Where a path is indexed.
+#[derive(Debug, Clone, Copy)]
+enum Placed {
+    /// In the hash map of exact paths.
+    Exact,
+    /// In the tree.
+    Tree(Place),
+    /// Nowhere: its regex did not compile (tolerant mode); it never matches.
+    Nowhere,
 }
 
 /// What the router reports about a matched route.
@@ -108,6 +129,8 @@ pub enum MatchedHost<'r> {
 pub struct Params<'r, 'p> {
     slots: &'r [ParamSlot],
     path: &'p [u8],
+    /// For a regex pattern, the regex whose groups are the params.
+    regex: Option<&'r PathRegex>,
 }
 
 impl<'r, 'p> Params<'r, 'p> {
@@ -127,10 +150,18 @@ impl<'r, 'p> Params<'r, 'p> {
     }
 
     /// `(name, byte range in the path)` for every param, in pattern order.
+    /// (For a regex pattern this runs the regex again, and allocates.)
+    #[inline]
     pub fn ranges(&self) -> impl Iterator<Item = (&'r str, std::ops::Range<usize>)> + use<'r, 'p> {
-        ParamSlot::ranges(self.slots, self.path).map(|(s, r)| (&*s.name, r))
+        let slots = self.slots;
+        match self.regex {
+            None => Either::Walked(ParamSlot::ranges(slots, self.path).map(|(s, r)| (&*s.name, r))),
+            Some(rx) => {
+                let captured = rx.ranges(self.path).unwrap_or_default();
+                Either::Captured(slots.iter().map(|s| &*s.name).zip(captured))
+            }
+        }
     }
-
     /// The value of the param `name`.
     pub fn get(&self, name: &str) -> Option<&'p [u8]> {
         self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
@@ -139,7 +170,26 @@ impl<'r, 'p> Params<'r, 'p> {
     /// `(name, value)` for every param, in pattern order.
     pub fn iter(&self) -> impl Iterator<Item = (&'r str, &'p [u8])> + use<'r, 'p> {
         let path = self.path;
-        ParamSlot::ranges(self.slots, path).filter_map(move |(s, r)| Some((&*s.name, path.get(r)?)))
+        self.ranges()
+            .filter_map(move |(name, r)| Some((name, path.get(r)?)))
+    }
+}
+
+/// One of two iterators with the same items.
+enum Either<A, B> {
+    Walked(A),
+    Captured(B),
+}
+
+impl<A: Iterator, B: Iterator<Item = A::Item>> Iterator for Either<A, B> {
+    type Item = A::Item;
+
+    #[inline]
+    fn next(&mut self) -> Option<A::Item> {
+        match self {
+            Either::Walked(a) => a.next(),
+            Either::Captured(b) => b.next(),
+        }
     }
 }
 
@@ -161,6 +211,7 @@ impl<T> Router<T> {
             exact_lens: [0; EXACT_LENS],
             tree: Tree::default(),
             seq: 0,
+            tolerated: Vec::new(),
         }
     }
 
@@ -191,6 +242,13 @@ impl<T> Router<T> {
         self.ids.is_empty()
     }
 
+    /// What tolerant mode ([`Options::tolerant`]) let pass in the last
+    /// change (`insert`, `update`, `upsert`, `remove`): empty after a change
+    /// that had nothing to tolerate, or that failed.
+    pub fn tolerated(&self) -> &[Tolerated] {
+        &self.tolerated
+    }
+
     /// The value of the route `id`.
     pub fn get(&self, id: &str) -> Option<&T> {
         let &i = self.ids.get(id)?;
@@ -200,10 +258,11 @@ impl<T> Router<T> {
     /// Adds a route. Refused (and nothing changed) when a field is malformed
     /// or the id is taken.
     pub fn insert(&mut self, route: Route<T>) -> Result<(), RouteError> {
+        self.tolerated.clear();
         if self.ids.contains_key(route.id.as_str()) {
             return Err(RouteError::DuplicateId { id: route.id });
         }
-        let (stored, patterns) = self.compile(route)?;
+        let (stored, patterns, tolerated) = self.compile(route)?;
         let slot = match self.free.pop() {
             Some(i) => i,
             None if self.routes.len() >= (u32::MAX - 1) as usize => {
@@ -217,6 +276,7 @@ impl<T> Router<T> {
             }
         };
         self.place(slot, stored, patterns);
+        self.tolerated = tolerated;
         Ok(())
     }
 
@@ -224,14 +284,16 @@ impl<T> Router<T> {
     /// kept) when a field is malformed or no such route exists. The updated
     /// route orders as if newly added among routes of equal priority.
     pub fn update(&mut self, route: Route<T>) -> Result<T, RouteError> {
+        self.tolerated.clear();
         let Some(&i) = self.ids.get(route.id.as_str()) else {
             return Err(RouteError::NotFound { id: route.id });
         };
-        let (stored, patterns) = self.compile(route)?;
+        let (stored, patterns, tolerated) = self.compile(route)?;
         let old = self.unplace(i).ok_or_else(|| RouteError::NotFound {
             id: stored.id.to_string(),
         })?;
         self.place(i, stored, patterns);
+        self.tolerated = tolerated;
         Ok(old.value)
     }
 
@@ -246,6 +308,7 @@ impl<T> Router<T> {
 
     /// Removes the route `id` and returns its value.
     pub fn remove(&mut self, id: &str) -> Result<T, RouteError> {
+        self.tolerated.clear();
         let Some(&i) = self.ids.get(id) else {
             return Err(RouteError::NotFound { id: id.into() });
         };
@@ -256,20 +319,31 @@ impl<T> Router<T> {
         Ok(old.value)
     }
 
-    /// Checks and compiles every field of `route`.
-    fn compile(&self, route: Route<T>) -> Result<(Stored<T>, Vec<Pattern>), RouteError> {
+    /// Checks and compiles every field of `route`; in tolerant mode, also
+    /// says what it let pass.
+    fn compile(&self, route: Route<T>) -> Result<Compiled<T>, RouteError> {
         let id = route.id.as_str();
         let bad = |field, problem: String| RouteError::invalid(id, field, problem);
+        let mut tolerated = Vec::new();
+        let mut tolerate = |field, expression: &str, problem: String| {
+            tolerated.push(Tolerated {
+                id: id.to_owned(),
+                field,
+                expression: expression.to_owned(),
+                problem,
+            })
+        };
         if route.paths.is_empty() {
             return Err(bad(Field::Paths, "at least one path is required".into()));
         }
         if route.paths.len() > u16::MAX as usize {
             return Err(bad(Field::Paths, "too many paths".into()));
         }
+        let no_param_match = route.no_param_match.unwrap_or(self.opts.no_param_match);
         let patterns = route
             .paths
             .iter()
-            .map(|p| Pattern::parse(p, self.opts.no_param_match))
+            .map(|p| Pattern::parse(p, no_param_match))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| bad(Field::Paths, e))?;
         let hosts = route
@@ -282,17 +356,34 @@ impl<T> Router<T> {
         let addrs = parse_rules(&route.remote_addrs).map_err(|e| bad(Field::RemoteAddrs, e))?;
         let vars = match &route.vars {
             None => None,
+            Some(v) if self.opts.tolerant => {
+                let (e, flaws) = Expr::parse_tolerant(v).map_err(|e| bad(Field::Vars, e))?;
+                for f in flaws {
+                    tolerate(Field::Vars, &f.rule, f.problem);
+                }
+                Some(e)
+            }
             Some(v) => Some(Expr::parse(v).map_err(|e| bad(Field::Vars, e))?),
         };
-        let mut paths = route
-            .paths
-            .iter()
-            .zip(&patterns)
-            .map(|(text, p)| StoredPath {
+        let mut stored_paths = Vec::with_capacity(patterns.len());
+        for (text, p) in route.paths.iter().zip(&patterns) {
+            let (regex, place) = match PathRegex::new(p) {
+                // `place` decides where a compiled path goes.
+                Ok(r) => (r.map(Box::new), Placed::Exact),
+                Err(problem) if self.opts.tolerant => {
+                    tolerate(Field::Paths, text, problem);
+                    (None, Placed::Nowhere)
+                }
+                Err(problem) => return Err(bad(Field::Paths, format!("{text:?}: {problem}"))),
+            };
+            stored_paths.push(StoredPath {
                 pattern: text.as_str().into(),
                 params: p.param_slots().into_boxed_slice(),
-                place: None,
+                place,
+                regex,
             });
+        }
+        let mut paths = stored_paths.into_iter();
         let path = paths
             .next()
             .ok_or_else(|| bad(Field::Paths, "at least one path is required".into()))?;
@@ -314,11 +405,11 @@ impl<T> Router<T> {
             priority: route.priority,
             filter: route.filter,
         };
-        Ok((stored, patterns))
+        Ok((stored, patterns, tolerated))
     }
 
     fn place(&mut self, i: u32, mut stored: Stored<T>, patterns: Vec<Pattern>) {
-        let plain = stored.conditions.is_none() && !stored.filter;
+        let unconditional = stored.conditions.is_none() && !stored.filter;
         let paths = std::iter::once(&mut stored.path).chain(stored.more_paths.iter_mut());
         for (pi, (sp, pattern)) in paths.zip(&patterns).enumerate() {
             // One sequence number per path, not per route: a route's paths are
@@ -326,22 +417,31 @@ impl<T> Router<T> {
             // by one); with a shared number, equal keys were tried latest first.
             self.seq += 1;
             let seq = self.seq;
+            let regex = sp.regex.is_some();
             let entry = Entry {
                 key: order_key(stored.priority, sp.pattern.len(), seq),
                 route: i,
                 path: pi as u16,
-                plain,
+                plain: unconditional && !regex,
+                regex,
             };
+            if let Placed::Nowhere = sp.place {
+                continue;
+            }
             if pattern.is_exact() {
                 let slot = self.exact.entry(sp.pattern.as_bytes().into()).or_default();
                 if slot.is_empty() {
                     self.exact_lens[len_cell(sp.pattern.len())] += 1;
                 }
                 slot.insert(entry, &stored.hosts);
+                sp.place = Placed::Exact;
             } else {
-                let (place, slot) = self.tree.slot_mut(&pattern.tokens);
+                let (place, slot) = match regex {
+                    true => self.tree.regex_slot_mut(pattern.literal_prefix()),
+                    false => self.tree.slot_mut(&pattern.tokens),
+                };
                 slot.insert(entry, &stored.hosts);
-                sp.place = Some(place);
+                sp.place = Placed::Tree(place);
             }
         }
         self.ids.insert(stored.id.clone(), i);
@@ -355,7 +455,8 @@ impl<T> Router<T> {
         let paths = std::iter::once(&stored.path).chain(stored.more_paths.iter());
         for (pi, sp) in paths.enumerate() {
             match sp.place {
-                None => {
+                Placed::Nowhere => {}
+                Placed::Exact => {
                     let key = sp.pattern.as_bytes();
                     if let Some(slot) = self.exact.get_mut(key) {
                         slot.remove(i, pi as u16, &stored.hosts);
@@ -365,7 +466,7 @@ impl<T> Router<T> {
                         }
                     }
                 }
-                Some(place) => {
+                Placed::Tree(place) => {
                     if let Some(slot) = self.tree.slot_at(place) {
                         slot.remove(i, pi as u16, &stored.hosts);
                     }
@@ -411,7 +512,10 @@ impl<T> Router<T> {
         let mut accept = |e: &Entry| {
             e.plain
                 || match self.routes.get(e.route as usize) {
-                    Some(Some(r)) => r.accepts(method, req, vars, filter),
+                    Some(Some(r)) => {
+                        (!e.regex || r.path_matches(e.path, req.path))
+                            && r.accepts(method, req, vars, filter)
+                    }
                     _ => false,
                 }
         };
@@ -455,12 +559,28 @@ impl<T> Router<T> {
             params: Params {
                 slots: &sp.params,
                 path,
+                regex: sp.regex.as_deref(),
             },
         })
     }
 }
 
+/// A compiled route, its parsed patterns, what tolerant mode let pass.
+type Compiled<T> = (Stored<T>, Vec<Pattern>, Vec<Tolerated>);
+
 impl<T> Stored<T> {
+    /// The regex of path `pi` matches `path` (`false` for a path that is not
+    /// matched by a regex: only regex entries ask).
+    #[cold]
+    fn path_matches(&self, pi: u16, path: &[u8]) -> bool {
+        let sp = match pi {
+            0 => Some(&self.path),
+            i => self.more_paths.get(i as usize - 1),
+        };
+        sp.and_then(|sp| sp.regex.as_deref())
+            .is_some_and(|r| r.is_match(path))
+    }
+
     /// The non-path conditions, in lua-resty-radixtree's order (hosts were
     /// checked by the index).
     fn accepts(

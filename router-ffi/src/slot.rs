@@ -21,10 +21,15 @@ pub(crate) struct Entry {
     pub key: Key,
     pub route: u32,
     pub path: u16,
-    /// The route has no method, address, `vars` or filter condition: a
-    /// lookup takes it without reading the route.
+    /// The route has no method, address, `vars` or filter condition and the
+    /// path is no regex pattern: a lookup takes it without reading the route.
     pub plain: bool,
+    /// The path is matched by its regex ([`crate::Pattern::regex`]), which
+    /// the lookup runs before the route's conditions.
+    pub regex: bool,
 }
+
+const _: () = assert!(std::mem::size_of::<Entry>() == 24);
 
 /// Which of the route's hosts let the request in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

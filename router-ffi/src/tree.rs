@@ -2,7 +2,9 @@
 //!
 //! Literal text is stored on compressed edges; a param is an edge of its own
 //! (one per distinct regex constraint) leading to a node whose children are
-//! literal again; a catch-all is a slot on the node where it starts. Exact
+//! literal again; a catch-all is a slot on the node where it starts. The
+//! patterns matched as a regex ([`crate::Pattern::regex`]) are a slot on
+//! the node of their literal prefix, tried with the group there. Exact
 //! patterns are not stored here but in a hash map beside the tree
 //! (`router.rs`), which is faster for them and tried first.
 //!
@@ -41,6 +43,8 @@ struct Node {
     terminal: u32,
     /// Slot of the patterns whose catch-all starts here (`NONE` if none).
     catch_all: u32,
+    /// Slot of the regex patterns whose literal prefix ends here (`NONE` if none).
+    regex: u32,
 }
 
 const _: () = assert!(std::mem::size_of::<Node>() == 64);
@@ -54,11 +58,12 @@ impl Node {
             parent,
             terminal: NONE,
             catch_all: NONE,
+            regex: NONE,
         }
     }
 
     fn is_group(&self) -> bool {
-        !self.params.is_empty() || self.catch_all != NONE
+        !self.params.is_empty() || (self.catch_all & self.regex) != NONE
     }
 
     /// No terminal, catch-all or param: only literal children lead on.
@@ -72,6 +77,7 @@ impl Node {
             && self.params.is_empty()
             && self.terminal == NONE
             && self.catch_all == NONE
+            && self.regex == NONE
     }
 
     #[inline]
@@ -84,7 +90,36 @@ impl Node {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Place {
     pub node: u32,
-    pub catch_all: bool,
+    pub kind: Kind,
+}
+
+/// Which slot of its node a pattern is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The patterns that end at the node.
+    Terminal,
+    /// The patterns whose catch-all starts at the node.
+    CatchAll,
+    /// The regex patterns whose literal prefix ends at the node.
+    Regex,
+}
+
+impl Node {
+    fn slot(&self, kind: Kind) -> u32 {
+        match kind {
+            Kind::Terminal => self.terminal,
+            Kind::CatchAll => self.catch_all,
+            Kind::Regex => self.regex,
+        }
+    }
+
+    fn slot_mut(&mut self, kind: Kind) -> &mut u32 {
+        match kind {
+            Kind::Terminal => &mut self.terminal,
+            Kind::CatchAll => &mut self.catch_all,
+            Kind::Regex => &mut self.regex,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -110,40 +145,43 @@ impl Tree {
     /// The slot for `tokens`, created if missing.
     pub fn slot_mut(&mut self, tokens: &[Token]) -> (Place, &mut Slot) {
         let mut n = ROOT;
-        let mut catch_all = false;
+        let mut kind = Kind::Terminal;
         for token in tokens {
             match token {
                 Token::Literal(bytes) => n = self.insert_literal(n, bytes),
                 Token::Param { constraint, .. } => n = self.param_child(n, constraint),
                 Token::CatchAll { .. } => {
-                    catch_all = true;
+                    kind = Kind::CatchAll;
                     break;
                 }
             }
         }
-        let node = &self.nodes[n as usize];
-        let mut s = if catch_all {
-            node.catch_all
-        } else {
-            node.terminal
-        };
+        self.slot_of(Place { node: n, kind })
+    }
+
+    /// The slot of the regex patterns whose literal prefix is `prefix`,
+    /// created if missing.
+    pub fn regex_slot_mut(&mut self, prefix: &[u8]) -> (Place, &mut Slot) {
+        let node = self.insert_literal(ROOT, prefix);
+        self.slot_of(Place {
+            node,
+            kind: Kind::Regex,
+        })
+    }
+
+    /// The slot at `place` (an existing node), created if missing.
+    fn slot_of(&mut self, place: Place) -> (Place, &mut Slot) {
+        let mut s = self.nodes[place.node as usize].slot(place.kind);
         if s == NONE {
             s = self.alloc_slot();
-            let node = &mut self.nodes[n as usize];
-            if catch_all {
-                node.catch_all = s;
-            } else {
-                node.terminal = s;
-            }
+            *self.nodes[place.node as usize].slot_mut(place.kind) = s;
         }
-        let place = Place { node: n, catch_all };
         (place, &mut self.slots[s as usize])
     }
 
     fn slot_index(&self, place: Place) -> u32 {
         match self.nodes.get(place.node as usize) {
-            Some(n) if place.catch_all => n.catch_all,
-            Some(n) => n.terminal,
+            Some(n) => n.slot(place.kind),
             None => NONE,
         }
     }
@@ -159,12 +197,7 @@ impl Tree {
         let s = self.slot_index(place);
         if self.slots.get(s as usize).is_some_and(Slot::is_empty) {
             self.free_slots.push(s);
-            let node = &mut self.nodes[place.node as usize];
-            if place.catch_all {
-                node.catch_all = NONE;
-            } else {
-                node.terminal = NONE;
-            }
+            *self.nodes[place.node as usize].slot_mut(place.kind) = NONE;
         }
         let mut n = place.node;
         while n != ROOT && self.nodes[n as usize].is_unused() {

@@ -89,7 +89,13 @@ fn run_script(name: &str) {
 }
 
 /// The scripts, one test each (`every_script_runs` keeps this list complete).
-const SCRIPTS: [&str; 4] = ["paths.lua", "conditions.lua", "api.lua", "jit.lua"];
+const SCRIPTS: [&str; 5] = [
+    "paths.lua",
+    "conditions.lua",
+    "api.lua",
+    "jit.lua",
+    "dropin.lua",
+];
 
 #[test]
 fn lua_paths() {
@@ -109,6 +115,11 @@ fn lua_api() {
 #[test]
 fn lua_jit() {
     run_script("jit.lua");
+}
+
+#[test]
+fn lua_dropin() {
+    run_script("dropin.lua");
 }
 
 #[test]
@@ -462,6 +473,59 @@ fn cdef_matches_header() {
     assert!(
         missing.is_empty(),
         "functions of the header the module does not declare: {missing:?}"
+    );
+}
+
+/// `local RR_NAME = number` lines of the module's Lua files: the constants
+/// it copies from the header (flags, kinds, codes it compares with).
+fn lua_constants() -> Vec<(String, String, i64)> {
+    let mut out = Vec::new();
+    for file in [
+        "resty/radixtree.lua",
+        "resty/radixtree/route.lua",
+        "resty/radixtree/callbacks.lua",
+    ] {
+        let text = fs::read_to_string(lua_dir().join(file)).expect(file);
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix("local RR_") else {
+                continue;
+            };
+            let Some((name, value)) = rest.split_once('=') else {
+                continue;
+            };
+            let value = value.split("--").next().unwrap_or("").trim();
+            if let Ok(v) = value.parse() {
+                out.push((file.to_string(), format!("RR_{}", name.trim()), v));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn lua_constants_match_header() {
+    let header_path = crate_dir().join("../include/radix_router.h");
+    let text = fs::read_to_string(&header_path).expect("the header");
+    let mut defines = HashMap::new();
+    preprocess(&text, &mut defines);
+    let header = parse_decls(&text);
+    let value = |name: &str| -> Option<i64> {
+        if let Some(v) = defines.get(name) {
+            return v.parse().ok();
+        }
+        header.enums.values().find_map(|e| e.get(name).copied())
+    };
+    let constants = lua_constants();
+    assert!(constants.len() >= 10, "found too few: {constants:?}");
+    let wrong: Vec<String> = constants
+        .iter()
+        .filter(|(_, name, v)| value(name) != Some(*v))
+        .map(|(file, name, v)| format!("{file}: {name} = {v}, header: {:?}", value(name)))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "Lua constants differ from the header:\n{}",
+        wrong.join("\n")
     );
 }
 

@@ -8,7 +8,7 @@
 
 mod table;
 
-use radix_router::{Field, MatchedHost, Options, Request, Route};
+use radix_router::{Field, MatchedHost, Options, Request, Route, Router};
 use serde_json::json;
 use table::*;
 
@@ -78,8 +78,10 @@ fn path_rows() -> Vec<Row> {
         (get("/x*y/z"), Some("star_in_seg"), &[]),
         (get("/xAy/z"), Some("all"), &[(":ext", "/xAy/z")]),
         (get("/5/v1.0"), Some("version"), &[("id", "5")]),
-        // Literal text is not a regex: `.` is a dot (the Lua library matches this).
-        (get("/5/v1X0"), Some("all"), &[(":ext", "/5/v1X0")]),
+        // The text of a param pattern keeps its regex meaning, as in
+        // lua-resty-radixtree and APISIX: this `.` takes any byte. (It was
+        // text here before: routes written for APISIX matched less.)
+        (get("/5/v1X0"), Some("version"), &[("id", "5")]),
         (get("/n/42"), Some("num"), &[("id", "42")]),
         (get("/n/4x"), Some("name"), &[("name", "4x")]),
         (get("/two/1/2"), Some("two"), &[("a", "1"), ("b", "2")]),
@@ -112,17 +114,135 @@ fn paths_without_fallback() {
 }
 
 #[test]
-fn mid_path_catch_all_is_refused() {
-    let mut r = build(vec![route("keep", "/a/*")]);
-    let err = r.insert(route("mid", "/a/*/b")).unwrap_err();
-    assert_eq!(err.field(), Some(Field::Paths));
-    let text = err.to_string();
-    assert!(text.contains("\"mid\"") && text.contains("paths"), "{text}");
-    assert!(err.problem().contains("last segment"), "{err}");
-    let err = r.insert(route("mid2", "/a/*rest/b")).unwrap_err();
-    assert_eq!(err.field(), Some(Field::Paths));
-    assert_eq!(r.len(), 1);
-    check_rows(&r, &[(get("/a/x/b"), Some("keep"), &[(":ext", "x/b")])], "");
+fn mid_path_catch_all_takes_any_bytes() {
+    // lua-resty-radixtree reads a `*` segment in the middle as any run of
+    // bytes, `/` included (its regex `(.|\n)*`).
+    let r = build(vec![
+        route("keep", "/a/*"),
+        route("mid", "/a/*/b"),
+        route("named", "/a/*rest/c/:id"),
+    ]);
+    check_rows(
+        &r,
+        &[
+            (get("/a/x/b"), Some("mid"), &[(":ext", "x")]),
+            (get("/a/x/y/b"), Some("mid"), &[(":ext", "x/y")]),
+            (get("/a//b"), Some("mid"), &[(":ext", "")]),
+            (get("/a/x/y/bb"), Some("keep"), &[(":ext", "x/y/bb")]),
+            (
+                get("/a/x/y/c/7"),
+                Some("named"),
+                &[("rest", "x/y"), ("id", "7")],
+            ),
+            (get("/a/x/y/c/7/8"), Some("keep"), &[(":ext", "x/y/c/7/8")]),
+        ],
+        "",
+    );
+}
+
+#[test]
+fn param_patterns_keep_the_regex_meaning_of_their_text() {
+    // lua-resty-radixtree's own example: the three share the literal prefix
+    // `/api/`, the longest is tried first and `/nodes/?` takes the `/` or not.
+    let routes = vec![
+        route(
+            "long",
+            "/api/:version/test/api/projects/:project_id/clusters/:cluster_id/nodes/?",
+        ),
+        route("medium", "/api/:version/test/api/projects/:project_id"),
+        route("short", "/api/:version/test/*subpath"),
+        route("plain", "/api/:version/x"),
+        route("q", "/q/:a/b+"),
+        // Shorter, so after `q` in the group `/q/`, though the tree holds it.
+        route("qany", "/q/:a/*"),
+        route("alt", "/alt/:a/(x|xy)"),
+    ];
+    const LONG: &[(&str, &str)] = &[
+        ("version", "v4"),
+        ("project_id", "saas"),
+        ("cluster_id", "123"),
+    ];
+    let rows: Vec<Row> = vec![
+        (
+            get("/api/v4/test/api/projects/saas/clusters/123/nodes/"),
+            Some("long"),
+            LONG,
+        ),
+        (
+            get("/api/v4/test/api/projects/saas/clusters/123/nodes"),
+            Some("long"),
+            LONG,
+        ),
+        (
+            get("/api/v4/test/api"),
+            Some("short"),
+            &[("version", "v4"), ("subpath", "api")],
+        ),
+        (
+            get("/api/v4/test/api/projects/saas"),
+            Some("medium"),
+            &[("version", "v4"), ("project_id", "saas")],
+        ),
+        (get("/api/v4/x"), Some("plain"), &[("version", "v4")]),
+        (get("/q/1/bbb"), Some("q"), &[("a", "1")]),
+        (get("/q/1/b+"), Some("qany"), &[("a", "1"), (":ext", "b+")]),
+        // The regex's first match must be the whole path: `x` is found
+        // before `xy`, so `/alt/1/xy` is no match (as there).
+        (get("/alt/1/x"), Some("alt"), &[("a", "1")]),
+        (get("/alt/1/xy"), None, &[]),
+    ];
+    check_shuffled(&routes, &rows);
+}
+
+#[test]
+fn tolerant_mode_adds_a_route_whose_regex_does_not_compile() {
+    let mut strict = Router::new(Options::default());
+    let mut tolerant = Router::new(Options {
+        tolerant: true,
+        ..Options::default()
+    });
+    let bad = || {
+        route("bad", "/a/:id/(b")
+            .path("/ok/:id")
+            .vars(json!([["arg_k", "~~", "[0"]]))
+    };
+    let err = strict.insert(bad()).unwrap_err();
+    assert_eq!(err.field(), Some(Field::Vars), "{err}");
+    assert!(strict.tolerated().is_empty());
+    tolerant.insert(bad()).unwrap();
+    let t: Vec<String> = tolerant.tolerated().iter().map(|t| t.to_string()).collect();
+    assert_eq!(
+        t,
+        [
+            r#"route "bad": field vars: ["arg_k","~~","[0"]: invalid regex "[0": unclosed character class (tolerated: this comparison is always false)"#,
+            r#"route "bad": field paths: /a/:id/(b: invalid regex: unclosed group (tolerated: this path never matches)"#,
+        ]
+    );
+    let err = strict.insert(route("bad", "/a/:id/(b")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"route "bad": field paths: "/a/:id/(b": invalid regex: unclosed group"#
+    );
+    // The route is in; its comparison never holds, its bad path never matches.
+    assert_eq!(tolerant.len(), 1);
+    let find = |r: &Router<&'static str>, path: &str| {
+        let vars = std::collections::HashMap::from([("arg_k", "[0")]);
+        let m = r.find_with(&Request::new(path), &vars, &mut |_| true);
+        m.map(|m| *m.value)
+    };
+    assert_eq!(find(&tolerant, "/ok/1"), None);
+    assert_eq!(find(&tolerant, "/a/1/(b"), None);
+    tolerant.insert(route("next", "/ok/:id")).unwrap();
+    assert!(
+        tolerant.tolerated().is_empty(),
+        "cleared by the next change"
+    );
+    assert_eq!(find(&tolerant, "/ok/1"), Some("next"));
+    // Removing and updating the tolerated route works as for any other.
+    tolerant.update(bad().priority(1)).unwrap();
+    assert_eq!(tolerant.tolerated().len(), 2);
+    tolerant.remove("bad").unwrap();
+    assert_eq!(tolerant.len(), 1);
 }
 
 #[test]
@@ -142,6 +262,7 @@ fn no_param_match_makes_colon_text() {
     check_shuffled_with(
         Options {
             no_param_match: true,
+            ..Options::default()
         },
         &routes,
         &rows,

@@ -7,7 +7,7 @@
 
 mod access;
 mod check;
-mod owners;
+pub(crate) mod owners;
 mod store;
 mod target;
 mod verbs;
@@ -26,6 +26,7 @@ use serde_json::Value;
 
 use crate::config::{AdminSection, EtcdSection, Kind, Role};
 use crate::plugin_host::{self, PluginHost};
+use crate::proxy::{self, ClientIo, ConnCap, Limits};
 use access::Access;
 use target::{AdminTarget, ObjectPath, PathError};
 use verbs::{error, AdminReply};
@@ -55,13 +56,15 @@ pub enum Backend {
 }
 
 /// Binds `section.listen` and serves the Admin API on a thread of its own
-/// until the process exits; the plugin endpoints answer from `plugins`.
-/// Returns the bound address. Logs a warning when the default key is in
-/// force.
+/// until the process exits, under the proxy's client `limits` (header
+/// timeout, send timeout, keep-alive, connection cap); the plugin
+/// endpoints answer from `plugins`. Returns the bound address. Logs a
+/// warning when the default key is in force.
 pub fn start(
     section: &AdminSection,
     backend: Backend,
     plugins: Option<Arc<PluginHost>>,
+    limits: Limits,
 ) -> std::io::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind(section.listen)?;
     listener.set_nonblocking(true)?;
@@ -93,7 +96,7 @@ pub fn start(
                     read_only,
                     plugins,
                 });
-                serve(listener, ctx).await
+                serve(listener, ctx, limits).await
             })
         })?;
     tracing::info!(%addr, "Admin API listening");
@@ -114,7 +117,10 @@ async fn connect(settings: &EtcdSection) -> AdminStore {
     }
 }
 
-async fn serve(listener: std::net::TcpListener, ctx: Arc<AdminContext>) {
+/// Accepts Admin API connections under `limits`: past the connection cap
+/// a new one is closed at once; a client slower than the header timeout
+/// is cut off, as on the proxy's port.
+async fn serve(listener: std::net::TcpListener, ctx: Arc<AdminContext>, limits: Limits) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(e) => {
@@ -122,6 +128,8 @@ async fn serve(listener: std::net::TcpListener, ctx: Arc<AdminContext>) {
             return;
         }
     };
+    let builder = limits.http1();
+    let cap = ConnCap::new(limits.max_connections);
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
@@ -131,16 +139,25 @@ async fn serve(listener: std::net::TcpListener, ctx: Arc<AdminContext>) {
                 continue;
             }
         };
-        let ctx = ctx.clone();
+        let Some(slot) = cap.admit("admin") else {
+            continue; // dropped: closed at once
+        };
+        let io = ClientIo::new(stream, limits.send_timeout, Some(slot));
+        let activity = io.activity();
+        let (ctx, builder) = (ctx.clone(), builder.clone());
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req| {
                 let ctx = ctx.clone();
                 async move { Ok::<_, Infallible>(respond(handle(&ctx, req, peer.ip()).await)) }
             });
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, svc)
-                .await;
+            let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(io), svc);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = proxy::idle(&activity, limits.keepalive_timeout) => {}
+            }
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
         });
     }
 }

@@ -103,9 +103,36 @@ pub struct GatewaySection {
     /// (`info,radixgate::access=warn`). `RUST_LOG` wins when set.
     #[serde(default = "default_log_level")]
     pub log_level: String,
-    /// Seconds a client may take to send its request headers.
+    /// Seconds a client may take to send its request headers (nginx's
+    /// `client_header_timeout`).
     #[serde(default = "default_header_timeout")]
     pub header_read_timeout: f64,
+    /// Largest request body in bytes (a number, or nginx's `10k`, `8m`,
+    /// `1g`); 0 = no limit. A larger body gets 413.
+    #[serde(default, deserialize_with = "size")]
+    pub client_max_body_size: u64,
+    /// Seconds between two reads of a request body; longer gets 408.
+    #[serde(default = "default_body_timeout")]
+    pub client_body_timeout: f64,
+    /// Seconds between two writes to a client; longer closes the connection.
+    #[serde(default = "default_send_timeout")]
+    pub send_timeout: f64,
+    /// Seconds an idle keep-alive connection stays open; 0 turns
+    /// keep-alive off.
+    #[serde(default = "default_keepalive_timeout")]
+    pub keepalive_timeout: f64,
+    /// Requests one keep-alive connection may carry; the last response
+    /// says `Connection: close`.
+    #[serde(default = "default_keepalive_requests")]
+    pub keepalive_requests: u64,
+    /// Client connections one worker keeps open at once; past it, new
+    /// connections are closed as soon as they are accepted.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Addresses and CIDRs whose `X-Forwarded-*` and `X-Real-IP` headers
+    /// are believed; from anyone else they are replaced.
+    #[serde(default)]
+    pub trusted_addresses: Vec<String>,
     /// Seconds requests in flight may take to finish after SIGTERM/SIGINT.
     #[serde(default = "default_shutdown_timeout")]
     pub shutdown_timeout: f64,
@@ -130,6 +157,13 @@ impl Default for GatewaySection {
             worker_threads: 0,
             log_level: default_log_level(),
             header_read_timeout: default_header_timeout(),
+            client_max_body_size: 0,
+            client_body_timeout: default_body_timeout(),
+            send_timeout: default_send_timeout(),
+            keepalive_timeout: default_keepalive_timeout(),
+            keepalive_requests: default_keepalive_requests(),
+            max_connections: default_max_connections(),
+            trusted_addresses: Vec::new(),
             max_header_size: default_max_header_size(),
             max_uri_size: default_max_uri_size(),
             shutdown_timeout: default_shutdown_timeout(),
@@ -210,8 +244,66 @@ fn default_listen() -> Vec<SocketAddr> {
 fn default_log_level() -> String {
     "info".into()
 }
+// APISIX's nginx defaults: client_header_timeout, client_body_timeout,
+// send_timeout, keepalive_timeout; nginx's keepalive_requests; APISIX's
+// worker_connections.
 fn default_header_timeout() -> f64 {
-    30.0
+    60.0
+}
+fn default_body_timeout() -> f64 {
+    60.0
+}
+fn default_send_timeout() -> f64 {
+    10.0
+}
+fn default_keepalive_timeout() -> f64 {
+    60.0
+}
+fn default_keepalive_requests() -> u64 {
+    1000
+}
+fn default_max_connections() -> usize {
+    10620
+}
+
+/// A size in bytes: a number, or text with nginx's suffixes (`k`, `m`,
+/// `g`, either case).
+fn size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(u64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Number(n) => Ok(n),
+        Raw::Text(t) => parse_size(&t).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{t:?} is not a size (bytes, or a number with k, m or g)"
+            ))
+        }),
+    }
+}
+
+/// `8m` -> 8388608; `None` when `text` is not a size.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_lowercase()),
+        _ => (t, 'b'),
+    };
+    let shift = match unit {
+        'b' => 0,
+        'k' => 10,
+        'm' => 20,
+        'g' => 30,
+        _ => return None,
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    n.checked_mul(1 << shift)
 }
 fn default_shutdown_timeout() -> f64 {
     30.0
@@ -299,8 +391,29 @@ impl GatewayConfig {
                 "expected 256 to 1048576 bytes".into(),
             ));
         }
+        if !(0.0..=86_400.0).contains(&g.keepalive_timeout) {
+            return Err(setting(
+                "gateway.keepalive_timeout".into(),
+                "expected seconds >= 0 (0: no keep-alive) and <= 86400".into(),
+            ));
+        }
+        if g.keepalive_requests == 0 || g.max_connections == 0 {
+            let field = if g.max_connections == 0 {
+                "gateway.max_connections"
+            } else {
+                "gateway.keepalive_requests"
+            };
+            return Err(setting(field.into(), "expected at least 1".into()));
+        }
+        for (i, a) in g.trusted_addresses.iter().enumerate() {
+            if let Err(e) = radix_router::AddrRule::parse(a) {
+                return Err(setting(format!("gateway.trusted_addresses[{i}]"), e));
+            }
+        }
         for (field, v) in [
             ("gateway.header_read_timeout", g.header_read_timeout),
+            ("gateway.client_body_timeout", g.client_body_timeout),
+            ("gateway.send_timeout", g.send_timeout),
             ("gateway.shutdown_timeout", g.shutdown_timeout),
             (
                 "gateway.upstream_connect_timeout",
@@ -341,5 +454,74 @@ impl GatewayConfig {
             ));
         }
         Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_limits_take_apisix_defaults() {
+        let g = GatewayConfig::parse("", "c.yaml")
+            .expect("defaults")
+            .gateway;
+        assert_eq!(g.client_max_body_size, 0);
+        assert_eq!(
+            (g.header_read_timeout, g.client_body_timeout, g.send_timeout),
+            (60.0, 60.0, 10.0)
+        );
+        assert_eq!((g.keepalive_timeout, g.keepalive_requests), (60.0, 1000));
+        assert_eq!(g.max_connections, 10620);
+        assert!(g.trusted_addresses.is_empty());
+    }
+
+    #[test]
+    fn sizes_read_as_nginx_writes_them() {
+        let text = "gateway: {client_max_body_size: 8m, keepalive_timeout: 0, \
+                    trusted_addresses: [10.0.0.0/8, \"::1\"]}";
+        let g = GatewayConfig::parse(text, "c.yaml").expect("valid").gateway;
+        assert_eq!(g.client_max_body_size, 8 << 20);
+        assert_eq!(g.keepalive_timeout, 0.0);
+        assert_eq!(parse_size("1500"), Some(1500));
+        assert_eq!(parse_size("2K"), Some(2048));
+        assert_eq!(parse_size("1g"), Some(1 << 30));
+        for bad in ["", "m", "1.5m", "12x", "-1"] {
+            assert_eq!(parse_size(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bad_client_limits_name_their_field() {
+        let bad = [
+            (
+                "gateway: {client_max_body_size: lots}",
+                "gateway.client_max_body_size",
+            ),
+            (
+                "gateway: {client_body_timeout: 0}",
+                "gateway.client_body_timeout",
+            ),
+            ("gateway: {send_timeout: -2}", "gateway.send_timeout"),
+            (
+                "gateway: {keepalive_timeout: -1}",
+                "gateway.keepalive_timeout",
+            ),
+            (
+                "gateway: {keepalive_requests: 0}",
+                "gateway.keepalive_requests",
+            ),
+            ("gateway: {max_connections: 0}", "gateway.max_connections"),
+            (
+                "gateway: {trusted_addresses: [ok]}",
+                "gateway.trusted_addresses[0]",
+            ),
+        ];
+        for (text, field) in bad {
+            match GatewayConfig::parse(text, "c.yaml") {
+                Err(FileError::Setting { field: f, .. }) => assert_eq!(f, field, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
     }
 }

@@ -2,12 +2,22 @@
 //! `GET /apisix/prometheus/metrics` on a listener of its own
 //! (`plugins.export_addr`, default `127.0.0.1:9091`), started when a plugin
 //! called `prometheus` is loaded. A bind failure is logged; the gateway
-//! serves on.
+//! serves on. The listener holds the proxy's client limits.
 
+use std::convert::Infallible;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+
+use crate::proxy::{self, ClientIo, ConnCap, Limits};
 
 use super::metrics::{MetricKind, MetricsRegistry};
 use super::services::GatewayServices;
@@ -76,10 +86,21 @@ pub fn render(registry: &MetricsRegistry) -> String {
     out
 }
 
-/// The shared store's own figures: its entries and its evictions.
+/// The shared store's own figures (its entries and its evictions), and
+/// what bounded plugin work dropped.
 fn render_store(services: &GatewayServices) -> String {
     let store = services.store();
-    format!(
+    let drops = format!(
+        "# HELP radixgate_metric_updates_dropped_total Metric updates dropped: a metric had its most series, or a new series too many label bytes.\n\
+         # TYPE radixgate_metric_updates_dropped_total counter\n\
+         radixgate_metric_updates_dropped_total {}\n\
+         # HELP radixgate_log_phases_dropped_total Plugin log phases dropped: too many were waiting for host operations.\n\
+         # TYPE radixgate_log_phases_dropped_total counter\n\
+         radixgate_log_phases_dropped_total {}\n",
+        services.metrics().dropped(),
+        proxy::log_phases_dropped()
+    );
+    drops + &format!(
         "# HELP radixgate_shared_store_entries Entries in the plugins' shared store.\n\
          # TYPE radixgate_shared_store_entries gauge\n\
          radixgate_shared_store_entries {}\n\
@@ -91,62 +112,100 @@ fn render_store(services: &GatewayServices) -> String {
     )
 }
 
-/// Answers one scrape: the metrics for `GET` of [`METRICS_PATH`], else 404.
-fn answer(mut stream: TcpStream, services: &GatewayServices) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-    let mut line = String::new();
-    let Ok(reader) = stream.try_clone() else {
-        return;
-    };
-    // A scrape's head is small; a client sending more is cut off.
-    let mut reader = BufReader::new(std::io::Read::take(reader, 16 * 1024));
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
-    // Skip the headers.
-    let mut header = String::new();
-    while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-        header.clear();
-    }
-    let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next(), parts.next().unwrap_or(""));
-    let path = path.split('?').next().unwrap_or("");
-    let (status, body) = if method == Some("GET") && path == METRICS_PATH {
-        (
-            "200 OK",
-            render(services.metrics()) + &render_store(services),
-        )
+/// The answer to one request: the metrics for `GET` of [`METRICS_PATH`],
+/// else 404. Series are copied out of the registry a few at a time (see
+/// [`MetricsRegistry::collect`]), so a scrape holds no metric's lock for
+/// long and scrapes run side by side.
+fn answer(req: &Request<Incoming>, services: &GatewayServices) -> Response<Full<Bytes>> {
+    let (status, body) = if req.method() == http::Method::GET && req.uri().path() == METRICS_PATH {
+        let text = render(services.metrics()) + &render_store(services);
+        (StatusCode::OK, text)
     } else {
-        ("404 Not Found", "not found\n".to_string())
+        (StatusCode::NOT_FOUND, "not found\n".to_string())
     };
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
     );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(body.as_bytes());
+    resp
 }
 
-/// Serves the metrics of `services` on `addr`, on a thread of its own.
-pub fn start(addr: SocketAddr, services: GatewayServices) {
-    let listener = match TcpListener::bind(addr) {
+/// Serves the metrics of `services` on `addr`, on a thread of its own,
+/// under the proxy's client `limits` (header timeout, send timeout,
+/// keep-alive, connection cap); each scrape on a task of its own, so a
+/// slow client delays no other.
+pub fn start(addr: SocketAddr, services: GatewayServices, limits: Limits) {
+    let listener = match std::net::TcpListener::bind(addr).and_then(|l| {
+        l.set_nonblocking(true)?;
+        Ok(l)
+    }) {
         Ok(l) => l,
         Err(e) => {
             tracing::error!(%addr, error = %e, "cannot serve plugin metrics");
             return;
         }
     };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the metrics runtime");
+            return;
+        }
+    };
     tracing::info!(%addr, path = METRICS_PATH, "plugin metrics served");
     let spawned = std::thread::Builder::new()
         .name("metrics".into())
-        .spawn(move || {
-            for stream in listener.incoming().flatten() {
-                answer(stream, &services);
-            }
-        });
+        .spawn(move || rt.block_on(serve(listener, services, limits)));
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the metrics thread");
+    }
+}
+
+async fn serve(listener: std::net::TcpListener, services: GatewayServices, limits: Limits) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "metrics listener unusable");
+            return;
+        }
+    };
+    let builder = limits.http1();
+    let cap = ConnCap::new(limits.max_connections);
+    let services = Arc::new(services);
+    loop {
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some(slot) = cap.admit("metrics") else {
+            continue; // dropped: closed at once
+        };
+        let io = ClientIo::new(stream, limits.send_timeout, Some(slot));
+        let activity = io.activity();
+        let (services, builder) = (services.clone(), builder.clone());
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let resp = answer(&req, &services);
+                async move { Ok::<_, Infallible>(resp) }
+            });
+            let conn = builder.serve_connection(TokioIo::new(io), svc);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = proxy::idle(&activity, limits.keepalive_timeout) => {}
+            }
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        });
     }
 }
 

@@ -1,6 +1,8 @@
 //! Metrics that plugins register and update: counters and histograms with
-//! labels. Series per metric are bounded; updates allocate nothing once a
-//! series exists.
+//! labels. Series per metric are bounded in number and in label bytes;
+//! what is dropped is counted. Updates allocate nothing once a series
+//! exists; a scrape copies series a batch at a time, never holding a
+//! metric's lock for the whole copy.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
@@ -11,6 +13,13 @@ use abi_stable::std_types::RStr;
 /// Most series one metric may have; updates for more are dropped (counted
 /// in [`MetricsRegistry::dropped`]).
 pub const MAX_SERIES: usize = 10_000;
+
+/// Most bytes of label values one series may have; updates for a new
+/// series with more are dropped (counted in [`MetricsRegistry::dropped`]).
+pub const MAX_LABEL_BYTES: usize = 4096;
+
+/// Series copied per lock when a scrape collects a metric.
+const COLLECT_BATCH: usize = 256;
 
 /// What a metric is.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,9 +126,12 @@ impl Hasher for KeyHasher {
 
 #[derive(Default)]
 struct Values {
-    /// Hash of the label values -> series with that hash.
-    series: HashMap<u64, Vec<Slot>, BuildHasherDefault<KeyHasher>>,
-    len: usize,
+    /// Hash of the label values -> places in `slots` of the series with
+    /// that hash.
+    index: HashMap<u64, Vec<u32>, BuildHasherDefault<KeyHasher>>,
+    /// Every series, in the order first recorded; never removed, so a
+    /// place stays valid between two locks.
+    slots: Vec<Slot>,
 }
 
 /// One registered metric: its declaration and its series.
@@ -213,22 +225,30 @@ impl MetricsRegistry {
             MetricKind::Histogram(b) => b,
         };
         let key = self.key(labels);
-        let mut slot = metric.values.lock().unwrap_or_else(|e| e.into_inner());
-        let Values { series, len } = &mut *slot;
-        let list = series.entry(key).or_default();
-        let series = match list.iter().position(|s| s.is(labels)) {
-            Some(i) => &mut list[i].series,
-            None if *len >= MAX_SERIES => {
+        let mut values = metric.values.lock().unwrap_or_else(|e| e.into_inner());
+        let Values { index, slots } = &mut *values;
+        let list = index.entry(key).or_default();
+        let found = list
+            .iter()
+            .map(|&i| i as usize)
+            .find(|&i| slots.get(i).is_some_and(|s| s.is(labels)));
+        let at = match found {
+            Some(i) => i,
+            None if slots.len() >= MAX_SERIES
+                || labels.iter().map(|l| l.len()).sum::<usize>() > MAX_LABEL_BYTES =>
+            {
                 self.dropped
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 return;
             }
             None => {
-                *len += 1;
-                list.push(Slot::new(labels, bounds.len()));
-                let last = list.len() - 1;
-                &mut list[last].series
+                list.push(slots.len() as u32);
+                slots.push(Slot::new(labels, bounds.len()));
+                slots.len() - 1
             }
+        };
+        let Some(series) = slots.get_mut(at).map(|s| &mut s.series) else {
+            return;
         };
         series.sum += value;
         series.count += 1;
@@ -239,20 +259,31 @@ impl MetricsRegistry {
         }
     }
 
-    /// Every metric with a copy of its series (for an exporter).
+    /// Every metric with a copy of its series (for an exporter). Each
+    /// metric's series are copied [`COLLECT_BATCH`] at a time, its lock
+    /// taken again for each batch, so that updates go on meanwhile.
     pub fn collect(&self) -> Vec<(MetricDesc, Vec<Series>)> {
         let metrics = self.metrics.read().unwrap_or_else(|e| e.into_inner());
         metrics
             .iter()
             .map(|m| {
-                let v = m.values.lock().unwrap_or_else(|e| e.into_inner());
-                let series = v.series.values().flatten();
-                (m.desc.clone(), series.map(|s| s.series.clone()).collect())
+                let mut copy = Vec::new();
+                loop {
+                    let v = m.values.lock().unwrap_or_else(|e| e.into_inner());
+                    let from = copy.len();
+                    let batch = v.slots.iter().skip(from).take(COLLECT_BATCH);
+                    copy.extend(batch.map(|s| s.series.clone()));
+                    if copy.len() == v.slots.len() || copy.len() == from {
+                        break;
+                    }
+                }
+                (m.desc.clone(), copy)
             })
             .collect()
     }
 
-    /// Updates dropped because a metric had [`MAX_SERIES`] series.
+    /// Updates dropped because a metric had [`MAX_SERIES`] series, or a
+    /// new series' label values had more than [`MAX_LABEL_BYTES`].
     pub fn dropped(&self) -> u64 {
         self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -260,7 +291,7 @@ impl MetricsRegistry {
 
 #[cfg(test)]
 mod tests {
-    use super::{MetricDesc, MetricKind, MetricsRegistry};
+    use super::{MetricDesc, MetricKind, MetricsRegistry, MAX_LABEL_BYTES, MAX_SERIES};
     use abi_stable::std_types::RStr;
 
     fn desc(name: &str, kind: MetricKind) -> MetricDesc {
@@ -313,5 +344,27 @@ mod tests {
             .collect();
         two.sort();
         assert_eq!(two, [("ab|c".to_string(), 1), ("a|bc".to_string(), 2)]);
+    }
+
+    #[test]
+    fn series_past_the_bounds_are_dropped_and_counted() {
+        let m = MetricsRegistry::default();
+        let c = m.register(desc("c", MetricKind::Counter)).expect("new");
+        for i in 0..=MAX_SERIES {
+            m.record(c, &[RStr::from(i.to_string().as_str())], 1.0);
+        }
+        assert_eq!(m.collect()[c as usize].1.len(), MAX_SERIES);
+        assert_eq!(m.dropped(), 1, "the series past the bound");
+        // A series kept goes on counting.
+        m.record(c, &[RStr::from("0")], 1.0);
+        assert_eq!(m.dropped(), 1);
+
+        let d = m.register(desc("d", MetricKind::Counter)).expect("new");
+        let long = "x".repeat(MAX_LABEL_BYTES + 1);
+        m.record(d, &[RStr::from(long.as_str())], 1.0);
+        let fits = "x".repeat(MAX_LABEL_BYTES);
+        m.record(d, &[RStr::from(fits.as_str())], 1.0);
+        assert_eq!(m.collect()[d as usize].1.len(), 1);
+        assert_eq!(m.dropped(), 2, "the series with too many label bytes");
     }
 }

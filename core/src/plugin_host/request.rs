@@ -32,6 +32,11 @@ pub struct RequestState {
     pub params: Vec<(String, String)>,
     /// The consumer an auth plugin identified.
     pub consumer: Option<String>,
+    /// The matched route's service (request variable `service_id`).
+    pub service_id: Option<String>,
+    /// The consumer's group, once the consumer is known (request variable
+    /// `consumer_group_id`).
+    pub consumer_group_id: Option<String>,
     /// Variables shared between plugins for this request.
     pub vars: SharedVars,
     /// The node the request was sent to (last tried), once chosen: nginx's
@@ -57,6 +62,8 @@ impl RequestState {
             route_id: String::new(),
             params: Vec::new(),
             consumer: None,
+            service_id: None,
+            consumer_group_id: None,
             vars: SharedVars::default(),
             node: None,
             response_status: 0,
@@ -392,7 +399,17 @@ impl RequestCtx for RequestState {
     }
     fn var(&self, name: RStr<'_>) -> ROption<RStr<'_>> {
         let name = name.as_str();
-        text(self.vars.get(name).or_else(|| self.node_var(name)))
+        // What the gateway knows of the request's route and consumer: not
+        // a plugin's to override (consumer-restriction decides on them).
+        let known = match name {
+            "service_id" => Some(self.service_id.as_deref()),
+            "consumer_group_id" => Some(self.consumer_group_id.as_deref()),
+            _ => None,
+        };
+        match known {
+            Some(value) => text(value),
+            None => text(self.vars.get(name).or_else(|| self.node_var(name))),
+        }
     }
     fn set_var(&mut self, name: RStr<'_>, value: RStr<'_>) {
         self.vars.insert(name.as_str(), value.as_str());

@@ -41,8 +41,9 @@ impl PluginHost {
         Some(host)
     }
 
-    /// Serves plugin metrics when a `prometheus` plugin is loaded.
-    pub fn start_exporter(&self, section: &PluginsSection) {
+    /// Serves plugin metrics when a `prometheus` plugin is loaded, under
+    /// the client `limits`.
+    pub fn start_exporter(&self, section: &PluginsSection, limits: crate::proxy::Limits) {
         if self.registry.get("prometheus").is_none() {
             return;
         }
@@ -50,7 +51,7 @@ impl PluginHost {
             .export_addr
             .or_else(|| DEFAULT_EXPORT_ADDR.parse().ok());
         if let Some(addr) = addr {
-            super::exporter::start(addr, self.services.clone());
+            super::exporter::start(addr, self.services.clone(), limits);
         }
     }
 

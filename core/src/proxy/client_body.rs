@@ -1,19 +1,24 @@
-//! The client's request body as it travels through the pipeline. When
-//! the request is answered without its body being read to the end (no
-//! route, a plugin's or the gateway's own answer, a failed try), what is
-//! left is read and dropped on a task of its own, up to a limit, so that
-//! the client's kept-alive connection carries its next request. hyper on
-//! its own reads only what has already arrived and otherwise closes the
-//! connection after the answer, which did not say so: the client's next
-//! request on it fails.
+//! The client's request body as it travels through the pipeline, under
+//! the client limits: more than `client_max_body_size` bytes, or a wait
+//! longer than `client_body_timeout` between two reads, ends it with an
+//! error the pipeline answers with 413 or 408 (and the connection then
+//! closes). When the request is answered without its body being read to
+//! the end (no route, a plugin's or the gateway's own answer, a failed
+//! try), what is left is read and dropped on a task of its own, up to a
+//! limit, so that the client's kept-alive connection carries its next
+//! request. hyper on its own reads only what has already arrived and
+//! otherwise closes the connection after the answer, which did not say
+//! so: the client's next request on it fails.
 
+use std::future::Future as _;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{header, HeaderMap};
+use http::{header, HeaderMap, StatusCode};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
+use tokio::time::{Instant, Sleep};
 
 /// Most bytes of an unread body read and dropped; a larger one closes
 /// the connection instead.
@@ -21,40 +26,136 @@ const DISCARD_LIMIT: u64 = 1024 * 1024;
 /// Longest time spent reading an unread body before closing instead.
 const DISCARD_TIME: Duration = Duration::from_secs(5);
 
-/// A request body, read and dropped in the background when it is dropped
-/// before its end.
+/// Why a request body ended before its end.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientBodyError {
+    /// More than `client_max_body_size` bytes.
+    #[error("request body larger than {0} bytes (client_max_body_size)")]
+    TooLarge(u64),
+    /// Nothing came for `client_body_timeout`.
+    #[error("nothing read of the request body for {0:?} (client_body_timeout)")]
+    Timeout(Duration),
+    /// The client's connection failed or broke the framing.
+    #[error("reading the request body: {0}")]
+    Read(hyper::Error),
+}
+
+impl ClientBodyError {
+    /// The status the client is answered with, as nginx answers.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ClientBodyError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ClientBodyError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ClientBodyError::Read(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// What a request body may be: at most `max` bytes (0: no limit), at most
+/// `timeout` between two reads.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// Most bytes; 0 for no limit.
+    pub max: u64,
+    /// Longest wait between two reads.
+    pub timeout: Duration,
+}
+
+/// A request body under [`BodyLimits`], read and dropped in the background
+/// when it is dropped before its end.
 #[derive(Debug)]
 pub struct ClientBody {
     inner: Option<Incoming>,
     /// Whether the leftover may be read: not when the client waits for
-    /// `100 Continue` (reading would invite the body it did not send).
+    /// `100 Continue` (reading would invite the body it did not send), nor
+    /// after a limit ended the body.
     discard: bool,
+    limits: BodyLimits,
+    /// Bytes read so far.
+    read: u64,
+    /// Runs while a read waits for the client; made on the first wait.
+    timer: Option<Pin<Box<Sleep>>>,
+    armed: bool,
 }
 
 impl ClientBody {
     /// Wraps the body of a request whose head is `headers`.
-    pub fn new(body: Incoming, headers: &HeaderMap) -> ClientBody {
+    pub fn new(body: Incoming, headers: &HeaderMap, limits: BodyLimits) -> ClientBody {
         let expects = headers
             .get(header::EXPECT)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         ClientBody {
             inner: Some(body),
             discard: !expects,
+            limits,
+            read: 0,
+            timer: None,
+            armed: false,
         }
+    }
+
+    /// Whether the body's declared length (`Content-Length`) is over the
+    /// limit already: then it gets 413 before a byte of it is read.
+    pub fn declared_too_large(&self) -> bool {
+        let declared = self.inner.as_ref().map_or(0, |b| b.size_hint().lower());
+        self.limits.max > 0 && declared > self.limits.max
+    }
+
+    /// Ends the body with `e`: the rest is never read, so the connection
+    /// closes after the answer.
+    fn fail(&mut self, e: ClientBodyError) -> Poll<Option<Result<Frame<Bytes>, ClientBodyError>>> {
+        self.discard = false;
+        self.inner = None;
+        Poll::Ready(Some(Err(e)))
+    }
+
+    /// Pending until the body timeout passes with nothing read.
+    fn wait(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let deadline = Instant::now() + self.limits.timeout;
+        let timer = match &mut self.timer {
+            Some(t) => {
+                if !self.armed {
+                    t.as_mut().reset(deadline);
+                }
+                t
+            }
+            None => self
+                .timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        self.armed = true;
+        timer.as_mut().poll(cx)
     }
 }
 
 impl Body for ClientBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = ClientBodyError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        match self.inner.as_mut() {
-            Some(body) => Pin::new(body).poll_frame(cx),
-            None => Poll::Ready(None),
+    ) -> Poll<Option<Result<Frame<Bytes>, ClientBodyError>>> {
+        let this = &mut *self;
+        let Some(body) = this.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match Pin::new(body).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                this.armed = false;
+                let n = frame.data_ref().map_or(0, |d| d.len() as u64);
+                this.read = this.read.saturating_add(n);
+                if this.limits.max > 0 && this.read > this.limits.max {
+                    return this.fail(ClientBodyError::TooLarge(this.limits.max));
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => this.fail(ClientBodyError::Read(e)),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => match this.wait(cx) {
+                Poll::Ready(()) => this.fail(ClientBodyError::Timeout(this.limits.timeout)),
+                Poll::Pending => Poll::Pending,
+            },
         }
     }
 

@@ -11,7 +11,9 @@ use http::{header, HeaderValue, Method, Request, Uri};
 use hyper::upgrade::OnUpgrade;
 
 use super::headers::host_only;
+use super::log::log_later;
 use super::phases::PluginRun;
+use super::server::Limits;
 use super::vars::{Origin, RequestVars};
 use crate::snapshot::{Live, RouteRt};
 use crate::upstream::{Timeouts, UpstreamClient};
@@ -27,6 +29,10 @@ pub struct WorkerContext {
     pub default_timeouts: Timeouts,
     /// Longest request target (path and query); longer gets 414.
     pub max_uri_size: usize,
+    /// Limits on clients (body size and timeout read per request).
+    pub limits: Limits,
+    /// Clients whose `X-Forwarded-*` and `X-Real-IP` are believed.
+    pub trusted: Vec<radix_router::AddrRule>,
 }
 
 /// The two ends of the client's connection.
@@ -52,6 +58,9 @@ pub struct Exchange<'w> {
     /// The plugin side of the request: `None` on the bare path (no global
     /// rules, a route without plugins), where no plugin work is done.
     pub plugins: Option<Box<PluginRun>>,
+    /// The `Upgrade` value when the client asked for a WebSocket (read on
+    /// arrival, before the hop-by-hop headers go).
+    pub websocket: Option<HeaderValue>,
     /// The WebSocket upgrade the client asked for, on a route that lets it
     /// through: its `Upgrade` value and the client side of the switch.
     pub upgrade: Option<(HeaderValue, OnUpgrade)>,
@@ -96,6 +105,7 @@ impl<'w> Exchange<'w> {
             host_header,
             route: None,
             plugins: None,
+            websocket: None,
             upgrade: None,
             node: None,
             access,
@@ -124,5 +134,18 @@ impl<'w> Exchange<'w> {
     /// The variables of `req` (this exchange's request as it is now).
     pub fn vars<'a, B>(&'a self, req: &'a Request<B>) -> RequestVars<'a> {
         RequestVars::new(req.method(), req.uri(), req.headers(), self.origin())
+    }
+}
+
+impl Drop for Exchange<'_> {
+    /// A request dropped before its log step (hyper drops the handler when
+    /// the client goes away, in a waiting phase or while the node answers)
+    /// still runs its plugins' log phase: what access counted in (a
+    /// limit-conn slot) is counted out.
+    fn drop(&mut self) {
+        if let Some(run) = self.plugins.take() {
+            let PluginRun { chains, state, .. } = *run;
+            log_later(chains, state, self.conn.local, self.host());
+        }
     }
 }

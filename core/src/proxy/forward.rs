@@ -8,6 +8,7 @@ use http::uri::{PathAndQuery, Uri};
 use http::{Request, Response, StatusCode, Version};
 use http_body_util::Either;
 
+use super::arrival;
 use super::client_body::ClientBody;
 use super::exchange::Exchange;
 use super::headers::{set_forwarded, set_host, strip_hop_by_hop};
@@ -36,23 +37,20 @@ pub fn choose_node<B>(
     Ok((tries, key))
 }
 
-/// The request as nodes get it: HTTP/1.1, origin-form target, hop-by-hop
-/// headers dropped (a WebSocket upgrade the route lets through keeps its
-/// own, and its client side is kept in `ex`), `X-Forwarded-*` set.
+/// The request as nodes get it: HTTP/1.1, origin-form target (the
+/// client's hop-by-hop headers went on arrival; a WebSocket upgrade the
+/// route lets through gets its own back, and its client side is kept in
+/// `ex`), `X-Forwarded-*` set.
 pub fn node_request(
     ex: &mut Exchange<'_>,
     route: &RouteRt,
     mut req: Request<ClientBody>,
 ) -> Request<ReqBody> {
     *req.version_mut() = Version::HTTP_11;
-    let ws = route
-        .websocket
-        .then(|| upgrade::websocket_requested(req.headers()))
-        .flatten();
+    let ws = route.websocket.then(|| ex.websocket.clone()).flatten();
     if let Some(v) = ws {
         ex.upgrade = Some((v, hyper::upgrade::on(&mut req)));
     }
-    strip_hop_by_hop(req.headers_mut());
     if let Some((v, _)) = &ex.upgrade {
         upgrade::restore(req.headers_mut(), v);
     }
@@ -102,10 +100,13 @@ pub async fn send(
     // head's outcome feeds its statistics and passive health checks.
     let tracked = upstream.track(tries.current());
     let sent = ex.worker.client.send(upstream, node, req, timeouts).await;
-    let in_flight = tracked.done(match &sent {
-        Ok(r) => TryOutcome::Status(r.status().as_u16()),
-        Err(f) => TryOutcome::from(&f.error),
-    });
+    let outcome = match &sent {
+        Ok(r) => Some(TryOutcome::Status(r.status().as_u16())),
+        Err(f) if matches!(f.error, ForwardError::Client(_)) => None,
+        Err(f) => Some(TryOutcome::from(&f.error)),
+    };
+    // The client's fault is not the node's: no outcome is recorded for it.
+    let in_flight = outcome.and_then(|o| tracked.done(o));
     let mut resp = sent?;
     // In flight for `least_conn` until the body ends.
     resp.body_mut().hold(in_flight);
@@ -124,7 +125,8 @@ fn response_head(
     let node_side = switched.then(|| resp.body_mut().take_upgraded()).flatten();
     let tunnel = match (node_side, ex.upgrade.take()) {
         (Some(node_side), Some((v, client))) => {
-            upgrade::splice(client, node_side, route.id.clone());
+            let t = route.timeouts().unwrap_or(ex.worker.default_timeouts);
+            upgrade::splice(client, node_side, route.id.clone(), t);
             Some(v)
         }
         _ => None,
@@ -152,6 +154,16 @@ pub fn retry(
 ) -> Result<Request<ReqBody>, Answer> {
     let upstream = &route.upstream;
     let node = ex.node.as_ref().map_or("-", |n| n.as_str());
+    if let ForwardError::Client(e) = &failure.error {
+        tracing::info!(route = %route.id, client = %ex.conn.remote, error = %e,
+            "request body refused");
+        let status = e.status();
+        let msg = status.canonical_reason().unwrap_or("request body refused");
+        return Err(Box::new(arrival::closing(
+            status,
+            &format!("{} {msg}", status.as_u16()),
+        )));
+    }
     tracing::error!(route = %route.id, upstream = %upstream.name,
         node = %node, error = %failure.error, "forwarding failed");
     let resend = failure

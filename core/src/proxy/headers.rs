@@ -78,6 +78,10 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 
 /// Sets what the node is told about the client and the hop it came in on.
+/// `X-Forwarded-For` gets the client appended to what earlier proxies
+/// reported; `X-Real-IP`, `X-Forwarded-Proto`, `-Host` and `-Port` are set
+/// unless the request carries them already (from a trusted proxy: the
+/// arrival step removed an untrusted client's, or a plugin's own).
 pub fn set_forwarded(headers: &mut HeaderMap, client: SocketAddr, local: SocketAddr, host: &[u8]) {
     use std::io::Write as _;
     // Formatted on the stack: an IPv6 address with a scope fits in 64 bytes.
@@ -104,16 +108,20 @@ pub fn set_forwarded(headers: &mut HeaderMap, client: SocketAddr, local: SocketA
     if let Some(v) = xff {
         headers.insert(X_FORWARDED_FOR, v);
     }
-    if let Some(v) = ip_value {
+    if let (false, Some(v)) = (headers.contains_key(&X_REAL_IP), ip_value) {
         headers.insert(X_REAL_IP, v);
     }
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
-    if host.is_empty() {
-        headers.remove(X_FORWARDED_HOST);
-    } else if let Ok(v) = HeaderValue::from_bytes(host) {
-        headers.insert(X_FORWARDED_HOST, v);
+    if !headers.contains_key(&X_FORWARDED_PROTO) {
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     }
-    headers.insert(X_FORWARDED_PORT, HeaderValue::from(local.port()));
+    if !headers.contains_key(&X_FORWARDED_HOST) && !host.is_empty() {
+        if let Ok(v) = HeaderValue::from_bytes(host) {
+            headers.insert(X_FORWARDED_HOST, v);
+        }
+    }
+    if !headers.contains_key(&X_FORWARDED_PORT) {
+        headers.insert(X_FORWARDED_PORT, HeaderValue::from(local.port()));
+    }
 }
 
 /// Sets `Host` for the node by `pass_host`; `pass` keeps the client's (or,
@@ -166,5 +174,12 @@ mod tests {
         assert_eq!(h["x-real-ip"], "10.0.0.9");
         assert_eq!(h["x-forwarded-port"], "9080");
         assert_eq!(h["x-forwarded-host"], "a.com");
+        // A trusted proxy's own claims stay.
+        let mut h = HeaderMap::new();
+        h.insert("x-real-ip", "1.1.1.1".parse().unwrap());
+        h.insert("x-forwarded-proto", "https".parse().unwrap());
+        set_forwarded(&mut h, client, local, b"a.com");
+        assert_eq!(h["x-real-ip"], "1.1.1.1");
+        assert_eq!(h["x-forwarded-proto"], "https");
     }
 }

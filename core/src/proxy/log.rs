@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use http::uri::PathAndQuery;
@@ -98,10 +99,19 @@ impl LogJob {
         let Some((at, w)) = waiting else {
             return;
         };
+        let Some(slot) = WaitingSlot::take() else {
+            tracing::warn!(
+                plugin = w.plugin(),
+                max = MAX_WAITING_LOGS,
+                "too many log phases waiting: this one is dropped"
+            );
+            return;
+        };
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
                     let _ = w.finish(&mut self.state, LOG_WAIT).await;
+                    drop(slot);
                     self.run_from(at + 1);
                 });
             }
@@ -118,6 +128,42 @@ impl LogJob {
 
 /// How long a log plugin may wait for host operations.
 const LOG_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Most log phases waiting for host operations at once, in the process;
+/// past it a log phase that waits is dropped (and counted), so that a slow
+/// log plugin cannot pile up tasks without end.
+const MAX_WAITING_LOGS: usize = 4096;
+
+static WAITING_LOGS: AtomicUsize = AtomicUsize::new(0);
+static DROPPED_LOGS: AtomicU64 = AtomicU64::new(0);
+
+/// Log phases dropped because [`MAX_WAITING_LOGS`] were waiting.
+pub fn log_phases_dropped() -> u64 {
+    DROPPED_LOGS.load(Ordering::Relaxed)
+}
+
+/// One of the [`MAX_WAITING_LOGS`] places of a waiting log phase.
+struct WaitingSlot;
+
+impl WaitingSlot {
+    /// A place, or `None` (the drop counted) when all are taken.
+    fn take() -> Option<WaitingSlot> {
+        let taken = WAITING_LOGS.fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
+            (n < MAX_WAITING_LOGS).then_some(n + 1)
+        });
+        if taken.is_err() {
+            DROPPED_LOGS.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(WaitingSlot)
+    }
+}
+
+impl Drop for WaitingSlot {
+    fn drop(&mut self) {
+        WAITING_LOGS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// The log phases a worker thread has yet to run, and its log task.
 struct LogQueue {
@@ -256,8 +302,6 @@ impl Drop for LogTask {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
     use radixgate_plugin::{ConfigError, Ctx, Decision, Host, Phases, Plugin};
 
     use super::*;
@@ -332,6 +376,19 @@ mod tests {
             let_the_log_task_run().await;
             assert_eq!(runs(0), 11);
         });
+    }
+
+    #[test]
+    fn waiting_log_phases_are_bounded_and_drops_counted() {
+        let dropped = log_phases_dropped();
+        let held: Vec<_> = std::iter::from_fn(WaitingSlot::take)
+            .take(MAX_WAITING_LOGS + 1)
+            .collect();
+        assert!(held.len() <= MAX_WAITING_LOGS);
+        assert!(WaitingSlot::take().is_none());
+        assert!(log_phases_dropped() > dropped);
+        drop(held);
+        assert!(WaitingSlot::take().is_some());
     }
 
     #[test]

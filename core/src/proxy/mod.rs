@@ -3,13 +3,16 @@
 //! pipeline (`pipeline.rs`, where the steps are listed in order with the
 //! module of each).
 
+mod arrival;
 mod body_filter;
 mod client_body;
+mod client_io;
 mod exchange;
 mod forward;
+mod framing;
 mod headers;
 mod log;
-mod path;
+pub(crate) mod path;
 mod phase_run;
 mod phases;
 mod pipeline;
@@ -20,6 +23,8 @@ mod upgrade;
 mod vars;
 pub mod workers;
 
-pub use client_body::ClientBody;
+pub use client_body::{ClientBody, ClientBodyError};
+pub use client_io::{ClientIo, ConnCap};
 pub use exchange::WorkerContext;
-pub use server::{serve, stopped, Limits};
+pub use log::log_phases_dropped;
+pub use server::{idle, serve, stopped, Limits};

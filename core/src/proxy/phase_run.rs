@@ -10,6 +10,7 @@ use std::time::Duration;
 use http::Response;
 
 use super::exchange::Exchange;
+use super::framing::Guard;
 use super::phases::{failed, holds, merge_consumer, reply_response, Chains, PluginRun};
 use super::respond::{Answer, Body};
 use super::vars::Origin;
@@ -58,7 +59,12 @@ fn run_from(
         if !holds(c.filter.as_ref(), state, origin) {
             continue;
         }
-        match c.instance.call(phase, state) {
+        let guard = Guard::before(phase, state);
+        let outcome = c.instance.call(phase, state);
+        if let Some(g) = guard {
+            g.after(&c.name, state);
+        }
+        match outcome {
             PhaseOutcome::Continue => {}
             PhaseOutcome::Respond(reply) => return Ran::Answer(Box::new(reply_response(c, reply))),
             // Already logged with the plugin's name and phase.
@@ -145,7 +151,6 @@ pub async fn settle(ex: &mut Exchange<'_>, step: Step) -> Option<Response<Body>>
 async fn resume(ex: &mut Exchange<'_>, mut paused: Paused) -> Option<Response<Body>> {
     let budget = waiting_budget(ex);
     loop {
-        let mut run = ex.plugins.take()?;
         let Paused {
             phase,
             own,
@@ -153,7 +158,18 @@ async fn resume(ex: &mut Exchange<'_>, mut paused: Paused) -> Option<Response<Bo
             at,
             waiting,
         } = paused;
-        let step = match waiting.finish(&mut run.state, budget).await {
+        // The plugin side stays in the exchange while the plugin waits: a
+        // request dropped meanwhile (its client gone) still runs its log
+        // phase (the exchange's drop).
+        let guard = Guard::before(phase, &ex.plugins.as_ref()?.state);
+        let outcome = waiting
+            .finish(&mut ex.plugins.as_mut()?.state, budget)
+            .await;
+        let mut run = ex.plugins.take()?;
+        if let Some(g) = guard {
+            g.after(&plugin.name, &mut run.state);
+        }
+        let step = match outcome {
             PhaseOutcome::Continue => drive(&mut run, ex, phase, own, at + 1),
             PhaseOutcome::Respond(reply) => Step::Answer(Box::new(reply_response(&plugin, reply))),
             PhaseOutcome::Fail(_) | PhaseOutcome::Wait(_) => Step::Answer(Box::new(failed())),

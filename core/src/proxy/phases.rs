@@ -83,6 +83,7 @@ pub fn start<B>(ex: &mut Exchange<'_>, global: Option<Arc<Chain>>, req: &mut Req
     state.headers = std::mem::take(req.headers_mut());
     if let Some(r) = &ex.route {
         state.route_id.clone_from(&r.id);
+        state.service_id.clone_from(&r.service_id);
     }
     ex.plugins = Some(Box::new(PluginRun {
         chains: Chains::new(global, route),
@@ -107,13 +108,23 @@ pub async fn access(ex: &mut Exchange<'_>) -> Option<Response<Body>> {
 
 /// Merges the consumer's plugins (consumer > consumer_group) into the
 /// route's chain, replacing plugins of the same name, once; the consumer's
-/// own chain, when it has one.
+/// own chain, when it has one. Records the consumer's group (request
+/// variable `consumer_group_id`).
 pub(super) fn merge_consumer(ex: &Exchange<'_>, run: &mut PluginRun) -> Option<Arc<Chain>> {
     if run.merged {
         return None;
     }
     let user = run.state.consumer.as_deref()?;
-    let own = ex.worker.live.load().consumers.as_ref()?.get(user)?.clone();
+    let snap = ex.worker.live.load();
+    let group = snap
+        .consumer_groups
+        .as_ref()
+        .and_then(|g| g.get(user))
+        .cloned();
+    let own = snap.consumers.as_ref().and_then(|c| c.get(user)).cloned();
+    drop(snap);
+    run.state.consumer_group_id = group;
+    let own = own?;
     run.merged = true;
     let chains = &mut run.chains;
     let route = chains.route.iter().flat_map(|c| c.entries.iter());
@@ -282,6 +293,10 @@ pub(super) fn reply_response(c: &ConfiguredPlugin, reply: PluginReply) -> Respon
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(&value),
         ) {
+            (Ok(n), _) if super::framing::is_framing(&n) => {
+                tracing::warn!(plugin = %c.name, header = %name,
+                    "a plugin set Content-Length or Transfer-Encoding: ignored, the gateway frames bodies itself");
+            }
             (Ok(n), Ok(v)) => {
                 resp.headers_mut().append(n, v);
             }

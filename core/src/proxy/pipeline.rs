@@ -5,7 +5,8 @@
 //!
 //! | step | module | decides |
 //! |---|---|---|
-//! | accept | `exchange` | the request's context: client, host, access line |
+//! | accept | `server`, `exchange` | the connection's limits; the request's context: client, host, access line |
+//! | arrival | `arrival` | 400 (ambiguous `Host`), 413 (declared body too large), hop-by-hop and untrusted `X-Forwarded-*` headers gone |
 //! | route | `route` | 414/400, the matched route, the global rules |
 //! | rewrite, access | `phases` | a plugin's answer, the consumer |
 //! | (no route) | `route` | `/healthz` or 404 |
@@ -15,6 +16,7 @@
 //! | (retry) | `forward`, `upstream::retry` | another node, or 502/504 |
 //! | response head | `phases` (header_filter) | status and headers |
 //! | response body | `body_filter` | the body as plugins filter it |
+//! | framing | `framing` | `Content-Length` from the body sent; `Connection: close` on a connection's last request |
 //! | log | `log` | the access line, plugins' log phase |
 //!
 //! On the bare path (no global rules, a route without plugins) the plugin
@@ -23,37 +25,51 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use http::{Request, Response};
+use http::{header, HeaderValue, Method, Request, Response};
 use hyper::body::Incoming;
 
-use super::client_body::ClientBody;
+use super::client_body::{BodyLimits, ClientBody};
 use super::exchange::{ClientConn, Exchange, WorkerContext};
 use super::respond::Body;
-use super::{body_filter, forward, log, phases, route};
+use super::{arrival, body_filter, forward, framing, log, phases, route};
 use crate::snapshot::RouteRt;
 
-/// Handles one request accepted on `conn`. Never fails: every error
-/// becomes a JSON response.
+/// Handles one request accepted on `conn`; `last` when it is the last the
+/// connection may carry. Never fails: every error becomes a JSON response.
 pub async fn handle(
     worker: Arc<WorkerContext>,
     conn: ClientConn,
     req: Request<Incoming>,
+    last: bool,
 ) -> Result<Response<Body>, Infallible> {
     let mut ex = Exchange::new(&worker, conn, &req);
     // A body left unread when the request is answered is read and dropped
     // in the background, so that the connection serves the next request.
     let (parts, body) = req.into_parts();
-    let body = ClientBody::new(body, &parts.headers);
+    let limits = BodyLimits {
+        max: worker.limits.max_body_size,
+        timeout: worker.limits.body_timeout,
+    };
+    let body = ClientBody::new(body, &parts.headers, limits);
+    let head = parts.method == Method::HEAD;
     let resp = towards_node(&mut ex, Request::from_parts(parts, body)).await;
     let resp = phases::header_filter(&mut ex, resp).await;
-    let resp = body_filter::response_body(&mut ex, resp);
+    let mut resp = body_filter::response_body(&mut ex, resp);
+    framing::response(head, &mut resp);
+    if last {
+        let close = HeaderValue::from_static("close");
+        resp.headers_mut().insert(header::CONNECTION, close);
+    }
     log::log(ex, &resp);
     Ok(resp)
 }
 
-/// route -> rewrite -> access, then the node's response (or the answer of
-/// the step that ended the way).
+/// arrival -> route -> rewrite -> access, then the node's response (or
+/// the answer of the step that ended the way).
 async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<ClientBody>) -> Response<Body> {
+    if let Err(resp) = arrival::admit(ex, &mut req) {
+        return *resp;
+    }
     let global = match route::find(ex, &mut req) {
         Ok(global) => global,
         Err(resp) => return *resp,

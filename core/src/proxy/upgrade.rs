@@ -3,13 +3,19 @@
 //! node's `101 Switching Protocols` the two connections are spliced into
 //! one byte tunnel. Without `enable_websocket` the upgrade headers are
 //! dropped like any hop-by-hop header and the request is plain HTTP.
+//! As nginx applies `proxy_read_timeout` and `proxy_send_timeout` to a
+//! tunnel, it closes when no byte moved either way for the node's read
+//! timeout, and when a write to the node makes no progress for its send
+//! timeout (a write to the client, for `send_timeout`).
 
 use http::header::{self, HeaderMap, HeaderValue};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWriteExt as _;
 
-use crate::upstream::Upgraded;
+use super::client_io::TimedIo;
+use super::server::idle;
+use crate::upstream::{Timeouts, Upgraded};
 
 /// The `Upgrade` value when the request asks for a WebSocket.
 pub fn websocket_requested(headers: &HeaderMap) -> Option<HeaderValue> {
@@ -33,9 +39,9 @@ pub fn restore(headers: &mut HeaderMap, upgrade: &HeaderValue) {
 }
 
 /// Once the client's side has switched too, copies bytes both ways until
-/// either side closes (what the node already sent goes first). Runs on its
-/// own task.
-pub fn splice(client: OnUpgrade, node: Upgraded, route: String) {
+/// either side closes or a timeout of `t` passes (what the node already
+/// sent goes first). Runs on its own task.
+pub fn splice(client: OnUpgrade, node: Upgraded, route: String, t: Timeouts) {
     tokio::spawn(async move {
         let client = match client.await {
             Ok(c) => c,
@@ -45,18 +51,25 @@ pub fn splice(client: OnUpgrade, node: Upgraded, route: String) {
             }
         };
         let mut client = TokioIo::new(client);
-        let Upgraded { io: mut node, read } = node;
+        let Upgraded { io: node, read } = node;
         if !read.is_empty() {
             if let Err(e) = client.write_all(&read).await {
                 tracing::debug!(route = %route, error = %e, "websocket ended");
                 return;
             }
         }
-        match tokio::io::copy_bidirectional(&mut client, &mut node).await {
-            Ok((up, down)) => {
-                tracing::debug!(route = %route, up, down, "websocket closed");
+        // Every byte of the tunnel passes the node's side: its activity is
+        // the tunnel's.
+        let mut node = TimedIo::new(node, t.send, None);
+        let activity = node.activity();
+        tokio::select! {
+            r = tokio::io::copy_bidirectional(&mut client, &mut node) => match r {
+                Ok((up, down)) => tracing::debug!(route = %route, up, down, "websocket closed"),
+                Err(e) => tracing::debug!(route = %route, error = %e, "websocket ended"),
+            },
+            _ = idle(&activity, Some(t.read)) => {
+                tracing::debug!(route = %route, timeout = ?t.read, "websocket idle past the read timeout: closed");
             }
-            Err(e) => tracing::debug!(route = %route, error = %e, "websocket ended"),
         }
     });
 }

@@ -35,6 +35,8 @@ pub struct WorkerSpec {
     pub shutdown_timeout: Duration,
     /// Longest request target; longer gets 414.
     pub max_uri_size: usize,
+    /// Clients whose `X-Forwarded-*` and `X-Real-IP` are believed.
+    pub trusted: Vec<radix_router::AddrRule>,
 }
 
 /// The running workers.
@@ -156,6 +158,8 @@ fn run(
                 read,
             },
             max_uri_size: spec.max_uri_size,
+            limits: spec.limits,
+            trusted: spec.trusted,
         });
         let (alive, mut all_done) = mpsc::channel::<()>(1);
         for l in listeners {

@@ -1,49 +1,69 @@
-//! Who holds each key-auth key, as the gateway serves it. A consumer holds
+//! Who holds each auth key, as the gateway serves it: key-auth's `key`,
+//! basic-auth's `username`, jwt-auth's `key`, hmac-auth's `key_id` (the
+//! Admin API's [`KEY_FIELDS`]), each plugin's keys apart. A consumer holds
 //! its own key; a credential holds its key only while its consumer exists
 //! (deleting a consumer revokes its credentials, however it was deleted).
 //! A key is served for exactly one holder: when two consumers or
-//! credentials claim the same key (written to etcd around the Admin API's
-//! check), it is refused for all of them, and logged naming them, until
-//! only one is left; the gateway never picks one.
+//! credentials claim the same key of one plugin (written to etcd around the
+//! Admin API's check), it is refused for all of them, and logged naming
+//! them, until only one is left; the gateway never picks one.
+//!
+//! What is served for a key is its holder and the holder's config for that
+//! plugin (basic-auth needs the password, jwt-auth the secret...), so a
+//! changed config is published again even when its key stays.
 //!
 //! This module only decides; [`super::plugins`] writes the decisions to
 //! the plugins' shared store.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use crate::config::{Id, CREDENTIALS};
+pub use crate::admin::owners::KEY_FIELDS;
+use crate::config::{Id, Plugins, CREDENTIALS};
 
 /// A change to what the shared store says about one key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Publish {
-    /// `key` authenticates as `owner` (a username, or
-    /// `<username>/credentials/<id>`).
+    /// `key` of `plugin` authenticates as `owner` (a username, or
+    /// `<username>/credentials/<id>`), whose config for the plugin is
+    /// `conf` (compact JSON).
     Set {
-        /// The key-auth key.
+        /// The auth plugin.
+        plugin: &'static str,
+        /// The key.
         key: String,
         /// Its holder.
         owner: Id,
+        /// The holder's config of the plugin.
+        conf: String,
     },
-    /// `key` authenticates nobody.
+    /// `key` of `plugin` authenticates nobody.
     Withdraw {
-        /// The key-auth key.
+        /// The auth plugin.
+        plugin: &'static str,
+        /// The key.
         key: String,
     },
 }
 
-/// The keys objects configure and the holders served.
+/// One plugin's keys: who configures which, and who is served.
 #[derive(Debug, Default)]
-pub struct AuthKeys {
-    /// The key each consumer or credential configures.
-    wanted: HashMap<Id, String>,
+struct Table {
+    /// The key (and config) each consumer or credential configures.
+    wanted: HashMap<Id, (String, String)>,
     /// Everyone configuring each key, whether served or not.
     claims: HashMap<String, BTreeSet<Id>>,
-    /// Consumers that exist, by username.
-    consumers: HashSet<Id>,
     /// Credentials that configure a key, by their consumer's username.
     credentials: HashMap<Id, BTreeSet<Id>>,
-    /// The holder each served key authenticates as.
-    served: HashMap<String, Id>,
+    /// The holder (and its config) each served key authenticates as.
+    served: HashMap<String, (Id, String)>,
+}
+
+/// The keys objects configure and the holders served, for every auth plugin.
+#[derive(Debug, Default)]
+pub struct AuthKeys {
+    tables: BTreeMap<&'static str, Table>,
+    /// Consumers that exist, by username.
+    consumers: HashSet<Id>,
 }
 
 /// The consumer a credential id (`jack/credentials/c1`) belongs to; `None`
@@ -55,54 +75,82 @@ fn consumer_of(owner: &Id) -> Option<Id> {
         .map(|(user, _)| Id(user.to_owned()))
 }
 
+/// The key and config `plugins` holds for `plugin`, whose key field is `field`.
+pub fn key_of(plugins: Option<&Plugins>, plugin: &str, field: &str) -> Option<(String, String)> {
+    let conf = plugins?.get(plugin)?;
+    let key = conf.get(field)?.as_str()?;
+    Some((key.to_owned(), conf.to_string()))
+}
+
 impl AuthKeys {
-    /// Sets the key `owner` configures (`None`: none); what to publish.
-    pub fn set_key(&mut self, owner: &Id, key: Option<&str>) -> Vec<Publish> {
+    /// Sets the key and config `owner` configures for `plugin` (`None`:
+    /// none); what to publish.
+    pub fn set_key(
+        &mut self,
+        plugin: &'static str,
+        owner: &Id,
+        wanted: Option<(String, String)>,
+    ) -> Vec<Publish> {
         let mut out = Vec::new();
-        let old = self.wanted.remove(owner);
-        if old.as_deref() == key {
-            if let Some(k) = old {
-                self.wanted.insert(owner.clone(), k);
+        let consumers = &self.consumers;
+        let table = self.tables.entry(plugin).or_default();
+        let old = table.wanted.remove(owner);
+        if old == wanted {
+            if let Some(w) = old {
+                table.wanted.insert(owner.clone(), w);
             }
             return out;
         }
+        // The same key with another config: published again in place,
+        // never withdrawn in between.
+        if let (Some((old_key, _)), Some((key, conf))) = (&old, &wanted) {
+            if old_key == key {
+                table
+                    .wanted
+                    .insert(owner.clone(), (key.clone(), conf.clone()));
+                table.refresh(plugin, consumers, key, &mut out);
+                return out;
+            }
+        }
         let user = consumer_of(owner);
-        if let Some(old) = old {
-            if let Some(set) = self.claims.get_mut(&old) {
+        if let Some((old_key, _)) = old {
+            if let Some(set) = table.claims.get_mut(&old_key) {
                 set.remove(owner);
                 if set.is_empty() {
-                    self.claims.remove(&old);
+                    table.claims.remove(&old_key);
                 }
             }
             if let Some(user) = &user {
-                if let Some(set) = self.credentials.get_mut(user) {
+                if let Some(set) = table.credentials.get_mut(user) {
                     set.remove(owner);
                     if set.is_empty() {
-                        self.credentials.remove(user);
+                        table.credentials.remove(user);
                     }
                 }
             }
-            self.refresh(&old, &mut out);
+            table.refresh(plugin, consumers, &old_key, &mut out);
         }
-        if let Some(key) = key {
-            self.wanted.insert(owner.clone(), key.to_owned());
-            self.claims
-                .entry(key.to_owned())
+        if let Some((key, conf)) = wanted {
+            table.wanted.insert(owner.clone(), (key.clone(), conf));
+            table
+                .claims
+                .entry(key.clone())
                 .or_default()
                 .insert(owner.clone());
             if let Some(user) = user {
-                self.credentials
+                table
+                    .credentials
                     .entry(user)
                     .or_default()
                     .insert(owner.clone());
             }
-            self.refresh(key, &mut out);
+            table.refresh(plugin, consumers, &key, &mut out);
         }
         out
     }
 
     /// Records whether consumer `username` exists; what to publish (its
-    /// key and its credentials' keys follow it).
+    /// keys and its credentials' keys follow it).
     pub fn set_consumer(&mut self, username: &Id, exists: bool) -> Vec<Publish> {
         let changed = if exists {
             self.consumers.insert(username.clone())
@@ -113,71 +161,95 @@ impl AuthKeys {
         if !changed {
             return out;
         }
-        let mut keys: BTreeSet<String> = self.wanted.get(username).cloned().into_iter().collect();
-        for cred in self.credentials.get(username).into_iter().flatten() {
-            keys.extend(self.wanted.get(cred).cloned());
-        }
-        for key in keys {
-            self.refresh(&key, &mut out);
+        let consumers = &self.consumers;
+        for (plugin, table) in &mut self.tables {
+            let mut keys: BTreeSet<String> = table
+                .wanted
+                .get(username)
+                .map(|w| w.0.clone())
+                .into_iter()
+                .collect();
+            for cred in table.credentials.get(username).into_iter().flatten() {
+                keys.extend(table.wanted.get(cred).map(|w| w.0.clone()));
+            }
+            for key in keys {
+                table.refresh(plugin, consumers, &key, &mut out);
+            }
         }
         out
     }
 
     /// Forgets everything; withdraws every served key.
     pub fn clear(&mut self) -> Vec<Publish> {
-        let out = self
-            .served
-            .drain()
-            .map(|(key, _)| Publish::Withdraw { key })
-            .collect();
+        let mut out = Vec::new();
+        for (plugin, table) in &mut self.tables {
+            out.extend(
+                table
+                    .served
+                    .drain()
+                    .map(|(key, _)| Publish::Withdraw { plugin, key }),
+            );
+        }
         *self = AuthKeys::default();
         out
     }
+}
 
-    /// Whether `owner`'s key may be served: a consumer that exists, or a
-    /// credential whose consumer exists.
-    fn active(&self, owner: &Id) -> bool {
-        match consumer_of(owner) {
-            Some(user) => self.consumers.contains(&user),
-            None => self.consumers.contains(owner),
-        }
-    }
-
+impl Table {
     /// Decides `key` again after a change to its claims or their consumers.
-    fn refresh(&mut self, key: &str, out: &mut Vec<Publish>) {
+    fn refresh(
+        &mut self,
+        plugin: &'static str,
+        consumers: &HashSet<Id>,
+        key: &str,
+        out: &mut Vec<Publish>,
+    ) {
+        // Whether `owner`'s key may be served: a consumer that exists, or
+        // a credential whose consumer exists.
+        let active = |owner: &Id| match consumer_of(owner) {
+            Some(user) => consumers.contains(&user),
+            None => consumers.contains(owner),
+        };
         let holders: Vec<&Id> = self
             .claims
             .get(key)
             .into_iter()
             .flatten()
-            .filter(|o| self.active(o))
+            .filter(|o| active(o))
             .collect();
         let want = match holders.as_slice() {
-            [one] => Some((*one).clone()),
+            [one] => self
+                .wanted
+                .get(*one)
+                .map(|(_, conf)| ((*one).clone(), conf.clone())),
             [] => None,
             many => {
                 let names: Vec<&str> = many.iter().map(|o| o.0.as_str()).collect();
                 // The key itself is a secret: only its holders are named.
                 tracing::error!(
+                    plugin,
                     holders = %names.join(", "),
-                    "one key-auth key is configured on more than one consumer or credential: \
+                    "one auth key is configured on more than one consumer or credential: \
                      it is refused for all of them until only one holds it"
                 );
                 None
             }
         };
         match want {
-            Some(owner) if self.served.get(key) != Some(&owner) => {
-                self.served.insert(key.to_owned(), owner.clone());
+            Some(held) if self.served.get(key) != Some(&held) => {
+                self.served.insert(key.to_owned(), held.clone());
                 out.push(Publish::Set {
+                    plugin,
                     key: key.to_owned(),
-                    owner,
+                    owner: held.0,
+                    conf: held.1,
                 });
             }
             Some(_) => {}
             None => {
                 if self.served.remove(key).is_some() {
                     out.push(Publish::Withdraw {
+                        plugin,
                         key: key.to_owned(),
                     });
                 }
@@ -187,74 +259,4 @@ impl AuthKeys {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn id(s: &str) -> Id {
-        Id(s.to_owned())
-    }
-
-    fn set(key: &str, owner: &str) -> Publish {
-        Publish::Set {
-            key: key.into(),
-            owner: id(owner),
-        }
-    }
-
-    fn gone(key: &str) -> Publish {
-        Publish::Withdraw { key: key.into() }
-    }
-
-    #[test]
-    fn a_consumer_key_is_served_while_the_consumer_exists() {
-        let mut k = AuthKeys::default();
-        assert_eq!(k.set_key(&id("jack"), Some("k1")), vec![]);
-        assert_eq!(k.set_consumer(&id("jack"), true), vec![set("k1", "jack")]);
-        assert_eq!(
-            k.set_key(&id("jack"), Some("k2")),
-            vec![gone("k1"), set("k2", "jack")]
-        );
-        assert_eq!(k.set_key(&id("jack"), Some("k2")), vec![]);
-        assert_eq!(k.set_consumer(&id("jack"), false), vec![gone("k2")]);
-    }
-
-    #[test]
-    fn credentials_follow_their_consumer() {
-        let mut k = AuthKeys::default();
-        let cred = "jack/credentials/c1";
-        // A credential without its consumer authenticates nobody.
-        assert_eq!(k.set_key(&id(cred), Some("kc")), vec![]);
-        assert_eq!(k.set_consumer(&id("jack"), true), vec![set("kc", cred)]);
-        assert_eq!(k.set_consumer(&id("jack"), false), vec![gone("kc")]);
-        assert_eq!(k.set_consumer(&id("jack"), true), vec![set("kc", cred)]);
-        assert_eq!(k.set_key(&id(cred), None), vec![gone("kc")]);
-        assert_eq!(k.set_consumer(&id("jack"), false), vec![]);
-    }
-
-    #[test]
-    fn a_key_held_twice_is_served_for_neither_until_one_lets_go() {
-        let mut k = AuthKeys::default();
-        k.set_consumer(&id("jack"), true);
-        k.set_consumer(&id("anna"), true);
-        assert_eq!(
-            k.set_key(&id("jack"), Some("same")),
-            vec![set("same", "jack")]
-        );
-        assert_eq!(k.set_key(&id("anna"), Some("same")), vec![gone("same")]);
-        // A third claim changes nothing: still refused.
-        assert_eq!(k.set_key(&id("anna/credentials/c"), Some("same")), vec![]);
-        assert_eq!(k.set_key(&id("anna/credentials/c"), None), vec![]);
-        assert_eq!(k.set_key(&id("jack"), None), vec![set("same", "anna")]);
-        assert_eq!(k.clear(), vec![gone("same")]);
-    }
-
-    #[test]
-    fn a_claim_by_a_credential_without_consumer_does_not_collide() {
-        let mut k = AuthKeys::default();
-        k.set_consumer(&id("jack"), true);
-        assert_eq!(k.set_key(&id("jack"), Some("k")), vec![set("k", "jack")]);
-        assert_eq!(k.set_key(&id("ghost/credentials/c"), Some("k")), vec![]);
-        assert_eq!(k.set_consumer(&id("ghost"), true), vec![gone("k")]);
-        assert_eq!(k.set_consumer(&id("ghost"), false), vec![set("k", "jack")]);
-    }
-}
+mod tests;

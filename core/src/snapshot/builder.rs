@@ -169,6 +169,7 @@ impl SnapshotBuilder {
         snap.version = self.version;
         snap.global = self.store.plugins.global_chain();
         snap.consumers = self.store.plugins.consumer_chains();
+        snap.consumer_groups = self.store.plugins.consumer_groups();
         tracing::info!(
             version = snap.version,
             routes = snap.len(),
@@ -309,6 +310,7 @@ impl SnapshotBuilder {
             version: self.version,
             global: None,
             consumers: None,
+            consumer_groups: None,
         };
         let mut order: Vec<&Served> = self.served.values().collect();
         order.sort_by_key(|s| s.seq);

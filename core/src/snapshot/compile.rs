@@ -313,6 +313,7 @@ impl ObjectStore {
                 .enable_websocket
                 .or(service.and_then(|(_, s)| s.enable_websocket))
                 .unwrap_or(false),
+            service_id: r.service_id.as_ref().map(|s| s.0.clone()),
         };
         Ok(Some((route, rt)))
     }

@@ -14,7 +14,7 @@ mod tests;
 pub use builder::{Live, SnapshotBuilder};
 #[cfg(test)]
 use compile::ObjectStore;
-pub use plugins::ConsumerChains;
+pub use plugins::{ConsumerChains, ConsumerGroups};
 
 use std::sync::Arc;
 
@@ -34,6 +34,8 @@ pub struct RouteRt {
     pub timeout: Option<Timeouts>,
     /// WebSocket upgrades pass (`enable_websocket`, route's else service's).
     pub websocket: bool,
+    /// The route's service, if any (request variable `service_id`).
+    pub service_id: Option<String>,
     /// The merged plugin chain (route > plugin_config > service); `None`
     /// when the route runs no plugin.
     pub plugins: Option<Arc<Chain>>,
@@ -60,6 +62,10 @@ pub struct Snapshot {
     /// Consumers' plugin chains, merged into a route's once auth names the
     /// consumer; `None` when no consumer has plugins.
     pub consumers: Option<Arc<ConsumerChains>>,
+    /// Each consumer's group, by username (request variable
+    /// `consumer_group_id` once auth names the consumer); `None` when no
+    /// consumer has a group.
+    pub consumer_groups: Option<Arc<ConsumerGroups>>,
 }
 
 impl Default for Snapshot {
@@ -77,6 +83,7 @@ impl Snapshot {
             version: 0,
             global: None,
             consumers: None,
+            consumer_groups: None,
         }
     }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::auth_keys::{AuthKeys, Publish};
+use super::auth_keys::{key_of, AuthKeys, Publish, KEY_FIELDS};
 use crate::config::{Id, Kind, Object, ObjectError, Plugins};
 use crate::plugin_host::{Chain, ConfiguredPlugin, PluginHost};
 
@@ -22,7 +22,7 @@ type PluginSet = BTreeMap<String, Arc<ConfiguredPlugin>>;
 pub struct PluginSets {
     host: Option<Arc<PluginHost>>,
     sets: HashMap<(Kind, Id), PluginSet>,
-    /// key-auth keys: who configures which, and who is served.
+    /// Auth keys: who configures which, and who is served.
     keys: AuthKeys,
     /// Each consumer's group, by username.
     groups: HashMap<Id, Option<Id>>,
@@ -30,6 +30,9 @@ pub struct PluginSets {
 
 /// Consumers' plugin chains by username (consumer > consumer_group).
 pub type ConsumerChains = HashMap<String, Arc<Chain>>;
+
+/// Consumers' group ids by username, for those that have a group.
+pub type ConsumerGroups = HashMap<String, String>;
 
 impl PluginSets {
     /// Sets the host that builds instances (none: objects' plugins are ignored).
@@ -188,6 +191,16 @@ impl PluginSets {
         (!all.is_empty()).then(|| Arc::new(all))
     }
 
+    /// The group of each consumer that has one; `None` when none has.
+    pub fn consumer_groups(&self) -> Option<Arc<ConsumerGroups>> {
+        let all: ConsumerGroups = self
+            .groups
+            .iter()
+            .filter_map(|(user, group)| Some((user.0.clone(), group.as_ref()?.0.clone())))
+            .collect();
+        (!all.is_empty()).then(|| Arc::new(all))
+    }
+
     fn get(&self, kind: Kind, id: Option<&Id>) -> Option<&PluginSet> {
         self.sets.get(&(kind, id?.clone()))
     }
@@ -227,19 +240,24 @@ impl PluginSets {
         Chain::new(rules.into_iter().flat_map(|(_, set)| set.values().cloned()))
     }
 
-    /// Sets the key-auth key of object `owner` (a consumer, whose id is
-    /// its username, or a credential, `<username>/credentials/<id>`);
-    /// `None` withdraws it. A key is published in the shared store as
-    /// `consumer:key-auth:<key>` -> its holder (the key-auth plugin's
-    /// lookup) while exactly one consumer, or credential of an existing
-    /// consumer, holds it ([`super::auth_keys`]).
+    /// Sets the auth keys of object `owner` (a consumer, whose id is its
+    /// username, or a credential, `<username>/credentials/<id>`) for every
+    /// auth plugin of [`KEY_FIELDS`]; `None` withdraws them. A key is
+    /// published in the shared store while exactly one consumer, or
+    /// credential of an existing consumer, holds it ([`super::auth_keys`]):
+    ///
+    /// - `consumer:key-auth:<key>` -> the holder's id (key-auth's lookup);
+    /// - `consumer:<plugin>:<key>` -> `{"owner": "<id>", "conf": {...}}`
+    ///   for basic-auth (`username`), jwt-auth (`key`) and hmac-auth
+    ///   (`key_id`): the holder and its config of the plugin, its
+    ///   encrypted fields opened (sources decrypt them on load).
     pub fn publish_key(&mut self, owner: &Id, plugins: Option<&Plugins>) {
-        let key = plugins
-            .and_then(|p| p.get("key-auth"))
-            .and_then(|c| c.get("key"))
-            .and_then(Value::as_str);
-        let changes = self.keys.set_key(owner, key);
-        self.apply_keys(changes);
+        for (plugin, field) in KEY_FIELDS {
+            let changes = self
+                .keys
+                .set_key(plugin, owner, key_of(plugins, plugin, field));
+            self.apply_keys(changes);
+        }
     }
 
     /// Writes key decisions to the shared store.
@@ -250,11 +268,23 @@ impl PluginSets {
         let store = host.services.store();
         for change in changes {
             match change {
-                Publish::Set { key, owner } => {
-                    store.publish(&format!("consumer:key-auth:{key}"), Some(&owner.0))
+                Publish::Set {
+                    plugin: "key-auth",
+                    key,
+                    owner,
+                    ..
+                } => store.publish(&format!("consumer:key-auth:{key}"), Some(&owner.0)),
+                Publish::Set {
+                    plugin,
+                    key,
+                    owner,
+                    conf,
+                } => {
+                    let value = format!(r#"{{"owner":{},"conf":{conf}}}"#, Value::String(owner.0));
+                    store.publish(&format!("consumer:{plugin}:{key}"), Some(&value))
                 }
-                Publish::Withdraw { key } => {
-                    store.publish(&format!("consumer:key-auth:{key}"), None)
+                Publish::Withdraw { plugin, key } => {
+                    store.publish(&format!("consumer:{plugin}:{key}"), None)
                 }
             }
         }

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::CONTENT_LENGTH;
 use http::{Request, Response};
 use http_body_util::{BodyExt as _, Either, Empty};
 use hyper::body::Body as _;
@@ -23,7 +22,7 @@ use super::h1::{self, ReqFraming};
 use super::pool::Pool;
 use super::retry::{self, Delivery};
 use super::{Node, Timeouts, UpstreamRt};
-use crate::proxy::ClientBody;
+use crate::proxy::{ClientBody, ClientBodyError};
 
 /// Why a request could not be forwarded.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +36,10 @@ pub enum ForwardError {
     /// The connection failed while the request or response head was in flight.
     #[error("upstream failed: {0}")]
     Upstream(String),
+    /// The client's body broke a limit or failed while it was being sent:
+    /// the client's fault, answered with the status the error names.
+    #[error("client: {0}")]
+    Client(ClientBodyError),
 }
 
 /// A failed try: why, whether the node may have received the request, and
@@ -149,12 +152,14 @@ async fn exchange(
     last: bool,
     t: Timeouts,
 ) -> Result<h1::Head, Broken> {
+    // Framed from the body that is sent, whatever the headers say.
     let framing = if req.body().is_end_stream() {
         ReqFraming::None
-    } else if req.headers().contains_key(CONTENT_LENGTH) {
-        ReqFraming::Length
     } else {
-        ReqFraming::Chunked
+        match req.body().size_hint().exact() {
+            Some(n) => ReqFraming::Length(n),
+            None => ReqFraming::Chunked,
+        }
     };
     // The head is encoded from the request in place: it stays whole for
     // a retry.
@@ -225,7 +230,10 @@ async fn send_body(
 ) -> Result<(), ForwardError> {
     let send_failed = |e| send_error(e, "the request body", limit);
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| ForwardError::Upstream(format!("client body: {e}")))?;
+        let frame = frame.map_err(|e| match e.downcast::<ClientBodyError>() {
+            Ok(e) => ForwardError::Client(*e),
+            Err(e) => ForwardError::Upstream(format!("client body: {e}")),
+        })?;
         let Ok(data) = frame.into_data() else {
             continue; // trailers are not forwarded
         };

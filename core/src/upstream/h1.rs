@@ -19,15 +19,19 @@ const MAX_LINE: usize = 4096;
 pub enum ReqFraming {
     /// No body.
     None,
-    /// The client's `Content-Length`, bytes as they come.
-    Length,
+    /// This many bytes (the client's length), as they come.
+    Length(u64),
     /// Chunked (the client's length is unknown).
     Chunked,
 }
 
 /// Appends the request head to `out`: request line, the headers as they
 /// are (an `Expect` is answered by the gateway, not forwarded), then the
-/// framing and `Connection: close` for a connection's last request.
+/// framing and `Connection: close` for a connection's last request. The
+/// framing is `framing`'s alone: a `Content-Length` or
+/// `Transfer-Encoding` among `headers` (a plugin's) is not written. A
+/// request without a body says `content-length: 0` when its method
+/// usually has one or its headers gave a length.
 pub fn encode_request(
     method: &Method,
     uri: &Uri,
@@ -43,7 +47,7 @@ pub fn encode_request(
     out.put_slice(target.as_bytes());
     out.put_slice(b" HTTP/1.1\r\n");
     for (name, value) in headers {
-        if name == EXPECT {
+        if name == EXPECT || name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
             continue;
         }
         out.put_slice(name.as_str().as_bytes());
@@ -51,13 +55,37 @@ pub fn encode_request(
         out.put_slice(value.as_bytes());
         out.put_slice(b"\r\n");
     }
-    if framing == ReqFraming::Chunked {
-        out.put_slice(b"transfer-encoding: chunked\r\n");
+    match framing {
+        ReqFraming::Chunked => out.put_slice(b"transfer-encoding: chunked\r\n"),
+        ReqFraming::Length(n) => {
+            out.put_slice(b"content-length: ");
+            out.put_slice(itoa(n, &mut [0; 20]));
+            out.put_slice(b"\r\n");
+        }
+        ReqFraming::None => {
+            let usual = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
+            if usual || headers.contains_key(CONTENT_LENGTH) {
+                out.put_slice(b"content-length: 0\r\n");
+            }
+        }
     }
     if close && !headers.contains_key(CONNECTION) {
         out.put_slice(b"connection: close\r\n");
     }
     out.put_slice(b"\r\n");
+}
+
+/// `n` in decimal, written at the end of `buf`.
+fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
 }
 
 /// How a response body is delimited.
@@ -203,6 +231,12 @@ fn parse_one(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, String
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
+    // Both: the transfer coding frames the body, and a length passed on
+    // would make the client cut it short (RFC 9112 6.3, point 3).
+    if chunked.is_some() && length.is_some() {
+        headers.remove(CONTENT_LENGTH);
+        length = None;
+    }
     let framing = if status == StatusCode::SWITCHING_PROTOCOLS {
         Framing::Upgrade
     } else if no_body {
@@ -404,7 +438,76 @@ mod tests {
             .insert(CONNECTION, HeaderValue::from_static("upgrade"));
         out.clear();
         enc(&parts, ReqFraming::None, &mut out);
-        assert!(out.ends_with(b"connection: upgrade\r\n\r\n"), "{out:?}");
+        assert!(
+            out.ends_with(b"connection: upgrade\r\ncontent-length: 0\r\n\r\n"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn request_framing_is_the_hosts_whatever_the_headers_say() {
+        let (parts, ()) = http::Request::builder()
+            .method("POST")
+            .uri("/p")
+            .header("content-length", "5")
+            .header("transfer-encoding", "chunked")
+            .header("x-a", "1")
+            .body(())
+            .expect("request")
+            .into_parts();
+        let enc = |f| {
+            let mut out = BytesMut::new();
+            encode_request(
+                &parts.method,
+                &parts.uri,
+                &parts.headers,
+                f,
+                false,
+                &mut out,
+            );
+            String::from_utf8(out.to_vec()).expect("ascii")
+        };
+        assert_eq!(
+            enc(ReqFraming::Length(12)),
+            "POST /p HTTP/1.1\r\nx-a: 1\r\ncontent-length: 12\r\n\r\n"
+        );
+        assert_eq!(
+            enc(ReqFraming::Chunked),
+            "POST /p HTTP/1.1\r\nx-a: 1\r\ntransfer-encoding: chunked\r\n\r\n"
+        );
+        assert_eq!(
+            enc(ReqFraming::None),
+            "POST /p HTTP/1.1\r\nx-a: 1\r\ncontent-length: 0\r\n\r\n"
+        );
+        let mut out = BytesMut::new();
+        let get = http::Method::GET;
+        encode_request(
+            &get,
+            &parts.uri,
+            &HeaderMap::new(),
+            ReqFraming::None,
+            false,
+            &mut out,
+        );
+        assert_eq!(&out[..], b"GET /p HTTP/1.1\r\n\r\n");
+        assert_eq!(itoa(0, &mut [0; 20]), b"0");
+        assert_eq!(itoa(u64::MAX, &mut [0; 20]), b"18446744073709551615");
+    }
+
+    #[test]
+    fn a_transfer_coding_drops_the_content_length() {
+        let te = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let head = parse(te, Method::GET).expect("valid").expect("complete");
+        assert_eq!(head.framing, Framing::Chunked);
+        assert!(
+            !head.headers.contains_key(CONTENT_LENGTH),
+            "{:?}",
+            head.headers
+        );
+        let te = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n";
+        let head = parse(te, Method::GET).expect("valid").expect("complete");
+        assert_eq!(head.framing, Framing::UntilClose);
+        assert!(!head.headers.contains_key(CONTENT_LENGTH));
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod chash;
 mod client;
 mod conn;
 mod ewma;
-mod h1;
+pub(crate) mod h1;
 mod hash_key;
 pub mod health;
 mod least_conn;

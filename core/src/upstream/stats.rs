@@ -35,6 +35,8 @@ impl From<&ForwardError> for TryOutcome {
             ForwardError::Connect(_) => TryOutcome::ConnectFailed,
             ForwardError::Timeout(_) => TryOutcome::Timeout,
             ForwardError::Upstream(_) => TryOutcome::Failed,
+            // Not the node's doing; the proxy records no outcome for it.
+            ForwardError::Client(_) => TryOutcome::Failed,
         }
     }
 }

@@ -5,9 +5,14 @@ use radixgate_plugin::serde::Deserialize;
 use radixgate_plugin::serde_json::Value;
 use radixgate_plugin::ConfigError;
 
-/// The route config's JSON Schema (APISIX's, without the redis policies'
-/// fields, which are accepted by the schema but refused by the plugin).
-pub const SCHEMA: &str = r#"{
+pub use crate::shared::KeyType;
+use crate::shared::{check_policy, Rejection};
+
+/// The route config's JSON Schema (APISIX's; the redis policies' fields
+/// are checked as APISIX checks them, then the policy is refused by the
+/// plugin until this gateway counts in Redis).
+pub const SCHEMA: &str = concat!(
+    r#"{
     "type": "object",
     "properties": {
         "count": {"oneOf": [{"type": "integer", "exclusiveMinimum": 0}, {"type": "string"}]},
@@ -17,12 +22,17 @@ pub const SCHEMA: &str = r#"{
         "key_type": {"type": "string", "enum": ["var", "var_combination", "constant"], "default": "var"},
         "rejected_code": {"type": "integer", "minimum": 200, "maximum": 599, "default": 503},
         "rejected_msg": {"type": "string", "minLength": 1},
-        "policy": {"type": "string", "enum": ["local", "redis", "redis-cluster"], "default": "local"},
         "allow_degradation": {"type": "boolean", "default": false},
-        "show_limit_quota_header": {"type": "boolean", "default": true}
+        "show_limit_quota_header": {"type": "boolean", "default": true},
+        "#,
+    policy_schema!(),
+    r#"
     },
-    "required": ["count", "time_window"]
-}"#;
+    "required": ["count", "time_window"],
+    "#,
+    policy_conditions!(),
+    "\n}"
+);
 
 /// plugin_metadata's JSON Schema: the quota header names.
 pub const METADATA_SCHEMA: &str = r#"{
@@ -54,20 +64,8 @@ impl Amount {
     }
 }
 
-/// How `key` is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(crate = "radixgate_plugin::serde", rename_all = "snake_case")]
-pub enum KeyType {
-    /// `key` names one variable (`remote_addr`, `http_x_user`).
-    Var,
-    /// `key` is a template of variables (`$remote_addr $http_x_user`).
-    VarCombination,
-    /// `key` is the key itself.
-    Constant,
-}
-
 /// The config on a route, service or global rule.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(crate = "radixgate_plugin::serde")]
 pub struct Config {
     /// Requests allowed per window.
@@ -93,7 +91,7 @@ pub struct Config {
     #[serde(default = "default_policy")]
     pub policy: String,
     /// Let the request through when `count` or `time_window` does not
-    /// resolve to a number (else 500).
+    /// resolve to a number, or the counters cannot be reached (else 500).
     #[serde(default)]
     pub allow_degradation: bool,
     /// Send X-RateLimit-Limit/Remaining/Reset (default true).
@@ -143,25 +141,17 @@ fn default_true() -> bool {
 }
 
 impl Config {
+    /// The answer to a rejected request.
+    pub fn rejection(&self) -> Result<Rejection, ConfigError> {
+        Rejection::new(self.rejected_code, self.rejected_msg.as_deref())
+    }
+
     /// What the schema cannot say (or the host may not have checked).
     pub fn check(&self) -> Result<(), ConfigError> {
         self.count.check("count")?;
         self.time_window.check("time_window")?;
-        if !(200..=599).contains(&self.rejected_code) {
-            return Err(ConfigError::field(
-                "rejected_code",
-                "must be between 200 and 599",
-            ));
-        }
-        if self.rejected_msg.as_deref() == Some("") {
-            return Err(ConfigError::field("rejected_msg", "must not be empty"));
-        }
-        if self.policy != "local" {
-            return Err(ConfigError::field(
-                "policy",
-                format!("\"{}\" is not supported; only \"local\"", self.policy),
-            ));
-        }
+        self.rejection()?;
+        check_policy(&self.policy)?;
         if self.rules.is_some() {
             return Err(ConfigError::field("rules", "not supported yet"));
         }

@@ -1,14 +1,19 @@
 //! `limit-count`: at most `count` requests per `time_window` seconds per key
 //! (APISIX's plugin, priority 1002, policy `local`). Counters live in the
 //! host's shared store (atomic increment with expiry), so every worker
-//! sees the same count. Runs in access; the quota headers are set in
+//! sees the same count ([`counter`]: the trait a Redis policy will
+//! implement, and `group`). Runs in access; the quota headers are set in
 //! header_filter (and on the rejection itself).
 //!
 //! ```json
 //! "limit-count": {"count": 2, "time_window": 60, "rejected_code": 503, "key": "remote_addr"}
 //! ```
 
+#[macro_use]
+extern crate radixgate_plugin_limit_common as shared;
+
 mod config;
+pub mod counter;
 pub use radixgate_plugin::vars;
 
 use std::cell::RefCell;
@@ -21,17 +26,12 @@ use radixgate_plugin::{
 };
 
 pub use config::{Amount, Config, KeyType};
-use vars::{Template, VarName};
+use counter::{GroupHold, LocalWindows, Window, Windows};
+use shared::{Counted, KeySource, Rejection};
+use vars::Template;
 
 /// Request variable holding "limit remaining reset" for header_filter.
 const QUOTA_VAR: &str = "limit-count.quota";
-
-/// How the counter key is found for a request.
-enum KeySource {
-    Var(VarName),
-    Combination(Template),
-    Constant(String),
-}
 
 /// A number fixed at load or read from the request.
 enum Number {
@@ -72,17 +72,24 @@ struct MetadataCache {
 
 /// One config's limiter.
 pub struct LimitCount {
-    host: Host,
     count: Number,
     /// Window length in seconds.
     window: Number,
-    allow_degradation: bool,
     key: KeySource,
     /// Start of every counter key: `limit-count:` and the group, or this
     /// instance's number, and `:`.
     key_prefix: String,
-    rejected_code: u16,
-    rejected_body: Option<Vec<u8>>,
+    windows: Box<dyn Windows>,
+    decider: Arc<Decider>,
+    /// The group this config counts in, held while the instance lives.
+    _group: Option<Arc<GroupHold>>,
+}
+
+/// What a config decides once a request is counted.
+struct Decider {
+    host: Host,
+    allow_degradation: bool,
+    rejection: Rejection,
     show_headers: bool,
     /// Read again when the plugin_metadata changes (APISIX reads it per
     /// request: a change applies from the next request on).
@@ -100,27 +107,11 @@ impl LimitCount {
     fn write_key(&self, ctx: &Ctx<'_>, buf: &mut String) {
         buf.clear();
         buf.push_str(&self.key_prefix);
-        let found = match &self.key {
-            KeySource::Var(VarName::RemoteAddr) => false,
-            KeySource::Var(var) => var.resolve(ctx).map(|v| buf.push_str(&v)).is_some(),
-            KeySource::Combination(t) => match t.render(ctx, &[]) {
-                (_, 0) => false,
-                (text, _) => {
-                    buf.push_str(&text);
-                    true
-                }
-            },
-            KeySource::Constant(c) => {
-                buf.push_str(c);
-                true
-            }
-        };
-        if !found {
-            // Writing to a String cannot fail.
-            let _ = write!(buf, "{}", ctx.client_addr().ip());
-        }
+        self.key.write(ctx, buf);
     }
+}
 
+impl Decider {
     /// The quota header names of the plugin_metadata in force now.
     fn header_names(&self) -> Arc<HeaderNames> {
         let json = self.host.metadata();
@@ -145,6 +136,50 @@ impl LimitCount {
             names: names.clone(),
         };
         names
+    }
+
+    /// Logs `why`; the request goes on with `allow_degradation`, else it
+    /// gets `answer`.
+    fn failed(&self, why: &str, answer: Response) -> Decision {
+        self.host.log(LogLevel::Error, why);
+        if self.allow_degradation {
+            Decision::Continue
+        } else {
+            Decision::Respond(answer)
+        }
+    }
+
+    /// What a request counted in its window comes to: through (its quota
+    /// left for header_filter) or rejected, with the quota headers.
+    fn counted(&self, ctx: &mut Ctx<'_>, count: i64, counted: Result<Window, String>) -> Decision {
+        let window = match counted {
+            Ok(window) => window,
+            Err(e) => {
+                let body = r#"{"error_msg":"failed to limit count"}"#;
+                return self.failed(
+                    &format!("failed to limit count: {e}"),
+                    Response::new(500)
+                        .header("Content-Type", "application/json")
+                        .body(body),
+                );
+            }
+        };
+        let reset = window.reset_ms.div_ceil(1000);
+        let remaining = count - window.count;
+        if remaining < 0 {
+            let headers = self
+                .show_headers
+                .then(|| self.quota_headers(count, 0, reset));
+            return Decision::Respond(self.rejection.response(headers.into_iter().flatten()));
+        }
+        if self.show_headers {
+            BUF.with_borrow_mut(|text| {
+                text.clear();
+                let _ = write!(text, "{count} {remaining} {reset}");
+                ctx.set_var(QUOTA_VAR, text);
+            });
+        }
+        Decision::Continue
     }
 
     fn quota_headers(&self, limit: i64, remaining: i64, reset: u64) -> [(String, String); 3] {
@@ -195,86 +230,58 @@ impl Plugin for LimitCount {
 
     fn new(config: Config, host: &Host) -> Result<Self, ConfigError> {
         config.check()?;
+        let group = counter::join(&config)?;
         let json = host.metadata();
-        let key = match config.key_type {
-            KeyType::Var => KeySource::Var(VarName::parse(&config.key)),
-            KeyType::VarCombination => KeySource::Combination(Template::parse(&config.key)),
-            KeyType::Constant => KeySource::Constant(config.key.clone()),
-        };
         let prefix = match &config.group {
             Some(group) => format!("group:{group}"),
             None => format!("instance:{}", INSTANCES.fetch_add(1, Ordering::Relaxed)),
         };
-        let key_prefix = format!("limit-count:{prefix}:");
-        let rejected_body = config
-            .rejected_msg
-            .as_ref()
-            .map(|msg| radixgate_plugin::serde_json::json!({ "error_msg": msg }).to_string())
-            .map(String::into_bytes);
         Ok(LimitCount {
-            host: host.clone(),
             count: Number::new(&config.count),
             window: Number::new(&config.time_window),
-            allow_degradation: config.allow_degradation,
-            key,
-            key_prefix,
-            rejected_code: config.rejected_code,
-            rejected_body,
-            show_headers: config.show_limit_quota_header,
-            headers: RwLock::new(MetadataCache {
-                names: Arc::new(header_names(json.as_deref())?),
-                json,
+            key: KeySource::new(config.key_type, &config.key),
+            key_prefix: format!("limit-count:{prefix}:"),
+            windows: Box::new(LocalWindows::new(host.clone())),
+            decider: Arc::new(Decider {
+                host: host.clone(),
+                allow_degradation: config.allow_degradation,
+                rejection: config.rejection()?,
+                show_headers: config.show_limit_quota_header,
+                headers: RwLock::new(MetadataCache {
+                    names: Arc::new(header_names(json.as_deref())?),
+                    json,
+                }),
             }),
+            _group: group,
         })
     }
 
     fn access(&self, ctx: &mut Ctx<'_>) -> Decision {
         let (Some(count), Some(window)) = (self.count.resolve(ctx), self.window.resolve(ctx))
         else {
-            self.host.log(
-                LogLevel::Error,
+            return self.decider.failed(
                 "failed to get rate limit rules: count or time_window is not a positive number",
+                Response::new(500),
             );
-            return if self.allow_degradation {
-                Decision::Continue
-            } else {
-                Decision::Respond(Response::new(500))
-            };
         };
         let window_ms = (window as u64).saturating_mul(1000);
-        let counter = BUF.with_borrow_mut(|key| {
+        let counted = BUF.with_borrow_mut(|key| {
             self.write_key(ctx, key);
-            self.host.incr(key, 1, window_ms)
+            self.windows.incoming(key, window_ms)
         });
-        let now = self.host.now_unix_ms();
-        let reset = counter.expires_at_ms.saturating_sub(now).div_ceil(1000);
-        let remaining = count - counter.value;
-        if remaining < 0 {
-            let mut response = Response::new(self.rejected_code);
-            if self.show_headers {
-                for (name, value) in self.quota_headers(count, 0, reset) {
-                    response = response.header(name, value);
-                }
+        match counted {
+            Counted::Now(counted) => self.decider.counted(ctx, count, counted),
+            Counted::Later(counting) => {
+                let decider = self.decider.clone();
+                Decision::wait_then(counting, move |ctx, counted| {
+                    decider.counted(ctx, count, counted)
+                })
             }
-            if let Some(body) = &self.rejected_body {
-                response = response
-                    .header("Content-Type", "application/json")
-                    .body(body.clone());
-            }
-            return Decision::Respond(response);
         }
-        if self.show_headers {
-            BUF.with_borrow_mut(|text| {
-                text.clear();
-                let _ = write!(text, "{count} {remaining} {reset}");
-                ctx.set_var(QUOTA_VAR, text);
-            });
-        }
-        Decision::Continue
     }
 
     fn header_filter(&self, ctx: &mut Ctx<'_>) -> Decision {
-        if !self.show_headers {
+        if !self.decider.show_headers {
             return Decision::Continue;
         }
         let Some((limit, remaining, reset)) = ctx.var(QUOTA_VAR).and_then(|v| {
@@ -287,7 +294,7 @@ impl Plugin for LimitCount {
         }) else {
             return Decision::Continue;
         };
-        let names = self.header_names();
+        let names = self.decider.header_names();
         BUF.with_borrow_mut(|text| {
             let headers: [(&str, &dyn std::fmt::Display); 3] = [
                 (&names.limit, &limit),

@@ -109,20 +109,39 @@ fn key_from_a_header_var_and_a_combination() {
 #[test]
 fn constant_key_group_and_hidden_headers() {
     let host = MockHost::new();
-    let one = instance(
-        r#"{"count":1,"time_window":60,"key_type":"constant","key":"all","group":"g","show_limit_quota_header":false}"#,
-        &host,
-    );
-    let two = instance(
-        r#"{"count":1,"time_window":60,"key_type":"constant","key":"all","group":"g"}"#,
-        &host,
-    );
+    let config = r#"{"count":1,"time_window":60,"key_type":"constant","key":"all","group":"g","show_limit_quota_header":false}"#;
+    let one = instance(config, &host);
+    let two = instance(config, &host);
     let mut req = req_from("10.0.0.1");
     assert_eq!(one.access(&mut req), PhaseResult::Continue);
     assert_eq!(one.header_filter(&mut req), PhaseResult::Continue);
     assert_eq!(req.response_header_value("X-RateLimit-Limit"), None);
     // The group shares the counter across instances and clients.
-    assert_eq!(status(&two.access(&mut req_from("10.0.0.7"))), Some(503));
+    match two.access(&mut req_from("10.0.0.7")) {
+        PhaseResult::Respond(r) => {
+            assert_eq!(r.status, 503);
+            assert!(r.headers.is_empty(), "{:?}", r.headers);
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_group_refuses_a_config_that_differs_until_its_instances_are_gone() {
+    let host = MockHost::new();
+    let first = instance(r#"{"count":1,"time_window":60,"group":"mixed"}"#, &host);
+    let same = instance(r#"{"count":1,"time_window":60,"group":"mixed"}"#, &host);
+    // Another count in the same group: refused, as APISIX refuses it.
+    let err =
+        MockInstance::new::<LimitCount>(r#"{"count":2,"time_window":60,"group":"mixed"}"#, &host)
+            .err()
+            .expect("a mismatched group config is refused");
+    assert!(err.contains("group: group conf mismatched"), "{err}");
+    // Another group is free to count otherwise.
+    instance(r#"{"count":2,"time_window":60,"group":"other"}"#, &host);
+    // Once no instance counts in the group, a new config takes it.
+    drop((first, same));
+    instance(r#"{"count":2,"time_window":60,"group":"mixed"}"#, &host);
 }
 
 #[test]
@@ -156,7 +175,14 @@ fn bad_configs_name_the_field() {
             r#"{"count":1,"time_window":1,"rejected_code":100}"#,
             "rejected_code:",
         ),
-        (r#"{"count":1,"time_window":1,"policy":"redis"}"#, "policy:"),
+        (
+            r#"{"count":1,"time_window":1,"policy":"redis","redis_host":"10.0.0.1"}"#,
+            "policy: \"redis\" is not served",
+        ),
+        (
+            r#"{"count":1,"time_window":1,"policy":"redis-cluster"}"#,
+            "policy: \"redis-cluster\" is not served",
+        ),
         (
             r#"{"count":1,"time_window":1,"rejected_msg":""}"#,
             "rejected_msg:",

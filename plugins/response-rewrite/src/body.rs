@@ -1,9 +1,21 @@
-//! The body side: regex filters compiled once, the held body between
-//! chunks, the nginx replacement syntax.
+//! The body side: regex filters compiled once, the bodies held between
+//! chunks, the nginx replacement syntax. Held bodies are bounded: one at
+//! most `max_body_size` bytes, all of one plugin instance together at most
+//! [`MAX_HELD_TOTAL`]; a body past either bound, or whose filtered form
+//! would pass `max_body_size`, goes to the client unchanged. Holding
+//! appends each chunk once, and each filter makes one pass over the body:
+//! the work is linear in the body's size.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use radixgate_plugin::replacement::replacement_syntax;
 use radixgate_plugin::ConfigError;
 use regex::bytes::{Regex, RegexBuilder};
+
+/// Most bytes the bodies held by one plugin instance may add up to.
+pub const MAX_HELD_TOTAL: usize = 256 << 20;
 
 use crate::config::Filter;
 
@@ -77,25 +89,125 @@ pub fn compile(filters: &[Filter]) -> Result<Vec<BodyFilter>, ConfigError> {
         .collect()
 }
 
-/// Applies every filter in order to the whole body.
-pub fn apply(filters: &[BodyFilter], body: &[u8]) -> Vec<u8> {
-    let mut body = body.to_vec();
+/// Applies every filter in order to the whole `body`, one pass each; the
+/// body unchanged (`Err`) when a result would be larger than `max` bytes.
+pub fn apply(filters: &[BodyFilter], body: Vec<u8>, max: usize) -> Result<Vec<u8>, Vec<u8>> {
+    let mut cur: Option<Vec<u8>> = None;
     for f in filters {
-        let limit = if f.global { 0 } else { 1 };
-        body = f
-            .regex
-            .replacen(&body, limit, f.replacement.as_slice())
-            .into_owned();
+        let input = cur.as_deref().unwrap_or(&body);
+        let mut out = Vec::with_capacity(input.len());
+        let mut last = 0;
+        for caps in f.regex.captures_iter(input) {
+            let Some(m) = caps.get(0) else {
+                continue;
+            };
+            out.extend_from_slice(&input[last..m.start()]);
+            caps.expand(&f.replacement, &mut out);
+            last = m.end();
+            if out.len() > max {
+                return Err(body);
+            }
+            if !f.global {
+                break;
+            }
+        }
+        out.extend_from_slice(&input[last..]);
+        if out.len() > max {
+            return Err(body);
+        }
+        cur = Some(out);
     }
-    body
+    Ok(cur.unwrap_or(body))
 }
 
-/// Bytes as a string a request variable can hold (each byte one char).
-pub fn hold(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| b as char).collect()
+/// What [`Held::push`] made of a chunk.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Push {
+    /// Held: nothing goes to the client yet.
+    Held,
+    /// The last chunk: the whole body, to filter.
+    Whole(Vec<u8>),
+    /// A bound was passed: what was held and this chunk go to the client
+    /// unchanged, and so does the rest of the body.
+    Overflow(Vec<u8>),
 }
 
-/// The bytes of a string made by [`hold`].
-pub fn release(held: &str) -> Vec<u8> {
-    held.chars().map(|c| c as u32 as u8).collect()
+#[derive(Default)]
+struct Bodies {
+    by_request: HashMap<u64, Vec<u8>>,
+    total: usize,
+}
+
+/// The bodies one plugin instance holds, by request.
+#[derive(Default)]
+pub struct Held {
+    bodies: Mutex<Bodies>,
+    next: AtomicU64,
+}
+
+impl Held {
+    /// A new request's key.
+    pub fn key(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Adds `chunk` to request `key`'s body, at most `max` bytes of it.
+    pub fn push(&self, key: u64, chunk: &[u8], last: bool, max: usize) -> Push {
+        let mut b = self.bodies.lock().unwrap_or_else(|e| e.into_inner());
+        let held = b.by_request.get(&key).map_or(0, Vec::len);
+        let fits = held + chunk.len() <= max && b.total + chunk.len() <= MAX_HELD_TOTAL;
+        if !fits || last {
+            let mut body = b.by_request.remove(&key).unwrap_or_default();
+            b.total -= body.len();
+            body.extend_from_slice(chunk);
+            return if fits {
+                Push::Whole(body)
+            } else {
+                Push::Overflow(body)
+            };
+        }
+        b.total += chunk.len();
+        b.by_request
+            .entry(key)
+            .or_default()
+            .extend_from_slice(chunk);
+        Push::Held
+    }
+
+    /// Lets go of request `key`'s body (its response ended early).
+    pub fn forget(&self, key: u64) {
+        let mut b = self.bodies.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(body) = b.by_request.remove(&key) {
+            b.total -= body.len();
+        }
+    }
+
+    /// Bytes held now, all requests together.
+    #[cfg(test)]
+    pub fn total(&self) -> usize {
+        self.bodies.lock().unwrap_or_else(|e| e.into_inner()).total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_bodies_are_let_go_at_their_end_or_by_forget() {
+        let held = Held::default();
+        let (a, b) = (held.key(), held.key());
+        assert_eq!(held.push(a, b"abc", false, 10), Push::Held);
+        assert_eq!(held.push(b, b"xy", false, 10), Push::Held);
+        assert_eq!(held.total(), 5);
+        assert_eq!(held.push(a, b"d", true, 10), Push::Whole(b"abcd".to_vec()));
+        assert_eq!(
+            held.push(b, b"z12345678", false, 10),
+            Push::Overflow(b"xyz12345678".to_vec())
+        );
+        assert_eq!(held.total(), 0);
+        assert_eq!(held.push(a, b"q", false, 10), Push::Held);
+        held.forget(a);
+        assert_eq!(held.total(), 0);
+    }
 }

@@ -28,6 +28,7 @@ pub const SCHEMA: &str = r#"{
         "body_base64": {"type": "boolean", "default": false},
         "status_code": {"type": "integer", "minimum": 200, "maximum": 598},
         "vars": {"type": "array"},
+        "max_body_size": {"type": "integer", "minimum": 1, "default": 8388608},
         "filters": {
             "type": "array",
             "minItems": 1,
@@ -94,6 +95,14 @@ pub struct Config {
     /// Regex substitutions on the body.
     #[serde(default)]
     pub filters: Option<Vec<Filter>>,
+    /// Most bytes of a body `filters` hold (radixgate's own field); a
+    /// larger body is sent unchanged.
+    #[serde(default = "default_max_body_size")]
+    pub max_body_size: u64,
+}
+
+fn default_max_body_size() -> u64 {
+    8 << 20
 }
 
 /// Header operations in the order APISIX applies them.

@@ -4,6 +4,13 @@
 //! regex `filters` over the body; all only when the `vars` condition holds.
 //! Status and headers change in header_filter, the body in body_filter.
 //!
+//! `filters` need the whole body: it is held until its last chunk, at
+//! most `max_body_size` bytes (radixgate's own field, default 8 MiB; the
+//! bodies one instance holds at once together at most 256 MiB). A body
+//! past that, or whose filtered form would be larger, is sent unchanged
+//! (its status and headers as header_filter left them) and a warning
+//! logged. Holding and filtering are linear in the body's size.
+//!
 //! ```json
 //! "response-rewrite": {"status_code": 200, "headers": {"set": {"X-Server": "radixgate"}},
 //!                      "filters": [{"regex": "hello", "replace": "world", "scope": "global"}]}
@@ -15,7 +22,7 @@ mod expr;
 pub use radixgate_plugin::vars;
 
 use radixgate_plugin::{
-    export_plugin, Chunk, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin,
+    export_plugin, Chunk, ConfigError, Ctx, Decision, Host, LogLevel, Phase, Phases, Plugin,
 };
 
 pub use config::{Config, HeaderOps};
@@ -23,8 +30,11 @@ use vars::Template;
 
 /// Request variable: "1" when `vars` held in header_filter.
 const MATCHED_VAR: &str = "response-rewrite.matched";
-/// Request variable holding the body received so far (filters).
-const HELD_VAR: &str = "response-rewrite.body";
+/// Request variable naming the request's held body (filters).
+const HELD_VAR: &str = "response-rewrite.held";
+/// Request variable: "1" once the body passed `max_body_size` and goes
+/// to the client unchanged.
+const PASSED_VAR: &str = "response-rewrite.passed";
 
 /// What replaces the body.
 enum BodyChange {
@@ -41,6 +51,11 @@ pub struct ResponseRewrite {
     remove: Vec<String>,
     body: BodyChange,
     condition: Option<expr::Expr>,
+    /// Most bytes of a body the filters hold.
+    max_body: usize,
+    /// The bodies held until their last chunk.
+    held: body::Held,
+    host: Host,
 }
 
 fn templates(pairs: Vec<(String, String)>) -> Vec<(String, Template)> {
@@ -54,12 +69,15 @@ impl Plugin for ResponseRewrite {
     const NAME: &'static str = "response-rewrite";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const PRIORITY: i32 = 899;
-    const PHASES: Phases = Phases::of(Phase::HeaderFilter).with(Phase::BodyFilter);
+    // log: lets go of a body whose response ended before its last chunk.
+    const PHASES: Phases = Phases::of(Phase::HeaderFilter)
+        .with(Phase::BodyFilter)
+        .with(Phase::Log);
     const SCHEMA: &'static str = config::SCHEMA;
 
     type Config = Config;
 
-    fn new(config: Config, _host: &Host) -> Result<Self, ConfigError> {
+    fn new(config: Config, host: &Host) -> Result<Self, ConfigError> {
         if let Some(code) = config.status_code {
             if !(200..=598).contains(&code) {
                 return Err(ConfigError::field(
@@ -95,6 +113,9 @@ impl Plugin for ResponseRewrite {
             remove: ops.remove,
             body,
             condition,
+            max_body: usize::try_from(config.max_body_size).unwrap_or(usize::MAX),
+            held: body::Held::default(),
+            host: host.clone(),
         })
     }
 
@@ -144,19 +165,56 @@ impl Plugin for ResponseRewrite {
                     Vec::new()
                 });
             }
-            BodyChange::Filters(filters) => {
-                // The whole body is needed: chunks are held until the last.
-                let mut whole = ctx.var(HELD_VAR).map(body::release).unwrap_or_default();
-                whole.extend_from_slice(chunk.data());
-                if chunk.is_last() {
-                    chunk.replace(body::apply(filters, &whole));
-                } else {
-                    ctx.set_var(HELD_VAR, &body::hold(&whole));
-                    chunk.replace(Vec::new());
-                }
-            }
+            BodyChange::Filters(filters) => self.filter(ctx, chunk, filters),
         }
         Decision::Continue
+    }
+
+    fn log(&self, ctx: &mut Ctx<'_>) -> Decision {
+        if let Some(key) = ctx.var(HELD_VAR).and_then(|k| k.parse().ok()) {
+            self.held.forget(key);
+        }
+        Decision::Continue
+    }
+}
+
+impl ResponseRewrite {
+    /// Holds `chunk` until the body's last, which gets the filtered body;
+    /// past the bounds the body goes on unchanged.
+    fn filter(&self, ctx: &mut Ctx<'_>, chunk: &mut Chunk<'_>, filters: &[body::BodyFilter]) {
+        if ctx.var(PASSED_VAR) == Some("1") {
+            return;
+        }
+        let key = match ctx.var(HELD_VAR).and_then(|k| k.parse().ok()) {
+            Some(k) => k,
+            None => {
+                let k = self.held.key();
+                ctx.set_var(HELD_VAR, &k.to_string());
+                k
+            }
+        };
+        match self
+            .held
+            .push(key, chunk.data(), chunk.is_last(), self.max_body)
+        {
+            body::Push::Held => chunk.replace(Vec::new()),
+            body::Push::Whole(whole) => match body::apply(filters, whole, self.max_body) {
+                Ok(out) => chunk.replace(out),
+                Err(unchanged) => {
+                    self.warn("the filtered body would pass max_body_size: sent unchanged");
+                    chunk.replace(unchanged);
+                }
+            },
+            body::Push::Overflow(so_far) => {
+                ctx.set_var(PASSED_VAR, "1");
+                self.warn("the body passed max_body_size (or all held bodies their bound): sent unchanged");
+                chunk.replace(so_far);
+            }
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        self.host.log(LogLevel::Warn, message);
     }
 }
 

@@ -151,3 +151,57 @@ fn bad_configs_name_the_field() {
         assert!(err.starts_with(field), "{config}: {err}");
     }
 }
+
+#[test]
+fn a_body_past_max_body_size_goes_out_unchanged() {
+    let plugin = instance(
+        r#"{"max_body_size":16,"filters":[{"regex":"a","replace":"b","scope":"global"}]}"#,
+    )
+    .expect("valid");
+    let mut req = answered(200);
+    assert_eq!(plugin.header_filter(&mut req), PhaseResult::Continue);
+    let (_, first) = plugin.body_filter(&mut req, b"aaaaaaaaaa", false);
+    assert!(first.is_empty(), "held");
+    // 20 bytes: past the bound, what was held goes with this chunk.
+    let (_, second) = plugin.body_filter(&mut req, b"aaaaaaaaaa", false);
+    assert_eq!(second, b"aaaaaaaaaaaaaaaaaaaa");
+    let (_, rest) = plugin.body_filter(&mut req, b"aaa", true);
+    assert_eq!(rest, b"aaa");
+}
+
+#[test]
+fn a_filtered_body_that_would_grow_past_the_bound_goes_out_unchanged() {
+    let plugin = instance(
+        r#"{"max_body_size":64,"filters":[{"regex":"a","replace":"0123456789","scope":"global"}]}"#,
+    )
+    .expect("valid");
+    let mut req = answered(200);
+    assert_eq!(plugin.header_filter(&mut req), PhaseResult::Continue);
+    assert_eq!(body_of(&plugin, &mut req, &["aaaa", "aaaa"]), "aaaaaaaa");
+    let mut req = answered(200);
+    assert_eq!(plugin.header_filter(&mut req), PhaseResult::Continue);
+    assert_eq!(
+        body_of(&plugin, &mut req, &["a-", "a"]),
+        "0123456789-0123456789"
+    );
+}
+
+#[test]
+fn holding_a_body_in_small_chunks_is_linear() {
+    // 2 MiB in 1 KiB chunks: copying what is held on every chunk would be
+    // gigabytes; holding appends each chunk once.
+    let plugin = instance(r#"{"filters":[{"regex":"needle","replace":"pin"}]}"#).expect("valid");
+    let mut req = answered(200);
+    assert_eq!(plugin.header_filter(&mut req), PhaseResult::Continue);
+    let chunk = vec![b'x'; 1024];
+    let start = std::time::Instant::now();
+    for _ in 0..2047 {
+        let (_, out) = plugin.body_filter(&mut req, &chunk, false);
+        assert!(out.is_empty());
+    }
+    let (_, out) = plugin.body_filter(&mut req, b"needle", true);
+    assert_eq!(out.len(), 2047 * 1024 + 3);
+    assert!(out.ends_with(b"xpin"));
+    let took = start.elapsed();
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+}

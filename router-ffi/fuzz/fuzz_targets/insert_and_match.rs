@@ -25,6 +25,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 #[derive(Arbitrary, Debug)]
 struct Input {
     no_param_match: bool,
+    tolerant: bool,
     changes: Vec<Change>,
     requests: Vec<Req>,
 }
@@ -93,6 +94,7 @@ fn route(r: RouteIn) -> Route<u8> {
 fuzz_target!(|input: Input| {
     let mut router = Router::new(Options {
         no_param_match: input.no_param_match,
+        tolerant: input.tolerant,
     });
     for change in input.changes {
         // Refusals are fine; a refused change must leave the count alone.

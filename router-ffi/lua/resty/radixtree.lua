@@ -12,37 +12,38 @@
 --   rx:match("/user/ann", {host = "a.foo.com", matched = matched})
 --   --> "user"; matched = {_path = "/user/:name", _host = "*.foo.com", name = "ann"}
 --
+-- Every public function returns what lua-resty-radixtree returns, value for
+-- value and count for count (a miss is one `nil`). The router is tolerant,
+-- as lua-resty-radixtree is: a path or `vars` regex that does not compile
+-- does not refuse its route; that path never matches, that comparison is
+-- always false, and a warning names the route and the expression.
+--
 -- Matching a router without `vars` and `filter_fun` routes makes no
 -- callback and allocates nothing unless `opts.matched` is given, so it
 -- compiles into traces. A router with such routes is matched through
--- `match_with_callbacks`, which is kept out of the JIT (`jit.off`): LuaJIT
--- must not run a C function that calls back into Lua inside a trace.
+-- resty.radixtree.callbacks, kept out of the JIT.
 
 local ffi = require("ffi")
-local jit = require("jit")
 local clib = require("resty.radixtree.clib")
 local json_encode = require("resty.radixtree.json").encode
+local callbacks = require("resty.radixtree.callbacks")
 
 local ffi_string = ffi.string
-local ffi_cast = ffi.cast
 local ffi_new = ffi.new
 local ffi_gc = ffi.gc
 local type = type
 local tostring = tostring
 local tonumber = tonumber
 local error = error
-local pcall = pcall
 local select = select
-local unpack = unpack
 local pairs = pairs
-local ipairs = ipairs
 local setmetatable = setmetatable
 local str_lower = string.lower
 local str_sub = string.sub
-local str_find = string.find
-local str_byte = string.byte
-local SLASH = str_byte("/")
-local floor = math.floor
+local str_gsub = string.gsub
+local str_gmatch = string.gmatch
+local concat = table.concat
+local io_stderr = io.stderr
 
 -- OpenResty's LuaJIT has table.clear (compiled); plain LuaJIT may not.
 local ok_clear, clear_tab = pcall(require, "table.clear")
@@ -54,7 +55,7 @@ if not ok_clear then
     end
 end
 
--- Result codes used below (enum rr_result of clib.lua, as Lua numbers).
+-- Result codes and flags (include/radix_router.h), as Lua numbers.
 local RR_OK = 0
 local RR_NO_MATCH = 1
 local RR_BUFFER_TOO_SMALL = 102
@@ -63,8 +64,11 @@ local RR_INVALID_VARS = 204
 local RR_HOST_REQUEST = 1
 local RR_HOST_WILDCARD = 2
 local RR_OPT_NO_PARAM_MATCH = 1
+local RR_OPT_TOLERANT = 2
 
 local lib = clib.lib
+local fill_request = callbacks.fill_request
+local match_with_callbacks = callbacks.match
 
 local ngx = ngx -- nil outside nginx
 
@@ -75,6 +79,19 @@ local mt = { __index = _M }
 local empty_table = setmetatable({}, {
     __newindex = function() error("empty_table can not be changed", 2) end,
 })
+
+-- Warnings (a tolerated route, an unknown route to update or delete): to
+-- the nginx error log at `warn`, else to stderr. Tests may set `_log_warn`.
+local function warn(msg)
+    msg = "resty.radixtree: " .. msg
+    if _M._log_warn then
+        return _M._log_warn(msg)
+    end
+    if ngx and ngx.log then
+        return ngx.log(ngx.WARN, msg)
+    end
+    io_stderr:write("[warn] ", msg, "\n")
+end
 
 -------------------------------------------------------------------------------
 -- Errors
@@ -113,6 +130,38 @@ local function change_error(self, rc)
     end
     return router_text(lib.rr_router_last_error, self.handle) or result_name(rc)
 end
+
+-- How a warning names `route`: by its id, or by its paths when it has none
+-- (the router only knows a generated id).
+local function route_name(route)
+    if route.id ~= nil then
+        return nil
+    end
+    local paths = route.paths
+    if type(paths) == "table" then
+        paths = concat(paths, ", ")
+    end
+    return "route with paths " .. tostring(paths)
+end
+
+-- Logs what the tolerant router let pass in the change just made.
+local function log_tolerated(self, route)
+    if lib.rr_router_last_warnings(self.handle, nil, 0, err_len) == RR_OK then
+        return -- nothing (the length is 0)
+    end
+    local text = router_text(lib.rr_router_last_warnings, self.handle) or ""
+    local name = route_name(route)
+    for line in str_gmatch(text, "[^\n]+") do
+        if name then
+            line = str_gsub(line, '^route "#auto%-%d+"', name, 1)
+        end
+        warn(line)
+    end
+end
+
+-------------------------------------------------------------------------------
+-- Route ids and value slots
+-------------------------------------------------------------------------------
 
 -- The router's id of a route table: its own `id`, or the one generated
 -- when it was added without one.
@@ -164,7 +213,13 @@ local function check_usable(self)
     return true
 end
 
-local function insert_route(self, route)
+-- `opts.no_param_match` of add_route/update_route: lua-resty-radixtree
+-- takes it per call, false when not given.
+local function no_param_match(opts)
+    return type(opts) == "table" and opts.no_param_match and true or false
+end
+
+local function insert_route(self, route, npm)
     local usable, why = check_usable(self)
     if not usable then
         return nil, why
@@ -174,7 +229,7 @@ local function insert_route(self, route)
     end
     local id = new_id(self, route)
     local idx = alloc_index(self)
-    local b, record = build_route(route, id, idx)
+    local b, record = build_route(route, id, idx, npm)
     if not b then
         self.free_idx[#self.free_idx + 1] = idx
         return nil, record
@@ -191,6 +246,7 @@ local function insert_route(self, route)
         self.auto_ids[route] = id
     end
     account(self, record, 1)
+    log_tolerated(self, route)
     return true
 end
 
@@ -215,14 +271,15 @@ end
 
 local router_out = ffi_new("rr_router *[1]")
 
--- new(routes, opts): opts.no_param_match makes `:` ordinary text in paths.
--- A refused route raises an error (the router is freed).
+-- new(routes, opts): opts.no_param_match makes `:` ordinary text in these
+-- routes' paths. A refused route raises an error (the router is freed).
 function _M.new(routes, opts)
     if not routes then
         return nil, "missing argument route"
     end
     opts = opts or empty_table
-    local flags = opts.no_param_match and RR_OPT_NO_PARAM_MATCH or 0
+    local npm = opts.no_param_match and true or false
+    local flags = RR_OPT_TOLERANT + (npm and RR_OPT_NO_PARAM_MATCH or 0)
     local rc = lib.rr_router_new(flags, router_out)
     if rc ~= RR_OK then
         error("failed to create the router: " .. result_name(rc), 2)
@@ -231,7 +288,7 @@ function _M.new(routes, opts)
         handle = ffi_gc(router_out[0], lib.rr_router_free),
         req = ffi_new("rr_request"),
         m = ffi_new("rr_match"),
-        records = {},    -- value index -> {metadata, handler, filter_fun, cb, port_host}
+        records = {},    -- value index -> {metadata, handler, filter_fun, cb, port_host, hide_ext}
         ids = {},        -- router id -> value index
         auto_ids = setmetatable({}, { __mode = "k" }), -- route table -> generated id
         auto_seq = 0,
@@ -239,11 +296,10 @@ function _M.new(routes, opts)
         free_idx = {},
         n_cb = 0,        -- routes with vars or filter_fun
         n_port_hosts = 0, -- routes with a host:port host
-        no_param_match = opts.no_param_match and true or false,
-        busy = 0,        -- match_with_callbacks calls in progress
+        busy = 0,        -- matches with callbacks in progress
     }, mt)
     for i = 1, #routes do
-        local ok, err = insert_route(self, routes[i])
+        local ok, err = insert_route(self, routes[i], npm)
         if not ok then
             self:free()
             error(err, 2)
@@ -252,7 +308,8 @@ function _M.new(routes, opts)
     return self
 end
 
--- Frees the router now (the GC would otherwise). Using it afterwards is an error.
+-- Frees the router now (the GC would otherwise). Returns nothing. Matching
+-- afterwards gives `nil, "failed to match"`; changing it raises an error.
 function _M.free(self)
     local h = self.handle
     if h ~= nil then
@@ -265,22 +322,24 @@ function _M.free(self)
     end
 end
 
--- add_route(route): nil on success; a refused route raises an error.
+-- add_route(route, opts): nil on success, "illegal route" without a route;
+-- a refused route raises an error.
 function _M.add_route(self, route, opts)
     if route == nil then
         return "illegal route"
     end
-    local ok, err = insert_route(self, route)
+    local ok, err = insert_route(self, route, no_param_match(opts))
     if not ok then
         error(err, 2)
     end
     return nil
 end
 
--- update_route(pre_route, route): replaces the route added as `pre_route`
--- (found by its id, or by the table itself when it had none). nil on
--- success; a refused route raises an error and keeps the old one; an
--- unknown `pre_route` is returned as an error message.
+-- update_route(pre_route, route, opts): replaces the route added as
+-- `pre_route` (found by its id, or by the table itself when it had none).
+-- Returns nothing, "illegal argument." without both routes; a refused
+-- route raises an error and keeps the old one. A `pre_route` this router
+-- does not hold is warned about, and `route` is added.
 function _M.update_route(self, pre_route, route, opts)
     if pre_route == nil or route == nil then
         return "illegal argument."
@@ -292,29 +351,32 @@ function _M.update_route(self, pre_route, route, opts)
     if type(pre_route) ~= "table" or type(route) ~= "table" then
         error("invalid argument route", 2)
     end
+    local npm = no_param_match(opts)
     local old_id = id_of(self, pre_route)
     local old_idx = old_id and self.ids[old_id]
     if not old_idx then
-        return old_id and ("no route with id " .. old_id)
-            or "no such route (it has no id and is not a table this router added)"
+        warn("update_route: no route " .. (old_id and ('"' .. old_id .. '"') or "for this table")
+            .. " to update; the new route is added")
+        local ok, err = insert_route(self, route, npm)
+        if not ok then
+            error(err, 2)
+        end
+        return
     end
     local id = route.id ~= nil and tostring(route.id) or old_id
     if id ~= old_id then
         -- A new id: add the new route first, so a refusal changes nothing.
-        local ok, err = insert_route(self, route)
+        local ok, err = insert_route(self, route, npm)
         if not ok then
             error(err, 2)
         end
-        ok, err = remove_by_id(self, old_id)
-        if not ok then
-            return err
-        end
+        remove_by_id(self, old_id)
         if pre_route.id == nil then
             self.auto_ids[pre_route] = nil
         end
-        return nil
+        return
     end
-    local b, record = build_route(route, id, old_idx)
+    local b, record = build_route(route, id, old_idx, npm)
     if not b then
         error(record, 2)
     end
@@ -332,10 +394,11 @@ function _M.update_route(self, pre_route, route, opts)
     if pre_route ~= route and pre_route.id == nil then
         self.auto_ids[pre_route] = nil
     end
-    return nil
+    log_tolerated(self, route)
 end
 
--- delete_route(route): nil on success, else an error message.
+-- delete_route(route, opts): nil, or "illegal route" without a route. A
+-- route this router does not hold is warned about.
 function _M.delete_route(self, route, opts)
     if route == nil then
         return "illegal route"
@@ -348,13 +411,12 @@ function _M.delete_route(self, route, opts)
         error("invalid argument route", 2)
     end
     local id = id_of(self, route)
-    if not id then
-        return "no such route (it has no id and is not a table this router added)"
+    if not id or not self.ids[id] then
+        warn("delete_route: no route " .. (id and ('"' .. id .. '"') or "for this table")
+            .. " to delete")
+        return nil
     end
-    local ok, err = remove_by_id(self, id)
-    if not ok then
-        return err
-    end
+    remove_by_id(self, id)
     if route.id == nil then
         self.auto_ids[route] = nil
     end
@@ -365,168 +427,7 @@ end
 -- Matching
 -------------------------------------------------------------------------------
 
--- Callback state: one frame per match_with_callbacks call in progress
--- (a filter_fun may match again, on this router or another).
-local frames = {}
-local depth = 0
-
-local function index(t, k)
-    return t[k]
-end
-
-local function var_cb(_, name, name_len, value, value_len)
-    local f = frames[depth]
-    if f == nil or f.err ~= nil then
-        return 0
-    end
-    local vars = f.vars
-    if vars == nil then
-        return 0
-    end
-    local ok, v = pcall(index, vars, ffi_string(name, name_len))
-    if not ok then
-        f.err = v
-        return 0
-    end
-    local tv = type(v)
-    if tv == "number" or tv == "boolean" then
-        v = tostring(v)
-    elseif tv ~= "string" then
-        -- nil, ngx.null, or a table (a list for `has`: the C ABI passes text only)
-        return 0
-    end
-    local n = f.n_anchors + 1
-    f.n_anchors = n
-    f.anchors[n] = v
-    value[0] = ffi_cast("const uint8_t *", v)
-    value_len[0] = #v
-    return 1
-end
-
-local function filter_cb(_, value)
-    local f = frames[depth]
-    if f == nil or f.err ~= nil then
-        return false
-    end
-    local record = f.records[tonumber(value)]
-    local fn = record and record.filter_fun
-    if not fn then
-        return true
-    end
-    local ok, res
-    if f.nargs > 0 then
-        ok, res = pcall(fn, f.vars, f.opts, unpack(f.args, 1, f.nargs))
-    else
-        ok, res = pcall(fn, f.vars, f.opts)
-    end
-    if not ok then
-        f.err = res
-        return false
-    end
-    return res and true or false
-end
-
--- Made once per module: each ffi.cast callback is a permanent slot.
-local var_cb_c = ffi_cast("rr_var_fn", var_cb)
-local filter_cb_c = ffi_cast("rr_filter_fn", filter_cb)
-
--- Points `req` at the request's bytes. The strings stay referenced by
--- `path` and `opts` (and the frame, for http_host) while C reads them.
-local function fill_request(req, path, opts)
-    req.path = path
-    req.path_len = #path
-    local host = opts.host
-    if host then
-        req.host = host
-        req.host_len = #host
-    else
-        req.host = nil
-        req.host_len = 0
-    end
-    local method = opts.method
-    if method then
-        req.method = method
-        req.method_len = #method
-    else
-        req.method = nil
-        req.method_len = 0
-    end
-    local addr = opts.remote_addr
-    if addr then
-        req.remote_addr = addr
-        req.remote_addr_len = #addr
-    else
-        req.remote_addr = nil
-        req.remote_addr_len = 0
-    end
-    req.http_host = nil
-    req.http_host_len = 0
-end
-
--- Matching with the var and filter callbacks. Never compiled (jit.off).
--- Each nesting depth has its own rr_request and rr_match, so a filter_fun
--- that matches again (on any router) leaves the outer call's alone.
--- Returns the result code and the rr_match written.
-local function match_with_callbacks(self, path, opts, nargs, ...)
-    depth = depth + 1
-    local f = frames[depth]
-    if not f then
-        f = {
-            anchors = {},
-            args = {},
-            req = ffi_new("rr_request"),
-            m = ffi_new("rr_match"),
-        }
-        frames[depth] = f
-    end
-    local req, m = f.req, f.m
-    fill_request(req, path, opts)
-    local vars = opts.vars
-    if vars == nil and ngx then
-        vars = ngx.var
-    end
-    f.vars = vars
-    f.opts = opts
-    f.path = path
-    f.records = self.records
-    f.err = nil
-    f.n_anchors = 0
-    f.nargs = nargs
-    local args = f.args
-    for i = 1, nargs do
-        args[i] = select(i, ...)
-    end
-    if self.n_port_hosts > 0 and vars ~= nil then
-        local ok, hh = pcall(index, vars, "http_host")
-        if ok and type(hh) == "string" then
-            f.http_host = hh
-            req.http_host = hh
-            req.http_host_len = #hh
-        end
-    end
-
-    self.busy = self.busy + 1
-    local rc = lib.rr_router_match_with(self.handle, req, var_cb_c, nil, filter_cb_c, nil, m)
-    self.busy = self.busy - 1
-
-    local err = f.err
-    local anchors = f.anchors
-    for i = 1, f.n_anchors do
-        anchors[i] = nil
-    end
-    for i = 1, nargs do
-        args[i] = nil
-    end
-    f.vars, f.opts, f.path, f.records, f.err, f.http_host = nil, nil, nil, nil, nil, nil
-    depth = depth - 1
-    if err ~= nil then
-        error(err, 0)
-    end
-    return rc, m
-end
-jit.off(match_with_callbacks)
-
-local function fill_matched(m, path, opts, matched)
+local function fill_matched(m, record, path, opts, matched)
     clear_tab(matched)
     local pattern = ffi_string(m.pattern, m.pattern_len)
     matched._path = pattern
@@ -537,23 +438,21 @@ local function fill_matched(m, path, opts, matched)
     elseif kind == RR_HOST_WILDCARD then
         matched._host = "*" .. ffi_string(m.host_suffix, m.host_suffix_len)
     end
+    -- Like lua-resty-radixtree, a prefix pattern whose `*` is no whole
+    -- segment (`/aa*`) reports no `:ext`.
+    local hide_ext = record.hide_ext and record.hide_ext[pattern]
     for i = 0, tonumber(m.param_count) - 1 do
         local p = m.params[i]
         local name = ffi_string(p.name, p.name_len)
-        -- Like lua-resty-radixtree, only a bare `*` segment reports `:ext`
-        -- (`/aa*` reports none).
-        if name ~= ":ext" or #pattern == 1 or str_byte(pattern, -2) == SLASH then
+        if not hide_ext or name ~= ":ext" then
             matched[name] = str_sub(path, tonumber(p.start) + 1, tonumber(p["end"]))
         end
     end
 end
 
--- The record of the route `path` and `opts` match, or nil.
+-- The record of the route `path` and `opts` match; nil on a miss; nil and
+-- an error on a failure of the library.
 local function find(self, path, opts, nargs, ...)
-    local h = self.handle
-    if h == nil then
-        error("router is freed", 3)
-    end
     local rc, m
     if self.n_cb == 0 then
         -- No callbacks: compiled, allocation-free, one rr_request/rr_match per router.
@@ -572,7 +471,7 @@ local function find(self, path, opts, nargs, ...)
                 req.http_host_len = #hh
             end
         end
-        rc = lib.rr_router_match(h, req, m)
+        rc = lib.rr_router_match(self.handle, req, m)
     else
         rc, m = match_with_callbacks(self, path, opts, nargs, ...)
     end
@@ -588,32 +487,46 @@ local function find(self, path, opts, nargs, ...)
     end
     local record = self.records[tonumber(m.value)]
     if matched then
-        fill_matched(m, path, opts, matched)
+        fill_matched(m, record, path, opts, matched)
     end
     return record
 end
 
--- match(path, opts): the matched route's metadata, or nil.
+-- match(path, opts): the matched route's metadata, or one nil on a miss
+-- (`nil, "failed to match"` on a freed router, as lua-resty-radixtree).
 function _M.match(self, path, opts)
     if type(path) ~= "string" then
         error("invalid argument path", 2)
     end
+    if self.handle == nil then
+        return nil, "failed to match"
+    end
     local record, err = find(self, path, opts or empty_table, 0)
-    if not record then
+    if record then
+        return record.metadata
+    end
+    if err then
         return nil, err
     end
-    return record.metadata
+    return nil
 end
 
 -- dispatch(path, opts, ...): calls the matched route's handler(...) and
--- returns true; the extra arguments also reach filter_fun.
+-- returns true; one nil on a miss; nil and "missing handler" when the
+-- route has none. The extra arguments also reach filter_fun.
 function _M.dispatch(self, path, opts, ...)
     if type(path) ~= "string" then
         error("invalid argument path", 2)
     end
+    if self.handle == nil then
+        return nil, "failed to match"
+    end
     local record, err = find(self, path, opts or empty_table, select("#", ...), ...)
     if not record then
-        return nil, err
+        if err then
+            return nil, err
+        end
+        return nil
     end
     local handler = record.handler
     if type(handler) ~= "function" then

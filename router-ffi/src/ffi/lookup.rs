@@ -258,30 +258,48 @@ pub unsafe extern "C" fn rr_router_match_with(
     out: *mut rr_match,
 ) -> rr_result {
     ffi_panic_boundary(|| {
-        // SAFETY: the caller passes NULL or a live router nobody changes now.
-        let h = try_some!(unsafe { borrow::<rr_router>(router) });
-        // SAFETY: the caller passes NULL or a readable request.
-        let req = try_some!(unsafe { req.as_ref() });
-        if out.is_null() {
-            return rr_result::RR_NULL_PARAMETER;
-        }
-        // SAFETY: the caller promises the request's buffers are readable.
-        let request = try_some!(unsafe { to_request(req) });
         let c_vars = vars.map(|f| CVars { f, ctx: vars_ctx });
         let vars: &dyn Vars = match &c_vars {
             Some(v) => v,
             None => &NoVars,
         };
-        let mut accept = |value: &u64| match filter {
-            // SAFETY: calling the caller's filter as the header declares it.
-            Some(f) => unsafe { f(filter_ctx, *value) },
-            None => true,
-        };
-        let Some(m) = h.router.find_with(&request, vars, &mut accept) else {
-            return rr_result::RR_NO_MATCH;
-        };
-        // SAFETY: `out` is non-NULL and writable (the caller's promise).
-        try_some!(unsafe { write_out(out, to_match(&m)) });
-        rr_result::RR_OK
+        // SAFETY: the caller's promises, forwarded.
+        unsafe { match_request(router, req, vars, filter, filter_ctx, out) }
     })
+}
+
+/// The body of `rr_router_match_with` and `rr_router_match_values`, with
+/// the caller's variables as `vars`. One function for both, so that the
+/// lookup and `to_match` have one caller and stay inlined into it.
+///
+/// # Safety
+/// As `rr_router_match_with`.
+pub(super) unsafe fn match_request(
+    router: *const rr_router,
+    req: *const rr_request,
+    vars: &dyn Vars,
+    filter: rr_filter_fn,
+    filter_ctx: *mut c_void,
+    out: *mut rr_match,
+) -> rr_result {
+    // SAFETY: the caller passes NULL or a live router nobody changes now.
+    let h = try_some!(unsafe { borrow::<rr_router>(router) });
+    // SAFETY: the caller passes NULL or a readable request.
+    let req = try_some!(unsafe { req.as_ref() });
+    if out.is_null() {
+        return rr_result::RR_NULL_PARAMETER;
+    }
+    // SAFETY: the caller promises the request's buffers are readable.
+    let request = try_some!(unsafe { to_request(req) });
+    let mut accept = |value: &u64| match filter {
+        // SAFETY: calling the caller's filter as the header declares it.
+        Some(f) => unsafe { f(filter_ctx, *value) },
+        None => true,
+    };
+    let Some(m) = h.router.find_with(&request, vars, &mut accept) else {
+        return rr_result::RR_NO_MATCH;
+    };
+    // SAFETY: `out` is non-NULL and writable (the caller's promise).
+    try_some!(unsafe { write_out(out, to_match(&m)) });
+    rr_result::RR_OK
 }

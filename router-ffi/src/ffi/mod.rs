@@ -9,7 +9,8 @@
 //!
 //! Files by concern: `panic` (the barrier), `handle` (pointer casts and
 //! ownership), `result` (codes and error text), `route` (the route
-//! builder), `router` (the router and its changes), `lookup` (matching).
+//! builder), `router` (the router and its changes), `lookup` (matching),
+//! `values` (matching with typed variables).
 //!
 //! This module is the only place of the crate with `unsafe`; each unsafe
 //! block says why it is sound.
@@ -23,6 +24,7 @@ mod lookup;
 mod result;
 mod route;
 mod router;
+mod values;
 
 #[cfg(test)]
 mod tests;
@@ -34,13 +36,18 @@ pub use lookup::{
 pub use result::{rr_result, rr_result_name};
 pub use route::{
     rr_route, rr_route_add_host, rr_route_add_method, rr_route_add_path, rr_route_add_remote_addr,
-    rr_route_free, rr_route_new, rr_route_set_filter, rr_route_set_priority,
-    rr_route_set_vars_json,
+    rr_route_free, rr_route_new, rr_route_set_filter, rr_route_set_no_param_match,
+    rr_route_set_priority, rr_route_set_vars_json,
 };
 pub use router::{
     rr_router, rr_router_free, rr_router_insert, rr_router_last_error, rr_router_last_problem,
-    rr_router_len, rr_router_new, rr_router_remove, rr_router_update, rr_router_upsert,
-    RR_OPT_NO_PARAM_MATCH,
+    rr_router_last_warnings, rr_router_len, rr_router_new, rr_router_remove, rr_router_update,
+    rr_router_upsert, RR_OPT_NO_PARAM_MATCH, RR_OPT_TOLERANT,
+};
+
+pub use values::{
+    rr_router_match_values, rr_value, rr_value_fn, RR_VALUE_BOOL, RR_VALUE_LIST, RR_VALUE_MISSING,
+    RR_VALUE_NUMBER, RR_VALUE_OTHER, RR_VALUE_TEXT,
 };
 
 use std::ffi::c_char;

@@ -316,3 +316,24 @@ pub unsafe extern "C" fn rr_route_set_filter(route: *mut rr_route, filter: bool)
         rr_result::RR_OK
     })
 }
+
+/// Sets how this route's paths read `:` and `{`: with `true` as ordinary
+/// text, with `false` as params, whatever the router's
+/// `RR_OPT_NO_PARAM_MATCH` (which applies to routes that never call this).
+/// lua-resty-radixtree takes the option per added route. Returns `RR_OK`
+/// or `RR_NULL_PARAMETER`.
+///
+/// # Safety
+/// `route` NULL or a live builder used by nobody else.
+#[no_mangle]
+pub unsafe extern "C" fn rr_route_set_no_param_match(
+    route: *mut rr_route,
+    no_param_match: bool,
+) -> rr_result {
+    ffi_panic_boundary(|| {
+        // SAFETY: the caller passes NULL or a live builder nobody else uses.
+        let b = try_some!(unsafe { borrow_mut::<rr_route>(route) });
+        b.route.no_param_match = Some(no_param_match);
+        rr_result::RR_OK
+    })
+}

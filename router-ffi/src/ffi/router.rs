@@ -10,6 +10,14 @@ use crate::{Field, Options, Route, RouteError, Router};
 /// `rr_router_new` flag: `:` is ordinary text in path patterns.
 pub const RR_OPT_NO_PARAM_MATCH: u32 = 1;
 
+/// `rr_router_new` flag: tolerant mode (lua-resty-radixtree's). A path or
+/// vars comparison whose regex does not compile no longer refuses its
+/// route: the route is added, that path never matches, that comparison is
+/// always false, and `rr_router_last_warnings` says so. Without it (strict,
+/// the default) such a route is refused with `RR_INVALID_PATH` or
+/// `RR_INVALID_VARS`.
+pub const RR_OPT_TOLERANT: u32 = 2;
+
 /// A router of routes whose values are `uint64_t`.
 ///
 /// Created by `rr_router_new`, freed once by `rr_router_free`. Matching
@@ -82,8 +90,8 @@ impl RouterHandle {
     }
 }
 
-/// Creates an empty router and writes it to `*out`. `flags` is 0 or
-/// `RR_OPT_NO_PARAM_MATCH`; other bits are ignored.
+/// Creates an empty router and writes it to `*out`. `flags` is 0 or a sum
+/// of `RR_OPT_NO_PARAM_MATCH` and `RR_OPT_TOLERANT`; other bits are ignored.
 ///
 /// Returns `RR_OK` or `RR_NULL_PARAMETER`; `*out` is written only on
 /// `RR_OK`. The caller frees the router with `rr_router_free`.
@@ -98,6 +106,7 @@ pub unsafe extern "C" fn rr_router_new(flags: u32, out: *mut *mut rr_router) -> 
         }
         let opts = Options {
             no_param_match: flags & RR_OPT_NO_PARAM_MATCH != 0,
+            tolerant: flags & RR_OPT_TOLERANT != 0,
         };
         let handle = into_raw::<rr_router>(RouterHandle {
             router: Router::new(opts),
@@ -277,5 +286,39 @@ pub unsafe extern "C" fn rr_router_last_problem(
         let text = h.last.as_ref().map_or("", |l| l.problem.as_str());
         // SAFETY: the caller's promises for `buf` and `out_len`.
         unsafe { copy_text(text, buf, buf_len, out_len) }
+    })
+}
+
+/// Copies what tolerant mode (`RR_OPT_TOLERANT`) let pass in the last
+/// change (insert, update, upsert or remove) into `(buf, buf_len)`, one
+/// line per path or vars comparison (`route "7": field vars:
+/// ["arg_k","~~","[0"]: invalid regex ... (tolerated: this comparison is
+/// always false)`), lines joined by `\n`; its length goes to `*out_len`.
+/// Empty after a change that had nothing to tolerate, or that failed, and
+/// always in strict mode. The text stays until the next change.
+///
+/// Returns as `rr_router_last_error`.
+///
+/// # Safety
+/// As `rr_router_last_error`.
+#[no_mangle]
+pub unsafe extern "C" fn rr_router_last_warnings(
+    router: *const rr_router,
+    buf: *mut u8,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> rr_result {
+    ffi_panic_boundary(|| {
+        // SAFETY: the caller passes NULL or a live router.
+        let h = try_some!(unsafe { borrow::<rr_router>(router) });
+        let mut text = String::new();
+        for (i, t) in h.router.tolerated().iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            text.push_str(&t.to_string());
+        }
+        // SAFETY: the caller's promises for `buf` and `out_len`.
+        unsafe { copy_text(&text, buf, buf_len, out_len) }
     })
 }

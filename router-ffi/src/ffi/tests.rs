@@ -356,6 +356,7 @@ fn every_export_has_a_panic_barrier() {
         ("result.rs", include_str!("result.rs")),
         ("route.rs", include_str!("route.rs")),
         ("router.rs", include_str!("router.rs")),
+        ("values.rs", include_str!("values.rs")),
     ];
     let mut names = Vec::new();
     for (file, src) in sources {
@@ -378,7 +379,7 @@ fn every_export_has_a_panic_barrier() {
         let marked = src.matches(attr).count();
         assert_eq!(exports, marked, "{file}: an extern fn without {attr}");
     }
-    assert_eq!(names.len(), 22, "{names:?}");
+    assert_eq!(names.len(), 25, "{names:?}");
 }
 
 /// A `const rr_router *` matched from several threads at once.

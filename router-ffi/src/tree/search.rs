@@ -31,12 +31,9 @@ impl Tree {
         loop {
             let node = &self.nodes[n as usize];
             if node.is_group() {
-                let found = match self.follow(n, pos, path) {
-                    Walk::Nothing => None,
-                    Walk::Leaf(slot) => self.take(slot, host, accept),
-                    Walk::Fork { node, pos, inside } => {
-                        self.search(node, pos as usize, inside, path, host, accept)
-                    }
+                let found = match node.regex {
+                    NONE => self.group(n, pos, path, host, accept),
+                    rx => self.group_with_regex(n, rx, pos, path, host, accept),
                 };
                 if found.is_some() {
                     return found;
@@ -48,6 +45,71 @@ impl Tree {
             pos -= node.label.len();
             n = node.parent;
         }
+    }
+
+    /// The first entry of the tree's group at `n`, in key order, whose
+    /// pattern matches and which `accept` takes.
+    #[inline]
+    fn group<'r, F: FnMut(&Entry) -> bool>(
+        &'r self,
+        n: u32,
+        pos: usize,
+        path: &[u8],
+        host: &HostCtx<'_>,
+        accept: &mut F,
+    ) -> Option<Found<'r>> {
+        match self.follow(n, pos, path) {
+            Walk::Nothing => None,
+            Walk::Leaf(slot) => self.take(slot, host, accept),
+            Walk::Fork { node, pos, inside } => {
+                self.search(node, pos as usize, inside, path, host, accept)
+            }
+        }
+    }
+
+    /// [`Tree::group`] for a node that also holds regex patterns (slot
+    /// `rx`): one order for both, so each regex entry is offered to
+    /// `accept` (which runs its regex) just before the first tree entry
+    /// with a larger key, and the rest after the tree's last.
+    #[cold]
+    fn group_with_regex<'r, F: FnMut(&Entry) -> bool>(
+        &'r self,
+        n: u32,
+        rx: u32,
+        pos: usize,
+        path: &[u8],
+        host: &HostCtx<'_>,
+        accept: &mut F,
+    ) -> Option<Found<'r>> {
+        let slot = self.slots.get(rx as usize)?;
+        let mut next = slot.best_after(host, FIRST);
+        let mut won = None;
+        let found = {
+            let mut merged = |e: &Entry| {
+                while let Some(r) = next.filter(|r| r.0.key < e.key) {
+                    next = slot.best_after(host, r.0.key);
+                    if accept(r.0) {
+                        won = Some(r);
+                        return true;
+                    }
+                }
+                accept(e)
+            };
+            self.group(n, pos, path, host, &mut merged)
+        };
+        if won.is_some() {
+            return won;
+        }
+        if found.is_some() {
+            return found;
+        }
+        while let Some(r) = next {
+            if accept(r.0) {
+                return Some(r);
+            }
+            next = slot.best_after(host, r.0.key);
+        }
+        None
     }
 
     /// Follows the path from the group at `n` as long as one alternative

@@ -47,6 +47,32 @@ static int vars(void *ctx, const uint8_t *name, size_t name_len, const uint8_t *
   return 0;
 }
 
+/* Typed variables: tags = ["b", "a", 1], flag = true. */
+static int values(void *ctx, const uint8_t *name, size_t name_len, rr_value *out) {
+  static rr_value items[3];
+  (void)ctx;
+  if (out->kind != RR_VALUE_MISSING) return 0;
+  if (name_len == 4 && memcmp(name, "tags", 4) == 0) {
+    items[0].kind = RR_VALUE_TEXT;
+    items[0].text = (const uint8_t *)"b";
+    items[0].text_len = 1;
+    items[1] = items[0];
+    items[1].text = (const uint8_t *)"a";
+    items[2].kind = RR_VALUE_NUMBER;
+    items[2].number = 1;
+    out->kind = RR_VALUE_LIST;
+    out->items = items;
+    out->items_len = 3;
+    return 1;
+  }
+  if (name_len == 4 && memcmp(name, "flag", 4) == 0) {
+    out->kind = RR_VALUE_BOOL;
+    out->boolean = true;
+    return 1;
+  }
+  return 0;
+}
+
 /* Accepts every route value but the one ctx points to. */
 static bool filter(void *ctx, uint64_t value) { return value != *(const uint64_t *)ctx; }
 
@@ -179,6 +205,42 @@ int main(void) {
   rr_route_free(route);
   EXPECT(match_value(router, "/u/:id", NULL, NULL, NULL, NULL, &got), RR_OK);
   EXPECT(match_value(router, "/u/7", NULL, NULL, NULL, NULL, &got), RR_NO_MATCH);
+  /* ... unless the route says otherwise. */
+  EXPECT(rr_route_new(S("own"), 2, &route), RR_OK);
+  EXPECT(rr_route_add_path(route, S("/p/:id")), RR_OK);
+  EXPECT(rr_route_set_no_param_match(route, false), RR_OK);
+  EXPECT(rr_router_insert(router, route), RR_OK);
+  rr_route_free(route);
+  EXPECT(match_value(router, "/p/7", NULL, NULL, NULL, NULL, &got), RR_OK);
+  check(got == 2, "a route's own no_param_match", RR_OK);
+  rr_router_free(router);
+
+  /* Typed variables: `has` on a list, `==` on a boolean. */
+  EXPECT(rr_router_new(0, &router), RR_OK);
+  EXPECT(rr_route_new(S("has"), 1, &route), RR_OK);
+  EXPECT(rr_route_add_path(route, S("/has")), RR_OK);
+  EXPECT(rr_route_set_vars_json(route, S("[[\"tags\", \"has\", \"a\"], [\"flag\", true]]")), RR_OK);
+  EXPECT(rr_router_insert(router, route), RR_OK);
+  rr_route_free(route);
+  req.path = (const uint8_t *)"/has";
+  req.path_len = 4;
+  EXPECT(rr_router_match_values(router, &req, values, NULL, NULL, NULL, &m), RR_OK);
+  EXPECT(rr_router_match_values(router, &req, NULL, NULL, NULL, NULL, &m), RR_NO_MATCH);
+  rr_router_free(router);
+
+  /* Tolerant mode: the route is added, the warnings say what was let pass. */
+  EXPECT(rr_router_new(RR_OPT_TOLERANT, &router), RR_OK);
+  EXPECT(rr_route_new(S("tol"), 1, &route), RR_OK);
+  EXPECT(rr_route_add_path(route, S("/t")), RR_OK);
+  EXPECT(rr_route_set_vars_json(route, S("[[\"arg_k\", \"~~\", \"[0\"]]")), RR_OK);
+  EXPECT(rr_router_insert(router, route), RR_OK);
+  rr_route_free(route);
+  uint8_t warn[256];
+  EXPECT(rr_router_last_warnings(router, warn, sizeof warn, &len), RR_OK);
+  printf("warnings: %.*s\n", (int)len, (const char *)warn);
+  req.path = (const uint8_t *)"/t";
+  req.path_len = 2;
+  EXPECT(rr_router_match(router, &req, &m), RR_NO_MATCH);
 
   rr_router_free(router);
   printf("%s: %d failed\n", failures ? "FAILED" : "PASSED", failures);

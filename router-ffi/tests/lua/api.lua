@@ -29,7 +29,7 @@ do
         { { id = "m1", paths = "/a", metadata = 1, methods = { "get" } } })
     T.ok("bad method names it", m and m:find('"get"', 1, true), tostring(m))
     T.raises("bad path pattern", "field paths", radix.new,
-        { { paths = "/a/*/b", metadata = 1 } })
+        { { paths = "/a/:", metadata = 1 } })
     T.raises("bad host", "field hosts", radix.new,
         { { paths = "/a", metadata = 1, hosts = "a.*.com" } })
     T.raises("duplicate id", 'route "same": a route with this id already exists', radix.new, {
@@ -82,7 +82,16 @@ do
         { id = "r3" }, { id = "r2", paths = "/x", metadata = 1 })
     T.eq("taken-id update kept r3", rx:match("/three"), "r3")
     T.eq("update(nil)", rx:update_route(nil, {}), "illegal argument.")
-    T.ok("update of an unknown route", rx:update_route({ id = "zz" }, { id = "zz", paths = "/z", metadata = 1 }) ~= nil)
+    -- An unknown route to update: warned about, the new route is added.
+    local warned = {}
+    radix._log_warn = function(msg) warned[#warned + 1] = msg end
+    T.eq("update of an unknown route returns nothing",
+        select("#", rx:update_route({ id = "zz" }, { id = "zz", paths = "/z", metadata = "zz" })), 0)
+    T.eq("update of an unknown route adds it", rx:match("/z"), "zz")
+    T.eq("update of an unknown route warns", warned,
+        { 'resty.radixtree: update_route: no route "zz" to update; the new route is added' })
+    radix._log_warn = nil
+    T.eq("delete the added one", rx:delete_route({ id = "zz" }), nil)
 
     -- updates change conditions and callbacks too
     rx:update_route({ id = "r3" }, { id = "r3", paths = "/three", metadata = "r3v",
@@ -97,8 +106,12 @@ do
     T.eq("deleted", rx:match("/two"), nil)
     T.eq("deleted prefix", rx:match("/2/x"), nil)
     T.eq("len after delete", rx:len(), 1)
-    local err = rx:delete_route({ id = "r2" })
-    T.ok("delete unknown returns an error", type(err) == "string" and err:find("no route", 1, true), tostring(err))
+    -- lua-resty-radixtree returns nil for a route it does not hold (and logs).
+    local warned = {}
+    radix._log_warn = function(msg) warned[#warned + 1] = msg end
+    T.eq("delete unknown returns one nil", { n = select("#", rx:delete_route({ id = "r2" })) }, { n = 1 })
+    T.eq("delete unknown warns", warned, { 'resty.radixtree: delete_route: no route "r2" to delete' })
+    radix._log_warn = nil
     T.eq("delete(nil)", rx:delete_route(nil), "illegal route")
 
     -- routes without id: found again by their table
@@ -113,7 +126,10 @@ do
     T.eq("anonymous new", rx:match("/anon-new"), "anon-new")
     T.eq("anonymous delete by the new table", rx:delete_route(newer), nil)
     T.eq("anonymous deleted", rx:match("/anon-new"), nil)
-    T.ok("anonymous copy is unknown", rx:delete_route({ paths = "/anon", metadata = "anon2" }) ~= nil)
+    radix._log_warn = function() end
+    T.eq("anonymous copy is unknown", rx:delete_route({ paths = "/anon", metadata = "anon2" }), nil)
+    T.eq("anonymous copy is not deleted", rx:match("/anon"), "anon2")
+    radix._log_warn = nil
     T.eq("anonymous delete", rx:delete_route(anon2), nil)
     T.eq("len at the end", rx:len(), 1)
 
@@ -189,8 +205,9 @@ end
 -- free and GC
 do
     local rx = radix.new({ { paths = "/a", metadata = 1 } })
-    rx:free()
-    T.raises("match after free", "router is freed", rx.match, rx, "/a")
+    T.eq("free returns nothing", select("#", rx:free()), 0)
+    T.eq("match after free", { rx:match("/a") }, { nil, "failed to match" })
+    T.eq("dispatch after free", { rx:dispatch("/a") }, { nil, "failed to match" })
     rx:free()
     T.ok("free twice is fine", true)
     T.raises("add after free", "router is freed", rx.add_route, rx, { paths = "/b", metadata = 1 })

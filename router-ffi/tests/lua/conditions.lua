@@ -149,6 +149,10 @@ T.routing(radix, {
     vars_case("has with a text variable is false", { { "arg_tags", "has", "x" } }, {
         { { arg_tags = "x" }, false },
     }),
+    vars_case("has with a list variable", { { "arg_tags", "has", "x" } }, {
+        { { arg_tags = { "w", "x" } }, true }, { { arg_tags = { "w" } }, false },
+        { { arg_tags = {} }, false }, { {}, false },
+    }),
     vars_case("rules are ANDed", { { "arg_a", "1" }, { "arg_b", "2" } }, {
         { { arg_a = "1", arg_b = "2" }, true }, { { arg_a = "1", arg_b = "3" }, false },
     }),
@@ -174,23 +178,6 @@ T.routing(radix, {
     }),
     vars_case("empty vars hold", {}, { { {}, true } }),
 })
-
--- A known difference from lua-resty-radixtree (docs/router.md, "Differences
--- from lua-resty-radixtree"): the C ABI's rr_var_fn passes text only, so a
--- table (list) variable reads as missing and `has` never holds on it, where
--- lua-resty-radixtree matches. Asserted as it is: when it starts to match,
--- this fails, and the case belongs in the vars table above (with the
--- difference struck from docs/router.md).
-do
-    local rx = radix.new({ { paths = "/has", vars = { { "arg_tags", "has", "x" } }, metadata = "has" } })
-    local got = rx:match("/has", { vars = { arg_tags = { "w", "x" } } })
-    if got == "has" then
-        T.fail("has with a list variable (known difference)",
-            "now matches as lua-resty-radixtree does: move it into the vars cases, update docs/router.md")
-    else
-        T.eq("has with a list variable never holds (known difference)", got, nil)
-    end
-end
 
 -- A vars route that fails falls through to the next candidate.
 do

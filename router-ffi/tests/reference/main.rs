@@ -1,9 +1,10 @@
 //! Property tests against a naive reference matcher.
 //!
 //! The reference implements [`docs/router.md`](../../docs/router.md) literally: it
-//! turns each path pattern into a regex (as lua-resty-radixtree does, but
-//! with literal text escaped), keeps every route in a plain list, and for a
-//! request sorts all the path entries that match:
+//! turns each path pattern into a regex (a param pattern as lua-resty-radixtree
+//! does, its text keeping its regex meaning; an exact or prefix pattern with
+//! its text escaped), keeps every route in a plain list, and for a request
+//! sorts all the path entries that match:
 //!
 //! 1. exact patterns first (higher priority, then the one added first);
 //! 2. then the others by literal prefix length (longest first), priority
@@ -46,6 +47,11 @@ const SEGMENTS: &[&str] = &[
     "a*b",
     "x{y}",
     "abc",
+    // Text with a regex meaning in a param pattern.
+    "ab?",
+    "a.b",
+    "(a|ab)",
+    "b+",
 ];
 const HOSTS: &[&str] = &[
     "a.com",
@@ -72,7 +78,7 @@ const REQ_HOSTS: &[&str] = &[
 const REQ_METHODS: &[&str] = &["GET", "POST", "PURGE", "BREW", "get"];
 const REQ_ADDRS: &[&str] = &["10.1.1.1", "::1", "192.168.1.1", "::ffff:10.1.1.1"];
 const REQ_SEGMENTS: &[&str] = &[
-    "a", "b", "ab", "aab", "1", "12", "x", "", "a:b", "a*b", "x{y}",
+    "a", "b", "ab", "aab", "1", "12", "x", "", "a:b", "a*b", "x{y}", "ab?", "a.b", "aXb", "bbb",
 ];
 const VALUES: &[&str] = &["1", "a", "12", "zz", "ab", "b"];
 const RESTS: &[&str] = &["", "a", "a/b", "1/", "/"];
@@ -112,7 +118,7 @@ fn pattern() -> impl Strategy<Value = String> {
                 4 => p.push_str("/*"),
                 5 => p.push_str("/*rest"),
                 6 if p.is_empty() => p.push('*'),
-                // Refused by both: a catch-all that is not the last segment.
+                // A catch-all in the middle: any bytes (a regex pattern).
                 6 => p.push_str("/*/a"),
                 _ => {}
             }
@@ -441,7 +447,10 @@ proptest! {
         reqs in prop::collection::vec(rq(), 1..24),
         no_param_match in prop::bool::weighted(0.1),
     ) {
-        let opts = Options { no_param_match };
+        let opts = Options {
+            no_param_match,
+            ..Options::default()
+        };
         let mut router = Router::new(opts);
         let mut model = Model::new(no_param_match);
         for (k, s) in specs.iter().enumerate() {

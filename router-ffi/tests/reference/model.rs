@@ -8,7 +8,10 @@ use super::*;
 #[derive(Debug)]
 pub(super) struct RefPath {
     text: String,
+    /// Anchored at the start only: its first match must be the whole path.
     regex: Regex,
+    /// Text a path must start with (the literal prefix, compared as text).
+    prefix: Vec<u8>,
     /// Param names with the regex each value must match in full, if any.
     params: Vec<(String, Option<Regex>)>,
     exact: bool,
@@ -19,54 +22,97 @@ pub(super) fn escape(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("\\x{b:02x}")).collect()
 }
 
+/// PCRE text as Rust regex text: a `{` that opens no `{n}`, `{n,}`,
+/// `{n,m}` is literal in PCRE and escaped here.
+fn pcre_text(t: &str) -> String {
+    let counted = Regex::new(r"^\{[0-9]+(,[0-9]*)?\}").unwrap();
+    let mut out = String::new();
+    let mut escaped = false;
+    for (i, c) in t.char_indices() {
+        if !escaped && c == '{' && !counted.is_match(&t.as_bytes()[i..]) {
+            out.push('\\');
+        }
+        escaped = !escaped && c == '\\';
+        out.push(c);
+    }
+    out
+}
+
 /// docs/router.md's path grammar, segment by segment; `None` when refused.
+///
+/// A pattern with a param (`:name`, `{name:re}`) or a `*` segment other
+/// than a bare last one is a regex built from its segments, as
+/// lua-resty-radixtree builds it: text kept as regex, segments joined by
+/// `\/`; it matches a path that starts with its literal prefix (as text)
+/// and whose first regex match is the whole path. Any other pattern is
+/// text: exact, or a prefix when it ends in `*`.
 pub(super) fn compile_path(text: &str, no_param_match: bool) -> Option<RefPath> {
     if text.is_empty() {
         return None;
     }
     let segs: Vec<&str> = text.split('/').collect();
+    let last = segs.len() - 1;
+    let param = |seg: &str| !no_param_match && seg.starts_with(':');
+    fn braced(seg: &str, no_param_match: bool) -> Option<(&str, &str)> {
+        let b = seg
+            .strip_prefix('{')
+            .and_then(|s| s.strip_suffix('}'))
+            .and_then(|s| s.split_once(':'));
+        b.filter(|_| !no_param_match)
+    }
+    let dynamic = segs.iter().enumerate().any(|(i, seg)| {
+        param(seg)
+            || braced(seg, no_param_match).is_some()
+            || (seg.starts_with('*') && (i != last || *seg != "*"))
+    });
+    if !dynamic {
+        let (regex, params, lit) = match text.strip_suffix('*') {
+            Some(lit) => (
+                format!("(?s-u)^{}(?P<m0>.*)$", escape(lit.as_bytes())),
+                vec![(":ext".to_string(), None)],
+                lit,
+            ),
+            None => (format!("(?s-u)^{}$", escape(text.as_bytes())), vec![], text),
+        };
+        return Some(RefPath {
+            text: text.to_string(),
+            regex: Regex::new(&regex).unwrap(),
+            prefix: Vec::new(),
+            exact: params.is_empty(),
+            params,
+            literal_prefix: lit.len(),
+        });
+    }
     let mut pieces = Vec::new();
     let mut params = Vec::new();
     let mut literal_prefix: Option<usize> = None;
     let mut offset = 0;
-    for (i, seg) in segs.iter().enumerate() {
-        let last = i == segs.len() - 1;
-        let braced = seg
-            .strip_prefix('{')
-            .and_then(|s| s.strip_suffix('}'))
-            .and_then(|s| s.split_once(':'));
-        let dynamic_at = if !no_param_match && seg.starts_with(':') {
+    for seg in &segs {
+        let dynamic_at = if param(seg) {
             let name = &seg[1..];
             if name.is_empty() {
                 return None;
             }
+            pieces.push(format!("(?P<m{}>[^/]+)", params.len()));
             params.push((name.to_string(), None));
-            pieces.push("([^/]+)".to_string());
             Some(offset)
-        } else if let (false, Some((name, re))) = (no_param_match, braced) {
+        } else if let Some((name, re)) = braced(seg, no_param_match) {
             if name.is_empty() {
                 return None;
             }
+            pieces.push(format!("(?P<m{}>[^/]+)", params.len()));
             params.push((
                 name.to_string(),
                 Some(Regex::new(&format!("^(?:{re})$")).ok()?),
             ));
-            pieces.push("([^/]+)".to_string());
             Some(offset)
         } else if let Some(name) = seg.strip_prefix('*') {
-            if !last {
-                return None;
-            }
             let name = if name.is_empty() { ":ext" } else { name };
+            pieces.push(format!("(?P<m{}>(?s:.*))", params.len()));
             params.push((name.to_string(), None));
-            pieces.push("(.*)".to_string());
             Some(offset)
-        } else if let (true, Some(lit)) = (last, seg.strip_suffix('*')) {
-            params.push((":ext".to_string(), None));
-            pieces.push(format!("{}(.*)", escape(lit.as_bytes())));
-            Some(offset + lit.len())
         } else {
-            pieces.push(escape(seg.as_bytes()));
+            pieces.push(pcre_text(seg));
             None
         };
         if literal_prefix.is_none() {
@@ -74,22 +120,34 @@ pub(super) fn compile_path(text: &str, no_param_match: bool) -> Option<RefPath> 
         }
         offset += seg.len() + 1;
     }
-    let regex = Regex::new(&format!("(?s-u)^{}$", pieces.join("/"))).unwrap();
+    let literal_prefix = literal_prefix.unwrap_or(text.len());
+    // A regex Rust cannot compile: the route is refused (strict mode).
+    let regex = regex::bytes::RegexBuilder::new(&format!("^(?:{})", pieces.join("\\/")))
+        .unicode(false)
+        .build()
+        .ok()?;
     Some(RefPath {
         text: text.to_string(),
         regex,
-        exact: params.is_empty(),
+        prefix: text.as_bytes()[..literal_prefix].to_vec(),
+        exact: false,
         params,
-        literal_prefix: literal_prefix.unwrap_or(text.len()),
+        literal_prefix,
     })
 }
 
 impl RefPath {
     fn matches(&self, path: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
+        if !path.starts_with(&self.prefix) {
+            return None;
+        }
         let caps = self.regex.captures(path)?;
+        if caps.get(0)?.end() != path.len() {
+            return None;
+        }
         let mut out = Vec::new();
         for (i, (name, re)) in self.params.iter().enumerate() {
-            let v = caps.get(i + 1).unwrap().as_bytes();
+            let v = caps.name(&format!("m{i}"))?.as_bytes();
             if re.as_ref().is_some_and(|re| !re.is_match(v)) {
                 return None;
             }
@@ -306,10 +364,17 @@ fn reference_follows_router_md() {
     assert_eq!(find(&m, "/aa"), ext("r2", ""));
     assert_eq!(find(&m, "/aa/bb"), ext("r2", "/bb"));
     assert_eq!(find(&m, "/bar"), ext("r0", "bar"));
-    assert!(compile_path("/a/*/b", false).is_none());
+    let p = compile_path("/a/*/b", false).unwrap();
+    assert_eq!(
+        p.matches(b"/a/x/y/b"),
+        Some(vec![(":ext".into(), b"x/y".to_vec())])
+    );
     let p = compile_path("/:id/v1.0", false).unwrap();
-    assert!(p.matches(b"/5/v1.0").is_some() && p.matches(b"/5/v1X0").is_none());
+    assert!(p.matches(b"/5/v1.0").is_some() && p.matches(b"/5/v1X0").is_some());
+    let p = compile_path("/n/:id/x?", false).unwrap();
+    assert!(p.matches(b"/n/5/x").is_some() && p.matches(b"/n/5/").is_some());
     assert!(compile_path("/foo:bar", false).unwrap().exact);
+    assert!(compile_path("/a*b/c", false).unwrap().exact);
     assert!(host_holds("*.foo.com", Some("a.b.foo.com"), None));
     assert!(!host_holds("*.foo.com", Some("foo.com"), None));
     assert!(host_holds(

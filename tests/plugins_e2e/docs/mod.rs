@@ -8,9 +8,15 @@
 //! rows of a table run in order (counters carry over from row to row) and
 //! every failing row is reported, named by its doc example.
 
+mod basic_auth;
+mod consumer_restriction;
 mod cors;
+mod hmac_auth;
+mod jwt_auth;
 mod key_auth;
+mod limit_conn;
 mod limit_count;
+mod limit_req;
 mod prometheus;
 mod proxy_rewrite;
 mod request_id_ip;

@@ -36,6 +36,8 @@ pub struct GatewayBuilder {
     /// Libraries copied into `plugins/`, when the gateway has plugins.
     plugins: Option<Vec<PathBuf>>,
     enabled: Option<Vec<String>>,
+    /// Lines added to the `gateway:` section.
+    gateway: String,
     /// Lines added to the `plugins:` section.
     plugins_yaml: String,
 }
@@ -51,8 +53,17 @@ impl GatewayBuilder {
             admin: None,
             plugins: None,
             enabled: None,
+            gateway: String::new(),
             plugins_yaml: String::new(),
         }
+    }
+
+    /// Adds `lines` (YAML indented by two spaces, each ending in a newline)
+    /// to the `gateway:` section; a key set here wins over the builder's
+    /// own (`header_read_timeout: 2`, ...).
+    pub fn gateway_yaml(mut self, lines: &str) -> GatewayBuilder {
+        self.gateway.push_str(lines);
+        self
     }
 
     /// `gateway.worker_threads` (2 unless set).
@@ -154,10 +165,20 @@ impl GatewayBuilder {
     }
 
     fn config_yaml(&self, port: u16, admin: Option<u16>, metrics: Option<u16>) -> String {
+        let mut own = String::new();
+        for line in [
+            "header_read_timeout: 2",
+            "upstream_connect_timeout: 2",
+            "upstream_read_timeout: 5",
+        ] {
+            let key = line.split(':').next().unwrap_or_default();
+            if !self.gateway.contains(&format!("  {key}:")) {
+                let _ = writeln!(own, "  {line}");
+            }
+        }
         let mut c = format!(
-            "gateway:\n  listen: [\"127.0.0.1:{port}\"]\n  worker_threads: {}\n  log_level: {}\n  \
-             header_read_timeout: 2\n  upstream_connect_timeout: 2\n  upstream_read_timeout: 5\n{}",
-            self.workers, self.log_level, self.source
+            "gateway:\n  listen: [\"127.0.0.1:{port}\"]\n  worker_threads: {}\n  log_level: {}\n{own}{}{}",
+            self.workers, self.log_level, self.gateway, self.source
         );
         if let Some(metrics) = metrics {
             c.push_str("plugins:\n  dir: plugins\n");

@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 20] = [
+pub const PLUGINS: [&str; 26] = [
     "template",
     "noop",
     "request-id",
@@ -28,6 +28,12 @@ pub const PLUGINS: [&str; 20] = [
     "test-version-a",
     "test-version-b",
     "test-panic-abort",
+    "limit-req",
+    "limit-conn",
+    "basic-auth",
+    "jwt-auth",
+    "hmac-auth",
+    "consumer-restriction",
     "test-batch",
 ];
 

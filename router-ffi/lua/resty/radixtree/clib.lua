@@ -77,6 +77,18 @@ typedef struct rr_match {
 typedef int (*rr_var_fn)(void *ctx, const uint8_t *name, size_t name_len, const uint8_t **value, size_t *value_len);
 typedef bool (*rr_filter_fn)(void *ctx, uint64_t value);
 
+typedef struct rr_value {
+  uint32_t kind;
+  const uint8_t *text;
+  size_t text_len;
+  double number;
+  bool boolean;
+  const struct rr_value *items;
+  size_t items_len;
+} rr_value;
+
+typedef int (*rr_value_fn)(void *ctx, const uint8_t *name, size_t name_len, struct rr_value *out);
+
 const char *rr_result_name(uint32_t result);
 const char *rr_version(void);
 
@@ -92,6 +104,7 @@ rr_result rr_route_add_remote_addr(rr_route *route, const uint8_t *addr, size_t 
 rr_result rr_route_set_vars_json(rr_route *route, const uint8_t *json, size_t json_len);
 rr_result rr_route_set_priority(rr_route *route, int32_t priority);
 rr_result rr_route_set_filter(rr_route *route, bool filter);
+rr_result rr_route_set_no_param_match(rr_route *route, bool no_param_match);
 
 rr_result rr_router_insert(rr_router *router, const rr_route *route);
 rr_result rr_router_update(rr_router *router, const rr_route *route);
@@ -101,9 +114,11 @@ size_t rr_router_len(const rr_router *router);
 
 rr_result rr_router_last_error(const rr_router *router, uint8_t *buf, size_t buf_len, size_t *out_len);
 rr_result rr_router_last_problem(const rr_router *router, uint8_t *buf, size_t buf_len, size_t *out_len);
+rr_result rr_router_last_warnings(const rr_router *router, uint8_t *buf, size_t buf_len, size_t *out_len);
 
 rr_result rr_router_match(const rr_router *router, const rr_request *request, rr_match *out);
 rr_result rr_router_match_with(const rr_router *router, const rr_request *request, rr_var_fn vars, void *vars_ctx, rr_filter_fn filter, void *filter_ctx, rr_match *out);
+rr_result rr_router_match_values(const rr_router *router, const rr_request *request, rr_value_fn vars, void *vars_ctx, rr_filter_fn filter, void *filter_ctx, rr_match *out);
 ]]
 
 -- Another copy of this module (loaded under a second name) may have

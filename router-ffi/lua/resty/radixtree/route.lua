@@ -12,7 +12,13 @@ local ffi_gc = ffi.gc
 local type = type
 local ipairs = ipairs
 local str_find = string.find
+local str_byte = string.byte
+local str_gmatch = string.gmatch
 local floor = math.floor
+
+local SLASH = str_byte("/")
+local STAR = str_byte("*")
+local COLON = str_byte(":")
 
 local RR_OK = 0
 
@@ -69,9 +75,30 @@ local function has_port_host(hosts)
     return false
 end
 
+-- True for a prefix pattern whose `*` ends a segment it does not fill
+-- (`/aa*`), where lua-resty-radixtree reports no `:ext`: a pattern with no
+-- param and no other `*` segment (the rule of the router's Pattern::parse).
+local function hides_ext(p, npm)
+    local n = #p
+    if n < 2 or str_byte(p, n) ~= STAR or str_byte(p, n - 1) == SLASH then
+        return false
+    end
+    for seg in str_gmatch(p, "[^/]+") do
+        local first = str_byte(seg)
+        if first == STAR then
+            return false
+        end
+        if not npm and (first == COLON or (str_find(seg, "^{.*:.*}$"))) then
+            return false
+        end
+    end
+    return true
+end
+
 -- Checks `route` and compiles it into a route builder (freed by the caller,
--- or by the GC if an error escapes). Returns builder, record or nil, error.
-local function build_route(route, id, value)
+-- or by the GC if an error escapes); `npm` is its no_param_match. Returns
+-- builder, record or nil, error.
+local function build_route(route, id, value, npm)
     if type(route) ~= "table" then
         return nil, "invalid argument route"
     end
@@ -130,6 +157,9 @@ local function build_route(route, id, value)
         if rc == RR_OK and filter_fun then
             rc = lib.rr_route_set_filter(b, true)
         end
+        if rc == RR_OK then
+            rc = lib.rr_route_set_no_param_match(b, npm and true or false)
+        end
         if rc ~= RR_OK then
             ok, err = nil, "invalid route: " .. result_name(rc)
         end
@@ -139,12 +169,20 @@ local function build_route(route, id, value)
         lib.rr_route_free(b)
         return nil, err
     end
+    local hide_ext
+    for _, p in ipairs(paths) do
+        if hides_ext(p, npm) then
+            hide_ext = hide_ext or {}
+            hide_ext[p] = true
+        end
+    end
     local record = {
         metadata = route.metadata,
         handler = route.handler,
         filter_fun = filter_fun,
         cb = (vars_json ~= nil or filter_fun ~= nil) and 1 or 0,
         port_host = has_port_host(route.hosts) and 1 or 0,
+        hide_ext = hide_ext,
     }
     return b, record
 end

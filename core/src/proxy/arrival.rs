@@ -1,0 +1,126 @@
+//! The arrival step, before any other step reads the request: a request
+//! whose `Host` is ambiguous gets 400 (two `Host` headers, or one that
+//! disagrees with an absolute-form target: the router and the node could
+//! read different hosts); a body declared larger than
+//! `client_max_body_size` gets 413 before any of it is read; the
+//! hop-by-hop headers, and those the client's `Connection` names, are
+//! removed once, here, so that no client can remove what a plugin sets
+//! later; and `X-Forwarded-*` / `X-Real-IP` are kept only from
+//! `trusted_addresses`.
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, StatusCode};
+
+use super::client_body::ClientBody;
+use super::exchange::Exchange;
+use super::headers::strip_hop_by_hop;
+use super::respond::{self, Answer, Body};
+use super::upgrade;
+
+/// The incoming headers that say who the client is, believed only from
+/// trusted addresses.
+const FORWARDED: [HeaderName; 5] = [
+    HeaderName::from_static("x-forwarded-for"),
+    HeaderName::from_static("x-forwarded-proto"),
+    HeaderName::from_static("x-forwarded-host"),
+    HeaderName::from_static("x-forwarded-port"),
+    HeaderName::from_static("x-real-ip"),
+];
+
+/// Checks and cleans `req` as it arrives; the answer when it is refused.
+pub fn admit(ex: &mut Exchange<'_>, req: &mut Request<ClientBody>) -> Result<(), Answer> {
+    if let Err(why) = check_host(req) {
+        tracing::info!(client = %ex.conn.remote, why, "request refused");
+        return Err(Box::new(closing(
+            StatusCode::BAD_REQUEST,
+            "400 Bad Request",
+        )));
+    }
+    if req.body().declared_too_large() {
+        let msg = "413 Request Entity Too Large";
+        return Err(Box::new(closing(StatusCode::PAYLOAD_TOO_LARGE, msg)));
+    }
+    ex.websocket = upgrade::websocket_requested(req.headers());
+    strip_hop_by_hop(req.headers_mut());
+    let ip = ex.conn.remote.ip();
+    if !ex.worker.trusted.iter().any(|t| t.contains(&ip)) {
+        drop_forwarded(req.headers_mut());
+    }
+    Ok(())
+}
+
+/// Why the request's host is ambiguous, if it is.
+fn check_host<B>(req: &Request<B>) -> Result<(), &'static str> {
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    let host = hosts.next();
+    if hosts.next().is_some() {
+        return Err("more than one Host header");
+    }
+    match (host, req.uri().authority()) {
+        (Some(h), Some(target)) if !same_authority(h.as_bytes(), target.as_str().as_bytes()) => {
+            Err("Host disagrees with the absolute-form target")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether two `host[:port]` say the same (case aside, `:80` being the
+/// default port of the `http` this listener speaks).
+fn same_authority(a: &[u8], b: &[u8]) -> bool {
+    let bare = |v: &'static [u8], x: &[u8]| x.strip_suffix(v).map(<[u8]>::to_vec);
+    let norm = |x: &[u8]| bare(b":80", x).unwrap_or_else(|| x.to_vec());
+    norm(a).eq_ignore_ascii_case(&norm(b))
+}
+
+/// Removes what an untrusted client claimed about who it is.
+fn drop_forwarded(headers: &mut HeaderMap) {
+    for name in &FORWARDED {
+        headers.remove(name);
+    }
+}
+
+/// An error answer after which the connection closes (the request's body
+/// is not read).
+pub fn closing(status: StatusCode, msg: &str) -> Response<Body> {
+    let mut resp = respond::error(status, msg);
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(target: &str, hosts: &[&str]) -> Request<()> {
+        let mut b = Request::builder().uri(target);
+        for h in hosts {
+            b = b.header("host", *h);
+        }
+        b.body(()).expect("request")
+    }
+
+    #[test]
+    fn one_host_that_agrees_with_the_target() {
+        assert!(check_host(&req("/a", &["a.com"])).is_ok());
+        assert!(check_host(&req("/a", &[])).is_ok());
+        assert!(check_host(&req("http://A.com/a", &["a.com:80"])).is_ok());
+        assert!(check_host(&req("http://a.com:8080/a", &["a.com:8080"])).is_ok());
+        assert!(check_host(&req("http://a.com/a", &[])).is_ok());
+        assert!(check_host(&req("/a", &["a.com", "b.com"])).is_err());
+        assert!(check_host(&req("/a", &["a.com", "a.com"])).is_err());
+        assert!(check_host(&req("http://a.com/a", &["b.com"])).is_err());
+        assert!(check_host(&req("http://a.com:81/a", &["a.com"])).is_err());
+    }
+
+    #[test]
+    fn untrusted_forwarded_headers_go() {
+        let mut h = HeaderMap::new();
+        for name in &FORWARDED {
+            h.insert(name, HeaderValue::from_static("6.6.6.6"));
+        }
+        h.insert("x-keep", HeaderValue::from_static("1"));
+        drop_forwarded(&mut h);
+        assert_eq!(h.len(), 1, "{h:?}");
+    }
+}
