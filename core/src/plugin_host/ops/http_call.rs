@@ -61,6 +61,7 @@ struct Prepared {
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    framing: ReqFraming,
 }
 
 /// Checks the call's URL, method and headers; the request as it goes out.
@@ -110,11 +111,11 @@ fn prepare(call: &HttpCall) -> Result<Prepared, String> {
             .map_err(|_| format!("url: host {host:?} is not a valid Host header"))?;
         headers.insert(HOST, value);
     }
-    let sends_body =
-        !call.body.is_empty() || matches!(method, Method::POST | Method::PUT | Method::PATCH);
-    if sends_body {
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(call.body.len()));
-    }
+    // The host frames the body (an empty POST, PUT or PATCH says length 0).
+    let framing = match call.body.len() {
+        0 => ReqFraming::None,
+        n => ReqFraming::Length(n as u64),
+    };
     let key = PoolKey::new(tls, dialled, tls.then(|| bare.clone()));
     Ok(Prepared {
         tls,
@@ -124,6 +125,7 @@ fn prepare(call: &HttpCall) -> Result<Prepared, String> {
         method,
         uri,
         headers,
+        framing,
     })
 }
 
@@ -142,16 +144,11 @@ async fn exchange(call: &HttpCall, budget: Duration) -> Result<HttpAnswer, Strin
     let req = prepare(call)?;
     let pool = POOLS.with(|p| p[usize::from(call.verify_tls)].clone());
     let mut head = BytesMut::with_capacity(256);
-    let framing = if req.headers.contains_key(CONTENT_LENGTH) {
-        ReqFraming::Length
-    } else {
-        ReqFraming::None
-    };
     wire::encode_request(
         &req.method,
         &req.uri,
         &req.headers,
-        framing,
+        req.framing,
         false,
         &mut head,
     );
@@ -357,14 +354,7 @@ mod tests {
     fn head(c: &HttpCall) -> String {
         let p = prepare(c).expect("a valid call");
         let mut out = BytesMut::new();
-        wire::encode_request(
-            &p.method,
-            &p.uri,
-            &p.headers,
-            ReqFraming::None,
-            false,
-            &mut out,
-        );
+        wire::encode_request(&p.method, &p.uri, &p.headers, p.framing, false, &mut out);
         String::from_utf8_lossy(&out).into_owned()
     }
 
