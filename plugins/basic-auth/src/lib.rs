@@ -177,10 +177,7 @@ impl Plugin for BasicAuth {
             Err(failure) => match &self.config.anonymous_consumer {
                 None => return Self::unauthorized(failure),
                 Some(anonymous) if lookup::consumer_exists(&self.host, anonymous) => {
-                    lookup::Holder {
-                        username: anonymous.clone(),
-                        credential: None,
-                    }
+                    lookup::Holder::consumer(anonymous)
                 }
                 Some(anonymous) => {
                     self.host.log(

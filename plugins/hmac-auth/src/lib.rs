@@ -223,10 +223,7 @@ impl Plugin for HmacAuth {
                     return Self::unauthorized(&message);
                 }
                 Some(anonymous) if lookup::consumer_exists(&self.host, anonymous) => {
-                    lookup::Holder {
-                        username: anonymous.clone(),
-                        credential: None,
-                    }
+                    lookup::Holder::consumer(anonymous)
                 }
                 Some(anonymous) => {
                     self.host.log(

@@ -226,10 +226,7 @@ impl Plugin for JwtAuth {
             Err(message) => match &self.config.anonymous_consumer {
                 None => return self.unauthorized(message),
                 Some(anonymous) if lookup::consumer_exists(&self.host, anonymous) => {
-                    lookup::Holder {
-                        username: anonymous.clone(),
-                        credential: None,
-                    }
+                    lookup::Holder::consumer(anonymous)
                 }
                 Some(anonymous) => {
                     self.host.log(

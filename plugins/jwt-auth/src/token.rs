@@ -3,6 +3,7 @@
 //! taking it out of the request (`hide_credentials`).
 
 use radixgate_plugin::Ctx;
+use radixgate_plugin_auth_common::{decode_query_value, query_without};
 
 /// Where the token was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,46 +88,4 @@ pub fn cookies_without(cookies: &str, name: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// `query` without the arguments named `name`.
-pub fn query_without(query: &str, name: &str) -> String {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty() && pair.split_once('=').map_or(*pair, |p| p.0) != name)
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// Percent-decodes a query value (`+` is a space); invalid escapes are
-/// kept as they are.
-pub fn decode_query_value(raw: &str) -> String {
-    if !raw.bytes().any(|b| b == b'%' || b == b'+') {
-        return raw.to_string();
-    }
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = |b: u8| (b as char).to_digit(16);
-                match (
-                    bytes.get(i + 1).copied().and_then(hex),
-                    bytes.get(i + 2).copied().and_then(hex),
-                ) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -53,13 +53,6 @@ fn default_realm() -> String {
     "key".into()
 }
 
-/// APISIX's request headers naming the consumer to the node.
-const CONSUMER_HEADERS: [&str; 3] = [
-    "X-Consumer-Username",
-    "X-Credential-Identifier",
-    "X-Consumer-Custom-Id",
-];
-
 /// One config's authenticator.
 pub struct KeyAuth {
     host: Host,
@@ -116,11 +109,7 @@ impl KeyAuth {
     fn reject(&self, ctx: &mut Ctx<'_>, message: &str) -> Decision {
         match &self.config.anonymous_consumer {
             Some(anonymous) if lookup::consumer_exists(&self.host, anonymous) => {
-                let holder = lookup::Holder {
-                    username: anonymous.clone(),
-                    credential: None,
-                };
-                attach(ctx, &holder);
+                lookup::attach(ctx, &lookup::Holder::consumer(anonymous));
                 Decision::Continue
             }
             Some(anonymous) => {
@@ -132,19 +121,6 @@ impl KeyAuth {
             }
             None => self.unauthorized(message),
         }
-    }
-}
-
-/// Sets the request's consumer and names it to the node, replacing what
-/// the client sent in those headers (as APISIX's `attach_consumer`).
-fn attach(ctx: &mut Ctx<'_>, holder: &lookup::Holder) {
-    ctx.set_consumer(&holder.username);
-    for name in CONSUMER_HEADERS {
-        ctx.remove_header(name);
-    }
-    ctx.set_header(CONSUMER_HEADERS[0], &holder.username);
-    if let Some(id) = &holder.credential {
-        ctx.set_header(CONSUMER_HEADERS[1], id);
     }
 }
 
@@ -207,7 +183,7 @@ impl Plugin for KeyAuth {
         if self.config.hide_credentials {
             self.hide(ctx, found);
         }
-        attach(ctx, &consumer);
+        lookup::attach(ctx, &consumer);
         Decision::Continue
     }
 }
