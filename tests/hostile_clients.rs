@@ -1,11 +1,12 @@
-//! Hostile clients against the real binary on real sockets, each bounded
-//! in time: slowloris on the proxy, Admin API and metrics ports (cut off
-//! at the header timeout while a normal client is served), a slow request
-//! body (408), an oversized one (413, the node saw nothing), a client that
-//! stops reading a large response (closed after `send_timeout`, the node's
-//! connection with it), a connection flood past `max_connections` (the
-//! process's descriptors stay under the cap, the connections it serves go
-//! on, and it serves again once the flood ends), and the keep-alive limits.
+//! Hostile clients against the real binary on real sockets, each bounded in
+//! time: slowloris on the proxy, Admin API and metrics ports (cut off at the
+//! header timeout while a normal client is served), a slow request body on the
+//! proxy and on the Admin API (408), an oversized one (413, the node saw
+//! nothing), a client that stops reading a large response (closed after
+//! `send_timeout`, the node's connection with it), a connection flood past
+//! `max_connections` (the process's descriptors stay under the cap, the
+//! connections it serves go on, and it serves again once the flood ends), and
+//! the keep-alive limits.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -198,6 +199,27 @@ fn a_request_body_slower_than_client_body_timeout_gets_408() {
         "answered after {took:?}; the body timeout is 1 s"
     );
     assert_eq!(node.hits(), 0, "the node never got a whole request");
+}
+
+#[test]
+fn an_admin_body_slower_than_client_body_timeout_gets_408() {
+    let gw = Gateway::file(BIN, "routes: []\n#END\n")
+        .workers(1)
+        .gateway_yaml("  client_body_timeout: 1\n")
+        .admin()
+        .start();
+    let start = Instant::now();
+    let head = format!(
+        "POST /apisix/admin/schema/validate/routes HTTP/1.1\r\nHost: a\r\nX-API-KEY: {ADMIN_KEY}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    );
+    let status = raw_status(gw.admin_port(), &head, b"{\"uri\":", Duration::from_secs(8));
+    let took = start.elapsed();
+    assert_eq!(status, 408, "{}", gw.log());
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+        "answered after {took:?}; the body timeout is 1 s"
+    );
 }
 
 #[test]

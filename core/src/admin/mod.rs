@@ -17,10 +17,11 @@ pub use store::AdminStore;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
 
@@ -111,7 +112,7 @@ async fn connect(settings: &EtcdSection) -> AdminStore {
             Ok(s) => return s,
             Err(e) => {
                 tracing::error!(error = %e, "Admin API: cannot set up the etcd client; retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
     }
@@ -135,7 +136,7 @@ async fn serve(listener: std::net::TcpListener, ctx: Arc<AdminContext>, limits: 
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "Admin API accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
@@ -148,7 +149,10 @@ async fn serve(listener: std::net::TcpListener, ctx: Arc<AdminContext>, limits: 
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req| {
                 let ctx = ctx.clone();
-                async move { Ok::<_, Infallible>(respond(handle(&ctx, req, peer.ip()).await)) }
+                async move {
+                    let reply = handle(&ctx, req, peer.ip(), limits.body_timeout).await;
+                    Ok::<_, Infallible>(respond(reply))
+                }
             });
             let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(io), svc);
             tokio::pin!(conn);
@@ -171,7 +175,12 @@ fn respond((status, body): AdminReply) -> Response<Full<Bytes>> {
     r
 }
 
-async fn handle(ctx: &AdminContext, req: Request<Incoming>, peer: IpAddr) -> AdminReply {
+async fn handle(
+    ctx: &AdminContext,
+    req: Request<Incoming>,
+    peer: IpAddr,
+    body_timeout: Duration,
+) -> AdminReply {
     if let Err(r) = ctx.access.admit(peer) {
         return r;
     }
@@ -259,23 +268,9 @@ async fn handle(ctx: &AdminContext, req: Request<Incoming>, peer: IpAddr) -> Adm
     if method == Method::DELETE {
         return verbs::delete(&ctx.store, &t, &q).await;
     }
-    let body = match Limited::new(req.into_body(), BODY_LIMIT).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("request body larger than {BODY_LIMIT} bytes"),
-            )
-        }
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("cannot read the body: {e}"),
-            )
-        }
+    let body = match read_body(req.into_body(), body_timeout).await {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     let body: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
@@ -313,5 +308,30 @@ fn schema(method: &Method, kind: &str) -> AdminReply {
     match schema {
         Some(s) => (StatusCode::OK, s.clone()),
         None => error(StatusCode::NOT_FOUND, format!("no schema for {kind:?}")),
+    }
+}
+
+/// The request body, at most [`BODY_LIMIT`] bytes and whole within
+/// `timeout` (the proxy's `client_body_timeout`): an Admin body is small,
+/// so a client still sending after that is slow on purpose and gets 408.
+async fn read_body(body: Incoming, timeout: Duration) -> Result<Bytes, AdminReply> {
+    let read = Limited::new(body, BODY_LIMIT).collect();
+    match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(b)) => Ok(b.to_bytes()),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body larger than {BODY_LIMIT} bytes"),
+        )),
+        Ok(Err(e)) => Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("cannot read the body: {e}"),
+        )),
+        Err(_) => Err(error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "request body not received within {} s",
+                timeout.as_secs_f64()
+            ),
+        )),
     }
 }
