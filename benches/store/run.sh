@@ -82,6 +82,7 @@ end
 LUA
 metric() { curl -s "http://127.0.0.1:$PM/apisix/prometheus/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 echo "store cap: $MAX_ENTRIES entries, $MAX_BYTES bytes; $KEYS distinct keys, a line every $STEP"
+echo "idle RSS before the keys: $(awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$(cat "$W/gw.pid")/status") MB"
 printf '%12s %10s %12s %12s %10s %10s\n' keys rss_mb entries evictions req_s p99_ms
 sent=0
 while [ "$sent" -lt "$KEYS" ]; do
