@@ -11,6 +11,7 @@
 mod basic_auth;
 mod consumer_restriction;
 mod cors;
+mod fault_injection;
 mod hmac_auth;
 mod jwt_auth;
 mod key_auth;

@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 27] = [
+pub const PLUGINS: [&str; 28] = [
     "template",
     "noop",
     "request-id",
@@ -36,6 +36,7 @@ pub const PLUGINS: [&str; 27] = [
     "consumer-restriction",
     "test-batch",
     "redirect",
+    "fault-injection",
 ];
 
 /// The C and C++ plugins the tests load: `plugins/<name>` holding `.c` or
