@@ -8,6 +8,7 @@
 //! rows of a table run in order (counters carry over from row to row) and
 //! every failing row is reported, named by its doc example.
 
+mod api_breaker;
 mod basic_auth;
 mod consumer_restriction;
 mod cors;

@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 28] = [
+pub const PLUGINS: [&str; 29] = [
     "template",
     "noop",
     "request-id",
@@ -37,6 +37,7 @@ pub const PLUGINS: [&str; 28] = [
     "test-batch",
     "redirect",
     "fault-injection",
+    "api-breaker",
 ];
 
 /// The C and C++ plugins the tests load: `plugins/<name>` holding `.c` or
