@@ -21,6 +21,7 @@ mod limit_count;
 mod limit_req;
 mod prometheus;
 mod proxy_rewrite;
+mod real_ip;
 mod redirect;
 mod request_id_ip;
 mod response_rewrite;

@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 29] = [
+pub const PLUGINS: [&str; 30] = [
     "template",
     "noop",
     "request-id",
@@ -38,6 +38,7 @@ pub const PLUGINS: [&str; 29] = [
     "redirect",
     "fault-injection",
     "api-breaker",
+    "real-ip",
 ];
 
 /// The C and C++ plugins the tests load: `plugins/<name>` holding `.c` or
