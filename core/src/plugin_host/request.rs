@@ -296,8 +296,8 @@ fn text(value: Option<&str>) -> ROption<RStr<'_>> {
 
 /// The request variable through which a plugin (real-ip) names the
 /// client's real address: not stored as a variable, it replaces the
-/// client's address for later plugins, filters, the log phase and the
-/// access log.
+/// client's address for later plugins, filters, the log phase, the
+/// access log and the node's `X-Real-IP` and `X-Forwarded-For`.
 const CLIENT_VAR: &str = "remote_addr";
 
 impl RequestState {

@@ -13,7 +13,8 @@
 //! The address found (with its port, if it names one) becomes the
 //! client's through the host's request variable `remote_addr`: later
 //! plugins (`remote_addr` keys, ip-restriction), `_meta.filter`s, the log
-//! phase and the access log see it. The gateway believes a client's
+//! phase, the access log and the node's `X-Real-IP` and
+//! `X-Forwarded-For` see it. The gateway believes a client's
 //! `X-Forwarded-*` and `X-Real-IP` headers only from its own
 //! `gateway.trusted_addresses` (it removes them otherwise), so
 //! `http_x_forwarded_for` needs the proxy there too.

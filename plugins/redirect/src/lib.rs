@@ -161,9 +161,9 @@ impl Plugin for Redirect {
             uri.push(if uri.contains('?') { '&' } else { '?' });
             uri.push_str(ctx.query());
         }
-        if uri.bytes().any(|b| b.is_ascii_control()) {
-            // A variable carried a control character: never into a header.
-            return Decision::Error("redirect: the new location holds a control character".into());
+        if uri.contains(['\r', '\n', '\0']) {
+            // A variable carried a line break: never into a header.
+            return Decision::Error("the new location holds CR, LF or NUL".into());
         }
         Decision::Respond(Response::new(code).header("Location", uri))
     }

@@ -2,9 +2,9 @@
 //! its port, read back by response-rewrite as `$remote_addr` and
 //! `$remote_port`), `http_x_forwarded_for` with and without `recursive`,
 //! an untrusted client not believed; the address found feeding later
-//! plugins (ip-restriction, proxy-rewrite), `_meta.filter`s and the
-//! access log; and a
-//! `trusted_addresses` entry that is not an address refused at load.
+//! plugins (ip-restriction, proxy-rewrite), `_meta.filter`s, the
+//! `X-Real-IP` and `X-Forwarded-For` the node gets, and the access log;
+//! and a `trusted_addresses` entry that is not an address refused at load.
 
 use radixgate_test_support::{Gateway, Node};
 
@@ -44,7 +44,11 @@ const ROWS: &[Row] = &[
         "/xff",
         &[("X-Forwarded-For", "1.1.1.1, 2.2.2.2")],
         200,
-        &[Check::SentOnly("x-client", "2.2.2.2")],
+        &[
+            Check::SentOnly("x-client", "2.2.2.2"),
+            Check::SentOnly("x-real-ip", "2.2.2.2"),
+            Check::SentOnly("x-forwarded-for", "1.1.1.1, 2.2.2.2, 2.2.2.2"),
+        ],
     ),
     row(
         "recursive: the last address not trusted",
@@ -58,7 +62,10 @@ const ROWS: &[Row] = &[
         "/restricted",
         &[("X-Client-IP", "10.1.2.3")],
         200,
-        &[],
+        &[
+            Check::SentOnly("x-real-ip", "10.1.2.3"),
+            Check::SentOnly("x-forwarded-for", "10.1.2.3"),
+        ],
     ),
     row(
         "ip-restriction after real-ip refuses the real address",
