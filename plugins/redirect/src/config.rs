@@ -40,7 +40,7 @@ pub struct Config {
     pub regex_uri: Option<Vec<String>>,
     /// Redirect plain HTTP requests to `https://$host$request_uri`.
     #[serde(default)]
-    pub http_to_https: bool,
+    pub http_to_https: Option<bool>,
     /// Percent-encode the new path as nginx's `ngx_escape_uri` does.
     #[serde(default)]
     pub encode_uri: bool,

@@ -36,8 +36,10 @@ enum Target {
         /// The replacement in the regex crate's syntax (`${1}`).
         replacement: String,
     },
-    /// `http_to_https`.
+    /// `http_to_https: true`.
     Https,
+    /// `http_to_https: false` alone: no redirect.
+    Nothing,
 }
 
 /// One config's redirect, prepared once.
@@ -82,13 +84,15 @@ fn target(config: &Config) -> Result<Target, ConfigError> {
             replacement: radixgate_plugin::replacement::replacement_syntax(replacement),
         });
     }
-    if config.http_to_https {
-        return Ok(Target::Https);
+    match config.http_to_https {
+        Some(true) => Ok(Target::Https),
+        // Accepted by APISIX's schema, and does nothing there either.
+        Some(false) => Ok(Target::Nothing),
+        None => Err(ConfigError::field(
+            "uri",
+            "one of uri, regex_uri and http_to_https is required",
+        )),
     }
-    Err(ConfigError::field(
-        "uri",
-        "one of uri, regex_uri and http_to_https is required",
-    ))
 }
 
 impl Redirect {
@@ -106,6 +110,7 @@ impl Redirect {
                     )
                 })
             }
+            Target::Nothing => None,
             Target::Https => {
                 if location::scheme(ctx) != "http" {
                     return None;
@@ -130,7 +135,7 @@ impl Plugin for Redirect {
     type Config = Config;
 
     fn new(config: Config, _host: &Host) -> Result<Self, ConfigError> {
-        if config.http_to_https && config.append_query_string {
+        if config.http_to_https == Some(true) && config.append_query_string {
             return Err(ConfigError::field(
                 "append_query_string",
                 "only one of `http_to_https` and `append_query_string` can be configured.",

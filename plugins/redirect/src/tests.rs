@@ -89,6 +89,8 @@ fn http_to_https_keeps_the_request_uri() {
         answer(config, post),
         Some((308, "https://example.com/hello".into()))
     );
+    // false alone is accepted and redirects nothing, as in APISIX.
+    assert_eq!(answer(r#"{"http_to_https":false}"#, get("/hello")), None);
     // Already HTTPS behind a proxy that terminated TLS: no redirect.
     let proxied = get("/hello").header("X-Forwarded-Proto", "https");
     assert_eq!(answer(config, proxied), None);
