@@ -9,11 +9,15 @@ fn instance(config: &str) -> Result<MockInstance, String> {
     MockInstance::new::<RealIp>(config, &MockHost::new())
 }
 
-/// The client address real-ip hands the host for `req` (none: unchanged).
+/// The client address real-ip leaves for `req` (none: unchanged).
 fn found(config: &str, mut req: MockRequest) -> Option<String> {
     let plugin = instance(config).expect("valid config");
+    let before = req.client;
     assert_eq!(plugin.rewrite(&mut req), PhaseResult::Continue);
-    req.vars.get("remote_addr").cloned()
+    (req.client != before).then(|| match req.client.port() == before.port() {
+        true => req.client.ip().to_string(),
+        false => req.client.to_string(),
+    })
 }
 
 fn xff(value: &str) -> MockRequest {
