@@ -14,7 +14,7 @@ use crate::harness;
 
 /// A pause that lets a request's log phase run before the next request
 /// (sequencing, not a timing check).
-const LOG_PHASE: Duration = Duration::from_millis(150);
+const LOG_PHASE: Duration = Duration::from_millis(250);
 
 fn config(node: &str) -> String {
     format!(
