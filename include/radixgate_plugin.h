@@ -406,7 +406,8 @@ typedef struct rg_host {
    * unset. */
   rg_result (*request_var)(const rg_request *req, const uint8_t *name, size_t name_len,
                            rg_bytes *out);
-  /** Sets per-request variable `name`. */
+  /** Sets per-request variable `name`. `remote_addr` (an IP, or ip:port)
+   * instead replaces the client's address, as real-ip does. */
   rg_result (*request_set_var)(rg_request *req, const uint8_t *name, size_t name_len,
                                const uint8_t *value, size_t value_len);
 

@@ -294,7 +294,34 @@ fn text(value: Option<&str>) -> ROption<RStr<'_>> {
     value.map(RStr::from).into()
 }
 
+/// The request variable through which a plugin (real-ip) names the
+/// client's real address: not stored as a variable, it replaces the
+/// client's address for later plugins, filters, the log phase, the
+/// access log and the node's `X-Real-IP` and `X-Forwarded-For`.
+const CLIENT_VAR: &str = "remote_addr";
+
 impl RequestState {
+    /// Replaces the client's address with `text`: `ip` (the port stays),
+    /// `ip:port` or `[ipv6]:port`. Anything else is dropped with a
+    /// warning.
+    fn set_client(&mut self, text: &str) {
+        if let Ok(addr) = text.parse::<SocketAddr>() {
+            self.client = addr;
+            return;
+        }
+        let bare = text
+            .strip_prefix('[')
+            .and_then(|t| t.strip_suffix(']'))
+            .unwrap_or(text);
+        match bare.parse::<IpAddr>() {
+            Ok(ip) => self.client.set_ip(ip),
+            Err(_) => tracing::warn!(
+                value = text,
+                "a plugin set remote_addr to what is not an IP address; ignored"
+            ),
+        }
+    }
+
     /// The variables of the node the request went to, when it has one.
     fn node_var(&self, name: &str) -> Option<&str> {
         let node = self.node.as_ref()?;
@@ -412,6 +439,10 @@ impl RequestCtx for RequestState {
         }
     }
     fn set_var(&mut self, name: RStr<'_>, value: RStr<'_>) {
+        if name.as_str() == CLIENT_VAR {
+            self.set_client(value.as_str());
+            return;
+        }
         self.vars.insert(name.as_str(), value.as_str());
     }
     fn response_status(&self) -> u16 {
@@ -460,6 +491,23 @@ mod tests {
         assert_eq!(var(&state, "upstream_addr").as_deref(), Some("[::1]:8080"));
         state.set_var(RStr::from("balancer_port"), RStr::from("1"));
         assert_eq!(var(&state, "balancer_port").as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn remote_addr_replaces_the_client_address() {
+        let mut state = RequestState::default();
+        let mut set = |value: &str| {
+            state.set_var(RStr::from("remote_addr"), RStr::from(value));
+            state.client.to_string()
+        };
+        assert_eq!(set("10.1.2.3:8080"), "10.1.2.3:8080");
+        // An address alone keeps the port.
+        assert_eq!(set("10.9.9.9"), "10.9.9.9:8080");
+        assert_eq!(set("[::1]"), "[::1]:8080");
+        assert_eq!(set("[2001:db8::1]:99"), "[2001:db8::1]:99");
+        // Not an address: ignored.
+        assert_eq!(set("nope"), "[2001:db8::1]:99");
+        assert_eq!(state.vars.get("remote_addr"), None);
     }
 
     #[test]

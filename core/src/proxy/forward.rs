@@ -54,7 +54,12 @@ pub fn node_request(
     if let Some((v, _)) = &ex.upgrade {
         upgrade::restore(req.headers_mut(), v);
     }
-    set_forwarded(req.headers_mut(), ex.conn.remote, ex.conn.local, ex.host());
+    // The client as plugins left it (real-ip), else the connection's.
+    let client = ex
+        .plugins
+        .as_ref()
+        .map_or(ex.conn.remote, |run| run.state.client);
+    set_forwarded(req.headers_mut(), client, ex.conn.local, ex.host());
     let path = req
         .uri()
         .path_and_query()

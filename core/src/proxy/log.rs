@@ -27,9 +27,14 @@ use crate::plugin_host::{Phase, PhaseOutcome, RequestState};
 /// carries it to the end of the body (body_filter).
 pub fn log(mut ex: Exchange<'_>, resp: &Response<Body>) {
     if let Some(line) = &ex.access {
+        // The client as plugins left it (real-ip), else the connection's.
+        let client = ex
+            .plugins
+            .as_ref()
+            .map_or(ex.conn.remote, |run| run.state.client);
         tracing::info!(
             target: "radixgate::access",
-            client = %ex.conn.remote.ip(),
+            client = %client.ip(),
             method = %line.method,
             uri = %line.uri.path_and_query().map_or("/", PathAndQuery::as_str),
             status = resp.status().as_u16(),

@@ -251,6 +251,11 @@ pub fn holds(filter: Option<&Expr>, state: &RequestState, origin: Origin<'_>) ->
     let Some(uri) = uri_of(state) else {
         return false;
     };
+    // The client as plugins left it (real-ip).
+    let origin = Origin {
+        remote: state.client,
+        ..origin
+    };
     let vars = FilterVars {
         request: RequestVars::new(&state.method, &uri, &state.headers, origin),
         own: &state.vars,

@@ -165,6 +165,17 @@ impl RequestCtx for MockRequest {
         found(self.vars.get(name.as_str()).map(String::as_str))
     }
     fn set_var(&mut self, name: RStr<'_>, value: RStr<'_>) {
+        // As the gateway: `remote_addr` replaces the client's address.
+        if name.as_str() == "remote_addr" {
+            let text = value.as_str();
+            let bare = text.strip_prefix('[').and_then(|t| t.strip_suffix(']'));
+            if let Ok(addr) = text.parse::<SocketAddr>() {
+                self.client = addr;
+            } else if let Ok(ip) = bare.unwrap_or(text).parse::<IpAddr>() {
+                self.client.set_ip(ip);
+            }
+            return;
+        }
         self.vars.insert(name.to_string(), value.to_string());
     }
     fn response_status(&self) -> u16 {

@@ -18,8 +18,8 @@
 
 mod body;
 pub mod config;
-mod expr;
 pub use radixgate_plugin::vars;
+use radixgate_plugin_vars_expr as expr;
 
 use radixgate_plugin::{
     export_plugin, Chunk, ConfigError, Ctx, Decision, Host, LogLevel, Phase, Phases, Plugin,
@@ -105,7 +105,11 @@ impl Plugin for ResponseRewrite {
             Some(headers) => config::header_ops(headers)?,
             None => HeaderOps::default(),
         };
-        let condition = config.vars.as_ref().map(expr::parse).transpose()?;
+        let condition = config
+            .vars
+            .as_ref()
+            .map(|v| expr::parse(v, "vars"))
+            .transpose()?;
         Ok(ResponseRewrite {
             status: config.status_code,
             add: templates(ops.add),

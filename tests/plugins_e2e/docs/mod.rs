@@ -8,9 +8,11 @@
 //! rows of a table run in order (counters carry over from row to row) and
 //! every failing row is reported, named by its doc example.
 
+mod api_breaker;
 mod basic_auth;
 mod consumer_restriction;
 mod cors;
+mod fault_injection;
 mod hmac_auth;
 mod jwt_auth;
 mod key_auth;
@@ -19,6 +21,8 @@ mod limit_count;
 mod limit_req;
 mod prometheus;
 mod proxy_rewrite;
+mod real_ip;
+mod redirect;
 mod request_id_ip;
 mod response_rewrite;
 

@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 26] = [
+pub const PLUGINS: [&str; 30] = [
     "template",
     "noop",
     "request-id",
@@ -35,6 +35,10 @@ pub const PLUGINS: [&str; 26] = [
     "hmac-auth",
     "consumer-restriction",
     "test-batch",
+    "redirect",
+    "fault-injection",
+    "api-breaker",
+    "real-ip",
 ];
 
 /// The C and C++ plugins the tests load: `plugins/<name>` holding `.c` or

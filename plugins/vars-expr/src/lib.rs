@@ -1,14 +1,18 @@
-//! `vars`: the condition under which the response is rewritten, in
-//! lua-resty-expr's form: `[[var, op, value], ...]` (all must hold), a rule
-//! negated as `[var, "!", op, value]`, and `["OR"|"AND"|"!OR"|"!AND",
-//! rule, ...]` groups. Operators: `==`, `~=`, `>`, `<`, `>=`, `<=`, `~~`
-//! (regex), `~*` (regex, any case), `in`, `has`. Parsed once.
+//! `vars` conditions in lua-resty-expr's form, as APISIX's plugins take
+//! them (a library the plugins link, not a plugin): `[[var, op, value],
+//! ...]` (all must hold), a rule negated as `[var, "!", op, value]`, and
+//! `["OR"|"AND"|"!OR"|"!AND", rule, ...]` groups. Operators: `==`, `~=`,
+//! `>`, `<`, `>=`, `<=`, `~~` (regex), `~*` (regex, any case), `in`,
+//! `has`. Variables are the SDK's request variables, plus `status` and
+//! `upstream_http_<name>` / `sent_http_<name>` (the response's, in the
+//! response phases). Parsed once, when the config is loaded; an error
+//! names the field (`vars[0][1]`).
 
 use radixgate_plugin::serde_json::Value;
 use radixgate_plugin::{ConfigError, Ctx};
 use regex::{Regex, RegexBuilder};
 
-use crate::vars::VarName;
+use radixgate_plugin::vars::VarName;
 
 /// What a rule reads.
 #[derive(Debug)]
@@ -162,20 +166,36 @@ fn parse_item(item: &Value, field: &str) -> Result<Expr, ConfigError> {
     }
 }
 
-/// Parses `vars` (an array of rules, all of which must hold).
-pub fn parse(vars: &Value) -> Result<Expr, ConfigError> {
+/// Parses `vars`, one expression (an array of rules, all of which must
+/// hold, or one rule or group); `field` names it in errors (`"vars"`).
+pub fn parse(vars: &Value, field: &str) -> Result<Expr, ConfigError> {
     let Value::Array(items) = vars else {
-        return Err(err("vars", "must be an array"));
+        return Err(err(field, "must be an array"));
     };
     if items.first().is_some_and(Value::is_string) {
-        return parse_item(vars, "vars");
+        return parse_item(vars, field);
     }
     let rules = items
         .iter()
         .enumerate()
-        .map(|(i, v)| parse_item(v, &format!("vars[{i}]")))
+        .map(|(i, v)| parse_item(v, &format!("{field}[{i}]")))
         .collect::<Result<_, _>>()?;
     Ok(Expr::All(rules))
+}
+
+/// Parses a list of expressions of which one must hold (fault-injection's
+/// and traffic-split's `vars`: `[[[var, op, value], ...], ...]`); `field`
+/// names the list in errors. An empty list holds for no request.
+pub fn parse_any(list: &Value, field: &str) -> Result<Expr, ConfigError> {
+    let Value::Array(items) = list else {
+        return Err(err(field, "must be an array of expressions"));
+    };
+    let exprs = items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| parse(v, &format!("{field}[{i}]")))
+        .collect::<Result<_, _>>()?;
+    Ok(Expr::Any(exprs))
 }
 
 fn equal(actual: Option<&str>, expected: &Value) -> bool {
@@ -225,3 +245,6 @@ impl Expr {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
