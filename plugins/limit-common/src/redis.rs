@@ -124,6 +124,17 @@ impl Policy {
     }
 }
 
+/// A digest of a config that every gateway computes alike (FNV-1a over its
+/// JSON form): counters in Redis are shared by every gateway, so a config
+/// is told apart by its content (with the route's id), not by an instance
+/// number of one process; a changed config starts afresh.
+pub fn config_digest<T: Serialize>(config: &T) -> u64 {
+    let json = radixgate_plugin::serde_json::to_vec(config).unwrap_or_default();
+    json.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 fn no_tls(field: &str) -> ConfigError {
     ConfigError::field(
         field,

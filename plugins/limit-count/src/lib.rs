@@ -33,7 +33,7 @@ use radixgate_plugin::{
 pub use config::{Amount, Config, KeyType};
 use counter::{GroupHold, LocalWindows, Window, Windows};
 use redis::{RedisCounts, RedisWindows};
-use shared::redis::Policy;
+use shared::redis::{config_digest, Policy};
 use shared::{Counted, KeySource, Rejection};
 use sync::SyncedWindows;
 use vars::Template;
@@ -215,16 +215,6 @@ impl Decider {
 /// counters follow the owning object's version.
 static INSTANCES: AtomicU64 = AtomicU64::new(0);
 
-/// A digest of `config` that every gateway computes alike (FNV-1a over
-/// its JSON form): the same config on the same route finds the same
-/// counters in Redis, and a changed one starts afresh.
-fn digest(config: &Config) -> u64 {
-    let json = radixgate_plugin::serde_json::to_string(config).unwrap_or_default();
-    json.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 impl From<config::Metadata> for HeaderNames {
     fn from(meta: config::Metadata) -> HeaderNames {
         HeaderNames {
@@ -277,7 +267,7 @@ impl Plugin for LimitCount {
             (None, Policy::Local) => {
                 format!("instance:{}", INSTANCES.fetch_add(1, Ordering::Relaxed))
             }
-            (None, Policy::Redis(_)) => format!("conf:{:016x}:route", digest(&config)),
+            (None, Policy::Redis(_)) => format!("conf:{:016x}:route", config_digest(&config)),
         };
         Ok(LimitCount {
             count: Number::new(&config.count),
