@@ -70,6 +70,28 @@ fn two_gateways_on_one_redis_share_the_count() {
 }
 
 #[test]
+fn identical_configs_on_two_routes_count_apart_and_a_group_together() {
+    let store = Store::default();
+    let host = host_on(&store);
+    let on = |route: &str, config: &str| {
+        let plugin = MockInstance::new::<LimitCount>(config, &host).expect("config");
+        let mut req = req();
+        req.route_id = route.into();
+        plugin.access(&mut req)
+    };
+    for route in ["r1", "r2"] {
+        for _ in 0..3 {
+            assert_eq!(on(route, REDIS), PhaseResult::Continue, "{route}");
+        }
+    }
+    let grouped = REDIS.replace('}', r#","group":"g"}"#);
+    for route in ["r1", "r2", "r3"] {
+        assert_eq!(on(route, &grouped), PhaseResult::Continue, "{route}");
+    }
+    assert!(matches!(on("r4", &grouped), PhaseResult::Respond(r) if r.status == 503));
+}
+
+#[test]
 fn a_redis_down_answers_500_or_lets_through_with_allow_degradation() {
     for (degrade, want) in [(false, Some(500)), (true, None)] {
         let host = MockHost::new();
