@@ -216,3 +216,41 @@ fn sync_interval_passes_at_most_the_documented_overshoot_and_pushes_every_count(
     let count: usize = count[0].parse().expect("a count");
     assert!(count >= passed, "Redis holds {count}, {passed} passed");
 }
+
+#[test]
+fn redis_username_and_password_authenticate_as_that_acl_user() {
+    // The default user may touch no limit-count key; `gate` may.
+    let redis = RedisServer::start_with(&[
+        "--user", "default", "on", "nopass", "~other:*", "+@all", //
+        "--user", "gate", "on", ">s3cret", "~*", "+@all",
+    ]);
+    let node = Node::start("n");
+    let config = |auth: &str| {
+        format!(
+            "{{count: 10, time_window: 60, policy: redis, redis_host: \"127.0.0.1\", \
+             redis_port: {}{auth}}}",
+            redis.port
+        )
+    };
+    let gw = gateway(
+        &node,
+        &[
+            (
+                "user",
+                &config(", redis_username: gate, redis_password: s3cret"),
+            ),
+            (
+                "wrong",
+                &config(", redis_username: gate, redis_password: nope"),
+            ),
+            ("none", &config("")),
+        ],
+    );
+    let r = hit(&gw, "user", &[]);
+    assert_eq!(r.status, 200, "{r:?}\n{}", gw.log());
+    assert_eq!(r.header("x-ratelimit-remaining"), Some("9"), "{r:?}");
+    for route in ["wrong", "none"] {
+        let r = hit(&gw, route, &[]);
+        assert_eq!(r.status, 500, "{route}: {r:?}");
+    }
+}
