@@ -15,20 +15,23 @@ use super::LimitCount;
 /// Counts by key, as the script keeps them (without expiry).
 type Store = Arc<Mutex<HashMap<String, i64>>>;
 
+/// The count script's reply to `args`, counted in `store`.
+fn script(store: &Store, args: &[&[u8]]) -> RedisReply {
+    assert_eq!(args[0], b"EVAL");
+    let key = String::from_utf8_lossy(args[3]).into_owned();
+    let delta: i64 = String::from_utf8_lossy(args[4]).parse().expect("delta");
+    let ttl: i64 = String::from_utf8_lossy(args[5]).parse().expect("ttl");
+    let mut store = store.lock().expect("store");
+    let n = store.entry(key).or_insert(0);
+    *n += delta;
+    RedisReply::Array(vec![RedisReply::Int(*n), RedisReply::Int(ttl)])
+}
+
 /// A mock host whose Redis runs the count script against `store`.
 fn host_on(store: &Store) -> MockHost {
     let host = MockHost::new();
     let store = store.clone();
-    host.on_redis_reply(move |args| {
-        assert_eq!(args[0], b"EVAL");
-        let key = String::from_utf8_lossy(args[3]).into_owned();
-        let delta: i64 = String::from_utf8_lossy(args[4]).parse().expect("delta");
-        let ttl: i64 = String::from_utf8_lossy(args[5]).parse().expect("ttl");
-        let mut store = store.lock().expect("store");
-        let n = store.entry(key).or_insert(0);
-        *n += delta;
-        RedisReply::Array(vec![RedisReply::Int(*n), RedisReply::Int(ttl)])
-    });
+    host.on_redis_reply(move |args| script(&store, args));
     host
 }
 
@@ -140,4 +143,40 @@ fn sync_interval_counts_locally_and_overshoots_within_the_bound() {
     assert!(passed <= bound, "{passed} passed, bound {bound}");
     // Neither gateway alone passes the count.
     assert!(passed >= COUNT, "{passed}");
+}
+
+#[test]
+fn sync_interval_keeps_what_a_failed_push_held_for_the_next_push() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    let store = Store::default();
+    let down = Arc::new(AtomicBool::new(false));
+    let host = MockHost::new();
+    let (flag, counts) = (down.clone(), store.clone());
+    host.on_redis(move |call| {
+        if flag.load(Ordering::Relaxed) {
+            return OpResult::Failed("connection refused".into());
+        }
+        let args: Vec<&[u8]> = call.args.iter().map(|a| a.as_slice()).collect();
+        OpResult::Redis(script(&counts, &args).to_resp().into())
+    });
+    let config = r#"{"count":10,"time_window":3600,"policy":"redis","redis_host":"127.0.0.1",
+        "sync_interval":0.1}"#;
+    let plugin = MockInstance::new::<LimitCount>(config, &host).expect("config");
+    // The first pushes, the next two are counted here (or push, when the
+    // interval has run: either way each is in Redis or held).
+    for _ in 0..3 {
+        assert!(passes(&plugin));
+    }
+    // Redis down once the interval has run: the push fails (500).
+    down.store(true, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(150));
+    assert!(matches!(plugin.access(&mut req()), PhaseResult::Respond(r) if r.status == 500));
+    // Back: the next push carries what the failed one held, and itself.
+    down.store(false, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(150));
+    assert!(passes(&plugin));
+    let total: i64 = store.lock().expect("store").values().sum();
+    assert_eq!(total, 4, "every request that passed is in Redis");
 }

@@ -102,8 +102,10 @@ impl Windows for SyncedWindows {
     fn incoming(&self, key: &str, limit: i64, window_ms: u64) -> Counted<Result<Window, String>> {
         let now = self.counts.host().now_unix_ms();
         let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
-        if !keys.contains_key(key) && keys.len() >= MAX_KEYS {
-            keys.retain(|_, s| s.pushing || s.window_end_ms > now);
+        if !keys.contains_key(key) {
+            if keys.len() >= MAX_KEYS {
+                keys.retain(|_, s| s.pushing || s.window_end_ms > now);
+            }
             if keys.len() >= MAX_KEYS {
                 drop(keys);
                 let (counts, key) = (self.counts.clone(), key.to_owned());
@@ -111,11 +113,13 @@ impl Windows for SyncedWindows {
                     async move { counts.add(&key, 1, window_ms).await },
                 ));
             }
+            // Only a new key is copied: a known one costs no allocation.
+            // Its window ended at 0: the first request pushes.
+            keys.insert(key.to_owned(), KeyState::default());
         }
-        let state = keys.entry(key.to_owned()).or_insert_with(|| KeyState {
-            window_end_ms: now.saturating_add(window_ms),
-            ..KeyState::default()
-        });
+        let Some(state) = keys.get_mut(key) else {
+            return Counted::Now(Err("limit-count: a key vanished under its lock".into()));
+        };
         if !state.pushing && now >= state.window_end_ms {
             // A new window: nothing known, push at once.
             *state = KeyState {
