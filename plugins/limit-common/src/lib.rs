@@ -1,9 +1,9 @@
 //! What limit-count, limit-req and limit-conn share: how a request's limit
 //! key is read (`key_type` var, var_combination or constant), the
-//! rejection (`rejected_code`, `rejected_msg`), and the counter policy
-//! (`local`, or APISIX's redis fields, accepted by the schema and refused
-//! at load until this gateway counts in Redis), and [`Counted`], what a
-//! policy's counter answers: now (`local`) or after waiting on the host.
+//! rejection (`rejected_code`, `rejected_msg`), the counter policy
+//! (`local`, or APISIX's redis fields read into a Redis target by
+//! [`redis::Policy`]), and [`Counted`], what a policy's counter answers:
+//! now (`local`) or after waiting on the host (Redis).
 //!
 //! A library, not a plugin: each limit plugin links it in (`make run`
 //! installs only the crates that build a `cdylib`).
@@ -12,12 +12,14 @@ use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
 
-use radixgate_plugin::serde::Deserialize;
+pub mod redis;
+
+use radixgate_plugin::serde::{Deserialize, Serialize};
 use radixgate_plugin::vars::{Template, VarName};
 use radixgate_plugin::{ConfigError, Ctx, Response};
 
 /// How `key` is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(crate = "radixgate_plugin::serde", rename_all = "snake_case")]
 pub enum KeyType {
     /// `key` names one variable (`remote_addr`, `http_x_user`).
@@ -125,9 +127,9 @@ pub enum Counted<T> {
     Later(Pin<Box<dyn Future<Output = T> + Send>>),
 }
 
-/// The counter policy: `local` is served; `redis` and `redis-cluster` are
-/// refused with the field named, so that a route is never served without
-/// the limit its config asks for.
+/// The counter policy of a plugin that counts locally only: `local` is
+/// served; `redis` and `redis-cluster` are refused with the field named,
+/// so that a route is never served without the limit its config asks for.
 pub fn check_policy(policy: &str) -> Result<(), ConfigError> {
     match policy {
         "local" => Ok(()),
@@ -165,7 +167,7 @@ macro_rules! policy_schema {
         "redis_cluster_name": {"type": "string"},
         "redis_cluster_ssl": {"type": "boolean", "default": false},
         "redis_cluster_ssl_verify": {"type": "boolean", "default": false},
-        "sync_interval": {"type": "integer", "default": -1}"#
+        "sync_interval": {"type": "number", "default": -1}"#
     };
 }
 

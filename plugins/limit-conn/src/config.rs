@@ -1,10 +1,11 @@
 //! limit-conn's config: APISIX 3.x's fields, defaults and limits, as JSON
 //! Schema text and as a serde type.
 
-use radixgate_plugin::serde::Deserialize;
+use radixgate_plugin::serde::{Deserialize, Serialize};
 use radixgate_plugin::ConfigError;
 
-use crate::shared::{check_policy, KeyType};
+use crate::shared::redis::{Policy, RedisFields};
+use crate::shared::KeyType;
 
 /// The route config's JSON Schema (APISIX's, redis fields included).
 pub const SCHEMA: &str = concat!(
@@ -33,7 +34,7 @@ pub const SCHEMA: &str = concat!(
 );
 
 /// The config on a route, service, consumer or global rule.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(crate = "radixgate_plugin::serde")]
 pub struct Config {
     /// Requests in flight at once per key.
@@ -60,9 +61,21 @@ pub struct Config {
     /// Let requests through when the counters cannot be reached (else 500).
     #[serde(default)]
     pub allow_degradation: bool,
-    /// Where the counters live; only `local` (the host's shared store).
+    /// Where the counters live: `local` (the host's shared store), `redis`
+    /// or `redis-cluster`.
     #[serde(default = "default_policy")]
     pub policy: String,
+    /// The redis fields of the redis policies.
+    #[serde(flatten)]
+    pub redis: RedisFields,
+    /// Seconds a count in Redis lives after its last request came in (a
+    /// gateway that stops with requests in flight leaves them counted
+    /// until then; default 3600).
+    #[serde(default = "default_key_ttl")]
+    pub key_ttl: i64,
+    /// Start of the counter keys in Redis (default `limit_conn`).
+    #[serde(default = "default_redis_prefix")]
+    pub redis_prefix: String,
 }
 
 fn default_key_type() -> KeyType {
@@ -73,6 +86,12 @@ fn default_rejected_code() -> u16 {
 }
 fn default_policy() -> String {
     "local".into()
+}
+fn default_key_ttl() -> i64 {
+    3600
+}
+fn default_redis_prefix() -> String {
+    "limit_conn".into()
 }
 
 impl Config {
@@ -96,6 +115,14 @@ impl Config {
                 "must be \"var\" or \"var_combination\"",
             ));
         }
-        check_policy(&self.policy)
+        if self.key_ttl <= 0 {
+            return Err(ConfigError::field("key_ttl", "must be greater than 0"));
+        }
+        self.policy().map(drop)
+    }
+
+    /// Where the counters live.
+    pub fn policy(&self) -> Result<Policy, ConfigError> {
+        Policy::new(&self.policy, &self.redis)
     }
 }

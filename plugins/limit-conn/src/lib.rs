@@ -1,5 +1,7 @@
 //! `limit-conn`: at most `conn` requests in flight at once per key, and
-//! `burst` more delayed (APISIX's plugin, priority 1003, policy `local`).
+//! `burst` more delayed (APISIX's plugin, priority 1003). The counts live
+//! in the host's shared store (`policy: local`) or in Redis (`redis`,
+//! `redis-cluster`: every gateway on it counts together, [`redis`]).
 //! A request counts from its access phase until its log phase (when its
 //! response has ended, or its client went away); one over `conn + burst`
 //! is rejected with `rejected_code`. One over `conn` waits, on the host's
@@ -18,6 +20,7 @@ extern crate radixgate_plugin_limit_common as shared;
 
 mod config;
 pub mod conns;
+pub mod redis;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -29,6 +32,8 @@ use radixgate_plugin::{
 
 pub use config::Config;
 use conns::{Conns, LocalConns};
+use redis::RedisConns;
+use shared::redis::{config_digest, Policy};
 use shared::{Counted, KeySource, Rejection};
 
 /// Delays shorter than this are not waited for (as APISIX: 1 ms).
@@ -37,8 +42,13 @@ const MIN_DELAY: Duration = Duration::from_millis(1);
 /// One config's limiter.
 pub struct LimitConn {
     key: KeySource,
-    /// Start of every counter key: `limit-conn:` and this instance's number.
+    /// Start of every counter key: `limit-conn:` and this instance's number
+    /// (local), or `redis_prefix` and the config's digest (Redis: the same
+    /// on every gateway).
     key_prefix: String,
+    /// Whether the route's id follows the prefix (Redis: a config counts
+    /// per route, as APISIX keys by the owning object).
+    per_route: bool,
     /// The request variable in which access leaves what log counts out:
     /// `<µs when counted> <µs of delay> <counter key>`.
     var: String,
@@ -148,11 +158,29 @@ impl Plugin for LimitConn {
     fn new(config: Config, host: &Host) -> Result<Self, ConfigError> {
         config.check()?;
         let n = INSTANCES.fetch_add(1, Ordering::Relaxed);
+        let (key_prefix, conns, per_route): (String, Box<dyn Conns>, bool) =
+            match config.policy()? {
+                Policy::Local => (
+                    format!("limit-conn:{n}:"),
+                    Box::new(LocalConns::new(host.clone())),
+                    false,
+                ),
+                Policy::Redis(target) => (
+                    format!(
+                        "{}:conf:{:016x}:route:",
+                        config.redis_prefix,
+                        config_digest(&config)
+                    ),
+                    Box::new(RedisConns::new(host.clone(), target, config.key_ttl)),
+                    true,
+                ),
+            };
         Ok(LimitConn {
             key: KeySource::new(config.key_type, &config.key),
-            key_prefix: format!("limit-conn:{n}:"),
+            key_prefix,
+            per_route,
             var: format!("limit-conn.{n}"),
-            conns: Box::new(LocalConns::new(host.clone())),
+            conns,
             limits: Arc::new(Limits {
                 host: host.clone(),
                 conn: config.conn,
@@ -167,6 +195,10 @@ impl Plugin for LimitConn {
 
     fn access(&self, ctx: &mut Ctx<'_>) -> Decision {
         let mut key = self.key_prefix.clone();
+        if self.per_route {
+            key.push_str(ctx.route_id());
+            key.push(':');
+        }
         self.key.write(ctx, &mut key);
         let limit = self.limits.conn.saturating_add(self.limits.burst);
         match self.conns.incoming(&key, limit) {

@@ -136,8 +136,16 @@ fn bad_configs_name_the_field() {
             "key_type:",
         ),
         (
-            format!(r#"{{"conn":1,"burst":0,{base},"policy":"redis","redis_host":"10.0.0.1"}}"#),
-            "policy: \"redis\" is not served",
+            format!(
+                r#"{{"conn":1,"burst":0,{base},"policy":"redis","redis_host":"h","redis_ssl":true}}"#
+            ),
+            "redis_ssl: TLS to Redis is not supported",
+        ),
+        (
+            format!(
+                r#"{{"conn":1,"burst":0,{base},"policy":"redis","redis_host":"h","key_ttl":0}}"#
+            ),
+            "key_ttl: must be greater than 0",
         ),
     ];
     for (config, field) in cases {

@@ -1,16 +1,16 @@
 //! limit-count's config and plugin_metadata: APISIX's fields, defaults and
 //! limits, as JSON Schema text and as serde types.
 
-use radixgate_plugin::serde::Deserialize;
+use radixgate_plugin::serde::{Deserialize, Serialize};
 use radixgate_plugin::serde_json::Value;
 use radixgate_plugin::ConfigError;
 
+use crate::shared::redis::{Policy, RedisFields};
 pub use crate::shared::KeyType;
-use crate::shared::{check_policy, Rejection};
+use crate::shared::Rejection;
 
 /// The route config's JSON Schema (APISIX's; the redis policies' fields
-/// are checked as APISIX checks them, then the policy is refused by the
-/// plugin until this gateway counts in Redis).
+/// are checked as APISIX checks them).
 pub const SCHEMA: &str = concat!(
     r#"{
     "type": "object",
@@ -45,7 +45,7 @@ pub const METADATA_SCHEMA: &str = r#"{
 }"#;
 
 /// A number given as is, or as a `$var` template resolved per request.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(crate = "radixgate_plugin::serde", untagged)]
 pub enum Amount {
     /// A fixed number.
@@ -65,7 +65,7 @@ impl Amount {
 }
 
 /// The config on a route, service or global rule.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(crate = "radixgate_plugin::serde")]
 pub struct Config {
     /// Requests allowed per window.
@@ -87,9 +87,17 @@ pub struct Config {
     /// Body `{"error_msg": ...}` of a rejected request.
     #[serde(default)]
     pub rejected_msg: Option<String>,
-    /// Where counters live; only `local` (the host's shared store).
+    /// Where counters live: `local` (the host's shared store), `redis` or
+    /// `redis-cluster`.
     #[serde(default = "default_policy")]
     pub policy: String,
+    /// The redis fields of the redis policies.
+    #[serde(flatten)]
+    pub redis: RedisFields,
+    /// Seconds between pushes of the counts to Redis (`-1`: a round trip
+    /// per request; APISIX 3.x's delayed sync).
+    #[serde(default = "default_sync_interval")]
+    pub sync_interval: f64,
     /// Let the request through when `count` or `time_window` does not
     /// resolve to a number, or the counters cannot be reached (else 500).
     #[serde(default)]
@@ -136,6 +144,9 @@ fn default_rejected_code() -> u16 {
 fn default_policy() -> String {
     "local".into()
 }
+fn default_sync_interval() -> f64 {
+    -1.0
+}
 fn default_true() -> bool {
     true
 }
@@ -151,10 +162,33 @@ impl Config {
         self.count.check("count")?;
         self.time_window.check("time_window")?;
         self.rejection()?;
-        check_policy(&self.policy)?;
+        self.policy()?;
+        self.sync_interval()?;
         if self.rules.is_some() {
             return Err(ConfigError::field("rules", "not supported yet"));
         }
         Ok(())
+    }
+
+    /// Where the counters live.
+    pub fn policy(&self) -> Result<Policy, ConfigError> {
+        Policy::new(&self.policy, &self.redis)
+    }
+
+    /// The delayed sync's interval in ms, when `sync_interval` asks for it
+    /// (at least 0.1 s as in APISIX; the local policy has nothing to sync
+    /// and ignores it).
+    pub fn sync_interval(&self) -> Result<Option<u64>, ConfigError> {
+        let s = self.sync_interval;
+        if s == -1.0 || self.policy == "local" {
+            return Ok(None);
+        }
+        if !(s.is_finite() && s >= 0.1) {
+            return Err(ConfigError::field(
+                "sync_interval",
+                "must be -1 (off) or at least 0.1 seconds",
+            ));
+        }
+        Ok(Some((s * 1000.0) as u64))
     }
 }

@@ -1,5 +1,6 @@
 //! Where limit-count counts (the trait a policy implements: `local` in the
-//! host's shared store; a Redis policy answers [`Counted::Later`]), and the
+//! host's shared store; the Redis policies, [`crate::redis`] and
+//! [`crate::sync`], answer [`Counted::Later`] when they wait), and the
 //! groups: routes whose configs name the same `group` share counters, and
 //! as in APISIX a config whose fields differ from the group's is refused.
 
@@ -22,9 +23,9 @@ pub struct Window {
 
 /// Where a config's counters live (its `policy`).
 pub trait Windows: Send + Sync {
-    /// Counts one request in the window of `window_ms` keyed `key`; an
-    /// error when the counters could not be reached.
-    fn incoming(&self, key: &str, window_ms: u64) -> Counted<Result<Window, String>>;
+    /// Counts one request in the window of `window_ms` keyed `key`, whose
+    /// limit is `limit`; an error when the counters could not be reached.
+    fn incoming(&self, key: &str, limit: i64, window_ms: u64) -> Counted<Result<Window, String>>;
 }
 
 /// Counters in the host's shared store (atomic increment with expiry),
@@ -41,7 +42,7 @@ impl LocalWindows {
 }
 
 impl Windows for LocalWindows {
-    fn incoming(&self, key: &str, window_ms: u64) -> Counted<Result<Window, String>> {
+    fn incoming(&self, key: &str, _limit: i64, window_ms: u64) -> Counted<Result<Window, String>> {
         let counter = self.host.incr(key, 1, window_ms);
         let now = self.host.now_unix_ms();
         Counted::Now(Ok(Window {

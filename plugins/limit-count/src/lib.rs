@@ -1,9 +1,12 @@
 //! `limit-count`: at most `count` requests per `time_window` seconds per key
-//! (APISIX's plugin, priority 1002, policy `local`). Counters live in the
-//! host's shared store (atomic increment with expiry), so every worker
-//! sees the same count ([`counter`]: the trait a Redis policy will
-//! implement, and `group`). Runs in access; the quota headers are set in
-//! header_filter (and on the rejection itself).
+//! (APISIX's plugin, priority 1002). With `policy: local` counters live in
+//! the host's shared store (atomic increment with expiry), so every worker
+//! sees the same count; with `redis` or `redis-cluster` they live in Redis
+//! and every gateway using it counts together ([`redis`]), with a push per
+//! `sync_interval` instead of a round trip per request when asked
+//! ([`sync`]). [`counter`] holds the trait the policies implement, and
+//! `group`. Runs in access; the quota headers are set in header_filter
+//! (and on the rejection itself).
 //!
 //! ```json
 //! "limit-count": {"count": 2, "time_window": 60, "rejected_code": 503, "key": "remote_addr"}
@@ -14,6 +17,8 @@ extern crate radixgate_plugin_limit_common as shared;
 
 mod config;
 pub mod counter;
+pub mod redis;
+pub mod sync;
 pub use radixgate_plugin::vars;
 
 use std::cell::RefCell;
@@ -27,7 +32,10 @@ use radixgate_plugin::{
 
 pub use config::{Amount, Config, KeyType};
 use counter::{GroupHold, LocalWindows, Window, Windows};
+use redis::{RedisCounts, RedisWindows};
+use shared::redis::{config_digest, Policy};
 use shared::{Counted, KeySource, Rejection};
+use sync::SyncedWindows;
 use vars::Template;
 
 /// Request variable holding "limit remaining reset" for header_filter.
@@ -77,8 +85,13 @@ pub struct LimitCount {
     window: Number,
     key: KeySource,
     /// Start of every counter key: `limit-count:` and the group, or this
-    /// instance's number, and `:`.
+    /// instance's number (local) or config's digest (Redis), and `:`.
     key_prefix: String,
+    /// Whether the route's id follows the prefix: counters in Redis are
+    /// shared by every gateway, so a config without a group is told apart
+    /// by its content and its route (APISIX keys them by the owning
+    /// object), not by an instance number of one process.
+    per_route: bool,
     windows: Box<dyn Windows>,
     decider: Arc<Decider>,
     /// The group this config counts in, held while the instance lives.
@@ -107,6 +120,10 @@ impl LimitCount {
     fn write_key(&self, ctx: &Ctx<'_>, buf: &mut String) {
         buf.clear();
         buf.push_str(&self.key_prefix);
+        if self.per_route {
+            buf.push_str(ctx.route_id());
+            buf.push(':');
+        }
         self.key.write(ctx, buf);
     }
 }
@@ -232,16 +249,33 @@ impl Plugin for LimitCount {
         config.check()?;
         let group = counter::join(&config)?;
         let json = host.metadata();
-        let prefix = match &config.group {
-            Some(group) => format!("group:{group}"),
-            None => format!("instance:{}", INSTANCES.fetch_add(1, Ordering::Relaxed)),
+        let policy = config.policy()?;
+        let windows: Box<dyn Windows> = match (&policy, config.sync_interval()?) {
+            (Policy::Local, _) => Box::new(LocalWindows::new(host.clone())),
+            (Policy::Redis(target), None) => Box::new(RedisWindows::new(RedisCounts::new(
+                host.clone(),
+                target.clone(),
+            ))),
+            (Policy::Redis(target), Some(interval_ms)) => Box::new(SyncedWindows::new(
+                RedisCounts::new(host.clone(), target.clone()),
+                interval_ms,
+            )),
+        };
+        let per_route = config.group.is_none() && policy != Policy::Local;
+        let prefix = match (&config.group, &policy) {
+            (Some(group), _) => format!("group:{group}"),
+            (None, Policy::Local) => {
+                format!("instance:{}", INSTANCES.fetch_add(1, Ordering::Relaxed))
+            }
+            (None, Policy::Redis(_)) => format!("conf:{:016x}:route", config_digest(&config)),
         };
         Ok(LimitCount {
             count: Number::new(&config.count),
             window: Number::new(&config.time_window),
             key: KeySource::new(config.key_type, &config.key),
             key_prefix: format!("limit-count:{prefix}:"),
-            windows: Box::new(LocalWindows::new(host.clone())),
+            per_route,
+            windows,
             decider: Arc::new(Decider {
                 host: host.clone(),
                 allow_degradation: config.allow_degradation,
@@ -267,7 +301,7 @@ impl Plugin for LimitCount {
         let window_ms = (window as u64).saturating_mul(1000);
         let counted = BUF.with_borrow_mut(|key| {
             self.write_key(ctx, key);
-            self.windows.incoming(key, window_ms)
+            self.windows.incoming(key, count, window_ms)
         });
         match counted {
             Counted::Now(counted) => self.decider.counted(ctx, count, counted),
@@ -313,5 +347,7 @@ impl Plugin for LimitCount {
 
 export_plugin!(LimitCount);
 
+#[cfg(test)]
+mod redis_tests;
 #[cfg(test)]
 mod tests;

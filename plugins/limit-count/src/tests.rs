@@ -176,12 +176,16 @@ fn bad_configs_name_the_field() {
             "rejected_code:",
         ),
         (
-            r#"{"count":1,"time_window":1,"policy":"redis","redis_host":"10.0.0.1"}"#,
-            "policy: \"redis\" is not served",
+            r#"{"count":1,"time_window":1,"policy":"redis","redis_host":"h","redis_ssl":true}"#,
+            "redis_ssl: TLS to Redis is not supported",
         ),
         (
-            r#"{"count":1,"time_window":1,"policy":"redis-cluster"}"#,
-            "policy: \"redis-cluster\" is not served",
+            r#"{"count":1,"time_window":1,"policy":"redis","redis_host":"a/b"}"#,
+            "redis_host: \"a/b\" is not a host name",
+        ),
+        (
+            r#"{"count":1,"time_window":1,"policy":"redis","redis_host":"h","sync_interval":0}"#,
+            "sync_interval: must be -1 (off) or at least 0.1",
         ),
         (
             r#"{"count":1,"time_window":1,"rejected_msg":""}"#,

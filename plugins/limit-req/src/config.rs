@@ -1,10 +1,11 @@
 //! limit-req's config: APISIX 3.x's fields, defaults and limits, as JSON
 //! Schema text and as a serde type.
 
-use radixgate_plugin::serde::Deserialize;
+use radixgate_plugin::serde::{Deserialize, Serialize};
 use radixgate_plugin::ConfigError;
 
-use crate::shared::{check_policy, KeyType};
+use crate::shared::redis::{Policy, RedisFields};
+use crate::shared::KeyType;
 
 /// The route config's JSON Schema (APISIX's, redis fields included).
 pub const SCHEMA: &str = concat!(
@@ -30,7 +31,7 @@ pub const SCHEMA: &str = concat!(
 );
 
 /// The config on a route, service, consumer or global rule.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(crate = "radixgate_plugin::serde")]
 pub struct Config {
     /// Requests per second.
@@ -56,9 +57,13 @@ pub struct Config {
     /// Let requests through when the counters cannot be reached (else 500).
     #[serde(default)]
     pub allow_degradation: bool,
-    /// Where the buckets live; only `local` (the host's shared store).
+    /// Where the buckets live: `local` (the host's shared store), `redis`
+    /// or `redis-cluster`.
     #[serde(default = "default_policy")]
     pub policy: String,
+    /// The redis fields of the redis policies.
+    #[serde(flatten)]
+    pub redis: RedisFields,
 }
 
 fn default_key_type() -> KeyType {
@@ -80,6 +85,11 @@ impl Config {
         if !(self.burst.is_finite() && self.burst >= 0.0) {
             return Err(ConfigError::field("burst", "must be 0 or more"));
         }
-        check_policy(&self.policy)
+        self.policy().map(drop)
+    }
+
+    /// Where the buckets live.
+    pub fn policy(&self) -> Result<Policy, ConfigError> {
+        Policy::new(&self.policy, &self.redis)
     }
 }

@@ -1,10 +1,12 @@
 //! `limit-req`: at most `rate` requests per second per key, a leaky bucket
-//! (APISIX's plugin, priority 1001, policy `local`). A request over the
-//! rate but within `burst` is delayed until the bucket has room for it
-//! (on the host's timer: the worker serves other requests meanwhile), or
-//! let through at once with `nodelay`; one over both is rejected with
-//! `rejected_code`. The buckets live in the host's shared store, so every
-//! worker thread counts against the same bucket ([`bucket`] says how).
+//! (APISIX's plugin, priority 1001). A request over the rate but within
+//! `burst` is delayed until the bucket has room for it (on the host's
+//! timer: the worker serves other requests meanwhile), or let through at
+//! once with `nodelay`; one over both is rejected with `rejected_code`.
+//! With `policy: local` the buckets live in the host's shared store, so
+//! every worker thread counts against the same bucket ([`bucket`] says
+//! how); with `redis` or `redis-cluster` in Redis, one round trip a
+//! request, so that every gateway on that Redis shares them ([`redis`]).
 //!
 //! ```json
 //! "limit-req": {"rate": 1, "burst": 2, "key": "remote_addr", "rejected_code": 429}
@@ -15,6 +17,7 @@ extern crate radixgate_plugin_limit_common as shared;
 
 pub mod bucket;
 mod config;
+pub mod redis;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -26,6 +29,8 @@ use radixgate_plugin::{
 
 use bucket::{Bucket, Buckets, LocalBuckets, Verdict};
 pub use config::Config;
+use redis::RedisBuckets;
+use shared::redis::{config_digest, Policy};
 use shared::{Counted, KeySource, Rejection};
 
 /// Delays shorter than this are not waited for (as APISIX: 1 ms).
@@ -34,8 +39,12 @@ const MIN_DELAY: Duration = Duration::from_millis(1);
 /// One config's limiter.
 pub struct LimitReq {
     key: KeySource,
-    /// Start of every bucket key: `limit-req:` and this instance's number.
+    /// Start of every bucket key: `limit-req:` and this instance's number
+    /// (local), or the config's digest (Redis: the same on every gateway).
     key_prefix: String,
+    /// Whether the route's id follows the prefix (Redis: a config counts
+    /// per route, as APISIX keys by the owning object).
+    per_route: bool,
     buckets: Box<dyn Buckets>,
     decider: Arc<Decider>,
 }
@@ -120,11 +129,28 @@ impl Plugin for LimitReq {
     fn new(config: Config, host: &Host) -> Result<Self, ConfigError> {
         config.check()?;
         let bucket = Bucket::new(config.rate, config.burst);
-        let n = INSTANCES.fetch_add(1, Ordering::Relaxed);
+        let (key_prefix, buckets, per_route): (String, Box<dyn Buckets>, bool) =
+            match config.policy()? {
+                Policy::Local => {
+                    let n = INSTANCES.fetch_add(1, Ordering::Relaxed);
+                    let local = LocalBuckets::new(host.clone(), bucket);
+                    (format!("limit-req:{n}:"), Box::new(local), false)
+                }
+                Policy::Redis(target) => {
+                    let digest = config_digest(&config);
+                    let redis = RedisBuckets::new(host.clone(), target, bucket);
+                    (
+                        format!("limit-req:conf:{digest:016x}:route:"),
+                        Box::new(redis),
+                        true,
+                    )
+                }
+            };
         Ok(LimitReq {
             key: KeySource::new(config.key_type, &config.key),
-            key_prefix: format!("limit-req:{n}:"),
-            buckets: Box::new(LocalBuckets::new(host.clone(), bucket)),
+            key_prefix,
+            per_route,
+            buckets,
             decider: Arc::new(Decider {
                 host: host.clone(),
                 bucket,
@@ -137,6 +163,10 @@ impl Plugin for LimitReq {
 
     fn access(&self, ctx: &mut Ctx<'_>) -> Decision {
         let mut key = self.key_prefix.clone();
+        if self.per_route {
+            key.push_str(ctx.route_id());
+            key.push(':');
+        }
         self.key.write(ctx, &mut key);
         match self.buckets.incoming(&key) {
             Counted::Now(counted) => self.decider.decide(self.decider.next(counted)),

@@ -196,12 +196,13 @@ fn bad_configs_name_the_field() {
             "rejected_code:",
         ),
         (
-            r#"{"rate":1,"burst":0,"key":"k","policy":"redis","redis_host":"10.0.0.1"}"#,
-            "policy: \"redis\" is not served",
+            r#"{"rate":1,"burst":0,"key":"k","policy":"redis","redis_host":"h","redis_ssl":true}"#,
+            "redis_ssl: TLS to Redis is not supported",
         ),
         (
-            r#"{"rate":1,"burst":0,"key":"k","policy":"redis-cluster"}"#,
-            "policy: \"redis-cluster\" is not served",
+            r#"{"rate":1,"burst":0,"key":"k","policy":"redis-cluster","redis_cluster_name":"c",
+            "redis_cluster_nodes":["no port"]}"#,
+            "redis_cluster_nodes: \"no port\" is not host:port",
         ),
     ];
     for (config, field) in cases {
