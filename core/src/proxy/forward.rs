@@ -54,7 +54,18 @@ pub fn node_request(
     if let Some((v, _)) = &ex.upgrade {
         upgrade::restore(req.headers_mut(), v);
     }
-    set_forwarded(req.headers_mut(), ex.conn.remote, ex.conn.local, ex.host());
+    let proto = if ex.conn.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    set_forwarded(
+        req.headers_mut(),
+        ex.conn.remote,
+        ex.conn.local,
+        ex.host(),
+        proto,
+    );
     let path = req
         .uri()
         .path_and_query()

@@ -11,6 +11,7 @@ use super::plugins::{plugins_of, PluginSets};
 use super::RouteRt;
 use crate::config::{Id, Kind, Object, ObjectError, RouteConf, ServiceConf, UpstreamConf};
 use crate::source::{Change, Item};
+use crate::tls::{SniIndex, SslRt};
 use crate::upstream::{Timeouts, UpstreamRegistry, UpstreamRt};
 
 /// The last good version of every object, and the upstreams built from them.
@@ -34,9 +35,22 @@ pub struct ObjectStore {
     pub(super) plugins: PluginSets,
     /// What built upstreams share across rebuilds (node lists, health checks).
     pub(super) upstream_registry: UpstreamRegistry,
+    /// `ssls` objects ready to serve, by id.
+    ssls: BTreeMap<Id, Arc<SslRt>>,
+    /// Their index by server name, rebuilt when one of them changes.
+    sni: Arc<SniIndex>,
 }
 
 impl ObjectStore {
+    /// The SNI index of the `ssls` objects held now (shared until one changes).
+    pub fn sni_index(&self) -> Arc<SniIndex> {
+        self.sni.clone()
+    }
+
+    fn ssls_changed(&mut self) {
+        self.sni = Arc::new(SniIndex::build(self.ssls.values()));
+    }
+
     /// Ids of every route the store holds.
     pub fn route_ids(&self) -> impl Iterator<Item = &Id> {
         self.routes.keys()
@@ -60,6 +74,7 @@ impl ObjectStore {
                 errors.push(e);
             }
         }
+        self.ssls_changed();
         errors
     }
 
@@ -93,8 +108,11 @@ impl ObjectStore {
                         self.plugins.publish_key(&id, None);
                     }
                     Kind::PluginMetadata => self.plugins.set_metadata(&id, None),
-                    // ssl: not used for proxying yet; the other kinds are
-                    // only plugins, removed below.
+                    Kind::Ssl => {
+                        self.ssls.remove(&id);
+                        self.ssls_changed();
+                    }
+                    // The other kinds are only plugins, removed below.
                     _ => {}
                 }
                 self.plugins.remove(kind, &id);
@@ -171,8 +189,14 @@ impl ObjectStore {
             Object::PluginConfig(_) => {
                 self.plugin_configs.insert(id);
             }
-            // ssl: not used for proxying yet; the other kinds are only
-            // plugins, built above.
+            Object::Ssl(s) => {
+                // Checked when decoded; a failure here keeps the last good one.
+                let rt =
+                    SslRt::build(&s).map_err(|(f, r)| ObjectError::new(Kind::Ssl, &id.0, f, r))?;
+                self.ssls.insert(id, Arc::new(rt));
+                self.ssls_changed();
+            }
+            // The other kinds are only plugins, built above.
             _ => {}
         }
         Ok(())

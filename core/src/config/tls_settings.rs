@@ -1,0 +1,82 @@
+//! `gateway.tls`: the HTTPS listener. Absent: no TLS listener (as
+//! `conf/config.yaml` leaves every optional listener off until named).
+
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+
+/// `gateway.tls`: where HTTPS is served and how.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// Addresses of the TLS listener (default `0.0.0.0:9443`).
+    #[serde(default = "default_listen")]
+    pub listen: Vec<SocketAddr>,
+    /// TLS versions offered, unless an `ssls` object names its own
+    /// (`ssl_protocols`): `TLSv1.2`, `TLSv1.3` (both by default).
+    #[serde(default = "default_protocols")]
+    pub protocols: Vec<TlsVersion>,
+    /// The server name whose certificate a ClientHello without SNI gets;
+    /// none: such a handshake fails with an alert.
+    #[serde(default)]
+    pub fallback_sni: Option<String>,
+    /// Session resumption by tickets (stateless, keys rotated by rustls).
+    #[serde(default = "yes")]
+    pub session_tickets: bool,
+    /// Sessions kept per worker process for resumption by id (0: none).
+    #[serde(default = "default_cache")]
+    pub session_cache_size: usize,
+}
+
+impl Default for TlsSection {
+    fn default() -> Self {
+        TlsSection {
+            listen: default_listen(),
+            protocols: default_protocols(),
+            fallback_sni: None,
+            session_tickets: true,
+            session_cache_size: default_cache(),
+        }
+    }
+}
+
+/// A TLS version as APISIX spells it in `ssl_protocols`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum TlsVersion {
+    /// `TLSv1.2`.
+    V1_2,
+    /// `TLSv1.3`.
+    V1_3,
+}
+
+impl TryFrom<String> for TlsVersion {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "TLSv1.2" => Ok(TlsVersion::V1_2),
+            "TLSv1.3" => Ok(TlsVersion::V1_3),
+            "TLSv1" | "TLSv1.1" => Err(format!(
+                "{s:?} is not offered by this build (TLSv1.2 and TLSv1.3 only)"
+            )),
+            _ => Err(format!("{s:?}: expected TLSv1.2 or TLSv1.3")),
+        }
+    }
+}
+
+fn default_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::from(([0, 0, 0, 0], 9443))]
+}
+
+fn default_protocols() -> Vec<TlsVersion> {
+    vec![TlsVersion::V1_2, TlsVersion::V1_3]
+}
+
+fn default_cache() -> usize {
+    4096
+}
+
+fn yes() -> bool {
+    true
+}
