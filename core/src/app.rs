@@ -33,9 +33,9 @@ pub enum StartError {
     /// The first configuration never arrived.
     #[error("the config source sent nothing within {0:?}")]
     NoConfig(Duration),
-    /// The TLS listener's session ticket key could not be made.
+    /// The TLS listener's certificate files or session ticket key failed.
     #[error("cannot set up gateway.tls: {0}")]
-    Tls(rustls::Error),
+    Tls(String),
 }
 
 /// The file source that `config` names.

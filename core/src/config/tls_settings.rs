@@ -2,6 +2,7 @@
 //! `conf/config.yaml` leaves every optional listener off until named).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -23,9 +24,18 @@ pub struct TlsSection {
     /// Session resumption by tickets (stateless, keys rotated by rustls).
     #[serde(default = "yes")]
     pub session_tickets: bool,
-    /// Sessions kept per worker process for resumption by id (0: none).
+    /// Sessions kept for resumption by session id, shared by the workers
+    /// (0: none).
     #[serde(default = "default_cache")]
     pub session_cache_size: usize,
+    /// A PEM certificate chain file served when no `ssls` object has the
+    /// client's server name (nginx's `ssl_certificate` beside APISIX's
+    /// per-SNI ones); none: such a handshake fails with an alert.
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    /// The PEM private key file of `cert`.
+    #[serde(default)]
+    pub key: Option<PathBuf>,
 }
 
 impl Default for TlsSection {
@@ -36,6 +46,8 @@ impl Default for TlsSection {
             fallback_sni: None,
             session_tickets: true,
             session_cache_size: default_cache(),
+            cert: None,
+            key: None,
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct TlsListener {
     fallback_sni: Option<String>,
     ticketer: Option<Arc<dyn ProducesTickets>>,
     cache: Option<Arc<dyn StoresServerSessions>>,
+    /// Served to names no `ssls` object has (`gateway.tls.cert`/`key`).
+    default: Option<Arc<SslRt>>,
     /// ALPN protocols offered, in preference order.
     pub alpn: Vec<Vec<u8>>,
 }
@@ -51,13 +53,22 @@ impl std::fmt::Debug for TlsListener {
 }
 
 impl TlsListener {
-    /// The listener `section` describes; fails only when the ticket key
-    /// cannot be made (no randomness).
-    pub fn new(section: &TlsSection) -> Result<TlsListener, rustls::Error> {
+    /// The listener `section` describes; fails when its own certificate
+    /// cannot be read or used, or the ticket key cannot be made.
+    pub fn new(section: &TlsSection) -> Result<TlsListener, String> {
         let ticketer = if section.session_tickets {
-            Some(rustls::crypto::ring::Ticketer::new()?)
+            let t = rustls::crypto::ring::Ticketer::new()
+                .map_err(|e| format!("gateway.tls.session_tickets: {e}"))?;
+            Some(t)
         } else {
             None
+        };
+        let default = match (&section.cert, &section.key) {
+            (Some(cert), Some(key)) => Some(Arc::new(
+                SslRt::from_files(cert, key).map_err(|(f, p)| format!("{f}: {p}"))?,
+            )),
+            (None, None) => None,
+            _ => return Err("gateway.tls.cert and gateway.tls.key go together".into()),
         };
         let cache = (section.session_cache_size > 0).then(|| {
             ServerSessionMemoryCache::new(section.session_cache_size)
@@ -72,6 +83,7 @@ impl TlsListener {
                 .map(|s| s.to_ascii_lowercase()),
             ticketer,
             cache,
+            default,
             alpn: vec![b"http/1.1".to_vec()],
         })
     }
@@ -205,6 +217,7 @@ where
         sni.as_deref()
             .or(listener.fallback_sni.as_deref())
             .and_then(|name| snap.tls.lookup(name).cloned())
+            .or_else(|| listener.default.clone())
     };
     let Some((ssl, config)) = ssl.and_then(|s| listener.config_for(&s).map(|c| (s, c))) else {
         let _ = start.io.write_all(&UNRECOGNIZED_NAME).await;

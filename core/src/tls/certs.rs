@@ -114,6 +114,35 @@ impl SslRt {
         })
     }
 
+    /// The listener's own certificate (`gateway.tls.cert`/`key`), served
+    /// to names no object has. Errors name the setting.
+    pub fn from_files(cert: &std::path::Path, key: &std::path::Path) -> Result<SslRt, SslProblem> {
+        let read = |path: &std::path::Path, field: &str| {
+            std::fs::read_to_string(path)
+                .map_err(|e| (field.to_owned(), format!("cannot read {}: {e}", path.display())))
+        };
+        let (cert_pem, key_pem) = (read(cert, "gateway.tls.cert")?, read(key, "gateway.tls.key")?);
+        let provider = rustls::crypto::ring::default_provider();
+        let keys = vec![certified(
+            &cert_pem,
+            "gateway.tls.cert",
+            &key_pem,
+            "gateway.tls.key",
+            &provider,
+        )?];
+        Ok(SslRt {
+            id: "gateway.tls".into(),
+            ssl_type: SslType::Server,
+            enabled: true,
+            names: Vec::new(),
+            keys,
+            pem: (cert_pem, key_pem),
+            client: None,
+            protocols: None,
+            server: OnceLock::new(),
+        })
+    }
+
     /// The client verifier of its mTLS, or `None`.
     pub(super) fn verifier(&self) -> Option<Arc<dyn ClientCertVerifier>> {
         self.client.as_ref().map(|c| c.handshake_verifier())
