@@ -215,3 +215,88 @@ fn a_certificate_swapped_through_the_admin_api_fails_no_handshake() {
         "failed handshakes: {errors:?}"
     );
 }
+
+/// A process killed when the test ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn an_upstream_presents_the_client_certificate_its_client_cert_id_names() {
+    let e = Etcd::start();
+    let node = Node::start("n");
+    let (gw, _) = start(&e, &node);
+    let ca = Ca::new("test CA");
+    let dir = TempDir::new("tls-node");
+    let d = dir.path("");
+    let server = ca.server(&["127.0.0.1"], "node");
+    let (cert, key, ca_path) = (
+        write(&d, "node.crt", &server.cert),
+        write(&d, "node.key", &server.key),
+        write(&d, "ca.pem", &ca.pem),
+    );
+    // A node that asks for a client certificate from `ca` and shows it
+    // in its answer (`openssl s_server -www`).
+    let port = free_port();
+    let _node = Child(
+        std::process::Command::new("openssl")
+            .args([
+                "s_server",
+                "-accept",
+                &format!("127.0.0.1:{port}"),
+                "-www",
+                "-Verify",
+                "1",
+            ])
+            .arg("-cert")
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .arg("-CAfile")
+            .arg(&ca_path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start openssl s_server"),
+    );
+    let upstream = json!({"scheme": "https", "type": "roundrobin",
+        "nodes": {format!("127.0.0.1:{port}"): 1}, "tls": {"client_cert_id": "c1"}})
+    .to_string();
+    // No such ssls object yet, then one of type server: refused.
+    let (status, reply) = gw.admin("PUT", "/apisix/admin/upstreams/u1", Some(&upstream));
+    let msg = reply["error_msg"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(status, 400, "{reply}");
+    assert!(
+        msg.contains("tls.client_cert_id") && msg.contains("404"),
+        "{msg}"
+    );
+    let (status, _) = gw.admin(
+        "PUT",
+        "/apisix/admin/ssls/c1",
+        Some(&ssl_json(&["x.test"], &server)),
+    );
+    assert!(status == 200 || status == 201);
+    let (status, reply) = gw.admin("PUT", "/apisix/admin/upstreams/u1", Some(&upstream));
+    assert_eq!(status, 400, "{reply}");
+    assert!(reply.to_string().contains("wrong ssl type"), "{reply}");
+
+    let client = ca.client("gateway-client", "Example", 5);
+    let ssl = json!({"type": "client", "cert": client.cert, "key": client.key}).to_string();
+    let (status, reply) = gw.admin("PUT", "/apisix/admin/ssls/c1", Some(&ssl));
+    assert!(status == 200 || status == 201, "{reply}");
+    let (status, reply) = gw.admin("PUT", "/apisix/admin/upstreams/u1", Some(&upstream));
+    assert!(status == 200 || status == 201, "{reply}");
+    let route = json!({"uri": "/through-mtls", "upstream_id": "u1"}).to_string();
+    let (status, _) = gw.admin("PUT", "/apisix/admin/routes/2", Some(&route));
+    assert!(status == 200 || status == 201);
+    let seen = eventually(10, || {
+        let (status, body) = gw.fetch("/through-mtls");
+        status == 200 && body.contains("gateway-client")
+    });
+    assert!(seen, "{:?}\n{}", gw.fetch("/through-mtls"), gw.log());
+}

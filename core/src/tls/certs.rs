@@ -30,7 +30,6 @@ pub struct SslRt {
     /// Certificate chains with their keys (`cert`/`key`, then `certs`/`keys`).
     pub keys: Vec<Arc<CertifiedKey>>,
     /// The PEM chain and key of the first pair, for the upstream client.
-    #[allow(dead_code)]
     pub pem: (String, String),
     /// Client certificates asked for (mTLS), if any.
     pub client: Option<Arc<ClientCheck>>,
@@ -118,10 +117,17 @@ impl SslRt {
     /// to names no object has. Errors name the setting.
     pub fn from_files(cert: &std::path::Path, key: &std::path::Path) -> Result<SslRt, SslProblem> {
         let read = |path: &std::path::Path, field: &str| {
-            std::fs::read_to_string(path)
-                .map_err(|e| (field.to_owned(), format!("cannot read {}: {e}", path.display())))
+            std::fs::read_to_string(path).map_err(|e| {
+                (
+                    field.to_owned(),
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })
         };
-        let (cert_pem, key_pem) = (read(cert, "gateway.tls.cert")?, read(key, "gateway.tls.key")?);
+        let (cert_pem, key_pem) = (
+            read(cert, "gateway.tls.cert")?,
+            read(key, "gateway.tls.key")?,
+        );
         let provider = rustls::crypto::ring::default_provider();
         let keys = vec![certified(
             &cert_pem,

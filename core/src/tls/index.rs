@@ -60,7 +60,6 @@ impl SniIndex {
     }
 
     /// The `type: client` object `id` (for an upstream's `tls.client_cert_id`).
-    #[allow(dead_code)]
     pub fn client(&self, id: &str) -> Option<&Arc<SslRt>> {
         self.clients.get(id)
     }
