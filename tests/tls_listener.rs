@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use certs::{https, s_client, ssl_yaml, write, Ca, Leaf};
+use certs::{https, s_client, s_client_sending, ssl_yaml, write, Ca, Leaf};
 use radixgate_test_support::{eventually, free_port, Gateway, Node, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
@@ -235,4 +235,73 @@ fn a_changed_certificate_serves_the_next_handshake() {
         subject(&out).is_some_and(|s| s.contains("CN=second"))
     });
     assert!(served, "{}", t.gw.log());
+}
+
+#[test]
+fn protocols_and_an_object_s_ssl_protocols_bound_the_versions() {
+    let node = Node::start("n");
+    let ca = Ca::new("test CA");
+    let (a, b) = (ca.server(&["a.test"], "a"), ca.server(&["b.test"], "b"));
+    let ssls = ssl_yaml("1", &["a.test"], &a, "")
+        + &ssl_yaml("2", &["b.test"], &b, "    ssl_protocols: [TLSv1.2]\n");
+    let t = start(&node, &ssls, "    protocols: [TLSv1.3]\n", &ca);
+    let version = |name: &str, flag: &str| {
+        let out = s_client(t.port, &["-servername", name, flag]);
+        subject(&out).map(|_| flag.to_owned())
+    };
+    // The listener offers TLS 1.3 only; object 2 names TLS 1.2 for itself.
+    assert_eq!(version("a.test", "-tls1_3").as_deref(), Some("-tls1_3"));
+    assert_eq!(version("a.test", "-tls1_2"), None);
+    assert_eq!(version("b.test", "-tls1_2").as_deref(), Some("-tls1_2"));
+    assert_eq!(version("b.test", "-tls1_3"), None);
+}
+
+#[test]
+fn sessions_resume_by_ticket_and_by_id() {
+    let node = Node::start("n");
+    let ca = Ca::new("test CA");
+    let leaf = ca.server(&["api.test"], "exact");
+    let t = start(&node, &ssl_yaml("1", &["api.test"], &leaf, ""), "", &ca);
+    let sess = t._dir.path("session.pem");
+    let sess = sess.to_str().expect("utf-8 path");
+    let request = "GET /get HTTP/1.0\r\nHost: api.test\r\n\r\n";
+    // TLS 1.3 resumes by ticket; TLS 1.2 without tickets by session id.
+    for flags in [&["-tls1_3"][..], &["-tls1_2", "-no_ticket"][..]] {
+        let mut first = vec!["-servername", "api.test", "-sess_out", sess];
+        first.extend_from_slice(flags);
+        // An HTTP/1.0 request: the answer comes after the session ticket.
+        let out = s_client_sending(t.port, &first, request);
+        assert!(out.contains("New,"), "{flags:?}: {out}");
+        let mut again = vec!["-servername", "api.test", "-sess_in", sess];
+        again.extend_from_slice(flags);
+        let out = s_client_sending(t.port, &again, request);
+        assert!(out.contains("Reused,"), "{flags:?} not resumed: {out}");
+    }
+}
+
+#[test]
+fn the_listener_s_own_certificate_serves_names_no_object_has() {
+    let node = Node::start("n");
+    let ca = Ca::new("test CA");
+    let own = ca.server(&["localhost"], "listener");
+    let leaf = ca.server(&["api.test"], "exact");
+    let files = TempDir::new("tls-own");
+    let cert = write(&files.path(""), "own.crt", &own.cert);
+    let key = write(&files.path(""), "own.key", &own.key);
+    let extra = format!("    cert: {}\n    key: {}\n", cert.display(), key.display());
+    let t = start(&node, &ssl_yaml("1", &["api.test"], &leaf, ""), &extra, &ca);
+    let out = s_client(t.port, &["-servername", "api.test"]);
+    assert!(
+        subject(&out).is_some_and(|s| s.contains("CN=exact")),
+        "{out}"
+    );
+    for args in [&["-servername", "other.test"][..], &["-noservername"][..]] {
+        let out = s_client(t.port, args);
+        assert!(
+            subject(&out).is_some_and(|s| s.contains("CN=listener")),
+            "{args:?}: {out}"
+        );
+    }
+    let (code, status, body) = https(t.port, "localhost", "/get", &t.ca, &[]);
+    assert_eq!((code, status.as_str()), (0, "200"), "{body}");
 }

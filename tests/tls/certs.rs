@@ -170,13 +170,32 @@ pub fn https(
 /// `openssl s_client` to `127.0.0.1:<port>` with `args` (say
 /// `-servername x`), its stdin closed at once; stdout and stderr together.
 pub fn s_client(port: u16, args: &[&str]) -> String {
+    s_client_sending(port, args, "")
+}
+
+/// [`s_client`] that sends `input` and reads until the server closes
+/// (`-ign_eof`): what the server sends after the handshake (TLS 1.3
+/// session tickets, an HTTP answer) is read too.
+pub fn s_client_sending(port: u16, args: &[&str], input: &str) -> String {
+    use std::io::Write as _;
     let connect = format!("127.0.0.1:{port}");
-    let out = Command::new("timeout")
+    let mut child = Command::new("timeout")
         .args(["10", "openssl", "s_client", "-connect", &connect])
         .args(args)
-        .stdin(Stdio::null())
-        .output()
+        .args(if input.is_empty() {
+            &[][..]
+        } else {
+            &["-ign_eof"][..]
+        })
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run openssl s_client");
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let out = child.wait_with_output().expect("openssl s_client output");
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -92,3 +92,37 @@ fn default_cache() -> usize {
 fn yes() -> bool {
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::GatewayConfig;
+
+    #[test]
+    fn tls_is_off_unless_set_and_takes_apisix_defaults() {
+        let g = GatewayConfig::parse("", "c.yaml")
+            .expect("defaults")
+            .gateway;
+        assert_eq!(g.tls, None);
+        let g = GatewayConfig::parse("gateway: {tls: {}}", "c.yaml")
+            .expect("valid")
+            .gateway;
+        let tls = g.tls.expect("a tls section");
+        assert_eq!(tls, TlsSection::default());
+        assert_eq!(tls.listen, vec![SocketAddr::from(([0, 0, 0, 0], 9443))]);
+        assert_eq!(tls.protocols, vec![TlsVersion::V1_2, TlsVersion::V1_3]);
+        assert!(tls.session_tickets && tls.session_cache_size > 0);
+    }
+
+    #[test]
+    fn old_or_unknown_versions_are_refused_naming_the_field() {
+        for bad in ["TLSv1.1", "TLSv1", "SSLv3"] {
+            let text = format!("gateway: {{tls: {{protocols: [{bad}]}}}}");
+            let e = GatewayConfig::parse(&text, "c.yaml").expect_err(bad);
+            let msg = e.to_string();
+            assert!(msg.contains("protocols") && msg.contains(bad), "{msg}");
+        }
+        let e = GatewayConfig::parse("gateway: {tls: {sni: x}}", "c.yaml").expect_err("unknown");
+        assert!(e.to_string().contains("sni"), "{e}");
+    }
+}
