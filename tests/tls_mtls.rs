@@ -3,7 +3,8 @@
 //! without a certificate from that CA; `client.depth` bounds the chain;
 //! with `client.skip_mtls_uri_regex` the handshake lets every client
 //! through and a request to another path without a valid certificate gets
-//! 400, as APISIX answers; the certificate's facts are route `vars`.
+//! 400, as APISIX answers; the certificate's facts are route `vars` and
+//! plugins' variables (proxy-rewrite passes them on as headers).
 
 #[path = "tls/certs.rs"]
 mod certs;
@@ -66,7 +67,9 @@ fn start(
         indent(&client_ca.pem)
     );
     let apisix = format!(
-        "routes:\n  - id: \"1\"\n    uri: /*\n    upstream: {{nodes: {{\"{}\": 1}}, type: roundrobin}}\n  \
+        "routes:\n  - id: \"1\"\n    uri: /*\n    upstream: {{nodes: {{\"{}\": 1}}, type: roundrobin}}\n    \
+         plugins: {{proxy-rewrite: {{headers: {{set: {{X-Client-DN: $ssl_client_s_dn, \
+         X-Client-Verify: $ssl_client_verify, X-Client-Serial: $ssl_client_serial, X-Scheme: $scheme}}}}}}}}\n  \
          - id: \"2\"\n    uri: /who\n    vars: [[\"ssl_client_verify\", \"==\", \"SUCCESS\"], \
          [\"ssl_client_s_dn\", \"==\", \"{dn}\"], [\"ssl_client_serial\", \"==\", \"{serial}\"]]\n    \
          upstream: {{nodes: {{\"{}\": 1}}, type: roundrobin}}\nssls:\n{}#END\n",
@@ -76,6 +79,7 @@ fn start(
     );
     let port = free_port();
     let gw = Gateway::file(BIN, &apisix)
+        .plugins(&["proxy-rewrite"])
         .gateway_yaml(&format!("  tls:\n    listen: [\"127.0.0.1:{port}\"]\n"))
         .start();
     let dir = TempDir::new("mtls");
@@ -138,6 +142,15 @@ fn the_client_certificate_s_facts_are_route_vars() {
     let (_, status, body) = m.get("/who", Some(&files));
     assert_eq!(status, "200", "{body}");
     assert!(body.contains("upstream=alice"), "{dn} {serial}: {body}");
+    // Plugins read them too: proxy-rewrite sets headers from them.
+    let (_, _, body) = m.get("/plugins", Some(&files));
+    assert!(body.contains(&format!("x-client-dn: {dn}")), "{body}");
+    assert!(
+        body.contains(&format!("x-client-serial: {serial}")),
+        "{body}"
+    );
+    assert!(body.contains("x-client-verify: SUCCESS"), "{body}");
+    assert!(body.contains("x-scheme: https"), "{body}");
     // Another subject fails the `vars`: the request falls to route 1.
     let bob = m.files("bob", &clients.client("bob", "Example", 0x1234_abcd), "");
     let (_, _, body) = m.get("/who", Some(&bob));
