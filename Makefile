@@ -99,11 +99,24 @@ run: build c-plugins
 		cp $${CARGO_TARGET_DIR:-target}/debug/libradixgate_plugin_$$(echo $$n | tr - _).so target/plugins/ || exit 1; \
 		chmod go-w target/plugins/libradixgate_plugin_$$(echo $$n | tr - _).so || exit 1; \
 	done; echo "plugins in target/plugins: $$(ls target/plugins | tr '\n' ' ')"
+	@# HTTPS for the demo: a self-signed certificate for localhost and
+	@# 127.0.0.1 (made once), served on 9443 as gateway.tls's own
+	@# certificate, through conf/config.yaml with a tls section added.
+	@mkdir -p target/demo-tls; \
+	if [ ! -s target/demo-tls/demo.crt ]; then \
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
+			-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+			-keyout target/demo-tls/demo.key -out target/demo-tls/demo.crt 2>/dev/null || exit 1; \
+	fi; \
+	{ sed '/^gateway:/q' conf/config.yaml; \
+	  printf '  tls:\n    listen: ["0.0.0.0:9443"]\n    cert: target/demo-tls/demo.crt\n    key: target/demo-tls/demo.key\n'; \
+	  sed '1,/^gateway:/d' conf/config.yaml; } > target/demo-tls/config.yaml
 	@python3 -m http.server 19081 --bind 127.0.0.1 --directory conf/demo >/dev/null 2>&1 & up=$$!; \
 	trap 'kill $$up 2>/dev/null' EXIT INT TERM; \
 	echo "demo upstream: python3 http.server on 127.0.0.1:19081 (pid $$up)"; \
 	echo "try: curl -i http://127.0.0.1:9080/demo/hello.txt"; \
-	$(CARGO) run -p radixgate -- --config conf/config.yaml
+	echo "     curl -i --cacert target/demo-tls/demo.crt https://localhost:9443/demo/hello.txt"; \
+	$(CARGO) run -p radixgate -- --config target/demo-tls/config.yaml
 
 # A new plugin from plugins/template: `make new-plugin NAME=my-plugin` makes
 # plugins/my-plugin (package radixgate-plugin-my-plugin, plugin "my-plugin",

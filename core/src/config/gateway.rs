@@ -148,6 +148,9 @@ pub struct GatewaySection {
     /// Seconds to wait for a node's response headers when neither route nor upstream says.
     #[serde(default = "default_upstream_timeout")]
     pub upstream_read_timeout: f64,
+    /// The HTTPS listener; none: no TLS listener.
+    #[serde(default)]
+    pub tls: Option<super::tls_settings::TlsSection>,
 }
 
 impl Default for GatewaySection {
@@ -169,6 +172,7 @@ impl Default for GatewaySection {
             shutdown_timeout: default_shutdown_timeout(),
             upstream_connect_timeout: default_upstream_timeout(),
             upstream_read_timeout: default_upstream_timeout(),
+            tls: None,
         }
     }
 }

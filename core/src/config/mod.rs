@@ -20,6 +20,7 @@ mod plugin_sets;
 mod schema;
 mod ssl;
 mod stored;
+mod tls_settings;
 mod upstream;
 mod validate;
 
@@ -42,9 +43,10 @@ pub use plugin_check::{
     PluginCatalog,
 };
 pub use schema::validate;
-#[cfg(test)]
 pub use ssl::SslType;
+pub use ssl::{SslClient, SslConf};
 pub use stored::{reveal, seal, set_keyring, Store};
+pub use tls_settings::{TlsSection, TlsVersion};
 pub use upstream::{
     BalancerType, HashOn, KeepalivePool, PassHostMode, Scheme, TimeoutConf, UpstreamConf,
     UpstreamTls,

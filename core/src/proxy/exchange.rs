@@ -16,6 +16,7 @@ use super::phases::PluginRun;
 use super::server::Limits;
 use super::vars::{Origin, RequestVars};
 use crate::snapshot::{Live, RouteRt};
+use crate::tls::TlsInfo;
 use crate::upstream::{Timeouts, UpstreamClient};
 
 /// What every connection of a worker shares.
@@ -35,13 +36,16 @@ pub struct WorkerContext {
     pub trusted: Vec<radix_router::AddrRule>,
 }
 
-/// The two ends of the client's connection.
-#[derive(Debug, Clone, Copy)]
+/// The two ends of the client's connection, and its TLS facts on the
+/// TLS listener.
+#[derive(Debug, Clone)]
 pub struct ClientConn {
     /// The client.
     pub remote: SocketAddr,
     /// The address it connected to.
     pub local: SocketAddr,
+    /// What the TLS handshake told (`None`: plain HTTP).
+    pub tls: Option<Arc<TlsInfo>>,
 }
 
 /// One request on its way through the pipeline: where it came from and
@@ -128,6 +132,7 @@ impl<'w> Exchange<'w> {
             host: self.host(),
             remote: self.conn.remote,
             local: self.conn.local,
+            tls: self.conn.tls.as_deref(),
         }
     }
 

@@ -59,7 +59,12 @@ pub fn node_request(
         .plugins
         .as_ref()
         .map_or(ex.conn.remote, |run| run.state.client);
-    set_forwarded(req.headers_mut(), client, ex.conn.local, ex.host());
+    let proto = if ex.conn.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    set_forwarded(req.headers_mut(), client, ex.conn.local, ex.host(), proto);
     let path = req
         .uri()
         .path_and_query()

@@ -30,7 +30,7 @@ use hyper::body::Incoming;
 
 use super::client_body::{BodyLimits, ClientBody};
 use super::exchange::{ClientConn, Exchange, WorkerContext};
-use super::respond::Body;
+use super::respond::{self, Body};
 use super::{arrival, body_filter, forward, framing, log, phases, route};
 use crate::snapshot::RouteRt;
 
@@ -74,6 +74,15 @@ async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<ClientBody>) -> Re
         Ok(global) => global,
         Err(resp) => return *resp,
     };
+    // mTLS judged by path (`skip_mtls_uri_regex`), on the normalised path.
+    if let Some(tls) = &ex.conn.tls {
+        if !tls.admits(req.uri().path()) {
+            tracing::info!(client = %ex.conn.remote, verify = %tls.client_verify,
+                "request refused: no valid client certificate");
+            let msg = "client certificate verification is not passed";
+            return respond::error(http::StatusCode::BAD_REQUEST, msg);
+        }
+    }
     phases::start(ex, global, &mut req);
     if let Some(resp) = phases::rewrite(ex).await {
         return resp;

@@ -10,6 +10,10 @@
 //! [`ClientBody`](super::ClientBody). hyper's own settings are used for the
 //! header timeout (`header_read_timeout`, which also bounds the wait for
 //! the next request's head) and the head's size (`max_buf_size`).
+//!
+//! On the TLS listener the same connection is served over the TLS stream
+//! once the handshake is done; the header timeout bounds the handshake too,
+//! so a client that sends nothing, or plain HTTP, is cut off.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -18,12 +22,14 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use super::client_io::{Activity, ClientIo, ConnCap};
 use super::exchange::{ClientConn, WorkerContext};
 use super::pipeline;
+use crate::tls::TlsListener;
 
 /// Limits on what a client may send and how long it may take.
 #[derive(Debug, Clone, Copy)]
@@ -67,10 +73,13 @@ impl Limits {
 /// own task under `limits` and holds a clone of `alive` until it ends, so
 /// the caller can tell when all are done. Past `limits.max_connections`
 /// open at once, a new connection is closed as soon as it is accepted.
+/// With `tls`, each connection is a TLS one: its handshake runs first, on
+/// the connection's task, within the header timeout.
 pub async fn serve(
     listener: TcpListener,
     worker: Arc<WorkerContext>,
     limits: Limits,
+    tls: Option<Arc<TlsListener>>,
     mut stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
 ) {
@@ -99,38 +108,66 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let io = ClientIo::new(stream, limits.send_timeout, Some(slot));
-        tokio::spawn(connection(
-            io,
-            ClientConn { remote, local },
-            worker.clone(),
-            builder.clone(),
-            limits,
-            stop.clone(),
-            alive.clone(),
-        ));
+        let activity = io.activity();
+        let conn = ClientConn {
+            remote,
+            local,
+            tls: None,
+        };
+        let (worker, builder, stop, alive) =
+            (worker.clone(), builder.clone(), stop.clone(), alive.clone());
+        let Some(tls) = tls.clone() else {
+            let served = connection(io, activity, conn, worker, builder, limits, stop, alive);
+            tokio::spawn(served);
+            continue;
+        };
+        tokio::spawn(async move {
+            let shake = crate::tls::handshake(io, &tls, &worker.live);
+            let (io, info) = match tokio::time::timeout(limits.header_timeout, shake).await {
+                Ok(Ok(done)) => done,
+                Ok(Err(e)) => {
+                    tracing::debug!(client = %remote, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(client = %remote, "TLS handshake past header_read_timeout");
+                    return;
+                }
+            };
+            let conn = ClientConn {
+                tls: Some(Arc::new(info)),
+                ..conn
+            };
+            connection(io, activity, conn, worker, builder, limits, stop, alive).await;
+        });
     }
 }
 
 /// Serves one accepted connection: hyper's HTTP/1.1 over `io` (which holds
-/// the send timeout and the connection's slot under the cap), each request
-/// handed to the pipeline, the `keepalive_requests`-th told to close; the
-/// connection closes gracefully once idle past the keep-alive timeout or
-/// once `stop` turns true. Holds `alive` until it ends.
-async fn connection(
-    io: ClientIo,
+/// the send timeout and the connection's slot under the cap; `activity` is
+/// its record of bytes moved), each request handed to the pipeline, the
+/// `keepalive_requests`-th told to close; the connection closes gracefully
+/// once idle past the keep-alive timeout or once `stop` turns true. Holds
+/// `alive` until it ends.
+#[allow(clippy::too_many_arguments)]
+async fn connection<I>(
+    io: I,
+    activity: Arc<Activity>,
     conn: ClientConn,
     worker: Arc<WorkerContext>,
     builder: http1::Builder,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
-) {
-    let activity = io.activity();
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let remote = conn.remote;
     let served = AtomicU64::new(0);
     let svc = service_fn(move |req| {
         let n = served.fetch_add(1, Ordering::Relaxed) + 1;
         let last = n >= limits.keepalive_requests;
-        pipeline::handle(worker.clone(), conn, req, last)
+        pipeline::handle(worker.clone(), conn.clone(), req, last)
     });
     let served = builder
         .serve_connection(TokioIo::new(io), svc)
@@ -151,7 +188,7 @@ async fn connection(
         }
     };
     if let Err(e) = result {
-        tracing::debug!(client = %conn.remote, error = %e, "connection ended with an error");
+        tracing::debug!(client = %remote, error = %e, "connection ended with an error");
     }
     drop(alive);
 }
