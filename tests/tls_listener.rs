@@ -305,3 +305,48 @@ fn the_listener_s_own_certificate_serves_names_no_object_has() {
     let (code, status, body) = https(t.port, "localhost", "/get", &t.ca, &[]);
     assert_eq!((code, status.as_str()), (0, "200"), "{body}");
 }
+
+#[test]
+fn an_open_connection_keeps_its_certificate_across_a_change() {
+    use std::process::{Command, Stdio};
+    let node = Node::start("n");
+    let ca = Ca::new("test CA");
+    let first = ca.server(&["api.test"], "first");
+    let t = start(&node, &ssl_yaml("1", &["api.test"], &first, ""), "", &ca);
+    // One kept-alive connection, its first request before the change.
+    let connect = format!("127.0.0.1:{}", t.port);
+    let mut open = Command::new("timeout")
+        .args(["20", "openssl", "s_client", "-connect", &connect])
+        .args(["-servername", "api.test", "-ign_eof", "-quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run openssl s_client");
+    let mut stdin = open.stdin.take().expect("s_client's stdin");
+    stdin
+        .write_all(b"GET /one HTTP/1.1\r\nHost: api.test\r\n\r\n")
+        .expect("first request");
+    std::thread::sleep(Duration::from_millis(500));
+    let second = ca.server(&["api.test"], "second");
+    t.gw.write_apisix(&apisix(&node, &ssl_yaml("1", &["api.test"], &second, "")));
+    let served = eventually(10, || {
+        let out = s_client(t.port, &["-servername", "api.test"]);
+        subject(&out).is_some_and(|s| s.contains("CN=second"))
+    });
+    assert!(served, "{}", t.gw.log());
+    // The open connection still serves, on the certificate it agreed on.
+    stdin
+        .write_all(b"GET /two HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n")
+        .expect("second request");
+    drop(stdin);
+    let out = open.wait_with_output().expect("s_client's output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("HTTP/1.1 200").count(), 2, "{text}");
+    assert!(text.contains("path=/two"), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("CN = first") || err.contains("CN=first"),
+        "{err}"
+    );
+}

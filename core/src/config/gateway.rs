@@ -414,6 +414,10 @@ impl GatewayConfig {
                 return Err(setting(format!("gateway.trusted_addresses[{i}]"), e));
             }
         }
+        if let Some(tls) = &g.tls {
+            tls.check(&g.listen)
+                .map_err(|(field, reason)| setting(field, reason))?;
+        }
         for (field, v) in [
             ("gateway.header_read_timeout", g.header_read_timeout),
             ("gateway.client_body_timeout", g.client_body_timeout),

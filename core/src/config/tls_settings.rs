@@ -52,6 +52,33 @@ impl Default for TlsSection {
     }
 }
 
+impl TlsSection {
+    /// Checks what the types cannot: at least one address, none shared
+    /// with the plain listener (`plain`: with `SO_REUSEPORT` both would
+    /// bind and split the connections), at least one version, `cert` and
+    /// `key` together. Errors name the field.
+    pub fn check(&self, plain: &[SocketAddr]) -> Result<(), (String, String)> {
+        let field = |f: &str, r: String| (format!("gateway.tls.{f}"), r);
+        if self.listen.is_empty() {
+            return Err(field("listen", "expected at least 1 address".into()));
+        }
+        if let Some(a) = self.listen.iter().find(|a| plain.contains(a)) {
+            return Err(field(
+                "listen",
+                format!("{a} is gateway.listen's too: one address serves one protocol"),
+            ));
+        }
+        if self.protocols.is_empty() {
+            return Err(field("protocols", "expected at least 1 version".into()));
+        }
+        match (&self.cert, &self.key) {
+            (Some(_), None) => Err(field("key", "required with gateway.tls.cert".into())),
+            (None, Some(_)) => Err(field("cert", "required with gateway.tls.key".into())),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A TLS version as APISIX spells it in `ssl_protocols`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
@@ -115,7 +142,7 @@ mod tests {
     }
 
     #[test]
-    fn old_or_unknown_versions_are_refused_naming_the_field() {
+    fn bad_tls_settings_are_refused_naming_the_field() {
         for bad in ["TLSv1.1", "TLSv1", "SSLv3"] {
             let text = format!("gateway: {{tls: {{protocols: [{bad}]}}}}");
             let e = GatewayConfig::parse(&text, "c.yaml").expect_err(bad);
@@ -124,5 +151,19 @@ mod tests {
         }
         let e = GatewayConfig::parse("gateway: {tls: {sni: x}}", "c.yaml").expect_err("unknown");
         assert!(e.to_string().contains("sni"), "{e}");
+        let bad = [
+            ("gateway: {tls: {listen: []}}", "gateway.tls.listen"),
+            (
+                "gateway: {listen: [\"127.0.0.1:9443\"], tls: {listen: [\"127.0.0.1:9443\"]}}",
+                "gateway.tls.listen",
+            ),
+            ("gateway: {tls: {protocols: []}}", "gateway.tls.protocols"),
+            ("gateway: {tls: {cert: a.pem}}", "gateway.tls.key"),
+            ("gateway: {tls: {key: a.key}}", "gateway.tls.cert"),
+        ];
+        for (text, field) in bad {
+            let e = GatewayConfig::parse(text, "c.yaml").expect_err(text);
+            assert!(e.to_string().contains(field), "{text}: {e}");
+        }
     }
 }
