@@ -1,0 +1,244 @@
+//! End to end: gRPC through the gateway, with a real gRPC server (etcd)
+//! as the `scheme: grpc` node and real gRPC clients: etcd-client (tonic)
+//! and a raw HTTP/2 client that reads trailers. Unary, server-streaming
+//! and bidirectional calls pass through with their trailers; a call
+//! refused at the gateway gets a gRPC status a client can read; the
+//! client's `grpc-timeout` bounds the wait on the node.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use radixgate_test_support::etcd::{self, Etcd};
+use radixgate_test_support::{bad_upstream, free_port, Gateway};
+
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
+
+/// etcd's `host:port`.
+fn etcd_addr(etcd: &Etcd) -> String {
+    etcd.endpoint().trim_start_matches("http://").to_owned()
+}
+
+/// A gateway with h2c on, `routes` as its standalone file's routes, and
+/// the key-auth and limit-count plugins; `extra` goes to `gateway:`.
+fn gateway(routes: &str, extra: &str) -> Gateway {
+    Gateway::file(BIN, &format!("routes:\n{routes}#END\n"))
+        .gateway_yaml(&format!("{extra}  http2:\n    enable: true\n"))
+        .plugins(&["key-auth", "limit-count"])
+        .start()
+}
+
+/// An etcd-client (tonic) that reaches etcd through the gateway.
+fn client_via(rt: &tokio::runtime::Runtime, gw: &Gateway) -> etcd_client::Client {
+    let endpoint = format!("http://127.0.0.1:{}", gw.port);
+    rt.block_on(etcd_client::Client::connect([endpoint], None))
+        .expect("an etcd client through the gateway")
+}
+
+/// The gRPC status code's name of a failed call (`Unimplemented`).
+fn code(e: etcd_client::Error) -> String {
+    match e {
+        etcd_client::Error::GRpcStatus(s) => format!("{:?}", s.code()),
+        other => panic!("expected a gRPC status, got {other:?}"),
+    }
+}
+
+#[test]
+fn unary_and_streaming_calls_pass_through_with_trailers() {
+    let etcd = Etcd::start();
+    let node = etcd_addr(&etcd);
+    let gw = gateway(
+        &format!(
+            "  - id: etcd\n    uris: [/etcdserverpb.KV/*, /etcdserverpb.Watch/*, /etcdserverpb.Maintenance/*]\n    upstream: {{scheme: grpc, nodes: {{\"{node}\": 1}}}}\n"
+        ),
+        "",
+    );
+    let rt = etcd::runtime();
+    let mut via = client_via(&rt, &gw);
+    let mut direct = etcd::client(&rt, &etcd.endpoints());
+    rt.block_on(async {
+        // Unary.
+        via.put("k", "v", None)
+            .await
+            .expect("put through the gateway");
+        let got = via.get("k", None).await.expect("get through the gateway");
+        assert_eq!(got.kvs()[0].value(), b"v");
+        let got = direct.get("k", None).await.expect("get from etcd");
+        assert_eq!(got.kvs()[0].value(), b"v", "the put reached etcd");
+        // Bidirectional: a watch through the gateway sees a put made on
+        // etcd directly.
+        let (_watcher, mut events) = via.watch("w", None).await.expect("a watch");
+        direct.put("w", "1", None).await.expect("put on etcd");
+        let resp = tokio::time::timeout(Duration::from_secs(10), events.message())
+            .await
+            .expect("a watch event within 10 s")
+            .expect("a watch response")
+            .expect("a watch message");
+        assert_eq!(resp.events()[0].kv().map(|kv| kv.value()), Some(&b"1"[..]));
+        // Server streaming: a snapshot of etcd's database, in chunks.
+        let mut snapshot = via
+            .maintenance_client()
+            .snapshot()
+            .await
+            .expect("a snapshot stream");
+        let mut bytes = 0;
+        while let Some(chunk) = snapshot.message().await.expect("a snapshot chunk") {
+            bytes += chunk.blob().len();
+        }
+        assert!(bytes > 0, "an empty snapshot");
+    });
+    // The node's trailers reach the client: a raw unary Range call.
+    let reply = rt.block_on(raw_call(
+        gw.port,
+        "/etcdserverpb.KV/Range",
+        // RangeRequest { key: "k" }
+        &[0x0a, 0x01, b'k'],
+        None,
+    ));
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("content-type").as_deref(),
+        Some("application/grpc")
+    );
+    assert!(reply.data_len > 0, "no response message");
+    assert_eq!(
+        reply.trailer("grpc-status").as_deref(),
+        Some("0"),
+        "trailers: {:?}",
+        reply.trailers
+    );
+}
+
+#[test]
+fn calls_refused_at_the_gateway_get_grpc_statuses() {
+    let etcd = Etcd::start();
+    let node = etcd_addr(&etcd);
+    let down = free_port();
+    let hang = bad_upstream(true);
+    let routes = format!(
+        "  - {{id: kv, uri: /etcdserverpb.KV/*, upstream: {{scheme: grpc, nodes: {{\"{node}\": 1}}}}}}
+  - {{id: down, uri: /etcdserverpb.Lease/*, upstream: {{scheme: grpc, nodes: {{\"127.0.0.1:{down}\": 1}}}}}}
+  - {{id: slow, uri: /etcdserverpb.Maintenance/*, upstream: {{scheme: grpc, nodes: {{\"127.0.0.1:{hang}\": 1}}, timeout: {{connect: 2, send: 2, read: 1}}}}}}
+  - {{id: auth, uri: /etcdserverpb.Auth/*, plugins: {{key-auth: {{}}}}, upstream: {{scheme: grpc, nodes: {{\"{node}\": 1}}}}}}
+  - {{id: limited, uri: /etcdserverpb.Cluster/*, plugins: {{limit-count: {{count: 1, time_window: 60, rejected_code: 429}}}}, upstream: {{scheme: grpc, nodes: {{\"{node}\": 1}}}}}}
+"
+    );
+    let gw = gateway(&routes, "");
+    let rt = etcd::runtime();
+    let mut via = client_via(&rt, &gw);
+    rt.block_on(async {
+        via.put("k", "v", None).await.expect("a routed call works");
+        let e = via.lock("l", None).await.expect_err("no route for Lock");
+        assert_eq!(code(e), "Unimplemented", "no route");
+        let e = via.lease_grant(10, None).await.expect_err("node down");
+        assert_eq!(code(e), "Unavailable", "node down");
+        let e = via.status().await.expect_err("node silent");
+        assert_eq!(
+            code(e),
+            "DeadlineExceeded",
+            "node silent past the read timeout"
+        );
+        let e = via.user_list().await.expect_err("no API key");
+        assert_eq!(code(e), "Unauthenticated", "key-auth refusal");
+        via.member_list()
+            .await
+            .expect("the first call within the limit");
+        let e = via.member_list().await.expect_err("over the limit");
+        assert_eq!(code(e), "ResourceExhausted", "limit-count refusal");
+    });
+    // HTTP/1.1 clients that are not gRPC still get JSON.
+    let (status, body) = gw.fetch("/etcdserverpb.Lock/Lock");
+    assert_eq!(status, 404);
+    assert!(body.contains("404 Route Not Found"), "{body}");
+}
+
+#[test]
+fn grpc_timeout_bounds_the_wait_on_the_node() {
+    let hang = bad_upstream(true);
+    let gw = gateway(
+        &format!(
+            "  - {{id: slow, uri: /svc.Slow/*, upstream: {{scheme: grpc, nodes: {{\"127.0.0.1:{hang}\": 1}}}}}}\n"
+        ),
+        // The node's own timeouts are far longer than the call's deadline.
+        "  upstream_read_timeout: 60\n",
+    );
+    let rt = etcd::runtime();
+    let reply = rt
+        .block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(15),
+                raw_call(gw.port, "/svc.Slow/Call", &[], Some("1S")),
+            )
+            .await
+        })
+        .expect("the gateway should end the call at its 1 s deadline");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("grpc-status").as_deref(), Some("4"));
+    assert!(
+        reply
+            .header("grpc-message")
+            .is_some_and(|m| m.contains("504")),
+        "{:?}",
+        reply.headers
+    );
+}
+
+/// What a raw gRPC call got back.
+struct Reply {
+    status: u16,
+    headers: http::HeaderMap,
+    data_len: usize,
+    trailers: Option<http::HeaderMap>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<String> {
+        let v = self.headers.get(name)?;
+        Some(v.to_str().ok()?.to_owned())
+    }
+
+    fn trailer(&self, name: &str) -> Option<String> {
+        let v = self.trailers.as_ref()?.get(name)?;
+        Some(v.to_str().ok()?.to_owned())
+    }
+}
+
+/// One unary gRPC call to `path` over a raw h2c connection to the
+/// gateway: `message` framed as gRPC does (uncompressed, length-prefixed),
+/// `grpc-timeout` when given; the response head, body length and trailers.
+async fn raw_call(port: u16, path: &str, message: &[u8], deadline: Option<&str>) -> Reply {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let (client, conn) = h2::client::handshake(tcp).await.expect("h2 handshake");
+    tokio::spawn(conn);
+    let mut client = client.ready().await.expect("ready");
+    let mut req = http::Request::post(format!("http://127.0.0.1:{port}{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers");
+    if let Some(d) = deadline {
+        req = req.header("grpc-timeout", d);
+    }
+    let (resp, mut body) = client
+        .send_request(req.body(()).expect("request"), false)
+        .expect("send");
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    frame.extend_from_slice(message);
+    body.send_data(Bytes::from(frame), true)
+        .expect("send the message");
+    let resp = resp.await.expect("a response");
+    let (parts, mut body) = resp.into_parts();
+    let mut data_len = 0;
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.expect("response data");
+        data_len += chunk.len();
+        let _ = body.flow_control().release_capacity(chunk.len());
+    }
+    let trailers = body.trailers().await.expect("trailers");
+    Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        data_len,
+        trailers,
+    }
+}
