@@ -7,15 +7,21 @@
 
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
 use bytes::Bytes;
 use radixgate_test_support::etcd::{self, Etcd};
-use radixgate_test_support::{bad_upstream, free_port, Gateway};
+use radixgate_test_support::{bad_upstream, free_port, Gateway, TempDir};
+use tokio::task::{AbortHandle, JoinSet};
 
 const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
 /// etcd's `host:port`.
 fn etcd_addr(etcd: &Etcd) -> String {
-    etcd.endpoint().trim_start_matches("http://").to_owned()
+    let e = etcd.endpoint();
+    let addr = e.rsplit_once("://").map_or(e.as_str(), |(_, a)| a);
+    addr.to_owned()
 }
 
 /// A gateway with h2c on, `routes` as its standalone file's routes, and
@@ -180,6 +186,135 @@ fn grpc_timeout_bounds_the_wait_on_the_node() {
         "{:?}",
         reply.headers
     );
+}
+
+#[test]
+fn one_multiplexed_connection_per_node_made_again_once_closed() {
+    let etcd = Etcd::start();
+    let rt = etcd::runtime();
+    let relay = rt.block_on(Relay::start(etcd_addr(&etcd)));
+    // One worker: one pool of connections to nodes.
+    let gw = Gateway::file(
+        BIN,
+        &format!(
+            "routes:\n  - {{id: kv, uri: /etcdserverpb.KV/*, upstream: {{scheme: grpc, nodes: {{\"127.0.0.1:{}\": 1}}}}}}\n#END\n",
+            relay.port
+        ),
+    )
+    .gateway_yaml("  http2:\n    enable: true\n")
+    .workers(1)
+    .start();
+    let via = client_via(&rt, &gw);
+    rt.block_on(async {
+        let mut calls = JoinSet::new();
+        for i in 0..20 {
+            let mut c = via.clone();
+            calls.spawn(async move { c.put(format!("k{i}"), "v", None).await.map(|_| ()) });
+        }
+        while let Some(r) = calls.join_next().await {
+            r.expect("a call task").expect("a put through the gateway");
+        }
+        for i in 0..5 {
+            let got = via.clone().get(format!("k{i}"), None).await.expect("get");
+            assert_eq!(got.kvs()[0].value(), b"v");
+        }
+    });
+    assert_eq!(
+        relay.accepted(),
+        1,
+        "25 calls, 20 of them at once, should share one HTTP/2 connection"
+    );
+    // The node side closes it: the next calls go over a new one.
+    relay.cut();
+    let again = rt.block_on(async {
+        for _ in 0..50 {
+            if via.clone().get("k0", None).await.is_ok() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    });
+    assert!(again, "no call succeeded after the node's connection closed");
+    assert_eq!(relay.accepted(), 2, "one new connection after the close");
+}
+
+#[test]
+fn grpcs_nodes_are_reached_over_tls() {
+    let tmp = TempDir::new("grpcs");
+    let dir = tmp.root();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
+    let (cert, key) = (dir.join("etcd.pem"), dir.join("etcd-key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).expect("write cert");
+    std::fs::write(&key, ck.signing_key.serialize_pem()).expect("write key");
+    let etcd = Etcd::start_tls(cert, key);
+    let node = etcd_addr(&etcd);
+    let route = |scheme: &str| {
+        format!("  - {{id: kv-{scheme}, uri: /etcdserverpb.KV/*, upstream: {{scheme: {scheme}, nodes: {{\"{node}\": 1}}}}}}\n")
+    };
+    let gw = gateway(&route("grpcs"), "");
+    let rt = etcd::runtime();
+    let mut via = client_via(&rt, &gw);
+    rt.block_on(async {
+        via.put("k", "tls", None).await.expect("put over grpcs");
+        let got = via.get("k", None).await.expect("get over grpcs");
+        assert_eq!(got.kvs()[0].value(), b"tls");
+    });
+    // The same node as plain h2c fails: the node speaks TLS only.
+    let gw = gateway(&route("grpc"), "");
+    let mut via = client_via(&rt, &gw);
+    let e = rt
+        .block_on(via.get("k", None))
+        .expect_err("h2c to a TLS node");
+    assert_eq!(code(e), "Unavailable");
+}
+
+/// A TCP relay to a node that counts the connections it accepts and can
+/// cut them all.
+struct Relay {
+    port: u16,
+    accepted: Arc<AtomicUsize>,
+    conns: Arc<Mutex<Vec<AbortHandle>>>,
+}
+
+impl Relay {
+    async fn start(node: String) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the relay");
+        let port = listener.local_addr().expect("the relay's address").port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let conns = Arc::new(Mutex::new(Vec::new()));
+        let (count, held) = (accepted.clone(), conns.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                let node = node.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut up) = tokio::net::TcpStream::connect(node).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut up).await;
+                    }
+                });
+                held.lock().expect("relay lock").push(task.abort_handle());
+            }
+        });
+        Relay {
+            port,
+            accepted,
+            conns,
+        }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Closes every relayed connection.
+    fn cut(&self) {
+        for c in self.conns.lock().expect("relay lock").drain(..) {
+            c.abort();
+        }
+    }
 }
 
 /// What a raw gRPC call got back.

@@ -6,7 +6,7 @@
 //! and the wait for the response head and between two reads of its body.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use http::header::{self, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme, Uri};
@@ -25,6 +25,9 @@ use super::{Node, Timeouts, UpstreamRt};
 #[derive(Debug, Default)]
 pub(crate) struct H2Pool {
     conns: Mutex<HashMap<PoolKey, SendRequest<ReqBody>>>,
+    /// A lock per node being connected to: requests that find no
+    /// connection wait for the one being made instead of each making one.
+    connecting: Mutex<HashMap<PoolKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl H2Pool {
@@ -43,8 +46,8 @@ impl H2Pool {
         for _ in 0..2 {
             let mut sender = match self.shared(&node.pool_key) {
                 Some(s) => s,
-                None => match timeout(t.connect, handshake(up, node)).await {
-                    Ok(Ok(s)) => self.keep(&node.pool_key, s),
+                None => match timeout(t.connect, self.connect(up, node)).await {
+                    Ok(Ok(s)) => s,
                     Ok(Err(e)) => return Err(unsent(ForwardError::Connect(e), req)),
                     Err(_) => return Err(unsent(ForwardError::Timeout(t.connect), req)),
                 },
@@ -93,17 +96,31 @@ impl H2Pool {
         }
     }
 
-    /// Shares `sender` as the node's connection (the first one made wins
-    /// when two requests connected at once).
-    fn keep(&self, key: &PoolKey, sender: SendRequest<ReqBody>) -> SendRequest<ReqBody> {
-        let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
-        match conns.get(key) {
-            Some(s) if !s.is_closed() => s.clone(),
-            _ => {
-                conns.insert(key.clone(), sender.clone());
-                sender
+    /// The node's connection, made by this request or by another one that
+    /// was making it meanwhile (one at a time per node).
+    async fn connect(&self, up: &UpstreamRt, node: &Node) -> Result<SendRequest<ReqBody>, String> {
+        let key = &node.pool_key;
+        let lock = {
+            let mut connecting = self.connecting.lock().unwrap_or_else(|p| p.into_inner());
+            connecting.entry(key.clone()).or_default().clone()
+        };
+        let made = {
+            let _turn = lock.lock().await;
+            match self.shared(key) {
+                Some(s) => Ok(s),
+                None => handshake(up, node).await.map(|s| {
+                    let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+                    conns.insert(key.clone(), s.clone());
+                    s
+                }),
             }
+        };
+        let mut connecting = self.connecting.lock().unwrap_or_else(|p| p.into_inner());
+        // Held by the map and this request alone: nobody else waits.
+        if Arc::strong_count(&lock) == 2 {
+            connecting.remove(key);
         }
+        made
     }
 
     fn forget(&self, key: &PoolKey) {
