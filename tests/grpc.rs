@@ -1,9 +1,11 @@
 //! End to end: gRPC through the gateway, with a real gRPC server (etcd)
 //! as the `scheme: grpc` node and real gRPC clients: etcd-client (tonic)
 //! and a raw HTTP/2 client that reads trailers. Unary, server-streaming
-//! and bidirectional calls pass through with their trailers; a call
-//! refused at the gateway gets a gRPC status a client can read; the
-//! client's `grpc-timeout` bounds the wait on the node.
+//! and bidirectional calls pass through with their trailers (etcd has no
+//! client-streaming call: that shape, and the client's trailers, go to a
+//! raw HTTP/2 node); a call refused at the gateway gets a gRPC status a
+//! client can read; the client's `grpc-timeout` bounds the wait on the
+//! node; one multiplexed connection per node, over TLS for `grpcs`.
 
 use std::time::Duration;
 
@@ -235,7 +237,10 @@ fn one_multiplexed_connection_per_node_made_again_once_closed() {
         }
         false
     });
-    assert!(again, "no call succeeded after the node's connection closed");
+    assert!(
+        again,
+        "no call succeeded after the node's connection closed"
+    );
     assert_eq!(relay.accepted(), 2, "one new connection after the close");
 }
 
@@ -267,6 +272,131 @@ fn grpcs_nodes_are_reached_over_tls() {
         .block_on(via.get("k", None))
         .expect_err("h2c to a TLS node");
     assert_eq!(code(e), "Unavailable");
+}
+
+#[test]
+fn client_streaming_calls_carry_trailers_both_ways() {
+    let rt = etcd::runtime();
+    // The node: a raw HTTP/2 server that answers each call once it has read
+    // the client's whole stream, with the count of messages and whether the
+    // client's trailers came, in its own trailers.
+    let node_port = rt.block_on(stream_node());
+    let gw = gateway(
+        &format!(
+            "  - {{id: up, uri: /svc.Up/*, upstream: {{scheme: grpc, nodes: {{\"127.0.0.1:{node_port}\": 1}}}}}}\n"
+        ),
+        "",
+    );
+    let trailers = rt.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", gw.port))
+            .await
+            .expect("connect");
+        let (client, conn) = h2::client::handshake(tcp).await.expect("h2 handshake");
+        tokio::spawn(conn);
+        let mut client = client.ready().await.expect("ready");
+        let req = http::Request::post(format!("http://127.0.0.1:{}/svc.Up/Load", gw.port))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(())
+            .expect("request");
+        let (resp, mut body) = client.send_request(req, false).expect("send");
+        for i in 0..3u8 {
+            // One gRPC message a DATA frame, a pause between them.
+            body.send_data(Bytes::from(vec![0, 0, 0, 0, 1, i]), false)
+                .expect("send a message");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut client_trailers = http::HeaderMap::new();
+        client_trailers.insert("x-client-trailer", http::HeaderValue::from_static("yes"));
+        body.send_trailers(client_trailers).expect("send trailers");
+        let resp = resp.await.expect("a response");
+        assert_eq!(resp.status(), 200);
+        let mut body = resp.into_body();
+        while let Some(chunk) = body.data().await {
+            let chunk = chunk.expect("response data");
+            let _ = body.flow_control().release_capacity(chunk.len());
+        }
+        body.trailers()
+            .await
+            .expect("trailers")
+            .expect("the node's trailers")
+    });
+    let value = |k: &str| {
+        trailers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(value("grpc-status").as_deref(), Some("0"), "{trailers:?}");
+    assert_eq!(value("x-messages").as_deref(), Some("3"), "{trailers:?}");
+    assert_eq!(
+        value("x-client-trailer").as_deref(),
+        Some("yes"),
+        "the client's trailers should reach the node: {trailers:?}"
+    );
+}
+
+/// A raw HTTP/2 (h2c) gRPC-shaped node on a loopback port: for each call,
+/// reads the request body to its end, then answers 200 with trailers
+/// `grpc-status: 0`, `x-messages` (the gRPC messages read) and
+/// `x-client-trailer` (the client's trailer of that name, or `none`).
+async fn stream_node() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the node");
+    let port = listener.local_addr().expect("the node's address").port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut conn) = h2::server::handshake(tcp).await else {
+                    return;
+                };
+                while let Some(Ok((req, mut respond))) = conn.accept().await {
+                    tokio::spawn(async move {
+                        let mut body = req.into_body();
+                        let mut bytes = Vec::new();
+                        while let Some(Ok(chunk)) = body.data().await {
+                            let _ = body.flow_control().release_capacity(chunk.len());
+                            bytes.extend_from_slice(&chunk);
+                        }
+                        let client = match body.trailers().await {
+                            Ok(Some(t)) => t.get("x-client-trailer").cloned(),
+                            _ => None,
+                        };
+                        let mut messages = 0;
+                        let mut at = 0;
+                        while at + 5 <= bytes.len() {
+                            let len = u32::from_be_bytes([
+                                bytes[at + 1],
+                                bytes[at + 2],
+                                bytes[at + 3],
+                                bytes[at + 4],
+                            ]) as usize;
+                            at += 5 + len;
+                            messages += 1;
+                        }
+                        let resp = http::Response::builder()
+                            .header("content-type", "application/grpc")
+                            .body(())
+                            .expect("response");
+                        let Ok(mut out) = respond.send_response(resp, false) else {
+                            return;
+                        };
+                        let _ = out.send_data(Bytes::from_static(&[0, 0, 0, 0, 0]), false);
+                        let mut t = http::HeaderMap::new();
+                        t.insert("grpc-status", http::HeaderValue::from_static("0"));
+                        t.insert("x-messages", http::HeaderValue::from(messages));
+                        t.insert(
+                            "x-client-trailer",
+                            client.unwrap_or(http::HeaderValue::from_static("none")),
+                        );
+                        let _ = out.send_trailers(t);
+                    });
+                }
+            });
+        }
+    });
+    port
 }
 
 /// A TCP relay to a node that counts the connections it accepts and can

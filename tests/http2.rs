@@ -233,6 +233,38 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 #[test]
+fn a_header_list_over_the_limit_is_refused() {
+    let node = Node::start("n");
+    let gw = h2_gateway(&node, "", "    max_header_list_size: 4096\n");
+    let url = format!("http://127.0.0.1:{}/h2/a", gw.port);
+    let big = format!("x-big: {}", "a".repeat(8000));
+    let (_, out) = curl(&[
+        "--http2-prior-knowledge",
+        "-H",
+        &big,
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &url,
+    ]);
+    assert_ne!(out, "200", "a header list over the limit was served");
+    assert_eq!(node.hits(), 0, "the node saw it");
+    // Under the limit the same connection settings serve.
+    let (_, out) = curl(&[
+        "--http2-prior-knowledge",
+        "-H",
+        "x-small: a",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &url,
+    ]);
+    assert_eq!(out, "200");
+}
+
+#[test]
 fn the_stream_limit_is_announced() {
     let node = Node::start("n");
     let gw = h2_gateway(&node, "", "    max_concurrent_streams: 7\n");
