@@ -108,10 +108,9 @@ impl H2Pool {
             let _turn = lock.lock().await;
             match self.shared(key) {
                 Some(s) => Ok(s),
-                None => handshake(up, node).await.map(|s| {
+                None => handshake(up, node).await.inspect(|s| {
                     let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
                     conns.insert(key.clone(), s.clone());
-                    s
                 }),
             }
         };
