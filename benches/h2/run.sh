@@ -18,7 +18,7 @@
 # Ports: picks free loopback ports itself. Needs nginx, h2load, etcd (make deps).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-for c in nginx h2load python3 etcd; do
+for c in nginx h2load nghttp python3 etcd; do
   command -v $c >/dev/null || { echo "missing $c (make deps installs it)" >&2; exit 2; }
 done
 ROUNDS=${ROUNDS:-3}; DUR=${DUR:-5}; CONN=${CONN:-4}; STREAMS=${STREAMS:-16}; GRPC=${GRPC:-1}
@@ -116,6 +116,13 @@ if [ "$GRPC" = 1 ]; then
   for _ in $(seq 100); do curl -s "http://127.0.0.1:$EC/health" | grep -q true && break; sleep 0.1; done
   # A gRPC message: uncompressed, 3 bytes, RangeRequest { key: "k" }.
   printf '\x00\x00\x00\x00\x03\x0a\x01k' >"$W/range.bin"
+  # Both proxies must answer the call with grpc-status 0 (h2load counts
+  # HTTP statuses only).
+  for port in "$NG" "$RG"; do
+    nghttp -v -d "$W/range.bin" -H "content-type: application/grpc" -H "te: trailers" \
+      "http://127.0.0.1:$port/etcdserverpb.KV/Range" 2>&1 | grep -q "grpc-status: 0" \
+      || { echo "the gRPC call through 127.0.0.1:$port does not end with grpc-status 0" >&2; exit 1; }
+  done
   echo "grpc: etcd KV/Range unary calls (POST, content-type application/grpc); etcd is the node of both"
   compare grpc "http://127.0.0.1:$NG/etcdserverpb.KV/Range" "http://127.0.0.1:$RG/etcdserverpb.KV/Range" \
     -d "$W/range.bin" -H "content-type: application/grpc" -H "te: trailers"
