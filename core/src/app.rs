@@ -203,6 +203,7 @@ fn client_limits(config: &GatewayConfig) -> Limits {
         keepalive_timeout: seconds(g.keepalive_timeout),
         keepalive_requests: g.keepalive_requests,
         max_connections: g.max_connections,
+        http2: g.http2,
     }
 }
 

@@ -151,6 +151,9 @@ pub struct GatewaySection {
     /// The HTTPS listener; none: no TLS listener.
     #[serde(default)]
     pub tls: Option<super::tls_settings::TlsSection>,
+    /// HTTP/2 towards clients: h2c on the plain listeners, stream limits.
+    #[serde(default)]
+    pub http2: super::Http2Section,
 }
 
 impl Default for GatewaySection {
@@ -173,6 +176,7 @@ impl Default for GatewaySection {
             upstream_connect_timeout: default_upstream_timeout(),
             upstream_read_timeout: default_upstream_timeout(),
             tls: None,
+            http2: Default::default(),
         }
     }
 }
@@ -409,6 +413,9 @@ impl GatewayConfig {
             };
             return Err(setting(field.into(), "expected at least 1".into()));
         }
+        g.http2
+            .check()
+            .map_err(|(field, reason)| setting(field, reason))?;
         for (i, a) in g.trusted_addresses.iter().enumerate() {
             if let Err(e) = radix_router::AddrRule::parse(a) {
                 return Err(setting(format!("gateway.trusted_addresses[{i}]"), e));

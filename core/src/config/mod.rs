@@ -13,6 +13,7 @@ mod encryption;
 mod error;
 mod etcd_settings;
 mod gateway;
+mod http2_settings;
 mod kind;
 mod objects;
 mod plugin_check;
@@ -34,6 +35,7 @@ pub use encryption::{DataEncryption, Keyring};
 pub use error::{FileError, ObjectError};
 pub use etcd_settings::{EtcdSection, EtcdTls};
 pub use gateway::{seconds, GatewayConfig, PluginsSection, Provider, StoreLimits};
+pub use http2_settings::Http2Section;
 pub use kind::Kind;
 pub use objects::{Id, Object, Plugins, RouteConf, ServiceConf};
 #[cfg(test)]

@@ -10,6 +10,7 @@ use http::uri::Authority;
 use http::{header, HeaderValue, Method, Request, Uri};
 use hyper::upgrade::OnUpgrade;
 
+use super::grpc::Call;
 use super::headers::host_only;
 use super::log::log_later;
 use super::phases::PluginRun;
@@ -72,6 +73,9 @@ pub struct Exchange<'w> {
     pub node: Option<Authority>,
     /// What the access log line names, when it is on.
     pub access: Option<AccessLine>,
+    /// The gRPC call, when the request is one (`content-type:
+    /// application/grpc*`).
+    pub grpc: Option<Call>,
 }
 
 /// What the access log line says about the request as the client sent it.
@@ -113,6 +117,7 @@ impl<'w> Exchange<'w> {
             upgrade: None,
             node: None,
             access,
+            grpc: Call::of(req.headers()),
         }
     }
 

@@ -20,6 +20,7 @@ use tokio_rustls::LazyConfigAcceptor;
 use super::certs::SslRt;
 use super::verify::ClientCheck;
 use crate::config::{TlsSection, TlsVersion};
+use crate::proxy::Protocol;
 use crate::snapshot::Live;
 
 /// A fatal `unrecognized_name` alert record (TLS 1.2 framing, which TLS
@@ -38,7 +39,8 @@ pub struct TlsListener {
     cache: Option<Arc<dyn StoresServerSessions>>,
     /// Served to names no `ssls` object has (`gateway.tls.cert`/`key`).
     default: Option<Arc<SslRt>>,
-    /// ALPN protocols offered, in preference order.
+    /// ALPN protocols offered, in preference order: h2, then http/1.1
+    /// (APISIX offers HTTP/2 on its TLS port by default).
     pub alpn: Vec<Vec<u8>>,
 }
 
@@ -84,7 +86,7 @@ impl TlsListener {
             ticketer,
             cache,
             default,
-            alpn: vec![b"http/1.1".to_vec()],
+            alpn: Protocol::ALPN.iter().map(|p| p.to_vec()).collect(),
         })
     }
 
