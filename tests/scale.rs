@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use etcd_client::CompactionOptions;
 use radixgate_test_support::etcd::{client, runtime, Etcd};
-use radixgate_test_support::{eventually, Gateway, Node};
+use radixgate_test_support::{eventually, request, Gateway, Node};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
@@ -241,4 +241,73 @@ fn admin_lists_filters_and_delete_checks_say_what_etcd_holds() {
         "can not delete this upstream, route [r00] is still using it now"
     );
     assert_eq!(list("").0, 26);
+}
+
+/// The value of the metric line `name` on the exporter's page.
+fn metric(gw: &Gateway, name: &str) -> Option<f64> {
+    let page = request(gw.metrics_port(), "GET", "/apisix/prometheus/metrics", &[])
+        .map(|r| r.body)
+        .unwrap_or_default();
+    page.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn the_exporter_shows_the_revision_applied_and_the_events_served() {
+    let e = Etcd::start();
+    let node = Node::start_named("n");
+    let gw = Gateway::etcd(BIN, &e.endpoints())
+        .plugins(&["prometheus"])
+        .start();
+    ok(&gw, "PUT", "/apisix/admin/upstreams/u", json!({"nodes": {node.addr(): 1}}));
+    let route = json!({"uri": "/lag", "upstream_id": "u"}).to_string();
+    let (s, v) = gw.admin("PUT", "/apisix/admin/routes/1", Some(&route));
+    assert_eq!(s, 201, "{v}");
+    let written = v["modifiedIndex"].as_f64().expect("modifiedIndex");
+    assert!(eventually(10, || gw.fetch("/lag").0 == 200), "{}", gw.log());
+    // Served means applied: the snapshot serving the route is at its revision.
+    assert!(
+        eventually(10, || metric(&gw, "radixgate_config_revision_applied") == Some(written)),
+        "{:?}",
+        metric(&gw, "radixgate_config_revision_applied")
+    );
+    assert!(metric(&gw, "radixgate_config_revision_seen").is_some_and(|r| r >= written));
+    // The first full set, the upstream, the route.
+    let events = metric(&gw, "radixgate_config_events_applied_total").unwrap_or(0.0);
+    assert!(events >= 3.0, "{events}");
+    let count = metric(&gw, "radixgate_config_event_to_served_seconds_count").unwrap_or(0.0);
+    assert!(count >= 3.0, "{count}");
+}
+
+#[test]
+fn a_bad_value_among_many_is_skipped_with_its_key_and_the_rest_serve() {
+    let e = Etcd::start();
+    let rt = runtime();
+    let mut c = client(&rt, &e.endpoints());
+    let node = Node::start_named("n");
+    let up = json!({"id": "u", "nodes": {node.addr(): 1}}).to_string();
+    rt.block_on(c.put("/apisix/upstreams/u", up, None))
+        .expect("put upstream");
+    // Enough values to be decoded on several threads; one of them bad.
+    for i in 0..1200 {
+        let r = if i == 777 {
+            json!({"id": "777", "uri": 777, "upstream_id": "u"})
+        } else {
+            json!({"id": format!("{i}"), "uri": format!("/m/{i}"), "upstream_id": "u"})
+        };
+        rt.block_on(c.put(format!("/apisix/routes/{i}"), r.to_string(), None))
+            .expect("put route");
+    }
+    let gw = Gateway::etcd(BIN, &e.endpoints()).start();
+    assert!(eventually(20, || gw.fetch("/m/1199").0 == 200), "{}", gw.log());
+    for i in (0..1200).filter(|i| *i != 777) {
+        assert_eq!(gw.fetch(&format!("/m/{i}")).0, 200, "/m/{i}");
+    }
+    let log = gw.log();
+    let refused: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("invalid value in etcd skipped"))
+        .collect();
+    assert_eq!(refused.len(), 1, "{log}");
+    assert!(refused[0].contains("/apisix/routes/777"), "{}", refused[0]);
 }
