@@ -259,7 +259,12 @@ fn the_exporter_shows_the_revision_applied_and_the_events_served() {
     let gw = Gateway::etcd(BIN, &e.endpoints())
         .plugins(&["prometheus"])
         .start();
-    ok(&gw, "PUT", "/apisix/admin/upstreams/u", json!({"nodes": {node.addr(): 1}}));
+    ok(
+        &gw,
+        "PUT",
+        "/apisix/admin/upstreams/u",
+        json!({"nodes": {node.addr(): 1}}),
+    );
     let route = json!({"uri": "/lag", "upstream_id": "u"}).to_string();
     let (s, v) = gw.admin("PUT", "/apisix/admin/routes/1", Some(&route));
     assert_eq!(s, 201, "{v}");
@@ -267,7 +272,8 @@ fn the_exporter_shows_the_revision_applied_and_the_events_served() {
     assert!(eventually(10, || gw.fetch("/lag").0 == 200), "{}", gw.log());
     // Served means applied: the snapshot serving the route is at its revision.
     assert!(
-        eventually(10, || metric(&gw, "radixgate_config_revision_applied") == Some(written)),
+        eventually(10, || metric(&gw, "radixgate_config_revision_applied")
+            == Some(written)),
         "{:?}",
         metric(&gw, "radixgate_config_revision_applied")
     );
@@ -299,7 +305,11 @@ fn a_bad_value_among_many_is_skipped_with_its_key_and_the_rest_serve() {
             .expect("put route");
     }
     let gw = Gateway::etcd(BIN, &e.endpoints()).start();
-    assert!(eventually(20, || gw.fetch("/m/1199").0 == 200), "{}", gw.log());
+    assert!(
+        eventually(20, || gw.fetch("/m/1199").0 == 200),
+        "{}",
+        gw.log()
+    );
     for i in (0..1200).filter(|i| *i != 777) {
         assert_eq!(gw.fetch(&format!("/m/{i}")).0, 200, "/m/{i}");
     }

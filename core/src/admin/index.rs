@@ -7,7 +7,8 @@
 //!
 //! It follows etcd through its own watch (a paged read, then a watch from
 //! the read's revision + 1; after a compaction or a broken stream, read
-//! again). An answer from the index is never staler than etcd was when it
+//! again), started by the first request that wants it, so that it costs
+//! nothing while the gateway loads its routes. An answer from the index is never staler than etcd was when it
 //! was asked: [`Index::fresh`] reads etcd's current revision and waits
 //! until the index has applied it (asking etcd for a progress
 //! notification); when it cannot (not read yet, watch broken, no catch-up
@@ -212,7 +213,8 @@ pub struct Index {
     state: Mutex<State>,
     /// The applied revision, for waiters.
     applied: watch::Sender<i64>,
-    /// Asks the watch task for a progress notification.
+    /// Asks the watch task to start (the first time), then for progress
+    /// notifications.
     progress: mpsc::UnboundedSender<()>,
 }
 
@@ -248,6 +250,8 @@ impl Index {
     pub async fn fresh(&self, now: i64) -> Option<Fresh<'_>> {
         let mut applied = self.applied.subscribe();
         if !self.lock().ready {
+            // Starts the watch task the first time; this answer reads etcd.
+            let _ = self.progress.send(());
             return None;
         }
         if *applied.borrow() < now {
@@ -320,6 +324,10 @@ impl Fresh<'_> {
 async fn follow(client: Client, index: Arc<Index>, mut asked: mpsc::UnboundedReceiver<()>) {
     let from = format!("{}/", index.prefix);
     let mut backoff = Duration::from_millis(100);
+    // Wanted once a request asks for it.
+    if asked.recv().await.is_none() {
+        return;
+    }
     loop {
         let why = session(&client, &index, &from, &mut asked).await;
         index.lock().ready = false;
