@@ -118,7 +118,8 @@ fn render_store(services: &GatewayServices) -> String {
 /// long and scrapes run side by side.
 fn answer(req: &Request<Incoming>, services: &GatewayServices) -> Response<Full<Bytes>> {
     let (status, body) = if req.method() == http::Method::GET && req.uri().path() == METRICS_PATH {
-        let text = render(services.metrics()) + &render_store(services);
+        let text =
+            render(services.metrics()) + &render_store(services) + &crate::source::lag::render();
         (StatusCode::OK, text)
     } else {
         (StatusCode::NOT_FOUND, "not found\n".to_string())
