@@ -384,3 +384,36 @@ fn file_logger_match_and_log_format() {
         [json!({"u": "/f/bad", "s": "500", "route_id": "f"})]
     );
 }
+
+#[test]
+fn a_file_that_cannot_be_opened_is_logged_and_counted_and_requests_go_on() {
+    let node = Node::start("n");
+    let dir = TempDir::new("file-logger");
+    let path = dir.path("no-such-dir").join("file.log");
+    let gw = gateway(
+        &node,
+        &format!(
+            "routes:\n  - {{id: f, uri: /f, upstream_id: u, plugins: {{file-logger: {{path: \
+             \"{}\"}}}}}}\n",
+            path.display()
+        ),
+    );
+    for _ in 0..3 {
+        let r = gw.get("/f", &[]);
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    let series = format!(
+        "radixgate_file_logger_dropped_total{{path=\"{}\",reason=\"not_written\"}} 3",
+        path.display()
+    );
+    let mut last = String::new();
+    assert!(
+        eventually(10, || {
+            last = scrape(&gw);
+            last.contains(&series)
+        }),
+        "{series} not in:\n{last}"
+    );
+    let why = format!("cannot open {} for appending", path.display());
+    assert!(gw.log().contains(&why), "{}", gw.log());
+}

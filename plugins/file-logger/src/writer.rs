@@ -11,12 +11,14 @@
 //!   dropped and counted in `radixgate_file_logger_dropped_total{path,
 //!   reason}` (`queue_full`, `not_written`); a failure is logged with the
 //!   path and the cause, at most once a [`CHECK_EVERY`].
-//! - Lines are written through a buffer flushed whenever the queue is
-//!   empty. Dropping the [`Writer`] (the instance is replaced or removed)
+//! - Lines are gathered in a buffer written whenever the queue is empty
+//!   or it holds [`FLUSH_AT`] bytes, always whole lines in one `write_all`
+//!   on a file opened with `O_APPEND`, so that two instances logging to
+//!   one path do not cut each other's lines. Dropping the [`Writer`] (the instance is replaced or removed)
 //!   lets the thread write what is queued and end.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -29,6 +31,9 @@ pub const QUEUE: usize = 10_000;
 
 /// How often the file at `path` is compared with the one held open.
 pub const CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// Bytes gathered at most before they are written.
+pub const FLUSH_AT: usize = 64 * 1024;
 
 const DROPPED: &str = "radixgate_file_logger_dropped_total";
 
@@ -89,13 +94,42 @@ fn count(host: &Host, counter: Option<MetricId>, path: &str, reason: &str) {
     }
 }
 
+/// A file open for appending, with its device and inode and the lines
+/// not written yet.
+struct Open {
+    file: File,
+    id: (u64, u64),
+    pending: Vec<u8>,
+}
+
+impl Open {
+    fn push(&mut self, line: &str) -> std::io::Result<()> {
+        if !self.pending.is_empty() && self.pending.len() + line.len() > FLUSH_AT {
+            self.flush()?;
+        }
+        self.pending.extend_from_slice(line.as_bytes());
+        Ok(())
+    }
+
+    /// Writes what is pending (dropped, when the write fails).
+    fn flush(&mut self) -> std::io::Result<()> {
+        let written = self.file.write_all(&self.pending);
+        self.pending.clear();
+        written
+    }
+
+    fn lines_pending(&self) -> usize {
+        self.pending.iter().filter(|&&b| b == b'\n').count()
+    }
+}
+
 /// The thread's end: the file and when it was last checked.
 struct Sink {
     path: PathBuf,
     host: Host,
     counter: Option<MetricId>,
-    /// The file held open, with its device and inode.
-    open: Option<(BufWriter<File>, (u64, u64))>,
+    /// The file held open.
+    open: Option<Open>,
     checked: Option<Instant>,
     complained: Option<Instant>,
 }
@@ -122,26 +156,36 @@ impl Sink {
 
     fn write(&mut self, line: &str) {
         self.check();
-        let written = match &mut self.open {
-            Some((file, _)) => file.write_all(line.as_bytes()).map_err(|e| e.to_string()),
-            None => Err("the file is not open".to_owned()),
+        let Some(open) = &mut self.open else {
+            let message = format!(
+                "cannot write to {}: the file is not open",
+                self.path.display()
+            );
+            self.fail(&message, 1);
+            return;
         };
-        if let Err(why) = written {
-            self.open = None;
-            self.checked = None;
-            self.fail(&format!("cannot write to {}: {why}", self.path.display()));
+        let lost = open.lines_pending() + 1;
+        if let Err(e) = open.push(line) {
+            self.lost(&e, lost);
         }
     }
 
     fn flush(&mut self) {
-        if let Some((file, _)) = &mut self.open {
-            if let Err(e) = file.flush() {
-                self.open = None;
-                self.checked = None;
-                let message = format!("cannot write to {}: {e}", self.path.display());
-                self.fail(&message);
+        if let Some(open) = &mut self.open {
+            let lost = open.lines_pending();
+            if let Err(e) = open.flush() {
+                self.lost(&e, lost);
             }
         }
+    }
+
+    /// A write failed: the file is let go (opened again at the next line)
+    /// and the lines it held are counted.
+    fn lost(&mut self, e: &std::io::Error, lines: usize) {
+        self.open = None;
+        self.checked = None;
+        let message = format!("cannot write to {}: {e}", self.path.display());
+        self.fail(&message, lines);
     }
 
     /// Opens the file, or reopens it when `path` names another one, at
@@ -159,8 +203,8 @@ impl Sink {
         let current = std::fs::metadata(&self.path)
             .ok()
             .map(|m| (m.dev(), m.ino()));
-        if let (Some((_, held)), Some(now_there)) = (&self.open, current) {
-            if *held == now_there {
+        if let (Some(open), Some(now_there)) = (&self.open, current) {
+            if open.id == now_there {
                 return;
             }
         }
@@ -173,23 +217,26 @@ impl Sink {
             .and_then(|f| Ok((f.metadata()?, f)));
         match opened {
             Ok((meta, file)) => {
-                self.open = Some((BufWriter::new(file), (meta.dev(), meta.ino())));
+                self.open = Some(Open {
+                    file,
+                    id: (meta.dev(), meta.ino()),
+                    pending: Vec::new(),
+                });
             }
             Err(e) => {
                 let message = format!("cannot open {} for appending: {e}", self.path.display());
-                self.fail(&message);
+                self.fail(&message, 0);
             }
         }
     }
 
-    /// Counts a lost line and logs why, at most once a [`CHECK_EVERY`].
-    fn fail(&mut self, message: &str) {
-        count(
-            &self.host,
-            self.counter,
-            &self.path.display().to_string(),
-            "not_written",
-        );
+    /// Counts `lines` lost and logs why, at most once a [`CHECK_EVERY`].
+    fn fail(&mut self, message: &str, lines: usize) {
+        if let Some(id) = self.counter.filter(|_| lines > 0) {
+            let path = self.path.display().to_string();
+            let labels = [path.as_str().into(), "not_written".into()];
+            self.host.counter_add(id, &labels, lines as u64);
+        }
         let now = Instant::now();
         if self
             .complained
