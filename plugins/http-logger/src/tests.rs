@@ -137,3 +137,16 @@ fn configs_it_cannot_serve_are_refused_naming_the_field() {
         assert!(err.contains(want), "{config}: {err}");
     }
 }
+
+#[test]
+fn without_a_route_the_service_id_is_the_host() {
+    let host = MockHost::new();
+    let logger = instance(json!({"uri": "http://127.0.0.1:9/logs"}), &host).unwrap();
+    let mut req = MockRequest::new("GET", "/none").header("Host", "Example.COM:9080");
+    req.response_status = 404;
+    logger.log(&mut req);
+    let entry = &pushed(&host)[0];
+    assert_eq!(entry["service_id"], "example.com", "{entry}");
+    assert!(entry.get("route_id").is_none(), "{entry}");
+    assert!(entry.get("upstream").is_none(), "{entry}");
+}

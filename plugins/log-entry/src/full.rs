@@ -24,6 +24,7 @@
 //!   to plugins).
 
 use radixgate_plugin::serde_json::{json, Map, Value};
+use radixgate_plugin::vars::VarName;
 use radixgate_plugin::{Ctx, Host};
 
 use crate::timing;
@@ -108,8 +109,9 @@ pub fn entry(ctx: &Ctx<'_>, host: &Host, server: &Server) -> Value {
         map.insert("upstream".into(), upstream.into());
     }
     if route_id.is_empty() {
-        let host_name = host_header.split(':').next().unwrap_or_default();
-        map.insert("service_id".into(), host_name.into());
+        // APISIX's `var.host`: the Host header without its port, lowercased.
+        let host_name = VarName::Host.resolve(ctx).unwrap_or_default();
+        map.insert("service_id".into(), host_name.into_owned().into());
     } else {
         map.insert("route_id".into(), route_id.into());
         let service = ctx.var("service_id").unwrap_or_default();
