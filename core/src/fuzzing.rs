@@ -97,11 +97,15 @@ pub fn normalize_path(data: &[u8]) {
         Ok(&*norm),
         "not idempotent: {path:?}"
     );
+    // The gateway normalises the path of a parsed target, which never
+    // holds what the target's grammar leaves out (`#` and what follows).
     if let Ok(uri) = Uri::try_from(path.as_str()) {
-        assert!(
-            with_path(&uri, &norm).is_some(),
-            "{path:?} -> {norm:?} is no target"
-        );
+        if let Ok(norm) = normalize(uri.path()) {
+            assert!(
+                with_path(&uri, &norm).is_some(),
+                "{path:?} -> {norm:?} is no target"
+            );
+        }
     }
 }
 
