@@ -7,13 +7,14 @@ CARGO ?= cargo
 # C plugins, the headers' checks), python3 (the demo upstream, for
 # `make run` and the demo test), and Redis (the plugins' Redis operations:
 # redis-server, and redis-cli to join a cluster), and nghttp2-client
-# (nghttp and h2load: HTTP/2 clients for the tests and benches).
+# (nghttp and h2load: HTTP/2 clients for the tests and benches), and
+# openssl (s_client in the TLS tests, the demo's self-signed certificate).
 APT_PACKAGES := protobuf-compiler luajit2 nginx libnginx-mod-http-lua etcd-server wrk gcc g++ curl python3 \
-	redis-server redis-tools nghttp2-client
+	redis-server redis-tools nghttp2-client openssl
 HAVE_DEPS := command -v protoc && command -v luajit && command -v nginx && \
 	test -e /usr/lib/nginx/modules/ngx_http_lua_module.so && command -v etcd && \
 	command -v wrk && command -v cc && command -v g++ && command -v curl && command -v python3 && \
-	command -v redis-server && command -v redis-cli && command -v nghttp && command -v h2load
+	command -v redis-server && command -v redis-cli && command -v nghttp && command -v h2load && command -v openssl
 
 .PHONY: deps build c-plugins test run bench fmt lint new-plugin
 
