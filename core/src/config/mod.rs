@@ -17,6 +17,7 @@ mod kind;
 mod objects;
 mod plugin_check;
 mod plugin_sets;
+mod prometheus_attr;
 mod schema;
 mod ssl;
 mod stored;
@@ -41,6 +42,7 @@ pub use plugin_check::{
     plugin_catalog_generation, plugin_catalog_grew, set_plugin_catalog, unknown_plugin,
     PluginCatalog,
 };
+pub use prometheus_attr::PrometheusAttr;
 pub use schema::validate;
 #[cfg(test)]
 pub use ssl::SslType;

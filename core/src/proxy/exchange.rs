@@ -66,6 +66,9 @@ pub struct Exchange<'w> {
     pub upgrade: Option<(HeaderValue, OnUpgrade)>,
     /// The node tried last.
     pub node: Option<Authority>,
+    /// How long the last try took from sending to the node's response
+    /// head (request variable `upstream_response_time`).
+    pub upstream_time: Option<std::time::Duration>,
     /// What the access log line names, when it is on.
     pub access: Option<AccessLine>,
 }
@@ -108,6 +111,7 @@ impl<'w> Exchange<'w> {
             websocket: None,
             upgrade: None,
             node: None,
+            upstream_time: None,
             access,
         }
     }

@@ -90,6 +90,7 @@ pub async fn serve(
                 continue;
             }
         };
+        crate::stats::accepted();
         let Some(slot) = cap.admit("proxy") else {
             continue; // dropped: closed at once
         };
@@ -126,11 +127,17 @@ async fn connection(
     alive: mpsc::Sender<()>,
 ) {
     let activity = io.activity();
+    let _active = crate::stats::handled();
     let served = AtomicU64::new(0);
     let svc = service_fn(move |req| {
         let n = served.fetch_add(1, Ordering::Relaxed) + 1;
         let last = n >= limits.keepalive_requests;
-        pipeline::handle(worker.clone(), conn, req, last)
+        let writing = crate::stats::request();
+        let answer = pipeline::handle(worker.clone(), conn, req, last);
+        async move {
+            let _writing = writing;
+            answer.await
+        }
     });
     let served = builder
         .serve_connection(TokioIo::new(io), svc)

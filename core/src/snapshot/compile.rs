@@ -314,14 +314,16 @@ impl ObjectStore {
                 .or(service.and_then(|(_, s)| s.enable_websocket))
                 .unwrap_or(false),
             service_id: r.service_id.as_ref().map(|s| s.0.clone()),
+            name: r.name.clone(),
+            service_name: service.and_then(|(_, s)| s.meta.name.clone()),
         };
         Ok(Some((route, rt)))
     }
 }
 
 /// What the store keeps of a route: what compiling it reads. Its inline
-/// upstream is built once put, its plugins live in `plugins`, and its
-/// `name`, `desc` and `labels` play no part in serving.
+/// upstream is built once put, its plugins live in `plugins`; its `name`
+/// labels metrics, its `desc` and `labels` play no part in serving.
 #[derive(Debug)]
 struct StoredRoute {
     /// `uri` or `uris`.
@@ -340,6 +342,8 @@ struct StoredRoute {
     service_id: Option<Id>,
     timeout: Option<Timeouts>,
     enable_websocket: Option<bool>,
+    /// `name` (request variable `route_name`).
+    name: Option<String>,
 }
 
 impl StoredRoute {
@@ -368,6 +372,7 @@ impl StoredRoute {
             service_id: r.service_id.clone(),
             timeout: r.timeout.as_ref().and_then(Timeouts::from_conf),
             enable_websocket: r.enable_websocket,
+            name: r.meta.name.clone(),
         }
     }
 }

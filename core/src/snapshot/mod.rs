@@ -36,6 +36,10 @@ pub struct RouteRt {
     pub websocket: bool,
     /// The route's service, if any (request variable `service_id`).
     pub service_id: Option<String>,
+    /// The route's `name` (request variable `route_name`).
+    pub name: Option<String>,
+    /// Its service's `name` (request variable `service_name`).
+    pub service_name: Option<String>,
     /// The merged plugin chain (route > plugin_config > service); `None`
     /// when the route runs no plugin.
     pub plugins: Option<Arc<Chain>>,
