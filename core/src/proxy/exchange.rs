@@ -15,7 +15,7 @@ use super::log::log_later;
 use super::phases::PluginRun;
 use super::server::Limits;
 use super::vars::{Origin, RequestVars};
-use crate::snapshot::{Live, RouteRt};
+use crate::snapshot::{Live, Matched, RouteRt};
 use crate::upstream::{Timeouts, UpstreamClient};
 
 /// What every connection of a worker shares.
@@ -55,6 +55,8 @@ pub struct Exchange<'w> {
     host_header: Option<HeaderValue>,
     /// The route that matched (set by the route step).
     pub route: Option<Arc<RouteRt>>,
+    /// Which of its patterns matched.
+    pub matched: Matched,
     /// The plugin side of the request: `None` on the bare path (no global
     /// rules, a route without plugins), where no plugin work is done.
     pub plugins: Option<Box<PluginRun>>,
@@ -107,6 +109,7 @@ impl<'w> Exchange<'w> {
             conn,
             host_header,
             route: None,
+            matched: Matched::default(),
             plugins: None,
             websocket: None,
             upgrade: None,

@@ -86,6 +86,10 @@ pub fn start<B>(ex: &mut Exchange<'_>, global: Option<Arc<Chain>>, req: &mut Req
         state.service_id.clone_from(&r.service_id);
         state.route_name.clone_from(&r.name);
         state.service_name.clone_from(&r.service_name);
+        state.vars.insert("matched_uri", r.matched_uri(ex.matched));
+        state
+            .vars
+            .insert("matched_host", r.matched_host(ex.matched));
     }
     ex.plugins = Some(Box::new(PluginRun {
         chains: Chains::new(global, route),

@@ -316,6 +316,8 @@ impl ObjectStore {
             service_id: r.service_id.as_ref().map(|s| s.0.clone()),
             name: r.name.clone(),
             service_name: service.and_then(|(_, s)| s.meta.name.clone()),
+            paths: route.paths.clone(),
+            hosts: route.hosts.clone(),
         };
         Ok(Some((route, rt)))
     }

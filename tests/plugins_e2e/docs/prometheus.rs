@@ -148,9 +148,7 @@ fn prometheus_doc_metrics() {
 }
 
 #[test]
-#[ignore = "the host does not set matched_uri, matched_host, service_id, \
-            upstream_response_time or request_length for log plugins yet"]
-fn prometheus_doc_labels_the_host_does_not_fill_yet() {
+fn prometheus_doc_labels_from_the_host() {
     let (_gw, text) = scrape_after_rows();
     let status = "apisix_http_status";
     let hello = [
@@ -168,6 +166,13 @@ fn prometheus_doc_labels_the_host_does_not_fill_yet() {
     expect(&text, status, &[("route", "svc"), ("service", "s1")], 1.0);
     let upstream = [("type", "upstream"), ("route", "hello")];
     expect(&text, "apisix_http_latency_count", &upstream, 2.0);
+}
+
+#[test]
+#[ignore = "the host does not set request_length for log plugins yet: \
+            ingress counts Content-Length, 0 for a GET"]
+fn prometheus_doc_ingress_the_host_does_not_fill_yet() {
+    let (_gw, text) = scrape_after_rows();
     let ingress = [("type", "ingress"), ("route", "hello")];
     let bytes = total(&text, "apisix_bandwidth", &ingress);
     assert!(bytes > 0.0, "no ingress bytes for a GET:\n{text}");
