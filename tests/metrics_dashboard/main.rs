@@ -306,6 +306,8 @@ fn every_grafana_dashboard_query_finds_its_metric_and_labels() {
     assert_eq!((by_route("r1"), by_route("r2")), (5.0, 3.0), "{text}");
     let svc = x.sum("apisix_http_status", &[("route", "r1"), ("service", "s1")]);
     assert_eq!(svc, 5.0, "the service label of a route of s1:\n{text}");
+    let ingress = x.sum("apisix_bandwidth", &[("type", "ingress"), ("route", "r2")]);
+    assert!(ingress >= 3.0 * 20.0, "3 GETs' request heads:\n{text}");
     let upstream = [("type", "upstream"), ("route", "r2"), ("le", "+Inf")];
     assert_eq!(
         x.sum("apisix_http_latency_bucket", &upstream),

@@ -166,13 +166,6 @@ fn prometheus_doc_labels_from_the_host() {
     expect(&text, status, &[("route", "svc"), ("service", "s1")], 1.0);
     let upstream = [("type", "upstream"), ("route", "hello")];
     expect(&text, "apisix_http_latency_count", &upstream, 2.0);
-}
-
-#[test]
-#[ignore = "the host does not set request_length for log plugins yet: \
-            ingress counts Content-Length, 0 for a GET"]
-fn prometheus_doc_ingress_the_host_does_not_fill_yet() {
-    let (_gw, text) = scrape_after_rows();
     let ingress = [("type", "ingress"), ("route", "hello")];
     let bytes = total(&text, "apisix_bandwidth", &ingress);
     assert!(bytes > 0.0, "no ingress bytes for a GET:\n{text}");
