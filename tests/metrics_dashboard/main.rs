@@ -374,6 +374,9 @@ fn plugin_attributes_node_info_and_upstream_status() {
     let ip = up.addr().rsplit_once(':').map(|(h, _)| h.to_owned());
     let ip = [("ip", ip.unwrap_or_default())];
     let ip = [(ip[0].0, ip[0].1.as_str())];
+    let name = [("name", "/apisix/upstreams/u1")];
+    let named = x.serves("apisix_upstream_status", "gauge", &[], &name);
+    assert!(named.is_ok(), "{named:?}:\n{text}");
     let labels = ["name", "ip", "port"];
     let served = x.serves("apisix_upstream_status", "gauge", &labels, &ip);
     assert!(served.is_ok(), "{served:?}:\n{text}");

@@ -115,6 +115,23 @@ fn etcd(out: &mut String) {
     }
 }
 
+/// APISIX's name of a checked upstream: the key of the object that holds
+/// it (`/apisix/upstreams/1`, `/apisix/routes/1` for a route's inline
+/// upstream); a name of another shape is kept as is.
+fn upstream_key(name: &str) -> String {
+    let inline = |n: &str| n.strip_suffix(" (inline)").map(str::to_owned);
+    if let Some(id) = name.strip_prefix("upstream ") {
+        return format!("/apisix/upstreams/{id}");
+    }
+    if let Some(id) = name.strip_prefix("route ").and_then(inline) {
+        return format!("/apisix/routes/{id}");
+    }
+    if let Some(id) = name.strip_prefix("service ").and_then(inline) {
+        return format!("/apisix/services/{id}");
+    }
+    name.to_owned()
+}
+
 fn upstreams(out: &mut String) {
     header(
         out,
@@ -126,7 +143,7 @@ fn upstreams(out: &mut String) {
         let _ = writeln!(
             out,
             "apisix_upstream_status{{name=\"{}\",ip=\"{}\",port=\"{}\"}} {}",
-            escape(&s.upstream),
+            escape(&upstream_key(&s.upstream)),
             escape(&s.host),
             s.port,
             u8::from(s.healthy)
@@ -189,6 +206,18 @@ pub fn render(services: &GatewayServices) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn upstreams_are_named_by_their_object_key() {
+        for (name, key) in [
+            ("upstream u1", "/apisix/upstreams/u1"),
+            ("route r1 (inline)", "/apisix/routes/r1"),
+            ("service s1 (inline)", "/apisix/services/s1"),
+            ("other", "other"),
+        ] {
+            assert_eq!(super::upstream_key(name), key);
+        }
+    }
+
     #[test]
     fn every_family_is_typed_once() {
         let text = super::render(&super::GatewayServices::default());
