@@ -63,6 +63,25 @@ impl PrometheusAttr {
 #[cfg(test)]
 mod tests {
     use super::PrometheusAttr;
+    use crate::config::GatewayConfig;
+
+    #[test]
+    fn config_yaml_refuses_bad_attributes_at_load() {
+        let ok = "plugins:\n  prometheus:\n    export_uri: /m\n    default_buckets: [1, 2]\n";
+        let cfg = GatewayConfig::parse(ok, "config.yaml").expect("valid");
+        assert_eq!(cfg.plugins.prometheus.export_uri(), "/m");
+        let bad = "plugins:\n  prometheus:\n    default_buckets: [10, 5]\n";
+        let err = GatewayConfig::parse(bad, "config.yaml")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("plugins.prometheus.default_buckets") && err.contains("ascending"),
+            "{err}"
+        );
+        let unknown = "plugins:\n  prometheus:\n    metric_prefix: x_\n";
+        assert!(GatewayConfig::parse(unknown, "config.yaml").is_err());
+    }
 
     #[test]
     fn bad_attributes_name_the_field() {
