@@ -6,13 +6,14 @@ CARGO ?= cargo
 # luajit2), nginx with its lua module, etcd, wrk, C and C++ compilers (the
 # C plugins, the headers' checks), python3 (the demo upstream, for
 # `make run` and the demo test), and Redis (the plugins' Redis operations:
-# redis-server, and redis-cli to join a cluster).
+# redis-server, and redis-cli to join a cluster), and nghttp2-client
+# (nghttp and h2load: HTTP/2 clients for the tests and benches).
 APT_PACKAGES := protobuf-compiler luajit2 nginx libnginx-mod-http-lua etcd-server wrk gcc g++ curl python3 \
-	redis-server redis-tools
+	redis-server redis-tools nghttp2-client
 HAVE_DEPS := command -v protoc && command -v luajit && command -v nginx && \
 	test -e /usr/lib/nginx/modules/ngx_http_lua_module.so && command -v etcd && \
 	command -v wrk && command -v cc && command -v g++ && command -v curl && command -v python3 && \
-	command -v redis-server && command -v redis-cli
+	command -v redis-server && command -v redis-cli && command -v nghttp && command -v h2load
 
 .PHONY: deps build c-plugins test run bench fmt lint new-plugin
 
@@ -99,11 +100,24 @@ run: build c-plugins
 		cp $${CARGO_TARGET_DIR:-target}/debug/libradixgate_plugin_$$(echo $$n | tr - _).so target/plugins/ || exit 1; \
 		chmod go-w target/plugins/libradixgate_plugin_$$(echo $$n | tr - _).so || exit 1; \
 	done; echo "plugins in target/plugins: $$(ls target/plugins | tr '\n' ' ')"
+	@# HTTPS for the demo: a self-signed certificate for localhost and
+	@# 127.0.0.1 (made once), served on 9443 as gateway.tls's own
+	@# certificate, through conf/config.yaml with a tls section added.
+	@mkdir -p target/demo-tls; \
+	if [ ! -s target/demo-tls/demo.crt ]; then \
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
+			-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+			-keyout target/demo-tls/demo.key -out target/demo-tls/demo.crt 2>/dev/null || exit 1; \
+	fi; \
+	{ sed '/^gateway:/q' conf/config.yaml; \
+	  printf '  tls:\n    listen: ["0.0.0.0:9443"]\n    cert: target/demo-tls/demo.crt\n    key: target/demo-tls/demo.key\n'; \
+	  sed '1,/^gateway:/d' conf/config.yaml; } > target/demo-tls/config.yaml
 	@python3 -m http.server 19081 --bind 127.0.0.1 --directory conf/demo >/dev/null 2>&1 & up=$$!; \
 	trap 'kill $$up 2>/dev/null' EXIT INT TERM; \
 	echo "demo upstream: python3 http.server on 127.0.0.1:19081 (pid $$up)"; \
 	echo "try: curl -i http://127.0.0.1:9080/demo/hello.txt"; \
-	$(CARGO) run -p radixgate -- --config conf/config.yaml
+	echo "     curl -i --cacert target/demo-tls/demo.crt https://localhost:9443/demo/hello.txt"; \
+	$(CARGO) run -p radixgate -- --config target/demo-tls/config.yaml
 
 # A new plugin from plugins/template: `make new-plugin NAME=my-plugin` makes
 # plugins/my-plugin (package radixgate-plugin-my-plugin, plugin "my-plugin",

@@ -33,6 +33,9 @@ pub enum StartError {
     /// The first configuration never arrived.
     #[error("the config source sent nothing within {0:?}")]
     NoConfig(Duration),
+    /// The TLS listener's certificate files or session ticket key failed.
+    #[error("cannot set up gateway.tls: {0}")]
+    Tls(String),
 }
 
 /// The file source that `config` names.
@@ -163,6 +166,12 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
             .iter()
             .filter_map(|a| radix_router::AddrRule::parse(a).ok())
             .collect(),
+        tls: match &g.tls {
+            Some(section) => Some(Arc::new(
+                crate::tls::TlsListener::new(section).map_err(StartError::Tls)?,
+            )),
+            None => None,
+        },
     };
     let count = match g.worker_threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -194,6 +203,7 @@ fn client_limits(config: &GatewayConfig) -> Limits {
         keepalive_timeout: seconds(g.keepalive_timeout),
         keepalive_requests: g.keepalive_requests,
         max_connections: g.max_connections,
+        http2: g.http2,
     }
 }
 

@@ -19,6 +19,7 @@ mod proxy;
 mod snapshot;
 mod source;
 mod stats;
+mod tls;
 mod upstream;
 
 pub use config::GatewayConfig;

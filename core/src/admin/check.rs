@@ -67,6 +67,36 @@ pub async fn refs(store: &AdminStore, kind: Kind, value: &Value) -> Result<(), R
     Ok(())
 }
 
+/// Checks that an upstream's `tls.client_cert_id` (a route's or service's
+/// inline upstream's too) names an `ssls` object of `type: client`, as
+/// APISIX does: `failed to fetch ssl info by ssl id [x], response code: 404`
+/// or `..., wrong ssl type`, with the field named.
+pub async fn client_cert(store: &AdminStore, kind: Kind, value: &Value) -> Result<(), Refusal> {
+    let (tls, field) = match kind {
+        Kind::Upstream => (value.get("tls"), "tls.client_cert_id"),
+        Kind::Route | Kind::Service => (
+            value.get("upstream").and_then(|u| u.get("tls")),
+            "upstream.tls.client_cert_id",
+        ),
+        _ => return Ok(()),
+    };
+    let Some(id) = tls.and_then(|t| t.get("client_cert_id")).and_then(id_text) else {
+        return Ok(());
+    };
+    let key = format!("{}/{}/{id}", store.prefix(), Kind::Ssl.key());
+    let problem = match store.get(&key).await? {
+        None => "response code: 404",
+        Some(kv) if kv.value.get("type").and_then(Value::as_str) != Some("client") => {
+            "wrong ssl type"
+        }
+        Some(_) => return Ok(()),
+    };
+    Err(Refusal::Invalid(format!(
+        "invalid configuration: property {field:?} validation failed: \
+         failed to fetch ssl info by ssl id [{id}], {problem}"
+    )))
+}
+
 /// Refuses to delete `kind`/`id` while another object refers to it:
 /// `can not delete this upstream, route [1] is still using it now`.
 pub async fn unused(store: &AdminStore, kind: Kind, id: &str) -> Result<(), Refusal> {

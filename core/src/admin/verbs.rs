@@ -171,6 +171,9 @@ async fn write(
     if let Err(r) = check::refs(store, t.kind, &value).await {
         return refusal(r);
     }
+    if let Err(r) = check::client_cert(store, t.kind, &value).await {
+        return refusal(r);
+    }
     let path = ObjectPath {
         id: Some(id.to_owned()),
         sub: None,

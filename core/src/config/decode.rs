@@ -142,6 +142,9 @@ pub fn decode(kind: Kind, value: &Value, fallback_id: &str) -> Result<(Id, Objec
         Object::Route(r) => validate::route(r),
         Object::Service(s) => validate::service(s),
         Object::Upstream(u) => validate::upstream(u, ""),
+        // Certificates and keys are parsed and matched here, so that every
+        // source and the Admin API refuse a bad one the same way.
+        Object::Ssl(s) => crate::tls::SslRt::build(s).map(|_| ()),
         _ => Ok(()),
     }
     .map_err(err)?;

@@ -152,6 +152,12 @@ pub struct GatewaySection {
     /// Seconds to wait for a node's response headers when neither route nor upstream says.
     #[serde(default = "default_upstream_timeout")]
     pub upstream_read_timeout: f64,
+    /// The HTTPS listener; none: no TLS listener.
+    #[serde(default)]
+    pub tls: Option<super::tls_settings::TlsSection>,
+    /// HTTP/2 towards clients: h2c on the plain listeners, stream limits.
+    #[serde(default)]
+    pub http2: super::Http2Section,
 }
 
 impl Default for GatewaySection {
@@ -173,6 +179,8 @@ impl Default for GatewaySection {
             shutdown_timeout: default_shutdown_timeout(),
             upstream_connect_timeout: default_upstream_timeout(),
             upstream_read_timeout: default_upstream_timeout(),
+            tls: None,
+            http2: Default::default(),
         }
     }
 }
@@ -412,10 +420,17 @@ impl GatewayConfig {
             };
             return Err(setting(field.into(), "expected at least 1".into()));
         }
+        g.http2
+            .check()
+            .map_err(|(field, reason)| setting(field, reason))?;
         for (i, a) in g.trusted_addresses.iter().enumerate() {
             if let Err(e) = radix_router::AddrRule::parse(a) {
                 return Err(setting(format!("gateway.trusted_addresses[{i}]"), e));
             }
+        }
+        if let Some(tls) = &g.tls {
+            tls.check(&g.listen)
+                .map_err(|(field, reason)| setting(field, reason))?;
         }
         for (field, v) in [
             ("gateway.header_read_timeout", g.header_read_timeout),

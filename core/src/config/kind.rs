@@ -45,6 +45,8 @@ impl Kind {
     /// applied (what an object names comes before it); deletes go in the
     /// reverse order.
     pub const SERVED: [Kind; 10] = [
+        // Upstreams name client certificates (`tls.client_cert_id`).
+        Kind::Ssl,
         Kind::Upstream,
         Kind::Service,
         Kind::PluginConfig,
@@ -53,7 +55,6 @@ impl Kind {
         Kind::Credential,
         Kind::GlobalRule,
         Kind::PluginMetadata,
-        Kind::Ssl,
         Kind::Route,
     ];
 

@@ -13,6 +13,7 @@ mod encryption;
 mod error;
 mod etcd_settings;
 mod gateway;
+mod http2_settings;
 mod kind;
 mod objects;
 mod plugin_check;
@@ -21,6 +22,7 @@ mod prometheus_attr;
 mod schema;
 mod ssl;
 mod stored;
+mod tls_settings;
 mod upstream;
 mod validate;
 
@@ -34,6 +36,7 @@ pub use encryption::{DataEncryption, Keyring};
 pub use error::{FileError, ObjectError};
 pub use etcd_settings::{EtcdSection, EtcdTls};
 pub use gateway::{seconds, GatewayConfig, PluginsSection, Provider, StoreLimits};
+pub use http2_settings::Http2Section;
 pub use kind::Kind;
 pub use objects::{Id, Object, Plugins, RouteConf, ServiceConf};
 #[cfg(test)]
@@ -44,9 +47,10 @@ pub use plugin_check::{
 };
 pub use prometheus_attr::PrometheusAttr;
 pub use schema::validate;
-#[cfg(test)]
 pub use ssl::SslType;
+pub use ssl::{SslClient, SslConf};
 pub use stored::{reveal, seal, set_keyring, Store};
+pub use tls_settings::{TlsSection, TlsVersion};
 pub use upstream::{
     BalancerType, HashOn, KeepalivePool, PassHostMode, Scheme, TimeoutConf, UpstreamConf,
     UpstreamTls,

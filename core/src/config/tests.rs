@@ -119,7 +119,7 @@ fn route_errors_name_kind_id_field() {
             "service discovery is not supported",
         ),
         (
-            json!({"id": "r1", "uri": "/", "upstream": {"nodes": {}, "scheme": "grpc"}}),
+            json!({"id": "r1", "uri": "/", "upstream": {"nodes": {}, "scheme": "kafka"}}),
             "upstream.scheme",
             "not supported",
         ),

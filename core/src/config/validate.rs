@@ -18,11 +18,12 @@ fn fail(field: impl Into<String>, reason: impl Into<String>) -> Check {
 
 const NOT_YET: &str = "is not supported by this build yet";
 
-/// The upstream schemes the proxy can dial (`https` joins with `upstream::tls`).
-const SCHEMES: &[Scheme] = &[Scheme::Http, Scheme::Https];
+/// The upstream schemes the proxy can dial (`https` and `grpcs` join with
+/// `upstream::tls`, `grpc` and `grpcs` with `upstream::h2_client`).
+const SCHEMES: &[Scheme] = &[Scheme::Http, Scheme::Https, Scheme::Grpc, Scheme::Grpcs];
 
 /// Refuses properties of APISIX's schema that this build cannot serve
-/// (Lua scripts and filters, service discovery, gRPC to upstreams).
+/// (Lua scripts and filters, service discovery, stream schemes).
 pub fn supported(kind: Kind, v: &Value) -> Check {
     let has = |v: &Value, k: &str| v.get(k).is_some();
     match kind {

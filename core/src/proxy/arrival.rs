@@ -9,6 +9,7 @@
 //! `trusted_addresses`.
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::{Authority, Scheme};
 use http::{Request, Response, StatusCode};
 
 use super::client_body::ClientBody;
@@ -57,19 +58,27 @@ fn check_host<B>(req: &Request<B>) -> Result<(), &'static str> {
         return Err("more than one Host header");
     }
     match (host, req.uri().authority()) {
-        (Some(h), Some(target)) if !same_authority(h.as_bytes(), target.as_str().as_bytes()) => {
+        (Some(h), Some(target)) if !same_authority(h.as_bytes(), target, req.uri().scheme()) => {
             Err("Host disagrees with the absolute-form target")
         }
         _ => Ok(()),
     }
 }
 
-/// Whether two `host[:port]` say the same (case aside, `:80` being the
-/// default port of the `http` this listener speaks).
-fn same_authority(a: &[u8], b: &[u8]) -> bool {
-    let bare = |v: &'static [u8], x: &[u8]| x.strip_suffix(v).map(<[u8]>::to_vec);
-    let norm = |x: &[u8]| bare(b":80", x).unwrap_or_else(|| x.to_vec());
-    norm(a).eq_ignore_ascii_case(&norm(b))
+/// Whether a `Host` and the target's authority (an absolute-form target,
+/// or HTTP/2's `:authority`) say the same, case aside and the default
+/// port of the target's scheme (`:80`, or `:443` for `https`) left out.
+fn same_authority(host: &[u8], target: &Authority, scheme: Option<&Scheme>) -> bool {
+    let port: &[u8] = if scheme == Some(&Scheme::HTTPS) {
+        b":443"
+    } else {
+        b":80"
+    };
+    let norm = |x: &[u8]| {
+        x.strip_suffix(port)
+            .map_or_else(|| x.to_vec(), <[u8]>::to_vec)
+    };
+    norm(host).eq_ignore_ascii_case(&norm(target.as_str().as_bytes()))
 }
 
 /// Removes what an untrusted client claimed about who it is.
@@ -111,6 +120,9 @@ mod tests {
         assert!(check_host(&req("/a", &["a.com", "a.com"])).is_err());
         assert!(check_host(&req("http://a.com/a", &["b.com"])).is_err());
         assert!(check_host(&req("http://a.com:81/a", &["a.com"])).is_err());
+        // HTTP/2's :authority beside a Host header, over TLS.
+        assert!(check_host(&req("https://a.com:443/a", &["a.com"])).is_ok());
+        assert!(check_host(&req("https://a.com/a", &["a.com:80"])).is_err());
     }
 
     #[test]

@@ -89,6 +89,8 @@ impl Filtered {
             host: &self.host,
             remote: state.client,
             local: self.local,
+            // Filters of the late phases do not see the connection's TLS.
+            tls: None,
         };
         let mut cur: Cow<'_, [u8]> = Cow::Borrowed(chunk);
         for c in self.chains.for_phase(Phase::BodyFilter) {

@@ -10,12 +10,14 @@ use http::uri::Authority;
 use http::{header, HeaderValue, Method, Request, Uri};
 use hyper::upgrade::OnUpgrade;
 
+use super::grpc::Call;
 use super::headers::host_only;
 use super::log::log_later;
 use super::phases::PluginRun;
 use super::server::Limits;
 use super::vars::{Origin, RequestVars};
 use crate::snapshot::{Live, Matched, RouteRt};
+use crate::tls::TlsInfo;
 use crate::upstream::{Timeouts, UpstreamClient};
 
 /// What every connection of a worker shares.
@@ -35,13 +37,16 @@ pub struct WorkerContext {
     pub trusted: Vec<radix_router::AddrRule>,
 }
 
-/// The two ends of the client's connection.
-#[derive(Debug, Clone, Copy)]
+/// The two ends of the client's connection, and its TLS facts on the
+/// TLS listener.
+#[derive(Debug, Clone)]
 pub struct ClientConn {
     /// The client.
     pub remote: SocketAddr,
     /// The address it connected to.
     pub local: SocketAddr,
+    /// What the TLS handshake told (`None`: plain HTTP).
+    pub tls: Option<Arc<TlsInfo>>,
 }
 
 /// One request on its way through the pipeline: where it came from and
@@ -73,6 +78,9 @@ pub struct Exchange<'w> {
     pub upstream_time: Option<std::time::Duration>,
     /// What the access log line names, when it is on.
     pub access: Option<AccessLine>,
+    /// The gRPC call, when the request is one (`content-type:
+    /// application/grpc*`).
+    pub grpc: Option<Call>,
 }
 
 /// What the access log line says about the request as the client sent it.
@@ -116,6 +124,7 @@ impl<'w> Exchange<'w> {
             node: None,
             upstream_time: None,
             access,
+            grpc: Call::of(req.headers()),
         }
     }
 
@@ -135,6 +144,7 @@ impl<'w> Exchange<'w> {
             host: self.host(),
             remote: self.conn.remote,
             local: self.conn.local,
+            tls: self.conn.tls.as_deref(),
         }
     }
 

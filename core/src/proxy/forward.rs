@@ -5,7 +5,7 @@
 //! timeouts 504.
 
 use http::uri::{PathAndQuery, Uri};
-use http::{Request, Response, StatusCode, Version};
+use http::{header, HeaderValue, Request, Response, StatusCode, Version};
 use http_body_util::Either;
 
 use super::arrival;
@@ -47,6 +47,13 @@ pub fn node_request(
     mut req: Request<ClientBody>,
 ) -> Request<ReqBody> {
     *req.version_mut() = Version::HTTP_11;
+    // An HTTP/2 client names the host in `:authority` alone: the node's
+    // `Host` (pass_host `pass`) is that one.
+    if !req.headers().contains_key(header::HOST) && !ex.host_header().is_empty() {
+        if let Ok(v) = HeaderValue::from_bytes(ex.host_header()) {
+            req.headers_mut().insert(header::HOST, v);
+        }
+    }
     let ws = route.websocket.then(|| ex.websocket.clone()).flatten();
     if let Some(v) = ws {
         ex.upgrade = Some((v, hyper::upgrade::on(&mut req)));
@@ -59,7 +66,12 @@ pub fn node_request(
         .plugins
         .as_ref()
         .map_or(ex.conn.remote, |run| run.state.client);
-    set_forwarded(req.headers_mut(), client, ex.conn.local, ex.host());
+    let proto = if ex.conn.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    set_forwarded(req.headers_mut(), client, ex.conn.local, ex.host(), proto);
     let path = req
         .uri()
         .path_and_query()
@@ -100,7 +112,13 @@ pub async fn send(
     req: Request<ReqBody>,
 ) -> Result<Response<Body>, FailedTry> {
     let upstream = &route.upstream;
-    let timeouts = route.timeouts().unwrap_or(ex.worker.default_timeouts);
+    let mut timeouts = route.timeouts().unwrap_or(ex.worker.default_timeouts);
+    if let Some(deadline) = ex.grpc.and_then(|c| c.timeout) {
+        // The client's deadline for the call bounds each wait on the node.
+        timeouts.connect = timeouts.connect.min(deadline);
+        timeouts.send = timeouts.send.min(deadline);
+        timeouts.read = timeouts.read.min(deadline);
+    }
     // Counts as in flight for the balancer until the response ends; the
     // head's outcome feeds its statistics and passive health checks.
     let tracked = upstream.track(tries.current());

@@ -82,7 +82,14 @@ const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port")
 /// reported; `X-Real-IP`, `X-Forwarded-Proto`, `-Host` and `-Port` are set
 /// unless the request carries them already (from a trusted proxy: the
 /// arrival step removed an untrusted client's, or a plugin's own).
-pub fn set_forwarded(headers: &mut HeaderMap, client: SocketAddr, local: SocketAddr, host: &[u8]) {
+/// `proto` is the client's scheme (`http`, `https`).
+pub fn set_forwarded(
+    headers: &mut HeaderMap,
+    client: SocketAddr,
+    local: SocketAddr,
+    host: &[u8],
+    proto: &'static str,
+) {
     use std::io::Write as _;
     // Formatted on the stack: an IPv6 address with a scope fits in 64 bytes.
     let mut ip_buf = [0u8; 64];
@@ -112,7 +119,7 @@ pub fn set_forwarded(headers: &mut HeaderMap, client: SocketAddr, local: SocketA
         headers.insert(X_REAL_IP, v);
     }
     if !headers.contains_key(&X_FORWARDED_PROTO) {
-        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     }
     if !headers.contains_key(&X_FORWARDED_HOST) && !host.is_empty() {
         if let Ok(v) = HeaderValue::from_bytes(host) {
@@ -169,7 +176,7 @@ mod tests {
         h.insert("x-forwarded-for", "1.1.1.1".parse().unwrap());
         let client = "10.0.0.9:1234".parse().unwrap();
         let local = "127.0.0.1:9080".parse().unwrap();
-        set_forwarded(&mut h, client, local, b"a.com");
+        set_forwarded(&mut h, client, local, b"a.com", "http");
         assert_eq!(h["x-forwarded-for"], "1.1.1.1, 10.0.0.9");
         assert_eq!(h["x-real-ip"], "10.0.0.9");
         assert_eq!(h["x-forwarded-port"], "9080");
@@ -178,7 +185,7 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-real-ip", "1.1.1.1".parse().unwrap());
         h.insert("x-forwarded-proto", "https".parse().unwrap());
-        set_forwarded(&mut h, client, local, b"a.com");
+        set_forwarded(&mut h, client, local, b"a.com", "http");
         assert_eq!(h["x-real-ip"], "1.1.1.1");
         assert_eq!(h["x-forwarded-proto"], "https");
     }

@@ -90,6 +90,8 @@ impl LogJob {
             host: &self.host,
             remote: self.state.client,
             local: self.local,
+            // Filters of the late phases do not see the connection's TLS.
+            tls: None,
         };
         let mut waiting = None;
         for (at, c) in self.chains.for_phase(Phase::Log).enumerate().skip(from) {

@@ -1,4 +1,4 @@
-//! The proxy: hyper's HTTP/1.1 server on tokio, one worker thread each
+//! The proxy: hyper's HTTP/1.1 and HTTP/2 server on tokio, one worker thread each
 //! with its own runtime (`workers`), every request taken through one
 //! pipeline (`pipeline.rs`, where the steps are listed in order with the
 //! module of each).
@@ -10,6 +10,8 @@ mod client_io;
 mod exchange;
 mod forward;
 mod framing;
+mod grpc;
+mod h2_server;
 mod headers;
 mod log;
 pub(crate) mod path;
@@ -27,4 +29,4 @@ pub use client_body::{ClientBody, ClientBodyError};
 pub use client_io::{ClientIo, ConnCap};
 pub use exchange::WorkerContext;
 pub use log::log_phases_dropped;
-pub use server::{idle, serve, stopped, Limits};
+pub use server::{idle, serve, stopped, Limits, Protocol};

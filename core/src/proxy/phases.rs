@@ -83,6 +83,9 @@ pub fn start<B>(ex: &mut Exchange<'_>, global: Option<Arc<Chain>>, req: &mut Req
     let mut state = RequestState::new(req.method().clone(), target, ex.conn.remote);
     set_text(&mut state, "request_length", length);
     state.headers = std::mem::take(req.headers_mut());
+    if let Some(tls) = &ex.conn.tls {
+        crate::tls::publish_vars(tls, &mut state.vars);
+    }
     if let Some(r) = &ex.route {
         state.route_id.clone_from(&r.id);
         state.service_id.clone_from(&r.service_id);

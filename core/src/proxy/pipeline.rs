@@ -6,6 +6,7 @@
 //! | step | module | decides |
 //! |---|---|---|
 //! | accept | `server`, `exchange` | the connection's limits; the request's context: client, host, access line |
+//! | (gRPC) | `grpc` | the call's deadline; the gateway's own answers as gRPC statuses |
 //! | arrival | `arrival` | 400 (ambiguous `Host`), 413 (declared body too large), hop-by-hop and untrusted `X-Forwarded-*` headers gone |
 //! | route | `route` | 414/400, the matched route, the global rules |
 //! | rewrite, access | `phases` | a plugin's answer, the consumer |
@@ -25,13 +26,13 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use http::{header, HeaderValue, Method, Request, Response};
+use http::{header, HeaderValue, Method, Request, Response, Version};
 use hyper::body::Incoming;
 
 use super::client_body::{BodyLimits, ClientBody};
 use super::exchange::{ClientConn, Exchange, WorkerContext};
-use super::respond::Body;
-use super::{arrival, body_filter, forward, framing, log, phases, route};
+use super::respond::{self, Body};
+use super::{arrival, body_filter, forward, framing, grpc, log, phases, route};
 use crate::snapshot::RouteRt;
 
 /// Handles one request accepted on `conn`; `last` when it is the last the
@@ -43,6 +44,9 @@ pub async fn handle(
     last: bool,
 ) -> Result<Response<Body>, Infallible> {
     let mut ex = Exchange::new(&worker, conn, &req);
+    // Connection headers do not exist in HTTP/2: its last stream is
+    // followed by a GOAWAY instead (`server`).
+    let last = last && req.version() < Version::HTTP_2;
     // A body left unread when the request is answered is read and dropped
     // in the background, so that the connection serves the next request.
     let (parts, body) = req.into_parts();
@@ -52,7 +56,10 @@ pub async fn handle(
     };
     let body = ClientBody::new(body, &parts.headers, limits);
     let head = parts.method == Method::HEAD;
-    let resp = towards_node(&mut ex, Request::from_parts(parts, body)).await;
+    let mut resp = towards_node(&mut ex, Request::from_parts(parts, body)).await;
+    if ex.grpc.is_some() {
+        resp = grpc::answer(resp);
+    }
     let resp = phases::header_filter(&mut ex, resp).await;
     let mut resp = body_filter::response_body(&mut ex, resp);
     framing::response(head, &mut resp);
@@ -74,6 +81,15 @@ async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<ClientBody>) -> Re
         Ok(global) => global,
         Err(resp) => return *resp,
     };
+    // mTLS judged by path (`skip_mtls_uri_regex`), on the normalised path.
+    if let Some(tls) = &ex.conn.tls {
+        if !tls.admits(req.uri().path()) {
+            tracing::info!(client = %ex.conn.remote, verify = %tls.client_verify,
+                "request refused: no valid client certificate");
+            let msg = "client certificate verification is not passed";
+            return respond::error(http::StatusCode::BAD_REQUEST, msg);
+        }
+    }
     phases::start(ex, global, &mut req);
     if let Some(resp) = phases::rewrite(ex).await {
         return resp;

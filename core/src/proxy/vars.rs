@@ -1,12 +1,16 @@
 //! Request variables for `vars` expressions, read lazily and without
 //! copying: nginx's names (`uri`, `request_uri`, `host`, `remote_addr`,
-//! `arg_*`, `http_*`, `cookie_*`, ...).
+//! `arg_*`, `http_*`, `cookie_*`, `scheme`, and on the TLS listener
+//! `ssl_server_name`, `ssl_client_verify`, `ssl_client_s_dn`,
+//! `ssl_client_serial`, ...).
 
 use std::cell::OnceCell;
 use std::net::SocketAddr;
 
 use http::{HeaderMap, Method, Uri};
 use radix_router::{Var, Vars};
+
+use crate::tls::TlsInfo;
 
 /// The variables of one request. Built per request; nothing is computed
 /// until a route with `vars` asks.
@@ -29,6 +33,8 @@ pub struct Origin<'a> {
     pub remote: SocketAddr,
     /// The address the client connected to.
     pub local: SocketAddr,
+    /// The connection's TLS facts (`None`: plain HTTP).
+    pub tls: Option<&'a TlsInfo>,
 }
 
 /// Variables that exist only as numbers or addresses, turned to text once.
@@ -82,7 +88,16 @@ impl Vars for RequestVars<'_> {
             "is_args" => text(if self.uri.query().is_some() { "?" } else { "" }),
             "host" => Some(Var::Str(self.origin.host)),
             "request_method" => text(self.method.as_str()),
-            "scheme" => text("http"),
+            "scheme" => text(if self.origin.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            }),
+            "https" => text(if self.origin.tls.is_some() { "on" } else { "" }),
+            "ssl_server_name" => self.origin.tls?.server_name.as_deref().and_then(text),
+            "ssl_client_verify" => text(&self.origin.tls?.client_verify),
+            "ssl_client_s_dn" => self.origin.tls?.client_s_dn.as_deref().and_then(text),
+            "ssl_client_serial" => self.origin.tls?.client_serial.as_deref().and_then(text),
             "remote_addr" => text(&self.texts().remote_addr),
             "remote_port" => text(&self.texts().remote_port),
             "server_addr" => text(&self.texts().server_addr),
@@ -153,6 +168,7 @@ mod tests {
             host: b"foo.com",
             remote,
             local,
+            tls: None,
         };
         let v = RequestVars::new(&method, &uri, &headers, origin);
         let s = |n: &str| match v.var(n) {

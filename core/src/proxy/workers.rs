@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::{serve, Limits, WorkerContext};
 use crate::snapshot::Live;
+use crate::tls::TlsListener;
 use crate::upstream::{Timeouts, UpstreamClient};
 
 /// What every worker needs.
@@ -37,6 +38,8 @@ pub struct WorkerSpec {
     pub max_uri_size: usize,
     /// Clients whose `X-Forwarded-*` and `X-Real-IP` are believed.
     pub trusted: Vec<radix_router::AddrRule>,
+    /// The HTTPS listener (`gateway.tls`), if any.
+    pub tls: Option<Arc<TlsListener>>,
 }
 
 /// The running workers.
@@ -113,6 +116,9 @@ pub fn start(count: usize, spec: &WorkerSpec) -> Result<Workers, WorkerError> {
     for addr in &spec.listen {
         tracing::info!(%addr, workers = count.max(1), "proxy listening");
     }
+    for addr in spec.tls.iter().flat_map(|t| &t.listen) {
+        tracing::info!(%addr, workers = count.max(1), "proxy listening (TLS)");
+    }
     Ok(Workers {
         stop,
         done,
@@ -139,9 +145,14 @@ fn run(
     };
     rt.block_on(async move {
         let mut listeners = Vec::with_capacity(spec.listen.len());
-        for &addr in &spec.listen {
+        let tls_addrs = spec
+            .tls
+            .iter()
+            .flat_map(|t| t.listen.iter().map(|a| (*a, Some(t.clone()))));
+        let addrs = spec.listen.iter().map(|a| (*a, None)).chain(tls_addrs);
+        for (addr, tls) in addrs {
             match bind(addr) {
-                Ok(l) => listeners.push(l),
+                Ok(l) => listeners.push((l, tls)),
                 Err(source) => {
                     let _ = ready.send(Err(WorkerError::Listen { addr, source }));
                     return;
@@ -162,8 +173,15 @@ fn run(
             trusted: spec.trusted,
         });
         let (alive, mut all_done) = mpsc::channel::<()>(1);
-        for l in listeners {
-            let task = serve(l, context.clone(), spec.limits, stop.clone(), alive.clone());
+        for (l, tls) in listeners {
+            let task = serve(
+                l,
+                context.clone(),
+                spec.limits,
+                tls,
+                stop.clone(),
+                alive.clone(),
+            );
             tokio::spawn(task);
         }
         drop(alive);

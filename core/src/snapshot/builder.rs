@@ -170,6 +170,7 @@ impl SnapshotBuilder {
         snap.global = self.store.plugins.global_chain();
         snap.consumers = self.store.plugins.consumer_chains();
         snap.consumer_groups = self.store.plugins.consumer_groups();
+        snap.tls = self.store.sni_index();
         tracing::info!(
             version = snap.version,
             routes = snap.len(),
@@ -311,6 +312,7 @@ impl SnapshotBuilder {
             global: None,
             consumers: None,
             consumer_groups: None,
+            tls: self.store.sni_index(),
         };
         let mut order: Vec<&Served> = self.served.values().collect();
         order.sort_by_key(|s| s.seq);

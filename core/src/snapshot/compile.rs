@@ -11,6 +11,7 @@ use super::plugins::{plugins_of, PluginSets};
 use super::RouteRt;
 use crate::config::{Id, Kind, Object, ObjectError, RouteConf, ServiceConf, UpstreamConf};
 use crate::source::{Change, Item};
+use crate::tls::{SniIndex, SslRt};
 use crate::upstream::{Timeouts, UpstreamRegistry, UpstreamRt};
 
 /// The last good version of every object, and the upstreams built from them.
@@ -34,9 +35,59 @@ pub struct ObjectStore {
     pub(super) plugins: PluginSets,
     /// What built upstreams share across rebuilds (node lists, health checks).
     pub(super) upstream_registry: UpstreamRegistry,
+    /// `ssls` objects ready to serve, by id.
+    ssls: BTreeMap<Id, Arc<SslRt>>,
+    /// Their index by server name, rebuilt when one of them changes.
+    sni: Arc<SniIndex>,
 }
 
 impl ObjectStore {
+    /// The SNI index of the `ssls` objects held now (shared until one changes).
+    pub fn sni_index(&self) -> Arc<SniIndex> {
+        self.sni.clone()
+    }
+
+    fn ssls_changed(&mut self) {
+        self.sni = Arc::new(SniIndex::build(self.ssls.values()));
+    }
+
+    /// Rebuilds the upstreams whose `tls.client_cert_id` is `ssl` (the
+    /// ones that fail keep their last good build, logged).
+    fn rebuild_client_cert_users(&mut self, ssl: &Id) {
+        let users: Vec<Id> = self
+            .upstreams
+            .iter()
+            .filter(|(_, u)| u.tls.as_ref().and_then(|t| t.client_cert_id.as_ref()) == Some(ssl))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in users {
+            let Some(u) = self.upstreams.get(&id) else {
+                continue;
+            };
+            let name = format!("upstream {id}");
+            match build_upstream(u, name, &mut self.upstream_registry, &self.sni) {
+                Ok(rt) => {
+                    self.upstream_rt.insert(id, rt);
+                }
+                Err((field, reason)) => {
+                    tracing::error!(kind = "upstream", id = %id, field, reason,
+                        "upstream not rebuilt for its client certificate; its last good build stays");
+                }
+            }
+        }
+    }
+
+    /// Route ids using an upstream whose `tls.client_cert_id` is `ssl`.
+    fn client_cert_routes(&self, ssl: &Id) -> BTreeSet<Id> {
+        let mut routes = BTreeSet::new();
+        for (uid, u) in &self.upstreams {
+            if u.tls.as_ref().and_then(|t| t.client_cert_id.as_ref()) == Some(ssl) {
+                routes.extend(self.affected(Kind::Upstream, uid));
+            }
+        }
+        routes
+    }
+
     /// Ids of every route the store holds.
     pub fn route_ids(&self) -> impl Iterator<Item = &Id> {
         self.routes.keys()
@@ -60,6 +111,7 @@ impl ObjectStore {
                 errors.push(e);
             }
         }
+        self.ssls_changed();
         errors
     }
 
@@ -93,8 +145,12 @@ impl ObjectStore {
                         self.plugins.publish_key(&id, None);
                     }
                     Kind::PluginMetadata => self.plugins.set_metadata(&id, None),
-                    // ssl: not used for proxying yet; the other kinds are
-                    // only plugins, removed below.
+                    Kind::Ssl => {
+                        self.ssls.remove(&id);
+                        self.ssls_changed();
+                        self.rebuild_client_cert_users(&id);
+                    }
+                    // The other kinds are only plugins, removed below.
                     _ => {}
                 }
                 self.plugins.remove(kind, &id);
@@ -114,7 +170,7 @@ impl ObjectStore {
                 .take()
                 .map(|u| {
                     let name = format!("route {id} (inline)");
-                    build_upstream(&u, name, &mut self.upstream_registry)
+                    build_upstream(&u, name, &mut self.upstream_registry, &self.sni)
                 })
                 .transpose()
                 .map_err(|(f, reason)| {
@@ -149,11 +205,10 @@ impl ObjectStore {
                 match &s.upstream {
                     Some(u) => {
                         let name = format!("service {id} (inline)");
-                        let rt = build_upstream(u, name, &mut self.upstream_registry).map_err(
-                            |(f, r)| {
+                        let rt = build_upstream(u, name, &mut self.upstream_registry, &self.sni)
+                            .map_err(|(f, r)| {
                                 ObjectError::new(Kind::Service, &id.0, format!("upstream.{f}"), r)
-                            },
-                        )?;
+                            })?;
                         self.service_rt.insert(id.clone(), rt);
                     }
                     None => {
@@ -163,16 +218,28 @@ impl ObjectStore {
                 self.services.insert(id, *s);
             }
             Object::Upstream(u) => {
-                let rt = build_upstream(&u, format!("upstream {id}"), &mut self.upstream_registry)
-                    .map_err(|(f, r)| ObjectError::new(Kind::Upstream, &id.0, f, r))?;
+                let rt = build_upstream(
+                    &u,
+                    format!("upstream {id}"),
+                    &mut self.upstream_registry,
+                    &self.sni,
+                )
+                .map_err(|(f, r)| ObjectError::new(Kind::Upstream, &id.0, f, r))?;
                 self.upstream_rt.insert(id.clone(), rt);
                 self.upstreams.insert(id, *u);
             }
             Object::PluginConfig(_) => {
                 self.plugin_configs.insert(id);
             }
-            // ssl: not used for proxying yet; the other kinds are only
-            // plugins, built above.
+            Object::Ssl(s) => {
+                // Checked when decoded; a failure here keeps the last good one.
+                let rt =
+                    SslRt::build(&s).map_err(|(f, r)| ObjectError::new(Kind::Ssl, &id.0, f, r))?;
+                self.ssls.insert(id.clone(), Arc::new(rt));
+                self.ssls_changed();
+                self.rebuild_client_cert_users(&id);
+            }
+            // The other kinds are only plugins, built above.
             _ => {}
         }
         Ok(())
@@ -226,6 +293,7 @@ impl ObjectStore {
                 .filter(|(_, r)| r.plugin_config_id.as_ref() == Some(id))
                 .map(|(rid, _)| rid.clone())
                 .collect(),
+            Kind::Ssl => self.client_cert_routes(id),
             _ => BTreeSet::new(),
         }
     }
@@ -379,12 +447,30 @@ impl StoredRoute {
     }
 }
 
+/// Builds `u`, its `tls.client_cert_id` resolved to that `type: client`
+/// object's certificate and key in `sni`.
 fn build_upstream(
     u: &UpstreamConf,
     name: String,
     registry: &mut UpstreamRegistry,
+    sni: &SniIndex,
 ) -> Result<Arc<UpstreamRt>, (String, String)> {
-    UpstreamRt::build(u, name, registry).map(Arc::new)
+    let id = u.tls.as_ref().and_then(|t| t.client_cert_id.as_ref());
+    let Some(id) = id else {
+        return UpstreamRt::build(u, name, registry).map(Arc::new);
+    };
+    let ssl = sni.client(&id.0).ok_or_else(|| {
+        (
+            "tls.client_cert_id".to_owned(),
+            format!("no ssls object [{id}] of type client"),
+        )
+    })?;
+    let mut u = u.clone();
+    if let Some(tls) = u.tls.as_mut() {
+        tls.client_cert = Some(ssl.pem.0.clone());
+        tls.client_key = Some(ssl.pem.1.clone());
+    }
+    UpstreamRt::build(&u, name, registry).map(Arc::new)
 }
 
 /// Whether two router routes would match the same requests the same way.

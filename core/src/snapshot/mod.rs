@@ -21,6 +21,7 @@ use std::sync::Arc;
 use radix_router::{MatchedHost, Options, Request, Router, Vars};
 
 use crate::plugin_host::Chain;
+use crate::tls::SniIndex;
 use crate::upstream::{Timeouts, UpstreamRt};
 
 /// A route as the proxy runs it: merged with its service, upstream built.
@@ -98,6 +99,9 @@ pub struct Snapshot {
     /// `consumer_group_id` once auth names the consumer); `None` when no
     /// consumer has a group.
     pub consumer_groups: Option<Arc<ConsumerGroups>>,
+    /// Certificates by server name (and client certificates by id),
+    /// read by each TLS handshake.
+    pub tls: Arc<SniIndex>,
 }
 
 impl Default for Snapshot {
@@ -116,6 +120,7 @@ impl Snapshot {
             global: None,
             consumers: None,
             consumer_groups: None,
+            tls: Arc::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! A node's response body, read from its connection in the request's own
 //! task as the client takes it: the connection goes back to the pool the
 //! moment the body ends, and is closed when the body is dropped before.
+//! An HTTP/2 node's body is hyper's stream, read under the same timeout.
 
 use std::future::Future as _;
 use std::pin::Pin;
@@ -9,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::body::{Body, Frame, SizeHint};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::time::{Instant, Sleep};
 
 use super::conn::{Connection, Io};
@@ -59,6 +60,9 @@ pub struct PooledBody {
     armed: bool,
     /// The balancer's count of the request, ended with the body.
     in_flight: Option<InFlight>,
+    /// An HTTP/2 node's body (frames and trailers as they come), read
+    /// instead of `conn`.
+    stream: Option<Incoming>,
 }
 
 impl std::fmt::Debug for PooledBody {
@@ -105,11 +109,54 @@ impl PooledBody {
             timer: None,
             armed: false,
             in_flight: None,
+            stream: None,
         };
         if matches!(body.left, Left::Done) && !upgrade {
             body.finish();
         }
         body
+    }
+
+    /// An HTTP/2 node's response body, with at most `read` between two
+    /// frames; its trailers are passed on.
+    pub(crate) fn h2(body: Incoming, read: Duration) -> PooledBody {
+        let done = body.is_end_stream();
+        PooledBody {
+            conn: None,
+            left: if done { Left::Done } else { Left::UntilClose },
+            back: None,
+            read,
+            timer: None,
+            armed: false,
+            in_flight: None,
+            stream: (!done).then_some(body),
+        }
+    }
+
+    /// Reads the HTTP/2 body: its next frame, its end, or the read timeout.
+    fn poll_stream(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match Pin::new(stream).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                self.armed = false;
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => self.fail(BodyError::Upstream(e.to_string())),
+            Poll::Ready(None) => {
+                self.stream = None;
+                self.finish();
+                Poll::Ready(None)
+            }
+            Poll::Pending => match self.poll_timer(cx) {
+                Poll::Ready(()) => self.fail(BodyError::Timeout(self.read)),
+                Poll::Pending => Poll::Pending,
+            },
+        }
     }
 
     /// Keeps the request counted in flight until the body ends.
@@ -143,6 +190,7 @@ impl PooledBody {
     }
 
     fn fail(&mut self, e: BodyError) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        self.stream = None;
         self.left = Left::Done;
         self.in_flight = None;
         self.conn = None;
@@ -214,6 +262,9 @@ impl Body for PooledBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = &mut *self;
+        if this.stream.is_some() {
+            return this.poll_stream(cx);
+        }
         loop {
             match this.buffered() {
                 Ok(Some(data)) => return Poll::Ready(Some(Ok(Frame::data(data)))),
@@ -253,6 +304,9 @@ impl Body for PooledBody {
     }
 
     fn size_hint(&self) -> SizeHint {
+        if let Some(s) = &self.stream {
+            return s.size_hint();
+        }
         match self.left {
             Left::Length(n) => SizeHint::with_exact(n),
             Left::Done => SizeHint::with_exact(0),

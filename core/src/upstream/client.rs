@@ -1,6 +1,7 @@
 //! The client that carries requests to nodes over HTTP/1.1 connections
 //! (plain or TLS) kept in the worker's own [`Pool`] and reused under the
-//! upstream's `keepalive_pool` limits. A request is written and its
+//! upstream's `keepalive_pool` limits (`grpc`/`grpcs` nodes: over HTTP/2,
+//! `h2_client`). A request is written and its
 //! response read in the request's own task: no connection task, no
 //! channel between the two. `timeout {connect, send, read}` applies per
 //! try as nginx's `proxy_*_timeout`s do.
@@ -19,6 +20,7 @@ use tokio::time::{timeout, timeout_at, Instant};
 use super::body::{Giveback, PooledBody};
 use super::conn::{Connection, Io};
 use super::h1::{self, ReqFraming};
+use super::h2_client::H2Pool;
 use super::pool::Pool;
 use super::retry::{self, Delivery};
 use super::{Node, Timeouts, UpstreamRt};
@@ -63,6 +65,8 @@ pub type ReqBody = Either<ClientBody, Empty<Bytes>>;
 #[derive(Debug, Clone)]
 pub struct UpstreamClient {
     pool: Arc<Pool>,
+    /// The HTTP/2 connections to `grpc`/`grpcs` nodes.
+    h2: Arc<H2Pool>,
 }
 
 impl UpstreamClient {
@@ -71,6 +75,7 @@ impl UpstreamClient {
     pub fn new() -> Self {
         UpstreamClient {
             pool: Pool::start(),
+            h2: Arc::default(),
         }
     }
 
@@ -86,6 +91,9 @@ impl UpstreamClient {
         mut req: Request<ReqBody>,
         t: Timeouts,
     ) -> Result<Response<PooledBody>, FailedTry> {
+        if up.http2 {
+            return Box::pin(self.h2.send(up, node, req, t)).await;
+        }
         let limits = up.keepalive;
         let bodiless = req.body().is_end_stream();
         // A pooled connection the node closed meanwhile gives the request
@@ -295,8 +303,8 @@ fn sent(error: ForwardError, request: Option<Request<ReqBody>>) -> FailedTry {
 }
 
 /// A new connection to `node`: TCP (no Nagle), then TLS when the upstream
-/// is `https`.
-async fn connect(up: &UpstreamRt, node: &Node) -> Result<Io, String> {
+/// is `https` or `grpcs`.
+pub(super) async fn connect(up: &UpstreamRt, node: &Node) -> Result<Io, String> {
     let tcp = TcpStream::connect(node.authority.as_str())
         .await
         .map_err(|e| e.to_string())?;

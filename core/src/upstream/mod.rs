@@ -9,6 +9,7 @@ mod client;
 mod conn;
 mod ewma;
 pub(crate) mod h1;
+mod h2_client;
 mod hash_key;
 pub mod health;
 mod least_conn;
@@ -114,8 +115,10 @@ pub struct UpstreamRt {
     pub retries: u32,
     /// Time budget for all tries; `None`: no limit.
     pub retry_timeout: Option<Duration>,
-    /// TLS towards the nodes (`scheme: https`), else plain HTTP.
+    /// TLS towards the nodes (`scheme: https`, `grpcs`), else plain.
     pub tls: Option<TlsSettings>,
+    /// HTTP/2 towards the nodes (`scheme: grpc`, `grpcs`), else HTTP/1.1.
+    pub http2: bool,
     /// `keepalive_pool` limits for each node's connections.
     pub keepalive: PoolLimits,
 }
@@ -128,8 +131,10 @@ impl UpstreamRt {
         name: String,
         registry: &mut UpstreamRegistry,
     ) -> Result<UpstreamRt, (String, String)> {
+        let http2 = matches!(conf.scheme, Scheme::Grpc | Scheme::Grpcs);
         let tls = match conf.scheme {
             Scheme::Https => Some(TlsSettings::build(conf.tls.as_ref())?),
+            Scheme::Grpcs => Some(TlsSettings::build_h2(conf.tls.as_ref())?),
             _ => None,
         };
         let default_port = if tls.is_some() { 443 } else { 80 };
@@ -220,6 +225,7 @@ impl UpstreamRt {
             retries: conf.retries.unwrap_or(usable.saturating_sub(1)),
             retry_timeout: conf.retry_timeout.and_then(seconds),
             tls,
+            http2,
             keepalive: PoolLimits::from_conf(conf.keepalive_pool.as_ref()),
         })
     }

@@ -1,4 +1,4 @@
-//! TLS towards `scheme: https` nodes: one rustls client config per
+//! TLS towards `scheme: https` and `grpcs` nodes: one rustls client config per
 //! upstream (built with the snapshot, shared by every worker), the server
 //! name each node is dialled with, and the handshake itself.
 
@@ -35,6 +35,17 @@ impl TlsSettings {
     /// Builds from the upstream's `tls` object (absent: APISIX's default,
     /// no verification). Errors name the field.
     pub fn build(conf: Option<&UpstreamTls>) -> Result<TlsSettings, (String, String)> {
+        Self::build_for(conf, b"http/1.1")
+    }
+
+    /// As [`TlsSettings::build`], for nodes that speak HTTP/2 (`grpcs`):
+    /// ALPN offers `h2`.
+    pub fn build_h2(conf: Option<&UpstreamTls>) -> Result<TlsSettings, (String, String)> {
+        Self::build_for(conf, b"h2")
+    }
+
+    /// The settings with ALPN offering `alpn` alone.
+    fn build_for(conf: Option<&UpstreamTls>, alpn: &[u8]) -> Result<TlsSettings, (String, String)> {
         let verify = conf.is_some_and(|t| t.verify);
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(provider.clone())
@@ -73,8 +84,8 @@ impl TlsSettings {
             }
             None => builder.with_no_client_auth(),
         };
-        // Nodes speak HTTP/1.1 to us.
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // The one protocol the nodes speak to us.
+        config.alpn_protocols = vec![alpn.to_vec()];
         Ok(TlsSettings {
             connector: TlsConnector::from(Arc::new(config)),
             verify,
