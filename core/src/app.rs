@@ -118,8 +118,16 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
         .name("config-builder".into())
         .spawn(move || {
             while let Some(event) = rx.blocking_recv() {
+                // Returning freed pages walks the heap: worth it after a
+                // large load, not after each small change.
+                let large = match &event {
+                    SourceEvent::Changes(changes) => changes.len() >= 1000,
+                    SourceEvent::Full(_) | SourceEvent::PluginsUpgraded(_) => true,
+                };
                 builder.apply(event);
-                crate::source::release_freed_memory();
+                if large {
+                    crate::source::release_freed_memory();
+                }
                 let _ = ready_tx.send(());
             }
         })

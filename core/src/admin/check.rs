@@ -100,6 +100,20 @@ pub async fn client_cert(store: &AdminStore, kind: Kind, value: &Value) -> Resul
 /// Refuses to delete `kind`/`id` while another object refers to it:
 /// `can not delete this upstream, route [1] is still using it now`.
 pub async fn unused(store: &AdminStore, kind: Kind, id: &str) -> Result<(), Refusal> {
+    let in_use = |user: Kind, user_key: &str| {
+        let user_id = user_key.rsplit('/').next().unwrap_or("");
+        Err(Refusal::Invalid(format!(
+            "can not delete this {kind}, {user} [{user_id}] is still using it now"
+        )))
+    };
+    if let Some(index) = store.fresh_index().await {
+        for user in Kind::ADMIN {
+            if let Some(key) = index.first_user(user, kind, id) {
+                return in_use(user, key);
+            }
+        }
+        return Ok(());
+    }
     for user in Kind::ADMIN {
         let fields: Vec<&str> = user
             .references()
@@ -116,10 +130,7 @@ pub async fn unused(store: &AdminStore, kind: Kind, id: &str) -> Result<(), Refu
                 .iter()
                 .any(|f| kv.value.get(*f).and_then(id_text).as_deref() == Some(id));
             if uses {
-                let user_id = kv.key.rsplit('/').next().unwrap_or("");
-                return Err(Refusal::Invalid(format!(
-                    "can not delete this {kind}, {user} [{user_id}] is still using it now"
-                )));
+                return in_use(user, &kv.key);
             }
         }
     }

@@ -7,6 +7,7 @@
 
 mod access;
 mod check;
+mod index;
 pub(crate) mod owners;
 mod store;
 mod target;

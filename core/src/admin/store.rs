@@ -6,11 +6,13 @@
 //! the write's own transaction.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use etcd_client::{Client, Compare, CompareOp, DeleteOptions, PutOptions, Txn, TxnOp};
 use serde_json::Value;
 
+use super::index::{Fresh, Index};
 use crate::config::EtcdSection;
 use crate::source::etcd;
 
@@ -78,6 +80,8 @@ pub struct EtcdStore {
     timeout: Duration,
     /// `etcd.user` and `etcd.password`, when etcd has authentication on.
     credentials: Option<(String, String)>,
+    /// What the prefix holds, followed through a watch.
+    index: Arc<Index>,
 }
 
 /// The backend of the Admin API.
@@ -162,17 +166,39 @@ impl EtcdStore {
 }
 
 impl AdminStore {
-    /// An etcd store for the `etcd:` settings (connects lazily).
+    /// An etcd store for the `etcd:` settings (connects lazily); its index
+    /// follows etcd from a task on the current runtime.
     pub async fn etcd(settings: &EtcdSection) -> Result<AdminStore, StoreError> {
         let client = etcd::connect(settings)
             .await
             .map_err(|e| StoreError::Unavailable(etcd::describe(&e)))?;
         Ok(AdminStore::Etcd(Box::new(EtcdStore {
+            index: Index::start(client.clone(), &settings.prefix),
             client,
             prefix: settings.prefix.clone(),
             timeout: settings.timeout(),
             credentials: settings.user.clone().zip(settings.password.clone()),
         })))
+    }
+
+    /// The index, at least as new as etcd is now; `None` without one (the
+    /// file backend), or when it cannot catch up (the caller reads etcd).
+    pub async fn fresh_index(&self) -> Option<Fresh<'_>> {
+        let AdminStore::Etcd(e) = self else {
+            return None;
+        };
+        // A point read: its header says etcd's current revision.
+        let key = e.prefix.clone();
+        let now = e
+            .call(|mut c| {
+                let key = key.clone();
+                async move { c.get(key, None).await }
+            })
+            .await
+            .ok()?
+            .header()?
+            .revision();
+        e.index.fresh(now).await
     }
 
     /// The key prefix (`/apisix`).

@@ -8,6 +8,7 @@ use http::StatusCode;
 use serde_json::{json, Value};
 
 use super::check::{self, Refusal};
+use super::index::Filters;
 use super::owners;
 use super::store::{AdminStore, Kv, StoreError};
 use super::target::{valid_id, ObjectPath};
@@ -66,31 +67,66 @@ pub async fn get(store: &AdminStore, t: &ObjectPath, q: &HashMap<String, String>
             Err(e) => store_error(&e),
         };
     }
-    let mut list = match store.list(&t.key(&prefix)).await {
-        Ok(l) => l,
-        Err(e) => return store_error(&e),
+    let label = q
+        .get("label")
+        .map(|l| l.split_once(':').unwrap_or((l.as_str(), "")));
+    let filters = Filters {
+        name: q.get("name").map(String::as_str),
+        uri: q.get("uri").map(String::as_str),
+        label,
     };
+    let (skip, take) = match q.get("page") {
+        Some(page) => {
+            let page: usize = page.parse().unwrap_or(1).max(1);
+            let size: usize = q
+                .get("page_size")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(10)
+                .clamp(10, 500);
+            ((page - 1) * size, size)
+        }
+        None => (0, usize::MAX),
+    };
+    let dir = t.key(&prefix);
+    let indexed = store
+        .fresh_index()
+        .await
+        .map(|index| index.list(&dir, &filters, skip, take));
+    let (total, list) = match indexed {
+        Some(found) => found,
+        None => match store.list(&dir).await {
+            Ok(all) => filter_page(all, &filters, skip, take),
+            Err(e) => return store_error(&e),
+        },
+    };
+    let list: Vec<Value> = list.iter().map(|kv| one(t.kind, kv)).collect();
+    (StatusCode::OK, json!({ "total": total, "list": list }))
+}
+
+/// The list filters and paging over objects read from the store (the
+/// file, or etcd when the index cannot answer): how many `filters` keep,
+/// and those from `skip` on, at most `take`.
+fn filter_page(mut list: Vec<Kv>, f: &Filters<'_>, skip: usize, take: usize) -> (usize, Vec<Kv>) {
     let has = |v: &Value, field: &str, want: &str| {
         v.get(field)
             .and_then(Value::as_str)
             .is_some_and(|s| s.contains(want))
     };
-    if let Some(name) = q.get("name") {
+    if let Some(name) = f.name {
         list.retain(|kv| has(&kv.value, "name", name));
     }
-    if let Some(uri) = q.get("uri") {
+    if let Some(uri) = f.uri {
         // In `uri`, or in any of `uris` (as APISIX).
         let in_uris = |v: &Value| {
             v.get("uris").and_then(Value::as_array).is_some_and(|uris| {
                 uris.iter()
                     .filter_map(Value::as_str)
-                    .any(|u| u.contains(uri.as_str()))
+                    .any(|u| u.contains(uri))
             })
         };
         list.retain(|kv| has(&kv.value, "uri", uri) || in_uris(&kv.value));
     }
-    if let Some(label) = q.get("label") {
-        let (k, v) = label.split_once(':').unwrap_or((label, ""));
+    if let Some((k, v)) = f.label {
         list.retain(|kv| {
             kv.value
                 .get("labels")
@@ -100,21 +136,8 @@ pub async fn get(store: &AdminStore, t: &ObjectPath, q: &HashMap<String, String>
         });
     }
     let total = list.len();
-    if let Some(page) = q.get("page") {
-        let page: usize = page.parse().unwrap_or(1).max(1);
-        let size: usize = q
-            .get("page_size")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(10)
-            .clamp(10, 500);
-        list = list
-            .into_iter()
-            .skip((page - 1) * size)
-            .take(size)
-            .collect();
-    }
-    let list: Vec<Value> = list.iter().map(|kv| one(t.kind, kv)).collect();
-    (StatusCode::OK, json!({ "total": total, "list": list }))
+    let page = list.into_iter().skip(skip).take(take).collect();
+    (total, page)
 }
 
 fn ttl(q: &HashMap<String, String>) -> Result<Option<i64>, AdminReply> {

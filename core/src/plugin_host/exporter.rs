@@ -115,7 +115,8 @@ fn render_store(services: &GatewayServices) -> String {
     )
 }
 
-/// The answer to one request: the metrics for `GET` of `path`, else 404. Series are copied out of the registry a few at a time (see
+/// The answer to one request: the metrics for `GET` of `path`, else 404.
+/// Series are copied out of the registry a few at a time (see
 /// [`MetricsRegistry::collect`]), so a scrape holds no metric's lock for
 /// long and scrapes run side by side.
 fn answer(
@@ -126,7 +127,8 @@ fn answer(
     let (status, body) = if req.method() == http::Method::GET && req.uri().path() == path {
         let text = render(services.metrics())
             + &render_store(services)
-            + &super::host_families::render(services);
+            + &super::host_families::render(services)
+            + &crate::source::lag::render();
         (StatusCode::OK, text)
     } else {
         (StatusCode::NOT_FOUND, "not found\n".to_string())

@@ -17,9 +17,10 @@ use arc_swap::ArcSwap;
 use radix_router::{Field, Options, Route, RouteError, Router};
 
 use super::compile::{same_matching, ObjectStore};
-use super::{RouteRt, Snapshot};
+use super::{ConsumerChains, ConsumerGroups, RouteRt, Snapshot};
 use crate::config::{Id, Kind, ObjectError};
-use crate::source::SourceEvent;
+use crate::plugin_host::Chain;
+use crate::source::{Change, SourceEvent};
 
 /// The live snapshot, shared by the builder (writer) and the proxy (readers).
 pub type Live = Arc<ArcSwap<Snapshot>>;
@@ -76,6 +77,21 @@ pub struct SnapshotBuilder {
     /// Routers built from scratch after the first one (see
     /// [`SnapshotBuilder::router_rebuilds`]).
     rebuilds: u64,
+    /// What every snapshot shares beside the routes, built again only when
+    /// an event touches global rules or consumers.
+    shared: Shared,
+    /// Served routes by upstream name (health probers run for the names
+    /// listed here); `upstreams_moved` when a name came or went.
+    upstream_users: HashMap<String, usize>,
+    upstreams_moved: bool,
+}
+
+/// The parts of a snapshot that are not routes.
+#[derive(Debug, Default)]
+struct Shared {
+    global: Option<Arc<Chain>>,
+    consumers: Option<Arc<ConsumerChains>>,
+    consumer_groups: Option<Arc<ConsumerGroups>>,
 }
 
 impl SnapshotBuilder {
@@ -92,6 +108,9 @@ impl SnapshotBuilder {
             seq: 0,
             version: 0,
             rebuilds: 0,
+            shared: Shared::default(),
+            upstream_users: HashMap::new(),
+            upstreams_moved: false,
         }
     }
 
@@ -113,6 +132,20 @@ impl SnapshotBuilder {
     /// Applies one event and publishes the result. Returns the objects that
     /// were refused (already logged); their last good versions stay.
     pub fn apply(&mut self, event: SourceEvent) -> Vec<ObjectError> {
+        let from_source = !matches!(event, SourceEvent::PluginsUpgraded(_));
+        let shared_changed = match &event {
+            SourceEvent::Changes(changes) => changes.iter().any(|c| {
+                let kind = match c {
+                    Change::Put(item) => item.kind(),
+                    Change::Delete { kind, .. } => *kind,
+                };
+                matches!(
+                    kind,
+                    Kind::GlobalRule | Kind::Consumer | Kind::ConsumerGroup | Kind::Credential
+                )
+            }),
+            SourceEvent::Full(_) | SourceEvent::PluginsUpgraded(_) => true,
+        };
         let (mut errors, affected) = match event {
             SourceEvent::Full(items) => {
                 let errors = self.store.replace(items);
@@ -167,9 +200,16 @@ impl SnapshotBuilder {
         }
         self.version += 1;
         snap.version = self.version;
-        snap.global = self.store.plugins.global_chain();
-        snap.consumers = self.store.plugins.consumer_chains();
-        snap.consumer_groups = self.store.plugins.consumer_groups();
+        if shared_changed || self.version == 1 {
+            self.shared = Shared {
+                global: self.store.plugins.global_chain(),
+                consumers: self.store.plugins.consumer_chains(),
+                consumer_groups: self.store.plugins.consumer_groups(),
+            };
+        }
+        snap.global = self.shared.global.clone();
+        snap.consumers = self.shared.consumers.clone();
+        snap.consumer_groups = self.shared.consumer_groups.clone();
         snap.tls = self.store.sni_index();
         tracing::info!(
             version = snap.version,
@@ -180,13 +220,16 @@ impl SnapshotBuilder {
         );
         let snap = Arc::new(snap);
         // Health probers of upstreams that no served route uses end now.
-        let names = snap
-            .routes
-            .iter()
-            .flatten()
-            .map(|r| r.upstream.name.as_str());
-        self.store.upstream_registry.keep_running(names);
+        if std::mem::take(&mut self.upstreams_moved) {
+            let users = &self.upstream_users;
+            self.store
+                .upstream_registry
+                .keep_running_if(|name| users.contains_key(name));
+        }
         let old = self.live.swap(snap);
+        if from_source {
+            crate::source::lag::published();
+        }
         self.spare = Some(old);
         self.lag = applied;
         errors
@@ -221,7 +264,36 @@ impl SnapshotBuilder {
         })
     }
 
+    /// Counts a served route on upstream `name` (`add`), or no longer.
+    fn count_upstream(&mut self, name: &str, add: bool) {
+        if add {
+            let n = self.upstream_users.entry(name.to_owned()).or_default();
+            *n += 1;
+            self.upstreams_moved |= *n == 1;
+        } else if let Some(n) = self.upstream_users.get_mut(name) {
+            *n -= 1;
+            if *n == 0 {
+                self.upstream_users.remove(name);
+                self.upstreams_moved = true;
+            }
+        }
+    }
+
     fn record(&mut self, id: &Id, op: Op) {
+        let old = self.served.get(id).map(|s| s.rt.upstream.clone());
+        let new = match &op {
+            Op::Put { rt, .. } => Some(rt.upstream.clone()),
+            Op::Remove { .. } => None,
+        };
+        if let Some(up) = &old {
+            self.count_upstream(&up.name, false);
+        }
+        if let Some(up) = &new {
+            self.count_upstream(&up.name, true);
+            // A new build of an upstream has new health checks, which must
+            // be told that they are in use.
+            self.upstreams_moved |= !old.is_some_and(|o| Arc::ptr_eq(&o, up));
+        }
         match op {
             Op::Remove { index, .. } => {
                 self.served.remove(id);

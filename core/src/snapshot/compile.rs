@@ -31,6 +31,9 @@ pub struct ObjectStore {
     /// Built inline upstreams of routes, by route id (their configuration
     /// is dropped from `routes` once built).
     route_rt: HashMap<Id, Arc<UpstreamRt>>,
+    /// Who refers to whom, so that a change finds the routes it affects
+    /// without a scan.
+    refs: References,
     /// Plugin instances of every object; routes' chains are built from them.
     pub(super) plugins: PluginSets,
     /// What built upstreams share across rebuilds (node lists, health checks).
@@ -127,11 +130,15 @@ impl ObjectStore {
                 let affected = self.affected(kind, &id);
                 match kind {
                     Kind::Route => {
-                        self.routes.remove(&id);
+                        if let Some(old) = self.routes.remove(&id) {
+                            self.refs.route(&id, Some(&old), None);
+                        }
                         self.route_rt.remove(&id);
                     }
                     Kind::Service => {
-                        self.services.remove(&id);
+                        if let Some(old) = self.services.remove(&id) {
+                            self.refs.service(&id, old.upstream_id.as_ref(), None);
+                        }
                         self.service_rt.remove(&id);
                     }
                     Kind::Upstream => {
@@ -198,8 +205,10 @@ impl ObjectStore {
                 // Copied into this thread's heap: the decoded original sits
                 // among the source's parse garbage, whose pages it would
                 // keep resident.
-                self.routes
-                    .insert(Id(id.0.clone()), Box::new(StoredRoute::new(&r)));
+                let new = Box::new(StoredRoute::new(&r));
+                let old = self.routes.get(&id).map(|o| &**o);
+                self.refs.route(&id, old, Some(&new));
+                self.routes.insert(Id(id.0.clone()), new);
             }
             Object::Service(s) => {
                 match &s.upstream {
@@ -215,6 +224,8 @@ impl ObjectStore {
                         self.service_rt.remove(&id);
                     }
                 }
+                let old = self.services.get(&id).and_then(|o| o.upstream_id.as_ref());
+                self.refs.service(&id, old, s.upstream_id.as_ref());
                 self.services.insert(id, *s);
             }
             Object::Upstream(u) => {
@@ -261,38 +272,16 @@ impl ObjectStore {
 
     /// Route ids whose compiled form depends on the object `kind`/`id`.
     fn affected(&self, kind: Kind, id: &Id) -> BTreeSet<Id> {
-        let services: BTreeSet<&Id> = match kind {
-            Kind::Upstream => self
-                .services
-                .iter()
-                .filter(|(_, s)| s.upstream_id.as_ref() == Some(id))
-                .map(|(sid, _)| sid)
-                .collect(),
-            _ => BTreeSet::new(),
-        };
         match kind {
             Kind::Route => BTreeSet::from([id.clone()]),
-            Kind::Service => self
-                .routes
-                .iter()
-                .filter(|(_, r)| r.service_id.as_ref() == Some(id))
-                .map(|(rid, _)| rid.clone())
-                .collect(),
-            Kind::Upstream => self
-                .routes
-                .iter()
-                .filter(|(_, r)| {
-                    r.upstream_id.as_ref() == Some(id)
-                        || r.service_id.as_ref().is_some_and(|s| services.contains(s))
-                })
-                .map(|(rid, _)| rid.clone())
-                .collect(),
-            Kind::PluginConfig => self
-                .routes
-                .iter()
-                .filter(|(_, r)| r.plugin_config_id.as_ref() == Some(id))
-                .map(|(rid, _)| rid.clone())
-                .collect(),
+            Kind::Upstream => {
+                let mut ids = self.refs.routes_of(kind, id);
+                for service in self.refs.services_of(id) {
+                    ids.extend(self.refs.routes_of(Kind::Service, service));
+                }
+                ids
+            }
+            Kind::Service | Kind::PluginConfig => self.refs.routes_of(kind, id),
             Kind::Ssl => self.client_cert_routes(id),
             _ => BTreeSet::new(),
         }
@@ -388,6 +377,73 @@ impl ObjectStore {
             hosts: route.hosts.clone(),
         };
         Ok(Some((route, rt)))
+    }
+}
+
+/// Who refers to whom: routes by the service, upstream or plugin_config
+/// they name, services by the upstream they name.
+#[derive(Debug, Default)]
+struct References {
+    routes: HashMap<(Kind, Id), BTreeSet<Id>>,
+    services: HashMap<Id, BTreeSet<Id>>,
+}
+
+impl References {
+    /// Route `id`'s references change from `old`'s to `new`'s.
+    fn route(&mut self, id: &Id, old: Option<&StoredRoute>, new: Option<&StoredRoute>) {
+        let named = |r: Option<&StoredRoute>| -> Vec<(Kind, Id)> {
+            let Some(r) = r else { return Vec::new() };
+            [
+                (Kind::Service, &r.service_id),
+                (Kind::Upstream, &r.upstream_id),
+                (Kind::PluginConfig, &r.plugin_config_id),
+            ]
+            .into_iter()
+            .filter_map(|(k, i)| Some((k, i.clone()?)))
+            .collect()
+        };
+        for target in named(old) {
+            if let Some(users) = self.routes.get_mut(&target) {
+                users.remove(id);
+                if users.is_empty() {
+                    self.routes.remove(&target);
+                }
+            }
+        }
+        for target in named(new) {
+            self.routes.entry(target).or_default().insert(id.clone());
+        }
+    }
+
+    /// Service `id`'s upstream reference changes from `old` to `new`.
+    fn service(&mut self, id: &Id, old: Option<&Id>, new: Option<&Id>) {
+        if let Some(old) = old {
+            if let Some(users) = self.services.get_mut(old) {
+                users.remove(id);
+                if users.is_empty() {
+                    self.services.remove(old);
+                }
+            }
+        }
+        if let Some(new) = new {
+            self.services
+                .entry(new.clone())
+                .or_default()
+                .insert(id.clone());
+        }
+    }
+
+    /// The routes naming `kind`/`id`.
+    fn routes_of(&self, kind: Kind, id: &Id) -> BTreeSet<Id> {
+        self.routes
+            .get(&(kind, id.clone()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The services naming upstream `id`.
+    fn services_of(&self, id: &Id) -> impl Iterator<Item = &Id> {
+        self.services.get(id).into_iter().flatten()
     }
 }
 

@@ -26,6 +26,9 @@ pub struct PluginSets {
     keys: AuthKeys,
     /// Each consumer's group, by username.
     groups: HashMap<Id, Option<Id>>,
+    /// Ids of the global rules that have plugins (their chain is built
+    /// from these without looking at every object's).
+    globals: std::collections::BTreeSet<Id>,
 }
 
 /// Consumers' plugin chains by username (consumer > consumer_group).
@@ -43,6 +46,7 @@ impl PluginSets {
     /// Forgets every object's plugins (a full reload); the host stays.
     pub fn clear(&mut self) {
         self.sets.clear();
+        self.globals.clear();
         if let Some(host) = &self.host {
             host.registry.live().clear();
         }
@@ -72,6 +76,9 @@ impl PluginSets {
         };
         if plugins.is_empty() {
             self.sets.remove(&key);
+            if kind == Kind::GlobalRule {
+                self.globals.remove(id);
+            }
             host.registry.live().remove(kind, id);
             return Ok(());
         }
@@ -112,6 +119,9 @@ impl PluginSets {
             }
         }
         self.sets.insert(key, set);
+        if kind == Kind::GlobalRule {
+            self.globals.insert(id.clone());
+        }
         host.registry.live().set(kind, id, plugins);
         Ok(())
     }
@@ -138,6 +148,9 @@ impl PluginSets {
     /// Forgets object `kind`/`id`'s plugins.
     pub fn remove(&mut self, kind: Kind, id: &Id) {
         self.sets.remove(&(kind, id.clone()));
+        if kind == Kind::GlobalRule {
+            self.globals.remove(id);
+        }
         if let Some(host) = &self.host {
             host.registry.live().remove(kind, id);
         }
@@ -230,14 +243,12 @@ impl PluginSets {
     /// The global rules' chain: every rule's plugins as their own
     /// instances, sorted by priority.
     pub fn global_chain(&self) -> Option<Arc<Chain>> {
-        let mut rules: Vec<(&Id, &PluginSet)> = self
-            .sets
+        // `globals` is ordered by id.
+        let sets = self
+            .globals
             .iter()
-            .filter(|((kind, _), _)| *kind == Kind::GlobalRule)
-            .map(|((_, id), set)| (id, set))
-            .collect();
-        rules.sort_by(|a, b| a.0.cmp(b.0));
-        Chain::new(rules.into_iter().flat_map(|(_, set)| set.values().cloned()))
+            .filter_map(|id| self.get(Kind::GlobalRule, Some(id)));
+        Chain::new(sets.flat_map(|set| set.values().cloned()))
     }
 
     /// Sets the auth keys of object `owner` (a consumer, whose id is its

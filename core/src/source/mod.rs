@@ -9,6 +9,7 @@
 
 pub mod etcd;
 mod file;
+pub mod lag;
 mod standalone;
 
 pub use file::FileSource;

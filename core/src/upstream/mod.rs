@@ -272,11 +272,12 @@ pub struct UpstreamRegistry {
 }
 
 impl UpstreamRegistry {
-    /// Called after each published snapshot with the names of the
-    /// upstreams its routes use: the health probers of every other
-    /// upstream end (see [`health::HealthRegistry::keep_running`]).
-    pub fn keep_running<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
-        self.health.keep_running(names);
+    /// Called after a published snapshot changed which upstreams its
+    /// routes use, with `used` naming them (asked only for upstreams that
+    /// have health checks): the health probers of every other upstream
+    /// end (see [`health::HealthRegistry::keep_running_if`]).
+    pub fn keep_running_if(&mut self, used: impl Fn(&str) -> bool) {
+        self.health.keep_running_if(used);
     }
 }
 

@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 30] = [
+pub const PLUGINS: [&str; 32] = [
     "template",
     "noop",
     "request-id",
@@ -39,6 +39,8 @@ pub const PLUGINS: [&str; 30] = [
     "fault-injection",
     "api-breaker",
     "real-ip",
+    "http-logger",
+    "file-logger",
 ];
 
 /// The C and C++ plugins the tests load: `plugins/<name>` holding `.c` or

@@ -6,10 +6,11 @@
 mod client;
 mod probe;
 mod snapshot_file;
+mod snapshot_writer;
 mod state;
 mod watch;
 
-pub use client::{auth_token_refused, connect, describe, read_prefix};
+pub use client::{auth_token_refused, connect, describe, read_prefix, MAX_MESSAGE};
 pub use state::EtcdState;
 
 use tokio::sync::mpsc::UnboundedSender;

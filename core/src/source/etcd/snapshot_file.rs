@@ -1,10 +1,21 @@
 //! The local snapshot file of the etcd source: the last applied keys and
-//! values, their revision and the id of the cluster they came from. It
-//! holds consumer keys and TLS private keys, so it is written readable by
-//! its owner only: a temp file beside it under an unpredictable name
-//! (created exclusively, mode 0600), written, fsynced, renamed into place,
-//! and the directory fsynced.
+//! values, their revision and the id of the cluster they came from.
+//!
+//! The file is a base (the whole state as one JSON object) followed by
+//! records appended as keys change (one JSON object a line: the revision,
+//! the keys put and the keys deleted), so that a change costs a write of
+//! what changed, not of the whole state; the writer
+//! ([`super::snapshot_writer`]) compacts it into a new base once the
+//! records outgrow the base. A record cut short by a crash is ignored on
+//! load, with a warning.
+//!
+//! It holds consumer keys and TLS private keys, so it is written readable
+//! by its owner only: a base goes into a temp file beside it under an
+//! unpredictable name (created exclusively, mode 0600), written, fsynced,
+//! renamed into place, and the directory fsynced; records are appended
+//! only to that same file, never through a link.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
@@ -12,7 +23,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-/// The snapshot file's shape.
+/// The base's shape.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SnapshotFile {
     /// The key prefix the state is for.
@@ -27,9 +38,87 @@ pub struct SnapshotFile {
     pub kvs: BTreeMap<String, String>,
 }
 
-/// A state as the snapshot file holds it, taken so that another thread
-/// can write it.
+/// One appended record, as read back.
+#[derive(Debug, Deserialize)]
+struct Record {
+    revision: i64,
+    #[serde(default)]
+    cluster_id: u64,
+    /// Keys put since the previous record, with their values.
+    #[serde(default)]
+    put: BTreeMap<String, String>,
+    /// Keys deleted since the previous record.
+    #[serde(default)]
+    del: Vec<String>,
+}
+
+/// One appended record, as written (borrowing the writer's state).
+#[derive(Debug, Serialize)]
+pub(super) struct RecordOut<'a> {
+    pub revision: i64,
+    pub cluster_id: u64,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub put: BTreeMap<&'a str, Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub del: Vec<&'a str>,
+}
+
+/// A snapshot file as loaded: its base with every whole record applied,
+/// and the sizes the writer goes on from.
 #[derive(Debug)]
+pub struct Loaded {
+    /// The state.
+    pub file: SnapshotFile,
+    /// Bytes of the base.
+    pub base_bytes: u64,
+    /// Bytes of the records after it.
+    pub log_bytes: u64,
+    /// Whether a record was cut short (the next write must be a new base,
+    /// or what is appended after it would never be read).
+    pub torn: bool,
+}
+
+/// Reads a snapshot file: the base, then every record appended after it,
+/// in order. A record that does not parse (a write cut short) ends the
+/// read with a warning; what came before it stands.
+pub fn read(path: &Path, text: &[u8]) -> Result<Loaded, serde_json::Error> {
+    let mut stream = serde_json::Deserializer::from_slice(text).into_iter::<SnapshotFile>();
+    let mut file = match stream.next() {
+        Some(f) => f?,
+        None => return Err(serde::de::Error::custom("the file is empty")),
+    };
+    let base_bytes = stream.byte_offset();
+    let mut records =
+        serde_json::Deserializer::from_slice(&text[base_bytes..]).into_iter::<Record>();
+    let mut torn = false;
+    for r in records.by_ref() {
+        match r {
+            Ok(r) => {
+                file.revision = r.revision;
+                file.cluster_id = r.cluster_id;
+                file.kvs.extend(r.put);
+                for k in r.del {
+                    file.kvs.remove(&k);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e,
+                    "etcd snapshot file: a record cut short is ignored");
+                torn = true;
+                break;
+            }
+        }
+    }
+    Ok(Loaded {
+        file,
+        base_bytes: base_bytes as u64,
+        log_bytes: (text.len() - base_bytes) as u64,
+        torn,
+    })
+}
+
+/// A state as a base holds it, taken so that another thread can write it.
+#[derive(Debug, Default)]
 pub struct Export {
     /// The key prefix.
     pub prefix: String,
@@ -42,8 +131,9 @@ pub struct Export {
 }
 
 impl Export {
-    /// Writes it to `path` (see [`write_private`]).
-    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+    /// Writes it to `path` as a base (see [`write_private`]); returns the
+    /// bytes written.
+    pub fn write(&self, path: &Path) -> std::io::Result<u64> {
         let file = SnapshotFile {
             prefix: self.prefix.clone(),
             revision: self.revision,
@@ -55,8 +145,23 @@ impl Export {
                 .collect(),
         };
         let text = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
-        write_private(path, &text)
+        write_private(path, &text)?;
+        Ok(text.len() as u64)
     }
+}
+
+/// Appends `bytes` to `path`, which must be a regular file of its own (not
+/// reached through a link); fsyncs it.
+pub fn append_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let own = std::fs::symlink_metadata(path)?;
+    let mut f = std::fs::OpenOptions::new().append(true).open(path)?;
+    let opened = f.metadata()?;
+    if !own.file_type().is_file() || (own.dev(), own.ino()) != (opened.dev(), opened.ino()) {
+        return Err(std::io::Error::other("not a regular file of its own"));
+    }
+    f.write_all(bytes)?;
+    f.sync_data()
 }
 
 /// Replaces `path` with `bytes`, readable by the owner only: a new file

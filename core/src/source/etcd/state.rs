@@ -1,14 +1,16 @@
 //! What the etcd source last applied: every served key with its value and
 //! decoded object, and the revision it is current to. Turns etcd's puts,
 //! deletes and full reads into [`Change`]s (bad values logged and skipped,
-//! last good kept), and saves/loads itself as the local snapshot file
+//! last good kept), records which keys changed for the snapshot file's
+//! writer ([`super::snapshot_writer`]) and loads itself from that file
 //! ([`super::snapshot_file`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::snapshot_file::{Export, SnapshotFile};
+use super::snapshot_file::Export;
+use super::snapshot_writer::{Delta, KeyChange, Start};
 use crate::config::{decode_stored, Id, Kind, ObjectError, Store, CREDENTIALS};
 use crate::source::{Change, Item};
 
@@ -54,6 +56,50 @@ pub fn decode_value(kind: Kind, id: &Id, key: &str, raw: &[u8]) -> Result<Item, 
     })
 }
 
+/// Decodes the values `todo` names, in order; on as many threads as the
+/// machine has cores when there are many (each is checked on its own).
+fn decode_all(todo: &[((Kind, Id), &str, &[u8])]) -> Vec<Result<Item, ObjectError>> {
+    let one =
+        |((kind, id), key, raw): &((Kind, Id), &str, &[u8])| decode_value(*kind, id, key, raw);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if threads < 2 || todo.len() < 512 {
+        return todo.iter().map(one).collect();
+    }
+    let chunk = todo.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let spawned: Vec<_> = todo
+            .chunks(chunk)
+            .map(|part| {
+                let thread = std::thread::Builder::new().name("config-decode".into());
+                (
+                    part,
+                    thread.spawn_scoped(s, move || part.iter().map(one).collect::<Vec<_>>()),
+                )
+            })
+            .collect();
+        spawned
+            .into_iter()
+            .flat_map(|(part, spawned)| match spawned {
+                Ok(handle) => handle.join().unwrap_or_else(|_| {
+                    // A panic while decoding: those values are refused, not served.
+                    part.iter()
+                        .map(|((kind, id), key, _)| {
+                            Err(ObjectError::new(
+                                *kind,
+                                &id.0,
+                                "",
+                                format!("{key}: decoding failed"),
+                            ))
+                        })
+                        .collect()
+                }),
+                // No thread: decoded here.
+                Err(_) => part.iter().map(one).collect(),
+            })
+            .collect()
+    })
+}
+
 /// One applied key.
 #[derive(Debug, Clone)]
 struct AppliedKey {
@@ -77,6 +123,12 @@ pub struct EtcdState {
     pub revision: i64,
     /// The etcd cluster it was read from (0: not known yet).
     pub cluster_id: u64,
+    /// Applied keys changed since the last [`EtcdState::take_delta`]: a
+    /// new value, or `None` (gone).
+    journal: Vec<KeyChange>,
+    /// Bytes of the snapshot file's base and records, when it was loaded
+    /// whole (see [`Start::sizes`]).
+    file_sizes: Option<(u64, u64)>,
 }
 
 impl EtcdState {
@@ -103,17 +155,31 @@ impl EtcdState {
         {
             return None;
         }
-        match decode_value(kind, &id, key, raw) {
+        let decoded = decode_value(kind, &id, key, raw);
+        self.keep(kind, id, key, raw, decoded)
+    }
+
+    /// Keeps what decoding the value `raw` at `key` gave: the change, or
+    /// `None` when it was refused (logged; the last good stays).
+    fn keep(
+        &mut self,
+        kind: Kind,
+        id: Id,
+        key: &str,
+        raw: &[u8],
+        decoded: Result<Item, ObjectError>,
+    ) -> Option<Change> {
+        match decoded {
             Ok(item) => {
                 self.refused.remove(&(kind, id.clone()));
-                self.entries.insert(
-                    (kind, id),
-                    AppliedKey {
-                        key: Arc::from(key),
-                        raw: Arc::from(raw),
-                        item: item.clone(),
-                    },
-                );
+                let applied = AppliedKey {
+                    key: Arc::from(key),
+                    raw: Arc::from(raw),
+                    item: item.clone(),
+                };
+                self.journal
+                    .push((applied.key.clone(), Some(applied.raw.clone())));
+                self.entries.insert((kind, id), applied);
                 Some(Change::Put(item))
             }
             Err(e) => {
@@ -138,6 +204,8 @@ impl EtcdState {
                         raw,
                         item: item.clone(),
                     };
+                    self.journal
+                        .push((applied.key.clone(), Some(applied.raw.clone())));
                     self.entries.insert((kind, id), applied);
                     changes.push(Change::Put(item));
                 }
@@ -170,9 +238,9 @@ impl EtcdState {
     pub fn delete(&mut self, prefix: &str, key: &str) -> Option<Change> {
         let (kind, id) = decode_key(prefix, key)?;
         self.refused.remove(&(kind, id.clone()));
-        self.entries
-            .remove(&(kind, id.clone()))
-            .map(|_| Change::Delete { kind, id })
+        let gone = self.entries.remove(&(kind, id.clone()))?;
+        self.journal.push((gone.key, None));
+        Some(Change::Delete { kind, id })
     }
 
     /// Replaces the state with a full read (`kvs` at `revision`) and returns
@@ -188,15 +256,25 @@ impl EtcdState {
         // What is still refused is found again below.
         self.refused.clear();
         let mut puts = Vec::new();
+        let mut todo = Vec::new();
         for (key, raw) in kvs {
             let Some((kind, id)) = decode_key(prefix, key) else {
                 continue;
             };
-            let slot = (kind, id.clone());
+            let slot = (kind, id);
             if let Some(e) = old.remove(&slot) {
-                self.entries.insert(slot, e);
+                if *e.raw == **raw {
+                    self.entries.insert(slot, e);
+                    continue;
+                }
+                // Kept while the new value is refused.
+                self.entries.insert(slot.clone(), e);
             }
-            if let Some(c) = self.put(prefix, key, raw) {
+            todo.push((slot, key.as_str(), raw.as_slice()));
+        }
+        let decoded = decode_all(&todo);
+        for (((kind, id), key, raw), d) in todo.into_iter().zip(decoded) {
+            if let Some(c) = self.keep(kind, id, key, raw, d) {
                 puts.push(c);
             }
         }
@@ -205,27 +283,41 @@ impl EtcdState {
             Change::Put(i) => rank(i.kind()),
             Change::Delete { kind, .. } => rank(*kind),
         });
-        let mut gone: Vec<_> = old.into_keys().collect();
-        gone.sort_by_key(|(k, id)| (std::cmp::Reverse(rank(*k)), id.clone()));
-        puts.extend(
-            gone.into_iter()
-                .map(|(kind, id)| Change::Delete { kind, id }),
-        );
+        let mut gone: Vec<_> = old.into_iter().collect();
+        gone.sort_by_key(|((k, id), _)| (std::cmp::Reverse(rank(*k)), id.clone()));
+        for ((kind, id), e) in gone {
+            self.journal.push((e.key, None));
+            puts.push(Change::Delete { kind, id });
+        }
         self.revision = revision;
         puts
     }
 
-    /// A copy of the state for the snapshot file; cheap (values are shared).
-    pub fn export(&self, prefix: &str) -> Export {
-        Export {
-            prefix: prefix.to_owned(),
+    /// The keys changed since the last call, for the snapshot file's writer.
+    pub fn take_delta(&mut self) -> Delta {
+        Delta {
             revision: self.revision,
             cluster_id: self.cluster_id,
-            kvs: self
-                .entries
-                .values()
-                .map(|e| (e.key.clone(), e.raw.clone()))
-                .collect(),
+            changes: std::mem::take(&mut self.journal),
+        }
+    }
+
+    /// Where the snapshot file's writer starts from: this state (the file's,
+    /// when it was loaded from it; values are shared, not copied) and the
+    /// file's sizes.
+    pub fn writer_start(&self, prefix: &str) -> Start {
+        Start {
+            state: Export {
+                prefix: prefix.to_owned(),
+                revision: self.revision,
+                cluster_id: self.cluster_id,
+                kvs: self
+                    .entries
+                    .values()
+                    .map(|e| (e.key.clone(), e.raw.clone()))
+                    .collect(),
+            },
+            sizes: self.file_sizes,
         }
     }
 
@@ -240,13 +332,15 @@ impl EtcdState {
                 return None;
             }
         };
-        let file: SnapshotFile = match serde_json::from_slice(&text) {
+        let loaded = match super::snapshot_file::read(path, &text) {
             Ok(f) => f,
             Err(e) => {
                 tracing::warn!(file = %path.display(), error = %e, "etcd snapshot file is not valid; ignored");
                 return None;
             }
         };
+        drop(text);
+        let file = loaded.file;
         if file.prefix != prefix {
             tracing::warn!(file = %path.display(), prefix = %file.prefix, "etcd snapshot file is for another prefix; ignored");
             return None;
@@ -259,6 +353,13 @@ impl EtcdState {
             .collect();
         state.replace(prefix, &kvs, file.revision);
         state.cluster_id = file.cluster_id;
+        // The file holds what was just read: nothing to write back.
+        state.journal.clear();
+        // Refused values are not in the file, and the writer's view holds
+        // the applied ones only: appending to a file whose base holds more
+        // would bring them back on the next load.
+        let same = state.entries.len() == kvs.len();
+        state.file_sizes = (!loaded.torn && same).then_some((loaded.base_bytes, loaded.log_bytes));
         Some(state)
     }
 }
@@ -342,7 +443,7 @@ mod tests {
             .is_some());
         s.revision = 7;
         s.cluster_id = 42;
-        s.export("/apisix").write(&path).unwrap();
+        s.writer_start("/apisix").state.write(&path).unwrap();
         let back = EtcdState::load("/apisix", &path).unwrap();
         assert_eq!((back.len(), back.revision, back.cluster_id), (4, 7, 42));
         assert!(EtcdState::load("/other", &path).is_none());

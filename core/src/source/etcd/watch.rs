@@ -13,7 +13,7 @@ use etcd_client::{Client, EventType, GetOptions, WatchOptions};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::client::MAX_MESSAGE;
-use super::snapshot_file::Export;
+use super::snapshot_writer::{self, Delta};
 use super::state::EtcdState;
 use crate::config::EtcdSection;
 use crate::source::{Change, SourceEvent};
@@ -46,8 +46,9 @@ pub(super) struct Watch {
     pub resync: bool,
     dirty_since: Option<Instant>,
     last_save: Option<Instant>,
-    /// The thread that writes the snapshot file (so the watch never waits on disk).
-    saver: std::sync::mpsc::SyncSender<Export>,
+    /// The thread that writes the snapshot file (so the watch never waits
+    /// on disk); `None` without a snapshot file.
+    saver: Option<std::sync::mpsc::Sender<Delta>>,
     rng: u64,
     /// Set once a session's watch is established (a later break starts a fresh backoff).
     watching: bool,
@@ -68,7 +69,10 @@ impl Watch {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64)
             ^ u64::from(std::process::id()) << 32;
-        let settings_path = settings.snapshot_file.clone();
+        let path = &settings.snapshot_file;
+        let saver = (!path.as_os_str().is_empty()).then(|| {
+            snapshot_writer::start(path, &settings.prefix, state.writer_start(&settings.prefix))
+        });
         Watch {
             settings,
             resync: state.revision == 0,
@@ -77,7 +81,7 @@ impl Watch {
             sent_full: false,
             dirty_since: None,
             last_save: None,
-            saver: saver(settings_path),
+            saver,
             rng: seed | 1,
             watching: false,
             probed: false,
@@ -144,6 +148,7 @@ impl Watch {
             return true;
         }
         self.sent_full = true;
+        crate::source::lag::sent(self.state.revision);
         self.events
             .send(SourceEvent::Full(self.state.items()))
             .is_ok()
@@ -157,25 +162,27 @@ impl Watch {
             return true;
         }
         self.dirty_since.get_or_insert_with(Instant::now);
+        crate::source::lag::sent(self.state.revision);
         self.events.send(SourceEvent::Changes(changes)).is_ok()
     }
 
-    /// Hands the state to the snapshot writer when it changed (at most
-    /// every `SAVE_EVERY` unless `now`; later when the writer is busy).
+    /// Hands what changed to the snapshot writer (at most every
+    /// `SAVE_EVERY` unless `now`).
     fn save(&mut self, now: bool) {
-        if self.dirty_since.is_none() || self.settings.snapshot_file.as_os_str().is_empty() {
+        if self.dirty_since.is_none() {
             return;
         }
         if !now && self.last_save.is_some_and(|t| t.elapsed() < SAVE_EVERY) {
             return;
         }
-        if self
-            .saver
-            .try_send(self.state.export(&self.settings.prefix))
-            .is_ok()
-        {
-            self.dirty_since = None;
-            self.last_save = Some(Instant::now());
+        let delta = self.state.take_delta();
+        self.dirty_since = None;
+        self.last_save = Some(Instant::now());
+        if let Some(saver) = &self.saver {
+            if saver.send(delta).is_err() {
+                // The writer is gone (logged when it could not start).
+                self.saver = None;
+            }
         }
     }
 
@@ -337,6 +344,7 @@ impl Watch {
                         rev = rev.max(header_rev);
                     }
                     crate::stats::etcd_index("x_etcd_index", header_rev);
+                    crate::source::lag::seen(rev.max(header_rev));
                     if rev != self.state.revision {
                         self.state.revision = rev;
                         crate::stats::etcd_index("prev_index", rev);
@@ -352,7 +360,6 @@ impl Watch {
     }
 }
 
-/// Starts the thread that writes exports to `path`, one at a time.
 /// Records `key`'s modify revision under its kind's etcd modify index
 /// (credentials count under `consumers`, as APISIX keeps them).
 fn note_index(prefix: &str, key: &[u8], revision: i64) {
@@ -364,21 +371,4 @@ fn note_index(prefix: &str, key: &[u8], revision: i64) {
         };
         crate::stats::etcd_index(name, revision);
     }
-}
-
-fn saver(path: std::path::PathBuf) -> std::sync::mpsc::SyncSender<Export> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Export>(1);
-    let spawned = std::thread::Builder::new()
-        .name("etcd-snapshot".into())
-        .spawn(move || {
-            while let Ok(export) = rx.recv() {
-                if let Err(e) = export.write(&path) {
-                    tracing::warn!(file = %path.display(), error = %e, "etcd snapshot file not written");
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "no etcd snapshot writer thread: the snapshot file is not kept");
-    }
-    tx
 }

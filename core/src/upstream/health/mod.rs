@@ -10,7 +10,7 @@
 //! inline upstream, say) keeps the set, its probers and its state; one
 //! rebuilt with other checks or nodes retires the old set (its probers
 //! end) and gets a new one. After each published snapshot the builder
-//! calls [`HealthRegistry::keep_running`] with the upstreams its routes
+//! calls [`HealthRegistry::keep_running_if`] with the upstreams its routes
 //! use: the probers
 //! of any other upstream (deleted, or no longer used) end, and start again
 //! if it serves again. Probers also end once their set is dropped.
@@ -23,6 +23,7 @@ pub use conf::{parse, CheckType, ChecksConf};
 pub use state::{Event, NodeHealth, Thresholds};
 
 use std::collections::HashMap;
+#[cfg(test)]
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -51,7 +52,7 @@ pub struct HealthSet {
     /// Replaced by a newer set: its probers never start again.
     retired: AtomicBool,
     /// Used by a route of the live snapshot (set by
-    /// [`HealthRegistry::keep_running`]);
+    /// [`HealthRegistry::keep_running_if`]);
     /// probers start and run only while it is.
     live: AtomicBool,
     /// Counts prober starts; a prober of an older start ends.
@@ -225,15 +226,22 @@ impl HealthRegistry {
         Some(set)
     }
 
-    /// Called after each published snapshot with the names of the
-    /// upstreams its routes use: those may start probers (on their next
-    /// pick); the probers of every other upstream end, and a pick on a
-    /// snapshot that is no longer live does not start them again.
+    /// [`HealthRegistry::keep_running_if`] with the names of the upstreams in use.
+    #[cfg(test)]
     pub fn keep_running<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
         let live: HashSet<&str> = names.into_iter().collect();
+        self.keep_running_if(|name| live.contains(name));
+    }
+
+    /// Called after a published snapshot changed which upstreams its
+    /// routes use, with `used` naming them: those may start probers (on
+    /// their next pick); the probers of every other upstream end, and a
+    /// pick on a snapshot that is no longer live does not start them
+    /// again. `used` is asked once for each upstream with health checks.
+    pub fn keep_running_if(&mut self, used: impl Fn(&str) -> bool) {
         self.sets.retain(|name, w| match w.upgrade() {
             Some(set) => {
-                if live.contains(name.as_str()) {
+                if used(name.as_str()) {
                     if !set.live.swap(true, Ordering::AcqRel) {
                         // Probers a stale pick may have left marked as
                         // running have ended: the next pick starts anew.

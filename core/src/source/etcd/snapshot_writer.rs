@@ -1,0 +1,271 @@
+//! The thread that keeps the snapshot file ([`super::snapshot_file`]) up
+//! to date, so that the watch never waits on the disk. It gets the keys
+//! that changed, keeps its own view of the whole state (sharing keys and
+//! values with the watch's), and appends one record per batch; once the
+//! records outgrow the base it writes a new base instead. A change costs a
+//! write of what changed; a base's full write happens once per base-sized
+//! run of changes.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
+
+use super::snapshot_file::{append_private, Export, RecordOut};
+
+/// Records smaller than this never trigger a new base on their own.
+const MIN_LOG_BYTES: u64 = 256 * 1024;
+
+/// A key put (with its new value) or deleted (`None`).
+pub type KeyChange = (Arc<str>, Option<Arc<[u8]>>);
+
+/// What changed in the applied state since the previous delta.
+#[derive(Debug, Default)]
+pub struct Delta {
+    /// The revision the state is current to after it.
+    pub revision: i64,
+    /// The cluster the state was read from.
+    pub cluster_id: u64,
+    /// Keys in the order they changed: a new value, or `None` (deleted).
+    pub changes: Vec<KeyChange>,
+}
+
+/// Where the file stands when the writer starts.
+#[derive(Debug, Default)]
+pub struct Start {
+    /// The state the file holds (empty when there is none).
+    pub state: Export,
+    /// Bytes of its base and of its records; `None`: the file must be
+    /// written whole before anything is appended (missing, unreadable,
+    /// or a record cut short).
+    pub sizes: Option<(u64, u64)>,
+}
+
+/// The writer's own view of the state and of the file.
+struct Writer {
+    path: PathBuf,
+    prefix: String,
+    revision: i64,
+    cluster_id: u64,
+    kvs: BTreeMap<Arc<str>, Arc<[u8]>>,
+    /// Bytes of the base and of the records; `None`: no usable file yet.
+    sizes: Option<(u64, u64)>,
+}
+
+impl Writer {
+    /// Applies `deltas` to the view, then appends their record or writes a
+    /// new base.
+    fn write(&mut self, deltas: Vec<Delta>) -> std::io::Result<()> {
+        let mut changed: BTreeMap<Arc<str>, Option<Arc<[u8]>>> = BTreeMap::new();
+        for d in deltas {
+            self.revision = d.revision;
+            self.cluster_id = d.cluster_id;
+            for (k, v) in d.changes {
+                match &v {
+                    Some(v) => self.kvs.insert(k.clone(), v.clone()),
+                    None => self.kvs.remove(&k),
+                };
+                changed.insert(k, v);
+            }
+        }
+        match self.sizes {
+            Some((base, log)) if log <= base.max(MIN_LOG_BYTES) => {
+                let record = RecordOut {
+                    revision: self.revision,
+                    cluster_id: self.cluster_id,
+                    put: changed
+                        .iter()
+                        .filter_map(|(k, v)| Some((&**k, String::from_utf8_lossy(v.as_deref()?))))
+                        .collect::<BTreeMap<&str, Cow<str>>>(),
+                    del: changed
+                        .iter()
+                        .filter(|(_, v)| v.is_none())
+                        .map(|(k, _)| &**k)
+                        .collect(),
+                };
+                let mut line = b"\n".to_vec();
+                serde_json::to_writer(&mut line, &record).map_err(std::io::Error::other)?;
+                match append_private(&self.path, &line) {
+                    Ok(()) => {
+                        self.sizes = Some((base, log + line.len() as u64));
+                        Ok(())
+                    }
+                    Err(e) => {
+                        tracing::warn!(file = %self.path.display(), error = %e,
+                            "etcd snapshot file: append failed; writing it whole");
+                        self.write_base()
+                    }
+                }
+            }
+            _ => self.write_base(),
+        }
+    }
+
+    /// Writes the whole view as a new base.
+    fn write_base(&mut self) -> std::io::Result<()> {
+        self.sizes = None;
+        let export = Export {
+            prefix: self.prefix.clone(),
+            revision: self.revision,
+            cluster_id: self.cluster_id,
+            kvs: self
+                .kvs
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        let bytes = export.write(&self.path)?;
+        self.sizes = Some((bytes, 0));
+        Ok(())
+    }
+}
+
+/// Starts the thread that keeps `path` up to date with the deltas sent on
+/// the returned channel; it ends when the sender is dropped. Without a
+/// thread (spawn failed, logged) deltas are dropped and no file is kept.
+pub fn start(path: &Path, prefix: &str, start: Start) -> Sender<Delta> {
+    let (tx, rx) = std::sync::mpsc::channel::<Delta>();
+    let mut writer = Writer {
+        path: path.to_owned(),
+        prefix: prefix.to_owned(),
+        revision: start.state.revision,
+        cluster_id: start.state.cluster_id,
+        kvs: start.state.kvs.into_iter().collect(),
+        sizes: start.sizes,
+    };
+    let spawned = std::thread::Builder::new()
+        .name("etcd-snapshot".into())
+        .spawn(move || run(&mut writer, &rx));
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no etcd snapshot writer thread: the snapshot file is not kept");
+    }
+    tx
+}
+
+fn run(writer: &mut Writer, rx: &Receiver<Delta>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        batch.extend(rx.try_iter());
+        if let Err(e) = writer.write(batch) {
+            tracing::warn!(file = %writer.path.display(), error = %e, "etcd snapshot file not written");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::snapshot_file::read;
+    use super::*;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("rg-snapwriter-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn delta(revision: i64, puts: &[(&str, &str)], dels: &[&str]) -> Delta {
+        let mut changes: Vec<KeyChange> = puts
+            .iter()
+            .map(|(k, v)| (Arc::from(*k), Some(Arc::from(v.as_bytes()))))
+            .collect();
+        changes.extend(dels.iter().map(|k| (Arc::from(*k), None)));
+        Delta {
+            revision,
+            cluster_id: 9,
+            changes,
+        }
+    }
+
+    fn writer(path: &Path) -> Writer {
+        Writer {
+            path: path.to_owned(),
+            prefix: "/apisix".into(),
+            revision: 0,
+            cluster_id: 0,
+            kvs: BTreeMap::new(),
+            sizes: None,
+        }
+    }
+
+    fn load(path: &Path) -> (BTreeMap<String, String>, i64, u64, bool) {
+        let text = std::fs::read(path).unwrap();
+        let l = read(path, &text).unwrap();
+        (l.file.kvs, l.file.revision, l.log_bytes, l.torn)
+    }
+
+    #[test]
+    fn changes_are_appended_and_read_back_in_order() {
+        let d = dir("append");
+        let path = d.join("snap.json");
+        let mut w = writer(&path);
+        w.write(vec![delta(
+            1,
+            &[("/apisix/routes/1", "a"), ("/apisix/routes/2", "b")],
+            &[],
+        )])
+        .unwrap();
+        let base = std::fs::metadata(&path).unwrap().len();
+        w.write(vec![delta(2, &[("/apisix/routes/1", "c")], &[])])
+            .unwrap();
+        w.write(vec![
+            delta(3, &[("/apisix/routes/3", "d")], &[]),
+            delta(4, &[], &["/apisix/routes/2"]),
+        ])
+        .unwrap();
+        // The base was written once; the rest are records after it.
+        let (kvs, rev, log, torn) = load(&path);
+        assert!(log > 0 && std::fs::metadata(&path).unwrap().len() == base + log);
+        let want: BTreeMap<String, String> = [("/apisix/routes/1", "c"), ("/apisix/routes/3", "d")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        assert_eq!((kvs, rev, torn), (want, 4, false));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn records_past_the_base_size_are_compacted_into_a_new_base() {
+        let d = dir("compact");
+        let path = d.join("snap.json");
+        let mut w = writer(&path);
+        w.write(vec![delta(1, &[("/apisix/routes/1", "a")], &[])])
+            .unwrap();
+        let value = "x".repeat(4096);
+        let mut compacted = false;
+        for rev in 2..200 {
+            w.write(vec![delta(rev, &[("/apisix/routes/1", &value)], &[])])
+                .unwrap();
+            let (_, _, log, _) = load(&path);
+            compacted |= log == 0;
+        }
+        assert!(compacted, "never compacted");
+        // Never more than the base plus a bounded run of records.
+        assert!(std::fs::metadata(&path).unwrap().len() < 2 * MIN_LOG_BYTES + 3 * 4096);
+        let (kvs, rev, _, _) = load(&path);
+        assert_eq!((kvs.len(), rev), (1, 199));
+        assert_eq!(kvs["/apisix/routes/1"], value);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_record_cut_short_is_ignored_with_what_came_before_it_kept() {
+        let d = dir("torn");
+        let path = d.join("snap.json");
+        let mut w = writer(&path);
+        w.write(vec![delta(1, &[("/apisix/routes/1", "a")], &[])])
+            .unwrap();
+        w.write(vec![delta(2, &[("/apisix/routes/2", "b")], &[])])
+            .unwrap();
+        append_private(
+            &path,
+            br#"
+{"revision":3,"put":{"/apisix/routes/3":"#,
+        )
+        .unwrap();
+        let (kvs, rev, _, torn) = load(&path);
+        assert_eq!((kvs.len(), rev, torn), (2, 2, true));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
