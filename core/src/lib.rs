@@ -18,6 +18,7 @@ pub mod plugin_host;
 mod proxy;
 mod snapshot;
 mod source;
+mod stats;
 mod tls;
 mod upstream;
 

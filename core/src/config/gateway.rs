@@ -58,6 +58,10 @@ pub struct PluginsSection {
     /// How much the plugins' shared store (rate-limit counters...) holds.
     #[serde(default)]
     pub store: StoreLimits,
+    /// The prometheus plugin's static attributes (APISIX's
+    /// `plugin_attr.prometheus`).
+    #[serde(default)]
+    pub prometheus: super::PrometheusAttr,
 }
 
 /// `plugins.store`: how much the shared store may hold.
@@ -373,6 +377,9 @@ impl GatewayConfig {
                 .split_once(": ")
                 .unwrap_or(("data_encryption", &reason));
             return Err(setting(field.to_owned(), reason.to_owned()));
+        }
+        if let Err((field, reason)) = cfg.plugins.prometheus.check() {
+            return Err(setting(field, reason));
         }
         let g = &cfg.gateway;
         if g.listen.is_empty() {

@@ -18,6 +18,7 @@ mod kind;
 mod objects;
 mod plugin_check;
 mod plugin_sets;
+mod prometheus_attr;
 mod schema;
 mod ssl;
 mod stored;
@@ -44,6 +45,7 @@ pub use plugin_check::{
     plugin_catalog_generation, plugin_catalog_grew, set_plugin_catalog, unknown_plugin,
     PluginCatalog,
 };
+pub use prometheus_attr::PrometheusAttr;
 pub use schema::validate;
 pub use ssl::SslType;
 pub use ssl::{SslClient, SslConf};

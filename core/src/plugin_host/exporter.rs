@@ -1,8 +1,10 @@
-//! The metrics plugins record, in Prometheus' text format, at
-//! `GET /apisix/prometheus/metrics` on a listener of its own
-//! (`plugins.export_addr`, default `127.0.0.1:9091`), started when a plugin
-//! called `prometheus` is loaded. A bind failure is logged; the gateway
-//! serves on. The listener holds the proxy's client limits.
+//! The metrics plugins record, and the gateway's own in APISIX's families
+//! ([`super::host_families`]), in Prometheus' text format, at
+//! `GET /apisix/prometheus/metrics` (`plugins.prometheus.export_uri`) on a
+//! listener of its own (`plugins.export_addr`, default `127.0.0.1:9091`),
+//! started when a plugin called `prometheus` is loaded. A bind failure is
+//! logged; the gateway serves on. The listener holds the proxy's client
+//! limits.
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
@@ -25,8 +27,9 @@ use super::services::GatewayServices;
 /// Where metrics are served when `plugins.export_addr` is not set.
 pub const DEFAULT_EXPORT_ADDR: &str = "127.0.0.1:9091";
 
-/// The path metrics are served at, as APISIX's.
-pub const METRICS_PATH: &str = "/apisix/prometheus/metrics";
+/// The latency histogram whose buckets `plugins.prometheus.default_buckets`
+/// sets.
+pub const LATENCY_METRIC: &str = "apisix_http_latency";
 
 fn escape(value: &str) -> String {
     value
@@ -112,14 +115,20 @@ fn render_store(services: &GatewayServices) -> String {
     )
 }
 
-/// The answer to one request: the metrics for `GET` of [`METRICS_PATH`],
-/// else 404. Series are copied out of the registry a few at a time (see
+/// The answer to one request: the metrics for `GET` of `path`, else 404.
+/// Series are copied out of the registry a few at a time (see
 /// [`MetricsRegistry::collect`]), so a scrape holds no metric's lock for
 /// long and scrapes run side by side.
-fn answer(req: &Request<Incoming>, services: &GatewayServices) -> Response<Full<Bytes>> {
-    let (status, body) = if req.method() == http::Method::GET && req.uri().path() == METRICS_PATH {
-        let text =
-            render(services.metrics()) + &render_store(services) + &crate::source::lag::render();
+fn answer(
+    req: &Request<Incoming>,
+    path: &str,
+    services: &GatewayServices,
+) -> Response<Full<Bytes>> {
+    let (status, body) = if req.method() == http::Method::GET && req.uri().path() == path {
+        let text = render(services.metrics())
+            + &render_store(services)
+            + &super::host_families::render(services)
+            + &crate::source::lag::render();
         (StatusCode::OK, text)
     } else {
         (StatusCode::NOT_FOUND, "not found\n".to_string())
@@ -133,11 +142,11 @@ fn answer(req: &Request<Incoming>, services: &GatewayServices) -> Response<Full<
     resp
 }
 
-/// Serves the metrics of `services` on `addr`, on a thread of its own,
+/// Serves the metrics of `services` at `path` on `addr`, on a thread of its own,
 /// under the proxy's client `limits` (header timeout, send timeout,
 /// keep-alive, connection cap); each scrape on a task of its own, so a
 /// slow client delays no other.
-pub fn start(addr: SocketAddr, services: GatewayServices, limits: Limits) {
+pub fn start(addr: SocketAddr, path: String, services: GatewayServices, limits: Limits) {
     let listener = match std::net::TcpListener::bind(addr).and_then(|l| {
         l.set_nonblocking(true)?;
         Ok(l)
@@ -158,16 +167,21 @@ pub fn start(addr: SocketAddr, services: GatewayServices, limits: Limits) {
             return;
         }
     };
-    tracing::info!(%addr, path = METRICS_PATH, "plugin metrics served");
+    tracing::info!(%addr, path, "plugin metrics served");
     let spawned = std::thread::Builder::new()
         .name("metrics".into())
-        .spawn(move || rt.block_on(serve(listener, services, limits)));
+        .spawn(move || rt.block_on(serve(listener, path, services, limits)));
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the metrics thread");
     }
 }
 
-async fn serve(listener: std::net::TcpListener, services: GatewayServices, limits: Limits) {
+async fn serve(
+    listener: std::net::TcpListener,
+    path: String,
+    services: GatewayServices,
+    limits: Limits,
+) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(e) => {
@@ -178,6 +192,7 @@ async fn serve(listener: std::net::TcpListener, services: GatewayServices, limit
     let builder = limits.http1();
     let cap = ConnCap::new(limits.max_connections);
     let services = Arc::new(services);
+    let path: Arc<str> = Arc::from(path);
     loop {
         let stream = match listener.accept().await {
             Ok((s, _)) => s,
@@ -192,10 +207,10 @@ async fn serve(listener: std::net::TcpListener, services: GatewayServices, limit
         };
         let io = ClientIo::new(stream, limits.send_timeout, Some(slot));
         let activity = io.activity();
-        let (services, builder) = (services.clone(), builder.clone());
+        let (services, builder, path) = (services.clone(), builder.clone(), path.clone());
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
-                let resp = answer(&req, &services);
+                let resp = answer(&req, &path, &services);
                 async move { Ok::<_, Infallible>(resp) }
             });
             let conn = builder.serve_connection(TokioIo::new(io), svc);

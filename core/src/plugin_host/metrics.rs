@@ -143,6 +143,9 @@ struct Metric {
 /// The registry: declarations (append-only) and their series.
 pub struct MetricsRegistry {
     metrics: RwLock<Vec<Metric>>,
+    /// Bucket bounds that replace those a plugin asks for, by metric name
+    /// (`plugins.prometheus.default_buckets`).
+    buckets: RwLock<HashMap<String, Vec<f64>>>,
     /// Per-registry random seed of [`MetricsRegistry::key`].
     seed: u64,
     dropped: std::sync::atomic::AtomicU64,
@@ -152,6 +155,7 @@ impl Default for MetricsRegistry {
     fn default() -> MetricsRegistry {
         MetricsRegistry {
             metrics: RwLock::default(),
+            buckets: RwLock::default(),
             seed: RandomState::new().hash_one(0x5eed_u64),
             dropped: std::sync::atomic::AtomicU64::new(0),
         }
@@ -161,7 +165,13 @@ impl Default for MetricsRegistry {
 impl MetricsRegistry {
     /// Registers `desc`, or finds the metric of that name if it has the
     /// same kind and labels; another shape under that name is an error.
-    pub fn register(&self, desc: MetricDesc) -> Result<u32, String> {
+    pub fn register(&self, mut desc: MetricDesc) -> Result<u32, String> {
+        if let MetricKind::Histogram(bounds) = &mut desc.kind {
+            let set = self.buckets.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(b) = set.get(&desc.name) {
+                bounds.clone_from(b);
+            }
+        }
         let mut metrics = self.metrics.write().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = metrics.iter().position(|m| m.desc.name == desc.name) {
             let old = &metrics[i].desc;
@@ -178,6 +188,13 @@ impl MetricsRegistry {
             values: Mutex::default(),
         });
         Ok((metrics.len() - 1) as u32)
+    }
+
+    /// Histogram `name`, when registered after this, gets `bounds`
+    /// (ascending) whatever bounds its registrant asks for.
+    pub fn set_buckets(&self, name: &str, bounds: Vec<f64>) {
+        let mut set = self.buckets.write().unwrap_or_else(|e| e.into_inner());
+        set.insert(name.to_owned(), bounds);
     }
 
     /// The series key of `labels`: a seeded multiply-xor hash over the
@@ -344,6 +361,23 @@ mod tests {
             .collect();
         two.sort();
         assert_eq!(two, [("ab|c".to_string(), 1), ("a|bc".to_string(), 2)]);
+    }
+
+    #[test]
+    fn configured_buckets_replace_the_registrants() {
+        let m = MetricsRegistry::default();
+        m.set_buckets("h", vec![3.0, 30.0]);
+        let h = m
+            .register(desc("h", MetricKind::Histogram(vec![1.0, 10.0])))
+            .expect("new");
+        // A second instance asking for the same bounds finds the metric.
+        let again = desc("h", MetricKind::Histogram(vec![1.0, 10.0]));
+        assert_eq!(m.register(again), Ok(h));
+        let all = m.collect();
+        assert_eq!(
+            all[h as usize].0.kind,
+            MetricKind::Histogram(vec![3.0, 30.0])
+        );
     }
 
     #[test]

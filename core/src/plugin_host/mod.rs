@@ -28,6 +28,7 @@ mod elf;
 mod entry;
 mod exporter;
 mod files;
+mod host_families;
 mod instance;
 mod live;
 mod loader;

@@ -34,6 +34,10 @@ pub struct RequestState {
     pub consumer: Option<String>,
     /// The matched route's service (request variable `service_id`).
     pub service_id: Option<String>,
+    /// The matched route's `name` (request variable `route_name`).
+    pub route_name: Option<String>,
+    /// Its service's `name` (request variable `service_name`).
+    pub service_name: Option<String>,
     /// The consumer's group, once the consumer is known (request variable
     /// `consumer_group_id`).
     pub consumer_group_id: Option<String>,
@@ -63,6 +67,8 @@ impl RequestState {
             params: Vec::new(),
             consumer: None,
             service_id: None,
+            route_name: None,
+            service_name: None,
             consumer_group_id: None,
             vars: SharedVars::default(),
             node: None,
@@ -430,6 +436,8 @@ impl RequestCtx for RequestState {
         // a plugin's to override (consumer-restriction decides on them).
         let known = match name {
             "service_id" => Some(self.service_id.as_deref()),
+            "route_name" => Some(self.route_name.as_deref()),
+            "service_name" => Some(self.service_name.as_deref()),
             "consumer_group_id" => Some(self.consumer_group_id.as_deref()),
             _ => None,
         };

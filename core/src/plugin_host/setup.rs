@@ -24,9 +24,15 @@ impl PluginHost {
             tracing::warn!(dir = %dir.display(),
                 "plugins.allow_insecure_dir: plugin files others may write are loaded");
         }
+        let services = GatewayServices::new(section.store);
+        if let Some(bounds) = &section.prometheus.default_buckets {
+            services
+                .metrics()
+                .set_buckets(super::exporter::LATENCY_METRIC, bounds.clone());
+        }
         let host = Arc::new(PluginHost {
             registry: Arc::new(registry),
-            services: GatewayServices::new(section.store),
+            services,
             dir: dir.clone(),
             on_upgrade: OnceLock::new(),
         });
@@ -51,7 +57,8 @@ impl PluginHost {
             .export_addr
             .or_else(|| DEFAULT_EXPORT_ADDR.parse().ok());
         if let Some(addr) = addr {
-            super::exporter::start(addr, self.services.clone(), limits);
+            let path = section.prometheus.export_uri().to_owned();
+            super::exporter::start(addr, path, self.services.clone(), limits);
         }
     }
 

@@ -264,6 +264,21 @@ impl SharedStore {
             .sum()
     }
 
+    /// The bytes the store may hold (`plugins.store.max_bytes`, rounded
+    /// to whole shards).
+    pub fn capacity_bytes(&self) -> usize {
+        self.per_shard.1.saturating_mul(SHARDS)
+    }
+
+    /// The bytes its entries cost now (keys, values and per-entry
+    /// overhead; host keys not counted).
+    pub fn used_bytes(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).bytes)
+            .sum()
+    }
+
     /// True when nothing is stored.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -16,7 +16,7 @@ use super::log::log_later;
 use super::phases::PluginRun;
 use super::server::Limits;
 use super::vars::{Origin, RequestVars};
-use crate::snapshot::{Live, RouteRt};
+use crate::snapshot::{Live, Matched, RouteRt};
 use crate::tls::TlsInfo;
 use crate::upstream::{Timeouts, UpstreamClient};
 
@@ -60,6 +60,8 @@ pub struct Exchange<'w> {
     host_header: Option<HeaderValue>,
     /// The route that matched (set by the route step).
     pub route: Option<Arc<RouteRt>>,
+    /// Which of its patterns matched.
+    pub matched: Matched,
     /// The plugin side of the request: `None` on the bare path (no global
     /// rules, a route without plugins), where no plugin work is done.
     pub plugins: Option<Box<PluginRun>>,
@@ -71,6 +73,9 @@ pub struct Exchange<'w> {
     pub upgrade: Option<(HeaderValue, OnUpgrade)>,
     /// The node tried last.
     pub node: Option<Authority>,
+    /// How long the last try took from sending to the node's response
+    /// head (request variable `upstream_response_time`).
+    pub upstream_time: Option<std::time::Duration>,
     /// What the access log line names, when it is on.
     pub access: Option<AccessLine>,
     /// The gRPC call, when the request is one (`content-type:
@@ -112,10 +117,12 @@ impl<'w> Exchange<'w> {
             conn,
             host_header,
             route: None,
+            matched: Matched::default(),
             plugins: None,
             websocket: None,
             upgrade: None,
             node: None,
+            upstream_time: None,
             access,
             grpc: Call::of(req.headers()),
         }

@@ -122,7 +122,9 @@ pub async fn send(
     // Counts as in flight for the balancer until the response ends; the
     // head's outcome feeds its statistics and passive health checks.
     let tracked = upstream.track(tries.current());
+    let began = std::time::Instant::now();
     let sent = ex.worker.client.send(upstream, node, req, timeouts).await;
+    ex.upstream_time = Some(began.elapsed());
     let outcome = match &sent {
         Ok(r) => Some(TryOutcome::Status(r.status().as_u16())),
         Err(f) if matches!(f.error, ForwardError::Client(_)) => None,

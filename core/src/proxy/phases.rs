@@ -79,7 +79,9 @@ pub fn start<B>(ex: &mut Exchange<'_>, global: Option<Arc<Chain>>, req: &mut Req
         return;
     }
     let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let length = request_length(req.method(), target, req.headers());
     let mut state = RequestState::new(req.method().clone(), target, ex.conn.remote);
+    set_text(&mut state, "request_length", length);
     state.headers = std::mem::take(req.headers_mut());
     if let Some(tls) = &ex.conn.tls {
         crate::tls::publish_vars(tls, &mut state.vars);
@@ -87,6 +89,12 @@ pub fn start<B>(ex: &mut Exchange<'_>, global: Option<Arc<Chain>>, req: &mut Req
     if let Some(r) = &ex.route {
         state.route_id.clone_from(&r.id);
         state.service_id.clone_from(&r.service_id);
+        state.route_name.clone_from(&r.name);
+        state.service_name.clone_from(&r.service_name);
+        state.vars.insert("matched_uri", r.matched_uri(ex.matched));
+        state
+            .vars
+            .insert("matched_host", r.matched_host(ex.matched));
     }
     ex.plugins = Some(Box::new(PluginRun {
         chains: Chains::new(global, route),
@@ -200,13 +208,17 @@ pub async fn before_proxy<B>(ex: &mut Exchange<'_>, req: &mut Request<B>) -> Res
 /// headers; 500 when one fails.
 pub async fn header_filter(ex: &mut Exchange<'_>, resp: Response<Body>) -> Response<Body> {
     let node = ex.node.clone();
+    let upstream_time = ex.upstream_time;
     let Some(run) = ex.plugins.as_deref_mut() else {
         return resp;
     };
     let (chains, state) = (&run.chains, &mut run.state);
-    // The node's variables (`upstream_addr`, `balancer_ip`...) for the
-    // response phases and the log.
+    // The node's variables (`upstream_addr`, `balancer_ip`,
+    // `upstream_response_time`...) for the response phases and the log.
     state.node.clone_from(&node);
+    if let Some(took) = upstream_time {
+        set_seconds(state, "upstream_response_time", took);
+    }
     let keep = chains.has(Phase::Log) || chains.has(Phase::BodyFilter);
     if !chains.has(Phase::HeaderFilter) && !keep {
         return resp;
@@ -320,4 +332,60 @@ pub(super) fn failed() -> Response<Body> {
         StatusCode::INTERNAL_SERVER_ERROR,
         "500 Internal Server Error",
     )
+}
+
+/// Sets variable `name` to `took` in seconds with ms precision, as nginx
+/// writes its times (`0.012`).
+fn set_seconds(state: &mut RequestState, name: &str, took: std::time::Duration) {
+    set_text(state, name, format_args!("{:.3}", took.as_secs_f64()));
+}
+
+/// Sets variable `name` to `value`'s text, without allocating once warm.
+fn set_text(state: &mut RequestState, name: &str, value: impl std::fmt::Display) {
+    use std::fmt::Write as _;
+    thread_local! {
+        static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    TEXT.with_borrow_mut(|text| {
+        text.clear();
+        // Writing to a String cannot fail.
+        let _ = write!(text, "{value}");
+        state.vars.insert(name, text);
+    });
+}
+
+/// nginx's `request_length`: the bytes of the request line and headers as
+/// HTTP/1.1 writes them, plus the body's `Content-Length` (a chunked
+/// body's bytes are not known when the plugins start, and not counted).
+fn request_length(method: &Method, target: &str, headers: &http::HeaderMap) -> u64 {
+    // "GET /path HTTP/1.1\r\n" ... "\r\n"
+    let line = method.as_str().len() + 1 + target.len() + " HTTP/1.1\r\n".len();
+    let fields: usize = headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + 2 + v.len() + 2)
+        .sum();
+    let body = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    (line + fields + 2) as u64 + body
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, HeaderValue, Method};
+
+    #[test]
+    fn request_length_counts_the_head_as_written_and_the_declared_body() {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("x"));
+        // "GET /a HTTP/1.1\r\n" + "host: x\r\n" + "\r\n"
+        assert_eq!(super::request_length(&Method::GET, "/a", &headers), 28);
+        headers.insert("content-length", HeaderValue::from_static("100"));
+        // + "content-length: 100\r\n" + the body
+        assert_eq!(
+            super::request_length(&Method::GET, "/a", &headers),
+            28 + 21 + 100
+        );
+    }
 }

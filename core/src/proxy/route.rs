@@ -12,6 +12,7 @@ use super::exchange::Exchange;
 use super::path::{normalize, with_path};
 use super::respond::{self, Answer, Body};
 use crate::plugin_host::Chain;
+use crate::snapshot::Matched;
 
 /// Matches `req` (its path normalised in place) and records the route in
 /// `ex`; the global rules' chain, `None` when there are none. A target
@@ -40,10 +41,13 @@ pub fn find<B>(ex: &mut Exchange<'_>, req: &mut Request<B>) -> Result<Option<Arc
     if !raw.is_empty() {
         lookup = lookup.host(ex.host()).http_host(raw);
     }
-    let route = snap.find(&lookup, &ex.vars(req));
+    let found = snap.find_matched(&lookup, &ex.vars(req), ex.host());
     let global = snap.global.clone();
     drop(snap);
-    ex.route = route;
+    (ex.route, ex.matched) = match found {
+        Some((route, matched)) => (Some(route), matched),
+        None => (None, Matched::default()),
+    };
     Ok(global)
 }
 

@@ -38,8 +38,8 @@ use super::client_io::{Activity, ClientIo, ConnCap};
 use super::exchange::{ClientConn, WorkerContext};
 pub use super::h2_server::Protocol;
 use super::pipeline;
-use crate::tls::TlsListener;
 use crate::config::Http2Section;
+use crate::tls::TlsListener;
 
 /// Limits on what a client may send and how long it may take.
 #[derive(Debug, Clone, Copy)]
@@ -115,6 +115,7 @@ pub async fn serve(
                 continue;
             }
         };
+        crate::stats::accepted();
         let Some(slot) = cap.admit("proxy") else {
             continue; // dropped: closed at once
         };
@@ -185,13 +186,19 @@ async fn connection<I>(
     let goaway = Arc::new(Notify::new());
     let count = served.clone();
     let reached = goaway.clone();
+    let _active = crate::stats::handled();
     let svc = service_fn(move |req| {
         let n = count.fetch_add(1, Ordering::Relaxed) + 1;
         let last = n >= limits.keepalive_requests;
         if last {
             reached.notify_one();
         }
-        pipeline::handle(worker.clone(), conn.clone(), req, last)
+        let writing = crate::stats::request();
+        let answer = pipeline::handle(worker.clone(), conn.clone(), req, last);
+        async move {
+            let _writing = writing;
+            answer.await
+        }
     });
     let io = TokioIo::new(io);
     let watch = Watch {

@@ -371,6 +371,10 @@ impl ObjectStore {
                 .or(service.and_then(|(_, s)| s.enable_websocket))
                 .unwrap_or(false),
             service_id: r.service_id.as_ref().map(|s| s.0.clone()),
+            name: r.name.clone(),
+            service_name: service.and_then(|(_, s)| s.meta.name.clone()),
+            paths: route.paths.clone(),
+            hosts: route.hosts.clone(),
         };
         Ok(Some((route, rt)))
     }
@@ -444,8 +448,8 @@ impl References {
 }
 
 /// What the store keeps of a route: what compiling it reads. Its inline
-/// upstream is built once put, its plugins live in `plugins`, and its
-/// `name`, `desc` and `labels` play no part in serving.
+/// upstream is built once put, its plugins live in `plugins`; its `name`
+/// labels metrics, its `desc` and `labels` play no part in serving.
 #[derive(Debug)]
 struct StoredRoute {
     /// `uri` or `uris`.
@@ -464,6 +468,8 @@ struct StoredRoute {
     service_id: Option<Id>,
     timeout: Option<Timeouts>,
     enable_websocket: Option<bool>,
+    /// `name` (request variable `route_name`).
+    name: Option<String>,
 }
 
 impl StoredRoute {
@@ -492,6 +498,7 @@ impl StoredRoute {
             service_id: r.service_id.clone(),
             timeout: r.timeout.as_ref().and_then(Timeouts::from_conf),
             enable_websocket: r.enable_websocket,
+            name: r.meta.name.clone(),
         }
     }
 }

@@ -18,7 +18,7 @@ pub use plugins::{ConsumerChains, ConsumerGroups};
 
 use std::sync::Arc;
 
-use radix_router::{Options, Request, Router, Vars};
+use radix_router::{MatchedHost, Options, Request, Router, Vars};
 
 use crate::plugin_host::Chain;
 use crate::tls::SniIndex;
@@ -37,12 +37,44 @@ pub struct RouteRt {
     pub websocket: bool,
     /// The route's service, if any (request variable `service_id`).
     pub service_id: Option<String>,
+    /// The route's `name` (request variable `route_name`).
+    pub name: Option<String>,
+    /// Its service's `name` (request variable `service_name`).
+    pub service_name: Option<String>,
+    /// Its path patterns (`uri` or `uris`), as written.
+    pub paths: Vec<String>,
+    /// Its host patterns (its own, else its service's), as written.
+    pub hosts: Vec<String>,
     /// The merged plugin chain (route > plugin_config > service); `None`
     /// when the route runs no plugin.
     pub plugins: Option<Arc<Chain>>,
 }
 
+/// Which patterns of a route admitted a request (APISIX's `_path` and
+/// `_host`: request variables `matched_uri`, `matched_host`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Matched {
+    /// Index in [`RouteRt::paths`].
+    pub path: Option<u32>,
+    /// Index in [`RouteRt::hosts`]; `None` for a route without hosts.
+    pub host: Option<u32>,
+}
+
 impl RouteRt {
+    /// The path pattern `m` names (empty when none).
+    pub fn matched_uri(&self, m: Matched) -> &str {
+        m.path
+            .and_then(|i| self.paths.get(i as usize))
+            .map_or("", String::as_str)
+    }
+
+    /// The host pattern `m` names (empty when none).
+    pub fn matched_host(&self, m: Matched) -> &str {
+        m.host
+            .and_then(|i| self.hosts.get(i as usize))
+            .map_or("", String::as_str)
+    }
+
     /// The timeouts that apply: the route's, else the upstream's.
     pub fn timeouts(&self) -> Option<Timeouts> {
         self.timeout.or(self.upstream.timeout)
@@ -99,8 +131,40 @@ impl Snapshot {
 
     /// The route for `req`, reading `vars` only for routes that have
     /// `vars` conditions.
+    #[cfg(test)]
     pub fn find(&self, req: &Request<'_>, vars: &dyn Vars) -> Option<Arc<RouteRt>> {
         let m = self.router.find_with(req, vars, &mut |_| true)?;
         self.routes.get(*m.value as usize)?.clone()
+    }
+
+    /// The route for `req` (whose host is `host`), reading `vars` only for
+    /// routes that have `vars` conditions,
+    /// with which of its path and host patterns matched.
+    pub fn find_matched(
+        &self,
+        req: &Request<'_>,
+        vars: &dyn Vars,
+        host: &[u8],
+    ) -> Option<(Arc<RouteRt>, Matched)> {
+        let m = self.router.find_with(req, vars, &mut |_| true)?;
+        let rt = self.routes.get(*m.value as usize)?.clone()?;
+        let path = rt.paths.iter().position(|p| p == m.pattern);
+        let host = match m.host {
+            MatchedHost::Unrestricted => None,
+            MatchedHost::Request => rt
+                .hosts
+                .iter()
+                .position(|h| h.as_bytes().eq_ignore_ascii_case(host)),
+            MatchedHost::Wildcard(suffix) => rt.hosts.iter().position(|h| {
+                h.strip_prefix('*')
+                    .is_some_and(|s| s.as_bytes().eq_ignore_ascii_case(suffix))
+            }),
+        };
+        let at = |i: Option<usize>| i.and_then(|i| u32::try_from(i).ok());
+        let matched = Matched {
+            path: at(path),
+            host: at(host),
+        };
+        Some((rt, matched))
     }
 }

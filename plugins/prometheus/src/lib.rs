@@ -1,9 +1,14 @@
 //! `prometheus`: records each request's metrics in the log phase (APISIX's
 //! plugin, priority 500): `apisix_http_status` (by code, route,
-//! matched_uri, matched_host, service, consumer, node),
-//! `apisix_http_latency` (request, upstream and apisix, in ms) and
-//! `apisix_bandwidth` (ingress, egress bytes). The host owns the registry
-//! and renders it at `/apisix/prometheus/metrics` on its own listener.
+//! matched_uri, matched_host, service, consumer, node, request_type,
+//! request_llm_model, llm_model), `apisix_http_latency` (request, upstream
+//! and apisix, in ms) and `apisix_bandwidth` (ingress, egress bytes), the
+//! latter two by type, route, service, consumer, node and the three AI
+//! labels. `request_type` is the request variable of that name, else
+//! `traditional_http`; the model labels are the `request_llm_model` and
+//! `llm_model` variables, else empty. The host owns the registry and
+//! renders it, with its own gateway-wide families, at
+//! `plugins.prometheus.export_uri` on its own listener.
 //!
 //! What a request contributes is read from the request variables the host
 //! sets (nginx's names: `request_time`, `upstream_response_time`,
@@ -156,6 +161,9 @@ impl Plugin for Prometheus {
         let node = node_ip(ctx.var("upstream_addr").unwrap_or(""));
         let matched_uri = ctx.var("matched_uri").unwrap_or("");
         let matched_host = ctx.var("matched_host").unwrap_or("");
+        let request_type = ctx.var("request_type").unwrap_or("traditional_http");
+        let request_model = ctx.var("request_llm_model").unwrap_or("");
+        let model = ctx.var("llm_model").unwrap_or("");
 
         let labels = [
             code.into(),
@@ -165,6 +173,9 @@ impl Plugin for Prometheus {
             service.into(),
             consumer.into(),
             node.into(),
+            request_type.into(),
+            request_model.into(),
+            model.into(),
         ];
         self.host.counter_add(self.metrics.status, &labels, 1);
 
@@ -175,6 +186,9 @@ impl Plugin for Prometheus {
                 service.into(),
                 consumer.into(),
                 node.into(),
+                request_type.into(),
+                request_model.into(),
+                model.into(),
             ]
         };
         let request_ms = self.request_ms(ctx);

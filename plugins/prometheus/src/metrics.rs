@@ -4,14 +4,15 @@
 
 use radixgate_plugin::{ConfigError, Host, MetricId};
 
-/// APISIX's default latency buckets, in milliseconds.
+/// APISIX's default latency buckets, in milliseconds (the host replaces
+/// them with `plugins.prometheus.default_buckets` when set).
 pub const LATENCY_BUCKETS: [f64; 15] = [
     1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0, 30000.0,
     60000.0,
 ];
 
-/// Labels of `apisix_http_status`.
-pub const STATUS_LABELS: [&str; 7] = [
+/// Labels of `apisix_http_status` (APISIX 3.x's, the three AI ones last).
+pub const STATUS_LABELS: [&str; 10] = [
     "code",
     "route",
     "matched_uri",
@@ -19,10 +20,22 @@ pub const STATUS_LABELS: [&str; 7] = [
     "service",
     "consumer",
     "node",
+    "request_type",
+    "request_llm_model",
+    "llm_model",
 ];
 
 /// Labels of `apisix_http_latency` and `apisix_bandwidth`.
-pub const TYPED_LABELS: [&str; 5] = ["type", "route", "service", "consumer", "node"];
+pub const TYPED_LABELS: [&str; 8] = [
+    "type",
+    "route",
+    "service",
+    "consumer",
+    "node",
+    "request_type",
+    "request_llm_model",
+    "llm_model",
+];
 
 /// The registered metrics.
 #[derive(Debug, Clone, Copy)]

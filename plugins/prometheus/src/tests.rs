@@ -46,9 +46,12 @@ fn counts_status_latency_and_bandwidth_from_host_vars() {
         assert_eq!(plugin.rewrite(&mut req), PhaseResult::Continue);
         assert_eq!(plugin.log(&mut req), PhaseResult::Continue);
     }
-    let status = ["200", "r1", "/a", "", "s1", "jack", "10.0.0.5"];
+    let http = "traditional_http";
+    let status = [
+        "200", "r1", "/a", "", "s1", "jack", "10.0.0.5", http, "", "",
+    ];
     assert_eq!(host.metric(STATUS, &status), 3.0);
-    let typed = |kind| [kind, "r1", "s1", "jack", "10.0.0.5"];
+    let typed = |kind| [kind, "r1", "s1", "jack", "10.0.0.5", http, "", ""];
     assert!((host.metric(LATENCY, &typed("request")) - 150.0).abs() < 1e-6);
     assert!((host.metric(LATENCY, &typed("upstream")) - 90.0).abs() < 1e-6);
     assert!((host.metric(LATENCY, &typed("apisix")) - 60.0).abs() < 1e-6);
@@ -65,8 +68,10 @@ fn falls_back_to_own_timing_and_content_length() {
     req.response_headers
         .push(("Content-Length".into(), "34".into()));
     assert_eq!(plugin.log(&mut req), PhaseResult::Continue);
-    assert_eq!(host.metric(STATUS, &["404", "r2", "", "", "", "", ""]), 1.0);
-    let typed = |kind| [kind, "r2", "", "", ""];
+    let http = "traditional_http";
+    let status = ["404", "r2", "", "", "", "", "", http, "", ""];
+    assert_eq!(host.metric(STATUS, &status), 1.0);
+    let typed = |kind| [kind, "r2", "", "", "", http, "", ""];
     assert!(host.metric(LATENCY, &typed("request")) >= 0.0);
     assert_eq!(host.metric(LATENCY, &typed("upstream")), 0.0);
     assert_eq!(host.metric(BANDWIDTH, &typed("ingress")), 12.0);
@@ -87,10 +92,32 @@ fn prefer_name_labels_by_names() {
         ],
     );
     assert_eq!(plugin.log(&mut req), PhaseResult::Continue);
-    assert_eq!(
-        host.metric(STATUS, &["502", "orders", "", "", "shop", "", ""]),
-        1.0
+    let http = "traditional_http";
+    let status = ["502", "orders", "", "", "shop", "", "", http, "", ""];
+    assert_eq!(host.metric(STATUS, &status), 1.0);
+}
+
+#[test]
+fn ai_labels_come_from_the_request_variables() {
+    let host = MockHost::new();
+    let plugin = MockInstance::new::<Prometheus>("{}", &host).expect("valid");
+    let mut req = served("chat", 200);
+    set_vars(
+        &mut req,
+        &[
+            ("request_type", "ai_chat"),
+            ("request_llm_model", "gpt-4"),
+            ("llm_model", "gpt-4o"),
+            ("bytes_sent", "10"),
+        ],
     );
+    assert_eq!(plugin.log(&mut req), PhaseResult::Continue);
+    let status = [
+        "200", "chat", "", "", "", "", "", "ai_chat", "gpt-4", "gpt-4o",
+    ];
+    assert_eq!(host.metric(STATUS, &status), 1.0);
+    let egress = ["egress", "chat", "", "", "", "ai_chat", "gpt-4", "gpt-4o"];
+    assert_eq!(host.metric(BANDWIDTH, &egress), 10.0);
 }
 
 #[test]

@@ -148,9 +148,7 @@ fn prometheus_doc_metrics() {
 }
 
 #[test]
-#[ignore = "the host does not set matched_uri, matched_host, service_id, \
-            upstream_response_time or request_length for log plugins yet"]
-fn prometheus_doc_labels_the_host_does_not_fill_yet() {
+fn prometheus_doc_labels_from_the_host() {
     let (_gw, text) = scrape_after_rows();
     let status = "apisix_http_status";
     let hello = [

@@ -109,6 +109,7 @@ impl Watch {
                     backoff = Duration::from_millis(100);
                 }
                 End::Broken(why) => {
+                    crate::stats::set_etcd_reachable(false);
                     if std::mem::take(&mut self.watching) {
                         backoff = Duration::from_millis(100);
                         self.probed = false;
@@ -192,10 +193,12 @@ impl Watch {
             .await
             .map_err(|e| format!("range read: {}", super::describe(&e)))?;
         let revision = read.revision;
+        crate::stats::etcd_index("x_etcd_index", revision);
         let kvs: Vec<(String, Vec<u8>)> = read
             .kvs
             .into_iter()
             .map(|kv| {
+                note_index(&prefix, kv.key(), kv.mod_revision());
                 let (key, value) = kv.into_key_value();
                 (String::from_utf8_lossy(&key).into_owned(), value)
             })
@@ -237,6 +240,8 @@ impl Watch {
             Ok(Err(e)) => return End::Broken(format!("status read: {}", super::describe(&e))),
             Err(_) => return End::Broken(format!("status read: no answer within {limit:?}")),
         };
+        crate::stats::set_etcd_reachable(true);
+        crate::stats::etcd_index("x_etcd_index", now);
         if now < self.state.revision {
             tracing::warn!(
                 etcd = now,
@@ -327,6 +332,7 @@ impl Watch {
                         let Some(kv) = ev.kv() else { continue };
                         let key = String::from_utf8_lossy(kv.key());
                         rev = rev.max(kv.mod_revision());
+                        note_index(&prefix, kv.key(), kv.mod_revision());
                         let c = match ev.event_type() {
                             EventType::Put => self.state.put(&prefix, &key, kv.value()),
                             EventType::Delete => self.state.delete(&prefix, &key),
@@ -337,9 +343,11 @@ impl Watch {
                         // A progress notification: everything up to it was sent.
                         rev = rev.max(header_rev);
                     }
+                    crate::stats::etcd_index("x_etcd_index", header_rev);
                     crate::source::lag::seen(rev.max(header_rev));
                     if rev != self.state.revision {
                         self.state.revision = rev;
+                        crate::stats::etcd_index("prev_index", rev);
                         self.dirty_since.get_or_insert_with(Instant::now);
                     }
                     if !self.send(changes) {
@@ -349,5 +357,18 @@ impl Watch {
                 }
             }
         }
+    }
+}
+
+/// Records `key`'s modify revision under its kind's etcd modify index
+/// (credentials count under `consumers`, as APISIX keeps them).
+fn note_index(prefix: &str, key: &[u8], revision: i64) {
+    let key = String::from_utf8_lossy(key);
+    if let Some((kind, _)) = super::state::decode_key(prefix, &key) {
+        let name = match kind {
+            crate::config::Kind::Credential => "consumers",
+            kind => kind.key(),
+        };
+        crate::stats::etcd_index(name, revision);
     }
 }

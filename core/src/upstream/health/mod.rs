@@ -26,7 +26,7 @@ use std::collections::HashMap;
 #[cfg(test)]
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use super::stats::TryOutcome;
 
@@ -258,8 +258,61 @@ impl HealthRegistry {
     }
 }
 
+/// Every health set made, for [`statuses`]; dead ones are shed as sets
+/// are made.
+static SETS: Mutex<Vec<Weak<HealthSet>>> = Mutex::new(Vec::new());
+
+/// One checked node's health (APISIX's `upstream_status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeStatus {
+    /// The upstream's name as its health set knows it.
+    pub upstream: String,
+    /// The node's host (IP or name, IPv6 without brackets).
+    pub host: String,
+    /// The node's port.
+    pub port: u16,
+    /// Whether it gets traffic.
+    pub healthy: bool,
+}
+
+/// The health of every node of the upstreams that the live snapshot uses
+/// and that have checks; for the metrics exporter.
+pub fn statuses() -> Vec<NodeStatus> {
+    let sets = SETS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = Vec::new();
+    for set in sets.iter().filter_map(Weak::upgrade) {
+        if set.retired.load(Ordering::Acquire) || !set.live.load(Ordering::Acquire) {
+            continue;
+        }
+        for (i, t) in set.targets.iter().enumerate() {
+            let host = match t.authority.rsplit_once(':') {
+                Some((h, p)) if p.parse::<u16>().is_ok() => h,
+                _ => t.authority.as_str(),
+            };
+            out.push(NodeStatus {
+                upstream: set.name.clone(),
+                host: host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_owned(),
+                port: t.port,
+                healthy: set.is_healthy(i),
+            });
+        }
+    }
+    out
+}
+
 /// A set of healthy nodes, not live (no probers) yet.
 fn new_set(name: &str, conf: ChecksConf, targets: Vec<ProbeTarget>) -> Arc<HealthSet> {
+    let set = build_set(name, conf, targets);
+    let mut sets = SETS.lock().unwrap_or_else(|e| e.into_inner());
+    sets.retain(|w| w.strong_count() > 0);
+    sets.push(Arc::downgrade(&set));
+    set
+}
+
+fn build_set(name: &str, conf: ChecksConf, targets: Vec<ProbeTarget>) -> Arc<HealthSet> {
     let passive = conf.passive.as_ref().map(|p| {
         let limits = Thresholds {
             successes: p.healthy.successes,
