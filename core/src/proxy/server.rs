@@ -38,8 +38,8 @@ use super::client_io::{Activity, ClientIo, ConnCap};
 use super::exchange::{ClientConn, WorkerContext};
 pub use super::h2_server::Protocol;
 use super::pipeline;
-use crate::tls::TlsListener;
 use crate::config::Http2Section;
+use crate::tls::TlsListener;
 
 /// Limits on what a client may send and how long it may take.
 #[derive(Debug, Clone, Copy)]
