@@ -13,6 +13,8 @@
 # address), the same upstream. Rounds alternate between the two;
 # prints each round, the medians, and radixgate's ratio to nginx, with each
 # proxy's CPU time per request (user+sys of its worker, from /proc).
+# keepalive_requests is 10M on every server: at 100k a connection ends
+# (GOAWAY) within a round and h2load's req/s becomes 4 x 100k / DUR.
 #
 #   benches/h2/run.sh                     # builds the release binary first
 #   ROUNDS=5 DUR=8 CONN=4 STREAMS=16 benches/h2/run.sh
@@ -53,7 +55,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 cat >"$W/up.conf" <<CONF
 worker_processes 1; pid $W/up.pid; error_log $W/up.err; daemon on;
 events { worker_connections 4096; }
-http { access_log off; server { listen 127.0.0.1:$UP; keepalive_requests 100000;
+http { access_log off; server { listen 127.0.0.1:$UP; keepalive_requests 10000000;
   location / { return 200 "hello world\n"; } } }
 CONF
 cat >"$W/px.conf" <<CONF
@@ -61,16 +63,16 @@ worker_processes 1; pid $W/px.pid; error_log $W/px.err; daemon on;
 events { worker_connections 4096; }
 http { access_log off; upstream up { server 127.0.0.1:$UP; keepalive 64; }
   upstream etcd { server 127.0.0.1:$EC; keepalive 64; }
-  server { listen 127.0.0.1:$NG http2; keepalive_requests 100000;
+  server { listen 127.0.0.1:$NG http2; keepalive_requests 10000000;
     location /hello { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
     location /etcdserverpb.KV/ { grpc_pass grpc://etcd; } }
-  server { listen 127.0.0.1:$NGS ssl http2; keepalive_requests 100000;
+  server { listen 127.0.0.1:$NGS ssl http2; keepalive_requests 10000000;
     ssl_certificate $W/bench.crt; ssl_certificate_key $W/bench.key; ssl_protocols TLSv1.3;
     location /hello { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 CONF
 cat >"$W/config.yaml" <<CONF
 gateway: {listen: ["127.0.0.1:$RG"], worker_threads: 1, log_level: warn,
-  keepalive_requests: 100000, http2: {enable: true},
+  keepalive_requests: 10000000, http2: {enable: true},
   tls: {listen: ["127.0.0.1:$RGS"], fallback_sni: bench.test}}
 config: {file: $W/apisix.yaml}
 CONF
