@@ -4,15 +4,12 @@
 //! good version keeps serving; a certificate swapped through the Admin API
 //! serves new handshakes while a client keeps handshaking, none failing.
 
-#[path = "tls/certs.rs"]
-mod certs;
-
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 
-use certs::{https, s_client, write, Ca, Leaf};
 use radixgate_test_support::etcd::{client, runtime, Etcd};
+use radixgate_test_support::tls::{https, s_client, write, Ca, Leaf};
 use radixgate_test_support::{eventually, free_port, Gateway, Node, TempDir};
 use serde_json::json;
 

@@ -7,14 +7,11 @@
 //! node's `X-Forwarded-Proto`; plaintext on the TLS port is cut off; a
 //! changed certificate serves the next handshake.
 
-#[path = "tls/certs.rs"]
-mod certs;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use certs::{https, s_client, s_client_sending, ssl_yaml, write, Ca, Leaf};
+use radixgate_test_support::tls::{https, s_client, s_client_sending, ssl_yaml, write, Ca, Leaf};
 use radixgate_test_support::{eventually, free_port, Gateway, Node, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_radixgate");

@@ -6,13 +6,10 @@
 //! 400, as APISIX answers; the certificate's facts are route `vars` and
 //! plugins' variables (proxy-rewrite passes them on as headers).
 
-#[path = "tls/certs.rs"]
-mod certs;
-
 use std::path::PathBuf;
 use std::process::Command;
 
-use certs::{https, ssl_yaml, write, Ca, Leaf};
+use radixgate_test_support::tls::{https, ssl_yaml, write, Ca, Leaf};
 use radixgate_test_support::{free_port, Gateway, Node, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_radixgate");

@@ -6,14 +6,20 @@
 # (`gateway.http2.enable`), ONE worker each, in front of the same nginx
 # upstream returning a 12-byte body. Then gRPC unary calls (etcd's
 # KV/Range, etcd being the node of both) through nginx's `grpc_pass` and
-# through radixgate's `scheme: grpc`. Rounds alternate between the two;
+# through radixgate's `scheme: grpc`. Then, with TLS=1 (the default), h2
+# over TLS (ALPN h2) with one ECDSA P-256 certificate: nginx `listen ...
+# ssl http2` beside radixgate's `gateway.tls` (the certificate an `ssls`
+# object, reached through `fallback_sni`: h2load sends no SNI to an IP
+# address), the same upstream. Rounds alternate between the two;
 # prints each round, the medians, and radixgate's ratio to nginx, with each
 # proxy's CPU time per request (user+sys of its worker, from /proc).
+# keepalive_requests is 10M on every server: at 100k a connection ends
+# (GOAWAY) within a round and h2load's req/s becomes 4 x 100k / DUR.
 #
 #   benches/h2/run.sh                     # builds the release binary first
 #   ROUNDS=5 DUR=8 CONN=4 STREAMS=16 benches/h2/run.sh
 #   NOBUILD=1 BIN=/tmp/a/radixgate benches/h2/run.sh
-#   GRPC=0 benches/h2/run.sh              # HTTP/2 only
+#   GRPC=0 TLS=0 benches/h2/run.sh       # h2c only
 #
 # Ports: picks free loopback ports itself. Needs nginx, h2load, etcd (make deps).
 set -euo pipefail
@@ -21,7 +27,7 @@ cd "$(dirname "$0")/../.."
 for c in nginx h2load nghttp python3 etcd; do
   command -v $c >/dev/null || { echo "missing $c (make deps installs it)" >&2; exit 2; }
 done
-ROUNDS=${ROUNDS:-3}; DUR=${DUR:-5}; CONN=${CONN:-4}; STREAMS=${STREAMS:-16}; GRPC=${GRPC:-1}
+ROUNDS=${ROUNDS:-3}; DUR=${DUR:-5}; CONN=${CONN:-4}; STREAMS=${STREAMS:-16}; GRPC=${GRPC:-1}; TLS=${TLS:-1}
 TARGET=${CARGO_TARGET_DIR:-target}
 BIN=${BIN:-$TARGET/release/radixgate}
 if [ "${NOBUILD:-0}" != 1 ]; then
@@ -32,6 +38,7 @@ echo "load: h2load -c$CONN -m$STREAMS -D$DUR (h2c prior knowledge), $ROUNDS roun
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 UP=$(free_port); NG=$(free_port); RG=$(free_port); EC=$(free_port); EP=$(free_port)
+NGS=$(free_port); RGS=$(free_port)
 W=$(mktemp -d)
 cleanup() {
   [ -f "$W/rg.pid" ] && kill "$(cat "$W/rg.pid")" 2>/dev/null || true
@@ -41,10 +48,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj /CN=bench.test -addext subjectAltName=DNS:bench.test \
+  -keyout "$W/bench.key" -out "$W/bench.crt" 2>/dev/null
+
 cat >"$W/up.conf" <<CONF
 worker_processes 1; pid $W/up.pid; error_log $W/up.err; daemon on;
 events { worker_connections 4096; }
-http { access_log off; server { listen 127.0.0.1:$UP; keepalive_requests 100000;
+http { access_log off; server { listen 127.0.0.1:$UP; keepalive_requests 10000000;
   location / { return 200 "hello world\n"; } } }
 CONF
 cat >"$W/px.conf" <<CONF
@@ -52,19 +63,30 @@ worker_processes 1; pid $W/px.pid; error_log $W/px.err; daemon on;
 events { worker_connections 4096; }
 http { access_log off; upstream up { server 127.0.0.1:$UP; keepalive 64; }
   upstream etcd { server 127.0.0.1:$EC; keepalive 64; }
-  server { listen 127.0.0.1:$NG http2; keepalive_requests 100000;
+  server { listen 127.0.0.1:$NG http2; keepalive_requests 10000000;
     location /hello { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
-    location /etcdserverpb.KV/ { grpc_pass grpc://etcd; } } }
+    location /etcdserverpb.KV/ { grpc_pass grpc://etcd; } }
+  server { listen 127.0.0.1:$NGS ssl http2; keepalive_requests 10000000;
+    ssl_certificate $W/bench.crt; ssl_certificate_key $W/bench.key; ssl_protocols TLSv1.3;
+    location /hello { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 CONF
 cat >"$W/config.yaml" <<CONF
 gateway: {listen: ["127.0.0.1:$RG"], worker_threads: 1, log_level: warn,
-  keepalive_requests: 100000, http2: {enable: true}}
+  keepalive_requests: 10000000, http2: {enable: true},
+  tls: {listen: ["127.0.0.1:$RGS"], fallback_sni: bench.test}}
 config: {file: $W/apisix.yaml}
 CONF
 cat >"$W/apisix.yaml" <<CONF
 routes:
   - {id: hello, uri: /hello, upstream: {nodes: {"127.0.0.1:$UP": 1}}}
   - {id: etcd, uri: /etcdserverpb.KV/*, upstream: {scheme: grpc, nodes: {"127.0.0.1:$EC": 1}}}
+ssls:
+  - id: bench
+    snis: [bench.test]
+    cert: |
+$(sed 's/^/      /' "$W/bench.crt")
+    key: |
+$(sed 's/^/      /' "$W/bench.key")
 #END
 CONF
 nginx -c "$W/up.conf" -p "$W"
@@ -126,4 +148,14 @@ if [ "$GRPC" = 1 ]; then
   echo "grpc: etcd KV/Range unary calls (POST, content-type application/grpc); etcd is the node of both"
   compare grpc "http://127.0.0.1:$NG/etcdserverpb.KV/Range" "http://127.0.0.1:$RG/etcdserverpb.KV/Range" \
     -d "$W/range.bin" -H "content-type: application/grpc" -H "te: trailers"
+fi
+
+if [ "$TLS" = 1 ]; then
+  # Both must negotiate h2 by ALPN (h2load would fall back to http/1.1).
+  for port in "$NGS" "$RGS"; do
+    v=$(curl -sk --http2 -o /dev/null -w '%{http_code} %{http_version}' "https://127.0.0.1:$port/hello")
+    [ "$v" = "200 2" ] || { echo "https://127.0.0.1:$port/hello answers '$v', not '200 2'" >&2; exit 1; }
+  done
+  echo "h2tls: h2 over TLS 1.3 (ALPN h2, ECDSA P-256), connections opened once per round"
+  compare h2tls "https://127.0.0.1:$NGS/hello" "https://127.0.0.1:$RGS/hello"
 fi

@@ -8,6 +8,8 @@
 //! - [`gateway`]: the `radixgate` binary on a standalone file or on etcd;
 //! - [`etcd`]: real etcd members and clusters;
 //! - [`redis`]: real `redis-server` processes and Redis Clusters;
+//! - [`tls`] (feature `tls`): test CAs and certificates, curl and
+//!   `openssl s_client` against a TLS port;
 //! - [`plugins`] and [`target`]: the plugin libraries and binaries cargo
 //!   built, found in the target dir (tests never build them).
 //!
@@ -25,6 +27,8 @@ pub mod ports;
 pub mod redis;
 pub mod target;
 pub mod temp;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod wait;
 
 pub use gateway::{Gateway, ADMIN_KEY};

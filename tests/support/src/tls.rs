@@ -1,8 +1,6 @@
-//! Certificates made by the TLS tests (rcgen; RSA keys from openssl, as
-//! ring cannot generate them) and the real clients they drive: curl and
+//! Certificates for the TLS tests (rcgen; RSA keys from openssl, as ring
+//! cannot generate them) and the real clients that use them: curl and
 //! `openssl s_client`.
-
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -14,6 +12,7 @@ use rcgen::{
 
 /// A test CA: its PEM and what signs with it.
 pub struct Ca {
+    /// The CA certificate, PEM: what clients trust.
     pub pem: String,
     issuer: Issuer<'static, KeyPair>,
 }
@@ -21,11 +20,14 @@ pub struct Ca {
 /// A certificate and its key, PEM.
 #[derive(Clone)]
 pub struct Leaf {
+    /// The certificate, PEM.
     pub cert: String,
+    /// Its private key, PEM (PKCS#8).
     pub key: String,
 }
 
 impl Ca {
+    /// A self-signed root CA with subject `CN=<name>`.
     pub fn new(name: &str) -> Ca {
         let mut params = CertificateParams::new(Vec::new()).expect("CA params");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
