@@ -35,9 +35,9 @@ pub struct RequestState {
     /// The matched route's service (request variable `service_id`).
     pub service_id: Option<String>,
     /// The matched route's `name` (request variable `route_name`).
-    pub route_name: Option<String>,
+    pub route_name: Option<std::sync::Arc<str>>,
     /// Its service's `name` (request variable `service_name`).
-    pub service_name: Option<String>,
+    pub service_name: Option<std::sync::Arc<str>>,
     /// The consumer's group, once the consumer is known (request variable
     /// `consumer_group_id`).
     pub consumer_group_id: Option<String>,

@@ -347,13 +347,14 @@ impl ObjectStore {
             }
         };
         let mut route = Route::new(id.0.clone(), 0u32).priority(r.priority);
-        route.paths = r.paths.clone();
-        route.hosts = match &r.hosts {
-            Some(h) => h.clone(),
-            None => service
-                .and_then(|(_, s)| s.hosts.clone())
-                .unwrap_or_default(),
+        // The route's own hosts, else its service's (shared with the
+        // stored route, not copied, when they are its own).
+        let hosts: Option<Arc<[String]>> = match &r.hosts {
+            Some(h) => Some(h.clone()),
+            None => service.and_then(|(_, s)| s.hosts.as_deref().map(Arc::from)),
         };
+        route.paths = r.paths.to_vec();
+        route.hosts = hosts.as_deref().map(<[String]>::to_vec).unwrap_or_default();
         route.methods = r.methods.clone();
         route.remote_addrs = r.remote_addrs.clone();
         route.vars = r.vars.clone();
@@ -372,9 +373,9 @@ impl ObjectStore {
                 .unwrap_or(false),
             service_id: r.service_id.as_ref().map(|s| s.0.clone()),
             name: r.name.clone(),
-            service_name: service.and_then(|(_, s)| s.meta.name.clone()),
-            paths: route.paths.clone(),
-            hosts: route.hosts.clone(),
+            service_name: service.and_then(|(_, s)| s.meta.name.as_deref().map(Arc::from)),
+            paths: r.paths.clone(),
+            hosts,
         };
         Ok(Some((route, rt)))
     }
@@ -452,10 +453,10 @@ impl References {
 /// labels metrics, its `desc` and `labels` play no part in serving.
 #[derive(Debug)]
 struct StoredRoute {
-    /// `uri` or `uris`.
-    paths: Vec<String>,
+    /// `uri` or `uris` (shared with the compiled route's labels).
+    paths: Arc<[String]>,
     /// `host` or `hosts`; `None`: the service's.
-    hosts: Option<Vec<String>>,
+    hosts: Option<Arc<[String]>>,
     /// `remote_addr` or `remote_addrs`.
     remote_addrs: Vec<String>,
     methods: Vec<String>,
@@ -469,21 +470,19 @@ struct StoredRoute {
     timeout: Option<Timeouts>,
     enable_websocket: Option<bool>,
     /// `name` (request variable `route_name`).
-    name: Option<String>,
+    name: Option<Arc<str>>,
 }
 
 impl StoredRoute {
     fn new(r: &RouteConf) -> StoredRoute {
         let one_or_many = |one: &Option<String>, many: &Option<Vec<String>>| {
-            let mut all: Vec<String> = one.iter().chain(many.iter().flatten()).cloned().collect();
-            all.shrink_to_fit();
-            all
+            one.iter().chain(many.iter().flatten()).cloned().collect()
         };
         StoredRoute {
             paths: one_or_many(&r.uri, &r.uris),
             hosts: match (&r.host, &r.hosts) {
-                (Some(h), _) => Some(vec![h.clone()]),
-                (None, h) => h.clone(),
+                (Some(h), _) => Some(Arc::from([h.clone()])),
+                (None, h) => h.as_deref().map(Arc::from),
             },
             remote_addrs: match (&r.remote_addr, &r.remote_addrs) {
                 (Some(a), _) => vec![a.clone()],
@@ -498,7 +497,7 @@ impl StoredRoute {
             service_id: r.service_id.clone(),
             timeout: r.timeout.as_ref().and_then(Timeouts::from_conf),
             enable_websocket: r.enable_websocket,
-            name: r.meta.name.clone(),
+            name: r.meta.name.as_deref().map(Arc::from),
         }
     }
 }

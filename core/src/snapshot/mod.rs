@@ -38,13 +38,14 @@ pub struct RouteRt {
     /// The route's service, if any (request variable `service_id`).
     pub service_id: Option<String>,
     /// The route's `name` (request variable `route_name`).
-    pub name: Option<String>,
+    pub name: Option<Arc<str>>,
     /// Its service's `name` (request variable `service_name`).
-    pub service_name: Option<String>,
-    /// Its path patterns (`uri` or `uris`), as written.
-    pub paths: Vec<String>,
+    pub service_name: Option<Arc<str>>,
+    /// Its path patterns (`uri` or `uris`), as written; shared with the
+    /// stored route (each compiled route holds no copy of its own).
+    pub paths: Arc<[String]>,
     /// Its host patterns (its own, else its service's), as written.
-    pub hosts: Vec<String>,
+    pub hosts: Option<Arc<[String]>>,
     /// The merged plugin chain (route > plugin_config > service); `None`
     /// when the route runs no plugin.
     pub plugins: Option<Arc<Chain>>,
@@ -71,7 +72,7 @@ impl RouteRt {
     /// The host pattern `m` names (empty when none).
     pub fn matched_host(&self, m: Matched) -> &str {
         m.host
-            .and_then(|i| self.hosts.get(i as usize))
+            .and_then(|i| self.hosts.as_deref()?.get(i as usize))
             .map_or("", String::as_str)
     }
 
@@ -149,13 +150,13 @@ impl Snapshot {
         let m = self.router.find_with(req, vars, &mut |_| true)?;
         let rt = self.routes.get(*m.value as usize)?.clone()?;
         let path = rt.paths.iter().position(|p| p == m.pattern);
+        let hosts = rt.hosts.as_deref().unwrap_or_default();
         let host = match m.host {
             MatchedHost::Unrestricted => None,
-            MatchedHost::Request => rt
-                .hosts
+            MatchedHost::Request => hosts
                 .iter()
                 .position(|h| h.as_bytes().eq_ignore_ascii_case(host)),
-            MatchedHost::Wildcard(suffix) => rt.hosts.iter().position(|h| {
+            MatchedHost::Wildcard(suffix) => hosts.iter().position(|h| {
                 h.strip_prefix('*')
                     .is_some_and(|s| s.as_bytes().eq_ignore_ascii_case(suffix))
             }),
