@@ -166,6 +166,14 @@ impl Watch {
         self.events.send(SourceEvent::Changes(changes)).is_ok()
     }
 
+    /// When changes not yet handed to the snapshot writer may go: none
+    /// waiting, `None`.
+    fn save_due(&self) -> Option<tokio::time::Instant> {
+        self.dirty_since?;
+        let due = self.last_save.map_or_else(Instant::now, |t| t + SAVE_EVERY);
+        Some(tokio::time::Instant::from_std(due))
+    }
+
     /// Hands what changed to the snapshot writer (at most every
     /// `SAVE_EVERY` unless `now`).
     fn save(&mut self, now: bool) {
@@ -287,7 +295,13 @@ impl Watch {
         let mut tick = tokio::time::interval(PROGRESS_EVERY);
         let mut heard = Instant::now();
         loop {
+            // Changes held back by the save rate go out once it allows,
+            // not at the next progress tick (seconds later).
+            let save_due = self.save_due();
             tokio::select! {
+                _ = tokio::time::sleep_until(save_due.unwrap_or_else(tokio::time::Instant::now)), if save_due.is_some() => {
+                    self.save(false);
+                }
                 _ = tick.tick() => {
                     if heard.elapsed() > SILENCE {
                         return End::Broken(format!("watch silent for {:?}", heard.elapsed()));
