@@ -258,9 +258,32 @@ impl HealthRegistry {
     }
 }
 
-/// Every health set made, for [`statuses`]; dead ones are shed as sets
-/// are made.
-static SETS: Mutex<Vec<Weak<HealthSet>>> = Mutex::new(Vec::new());
+/// Every health set made, for [`statuses`].
+static SETS: Mutex<SetList> = Mutex::new(SetList {
+    sets: Vec::new(),
+    shed_at: SHED_FIRST,
+});
+
+/// Length at which the list first sheds its dead entries.
+const SHED_FIRST: usize = 64;
+
+/// The health sets made, dead ones among them until the next shed: the
+/// list sheds them once it has doubled since the last shed, so making a
+/// set costs O(1) amortised, not a scan of every set.
+struct SetList {
+    sets: Vec<Weak<HealthSet>>,
+    shed_at: usize,
+}
+
+impl SetList {
+    fn push(&mut self, set: &Arc<HealthSet>) {
+        self.sets.push(Arc::downgrade(set));
+        if self.sets.len() >= self.shed_at {
+            self.sets.retain(|w| w.strong_count() > 0);
+            self.shed_at = (self.sets.len() * 2).max(SHED_FIRST);
+        }
+    }
+}
 
 /// One checked node's health (APISIX's `upstream_status`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,9 +301,9 @@ pub struct NodeStatus {
 /// The health of every node of the upstreams that the live snapshot uses
 /// and that have checks; for the metrics exporter.
 pub fn statuses() -> Vec<NodeStatus> {
-    let sets = SETS.lock().unwrap_or_else(|e| e.into_inner());
+    let list = SETS.lock().unwrap_or_else(|e| e.into_inner());
     let mut out = Vec::new();
-    for set in sets.iter().filter_map(Weak::upgrade) {
+    for set in list.sets.iter().filter_map(Weak::upgrade) {
         if set.retired.load(Ordering::Acquire) || !set.live.load(Ordering::Acquire) {
             continue;
         }
@@ -306,9 +329,7 @@ pub fn statuses() -> Vec<NodeStatus> {
 /// A set of healthy nodes, not live (no probers) yet.
 fn new_set(name: &str, conf: ChecksConf, targets: Vec<ProbeTarget>) -> Arc<HealthSet> {
     let set = build_set(name, conf, targets);
-    let mut sets = SETS.lock().unwrap_or_else(|e| e.into_inner());
-    sets.retain(|w| w.strong_count() > 0);
-    sets.push(Arc::downgrade(&set));
+    SETS.lock().unwrap_or_else(|e| e.into_inner()).push(&set);
     set
 }
 
@@ -351,6 +372,37 @@ mod tests {
 
     fn checks(v: serde_json::Value) -> Option<ChecksConf> {
         Some(parse(&v).unwrap())
+    }
+
+    #[test]
+    fn the_set_list_sheds_dead_sets_and_stays_bounded() {
+        let conf = || {
+            checks(
+                json!({"active": {"type": "tcp", "healthy": {"interval": 3600},
+                "unhealthy": {"interval": 3600}}}),
+            )
+        };
+        let mut list = SetList {
+            sets: Vec::new(),
+            shed_at: SHED_FIRST,
+        };
+        let kept: Vec<Arc<HealthSet>> = (0..10)
+            .map(|i| build_set(&format!("kept{i}"), conf().unwrap(), targets(1)))
+            .collect();
+        for set in &kept {
+            list.push(set);
+        }
+        for i in 0..10_000 {
+            let gone = build_set(&format!("gone{i}"), conf().unwrap(), targets(1));
+            list.push(&gone);
+        }
+        assert!(
+            list.sets.len() <= SHED_FIRST,
+            "{} entries kept for 10 live sets",
+            list.sets.len()
+        );
+        let live = list.sets.iter().filter(|w| w.strong_count() > 0).count();
+        assert_eq!(live, kept.len());
     }
 
     #[test]
