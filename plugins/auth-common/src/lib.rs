@@ -18,7 +18,7 @@
 
 use radixgate_plugin::serde::de::DeserializeOwned;
 use radixgate_plugin::serde::Deserialize;
-use radixgate_plugin::{serde_json, Ctx, Host};
+use radixgate_plugin::{serde_json, Ctx, Host, LogLevel};
 
 /// The store keys saying a consumer exists: `consumer:name:<username>`.
 pub const CONSUMER_PREFIX: &str = "consumer:name:";
@@ -95,6 +95,20 @@ pub fn holder_of<C: DeserializeOwned>(host: &Host, plugin: &str, key: &str) -> O
 pub fn consumer_exists(host: &Host, username: &str) -> bool {
     host.get(&consumer_key(username))
         .is_some_and(|name| !name.is_empty())
+}
+
+/// The consumer `username` (a plugin's `anonymous_consumer`) as the
+/// request's holder when it exists; when it does not, logged at `error`
+/// naming `plugin`, and `None` (the plugin answers 401).
+pub fn anonymous(host: &Host, plugin: &str, username: &str) -> Option<Holder> {
+    if consumer_exists(host, username) {
+        return Some(Holder::consumer(username));
+    }
+    host.log(
+        LogLevel::Error,
+        &format!("{plugin}: the anonymous consumer {username} does not exist"),
+    );
+    None
 }
 
 /// Sets the request's consumer and names it to the node, replacing what

@@ -22,7 +22,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 use radixgate_plugin::serde::Deserialize;
 use radixgate_plugin::{
-    export_plugin, ConfigError, Ctx, Decision, Host, LogLevel, Phase, Phases, Plugin, Response,
+    export_plugin, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin, Response,
 };
 use subtle::ConstantTimeEq;
 
@@ -176,16 +176,10 @@ impl Plugin for BasicAuth {
             Ok(holder) => holder,
             Err(failure) => match &self.config.anonymous_consumer {
                 None => return Self::unauthorized(failure),
-                Some(anonymous) if lookup::consumer_exists(&self.host, anonymous) => {
-                    lookup::Holder::consumer(anonymous)
-                }
-                Some(anonymous) => {
-                    self.host.log(
-                        LogLevel::Error,
-                        &format!("basic-auth: the anonymous consumer {anonymous} does not exist"),
-                    );
-                    return Self::unauthorized(Failure::Invalid);
-                }
+                Some(anonymous) => match lookup::anonymous(&self.host, Self::NAME, anonymous) {
+                    Some(holder) => holder,
+                    None => return Self::unauthorized(Failure::Invalid),
+                },
             },
         };
         if self.config.hide_credentials {

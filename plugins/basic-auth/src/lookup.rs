@@ -4,7 +4,7 @@
 
 use radixgate_plugin::serde::de::DeserializeOwned;
 use radixgate_plugin::Host;
-pub use radixgate_plugin_auth_common::{attach, consumer_exists, consumer_key, Holder};
+pub use radixgate_plugin_auth_common::{anonymous, attach, consumer_key, Holder};
 
 /// The plugin whose keys these are.
 const PLUGIN: &str = "basic-auth";

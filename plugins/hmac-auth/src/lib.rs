@@ -222,16 +222,10 @@ impl Plugin for HmacAuth {
                     self.host.log(LogLevel::Warn, &why);
                     return Self::unauthorized(&message);
                 }
-                Some(anonymous) if lookup::consumer_exists(&self.host, anonymous) => {
-                    lookup::Holder::consumer(anonymous)
-                }
-                Some(anonymous) => {
-                    self.host.log(
-                        LogLevel::Error,
-                        &format!("hmac-auth: the anonymous consumer {anonymous} does not exist"),
-                    );
-                    return Self::unauthorized("Invalid user authorization");
-                }
+                Some(anonymous) => match lookup::anonymous(&self.host, Self::NAME, anonymous) {
+                    Some(holder) => holder,
+                    None => return Self::unauthorized("Invalid user authorization"),
+                },
             },
         };
         if self.config.hide_credentials {

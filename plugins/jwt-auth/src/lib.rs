@@ -225,16 +225,10 @@ impl Plugin for JwtAuth {
             }
             Err(message) => match &self.config.anonymous_consumer {
                 None => return self.unauthorized(message),
-                Some(anonymous) if lookup::consumer_exists(&self.host, anonymous) => {
-                    lookup::Holder::consumer(anonymous)
-                }
-                Some(anonymous) => {
-                    self.host.log(
-                        LogLevel::Error,
-                        &format!("jwt-auth: the anonymous consumer {anonymous} does not exist"),
-                    );
-                    return self.unauthorized("Invalid user authorization");
-                }
+                Some(anonymous) => match lookup::anonymous(&self.host, Self::NAME, anonymous) {
+                    Some(holder) => holder,
+                    None => return self.unauthorized("Invalid user authorization"),
+                },
             },
         };
         lookup::attach(ctx, &holder);

@@ -21,7 +21,7 @@ use std::borrow::Cow;
 
 use radixgate_plugin::serde::Deserialize;
 use radixgate_plugin::{
-    export_plugin, ConfigError, Ctx, Decision, Host, LogLevel, Phase, Phases, Plugin, Response,
+    export_plugin, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin, Response,
 };
 
 /// The config on a route, service or global rule.
@@ -107,19 +107,15 @@ impl KeyAuth {
     /// No valid key: the anonymous consumer when it exists, else a 401
     /// with `message` (APISIX's own when the anonymous consumer is missing).
     fn reject(&self, ctx: &mut Ctx<'_>, message: &str) -> Decision {
-        match &self.config.anonymous_consumer {
-            Some(anonymous) if lookup::consumer_exists(&self.host, anonymous) => {
-                lookup::attach(ctx, &lookup::Holder::consumer(anonymous));
+        let Some(anonymous) = &self.config.anonymous_consumer else {
+            return self.unauthorized(message);
+        };
+        match lookup::anonymous(&self.host, Self::NAME, anonymous) {
+            Some(holder) => {
+                lookup::attach(ctx, &holder);
                 Decision::Continue
             }
-            Some(anonymous) => {
-                self.host.log(
-                    LogLevel::Error,
-                    &format!("key-auth: the anonymous consumer {anonymous} does not exist"),
-                );
-                self.unauthorized("Invalid user authorization")
-            }
-            None => self.unauthorized(message),
+            None => self.unauthorized("Invalid user authorization"),
         }
     }
 }

@@ -15,7 +15,7 @@ use std::cell::RefCell;
 
 use radixgate_plugin::Host;
 pub use radixgate_plugin_auth_common::{
-    attach, consumer_exists, consumer_key, decode_query_value, query_without, Holder,
+    anonymous, attach, consumer_key, decode_query_value, query_without, Holder,
 };
 
 /// Prefix of the store keys that map a key-auth key to its consumer.
