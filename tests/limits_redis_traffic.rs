@@ -83,26 +83,7 @@ fn limit_req_two_gateways_fill_one_bucket_in_a_redis_cluster() {
 
 #[test]
 fn limit_req_redis_stopped_degrades_as_configured() {
-    let mut redis = RedisServer::start();
-    let node = Node::start("n");
-    let server = format!(
-        "policy: redis, redis_host: \"127.0.0.1\", redis_port: {}",
-        redis.port
-    );
-    let closed = gateway(&node, "limit-req", &bucket(&server));
-    let open = gateway(
-        &node,
-        "limit-req",
-        &bucket(&format!("{server}, allow_degradation: true")),
-    );
-    redis.stop();
-    assert_eq!(closed.get("/r", &[]).status, 500);
-    assert_eq!(open.get("/r", &[]).status, 200);
-    assert!(
-        closed.log().contains("failed to limit req"),
-        "{}",
-        closed.log()
-    );
+    degrades_as_configured("limit-req", bucket, "failed to limit req");
 }
 
 /// limit-conn with one request in flight per client across gateways.
@@ -163,24 +144,27 @@ fn limit_conn_two_gateways_count_requests_in_flight_in_a_redis_cluster() {
 
 #[test]
 fn limit_conn_redis_stopped_degrades_as_configured() {
+    degrades_as_configured("limit-conn", conn, "failed to limit conn");
+}
+
+/// With its Redis stopped, `plugin` (its config made by `config` from the
+/// Redis fields) answers 500 and logs `message`, or lets the request
+/// through with `allow_degradation`.
+fn degrades_as_configured(plugin: &str, config: fn(&str) -> String, message: &str) {
     let mut redis = RedisServer::start();
     let node = Node::start("n");
     let server = format!(
         "policy: redis, redis_host: \"127.0.0.1\", redis_port: {}",
         redis.port
     );
-    let closed = gateway(&node, "limit-conn", &conn(&server));
+    let closed = gateway(&node, plugin, &config(&server));
     let open = gateway(
         &node,
-        "limit-conn",
-        &conn(&format!("{server}, allow_degradation: true")),
+        plugin,
+        &config(&format!("{server}, allow_degradation: true")),
     );
     redis.stop();
     assert_eq!(closed.get("/r", &[]).status, 500);
     assert_eq!(open.get("/r", &[]).status, 200);
-    assert!(
-        closed.log().contains("failed to limit conn"),
-        "{}",
-        closed.log()
-    );
+    assert!(closed.log().contains(message), "{}", closed.log());
 }
