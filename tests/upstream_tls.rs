@@ -5,9 +5,9 @@
 //! `tls.client_key` name, and refuses the handshake of an upstream
 //! without one (502).
 //!
-//! `tls.verify` checks against Mozilla's roots only: the gateway has no
-//! setting for a CA of one's own, so a test cannot show a verified node
-//! being reached; it shows the refusal.
+//! `gateway.ssl_trusted_certificate` adds a CA of one's own to Mozilla's
+//! roots: a node it signed is then reached with `tls.verify: true`, while
+//! another CA's node is still refused.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -233,5 +233,47 @@ fn a_node_requiring_a_client_certificate_sees_the_configured_one() {
     assert_eq!(
         seen.client_certs.lock().expect("the node's record").len(),
         1
+    );
+}
+
+#[test]
+fn verify_reaches_a_node_signed_by_a_ca_in_ssl_trusted_certificate() {
+    let (own, other) = (Ca::new("own test CA"), Ca::new("other test CA"));
+    let (port, _) = tls_node(server_config(&own, None));
+    let (other_port, _) = tls_node(server_config(&other, None));
+    let apisix = format!(
+        "routes:\n{}{}#END\n",
+        route("own", port, "{verify: true}"),
+        route("other", other_port, "{verify: true}")
+    );
+    // Without the trust file, the own CA is as unknown as any.
+    let gw = Gateway::start_file(BIN, &apisix);
+    let (status, body) = gw.fetch("/own");
+    assert_eq!(status, 502, "{body}\n{}", gw.log());
+    drop(gw);
+
+    let mut gw = Gateway::file(BIN, &apisix)
+        .gateway_yaml("  ssl_trusted_certificate: trusted.pem\n")
+        .prepare();
+    std::fs::write(gw.dir.path("trusted.pem"), own.cert.pem()).expect("write trusted.pem");
+    gw.start_process();
+    let (status, body) = gw.fetch("/own");
+    assert_eq!((status, body.as_str()), (200, "tls node"), "{}", gw.log());
+    let (status, body) = gw.fetch("/other");
+    assert_eq!(status, 502, "another CA's node was reached: {body}");
+
+    // A trust file that is not there stops the check and the start,
+    // naming the setting.
+    std::fs::remove_file(gw.dir.path("trusted.pem")).expect("remove trusted.pem");
+    let out = gw.test_config();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("gateway.ssl_trusted_certificate") && text.contains("trusted.pem"),
+        "{text}"
     );
 }

@@ -36,6 +36,9 @@ pub enum StartError {
     /// The TLS listener's certificate files or session ticket key failed.
     #[error("cannot set up gateway.tls: {0}")]
     Tls(String),
+    /// `gateway.ssl_trusted_certificate` could not be read or holds no CA.
+    #[error("gateway.ssl_trusted_certificate: {0}")]
+    Trust(String),
 }
 
 /// The file source that `config` names.
@@ -51,6 +54,10 @@ pub fn file_source(config: &GatewayConfig) -> FileSource {
 /// summary line when all is well, else every problem found.
 pub fn test_config(path: &Path) -> Result<String, Vec<String>> {
     let config = GatewayConfig::load(path).map_err(|e| vec![e.to_string()])?;
+    if let Some(file) = &config.gateway.ssl_trusted_certificate {
+        crate::upstream::trust::read_cas(file)
+            .map_err(|e| vec![StartError::Trust(e).to_string()])?;
+    }
     if config.config.provider == Provider::Etcd {
         // Objects live in etcd; the watch checks each one as it arrives.
         return Ok(format!(
@@ -94,6 +101,11 @@ pub fn test_config(path: &Path) -> Result<String, Vec<String>> {
 /// Runs the gateway until SIGINT or SIGTERM.
 pub fn run(config: GatewayConfig) -> Result<(), StartError> {
     let g = &config.gateway;
+    // Before any upstream is built: their verifying configs share the roots.
+    if let Some(file) = &g.ssl_trusted_certificate {
+        let added = crate::upstream::trust::trust_file(file).map_err(StartError::Trust)?;
+        tracing::info!(file = %file.display(), certificates = added, "trusting CA certificates for upstream tls.verify");
+    }
     let live: Live = Arc::new(ArcSwap::from_pointee(Snapshot::empty()));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();

@@ -158,6 +158,10 @@ pub struct GatewaySection {
     /// HTTP/2 towards clients: h2c on the plain listeners, stream limits.
     #[serde(default)]
     pub http2: super::Http2Section,
+    /// A PEM file of CA certificates that upstream `tls.verify` trusts
+    /// beside Mozilla's roots (APISIX's `ssl_trusted_certificate`).
+    #[serde(default)]
+    pub ssl_trusted_certificate: Option<PathBuf>,
 }
 
 impl Default for GatewaySection {
@@ -181,6 +185,7 @@ impl Default for GatewaySection {
             upstream_read_timeout: default_upstream_timeout(),
             tls: None,
             http2: Default::default(),
+            ssl_trusted_certificate: None,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod retry;
 mod select;
 mod stats;
 mod tls;
+pub mod trust;
 
 pub use body::{PooledBody, Upgraded};
 pub use client::{FailedTry, ForwardError, ReqBody, UpstreamClient};
