@@ -297,3 +297,41 @@ fn an_upstream_presents_the_client_certificate_its_client_cert_id_names() {
     });
     assert!(seen, "{:?}\n{}", gw.fetch("/through-mtls"), gw.log());
 }
+
+#[test]
+fn an_ssl_named_by_a_client_cert_id_cannot_be_deleted() {
+    let e = Etcd::start();
+    let node = Node::start("n");
+    let (gw, _) = start(&e, &node);
+    let client = Ca::new("test CA").client("gateway-client", "Example", 5);
+    let ssl = json!({"type": "client", "cert": client.cert, "key": client.key}).to_string();
+    let (status, reply) = gw.admin("PUT", "/apisix/admin/ssls/c1", Some(&ssl));
+    assert!(status == 200 || status == 201, "{reply}");
+    let upstream = json!({"scheme": "https", "type": "roundrobin",
+        "nodes": {node.addr(): 1}, "tls": {"client_cert_id": "c1"}});
+    // Each kind of user in turn: while it names c1, c1 stays.
+    let users = [
+        ("upstreams/u1", upstream.clone(), "upstream [u1]"),
+        ("services/s1", json!({"upstream": upstream}), "service [s1]"),
+        (
+            "routes/r1",
+            json!({"uri": "/r1", "upstream": upstream}),
+            "route [r1]",
+        ),
+    ];
+    for (path, body, who) in users {
+        let path = format!("/apisix/admin/{path}");
+        let (status, reply) = gw.admin("PUT", &path, Some(&body.to_string()));
+        assert!(status == 200 || status == 201, "{path}: {reply}");
+        let (status, reply) = gw.admin("DELETE", "/apisix/admin/ssls/c1", None);
+        assert_eq!(status, 400, "{who} names c1: {reply}");
+        assert_eq!(
+            reply["error_msg"],
+            format!("can not delete this ssl, {who} is still using it now"),
+        );
+        let (status, reply) = gw.admin("DELETE", &path, None);
+        assert_eq!(status, 200, "{path}: {reply}");
+    }
+    let (status, reply) = gw.admin("DELETE", "/apisix/admin/ssls/c1", None);
+    assert_eq!(status, 200, "nobody names c1 any more: {reply}");
+}

@@ -67,20 +67,30 @@ pub async fn refs(store: &AdminStore, kind: Kind, value: &Value) -> Result<(), R
     Ok(())
 }
 
-/// Checks that an upstream's `tls.client_cert_id` (a route's or service's
-/// inline upstream's too) names an `ssls` object of `type: client`, as
-/// APISIX does: `failed to fetch ssl info by ssl id [x], response code: 404`
-/// or `..., wrong ssl type`, with the field named.
-pub async fn client_cert(store: &AdminStore, kind: Kind, value: &Value) -> Result<(), Refusal> {
+/// Where an object of `kind` names a `type: client` ssls object, and the
+/// id it names: an upstream's `tls.client_cert_id`, a route's or
+/// service's inline upstream's `upstream.tls.client_cert_id`.
+pub fn client_cert_ref(kind: Kind, value: &Value) -> Option<(&'static str, String)> {
     let (tls, field) = match kind {
         Kind::Upstream => (value.get("tls"), "tls.client_cert_id"),
         Kind::Route | Kind::Service => (
             value.get("upstream").and_then(|u| u.get("tls")),
             "upstream.tls.client_cert_id",
         ),
-        _ => return Ok(()),
+        _ => return None,
     };
-    let Some(id) = tls.and_then(|t| t.get("client_cert_id")).and_then(id_text) else {
+    let id = tls
+        .and_then(|t| t.get("client_cert_id"))
+        .and_then(id_text)?;
+    Some((field, id))
+}
+
+/// Checks that an upstream's `tls.client_cert_id` (a route's or service's
+/// inline upstream's too) names an `ssls` object of `type: client`, as
+/// APISIX does: `failed to fetch ssl info by ssl id [x], response code: 404`
+/// or `..., wrong ssl type`, with the field named.
+pub async fn client_cert(store: &AdminStore, kind: Kind, value: &Value) -> Result<(), Refusal> {
+    let Some((field, id)) = client_cert_ref(kind, value) else {
         return Ok(());
     };
     let key = format!("{}/{}/{id}", store.prefix(), Kind::Ssl.key());
@@ -98,7 +108,8 @@ pub async fn client_cert(store: &AdminStore, kind: Kind, value: &Value) -> Resul
 }
 
 /// Refuses to delete `kind`/`id` while another object refers to it:
-/// `can not delete this upstream, route [1] is still using it now`.
+/// `can not delete this upstream, route [1] is still using it now`; an
+/// ssls object named by a `tls.client_cert_id` counts as used too.
 pub async fn unused(store: &AdminStore, kind: Kind, id: &str) -> Result<(), Refusal> {
     let in_use = |user: Kind, user_key: &str| {
         let user_id = user_key.rsplit('/').next().unwrap_or("");
@@ -121,14 +132,18 @@ pub async fn unused(store: &AdminStore, kind: Kind, id: &str) -> Result<(), Refu
             .filter(|(_, t)| *t == kind)
             .map(|(f, _)| *f)
             .collect();
-        if fields.is_empty() {
+        // Objects that may name an ssls object in `tls.client_cert_id`.
+        let certs =
+            kind == Kind::Ssl && matches!(user, Kind::Upstream | Kind::Route | Kind::Service);
+        if fields.is_empty() && !certs {
             continue;
         }
         let dir = format!("{}/{}", store.prefix(), user.key());
         for kv in store.list(&dir).await? {
             let uses = fields
                 .iter()
-                .any(|f| kv.value.get(*f).and_then(id_text).as_deref() == Some(id));
+                .any(|f| kv.value.get(*f).and_then(id_text).as_deref() == Some(id))
+                || (certs && client_cert_ref(user, &kv.value).is_some_and(|(_, c)| c == id));
             if uses {
                 return in_use(user, &kv.key);
             }

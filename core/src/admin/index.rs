@@ -65,6 +65,10 @@ struct Fields {
     service_id: Option<Value>,
     plugin_config_id: Option<Value>,
     group_id: Option<Value>,
+    /// An upstream's `tls` (`client_cert_id` names an ssls object).
+    tls: Option<Value>,
+    /// A route's or service's inline upstream (its `tls` likewise).
+    upstream: Option<Value>,
 }
 
 /// An id as the Admin API compares ids: a string, or a number's text.
@@ -112,6 +116,14 @@ impl Meta {
             if let Some(id) = value.as_ref().and_then(id_text) {
                 refs.push((*target, id.into_boxed_str()));
             }
+        }
+        let tls = match kind {
+            Some(Kind::Upstream) => f.tls.as_ref(),
+            Some(Kind::Route | Kind::Service) => f.upstream.as_ref().and_then(|u| u.get("tls")),
+            _ => None,
+        };
+        if let Some(id) = tls.and_then(|t| t.get("client_cert_id")).and_then(id_text) {
+            refs.push((Kind::Ssl, id.into_boxed_str()));
         }
         Some(Meta {
             name: text(&f.name),
