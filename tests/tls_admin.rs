@@ -3,6 +3,9 @@
 //! the field named; one written straight into etcd is skipped and the last
 //! good version keeps serving; a certificate swapped through the Admin API
 //! serves new handshakes while a client keeps handshaking, none failing.
+//! Upstreams name client certificates (`tls.client_cert_id`): stored and
+//! inline ones present a changed `ssls` object from then on, and an `ssls`
+//! object still named cannot be deleted.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -223,24 +226,19 @@ impl Drop for Child {
     }
 }
 
-#[test]
-fn an_upstream_presents_the_client_certificate_its_client_cert_id_names() {
-    let e = Etcd::start();
-    let node = Node::start("n");
-    let (gw, _) = start(&e, &node);
-    let ca = Ca::new("test CA");
+/// A node that asks for a client certificate from `ca` and shows it in
+/// its answer (`openssl s_server -www`), serving `server`: its port, and
+/// what stops it.
+fn mtls_node(ca: &Ca, server: &Leaf) -> (u16, (Child, TempDir)) {
     let dir = TempDir::new("tls-node");
     let d = dir.path("");
-    let server = ca.server(&["127.0.0.1"], "node");
     let (cert, key, ca_path) = (
         write(&d, "node.crt", &server.cert),
         write(&d, "node.key", &server.key),
         write(&d, "ca.pem", &ca.pem),
     );
-    // A node that asks for a client certificate from `ca` and shows it
-    // in its answer (`openssl s_server -www`).
     let port = free_port();
-    let _node = Child(
+    let child = Child(
         std::process::Command::new("openssl")
             .args([
                 "s_server",
@@ -261,6 +259,17 @@ fn an_upstream_presents_the_client_certificate_its_client_cert_id_names() {
             .spawn()
             .expect("start openssl s_server"),
     );
+    (port, (child, dir))
+}
+
+#[test]
+fn an_upstream_presents_the_client_certificate_its_client_cert_id_names() {
+    let e = Etcd::start();
+    let node = Node::start("n");
+    let (gw, _) = start(&e, &node);
+    let ca = Ca::new("test CA");
+    let server = ca.server(&["127.0.0.1"], "node");
+    let (port, _node) = mtls_node(&ca, &server);
     let upstream = json!({"scheme": "https", "type": "roundrobin",
         "nodes": {format!("127.0.0.1:{port}"): 1}, "tls": {"client_cert_id": "c1"}})
     .to_string();
@@ -334,4 +343,66 @@ fn an_ssl_named_by_a_client_cert_id_cannot_be_deleted() {
     }
     let (status, reply) = gw.admin("DELETE", "/apisix/admin/ssls/c1", None);
     assert_eq!(status, 200, "nobody names c1 any more: {reply}");
+}
+
+#[test]
+fn inline_upstreams_follow_a_changed_client_certificate() {
+    let e = Etcd::start();
+    let node = Node::start("n");
+    let (gw, _) = start(&e, &node);
+    let ca = Ca::new("test CA");
+    let (port, _node) = mtls_node(&ca, &ca.server(&["127.0.0.1"], "node"));
+    let put_cert = |cn: &str| {
+        let client = ca.client(cn, "Example", 7);
+        let ssl = json!({"type": "client", "cert": client.cert, "key": client.key}).to_string();
+        let (status, reply) = gw.admin("PUT", "/apisix/admin/ssls/c1", Some(&ssl));
+        assert!(status == 200 || status == 201, "{reply}");
+    };
+    put_cert("first-client");
+    let upstream = json!({"scheme": "https", "type": "roundrobin",
+        "nodes": {format!("127.0.0.1:{port}"): 1}, "tls": {"client_cert_id": "c1"}});
+    let objects = [
+        (
+            "routes/inline",
+            json!({"uri": "/inline", "upstream": upstream}),
+        ),
+        ("services/s1", json!({"upstream": upstream})),
+        (
+            "routes/by-service",
+            json!({"uri": "/by-service", "service_id": "s1"}),
+        ),
+    ];
+    for (path, body) in objects {
+        let (status, reply) = gw.admin(
+            "PUT",
+            &format!("/apisix/admin/{path}"),
+            Some(&body.to_string()),
+        );
+        assert!(status == 200 || status == 201, "{path}: {reply}");
+    }
+    // The client certificate's subject, as the node shows it.
+    let subject = |path: &str| {
+        let (status, body) = gw.fetch(path);
+        let line = body.lines().find(|l| l.contains("Subject:")).map(str::trim);
+        format!("{status} {}", line.unwrap_or("(no client certificate)"))
+    };
+    let presents = |path: &str, cn: &str| {
+        eventually(10, || {
+            let (status, body) = gw.fetch(path);
+            status == 200 && body.contains(cn)
+        })
+    };
+    for path in ["/inline", "/by-service"] {
+        assert!(presents(path, "first-client"), "{path}: {}", subject(path));
+    }
+    // The ssls object changes: both inline upstreams present the new one.
+    put_cert("second-client");
+    for path in ["/inline", "/by-service"] {
+        assert!(
+            presents(path, "second-client"),
+            "{path} kept the old certificate: {}\n{}",
+            subject(path),
+            gw.log()
+        );
+    }
 }

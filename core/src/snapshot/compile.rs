@@ -31,6 +31,9 @@ pub struct ObjectStore {
     /// Built inline upstreams of routes, by route id (their configuration
     /// is dropped from `routes` once built).
     route_rt: HashMap<Id, Arc<UpstreamRt>>,
+    /// The inline upstreams of routes that name a client certificate
+    /// (`tls.client_cert_id`), kept to be rebuilt when it changes.
+    route_cert_users: BTreeMap<Id, UpstreamConf>,
     /// Who refers to whom, so that a change finds the routes it affects
     /// without a scan.
     refs: References,
@@ -54,38 +57,62 @@ impl ObjectStore {
         self.sni = Arc::new(SniIndex::build(self.ssls.values()));
     }
 
-    /// Rebuilds the upstreams whose `tls.client_cert_id` is `ssl` (the
-    /// ones that fail keep their last good build, logged).
+    /// Rebuilds the upstreams whose `tls.client_cert_id` is `ssl`: stored
+    /// ones, services' and routes' inline ones (the ones that fail keep
+    /// their last good build, logged).
     fn rebuild_client_cert_users(&mut self, ssl: &Id) {
-        let users: Vec<Id> = self
-            .upstreams
-            .iter()
-            .filter(|(_, u)| u.tls.as_ref().and_then(|t| t.client_cert_id.as_ref()) == Some(ssl))
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in users {
-            let Some(u) = self.upstreams.get(&id) else {
-                continue;
-            };
-            let name = format!("upstream {id}");
-            match build_upstream(u, name, &mut self.upstream_registry, &self.sni) {
-                Ok(rt) => {
-                    self.upstream_rt.insert(id, rt);
-                }
-                Err((field, reason)) => {
-                    tracing::error!(kind = "upstream", id = %id, field, reason,
-                        "upstream not rebuilt for its client certificate; its last good build stays");
-                }
+        let names = |u: &UpstreamConf| cert_id(u) == Some(ssl);
+        let mut users: Vec<(Kind, Id, UpstreamConf)> = Vec::new();
+        for (id, u) in self.upstreams.iter().filter(|(_, u)| names(u)) {
+            users.push((Kind::Upstream, id.clone(), u.clone()));
+        }
+        for (id, s) in &self.services {
+            if let Some(u) = s.upstream.as_ref().filter(|u| names(u)) {
+                users.push((Kind::Service, id.clone(), (**u).clone()));
             }
+        }
+        for (id, u) in self.route_cert_users.iter().filter(|(_, u)| names(u)) {
+            users.push((Kind::Route, id.clone(), u.clone()));
+        }
+        for (kind, id, u) in users {
+            let name = match kind {
+                Kind::Upstream => format!("upstream {id}"),
+                _ => format!("{kind} {id} (inline)"),
+            };
+            let rt = match build_upstream(&u, name, &mut self.upstream_registry, &self.sni) {
+                Ok(rt) => rt,
+                Err((field, reason)) => {
+                    tracing::error!(kind = %kind, id = %id, field, reason,
+                        "upstream not rebuilt for its client certificate; its last good build stays");
+                    continue;
+                }
+            };
+            let built = match kind {
+                Kind::Upstream => &mut self.upstream_rt,
+                Kind::Service => &mut self.service_rt,
+                _ => &mut self.route_rt,
+            };
+            built.insert(id, rt);
         }
     }
 
-    /// Route ids using an upstream whose `tls.client_cert_id` is `ssl`.
+    /// Route ids using an upstream whose `tls.client_cert_id` is `ssl`
+    /// (stored, or inline in their service or in themselves).
     fn client_cert_routes(&self, ssl: &Id) -> BTreeSet<Id> {
         let mut routes = BTreeSet::new();
         for (uid, u) in &self.upstreams {
-            if u.tls.as_ref().and_then(|t| t.client_cert_id.as_ref()) == Some(ssl) {
+            if cert_id(u) == Some(ssl) {
                 routes.extend(self.affected(Kind::Upstream, uid));
+            }
+        }
+        for (sid, s) in &self.services {
+            if s.upstream.as_deref().and_then(cert_id) == Some(ssl) {
+                routes.extend(self.refs.routes_of(Kind::Service, sid));
+            }
+        }
+        for (rid, u) in &self.route_cert_users {
+            if cert_id(u) == Some(ssl) {
+                routes.insert(rid.clone());
             }
         }
         routes
@@ -134,6 +161,7 @@ impl ObjectStore {
                             self.refs.route(&id, Some(&old), None);
                         }
                         self.route_rt.remove(&id);
+                        self.route_cert_users.remove(&id);
                     }
                     Kind::Service => {
                         if let Some(old) = self.services.remove(&id) {
@@ -170,14 +198,19 @@ impl ObjectStore {
         let (id, mut object) = (item.id, item.object);
         // A route's inline upstream is built now, once (a recompile, for a
         // service edit say, keeps its balancer), and its configuration is
-        // not kept.
+        // not kept, unless it names a client certificate.
+        let mut cert_user = None;
         let inline = match &mut object {
             Object::Route(r) => r
                 .upstream
                 .take()
                 .map(|u| {
                     let name = format!("route {id} (inline)");
-                    build_upstream(&u, name, &mut self.upstream_registry, &self.sni)
+                    let rt = build_upstream(&u, name, &mut self.upstream_registry, &self.sni);
+                    if cert_id(&u).is_some() {
+                        cert_user = Some(*u);
+                    }
+                    rt
                 })
                 .transpose()
                 .map_err(|(f, reason)| {
@@ -201,6 +234,10 @@ impl ObjectStore {
                 match inline {
                     Some(rt) => self.route_rt.insert(id.clone(), rt),
                     None => self.route_rt.remove(&id),
+                };
+                match cert_user {
+                    Some(u) => self.route_cert_users.insert(id.clone(), u),
+                    None => self.route_cert_users.remove(&id),
                 };
                 // Copied into this thread's heap: the decoded original sits
                 // among the source's parse garbage, whose pages it would
@@ -500,6 +537,11 @@ impl StoredRoute {
             name: r.meta.name.as_deref().map(Arc::from),
         }
     }
+}
+
+/// The `ssls` object `u` names in `tls.client_cert_id`.
+fn cert_id(u: &UpstreamConf) -> Option<&Id> {
+    u.tls.as_ref().and_then(|t| t.client_cert_id.as_ref())
 }
 
 /// Builds `u`, its `tls.client_cert_id` resolved to that `type: client`
