@@ -5,14 +5,15 @@
 //! ECDSA certificates for one name are picked by what the client accepts;
 //! `status: 0` is not served; the TLS facts reach route `vars` and the
 //! node's `X-Forwarded-Proto`; plaintext on the TLS port is cut off; a
-//! changed certificate serves the next handshake.
+//! changed certificate serves the next handshake; one that expires while
+//! stored is still served, with a warning and an expiry gauge.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use radixgate_test_support::tls::{https, s_client, s_client_sending, ssl_yaml, write, Ca, Leaf};
-use radixgate_test_support::{eventually, free_port, Gateway, Node, TempDir};
+use radixgate_test_support::{eventually, free_port, request, Gateway, Node, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
@@ -346,4 +347,65 @@ fn an_open_connection_keeps_its_certificate_across_a_change() {
         err.contains("CN = first") || err.contains("CN=first"),
         "{err}"
     );
+}
+
+#[test]
+fn a_certificate_that_expires_while_stored_is_served_with_one_warning_and_a_gauge() {
+    let node = Node::start("n");
+    let ca = Ca::new("test CA");
+    let (soon, soon_end) = ca.server_valid_for(&["soon.test"], "soon", 3);
+    let (later, later_end) = ca.server_valid_for(&["later.test", "*.later.test"], "later", 86_400);
+    let ssls = ssl_yaml("soon", &["soon.test"], &soon, "")
+        + &ssl_yaml("later", &["later.test", "*.later.test"], &later, "");
+    let port = free_port();
+    let gw = Gateway::file(BIN, &apisix(&node, &ssls))
+        .gateway_yaml(&format!("  tls:\n    listen: [\"127.0.0.1:{port}\"]\n"))
+        .plugins(&["prometheus"])
+        .start();
+    let mut metrics = String::new();
+    let scraped = eventually(10, || {
+        let r = request(gw.metrics_port(), "GET", "/apisix/prometheus/metrics", &[]);
+        metrics = r.map(|r| r.body).unwrap_or_default();
+        metrics.contains("radixgate_ssl_cert_expiry_seconds")
+    });
+    assert!(scraped, "no expiry gauge:\n{metrics}");
+    for series in [
+        format!("radixgate_ssl_cert_expiry_seconds{{id=\"soon\",sni=\"soon.test\"}} {soon_end}"),
+        format!("radixgate_ssl_cert_expiry_seconds{{id=\"later\",sni=\"later.test\"}} {later_end}"),
+        format!(
+            "radixgate_ssl_cert_expiry_seconds{{id=\"later\",sni=\"*.later.test\"}} {later_end}"
+        ),
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == series),
+            "no line {series}:\n{metrics}"
+        );
+    }
+    // Past its end, the stored certificate still serves (as nginx's does),
+    // and the log says so once however many handshakes get it.
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
+    assert!(eventually(10, || now() > soon_end + 1));
+    for _ in 0..3 {
+        let out = s_client(port, &["-servername", "soon.test"]);
+        assert!(
+            subject(&out).is_some_and(|s| s.contains("CN=soon")),
+            "the expired certificate was not served: {out}"
+        );
+    }
+    let warned = |log: &str| log.matches("serving an expired certificate").count();
+    assert!(eventually(5, || warned(&gw.log()) >= 1), "{}", gw.log());
+    let log = gw.log();
+    assert_eq!(warned(&log), 1, "one warning per object:\n{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("serving an expired certificate") && l.contains("soon")),
+        "{log}"
+    );
+    // The other object never warned.
+    let _ = s_client(port, &["-servername", "later.test"]);
+    assert_eq!(warned(&gw.log()), 1);
 }

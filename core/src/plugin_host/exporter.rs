@@ -128,7 +128,8 @@ fn answer(
         let text = render(services.metrics())
             + &render_store(services)
             + &super::host_families::render(services)
-            + &crate::source::lag::render();
+            + &crate::source::lag::render()
+            + &crate::tls::expiry::render();
         (StatusCode::OK, text)
     } else {
         (StatusCode::NOT_FOUND, "not found\n".to_string())

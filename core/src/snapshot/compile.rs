@@ -55,6 +55,7 @@ impl ObjectStore {
 
     fn ssls_changed(&mut self) {
         self.sni = Arc::new(SniIndex::build(self.ssls.values()));
+        crate::tls::expiry::publish(self.sni.clone());
     }
 
     /// Rebuilds the upstreams whose `tls.client_cert_id` is `ssl`: stored

@@ -66,9 +66,12 @@ impl TlsListener {
             None
         };
         let default = match (&section.cert, &section.key) {
-            (Some(cert), Some(key)) => Some(Arc::new(
-                SslRt::from_files(cert, key).map_err(|(f, p)| format!("{f}: {p}"))?,
-            )),
+            (Some(cert), Some(key)) => {
+                let ssl = SslRt::from_files(cert, key).map_err(|(f, p)| format!("{f}: {p}"))?;
+                let ssl = Arc::new(ssl);
+                super::expiry::publish_default(ssl.clone());
+                Some(ssl)
+            }
             (None, None) => None,
             _ => return Err("gateway.tls.cert and gateway.tls.key go together".into()),
         };
@@ -229,6 +232,7 @@ where
             format!("no certificate for server name {sni:?}"),
         ));
     };
+    ssl.warn_if_expired();
     let stream = start.into_stream(config).await?;
     let mut info = TlsInfo {
         server_name: sni,

@@ -5,6 +5,7 @@
 //! file), so a bad certificate is refused there, naming its field, and
 //! never replaces a good one.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
 use rustls::pki_types::pem::PemObject;
@@ -35,6 +36,11 @@ pub struct SslRt {
     pub client: Option<Arc<ClientCheck>>,
     /// Its own TLS versions (`ssl_protocols`), else the listener's.
     pub protocols: Option<Vec<TlsVersion>>,
+    /// The earliest end of validity (`notAfter`, Unix seconds) of its
+    /// leaf certificates.
+    pub not_after: i64,
+    /// Set once a handshake found it expired (the warning is logged once).
+    pub(super) expiry_warned: AtomicBool,
     /// The rustls configuration, built on the first handshake that needs it.
     pub(super) server: OnceLock<Option<Arc<ServerConfig>>>,
 }
@@ -58,7 +64,8 @@ impl SslRt {
     /// `keys[1]`, `client.ca`, ...) and the problem.
     pub fn build(conf: &SslConf) -> Result<SslRt, SslProblem> {
         let provider = rustls::crypto::ring::default_provider();
-        let mut keys = vec![certified(&conf.cert, "cert", &conf.key, "key", &provider)?];
+        let (first, mut not_after) = certified(&conf.cert, "cert", &conf.key, "key", &provider)?;
+        let mut keys = vec![first];
         let certs = conf.certs.as_deref().unwrap_or_default();
         let more_keys = conf.keys.as_deref().unwrap_or_default();
         if certs.len() != more_keys.len() {
@@ -73,7 +80,9 @@ impl SslRt {
         }
         for (i, (c, k)) in certs.iter().zip(more_keys).enumerate() {
             let (cf, kf) = (format!("certs[{i}]"), format!("keys[{i}]"));
-            keys.push(certified(c, &cf, k, &kf, &provider)?);
+            let (key, end) = certified(c, &cf, k, &kf, &provider)?;
+            keys.push(key);
+            not_after = not_after.min(end);
         }
         let client = match &conf.client {
             Some(c) => Some(Arc::new(ClientCheck::build(c, Arc::new(provider))?)),
@@ -109,6 +118,8 @@ impl SslRt {
             pem: (conf.cert.clone(), conf.key.clone()),
             client,
             protocols,
+            not_after,
+            expiry_warned: AtomicBool::new(false),
             server: OnceLock::new(),
         })
     }
@@ -129,22 +140,24 @@ impl SslRt {
             read(key, "gateway.tls.key")?,
         );
         let provider = rustls::crypto::ring::default_provider();
-        let keys = vec![certified(
+        let (key, not_after) = certified(
             &cert_pem,
             "gateway.tls.cert",
             &key_pem,
             "gateway.tls.key",
             &provider,
-        )?];
+        )?;
         Ok(SslRt {
             id: "gateway.tls".into(),
             ssl_type: SslType::Server,
             enabled: true,
             names: Vec::new(),
-            keys,
+            keys: vec![key],
             pem: (cert_pem, key_pem),
             client: None,
             protocols: None,
+            not_after,
+            expiry_warned: AtomicBool::new(false),
             server: OnceLock::new(),
         })
     }
@@ -156,14 +169,15 @@ impl SslRt {
 }
 
 /// The certificate chain `cert` with its key `key`, checked: both PEM, the
-/// key the certificate's, the certificate not expired.
+/// key the certificate's, the certificate not expired; and the leaf's
+/// `notAfter` (Unix seconds).
 fn certified(
     cert: &str,
     cert_field: &str,
     key: &str,
     key_field: &str,
     provider: &rustls::crypto::CryptoProvider,
-) -> Result<Arc<CertifiedKey>, SslProblem> {
+) -> Result<(Arc<CertifiedKey>, i64), SslProblem> {
     let problem = |f: &str, p: String| (f.to_owned(), p);
     let chain = CertificateDer::pem_slice_iter(cert.as_bytes())
         .collect::<Result<Vec<_>, _>>()
@@ -171,7 +185,7 @@ fn certified(
     let Some(leaf) = chain.first() else {
         return Err(problem(cert_field, "no PEM certificate in it".into()));
     };
-    not_expired(leaf).map_err(|p| problem(cert_field, p))?;
+    let not_after = not_expired(leaf).map_err(|p| problem(cert_field, p))?;
     let key = PrivateKeyDer::from_pem_slice(key.as_bytes())
         .map_err(|e| problem(key_field, format!("not a PEM private key: {e}")))?;
     let signing = provider
@@ -185,11 +199,12 @@ fn certified(
             format!("does not match the certificate in {cert_field}: {e}"),
         )
     })?;
-    Ok(Arc::new(ck))
+    Ok((Arc::new(ck), not_after))
 }
 
-/// Refuses a certificate whose validity ended (or that cannot be read as X.509).
-fn not_expired(leaf: &CertificateDer<'_>) -> Result<(), String> {
+/// Refuses a certificate whose validity ended (or that cannot be read as
+/// X.509); its `notAfter` in Unix seconds otherwise.
+fn not_expired(leaf: &CertificateDer<'_>) -> Result<i64, String> {
     let (_, x509) = x509_parser::parse_x509_certificate(leaf.as_ref())
         .map_err(|e| format!("not an X.509 certificate: {e}"))?;
     let end = x509.validity().not_after.timestamp();
@@ -202,5 +217,5 @@ fn not_expired(leaf: &CertificateDer<'_>) -> Result<(), String> {
             x509.validity().not_after
         ));
     }
-    Ok(())
+    Ok(end)
 }

@@ -18,6 +18,8 @@ pub struct SniIndex {
     /// By the part after `*.`.
     wildcard: HashMap<String, Arc<SslRt>>,
     clients: HashMap<String, Arc<SslRt>>,
+    /// Every object indexed (server and client), in id order.
+    all: Vec<Arc<SslRt>>,
 }
 
 impl SniIndex {
@@ -30,6 +32,7 @@ impl SniIndex {
             if !ssl.enabled {
                 continue;
             }
+            index.all.push(ssl.clone());
             if ssl.ssl_type == SslType::Client {
                 index.clients.insert(ssl.id.clone(), ssl.clone());
                 continue;
@@ -63,6 +66,11 @@ impl SniIndex {
     pub fn client(&self, id: &str) -> Option<&Arc<SslRt>> {
         self.clients.get(id)
     }
+
+    /// Every object indexed (`status: 1`, server and client), in id order.
+    pub fn all(&self) -> &[Arc<SslRt>] {
+        &self.all
+    }
 }
 
 #[cfg(test)]
@@ -79,6 +87,8 @@ mod tests {
             pem: Default::default(),
             client: None,
             protocols: None,
+            not_after: 0,
+            expiry_warned: Default::default(),
             server: Default::default(),
         })
     }

@@ -11,6 +11,7 @@
 
 mod accept;
 mod certs;
+pub mod expiry;
 mod index;
 mod subject;
 mod verify;

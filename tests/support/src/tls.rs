@@ -109,6 +109,22 @@ impl Ca {
         self.sign(params, KeyPair::generate().expect("leaf key"))
     }
 
+    /// A server certificate for `names`, subject `CN=<cn>`, valid from a
+    /// day ago until `secs` seconds from now; also that end (`notAfter`)
+    /// in Unix seconds.
+    pub fn server_valid_for(&self, names: &[&str], cn: &str, secs: u64) -> (Leaf, u64) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("a clock after 1970")
+            .as_secs();
+        let epoch = rcgen::date_time_ymd(1970, 1, 1);
+        let mut params = Ca::params(names, cn, ExtendedKeyUsagePurpose::ServerAuth);
+        params.not_before = epoch + std::time::Duration::from_secs(now - 86_400);
+        params.not_after = epoch + std::time::Duration::from_secs(now + secs);
+        let leaf = self.sign(params, KeyPair::generate().expect("leaf key"));
+        (leaf, now + secs)
+    }
+
     /// A client certificate with subject `CN=<cn>,O=<org>` and `serial`.
     pub fn client(&self, cn: &str, org: &str, serial: u64) -> Leaf {
         let mut params = Ca::params(&[], cn, ExtendedKeyUsagePurpose::ClientAuth);
