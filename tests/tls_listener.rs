@@ -6,7 +6,8 @@
 //! `status: 0` is not served; the TLS facts reach route `vars` and the
 //! node's `X-Forwarded-Proto`; plaintext on the TLS port is cut off; a
 //! changed certificate serves the next handshake; one that expires while
-//! stored is still served, with a warning and an expiry gauge.
+//! stored is still served, with a warning and an expiry gauge; plugin
+//! filters of the body_filter and log phases see the TLS variables.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -408,4 +409,52 @@ fn a_certificate_that_expires_while_stored_is_served_with_one_warning_and_a_gaug
     // The other object never warned.
     let _ = s_client(port, &["-servername", "later.test"]);
     assert_eq!(warned(&gw.log()), 1);
+}
+
+#[test]
+fn late_phase_filters_see_the_tls_variables() {
+    let node = Node::start("n");
+    let ca = Ca::new("test CA");
+    let leaf = ca.server(&["api.test"], "api");
+    let logs = TempDir::new("tls-late");
+    let log = logs.path("late.log");
+    // response-rewrite's body is replaced in body_filter; file-logger
+    // writes in log. Both only over TLS for api.test.
+    let filter = r#"[["scheme", "==", "https"], ["https", "==", "on"], ["ssl_server_name", "==", "api.test"], ["ssl_client_verify", "==", "NONE"]]"#;
+    let apisix = format!(
+        "routes:\n  - id: late\n    uri: /late\n    upstream: {{nodes: {{\"{}\": 1}}, type: roundrobin}}\n    \
+         plugins:\n      response-rewrite: {{body: \"rewritten\\n\", _meta: {{filter: {filter}}}}}\n      \
+         file-logger: {{path: \"{}\", _meta: {{filter: {filter}}}}}\nssls:\n{}#END\n",
+        node.addr(),
+        log.display(),
+        ssl_yaml("1", &["api.test"], &leaf, "")
+    );
+    let port = free_port();
+    let gw = Gateway::file(BIN, &apisix)
+        .gateway_yaml(&format!("  tls:\n    listen: [\"127.0.0.1:{port}\"]\n"))
+        .plugins(&["response-rewrite", "file-logger"])
+        .start();
+    let dir = TempDir::new("tls-client");
+    let ca_path = write(dir.path("").as_path(), "ca.pem", &ca.pem);
+    let (_, status, body) = https(port, "api.test", "/late", &ca_path, &[]);
+    assert_eq!(status, "200", "{body}\n{}", gw.log());
+    assert_eq!(
+        body, "rewritten\n",
+        "body_filter's filter did not hold over TLS"
+    );
+    let logged = || {
+        std::fs::read_to_string(&log)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    assert!(
+        eventually(10, || logged() == 1),
+        "the log phase's filter did not hold over TLS:\n{}",
+        gw.log()
+    );
+    // Over plain HTTP neither filter holds.
+    let plain = gw.get("/late", &[]);
+    assert_eq!(plain.status, 200);
+    assert_ne!(plain.body, "rewritten\n");
+    assert_eq!(logged(), 1, "the log filter held over plain HTTP");
 }

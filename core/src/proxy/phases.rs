@@ -248,13 +248,21 @@ pub async fn header_filter(ex: &mut Exchange<'_>, resp: Response<Body>) -> Respo
 struct FilterVars<'a> {
     request: RequestVars<'a>,
     own: &'a SharedVars,
+    /// The origin lacks the connection's TLS (the body_filter and log
+    /// phases): `scheme` and `https` are read from what the request's
+    /// start published among `own` (the `ssl_*` ones are only there).
+    tls_in_own: bool,
 }
 
 impl Vars for FilterVars<'_> {
     fn var(&self, name: &str) -> Option<Var<'_>> {
-        self.request
-            .var(name)
-            .or_else(|| self.own.get(name).map(|v| Var::Str(v.as_bytes())))
+        let own = || self.own.get(name).map(|v| Var::Str(v.as_bytes()));
+        if self.tls_in_own && matches!(name, "scheme" | "https") {
+            if let Some(v) = own() {
+                return Some(v);
+            }
+        }
+        self.request.var(name).or_else(own)
     }
 }
 
@@ -274,6 +282,7 @@ pub fn holds(filter: Option<&Expr>, state: &RequestState, origin: Origin<'_>) ->
     let vars = FilterVars {
         request: RequestVars::new(&state.method, &uri, &state.headers, origin),
         own: &state.vars,
+        tls_in_own: origin.tls.is_none(),
     };
     filter.eval(&vars)
 }
