@@ -280,19 +280,24 @@ impl SnapshotBuilder {
     }
 
     fn record(&mut self, id: &Id, op: Op) {
-        let old = self.served.get(id).map(|s| s.rt.upstream.clone());
-        let new = match &op {
-            Op::Put { rt, .. } => Some(rt.upstream.clone()),
-            Op::Remove { .. } => None,
+        // The route's upstream and its traffic-split's.
+        let old: Vec<_> = self
+            .served
+            .get(id)
+            .map(|s| s.rt.upstreams().cloned().collect())
+            .unwrap_or_default();
+        let new: Vec<_> = match &op {
+            Op::Put { rt, .. } => rt.upstreams().cloned().collect(),
+            Op::Remove { .. } => Vec::new(),
         };
-        if let Some(up) = &old {
+        for up in &old {
             self.count_upstream(&up.name, false);
         }
-        if let Some(up) = &new {
+        for up in &new {
             self.count_upstream(&up.name, true);
             // A new build of an upstream has new health checks, which must
             // be told that they are in use.
-            self.upstreams_moved |= !old.is_some_and(|o| Arc::ptr_eq(&o, up));
+            self.upstreams_moved |= !old.iter().any(|o| Arc::ptr_eq(o, up));
         }
         match op {
             Op::Remove { index, .. } => {

@@ -25,6 +25,7 @@ mod real_ip;
 mod redirect;
 mod request_id_ip;
 mod response_rewrite;
+mod traffic_split;
 
 use radixgate_test_support::{Gateway, Request, Response};
 
