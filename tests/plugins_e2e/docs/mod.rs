@@ -20,6 +20,7 @@ mod limit_conn;
 mod limit_count;
 mod limit_req;
 mod prometheus;
+mod proxy_mirror;
 mod proxy_rewrite;
 mod real_ip;
 mod redirect;
