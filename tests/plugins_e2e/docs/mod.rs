@@ -13,6 +13,7 @@ mod basic_auth;
 mod consumer_restriction;
 mod cors;
 mod fault_injection;
+mod gzip;
 mod hmac_auth;
 mod jwt_auth;
 mod key_auth;
