@@ -191,14 +191,14 @@ impl ObjectStore {
             _ => None,
         };
         let kind = object.kind();
-        let split = match (kind, plugins_of(&object)) {
-            (Kind::Route | Kind::Service | Kind::PluginConfig, Some(plugins)) => {
+        let split = match plugins_of(&object) {
+            Some(plugins) => {
                 let (registry, sni) = (&mut self.upstream_registry, &self.sni);
                 split::build(kind, &id, plugins, |u, name| {
                     build_upstream(u, name, registry, sni)
                 })?
             }
-            _ => None,
+            None => None,
         };
         if let Some(plugins) = plugins_of(&object) {
             self.plugins.put(kind, &id, plugins)?;

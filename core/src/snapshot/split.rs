@@ -7,6 +7,7 @@
 //! `upstream_id`: a stored id, or an inline upstream's field path
 //! (`rules[0].weighted_upstreams[1].upstream`), which stored ids cannot
 //! hold. The proxy looks the name up in the route's [`SplitUpstreams`].
+//! On other objects (global rules, consumers) traffic-split is refused.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -55,6 +56,21 @@ fn named(config: &Value) -> (Vec<(String, &Value)>, Vec<Id>) {
     (inline, ids)
 }
 
+/// Refuses traffic-split on objects whose chains the proxy does not look
+/// up split upstreams for (global rules, consumers, consumer groups): the
+/// plugin's choice there would name upstreams the route does not carry.
+fn served_on(kind: Kind, id: &str) -> Result<(), ObjectError> {
+    match kind {
+        Kind::Route | Kind::Service | Kind::PluginConfig => Ok(()),
+        _ => Err(ObjectError::new(
+            kind,
+            id,
+            format!("plugins.{PLUGIN}"),
+            format!("{PLUGIN} on a {kind} is not supported by this build yet: configure it on the route, its service or its plugin_config"),
+        )),
+    }
+}
+
 /// Decodes an inline upstream as an upstream object (which needs an id:
 /// one is lent when it has none).
 fn decode_inline(u: &Value) -> Result<(Id, Object), ObjectError> {
@@ -73,6 +89,7 @@ pub fn check(kind: Kind, id: &str, plugins: &Plugins) -> Result<(), ObjectError>
     let Some(config) = plugins.get(PLUGIN) else {
         return Ok(());
     };
+    served_on(kind, id)?;
     for (field, u) in named(config).0 {
         decode_inline(u).map_err(|e| {
             let at = format!("plugins.{PLUGIN}.{field}");
@@ -125,6 +142,7 @@ pub fn build(
     let Some(config) = plugins.get(PLUGIN) else {
         return Ok(None);
     };
+    served_on(kind, &id.0)?;
     let (inline, ids) = named(config);
     let mut conf = SplitConf {
         inline: HashMap::with_capacity(inline.len()),

@@ -178,6 +178,17 @@ fn the_admin_api_refuses_unknown_upstream_ids_and_bad_inline_upstreams() {
             "{split}: {body}"
         );
     }
+    // On a global rule: refused (the proxy takes split upstreams from the
+    // route's chain only).
+    let rule =
+        r#"{"plugins":{"traffic-split":{"rules":[{"weighted_upstreams":[{"upstream_id":"u"}]}]}}}"#;
+    let (status, body) = gw.admin("PUT", "/apisix/admin/global_rules/g", Some(rule));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string()
+            .contains("traffic-split on a global_rule is not supported"),
+        "{body}"
+    );
     // A good one is taken and served: 1:1 between `u` and the inline upstream.
     let other = Node::start_named("inline");
     let good = route(&format!(
