@@ -280,24 +280,25 @@ impl SnapshotBuilder {
     }
 
     fn record(&mut self, id: &Id, op: Op) {
-        // The route's upstream and its traffic-split's.
-        let old: Vec<_> = self
-            .served
-            .get(id)
-            .map(|s| s.rt.upstreams().cloned().collect())
-            .unwrap_or_default();
-        let new: Vec<_> = match &op {
-            Op::Put { rt, .. } => rt.upstreams().cloned().collect(),
-            Op::Remove { .. } => Vec::new(),
+        // The route's upstream and its traffic-split's (no allocation:
+        // this runs for every route of a full load).
+        let old = self.served.get(id).map(|s| s.rt.clone());
+        let new = match &op {
+            Op::Put { rt, .. } => Some(rt.clone()),
+            Op::Remove { .. } => None,
         };
-        for up in &old {
+        for up in old.iter().flat_map(|o| o.upstreams()) {
             self.count_upstream(&up.name, false);
         }
-        for up in &new {
+        for up in new.iter().flat_map(|n| n.upstreams()) {
             self.count_upstream(&up.name, true);
             // A new build of an upstream has new health checks, which must
             // be told that they are in use.
-            self.upstreams_moved |= !old.iter().any(|o| Arc::ptr_eq(o, up));
+            let kept = old
+                .iter()
+                .flat_map(|o| o.upstreams())
+                .any(|o| Arc::ptr_eq(o, up));
+            self.upstreams_moved |= !kept;
         }
         match op {
             Op::Remove { index, .. } => {
