@@ -20,6 +20,8 @@
 //! (deflate's window and tables, some hundred KiB), never the body. The
 //! compressors live in the instance, by request, until the body's last
 //! chunk or the log phase (which runs also when the client goes away).
+//! Body filters run in priority order: beside response-rewrite (899),
+//! whose body gzip must compress, give gzip a lower `_meta.priority`.
 //! `buffers` is accepted and has no effect (nginx's buffer sizes);
 //! `http_version` is accepted and every HTTP version is served (plugins
 //! do not see the request's version yet).

@@ -75,7 +75,7 @@ fn serve(stream: TcpStream) {
         );
         [head.into_bytes(), body.to_vec()].concat()
     };
-    let answer = match path.as_str() {
+    let answer = match path.trim_start_matches("/rewritten") {
         "/page" => fixed("text/html; charset=utf-8", "", &page()),
         "/small" => fixed("text/html", "", b"tiny body\n"),
         "/png" => fixed("image/png", "", &page()),
@@ -113,6 +113,12 @@ fn config(node: u16) -> String {
     upstream: {{nodes: {{"127.0.0.1:{node}": 1}}}}
     plugins:
       gzip: {{types: [text/html], min_length: 20, comp_level: 6, http_version: 1.1, buffers: {{number: 32, size: 4096}}, vary: true}}
+  - id: rewritten
+    uri: /rewritten/*
+    upstream: {{nodes: {{"127.0.0.1:{node}": 1}}}}
+    plugins:
+      response-rewrite: {{body: "a body response-rewrite wrote, long enough to compress\n"}}
+      gzip: {{_meta: {{priority: 1}}}}
 #END
 "#
     )
@@ -152,7 +158,7 @@ fn status_kb(pid: u32, field: &str) -> u64 {
 fn gzip_doc_example() {
     let node = origin();
     let gw = Gateway::file(harness::BIN, &config(node))
-        .plugins(&["gzip"])
+        .plugins(&["gzip", "response-rewrite"])
         .start();
 
     // curl --compressed: the node's bytes, sent compressed.
@@ -188,6 +194,16 @@ fn gzip_doc_example() {
         String::from_utf8_lossy(&decoded.stderr)
     );
     assert_eq!(decoded.stdout, page());
+
+    // Beside response-rewrite, with gzip given a lower priority so that
+    // it compresses the rewritten body (as APISIX's gzip, nginx's filter,
+    // runs after every Lua body filter).
+    let (head, body) = curl(gw.port, "/rewritten/page", &["--compressed"]);
+    assert_eq!(
+        String::from_utf8_lossy(&body),
+        "a body response-rewrite wrote, long enough to compress\n"
+    );
+    assert!(head.contains("content-encoding: gzip"), "{head}");
 
     // Untouched: too small, a type not listed, already encoded, a client
     // that does not ask.
