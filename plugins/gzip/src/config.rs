@@ -44,9 +44,9 @@ pub struct Config {
     /// 1 (fastest) to 9 (smallest).
     #[serde(default)]
     pub comp_level: Option<i64>,
-    /// Accepted (APISIX's); every HTTP version is served.
+    /// The oldest request version compressed: 1.1 (default) or 1.0.
     #[serde(default)]
-    pub http_version: Option<Value>,
+    pub http_version: Option<f64>,
     /// Accepted (nginx's buffer sizes); no effect.
     #[serde(default)]
     pub buffers: Option<Value>,
@@ -68,6 +68,8 @@ pub struct Checked {
     pub comp_level: u32,
     /// Send `Vary: Accept-Encoding`.
     pub vary: bool,
+    /// HTTP/1.0 requests are compressed too.
+    pub http_10: bool,
 }
 
 impl Config {
@@ -103,7 +105,14 @@ impl Config {
             Some(n @ 1..=9) => n as u32,
             Some(_) => return Err(ConfigError::field("comp_level", "expected 1 to 9")),
         };
+        let http_10 = match self.http_version {
+            None => false,
+            Some(v) if v == 1.1 => false,
+            Some(v) if v == 1.0 => true,
+            Some(_) => return Err(ConfigError::field("http_version", "expected 1.1 or 1.0")),
+        };
         Ok(Checked {
+            http_10,
             types,
             min_length,
             comp_level,

@@ -22,9 +22,9 @@
 //! chunk or the log phase (which runs also when the client goes away).
 //! Body filters run in priority order: beside response-rewrite (899),
 //! whose body gzip must compress, give gzip a lower `_meta.priority`.
-//! `buffers` is accepted and has no effect (nginx's buffer sizes);
-//! `http_version` is accepted and every HTTP version is served (plugins
-//! do not see the request's version yet).
+//! `http_version` (1.1, the default, or 1.0) is the oldest request
+//! version compressed (request variable `server_protocol`); `buffers` is
+//! accepted and has no effect (nginx's buffer sizes).
 
 pub mod config;
 mod stream;
@@ -44,6 +44,8 @@ pub struct Gzip {
     min_length: u64,
     level: u32,
     vary: bool,
+    /// Requests of HTTP/1.0 are compressed too (`http_version` 1.0).
+    http_10: bool,
     compressors: Compressors,
 }
 
@@ -112,12 +114,14 @@ impl Plugin for Gzip {
             min_length: c.min_length,
             level: c.comp_level,
             vary: c.vary,
+            http_10: c.http_10,
             compressors: Compressors::default(),
         })
     }
 
     fn header_filter(&self, ctx: &mut Ctx<'_>) -> Decision {
-        if ctx.method() == "HEAD" || !self.qualifies(ctx) {
+        let old_client = ctx.var("server_protocol") == Some("HTTP/1.0");
+        if ctx.method() == "HEAD" || (old_client && !self.http_10) || !self.qualifies(ctx) {
             return Decision::Continue;
         }
         if self.vary {

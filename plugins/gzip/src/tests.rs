@@ -90,6 +90,15 @@ fn which_responses_are_compressed() {
     for (i, (plugin, req, want)) in cases.into_iter().enumerate() {
         assert_eq!(compresses(plugin, req), want, "case {i}");
     }
+    // HTTP/1.0 clients: only with http_version 1.0.
+    let old = || {
+        let mut r = request(gz, 200, Some("text/html"), None);
+        r.vars.insert("server_protocol".into(), "HTTP/1.0".into());
+        r
+    };
+    assert!(!compresses(&html, old()));
+    let ten = instance(r#"{"http_version":1.0}"#).expect("valid");
+    assert!(compresses(&ten, old()));
     let mut encoded = request(gz, 200, Some("text/html"), None);
     encoded
         .response_headers
@@ -134,6 +143,7 @@ fn bad_configs_name_the_field() {
         (r#"{"min_length":0}"#, "min_length"),
         (r#"{"types":[]}"#, "types"),
         (r#"{"types":"text/html"}"#, "types"),
+        (r#"{"http_version":2}"#, "http_version"),
     ] {
         match instance(config) {
             Ok(_) => panic!("{config} accepted"),

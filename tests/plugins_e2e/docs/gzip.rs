@@ -75,7 +75,10 @@ fn serve(stream: TcpStream) {
         );
         [head.into_bytes(), body.to_vec()].concat()
     };
-    let answer = match path.trim_start_matches("/rewritten") {
+    let answer = match path
+        .trim_start_matches("/rewritten")
+        .trim_start_matches("/ten")
+    {
         "/page" => fixed("text/html; charset=utf-8", "", &page()),
         "/small" => fixed("text/html", "", b"tiny body\n"),
         "/png" => fixed("image/png", "", &page()),
@@ -113,6 +116,11 @@ fn config(node: u16) -> String {
     upstream: {{nodes: {{"127.0.0.1:{node}": 1}}}}
     plugins:
       gzip: {{types: [text/html], min_length: 20, comp_level: 6, http_version: 1.1, buffers: {{number: 32, size: 4096}}, vary: true}}
+  - id: ten
+    uri: /rewritten/ten/*
+    upstream: {{nodes: {{"127.0.0.1:{node}": 1}}}}
+    plugins:
+      gzip: {{http_version: 1.0}}
   - id: rewritten
     uri: /rewritten/*
     upstream: {{nodes: {{"127.0.0.1:{node}": 1}}}}
@@ -204,6 +212,21 @@ fn gzip_doc_example() {
         "a body response-rewrite wrote, long enough to compress\n"
     );
     assert!(head.contains("content-encoding: gzip"), "{head}");
+
+    // An HTTP/1.0 client: not with http_version 1.1 (the route's); with
+    // 1.0, compressed.
+    let (head, body) = curl(gw.port, "/page", &["--http1.0", "--compressed"]);
+    assert_eq!(body, page());
+    assert!(!head.contains("content-encoding"), "{head}");
+    let (head, body) = curl(
+        gw.port,
+        "/rewritten/ten/page",
+        &["--http1.0", "--compressed"],
+    );
+    assert!(
+        head.contains("content-encoding: gzip") && body == page(),
+        "{head}"
+    );
 
     // Untouched: too small, a type not listed, already encoded, a client
     // that does not ask.
