@@ -105,11 +105,10 @@ impl Config {
             Some(n @ 1..=9) => n as u32,
             Some(_) => return Err(ConfigError::field("comp_level", "expected 1 to 9")),
         };
-        let http_10 = match self.http_version {
-            None => false,
-            Some(v) if v == 1.1 => false,
-            Some(v) if v == 1.0 => true,
-            Some(_) => return Err(ConfigError::field("http_version", "expected 1.1 or 1.0")),
+        let http_10 = match self.http_version.unwrap_or(1.1) {
+            v if (v - 1.1).abs() < 1e-9 => false,
+            v if (v - 1.0).abs() < 1e-9 => true,
+            _ => return Err(ConfigError::field("http_version", "expected 1.1 or 1.0")),
         };
         Ok(Checked {
             http_10,
