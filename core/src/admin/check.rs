@@ -36,9 +36,14 @@ pub fn object(kind: Kind, id: &str, value: &Value) -> Result<(), Refusal> {
     if let Some(name) = crate::config::unknown_plugin(kind, value) {
         return Err(Refusal::Invalid(format!("unknown plugin [{name}]")));
     }
-    decode(kind, value, id)
-        .map(|_| ())
-        .map_err(|e| Refusal::Invalid(e.error_msg().to_owned()))
+    let (_, object) =
+        decode(kind, value, id).map_err(|e| Refusal::Invalid(e.error_msg().to_owned()))?;
+    // traffic-split's inline upstreams, checked as upstreams.
+    if let Some(plugins) = crate::snapshot::plugins_of(&object) {
+        crate::snapshot::split::check(kind, id, plugins)
+            .map_err(|e| Refusal::Invalid(e.error_msg().to_owned()))?;
+    }
+    Ok(())
 }
 
 fn id_text(v: &Value) -> Option<String> {
@@ -61,6 +66,16 @@ pub async fn refs(store: &AdminStore, kind: Kind, value: &Value) -> Result<(), R
             let what = target.name();
             return Err(Refusal::Invalid(format!(
                 "failed to fetch {what} info by {what} id [{id}], response code: 404"
+            )));
+        }
+    }
+    // The stored upstreams traffic-split names.
+    for (field, id) in crate::snapshot::split::referenced_ids(value) {
+        let key = format!("{}/{}/{id}", store.prefix(), Kind::Upstream.key());
+        if store.get(&key).await?.is_none() {
+            return Err(Refusal::Invalid(format!(
+                "invalid configuration: property {field:?} validation failed: \
+                 failed to fetch upstream info by upstream id [{id}], response code: 404"
             )));
         }
     }

@@ -14,9 +14,33 @@ use super::exchange::Exchange;
 use super::headers::{set_forwarded, set_host, strip_hop_by_hop};
 use super::respond::{self, Answer, Body};
 use super::upgrade;
+use crate::snapshot::split::UPSTREAM_VAR;
 use crate::snapshot::RouteRt;
 use crate::upstream::retry::{self, Tries};
-use crate::upstream::{FailedTry, ForwardError, Node, ReqBody, TryOutcome};
+use crate::upstream::{FailedTry, ForwardError, Node, ReqBody, TryOutcome, UpstreamRt};
+
+/// The upstream this request goes to: the one a plugin (traffic-split)
+/// named in request variable `upstream_id` among the route's split
+/// upstreams, else the route's own; 502, logged, when the name is none of
+/// them (a stored upstream deleted, say).
+pub fn upstream<'r>(ex: &Exchange<'_>, route: &'r RouteRt) -> Result<&'r UpstreamRt, Answer> {
+    let named = ex
+        .plugins
+        .as_deref()
+        .and_then(|run| run.state.vars.get(UPSTREAM_VAR));
+    let Some(name) = named else {
+        return Ok(&route.upstream);
+    };
+    match route.split.as_ref().and_then(|s| s.get(name)) {
+        Some(up) => Ok(up),
+        None => {
+            tracing::error!(route = %route.id, upstream_id = %name,
+                "failed to find the upstream a plugin chose: no such upstream");
+            let msg = "502 Bad Gateway";
+            Err(Box::new(respond::error(StatusCode::BAD_GATEWAY, msg)))
+        }
+    }
+}
 
 /// The first node for `req` on `route`'s upstream, with the request's
 /// `chash` key (read before the gateway adds its own headers); 502 when
@@ -24,9 +48,9 @@ use crate::upstream::{FailedTry, ForwardError, Node, ReqBody, TryOutcome};
 pub fn choose_node<B>(
     ex: &Exchange<'_>,
     route: &RouteRt,
+    upstream: &UpstreamRt,
     req: &Request<B>,
 ) -> Result<(Tries, Option<Vec<u8>>), Answer> {
-    let upstream = &route.upstream;
     let key = upstream.hash_key(&ex.vars(req));
     let Some(first) = upstream.pick_index(key.as_deref()) else {
         tracing::error!(route = %route.id, upstream = %upstream.name, "no node to send to");
@@ -87,11 +111,10 @@ pub fn node_request(
 /// by the upstream's `pass_host`; 502 when the index names no node.
 pub fn try_node<'r>(
     ex: &mut Exchange<'_>,
-    route: &'r RouteRt,
+    upstream: &'r UpstreamRt,
     tries: &Tries,
     req: &mut Request<ReqBody>,
 ) -> Result<&'r Node, Answer> {
-    let upstream = &route.upstream;
     let Some(node) = upstream.nodes.get(tries.current()) else {
         let msg = "502 Bad Gateway";
         return Err(Box::new(respond::error(StatusCode::BAD_GATEWAY, msg)));
@@ -107,12 +130,15 @@ pub fn try_node<'r>(
 pub async fn send(
     ex: &mut Exchange<'_>,
     route: &RouteRt,
+    upstream: &UpstreamRt,
     tries: &Tries,
     node: &Node,
     req: Request<ReqBody>,
 ) -> Result<Response<Body>, FailedTry> {
-    let upstream = &route.upstream;
-    let mut timeouts = route.timeouts().unwrap_or(ex.worker.default_timeouts);
+    let mut timeouts = route
+        .timeout
+        .or(upstream.timeout)
+        .unwrap_or(ex.worker.default_timeouts);
     if let Some(deadline) = ex.grpc.and_then(|c| c.timeout) {
         // The client's deadline for the call bounds each wait on the node.
         timeouts.connect = timeouts.connect.min(deadline);
@@ -173,11 +199,11 @@ fn response_head(
 pub fn retry(
     ex: &Exchange<'_>,
     route: &RouteRt,
+    upstream: &UpstreamRt,
     key: Option<&[u8]>,
     tries: &mut Tries,
     failure: FailedTry,
 ) -> Result<Request<ReqBody>, Answer> {
-    let upstream = &route.upstream;
     let node = ex.node.as_ref().map_or("-", |n| n.as_str());
     if let ForwardError::Client(e) = &failure.error {
         tracing::info!(route = %route.id, client = %ex.conn.remote, error = %e,

@@ -82,6 +82,13 @@ pub fn start<B>(ex: &mut Exchange<'_>, global: Option<Arc<Chain>>, req: &mut Req
     let length = request_length(req.method(), target, req.headers());
     let mut state = RequestState::new(req.method().clone(), target, ex.conn.remote);
     set_text(&mut state, "request_length", length);
+    // nginx's `server_protocol` (gzip's `http_version`, log formats).
+    let protocol = match req.version() {
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        _ => "HTTP/1.1",
+    };
+    state.vars.insert("server_protocol", protocol);
     state.headers = std::mem::take(req.headers_mut());
     if let Some(tls) = &ex.conn.tls {
         crate::tls::publish_vars(tls, &mut state.vars);

@@ -11,7 +11,7 @@
 //! | route | `route` | 414/400, the matched route, the global rules |
 //! | rewrite, access | `phases` | a plugin's answer, the consumer |
 //! | (no route) | `route` | `/healthz` or 404 |
-//! | choose node | `forward` | the node (502 when none), the node's request |
+//! | choose node | `forward` | the upstream (a plugin's choice, else the route's), the node (502 when none), the node's request |
 //! | before_proxy | `phases` | plugins' last edits for this node |
 //! | send | `forward` | the response head, or a failed try |
 //! | (retry) | `forward`, `upstream::retry` | another node, or 502/504 |
@@ -116,25 +116,31 @@ async fn to_upstream(
     route: &RouteRt,
     req: Request<ClientBody>,
 ) -> Response<Body> {
-    let (mut tries, key) = match forward::choose_node(ex, route, &req) {
+    let upstream = match forward::upstream(ex, route) {
+        Ok(up) => up,
+        Err(resp) => return *resp,
+    };
+    let (mut tries, key) = match forward::choose_node(ex, route, upstream, &req) {
         Ok(chosen) => chosen,
         Err(resp) => return *resp,
     };
     let mut req = forward::node_request(ex, route, req);
     loop {
-        let node = match forward::try_node(ex, route, &tries, &mut req) {
+        let node = match forward::try_node(ex, upstream, &tries, &mut req) {
             Ok(node) => node,
             Err(resp) => return *resp,
         };
         if let Err(resp) = phases::before_proxy(ex, &mut req).await {
             return *resp;
         }
-        match forward::send(ex, route, &tries, node, req).await {
+        match forward::send(ex, route, upstream, &tries, node, req).await {
             Ok(resp) => return resp,
-            Err(failure) => match forward::retry(ex, route, key.as_deref(), &mut tries, failure) {
-                Ok(again) => req = again,
-                Err(resp) => return *resp,
-            },
+            Err(failure) => {
+                match forward::retry(ex, route, upstream, key.as_deref(), &mut tries, failure) {
+                    Ok(again) => req = again,
+                    Err(resp) => return *resp,
+                }
+            }
         }
     }
 }

@@ -280,19 +280,25 @@ impl SnapshotBuilder {
     }
 
     fn record(&mut self, id: &Id, op: Op) {
-        let old = self.served.get(id).map(|s| s.rt.upstream.clone());
+        // The route's upstream and its traffic-split's (no allocation:
+        // this runs for every route of a full load).
+        let old = self.served.get(id).map(|s| s.rt.clone());
         let new = match &op {
-            Op::Put { rt, .. } => Some(rt.upstream.clone()),
+            Op::Put { rt, .. } => Some(rt.clone()),
             Op::Remove { .. } => None,
         };
-        if let Some(up) = &old {
+        for up in old.iter().flat_map(|o| o.upstreams()) {
             self.count_upstream(&up.name, false);
         }
-        if let Some(up) = &new {
+        for up in new.iter().flat_map(|n| n.upstreams()) {
             self.count_upstream(&up.name, true);
             // A new build of an upstream has new health checks, which must
             // be told that they are in use.
-            self.upstreams_moved |= !old.is_some_and(|o| Arc::ptr_eq(&o, up));
+            let kept = old
+                .iter()
+                .flat_map(|o| o.upstreams())
+                .any(|o| Arc::ptr_eq(o, up));
+            self.upstreams_moved |= !kept;
         }
         match op {
             Op::Remove { index, .. } => {

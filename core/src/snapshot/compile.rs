@@ -8,6 +8,7 @@ use std::sync::Arc;
 use radix_router::Route;
 
 use super::plugins::{plugins_of, PluginSets};
+use super::split::{self, SplitConf, SplitUpstreams};
 use super::RouteRt;
 use crate::config::{Id, Kind, Object, ObjectError, RouteConf, ServiceConf, UpstreamConf};
 use crate::source::{Change, Item};
@@ -34,6 +35,9 @@ pub struct ObjectStore {
     /// The inline upstreams of routes that name a client certificate
     /// (`tls.client_cert_id`), kept to be rebuilt when it changes.
     route_cert_users: BTreeMap<Id, UpstreamConf>,
+    /// What the traffic-split configs of routes, services and
+    /// plugin_configs name (inline upstreams built), by object.
+    split: HashMap<(Kind, Id), SplitConf>,
     /// Who refers to whom, so that a change finds the routes it affects
     /// without a scan.
     refs: References,
@@ -190,6 +194,7 @@ impl ObjectStore {
                     _ => {}
                 }
                 self.plugins.remove(kind, &id);
+                self.split.remove(&(kind, id));
                 Ok(affected)
             }
         }
@@ -219,9 +224,23 @@ impl ObjectStore {
                 })?,
             _ => None,
         };
+        let kind = object.kind();
+        let split = match plugins_of(&object) {
+            Some(plugins) => {
+                let (registry, sni) = (&mut self.upstream_registry, &self.sni);
+                split::build(kind, &id, plugins, |u, name| {
+                    build_upstream(u, name, registry, sni)
+                })?
+            }
+            None => None,
+        };
         if let Some(plugins) = plugins_of(&object) {
-            self.plugins.put(object.kind(), &id, plugins)?;
+            self.plugins.put(kind, &id, plugins)?;
         }
+        match split {
+            Some(s) => self.split.insert((kind, id.clone()), s),
+            None => self.split.remove(&(kind, id.clone())),
+        };
         match object {
             Object::Consumer(c) => {
                 self.plugins.publish_key(&id, Some(&c.plugins));
@@ -317,6 +336,18 @@ impl ObjectStore {
                 for service in self.refs.services_of(id) {
                     ids.extend(self.refs.routes_of(Kind::Service, service));
                 }
+                // Routes whose traffic-split (theirs, their service's or
+                // plugin_config's) names the upstream.
+                for ((k, oid), s) in &self.split {
+                    if s.ids.contains(id) {
+                        match k {
+                            Kind::Route => {
+                                ids.insert(oid.clone());
+                            }
+                            _ => ids.extend(self.refs.routes_of(*k, oid)),
+                        }
+                    }
+                }
                 ids
             }
             Kind::Service | Kind::PluginConfig => self.refs.routes_of(kind, id),
@@ -397,6 +428,7 @@ impl ObjectStore {
         route.remote_addrs = r.remote_addrs.clone();
         route.vars = r.vars.clone();
         let rt = RouteRt {
+            split: self.split_upstreams(id, r),
             plugins: self.plugins.route_chain(
                 id,
                 r.plugin_config_id.as_ref(),
@@ -416,6 +448,31 @@ impl ObjectStore {
             hosts,
         };
         Ok(Some((route, rt)))
+    }
+}
+
+impl ObjectStore {
+    /// The upstreams route `id`'s traffic-split may choose: those of the
+    /// config its chain runs (its own, else its plugin_config's, else its
+    /// service's); stored ids that do not resolve are left out (the
+    /// request answers 502, logged).
+    fn split_upstreams(&self, id: &Id, r: &StoredRoute) -> Option<Arc<SplitUpstreams>> {
+        let owners = [
+            Some((Kind::Route, id)),
+            r.plugin_config_id.as_ref().map(|p| (Kind::PluginConfig, p)),
+            r.service_id.as_ref().map(|s| (Kind::Service, s)),
+        ];
+        let conf = owners
+            .into_iter()
+            .flatten()
+            .find_map(|(k, oid)| self.split.get(&(k, oid.clone())))?;
+        let mut table = conf.inline.clone();
+        for uid in &conf.ids {
+            if let Some(rt) = self.upstream_rt.get(uid) {
+                table.insert(uid.0.clone(), rt.clone());
+            }
+        }
+        Some(Arc::new(table))
     }
 }
 

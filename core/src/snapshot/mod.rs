@@ -7,6 +7,7 @@ mod auth_keys;
 mod builder;
 mod compile;
 mod plugins;
+pub mod split;
 
 #[cfg(test)]
 mod tests;
@@ -14,7 +15,7 @@ mod tests;
 pub use builder::{Live, SnapshotBuilder};
 #[cfg(test)]
 use compile::ObjectStore;
-pub use plugins::{ConsumerChains, ConsumerGroups};
+pub use plugins::{plugins_of, ConsumerChains, ConsumerGroups};
 
 use std::sync::Arc;
 
@@ -49,6 +50,9 @@ pub struct RouteRt {
     /// The merged plugin chain (route > plugin_config > service); `None`
     /// when the route runs no plugin.
     pub plugins: Option<Arc<Chain>>,
+    /// The upstreams its traffic-split may choose, by the name the plugin
+    /// gives them; `None` when its chain has no traffic-split.
+    pub split: Option<Arc<split::SplitUpstreams>>,
 }
 
 /// Which patterns of a route admitted a request (APISIX's `_path` and
@@ -79,6 +83,13 @@ impl RouteRt {
     /// The timeouts that apply: the route's, else the upstream's.
     pub fn timeouts(&self) -> Option<Timeouts> {
         self.timeout.or(self.upstream.timeout)
+    }
+
+    /// Every upstream the route may send to: its own, then its
+    /// traffic-split's.
+    pub fn upstreams(&self) -> impl Iterator<Item = &Arc<UpstreamRt>> {
+        let split = self.split.iter().flat_map(|s| s.values());
+        std::iter::once(&self.upstream).chain(split)
     }
 }
 

@@ -13,6 +13,7 @@ mod basic_auth;
 mod consumer_restriction;
 mod cors;
 mod fault_injection;
+mod gzip;
 mod hmac_auth;
 mod jwt_auth;
 mod key_auth;
@@ -20,11 +21,13 @@ mod limit_conn;
 mod limit_count;
 mod limit_req;
 mod prometheus;
+mod proxy_mirror;
 mod proxy_rewrite;
 mod real_ip;
 mod redirect;
 mod request_id_ip;
 mod response_rewrite;
+mod traffic_split;
 
 use radixgate_test_support::{Gateway, Request, Response};
 
