@@ -7,7 +7,7 @@
 //! refuses an unknown `upstream_id` or a bad inline upstream, naming the
 //! field.
 
-use radixgate_test_support::etcd::Etcd;
+use radixgate_test_support::etcd::{client, runtime, Etcd};
 use radixgate_test_support::{eventually, Gateway, Node};
 
 use crate::harness;
@@ -250,5 +250,29 @@ fn the_admin_api_refuses_unknown_upstream_ids_and_bad_inline_upstreams() {
         (count(&names, "n"), count(&names, "inline")),
         (10, 10),
         "{names:?}"
+    );
+
+    // Written to etcd behind the Admin API's back: a route naming an
+    // upstream that does not exist yet answers 502; once the upstream is
+    // created the route uses it, without an edit of its own.
+    let rt = runtime();
+    let mut c = client(&rt, &e.endpoints());
+    let late = r#"{"id":"late","uri":"/late","upstream_id":"u","plugins":{"traffic-split":{"rules":[{"weighted_upstreams":[{"upstream_id":"later"}]}]}}}"#;
+    rt.block_on(c.put("/apisix/routes/late", late, None))
+        .expect("put the route");
+    assert!(
+        eventually(10, || gw.get("/late", &[]).status == 502),
+        "{}",
+        gw.log()
+    );
+    let later = Node::start_named("later");
+    let up = format!(r#"{{"nodes":{{"{}":1}}}}"#, later.addr());
+    let (status, body) = gw.admin("PUT", "/apisix/admin/upstreams/later", Some(&up));
+    assert!(status == 200 || status == 201, "{status} {body}");
+    assert!(
+        eventually(10, || gw.get("/late", &[]).header("x-upstream")
+            == Some("later")),
+        "the route did not take the upstream created after it:\n{}",
+        gw.log()
     );
 }
