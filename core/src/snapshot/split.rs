@@ -35,25 +35,43 @@ pub struct SplitConf {
     pub ids: Vec<Id>,
 }
 
-/// The inline upstreams (field path and config) and stored ids of a
-/// traffic-split config.
-fn named(config: &Value) -> (Vec<(String, &Value)>, Vec<Id>) {
-    let (mut inline, mut ids) = (Vec::new(), Vec::new());
+/// What the entries of a traffic-split config name, each with the path
+/// of its entry (`rules[0].weighted_upstreams[1]`).
+enum Named<'a> {
+    /// An inline `upstream`.
+    Inline(String, &'a Value),
+    /// An `upstream_id`.
+    Stored(String, Id),
+}
+
+/// Every inline upstream and stored id `config` names, in order.
+fn named(config: &Value) -> Vec<Named<'_>> {
+    let mut out = Vec::new();
     let rules = config.get("rules").and_then(Value::as_array);
     for (r, rule) in rules.into_iter().flatten().enumerate() {
         let entries = rule.get("weighted_upstreams").and_then(Value::as_array);
         for (e, entry) in entries.into_iter().flatten().enumerate() {
+            let at = format!("rules[{r}].weighted_upstreams[{e}]");
             if let Some(u) = entry.get("upstream") {
-                inline.push((format!("rules[{r}].weighted_upstreams[{e}].upstream"), u));
+                out.push(Named::Inline(at.clone(), u));
             }
             match entry.get("upstream_id") {
-                Some(Value::String(s)) => ids.push(Id(s.clone())),
-                Some(Value::Number(n)) => ids.push(Id(n.to_string())),
+                Some(Value::String(s)) => out.push(Named::Stored(at, Id(s.clone()))),
+                Some(Value::Number(n)) => out.push(Named::Stored(at, Id(n.to_string()))),
                 _ => {}
             }
         }
     }
-    (inline, ids)
+    out
+}
+
+/// The inline upstreams of `config`, by field path
+/// (`rules[0].weighted_upstreams[1].upstream`: the plugin's name for them).
+fn inline(config: &Value) -> impl Iterator<Item = (String, &Value)> {
+    named(config).into_iter().filter_map(|n| match n {
+        Named::Inline(at, u) => Some((format!("{at}.upstream"), u)),
+        Named::Stored(..) => None,
+    })
 }
 
 /// Refuses traffic-split on objects whose chains the proxy does not look
@@ -90,7 +108,7 @@ pub fn check(kind: Kind, id: &str, plugins: &Plugins) -> Result<(), ObjectError>
         return Ok(());
     };
     served_on(kind, id)?;
-    for (field, u) in named(config).0 {
+    for (field, u) in inline(config) {
         decode_inline(u).map_err(|e| {
             let at = format!("plugins.{PLUGIN}.{field}");
             let field = if e.field.is_empty() {
@@ -110,21 +128,13 @@ pub fn referenced_ids(value: &Value) -> Vec<(String, Id)> {
     let Some(config) = value.get("plugins").and_then(|p| p.get(PLUGIN)) else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    let rules = config.get("rules").and_then(Value::as_array);
-    for (r, rule) in rules.into_iter().flatten().enumerate() {
-        let entries = rule.get("weighted_upstreams").and_then(Value::as_array);
-        for (e, entry) in entries.into_iter().flatten().enumerate() {
-            let id = match entry.get("upstream_id") {
-                Some(Value::String(s)) => Id(s.clone()),
-                Some(Value::Number(n)) => Id(n.to_string()),
-                _ => continue,
-            };
-            let field = format!("plugins.{PLUGIN}.rules[{r}].weighted_upstreams[{e}].upstream_id");
-            out.push((field, id));
-        }
-    }
-    out
+    named(config)
+        .into_iter()
+        .filter_map(|n| match n {
+            Named::Stored(at, id) => Some((format!("plugins.{PLUGIN}.{at}.upstream_id"), id)),
+            Named::Inline(..) => None,
+        })
+        .collect()
 }
 
 /// Builds what object `kind`/`id`'s traffic-split config names (`None`
@@ -143,12 +153,18 @@ pub fn build(
         return Ok(None);
     };
     served_on(kind, &id.0)?;
-    let (inline, ids) = named(config);
+    let ids = named(config)
+        .into_iter()
+        .filter_map(|n| match n {
+            Named::Stored(_, id) => Some(id),
+            Named::Inline(..) => None,
+        })
+        .collect();
     let mut conf = SplitConf {
-        inline: HashMap::with_capacity(inline.len()),
+        inline: HashMap::new(),
         ids,
     };
-    for (field, u) in inline {
+    for (field, u) in inline(config) {
         let at = format!("plugins.{PLUGIN}.{field}");
         let bad = |f: String, reason: String| {
             let f = if f.is_empty() {
@@ -169,4 +185,45 @@ pub fn build(
         conf.inline.insert(field, rt);
     }
     Ok(Some(conf))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{check, referenced_ids};
+    use crate::config::{Id, Kind, Plugins};
+
+    #[test]
+    fn ids_and_inline_upstreams_are_found_and_named_by_field() {
+        let route = json!({"plugins": {"traffic-split": {"rules": [
+            {"weighted_upstreams": [{"upstream_id": "a"}, {"weight": 1}]},
+            {"weighted_upstreams": [{"upstream": {"nodes": {"127.0.0.1:1": 1}}}, {"upstream_id": 7}]}
+        ]}}});
+        let ids = referenced_ids(&route);
+        let field = "plugins.traffic-split.rules[1].weighted_upstreams[1].upstream_id";
+        assert_eq!(
+            ids,
+            [
+                (
+                    "plugins.traffic-split.rules[0].weighted_upstreams[0].upstream_id".to_owned(),
+                    Id("a".into())
+                ),
+                (field.to_owned(), Id("7".into())),
+            ]
+        );
+        let plugins: Plugins = serde_json::from_value(route["plugins"].clone()).unwrap();
+        assert!(check(Kind::Route, "r", &plugins).is_ok());
+        // A bad inline upstream names its field; another kind is refused.
+        let bad: Plugins = serde_json::from_value(json!({"traffic-split": {"rules": [
+            {"weighted_upstreams": [{"upstream": {"nodes": {"127.0.0.1:1": 1}, "type": "x"}}]}]}}))
+        .unwrap();
+        let e = check(Kind::Route, "r", &bad).unwrap_err();
+        assert_eq!(
+            e.field,
+            "plugins.traffic-split.rules[0].weighted_upstreams[0].upstream.type"
+        );
+        let e = check(Kind::GlobalRule, "g", &plugins).unwrap_err();
+        assert!(e.reason.contains("not supported"), "{e:?}");
+    }
 }

@@ -1,12 +1,13 @@
 //! traffic-split's documented examples through the gateway: a canary
 //! release (3:1 between an inline upstream and the route's own), a split
 //! onto a stored upstream, blue-green by header (`match`), an inline
-//! upstream whose failing node its health check ejects; an upstream the
+//! upstream whose failing node its health checks eject (active and
+//! passive); an upstream the
 //! plugin names that does not exist answers 502, logged; and the Admin API
 //! refuses an unknown `upstream_id` or a bad inline upstream, naming the
 //! field.
 
-use radixgate_test_support::etcd::Etcd;
+use radixgate_test_support::etcd::{client, runtime, Etcd};
 use radixgate_test_support::{eventually, Gateway, Node};
 
 use crate::harness;
@@ -14,7 +15,7 @@ use crate::harness;
 /// Active checks every second on `/health`; one failure ejects.
 const ACTIVE: &str = "{active: {type: http, http_path: /health, timeout: 1, healthy: {interval: 1, successes: 1}, unhealthy: {interval: 1, http_failures: 1}}}";
 
-fn config(route: &str, canary: &str, bad: &str, good: &str) -> String {
+fn config(route: &str, canary: &str, bad: &str, good: &str, failing: &str) -> String {
     format!(
         r#"upstreams:
   - {{id: route, nodes: {{"{route}": 1}}}}
@@ -59,6 +60,19 @@ routes:
         rules:
           - weighted_upstreams:
               - upstream: {{nodes: {{"{bad}": 1, "{good}": 1}}, checks: {ACTIVE}}}
+  - id: passive
+    uri: /passive
+    upstream_id: route
+    plugins:
+      traffic-split:
+        rules:
+          - weighted_upstreams:
+              - upstream:
+                  nodes: {{"{failing}": 1, "{good}": 1}}
+                  retries: 0
+                  checks:
+                    active: {{http_path: /health, healthy: {{interval: 1, successes: 10}}}}
+                    passive: {{unhealthy: {{http_statuses: [500], http_failures: 2}}}}
 #END
 "#
     )
@@ -88,8 +102,16 @@ fn count(names: &[String], name: &str) -> usize {
 fn traffic_split_doc_examples() {
     let (route, canary) = (Node::start_named("route"), Node::start_named("canary"));
     let (bad, good) = (Node::start_named("bad"), Node::start_named("good"));
+    let failing = Node::start_named("failing");
+    failing.set_status(500);
     let gw = harness::start_with(
-        &config(&route.addr(), &canary.addr(), &bad.addr(), &good.addr()),
+        &config(
+            &route.addr(),
+            &canary.addr(),
+            &bad.addr(),
+            &good.addr(),
+            &failing.addr(),
+        ),
         &["traffic-split"],
     );
 
@@ -138,6 +160,27 @@ fn traffic_split_doc_examples() {
         eventually(6, || count(&served(&gw, "/checked", &[], 10), "good") == 10),
         "the node failing its check still served:\n{}",
         gw.log()
+    );
+
+    // Passive checks: a node answering 500s is ejected after two; active
+    // probes would restore it only after 10 s, longer than this test.
+    let statuses: Vec<(u16, String)> = (0..30)
+        .map(|_| {
+            let r = gw.get("/passive", &[]);
+            (
+                r.status,
+                r.header("x-upstream").unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        statuses[20..].iter().all(|(s, n)| *s == 200 && n == "good"),
+        "{statuses:?}"
+    );
+    assert!(
+        (2..=6).contains(&failing.hits()),
+        "the failing node got {}",
+        failing.hits()
     );
 }
 
@@ -207,5 +250,29 @@ fn the_admin_api_refuses_unknown_upstream_ids_and_bad_inline_upstreams() {
         (count(&names, "n"), count(&names, "inline")),
         (10, 10),
         "{names:?}"
+    );
+
+    // Written to etcd behind the Admin API's back: a route naming an
+    // upstream that does not exist yet answers 502; once the upstream is
+    // created the route uses it, without an edit of its own.
+    let rt = runtime();
+    let mut c = client(&rt, &e.endpoints());
+    let late = r#"{"id":"late","uri":"/late","upstream_id":"u","plugins":{"traffic-split":{"rules":[{"weighted_upstreams":[{"upstream_id":"later"}]}]}}}"#;
+    rt.block_on(c.put("/apisix/routes/late", late, None))
+        .expect("put the route");
+    assert!(
+        eventually(10, || gw.get("/late", &[]).status == 502),
+        "{}",
+        gw.log()
+    );
+    let later = Node::start_named("later");
+    let up = format!(r#"{{"nodes":{{"{}":1}}}}"#, later.addr());
+    let (status, body) = gw.admin("PUT", "/apisix/admin/upstreams/later", Some(&up));
+    assert!(status == 200 || status == 201, "{status} {body}");
+    assert!(
+        eventually(10, || gw.get("/late", &[]).header("x-upstream")
+            == Some("later")),
+        "the route did not take the upstream created after it:\n{}",
+        gw.log()
     );
 }
