@@ -235,6 +235,46 @@ mod tests {
     }
 
     #[test]
+    fn client_cert_ids_are_found_where_each_kind_names_them() {
+        let tls = json!({"client_cert_id": "c1"});
+        let cases = [
+            (
+                Kind::Upstream,
+                json!({"tls": tls}),
+                Some("tls.client_cert_id"),
+            ),
+            (
+                Kind::Route,
+                json!({"upstream": {"tls": tls}}),
+                Some("upstream.tls.client_cert_id"),
+            ),
+            (
+                Kind::Service,
+                json!({"upstream": {"tls": tls}}),
+                Some("upstream.tls.client_cert_id"),
+            ),
+            // A number is an id too.
+            (
+                Kind::Upstream,
+                json!({"tls": {"client_cert_id": 7}}),
+                Some("tls.client_cert_id"),
+            ),
+            // Not where this kind names one.
+            (Kind::Route, json!({"tls": tls}), None),
+            (Kind::Upstream, json!({"upstream": {"tls": tls}}), None),
+            (Kind::Consumer, json!({"tls": tls}), None),
+            (Kind::Upstream, json!({"tls": {"verify": true}}), None),
+        ];
+        for (kind, value, field) in cases {
+            let found = client_cert_ref(kind, &value);
+            assert_eq!(found.as_ref().map(|(f, _)| *f), field, "{kind} {value}");
+            if let Some((_, id)) = found {
+                assert!(id == "c1" || id == "7", "{id}");
+            }
+        }
+    }
+
+    #[test]
     fn merge_patch_deletes_merges_and_replaces() {
         let mut v = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1, 2]});
         merge(&mut v, &json!({"a": null, "b": {"c": 9}, "e": [3]}));

@@ -431,3 +431,53 @@ async fn session(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_cert_id_is_a_reference_to_its_ssl() {
+        let refs = |kind: Kind, raw: &str| Meta::of(Some(kind), raw.as_bytes()).map(|m| m.refs);
+        let ssl = |id: &str| vec![(Kind::Ssl, Box::from(id))];
+        let cases = [
+            (
+                Kind::Upstream,
+                r#"{"tls": {"client_cert_id": "c1"}}"#,
+                ssl("c1"),
+            ),
+            (
+                Kind::Route,
+                r#"{"uri": "/", "upstream": {"tls": {"client_cert_id": 2}}}"#,
+                ssl("2"),
+            ),
+            (
+                Kind::Service,
+                r#"{"upstream": {"tls": {"client_cert_id": "c1"}}}"#,
+                ssl("c1"),
+            ),
+            // Where the kind does not name one, or names none.
+            (Kind::Route, r#"{"tls": {"client_cert_id": "c1"}}"#, vec![]),
+            (
+                Kind::Upstream,
+                r#"{"upstream": {"tls": {"client_cert_id": "c1"}}}"#,
+                vec![],
+            ),
+            (Kind::Upstream, r#"{"tls": {"verify": true}}"#, vec![]),
+        ];
+        for (kind, raw, want) in cases {
+            assert_eq!(refs(kind, raw), Some(want), "{kind} {raw}");
+        }
+        // Beside the other references.
+        assert_eq!(
+            refs(
+                Kind::Route,
+                r#"{"upstream_id": "u", "upstream": {"tls": {"client_cert_id": "c1"}}}"#
+            ),
+            Some(vec![
+                (Kind::Upstream, Box::from("u")),
+                (Kind::Ssl, Box::from("c1"))
+            ])
+        );
+    }
+}
