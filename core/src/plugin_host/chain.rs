@@ -44,7 +44,10 @@ impl PluginCatalog for PluginHost {
             Kind::Consumer | Kind::Credential if entry.consumer_schema.is_some() => {
                 entry.check_consumer_config(config)
             }
-            _ => entry.check_config(config),
+            _ => entry.check_config(config).and_then(|()| match name {
+                super::multi_auth::NAME => super::multi_auth::check(&self.registry, config),
+                _ => Ok(()),
+            }),
         })
     }
 
@@ -85,6 +88,9 @@ pub struct ConfiguredPlugin {
     pub error_response: Option<Vec<u8>>,
     /// The instance (built from the config without `_meta`).
     pub instance: PluginInstance,
+    /// The auth plugins a `multi-auth` lists, in order, which the phase
+    /// runner tries in its place; empty for every other plugin.
+    pub alternatives: Vec<Arc<ConfiguredPlugin>>,
 }
 
 impl ConfiguredPlugin {
@@ -117,6 +123,10 @@ impl ConfiguredPlugin {
             None => None,
         };
         let instance = PluginInstance::build(&entry, &bare, host.services.handle())?;
+        let alternatives = match name {
+            super::multi_auth::NAME => super::multi_auth::build(host, &bare).map_err(refuse)?,
+            _ => Vec::new(),
+        };
         Ok(Some(ConfiguredPlugin {
             name: name.to_string(),
             priority: meta
@@ -128,6 +138,7 @@ impl ConfiguredPlugin {
             filter,
             error_response,
             instance,
+            alternatives,
         }))
     }
 }
@@ -207,6 +218,7 @@ impl ConfiguredPlugin {
             filter: None,
             error_response: None,
             instance,
+            alternatives: Vec::new(),
         })
     }
 }

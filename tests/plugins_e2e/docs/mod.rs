@@ -19,6 +19,7 @@ mod key_auth;
 mod limit_conn;
 mod limit_count;
 mod limit_req;
+mod multi_auth;
 mod prometheus;
 mod proxy_rewrite;
 mod real_ip;
