@@ -91,6 +91,9 @@ pub struct ConfiguredPlugin {
     /// The auth plugins a `multi-auth` lists, in order, which the phase
     /// runner tries in its place; empty for every other plugin.
     pub alternatives: Vec<Arc<ConfiguredPlugin>>,
+    /// Whether the instance (or one of its alternatives) reads the request
+    /// body: the host reads it before the first phase.
+    pub reads_body: bool,
 }
 
 impl ConfiguredPlugin {
@@ -127,6 +130,7 @@ impl ConfiguredPlugin {
             super::multi_auth::NAME => super::multi_auth::build(host, &bare).map_err(refuse)?,
             _ => Vec::new(),
         };
+        let reads_body = instance.reads_request_body() || alternatives.iter().any(|a| a.reads_body);
         Ok(Some(ConfiguredPlugin {
             name: name.to_string(),
             priority: meta
@@ -139,6 +143,7 @@ impl ConfiguredPlugin {
             error_response,
             instance,
             alternatives,
+            reads_body,
         }))
     }
 }
@@ -152,6 +157,8 @@ pub struct Chain {
     pub phases: Phases,
     /// Whether some plugin of the chain declares `prefer_route`.
     pub prefer_route: bool,
+    /// Whether some instance of the chain reads the request body.
+    pub reads_body: bool,
 }
 
 impl Chain {
@@ -167,10 +174,12 @@ impl Chain {
             Phases(acc.0 | c.instance.entry().phases.0)
         });
         let prefer_route = entries.iter().any(|c| c.instance.entry().prefer_route);
+        let reads_body = entries.iter().any(|c| c.reads_body);
         Some(Arc::new(Chain {
             entries,
             phases,
             prefer_route,
+            reads_body,
         }))
     }
 
@@ -217,6 +226,7 @@ impl ConfiguredPlugin {
             disabled: false,
             filter: None,
             error_response: None,
+            reads_body: instance.reads_request_body(),
             instance,
             alternatives: Vec::new(),
         })

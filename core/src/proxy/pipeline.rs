@@ -91,6 +91,9 @@ async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<ClientBody>) -> Re
         }
     }
     phases::start(ex, global, &mut req);
+    if let Some(resp) = phases::read_body(ex, &mut req).await {
+        return resp;
+    }
     if let Some(resp) = phases::rewrite(ex).await {
         return resp;
     }
