@@ -4,7 +4,8 @@
 //! first listed plugin that names a consumer wins, the others' 401s are
 //! dropped, and a request no listed plugin accepts gets APISIX's 401
 //! `{"message":"Authorization Failed"}`. The consumer named brings its own
-//! plugins (limit-count), and configs the host cannot run are refused
+//! plugins (limit-count), a listed plugin may wait on the host before it
+//! decides (`test-wait-auth`), and configs the host cannot run are refused
 //! naming the entry.
 
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
@@ -149,6 +150,43 @@ fn rows() -> Vec<Row> {
             &[("apikey", "limited-key")],
             429,
         ),
+        // A listed plugin that waits on the host before it decides: the
+        // phase resumes with its decision, and the next plugin after a
+        // refusal.
+        Row {
+            checks: &[Check::SentOnly("x-wait-auth", "w")],
+            ..with(
+                "a listed plugin that waits",
+                "/waiting",
+                &[("x-wait-user", "w")],
+                200,
+            )
+        },
+        Row {
+            checks: &[
+                Check::SentOnly("x-consumer-username", "consumer2"),
+                Check::NotSent("x-wait-auth"),
+            ],
+            ..with(
+                "a listed plugin that waits, then refuses",
+                "/waiting",
+                leak(Box::new([KEY])),
+                200,
+            )
+        },
+        Row {
+            checks: &[FAILED],
+            ..get("a listed plugin that waits, then refuses", "/waiting", 401)
+        },
+        Row {
+            checks: &[Check::SentOnly("x-wait-auth", "w")],
+            ..with(
+                "a plugin that waits after one that refuses",
+                "/waiting-last",
+                &[("x-wait-user", "w")],
+                200,
+            )
+        },
         // A config listing a plugin that is not an auth plugin is refused
         // when the file loads: the route is absent.
         get("a config the host refuses", "/refused", 404),
@@ -165,6 +203,7 @@ consumers:
   - {{username: consumer2}}
   - {{id: consumer2/credentials/cred-consumer2-key-auth, plugins: {{key-auth: {{key: consumer2_pwd}}}}}}
   - {{username: consumer3, plugins: {{jwt-auth: {{key: consumer3-key, secret: {SECRET}}}}}}}
+  - {{username: consumer4, plugins: {{hmac-auth: {{key_id: consumer4-key, secret_key: consumer4-secret}}}}}}
   - {{username: limited, plugins: {{key-auth: {{key: limited-key}}, limit-count: {{count: 1, time_window: 60, rejected_code: 429}}}}}}
 routes:
   - id: multi-auth-route
@@ -181,6 +220,21 @@ routes:
     upstream_id: u
     plugins:
       multi-auth: {{auth_plugins: [{{key-auth: {{}}}}, {{basic-auth: {{}}}}]}}
+  - id: waiting
+    uri: /waiting
+    upstream_id: u
+    plugins:
+      multi-auth: {{auth_plugins: [{{test-wait-auth: {{sleep_ms: 50}}}}, {{key-auth: {{}}}}]}}
+  - id: waiting-last
+    uri: /waiting-last
+    upstream_id: u
+    plugins:
+      multi-auth: {{auth_plugins: [{{key-auth: {{}}}}, {{test-wait-auth: {{sleep_ms: 50}}}}]}}
+  - id: signed-body
+    uri: /signed-body
+    upstream_id: u
+    plugins:
+      multi-auth: {{auth_plugins: [{{key-auth: {{}}}}, {{hmac-auth: {{validate_request_body: true}}}}]}}
   - id: refused
     uri: /refused
     upstream_id: u
@@ -191,12 +245,14 @@ routes:
     )
 }
 
-const PLUGINS: [&str; 5] = [
+const PLUGINS: [&str; 7] = [
     "multi-auth",
     "basic-auth",
     "key-auth",
     "jwt-auth",
     "limit-count",
+    "test-wait-auth",
+    "hmac-auth",
 ];
 
 #[test]
@@ -209,6 +265,49 @@ fn multi_auth_doc_examples() {
             .contains("auth_plugins[1]: limit-count plugin is not supported"),
         "{}",
         gw.log()
+    );
+}
+
+/// A listed plugin that reads the request body (hmac-auth with
+/// `validate_request_body`) makes the gateway read it for the route, as
+/// when it is on the route itself: a body signed with its `Digest` passes
+/// and reaches the node, a body that differs does not.
+#[test]
+fn multi_auth_reads_the_body_for_a_listed_plugin_that_reads_it() {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    let up = Node::start("u");
+    let gw = harness::start_with(&config(&up.addr()), &PLUGINS);
+    let post = |body: &str| {
+        let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+        let text = format!("consumer4-key\nPOST /signed-body\ndate: {date}\n");
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"consumer4-secret");
+        let sig = STANDARD.encode(ring::hmac::sign(&key, text.as_bytes()).as_ref());
+        let digest = ring::digest::digest(&ring::digest::SHA256, b"signed body");
+        radixgate_test_support::Request::new("POST", "/signed-body")
+            .header("Date", &date)
+            .header(
+                "Authorization",
+                &format!(
+                    r#"Signature keyId="consumer4-key",algorithm="hmac-sha256",headers="@request-target date",signature="{sig}""#
+                ),
+            )
+            .header("Digest", &format!("SHA-256={}", STANDARD.encode(digest.as_ref())))
+            .body(body)
+            .send(gw.port)
+            .expect("an answer")
+    };
+    let r = post("signed body");
+    assert_eq!(r.status, 200, "{r:?}\n{}", gw.log());
+    assert_eq!(r.echoed("body").as_deref(), Some("signed body"));
+    assert_eq!(
+        r.echoed("x-consumer-username").as_deref(),
+        Some("consumer4")
+    );
+    let r = post("another body");
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (401, r#"{"message":"Authorization Failed"}"#)
     );
 }
 

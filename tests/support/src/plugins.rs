@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 33] = [
+pub const PLUGINS: [&str; 34] = [
     "template",
     "noop",
     "request-id",
@@ -42,6 +42,7 @@ pub const PLUGINS: [&str; 33] = [
     "http-logger",
     "file-logger",
     "multi-auth",
+    "test-wait-auth",
 ];
 
 /// The C and C++ plugins the tests load: `plugins/<name>` holding `.c` or
