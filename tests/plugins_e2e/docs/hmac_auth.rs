@@ -253,4 +253,22 @@ fn hmac_auth_validates_the_request_body() {
     assert_eq!(r.status, 413, "{}", r.body);
     // The gateway goes on serving.
     assert_eq!(post_body(&gw, body, Some(digest)).status, 200);
+    // A chunked body (no Content-Length) is read and forwarded alike.
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    let text = format!("john-key\nPOST /body\ndate: {date}\n");
+    let key = hmac::Key::new(hmac::HMAC_SHA256, b"john-secret-key");
+    let sig = STANDARD.encode(hmac::sign(&key, text.as_bytes()).as_ref());
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-i", "-X", "POST", "--data-binary", r#"{"name": "world"}"#])
+        .args(["-H", "Transfer-Encoding: chunked", "-H", &format!("Date: {date}")])
+        .args(["-H", &format!("Digest: {digest}")])
+        .args(["-H", &format!(
+            r#"Authorization: Signature keyId="john-key",algorithm="hmac-sha256",headers="@request-target date",signature="{sig}""#
+        )])
+        .arg(format!("http://127.0.0.1:{}/body", gw.port))
+        .output()
+        .expect("curl runs");
+    let answer = String::from_utf8_lossy(&out.stdout);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}\n{}", gw.log());
+    assert!(answer.contains(r#"body={"name": "world"}"#), "{answer}");
 }
