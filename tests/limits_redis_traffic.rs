@@ -1,8 +1,10 @@
 //! limit-req's and limit-conn's `redis` and `redis-cluster` policies
 //! through two real gateway processes sharing one real `redis-server` (or
 //! a real Redis Cluster of three masters): one leaky bucket, one count of
-//! requests in flight, for both gateways; and a Redis that stops gives
-//! `allow_degradation`'s answer.
+//! requests in flight, for both gateways; a Redis that stops gives
+//! `allow_degradation`'s answer; and limit-req without `nodelay` delays a
+//! request within the burst on the gateway's timer (answered 200, not
+//! 503) while its one worker serves other requests.
 
 use std::thread;
 
@@ -167,4 +169,67 @@ fn degrades_as_configured(plugin: &str, config: fn(&str) -> String, message: &st
     assert_eq!(closed.get("/r", &[]).status, 500);
     assert_eq!(open.get("/r", &[]).status, 200);
     assert!(closed.log().contains(message), "{}", closed.log());
+}
+
+/// The `excess` of every limit-req bucket in the Redis on `port`
+/// (micro-requests; a bucket is a hash `excess`, `last`).
+fn bucket_excess(port: u16) -> Vec<i64> {
+    let keys = radixgate_test_support::redis::command(port, &["KEYS", "limit-req*"]).expect("KEYS");
+    keys.lines()
+        .filter(|l| !l.starts_with('*') && !l.starts_with('$'))
+        .filter_map(|key| {
+            let v = radixgate_test_support::redis::command(port, &["HGET", key, "excess"]).ok()?;
+            v.lines().nth(1)?.parse().ok()
+        })
+        .collect()
+}
+
+/// limit-req without `nodelay` on Redis (0.25 request a second, burst 1):
+/// of two clients at once, one passes at once and the other, within the
+/// burst, waits its turn on the gateway's timer and is then answered 200
+/// (not 503). Meanwhile the one-worker gateway serves another route: the
+/// wait holds no worker.
+#[test]
+fn limit_req_delays_a_request_within_the_burst_without_holding_the_worker() {
+    let redis = RedisServer::start();
+    let node = Node::start("n");
+    let config = format!(
+        "{{rate: 0.25, burst: 1, key_type: constant, key: all, policy: redis, \
+         redis_host: \"127.0.0.1\", redis_port: {}}}",
+        redis.port
+    );
+    let apisix = format!(
+        "upstreams:\n  - {{id: u, nodes: {{\"{}\": 1}}}}\nroutes:\n  \
+         - {{id: r, uri: /r, upstream_id: u, plugins: {{limit-req: {config}}}}}\n  \
+         - {{id: other, uri: /other, upstream_id: u}}\n#END\n",
+        node.addr()
+    );
+    let gw = Gateway::file(BIN, &apisix)
+        .workers(1)
+        .plugins(&["limit-req"])
+        .start();
+    let port = gw.port;
+    let client = move || {
+        Request::get("/r")
+            .timeout(std::time::Duration::from_secs(30))
+            .send(port)
+            .map(|r| r.status)
+    };
+    let (a, b) = (thread::spawn(client), thread::spawn(client));
+    // One passed; the other is counted in the bucket (a unit over the
+    // rate) and waits: it has not reached the node.
+    let waiting = || node.hits() == 1 && bucket_excess(redis.port).iter().any(|e| *e > 0);
+    assert!(eventually(10, waiting), "{}", gw.log());
+    assert!(!(a.is_finished() && b.is_finished()), "{}", gw.log());
+    // The one worker serves another route while that request waits.
+    let other = gw.get("/other", &[]);
+    assert_eq!(other.status, 200, "{other:?}");
+    assert!(
+        !(a.is_finished() && b.is_finished()),
+        "the delayed request ended before /other was served:\n{}",
+        gw.log()
+    );
+    let statuses = [a, b].map(|t| t.join().expect("client").expect("an answer"));
+    assert_eq!(statuses, [200, 200], "{}", gw.log());
+    assert_eq!(node.hits(), 3);
 }

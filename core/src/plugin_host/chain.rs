@@ -44,7 +44,10 @@ impl PluginCatalog for PluginHost {
             Kind::Consumer | Kind::Credential if entry.consumer_schema.is_some() => {
                 entry.check_consumer_config(config)
             }
-            _ => entry.check_config(config),
+            _ => entry.check_config(config).and_then(|()| match name {
+                super::multi_auth::NAME => super::multi_auth::check(&self.registry, config),
+                _ => Ok(()),
+            }),
         })
     }
 
@@ -85,6 +88,12 @@ pub struct ConfiguredPlugin {
     pub error_response: Option<Vec<u8>>,
     /// The instance (built from the config without `_meta`).
     pub instance: PluginInstance,
+    /// The auth plugins a `multi-auth` lists, in order, which the phase
+    /// runner tries in its place; empty for every other plugin.
+    pub alternatives: Vec<Arc<ConfiguredPlugin>>,
+    /// Whether the instance (or one of its alternatives) reads the request
+    /// body: the host reads it before the first phase.
+    pub reads_body: bool,
 }
 
 impl ConfiguredPlugin {
@@ -117,6 +126,11 @@ impl ConfiguredPlugin {
             None => None,
         };
         let instance = PluginInstance::build(&entry, &bare, host.services.handle())?;
+        let alternatives = match name {
+            super::multi_auth::NAME => super::multi_auth::build(host, &bare).map_err(refuse)?,
+            _ => Vec::new(),
+        };
+        let reads_body = instance.reads_request_body() || alternatives.iter().any(|a| a.reads_body);
         Ok(Some(ConfiguredPlugin {
             name: name.to_string(),
             priority: meta
@@ -128,6 +142,8 @@ impl ConfiguredPlugin {
             filter,
             error_response,
             instance,
+            alternatives,
+            reads_body,
         }))
     }
 }
@@ -141,6 +157,8 @@ pub struct Chain {
     pub phases: Phases,
     /// Whether some plugin of the chain declares `prefer_route`.
     pub prefer_route: bool,
+    /// Whether some instance of the chain reads the request body.
+    pub reads_body: bool,
 }
 
 impl Chain {
@@ -156,10 +174,12 @@ impl Chain {
             Phases(acc.0 | c.instance.entry().phases.0)
         });
         let prefer_route = entries.iter().any(|c| c.instance.entry().prefer_route);
+        let reads_body = entries.iter().any(|c| c.reads_body);
         Some(Arc::new(Chain {
             entries,
             phases,
             prefer_route,
+            reads_body,
         }))
     }
 
@@ -206,7 +226,9 @@ impl ConfiguredPlugin {
             disabled: false,
             filter: None,
             error_response: None,
+            reads_body: instance.reads_request_body(),
             instance,
+            alternatives: Vec::new(),
         })
     }
 }

@@ -125,6 +125,12 @@ impl PluginInstance {
         &self.entry
     }
 
+    /// Whether the instance reads the request body (ABI 1.3; false for
+    /// older plugins, whose vtable lacks the method).
+    pub fn reads_request_body(&self) -> bool {
+        self.object.reads_request_body()
+    }
+
     /// Runs `phase` (not body_filter: see [`PluginInstance::body_filter`])
     /// on `state`. A phase the plugin does not implement is not called.
     pub fn call(&self, phase: Phase, state: &mut RequestState) -> PhaseOutcome {

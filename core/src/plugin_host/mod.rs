@@ -33,6 +33,7 @@ mod instance;
 mod live;
 mod loader;
 mod metrics;
+pub(crate) mod multi_auth;
 mod ops;
 mod registry;
 mod request;

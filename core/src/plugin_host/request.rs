@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use abi_stable::std_types::{RNone, ROption, RSome, RStr, Tuple2};
+use abi_stable::std_types::{RNone, ROption, RSlice, RSome, RStr, Tuple2};
 use http::header::{HeaderName, HeaderValue};
 use http::uri::Authority;
 use http::{HeaderMap, Method};
@@ -50,6 +50,9 @@ pub struct RequestState {
     pub response_status: u16,
     /// Response headers sent to the client.
     pub response_headers: HeaderMap,
+    /// The request body, when an instance of the request's chains reads it
+    /// (read whole before the first phase; the node gets the same bytes).
+    pub body: Option<bytes::Bytes>,
 }
 
 impl RequestState {
@@ -74,6 +77,7 @@ impl RequestState {
             node: None,
             response_status: 0,
             response_headers: HeaderMap::new(),
+            body: None,
         }
     }
 }
@@ -476,6 +480,12 @@ impl RequestCtx for RequestState {
     }
     fn remove_response_header(&mut self, name: RStr<'_>) {
         remove(&mut self.response_headers, name)
+    }
+    fn request_body(&self) -> ROption<RSlice<'_, u8>> {
+        match &self.body {
+            Some(b) => RSome(RSlice::from_slice(b)),
+            None => RNone,
+        }
     }
 }
 

@@ -61,11 +61,17 @@ pub struct BodyLimits {
     pub timeout: Duration,
 }
 
+/// Most bytes of a body read whole for plugins when
+/// `client_max_body_size` sets no limit: a larger one gets 413.
+pub const READ_WHOLE_MAX: u64 = 8 << 20;
+
 /// A request body under [`BodyLimits`], read and dropped in the background
 /// when it is dropped before its end.
 #[derive(Debug)]
 pub struct ClientBody {
     inner: Option<Incoming>,
+    /// The body read whole ([`ClientBody::read_whole`]), sent as one frame.
+    whole: Option<Bytes>,
     /// Whether the leftover may be read: not when the client waits for
     /// `100 Continue` (reading would invite the body it did not send), nor
     /// after a limit ended the body.
@@ -86,6 +92,7 @@ impl ClientBody {
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         ClientBody {
             inner: Some(body),
+            whole: None,
             discard: !expects,
             limits,
             read: 0,
@@ -99,6 +106,27 @@ impl ClientBody {
     pub fn declared_too_large(&self) -> bool {
         let declared = self.inner.as_ref().map_or(0, |b| b.size_hint().lower());
         self.limits.max > 0 && declared > self.limits.max
+    }
+
+    /// Reads the body to its end under the limits (and at most
+    /// [`READ_WHOLE_MAX`] bytes when they set none) and keeps it: the
+    /// bytes, which the body then yields as one frame (trailers are
+    /// dropped). An error ends the body as a read does.
+    pub async fn read_whole(&mut self) -> Result<Bytes, ClientBodyError> {
+        if self.limits.max == 0 {
+            self.limits.max = READ_WHOLE_MAX;
+        }
+        let mut whole = bytes::BytesMut::new();
+        while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut *self).poll_frame(cx)).await
+        {
+            if let Ok(data) = frame?.into_data() {
+                whole.extend_from_slice(&data);
+            }
+        }
+        self.inner = None;
+        let whole = whole.freeze();
+        self.whole = Some(whole.clone());
+        Ok(whole)
     }
 
     /// Ends the body with `e`: the rest is never read, so the connection
@@ -137,6 +165,9 @@ impl Body for ClientBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, ClientBodyError>>> {
         let this = &mut *self;
+        if let Some(whole) = this.whole.take() {
+            return Poll::Ready(Some(Ok(Frame::data(whole))));
+        }
         let Some(body) = this.inner.as_mut() else {
             return Poll::Ready(None);
         };
@@ -160,10 +191,13 @@ impl Body for ClientBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(Body::is_end_stream)
+        self.whole.is_none() && self.inner.as_ref().is_none_or(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
+        if let Some(whole) = &self.whole {
+            return SizeHint::with_exact(whole.len() as u64);
+        }
         self.inner
             .as_ref()
             .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)

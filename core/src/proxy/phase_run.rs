@@ -2,7 +2,8 @@
 //! holds, in order, until one answers or fails; a plugin that waits for a
 //! host operation pauses the phase, which the worker resumes once the
 //! plugin decided, going on with the next plugin. A phase that never
-//! waits runs without an await or an allocation.
+//! waits runs without an await or an allocation. In rewrite, a multi-auth
+//! runs the auth plugins it lists in its place, until one names a consumer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +38,9 @@ pub struct Paused {
     plugin: Arc<ConfiguredPlugin>,
     /// Its place among the phase's plugins: the next one goes on.
     at: usize,
+    /// When `plugin` is a multi-auth, the place of its listed auth plugin
+    /// that waits.
+    alt: Option<usize>,
     waiting: WaitingPhase,
 }
 
@@ -44,7 +48,25 @@ pub struct Paused {
 enum Ran {
     Done,
     Answer(Answer),
-    Wait(usize, Arc<ConfiguredPlugin>, WaitingPhase),
+    Wait(usize, Option<usize>, Arc<ConfiguredPlugin>, WaitingPhase),
+}
+
+/// How a multi-auth's listed auth plugins came out.
+enum Tried {
+    /// One named a consumer: the phase goes on.
+    Named,
+    /// None did (the multi-auth's 401), or one failed (500).
+    Answer(Answer),
+    /// The listed plugin at this place waits.
+    Wait(usize, WaitingPhase),
+}
+
+/// What one listed auth plugin's rewrite came to.
+enum Judged {
+    Named,
+    Refused,
+    Failed,
+    Wait(WaitingPhase),
 }
 
 /// Runs `phase` of `chains` from its `from`th plugin on.
@@ -59,20 +81,83 @@ fn run_from(
         if !holds(c.filter.as_ref(), state, origin) {
             continue;
         }
-        let guard = Guard::before(phase, state);
-        let outcome = c.instance.call(phase, state);
-        if let Some(g) = guard {
-            g.after(&c.name, state);
+        if phase == Phase::Rewrite && !c.alternatives.is_empty() {
+            match try_listed(c, 0, state, origin) {
+                Tried::Named => continue,
+                Tried::Answer(resp) => return Ran::Answer(resp),
+                Tried::Wait(alt, waiting) => {
+                    return Ran::Wait(at, Some(alt), Arc::clone(c), waiting)
+                }
+            }
         }
-        match outcome {
+        match call(c, phase, state) {
             PhaseOutcome::Continue => {}
             PhaseOutcome::Respond(reply) => return Ran::Answer(Box::new(reply_response(c, reply))),
             // Already logged with the plugin's name and phase.
             PhaseOutcome::Fail(_) => return Ran::Answer(Box::new(failed())),
-            PhaseOutcome::Wait(waiting) => return Ran::Wait(at, Arc::clone(c), waiting),
+            PhaseOutcome::Wait(waiting) => return Ran::Wait(at, None, Arc::clone(c), waiting),
         }
     }
     Ran::Done
+}
+
+/// Runs `phase` of plugin `c`, keeping the framing headers the host's.
+fn call(c: &ConfiguredPlugin, phase: Phase, state: &mut RequestState) -> PhaseOutcome {
+    let guard = Guard::before(phase, state);
+    let outcome = c.instance.call(phase, state);
+    if let Some(g) = guard {
+        g.after(&c.name, state);
+    }
+    outcome
+}
+
+/// Runs the rewrite of multi-auth `c`'s listed auth plugins from the
+/// `from`th on until one names a consumer, dropping the answers of those
+/// that refuse (as APISIX's multi-auth does); when none does, `c`'s own
+/// rewrite answers (its 401).
+fn try_listed(
+    c: &ConfiguredPlugin,
+    from: usize,
+    state: &mut RequestState,
+    origin: Origin<'_>,
+) -> Tried {
+    for (alt, a) in c.alternatives.iter().enumerate().skip(from) {
+        if !holds(a.filter.as_ref(), state, origin) {
+            continue;
+        }
+        let outcome = call(a, Phase::Rewrite, state);
+        match judge(a, outcome, state) {
+            Judged::Named => return Tried::Named,
+            Judged::Refused => {}
+            Judged::Failed => return Tried::Answer(Box::new(failed())),
+            Judged::Wait(waiting) => return Tried::Wait(alt, waiting),
+        }
+    }
+    match call(c, Phase::Rewrite, state) {
+        PhaseOutcome::Respond(reply) => Tried::Answer(Box::new(reply_response(c, reply))),
+        // multi-auth answers when no listed plugin named a consumer; any
+        // other outcome must not let the request through.
+        _ => Tried::Answer(Box::new(failed())),
+    }
+}
+
+/// Whether listed auth plugin `a` named a consumer: it went on with one
+/// set. Going on without one counts as a refusal (fail closed).
+fn judge(a: &ConfiguredPlugin, outcome: PhaseOutcome, state: &RequestState) -> Judged {
+    match outcome {
+        PhaseOutcome::Continue if state.consumer.is_some() => Judged::Named,
+        PhaseOutcome::Continue => {
+            tracing::debug!(plugin = %a.name, "multi-auth: named no consumer");
+            Judged::Refused
+        }
+        PhaseOutcome::Respond(reply) => {
+            tracing::debug!(plugin = %a.name, status = reply.status, "multi-auth: authentication failed");
+            Judged::Refused
+        }
+        // Already logged with the plugin's name and phase.
+        PhaseOutcome::Fail(_) => Judged::Failed,
+        PhaseOutcome::Wait(waiting) => Judged::Wait(waiting),
+    }
 }
 
 /// Runs `phase` from its `from`th plugin (of the consumer's `own` chain,
@@ -96,12 +181,13 @@ pub fn drive(
         };
         match ran {
             Ran::Answer(resp) => return Step::Answer(resp),
-            Ran::Wait(at, plugin, waiting) => {
+            Ran::Wait(at, alt, plugin, waiting) => {
                 return Step::Wait(Paused {
                     phase,
                     own,
                     plugin,
                     at,
+                    alt,
                     waiting,
                 })
             }
@@ -156,8 +242,11 @@ async fn resume(ex: &mut Exchange<'_>, mut paused: Paused) -> Option<Response<Bo
             own,
             plugin,
             at,
+            alt,
             waiting,
         } = paused;
+        let listed = alt.and_then(|i| plugin.alternatives.get(i));
+        let waiter = Arc::clone(listed.unwrap_or(&plugin));
         // The plugin side stays in the exchange while the plugin waits: a
         // request dropped meanwhile (its client gone) still runs its log
         // phase (the exchange's drop).
@@ -167,12 +256,36 @@ async fn resume(ex: &mut Exchange<'_>, mut paused: Paused) -> Option<Response<Bo
             .await;
         let mut run = ex.plugins.take()?;
         if let Some(g) = guard {
-            g.after(&plugin.name, &mut run.state);
+            g.after(&waiter.name, &mut run.state);
         }
-        let step = match outcome {
-            PhaseOutcome::Continue => drive(&mut run, ex, phase, own, at + 1),
-            PhaseOutcome::Respond(reply) => Step::Answer(Box::new(reply_response(&plugin, reply))),
-            PhaseOutcome::Fail(_) | PhaseOutcome::Wait(_) => Step::Answer(Box::new(failed())),
+        let step = match alt {
+            None => match outcome {
+                PhaseOutcome::Continue => drive(&mut run, ex, phase, own, at + 1),
+                PhaseOutcome::Respond(reply) => {
+                    Step::Answer(Box::new(reply_response(&plugin, reply)))
+                }
+                PhaseOutcome::Fail(_) | PhaseOutcome::Wait(_) => Step::Answer(Box::new(failed())),
+            },
+            // A multi-auth's listed plugin decided: named, or the next one.
+            Some(i) => {
+                let tried = match judge(&waiter, outcome, &run.state) {
+                    Judged::Named => Tried::Named,
+                    Judged::Refused => try_listed(&plugin, i + 1, &mut run.state, ex.origin()),
+                    Judged::Failed | Judged::Wait(_) => Tried::Answer(Box::new(failed())),
+                };
+                match tried {
+                    Tried::Named => drive(&mut run, ex, phase, own, at + 1),
+                    Tried::Answer(resp) => Step::Answer(resp),
+                    Tried::Wait(alt, waiting) => Step::Wait(Paused {
+                        phase,
+                        own,
+                        plugin,
+                        at,
+                        alt: Some(alt),
+                        waiting,
+                    }),
+                }
+            }
         };
         ex.plugins = Some(run);
         match step {

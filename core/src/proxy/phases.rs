@@ -17,6 +17,7 @@ use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::{Either, Full};
 use radix_router::{Expr, Var, Vars};
 
+use super::client_body::ClientBody;
 use super::exchange::Exchange;
 use super::phase_run;
 use super::respond::{self, Answer, Body};
@@ -39,6 +40,14 @@ impl Chains {
             global: Chain::for_route(global, route.as_deref()),
             route,
         }
+    }
+
+    /// Whether some instance of the chains reads the request body.
+    pub fn reads_body(&self) -> bool {
+        [&self.global, &self.route]
+            .into_iter()
+            .flatten()
+            .any(|c| c.reads_body)
     }
 
     /// Whether some plugin of the chains implements `phase`.
@@ -108,6 +117,33 @@ pub fn start<B>(ex: &mut Exchange<'_>, global: Option<Arc<Chain>>, req: &mut Req
         state,
         merged: false,
     }));
+}
+
+/// Reads the request body whole, before the first phase, when an instance
+/// of the request's chains reads it, and hands it to plugins (the node
+/// gets the same bytes); the answer when the body breaks its limits (413,
+/// 408) or the client's framing (400).
+pub async fn read_body(
+    ex: &mut Exchange<'_>,
+    req: &mut Request<ClientBody>,
+) -> Option<Response<Body>> {
+    if !ex.plugins.as_deref()?.chains.reads_body() {
+        return None;
+    }
+    match req.body_mut().read_whole().await {
+        Ok(body) => {
+            ex.plugins.as_deref_mut()?.state.body = Some(body);
+            None
+        }
+        Err(e) => {
+            tracing::info!(client = %ex.conn.remote, error = %e,
+                "request body refused (read for plugins)");
+            let status = e.status();
+            let msg = status.canonical_reason().unwrap_or("request body refused");
+            let msg = format!("{} {msg}", status.as_u16());
+            Some(super::arrival::closing(status, &msg))
+        }
+    }
 }
 
 /// The rewrite phase; a response when a plugin answered or failed. A

@@ -9,6 +9,7 @@
 //! | (gRPC) | `grpc` | the call's deadline; the gateway's own answers as gRPC statuses |
 //! | arrival | `arrival` | 400 (ambiguous `Host`), 413 (declared body too large), hop-by-hop and untrusted `X-Forwarded-*` headers gone |
 //! | route | `route` | 414/400, the matched route, the global rules |
+//! | (request body) | `phases`, `client_body` | read whole first when a plugin of the request reads it: 413/408/400 |
 //! | rewrite, access | `phases` | a plugin's answer, the consumer |
 //! | (no route) | `route` | `/healthz` or 404 |
 //! | choose node | `forward` | the upstream (a plugin's choice, else the route's), the node (502 when none), the node's request |
@@ -91,6 +92,9 @@ async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<ClientBody>) -> Re
         }
     }
     phases::start(ex, global, &mut req);
+    if let Some(resp) = phases::read_body(ex, &mut req).await {
+        return resp;
+    }
     if let Some(resp) = phases::rewrite(ex).await {
         return resp;
     }

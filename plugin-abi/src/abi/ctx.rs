@@ -91,6 +91,13 @@ pub trait RequestCtx {
     /// Removes a response header.
     #[sabi(last_prefix_field)]
     fn remove_response_header(&mut self, name: RStr<'_>);
+    /// ABI 1.3: the request body, read whole by the host before the first
+    /// phase when an instance of the request's chains reads it
+    /// ([`PluginInstance::reads_request_body`](crate::abi::PluginInstance::reads_request_body));
+    /// `None` otherwise, and from a host older than 1.3 (this default).
+    fn request_body(&self) -> ROption<RSlice<'_, u8>> {
+        ROption::RNone
+    }
 }
 
 /// A borrowed request context as it crosses the boundary.

@@ -93,6 +93,14 @@ pub trait PluginInstance: Send + Sync {
     /// The log phase.
     #[sabi(last_prefix_field)]
     fn log(&self, ctx: RawCtx<'_>) -> PhaseResultNE;
+    /// ABI 1.3: whether this instance reads the request body
+    /// ([`RequestCtx::request_body`](crate::abi::RequestCtx::request_body)):
+    /// the host then reads the body whole before the request's first phase.
+    /// Asked once, when the instance is built. False in older plugins
+    /// (this default).
+    fn reads_request_body(&self) -> bool {
+        false
+    }
 }
 
 /// An owned plugin instance as it crosses the boundary.

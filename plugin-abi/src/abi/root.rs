@@ -20,8 +20,9 @@ pub const ABI_MAJOR: u32 = 1;
 /// falls back), newer ones carry fields the host ignores.
 /// 1.1: `prefer_route`. 1.2: phases may suspend on host operations
 /// (`PhaseResult::Suspend`); the root module records the plugin's panic
-/// strategy (`panic_unwind`).
-pub const ABI_MINOR: u32 = 2;
+/// strategy (`panic_unwind`). 1.3: plugins may read the request body
+/// (`PluginInstance::reads_request_body`, `RequestCtx::request_body`).
+pub const ABI_MINOR: u32 = 3;
 
 /// The version string abi_stable compares: `ABI_MAJOR.0.0`, as abi_stable
 /// refuses a library of a lower minor than the host's and our minors only

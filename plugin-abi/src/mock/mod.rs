@@ -114,6 +114,11 @@ impl MockInstance {
         }
     }
 
+    /// Whether the instance reads the request body, as the host asks it.
+    pub fn reads_request_body(&self) -> bool {
+        self.instance.reads_request_body()
+    }
+
     /// Runs the rewrite phase.
     pub fn rewrite(&self, req: &mut MockRequest) -> PhaseResult {
         let result = known(self.instance.rewrite(ctx(req)));

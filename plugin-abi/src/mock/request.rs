@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use abi_stable::std_types::{RNone, ROption, RSome, RStr, Tuple2};
+use abi_stable::std_types::{RNone, ROption, RSlice, RSome, RStr, Tuple2};
 
 use crate::abi::{ClientAddr, RequestCtx};
 
@@ -33,6 +33,8 @@ pub struct MockRequest {
     pub response_status: u16,
     /// Response header lines in order.
     pub response_headers: Vec<(String, String)>,
+    /// The request body as the host read it (`None`: not read).
+    pub body: Option<Vec<u8>>,
 }
 
 impl MockRequest {
@@ -51,12 +53,20 @@ impl MockRequest {
             vars: HashMap::new(),
             response_status: 0,
             response_headers: Vec::new(),
+            body: None,
         }
     }
 
     /// This request with a header line appended.
     pub fn header(mut self, name: &str, value: &str) -> MockRequest {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// This request with a body, as the host reads it for a plugin that
+    /// reads request bodies.
+    pub fn body(mut self, body: &[u8]) -> MockRequest {
+        self.body = Some(body.to_vec());
         self
     }
 
@@ -197,5 +207,11 @@ impl RequestCtx for MockRequest {
     fn remove_response_header(&mut self, name: RStr<'_>) {
         self.response_headers
             .retain(|(n, _)| !n.eq_ignore_ascii_case(name.as_str()));
+    }
+    fn request_body(&self) -> ROption<RSlice<'_, u8>> {
+        match &self.body {
+            Some(b) => RSome(RSlice::from_slice(b)),
+            None => RNone,
+        }
     }
 }

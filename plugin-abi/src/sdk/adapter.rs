@@ -176,6 +176,14 @@ impl<P: Plugin> PluginInstance for Adapter<P> {
     fn log(&self, ctx: RawCtx<'_>) -> PhaseResultNE {
         run::<P>(Phase::Log, &mut Ctx::new(ctx), |c| self.plugin.log(c))
     }
+
+    fn reads_request_body(&self) -> bool {
+        // A panic here reads as "no": the phases then see no body.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.plugin.reads_request_body()
+        }))
+        .unwrap_or(false)
+    }
 }
 
 /// Parses `config_json` into `P::Config` (errors name the field's path)

@@ -47,6 +47,14 @@ impl<'a> Ctx<'a> {
         self.raw.header(name.into()).into_option().map(Into::into)
     }
 
+    /// The request body, when the host read it for this request: an
+    /// instance of its chains said it reads it
+    /// ([`Plugin::reads_request_body`](crate::Plugin::reads_request_body));
+    /// `None` otherwise, and on a host older than ABI 1.3.
+    pub fn request_body(&self) -> Option<&[u8]> {
+        self.raw.request_body().into_option().map(|b| b.as_slice())
+    }
+
     /// Every request header line (name, value), in order.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + use<'_, 'a> {
         (0..self.raw.header_count()).filter_map(move |i| {

@@ -86,6 +86,15 @@ pub trait Plugin: Sized + Send + Sync + 'static {
     fn log(&self, _ctx: &mut Ctx<'_>) -> Decision {
         Decision::Continue
     }
+
+    /// Whether this instance reads the request body ([`Ctx::request_body`],
+    /// ABI 1.3): the host then reads it whole, up to its body size limit,
+    /// before the request's first phase, on every request of the routes
+    /// (and global rules) this instance serves. Asked once, when the
+    /// instance is built; say so only for configs that need it.
+    fn reads_request_body(&self) -> bool {
+        false
+    }
 }
 
 /// What a phase decides.

@@ -100,7 +100,8 @@ use crate::abi::RedisCall;
 #[derive(Debug, Clone, PartialEq)]
 pub struct RedisTarget {
     /// `host:port` of the server, or of the cluster's seed nodes (an IPv6
-    /// address in brackets: `[::1]:6379`).
+    /// address in brackets: `[::1]:6379`); `rediss://host:port` over TLS
+    /// ([`RedisTarget::tls`]).
     pub nodes: Vec<String>,
     /// Whether `nodes` are seeds of a Redis Cluster: each command goes to
     /// the master of its key's slot (`MOVED` and `ASK` followed).
@@ -161,6 +162,21 @@ impl RedisTarget {
     pub fn auth(mut self, username: Option<&str>, password: &str) -> RedisTarget {
         self.username = username.map(str::to_owned);
         self.password = Some(password.to_owned());
+        self
+    }
+
+    /// This target over TLS (APISIX's `redis_ssl`, ABI 1.3), the server's
+    /// certificate checked against the Mozilla roots when `verify`
+    /// (`redis_ssl_verify`), not checked otherwise. Each node is sent as
+    /// `rediss://host:port` (`#insecure` without `verify`); a host older
+    /// than 1.3 refuses such a node rather than connect in clear.
+    pub fn tls(mut self, verify: bool) -> RedisTarget {
+        let suffix = if verify { "" } else { "#insecure" };
+        for node in &mut self.nodes {
+            let addr = node.strip_prefix("rediss://").unwrap_or(node);
+            let addr = addr.strip_suffix("#insecure").unwrap_or(addr);
+            *node = format!("rediss://{addr}{suffix}");
+        }
         self
     }
 

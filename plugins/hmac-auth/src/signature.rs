@@ -102,3 +102,16 @@ pub fn verify(name: &str, secret: &[u8], text: &str, signature: &str) -> bool {
     };
     hmac::verify(&hmac::Key::new(alg, secret), text.as_bytes(), &given).is_ok()
 }
+
+/// The `Digest` header APISIX 3.x expects for `body`:
+/// `SHA-256=<base64 of its SHA-256>`.
+pub fn body_digest(body: &[u8]) -> String {
+    let sum = ring::digest::digest(&ring::digest::SHA256, body);
+    format!("SHA-256={}", STANDARD.encode(sum.as_ref()))
+}
+
+/// Whether `Digest` header `given` is [`body_digest`] of `body`, exactly
+/// as APISIX compares it.
+pub fn body_digest_matches(given: &str, body: &[u8]) -> bool {
+    given == body_digest(body)
+}

@@ -4,8 +4,10 @@
 //! `redis_timeout`) or `redis-cluster` (`redis_cluster_nodes`,
 //! `redis_cluster_name`, with the same credentials and timeout).
 //!
-//! TLS to Redis (`redis_ssl`, `redis_cluster_ssl`) is not offered by the
-//! host: a config asking for it is refused rather than sent in clear.
+//! `redis_ssl` connects to the server over TLS (ABI 1.3), its certificate
+//! checked against the Mozilla roots with `redis_ssl_verify` (APISIX's
+//! default is not to check). TLS to a Redis Cluster (`redis_cluster_ssl`)
+//! is not offered yet: such a config is refused rather than sent in clear.
 
 use std::time::Duration;
 
@@ -34,9 +36,12 @@ pub struct RedisFields {
     /// Milliseconds for one command, connecting included (default 1000).
     #[serde(default)]
     pub redis_timeout: Option<u64>,
-    /// TLS to the server: refused.
+    /// TLS to the server.
     #[serde(default)]
     pub redis_ssl: bool,
+    /// Check the server's certificate (with `redis_ssl`; default false).
+    #[serde(default)]
+    pub redis_ssl_verify: bool,
     /// The cluster's seed nodes (`policy: redis-cluster`).
     #[serde(default)]
     pub redis_cluster_nodes: Option<Vec<String>>,
@@ -66,9 +71,6 @@ impl Policy {
         let target = match policy {
             "local" => return Ok(Policy::Local),
             "redis" => {
-                if fields.redis_ssl {
-                    return Err(no_tls("redis_ssl"));
-                }
                 let host = fields.redis_host.as_deref().ok_or_else(|| {
                     ConfigError::field("redis_host", "is required with policy \"redis\"")
                 })?;
@@ -77,7 +79,12 @@ impl Policy {
                 if port == 0 {
                     return Err(ConfigError::field("redis_port", "must be 1 or more"));
                 }
-                RedisTarget::host_port(host, port).database(fields.redis_database.unwrap_or(0))
+                let target =
+                    RedisTarget::host_port(host, port).database(fields.redis_database.unwrap_or(0));
+                match fields.redis_ssl {
+                    true => target.tls(fields.redis_ssl_verify),
+                    false => target,
+                }
             }
             "redis-cluster" => {
                 if fields.redis_cluster_ssl || fields.redis_ssl {
@@ -138,8 +145,8 @@ pub fn config_digest<T: Serialize>(config: &T) -> u64 {
 fn no_tls(field: &str) -> ConfigError {
     ConfigError::field(
         field,
-        "TLS to Redis is not supported by this gateway yet; the config is refused \
-         rather than sent to Redis in clear",
+        "TLS to a Redis Cluster is not supported by this gateway yet; the config is \
+         refused rather than sent to Redis in clear",
     )
 }
 
@@ -223,15 +230,31 @@ mod tests {
     }
 
     #[test]
+    fn redis_ssl_connects_over_tls_verified_or_not() {
+        let target = |json: &str| match Policy::new("redis", &fields(json)) {
+            Ok(Policy::Redis(t)) => t.nodes,
+            other => panic!("{json}: {other:?}"),
+        };
+        assert_eq!(
+            target(r#"{"redis_host":"h","redis_port":6380,"redis_ssl":true}"#),
+            ["rediss://h:6380#insecure"]
+        );
+        assert_eq!(
+            target(r#"{"redis_host":"h","redis_ssl":true,"redis_ssl_verify":true}"#),
+            ["rediss://h:6379"]
+        );
+        // redis_ssl_verify alone asks for nothing.
+        assert_eq!(
+            target(r#"{"redis_host":"h","redis_ssl_verify":true}"#),
+            ["h:6379"]
+        );
+    }
+
+    #[test]
     fn bad_fields_are_named() {
         let cases = [
             ("redis", r#"{}"#, "redis_host: is required"),
             ("redis", r#"{"redis_host":"a b"}"#, "redis_host: \"a b\""),
-            (
-                "redis",
-                r#"{"redis_host":"h","redis_ssl":true}"#,
-                "redis_ssl: TLS",
-            ),
             (
                 "redis",
                 r#"{"redis_host":"h","redis_timeout":0}"#,

@@ -137,9 +137,9 @@ fn bad_configs_name_the_field() {
         ),
         (
             format!(
-                r#"{{"conn":1,"burst":0,{base},"policy":"redis","redis_host":"h","redis_ssl":true}}"#
+                r#"{{"conn":1,"burst":0,{base},"policy":"redis-cluster","redis_cluster_name":"c","redis_cluster_nodes":["h:1"],"redis_cluster_ssl":true}}"#
             ),
-            "redis_ssl: TLS to Redis is not supported",
+            "redis_cluster_ssl: TLS to a Redis Cluster is not supported",
         ),
         (
             format!(

@@ -196,8 +196,9 @@ fn bad_configs_name_the_field() {
             "rejected_code:",
         ),
         (
-            r#"{"rate":1,"burst":0,"key":"k","policy":"redis","redis_host":"h","redis_ssl":true}"#,
-            "redis_ssl: TLS to Redis is not supported",
+            r#"{"rate":1,"burst":0,"key":"k","policy":"redis-cluster","redis_cluster_name":"c",
+            "redis_cluster_nodes":["h:1"],"redis_cluster_ssl":true}"#,
+            "redis_cluster_ssl: TLS to a Redis Cluster is not supported",
         ),
         (
             r#"{"rate":1,"burst":0,"key":"k","policy":"redis-cluster","redis_cluster_name":"c",

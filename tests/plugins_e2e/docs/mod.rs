@@ -20,6 +20,7 @@ mod key_auth;
 mod limit_conn;
 mod limit_count;
 mod limit_req;
+mod multi_auth;
 mod prometheus;
 mod proxy_mirror;
 mod proxy_rewrite;

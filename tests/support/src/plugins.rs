@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 35] = [
+pub const PLUGINS: [&str; 37] = [
     "template",
     "noop",
     "request-id",
@@ -44,6 +44,8 @@ pub const PLUGINS: [&str; 35] = [
     "traffic-split",
     "proxy-mirror",
     "gzip",
+    "multi-auth",
+    "test-wait-auth",
 ];
 
 /// The C and C++ plugins the tests load: `plugins/<name>` holding `.c` or

@@ -40,6 +40,43 @@ impl RedisServer {
         server
     }
 
+    /// A server that speaks TLS only, on a free port, with `cert` and its
+    /// `key` (PEM) and no client certificates asked: `--port 0
+    /// --tls-port <port>`. Answering `PING` over TLS when returned
+    /// (`redis-cli --tls`, the certificate not checked).
+    pub fn start_tls(cert: &str, key: &str) -> RedisServer {
+        let dir = TempDir::new("redis-tls");
+        let cert_file = dir.root().join("server.crt");
+        let key_file = dir.root().join("server.key");
+        std::fs::write(&cert_file, cert).expect("write the certificate");
+        std::fs::write(&key_file, key).expect("write the key");
+        let port = free_port();
+        let files = [
+            ("--tls-cert-file", &cert_file),
+            ("--tls-key-file", &key_file),
+            ("--tls-ca-cert-file", &cert_file),
+        ];
+        let mut extra = vec!["--tls-port".to_owned(), port.to_string()];
+        for (flag, file) in files {
+            extra.push(flag.to_owned());
+            extra.push(file.display().to_string());
+        }
+        extra.extend(["--tls-auth-clients", "no"].map(str::to_owned));
+        let mut server = RedisServer {
+            port,
+            child: None,
+            dir,
+            extra,
+        };
+        server.restart();
+        server
+    }
+
+    /// Whether this server speaks TLS only.
+    fn tls(&self) -> bool {
+        self.extra.iter().any(|a| a == "--tls-port")
+    }
+
     /// `127.0.0.1:<port>`.
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
@@ -57,7 +94,8 @@ impl RedisServer {
     pub fn restart(&mut self) {
         self.stop();
         let mut cmd = Command::new("redis-server");
-        cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+        let plain = if self.tls() { 0 } else { self.port };
+        cmd.args(["--port", &plain.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .args(["--protected-mode", "no", "--loglevel", "warning"])
             .arg("--dir")
@@ -71,9 +109,12 @@ impl RedisServer {
         });
         self.child = Some(child);
         let port = self.port;
+        let answers = || match self.tls() {
+            true => tls_ping(port),
+            false => command(port, &["PING"]).is_ok_and(|r| r == "+PONG\r\n"),
+        };
         assert!(
-            eventually(10, || command(port, &["PING"])
-                .is_ok_and(|r| r == "+PONG\r\n")),
+            eventually(10, answers),
             "redis-server on port {port} does not answer PING"
         );
     }
@@ -83,6 +124,16 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Whether the TLS server on `port` answers `PING` (`redis-cli --tls
+/// --insecure`).
+fn tls_ping(port: u16) -> bool {
+    Command::new("redis-cli")
+        .args(["--tls", "--insecure", "-p", &port.to_string(), "PING"])
+        .stdin(Stdio::null())
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "PONG")
 }
 
 /// A Redis Cluster of masters (no replicas), each a [`RedisServer`] with

@@ -1,5 +1,6 @@
 //! Redis commands for plugins ([`HostOp::Redis`]), to one server or a
-//! Redis Cluster, with the `redis` crate. Each worker thread keeps one
+//! Redis Cluster, in clear or over TLS (a node `rediss://host:port`), with
+//! the `redis` crate. Each worker thread keeps one
 //! multiplexed connection per target (nodes, cluster or not, database,
 //! user, password), made on first use and shared by every request on that
 //! worker; a connection that broke or timed out is dropped and the next
@@ -156,9 +157,20 @@ async fn connect(target: &Target, budget: Duration) -> Result<Conn, Failure> {
     Ok(Conn::Single(conn))
 }
 
-/// The connection info of `node` (`host:port`) for `target`.
+/// The connection info of `node` for `target`: `host:port` in clear, or
+/// over TLS `rediss://host:port` (the server's certificate verified
+/// against the Mozilla roots, as the host's HTTP client does) or
+/// `rediss://host:port#insecure` (not verified: APISIX's
+/// `redis_ssl_verify: false`).
 fn info(node: &str, target: &Target) -> Result<ConnectionInfo, String> {
-    let (host, port) = node
+    let (tls, addr) = match node.strip_prefix("rediss://") {
+        Some(rest) => match rest.strip_suffix("#insecure") {
+            Some(addr) => (Some(true), addr),
+            None => (Some(false), rest),
+        },
+        None => (None, node),
+    };
+    let (host, port) = addr
         .rsplit_once(':')
         .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
         .ok_or_else(|| format!("node {node:?} is not host:port"))?;
@@ -170,7 +182,16 @@ fn info(node: &str, target: &Target) -> Result<ConnectionInfo, String> {
     if let Some(password) = &target.password {
         settings = settings.set_password(password);
     }
-    let info = ConnectionAddr::Tcp(host.to_owned(), port)
+    let addr = match tls {
+        None => ConnectionAddr::Tcp(host.to_owned(), port),
+        Some(insecure) => ConnectionAddr::TcpTls {
+            host: host.to_owned(),
+            port,
+            insecure,
+            tls_params: None,
+        },
+    };
+    let info = addr
         .into_connection_info()
         .map_err(|e| format!("node {node:?}: {e}"))?;
     Ok(info.set_redis_settings(settings))
@@ -279,5 +300,21 @@ mod tests {
         assert!(info("[::1]:6379", &target).is_ok());
         let e = info("localhost", &target).expect_err("refused");
         assert!(e.contains("\"localhost\" is not host:port"), "{e}");
+        // TLS, verified or not.
+        let tls = |node: &str| info(node, &target).map(|i| i.addr().clone());
+        assert!(matches!(
+            tls("rediss://127.0.0.1:6380"),
+            Ok(ConnectionAddr::TcpTls {
+                insecure: false,
+                port: 6380,
+                ..
+            })
+        ));
+        assert!(matches!(
+            tls("rediss://[::1]:6380#insecure"),
+            Ok(ConnectionAddr::TcpTls { insecure: true, .. })
+        ));
+        assert!(matches!(tls("127.0.0.1:6379"), Ok(ConnectionAddr::Tcp(..))));
+        assert!(tls("rediss://h").is_err());
     }
 }

@@ -5,7 +5,8 @@
 
 use abi_stable::{nonexhaustive_enum::NonExhaustiveFor, sabi_trait, std_types::RBox, StableAbi};
 
-use crate::abi::{BodyChunk, Failure, RawCtx, Reply};
+use super::ctx_1_2::RawCtx;
+use crate::abi::{BodyChunk, Failure, Reply};
 
 /// A phase call's decision, as 1.0 and 1.1 declared it.
 #[repr(u8)]

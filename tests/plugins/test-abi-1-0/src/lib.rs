@@ -16,13 +16,14 @@ use abi_stable::export_root_module;
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RErr, ROk, RResult, RStr, RString};
+use radixgate_plugin::abi::frozen::ctx_1_2::RawCtx;
 use radixgate_plugin::abi::frozen::host_1_1::HostHandle;
 use radixgate_plugin::abi::frozen::phases_1_1::{
     InstanceBox, PhaseResult, PhaseResultNE, PluginInstance, PluginInstance_TO,
 };
 use radixgate_plugin::abi::frozen::root_1_0;
-use radixgate_plugin::abi::{BodyChunk, RawCtx, ABI_MAJOR};
-use radixgate_plugin::{serde, Ctx, Phase, Phases};
+use radixgate_plugin::abi::{BodyChunk, ABI_MAJOR};
+use radixgate_plugin::{serde, Phase, Phases};
 
 /// The plugin's name.
 const NAME: &str = "test-abi-1-0";
@@ -48,14 +49,15 @@ fn go_on() -> PhaseResultNE {
 }
 
 impl PluginInstance for TestAbi10 {
-    fn rewrite(&self, ctx: RawCtx<'_>) -> PhaseResultNE {
-        let mut ctx = Ctx::new(ctx);
-        let names = match ctx.var(VAR) {
+    fn rewrite(&self, mut ctx: RawCtx<'_>) -> PhaseResultNE {
+        // 1.0's request context, called as such (the SDK's `Ctx` wraps
+        // today's).
+        let names = match ctx.var(VAR.into()).into_option() {
             Some(before) => format!("{before},{}", self.config.name),
             None => self.config.name.clone(),
         };
-        ctx.set_var(VAR, &names);
-        ctx.set_header(HEADER, &names);
+        ctx.set_var(VAR.into(), names.as_str().into());
+        ctx.set_header(HEADER.into(), names.as_str().into());
         go_on()
     }
 
@@ -67,10 +69,11 @@ impl PluginInstance for TestAbi10 {
         go_on()
     }
 
-    fn header_filter(&self, ctx: RawCtx<'_>) -> PhaseResultNE {
-        let mut ctx = Ctx::new(ctx);
-        let names = ctx.var(VAR).unwrap_or("-").to_owned();
-        ctx.set_response_header(HEADER, &names);
+    fn header_filter(&self, mut ctx: RawCtx<'_>) -> PhaseResultNE {
+        let names = ctx
+            .var(VAR.into())
+            .map_or_else(|| "-".to_owned(), |v| v.to_string());
+        ctx.set_response_header(HEADER.into(), names.as_str().into());
         go_on()
     }
 
