@@ -36,6 +36,9 @@ pub enum StartError {
     /// The TLS listener's certificate files or session ticket key failed.
     #[error("cannot set up gateway.tls: {0}")]
     Tls(String),
+    /// The access log's file could not be opened.
+    #[error("cannot start gateway.access_log: {0}")]
+    AccessLog(String),
 }
 
 /// The file source that `config` names.
@@ -94,6 +97,10 @@ pub fn test_config(path: &Path) -> Result<String, Vec<String>> {
 /// Runs the gateway until SIGINT or SIGTERM.
 pub fn run(config: GatewayConfig) -> Result<(), StartError> {
     let g = &config.gateway;
+    let access = g
+        .access_log_settings()
+        .map_err(|(_, e)| StartError::AccessLog(e))?;
+    crate::access_log::start(access).map_err(StartError::AccessLog)?;
     let live: Live = Arc::new(ArcSwap::from_pointee(Snapshot::empty()));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();

@@ -158,6 +158,16 @@ pub struct GatewaySection {
     /// HTTP/2 towards clients: h2c on the plain listeners, stream limits.
     #[serde(default)]
     pub http2: super::Http2Section,
+    /// The access log: a file path, `stdout` or `off`. Unset: stdout when
+    /// `log_level` lets target `radixgate::access` log at info, else off.
+    #[serde(default)]
+    pub access_log: Option<String>,
+    /// The access log's format, with nginx variables (default APISIX's).
+    #[serde(default = "default_access_log_format")]
+    pub access_log_format: String,
+    /// Lines waiting for the access log's writer at most; more are dropped.
+    #[serde(default = "default_access_log_buffer")]
+    pub access_log_buffer: usize,
 }
 
 impl Default for GatewaySection {
@@ -181,7 +191,25 @@ impl Default for GatewaySection {
             upstream_read_timeout: default_upstream_timeout(),
             tls: None,
             http2: Default::default(),
+            access_log: None,
+            access_log_format: default_access_log_format(),
+            access_log_buffer: default_access_log_buffer(),
         }
+    }
+}
+
+impl GatewaySection {
+    /// The access log's settings; an error names the field. Unset
+    /// `access_log` is stdout when target `radixgate::access` logs at info.
+    pub fn access_log_settings(&self) -> Result<crate::access_log::Settings, (String, String)> {
+        let path = match &self.access_log {
+            Some(p) => p.as_str(),
+            None if tracing::enabled!(target: "radixgate::access", tracing::Level::INFO) => {
+                "stdout"
+            }
+            None => "off",
+        };
+        crate::access_log::Settings::parse(path, &self.access_log_format, self.access_log_buffer)
     }
 }
 
@@ -252,6 +280,12 @@ impl Default for ConfigSection {
 
 fn default_listen() -> Vec<SocketAddr> {
     vec![SocketAddr::from(([0, 0, 0, 0], 9080))]
+}
+fn default_access_log_format() -> String {
+    crate::access_log::APISIX_FORMAT.to_owned()
+}
+fn default_access_log_buffer() -> usize {
+    10_000
 }
 fn default_log_level() -> String {
     "info".into()
@@ -428,6 +462,8 @@ impl GatewayConfig {
                 return Err(setting(format!("gateway.trusted_addresses[{i}]"), e));
             }
         }
+        g.access_log_settings()
+            .map_err(|(field, reason)| setting(field, reason))?;
         if let Some(tls) = &g.tls {
             tls.check(&g.listen)
                 .map_err(|(field, reason)| setting(field, reason))?;
