@@ -49,8 +49,19 @@ fn the_batch_config_carries_apisix_fields_and_the_auth_header() {
         json!({"uri": "http://127.0.0.1:9/logs", "name": "http logger", "batch_max_size": 7,
                "inactive_timeout": 5, "buffer_duration": 60, "max_retry_count": 2,
                "retry_delay": 0, "timeout": 4, "ssl_verify": false,
-               "headers": {"Authorization": "Bearer x"}})
+               "single_as_object": false, "headers": {"Authorization": "Bearer x"}})
     );
+}
+
+#[test]
+fn new_line_and_a_batch_of_one_reach_the_batch_config() {
+    let host = MockHost::new();
+    let config = json!({"uri": "http://127.0.0.1:9/l", "concat_method": "new_line",
+                        "batch_max_size": 1});
+    let _logger = instance(config, &host).unwrap();
+    let batch: Value = serde_json::from_str(&host.batches()[0].config).unwrap();
+    assert_eq!(batch["concat"], "new_line");
+    assert_eq!(batch["single_as_object"], true);
 }
 
 #[test]
@@ -118,10 +129,6 @@ fn the_metadata_log_format_applies_to_instances_without_their_own() {
 #[test]
 fn configs_it_cannot_serve_are_refused_naming_the_field() {
     let cases = [
-        (
-            json!({"uri": "http://127.0.0.1:9/l", "concat_method": "new_line"}),
-            "concat_method: \"new_line\" is not served",
-        ),
         (
             json!({"uri": "http://127.0.0.1:9/l", "include_req_body": true}),
             "include_req_body: is not supported",

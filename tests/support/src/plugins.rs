@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 32] = [
+pub const PLUGINS: [&str; 35] = [
     "template",
     "noop",
     "request-id",
@@ -41,6 +41,9 @@ pub const PLUGINS: [&str; 32] = [
     "real-ip",
     "http-logger",
     "file-logger",
+    "tcp-logger",
+    "udp-logger",
+    "syslog",
 ];
 
 /// The C and C++ plugins the tests load: `plugins/<name>` holding `.c` or
