@@ -115,6 +115,38 @@ fn the_file_gets_apisix_default_format_with_real_values() {
 }
 
 #[test]
+fn request_time_and_upstream_response_time_cover_a_slow_node() {
+    let node = Node::start("n");
+    let gw = Gateway::file(BIN, &routes(&node))
+        .gateway_yaml("  access_log: t.log\n  access_log_format: '$uri $request_time $upstream_response_time'\n")
+        .start();
+    let file = gw.dir.path("t.log");
+    // The node holds the request 300 ms before it answers.
+    node.hold(true);
+    let client = {
+        let port = gw.port;
+        std::thread::spawn(move || request(port, "GET", "/logged/slow", &[]).map(|r| r.status))
+    };
+    assert!(eventually(5, || node.held() == 1), "{}", gw.log());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    node.hold(false);
+    assert_eq!(client.join().expect("the client").ok(), Some(200));
+    assert!(eventually(5, || !lines_with(&read(&file), "/logged/slow").is_empty()));
+    let text = read(&file);
+    let f: Vec<f64> = lines_with(&text, "/logged/slow")[0]
+        .split(' ')
+        .skip(1)
+        .map(|t| t.parse().expect("seconds"))
+        .collect();
+    assert!(
+        f[1] >= 0.3 && f[0] >= f[1],
+        "request {} upstream {}",
+        f[0],
+        f[1]
+    );
+}
+
+#[test]
 fn a_custom_format_names_nginx_variables_and_unknown_ones_log_a_dash() {
     let node = Node::start("n");
     let gw = Gateway::file(BIN, &routes(&node))

@@ -112,6 +112,39 @@ fn tcp_logger_sends_each_batch_on_a_connection_of_its_own() {
 }
 
 #[test]
+fn latency_and_upstream_latency_cover_a_slow_node() {
+    let node = Node::start("n");
+    let (port, got) = tcp_sink();
+    let gw = gateway(
+        &node,
+        &format!(
+            "  - {{id: slow, uri: /slow, upstream_id: u, plugins: {{tcp-logger: {{host: \
+             127.0.0.1, port: {port}, batch_max_size: 1}}}}}}\n"
+        ),
+    );
+    // The node holds the request 300 ms before it answers.
+    node.hold(true);
+    let client = {
+        let port = gw.port;
+        std::thread::spawn(move || request(port, "GET", "/slow", &[]).map(|r| r.status))
+    };
+    assert!(eventually(5, || node.held() == 1), "{}", gw.log());
+    std::thread::sleep(Duration::from_millis(300));
+    node.hold(false);
+    assert_eq!(client.join().expect("the client").ok(), Some(200));
+    assert!(eventually(10, || got.all().len() == 1), "{}", gw.log());
+    let entry = json_of(&got.all()[0]);
+    let ms = |key: &str| {
+        entry[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} is not a number: {entry}"))
+    };
+    assert!(ms("upstream_latency") >= 300.0, "{entry}");
+    assert!(ms("latency") >= ms("upstream_latency"), "{entry}");
+    assert!(ms("apisix_latency") < 300.0, "{entry}");
+}
+
+#[test]
 fn udp_logger_sends_each_batch_as_one_datagram() {
     let node = Node::start("n");
     let (port, got) = udp_sink();

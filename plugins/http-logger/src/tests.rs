@@ -93,6 +93,24 @@ fn the_default_entry_has_log_util_fields() {
     assert!(entry["start_time"].as_u64().is_some(), "{entry}");
     assert!(entry["latency"].as_f64().is_some(), "{entry}");
     assert!(entry["request"]["size"].as_u64().unwrap() > 0, "{entry}");
+    // No node time: no upstream_latency, and the gateway's share is all.
+    assert!(entry.get("upstream_latency").is_none(), "{entry}");
+    assert_eq!(entry["apisix_latency"], entry["latency"]);
+}
+
+#[test]
+fn latencies_come_from_the_host_s_request_and_upstream_times() {
+    let host = MockHost::new();
+    let logger = instance(json!({"uri": "http://127.0.0.1:9/logs"}), &host).unwrap();
+    let mut req = request();
+    req.vars.insert("request_time".into(), "0.400".into());
+    req.vars
+        .insert("upstream_response_time".into(), "0.250".into());
+    logger.log(&mut req);
+    let entry = &pushed(&host)[0];
+    assert_eq!(entry["latency"], 400.0, "{entry}");
+    assert_eq!(entry["upstream_latency"], 250.0, "{entry}");
+    assert_eq!(entry["apisix_latency"], 150.0, "{entry}");
 }
 
 #[test]
