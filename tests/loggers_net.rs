@@ -3,8 +3,9 @@
 //! docs show, logging real requests into sinks started here: a TCP
 //! listener keeping what each connection sent, and a UDP socket keeping
 //! each datagram. syslog's messages are checked against RFC 5424's
-//! framing. A sink nobody listens on never delays a request: its batches
-//! are retried, then dropped and counted.
+//! framing; tcp-logger over TLS goes to `openssl s_server`. A sink nobody
+//! listens on never delays a request: its batches are retried, then
+//! dropped and counted.
 
 use std::io::Read;
 use std::net::{TcpListener, UdpSocket};
@@ -142,6 +143,62 @@ fn latency_and_upstream_latency_cover_a_slow_node() {
     assert!(ms("upstream_latency") >= 300.0, "{entry}");
     assert!(ms("latency") >= ms("upstream_latency"), "{entry}");
     assert!(ms("apisix_latency") < 300.0, "{entry}");
+}
+
+/// `openssl s_server` on a free port with a certificate of a CA nobody
+/// trusts, writing what it receives to `out`; killed on drop.
+struct TlsSink(std::process::Child);
+
+impl Drop for TlsSink {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn tcp_logger_sends_over_tls_without_verifying_the_sink() {
+    use radixgate_test_support::tls::{write, Ca};
+    let node = Node::start("n");
+    let dir = radixgate_test_support::TempDir::new("tls-sink");
+    let leaf = Ca::new("untrusted").server(&["logs.test"], "logs.test");
+    let cert = write(dir.root(), "sink.crt", &leaf.cert);
+    let key = write(dir.root(), "sink.key", &leaf.key);
+    let out = dir.path("received");
+    let port = free_port();
+    let child = std::process::Command::new("openssl")
+        .args(["s_server", "-quiet", "-accept", &port.to_string(), "-cert"])
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::fs::File::create(&out).expect("create the output"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl s_server runs");
+    let _sink = TlsSink(child);
+    assert!(
+        eventually(10, || std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_ok()),
+        "s_server did not listen"
+    );
+    let gw = gateway(
+        &node,
+        &format!(
+            "  - {{id: tls, uri: /tls, upstream_id: u, plugins: {{tcp-logger: {{host: \
+             127.0.0.1, port: {port}, tls: true, tls_options: logs.test, batch_max_size: 1, \
+             log_format: {{u: \"$uri\"}}}}}}}}\n"
+        ),
+    );
+    assert_eq!(gw.get("/tls", &[]).status, 200);
+    let received = || std::fs::read_to_string(&out).unwrap_or_default();
+    assert!(
+        eventually(10, || received()
+            .contains(r#"{"route_id":"tls","u":"/tls"}"#)),
+        "s_server received {:?}\n{}",
+        received(),
+        gw.log()
+    );
 }
 
 #[test]
