@@ -145,6 +145,41 @@ fn latency_and_upstream_latency_cover_a_slow_node() {
     assert!(ms("apisix_latency") < 300.0, "{entry}");
 }
 
+#[test]
+fn latency_and_request_time_count_from_arrival() {
+    // fault-injection (priority 11000) waits 300 ms in rewrite before the
+    // logger's own rewrite runs: APISIX counts that wait, from the
+    // request's arrival, and so does the host's request_time.
+    let node = Node::start("n");
+    let (port, got) = tcp_sink();
+    let logger = format!("tcp-logger: {{host: 127.0.0.1, port: {port}, batch_max_size: 1");
+    let delay = "fault-injection: {delay: {duration: 0.3}}";
+    let apisix = format!(
+        "upstreams:\n  - {{id: u, nodes: {{\"{}\": 1}}}}\nroutes:\n  \
+         - {{id: full, uri: /full, upstream_id: u, plugins: {{{delay}, {logger}}}}}}}\n  \
+         - {{id: fmt, uri: /fmt, upstream_id: u, plugins: {{{delay}, {logger}, \
+         log_format: {{t: \"$request_time\"}}}}}}}}\n#END\n",
+        node.addr()
+    );
+    let gw = Gateway::file(BIN, &apisix)
+        .workers(1)
+        .plugins(&["fault-injection", "tcp-logger"])
+        .start();
+    assert_eq!(gw.get("/full", &[]).status, 200);
+    assert!(eventually(10, || got.all().len() == 1), "{}", gw.log());
+    assert_eq!(gw.get("/fmt", &[]).status, 200);
+    assert!(eventually(10, || got.all().len() == 2), "{}", gw.log());
+    let full = json_of(&got.all()[0]);
+    let latency = full["latency"].as_f64().unwrap_or_default();
+    assert!(latency >= 300.0, "{full}");
+    let fmt = json_of(&got.all()[1]);
+    let t: f64 = fmt["t"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("request_time is not seconds: {fmt}"));
+    assert!(t >= 0.3, "{fmt}");
+}
+
 /// `openssl s_server` on a free port with a certificate of a CA nobody
 /// trusts, writing what it receives to `out`; killed on drop.
 struct TlsSink(std::process::Child);

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use http::{HeaderMap, HeaderValue, Method, Uri, Version};
@@ -14,8 +14,6 @@ use super::format::{Format, Part, Var};
 /// What the access line keeps of a request as the client sent it.
 #[derive(Debug)]
 pub struct AccessLine {
-    /// When the request came in.
-    pub start: Instant,
     method: Method,
     uri: Uri,
     version: Version,
@@ -45,7 +43,6 @@ impl AccessLine {
         headers: &HeaderMap,
     ) -> Self {
         AccessLine {
-            start: Instant::now(),
             method: method.clone(),
             uri: uri.clone(),
             version,
@@ -94,6 +91,8 @@ pub struct Facts<'a> {
     pub status: u16,
     /// The response body's length, when known.
     pub body_bytes: Option<u64>,
+    /// From arrival to the response head.
+    pub request_time: Duration,
     /// Now.
     pub now: SystemTime,
 }
@@ -167,7 +166,7 @@ fn value(v: &Var, f: &Facts<'_>, out: &mut String) {
         Var::BodyBytesSent => {
             let _ = write!(out, "{}", f.body_bytes.unwrap_or(0));
         }
-        Var::RequestTime => seconds(line.start.elapsed(), out),
+        Var::RequestTime => seconds(f.request_time, out),
         Var::UpstreamAddr => escape(f.node.unwrap_or("").as_bytes(), out),
         Var::UpstreamStatus => {
             if let Some(s) = f.upstream_status {
@@ -353,6 +352,7 @@ mod tests {
             upstream_time: Some(Duration::from_millis(12)),
             status: 201,
             body_bytes: Some(5),
+            request_time: Duration::from_millis(34),
             // 2026-12-02T12:33:33Z
             now: UNIX_EPOCH + Duration::from_secs(1_796_214_813),
         }
@@ -386,7 +386,7 @@ mod tests {
         let time = out.split(['[', ']']).nth(1).expect("time");
         assert_eq!(time, "02/Dec/2026:12:33:33 +0000");
         let want = "10.1.2.3 - alice [02/Dec/2026:12:33:33 +0000] example.com:9080 \
-            \"GET /p?q=1 HTTP/1.1\" 201 5 ";
+            \"GET /p?q=1 HTTP/1.1\" 201 5 0.034 ";
         assert!(out.starts_with(want), "{out}");
         let want_end = " \"-\" \"curl/8 \\x22x\\x22\" 127.0.0.1:1980 201 0.012 \
             \"http://backend/p?q=1\"\n";

@@ -71,6 +71,8 @@ pub struct Exchange<'w> {
     /// The WebSocket upgrade the client asked for, on a route that lets it
     /// through: its `Upgrade` value and the client side of the switch.
     pub upgrade: Option<(HeaderValue, OnUpgrade)>,
+    /// When the request came in (request variable `request_time`).
+    pub arrived: std::time::Instant,
     /// The node tried last.
     pub node: Option<Authority>,
     /// How long the last try took from sending to the node's response
@@ -104,6 +106,7 @@ impl<'w> Exchange<'w> {
             plugins: None,
             websocket: None,
             upgrade: None,
+            arrived: std::time::Instant::now(),
             node: None,
             upstream_time: None,
             upstream_status: None,

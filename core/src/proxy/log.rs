@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use http::Response;
 use tokio::runtime::RuntimeFlavor;
@@ -26,8 +27,17 @@ use crate::plugin_host::{Phase, PhaseOutcome, RequestState};
 /// the access log is on), and the plugins' log phase unless the response body
 /// carries it to the end of the body (body_filter).
 pub fn log(mut ex: Exchange<'_>, resp: &Response<Body>) {
+    // nginx's `request_time`: from arrival to the response head, for the
+    // access line and the log phase alike.
+    let took = ex.arrived.elapsed();
     if let Some(line) = &ex.access {
-        access_line(&ex, line, resp);
+        access_line(&ex, line, resp, took);
+    }
+    if let Some(run) = ex.plugins.as_deref_mut() {
+        if run.chains.has(Phase::Log) {
+            let text = format!("{}.{:03}", took.as_secs(), took.subsec_millis());
+            run.state.vars.insert("request_time", &text);
+        }
     }
     if let Some(run) = ex.plugins.take() {
         let PluginRun { chains, state, .. } = *run;
@@ -35,8 +45,9 @@ pub fn log(mut ex: Exchange<'_>, resp: &Response<Body>) {
     }
 }
 
-/// Queues the access line of `ex` (captured as `line`), answered `resp`.
-fn access_line(ex: &Exchange<'_>, line: &AccessLine, resp: &Response<Body>) {
+/// Queues the access line of `ex` (captured as `line`), answered `resp`
+/// `took` after it arrived.
+fn access_line(ex: &Exchange<'_>, line: &AccessLine, resp: &Response<Body>, took: Duration) {
     // The client as plugins left it (real-ip), else the connection's.
     let client = ex
         .plugins
@@ -54,6 +65,7 @@ fn access_line(ex: &Exchange<'_>, line: &AccessLine, resp: &Response<Body>) {
         upstream_time: ex.upstream_time,
         status: resp.status().as_u16(),
         body_bytes: hyper::body::Body::size_hint(resp.body()).exact(),
+        request_time: took,
         now: std::time::SystemTime::now(),
     });
 }
