@@ -231,6 +231,39 @@ fn by_default_lines_go_to_stdout_and_off_writes_none() {
 }
 
 #[test]
+fn a_file_that_cannot_be_opened_stops_the_start_naming_it() {
+    let node = Node::start("n");
+    let gw = Gateway::file(BIN, &routes(&node))
+        .gateway_yaml("  access_log: no/such/dir/access.log\n")
+        .prepare();
+    let mut child = std::process::Command::new(BIN)
+        .arg("--config")
+        .arg(gw.dir.path("config.yaml"))
+        .current_dir(gw.dir.root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start radixgate");
+    let mut status = None;
+    assert!(
+        eventually(10, || {
+            status = child.try_wait().ok().flatten();
+            status.is_some()
+        }),
+        "radixgate kept running without its access log"
+    );
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    assert!(status.is_some_and(|s| !s.success()), "{status:?}");
+    assert!(
+        err.contains("gateway.access_log") && err.contains("no/such/dir/access.log"),
+        "{err}"
+    );
+}
+
+#[test]
 fn sigusr1_after_a_rename_writes_to_a_new_file() {
     let node = Node::start("n");
     let gw = Gateway::file(BIN, &routes(&node))

@@ -574,6 +574,15 @@ mod tests {
                 "gateway: {trusted_addresses: [ok]}",
                 "gateway.trusted_addresses[0]",
             ),
+            ("gateway: {access_log: \"\"}", "gateway.access_log"),
+            (
+                "gateway: {access_log_format: \"${unclosed\"}",
+                "gateway.access_log_format",
+            ),
+            (
+                "gateway: {access_log_buffer: 0}",
+                "gateway.access_log_buffer",
+            ),
         ];
         for (text, field) in bad {
             match GatewayConfig::parse(text, "c.yaml") {
