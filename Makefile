@@ -113,6 +113,7 @@ run: build c-plugins
 	{ sed '/^gateway:/q' conf/config.yaml; \
 	  printf '  tls:\n    listen: ["0.0.0.0:9443"]\n    cert: target/demo-tls/demo.crt\n    key: target/demo-tls/demo.key\n'; \
 	  sed '1,/^gateway:/d' conf/config.yaml; } > target/demo-tls/config.yaml
+	@mkdir -p logs
 	@python3 -m http.server 19081 --bind 127.0.0.1 --directory conf/demo >/dev/null 2>&1 & up=$$!; \
 	trap 'kill $$up 2>/dev/null' EXIT INT TERM; \
 	echo "demo upstream: python3 http.server on 127.0.0.1:19081 (pid $$up)"; \

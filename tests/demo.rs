@@ -3,7 +3,8 @@
 //! ports free ones, its `plugins.dir` a temp dir holding the plugins `make
 //! run` installs, copied from what cargo built) with the demo upstream the
 //! Makefile starts (python3's http.server serving `conf/demo/`, moved to a
-//! free port) answers the README's three requests.
+//! free port) answers the README's three requests, writes their access
+//! lines to `logs/access.log` and counts them in the prometheus scrape.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -149,7 +150,8 @@ fn the_demo_answers_as_the_readme_shows() {
     set(&mut config, "gateway", "listen", listen);
     let plugins_dir = Value::from(plugin_dir.display().to_string());
     set(&mut config, "plugins", "dir", plugins_dir);
-    let metrics = Value::from(format!("127.0.0.1:{}", free_port()));
+    let metrics_port = free_port();
+    let metrics = Value::from(format!("127.0.0.1:{metrics_port}"));
     set(&mut config, "plugins", "export_addr", metrics);
     let admin = Value::from(format!("127.0.0.1:{}", free_port()));
     set(&mut config, "admin", "listen", admin);
@@ -164,6 +166,8 @@ fn the_demo_answers_as_the_readme_shows() {
     let port = free_port();
     let apisix = shipped.replace(&demo, &format!("127.0.0.1:{port}"));
     std::fs::create_dir_all(dir.join("conf")).expect("create conf/");
+    // `make run` makes logs/ for the access log.
+    std::fs::create_dir_all(dir.join("logs")).expect("create logs/");
     std::fs::write(dir.join("conf/apisix.yaml"), apisix).expect("write conf/apisix.yaml");
     // python3 takes a while to start: the gateway starts meanwhile.
     let _upstream = FileServer::start(port, &root.join("conf/demo"));
@@ -211,4 +215,34 @@ fn the_demo_answers_as_the_readme_shows() {
         "{}",
         gw.log()
     );
+
+    // tail -n 3 logs/access.log: APISIX's format.
+    let access = dir.join("logs/access.log");
+    let line_of = |needle: &str| {
+        std::fs::read_to_string(&access)
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.contains(needle))
+            .map(str::to_owned)
+    };
+    assert!(
+        eventually(5, || line_of("/nothing-here").is_some()),
+        "no access line in {}:\n{}",
+        access.display(),
+        gw.log()
+    );
+    let hello_line = line_of("\"GET /demo/hello.txt HTTP/1.1\" 200").unwrap_or_default();
+    let node = format!(" 127.0.0.1:{port} 200 ");
+    assert!(
+        hello_line.starts_with("127.0.0.1 - - [") && hello_line.contains(&node),
+        "{hello_line:?}"
+    );
+
+    // curl -s http://127.0.0.1:9091/apisix/prometheus/metrics
+    let scrape = || get(metrics_port, "/apisix/prometheus/metrics").body;
+    let counted = |text: &str| {
+        text.lines()
+            .any(|l| l.starts_with("apisix_http_status{code=\"200\",route=\"demo\""))
+    };
+    assert!(eventually(5, || counted(&scrape())), "{}", scrape());
 }

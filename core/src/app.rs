@@ -39,6 +39,9 @@ pub enum StartError {
     /// `gateway.ssl_trusted_certificate` could not be read or holds no CA.
     #[error("gateway.ssl_trusted_certificate: {0}")]
     Trust(String),
+    /// The access log's file could not be opened.
+    #[error("cannot start gateway.access_log: {0}")]
+    AccessLog(String),
 }
 
 /// The file source that `config` names.
@@ -106,6 +109,10 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
         let added = crate::upstream::trust::trust_file(file).map_err(StartError::Trust)?;
         tracing::info!(file = %file.display(), certificates = added, "trusting CA certificates for upstream tls.verify");
     }
+    let access = g
+        .access_log_settings()
+        .map_err(|(_, e)| StartError::AccessLog(e))?;
+    crate::access_log::start(access).map_err(StartError::AccessLog)?;
     let live: Live = Arc::new(ArcSwap::from_pointee(Snapshot::empty()));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();

@@ -9,6 +9,7 @@
 //! etcd), `config` (settings and objects), `admin` (the Admin API). See
 //! `docs/architecture.md` for a request's way and a change's way.
 
+mod access_log;
 mod admin;
 pub mod app;
 mod config;

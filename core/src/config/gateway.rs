@@ -162,6 +162,16 @@ pub struct GatewaySection {
     /// beside Mozilla's roots (APISIX's `ssl_trusted_certificate`).
     #[serde(default)]
     pub ssl_trusted_certificate: Option<PathBuf>,
+    /// The access log: a file path, `stdout` or `off`. Unset: stdout when
+    /// `log_level` lets target `radixgate::access` log at info, else off.
+    #[serde(default)]
+    pub access_log: Option<String>,
+    /// The access log's format, with nginx variables (default APISIX's).
+    #[serde(default = "default_access_log_format")]
+    pub access_log_format: String,
+    /// Lines waiting for the access log's writer at most; more are dropped.
+    #[serde(default = "default_access_log_buffer")]
+    pub access_log_buffer: usize,
 }
 
 impl Default for GatewaySection {
@@ -186,7 +196,25 @@ impl Default for GatewaySection {
             tls: None,
             http2: Default::default(),
             ssl_trusted_certificate: None,
+            access_log: None,
+            access_log_format: default_access_log_format(),
+            access_log_buffer: default_access_log_buffer(),
         }
+    }
+}
+
+impl GatewaySection {
+    /// The access log's settings; an error names the field. Unset
+    /// `access_log` is stdout when target `radixgate::access` logs at info.
+    pub fn access_log_settings(&self) -> Result<crate::access_log::Settings, (String, String)> {
+        let path = match &self.access_log {
+            Some(p) => p.as_str(),
+            None if tracing::enabled!(target: "radixgate::access", tracing::Level::INFO) => {
+                "stdout"
+            }
+            None => "off",
+        };
+        crate::access_log::Settings::parse(path, &self.access_log_format, self.access_log_buffer)
     }
 }
 
@@ -257,6 +285,12 @@ impl Default for ConfigSection {
 
 fn default_listen() -> Vec<SocketAddr> {
     vec![SocketAddr::from(([0, 0, 0, 0], 9080))]
+}
+fn default_access_log_format() -> String {
+    crate::access_log::APISIX_FORMAT.to_owned()
+}
+fn default_access_log_buffer() -> usize {
+    10_000
 }
 fn default_log_level() -> String {
     "info".into()
@@ -433,6 +467,8 @@ impl GatewayConfig {
                 return Err(setting(format!("gateway.trusted_addresses[{i}]"), e));
             }
         }
+        g.access_log_settings()
+            .map_err(|(field, reason)| setting(field, reason))?;
         if let Some(tls) = &g.tls {
             tls.check(&g.listen)
                 .map_err(|(field, reason)| setting(field, reason))?;
@@ -542,6 +578,15 @@ mod tests {
             (
                 "gateway: {trusted_addresses: [ok]}",
                 "gateway.trusted_addresses[0]",
+            ),
+            ("gateway: {access_log: \"\"}", "gateway.access_log"),
+            (
+                "gateway: {access_log_format: \"${unclosed\"}",
+                "gateway.access_log_format",
+            ),
+            (
+                "gateway: {access_log_buffer: 0}",
+                "gateway.access_log_buffer",
             ),
         ];
         for (text, field) in bad {

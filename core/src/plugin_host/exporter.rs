@@ -99,9 +99,13 @@ fn render_store(services: &GatewayServices) -> String {
          radixgate_metric_updates_dropped_total {}\n\
          # HELP radixgate_log_phases_dropped_total Plugin log phases dropped: too many were waiting for host operations.\n\
          # TYPE radixgate_log_phases_dropped_total counter\n\
-         radixgate_log_phases_dropped_total {}\n",
+         radixgate_log_phases_dropped_total {}\n\
+         # HELP radixgate_access_log_dropped_total Access log lines dropped: the writer's queue was full, or the write failed.\n\
+         # TYPE radixgate_access_log_dropped_total counter\n\
+         radixgate_access_log_dropped_total {}\n",
         services.metrics().dropped(),
-        proxy::log_phases_dropped()
+        proxy::log_phases_dropped(),
+        crate::access_log::dropped()
     );
     drops + &format!(
         "# HELP radixgate_shared_store_entries Entries in the plugins' shared store.\n\

@@ -4,10 +4,9 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use http::uri::Authority;
-use http::{header, HeaderValue, Method, Request, Uri};
+use http::{header, HeaderValue, Request};
 use hyper::upgrade::OnUpgrade;
 
 use super::grpc::Call;
@@ -16,6 +15,7 @@ use super::log::log_later;
 use super::phases::PluginRun;
 use super::server::Limits;
 use super::vars::{Origin, RequestVars};
+use crate::access_log::AccessLine;
 use crate::snapshot::{Live, Matched, RouteRt};
 use crate::tls::TlsInfo;
 use crate::upstream::{Timeouts, UpstreamClient};
@@ -71,26 +71,20 @@ pub struct Exchange<'w> {
     /// The WebSocket upgrade the client asked for, on a route that lets it
     /// through: its `Upgrade` value and the client side of the switch.
     pub upgrade: Option<(HeaderValue, OnUpgrade)>,
+    /// When the request came in (request variable `request_time`).
+    pub arrived: std::time::Instant,
     /// The node tried last.
     pub node: Option<Authority>,
     /// How long the last try took from sending to the node's response
     /// head (request variable `upstream_response_time`).
     pub upstream_time: Option<std::time::Duration>,
-    /// What the access log line names, when it is on.
+    /// The status the node answered (request variable `upstream_status`).
+    pub upstream_status: Option<http::StatusCode>,
+    /// What the access line keeps of the request, when the log is on.
     pub access: Option<AccessLine>,
     /// The gRPC call, when the request is one (`content-type:
     /// application/grpc*`).
     pub grpc: Option<Call>,
-}
-
-/// What the access log line says about the request as the client sent it.
-pub struct AccessLine {
-    /// When the request came in.
-    pub start: Instant,
-    /// Its method.
-    pub method: Method,
-    /// Its target (shares the request's bytes).
-    pub uri: Uri,
 }
 
 impl<'w> Exchange<'w> {
@@ -103,15 +97,6 @@ impl<'w> Exchange<'w> {
                 .authority()
                 .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
         };
-        // Costs nothing when its level is off.
-        let access =
-            tracing::enabled!(target: "radixgate::access", tracing::Level::INFO).then(|| {
-                AccessLine {
-                    start: Instant::now(),
-                    method: req.method().clone(),
-                    uri: req.uri().clone(),
-                }
-            });
         Exchange {
             worker,
             conn,
@@ -121,9 +106,11 @@ impl<'w> Exchange<'w> {
             plugins: None,
             websocket: None,
             upgrade: None,
+            arrived: std::time::Instant::now(),
             node: None,
             upstream_time: None,
-            access,
+            upstream_status: None,
+            access: crate::access_log::begin(req),
             grpc: Call::of(req.headers()),
         }
     }

@@ -121,6 +121,15 @@ pub fn try_node<'r>(
     };
     ex.node = Some(node.authority.clone());
     set_host(req.headers_mut(), &upstream.pass_host, node);
+    if let Some(line) = &mut ex.access {
+        let scheme = match (upstream.tls.is_some(), upstream.http2) {
+            (false, false) => "http",
+            (true, false) => "https",
+            (false, true) => "grpc",
+            (true, true) => "grpcs",
+        };
+        line.sent_to_node(scheme, req.uri(), req.headers());
+    }
     Ok(node)
 }
 
@@ -151,6 +160,7 @@ pub async fn send(
     let began = std::time::Instant::now();
     let sent = ex.worker.client.send(upstream, node, req, timeouts).await;
     ex.upstream_time = Some(began.elapsed());
+    ex.upstream_status = sent.as_ref().ok().map(Response::status);
     let outcome = match &sent {
         Ok(r) => Some(TryOutcome::Status(r.status().as_u16())),
         Err(f) if matches!(f.error, ForwardError::Client(_)) => None,

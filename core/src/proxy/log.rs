@@ -1,4 +1,4 @@
-//! The log step: the access log line, then the plugins' log phase, run
+//! The log step: the access line (`access_log`), then the plugins' log phase, run
 //! after the response is handed to hyper so that it never delays it. On a
 //! worker (a current-thread runtime) a request's log phase joins the
 //! worker's queue, which one long-lived log task drains after the
@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
-use http::uri::PathAndQuery;
 use http::Response;
 use tokio::runtime::RuntimeFlavor;
 
@@ -20,33 +20,54 @@ use super::exchange::Exchange;
 use super::phases::{holds, Chains, PluginRun};
 use super::respond::Body;
 use super::vars::Origin;
+use crate::access_log::{AccessLine, Facts};
 use crate::plugin_host::{Phase, PhaseOutcome, RequestState};
 
 /// The log step of `ex`, whose response is `resp`: one access line (when
-/// its level is on), and the plugins' log phase unless the response body
+/// the access log is on), and the plugins' log phase unless the response body
 /// carries it to the end of the body (body_filter).
 pub fn log(mut ex: Exchange<'_>, resp: &Response<Body>) {
+    // nginx's `request_time`: from arrival to the response head, for the
+    // access line and the log phase alike.
+    let took = ex.arrived.elapsed();
     if let Some(line) = &ex.access {
-        // The client as plugins left it (real-ip), else the connection's.
-        let client = ex
-            .plugins
-            .as_ref()
-            .map_or(ex.conn.remote, |run| run.state.client);
-        tracing::info!(
-            target: "radixgate::access",
-            client = %client.ip(),
-            method = %line.method,
-            uri = %line.uri.path_and_query().map_or("/", PathAndQuery::as_str),
-            status = resp.status().as_u16(),
-            route = ex.route.as_ref().map_or("-", |r| r.id.as_str()),
-            upstream = ex.node.as_ref().map_or("-", |n| n.as_str()),
-            ms = format_args!("{:.3}", line.start.elapsed().as_secs_f64() * 1000.0),
-        );
+        access_line(&ex, line, resp, took);
+    }
+    if let Some(run) = ex.plugins.as_deref_mut() {
+        if run.chains.has(Phase::Log) {
+            let text = format!("{}.{:03}", took.as_secs(), took.subsec_millis());
+            run.state.vars.insert("request_time", &text);
+        }
     }
     if let Some(run) = ex.plugins.take() {
         let PluginRun { chains, state, .. } = *run;
         log_later(chains, state, ex.conn.local, ex.host());
     }
+}
+
+/// Queues the access line of `ex` (captured as `line`), answered `resp`
+/// `took` after it arrived.
+fn access_line(ex: &Exchange<'_>, line: &AccessLine, resp: &Response<Body>, took: Duration) {
+    // The client as plugins left it (real-ip), else the connection's.
+    let client = ex
+        .plugins
+        .as_ref()
+        .map_or(ex.conn.remote, |run| run.state.client);
+    crate::access_log::record(&Facts {
+        line,
+        client,
+        local: ex.conn.local,
+        tls: ex.conn.tls.is_some(),
+        host: ex.host(),
+        route: ex.route.as_ref().map(|r| r.id.as_str()),
+        node: ex.node.as_ref().map(|n| n.as_str()),
+        upstream_status: ex.upstream_status.map(|s| s.as_u16()),
+        upstream_time: ex.upstream_time,
+        status: resp.status().as_u16(),
+        body_bytes: hyper::body::Body::size_hint(resp.body()).exact(),
+        request_time: took,
+        now: std::time::SystemTime::now(),
+    });
 }
 
 /// Most log phases a worker keeps waiting for its log task; past that the

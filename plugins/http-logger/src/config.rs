@@ -5,7 +5,6 @@
 use radixgate_log_entry::{fields_schema, Fields};
 use radixgate_plugin::serde::Deserialize;
 use radixgate_plugin::serde_json::{json, Value};
-use radixgate_plugin::ConfigError;
 
 /// The route config's JSON Schema.
 pub const SCHEMA: &str = concat!(
@@ -45,7 +44,8 @@ pub struct Config {
     /// Seconds for one send.
     #[serde(default = "three")]
     pub timeout: u64,
-    /// `json` (a batch is a JSON array); `new_line` is refused.
+    /// `json` (a batch is a JSON array) or `new_line` (the entries, one a
+    /// line).
     #[serde(default = "json_method")]
     pub concat_method: String,
     /// Verify an `https` sink's certificate.
@@ -101,18 +101,7 @@ fn one() -> u64 {
 
 impl Config {
     /// The host's batch processor config for this logger.
-    pub fn batch_config(&self) -> Result<Value, ConfigError> {
-        if self.concat_method != "json" {
-            return Err(ConfigError::field(
-                "concat_method",
-                format!(
-                    "\"{}\" is not served by this gateway yet (the host's batch processor \
-                     sends JSON arrays only); the config is refused rather than sent in \
-                     another format",
-                    self.concat_method
-                ),
-            ));
-        }
+    pub fn batch_config(&self) -> Value {
         let mut batch = json!({
             "uri": self.uri,
             "name": self.name,
@@ -123,13 +112,18 @@ impl Config {
             "retry_delay": self.retry_delay,
             "timeout": self.timeout,
             "ssl_verify": self.ssl_verify,
+            // APISIX sends the bare entry when a batch holds one at most.
+            "single_as_object": self.batch_max_size == 1,
         });
+        if self.concat_method == "new_line" {
+            batch["concat"] = json!("new_line");
+        }
         if let Some(auth) = &self.auth_header {
             batch["headers"] = json!({ "Authorization": auth });
         }
         if let Some(max) = self.max_pending_entries {
             batch["max_pending_entries"] = json!(max);
         }
-        Ok(batch)
+        batch
     }
 }

@@ -9,10 +9,9 @@
 //!                 "auth_header": "Bearer t0k3n", "log_format": {"host": "$host"}}
 //! ```
 //!
-//! Differs from APISIX: `concat_method: "new_line"` is refused at load
-//! (the host's batch processor sends JSON arrays only), and a batch of one
-//! entry is still an array (APISIX sends the bare object when
-//! `batch_max_size` is 1).
+//! As APISIX: `concat_method: "new_line"` sends the entries one a line
+//! (`text/plain`), and with `batch_max_size` 1 each entry goes as the bare
+//! object rather than an array.
 
 mod config;
 #[cfg(test)]
@@ -42,7 +41,7 @@ impl Plugin for HttpLogger {
 
     fn new(config: Config, host: &Host) -> Result<Self, ConfigError> {
         let logger = Logger::new(&config.fields, host)?;
-        let batch = host.batch(&config.batch_config()?).map_err(ConfigError)?;
+        let batch = host.batch(&config.batch_config()).map_err(ConfigError)?;
         Ok(HttpLogger { logger, batch })
     }
 

@@ -49,8 +49,19 @@ fn the_batch_config_carries_apisix_fields_and_the_auth_header() {
         json!({"uri": "http://127.0.0.1:9/logs", "name": "http logger", "batch_max_size": 7,
                "inactive_timeout": 5, "buffer_duration": 60, "max_retry_count": 2,
                "retry_delay": 0, "timeout": 4, "ssl_verify": false,
-               "headers": {"Authorization": "Bearer x"}})
+               "single_as_object": false, "headers": {"Authorization": "Bearer x"}})
     );
+}
+
+#[test]
+fn new_line_and_a_batch_of_one_reach_the_batch_config() {
+    let host = MockHost::new();
+    let config = json!({"uri": "http://127.0.0.1:9/l", "concat_method": "new_line",
+                        "batch_max_size": 1});
+    let _logger = instance(config, &host).unwrap();
+    let batch: Value = serde_json::from_str(&host.batches()[0].config).unwrap();
+    assert_eq!(batch["concat"], "new_line");
+    assert_eq!(batch["single_as_object"], true);
 }
 
 #[test]
@@ -82,6 +93,24 @@ fn the_default_entry_has_log_util_fields() {
     assert!(entry["start_time"].as_u64().is_some(), "{entry}");
     assert!(entry["latency"].as_f64().is_some(), "{entry}");
     assert!(entry["request"]["size"].as_u64().unwrap() > 0, "{entry}");
+    // No node time: no upstream_latency, and the gateway's share is all.
+    assert!(entry.get("upstream_latency").is_none(), "{entry}");
+    assert_eq!(entry["apisix_latency"], entry["latency"]);
+}
+
+#[test]
+fn latencies_come_from_the_host_s_request_and_upstream_times() {
+    let host = MockHost::new();
+    let logger = instance(json!({"uri": "http://127.0.0.1:9/logs"}), &host).unwrap();
+    let mut req = request();
+    req.vars.insert("request_time".into(), "0.400".into());
+    req.vars
+        .insert("upstream_response_time".into(), "0.250".into());
+    logger.log(&mut req);
+    let entry = &pushed(&host)[0];
+    assert_eq!(entry["latency"], 400.0, "{entry}");
+    assert_eq!(entry["upstream_latency"], 250.0, "{entry}");
+    assert_eq!(entry["apisix_latency"], 150.0, "{entry}");
 }
 
 #[test]
@@ -118,10 +147,6 @@ fn the_metadata_log_format_applies_to_instances_without_their_own() {
 #[test]
 fn configs_it_cannot_serve_are_refused_naming_the_field() {
     let cases = [
-        (
-            json!({"uri": "http://127.0.0.1:9/l", "concat_method": "new_line"}),
-            "concat_method: \"new_line\" is not served",
-        ),
         (
             json!({"uri": "http://127.0.0.1:9/l", "include_req_body": true}),
             "include_req_body: is not supported",

@@ -31,7 +31,8 @@ enum LogVar {
     TimeIso8601,
     /// `msec`: now, in seconds with milliseconds.
     Msec,
-    /// `request_time`: seconds since the request's start (see [`timing`]).
+    /// `request_time`: the host's, else seconds since the request's start
+    /// (see [`timing`]).
     RequestTime,
     /// Any request variable.
     Request(VarName),
@@ -99,10 +100,13 @@ fn resolve(var: &LogVar, ctx: &Ctx<'_>, host: &Host) -> Option<String> {
             let ms = host.now_unix_ms();
             Some(format!("{}.{:03}", ms / 1000, ms % 1000))
         }
-        LogVar::RequestTime => {
-            let t = timing::read(ctx, host);
-            Some(format!("{:.3}", t.latency_ms / 1000.0))
-        }
+        LogVar::RequestTime => match ctx.var("request_time") {
+            Some(t) => Some(t.to_owned()),
+            None => {
+                let t = timing::read(ctx, host);
+                Some(format!("{:.3}", t.latency_ms / 1000.0))
+            }
+        },
         LogVar::Request(name) => name.resolve(ctx).map(|v| v.into_owned()),
     }
 }

@@ -5,7 +5,7 @@
 //!  "response": {"status", "headers", "size"},
 //!  "server": {"hostname", "version"}, "upstream", "service_id",
 //!  "route_id", "consumer": {"username"}, "client_ip", "start_time",
-//!  "latency", "apisix_latency"}
+//!  "latency", "upstream_latency", "apisix_latency"}
 //! ```
 //!
 //! Where the host hands plugins less than nginx hands APISIX, this says so:
@@ -19,9 +19,11 @@
 //! - `response.headers` holds the headers of [`RESPONSE_HEADERS`] present
 //!   (the plugin ABI reads a response header by name only);
 //! - `latency` is timed from the first logger's rewrite phase
-//!   ([`crate::timing`]), `upstream_latency` is absent and
-//!   `apisix_latency` equals `latency` (no node response time is handed
-//!   to plugins).
+//!   ([`crate::timing`]) unless the host sets `request_time`;
+//!   `upstream_latency` is the host's `upstream_response_time` (from
+//!   sending to the node until its response head), absent when no node
+//!   answered, and `apisix_latency` is `latency` less it (at least 0), as
+//!   APISIX's `latency_details_in_ms` computes them.
 
 use radixgate_plugin::serde_json::{json, Map, Value};
 use radixgate_plugin::vars::VarName;
@@ -85,6 +87,9 @@ pub fn entry(ctx: &Ctx<'_>, host: &Host, server: &Server) -> Value {
     };
     let host_header = ctx.header("host").unwrap_or_default();
     let t = timing::read(ctx, host);
+    let latency = seconds_var(ctx, "request_time").map_or(t.latency_ms, |s| s * 1000.0);
+    let upstream_latency = seconds_var(ctx, "upstream_response_time").map(|s| s * 1000.0);
+    let apisix_latency = upstream_latency.map_or(latency, |u| (latency - u).max(0.0));
     let route_id = ctx.route_id();
     let mut entry = json!({
         "request": {
@@ -99,12 +104,15 @@ pub fn entry(ctx: &Ctx<'_>, host: &Host, server: &Server) -> Value {
         "server": {"hostname": server.hostname, "version": server.version},
         "client_ip": ctx.client_addr().ip().to_string(),
         "start_time": t.start_ms,
-        "latency": t.latency_ms,
-        "apisix_latency": t.latency_ms,
+        "latency": latency,
+        "apisix_latency": apisix_latency,
     });
     let Value::Object(map) = &mut entry else {
         return entry;
     };
+    if let Some(u) = upstream_latency {
+        map.insert("upstream_latency".into(), u.into());
+    }
     if let Some(upstream) = ctx.var("upstream_addr") {
         map.insert("upstream".into(), upstream.into());
     }
@@ -121,6 +129,15 @@ pub fn entry(ctx: &Ctx<'_>, host: &Host, server: &Server) -> Value {
         map.insert("consumer".into(), json!({ "username": consumer }));
     }
     entry
+}
+
+/// Variable `name` read as seconds (nginx writes `0.012`).
+fn seconds_var(ctx: &Ctx<'_>, name: &str) -> Option<f64> {
+    ctx.var(name)?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
 }
 
 /// Headers as `ngx.req.get_headers()` gives them: lowercase names, a

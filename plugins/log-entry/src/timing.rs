@@ -1,10 +1,10 @@
 //! The request's start as the loggers see it: marked in their rewrite
 //! phase (the first logger of the chain marks it), read in the log phase.
 //!
-//! The host hands plugins neither nginx's `$request_time` nor the node's
-//! response time, so `latency` runs from the first logger's rewrite to its
-//! log phase, and `upstream_latency` is not known (absent, as APISIX
-//! leaves it for a request no node answered).
+//! The host sets nginx's `request_time` (from arrival to the response
+//! head) for the log phase, which `latency` prefers; the mark is what is
+//! left when it is not set (a response through `body_filter` plugins,
+//! whose log phase runs at the body's end).
 
 use radixgate_plugin::{Ctx, Host};
 

@@ -8,7 +8,7 @@ use crate::target;
 
 /// Every plugin the tests load, by its package's name less
 /// `radixgate-plugin-` (`plugins/<name>` or `tests/plugins/<name>`).
-pub const PLUGINS: [&str; 37] = [
+pub const PLUGINS: [&str; 40] = [
     "template",
     "noop",
     "request-id",
@@ -46,6 +46,9 @@ pub const PLUGINS: [&str; 37] = [
     "gzip",
     "multi-auth",
     "test-wait-auth",
+    "tcp-logger",
+    "udp-logger",
+    "syslog",
 ];
 
 /// The C and C++ plugins the tests load: `plugins/<name>` holding `.c` or

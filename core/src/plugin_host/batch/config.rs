@@ -1,5 +1,7 @@
 //! A batch processor's config, as a plugin hands it over (JSON): APISIX's
-//! batch-processor attributes and the HTTP sink the batches go to.
+//! batch-processor attributes, the sink the batches go to (`sink`: `http`
+//! by default, `tcp` or `udp`) and how a batch's entries are put together
+//! (`concat`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,7 +14,22 @@ use serde::Deserialize;
 struct Raw {
     #[serde(default = "default_name")]
     name: String,
-    uri: String,
+    #[serde(default)]
+    sink: Option<String>,
+    #[serde(default)]
+    uri: Option<String>,
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    port: Option<u16>,
+    #[serde(default)]
+    tls: bool,
+    #[serde(default)]
+    tls_server_name: Option<String>,
+    #[serde(default)]
+    concat: Option<String>,
+    #[serde(default)]
+    single_as_object: bool,
     #[serde(default = "default_batch_max_size")]
     batch_max_size: usize,
     #[serde(default = "default_inactive_timeout")]
@@ -55,13 +72,63 @@ fn default_timeout() -> f64 {
     3.0
 }
 
+/// Where batches go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sink {
+    /// `sink: http` (the default): POSTed to `uri` (http or https), with
+    /// `headers`; an https sink's certificate is verified when
+    /// `ssl_verify`.
+    Http {
+        /// The URL.
+        uri: String,
+    },
+    /// `sink: tcp`: a connection to `host`:`port` per batch, which is
+    /// written and closed; over TLS when `tls` (the certificate is not
+    /// verified, as APISIX's tcp-logger; `tls_server_name` is the SNI,
+    /// default `host`).
+    Tcp {
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+        /// The TLS server name, when over TLS.
+        tls: Option<String>,
+    },
+    /// `sink: udp`: one datagram per batch to `host`:`port`.
+    Udp {
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+    },
+}
+
+/// How a batch's entries are put together (`concat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concat {
+    /// `json` (the default): a JSON array; entries must be JSON.
+    Json,
+    /// `new_line`: the entries joined by `\n` (APISIX's http-logger
+    /// `concat_method: new_line`); entries must be JSON.
+    NewLine,
+    /// `raw`: the entries as given, one after the other (a syslog frame
+    /// each); entries need not be JSON.
+    Raw,
+}
+
 /// A checked batch processor config.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchConfig {
     /// How logs name the processor (`name`, default `batch`).
     pub name: String,
-    /// Where batches are POSTed as a JSON array (`uri`, http or https).
-    pub uri: String,
+    /// Where batches go.
+    pub sink: Sink,
+    /// How a batch's entries are put together.
+    pub concat: Concat,
+    /// A `json` batch of one entry is the entry itself, not an array
+    /// (`single_as_object`; APISIX's tcp- and udp-logger with
+    /// `batch_max_size` 1).
+    pub single_as_object: bool,
     /// Entries per batch; a full batch is sent at once (`batch_max_size`,
     /// default 1000).
     pub batch_max_size: usize,
@@ -100,10 +167,17 @@ impl BatchConfig {
                 _ => format!("{path}: {}", e.into_inner()),
             }
         })?;
-        let uri = raw.uri.trim();
-        if !(uri.starts_with("http://") || uri.starts_with("https://")) {
-            return Err("uri: must be an http:// or https:// URL".to_owned());
-        }
+        let sink = sink(&raw)?;
+        let concat = match raw.concat.as_deref() {
+            None | Some("json") => Concat::Json,
+            Some("new_line") => Concat::NewLine,
+            Some("raw") => Concat::Raw,
+            Some(other) => {
+                return Err(format!(
+                    "concat: {other:?} is not one of json, new_line, raw"
+                ))
+            }
+        };
         if raw.batch_max_size == 0 {
             return Err("batch_max_size: must be at least 1".to_owned());
         }
@@ -112,7 +186,9 @@ impl BatchConfig {
         }
         Ok(BatchConfig {
             name: raw.name,
-            uri: uri.to_owned(),
+            sink,
+            concat,
+            single_as_object: raw.single_as_object,
             batch_max_size: raw.batch_max_size,
             inactive_timeout: seconds("inactive_timeout", raw.inactive_timeout, false)?,
             buffer_duration: seconds("buffer_duration", raw.buffer_duration, false)?,
@@ -123,6 +199,45 @@ impl BatchConfig {
             headers: raw.headers.into_iter().collect(),
             ssl_verify: raw.ssl_verify,
         })
+    }
+}
+
+/// The sink `raw` names, checked: `uri` for http, `host` and `port` for
+/// tcp and udp.
+fn sink(raw: &Raw) -> Result<Sink, String> {
+    let endpoint = || -> Result<(String, u16), String> {
+        let host = raw.host.as_deref().map(str::trim).unwrap_or("");
+        if host.is_empty() {
+            return Err("host: required for a tcp or udp sink".to_owned());
+        }
+        let port = raw
+            .port
+            .filter(|p| *p > 0)
+            .ok_or_else(|| "port: required for a tcp or udp sink, 1 to 65535".to_owned())?;
+        Ok((host.to_owned(), port))
+    };
+    match raw.sink.as_deref().unwrap_or("http") {
+        "http" => {
+            let uri = raw.uri.as_deref().map(str::trim).unwrap_or("");
+            if !(uri.starts_with("http://") || uri.starts_with("https://")) {
+                return Err("uri: must be an http:// or https:// URL".to_owned());
+            }
+            Ok(Sink::Http {
+                uri: uri.to_owned(),
+            })
+        }
+        "tcp" => {
+            let (host, port) = endpoint()?;
+            let tls = raw
+                .tls
+                .then(|| raw.tls_server_name.clone().unwrap_or_else(|| host.clone()));
+            Ok(Sink::Tcp { host, port, tls })
+        }
+        "udp" => {
+            let (host, port) = endpoint()?;
+            Ok(Sink::Udp { host, port })
+        }
+        other => Err(format!("sink: {other:?} is not one of http, tcp, udp")),
     }
 }
 
@@ -155,6 +270,34 @@ mod tests {
         );
         assert_eq!(c.max_pending_entries, 10_000);
         assert!(!c.ssl_verify);
+        assert_eq!(c.concat, Concat::Json);
+    }
+
+    #[test]
+    fn tcp_and_udp_sinks_take_host_and_port() {
+        let c = BatchConfig::parse(
+            r#"{"sink":"tcp","host":"127.0.0.1","port":5140,"tls":true,"concat":"new_line"}"#,
+        )
+        .expect("valid");
+        let tls = Some("127.0.0.1".to_owned());
+        assert_eq!(
+            c.sink,
+            Sink::Tcp {
+                host: "127.0.0.1".into(),
+                port: 5140,
+                tls
+            }
+        );
+        assert_eq!(c.concat, Concat::NewLine);
+        let c =
+            BatchConfig::parse(r#"{"sink":"udp","host":"localhost","port":514}"#).expect("valid");
+        assert_eq!(
+            c.sink,
+            Sink::Udp {
+                host: "localhost".into(),
+                port: 514
+            }
+        );
     }
 
     #[test]
@@ -167,6 +310,10 @@ mod tests {
         assert!(e(r#"{"uri":"http://x","batch_max_size":"a"}"#).starts_with("batch_max_size:"));
         assert!(e(r#"{"uri":"http://x","bogus":1}"#).contains("bogus"));
         assert!(e(r#"{}"#).contains("uri"));
+        assert!(e(r#"{"sink":"tcp","port":1}"#).starts_with("host:"));
+        assert!(e(r#"{"sink":"udp","host":"h"}"#).starts_with("port:"));
+        assert!(e(r#"{"sink":"smtp","host":"h","port":1}"#).starts_with("sink:"));
+        assert!(e(r#"{"uri":"http://x","concat":"csv"}"#).starts_with("concat:"));
         assert_eq!(
             BatchConfig::parse(r#"{"uri":"http://x","retry_delay":0}"#).map(|c| c.retry_delay),
             Ok(Duration::ZERO)

@@ -1,13 +1,14 @@
 //! The host's batch processors, as APISIX's batch-processor: a plugin
 //! registers one per instance with a config ([`BatchConfig`]), hands it
-//! entries that return at once, and the host sends them in batches to an
-//! HTTP sink on a thread of its own (`plugin-batch`), retrying failed
-//! sends. Dropped entries are counted in `radixgate_batch_dropped_total`
+//! entries that return at once, and the host sends them in batches to a
+//! sink (HTTP, TCP or UDP: `sink.rs`) on a thread of its own
+//! (`plugin-batch`), retrying failed sends. Dropped entries are counted in `radixgate_batch_dropped_total`
 //! with the labels `plugin` and `reason` (`buffer_full`,
 //! `not_delivered`, `refused`).
 
 mod config;
 mod processor;
+mod sink;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,13 +70,14 @@ impl Batches {
         Ok(id)
     }
 
-    /// Hands `entry` (JSON text) to processor `id`; false when it is
-    /// dropped (not JSON, an unknown or closed processor, a full buffer).
+    /// Hands `entry` (JSON text, or any text with `concat: raw`) to
+    /// processor `id`; false when it is dropped (not JSON, an unknown or
+    /// closed processor, a full buffer).
     pub fn push(&self, id: u64, entry: &str) -> bool {
         let Some(processor) = self.processors().get(&id).cloned() else {
             return false;
         };
-        if serde_json::from_str::<serde::de::IgnoredAny>(entry).is_err() {
+        if processor.wants_json() && serde_json::from_str::<serde::de::IgnoredAny>(entry).is_err() {
             processor.count(Dropped::Refused, 1);
             return false;
         }

@@ -1,5 +1,5 @@
 //! One batch processor: entries buffered as plugins hand them over, sent
-//! as a JSON array to the processor's HTTP sink when a batch is full, when
+//! to the processor's sink (`sink`) when a batch is full, when
 //! no entry came for `inactive_timeout`, or `buffer_duration` after a
 //! batch's first entry; a failed send is tried again `max_retry_count`
 //! times, `retry_delay` apart. At most `max_pending_entries` are held;
@@ -7,14 +7,13 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use abi_stable::std_types::{RStr, RString, RVec, Tuple2};
-use radixgate_plugin::abi::HttpCall;
+use abi_stable::std_types::RStr;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::config::BatchConfig;
+use super::config::{BatchConfig, Concat};
+use super::sink;
 use crate::plugin_host::metrics::MetricsRegistry;
-use crate::plugin_host::ops::http_call;
 
 /// Why entries were dropped, as the drop counter's `reason` label says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +86,12 @@ impl Processor {
         self.buffer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes one entry (JSON text); false when it is dropped. Never waits.
+    /// Whether entries must be JSON (all but `concat: raw`).
+    pub fn wants_json(&self) -> bool {
+        self.conf.concat != Concat::Raw
+    }
+
+    /// Takes one entry; false when it is dropped. Never waits.
     pub fn push(&self, entry: &str) -> bool {
         let mut buf = self.buffer();
         if buf.closed {
@@ -184,42 +188,14 @@ impl Processor {
         }
     }
 
-    /// POSTs `batch` as a JSON array to the sink, tried again as the config
-    /// says; a batch that fails every try is dropped, logged and counted.
+    /// Sends `batch` to the sink, tried again as the config says; a batch
+    /// that fails every try is dropped, logged and counted.
     async fn deliver(&self, batch: Vec<String>) {
-        let size: usize = batch.iter().map(|e| e.len() + 1).sum();
-        let mut body = Vec::with_capacity(size + 2);
-        body.push(b'[');
-        for (i, entry) in batch.iter().enumerate() {
-            if i > 0 {
-                body.push(b',');
-            }
-            body.extend_from_slice(entry.as_bytes());
-        }
-        body.push(b']');
-        let mut headers: RVec<Tuple2<RString, RString>> = RVec::from(vec![Tuple2(
-            "Content-Type".into(),
-            "application/json".into(),
-        )]);
-        for (name, value) in &self.conf.headers {
-            headers.push(Tuple2(name.as_str().into(), value.as_str().into()));
-        }
-        let call = HttpCall {
-            method: "POST".into(),
-            url: self.conf.uri.as_str().into(),
-            headers,
-            body: body.into(),
-            timeout_ms: u64::try_from(self.conf.timeout.as_millis())
-                .unwrap_or(u64::MAX)
-                .max(1),
-            verify_tls: self.conf.ssl_verify,
-        };
+        let body = sink::body(&self.conf, &batch);
         let tries = self.conf.max_retry_count.saturating_add(1);
         for attempt in 1..=tries {
-            let failure = match http_call::send(&call).await {
-                Ok(answer) if answer.status < 400 => return,
-                Ok(answer) => format!("the sink answered {}", answer.status),
-                Err(e) => e,
+            let Err(failure) = sink::send(&self.conf, &body).await else {
+                return;
             };
             tracing::warn!(
                 plugin = %self.plugin,
