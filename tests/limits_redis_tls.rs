@@ -1,13 +1,14 @@
 //! Limits in a Redis reached over TLS (APISIX's `redis_ssl`,
-//! `redis_ssl_verify`): limit-count's `redis` policy against a real
-//! `redis-server` that speaks TLS only (`--port 0 --tls-port`, an rcgen
-//! certificate), through two real gateway processes. Exactly `count`
+//! `redis_ssl_verify`, `redis_cluster_ssl`): limit-count's `redis` and
+//! `redis-cluster` policies against a real `redis-server` (and a Redis
+//! Cluster of three) that speaks TLS only (`--port 0 --tls-port`, rcgen
+//! certificates), through two real gateway processes. Exactly `count`
 //! requests pass across both; TLS towards a Redis that speaks clear text,
 //! or a certificate that the Mozilla roots do not vouch for with
 //! `redis_ssl_verify`, fails as the config says (500, or through with
 //! `allow_degradation`), never falling back to clear text.
 
-use radixgate_test_support::redis::RedisServer;
+use radixgate_test_support::redis::{RedisCluster, RedisServer};
 use radixgate_test_support::tls::Ca;
 use radixgate_test_support::{Gateway, Node};
 
@@ -37,8 +38,9 @@ fn config(port: u16, extra: &str) -> String {
 
 /// A TLS-only redis-server with a certificate of a test CA for 127.0.0.1.
 fn tls_redis() -> RedisServer {
-    let leaf = Ca::new("redis test CA").server(&["127.0.0.1", "localhost"], "redis");
-    RedisServer::start_tls(&leaf.cert, &leaf.key)
+    let ca = Ca::new("redis test CA");
+    let leaf = ca.server(&["127.0.0.1", "localhost"], "redis");
+    RedisServer::start_tls(&leaf.cert, &leaf.key, &ca.pem)
 }
 
 #[test]
@@ -111,4 +113,35 @@ fn redis_ssl_verify_refuses_a_certificate_the_roots_do_not_vouch_for() {
     // The same server without the check counts.
     let unchecked = gateway(&node, &config(redis.port, ", redis_ssl: true"));
     assert_eq!(unchecked.get("/r", &[]).status, 200, "{}", unchecked.log());
+}
+
+/// A Redis Cluster of three masters that speak TLS only, their cluster
+/// bus too: limit-count's `redis-cluster` policy with
+/// `redis_cluster_ssl` passes exactly `count` requests across two
+/// gateways, the cluster's slots followed over TLS.
+#[test]
+fn two_gateways_on_a_tls_only_redis_cluster_pass_exactly_count_requests() {
+    let ca = Ca::new("redis test CA");
+    let leaf = ca.peer(&["127.0.0.1", "localhost"], "redis");
+    let cluster = RedisCluster::start_tls(3, &leaf.cert, &leaf.key, &ca.pem);
+    let node = Node::start("n");
+    let seeds = cluster.addrs().join("\", \"");
+    let config = format!(
+        "{{count: 5, time_window: 60, rejected_code: 429, key_type: var, key: remote_addr, \
+         policy: redis-cluster, redis_cluster_name: tls-cluster, redis_cluster_ssl: true, \
+         redis_cluster_nodes: [\"{seeds}\"]}}"
+    );
+    let a = gateway(&node, &config);
+    let b = gateway(&node, &config);
+    let statuses: Vec<u16> = (0..8)
+        .map(|n| if n % 2 == 0 { &a } else { &b })
+        .map(|gw| gw.get("/r", &[]).status)
+        .collect();
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 200, 429, 429, 429],
+        "{}\n{}",
+        a.log(),
+        b.log()
+    );
 }

@@ -4,10 +4,10 @@
 //! `redis_timeout`) or `redis-cluster` (`redis_cluster_nodes`,
 //! `redis_cluster_name`, with the same credentials and timeout).
 //!
-//! `redis_ssl` connects to the server over TLS (ABI 1.3), its certificate
-//! checked against the Mozilla roots with `redis_ssl_verify` (APISIX's
-//! default is not to check). TLS to a Redis Cluster (`redis_cluster_ssl`)
-//! is not offered yet: such a config is refused rather than sent in clear.
+//! `redis_ssl` (`redis_cluster_ssl` for a cluster) connects over TLS (ABI
+//! 1.3), the certificates checked against the Mozilla roots with
+//! `redis_ssl_verify` (`redis_cluster_ssl_verify`; APISIX's default is not
+//! to check).
 
 use std::time::Duration;
 
@@ -48,9 +48,12 @@ pub struct RedisFields {
     /// The cluster's name (APISIX names its connection pool with it).
     #[serde(default)]
     pub redis_cluster_name: Option<String>,
-    /// TLS to the cluster: refused.
+    /// TLS to the cluster.
     #[serde(default)]
     pub redis_cluster_ssl: bool,
+    /// Check the cluster's certificates (with `redis_cluster_ssl`).
+    #[serde(default)]
+    pub redis_cluster_ssl_verify: bool,
 }
 
 /// Where a config's counters live.
@@ -87,9 +90,6 @@ impl Policy {
                 }
             }
             "redis-cluster" => {
-                if fields.redis_cluster_ssl || fields.redis_ssl {
-                    return Err(no_tls("redis_cluster_ssl"));
-                }
                 let nodes = fields.redis_cluster_nodes.as_deref().unwrap_or_default();
                 if nodes.is_empty() {
                     return Err(ConfigError::field(
@@ -106,7 +106,10 @@ impl Policy {
                 for node in nodes {
                     check_node(node)?;
                 }
-                RedisTarget::cluster(nodes)
+                match fields.redis_cluster_ssl {
+                    true => RedisTarget::cluster(nodes).tls(fields.redis_cluster_ssl_verify),
+                    false => RedisTarget::cluster(nodes),
+                }
             }
             other => {
                 return Err(ConfigError::field(
@@ -140,14 +143,6 @@ pub fn config_digest<T: Serialize>(config: &T) -> u64 {
     json.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
-}
-
-fn no_tls(field: &str) -> ConfigError {
-    ConfigError::field(
-        field,
-        "TLS to a Redis Cluster is not supported by this gateway yet; the config is \
-         refused rather than sent to Redis in clear",
-    )
 }
 
 /// A host name or address: no spaces, slashes or port.
@@ -248,6 +243,20 @@ mod tests {
             target(r#"{"redis_host":"h","redis_ssl_verify":true}"#),
             ["h:6379"]
         );
+        let cluster = Policy::new(
+            "redis-cluster",
+            &fields(
+                r#"{"redis_cluster_nodes":["a:1","b:2"],"redis_cluster_name":"c",
+                "redis_cluster_ssl":true}"#,
+            ),
+        );
+        let Ok(Policy::Redis(target)) = cluster else {
+            panic!("{cluster:?}")
+        };
+        assert_eq!(
+            target.nodes,
+            ["rediss://a:1#insecure", "rediss://b:2#insecure"]
+        );
     }
 
     #[test]
@@ -274,11 +283,6 @@ mod tests {
                 "redis-cluster",
                 r#"{"redis_cluster_nodes":["nope"],"redis_cluster_name":"c"}"#,
                 "redis_cluster_nodes: \"nope\" is not host:port",
-            ),
-            (
-                "redis-cluster",
-                r#"{"redis_cluster_nodes":["h:1"],"redis_cluster_name":"c","redis_cluster_ssl":true}"#,
-                "redis_cluster_ssl: TLS",
             ),
             ("memcached", r#"{}"#, "policy: \"memcached\""),
         ];

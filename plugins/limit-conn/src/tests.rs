@@ -137,12 +137,6 @@ fn bad_configs_name_the_field() {
         ),
         (
             format!(
-                r#"{{"conn":1,"burst":0,{base},"policy":"redis-cluster","redis_cluster_name":"c","redis_cluster_nodes":["h:1"],"redis_cluster_ssl":true}}"#
-            ),
-            "redis_cluster_ssl: TLS to a Redis Cluster is not supported",
-        ),
-        (
-            format!(
                 r#"{{"conn":1,"burst":0,{base},"policy":"redis","redis_host":"h","key_ttl":0}}"#
             ),
             "key_ttl: must be greater than 0",

@@ -176,11 +176,6 @@ fn bad_configs_name_the_field() {
             "rejected_code:",
         ),
         (
-            r#"{"count":1,"time_window":1,"policy":"redis-cluster","redis_cluster_name":"c",
-            "redis_cluster_nodes":["h:1"],"redis_cluster_ssl":true}"#,
-            "redis_cluster_ssl: TLS to a Redis Cluster is not supported",
-        ),
-        (
             r#"{"count":1,"time_window":1,"policy":"redis","redis_host":"a/b"}"#,
             "redis_host: \"a/b\" is not a host name",
         ),

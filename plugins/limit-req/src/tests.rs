@@ -197,11 +197,6 @@ fn bad_configs_name_the_field() {
         ),
         (
             r#"{"rate":1,"burst":0,"key":"k","policy":"redis-cluster","redis_cluster_name":"c",
-            "redis_cluster_nodes":["h:1"],"redis_cluster_ssl":true}"#,
-            "redis_cluster_ssl: TLS to a Redis Cluster is not supported",
-        ),
-        (
-            r#"{"rate":1,"burst":0,"key":"k","policy":"redis-cluster","redis_cluster_name":"c",
             "redis_cluster_nodes":["no port"]}"#,
             "redis_cluster_nodes: \"no port\" is not host:port",
         ),

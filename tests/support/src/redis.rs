@@ -41,20 +41,28 @@ impl RedisServer {
     }
 
     /// A server that speaks TLS only, on a free port, with `cert` and its
-    /// `key` (PEM) and no client certificates asked: `--port 0
-    /// --tls-port <port>`. Answering `PING` over TLS when returned
-    /// (`redis-cli --tls`, the certificate not checked).
-    pub fn start_tls(cert: &str, key: &str) -> RedisServer {
+    /// `key` (PEM), trusting `ca` (PEM: the cluster bus checks its peers
+    /// with it), no client certificates asked: `--port 0 --tls-port
+    /// <port>`. Answering `PING` over TLS when returned (`redis-cli
+    /// --tls`, the certificate not checked).
+    pub fn start_tls(cert: &str, key: &str, ca: &str) -> RedisServer {
+        RedisServer::start_tls_with(cert, key, ca, &[])
+    }
+
+    /// The same started with `args` too.
+    pub fn start_tls_with(cert: &str, key: &str, ca: &str, args: &[&str]) -> RedisServer {
         let dir = TempDir::new("redis-tls");
         let cert_file = dir.root().join("server.crt");
         let key_file = dir.root().join("server.key");
+        let ca_file = dir.root().join("ca.crt");
         std::fs::write(&cert_file, cert).expect("write the certificate");
         std::fs::write(&key_file, key).expect("write the key");
+        std::fs::write(&ca_file, ca).expect("write the CA");
         let port = free_port();
         let files = [
             ("--tls-cert-file", &cert_file),
             ("--tls-key-file", &key_file),
-            ("--tls-ca-cert-file", &cert_file),
+            ("--tls-ca-cert-file", &ca_file),
         ];
         let mut extra = vec!["--tls-port".to_owned(), port.to_string()];
         for (flag, file) in files {
@@ -62,6 +70,7 @@ impl RedisServer {
             extra.push(file.display().to_string());
         }
         extra.extend(["--tls-auth-clients", "no"].map(str::to_owned));
+        extra.extend(args.iter().map(|a| (*a).to_owned()));
         let mut server = RedisServer {
             port,
             child: None,
@@ -136,6 +145,20 @@ fn tls_ping(port: u16) -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "PONG")
 }
 
+/// A cluster node's arguments, its bus on port `bus`.
+fn cluster_args(bus: &str) -> Vec<&str> {
+    vec![
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        "nodes.conf",
+        "--cluster-node-timeout",
+        "5000",
+        "--cluster-port",
+        bus,
+    ]
+}
+
 /// A Redis Cluster of masters (no replicas), each a [`RedisServer`] with
 /// its cluster bus on a free port too.
 pub struct RedisCluster {
@@ -148,22 +171,35 @@ impl RedisCluster {
     /// served when returned; panics when `redis-cli` is missing or the
     /// cluster is not up within 20 s.
     pub fn start(masters: usize) -> RedisCluster {
-        let nodes: Vec<RedisServer> = (0..masters)
+        let nodes = (0..masters)
             .map(|_| {
                 let bus = free_port().to_string();
-                RedisServer::start_with(&[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    "5000",
-                    "--cluster-port",
-                    &bus,
-                ])
+                RedisServer::start_with(&cluster_args(&bus))
             })
             .collect();
+        RedisCluster::join(nodes, &[])
+    }
+
+    /// The same with masters that speak TLS only (each with `cert` and
+    /// `key`, trusting `ca`, PEM), their cluster bus too (`--tls-cluster
+    /// yes`).
+    pub fn start_tls(masters: usize, cert: &str, key: &str, ca: &str) -> RedisCluster {
+        let nodes = (0..masters)
+            .map(|_| {
+                let bus = free_port().to_string();
+                let mut args = cluster_args(&bus);
+                args.extend(["--tls-cluster", "yes"]);
+                RedisServer::start_tls_with(cert, key, ca, &args)
+            })
+            .collect();
+        RedisCluster::join(nodes, &["--tls", "--insecure"])
+    }
+
+    /// Joins `nodes` into a cluster with `redis-cli <tls> --cluster
+    /// create`; waits until every node says the cluster is up.
+    fn join(nodes: Vec<RedisServer>, tls: &[&str]) -> RedisCluster {
         let out = Command::new("redis-cli")
+            .args(tls)
             .args(["--cluster", "create"])
             .args(nodes.iter().map(RedisServer::addr))
             .args(["--cluster-replicas", "0", "--cluster-yes"])
@@ -179,11 +215,15 @@ impl RedisCluster {
         let cluster = RedisCluster { nodes };
         for node in &cluster.nodes {
             let port = node.port;
-            assert!(
-                eventually(20, || command(port, &["CLUSTER", "INFO"])
-                    .is_ok_and(|r| r.contains("cluster_state:ok"))),
-                "the cluster is not up on port {port}"
-            );
+            let up = || {
+                Command::new("redis-cli")
+                    .args(tls)
+                    .args(["-p", &port.to_string(), "CLUSTER", "INFO"])
+                    .stdin(Stdio::null())
+                    .output()
+                    .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"))
+            };
+            assert!(eventually(20, up), "the cluster is not up on port {port}");
         }
         cluster
     }

@@ -83,6 +83,16 @@ impl Ca {
         self.sign(params, KeyPair::generate().expect("leaf key"))
     }
 
+    /// An ECDSA P-256 certificate for `names` that serves as a server's
+    /// and as a client's (a Redis Cluster node's: its bus is mutual TLS).
+    pub fn peer(&self, names: &[&str], cn: &str) -> Leaf {
+        let mut params = Ca::params(names, cn, ExtendedKeyUsagePurpose::ServerAuth);
+        params
+            .extended_key_usages
+            .push(ExtendedKeyUsagePurpose::ClientAuth);
+        self.sign(params, KeyPair::generate().expect("leaf key"))
+    }
+
     /// An RSA 2048 server certificate for `names`, subject `CN=<cn>`.
     pub fn server_rsa(&self, names: &[&str], cn: &str) -> Leaf {
         let params = Ca::params(names, cn, ExtendedKeyUsagePurpose::ServerAuth);
