@@ -161,8 +161,10 @@ fn latency_and_request_time_count_from_arrival() {
          log_format: {{t: \"$request_time\"}}}}}}}}\n#END\n",
         node.addr()
     );
+    // With the access log off, the plugin side times the request.
     let gw = Gateway::file(BIN, &apisix)
         .workers(1)
+        .gateway_yaml("  access_log: \"off\"\n")
         .plugins(&["fault-injection", "tcp-logger"])
         .start();
     assert_eq!(gw.get("/full", &[]).status, 200);

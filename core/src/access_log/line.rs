@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use http::{HeaderMap, HeaderValue, Method, Uri, Version};
@@ -14,6 +14,7 @@ use super::format::{Format, Part, Var};
 /// What the access line keeps of a request as the client sent it.
 #[derive(Debug)]
 pub struct AccessLine {
+    arrived: Instant,
     method: Method,
     uri: Uri,
     version: Version,
@@ -43,6 +44,7 @@ impl AccessLine {
         headers: &HeaderMap,
     ) -> Self {
         AccessLine {
+            arrived: Instant::now(),
             method: method.clone(),
             uri: uri.clone(),
             version,
@@ -53,6 +55,11 @@ impl AccessLine {
                 .collect(),
             node: None,
         }
+    }
+
+    /// When the request arrived.
+    pub fn arrived(&self) -> Instant {
+        self.arrived
     }
 
     /// Records the request a node is sent: `scheme` (`http`, `https`,

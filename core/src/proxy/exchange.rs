@@ -71,8 +71,10 @@ pub struct Exchange<'w> {
     /// The WebSocket upgrade the client asked for, on a route that lets it
     /// through: its `Upgrade` value and the client side of the switch.
     pub upgrade: Option<(HeaderValue, OnUpgrade)>,
-    /// When the request came in (request variable `request_time`).
-    pub arrived: std::time::Instant,
+    /// When the request came in, read only when something needs it: the
+    /// access line, else the plugin side when it starts (request variable
+    /// `request_time`).
+    pub arrived: Option<std::time::Instant>,
     /// The node tried last.
     pub node: Option<Authority>,
     /// How long the last try took from sending to the node's response
@@ -97,6 +99,7 @@ impl<'w> Exchange<'w> {
                 .authority()
                 .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
         };
+        let access = crate::access_log::begin(req);
         Exchange {
             worker,
             conn,
@@ -106,11 +109,11 @@ impl<'w> Exchange<'w> {
             plugins: None,
             websocket: None,
             upgrade: None,
-            arrived: std::time::Instant::now(),
+            arrived: access.as_ref().map(AccessLine::arrived),
             node: None,
             upstream_time: None,
             upstream_status: None,
-            access: crate::access_log::begin(req),
+            access,
             grpc: Call::of(req.headers()),
         }
     }

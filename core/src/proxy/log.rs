@@ -29,11 +29,11 @@ use crate::plugin_host::{Phase, PhaseOutcome, RequestState};
 pub fn log(mut ex: Exchange<'_>, resp: &Response<Body>) {
     // nginx's `request_time`: from arrival to the response head, for the
     // access line and the log phase alike.
-    let took = ex.arrived.elapsed();
+    let took = ex.arrived.map_or(Duration::ZERO, |t| t.elapsed());
     if let Some(line) = &ex.access {
         access_line(&ex, line, resp, took);
     }
-    if let Some(run) = ex.plugins.as_deref_mut() {
+    if let Some(run) = ex.plugins.as_deref_mut().filter(|_| ex.arrived.is_some()) {
         if run.chains.has(Phase::Log) {
             let text = format!("{}.{:03}", took.as_secs(), took.subsec_millis());
             run.state.vars.insert("request_time", &text);

@@ -92,6 +92,10 @@ async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<ClientBody>) -> Re
         }
     }
     phases::start(ex, global, &mut req);
+    if ex.plugins.is_some() {
+        // Timed from here when no access line timed it (`request_time`).
+        ex.arrived.get_or_insert_with(std::time::Instant::now);
+    }
     if let Some(resp) = phases::read_body(ex, &mut req).await {
         return resp;
     }
