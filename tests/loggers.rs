@@ -306,8 +306,8 @@ fn configs_the_loggers_cannot_serve_are_refused_naming_the_field() {
         (
             "body",
             http,
-            "{uri: \"http://127.0.0.1:9/l\", include_req_body: true}",
-            "include_req_body",
+            "{uri: \"http://127.0.0.1:9/l\", max_req_body_bytes: 0}",
+            "max_req_body_bytes",
         ),
         ("ftp", http, "{uri: \"ftp://127.0.0.1/l\"}", "uri"),
         (

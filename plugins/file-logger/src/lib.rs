@@ -76,6 +76,11 @@ impl Plugin for FileLogger {
         self.writer.send(line);
         Decision::Continue
     }
+
+    /// With `include_req_body` (see [`Logger::reads_request_body`]).
+    fn reads_request_body(&self) -> bool {
+        self.logger.reads_request_body()
+    }
 }
 
 export_plugin!(FileLogger);

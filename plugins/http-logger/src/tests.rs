@@ -148,8 +148,8 @@ fn the_metadata_log_format_applies_to_instances_without_their_own() {
 fn configs_it_cannot_serve_are_refused_naming_the_field() {
     let cases = [
         (
-            json!({"uri": "http://127.0.0.1:9/l", "include_req_body": true}),
-            "include_req_body: is not supported",
+            json!({"uri": "http://127.0.0.1:9/l", "max_req_body_bytes": 0}),
+            "max_req_body_bytes: 0: expected",
         ),
         (
             json!({"uri": "http://127.0.0.1:9/l", "log_format": {"a": ["x"]}}),
@@ -174,4 +174,30 @@ fn without_a_route_the_service_id_is_the_host() {
     assert_eq!(entry["service_id"], "example.com", "{entry}");
     assert!(entry.get("route_id").is_none(), "{entry}");
     assert!(entry.get("upstream").is_none(), "{entry}");
+}
+
+#[test]
+fn the_request_body_is_logged_cut_at_max_req_body_bytes() {
+    let host = MockHost::new();
+    let logger = instance(
+        json!({"uri": "http://127.0.0.1:9/l", "include_req_body": true,
+               "max_req_body_bytes": 4}),
+        &host,
+    )
+    .unwrap();
+    assert!(logger.reads_request_body());
+    let mut req = request().body(b"abcdefgh");
+    logger.rewrite(&mut req);
+    logger.log(&mut req);
+    let entry = &pushed(&host)[0];
+    assert_eq!(entry["request"]["body"], json!("abcd"), "{entry}");
+
+    // Without the field: no body asked for, none logged.
+    let host = MockHost::new();
+    let plain = instance(json!({"uri": "http://127.0.0.1:9/l"}), &host).unwrap();
+    assert!(!plain.reads_request_body());
+    let mut req = request().body(b"abcdefgh");
+    plain.log(&mut req);
+    let entry = &pushed(&host)[0];
+    assert!(entry["request"].get("body").is_none(), "{entry}");
 }

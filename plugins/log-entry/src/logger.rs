@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use radixgate_plugin::serde_json::{self, Value};
 use radixgate_plugin::{ConfigError, Ctx, Host, LogLevel};
 
+use crate::body::Bodies;
 use crate::fields::Fields;
 use crate::format::LogFormat;
 use crate::full::{self, Server};
@@ -19,6 +20,7 @@ pub struct Logger {
     /// The metadata text last seen and its `log_format` (`None`: none).
     meta: Mutex<Option<(String, Option<Arc<LogFormat>>)>>,
     server: Server,
+    bodies: Bodies,
 }
 
 impl Logger {
@@ -30,7 +32,14 @@ impl Logger {
             own,
             meta: Mutex::new(None),
             server: Server::detect(),
+            bodies: Bodies::new(fields)?,
         })
+    }
+
+    /// Whether the instance reads the request body (`include_req_body`):
+    /// the logger plugin's `Plugin::reads_request_body`.
+    pub fn reads_request_body(&self) -> bool {
+        self.bodies.reads_request_body()
     }
 
     /// The rewrite phase's part: marks the request's start.
@@ -38,15 +47,23 @@ impl Logger {
         timing::mark(ctx, &self.host);
     }
 
-    /// This request's entry (in the log phase).
+    /// This request's entry (in the log phase). The default entry gets
+    /// the request body when it is logged (`request.body`); a
+    /// `log_format` entry has only its keys.
     pub fn entry(&self, ctx: &Ctx<'_>) -> Value {
         if let Some(format) = &self.own {
             return format.render(ctx, &self.host);
         }
-        match self.metadata_format() {
-            Some(format) => format.render(ctx, &self.host),
-            None => full::entry(ctx, &self.host, &self.server),
+        if let Some(format) = self.metadata_format() {
+            return format.render(ctx, &self.host);
         }
+        let mut entry = full::entry(ctx, &self.host, &self.server);
+        if let (Some(body), Some(Value::Object(request))) =
+            (self.bodies.request_body(ctx), entry.get_mut("request"))
+        {
+            request.insert("body".into(), Value::String(body));
+        }
+        entry
     }
 
     /// The metadata's `log_format`, when it has a non-empty one. A

@@ -38,12 +38,13 @@ fn check(config: Value) -> Result<(), String> {
 }
 
 #[test]
-fn bodies_and_bad_formats_are_refused_naming_the_field() {
+fn bad_body_limits_and_formats_are_refused_naming_the_field() {
     let cases = [
         (
-            json!({"include_req_body": true}),
-            "include_req_body: is not supported",
+            json!({"include_req_body": true, "max_req_body_bytes": 0}),
+            "max_req_body_bytes: 0: expected an integer of at least 1",
         ),
+        (json!({"max_resp_body_bytes": -1}), "max_resp_body_bytes"),
         (
             json!({"include_resp_body": true}),
             "include_resp_body: is not supported",
@@ -66,4 +67,8 @@ fn bodies_and_bad_formats_are_refused_naming_the_field() {
         Ok(())
     );
     assert_eq!(check(json!({"include_req_body": false})), Ok(()));
+    assert_eq!(
+        check(json!({"include_req_body": true, "max_req_body_bytes": 1})),
+        Ok(())
+    );
 }

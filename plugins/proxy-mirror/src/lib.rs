@@ -15,10 +15,13 @@
 //! ```
 //!
 //! The copy has the request's method and headers as plugins left them
-//! (its `Host` too). *Not yet:* request bodies. Plugins cannot read the
-//! request body, so a request that has one (a `Content-Length` above 0,
-//! or chunked) is not mirrored; the log says so. gRPC mirrors
-//! (`grpc://`, `grpcs://`) are refused at load.
+//! (its `Host` too) and the request's body: the instance reads request
+//! bodies (ABI 1.3), so the host holds each body whole (up to its body
+//! size limit) and the copy carries the same bytes, its `Content-Length`
+//! set by the host. A host older than ABI 1.3 hands no body: a request
+//! that has one (a `Content-Length` above 0, or chunked) is then not
+//! mirrored, and the log says so. gRPC mirrors (`grpc://`, `grpcs://`)
+//! are refused at load.
 
 use std::time::Duration;
 
@@ -106,7 +109,7 @@ impl ProxyMirror {
     }
 }
 
-/// Whether the request has a body (which plugins cannot read yet).
+/// Whether the request has a body (by its framing headers).
 fn has_body(ctx: &Ctx<'_>) -> bool {
     let length = ctx
         .header("content-length")
@@ -168,20 +171,25 @@ impl Plugin for ProxyMirror {
         let Some(url) = ctx.var(MIRROR_VAR).map(str::to_owned) else {
             return Decision::Continue;
         };
-        if has_body(ctx) {
-            self.host.log(
-                LogLevel::Info,
-                &format!(
-                    "{} {}: not mirrored: request bodies are not mirrored yet",
-                    ctx.method(),
-                    ctx.path()
-                ),
-            );
-            return Decision::Continue;
-        }
+        let body = match ctx.request_body() {
+            Some(body) => body.to_vec(),
+            None if has_body(ctx) => {
+                self.host.log(
+                    LogLevel::Info,
+                    &format!(
+                        "{} {}: not mirrored: the host hands plugins no request body (ABI 1.3 needed)",
+                        ctx.method(),
+                        ctx.path()
+                    ),
+                );
+                return Decision::Continue;
+            }
+            None => Vec::new(),
+        };
         let mut request = HttpRequest::new(ctx.method(), &url)
             .timeout(TIMEOUT)
-            .verify_tls(false);
+            .verify_tls(false)
+            .body(body);
         for (name, value) in ctx.headers() {
             request = request.header(name, value);
         }
@@ -196,6 +204,11 @@ impl Plugin for ProxyMirror {
             }
             Decision::Continue
         })
+    }
+
+    /// Always: the copy carries the request's body.
+    fn reads_request_body(&self) -> bool {
+        true
     }
 }
 

@@ -10,8 +10,8 @@ fn instance(config: &str, host: &MockHost) -> Result<MockInstance, String> {
     MockInstance::new::<ProxyMirror>(config, host)
 }
 
-/// A mirror call: method, URL, header lines.
-type Call = (String, String, Vec<(String, String)>);
+/// A mirror call: method, URL, header lines, body.
+type Call = (String, String, Vec<(String, String)>, Vec<u8>);
 
 /// The mirror calls the host was asked for.
 fn calls(host: &MockHost) -> Vec<Call> {
@@ -25,6 +25,7 @@ fn calls(host: &MockHost) -> Vec<Call> {
                     .iter()
                     .map(|t| (t.0.to_string(), t.1.to_string()))
                     .collect(),
+                call.body.to_vec(),
             )),
             _ => None,
         })
@@ -77,7 +78,25 @@ fn urls_follow_path_and_concat_mode() {
 }
 
 #[test]
-fn a_request_with_a_body_and_an_unsampled_one_are_not_mirrored() {
+fn the_copy_carries_the_request_body() {
+    let host = MockHost::new();
+    let plugin = instance(r#"{"host":"http://m"}"#, &host).expect("valid");
+    assert!(plugin.reads_request_body());
+    let mut post = MockRequest::new("POST", "/a")
+        .header("Content-Length", "3")
+        .body(b"abc");
+    plugin.rewrite(&mut post);
+    assert_eq!(plugin.log(&mut post), PhaseResult::Continue);
+    let sent = calls(&host);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        (sent[0].0.as_str(), sent[0].3.as_slice()),
+        ("POST", &b"abc"[..])
+    );
+}
+
+#[test]
+fn a_body_the_host_did_not_hand_and_an_unsampled_request_are_not_mirrored() {
     let host = MockHost::new();
     let plugin = instance(r#"{"host":"http://m"}"#, &host).expect("valid");
     let mut post = MockRequest::new("POST", "/a").header("Content-Length", "3");

@@ -78,6 +78,11 @@ impl Plugin for Syslog {
         self.batch.push_json(&frame);
         Decision::Continue
     }
+
+    /// With `include_req_body` (see [`Logger::reads_request_body`]).
+    fn reads_request_body(&self) -> bool {
+        self.logger.reads_request_body()
+    }
 }
 
 export_plugin!(Syslog);

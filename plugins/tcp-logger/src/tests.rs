@@ -55,8 +55,8 @@ fn bad_configs_are_refused_naming_the_field() {
         (json!({"host": "h", "port": 0}), "port"),
         (json!({"host": "h", "port": 70000}), "port"),
         (
-            json!({"host": "h", "port": 1, "include_req_body": true}),
-            "include_req_body",
+            json!({"host": "h", "port": 1, "max_resp_body_bytes": 0}),
+            "max_resp_body_bytes",
         ),
     ] {
         let err = instance(config.clone(), &MockHost::new())

@@ -52,6 +52,11 @@ impl Plugin for UdpLogger {
         self.batch.push(&self.logger.entry(ctx));
         Decision::Continue
     }
+
+    /// With `include_req_body` (see [`Logger::reads_request_body`]).
+    fn reads_request_body(&self) -> bool {
+        self.logger.reads_request_body()
+    }
 }
 
 export_plugin!(UdpLogger);

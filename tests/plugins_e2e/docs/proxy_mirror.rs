@@ -1,21 +1,23 @@
 //! proxy-mirror's documented examples through the gateway, against a real
 //! mirror sink: the copy arrives with the path `path` and
-//! `path_concat_mode` make, with the request's method and headers; a sink
+//! `path_concat_mode` make, with the request's method, headers and body; a sink
 //! that is down or never answers leaves every client's response as the
 //! node gave it; `sample_ratio` 0.5 mirrors about half of 400 requests.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use radixgate_test_support::http::Request;
 use radixgate_test_support::{eventually, free_port, Gateway, Node};
 
 use crate::harness;
 
-/// A mirror server on loopback: records each request's line and headers;
-/// answers 200 at once, or never (`silent`).
+/// A mirror server on loopback: records each request's line and headers,
+/// then a blank line and its body (`Content-Length` framed); answers 200
+/// at once, or never (`silent`).
 struct Sink {
     port: u16,
     seen: Arc<Mutex<Vec<String>>>,
@@ -43,6 +45,18 @@ impl Sink {
                                 Ok(_) => head.push_str(&line),
                             }
                         }
+                        let length = head
+                            .lines()
+                            .filter_map(|l| l.split_once(':'))
+                            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+                            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        let mut body = vec![0; length];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        head.push_str("\r\n");
+                        head.push_str(&String::from_utf8_lossy(&body));
                         s.lock().unwrap_or_else(|e| e.into_inner()).push(head);
                         if silent {
                             // Holds the connection, never answers.
@@ -134,6 +148,26 @@ fn proxy_mirror_doc_examples() {
         copy.is_some_and(|h| h.to_ascii_lowercase().contains("x-trace: t1")),
         "the copy lacks the request's headers: {:?}",
         sink.seen()
+    );
+
+    // A POST with a body: the copy carries the same bytes; the client
+    // gets the node's answer.
+    let body = "{\"order\": 42, \"items\": [\"a\", \"b\"]}";
+    let r = Request::new("POST", "/hello?post=1")
+        .body(body.as_bytes().to_vec())
+        .send(gw.port)
+        .expect("the gateway answers");
+    assert_eq!((r.status, r.body.as_str()), (200, "node"), "{r:?}");
+    let want = format!("\r\n\r\n{body}");
+    assert!(
+        eventually(5, || sink.seen().iter().any(|h| h
+            .starts_with("POST /hello?post=1 HTTP/1.1")
+            && h.ends_with(&want)
+            && h.to_ascii_lowercase()
+                .contains(&format!("content-length: {}", body.len())))),
+        "the sink did not get the body: {:?}\n{}",
+        sink.seen(),
+        gw.log()
     );
 
     // A sink that is down or never answers: every client gets the node's

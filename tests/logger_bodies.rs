@@ -1,0 +1,109 @@
+//! The loggers' request body end to end (`include_req_body`,
+//! `include_req_body_expr`, `max_req_body_bytes`): the real `file-logger`
+//! library loaded by the real gateway, real POSTs to a real node, each
+//! route's entries read back from its own file.
+
+use std::path::Path;
+
+use radixgate_test_support::http::Request;
+use radixgate_test_support::{eventually, Gateway, Node, TempDir};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
+
+/// The routes: id and the file-logger fields besides `path`.
+const ROUTES: [(&str, &str); 3] = [
+    ("req", "include_req_body: true"),
+    ("req_small", "include_req_body: true, max_req_body_bytes: 5"),
+    (
+        "req_expr",
+        "include_req_body: true, include_req_body_expr: [[arg_log, \"==\", \"yes\"]]",
+    ),
+];
+
+fn gateway(node: &Node, dir: &TempDir) -> Gateway {
+    let mut apisix = format!(
+        "upstreams:\n  - {{id: u, nodes: {{\"{}\": 1}}}}\nroutes:\n",
+        node.addr()
+    );
+    for (id, fields) in ROUTES {
+        apisix += &format!(
+            "  - {{id: {id}, uri: /{id}, upstream_id: u, plugins: {{file-logger: {{path: \"{}\", \
+             {fields}}}}}}}\n",
+            dir.path(&format!("{id}.log")).display()
+        );
+    }
+    apisix += "#END\n";
+    Gateway::file(BIN, &apisix)
+        .workers(1)
+        .plugins(&["file-logger"])
+        .start()
+}
+
+/// The entries in `path`, one JSON object a line.
+fn lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// POSTs `body` to `target`; asserts the node's 200 reached the client.
+fn post(gw: &Gateway, target: &str, body: &str) {
+    let r = Request::new("POST", target)
+        .body(body.as_bytes().to_vec())
+        .send(gw.port)
+        .unwrap_or_else(|e| panic!("POST {target}: {e}"));
+    assert_eq!(r.status, 200, "POST {target}: {r:?}");
+}
+
+/// The `n` entries of route `id`, once its file has them.
+fn entries(gw: &Gateway, dir: &TempDir, id: &str, n: usize) -> Vec<Value> {
+    let path = dir.path(&format!("{id}.log"));
+    assert!(
+        eventually(10, || lines(&path).len() >= n),
+        "{id}: {:?}\n{}",
+        lines(&path),
+        gw.log()
+    );
+    lines(&path)
+}
+
+fn body<'a>(entry: &'a Value, side: &str) -> Option<&'a str> {
+    entry.get(side)?.get("body")?.as_str()
+}
+
+#[test]
+fn the_request_body_is_logged_cut_at_its_limit_when_the_expr_holds() {
+    let node = Node::start("n");
+    let dir = TempDir::new("logger-bodies");
+    let gw = gateway(&node, &dir);
+
+    let small = r#"{"order": 42}"#;
+    // Past the default max_req_body_bytes (524288): cut there.
+    let big = "x".repeat(600_000);
+    post(&gw, "/req", small);
+    post(&gw, "/req", &big);
+    let got = entries(&gw, &dir, "req", 2);
+    assert_eq!(body(&got[0], "request"), Some(small), "{}", got[0]);
+    assert_eq!(
+        body(&got[1], "request").map(str::len),
+        Some(524_288),
+        "the big body is not cut at 524288"
+    );
+    assert!(
+        node.bodies().iter().any(|b| b.len() == 600_000),
+        "the node did not get the whole big body"
+    );
+
+    post(&gw, "/req_small", "0123456789");
+    let got = entries(&gw, &dir, "req_small", 1);
+    assert_eq!(body(&got[0], "request"), Some("01234"), "{}", got[0]);
+
+    post(&gw, "/req_expr?log=yes", "logged");
+    post(&gw, "/req_expr?log=no", "not logged");
+    let got = entries(&gw, &dir, "req_expr", 2);
+    assert_eq!(body(&got[0], "request"), Some("logged"), "{}", got[0]);
+    assert_eq!(body(&got[1], "request"), None, "{}", got[1]);
+}
