@@ -158,6 +158,22 @@ pub struct GatewaySection {
     /// HTTP/2 towards clients: h2c on the plain listeners, stream limits.
     #[serde(default)]
     pub http2: super::Http2Section,
+    /// Which server serves HTTP/1.1 clients: `hyper` (the default) or
+    /// `native` (the gateway's own, over httparse).
+    #[serde(default)]
+    pub http1_server: Http1Server,
+}
+
+/// `gateway.http1_server`: the server HTTP/1.1 clients are served by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Http1Server {
+    /// hyper's HTTP/1.1 server.
+    #[default]
+    Hyper,
+    /// The gateway's own HTTP/1.1 server over httparse: no dispatcher
+    /// task, the response head written with the body.
+    Native,
 }
 
 impl Default for GatewaySection {
@@ -181,6 +197,7 @@ impl Default for GatewaySection {
             upstream_read_timeout: default_upstream_timeout(),
             tls: None,
             http2: Default::default(),
+            http1_server: Http1Server::default(),
         }
     }
 }

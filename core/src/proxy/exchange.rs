@@ -8,13 +8,13 @@ use std::time::Instant;
 
 use http::uri::Authority;
 use http::{header, HeaderValue, Method, Request, Uri};
-use hyper::upgrade::OnUpgrade;
 
 use super::grpc::Call;
 use super::headers::host_only;
 use super::log::log_later;
 use super::phases::PluginRun;
 use super::server::Limits;
+use super::upgrade::ClientSide;
 use super::vars::{Origin, RequestVars};
 use crate::snapshot::{Live, Matched, RouteRt};
 use crate::tls::TlsInfo;
@@ -70,7 +70,7 @@ pub struct Exchange<'w> {
     pub websocket: Option<HeaderValue>,
     /// The WebSocket upgrade the client asked for, on a route that lets it
     /// through: its `Upgrade` value and the client side of the switch.
-    pub upgrade: Option<(HeaderValue, OnUpgrade)>,
+    pub upgrade: Option<(HeaderValue, ClientSide)>,
     /// The node tried last.
     pub node: Option<Authority>,
     /// How long the last try took from sending to the node's response
