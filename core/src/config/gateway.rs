@@ -551,6 +551,7 @@ mod tests {
                 "gateway.keepalive_requests",
             ),
             ("gateway: {max_connections: 0}", "gateway.max_connections"),
+            ("gateway: {http1_server: fast}", "gateway.http1_server"),
             (
                 "gateway: {trusted_addresses: [ok]}",
                 "gateway.trusted_addresses[0]",
