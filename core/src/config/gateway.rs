@@ -158,8 +158,9 @@ pub struct GatewaySection {
     /// HTTP/2 towards clients: h2c on the plain listeners, stream limits.
     #[serde(default)]
     pub http2: super::Http2Section,
-    /// Which server serves HTTP/1.1 clients: `hyper` (the default) or
-    /// `native` (the gateway's own, over httparse).
+    /// Which server serves HTTP/1.1 clients: `native` (the default: the
+    /// gateway's own, over httparse) or `hyper`. HTTP/2, and a plain
+    /// listener with h2c on, stay on hyper.
     #[serde(default)]
     pub http1_server: Http1Server,
 }
@@ -169,10 +170,10 @@ pub struct GatewaySection {
 #[serde(rename_all = "lowercase")]
 pub enum Http1Server {
     /// hyper's HTTP/1.1 server.
-    #[default]
     Hyper,
     /// The gateway's own HTTP/1.1 server over httparse: no dispatcher
     /// task, the response head written with the body.
+    #[default]
     Native,
 }
 

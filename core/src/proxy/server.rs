@@ -20,10 +20,10 @@
 //! timeout bounds the handshake too, so a client that sends nothing, or
 //! plain HTTP, is cut off.
 //!
-//! With `gateway.http1_server: native`, a connection that speaks HTTP/1.1
-//! only (a plain listener without h2c, or TLS where ALPN did not choose
-//! `h2`) is served by the gateway's own server (`h1`), which holds the
-//! same limits itself.
+//! With `gateway.http1_server: native` (the default), a connection that
+//! speaks HTTP/1.1 only (a plain listener without h2c, or TLS where ALPN
+//! did not choose `h2`) is served by the gateway's own server (`h1`),
+//! which holds the same limits itself; `hyper` keeps hyper's.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

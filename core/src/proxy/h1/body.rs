@@ -89,6 +89,24 @@ impl Shared {
         let Some(io) = self.io.as_mut() else {
             return Poll::Ready(Ok(0));
         };
+        if self.buf.capacity() == 0 {
+            // No buffer while idle: what comes is read on the stack and a
+            // buffer made for it.
+            let mut first = [0u8; 2048];
+            let mut rb = tokio::io::ReadBuf::new(&mut first);
+            return match std::pin::Pin::new(io).poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) => {
+                    let n = rb.filled().len();
+                    if n > 0 {
+                        self.buf = BytesMut::with_capacity(READ_CHUNK.max(n));
+                        self.buf.extend_from_slice(rb.filled());
+                    }
+                    Poll::Ready(Ok(n))
+                }
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            };
+        }
         if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
             self.buf.reserve(READ_CHUNK);
         }

@@ -46,12 +46,11 @@ pub async fn serve<I: Io + 'static>(
     let _active = crate::stats::handled();
     let link: Link = Arc::new(Mutex::new(Shared {
         io: Some(Box::new(io)),
-        buf: BytesMut::with_capacity(8192),
+        buf: BytesMut::new(),
         left: Left::Done,
         cont: Continue::No,
     }));
     let head_limit = limits.max_header_size.max(8192);
-    let mut out = BytesMut::with_capacity(1024);
     let mut timer = Box::pin(tokio::time::sleep(limits.header_timeout));
     let mut served: u64 = 0;
     loop {
@@ -64,6 +63,13 @@ pub async fn serve<I: Io + 'static>(
             (_, None) => return,
         };
         timer.as_mut().reset(Instant::now() + wait);
+        {
+            // An idle connection holds no buffer: the next read makes one.
+            let mut s = lock(&link);
+            if s.buf.is_empty() {
+                s.buf = BytesMut::new();
+            }
+        }
         let head = match read_head(&link, head_limit, timer.as_mut(), &mut stop).await {
             Ok(Some(h)) => h,
             Ok(None) => return,
@@ -76,11 +82,10 @@ pub async fn serve<I: Io + 'static>(
         };
         served += 1;
         let last = served >= limits.keepalive_requests;
-        let Some(served_ok) = one(
-            &link, head, &conn, &worker, limits, last, &mut stop, &mut out,
-        )
-        .await
-        else {
+        // Boxed: the request's state (the pipeline's, the response's) is
+        // held while it is served, not by every idle connection.
+        let request = one(&link, head, &conn, &worker, limits, last, &mut stop);
+        let Some(served_ok) = Box::pin(request).await else {
             return;
         };
         if !served_ok || last {
@@ -132,7 +137,6 @@ async fn one(
     limits: Limits,
     last: bool,
     stop: &mut watch::Receiver<bool>,
-    out: &mut BytesMut,
 ) -> Option<bool> {
     let Head {
         request,
@@ -215,9 +219,9 @@ async fn one(
     };
     let (parts, body) = resp.into_parts();
     let framing = write::framing(&parts, plan);
-    out.clear();
-    write::encode_head(&parts, framing, plan, out);
-    if let Err(e) = write::response(link, out, framing, body).await {
+    let mut out = BytesMut::new();
+    write::encode_head(&parts, framing, plan, &mut out);
+    if let Err(e) = write::response(link, &mut out, framing, body).await {
         tracing::debug!(client = %conn.remote, error = %e, "response not sent whole");
         return None;
     }
