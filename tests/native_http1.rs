@@ -5,9 +5,10 @@
 //! unread body dropped so that the connection serves the next request,
 //! request framing that two parsers could read two ways refused with 400,
 //! a response of unknown length chunked to HTTP/1.1 clients and delimited
-//! by the close for HTTP/1.0 ones, and `HEAD`. The limits and timeouts are
-//! the other suites' (hostile_clients, proxy_errors, timeouts, ...), run
-//! on both servers.
+//! by the close for HTTP/1.0 ones, and `HEAD`; and that `hyper` can still
+//! be chosen. The limits and timeouts are the other suites'
+//! (hostile_clients, proxy_errors, timeouts, ...), which run on the
+//! default server, the native one.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -258,4 +259,27 @@ fn head_gets_the_length_and_no_body() {
         "no body after HEAD's head: {out}"
     );
     assert!(get.ends_with("\r\n\r\nn"), "{out}");
+}
+
+#[test]
+fn the_hyper_server_still_serves_when_chosen() {
+    let node = Node::start("n");
+    let apisix = format!(
+        "routes:\n  - id: t\n    uri: /t*\n    upstream: {{nodes: {{\"127.0.0.1:{}\": 1}}}}\n#END\n",
+        node.port
+    );
+    let gw = Gateway::file(BIN, &apisix)
+        .workers(1)
+        .gateway_yaml("  http1_server: hyper\n")
+        .start();
+    let mut c = Connection::open(gw.port).expect("connect");
+    let r = c
+        .send(&Request::new("POST", "/t/a").body("hello"))
+        .expect("an answer");
+    assert_eq!(
+        (r.status, r.echoed("body").as_deref()),
+        (200, Some("hello"))
+    );
+    let r = c.send(&Request::get("/t/b")).expect("a second answer");
+    assert_eq!(r.echoed("path").as_deref(), Some("/t/b"), "{r:?}");
 }

@@ -184,7 +184,7 @@ async fn connection<I>(
     conn: ClientConn,
     worker: Arc<WorkerContext>,
     limits: Limits,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -194,6 +194,26 @@ async fn connection<I>(
         drop(alive);
         return;
     }
+    // Boxed: hyper's connection state is large, and the native server's
+    // connections (this same task) should not carry room for it.
+    let hyper = hyper_connection(io, activity, protocol, conn, worker, limits, stop, alive);
+    Box::pin(hyper).await;
+}
+
+/// [`connection`] served by hyper.
+#[allow(clippy::too_many_arguments)]
+async fn hyper_connection<I>(
+    io: I,
+    activity: Arc<Activity>,
+    protocol: Protocol,
+    conn: ClientConn,
+    worker: Arc<WorkerContext>,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+    alive: mpsc::Sender<()>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let remote = conn.remote;
     let served = Arc::new(AtomicU64::new(0));
     let goaway = Arc::new(Notify::new());
