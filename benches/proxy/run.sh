@@ -13,6 +13,8 @@
 #   PLUGINS=1 benches/proxy/run.sh        # radixgate's route carries key-auth +
 #                                         # limit-count + prometheus (nginx stays bare)
 #   NOBUILD=1 BIN=/tmp/a/radixgate SO_DIR=/tmp/a benches/proxy/run.sh   # a saved build
+#   SERVERS="hyper native" benches/proxy/run.sh   # one radixgate per gateway.http1_server
+#                                         # value, all in the same alternation (A/B)
 #
 # Ports: picks free loopback ports itself. Needs nginx and wrk (make deps).
 set -euo pipefail
@@ -27,6 +29,9 @@ TARGET=${CARGO_TARGET_DIR:-target}
 BIN=${BIN:-$TARGET/release/radixgate}
 SO_DIR=${SO_DIR:-$TARGET/release}
 PLUGINS=${PLUGINS:-0}
+# gateway.http1_server of each radixgate run beside nginx ("default": the
+# config's default); more than one makes a same-run A/B of the servers.
+SERVERS=${SERVERS:-default}
 if [ "${NOBUILD:-0}" != 1 ]; then
   cargo build --release -p radixgate >&2
   if [ "$PLUGINS" = 1 ]; then
@@ -38,10 +43,10 @@ echo "machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadav
 echo "load: wrk -t1 -c$CONN -d${DUR}s --latency, $ROUNDS rounds each, alternating"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-UP=$(free_port); NG=$(free_port); RG=$(free_port); PM=$(free_port)
+UP=$(free_port); NG=$(free_port); PM=$(free_port)
 W=$(mktemp -d)
 cleanup() {
-  [ -f "$W/rg.pid" ] && kill "$(cat "$W/rg.pid")" 2>/dev/null || true
+  for p in "$W"/rg-*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true; done
   for p in "$W/up.pid" "$W/px.pid"; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true; done
   sleep 0.3; rm -rf "$W"
 }
@@ -60,15 +65,10 @@ http { access_log off; upstream up { server 127.0.0.1:$UP; keepalive 64; }
   server { listen 127.0.0.1:$NG; keepalive_requests 100000;
   location /hello { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 CONF
-cat >"$W/config.yaml" <<CONF
-gateway: {listen: ["127.0.0.1:$RG"], worker_threads: 1, log_level: warn}
-config: {file: $W/apisix.yaml}
-CONF
 WRK_HEADER=()
 if [ "$PLUGINS" = 1 ]; then
   mkdir -p "$W/plugins"
   for n in key_auth limit_count prometheus; do cp "$SO_DIR/libradixgate_plugin_$n.so" "$W/plugins/"; done
-  echo "plugins: {dir: $W/plugins, export_addr: 127.0.0.1:$PM}" >>"$W/config.yaml"
   WRK_HEADER=(-H "apikey: bench-key")
   cat >"$W/apisix.yaml" <<CONF
 routes:
@@ -94,10 +94,21 @@ CONF
 fi
 nginx -c "$W/up.conf" -p "$W"
 nginx -c "$W/px.conf" -p "$W"
-("$BIN" --config "$W/config.yaml" >"$W/rg.log" 2>&1 & echo $! >"$W/rg.pid")
-for _ in $(seq 50); do curl -s -o /dev/null -H "apikey: bench-key" "http://127.0.0.1:$RG/hello" && break; sleep 0.1; done
-code=$(curl -s -o /dev/null -w '%{http_code}' -H "apikey: bench-key" "http://127.0.0.1:$RG/hello")
-[ "$code" = 200 ] || { echo "radixgate answers $code on /hello; its log:" >&2; cat "$W/rg.log" >&2; exit 1; }
+declare -A RGPORT
+for s in $SERVERS; do
+  RGPORT[$s]=$(free_port)
+  h1=""; [ "$s" != default ] && h1=", http1_server: $s"
+  {
+    echo "gateway: {listen: [\"127.0.0.1:${RGPORT[$s]}\"], worker_threads: 1, log_level: warn$h1}"
+    echo "config: {file: $W/apisix.yaml}"
+    echo "admin: {listen: \"127.0.0.1:$(free_port)\"}"
+    [ "$PLUGINS" = 1 ] && echo "plugins: {dir: $W/plugins, export_addr: 127.0.0.1:$(free_port)}"
+  } >"$W/config-$s.yaml"
+  ("$BIN" --config "$W/config-$s.yaml" >"$W/rg-$s.log" 2>&1 & echo $! >"$W/rg-$s.pid")
+  for _ in $(seq 50); do curl -s -o /dev/null -H "apikey: bench-key" "http://127.0.0.1:${RGPORT[$s]}/hello" && break; sleep 0.1; done
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "apikey: bench-key" "http://127.0.0.1:${RGPORT[$s]}/hello")
+  [ "$code" = 200 ] || { echo "radixgate ($s) answers $code on /hello; its log:" >&2; cat "$W/rg-$s.log" >&2; exit 1; }
+done
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 load() { # url pid -> "req/s p99_ms cpu_us_per_request"
@@ -112,22 +123,29 @@ load() { # url pid -> "req/s p99_ms cpu_us_per_request"
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "warning: errors in $1:" >&2; grep "Non-2xx\|Socket errors" <<<"$out" >&2; fi
   echo "$rps $p99 $cpu"
 }
-: >"$W/nginx"; : >"$W/radixgate"
+: >"$W/nginx"
 NGW=$(pgrep -P "$(cat "$W/px.pid")" | head -1)   # nginx's one worker process
-RGP=$(cat "$W/rg.pid")
 for r in $(seq "$ROUNDS"); do
-  n=$(load "http://127.0.0.1:$NG/hello" "$NGW"); g=$(load "http://127.0.0.1:$RG/hello" "$RGP")
-  echo "$n" >>"$W/nginx"; echo "$g" >>"$W/radixgate"
-  printf "round %d: nginx %s req/s p99 %s ms cpu %s us/req | radixgate %s req/s p99 %s ms cpu %s us/req\n" "$r" $n $g
+  n=$(load "http://127.0.0.1:$NG/hello" "$NGW"); echo "$n" >>"$W/nginx"
+  line=$(printf "round %d: nginx %s req/s p99 %s ms cpu %s us/req" "$r" $n)
+  for s in $SERVERS; do
+    g=$(load "http://127.0.0.1:${RGPORT[$s]}/hello" "$(cat "$W/rg-$s.pid")"); echo "$g" >>"$W/rg-$s"
+    line+=$(printf " | radixgate(%s) %s req/s p99 %s ms cpu %s us/req" "$s" $g)
+  done
+  echo "$line"
 done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 nr=$(cut -d' ' -f1 "$W/nginx" | median); np=$(cut -d' ' -f2 "$W/nginx" | median)
-gr=$(cut -d' ' -f1 "$W/radixgate" | median); gp=$(cut -d' ' -f2 "$W/radixgate" | median)
-nc=$(cut -d' ' -f3 "$W/nginx" | median); gc=$(cut -d' ' -f3 "$W/radixgate" | median)
-printf "median: nginx %s req/s p99 %s ms cpu %s us/req | radixgate %s req/s p99 %s ms cpu %s us/req\n" \
-  "$nr" "$np" "$nc" "$gr" "$gp" "$gc"
+nc=$(cut -d' ' -f3 "$W/nginx" | median)
+printf "median: nginx %s req/s p99 %s ms cpu %s us/req\n" "$nr" "$np" "$nc"
 target=1.2; [ "$PLUGINS" = 1 ] && target=1.0   # docs/performance.md: with the three plugins, >= 1.0x bare nginx
-printf "ratio radixgate/nginx: %.2fx req/s (target >= ${target}x), p99 %.2fx (target <= 1x), cpu per request %.2fx\n" \
-  "$(awk -v a="$gr" -v b="$nr" 'BEGIN {print a / b}')" \
-  "$(awk -v a="$gp" -v b="$np" 'BEGIN {print a / b}')" \
-  "$(awk -v a="$gc" -v b="$nc" 'BEGIN {print a / b}')"
+for s in $SERVERS; do
+  gr=$(cut -d' ' -f1 "$W/rg-$s" | median); gp=$(cut -d' ' -f2 "$W/rg-$s" | median)
+  gc=$(cut -d' ' -f3 "$W/rg-$s" | median)
+  printf "median: radixgate(%s) %s req/s p99 %s ms cpu %s us/req\n" "$s" "$gr" "$gp" "$gc"
+  printf "ratio radixgate(%s)/nginx: %.2fx req/s (target >= ${target}x), p99 %.2fx (target <= 1x), cpu per request %.2fx\n" "$s" \
+    "$(awk -v a="$gr" -v b="$nr" 'BEGIN {print a / b}')" \
+    "$(awk -v a="$gp" -v b="$np" 'BEGIN {print a / b}')" \
+    "$(awk -v a="$gc" -v b="$nc" 'BEGIN {print a / b}')"
+done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -231,6 +231,7 @@ fn client_limits(config: &GatewayConfig) -> Limits {
         keepalive_requests: g.keepalive_requests,
         max_connections: g.max_connections,
         http2: g.http2,
+        http1_server: g.http1_server,
     }
 }
 

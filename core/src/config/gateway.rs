@@ -172,6 +172,23 @@ pub struct GatewaySection {
     /// Lines waiting for the access log's writer at most; more are dropped.
     #[serde(default = "default_access_log_buffer")]
     pub access_log_buffer: usize,
+    /// Which server serves HTTP/1.1 clients: `native` (the default: the
+    /// gateway's own, over httparse) or `hyper`. HTTP/2, and a plain
+    /// listener with h2c on, stay on hyper.
+    #[serde(default)]
+    pub http1_server: Http1Server,
+}
+
+/// `gateway.http1_server`: the server HTTP/1.1 clients are served by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Http1Server {
+    /// hyper's HTTP/1.1 server.
+    Hyper,
+    /// The gateway's own HTTP/1.1 server over httparse: no dispatcher
+    /// task, the response head written with the body.
+    #[default]
+    Native,
 }
 
 impl Default for GatewaySection {
@@ -199,6 +216,7 @@ impl Default for GatewaySection {
             access_log: None,
             access_log_format: default_access_log_format(),
             access_log_buffer: default_access_log_buffer(),
+            http1_server: Http1Server::default(),
         }
     }
 }
@@ -575,6 +593,7 @@ mod tests {
                 "gateway.keepalive_requests",
             ),
             ("gateway: {max_connections: 0}", "gateway.max_connections"),
+            ("gateway: {http1_server: fast}", "gateway.http1_server"),
             (
                 "gateway: {trusted_addresses: [ok]}",
                 "gateway.trusted_addresses[0]",

@@ -35,7 +35,7 @@ pub use decode::{decode, decode_stored, CREDENTIALS};
 pub use encryption::{DataEncryption, Keyring};
 pub use error::{FileError, ObjectError};
 pub use etcd_settings::{EtcdSection, EtcdTls};
-pub use gateway::{seconds, GatewayConfig, PluginsSection, Provider, StoreLimits};
+pub use gateway::{seconds, GatewayConfig, Http1Server, PluginsSection, Provider, StoreLimits};
 pub use http2_settings::Http2Section;
 pub use kind::Kind;
 pub use objects::{Id, Object, Plugins, RouteConf, ServiceConf};

@@ -8,7 +8,9 @@
 //! limit, so that the client's kept-alive connection carries its next
 //! request. hyper on its own reads only what has already arrived and
 //! otherwise closes the connection after the answer, which did not say
-//! so: the client's next request on it fails.
+//! so: the client's next request on it fails. A body of the native
+//! HTTP/1.1 server (`h1`) is read from its connection's buffer, and its
+//! leftover is dropped by the connection itself before its next request.
 
 use std::future::Future as _;
 use std::pin::Pin;
@@ -20,11 +22,13 @@ use http::{header, HeaderMap, StatusCode};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::time::{Instant, Sleep};
 
+use super::h1::RequestBody;
+
 /// Most bytes of an unread body read and dropped; a larger one closes
 /// the connection instead.
-const DISCARD_LIMIT: u64 = 1024 * 1024;
+pub(crate) const DISCARD_LIMIT: u64 = 1024 * 1024;
 /// Longest time spent reading an unread body before closing instead.
-const DISCARD_TIME: Duration = Duration::from_secs(5);
+pub(crate) const DISCARD_TIME: Duration = Duration::from_secs(5);
 
 /// Why a request body ended before its end.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +42,9 @@ pub enum ClientBodyError {
     /// The client's connection failed or broke the framing.
     #[error("reading the request body: {0}")]
     Read(hyper::Error),
+    /// The client's connection failed or broke the framing (native server).
+    #[error("reading the request body: {0}")]
+    Connection(std::io::Error),
 }
 
 impl ClientBodyError {
@@ -46,7 +53,7 @@ impl ClientBodyError {
         match self {
             ClientBodyError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ClientBodyError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
-            ClientBodyError::Read(_) => StatusCode::BAD_REQUEST,
+            ClientBodyError::Read(_) | ClientBodyError::Connection(_) => StatusCode::BAD_REQUEST,
         }
     }
 }
@@ -69,7 +76,7 @@ pub const READ_WHOLE_MAX: u64 = 8 << 20;
 /// when it is dropped before its end.
 #[derive(Debug)]
 pub struct ClientBody {
-    inner: Option<Incoming>,
+    inner: Option<Source>,
     /// The body read whole ([`ClientBody::read_whole`]), sent as one frame.
     whole: Option<Bytes>,
     /// Whether the leftover may be read: not when the client waits for
@@ -84,9 +91,79 @@ pub struct ClientBody {
     armed: bool,
 }
 
+/// Where a body's bytes come from.
+#[derive(Debug)]
+enum Source {
+    /// hyper's server (HTTP/2, or HTTP/1.1 on the hyper path).
+    Hyper(Incoming),
+    /// The native HTTP/1.1 server's connection.
+    Native(RequestBody),
+}
+
+impl Source {
+    fn poll_frame(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, ClientBodyError>>> {
+        match self {
+            Source::Hyper(b) => match Pin::new(b).poll_frame(cx) {
+                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(ClientBodyError::Read(e)))),
+                Poll::Ready(Some(Ok(f))) => Poll::Ready(Some(Ok(f))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            },
+            Source::Native(b) => match b.poll_data(cx) {
+                Poll::Ready(Some(Ok(d))) => Poll::Ready(Some(Ok(Frame::data(d)))),
+                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(ClientBodyError::Connection(e)))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Source::Hyper(b) => b.is_end_stream(),
+            Source::Native(b) => b.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Source::Hyper(b) => b.size_hint(),
+            Source::Native(b) => b
+                .exact_left()
+                .map_or_else(SizeHint::new, SizeHint::with_exact),
+        }
+    }
+}
+
 impl ClientBody {
     /// Wraps the body of a request whose head is `headers`.
     pub fn new(body: Incoming, headers: &HeaderMap, limits: BodyLimits) -> ClientBody {
+        ClientBody::of(Source::Hyper(body), headers, limits)
+    }
+
+    /// Wraps a body the native HTTP/1.1 server reads; its leftover is
+    /// the connection's to drop.
+    pub fn native(body: RequestBody, headers: &HeaderMap, limits: BodyLimits) -> ClientBody {
+        ClientBody::of(Source::Native(body), headers, limits)
+    }
+
+    /// The body of a request without one.
+    pub fn empty(limits: BodyLimits) -> ClientBody {
+        ClientBody {
+            inner: None,
+            whole: None,
+            discard: false,
+            limits,
+            read: 0,
+            timer: None,
+            armed: false,
+        }
+    }
+
+    fn of(body: Source, headers: &HeaderMap, limits: BodyLimits) -> ClientBody {
         let expects = headers
             .get(header::EXPECT)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
@@ -133,7 +210,9 @@ impl ClientBody {
     /// closes after the answer.
     fn fail(&mut self, e: ClientBodyError) -> Poll<Option<Result<Frame<Bytes>, ClientBodyError>>> {
         self.discard = false;
-        self.inner = None;
+        if let Some(Source::Native(b)) = self.inner.take() {
+            b.poison();
+        }
         Poll::Ready(Some(Err(e)))
     }
 
@@ -171,7 +250,7 @@ impl Body for ClientBody {
         let Some(body) = this.inner.as_mut() else {
             return Poll::Ready(None);
         };
-        match Pin::new(body).poll_frame(cx) {
+        match body.poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 this.armed = false;
                 let n = frame.data_ref().map_or(0, |d| d.len() as u64);
@@ -181,7 +260,7 @@ impl Body for ClientBody {
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(e))) => this.fail(ClientBodyError::Read(e)),
+            Poll::Ready(Some(Err(e))) => this.fail(e),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => match this.wait(cx) {
                 Poll::Ready(()) => this.fail(ClientBodyError::Timeout(this.limits.timeout)),
@@ -191,7 +270,7 @@ impl Body for ClientBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.whole.is_none() && self.inner.as_ref().is_none_or(Body::is_end_stream)
+        self.whole.is_none() && self.inner.as_ref().is_none_or(Source::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -200,13 +279,13 @@ impl Body for ClientBody {
         }
         self.inner
             .as_ref()
-            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
+            .map_or_else(|| SizeHint::with_exact(0), Source::size_hint)
     }
 }
 
 impl Drop for ClientBody {
     fn drop(&mut self) {
-        let Some(body) = self.inner.take() else {
+        let Some(Source::Hyper(body)) = self.inner.take() else {
             return;
         };
         if body.is_end_stream() || !self.discard || body.size_hint().lower() > DISCARD_LIMIT {

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use http::uri::Authority;
 use http::{header, HeaderValue, Request};
-use hyper::upgrade::OnUpgrade;
 
 use super::grpc::Call;
 use super::headers::host_only;
 use super::log::log_later;
 use super::phases::PluginRun;
 use super::server::Limits;
+use super::upgrade::ClientSide;
 use super::vars::{Origin, RequestVars};
 use crate::access_log::AccessLine;
 use crate::snapshot::{Live, Matched, RouteRt};
@@ -70,7 +70,7 @@ pub struct Exchange<'w> {
     pub websocket: Option<HeaderValue>,
     /// The WebSocket upgrade the client asked for, on a route that lets it
     /// through: its `Upgrade` value and the client side of the switch.
-    pub upgrade: Option<(HeaderValue, OnUpgrade)>,
+    pub upgrade: Option<(HeaderValue, ClientSide)>,
     /// When the request came in, read only when something needs it: the
     /// access line, else the plugin side when it starts (request variable
     /// `request_time`).

@@ -80,7 +80,7 @@ pub fn node_request(
     }
     let ws = route.websocket.then(|| ex.websocket.clone()).flatten();
     if let Some(v) = ws {
-        ex.upgrade = Some((v, hyper::upgrade::on(&mut req)));
+        ex.upgrade = Some((v, upgrade::client_side(&mut req)));
     }
     if let Some((v, _)) = &ex.upgrade {
         upgrade::restore(req.headers_mut(), v);

@@ -28,9 +28,8 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use http::{header, HeaderValue, Method, Request, Response, Version};
-use hyper::body::Incoming;
 
-use super::client_body::{BodyLimits, ClientBody};
+use super::client_body::ClientBody;
 use super::exchange::{ClientConn, Exchange, WorkerContext};
 use super::respond::{self, Body};
 use super::{arrival, body_filter, forward, framing, grpc, log, phases, route};
@@ -41,23 +40,15 @@ use crate::snapshot::RouteRt;
 pub async fn handle(
     worker: Arc<WorkerContext>,
     conn: ClientConn,
-    req: Request<Incoming>,
+    req: Request<ClientBody>,
     last: bool,
 ) -> Result<Response<Body>, Infallible> {
     let mut ex = Exchange::new(&worker, conn, &req);
     // Connection headers do not exist in HTTP/2: its last stream is
     // followed by a GOAWAY instead (`server`).
     let last = last && req.version() < Version::HTTP_2;
-    // A body left unread when the request is answered is read and dropped
-    // in the background, so that the connection serves the next request.
-    let (parts, body) = req.into_parts();
-    let limits = BodyLimits {
-        max: worker.limits.max_body_size,
-        timeout: worker.limits.body_timeout,
-    };
-    let body = ClientBody::new(body, &parts.headers, limits);
-    let head = parts.method == Method::HEAD;
-    let mut resp = towards_node(&mut ex, Request::from_parts(parts, body)).await;
+    let head = req.method() == Method::HEAD;
+    let mut resp = towards_node(&mut ex, req).await;
     if ex.grpc.is_some() {
         resp = grpc::answer(resp);
     }

@@ -19,6 +19,11 @@
 //! once the handshake is done, in the protocol ALPN chose; the header
 //! timeout bounds the handshake too, so a client that sends nothing, or
 //! plain HTTP, is cut off.
+//!
+//! With `gateway.http1_server: native` (the default), a connection that
+//! speaks HTTP/1.1 only (a plain listener without h2c, or TLS where ALPN
+//! did not choose `h2`) is served by the gateway's own server (`h1`),
+//! which holds the same limits itself; `hyper` keeps hyper's.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -34,11 +39,12 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Notify};
 
+use super::client_body::{BodyLimits, ClientBody};
 use super::client_io::{Activity, ClientIo, ConnCap};
 use super::exchange::{ClientConn, WorkerContext};
 pub use super::h2_server::Protocol;
-use super::pipeline;
-use crate::config::Http2Section;
+use super::{h1, pipeline};
+use crate::config::{Http1Server, Http2Section};
 use crate::tls::TlsListener;
 
 /// Limits on what a client may send and how long it may take.
@@ -63,6 +69,8 @@ pub struct Limits {
     pub max_connections: usize,
     /// HTTP/2: h2c on the plain listener, stream limits and windows.
     pub http2: Http2Section,
+    /// The server HTTP/1.1-only connections are served by.
+    pub http1_server: Http1Server,
 }
 
 impl Limits {
@@ -176,6 +184,31 @@ async fn connection<I>(
     conn: ClientConn,
     worker: Arc<WorkerContext>,
     limits: Limits,
+    stop: watch::Receiver<bool>,
+    alive: mpsc::Sender<()>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    if protocol == Protocol::Http1 && limits.http1_server == Http1Server::Native {
+        h1::serve(io, conn, worker, limits, stop).await;
+        drop(alive);
+        return;
+    }
+    // Boxed: hyper's connection state is large, and the native server's
+    // connections (this same task) should not carry room for it.
+    let hyper = hyper_connection(io, activity, protocol, conn, worker, limits, stop, alive);
+    Box::pin(hyper).await;
+}
+
+/// [`connection`] served by hyper.
+#[allow(clippy::too_many_arguments)]
+async fn hyper_connection<I>(
+    io: I,
+    activity: Arc<Activity>,
+    protocol: Protocol,
+    conn: ClientConn,
+    worker: Arc<WorkerContext>,
+    limits: Limits,
     mut stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
 ) where
@@ -194,6 +227,16 @@ async fn connection<I>(
             reached.notify_one();
         }
         let writing = crate::stats::request();
+        // A body left unread when the request is answered is read and
+        // dropped in the background, so that the connection serves the
+        // next request.
+        let (parts, body) = hyper::Request::into_parts(req);
+        let body_limits = BodyLimits {
+            max: worker.limits.max_body_size,
+            timeout: worker.limits.body_timeout,
+        };
+        let body = ClientBody::new(body, &parts.headers, body_limits);
+        let req = hyper::Request::from_parts(parts, body);
         let answer = pipeline::handle(worker.clone(), conn.clone(), req, last);
         async move {
             let _writing = writing;

@@ -1,0 +1,277 @@
+//! One client connection served by the native HTTP/1.1 server, in one
+//! task: read a head, run the pipeline on it, write the response, and
+//! again while the connection stays open. Requests read ahead
+//! (pipelining) wait in the read buffer; there is no dispatcher task and
+//! no channel between the connection and the request.
+//!
+//! Limits, as hyper's server held them: the header timeout bounds the wait
+//! for each head (and, after the first request, the keep-alive timeout
+//! too, whichever is shorter); a head larger than `max_header_size` (at
+//! least 8 KiB) gets 431, one that is not HTTP 400; the connection closes
+//! after `keepalive_requests` requests, when the client asks, when
+//! keep-alive is off, and when `stop` turns true (at once when idle,
+//! else after the response in flight). The send timeout is the stream's
+//! ([`ClientIo`](crate::proxy::ClientIo)); the body limits are
+//! [`ClientBody`]'s. A client that closes its side while its request is
+//! in flight ends the request, as hyper did.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use http::{header, Method, Request, StatusCode, Version};
+use tokio::io::AsyncWrite;
+use tokio::sync::{oneshot, watch};
+use tokio::time::{Instant, Sleep};
+
+use super::body::{discard, lock, Continue, Io, Left, Link, RequestBody, Shared};
+use super::parse::{parse_request, BodyKind, Head};
+use super::write::{self, Plan};
+use super::{NativeUpgrade, Upgraded};
+use crate::proxy::client_body::{BodyLimits, ClientBody, DISCARD_LIMIT, DISCARD_TIME};
+use crate::proxy::exchange::{ClientConn, WorkerContext};
+use crate::proxy::pipeline;
+use crate::proxy::server::{stopped, Limits};
+
+/// Serves `io` (a client stream under the send timeout) until the client
+/// or a limit closes it; see the module doc.
+pub async fn serve<I: Io + 'static>(
+    io: I,
+    conn: ClientConn,
+    worker: Arc<WorkerContext>,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) {
+    let _active = crate::stats::handled();
+    let link: Link = Arc::new(Mutex::new(Shared {
+        io: Some(Box::new(io)),
+        buf: BytesMut::new(),
+        left: Left::Done,
+        cont: Continue::No,
+    }));
+    let head_limit = limits.max_header_size.max(8192);
+    let mut timer = Box::pin(tokio::time::sleep(limits.header_timeout));
+    let mut served: u64 = 0;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let wait = match (served, limits.keepalive_timeout) {
+            (0, _) => limits.header_timeout,
+            (_, Some(k)) => k.min(limits.header_timeout),
+            (_, None) => return,
+        };
+        timer.as_mut().reset(Instant::now() + wait);
+        {
+            // An idle connection holds no buffer: the next read makes one.
+            let mut s = lock(&link);
+            if s.buf.is_empty() {
+                s.buf = BytesMut::new();
+            }
+        }
+        let head = match read_head(&link, head_limit, timer.as_mut(), &mut stop).await {
+            Ok(Some(h)) => h,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::debug!(client = %conn.remote, status = %e.status, why = %e.why,
+                    "request head refused");
+                refuse(&link, e.status).await;
+                return;
+            }
+        };
+        served += 1;
+        let last = served >= limits.keepalive_requests;
+        // Boxed: the request's state (the pipeline's, the response's) is
+        // held while it is served, not by every idle connection.
+        let request = one(&link, head, &conn, &worker, limits, last, &mut stop);
+        let Some(served_ok) = Box::pin(request).await else {
+            return;
+        };
+        if !served_ok || last {
+            shutdown(&link).await;
+            return;
+        }
+    }
+}
+
+/// Reads until a whole head is in the buffer: the head, `None` when the
+/// client closed, `timer` fired or `stop` turned true first.
+async fn read_head(
+    link: &Link,
+    limit: usize,
+    mut timer: Pin<&mut Sleep>,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<Option<Head>, super::parse::HeadError> {
+    loop {
+        {
+            let mut s = lock(link);
+            if !s.buf.is_empty() {
+                if let Some(head) = parse_request(&mut s.buf, limit)? {
+                    return Ok(Some(head));
+                }
+            }
+        }
+        let fill = std::future::poll_fn(|cx| lock(link).poll_fill(cx));
+        tokio::select! {
+            biased;
+            r = fill => match r {
+                Ok(0) | Err(_) => return Ok(None),
+                Ok(_) => {}
+            },
+            _ = timer.as_mut() => return Ok(None),
+            _ = stopped(stop) => return Ok(None),
+        }
+    }
+}
+
+/// Serves one request; `Some(true)` when the connection may carry the
+/// next, `Some(false)` when it closes after a complete response, `None`
+/// when it is gone (the client left, a write failed, an upgrade took it).
+#[allow(clippy::too_many_arguments)]
+async fn one(
+    link: &Link,
+    head: Head,
+    conn: &ClientConn,
+    worker: &Arc<WorkerContext>,
+    limits: Limits,
+    last: bool,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<bool> {
+    let Head {
+        request,
+        body: kind,
+        keep_alive,
+        expect_continue,
+        upgrade,
+    } = head;
+    {
+        let mut s = lock(link);
+        s.left = Left::of(kind);
+        s.cont = if expect_continue && kind != BodyKind::Empty {
+            Continue::Due(0)
+        } else {
+            Continue::No
+        };
+    }
+    let (mut parts, ()) = request.into_parts();
+    let plan_head = parts.method == Method::HEAD;
+    let http10 = parts.version == Version::HTTP_10;
+    let mut switch = None;
+    if upgrade {
+        let (tx, rx) = oneshot::channel();
+        parts.extensions.insert(NativeUpgrade::new(rx));
+        switch = Some(tx);
+    }
+    let body_limits = BodyLimits {
+        max: worker.limits.max_body_size,
+        timeout: worker.limits.body_timeout,
+    };
+    let body = if kind == BodyKind::Empty {
+        ClientBody::empty(body_limits)
+    } else {
+        ClientBody::native(RequestBody::new(link.clone()), &parts.headers, body_limits)
+    };
+    let req = Request::from_parts(parts, body);
+    let writing = crate::stats::request();
+    let answer = pipeline::handle(worker.clone(), conn.clone(), req, last);
+    let mut answer = std::pin::pin!(answer);
+    let mut stopping = false;
+    let resp = loop {
+        // While the answer is made: a client that closes its side (its
+        // body read, so any byte now is a pipelined request) ends it.
+        let body_read = matches!(lock(link).left, Left::Done);
+        let watch_client = body_read && lock(link).buf.len() < 64 * 1024;
+        let fill = std::future::poll_fn(|cx| lock(link).poll_fill(cx));
+        tokio::select! {
+            biased;
+            r = answer.as_mut() => match r {
+                Ok(resp) => break resp,
+                Err(never) => match never {},
+            },
+            r = fill, if watch_client => match r {
+                Ok(0) | Err(_) => {
+                    tracing::debug!(client = %conn.remote, "client closed with its request in flight");
+                    return None;
+                }
+                Ok(_) => {}
+            },
+            _ = stopped(stop), if !stopping => stopping = true,
+        }
+    };
+    drop(writing);
+    let said_close = resp
+        .headers()
+        .get(header::CONNECTION)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+    let switched = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
+    let close = !keep_alive
+        || last
+        || said_close
+        || stopping
+        || *stop.borrow()
+        || limits.keepalive_timeout.is_none()
+        || (switched && switch.is_none());
+    let plan = Plan {
+        head: plan_head,
+        http10,
+        close,
+    };
+    let (parts, body) = resp.into_parts();
+    let framing = write::framing(&parts, plan);
+    let mut out = BytesMut::new();
+    write::encode_head(&parts, framing, plan, &mut out);
+    if let Err(e) = write::response(link, &mut out, framing, body).await {
+        tracing::debug!(client = %conn.remote, error = %e, "response not sent whole");
+        return None;
+    }
+    if switched {
+        if let Some(tx) = switch {
+            let mut s = lock(link);
+            if let Some(io) = s.io.take() {
+                let read = s.buf.split().freeze();
+                let _ = tx.send(Upgraded { io, read });
+            }
+        }
+        return None;
+    }
+    if close || framing == write::Framing::UntilClose {
+        return Some(false);
+    }
+    // What the pipeline left of the body is read and dropped here.
+    Some(discard(link, DISCARD_LIMIT, DISCARD_TIME).await)
+}
+
+/// Answers a head that was refused with `status` and nothing else; the
+/// connection then closes.
+async fn refuse(link: &Link, status: StatusCode) {
+    let mut resp = http::Response::new(http_body_util::Empty::<bytes::Bytes>::new());
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_LENGTH, http::HeaderValue::from_static("0"));
+    let plan = Plan {
+        head: false,
+        http10: false,
+        close: true,
+    };
+    let (parts, body) = resp.into_parts();
+    let framing = write::framing(&parts, plan);
+    let mut out = BytesMut::new();
+    write::encode_head(&parts, framing, plan, &mut out);
+    if write::response(link, &mut out, framing, body).await.is_ok() {
+        shutdown(link).await;
+    }
+}
+
+/// Closes the client's stream in order (a TLS close_notify, then the
+/// TCP FIN), within a short time.
+async fn shutdown(link: &Link) {
+    let close = std::future::poll_fn(|cx| {
+        let mut s = lock(link);
+        match s.io.as_mut() {
+            Some(io) => Pin::new(io).poll_shutdown(cx),
+            None => std::task::Poll::Ready(Ok(())),
+        }
+    });
+    let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
+}
