@@ -122,6 +122,12 @@ fn response_head_smoke() {
 }
 
 #[test]
+fn request_head_smoke() {
+    let ran = smoke("request_head", radixgate::fuzzing::request_head);
+    assert!(ran > 100, "{ran}");
+}
+
+#[test]
 fn normalize_path_smoke() {
     let ran = smoke("normalize_path", radixgate::fuzzing::normalize_path);
     assert!(ran > 100, "{ran}");

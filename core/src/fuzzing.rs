@@ -5,10 +5,11 @@
 
 use bytes::BytesMut;
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{Method, Uri};
+use http::{Method, Uri, Version};
 use serde_json::Value;
 
 use crate::config::{Kind, Object};
+use crate::proxy::h1::{parse_request, BodyKind, Head, HeadError};
 use crate::proxy::path::{normalize, with_path};
 use crate::upstream::h1::{parse_response, Chunked, Framing};
 use crate::upstream::{UpstreamRegistry, UpstreamRt};
@@ -128,5 +129,81 @@ pub fn admin_decode(data: &[u8]) {
         if conf.checks.is_none() {
             let _ = UpstreamRt::build(&conf, "fuzz".into(), &mut UpstreamRegistry::default());
         }
+    }
+}
+
+/// Most bytes of a request head in the `request_head` target.
+const HEAD_LIMIT: usize = 4096;
+
+/// A client's request head, as the native HTTP/1.1 server reads it
+/// (`proxy::h1`). The first byte picks where the rest is split: the head
+/// is read in two pieces, as from two reads of the socket. Promises: two
+/// reads give what one read gives; a head passed on never carries both
+/// `Content-Length` and `Transfer-Encoding`, is chunked only on HTTP/1.1
+/// with `Transfer-Encoding: chunked` alone, has the length every
+/// `Content-Length` names; what follows the head stays in the buffer.
+pub fn request_head(data: &[u8]) {
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let split = usize::from(sel) % (rest.len() + 1);
+    let whole = parse_request(&mut BytesMut::from(rest), HEAD_LIMIT);
+    let mut buf = BytesMut::from(&rest[..split]);
+    let mut two = parse_request(&mut buf, HEAD_LIMIT);
+    buf.extend_from_slice(&rest[split..]);
+    if matches!(two, Ok(None)) {
+        two = parse_request(&mut buf, HEAD_LIMIT);
+    }
+    assert_eq!(
+        summary(&whole),
+        summary(&two),
+        "one read and two reads (split at {split}) differ"
+    );
+    let Ok(Some(head)) = two else {
+        return;
+    };
+    let headers = head.request.headers();
+    assert!(
+        !(headers.contains_key(CONTENT_LENGTH) && headers.contains_key(TRANSFER_ENCODING)),
+        "both framing headers passed on: {headers:?}"
+    );
+    match head.body {
+        BodyKind::Chunked => {
+            assert_eq!(head.request.version(), Version::HTTP_11);
+            let te: Vec<_> = headers.get_all(TRANSFER_ENCODING).iter().collect();
+            assert!(
+                te.len() == 1 && te[0].as_bytes().eq_ignore_ascii_case(b"chunked"),
+                "chunked from {te:?}"
+            );
+        }
+        BodyKind::Length(n) => {
+            for v in headers.get_all(CONTENT_LENGTH) {
+                assert_eq!(v.to_str().ok().and_then(|s| s.trim().parse().ok()), Some(n));
+            }
+        }
+        BodyKind::Empty => assert!(!headers.contains_key(TRANSFER_ENCODING)),
+    }
+    assert!(
+        rest.ends_with(&buf),
+        "the bytes after the head are not the input's tail"
+    );
+}
+
+/// What a parse gave, comparable across reads.
+fn summary(r: &Result<Option<Head>, HeadError>) -> String {
+    match r {
+        Ok(None) => "incomplete".into(),
+        Ok(Some(h)) => format!(
+            "{} {} {:?} {:?} {:?} ka={} ex={} up={}",
+            h.request.method(),
+            h.request.uri(),
+            h.request.version(),
+            h.request.headers(),
+            h.body,
+            h.keep_alive,
+            h.expect_continue,
+            h.upgrade
+        ),
+        Err(e) => format!("refused {}", e.status),
     }
 }

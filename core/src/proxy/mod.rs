@@ -11,7 +11,7 @@ mod exchange;
 mod forward;
 mod framing;
 mod grpc;
-mod h1;
+pub(crate) mod h1;
 mod h2_server;
 mod headers;
 mod log;

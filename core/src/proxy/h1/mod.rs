@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 
 pub use body::{Io, RequestBody};
 pub use conn::serve;
+pub(crate) use parse::{parse_request, BodyKind, Head, HeadError};
 
 /// The client's side of a WebSocket switch: its stream, once the `101`
 /// went out, and what it sent after its request head.
