@@ -35,6 +35,9 @@ pub struct WorkerContext {
     pub limits: Limits,
     /// Clients whose `X-Forwarded-*` and `X-Real-IP` are believed.
     pub trusted: Vec<radix_router::AddrRule>,
+    /// The port of the TLS listener's first address, as text (request
+    /// variable `gateway_https_port`); `None` without a TLS listener.
+    pub https_port: Option<Arc<str>>,
 }
 
 /// The two ends of the client's connection, and its TLS facts on the

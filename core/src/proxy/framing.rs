@@ -4,7 +4,9 @@
 //! request body) and towards clients ([`response`]). A plugin that sets
 //! `Content-Length` or `Transfer-Encoding` is overruled and logged by
 //! name ([`Guard`]); its removal of them is fine, as the host writes its
-//! own anyway.
+//! own anyway. The guard also notes the plugin that gives a response its
+//! `Content-Encoding` (`RequestState::encoders`): the body filters then
+//! run it last, so that it encodes what the others produced.
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
@@ -19,6 +21,8 @@ pub struct Guard {
     length: Option<HeaderValue>,
     coding: Option<HeaderValue>,
     count: usize,
+    /// The response had a `Content-Encoding` (header_filter only).
+    encoded: bool,
 }
 
 /// Whether `name` is one only the host sets.
@@ -51,12 +55,22 @@ impl Guard {
             length: map.get(header::CONTENT_LENGTH).cloned(),
             coding: map.get(header::TRANSFER_ENCODING).cloned(),
             count: count(map),
+            encoded: response && map.contains_key(header::CONTENT_ENCODING),
         })
     }
 
     /// After `plugin` ran: framing headers it set or changed are put back
-    /// as they were, with a warning naming it.
+    /// as they were, with a warning naming it; a plugin that gave the
+    /// response a `Content-Encoding` joins the request's encoders.
     pub fn after(self, plugin: &str, state: &mut RequestState) {
+        if self.response
+            && !self.encoded
+            && state
+                .response_headers
+                .contains_key(header::CONTENT_ENCODING)
+        {
+            state.encoders.push(plugin.to_owned());
+        }
         let map = if self.response {
             &mut state.response_headers
         } else {

@@ -171,6 +171,11 @@ fn run(
             max_uri_size: spec.max_uri_size,
             limits: spec.limits,
             trusted: spec.trusted,
+            https_port: spec
+                .tls
+                .as_ref()
+                .and_then(|t| t.listen.first())
+                .map(|a| Arc::from(a.port().to_string())),
         });
         let (alive, mut all_done) = mpsc::channel::<()>(1);
         for (l, tls) in listeners {
