@@ -58,8 +58,8 @@ pub struct RequestState {
     /// body filters run after every other (as nginx's gzip filter runs
     /// after every Lua body filter). Empty on most requests.
     pub encoders: Vec<String>,
-    /// The port of the gateway's TLS listener (request variable
-    /// `gateway_https_port`: redirect's `http_to_https`); `None` without one.
+    /// The gateway's HTTPS port (request variable `gateway_https_port`:
+    /// redirect's `http_to_https`); `None` when it has none.
     pub https_port: Option<std::sync::Arc<str>>,
 }
 

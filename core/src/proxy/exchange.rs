@@ -35,8 +35,9 @@ pub struct WorkerContext {
     pub limits: Limits,
     /// Clients whose `X-Forwarded-*` and `X-Real-IP` are believed.
     pub trusted: Vec<radix_router::AddrRule>,
-    /// The port of the TLS listener's first address, as text (request
-    /// variable `gateway_https_port`); `None` without a TLS listener.
+    /// The gateway's HTTPS port as text (request variable
+    /// `gateway_https_port`): `plugins.redirect.https_port`, else the TLS
+    /// listener's first address's; `None` without either.
     pub https_port: Option<Arc<str>>,
 }
 

@@ -171,3 +171,31 @@ fn http_to_https_names_the_tls_listener_s_port() {
         "{resp:?}"
     );
 }
+
+/// `plugins.redirect.https_port` (APISIX's `plugin_attr.redirect`) wins
+/// over the TLS listener's port: 443 (a proxy in front maps it to the
+/// listener) names no port; another names that one.
+#[test]
+fn plugins_redirect_https_port_overrides_the_listener_s() {
+    let up = Node::start("u");
+    for (attr, want) in [
+        ("443", "https://localhost/hello"),
+        ("8443", "https://localhost:8443/hello"),
+    ] {
+        let gw = Gateway::file(harness::BIN, &config(&up.addr()))
+            .plugins(&["redirect"])
+            .plugins_yaml(&format!("  redirect:\n    https_port: {attr}\n"))
+            .gateway_yaml(&format!(
+                "  tls:\n    listen: [\"127.0.0.1:{}\"]\n",
+                free_port()
+            ))
+            .start();
+        let resp = request(gw.port, "GET", "/hello", &[]).expect("the gateway answers");
+        assert_eq!(resp.status, 301, "{resp:?}");
+        assert_eq!(
+            resp.header("location"),
+            Some(want),
+            "https_port {attr}: {resp:?}"
+        );
+    }
+}
