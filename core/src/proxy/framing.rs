@@ -191,4 +191,28 @@ mod tests {
         assert!(state.response_headers.is_empty());
         assert!(Guard::before(Phase::Log, &state).is_none());
     }
+
+    #[test]
+    fn the_plugin_that_gives_the_response_its_content_encoding_is_noted() {
+        let mut state = RequestState::default();
+        let coding = || HeaderValue::from_static("gzip");
+        // Request headers are not the response's.
+        let g = Guard::before(Phase::Rewrite, &state).expect("guarded");
+        state.headers.insert(header::CONTENT_ENCODING, coding());
+        g.after("request-side", &mut state);
+        let g = Guard::before(Phase::HeaderFilter, &state).expect("guarded");
+        g.after("untouched", &mut state);
+        let g = Guard::before(Phase::HeaderFilter, &state).expect("guarded");
+        state
+            .response_headers
+            .insert(header::CONTENT_ENCODING, coding());
+        g.after("encoder", &mut state);
+        // Already encoded: changing it makes no second encoder.
+        let g = Guard::before(Phase::HeaderFilter, &state).expect("guarded");
+        state
+            .response_headers
+            .insert(header::CONTENT_ENCODING, coding());
+        g.after("later", &mut state);
+        assert_eq!(state.encoders, ["encoder"]);
+    }
 }
