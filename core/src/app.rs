@@ -193,6 +193,11 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
             .iter()
             .filter_map(|a| radix_router::AddrRule::parse(a).ok())
             .collect(),
+        https_port: config
+            .plugins
+            .redirect
+            .https_port
+            .or_else(|| g.tls.as_ref()?.listen.first().map(|a| a.port())),
         tls: match &g.tls {
             Some(section) => Some(Arc::new(
                 crate::tls::TlsListener::new(section).map_err(StartError::Tls)?,

@@ -62,6 +62,20 @@ pub struct PluginsSection {
     /// `plugin_attr.prometheus`).
     #[serde(default)]
     pub prometheus: super::PrometheusAttr,
+    /// The redirect plugin's static attributes (APISIX's
+    /// `plugin_attr.redirect`).
+    #[serde(default)]
+    pub redirect: RedirectAttr,
+}
+
+/// `plugins.redirect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectAttr {
+    /// The port `http_to_https` sends clients to (APISIX's
+    /// `plugin_attr.redirect.https_port`); none: the TLS listener's.
+    #[serde(default)]
+    pub https_port: Option<u16>,
 }
 
 /// `plugins.store`: how much the shared store may hold.
@@ -438,6 +452,12 @@ impl GatewayConfig {
         if let Err((field, reason)) = cfg.plugins.prometheus.check() {
             return Err(setting(field, reason));
         }
+        if cfg.plugins.redirect.https_port == Some(0) {
+            return Err(setting(
+                "plugins.redirect.https_port".into(),
+                "0 is not a port (expected 1-65535)".into(),
+            ));
+        }
         let g = &cfg.gateway;
         if g.listen.is_empty() {
             return Err(setting(
@@ -606,6 +626,14 @@ mod tests {
             (
                 "gateway: {access_log_buffer: 0}",
                 "gateway.access_log_buffer",
+            ),
+            (
+                "plugins: {redirect: {https_port: 0}}",
+                "plugins.redirect.https_port",
+            ),
+            (
+                "plugins: {redirect: {https_port: 70000}}",
+                "plugins.redirect.https_port",
             ),
         ];
         for (text, field) in bad {

@@ -53,6 +53,14 @@ pub struct RequestState {
     /// The request body, when an instance of the request's chains reads it
     /// (read whole before the first phase; the node gets the same bytes).
     pub body: Option<bytes::Bytes>,
+    /// The plugins whose header_filter gave the response a
+    /// `Content-Encoding` it did not have: they encode the body, so their
+    /// body filters run after every other (as nginx's gzip filter runs
+    /// after every Lua body filter). Empty on most requests.
+    pub encoders: Vec<String>,
+    /// The gateway's HTTPS port (request variable `gateway_https_port`:
+    /// redirect's `http_to_https`); `None` when it has none.
+    pub https_port: Option<std::sync::Arc<str>>,
 }
 
 impl RequestState {
@@ -78,6 +86,8 @@ impl RequestState {
             response_status: 0,
             response_headers: HeaderMap::new(),
             body: None,
+            encoders: Vec::new(),
+            https_port: None,
         }
     }
 }
@@ -443,6 +453,7 @@ impl RequestCtx for RequestState {
             "route_name" => Some(self.route_name.as_deref()),
             "service_name" => Some(self.service_name.as_deref()),
             "consumer_group_id" => Some(self.consumer_group_id.as_deref()),
+            "gateway_https_port" => Some(self.https_port.as_deref()),
             _ => None,
         };
         match known {

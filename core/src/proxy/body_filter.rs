@@ -1,6 +1,7 @@
 //! The response body step: on a request whose chains have a body_filter
 //! plugin, each chunk runs through them as it streams and may be
-//! replaced; when the body ends (or the client goes away) the log phase is
+//! replaced, in priority order except that the plugins that encode the
+//! response (`RequestState::encoders`) run after every other; when the body ends (or the client goes away) the log phase is
 //! queued for the worker's log task (`log::log_later`). Other responses
 //! pass as they are.
 
@@ -93,16 +94,25 @@ impl Filtered {
             tls: None,
         };
         let mut cur: Cow<'_, [u8]> = Cow::Borrowed(chunk);
-        for c in self.chains.for_phase(Phase::BodyFilter) {
-            if !holds(c.filter.as_ref(), state, origin) {
-                continue;
+        // The plugins that encode the response (their header_filter set
+        // its `Content-Encoding`) run last, on what the others produced.
+        for encoding in [false, true] {
+            if encoding && state.encoders.is_empty() {
+                break;
             }
-            let (outcome, replacement) = c.instance.body_filter(state, &cur, last);
-            if let Some(r) = replacement {
-                cur = Cow::Owned(r);
-            }
-            if let PhaseOutcome::Fail(_) = outcome {
-                return None;
+            for c in self.chains.for_phase(Phase::BodyFilter) {
+                if state.encoders.contains(&c.name) != encoding
+                    || !holds(c.filter.as_ref(), state, origin)
+                {
+                    continue;
+                }
+                let (outcome, replacement) = c.instance.body_filter(state, &cur, last);
+                if let Some(r) = replacement {
+                    cur = Cow::Owned(r);
+                }
+                if let PhaseOutcome::Fail(_) = outcome {
+                    return None;
+                }
             }
         }
         Some(Bytes::from(cur.into_owned()))

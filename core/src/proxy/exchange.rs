@@ -35,6 +35,10 @@ pub struct WorkerContext {
     pub limits: Limits,
     /// Clients whose `X-Forwarded-*` and `X-Real-IP` are believed.
     pub trusted: Vec<radix_router::AddrRule>,
+    /// The gateway's HTTPS port as text (request variable
+    /// `gateway_https_port`): `plugins.redirect.https_port`, else the TLS
+    /// listener's first address's; `None` without either.
+    pub https_port: Option<Arc<str>>,
 }
 
 /// The two ends of the client's connection, and its TLS facts on the

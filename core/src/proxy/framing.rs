@@ -4,7 +4,9 @@
 //! request body) and towards clients ([`response`]). A plugin that sets
 //! `Content-Length` or `Transfer-Encoding` is overruled and logged by
 //! name ([`Guard`]); its removal of them is fine, as the host writes its
-//! own anyway.
+//! own anyway. The guard also notes the plugin that gives a response its
+//! `Content-Encoding` (`RequestState::encoders`): the body filters then
+//! run it last, so that it encodes what the others produced.
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
@@ -19,6 +21,8 @@ pub struct Guard {
     length: Option<HeaderValue>,
     coding: Option<HeaderValue>,
     count: usize,
+    /// The response had a `Content-Encoding` (header_filter only).
+    encoded: bool,
 }
 
 /// Whether `name` is one only the host sets.
@@ -51,12 +55,22 @@ impl Guard {
             length: map.get(header::CONTENT_LENGTH).cloned(),
             coding: map.get(header::TRANSFER_ENCODING).cloned(),
             count: count(map),
+            encoded: response && map.contains_key(header::CONTENT_ENCODING),
         })
     }
 
     /// After `plugin` ran: framing headers it set or changed are put back
-    /// as they were, with a warning naming it.
+    /// as they were, with a warning naming it; a plugin that gave the
+    /// response a `Content-Encoding` joins the request's encoders.
     pub fn after(self, plugin: &str, state: &mut RequestState) {
+        if self.response
+            && !self.encoded
+            && state
+                .response_headers
+                .contains_key(header::CONTENT_ENCODING)
+        {
+            state.encoders.push(plugin.to_owned());
+        }
         let map = if self.response {
             &mut state.response_headers
         } else {
@@ -176,5 +190,29 @@ mod tests {
         g.after("evil", &mut state);
         assert!(state.response_headers.is_empty());
         assert!(Guard::before(Phase::Log, &state).is_none());
+    }
+
+    #[test]
+    fn the_plugin_that_gives_the_response_its_content_encoding_is_noted() {
+        let mut state = RequestState::default();
+        let coding = || HeaderValue::from_static("gzip");
+        // Request headers are not the response's.
+        let g = Guard::before(Phase::Rewrite, &state).expect("guarded");
+        state.headers.insert(header::CONTENT_ENCODING, coding());
+        g.after("request-side", &mut state);
+        let g = Guard::before(Phase::HeaderFilter, &state).expect("guarded");
+        g.after("untouched", &mut state);
+        let g = Guard::before(Phase::HeaderFilter, &state).expect("guarded");
+        state
+            .response_headers
+            .insert(header::CONTENT_ENCODING, coding());
+        g.after("encoder", &mut state);
+        // Already encoded: changing it makes no second encoder.
+        let g = Guard::before(Phase::HeaderFilter, &state).expect("guarded");
+        state
+            .response_headers
+            .insert(header::CONTENT_ENCODING, coding());
+        g.after("later", &mut state);
+        assert_eq!(state.encoders, ["encoder"]);
     }
 }

@@ -99,6 +99,7 @@ pub fn start<B>(ex: &mut Exchange<'_>, global: Option<Arc<Chain>>, req: &mut Req
     };
     state.vars.insert("server_protocol", protocol);
     state.headers = std::mem::take(req.headers_mut());
+    state.https_port.clone_from(&ex.worker.https_port);
     if let Some(tls) = &ex.conn.tls {
         crate::tls::publish_vars(tls, &mut state.vars);
     }

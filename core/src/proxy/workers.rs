@@ -40,6 +40,9 @@ pub struct WorkerSpec {
     pub trusted: Vec<radix_router::AddrRule>,
     /// The HTTPS listener (`gateway.tls`), if any.
     pub tls: Option<Arc<TlsListener>>,
+    /// The port redirect's `http_to_https` names
+    /// (`plugins.redirect.https_port`, else the TLS listener's first).
+    pub https_port: Option<u16>,
 }
 
 /// The running workers.
@@ -171,6 +174,7 @@ fn run(
             max_uri_size: spec.max_uri_size,
             limits: spec.limits,
             trusted: spec.trusted,
+            https_port: spec.https_port.map(|p| Arc::from(p.to_string())),
         });
         let (alive, mut all_done) = mpsc::channel::<()>(1);
         for (l, tls) in listeners {

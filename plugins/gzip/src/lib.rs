@@ -20,8 +20,10 @@
 //! (deflate's window and tables, some hundred KiB), never the body. The
 //! compressors live in the instance, by request, until the body's last
 //! chunk or the log phase (which runs also when the client goes away).
-//! Body filters run in priority order: beside response-rewrite (899),
-//! whose body gzip must compress, give gzip a lower `_meta.priority`.
+//! As it sets `Content-Encoding`, the host runs its body filter after
+//! every other plugin's (it compresses response-rewrite's body; the others
+//! see the plain body), as nginx's gzip filter runs after every Lua body
+//! filter.
 //! `http_version` (1.1, the default, or 1.0) is the oldest request
 //! version compressed (request variable `server_protocol`); `buffers` is
 //! accepted and has no effect (nginx's buffer sizes).

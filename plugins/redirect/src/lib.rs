@@ -11,9 +11,10 @@
 //! ```
 //!
 //! The scheme is the request's `X-Forwarded-Proto`, else request variable
-//! `scheme`, else `http` (the gateway listens for plain HTTP). The HTTPS
-//! port is not configurable (APISIX's `plugin_attr.redirect.https_port`):
-//! the `Location` names none, which is 443.
+//! `scheme`, else `http` (the gateway listens for plain HTTP). The
+//! `Location` names the port of the gateway's TLS listener (request
+//! variable `gateway_https_port`, as APISIX takes the first
+//! `apisix.ssl.listen` port) unless it is 443 or there is no listener.
 
 pub mod config;
 mod location;

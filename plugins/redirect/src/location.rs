@@ -13,15 +13,21 @@ pub fn scheme<'c>(ctx: &'c Ctx<'_>) -> &'c str {
 }
 
 /// `https://$host$request_uri`: the Host header without its port (an
-/// IPv6 literal keeps its brackets), then the path and query.
+/// IPv6 literal keeps its brackets), then the gateway's HTTPS port
+/// (request variable `gateway_https_port`, the TLS listener's) unless it
+/// is 443 or there is none, then the path and query.
 pub fn https(ctx: &Ctx<'_>) -> String {
     let host = ctx.header("host").unwrap_or_default();
     let host = match host.find(']') {
         Some(end) if host.starts_with('[') => &host[..=end],
         _ => host.split(':').next().unwrap_or(host),
     };
+    let port = match ctx.var("gateway_https_port") {
+        Some(p) if p != "443" => format!(":{p}"),
+        _ => String::new(),
+    };
     let (path, query) = (ctx.path(), ctx.query());
-    let mut uri = format!("https://{host}{path}");
+    let mut uri = format!("https://{host}{port}{path}");
     if !query.is_empty() {
         uri.push('?');
         uri.push_str(query);

@@ -97,6 +97,24 @@ fn http_to_https_keeps_the_request_uri() {
 }
 
 #[test]
+fn http_to_https_names_the_gateway_s_https_port_unless_443() {
+    let config = r#"{"http_to_https":true}"#;
+    let on = |port: &str| {
+        let mut req = MockRequest::new("GET", "/hello?x=1").header("Host", "example.com:9080");
+        req.vars.insert("gateway_https_port".into(), port.into());
+        answer(config, req)
+    };
+    assert_eq!(
+        on("9443"),
+        Some((301, "https://example.com:9443/hello?x=1".into()))
+    );
+    assert_eq!(
+        on("443"),
+        Some((301, "https://example.com/hello?x=1".into()))
+    );
+}
+
+#[test]
 fn encode_uri_and_append_query_string() {
     let config = r#"{"uri":"/a b/%/ü?x=1 2","encode_uri":true}"#;
     assert_eq!(

@@ -126,7 +126,7 @@ fn config(node: u16) -> String {
     upstream: {{nodes: {{"127.0.0.1:{node}": 1}}}}
     plugins:
       response-rewrite: {{body: "a body response-rewrite wrote, long enough to compress\n"}}
-      gzip: {{_meta: {{priority: 1}}}}
+      gzip: {{}}
 #END
 "#
     )
@@ -203,9 +203,9 @@ fn gzip_doc_example() {
     );
     assert_eq!(decoded.stdout, page());
 
-    // Beside response-rewrite, with gzip given a lower priority so that
-    // it compresses the rewritten body (as APISIX's gzip, nginx's filter,
-    // runs after every Lua body filter).
+    // Beside response-rewrite, at their own priorities (gzip 995 before
+    // response-rewrite 899): gzip encodes the rewritten body, as APISIX's
+    // gzip (nginx's filter) runs after every Lua body filter.
     let (head, body) = curl(gw.port, "/rewritten/page", &["--compressed"]);
     assert_eq!(
         String::from_utf8_lossy(&body),
@@ -282,4 +282,35 @@ fn gzip_doc_example() {
         peak < before + 25 * 1024,
         "the gateway's peak RSS {peak} kB rose by more than 25 MB from {before} kB for a 50 MB body"
     );
+}
+
+/// gzip on a global rule, response-rewrite on the route: the global
+/// rule's chain runs first, yet gzip encodes the route's rewritten body
+/// (its body filter runs after every other of the request).
+#[test]
+fn a_global_rule_s_gzip_encodes_the_route_s_rewritten_body() {
+    let node = origin();
+    let config = format!(
+        r#"global_rules:
+  - id: g
+    plugins:
+      gzip: {{}}
+routes:
+  - id: r
+    uri: /*
+    upstream: {{nodes: {{"127.0.0.1:{node}": 1}}}}
+    plugins:
+      response-rewrite: {{body: "a body response-rewrite wrote, long enough to compress\n"}}
+#END
+"#
+    );
+    let gw = Gateway::file(harness::BIN, &config)
+        .plugins(&["gzip", "response-rewrite"])
+        .start();
+    let (head, body) = curl(gw.port, "/page", &["--compressed"]);
+    assert_eq!(
+        String::from_utf8_lossy(&body),
+        "a body response-rewrite wrote, long enough to compress\n"
+    );
+    assert!(head.contains("content-encoding: gzip"), "{head}");
 }

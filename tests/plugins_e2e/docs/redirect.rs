@@ -5,7 +5,7 @@
 //! not compile refused at load, naming the field. Behind a trusted proxy
 //! that says the request came over HTTPS, `http_to_https` lets it through.
 
-use radixgate_test_support::{Gateway, Node};
+use radixgate_test_support::{free_port, request, Gateway, Node};
 
 use super::{get, run, Check, Row};
 use crate::harness;
@@ -149,4 +149,53 @@ fn http_to_https_believes_a_trusted_proxy() {
             },
         ],
     );
+}
+
+/// With the TLS listener on a port other than 443, `http_to_https`'s
+/// `Location` names that port (as APISIX takes the first
+/// `apisix.ssl.listen` port).
+#[test]
+fn http_to_https_names_the_tls_listener_s_port() {
+    let up = Node::start("u");
+    let port = free_port();
+    let gw = Gateway::file(harness::BIN, &config(&up.addr()))
+        .plugins(&["redirect"])
+        .gateway_yaml(&format!("  tls:\n    listen: [\"127.0.0.1:{port}\"]\n"))
+        .start();
+    let resp = request(gw.port, "GET", "/hello?a=1", &[("Host", "localhost:9080")])
+        .expect("the gateway answers");
+    assert_eq!(resp.status, 301, "{resp:?}");
+    assert_eq!(
+        resp.header("location"),
+        Some(format!("https://localhost:{port}/hello?a=1").as_str()),
+        "{resp:?}"
+    );
+}
+
+/// `plugins.redirect.https_port` (APISIX's `plugin_attr.redirect`) wins
+/// over the TLS listener's port: 443 (a proxy in front maps it to the
+/// listener) names no port; another names that one.
+#[test]
+fn plugins_redirect_https_port_overrides_the_listener_s() {
+    let up = Node::start("u");
+    for (attr, want) in [
+        ("443", "https://localhost/hello"),
+        ("8443", "https://localhost:8443/hello"),
+    ] {
+        let gw = Gateway::file(harness::BIN, &config(&up.addr()))
+            .plugins(&["redirect"])
+            .plugins_yaml(&format!("  redirect:\n    https_port: {attr}\n"))
+            .gateway_yaml(&format!(
+                "  tls:\n    listen: [\"127.0.0.1:{}\"]\n",
+                free_port()
+            ))
+            .start();
+        let resp = request(gw.port, "GET", "/hello", &[]).expect("the gateway answers");
+        assert_eq!(resp.status, 301, "{resp:?}");
+        assert_eq!(
+            resp.header("location"),
+            Some(want),
+            "https_port {attr}: {resp:?}"
+        );
+    }
 }
