@@ -39,6 +39,11 @@ use stream::Compressors;
 /// Request variable naming the request's compressor.
 const KEY_VAR: &str = "gzip.key";
 
+/// Numbers the instances: each names its compressor in a request variable
+/// of its own, so that a second gzip on the request (a global rule's and
+/// the route's) never looks up the first one's compressor.
+static INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// One config, prepared once.
 pub struct Gzip {
     /// `None`: every type.
@@ -49,6 +54,8 @@ pub struct Gzip {
     /// Requests of HTTP/1.0 are compressed too (`http_version` 1.0).
     http_10: bool,
     compressors: Compressors,
+    /// The request variable naming this instance's compressor.
+    key_var: String,
 }
 
 /// Whether `accept` (an `Accept-Encoding` value) accepts gzip.
@@ -118,6 +125,10 @@ impl Plugin for Gzip {
             vary: c.vary,
             http_10: c.http_10,
             compressors: Compressors::default(),
+            key_var: format!(
+                "{KEY_VAR}.{}",
+                INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
         })
     }
 
@@ -133,13 +144,13 @@ impl Plugin for Gzip {
             return Decision::Continue;
         }
         let key = self.compressors.start(self.level);
-        ctx.set_var(KEY_VAR, &key.to_string());
+        ctx.set_var(&self.key_var, &key.to_string());
         ctx.set_response_header("Content-Encoding", "gzip");
         Decision::Continue
     }
 
     fn body_filter(&self, ctx: &mut Ctx<'_>, chunk: &mut Chunk<'_>) -> Decision {
-        let Some(key) = ctx.var(KEY_VAR).and_then(|k| k.parse().ok()) else {
+        let Some(key) = ctx.var(&self.key_var).and_then(|k| k.parse().ok()) else {
             return Decision::Continue;
         };
         match self.compressors.feed(key, chunk.data(), chunk.is_last()) {
@@ -153,7 +164,7 @@ impl Plugin for Gzip {
     }
 
     fn log(&self, ctx: &mut Ctx<'_>) -> Decision {
-        if let Some(key) = ctx.var(KEY_VAR).and_then(|k| k.parse().ok()) {
+        if let Some(key) = ctx.var(&self.key_var).and_then(|k| k.parse().ok()) {
             self.compressors.forget(key);
         }
         Decision::Continue

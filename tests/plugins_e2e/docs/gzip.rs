@@ -314,3 +314,33 @@ routes:
     );
     assert!(head.contains("content-encoding: gzip"), "{head}");
 }
+
+/// gzip on a global rule and on the route: the first to see the response
+/// compresses it, the other leaves it alone (it has a Content-Encoding).
+#[test]
+fn gzip_on_a_global_rule_and_the_route_compresses_once() {
+    let node = origin();
+    let config = format!(
+        r#"global_rules:
+  - id: g
+    plugins:
+      gzip: {{}}
+routes:
+  - id: r
+    uri: /*
+    upstream: {{nodes: {{"127.0.0.1:{node}": 1}}}}
+    plugins:
+      gzip: {{comp_level: 9}}
+#END
+"#
+    );
+    let gw = Gateway::file(harness::BIN, &config)
+        .plugins(&["gzip"])
+        .start();
+    let (head, body) = curl(gw.port, "/page", &["--compressed"]);
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    let (head, plain) = curl(gw.port, "/page", &[]);
+    assert!(!head.contains("content-encoding"), "{head}");
+    assert!(!plain.is_empty(), "the node's body is empty");
+    assert_eq!(body, plain, "the body decoded is not the node's");
+}
