@@ -264,7 +264,9 @@ fn parse_one(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, String
     }))
 }
 
-fn parse_length(v: &[u8]) -> Option<u64> {
+/// A `Content-Length` value: digits only, at most 19 of them (the
+/// client's and the node's heads are read by the same rule).
+pub(crate) fn parse_length(v: &[u8]) -> Option<u64> {
     if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
         return None;
     }
@@ -273,7 +275,8 @@ fn parse_length(v: &[u8]) -> Option<u64> {
     })
 }
 
-fn tokens(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+/// The comma-separated tokens of a header value, trimmed.
+pub(crate) fn tokens(v: &[u8]) -> impl Iterator<Item = &[u8]> {
     v.split(|&b| b == b',').map(<[u8]>::trim_ascii)
 }
 

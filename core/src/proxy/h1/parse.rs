@@ -6,6 +6,7 @@
 //! conflicting lengths, a transfer coding other than `chunked`, and
 //! obs-fold (httparse refuses it) are each a 400.
 
+use crate::upstream::h1::{parse_length, tokens};
 use bytes::BytesMut;
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
@@ -222,19 +223,6 @@ pub fn parse_request(buf: &mut BytesMut, limit: usize) -> Result<Option<Head>, H
         expect_continue,
         upgrade,
     }))
-}
-
-fn parse_length(v: &[u8]) -> Option<u64> {
-    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    v.iter().try_fold(0u64, |n, d| {
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
-}
-
-fn tokens(v: &[u8]) -> impl Iterator<Item = &[u8]> {
-    v.split(|&b| b == b',').map(<[u8]>::trim_ascii)
 }
 
 #[cfg(test)]
