@@ -1,9 +1,13 @@
 //! The response body step: on a request whose chains have a body_filter
 //! plugin, each chunk runs through them as it streams and may be
 //! replaced, in priority order except that the plugins that encode the
-//! response (`RequestState::encoders`) run after every other; when the body ends (or the client goes away) the log phase is
-//! queued for the worker's log task (`log::log_later`). Other responses
-//! pass as they are.
+//! response (`RequestState::encoders`) run after every other; the
+//! instances that only observe the body (ABI 1.3, loggers'
+//! `include_resp_body`) see each chunk after the other filters and before
+//! the encoders, and change nothing: a response only they see keeps its
+//! `Content-Length`. When the body ends (or the client goes away) the log
+//! phase is queued for the worker's log task (`log::log_later`). Other
+//! responses pass as they are.
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -28,11 +32,14 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The response body step of `ex`: `resp` with its body through the
 /// body_filter plugins (which may change its length, so `Content-Length`
-/// goes), when the request runs any; the plugin side then travels with
-/// the body to the log phase.
+/// goes) and the observers (which keep it), when the request runs any;
+/// the plugin side then travels with the body to the log phase.
 pub fn response_body(ex: &mut Exchange<'_>, resp: Response<Body>) -> Response<Body> {
-    let filters = ex.plugins.as_ref();
-    if !filters.is_some_and(|run| run.chains.has(Phase::BodyFilter)) {
+    let Some(run) = ex.plugins.as_ref() else {
+        return resp;
+    };
+    let filters = run.chains.has(Phase::BodyFilter);
+    if !filters && !run.chains.observes_body() {
         return resp;
     }
     let Some(run) = ex.plugins.take() else {
@@ -40,8 +47,11 @@ pub fn response_body(ex: &mut Exchange<'_>, resp: Response<Body>) -> Response<Bo
     };
     let PluginRun { chains, state, .. } = *run;
     let (mut parts, body) = resp.into_parts();
-    parts.headers.remove(http::header::CONTENT_LENGTH);
-    let body = Filtered::new(body, chains, state, ex.conn.local, ex.host().to_vec());
+    if filters {
+        parts.headers.remove(http::header::CONTENT_LENGTH);
+    }
+    let mut body = Filtered::new(body, chains, state, ex.conn.local, ex.host().to_vec());
+    body.observed_only = !filters;
     Response::from_parts(parts, Either::Right(Either::Right(body)))
 }
 
@@ -55,6 +65,8 @@ pub struct Filtered {
     host: Vec<u8>,
     /// The last chunk went through the filters.
     ended: bool,
+    /// Only observers see the body: its length stays the inner body's.
+    observed_only: bool,
 }
 
 impl std::fmt::Debug for Filtered {
@@ -79,6 +91,7 @@ impl Filtered {
             local,
             host,
             ended: false,
+            observed_only: false,
         }
     }
 
@@ -97,8 +110,18 @@ impl Filtered {
         // The plugins that encode the response (their header_filter set
         // its `Content-Encoding`) run last, on what the others produced.
         for encoding in [false, true] {
-            if encoding && state.encoders.is_empty() {
-                break;
+            if encoding {
+                // The observers see what the client gets, but not encoded.
+                for c in self.chains.observers() {
+                    if holds(c.filter.as_ref(), state, origin) {
+                        // An observer changes nothing and fails nothing
+                        // (its failure is logged by the host).
+                        let _ = c.instance.body_filter(state, &cur, last);
+                    }
+                }
+                if state.encoders.is_empty() {
+                    break;
+                }
             }
             for c in self.chains.for_phase(Phase::BodyFilter) {
                 if state.encoders.contains(&c.name) != encoding
@@ -179,6 +202,9 @@ impl hyper::body::Body for Filtered {
     }
 
     fn size_hint(&self) -> SizeHint {
+        if self.observed_only {
+            return self.inner.size_hint();
+        }
         // Filters may change the length.
         SizeHint::default()
     }

@@ -50,6 +50,24 @@ impl Chains {
             .any(|c| c.reads_body)
     }
 
+    /// Whether some instance of the chains observes the response body.
+    pub fn observes_body(&self) -> bool {
+        [&self.global, &self.route]
+            .into_iter()
+            .flatten()
+            .any(|c| c.observes_body)
+    }
+
+    /// The instances that observe the response body, in run order.
+    pub fn observers(&self) -> impl Iterator<Item = &Arc<ConfiguredPlugin>> {
+        [&self.global, &self.route]
+            .into_iter()
+            .flatten()
+            .filter(|c| c.observes_body)
+            .flat_map(|c| c.entries.iter())
+            .filter(|c| c.instance.observes_response_body())
+    }
+
     /// Whether some plugin of the chains implements `phase`.
     pub fn has(&self, phase: Phase) -> bool {
         [&self.global, &self.route]
