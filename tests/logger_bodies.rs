@@ -173,8 +173,15 @@ fn the_response_body_is_logged_cut_at_its_limit_and_keeps_its_length() {
         got[0]
     );
     assert_eq!(body(&got[1], "response"), None, "{}", got[1]);
+}
 
-    // A logger without include_resp_body: no body, the length kept.
+#[test]
+fn a_logger_without_include_resp_body_leaves_the_response_as_the_node_sent_it() {
+    let node = Node::start("n");
+    let dir = TempDir::new("logger-no-resp-body");
+    let gw = gateway(&node, &dir);
+
+    // `post` asserts the node's Content-Length reached the client.
     post(&gw, "/plain", "quiet");
     let got = entries(&gw, &dir, "plain", 1);
     assert_eq!(body(&got[0], "response"), None, "{}", got[0]);
