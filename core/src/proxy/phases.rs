@@ -281,7 +281,7 @@ pub async fn header_filter(ex: &mut Exchange<'_>, resp: Response<Body>) -> Respo
     if let Some(took) = upstream_time {
         set_seconds(state, "upstream_response_time", took);
     }
-    let keep = chains.has(Phase::Log) || chains.has(Phase::BodyFilter);
+    let keep = chains.has(Phase::Log) || chains.has(Phase::BodyFilter) || chains.observes_body();
     if !chains.has(Phase::HeaderFilter) && !keep {
         return resp;
     }
