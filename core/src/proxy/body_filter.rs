@@ -216,3 +216,63 @@ impl Drop for Filtered {
         self.finish();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use http_body_util::{BodyExt, Full};
+    use radixgate_plugin::{Chunk, ConfigError, Ctx, Decision, Host, Phases, Plugin};
+
+    use super::*;
+    use crate::plugin_host::{Chain, ConfiguredPlugin, GatewayServices};
+
+    /// Bytes [`Observer`] saw.
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+
+    /// An observer (its phases leave body_filter out) that tries to replace
+    /// every chunk.
+    struct Observer;
+
+    impl Plugin for Observer {
+        const NAME: &'static str = "observer";
+        const VERSION: &'static str = "0";
+        const PRIORITY: i32 = 0;
+        const PHASES: Phases = Phases::of(Phase::Log);
+        type Config = serde_json::Value;
+        fn new(_: Self::Config, _: &Host) -> Result<Self, ConfigError> {
+            Ok(Observer)
+        }
+        fn observes_response_body(&self) -> bool {
+            true
+        }
+        fn body_filter(&self, _: &mut Ctx<'_>, chunk: &mut Chunk<'_>) -> Decision {
+            SEEN.fetch_add(chunk.data().len(), Ordering::SeqCst);
+            chunk.replace(b"replaced".to_vec());
+            Decision::Continue
+        }
+    }
+
+    #[test]
+    fn an_observer_sees_the_body_and_changes_neither_it_nor_its_length() {
+        let services = GatewayServices::default();
+        let c = ConfiguredPlugin::in_process::<Observer>(&serde_json::json!({}), &services);
+        let chains = Chains::new(None, Chain::new([c]));
+        assert!(chains.observes_body() && !chains.has(Phase::BodyFilter));
+        let client = "127.0.0.1:1".parse().expect("addr");
+        let state = RequestState::new(http::Method::GET, "/", client);
+        let inner: Body = Either::Right(Either::Left(Full::new(Bytes::from_static(b"node body"))));
+        let mut body = Filtered::new(inner, chains, state, client, b"h".to_vec());
+        body.observed_only = true;
+        assert_eq!(hyper::body::Body::size_hint(&body).exact(), Some(9));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let out = runtime
+            .block_on(body.collect())
+            .expect("the body")
+            .to_bytes();
+        assert_eq!(&out[..], b"node body");
+        assert_eq!(SEEN.load(Ordering::SeqCst), 9);
+    }
+}
