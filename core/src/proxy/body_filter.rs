@@ -97,7 +97,7 @@ impl Filtered {
 
     /// Runs `chunk` through the filters; `None` when a plugin failed (the
     /// body ends there: the status is already sent).
-    fn filter(&mut self, chunk: &[u8], last: bool) -> Option<Bytes> {
+    fn filter(&mut self, chunk: &Bytes, last: bool) -> Option<Bytes> {
         let state = self.state.as_mut()?;
         let origin = Origin {
             host: &self.host,
@@ -106,7 +106,7 @@ impl Filtered {
             // Filters of the late phases do not see the connection's TLS.
             tls: None,
         };
-        let mut cur: Cow<'_, [u8]> = Cow::Borrowed(chunk);
+        let mut cur: Cow<'_, [u8]> = Cow::Borrowed(chunk.as_ref());
         // The plugins that encode the response (their header_filter set
         // its `Content-Encoding`) run last, on what the others produced.
         for encoding in [false, true] {
@@ -138,7 +138,11 @@ impl Filtered {
                 }
             }
         }
-        Some(Bytes::from(cur.into_owned()))
+        // A chunk no plugin replaced goes on without a copy.
+        Some(match cur {
+            Cow::Borrowed(_) => chunk.clone(),
+            Cow::Owned(bytes) => Bytes::from(bytes),
+        })
     }
 
     /// Starts the log phase, once.
@@ -181,7 +185,7 @@ impl hyper::body::Body for Filtered {
             Poll::Ready(None) => {
                 this.ended = true;
                 // The filters see the end even when the last chunk did not say so.
-                let out = this.filter(&[], true);
+                let out = this.filter(&Bytes::new(), true);
                 this.finish();
                 match out {
                     Some(out) if !out.is_empty() => Poll::Ready(Some(Ok(Frame::data(out)))),

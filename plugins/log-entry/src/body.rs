@@ -10,9 +10,10 @@
 //! it each chunk, and the response keeps its `Content-Length`); the chunks
 //! of a request whose expression holds (checked on its first chunk) are
 //! kept, up to the limit, in the instance's table under an id the request
-//! carries in a variable, and taken out in the log phase.
+//! carries in a variable, and taken out in the log phase (an instance
+//! holds at most 1024 at once: past them the oldest goes).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -70,9 +71,14 @@ pub struct Bodies {
     /// The request variable holding this instance's id for a request
     /// (empty: the response body is not logged).
     var: String,
-    /// The response bodies being collected, by request id.
-    collected: Mutex<HashMap<u64, Vec<u8>>>,
+    /// The response bodies being collected, by request id (oldest first).
+    collected: Mutex<BTreeMap<u64, Vec<u8>>>,
 }
+
+/// The response bodies one instance collects at once, at most: past it the
+/// oldest is dropped (its entry then has no body), so that a request whose
+/// log phase never ran cannot keep its body for ever.
+const MAX_COLLECTING: usize = 1024;
 
 /// Numbers the logger instances (their variable names) and the requests.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -99,7 +105,7 @@ impl Bodies {
             request,
             response,
             var: format!("_log_entry_resp_body_{instance}"),
-            collected: Mutex::new(HashMap::new()),
+            collected: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -131,6 +137,9 @@ impl Bodies {
                 let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
                 ctx.set_var(&self.var, &id.to_string());
                 collected.insert(id, Vec::new());
+                while collected.len() > MAX_COLLECTING {
+                    collected.pop_first();
+                }
                 id
             }
         };
