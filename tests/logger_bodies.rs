@@ -1,7 +1,9 @@
-//! The loggers' request body end to end (`include_req_body`,
-//! `include_req_body_expr`, `max_req_body_bytes`): the real `file-logger`
-//! library loaded by the real gateway, real POSTs to a real node, each
-//! route's entries read back from its own file.
+//! The loggers' request and response bodies end to end
+//! (`include_req_body`, `include_resp_body`, their `_expr`s and
+//! `max_*_body_bytes`): the real `file-logger` library loaded by the real
+//! gateway, real POSTs to a real node (which echoes the request), each
+//! route's entries read back from its own file; a logged response keeps
+//! the node's `Content-Length`.
 
 use std::path::Path;
 
@@ -12,13 +14,23 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
 /// The routes: id and the file-logger fields besides `path`.
-const ROUTES: [(&str, &str); 3] = [
+const ROUTES: [(&str, &str); 7] = [
     ("req", "include_req_body: true"),
     ("req_small", "include_req_body: true, max_req_body_bytes: 5"),
     (
         "req_expr",
         "include_req_body: true, include_req_body_expr: [[arg_log, \"==\", \"yes\"]]",
     ),
+    ("resp", "include_resp_body: true"),
+    (
+        "resp_small",
+        "include_resp_body: true, max_resp_body_bytes: 10",
+    ),
+    (
+        "resp_expr",
+        "include_resp_body: true, include_resp_body_expr: [[arg_log, \"==\", \"yes\"]]",
+    ),
+    ("plain", "include_resp_body: false"),
 ];
 
 fn gateway(node: &Node, dir: &TempDir) -> Gateway {
@@ -49,13 +61,28 @@ fn lines(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// POSTs `body` to `target`; asserts the node's 200 reached the client.
-fn post(gw: &Gateway, target: &str, body: &str) {
+/// POSTs `body` to `target`; asserts the node's 200 reached the client
+/// with its `Content-Length` (not chunked), and returns the body the
+/// client got.
+fn post(gw: &Gateway, target: &str, body: &str) -> String {
     let r = Request::new("POST", target)
         .body(body.as_bytes().to_vec())
         .send(gw.port)
         .unwrap_or_else(|e| panic!("POST {target}: {e}"));
     assert_eq!(r.status, 200, "POST {target}: {r:?}");
+    assert_eq!(
+        r.header("content-length"),
+        Some(r.body.len().to_string().as_str()),
+        "POST {target}: the node's Content-Length did not reach the client: {:?}",
+        r.headers
+    );
+    assert_eq!(
+        r.header("transfer-encoding"),
+        None,
+        "POST {target}: {:?}",
+        r.headers
+    );
+    r.body
 }
 
 /// The `n` entries of route `id`, once its file has them.
@@ -106,4 +133,56 @@ fn the_request_body_is_logged_cut_at_its_limit_when_the_expr_holds() {
     let got = entries(&gw, &dir, "req_expr", 2);
     assert_eq!(body(&got[0], "request"), Some("logged"), "{}", got[0]);
     assert_eq!(body(&got[1], "request"), None, "{}", got[1]);
+}
+
+#[test]
+fn the_response_body_is_logged_cut_at_its_limit_and_keeps_its_length() {
+    let node = Node::start("n");
+    let dir = TempDir::new("logger-resp-bodies");
+    let gw = gateway(&node, &dir);
+
+    // The node echoes the request: the big one's answer passes the
+    // default max_resp_body_bytes (524288).
+    let small = post(&gw, "/resp", "hello");
+    let big = post(&gw, "/resp", &"y".repeat(600_000));
+    assert!(big.len() > 600_000, "the echo is shorter than its request");
+    let got = entries(&gw, &dir, "resp", 2);
+    assert_eq!(
+        body(&got[0], "response"),
+        Some(small.as_str()),
+        "{}",
+        got[0]
+    );
+    assert_eq!(
+        body(&got[1], "response"),
+        Some(&big[..524_288]),
+        "the big response body is not the node's cut at 524288"
+    );
+
+    let answer = post(&gw, "/resp_small", "0123456789");
+    let got = entries(&gw, &dir, "resp_small", 1);
+    assert_eq!(body(&got[0], "response"), Some(&answer[..10]), "{}", got[0]);
+
+    let logged = post(&gw, "/resp_expr?log=yes", "logged");
+    post(&gw, "/resp_expr?log=no", "not logged");
+    let got = entries(&gw, &dir, "resp_expr", 2);
+    assert_eq!(
+        body(&got[0], "response"),
+        Some(logged.as_str()),
+        "{}",
+        got[0]
+    );
+    assert_eq!(body(&got[1], "response"), None, "{}", got[1]);
+}
+
+#[test]
+fn a_logger_without_include_resp_body_leaves_the_response_as_the_node_sent_it() {
+    let node = Node::start("n");
+    let dir = TempDir::new("logger-no-resp-body");
+    let gw = gateway(&node, &dir);
+
+    // `post` asserts the node's Content-Length reached the client.
+    post(&gw, "/plain", "quiet");
+    let got = entries(&gw, &dir, "plain", 1);
+    assert_eq!(body(&got[0], "response"), None, "{}", got[0]);
 }

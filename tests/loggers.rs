@@ -313,8 +313,8 @@ fn configs_the_loggers_cannot_serve_are_refused_naming_the_field() {
         (
             "fbody",
             "file-logger",
-            "{path: /tmp/x.log, include_resp_body: true}",
-            "include_resp_body",
+            "{path: /tmp/x.log, include_resp_body: true, max_resp_body_bytes: 0}",
+            "max_resp_body_bytes",
         ),
         (
             "fmatch",

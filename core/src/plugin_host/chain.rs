@@ -159,6 +159,8 @@ pub struct Chain {
     pub prefer_route: bool,
     /// Whether some instance of the chain reads the request body.
     pub reads_body: bool,
+    /// Whether some instance of the chain observes the response body.
+    pub observes_body: bool,
 }
 
 impl Chain {
@@ -175,11 +177,13 @@ impl Chain {
         });
         let prefer_route = entries.iter().any(|c| c.instance.entry().prefer_route);
         let reads_body = entries.iter().any(|c| c.reads_body);
+        let observes_body = entries.iter().any(|c| c.instance.observes_response_body());
         Some(Arc::new(Chain {
             entries,
             phases,
             prefer_route,
             reads_body,
+            observes_body,
         }))
     }
 

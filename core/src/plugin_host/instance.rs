@@ -90,6 +90,8 @@ impl PartialEq for PhaseOutcome {
 pub struct PluginInstance {
     entry: Arc<PluginEntry>,
     object: InstanceBox,
+    /// Observes the response body without filtering it (ABI 1.3).
+    observer: bool,
 }
 
 impl std::fmt::Debug for PluginInstance {
@@ -114,9 +116,11 @@ impl PluginInstance {
         };
         entry.check_config(config).map_err(refuse)?;
         let object = entry.construct(&config.to_string(), host).map_err(refuse)?;
+        let observer = !entry.phases.contains(Phase::BodyFilter) && object.observes_response_body();
         Ok(PluginInstance {
             entry: Arc::clone(entry),
             object,
+            observer,
         })
     }
 
@@ -129,6 +133,15 @@ impl PluginInstance {
     /// older plugins, whose vtable lacks the method).
     pub fn reads_request_body(&self) -> bool {
         self.object.reads_request_body()
+    }
+
+    /// Whether the instance observes the response body (ABI 1.3): its
+    /// body_filter sees each chunk though its plugin does not filter, and
+    /// what it would put in a chunk's place is ignored. False for a
+    /// plugin that filters (its phases have body_filter) and for plugins
+    /// older than 1.3. Asked of the plugin once, at build.
+    pub fn observes_response_body(&self) -> bool {
+        self.observer
     }
 
     /// Runs `phase` (not body_filter: see [`PluginInstance::body_filter`])
@@ -157,7 +170,7 @@ impl PluginInstance {
         chunk: &[u8],
         last: bool,
     ) -> (PhaseOutcome, Option<Vec<u8>>) {
-        if !self.entry.phases.contains(Phase::BodyFilter) {
+        if !self.entry.phases.contains(Phase::BodyFilter) && !self.observer {
             return (PhaseOutcome::Continue, None);
         }
         let mut body = BodyChunk {
@@ -167,7 +180,11 @@ impl PluginInstance {
         };
         let ctx = RequestCtx_TO::from_ptr(state, TD_Opaque);
         let result = self.object.body_filter(ctx, &mut body);
-        let replacement = body.replacement.into_option().map(|v| v.into_vec());
+        let replacement = body
+            .replacement
+            .into_option()
+            .filter(|_| !self.observer)
+            .map(|v| v.into_vec());
         (self.outcome(Phase::BodyFilter, result), replacement)
     }
 

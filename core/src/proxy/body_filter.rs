@@ -1,9 +1,13 @@
 //! The response body step: on a request whose chains have a body_filter
 //! plugin, each chunk runs through them as it streams and may be
 //! replaced, in priority order except that the plugins that encode the
-//! response (`RequestState::encoders`) run after every other; when the body ends (or the client goes away) the log phase is
-//! queued for the worker's log task (`log::log_later`). Other responses
-//! pass as they are.
+//! response (`RequestState::encoders`) run after every other; the
+//! instances that only observe the body (ABI 1.3, loggers'
+//! `include_resp_body`) see each chunk after the other filters and before
+//! the encoders, and change nothing: a response only they see keeps its
+//! `Content-Length`. When the body ends (or the client goes away) the log
+//! phase is queued for the worker's log task (`log::log_later`). Other
+//! responses pass as they are.
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -28,11 +32,14 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The response body step of `ex`: `resp` with its body through the
 /// body_filter plugins (which may change its length, so `Content-Length`
-/// goes), when the request runs any; the plugin side then travels with
-/// the body to the log phase.
+/// goes) and the observers (which keep it), when the request runs any;
+/// the plugin side then travels with the body to the log phase.
 pub fn response_body(ex: &mut Exchange<'_>, resp: Response<Body>) -> Response<Body> {
-    let filters = ex.plugins.as_ref();
-    if !filters.is_some_and(|run| run.chains.has(Phase::BodyFilter)) {
+    let Some(run) = ex.plugins.as_ref() else {
+        return resp;
+    };
+    let filters = run.chains.has(Phase::BodyFilter);
+    if !filters && !run.chains.observes_body() {
         return resp;
     }
     let Some(run) = ex.plugins.take() else {
@@ -40,8 +47,11 @@ pub fn response_body(ex: &mut Exchange<'_>, resp: Response<Body>) -> Response<Bo
     };
     let PluginRun { chains, state, .. } = *run;
     let (mut parts, body) = resp.into_parts();
-    parts.headers.remove(http::header::CONTENT_LENGTH);
-    let body = Filtered::new(body, chains, state, ex.conn.local, ex.host().to_vec());
+    if filters {
+        parts.headers.remove(http::header::CONTENT_LENGTH);
+    }
+    let mut body = Filtered::new(body, chains, state, ex.conn.local, ex.host().to_vec());
+    body.observed_only = !filters;
     Response::from_parts(parts, Either::Right(Either::Right(body)))
 }
 
@@ -55,6 +65,8 @@ pub struct Filtered {
     host: Vec<u8>,
     /// The last chunk went through the filters.
     ended: bool,
+    /// Only observers see the body: its length stays the inner body's.
+    observed_only: bool,
 }
 
 impl std::fmt::Debug for Filtered {
@@ -79,12 +91,13 @@ impl Filtered {
             local,
             host,
             ended: false,
+            observed_only: false,
         }
     }
 
     /// Runs `chunk` through the filters; `None` when a plugin failed (the
     /// body ends there: the status is already sent).
-    fn filter(&mut self, chunk: &[u8], last: bool) -> Option<Bytes> {
+    fn filter(&mut self, chunk: &Bytes, last: bool) -> Option<Bytes> {
         let state = self.state.as_mut()?;
         let origin = Origin {
             host: &self.host,
@@ -93,12 +106,22 @@ impl Filtered {
             // Filters of the late phases do not see the connection's TLS.
             tls: None,
         };
-        let mut cur: Cow<'_, [u8]> = Cow::Borrowed(chunk);
+        let mut cur: Cow<'_, [u8]> = Cow::Borrowed(chunk.as_ref());
         // The plugins that encode the response (their header_filter set
         // its `Content-Encoding`) run last, on what the others produced.
         for encoding in [false, true] {
-            if encoding && state.encoders.is_empty() {
-                break;
+            if encoding {
+                // The observers see what the client gets, but not encoded.
+                for c in self.chains.observers() {
+                    if holds(c.filter.as_ref(), state, origin) {
+                        // An observer changes nothing and fails nothing
+                        // (its failure is logged by the host).
+                        let _ = c.instance.body_filter(state, &cur, last);
+                    }
+                }
+                if state.encoders.is_empty() {
+                    break;
+                }
             }
             for c in self.chains.for_phase(Phase::BodyFilter) {
                 if state.encoders.contains(&c.name) != encoding
@@ -115,7 +138,11 @@ impl Filtered {
                 }
             }
         }
-        Some(Bytes::from(cur.into_owned()))
+        // A chunk no plugin replaced goes on without a copy.
+        Some(match cur {
+            Cow::Borrowed(_) => chunk.clone(),
+            Cow::Owned(bytes) => Bytes::from(bytes),
+        })
     }
 
     /// Starts the log phase, once.
@@ -158,7 +185,7 @@ impl hyper::body::Body for Filtered {
             Poll::Ready(None) => {
                 this.ended = true;
                 // The filters see the end even when the last chunk did not say so.
-                let out = this.filter(&[], true);
+                let out = this.filter(&Bytes::new(), true);
                 this.finish();
                 match out {
                     Some(out) if !out.is_empty() => Poll::Ready(Some(Ok(Frame::data(out)))),
@@ -179,6 +206,9 @@ impl hyper::body::Body for Filtered {
     }
 
     fn size_hint(&self) -> SizeHint {
+        if self.observed_only {
+            return self.inner.size_hint();
+        }
         // Filters may change the length.
         SizeHint::default()
     }
@@ -188,5 +218,65 @@ impl Drop for Filtered {
     fn drop(&mut self) {
         // The client went away before the end: log still runs.
         self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use http_body_util::{BodyExt, Full};
+    use radixgate_plugin::{Chunk, ConfigError, Ctx, Decision, Host, Phases, Plugin};
+
+    use super::*;
+    use crate::plugin_host::{Chain, ConfiguredPlugin, GatewayServices};
+
+    /// Bytes [`Observer`] saw.
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+
+    /// An observer (its phases leave body_filter out) that tries to replace
+    /// every chunk.
+    struct Observer;
+
+    impl Plugin for Observer {
+        const NAME: &'static str = "observer";
+        const VERSION: &'static str = "0";
+        const PRIORITY: i32 = 0;
+        const PHASES: Phases = Phases::of(Phase::Log);
+        type Config = serde_json::Value;
+        fn new(_: Self::Config, _: &Host) -> Result<Self, ConfigError> {
+            Ok(Observer)
+        }
+        fn observes_response_body(&self) -> bool {
+            true
+        }
+        fn body_filter(&self, _: &mut Ctx<'_>, chunk: &mut Chunk<'_>) -> Decision {
+            SEEN.fetch_add(chunk.data().len(), Ordering::SeqCst);
+            chunk.replace(b"replaced".to_vec());
+            Decision::Continue
+        }
+    }
+
+    #[test]
+    fn an_observer_sees_the_body_and_changes_neither_it_nor_its_length() {
+        let services = GatewayServices::default();
+        let c = ConfiguredPlugin::in_process::<Observer>(&serde_json::json!({}), &services);
+        let chains = Chains::new(None, Chain::new([c]));
+        assert!(chains.observes_body() && !chains.has(Phase::BodyFilter));
+        let client = "127.0.0.1:1".parse().expect("addr");
+        let state = RequestState::new(http::Method::GET, "/", client);
+        let inner: Body = Either::Right(Either::Left(Full::new(Bytes::from_static(b"node body"))));
+        let mut body = Filtered::new(inner, chains, state, client, b"h".to_vec());
+        body.observed_only = true;
+        assert_eq!(hyper::body::Body::size_hint(&body).exact(), Some(9));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let out = runtime
+            .block_on(body.collect())
+            .expect("the body")
+            .to_bytes();
+        assert_eq!(&out[..], b"node body");
+        assert_eq!(SEEN.load(Ordering::SeqCst), 9);
     }
 }

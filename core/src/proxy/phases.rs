@@ -50,6 +50,24 @@ impl Chains {
             .any(|c| c.reads_body)
     }
 
+    /// Whether some instance of the chains observes the response body.
+    pub fn observes_body(&self) -> bool {
+        [&self.global, &self.route]
+            .into_iter()
+            .flatten()
+            .any(|c| c.observes_body)
+    }
+
+    /// The instances that observe the response body, in run order.
+    pub fn observers(&self) -> impl Iterator<Item = &Arc<ConfiguredPlugin>> {
+        [&self.global, &self.route]
+            .into_iter()
+            .flatten()
+            .filter(|c| c.observes_body)
+            .flat_map(|c| c.entries.iter())
+            .filter(|c| c.instance.observes_response_body())
+    }
+
     /// Whether some plugin of the chains implements `phase`.
     pub fn has(&self, phase: Phase) -> bool {
         [&self.global, &self.route]
@@ -263,7 +281,7 @@ pub async fn header_filter(ex: &mut Exchange<'_>, resp: Response<Body>) -> Respo
     if let Some(took) = upstream_time {
         set_seconds(state, "upstream_response_time", took);
     }
-    let keep = chains.has(Phase::Log) || chains.has(Phase::BodyFilter);
+    let keep = chains.has(Phase::Log) || chains.has(Phase::BodyFilter) || chains.observes_body();
     if !chains.has(Phase::HeaderFilter) && !keep {
         return resp;
     }

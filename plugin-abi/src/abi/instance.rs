@@ -101,6 +101,15 @@ pub trait PluginInstance: Send + Sync {
     fn reads_request_body(&self) -> bool {
         false
     }
+    /// ABI 1.3: whether this instance observes the response body: the host
+    /// then calls its `body_filter` with each chunk even when the plugin's
+    /// phases leave body_filter out, and for such an instance (an observer)
+    /// ignores any replacement, so the response keeps its
+    /// `Content-Length`. Asked once, when the instance is built. False in
+    /// older plugins (this default).
+    fn observes_response_body(&self) -> bool {
+        false
+    }
 }
 
 /// An owned plugin instance as it crosses the boundary.

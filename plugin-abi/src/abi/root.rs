@@ -21,7 +21,8 @@ pub const ABI_MAJOR: u32 = 1;
 /// 1.1: `prefer_route`. 1.2: phases may suspend on host operations
 /// (`PhaseResult::Suspend`); the root module records the plugin's panic
 /// strategy (`panic_unwind`). 1.3: plugins may read the request body
-/// (`PluginInstance::reads_request_body`, `RequestCtx::request_body`).
+/// (`PluginInstance::reads_request_body`, `RequestCtx::request_body`) and
+/// observe the response body (`PluginInstance::observes_response_body`).
 pub const ABI_MINOR: u32 = 3;
 
 /// The version string abi_stable compares: `ABI_MAJOR.0.0`, as abi_stable

@@ -119,6 +119,11 @@ impl MockInstance {
         self.instance.reads_request_body()
     }
 
+    /// Whether the instance observes the response body, as the host asks it.
+    pub fn observes_response_body(&self) -> bool {
+        self.instance.observes_response_body()
+    }
+
     /// Runs the rewrite phase.
     pub fn rewrite(&self, req: &mut MockRequest) -> PhaseResult {
         let result = known(self.instance.rewrite(ctx(req)));

@@ -184,6 +184,14 @@ impl<P: Plugin> PluginInstance for Adapter<P> {
         }))
         .unwrap_or(false)
     }
+
+    fn observes_response_body(&self) -> bool {
+        // A panic here reads as "no": the instance sees no response body.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.plugin.observes_response_body()
+        }))
+        .unwrap_or(false)
+    }
 }
 
 /// Parses `config_json` into `P::Config` (errors name the field's path)

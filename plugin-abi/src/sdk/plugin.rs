@@ -95,6 +95,16 @@ pub trait Plugin: Sized + Send + Sync + 'static {
     fn reads_request_body(&self) -> bool {
         false
     }
+
+    /// Whether this instance observes the response body (ABI 1.3): the
+    /// host then runs [`Plugin::body_filter`] on each chunk even when
+    /// [`Plugin::PHASES`] leaves body_filter out, ignoring any replacement
+    /// (the response keeps its `Content-Length`). Asked once, when the
+    /// instance is built; say so only for configs that need it. A plugin
+    /// whose `PHASES` has body_filter filters on every instance instead.
+    fn observes_response_body(&self) -> bool {
+        false
+    }
 }
 
 /// What a phase decides.

@@ -4,13 +4,18 @@
 //! 524288, APISIX's). Bytes that are not UTF-8 are logged with U+FFFD in
 //! their place, as a JSON string must be text.
 //!
-//! `include_resp_body` is refused at load. Collecting the response body
-//! needs a `body_filter` phase, and phases are the plugin's, not the
-//! instance's: every logger instance would then run it, and the host
-//! drops `Content-Length` from every response a body_filter plugin sees
-//! (it may change the length), so every logged response would go out
-//! chunked, where APISIX keeps its length. Its `_expr` and
-//! `max_resp_body_bytes` are still checked.
+//! The response body (`include_resp_body`, `include_resp_body_expr`,
+//! `max_resp_body_bytes`, same default): an instance with
+//! `include_resp_body` observes the response body (ABI 1.3: the host shows
+//! it each chunk, and the response keeps its `Content-Length`); the chunks
+//! of a request whose expression holds (checked on its first chunk) are
+//! kept, up to the limit, in the instance's table under an id the request
+//! carries in a variable, and taken out in the log phase (an instance
+//! holds at most 1024 at once: past them the oldest goes).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use radixgate_plugin::{ConfigError, Ctx};
 use radixgate_plugin_vars_expr::Expr;
@@ -58,14 +63,28 @@ impl Side {
     }
 }
 
-/// One logger instance's body settings.
+/// One logger instance's body settings and the response bodies it is
+/// collecting.
 pub struct Bodies {
     request: Side,
+    response: Side,
+    /// The request variable holding this instance's id for a request
+    /// (empty: the response body is not logged).
+    var: String,
+    /// The response bodies being collected, by request id (oldest first).
+    collected: Mutex<BTreeMap<u64, Vec<u8>>>,
 }
+
+/// The response bodies one instance collects at once, at most: past it the
+/// oldest is dropped (its entry then has no body), so that a request whose
+/// log phase never ran cannot keep its body for ever.
+const MAX_COLLECTING: usize = 1024;
+
+/// Numbers the logger instances (their variable names) and the requests.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Bodies {
     /// Checks the body fields of `fields`; errors name the field.
-    /// `include_resp_body` is refused (see the module's doc).
     pub fn new(fields: &Fields) -> Result<Bodies, ConfigError> {
         let request = Side::new(
             fields.include_req_body,
@@ -74,23 +93,71 @@ impl Bodies {
             fields.max_req_body_bytes,
             "max_req_body_bytes",
         )?;
-        Side::new(
+        let response = Side::new(
             fields.include_resp_body,
             &fields.include_resp_body_expr,
             "include_resp_body_expr",
             fields.max_resp_body_bytes,
             "max_resp_body_bytes",
         )?;
-        if fields.include_resp_body {
-            return Err(ConfigError::field(
-                "include_resp_body",
-                "is not supported by this gateway yet (a logger would need a body_filter \
-                 phase, which the host runs for every instance of the plugin and which \
-                 drops the Content-Length of every response it logs); the config is \
-                 refused rather than logged without the body",
-            ));
+        let instance = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        Ok(Bodies {
+            request,
+            response,
+            var: format!("_log_entry_resp_body_{instance}"),
+            collected: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// Whether the instance observes the response body
+    /// (`include_resp_body`).
+    pub fn observes_response_body(&self) -> bool {
+        self.response.include
+    }
+
+    /// The body_filter phase's part: keeps `chunk` of this request's
+    /// response, up to `max_resp_body_bytes`, when it is logged.
+    pub fn observe(&self, ctx: &mut Ctx<'_>, chunk: &[u8]) {
+        if !self.response.include {
+            return;
         }
-        Ok(Bodies { request })
+        let id = match ctx.var(&self.var) {
+            Some("") => return,
+            Some(id) => id.parse::<u64>().ok(),
+            None => None,
+        };
+        let mut collected = self.collected.lock().unwrap_or_else(|e| e.into_inner());
+        let id = match id {
+            Some(id) => id,
+            None => {
+                if !self.response.wanted(ctx) {
+                    ctx.set_var(&self.var, "");
+                    return;
+                }
+                let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+                ctx.set_var(&self.var, &id.to_string());
+                collected.insert(id, Vec::new());
+                while collected.len() > MAX_COLLECTING {
+                    collected.pop_first();
+                }
+                id
+            }
+        };
+        if let Some(body) = collected.get_mut(&id) {
+            let room = self.response.max.saturating_sub(body.len());
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+    }
+
+    /// The log phase's response body, taken out of the table (`None`: not
+    /// logged). Called on every log phase, so that nothing stays behind.
+    pub fn take_response_body(&self, ctx: &Ctx<'_>) -> Option<String> {
+        if !self.response.include {
+            return None;
+        }
+        let id = ctx.var(&self.var)?.parse::<u64>().ok()?;
+        let mut collected = self.collected.lock().unwrap_or_else(|e| e.into_inner());
+        collected.remove(&id).map(|body| text(&body))
     }
 
     /// Whether the instance asks the host for the request body.

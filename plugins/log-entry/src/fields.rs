@@ -44,7 +44,7 @@ pub struct Fields {
     /// When to log the request body (a vars expression).
     #[serde(default)]
     pub include_req_body_expr: Option<Value>,
-    /// Log the response body (refused: see [`Bodies`](crate::body::Bodies)).
+    /// Log the response body (see [`Bodies`](crate::body::Bodies)).
     #[serde(default)]
     pub include_resp_body: bool,
     /// When to log the response body (a vars expression).
@@ -62,10 +62,7 @@ impl Fields {
     /// Checks the fields once, when the instance is built, and returns the
     /// config's own `log_format`, parsed. Refused, naming the field: a
     /// `log_format` value that is not text, an `_expr` that is not a vars
-    /// expression, a `max_*_body_bytes` below 1, and `include_resp_body`
-    /// (see [`Bodies`]).
-    ///
-    /// [`Bodies`]: crate::body::Bodies
+    /// expression and a `max_*_body_bytes` below 1.
     pub fn check(&self) -> Result<Option<LogFormat>, ConfigError> {
         crate::body::Bodies::new(self)?;
         self.log_format

@@ -5,8 +5,8 @@
 //! - [`Fields`]: the config fields every logger shares (`log_format`,
 //!   `include_req_body`, `include_resp_body` and their `_expr`s), checked
 //!   once when the instance is built.
-//! - [`body`]: the request body of the default entry
-//!   (`include_req_body`), within its limit; `include_resp_body` refused.
+//! - [`body`]: the request and response bodies of the default entry
+//!   (`include_req_body`, `include_resp_body`), within their limits.
 //! - [`Logger`]: builds one request's entry in the log phase: the default
 //!   entry ([`full`]) or, with a `log_format` on the config or in the
 //!   plugin's metadata, the custom one ([`format`]).

@@ -42,15 +42,31 @@ impl Logger {
         self.bodies.reads_request_body()
     }
 
+    /// Whether the instance observes the response body
+    /// (`include_resp_body`): the logger plugin's
+    /// `Plugin::observes_response_body`.
+    pub fn observes_response_body(&self) -> bool {
+        self.bodies.observes_response_body()
+    }
+
+    /// The body_filter phase's part: keeps the response body's chunk
+    /// when it is logged.
+    pub fn observe(&self, ctx: &mut Ctx<'_>, chunk: &[u8]) {
+        self.bodies.observe(ctx, chunk);
+    }
+
     /// The rewrite phase's part: marks the request's start.
     pub fn mark(&self, ctx: &mut Ctx<'_>) {
         timing::mark(ctx, &self.host);
     }
 
     /// This request's entry (in the log phase). The default entry gets
-    /// the request body when it is logged (`request.body`); a
-    /// `log_format` entry has only its keys.
+    /// the request and response bodies when they are logged
+    /// (`request.body`, `response.body`); a `log_format` entry has only
+    /// its keys.
     pub fn entry(&self, ctx: &Ctx<'_>) -> Value {
+        // Taken first, so that a `log_format` entry frees it too.
+        let response_body = self.bodies.take_response_body(ctx);
         if let Some(format) = &self.own {
             return format.render(ctx, &self.host);
         }
@@ -62,6 +78,11 @@ impl Logger {
             (self.bodies.request_body(ctx), entry.get_mut("request"))
         {
             request.insert("body".into(), Value::String(body));
+        }
+        if let (Some(body), Some(Value::Object(response))) =
+            (response_body, entry.get_mut("response"))
+        {
+            response.insert("body".into(), Value::String(body));
         }
         entry
     }

@@ -83,6 +83,17 @@ impl Plugin for Syslog {
     fn reads_request_body(&self) -> bool {
         self.logger.reads_request_body()
     }
+
+    /// With `include_resp_body` (see [`Logger::observes_response_body`]).
+    fn observes_response_body(&self) -> bool {
+        self.logger.observes_response_body()
+    }
+
+    /// Keeps the response body for the entry (an observer: never replaces).
+    fn body_filter(&self, ctx: &mut Ctx<'_>, chunk: &mut radixgate_plugin::Chunk<'_>) -> Decision {
+        self.logger.observe(ctx, chunk.data());
+        Decision::Continue
+    }
 }
 
 export_plugin!(Syslog);
