@@ -165,14 +165,19 @@ fn real_ip_doc_examples() {
         .gateway_yaml("  trusted_addresses: [127.0.0.1]\n")
         .start();
     run(&gw, ROWS);
-    let log = gw.log();
-    // The access line (APISIX's format, on stdout) starts with $remote_addr.
+    // The access line (APISIX's format, on stdout) starts with $remote_addr;
+    // its writer thread writes it a little after the response.
+    let named = || {
+        gw.log().lines().any(|l| {
+            l.starts_with("10.1.2.3 - - [") && l.contains("\"GET /restricted HTTP/1.1\" 200 ")
+        })
+    };
     assert!(
-        log.lines()
-            .any(|l| l.starts_with("10.1.2.3 - - [")
-                && l.contains("\"GET /restricted HTTP/1.1\" 200 ")),
-        "the access log does not name the real client:\n{log}"
+        radixgate_test_support::eventually(10, named),
+        "the access log does not name the real client:\n{}",
+        gw.log()
     );
+    let log = gw.log();
     assert!(
         log.contains("trusted_addresses[0]: invalid ip address: nope"),
         "the bad trusted_addresses entry is not named in the log:\n{log}"
