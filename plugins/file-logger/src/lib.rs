@@ -62,10 +62,7 @@ impl Plugin for FileLogger {
         })
     }
 
-    fn rewrite(&self, ctx: &mut Ctx<'_>) -> Decision {
-        self.logger.mark(ctx);
-        Decision::Continue
-    }
+    radixgate_log_entry::logger_phases!(logger);
 
     fn log(&self, ctx: &mut Ctx<'_>) -> Decision {
         if self.matches.as_ref().is_some_and(|m| !m.eval(ctx)) {
@@ -74,22 +71,6 @@ impl Plugin for FileLogger {
         let mut line = self.logger.entry(ctx).to_string();
         line.push('\n');
         self.writer.send(line);
-        Decision::Continue
-    }
-
-    /// With `include_req_body` (see [`Logger::reads_request_body`]).
-    fn reads_request_body(&self) -> bool {
-        self.logger.reads_request_body()
-    }
-
-    /// With `include_resp_body` (see [`Logger::observes_response_body`]).
-    fn observes_response_body(&self) -> bool {
-        self.logger.observes_response_body()
-    }
-
-    /// Keeps the response body for the entry (an observer: never replaces).
-    fn body_filter(&self, ctx: &mut Ctx<'_>, chunk: &mut radixgate_plugin::Chunk<'_>) -> Decision {
-        self.logger.observe(ctx, chunk.data());
         Decision::Continue
     }
 }

@@ -31,5 +31,39 @@ pub use fields::Fields;
 pub use format::LogFormat;
 pub use logger::Logger;
 
+#[doc(hidden)]
+pub use radixgate_plugin as __plugin;
+
+/// The phase methods every logger's `Plugin` impl shares, for its
+/// [`Logger`] in field `$logger`: `rewrite` marks the request's start,
+/// the request body is read with `include_req_body`, and the response body
+/// is observed (never replaced) with `include_resp_body`.
+#[macro_export]
+macro_rules! logger_phases {
+    ($logger:ident) => {
+        fn rewrite(&self, ctx: &mut $crate::__plugin::Ctx<'_>) -> $crate::__plugin::Decision {
+            self.$logger.mark(ctx);
+            $crate::__plugin::Decision::Continue
+        }
+
+        fn reads_request_body(&self) -> bool {
+            self.$logger.reads_request_body()
+        }
+
+        fn observes_response_body(&self) -> bool {
+            self.$logger.observes_response_body()
+        }
+
+        fn body_filter(
+            &self,
+            ctx: &mut $crate::__plugin::Ctx<'_>,
+            chunk: &mut $crate::__plugin::Chunk<'_>,
+        ) -> $crate::__plugin::Decision {
+            self.$logger.observe(ctx, chunk.data());
+            $crate::__plugin::Decision::Continue
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests;

@@ -59,10 +59,7 @@ impl Plugin for Syslog {
         })
     }
 
-    fn rewrite(&self, ctx: &mut Ctx<'_>) -> Decision {
-        self.logger.mark(ctx);
-        Decision::Continue
-    }
+    radixgate_log_entry::logger_phases!(logger);
 
     fn log(&self, ctx: &mut Ctx<'_>) -> Decision {
         let entry = self.logger.entry(ctx).to_string();
@@ -76,22 +73,6 @@ impl Plugin for Syslog {
         // Raw text (the batch config's `concat: raw`); a full buffer drops
         // it, which the host counts.
         self.batch.push_json(&frame);
-        Decision::Continue
-    }
-
-    /// With `include_req_body` (see [`Logger::reads_request_body`]).
-    fn reads_request_body(&self) -> bool {
-        self.logger.reads_request_body()
-    }
-
-    /// With `include_resp_body` (see [`Logger::observes_response_body`]).
-    fn observes_response_body(&self) -> bool {
-        self.logger.observes_response_body()
-    }
-
-    /// Keeps the response body for the entry (an observer: never replaces).
-    fn body_filter(&self, ctx: &mut Ctx<'_>, chunk: &mut radixgate_plugin::Chunk<'_>) -> Decision {
-        self.logger.observe(ctx, chunk.data());
         Decision::Continue
     }
 }

@@ -42,30 +42,11 @@ impl Plugin for UdpLogger {
         Ok(UdpLogger { logger, batch })
     }
 
-    fn rewrite(&self, ctx: &mut Ctx<'_>) -> Decision {
-        self.logger.mark(ctx);
-        Decision::Continue
-    }
+    radixgate_log_entry::logger_phases!(logger);
 
     fn log(&self, ctx: &mut Ctx<'_>) -> Decision {
         // A full buffer drops the entry; the host counts it.
         self.batch.push(&self.logger.entry(ctx));
-        Decision::Continue
-    }
-
-    /// With `include_req_body` (see [`Logger::reads_request_body`]).
-    fn reads_request_body(&self) -> bool {
-        self.logger.reads_request_body()
-    }
-
-    /// With `include_resp_body` (see [`Logger::observes_response_body`]).
-    fn observes_response_body(&self) -> bool {
-        self.logger.observes_response_body()
-    }
-
-    /// Keeps the response body for the entry (an observer: never replaces).
-    fn body_filter(&self, ctx: &mut Ctx<'_>, chunk: &mut radixgate_plugin::Chunk<'_>) -> Decision {
-        self.logger.observe(ctx, chunk.data());
         Decision::Continue
     }
 }
