@@ -23,21 +23,7 @@ SERVERS=${SERVERS:-default}
 [ "${NOBUILD:-0}" = 1 ] || cargo build --release -p radixgate >&2
 echo "machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg); $(nginx -v 2>&1); $("$OHA" --version)"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-UP=$(free_port); NG=$(free_port)
-W=$(mktemp -d)
-cleanup() {
-  for p in "$W"/rg-*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true; done
-  for p in "$W/up.pid" "$W/px.pid"; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true; done
-  sleep 0.3; rm -rf "$W"
-}
-trap cleanup EXIT
-cat >"$W/up.conf" <<CONF
-worker_processes 1; pid $W/up.pid; error_log $W/up.err; daemon on;
-events { worker_connections 4096; }
-http { access_log off; server { listen 127.0.0.1:$UP; keepalive_requests 100000;
-  location / { return 200 "hello world\n"; } } }
-CONF
+. benches/proxy/nginx_pair.sh
 cat >"$W/px.conf" <<CONF
 worker_processes 1; pid $W/px.pid; error_log $W/px.err; daemon on;
 events { worker_connections 4096; }

@@ -1,0 +1,23 @@
+# Sourced by the proxy benches (run.sh, idle.sh, latency.sh) from the
+# repository's root: free_port, the ports $UP (the upstream) and $NG
+# (nginx as the proxy), a work dir $W removed on exit with every process
+# whose pid file it holds, and $W/up.conf: the nginx upstream answering
+# `hello world\n` on $UP, one worker. The caller writes the proxy's config
+# and starts both.
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+UP=$(free_port); NG=$(free_port)
+W=$(mktemp -d)
+cleanup() {
+  for p in "$W"/rg-*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true; done
+  for p in "$W/up.pid" "$W/px.pid"; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true; done
+  sleep 0.3; rm -rf "$W"
+}
+trap cleanup EXIT
+
+cat >"$W/up.conf" <<CONF
+worker_processes 1; pid $W/up.pid; error_log $W/up.err; daemon on;
+events { worker_connections 4096; }
+http { access_log off; server { listen 127.0.0.1:$UP; keepalive_requests 100000;
+  location / { return 200 "hello world\n"; } } }
+CONF
