@@ -6,6 +6,7 @@
 //! among the request's shared variables (`Ctx::var`).
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::Ctx;
 
@@ -191,4 +192,19 @@ impl Template {
         }
         (out, resolved)
     }
+}
+
+/// Numbers [`instance_var`]'s names within this library.
+static INSTANCE_VARS: AtomicU64 = AtomicU64::new(0);
+
+/// A request variable name no other plugin instance in the process uses,
+/// `<prefix>.<library>.<n>`: where an instance keeps per-request state
+/// (a key into its own table) that another instance on the same request
+/// (the same plugin on a global rule and a route, or a library shared by
+/// several plugins) must not read. Each plugin library holds its own copy
+/// of the counter, so the name also carries that copy's address.
+pub fn instance_var(prefix: &str) -> String {
+    let library = &INSTANCE_VARS as *const AtomicU64 as usize;
+    let n = INSTANCE_VARS.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}.{library:x}.{n}")
 }

@@ -39,11 +39,6 @@ use stream::Compressors;
 /// Request variable naming the request's compressor.
 const KEY_VAR: &str = "gzip.key";
 
-/// Numbers the instances: each names its compressor in a request variable
-/// of its own, so that a second gzip on the request (a global rule's and
-/// the route's) never looks up the first one's compressor.
-static INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 /// One config, prepared once.
 pub struct Gzip {
     /// `None`: every type.
@@ -54,7 +49,8 @@ pub struct Gzip {
     /// Requests of HTTP/1.0 are compressed too (`http_version` 1.0).
     http_10: bool,
     compressors: Compressors,
-    /// The request variable naming this instance's compressor.
+    /// The request variable naming this instance's compressor (one of its
+    /// own: gzip may run twice on a request, on a global rule and a route).
     key_var: String,
 }
 
@@ -125,10 +121,7 @@ impl Plugin for Gzip {
             vary: c.vary,
             http_10: c.http_10,
             compressors: Compressors::default(),
-            key_var: format!(
-                "{KEY_VAR}.{}",
-                INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            ),
+            key_var: radixgate_plugin::vars::instance_var(KEY_VAR),
         })
     }
 

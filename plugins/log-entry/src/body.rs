@@ -80,7 +80,7 @@ pub struct Bodies {
 /// log phase never ran cannot keep its body for ever.
 const MAX_COLLECTING: usize = 1024;
 
-/// Numbers the logger instances (their variable names) and the requests.
+/// Numbers the requests whose response body is collected.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Bodies {
@@ -100,11 +100,10 @@ impl Bodies {
             fields.max_resp_body_bytes,
             "max_resp_body_bytes",
         )?;
-        let instance = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         Ok(Bodies {
             request,
             response,
-            var: format!("_log_entry_resp_body_{instance}"),
+            var: radixgate_plugin::vars::instance_var("_log_entry_resp_body"),
             collected: Mutex::new(BTreeMap::new()),
         })
     }
