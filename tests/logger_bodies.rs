@@ -186,3 +186,48 @@ fn a_logger_without_include_resp_body_leaves_the_response_as_the_node_sent_it() 
     let got = entries(&gw, &dir, "plain", 1);
     assert_eq!(body(&got[0], "response"), None, "{}", got[0]);
 }
+
+/// Two logger libraries on one route (file-logger and tcp-logger), both
+/// with `include_resp_body`: each entry carries the response body; the
+/// per-request state of one never stands in for the other's.
+#[test]
+fn two_logger_plugins_on_one_route_each_log_the_response_body() {
+    let node = Node::start("n");
+    let dir = TempDir::new("logger-two-bodies");
+    let sink = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the tcp sink");
+    let sink_port = sink.local_addr().expect("sink address").port();
+    let apisix = format!(
+        "upstreams:\n  - {{id: u, nodes: {{\"{}\": 1}}}}\nroutes:\n  - {{id: both, uri: /both, \
+         upstream_id: u, plugins: {{file-logger: {{path: \"{}\", include_resp_body: true}}, \
+         tcp-logger: {{host: 127.0.0.1, port: {sink_port}, batch_max_size: 1, \
+         include_resp_body: true}}}}}}\n#END\n",
+        node.addr(),
+        dir.path("both.log").display()
+    );
+    let gw = Gateway::file(BIN, &apisix)
+        .workers(1)
+        .plugins(&["file-logger", "tcp-logger"])
+        .start();
+
+    let answer = post(&gw, "/both", "two loggers");
+    let got = entries(&gw, &dir, "both", 1);
+    assert_eq!(
+        body(&got[0], "response"),
+        Some(answer.as_str()),
+        "file-logger: {}",
+        got[0]
+    );
+    sink.set_nonblocking(false).expect("blocking sink");
+    let (mut conn, _) = sink.accept().expect("tcp-logger connects");
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("read timeout");
+    let mut sent = String::new();
+    std::io::Read::read_to_string(&mut conn, &mut sent).expect("tcp-logger's batch");
+    let entry: Value = serde_json::from_str(sent.trim())
+        .unwrap_or_else(|e| panic!("tcp-logger sent no JSON entry ({e}): {sent}"));
+    assert_eq!(
+        body(&entry, "response"),
+        Some(answer.as_str()),
+        "tcp-logger: {entry}"
+    );
+}
