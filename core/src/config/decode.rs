@@ -31,13 +31,14 @@ pub fn id_text(kind: Kind, value: &Value, fallback_id: &str) -> String {
 /// [`super::stored::open`]): opened, then [`decode`]d.
 pub fn decode_stored(
     kind: Kind,
-    value: &Value,
+    value: Value,
     fallback_id: &str,
     store: super::stored::Store,
 ) -> Result<(Id, Object), ObjectError> {
-    let mut opened = value.clone();
-    super::stored::open(kind, &id_text(kind, value, fallback_id), &mut opened, store)?;
-    decode(kind, &opened, fallback_id)
+    let mut opened = value;
+    let id = id_text(kind, &opened, fallback_id);
+    super::stored::open(kind, &id, &mut opened, store)?;
+    decode_owned(kind, opened, fallback_id)
 }
 
 /// Decodes and checks one object of `kind` from its JSON form. `fallback_id`
@@ -51,9 +52,17 @@ pub fn decode_stored(
 /// loaded (any plugin, when there is no plugin host) refuses the object:
 /// `unknown plugin [<name>]`, with kind, id and plugin named.
 pub fn decode(kind: Kind, value: &Value, fallback_id: &str) -> Result<(Id, Object), ObjectError> {
-    let id_text = id_text(kind, value, fallback_id);
+    decode_owned(kind, value.clone(), fallback_id)
+}
+
+/// [`decode`], taking the JSON form (no copy of it is made).
+fn decode_owned(
+    kind: Kind,
+    mut value: Value,
+    fallback_id: &str,
+) -> Result<(Id, Object), ObjectError> {
+    let id_text = id_text(kind, &value, fallback_id);
     let err = |(field, reason): (String, String)| ObjectError::new(kind, &id_text, field, reason);
-    let mut value = value.clone();
     let mut consumer = String::new();
     if kind == Kind::Consumer
         && value.get("id").is_some()
@@ -94,16 +103,16 @@ pub fn decode(kind: Kind, value: &Value, fallback_id: &str) -> Result<(Id, Objec
     validate::supported(kind, &value).map_err(err)?;
     super::plugin_check::check_plugins(kind, &id_text, &value)?;
     let obj = match kind {
-        Kind::Route => Object::Route(typed(kind, &id_text, &value)?),
-        Kind::Service => Object::Service(typed(kind, &id_text, &value)?),
-        Kind::Upstream => Object::Upstream(typed(kind, &id_text, &value)?),
-        Kind::Consumer => Object::Consumer(typed(kind, &id_text, &value)?),
-        Kind::ConsumerGroup => Object::ConsumerGroup(typed(kind, &id_text, &value)?),
-        Kind::GlobalRule => Object::GlobalRule(typed(kind, &id_text, &value)?),
-        Kind::PluginConfig => Object::PluginConfig(typed(kind, &id_text, &value)?),
-        Kind::Ssl => Object::Ssl(typed(kind, &id_text, &value)?),
+        Kind::Route => Object::Route(typed(kind, &id_text, value)?),
+        Kind::Service => Object::Service(typed(kind, &id_text, value)?),
+        Kind::Upstream => Object::Upstream(typed(kind, &id_text, value)?),
+        Kind::Consumer => Object::Consumer(typed(kind, &id_text, value)?),
+        Kind::ConsumerGroup => Object::ConsumerGroup(typed(kind, &id_text, value)?),
+        Kind::GlobalRule => Object::GlobalRule(typed(kind, &id_text, value)?),
+        Kind::PluginConfig => Object::PluginConfig(typed(kind, &id_text, value)?),
+        Kind::Ssl => Object::Ssl(typed(kind, &id_text, value)?),
         Kind::Credential => {
-            let mut c: Box<super::CredentialConf> = typed(kind, &id_text, &value)?;
+            let mut c: Box<super::CredentialConf> = typed(kind, &id_text, value)?;
             c.consumer = consumer;
             Object::Credential(c)
         }
@@ -112,7 +121,7 @@ pub fn decode(kind: Kind, value: &Value, fallback_id: &str) -> Result<(Id, Objec
                 Value::Object(m) => m,
                 _ => Default::default(),
             };
-            let id: Id = typed(kind, &id_text, &config.remove("id").unwrap_or(Value::Null))?;
+            let id: Id = typed(kind, &id_text, config.remove("id").unwrap_or(Value::Null))?;
             Object::PluginMetadata(Box::new(PluginMetadataConf { id, config }))
         }
         // Refused by `schema::validate` already: they have no schema.
@@ -151,11 +160,11 @@ pub fn decode(kind: Kind, value: &Value, fallback_id: &str) -> Result<(Id, Objec
     Ok((id, obj))
 }
 
-/// Serde into the typed value, naming the field on error.
+/// Serde into the typed value (moving its strings), naming the field on error.
 fn typed<T: serde::de::DeserializeOwned>(
     kind: Kind,
     id: &str,
-    v: &Value,
+    v: Value,
 ) -> Result<T, ObjectError> {
     serde_path_to_error::deserialize(v).map_err(|e| {
         let (field, reason) = split_serde(&e);

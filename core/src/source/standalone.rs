@@ -113,7 +113,8 @@ pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError>
             } else {
                 kind
             };
-            match decode_stored(kind, &value, &format!("#{i}"), Store::File) {
+            let fingerprint = Fingerprint::of(&value);
+            match decode_stored(kind, value, &format!("#{i}"), Store::File) {
                 Ok((id, object)) => {
                     if seen.insert((kind, id.clone()), ()).is_some() {
                         out.errors.push(ObjectError::new(
@@ -124,8 +125,7 @@ pub fn parse_standalone(text: &str, path: &str) -> Result<Standalone, FileError>
                         ));
                         continue;
                     }
-                    out.items
-                        .push((Item { id, object }, Fingerprint::of(&value)));
+                    out.items.push((Item { id, object }, fingerprint));
                 }
                 Err(e) => out.errors.push(e),
             }

@@ -44,15 +44,16 @@ impl ConfigSource for EtcdSource {
         std::thread::Builder::new()
             .name("config-etcd".into())
             .spawn(move || {
-                let state = match EtcdState::load(&settings.prefix, &settings.snapshot_file) {
-                    Some(s) => {
-                        tracing::info!(file = %settings.snapshot_file.display(), objects = s.len(),
-                            revision = s.revision, "etcd snapshot file loaded");
-                        s
-                    }
-                    None => EtcdState::default(),
-                };
-                rt.block_on(watch::Watch::new(settings, state, events).run());
+                let (state, first) =
+                    match EtcdState::load(&settings.prefix, &settings.snapshot_file) {
+                        Some((s, items)) => {
+                            tracing::info!(file = %settings.snapshot_file.display(), objects = s.len(),
+                                revision = s.revision, "etcd snapshot file loaded");
+                            (s, items)
+                        }
+                        None => (EtcdState::default(), Vec::new()),
+                    };
+                rt.block_on(watch::Watch::new(settings, state, first, events).run());
             })
             .map(|_| ())
     }

@@ -1,5 +1,6 @@
-//! What the etcd source last applied: every served key with its value and
-//! decoded object, and the revision it is current to. Turns etcd's puts,
+//! What the etcd source last applied: every served key with its value (not
+//! its decoded object: the builder holds that), and the revision it is
+//! current to. Turns etcd's puts,
 //! deletes and full reads into [`Change`]s (bad values logged and skipped,
 //! last good kept), records which keys changed for the snapshot file's
 //! writer ([`super::snapshot_writer`]) and loads itself from that file
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 use super::snapshot_file::Export;
 use super::snapshot_writer::{Delta, KeyChange, Start};
-use crate::config::{decode_stored, Id, Kind, ObjectError, Store, CREDENTIALS};
+use crate::config::{decode_stored, Id, Kind, Object, ObjectError, Store, CREDENTIALS};
 use crate::source::{Change, Item};
 
 /// The kind and id an etcd key names under `prefix`
@@ -41,7 +42,7 @@ pub fn decode_value(kind: Kind, id: &Id, key: &str, raw: &[u8]) -> Result<Item, 
             m.entry("id").or_insert_with(|| id.0.clone().into());
         }
     }
-    let (got, object) = decode_stored(kind, &value, &id.0, Store::Etcd)?;
+    let (got, object) = decode_stored(kind, value, &id.0, Store::Etcd)?;
     if &got != id {
         return Err(ObjectError::new(
             kind,
@@ -105,7 +106,30 @@ fn decode_all(todo: &[((Kind, Id), &str, &[u8])]) -> Vec<Result<Item, ObjectErro
 struct AppliedKey {
     key: Arc<str>,
     raw: Arc<[u8]>,
-    item: Item,
+    /// A fingerprint of what its decoding took from the plugin catalog
+    /// (see [`plugin_fingerprint`]); `None` when it names no plugin, so
+    /// that the catalog cannot change how it decodes.
+    plugins: Option<u64>,
+}
+
+/// A fingerprint of the part of `object` that the plugin catalog shapes
+/// (its plugins' configs with their defaults, or a plugin's metadata), or
+/// `None` when it has none: two decodings of one value with different
+/// catalogs differ only there.
+fn plugin_fingerprint(object: &Object) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let shaped = match object {
+        Object::PluginMetadata(m) => serde_json::to_vec(&m.config),
+        other => match crate::snapshot::plugins_of(other) {
+            Some(p) if !p.is_empty() => serde_json::to_vec(p),
+            _ => return None,
+        },
+    };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    // A map of JSON values always serializes; should it not, the
+    // fingerprint of nothing still marks the object as shaped by plugins.
+    shaped.unwrap_or_default().hash(&mut h);
+    Some(h.finish())
 }
 
 /// A refused value: its key and its text, as etcd holds them.
@@ -132,13 +156,6 @@ pub struct EtcdState {
 }
 
 impl EtcdState {
-    /// Every applied item, upstreams first, then services, then routes.
-    pub fn items(&self) -> Vec<Item> {
-        let mut v: Vec<_> = self.entries.iter().collect();
-        v.sort_by_key(|((k, id), _)| (k.apply_rank(), (*id).clone()));
-        v.into_iter().map(|(_, e)| e.item.clone()).collect()
-    }
-
     /// Number of applied objects.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -175,7 +192,7 @@ impl EtcdState {
                 let applied = AppliedKey {
                     key: Arc::from(key),
                     raw: Arc::from(raw),
-                    item: item.clone(),
+                    plugins: plugin_fingerprint(&item.object),
                 };
                 self.journal
                     .push((applied.key.clone(), Some(applied.raw.clone())));
@@ -191,9 +208,11 @@ impl EtcdState {
         }
     }
 
-    /// Decodes every applied value again (the plugin catalog grew), and
-    /// every refused one: the objects that decode differently now, as
-    /// puts; a value that fails keeps its last good item.
+    /// Decodes again (the plugin catalog grew) every refused value and
+    /// every applied one that names plugins: the objects that decode
+    /// differently now, as puts; a value that fails keeps its last good
+    /// version. Values naming no plugin decode the same whatever the
+    /// catalog, and are not read.
     pub fn redecode(&mut self) -> Vec<Change> {
         let mut changes = Vec::new();
         for ((kind, id), (key, raw)) in std::mem::take(&mut self.refused) {
@@ -202,7 +221,7 @@ impl EtcdState {
                     let applied = AppliedKey {
                         key,
                         raw,
-                        item: item.clone(),
+                        plugins: plugin_fingerprint(&item.object),
                     };
                     self.journal
                         .push((applied.key.clone(), Some(applied.raw.clone())));
@@ -215,12 +234,17 @@ impl EtcdState {
             }
         }
         for ((kind, id), e) in &mut self.entries {
+            if e.plugins.is_none() {
+                continue;
+            }
             match decode_value(*kind, id, &e.key, &e.raw) {
-                Ok(item) if item != e.item => {
-                    e.item = item.clone();
-                    changes.push(Change::Put(item));
+                Ok(item) => {
+                    let now = plugin_fingerprint(&item.object);
+                    if now != e.plugins {
+                        e.plugins = now;
+                        changes.push(Change::Put(item));
+                    }
                 }
-                Ok(_) => {}
                 Err(err) => {
                     tracing::error!(key = %e.key, error = %err, "value refused on re-decode; its last good version stays");
                 }
@@ -244,7 +268,8 @@ impl EtcdState {
     }
 
     /// Replaces the state with a full read (`kvs` at `revision`) and returns
-    /// the difference: puts in dependency order, then deletes in reverse.
+    /// the difference: puts in dependency order, then deletes in reverse
+    /// (into an empty state: every valid object, as puts).
     /// A key whose new value is invalid keeps its last good version.
     pub fn replace(
         &mut self,
@@ -321,9 +346,10 @@ impl EtcdState {
         }
     }
 
-    /// Loads a snapshot file written for `prefix`; `None` (logged) when it is
+    /// Loads a snapshot file written for `prefix`, with the objects it
+    /// holds (decoded, in dependency order); `None` (logged) when it is
     /// missing, unreadable, or for another prefix.
-    pub fn load(prefix: &str, path: &Path) -> Option<EtcdState> {
+    pub fn load(prefix: &str, path: &Path) -> Option<(EtcdState, Vec<Item>)> {
         let text = match std::fs::read(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
@@ -351,7 +377,7 @@ impl EtcdState {
             .into_iter()
             .map(|(k, v)| (k, v.into_bytes()))
             .collect();
-        state.replace(prefix, &kvs, file.revision);
+        let items = puts(state.replace(prefix, &kvs, file.revision));
         state.cluster_id = file.cluster_id;
         // The file holds what was just read: nothing to write back.
         state.journal.clear();
@@ -360,8 +386,20 @@ impl EtcdState {
         // would bring them back on the next load.
         let same = state.entries.len() == kvs.len();
         state.file_sizes = (!loaded.torn && same).then_some((loaded.base_bytes, loaded.log_bytes));
-        Some(state)
+        Some((state, items))
     }
+}
+
+/// The objects `changes` puts, in their order (a replace of an empty
+/// state gives puts only: the whole set).
+pub fn puts(changes: Vec<Change>) -> Vec<Item> {
+    changes
+        .into_iter()
+        .filter_map(|c| match c {
+            Change::Put(item) => Some(item),
+            Change::Delete { .. } => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -444,8 +482,10 @@ mod tests {
         s.revision = 7;
         s.cluster_id = 42;
         s.writer_start("/apisix").state.write(&path).unwrap();
-        let back = EtcdState::load("/apisix", &path).unwrap();
+        let (back, items) = EtcdState::load("/apisix", &path).unwrap();
         assert_eq!((back.len(), back.revision, back.cluster_id), (4, 7, 42));
+        assert_eq!(items.len(), 4);
+        assert_eq!(items[0].kind(), Kind::Upstream, "dependency order");
         assert!(EtcdState::load("/other", &path).is_none());
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -16,7 +16,7 @@ use super::client::MAX_MESSAGE;
 use super::snapshot_writer::{self, Delta};
 use super::state::EtcdState;
 use crate::config::EtcdSection;
-use crate::source::{Change, SourceEvent};
+use crate::source::{Change, Item, SourceEvent};
 
 /// How often the loop asks etcd for a progress notification.
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
@@ -42,6 +42,9 @@ pub(super) struct Watch {
     pub events: UnboundedSender<SourceEvent>,
     /// Whether the first `Full` event was sent.
     pub sent_full: bool,
+    /// What the first `Full` event sends: the snapshot file's objects, or
+    /// etcd's first read (the state keeps values, not objects).
+    first: Vec<Item>,
     /// Set when a full re-read is due.
     pub resync: bool,
     dirty_since: Option<Instant>,
@@ -60,9 +63,12 @@ pub(super) struct Watch {
 }
 
 impl Watch {
+    /// A loop from `state` (empty, or the snapshot file's with its
+    /// decoded objects `first`).
     pub fn new(
         settings: EtcdSection,
         state: EtcdState,
+        first: Vec<Item>,
         events: UnboundedSender<SourceEvent>,
     ) -> Self {
         let seed = std::time::SystemTime::now()
@@ -79,6 +85,7 @@ impl Watch {
             state,
             events,
             sent_full: false,
+            first,
             dirty_since: None,
             last_save: None,
             saver,
@@ -150,7 +157,7 @@ impl Watch {
         self.sent_full = true;
         crate::source::lag::sent(self.state.revision);
         self.events
-            .send(SourceEvent::Full(self.state.items()))
+            .send(SourceEvent::Full(std::mem::take(&mut self.first)))
             .is_ok()
     }
 
@@ -226,6 +233,7 @@ impl Watch {
         self.resync = false;
         if first {
             self.dirty_since.get_or_insert_with(Instant::now);
+            self.first = super::state::puts(changes);
             Ok(self.send_full())
         } else {
             Ok(self.send(changes))
