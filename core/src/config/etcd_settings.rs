@@ -29,8 +29,9 @@ pub struct EtcdSection {
     /// TLS towards `https://` endpoints.
     #[serde(default)]
     pub tls: Option<EtcdTls>,
-    /// Keys per response of a full read of the prefix (read in pages at one
-    /// revision, so a prefix of any size can be read again).
+    /// Keys in the first response of a full read of the prefix (read in
+    /// pages at one revision, so a prefix of any size can be read again;
+    /// each page four times the last).
     #[serde(default = "default_read_page_size")]
     pub read_page_size: i64,
     /// The last applied state, so the gateway can start while etcd is down.

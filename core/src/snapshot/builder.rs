@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use radix_router::{Field, Options, Route, RouteError, Router};
+use radix_router::{Field, Options, RouteError, Router};
 
-use super::compile::{same_matching, ObjectStore};
+use super::compile::{Matching, ObjectStore};
 use super::{ConsumerChains, ConsumerGroups, RouteRt, Snapshot};
 use crate::config::{Id, Kind, ObjectError};
 use crate::plugin_host::Chain;
@@ -31,10 +31,12 @@ const SPARE_GRACE: Duration = Duration::from_millis(200);
 /// One change to a snapshot's routes.
 #[derive(Debug)]
 enum Op {
-    /// Set the route at `index`; `route` is `Some` when the router must change.
+    /// Set the route at `index` to `rt`, and in the router to `matching`
+    /// when `rerouted` (else the router keeps it as it is).
     Put {
         index: u32,
-        route: Option<Route<u32>>,
+        matching: Arc<Matching>,
+        rerouted: bool,
         rt: Arc<RouteRt>,
     },
     /// Drop the route `id` at `index`.
@@ -56,7 +58,9 @@ struct Missed {
 #[derive(Debug)]
 struct Served {
     index: u32,
-    route: Route<u32>,
+    /// What the router has for it (the stored route's, shared; it stays
+    /// while a newer stored version fails to compile).
+    matching: Arc<Matching>,
     rt: Arc<RouteRt>,
     /// When the router last got this route (rebuilds keep that order).
     seq: u64,
@@ -176,7 +180,7 @@ impl SnapshotBuilder {
                         applied.push(Missed {
                             id: id.clone(),
                             index: op.index(),
-                            rerouted: !matches!(op, Op::Put { route: None, .. }),
+                            rerouted: !matches!(op, Op::Put { rerouted: false, .. }),
                         });
                         self.record(&id, op);
                         changed += 1;
@@ -245,7 +249,7 @@ impl SnapshotBuilder {
                 id: id.0.clone(),
                 index: s.index,
             }),
-            (Some((mut route, rt)), served) => {
+            (Some((matching, rt)), served) => {
                 let index = match served {
                     Some(s) => s.index,
                     None => self.free.pop().unwrap_or_else(|| {
@@ -253,11 +257,13 @@ impl SnapshotBuilder {
                         self.next_index - 1
                     }),
                 };
-                route.value = index;
-                let changed = served.is_none_or(|s| !same_matching(&s.route, &route));
+                let rerouted = served.is_none_or(|s| {
+                    !Arc::ptr_eq(&s.matching, &matching) && *s.matching != *matching
+                });
                 Some(Op::Put {
                     index,
-                    route: changed.then_some(route),
+                    matching,
+                    rerouted,
                     rt: Arc::new(rt),
                 })
             }
@@ -305,26 +311,32 @@ impl SnapshotBuilder {
                 self.served.remove(id);
                 self.free.push(index);
             }
-            Op::Put { index, route, rt } => {
+            Op::Put {
+                index,
+                matching,
+                rerouted,
+                rt,
+            } => {
                 let seq = self.seq;
                 self.seq += 1;
-                match (self.served.get_mut(id), route) {
-                    (Some(s), None) => s.rt = rt,
-                    (Some(s), Some(r)) => {
+                match self.served.get_mut(id) {
+                    Some(s) => {
                         s.rt = rt;
-                        s.route = r;
-                        s.seq = seq;
-                    }
-                    (None, r) => {
-                        if let Some(route) = r {
-                            let served = Served {
-                                index,
-                                route,
-                                rt,
-                                seq,
-                            };
-                            self.served.insert(id.clone(), served);
+                        // An equal matching is taken too: the stored
+                        // route's, so that the old one is not kept alive.
+                        s.matching = matching;
+                        if rerouted {
+                            s.seq = seq;
                         }
+                    }
+                    None => {
+                        let served = Served {
+                            index,
+                            matching,
+                            rt,
+                            seq,
+                        };
+                        self.served.insert(id.clone(), served);
                     }
                 }
             }
@@ -337,7 +349,8 @@ impl SnapshotBuilder {
         match self.served.get(&m.id) {
             Some(s) => Op::Put {
                 index: s.index,
-                route: m.rerouted.then(|| s.route.clone()),
+                matching: s.matching.clone(),
+                rerouted: m.rerouted,
                 rt: s.rt.clone(),
             },
             None => Op::Remove {
@@ -395,8 +408,8 @@ impl SnapshotBuilder {
         let mut order: Vec<&Served> = self.served.values().collect();
         order.sort_by_key(|s| s.seq);
         for s in order {
-            if let Err(e) = snap.router.insert(s.route.clone()) {
-                tracing::error!(route = %s.route.id, error = %e, "route lost in rebuild");
+            if let Err(e) = snap.router.insert(s.matching.route(&s.rt.id, s.index)) {
+                tracing::error!(route = %s.rt.id, error = %e, "route lost in rebuild");
                 continue;
             }
             snap.routes[s.index as usize] = Some(s.rt.clone());
@@ -417,9 +430,14 @@ impl Op {
 /// Applies one op to a snapshot; the snapshot is unchanged on error.
 fn apply_op(snap: &mut Snapshot, op: &Op) -> Result<(), RouteError> {
     match op {
-        Op::Put { index, route, rt } => {
-            if let Some(r) = route {
-                snap.router.upsert(r.clone())?;
+        Op::Put {
+            index,
+            matching,
+            rerouted,
+            rt,
+        } => {
+            if *rerouted {
+                snap.router.upsert(matching.route(&rt.id, *index))?;
             }
             let i = *index as usize;
             if snap.routes.len() <= i {

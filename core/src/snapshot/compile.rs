@@ -358,7 +358,7 @@ impl ObjectStore {
 
     /// The route `id` as it should be served: `Ok(None)` when it is absent
     /// or disabled (`status: 0`), an error when a reference is dangling.
-    pub fn compile(&self, id: &Id) -> Result<Option<(Route<u32>, RouteRt)>, ObjectError> {
+    pub fn compile(&self, id: &Id) -> Result<Option<(Arc<Matching>, RouteRt)>, ObjectError> {
         let Some(r) = self.routes.get(id) else {
             return Ok(None);
         };
@@ -415,18 +415,20 @@ impl ObjectStore {
                 None => return Err(err("upstream", "the route has no upstream".into())),
             }
         };
-        let mut route = Route::new(id.0.clone(), 0u32).priority(r.priority);
-        // The route's own hosts, else its service's (shared with the
-        // stored route, not copied, when they are its own).
-        let hosts: Option<Arc<[String]>> = match &r.hosts {
-            Some(h) => Some(h.clone()),
-            None => service.and_then(|(_, s)| s.hosts.as_deref().map(Arc::from)),
+        // The route's own hosts (its stored matching, shared), else its
+        // service's (a matching of its own).
+        let own = &r.matching;
+        let matching = match service.and_then(|(_, s)| s.hosts.as_deref()) {
+            Some(hosts) if own.hosts.is_none() => Arc::new(Matching {
+                paths: own.paths.clone(),
+                hosts: Some(Arc::from(hosts)),
+                remote_addrs: own.remote_addrs.clone(),
+                methods: own.methods.clone(),
+                vars: own.vars.clone(),
+                priority: own.priority,
+            }),
+            _ => own.clone(),
         };
-        route.paths = r.paths.to_vec();
-        route.hosts = hosts.as_deref().map(<[String]>::to_vec).unwrap_or_default();
-        route.methods = r.methods.clone();
-        route.remote_addrs = r.remote_addrs.clone();
-        route.vars = r.vars.clone();
         let rt = RouteRt {
             split: self.split_upstreams(id, r),
             plugins: self.plugins.route_chain(
@@ -444,10 +446,10 @@ impl ObjectStore {
             service_id: r.service_id.as_ref().map(|s| s.0.clone()),
             name: r.name.clone(),
             service_name: service.and_then(|(_, s)| s.meta.name.as_deref().map(Arc::from)),
-            paths: r.paths.clone(),
-            hosts,
+            paths: matching.paths.clone(),
+            hosts: matching.hosts.clone(),
         };
-        Ok(Some((route, rt)))
+        Ok(Some((matching, rt)))
     }
 }
 
@@ -548,16 +550,8 @@ impl References {
 /// labels metrics, its `desc` and `labels` play no part in serving.
 #[derive(Debug)]
 struct StoredRoute {
-    /// `uri` or `uris` (shared with the compiled route's labels).
-    paths: Arc<[String]>,
-    /// `host` or `hosts`; `None`: the service's.
-    hosts: Option<Arc<[String]>>,
-    /// `remote_addr` or `remote_addrs`.
-    remote_addrs: Vec<String>,
-    methods: Vec<String>,
-    /// A `vars` expression (JSON `null` counts as none).
-    vars: Option<serde_json::Value>,
-    priority: i32,
+    /// What the router reads (hosts: its own; `None`: the service's).
+    matching: Arc<Matching>,
     status: u8,
     plugin_config_id: Option<Id>,
     upstream_id: Option<Id>,
@@ -573,19 +567,22 @@ impl StoredRoute {
         let one_or_many = |one: &Option<String>, many: &Option<Vec<String>>| {
             one.iter().chain(many.iter().flatten()).cloned().collect()
         };
-        StoredRoute {
+        let matching = Matching {
             paths: one_or_many(&r.uri, &r.uris),
             hosts: match (&r.host, &r.hosts) {
                 (Some(h), _) => Some(Arc::from([h.clone()])),
                 (None, h) => h.as_deref().map(Arc::from),
             },
             remote_addrs: match (&r.remote_addr, &r.remote_addrs) {
-                (Some(a), _) => vec![a.clone()],
-                (None, a) => a.clone().unwrap_or_default(),
+                (Some(a), _) => Box::from([a.clone()]),
+                (None, a) => a.as_deref().map(Box::from).unwrap_or_default(),
             },
-            methods: r.methods.clone().unwrap_or_default(),
+            methods: r.methods.as_deref().map(Box::from).unwrap_or_default(),
             vars: r.vars.clone().filter(|v| !v.is_null()),
             priority: r.priority,
+        };
+        StoredRoute {
+            matching: Arc::new(matching),
             status: r.status,
             plugin_config_id: r.plugin_config_id.clone(),
             upstream_id: r.upstream_id.clone(),
@@ -628,12 +625,36 @@ fn build_upstream(
     UpstreamRt::build(&u, name, registry).map(Arc::new)
 }
 
-/// Whether two router routes would match the same requests the same way.
-pub fn same_matching(a: &Route<u32>, b: &Route<u32>) -> bool {
-    a.paths == b.paths
-        && a.hosts == b.hosts
-        && a.methods == b.methods
-        && a.remote_addrs == b.remote_addrs
-        && a.vars == b.vars
-        && a.priority == b.priority
+/// What the router reads of a route: its patterns, conditions and
+/// priority. One copy serves the stored route, the route as served (which
+/// keeps the version it compiled from) and the compiled route's labels;
+/// the router's own [`Route`] is made from it only to insert it.
+#[derive(Debug, PartialEq)]
+pub struct Matching {
+    /// `uri` or `uris`.
+    pub paths: Arc<[String]>,
+    /// `host` or `hosts` (in a compiled route: its service's when it has
+    /// none of its own).
+    pub hosts: Option<Arc<[String]>>,
+    /// `remote_addr` or `remote_addrs`.
+    pub remote_addrs: Box<[String]>,
+    /// Method names; empty: any.
+    pub methods: Box<[String]>,
+    /// A `vars` expression (JSON `null` counts as none).
+    pub vars: Option<serde_json::Value>,
+    /// Order among routes with the same path.
+    pub priority: i32,
+}
+
+impl Matching {
+    /// The router's route `id` for these conditions, valued `index`.
+    pub fn route(&self, id: &str, index: u32) -> Route<u32> {
+        let mut route = Route::new(id, index).priority(self.priority);
+        route.paths = self.paths.to_vec();
+        route.hosts = self.hosts.as_deref().map(<[String]>::to_vec).unwrap_or_default();
+        route.methods = self.methods.to_vec();
+        route.remote_addrs = self.remote_addrs.to_vec();
+        route.vars = self.vars.clone();
+        route
+    }
 }
