@@ -161,11 +161,7 @@ fn decode_owned(
 }
 
 /// Serde into the typed value (moving its strings), naming the field on error.
-fn typed<T: serde::de::DeserializeOwned>(
-    kind: Kind,
-    id: &str,
-    v: Value,
-) -> Result<T, ObjectError> {
+fn typed<T: serde::de::DeserializeOwned>(kind: Kind, id: &str, v: Value) -> Result<T, ObjectError> {
     serde_path_to_error::deserialize(v).map_err(|e| {
         let (field, reason) = split_serde(&e);
         ObjectError::new(kind, id, field, reason)

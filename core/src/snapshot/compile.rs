@@ -651,7 +651,11 @@ impl Matching {
     pub fn route(&self, id: &str, index: u32) -> Route<u32> {
         let mut route = Route::new(id, index).priority(self.priority);
         route.paths = self.paths.to_vec();
-        route.hosts = self.hosts.as_deref().map(<[String]>::to_vec).unwrap_or_default();
+        route.hosts = self
+            .hosts
+            .as_deref()
+            .map(<[String]>::to_vec)
+            .unwrap_or_default();
         route.methods = self.methods.to_vec();
         route.remote_addrs = self.remote_addrs.to_vec();
         route.vars = self.vars.clone();

@@ -44,15 +44,17 @@ impl ConfigSource for EtcdSource {
         std::thread::Builder::new()
             .name("config-etcd".into())
             .spawn(move || {
-                let (state, first) =
-                    match EtcdState::load(&settings.prefix, &settings.snapshot_file) {
-                        Some((s, items)) => {
-                            tracing::info!(file = %settings.snapshot_file.display(), objects = s.len(),
+                let (state, first) = match EtcdState::load(
+                    &settings.prefix,
+                    &settings.snapshot_file,
+                ) {
+                    Some((s, items)) => {
+                        tracing::info!(file = %settings.snapshot_file.display(), objects = s.len(),
                                 revision = s.revision, "etcd snapshot file loaded");
-                            (s, items)
-                        }
-                        None => (EtcdState::default(), Vec::new()),
-                    };
+                        (s, items)
+                    }
+                    None => (EtcdState::default(), Vec::new()),
+                };
                 rt.block_on(watch::Watch::new(settings, state, first, events).run());
             })
             .map(|_| ())
