@@ -38,7 +38,7 @@ use radixgate_test_support::etcd::{client, runtime, Etcd};
 use radixgate_test_support::{Gateway, Request, TempDir, ADMIN_KEY};
 use scale_setup::{
     cpu, env_or, etcd_gateway, load_routes, moved_route, ms, rss_mb, settle, thread_cpu,
-    until_served, Nginx,
+    try_rss_mb, until_served, Nginx,
 };
 
 /// What wrk reported.
@@ -454,16 +454,13 @@ fn soak_rss_and_failures_under_load_and_churn() {
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot run wrk (make deps installs it): {e}")),
         ));
-        // (seconds since the start, RSS in MB) every 10 s until wrk ends.
+        // (seconds since the start, RSS in MB) every 10 s while wrk runs.
         let mut samples = Vec::new();
-        let mut k = 1;
-        loop {
+        for k in 1.. {
             let due = t0 + Duration::from_secs(10 * k);
             while Instant::now() < due {
                 thread::sleep(Duration::from_millis(200));
             }
-            samples.push((10 * k, rss_mb(pid)));
-            k += 1;
             let child = run.0.as_mut().expect("wrk runs");
             if !matches!(child.try_wait(), Ok(None)) {
                 break;
@@ -472,6 +469,9 @@ fn soak_rss_and_failures_under_load_and_churn() {
                 t0.elapsed() < Duration::from_secs(secs + 60),
                 "wrk did not end"
             );
+            let rss = try_rss_mb(pid)
+                .unwrap_or_else(|| panic!("the gateway exited; its log:\n{}", gw.log()));
+            samples.push((10 * k, rss));
         }
         let out = run
             .0

@@ -56,14 +56,18 @@ pub fn thread_cpu() -> Duration {
 
 /// The process's resident set, in MB.
 pub fn rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    try_rss_mb(pid).expect("VmRSS")
+}
+
+/// The process's resident set, in MB; `None` once it exited.
+pub fn try_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kb: f64 = status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS");
-    kb / 1024.0
+        .and_then(|v| v.parse().ok())?;
+    Some(kb / 1024.0)
 }
 
 pub fn ms(d: Duration) -> f64 {
