@@ -13,9 +13,10 @@
 //!   `BENCH_CONNS` connections, `BENCH_SECS` s) without churn, then the
 //!   same with `BENCH_RATE` (50) changes a second; the driver thread's own
 //!   CPU beside it (and this whole process's: driver, probes, waiting for
-//!   wrk); the gateway's CPU per change estimated under load and
-//!   measured idle (`BENCH_IDLE_SECS` of churn with no load). One `BENCH`
-//!   line.
+//!   wrk), etcd's CPU and how busy the whole machine was (all cores, other
+//!   users' load included); the gateway's CPU per change estimated under
+//!   load and measured idle (`BENCH_IDLE_SECS` of churn with no load).
+//!   One `BENCH` line.
 //! - `soak_rss_and_failures_under_load_and_churn`: `SOAK_MINUTES` (30) of
 //!   wrk (`SOAK_CONNS` connections, each waiting `SOAK_DELAY_MS` between
 //!   requests: a steady load, not the peak) and `SOAK_RATE` (10) changes a
@@ -37,8 +38,8 @@ use std::time::{Duration, Instant};
 use radixgate_test_support::etcd::{client, runtime, Etcd};
 use radixgate_test_support::{Gateway, Request, TempDir, ADMIN_KEY};
 use scale_setup::{
-    cpu, env_or, etcd_gateway, load_routes, moved_route, ms, rss_mb, settle, thread_cpu,
-    try_rss_mb, until_served, Nginx,
+    cpu, env_or, etcd_gateway, load_routes, machine_busy_pct, machine_cpu, moved_route, ms, rss_mb,
+    settle, thread_cpu, try_rss_mb, until_served, Nginx,
 };
 
 /// What wrk reported.
@@ -255,7 +256,7 @@ fn churn(gw: &Gateway, n: usize, rate: f64, first: usize, stop: &AtomicBool) -> 
 struct Setup {
     // Dropped in this order: the gateway, then etcd and the upstream.
     gw: Gateway,
-    _etcd: Etcd,
+    etcd: Etcd,
     _up: Nginx,
     start: Duration,
     rss_loaded: f64,
@@ -277,7 +278,7 @@ fn setup(n: usize) -> Setup {
     let rss_loaded = rss_mb(gw.pid());
     Setup {
         gw,
-        _etcd: etcd,
+        etcd,
         _up: up,
         start,
         rss_loaded,
@@ -310,13 +311,16 @@ fn churn_steady_route_with_and_without_admin_changes() {
     let warm = wrk(&url, 2, conns);
 
     // Without churn.
-    let c0 = cpu(pid);
+    let etcd_pid = setup.etcd.members[0].pid().expect("etcd runs");
+    let (c0, e0, m0) = (cpu(pid), cpu(etcd_pid), machine_cpu());
     let base = wrk(&url, secs, conns);
     let gw_cpu_base = cpu(pid) - c0;
+    let etcd_cpu_base = cpu(etcd_pid) - e0;
+    let machine_base = machine_busy_pct(m0, machine_cpu());
 
     // The same load with churn from a thread of this process.
     let stop = AtomicBool::new(false);
-    let c1 = cpu(pid);
+    let (c1, e1, m1) = (cpu(pid), cpu(etcd_pid), machine_cpu());
     let me = std::process::id();
     let p1 = cpu(me);
     let (loaded, busy) = thread::scope(|s| {
@@ -327,6 +331,8 @@ fn churn_steady_route_with_and_without_admin_changes() {
         (loaded, driver.join().expect("the churn thread"))
     });
     let gw_cpu_churn = cpu(pid) - c1;
+    let etcd_cpu_churn = cpu(etcd_pid) - e1;
+    let machine_churn = machine_busy_pct(m1, machine_cpu());
     // This whole process meanwhile: the driver, the probes, the wait for wrk.
     let bench_cpu = cpu(me) - p1;
 
@@ -358,7 +364,8 @@ fn churn_steady_route_with_and_without_admin_changes() {
          wrk=c{conns}x{secs}s base_rps={:.0} base_p50_ms={:.3} base_p99_ms={:.3} \
          churn_rate={rate} churn_changes={} churn_per_s={:.1} churn_rps={:.0} churn_p50_ms={:.3} churn_p99_ms={:.3} \
          driver_cpu_ms={:.0} driver_cpu_pct={:.1} bench_proc_cpu_ms={:.0} \
-         gw_cpu_pct_base={:.1} gw_cpu_pct_churn={:.1} gw_cpu_per_change_loaded_ms={per_change_loaded:.3} \
+         gw_cpu_pct_base={:.1} gw_cpu_pct_churn={:.1} etcd_cpu_pct_base={:.1} etcd_cpu_pct_churn={:.1} \
+         machine_busy_pct_base={machine_base:.0} machine_busy_pct_churn={machine_churn:.0} gw_cpu_per_change_loaded_ms={per_change_loaded:.3} \
          gw_cpu_per_change_idle_ms={per_change_idle:.3} idle_changes={} \
          put_served_p50_ms={:.1} put_served_p99_ms={:.1} put_served_samples={} \
          failed_requests={} rejected_changes={} unserved_changes={}",
@@ -377,6 +384,8 @@ fn churn_steady_route_with_and_without_admin_changes() {
         ms(bench_cpu),
         pct(gw_cpu_base, wall),
         pct(gw_cpu_churn, busy.wall),
+        pct(etcd_cpu_base, wall),
+        pct(etcd_cpu_churn, busy.wall),
         idle.changes,
         busy.served_ms(0.5),
         busy.served_ms(0.99),

@@ -54,6 +54,32 @@ pub fn thread_cpu() -> Duration {
     cpu_of("/proc/thread-self/stat")
 }
 
+/// The machine's busy and total CPU time over all cores (`/proc/stat`,
+/// idle and iowait as not busy), to show how much of it a phase left.
+pub fn machine_cpu() -> (Duration, Duration) {
+    let stat = std::fs::read_to_string("/proc/stat").expect("read /proc/stat");
+    let f: Vec<u64> = stat
+        .lines()
+        .next()
+        .expect("the cpu line")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: u64 = f.iter().take(8).sum();
+    let idle = f.get(3).copied().unwrap_or(0) + f.get(4).copied().unwrap_or(0);
+    let secs = |t: u64| Duration::from_secs_f64(t as f64 / TICKS);
+    (secs(total - idle), secs(total))
+}
+
+/// The share of the machine's CPU (all cores) busy between two
+/// [`machine_cpu`] readings, in percent.
+pub fn machine_busy_pct(before: (Duration, Duration), after: (Duration, Duration)) -> f64 {
+    let busy = (after.0 - before.0).as_secs_f64();
+    let total = (after.1 - before.1).as_secs_f64();
+    100.0 * busy / total.max(1e-9)
+}
+
 /// The process's resident set, in MB.
 pub fn rss_mb(pid: u32) -> f64 {
     try_rss_mb(pid).expect("VmRSS")
