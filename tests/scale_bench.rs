@@ -18,77 +18,15 @@
 //! targets of docs/performance.md (CPU per change at the largest size <=
 //! 1 ms and <= 1.5x the smallest size's).
 
+mod scale_setup;
+
 use std::time::{Duration, Instant};
 
-use etcd_client::{Txn, TxnOp};
 use radixgate_test_support::etcd::{client, runtime, Etcd};
 use radixgate_test_support::{Gateway, Node};
-use serde_json::json;
-
-/// The binary under test: `$BENCH_BIN` (a saved build, for A/B runs), else this build's.
-fn bin() -> String {
-    std::env::var("BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_radixgate").to_owned())
-}
-
-/// Clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`).
-const TICKS: f64 = 100.0;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// The process's user + system CPU time.
-fn cpu(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/pid/stat");
-    // Fields after the command name (which may hold spaces) start at state.
-    let rest = &stat[stat.rfind(')').expect("a stat line") + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = f[11].parse::<u64>().expect("utime") + f[12].parse::<u64>().expect("stime");
-    Duration::from_secs_f64(ticks as f64 / TICKS)
-}
-
-/// The process's resident set, in MB.
-fn rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS");
-    kb / 1024.0
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-/// Waits (up to 60 s) until the process is idle: less than 5 ms of CPU
-/// in half a second, so that work left from the load (the snapshot file's
-/// first write, the Admin API's index, returning freed memory) is not
-/// counted as the changes'.
-fn settle(pid: u32) {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(60) {
-        let before = cpu(pid);
-        std::thread::sleep(Duration::from_millis(500));
-        if cpu(pid) - before < Duration::from_millis(5) {
-            return;
-        }
-    }
-}
-
-/// Waits until `path` answers 200; panics with the log after 300 s.
-fn until_served(gw: &Gateway, path: &str) {
-    let t = Instant::now();
-    while gw.fetch(path).0 != 200 {
-        assert!(t.elapsed() < Duration::from_secs(300), "{}", gw.log());
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
+use scale_setup::{
+    cpu, env_or, etcd_gateway, load_routes, moved_route, ms, rss_mb, settle, until_served,
+};
 
 /// Median time of 5 Admin GETs of `path`; the `total` of the last.
 fn list_ms(gw: &Gateway, path: &str) -> (f64, u64) {
@@ -115,35 +53,10 @@ fn one_size(n: usize, changes: usize) -> Figures {
     let rt = runtime();
     let mut c = client(&rt, &e.endpoints());
     let node = Node::start_named("bench");
-    let up = json!({"id": "u", "nodes": {node.addr().as_str(): 1}}).to_string();
-    rt.block_on(c.put("/apisix/upstreams/u", up, None))
-        .expect("put upstream");
-    // 100 puts a transaction (etcd allows 128).
-    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
-        let ops: Vec<TxnOp> = chunk
-            .iter()
-            .map(|i| {
-                let v = json!({"id": format!("r{i}"), "name": format!("route-{i}"),
-                    "labels": {"team": format!("t{}", i % 10)},
-                    "uri": format!("/load/{i}/*"), "upstream_id": "u"});
-                TxnOp::put(format!("/apisix/routes/r{i}"), v.to_string(), None)
-            })
-            .collect();
-        rt.block_on(c.txn(Txn::new().and_then(ops)))
-            .expect("load txn");
-    }
-    let last = format!("/load/{}/x", n - 1);
+    let last = load_routes(&rt, &mut c, n, &node.addr());
 
     let t0 = Instant::now();
-    // A long etcd timeout: an Admin list that reads every key from etcd
-    // takes seconds at 100k.
-    let section = format!(
-        "etcd:\n  endpoints: [\"{}\"]\n  timeout: 30\n",
-        e.endpoints()[0]
-    );
-    let mut gw = Gateway::etcd_yaml(bin(), &section)
-        .log_level("warn")
-        .start();
+    let mut gw = etcd_gateway(&e).start();
     until_served(&gw, &last);
     let start_etcd = t0.elapsed();
     std::thread::sleep(Duration::from_secs(1));
@@ -157,9 +70,7 @@ fn one_size(n: usize, changes: usize) -> Figures {
     for i in 0..changes {
         // The last route stays where it is: the restart below waits for it.
         let j = i % (n - 1);
-        let body = json!({"name": format!("route-{j}"), "labels": {"team": format!("t{}", j % 10)},
-            "uri": format!("/moved/{i}"), "upstream_id": "u"})
-        .to_string();
+        let body = moved_route(j, &format!("/moved/{i}"));
         let (s, v) = gw.admin("PUT", &format!("/apisix/admin/routes/r{j}"), Some(&body));
         assert!(s == 200 || s == 201, "{s} {v}");
     }
