@@ -8,6 +8,7 @@
 #
 #   benches/scale/run.sh
 #   BENCH_SIZES=1000,100000 BENCH_CHANGES=500 benches/scale/run.sh
+#   BENCH_WORKERS=4 benches/scale/run.sh   (proxy workers; default 1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v etcd >/dev/null || { echo "needs etcd (apt-get install etcd-server)"; exit 1; }

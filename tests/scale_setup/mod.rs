@@ -155,15 +155,17 @@ pub fn moved_route(j: usize, uri: &str) -> String {
     .to_string()
 }
 
-/// The gateway on `etcd` (log level `warn`), not started yet. A long etcd
-/// timeout: an Admin list that reads every key from etcd takes seconds at
-/// 100k.
+/// The gateway on `etcd` (log level `warn`) with `BENCH_WORKERS` proxy
+/// workers (default 1), not started yet. A long etcd timeout: an Admin
+/// list that reads every key from etcd takes seconds at 100k.
 pub fn etcd_gateway(etcd: &Etcd) -> GatewayBuilder {
     let section = format!(
         "etcd:\n  endpoints: [\"{}\"]\n  timeout: 30\n",
         etcd.endpoints()[0]
     );
-    Gateway::etcd_yaml(bin(), &section).log_level("warn")
+    Gateway::etcd_yaml(bin(), &section)
+        .log_level("warn")
+        .workers(env_or("BENCH_WORKERS", 1))
 }
 
 /// An nginx upstream on a free loopback port answering every request 200

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::store::{AdminStore, StoreError};
+use super::store::{AdminStore, Guard, StoreError};
 use crate::config::{decode, Kind};
 
 /// Why a write was refused.
@@ -52,6 +52,26 @@ fn id_text(v: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// The guards a write of `value` (an object of `kind`) holds to: every
+/// object it refers to exists (its `*_id` fields, and the stored upstreams
+/// its traffic-split names). Checked by etcd in the write's transaction,
+/// so a reference is never checked apart from the write (no round trip,
+/// no race with a delete); when the write fails, [`refs`] says which.
+pub fn ref_guards(prefix: &str, kind: Kind, value: &Value) -> Vec<Guard> {
+    let mut keys: Vec<String> = Vec::new();
+    for (field, target) in kind.references() {
+        if let Some(id) = value.get(*field).and_then(id_text) {
+            keys.push(format!("{prefix}/{}/{id}", target.key()));
+        }
+    }
+    for (_, id) in crate::snapshot::split::referenced_ids(value) {
+        keys.push(format!("{prefix}/{}/{id}", Kind::Upstream.key()));
+    }
+    keys.sort();
+    keys.dedup();
+    keys.into_iter().map(Guard::Exists).collect()
 }
 
 /// Checks that every object `value` names exists:

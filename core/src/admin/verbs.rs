@@ -191,9 +191,12 @@ async fn write(
     if let Err(r) = check::object(t.kind, &full_id, &value) {
         return refusal(r);
     }
-    if let Err(r) = check::refs(store, t.kind, &value).await {
-        return refusal(r);
-    }
+    // The objects it refers to must exist when it is written: guards of
+    // the write itself (a file store cannot be written: refused there).
+    let ref_guards = match store {
+        AdminStore::Etcd(_) => check::ref_guards(store.prefix(), t.kind, &value),
+        AdminStore::File(_) => Vec::new(),
+    };
     if let Err(r) = check::client_cert(store, t.kind, &value).await {
         return refusal(r);
     }
@@ -208,7 +211,7 @@ async fn write(
     crate::config::seal(t.kind, &mut stored);
     let mut tries = 0;
     let written = loop {
-        let guards = if matches!(t.kind, Kind::Consumer | Kind::Credential) {
+        let mut guards = if matches!(t.kind, Kind::Consumer | Kind::Credential) {
             match owners::check(store, t.kind, &key, &value).await {
                 Ok(g) => g,
                 Err(r) => return refusal(r),
@@ -216,14 +219,23 @@ async fn write(
         } else {
             Vec::new()
         };
+        let owner_guards = !guards.is_empty();
+        guards.extend(ref_guards.iter().cloned());
         tries += 1;
         match store.put(&key, &stored, expect, ttl, &guards).await {
-            // A guard lost to a concurrent write: check again (a PATCH's
-            // own compare-and-set is retried by the PATCH).
-            Err(StoreError::Conflict)
-                if !guards.is_empty() && matches!(expect, None | Some(0)) && tries < 5 =>
-            {
-                continue
+            Err(StoreError::Conflict) => {
+                // A referenced object is missing: name it.
+                if !ref_guards.is_empty() {
+                    if let Err(r) = check::refs(store, t.kind, &value).await {
+                        return refusal(r);
+                    }
+                }
+                // A guard lost to a concurrent write: check again (a
+                // PATCH's own compare-and-set is retried by the PATCH).
+                if owner_guards && matches!(expect, None | Some(0)) && tries < 5 {
+                    continue;
+                }
+                break Err(StoreError::Conflict);
             }
             other => break other,
         }
