@@ -27,11 +27,6 @@ pub type Live = Arc<ArcSwap<Snapshot>>;
 
 /// How long the builder waits for readers to let go of the spare snapshot.
 const SPARE_GRACE: Duration = Duration::from_millis(200);
-/// Route changes in one publication from which the spare snapshot is
-/// brought up to date at once, not with the next change.
-const CATCH_UP_NOW: usize = 1024;
-/// How long that waits for readers to let go of the spare.
-const CATCH_UP_WAIT: Duration = Duration::from_millis(20);
 
 /// One change to a snapshot's routes.
 #[derive(Debug)]
@@ -130,12 +125,6 @@ impl SnapshotBuilder {
     #[cfg(test)]
     pub fn router_rebuilds(&self) -> u64 {
         self.rebuilds
-    }
-
-    /// Route changes the spare snapshot has yet to get.
-    #[cfg(test)]
-    pub fn spare_lag(&self) -> usize {
-        self.lag.len()
     }
 
     /// Builds plugin instances with `host` from now on (without a host,
@@ -253,41 +242,7 @@ impl SnapshotBuilder {
         }
         self.spare = Some(old);
         self.lag = applied;
-        if self.lag.len() >= CATCH_UP_NOW {
-            self.catch_up_spare();
-        }
         errors
-    }
-
-    /// Brings the spare snapshot up to date now, when no reader holds it
-    /// within a short wait (else the next change does, as usual). Called
-    /// after a publication that changed many routes (a full set: the
-    /// spare is then the empty snapshot from before it), so that this
-    /// one-time cost is paid with the load, not by the next change.
-    fn catch_up_spare(&mut self) {
-        let Some(mut spare) = self.spare.take() else {
-            return;
-        };
-        let deadline = Instant::now() + CATCH_UP_WAIT;
-        let mut snap = loop {
-            match Arc::try_unwrap(spare) {
-                Ok(snap) => break snap,
-                Err(still) if Instant::now() < deadline => {
-                    spare = still;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err(still) => {
-                    self.spare = Some(still);
-                    return;
-                }
-            }
-        };
-        for m in std::mem::take(&mut self.lag) {
-            if let Err(e) = apply_op(&mut snap, &self.replay(&m)) {
-                tracing::warn!(error = %e, "replay on the spare snapshot failed");
-            }
-        }
-        self.spare = Some(Arc::new(snap));
     }
 
     /// What to do for route `id`: `None` when nothing changes.
