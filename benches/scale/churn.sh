@@ -14,20 +14,6 @@
 #   BENCH_ROUTES=10000 BENCH_SECS=10 benches/scale/churn.sh
 #   BENCH_BIN=/tmp/saved/radixgate benches/scale/churn.sh   # a saved build
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-for c in etcd nginx wrk; do
-  command -v $c >/dev/null || { echo "needs $c (make deps installs it)"; exit 1; }
-done
-echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), commit $(git rev-parse --short HEAD)"
-# The bench profile: optimised like release, quicker to build (thin LTO).
-# The whole output is kept in a temp file, shown when the test fails.
-log=$(mktemp); trap 'rm -f "$log"' EXIT
-set +e
-cargo test --profile bench -p radixgate --test scale_churn -- --ignored --nocapture \
-  churn_steady_route_with_and_without_admin_changes 2>&1 | tee "$log" \
-  | grep --line-buffered -E '^BENCH|panicked|error|failed|rejected|never served|test result'
-status=${PIPESTATUS[0]}
-set -e
-[ "$status" = 0 ] || { echo "FAILED (exit $status); the output's last lines:"; tail -40 "$log"; }
-echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-exit "$status"
+. "$(dirname "$0")/ignored_test.sh"
+run_ignored_test churn_steady_route_with_and_without_admin_changes \
+  '^BENCH|panicked|error|failed|rejected|never served|test result'
