@@ -99,8 +99,10 @@ impl Watch {
     /// Runs until the receiver is dropped.
     pub async fn run(mut self) {
         let mut backoff = Duration::from_millis(100);
-        // A state from the snapshot file is served at once, before etcd answers.
-        if !self.resync && !self.send_full() {
+        // A state from the snapshot file is served at once, before etcd
+        // answers (whatever its revision: the first read then sends only
+        // the difference, so its objects must have gone first).
+        if (!self.resync || !self.first.is_empty()) && !self.send_full() {
             return;
         }
         loop {
