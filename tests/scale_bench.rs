@@ -70,7 +70,11 @@ fn one_size(n: usize, changes: usize) -> Figures {
     let pid = gw.pid();
     settle(pid);
     let before = cpu(pid);
-    let (s, v) = gw.admin("PUT", "/apisix/admin/routes/r0", Some(&moved_route(0, "/first")));
+    let (s, v) = gw.admin(
+        "PUT",
+        "/apisix/admin/routes/r0",
+        Some(&moved_route(0, "/first")),
+    );
     assert!(s == 200 || s == 201, "{s} {v}");
     until_served(&gw, "/first");
     settle(pid);
