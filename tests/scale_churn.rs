@@ -174,6 +174,20 @@ struct Churn {
 }
 
 impl Churn {
+    /// Fails when a change was rejected or never served.
+    fn assert_all_served(&self) {
+        let first: Vec<_> = self.rejected.iter().take(3).collect();
+        assert!(
+            self.rejected.is_empty(),
+            "changes rejected, the first: {first:?}"
+        );
+        assert!(
+            self.unserved.is_empty(),
+            "changes never served (60 s): {:?}",
+            self.unserved
+        );
+    }
+
     fn served_ms(&self, q: f64) -> f64 {
         let mut v = self.served.clone();
         if v.is_empty() {
@@ -409,18 +423,8 @@ fn churn_steady_route_with_and_without_admin_changes() {
         busy.unserved.len() + idle.unserved.len(),
     );
 
-    for c in [&busy, &idle] {
-        let first: Vec<_> = c.rejected.iter().take(3).collect();
-        assert!(
-            c.rejected.is_empty(),
-            "changes rejected, the first: {first:?}"
-        );
-        assert!(
-            c.unserved.is_empty(),
-            "changes never served (60 s): {:?}",
-            c.unserved
-        );
-    }
+    busy.assert_all_served();
+    idle.assert_all_served();
     let steady = format!("/load/{}/steady", n - 1);
     for (what, w) in [
         ("warm-up", &warm),
@@ -575,14 +579,5 @@ fn soak_rss_and_failures_under_load_and_churn() {
         churned.unserved.len(),
     );
     assert_eq!(w.failed(), 0, "requests failed:\n{}", w.out);
-    let first: Vec<_> = churned.rejected.iter().take(3).collect();
-    assert!(
-        churned.rejected.is_empty(),
-        "changes rejected, the first: {first:?}"
-    );
-    assert!(
-        churned.unserved.is_empty(),
-        "changes never served (60 s): {:?}",
-        churned.unserved
-    );
+    churned.assert_all_served();
 }

@@ -446,8 +446,7 @@ impl ObjectStore {
             service_id: r.service_id.as_ref().map(|s| s.0.clone()),
             name: r.name.clone(),
             service_name: service.and_then(|(_, s)| s.meta.name.as_deref().map(Arc::from)),
-            paths: matching.paths.clone(),
-            hosts: matching.hosts.clone(),
+            matching: matching.clone(),
         };
         Ok(Some((matching, rt)))
     }

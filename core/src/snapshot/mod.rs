@@ -42,11 +42,9 @@ pub struct RouteRt {
     pub name: Option<Arc<str>>,
     /// Its service's `name` (request variable `service_name`).
     pub service_name: Option<Arc<str>>,
-    /// Its path patterns (`uri` or `uris`), as written; shared with the
-    /// stored route (each compiled route holds no copy of its own).
-    pub paths: Arc<[String]>,
-    /// Its host patterns (its own, else its service's), as written.
-    pub hosts: Option<Arc<[String]>>,
+    /// Its path and host patterns as written (hosts: its own, else its
+    /// service's) and its other conditions; shared with the stored route.
+    pub matching: Arc<compile::Matching>,
     /// The merged plugin chain (route > plugin_config > service); `None`
     /// when the route runs no plugin.
     pub plugins: Option<Arc<Chain>>,
@@ -69,14 +67,14 @@ impl RouteRt {
     /// The path pattern `m` names (empty when none).
     pub fn matched_uri(&self, m: Matched) -> &str {
         m.path
-            .and_then(|i| self.paths.get(i as usize))
+            .and_then(|i| self.matching.paths.get(i as usize))
             .map_or("", String::as_str)
     }
 
     /// The host pattern `m` names (empty when none).
     pub fn matched_host(&self, m: Matched) -> &str {
         m.host
-            .and_then(|i| self.hosts.as_deref()?.get(i as usize))
+            .and_then(|i| self.matching.hosts.as_deref()?.get(i as usize))
             .map_or("", String::as_str)
     }
 
@@ -160,8 +158,8 @@ impl Snapshot {
     ) -> Option<(Arc<RouteRt>, Matched)> {
         let m = self.router.find_with(req, vars, &mut |_| true)?;
         let rt = self.routes.get(*m.value as usize)?.clone()?;
-        let path = rt.paths.iter().position(|p| p == m.pattern);
-        let hosts = rt.hosts.as_deref().unwrap_or_default();
+        let path = rt.matching.paths.iter().position(|p| p == m.pattern);
+        let hosts = rt.matching.hosts.as_deref().unwrap_or_default();
         let host = match m.host {
             MatchedHost::Unrestricted => None,
             MatchedHost::Request => hosts
