@@ -15,6 +15,8 @@
 #   NOBUILD=1 BIN=/tmp/a/radixgate SO_DIR=/tmp/a benches/proxy/run.sh   # a saved build
 #   SERVERS="hyper native" benches/proxy/run.sh   # one radixgate per gateway.http1_server
 #                                         # value, all in the same alternation (A/B)
+#   WORKERS=4 THREADS=2 benches/proxy/run.sh   # nginx with 4 worker processes beside
+#                                         # radixgate with 4 worker threads; wrk -t2
 #
 # Ports: picks free loopback ports itself. Needs nginx and wrk (make deps).
 set -euo pipefail
@@ -23,6 +25,9 @@ for c in nginx wrk python3; do
   command -v $c >/dev/null || { echo "missing $c (make deps installs nginx and wrk)" >&2; exit 2; }
 done
 ROUNDS=${ROUNDS:-3}; DUR=${DUR:-5}; CONN=${CONN:-64}
+# Workers of each proxy (nginx worker processes, radixgate worker threads)
+# and wrk's threads.
+WORKERS=${WORKERS:-1}; THREADS=${THREADS:-1}
 TARGET=${CARGO_TARGET_DIR:-target}
 # BIN and SO_DIR (the plugin .so files) may name a copy of an earlier build
 # (A/B runs); NOBUILD=1 skips cargo.
@@ -40,12 +45,12 @@ if [ "${NOBUILD:-0}" != 1 ]; then
   fi
 fi
 echo "machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg); $(nginx -v 2>&1); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
-echo "load: wrk -t1 -c$CONN -d${DUR}s --latency, $ROUNDS rounds each, alternating"
+echo "load: wrk -t$THREADS -c$CONN -d${DUR}s --latency, $ROUNDS rounds each, alternating; $WORKERS worker(s) per proxy"
 
 . benches/proxy/nginx_pair.sh
 PM=$(free_port)
 cat >"$W/px.conf" <<CONF
-worker_processes 1; pid $W/px.pid; error_log $W/px.err; daemon on;
+worker_processes $WORKERS; pid $W/px.pid; error_log $W/px.err; daemon on;
 events { worker_connections 4096; }
 http { access_log off; upstream up { server 127.0.0.1:$UP; keepalive 64; }
   server { listen 127.0.0.1:$NG; keepalive_requests 100000;
@@ -85,7 +90,7 @@ for s in $SERVERS; do
   RGPORT[$s]=$(free_port)
   h1=""; [ "$s" != default ] && h1=", http1_server: $s"
   {
-    echo "gateway: {listen: [\"127.0.0.1:${RGPORT[$s]}\"], worker_threads: 1, log_level: warn$h1}"
+    echo "gateway: {listen: [\"127.0.0.1:${RGPORT[$s]}\"], worker_threads: $WORKERS, log_level: warn$h1}"
     echo "config: {file: $W/apisix.yaml}"
     echo "admin: {listen: \"127.0.0.1:$(free_port)\"}"
     [ "$PLUGINS" = 1 ] && echo "plugins: {dir: $W/plugins, export_addr: 127.0.0.1:$(free_port)}"
@@ -96,10 +101,12 @@ for s in $SERVERS; do
   [ "$code" = 200 ] || { echo "radixgate ($s) answers $code on /hello; its log:" >&2; cat "$W/rg-$s.log" >&2; exit 1; }
 done
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-load() { # url pid -> "req/s p99_ms cpu_us_per_request"
+cpu_ticks() { # pids -> their user + sys ticks together
+  local p; for p in $1; do cat "/proc/$p/stat"; done | awk '{t += $14 + $15} END {print t}'
+}
+load() { # url pids -> "req/s p99_ms cpu_us_per_request"
   local t0 t1; t0=$(cpu_ticks "$2")
-  local out; out=$(wrk -t1 -c"$CONN" -d"${DUR}s" --latency "${WRK_HEADER[@]}" "$1" 2>&1)
+  local out; out=$(wrk -t"$THREADS" -c"$CONN" -d"${DUR}s" --latency "${WRK_HEADER[@]}" "$1" 2>&1)
   t1=$(cpu_ticks "$2")
   local rps p99 n cpu
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
@@ -110,7 +117,7 @@ load() { # url pid -> "req/s p99_ms cpu_us_per_request"
   echo "$rps $p99 $cpu"
 }
 : >"$W/nginx"
-NGW=$(pgrep -P "$(cat "$W/px.pid")" | head -1)   # nginx's one worker process
+NGW=$(pgrep -P "$(cat "$W/px.pid")" | tr '\n' ' ')   # nginx's worker processes
 for r in $(seq "$ROUNDS"); do
   n=$(load "http://127.0.0.1:$NG/hello" "$NGW"); echo "$n" >>"$W/nginx"
   line=$(printf "round %d: nginx %s req/s p99 %s ms cpu %s us/req" "$r" $n)

@@ -141,6 +141,11 @@ pub async fn serve(
         };
         let (worker, stop, alive) = (worker.clone(), stop.clone(), alive.clone());
         let Some(tls) = tls.clone() else {
+            if protocol == Protocol::Http1 && limits.http1_server == Http1Server::Native {
+                // The native server's future is the task: nothing around it.
+                tokio::spawn(h1::serve(io, conn, worker, limits, stop, alive));
+                continue;
+            }
             let served = connection(io, activity, protocol, conn, worker, limits, stop, alive);
             tokio::spawn(served);
             continue;
@@ -190,8 +195,7 @@ async fn connection<I>(
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     if protocol == Protocol::Http1 && limits.http1_server == Http1Server::Native {
-        h1::serve(io, conn, worker, limits, stop).await;
-        drop(alive);
+        h1::serve(io, conn, worker, limits, stop, alive).await;
         return;
     }
     // Boxed: hyper's connection state is large, and the native server's

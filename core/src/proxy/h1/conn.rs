@@ -22,7 +22,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use http::{header, Method, Request, StatusCode, Version};
 use tokio::io::AsyncWrite;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, Sleep};
 
 use super::body::{discard, lock, Continue, Io, Left, Link, RequestBody, Shared};
@@ -35,21 +35,41 @@ use crate::proxy::pipeline;
 use crate::proxy::server::{stopped, Limits};
 
 /// Serves `io` (a client stream under the send timeout) until the client
-/// or a limit closes it; see the module doc.
-pub async fn serve<I: Io + 'static>(
+/// or a limit closes it; see the module doc. `alive` is held until then.
+///
+/// The returned future is the connection's whole task, and every idle
+/// connection holds it: an async block over the shared state made here,
+/// so that it keeps its arguments once (an async fn keeps each argument
+/// twice, as argument and as local) and not the stream beside the state.
+pub fn serve<I: Io + 'static>(
     io: I,
     conn: ClientConn,
     worker: Arc<WorkerContext>,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
-) {
-    let _active = crate::stats::handled();
+    alive: mpsc::Sender<()>,
+) -> impl std::future::Future<Output = ()> + Send {
     let link: Link = Arc::new(Mutex::new(Shared {
         io: Some(Box::new(io)),
         buf: BytesMut::new(),
         left: Left::Done,
         cont: Continue::No,
     }));
+    async move {
+        let _alive = alive;
+        let _active = crate::stats::handled();
+        requests(&link, &conn, &worker, &limits, &mut stop).await;
+    }
+}
+
+/// Serves requests on `link` until the client or a limit closes it.
+async fn requests(
+    link: &Link,
+    conn: &ClientConn,
+    worker: &Arc<WorkerContext>,
+    limits: &Limits,
+    stop: &mut watch::Receiver<bool>,
+) {
     let head_limit = limits.max_header_size.max(8192);
     let mut timer = Box::pin(tokio::time::sleep(limits.header_timeout));
     let mut served: u64 = 0;
@@ -65,18 +85,19 @@ pub async fn serve<I: Io + 'static>(
         timer.as_mut().reset(Instant::now() + wait);
         {
             // An idle connection holds no buffer: the next read makes one.
-            let mut s = lock(&link);
+            let mut s = lock(link);
             if s.buf.is_empty() {
                 s.buf = BytesMut::new();
             }
         }
-        let head = match read_head(&link, head_limit, timer.as_mut(), &mut stop).await {
+        let head = match read_head(link, head_limit, timer.as_mut(), stop).await {
             Ok(Some(h)) => h,
             Ok(None) => return,
             Err(e) => {
                 tracing::debug!(client = %conn.remote, status = %e.status, why = %e.why,
                     "request head refused");
-                refuse(&link, e.status).await;
+                // Boxed: rare, and its state would be every idle connection's.
+                Box::pin(refuse(link, e.status)).await;
                 return;
             }
         };
@@ -84,12 +105,12 @@ pub async fn serve<I: Io + 'static>(
         let last = served >= limits.keepalive_requests;
         // Boxed: the request's state (the pipeline's, the response's) is
         // held while it is served, not by every idle connection.
-        let request = one(&link, head, &conn, &worker, limits, last, &mut stop);
+        let request = one(link, head, conn, worker, *limits, last, stop);
         let Some(served_ok) = Box::pin(request).await else {
             return;
         };
         if !served_ok || last {
-            shutdown(&link).await;
+            shutdown(link).await;
             return;
         }
     }
