@@ -144,7 +144,7 @@ async fn serve(listener: std::net::TcpListener, ctx: Arc<AdminContext>, limits: 
         let Some(slot) = cap.admit("admin") else {
             continue; // dropped: closed at once
         };
-        let io = ClientIo::new(stream, limits.send_timeout, Some(slot));
+        let mut io = ClientIo::new(stream, limits.send_timeout, Some(slot));
         let activity = io.activity();
         let (ctx, builder) = (ctx.clone(), builder.clone());
         tokio::spawn(async move {

@@ -210,7 +210,7 @@ async fn serve(
         let Some(slot) = cap.admit("metrics") else {
             continue; // dropped: closed at once
         };
-        let io = ClientIo::new(stream, limits.send_timeout, Some(slot));
+        let mut io = ClientIo::new(stream, limits.send_timeout, Some(slot));
         let activity = io.activity();
         let (services, builder, path) = (services.clone(), builder.clone(), path.clone());
         tokio::spawn(async move {

@@ -119,7 +119,9 @@ pub struct TimedIo<S> {
     /// Runs while a write waits for the socket; made on the first wait.
     timer: Option<Pin<Box<Sleep>>>,
     armed: bool,
-    activity: Arc<Activity>,
+    /// Made on the first [`TimedIo::activity`]: a stream nothing watches
+    /// records none.
+    activity: Option<Arc<Activity>>,
     _slot: Option<Slot>,
 }
 
@@ -135,14 +137,23 @@ impl<S> TimedIo<S> {
             send_timeout,
             timer: None,
             armed: false,
-            activity: Arc::new(Activity::new()),
+            activity: None,
             _slot: slot,
         }
     }
 
-    /// The connection's activity, for a keep-alive watch.
-    pub fn activity(&self) -> Arc<Activity> {
-        self.activity.clone()
+    /// The connection's activity, for a keep-alive watch: recorded from
+    /// this call on.
+    pub fn activity(&mut self) -> Arc<Activity> {
+        self.activity
+            .get_or_insert_with(|| Arc::new(Activity::new()))
+            .clone()
+    }
+
+    fn touch(&self) {
+        if let Some(a) = &self.activity {
+            a.touch();
+        }
     }
 
     /// After a write found the socket full: pending until the send timeout
@@ -176,7 +187,7 @@ impl<S> TimedIo<S> {
     fn wrote(&mut self, r: &io::Result<usize>) {
         self.armed = false;
         if matches!(r, Ok(n) if *n > 0) {
-            self.activity.touch();
+            self.touch();
         }
     }
 }
@@ -191,7 +202,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
         let before = buf.filled().len();
         let r = Pin::new(&mut this.stream).poll_read(cx, buf);
         if buf.filled().len() > before {
-            this.activity.touch();
+            this.touch();
         }
         r
     }

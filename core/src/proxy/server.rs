@@ -132,8 +132,7 @@ pub async fn serve(
             Err(_) => continue,
         };
         let _ = stream.set_nodelay(true);
-        let io = ClientIo::new(stream, limits.send_timeout, Some(slot));
-        let activity = io.activity();
+        let mut io = ClientIo::new(stream, limits.send_timeout, Some(slot));
         let conn = ClientConn {
             remote,
             local,
@@ -143,13 +142,15 @@ pub async fn serve(
         let Some(tls) = tls.clone() else {
             if protocol == Protocol::Http1 && limits.http1_server == Http1Server::Native {
                 // The native server's future is the task: nothing around it.
-                tokio::spawn(h1::serve(io, conn, worker, limits, stop, alive));
+                tokio::spawn(h1::serve(io, conn, worker, stop, alive));
                 continue;
             }
+            let activity = io.activity();
             let served = connection(io, activity, protocol, conn, worker, limits, stop, alive);
             tokio::spawn(served);
             continue;
         };
+        let activity = io.activity();
         tokio::spawn(async move {
             let shake = crate::tls::handshake(io, &tls, &worker.live);
             let (io, info) = match tokio::time::timeout(limits.header_timeout, shake).await {
@@ -195,7 +196,7 @@ async fn connection<I>(
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     if protocol == Protocol::Http1 && limits.http1_server == Http1Server::Native {
-        h1::serve(io, conn, worker, limits, stop, alive).await;
+        h1::serve(io, conn, worker, stop, alive).await;
         return;
     }
     // Boxed: hyper's connection state is large, and the native server's

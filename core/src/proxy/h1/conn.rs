@@ -32,10 +32,11 @@ use super::{NativeUpgrade, Upgraded};
 use crate::proxy::client_body::{BodyLimits, ClientBody, DISCARD_LIMIT, DISCARD_TIME};
 use crate::proxy::exchange::{ClientConn, WorkerContext};
 use crate::proxy::pipeline;
-use crate::proxy::server::{stopped, Limits};
+use crate::proxy::server::stopped;
 
 /// Serves `io` (a client stream under the send timeout) until the client
-/// or a limit closes it; see the module doc. `alive` is held until then.
+/// or a limit (the worker's [`Limits`](crate::proxy::server::Limits)) closes it; see the module doc.
+/// `alive` is held until then.
 ///
 /// The returned future is the connection's whole task, and every idle
 /// connection holds it: an async block over the shared state made here,
@@ -45,7 +46,6 @@ pub fn serve<I: Io + 'static>(
     io: I,
     conn: ClientConn,
     worker: Arc<WorkerContext>,
-    limits: Limits,
     mut stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
 ) -> impl std::future::Future<Output = ()> + Send {
@@ -58,7 +58,7 @@ pub fn serve<I: Io + 'static>(
     async move {
         let _alive = alive;
         let _active = crate::stats::handled();
-        requests(&link, &conn, &worker, &limits, &mut stop).await;
+        requests(&link, &conn, &worker, &mut stop).await;
     }
 }
 
@@ -67,9 +67,9 @@ async fn requests(
     link: &Link,
     conn: &ClientConn,
     worker: &Arc<WorkerContext>,
-    limits: &Limits,
     stop: &mut watch::Receiver<bool>,
 ) {
+    let limits = &worker.limits;
     let head_limit = limits.max_header_size.max(8192);
     let mut timer = Box::pin(tokio::time::sleep(limits.header_timeout));
     let mut served: u64 = 0;
@@ -105,7 +105,7 @@ async fn requests(
         let last = served >= limits.keepalive_requests;
         // Boxed: the request's state (the pipeline's, the response's) is
         // held while it is served, not by every idle connection.
-        let request = one(link, head, conn, worker, *limits, last, stop);
+        let request = one(link, head, conn, worker, last, stop);
         let Some(served_ok) = Box::pin(request).await else {
             return;
         };
@@ -149,16 +149,15 @@ async fn read_head(
 /// Serves one request; `Some(true)` when the connection may carry the
 /// next, `Some(false)` when it closes after a complete response, `None`
 /// when it is gone (the client left, a write failed, an upgrade took it).
-#[allow(clippy::too_many_arguments)]
 async fn one(
     link: &Link,
     head: Head,
     conn: &ClientConn,
     worker: &Arc<WorkerContext>,
-    limits: Limits,
     last: bool,
     stop: &mut watch::Receiver<bool>,
 ) -> Option<bool> {
+    let limits = &worker.limits;
     let Head {
         request,
         body: kind,
