@@ -90,16 +90,8 @@ async fn requests(
                 s.buf = BytesMut::new();
             }
         }
-        let head = match read_head(link, head_limit, timer.as_mut(), stop).await {
-            Ok(Some(h)) => h,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::debug!(client = %conn.remote, status = %e.status, why = %e.why,
-                    "request head refused");
-                // Boxed: rare, and its state would be every idle connection's.
-                Box::pin(refuse(link, e.status)).await;
-                return;
-            }
+        let Some(head) = read_head(link, conn, head_limit, timer.as_mut(), stop).await else {
+            return;
         };
         served += 1;
         let last = served >= limits.keepalive_requests;
@@ -117,31 +109,47 @@ async fn requests(
 }
 
 /// Reads until a whole head is in the buffer: the head, `None` when the
-/// client closed, `timer` fired or `stop` turned true first.
+/// client closed, `timer` fired or `stop` turned true first, or the head
+/// was refused (answered, the connection to be closed).
+///
+/// No head or parse result is held across an await here: this future is
+/// in every idle connection's task.
 async fn read_head(
     link: &Link,
+    conn: &ClientConn,
     limit: usize,
     mut timer: Pin<&mut Sleep>,
     stop: &mut watch::Receiver<bool>,
-) -> Result<Option<Head>, super::parse::HeadError> {
+) -> Option<Head> {
     loop {
-        {
+        let refused = {
             let mut s = lock(link);
-            if !s.buf.is_empty() {
-                if let Some(head) = parse_request(&mut s.buf, limit)? {
-                    return Ok(Some(head));
+            if s.buf.is_empty() {
+                None
+            } else {
+                match parse_request(&mut s.buf, limit) {
+                    Ok(Some(head)) => return Some(head),
+                    Ok(None) => None,
+                    Err(e) => Some(e),
                 }
             }
+        };
+        if let Some(e) = refused {
+            tracing::debug!(client = %conn.remote, status = %e.status, why = %e.why,
+                "request head refused");
+            // Boxed: rare, and its state would be every idle connection's.
+            Box::pin(refuse(link, e.status)).await;
+            return None;
         }
         let fill = std::future::poll_fn(|cx| lock(link).poll_fill(cx));
         tokio::select! {
             biased;
             r = fill => match r {
-                Ok(0) | Err(_) => return Ok(None),
+                Ok(0) | Err(_) => return None,
                 Ok(_) => {}
             },
-            _ = timer.as_mut() => return Ok(None),
-            _ = stopped(stop) => return Ok(None),
+            _ = timer.as_mut() => return None,
+            _ = stopped(stop) => return None,
         }
     }
 }
