@@ -80,8 +80,8 @@ impl Labels<'_> {
     pub fn update(&self, host: &Host, metrics: &Metrics, which: Which, value: f64) {
         let (id, labels) = self.of(metrics, which);
         match which {
-            Which::Latency(_) => host.histogram_observe(id, &labels.as_slice(), value),
-            _ => host.counter_add(id, &labels.as_slice(), value as u64),
+            Which::Latency(_) => host.histogram_observe(id, labels.as_slice(), value),
+            _ => host.counter_add(id, labels.as_slice(), value as u64),
         }
     }
 
