@@ -10,8 +10,8 @@
 //! mimalloc) both reach it. An allocation made while counting records
 //! its backtrace, which a failure prints.
 //!
-//! Left out, by the function that makes them: what the host must store
-//! to carry a plugin's output ([`CARRIED`]).
+//! Left out, by the function that makes them: the header values the host
+//! must store for a plugin ([`CARRIED`]).
 
 use std::backtrace::Backtrace;
 use std::cell::{Cell, RefCell};
@@ -111,12 +111,8 @@ unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, size: u
 /// why it must allocate: a header value a plugin set (request or
 /// response; a `HeaderMap` holds owned values: one allocation each, as
 /// key-auth's `X-Consumer-Username` and limit-count's three quota
-/// headers), and the consumer an auth plugin named (the request's
-/// `consumer`, an owned `String` the proxy reads after the phase).
-const CARRIED: [&str; 2] = [
-    "radixgate::plugin_host::request::header_value",
-    "<radixgate::plugin_host::request::RequestState as radixgate_plugin::abi::ctx::RequestCtx_trait::RequestCtx>::set_consumer",
-];
+/// headers).
+const CARRIED: [&str; 1] = ["radixgate::plugin_host::request::header_value"];
 
 /// Whether `trace` passes through one of [`CARRIED`] (a frame inlined
 /// into its caller is named without its path).
