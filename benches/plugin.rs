@@ -9,43 +9,22 @@
 
 use std::hint::black_box;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use radixgate::plugin_host::{
     GatewayServices, Phase, PhaseOutcome, PluginInstance, PluginRegistry, RequestState,
 };
 
-/// Builds the noop plugin in release mode; the path of its `.so`.
-fn noop_library() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(&workspace)
-        .args(["build", "--release", "--offline", "--message-format=json"])
-        .args(["-p", "radixgate-plugin-noop"])
-        .output()
-        .expect("cargo runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["target"]["name"] == "radixgate_plugin_noop")
-        .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
-        .filter_map(|f| f.as_str().map(PathBuf::from))
-        .find(|f| f.extension().is_some_and(|e| e == "so"))
-        .expect("the noop plugin's .so")
-}
+#[path = "release_plugins.rs"]
+mod release_plugins;
 
 fn plugin_calls(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("radixgate-bench-plugins-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    std::fs::copy(noop_library(), dir.join("libnoop.so")).expect("copy");
+    let [noop] = &release_plugins::release_plugins(&["radixgate-plugin-noop"])[..] else {
+        unreachable!("one package asked, one library")
+    };
+    std::fs::copy(noop, dir.join("libnoop.so")).expect("copy");
     let registry = PluginRegistry::new(None);
     let report = registry.load_dir(&dir);
     assert_eq!(report.loaded, ["noop"], "{:?}", report.refused);

@@ -25,7 +25,7 @@ mod upstream;
 
 pub use config::GatewayConfig;
 
-/// Every thread allocates from its own mimalloc heap (cheaper than glibc
-/// malloc on the proxy's hot path, measured with perf).
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The gateway binary's allocator (`main.rs`), linked here for
+// `source::release_freed_memory`. The library sets none: tests and benches
+// linking it choose their own (`tests/plugin_no_alloc.rs` counts at malloc).
+extern crate mimalloc;

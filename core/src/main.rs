@@ -8,6 +8,11 @@ use anyhow::Context;
 use clap::Parser;
 use radixgate::GatewayConfig;
 
+/// Every thread allocates from its own mimalloc heap (cheaper than glibc
+/// malloc on the proxy's hot path, measured with perf).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// An API gateway with Apache APISIX's data model.
 #[derive(Debug, Parser)]
 #[command(name = "radixgate", version, about)]

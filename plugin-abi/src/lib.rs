@@ -51,7 +51,8 @@ pub mod vars;
 pub use abi::{LogLevel, MetricId, Phase, Phases, StoreCounter};
 pub use sdk::{
     new_instance, root_module, Batch, Chunk, ConfigError, Ctx, Decision, Host, HostCall,
-    HttpRequest, HttpResponse, Plugin, RedisReply, RedisTarget, Response, Waiting, ROOT_SYMBOL,
+    HttpRequest, HttpResponse, Plugin, RedisReply, RedisTarget, Response, Series, Waiting,
+    ROOT_SYMBOL,
 };
 
 /// serde, for `#[derive(Deserialize)]` on a plugin's config with

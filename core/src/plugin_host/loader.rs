@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use abi_stable::library::{lib_header_from_raw_library, LibraryError, RawLibrary, RootModule};
-use radixgate_plugin::abi::frozen::{root_1_0, root_1_1, root_1_2};
+use radixgate_plugin::abi::frozen::{root_1_0, root_1_1, root_1_2, root_1_3};
 use radixgate_plugin::abi::{PluginModRef, ABI_MAJOR, ABI_MINOR};
 
 use super::entry::PluginEntry;
@@ -57,7 +57,7 @@ pub fn load_file(path: &Path) -> Result<PluginEntry, LoadError> {
     // runs the plugin's root module constructor. abi_stable refuses a
     // library with fewer fields or variants than the checked types: one of
     // an older minor is checked against that minor's frozen layout instead
-    // (1.2's, 1.1's, then 1.0's), and used through ours (the fields it lacks read
+    // (1.3's, 1.2's, 1.1's, then 1.0's), and used through ours (the fields it lacks read
     // as absent; it never returns the variants it lacks).
     let root: PluginModRef = match header.init_root_module::<PluginModRef>() {
         Ok(root) => root,
@@ -98,6 +98,9 @@ pub fn load_file(path: &Path) -> Result<PluginEntry, LoadError> {
 /// The root module of a library built against an older minor of this
 /// major (checked against that minor's frozen layout), seen through ours.
 fn older_minor(header: &abi_stable::library::LibHeader) -> Option<PluginModRef> {
+    if let Ok(root) = header.init_root_module::<root_1_3::PluginModRef>() {
+        return root.upgrade();
+    }
     if let Ok(root) = header.init_root_module::<root_1_2::PluginModRef>() {
         return root.upgrade();
     }

@@ -1,14 +1,17 @@
 //! Metrics that plugins register and update: counters and histograms with
 //! labels. Series per metric are bounded in number and in label bytes;
 //! what is dropped is counted. Updates allocate nothing once a series
-//! exists; a scrape copies series a batch at a time, never holding a
-//! metric's lock for the whole copy.
+//! exists; a series resolved once ([`MetricsRegistry::resolve`]) is
+//! updated with atomic adds alone. A scrape copies series a batch at a
+//! time, never holding a metric's lock for the whole copy.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
-use abi_stable::std_types::RStr;
+use abi_stable::std_types::{RArc, RStr};
+use radixgate_plugin::abi::MetricSeries;
 
 /// Most series one metric may have; updates for more are dropped (counted
 /// in [`MetricsRegistry::dropped`]).
@@ -56,13 +59,73 @@ pub struct Series {
     pub buckets: Vec<u64>,
 }
 
+/// One series' values, updated in place by atomic adds: shared by the
+/// registry and the handles plugins resolved.
+pub struct SeriesCell {
+    /// The sum's f64 bits.
+    sum: AtomicU64,
+    /// Written after the buckets, read before them (a scrape sees no more
+    /// observations counted than it sees in the buckets).
+    count: AtomicU64,
+    buckets: Box<[AtomicU64]>,
+    bounds: Arc<[f64]>,
+}
+
+impl SeriesCell {
+    fn new(bounds: Arc<[f64]>) -> SeriesCell {
+        SeriesCell {
+            sum: AtomicU64::new(0f64.to_bits()),
+            count: AtomicU64::new(0),
+            buckets: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+            bounds,
+        }
+    }
+
+    /// Adds `value` (a histogram counts it in every bucket it fits).
+    pub fn add(&self, value: f64) {
+        for (bound, count) in self.bounds.iter().zip(self.buckets.iter()) {
+            if value <= *bound {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let _ = self
+            .sum
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                Some((f64::from_bits(bits) + value).to_bits())
+            });
+        self.count.fetch_add(1, Ordering::Release);
+    }
+
+    /// A copy of the values, labelled `labels`.
+    fn snapshot(&self, labels: &[String]) -> Series {
+        let count = self.count.load(Ordering::Acquire);
+        Series {
+            labels: labels.to_vec(),
+            sum: f64::from_bits(self.sum.load(Ordering::Relaxed)),
+            count,
+            buckets: self
+                .buckets
+                .iter()
+                .map(|b| b.load(Ordering::Relaxed))
+                .collect(),
+        }
+    }
+}
+
+impl MetricSeries for SeriesCell {
+    fn record(&self, value: f64) {
+        self.add(value)
+    }
+}
+
 /// One series as the registry keeps it: the label values packed for a
 /// quick compare (each value's length as 4 bytes, then its bytes: one
 /// buffer, so a compare touches one or two cache lines, not one per
-/// label), and the values.
+/// label), the values, and the cell counting.
 struct Slot {
     packed: Box<[u8]>,
-    series: Series,
+    labels: Vec<String>,
+    cell: RArc<SeriesCell>,
 }
 
 impl Slot {
@@ -86,7 +149,7 @@ impl Slot {
         rest.is_empty()
     }
 
-    fn new(labels: &[RStr<'_>], buckets: usize) -> Slot {
+    fn new(labels: &[RStr<'_>], bounds: &Arc<[f64]>) -> Slot {
         let size = labels.iter().map(|l| 4 + l.len()).sum();
         let mut packed = Vec::with_capacity(size);
         for l in labels {
@@ -96,11 +159,8 @@ impl Slot {
         }
         Slot {
             packed: packed.into_boxed_slice(),
-            series: Series {
-                labels: labels.iter().map(|l| l.as_str().to_string()).collect(),
-                buckets: vec![0; buckets],
-                ..Series::default()
-            },
+            labels: labels.iter().map(|l| l.as_str().to_string()).collect(),
+            cell: RArc::new(SeriesCell::new(bounds.clone())),
         }
     }
 }
@@ -137,6 +197,9 @@ struct Values {
 /// One registered metric: its declaration and its series.
 struct Metric {
     desc: MetricDesc,
+    /// A histogram's bucket bounds (empty for a counter), shared by its
+    /// series.
+    bounds: Arc<[f64]>,
     values: Mutex<Values>,
 }
 
@@ -148,7 +211,7 @@ pub struct MetricsRegistry {
     buckets: RwLock<HashMap<String, Vec<f64>>>,
     /// Per-registry random seed of [`MetricsRegistry::key`].
     seed: u64,
-    dropped: std::sync::atomic::AtomicU64,
+    dropped: AtomicU64,
 }
 
 impl Default for MetricsRegistry {
@@ -157,7 +220,7 @@ impl Default for MetricsRegistry {
             metrics: RwLock::default(),
             buckets: RwLock::default(),
             seed: RandomState::new().hash_one(0x5eed_u64),
-            dropped: std::sync::atomic::AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
         }
     }
 }
@@ -183,8 +246,13 @@ impl MetricsRegistry {
             }
             return Ok(i as u32);
         }
+        let bounds = match &desc.kind {
+            MetricKind::Counter => Arc::from([]),
+            MetricKind::Histogram(b) => Arc::from(b.as_slice()),
+        };
         metrics.push(Metric {
             desc,
+            bounds,
             values: Mutex::default(),
         });
         Ok((metrics.len() - 1) as u32)
@@ -230,17 +298,29 @@ impl MetricsRegistry {
     /// records it as an observation). Unknown ids, a wrong number of label
     /// values and series past [`MAX_SERIES`] are ignored.
     pub fn record(&self, id: u32, labels: &[RStr<'_>], value: f64) {
+        self.with_series(id, labels, |cell| cell.add(value));
+    }
+
+    /// The series of metric `id` for `labels`, made when new, to update
+    /// without this lookup; `None` as [`MetricsRegistry::record`] ignores.
+    pub fn resolve(&self, id: u32, labels: &[RStr<'_>]) -> Option<RArc<SeriesCell>> {
+        self.with_series(id, labels, RArc::clone)
+    }
+
+    /// `f` of metric `id`'s series for `labels`, made when new; `None`
+    /// (counted as dropped when over the bounds) for an unknown id, a
+    /// wrong number of labels, or a new series past the bounds.
+    fn with_series<T>(
+        &self,
+        id: u32,
+        labels: &[RStr<'_>],
+        f: impl FnOnce(&RArc<SeriesCell>) -> T,
+    ) -> Option<T> {
         let metrics = self.metrics.read().unwrap_or_else(|e| e.into_inner());
-        let Some(metric) = metrics.get(id as usize) else {
-            return;
-        };
+        let metric = metrics.get(id as usize)?;
         if metric.desc.labels.len() != labels.len() {
-            return;
+            return None;
         }
-        let bounds: &[f64] = match &metric.desc.kind {
-            MetricKind::Counter => &[],
-            MetricKind::Histogram(b) => b,
-        };
         let key = self.key(labels);
         let mut values = metric.values.lock().unwrap_or_else(|e| e.into_inner());
         let Values { index, slots } = &mut *values;
@@ -254,26 +334,16 @@ impl MetricsRegistry {
             None if slots.len() >= MAX_SERIES
                 || labels.iter().map(|l| l.len()).sum::<usize>() > MAX_LABEL_BYTES =>
             {
-                self.dropped
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                return;
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                return None;
             }
             None => {
                 list.push(slots.len() as u32);
-                slots.push(Slot::new(labels, bounds.len()));
+                slots.push(Slot::new(labels, &metric.bounds));
                 slots.len() - 1
             }
         };
-        let Some(series) = slots.get_mut(at).map(|s| &mut s.series) else {
-            return;
-        };
-        series.sum += value;
-        series.count += 1;
-        for (bound, count) in bounds.iter().zip(series.buckets.iter_mut()) {
-            if value <= *bound {
-                *count += 1;
-            }
-        }
+        slots.get(at).map(|s| f(&s.cell))
     }
 
     /// Every metric with a copy of its series (for an exporter). Each
@@ -289,7 +359,7 @@ impl MetricsRegistry {
                     let v = m.values.lock().unwrap_or_else(|e| e.into_inner());
                     let from = copy.len();
                     let batch = v.slots.iter().skip(from).take(COLLECT_BATCH);
-                    copy.extend(batch.map(|s| s.series.clone()));
+                    copy.extend(batch.map(|s| s.cell.snapshot(&s.labels)));
                     if copy.len() == v.slots.len() || copy.len() == from {
                         break;
                     }
@@ -302,7 +372,7 @@ impl MetricsRegistry {
     /// Updates dropped because a metric had [`MAX_SERIES`] series, or a
     /// new series' label values had more than [`MAX_LABEL_BYTES`].
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
+        self.dropped.load(Ordering::Relaxed)
     }
 }
 
@@ -364,6 +434,30 @@ mod tests {
     }
 
     #[test]
+    fn a_resolved_series_counts_with_the_labelled_updates() {
+        let m = MetricsRegistry::default();
+        let h = m
+            .register(desc("h", MetricKind::Histogram(vec![1.0, 10.0])))
+            .expect("new");
+        let r1 = [RStr::from("r1")];
+        let series = m.resolve(h, &r1).expect("resolved");
+        series.add(5.0);
+        m.record(h, &r1, 0.5);
+        // The same label values resolve to the same series.
+        m.resolve(h, &r1).expect("resolved again").add(20.0);
+        let all = m.collect();
+        assert_eq!(all[h as usize].1.len(), 1);
+        let s = &all[h as usize].1[0];
+        assert_eq!((s.sum, s.count), (25.5, 3));
+        assert_eq!(s.buckets, vec![1, 2]);
+        assert_eq!(s.labels, ["r1"]);
+        // Nothing resolves for an unknown id or another number of labels.
+        assert!(m.resolve(h + 1, &r1).is_none());
+        assert!(m.resolve(h, &[]).is_none());
+        assert_eq!(m.dropped(), 0);
+    }
+
+    #[test]
     fn configured_buckets_replace_the_registrants() {
         let m = MetricsRegistry::default();
         m.set_buckets("h", vec![3.0, 30.0]);
@@ -400,5 +494,8 @@ mod tests {
         m.record(d, &[RStr::from(fits.as_str())], 1.0);
         assert_eq!(m.collect()[d as usize].1.len(), 1);
         assert_eq!(m.dropped(), 2, "the series with too many label bytes");
+        // Nor is a series past the bounds resolved.
+        assert!(m.resolve(d, &[RStr::from(long.as_str())]).is_none());
+        assert_eq!(m.dropped(), 3);
     }
 }

@@ -29,6 +29,7 @@ mod entry;
 mod exporter;
 mod files;
 mod host_families;
+mod inline_text;
 mod instance;
 mod live;
 mod loader;
@@ -44,6 +45,7 @@ mod waiting;
 
 // What tests and benches use to load and call plugins without a gateway.
 pub use exporter::render as render_metrics;
+pub use inline_text::InlineText;
 pub use instance::{PhaseOutcome, PluginInstance};
 pub use live::LiveConfigs;
 pub use radixgate_plugin::{Phase, Phases};

@@ -10,6 +10,8 @@ use http::uri::Authority;
 use http::{HeaderMap, Method};
 use radixgate_plugin::abi::{ClientAddr, RequestCtx};
 
+use super::inline_text::InlineText;
+
 /// One request as plugins see it. Plugins' reads borrow from it; their
 /// edits change it in place (an invalid header name or value from a plugin
 /// is dropped with a warning). The proxy moves the request's parts in and
@@ -30,8 +32,9 @@ pub struct RequestState {
     pub route_id: String,
     /// Route path parameters (name, value).
     pub params: Vec<(String, String)>,
-    /// The consumer an auth plugin identified.
-    pub consumer: Option<String>,
+    /// The consumer an auth plugin identified (a name of up to 30 bytes
+    /// kept without an allocation).
+    pub consumer: Option<InlineText>,
     /// The matched route's service (request variable `service_id`).
     pub service_id: Option<String>,
     /// The matched route's `name` (request variable `route_name`).
@@ -442,7 +445,7 @@ impl RequestCtx for RequestState {
         text(self.consumer.as_deref())
     }
     fn set_consumer(&mut self, username: RStr<'_>) {
-        self.consumer = Some(username.to_string());
+        self.consumer = Some(InlineText::new(username.as_str()));
     }
     fn var(&self, name: RStr<'_>) -> ROption<RStr<'_>> {
         let name = name.as_str();

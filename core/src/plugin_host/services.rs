@@ -9,7 +9,10 @@ use abi_stable::{
     sabi_trait::TD_Opaque,
     std_types::{RArc, ROption, RResult, RSlice, RStr, RString},
 };
-use radixgate_plugin::abi::{BatchId, HostHandle, HostServices, HostServices_TO, StoreCounter};
+use radixgate_plugin::abi::{
+    BatchId, HostHandle, HostServices, HostServices_TO, MetricSeries_TO, SeriesHandle,
+    StoreCounter, StoreRead,
+};
 use radixgate_plugin::{LogLevel, MetricId};
 
 use super::batch::Batches;
@@ -129,6 +132,26 @@ impl HostServices for GatewayServices {
             .into()
     }
 
+    fn store_get_into(&self, key: RStr<'_>, out: &mut RString) -> StoreRead {
+        let store = &self.inner.store;
+        match store.get_into(key.as_str(), now_unix_ms(), out) {
+            true => StoreRead::Found,
+            false => StoreRead::Missing,
+        }
+    }
+
+    fn metric_series(
+        &self,
+        id: MetricId,
+        label_values: RSlice<'_, RStr<'_>>,
+    ) -> ROption<SeriesHandle> {
+        self.inner
+            .metrics
+            .resolve(id.0, label_values.as_slice())
+            .map(|cell| MetricSeries_TO::from_ptr(cell, TD_Opaque))
+            .into()
+    }
+
     fn store_set(&self, key: RStr<'_>, value: RStr<'_>, ttl_ms: u64) {
         self.inner
             .store
@@ -220,7 +243,8 @@ impl HostServices for GatewayServices {
 #[cfg(test)]
 mod tests {
     use super::GatewayServices;
-    use abi_stable::std_types::{RSlice, RStr};
+    use abi_stable::std_types::{RSlice, RStr, RString};
+    use radixgate_plugin::abi::StoreRead;
 
     #[test]
     fn the_handle_reaches_store_metadata_and_metrics() {
@@ -253,5 +277,25 @@ mod tests {
         handle.histogram_observe(id, RSlice::from(&[RStr::from("r1")][..]), 0.5);
         let all = services.metrics().collect();
         assert_eq!(all[id.0 as usize].1[0].buckets, vec![0, 1]);
+
+        // ABI 1.4: a read into a buffer, a series resolved once.
+        let mut out = RString::new();
+        assert_eq!(
+            handle.store_get_into("k".into(), &mut out),
+            StoreRead::Found
+        );
+        assert_eq!(out.as_str(), "3");
+        let missing = handle.store_get_into("nothing".into(), &mut out);
+        assert_eq!(missing, StoreRead::Missing);
+        let series = handle
+            .metric_series(id, RSlice::from(&[RStr::from("r1")][..]))
+            .into_option()
+            .expect("a series");
+        series.record(0.05);
+        let all = services.metrics().collect();
+        let s = &all[id.0 as usize].1[0];
+        assert_eq!((s.count, s.buckets.clone()), (2, vec![1, 2]));
+        let wrong = handle.metric_series(id, RSlice::from(&[][..]));
+        assert!(wrong.is_none());
     }
 }

@@ -16,6 +16,7 @@
 //! up a consumer.
 
 use std::collections::HashMap;
+use std::fmt::Write;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
@@ -23,6 +24,32 @@ use std::sync::{Mutex, RwLock};
 use lru::LruCache;
 
 use crate::config::StoreLimits;
+
+/// A text buffer [`SharedStore::get_into`] writes a value into.
+pub trait Text: Write {
+    /// Empties it, keeping its capacity.
+    fn clear_text(&mut self);
+    /// Appends `text`.
+    fn push_text(&mut self, text: &str);
+}
+
+impl Text for String {
+    fn clear_text(&mut self) {
+        self.clear()
+    }
+    fn push_text(&mut self, text: &str) {
+        self.push_str(text)
+    }
+}
+
+impl Text for abi_stable::std_types::RString {
+    fn clear_text(&mut self) {
+        self.clear()
+    }
+    fn push_text(&mut self, text: &str) {
+        self.push_str(text)
+    }
+}
 
 /// Keys the host publishes and plugins only read.
 pub const HOST_PREFIX: &str = "consumer:";
@@ -221,16 +248,30 @@ impl SharedStore {
     /// The value of `key` at `now_ms` (a counter as decimal text), unless
     /// missing or expired.
     pub fn get(&self, key: &str, now_ms: u64) -> Option<String> {
+        let mut out = String::new();
+        self.get_into(key, now_ms, &mut out).then_some(out)
+    }
+
+    /// Writes the value of `key` at `now_ms` (a counter as decimal text)
+    /// into `out`, cleared first; false when missing or expired. Nothing
+    /// is allocated but what `out` needs to grow.
+    pub fn get_into(&self, key: &str, now_ms: u64, out: &mut impl Text) -> bool {
+        out.clear_text();
         if key.starts_with(HOST_PREFIX) {
             let published = self.published.read().unwrap_or_else(|e| e.into_inner());
-            return published.get(key).cloned();
+            return published.get(key).map(|v| out.push_text(v)).is_some();
         }
         let mut shard = self.shard(key);
-        let entry = shard.map.get(key).filter(|e| e.live(now_ms))?;
-        Some(match &entry.value {
-            StoredValue::Counter(n) => n.to_string(),
-            StoredValue::Text(s) => s.clone(),
-        })
+        let Some(entry) = shard.map.get(key).filter(|e| e.live(now_ms)) else {
+            return false;
+        };
+        match &entry.value {
+            StoredValue::Counter(n) => {
+                let _ = write!(out, "{n}");
+            }
+            StoredValue::Text(s) => out.push_text(s),
+        }
+        true
     }
 
     /// Stores text `value` under `key`, expiring `ttl_ms` after `now_ms`
@@ -303,6 +344,21 @@ mod tests {
         // Expired at 1010: restarts with a fresh window.
         assert_eq!(store.incr("k", 1, 1000, 1010), (1, 2010));
         assert_eq!(store.get("k", 2010), None);
+    }
+
+    #[test]
+    fn a_value_is_read_into_a_buffer() {
+        let store = SharedStore::default();
+        store.incr("n", -12, 0, 0);
+        store.set("t", "text", 0, 0);
+        store.publish("consumer:name:jack", Some("jack"));
+        let mut out = abi_stable::std_types::RString::from("old");
+        for (key, value) in [("n", "-12"), ("t", "text"), ("consumer:name:jack", "jack")] {
+            assert!(store.get_into(key, 0, &mut out), "{key}");
+            assert_eq!(out.as_str(), value);
+        }
+        assert!(!store.get_into("missing", 0, &mut out));
+        assert_eq!(out.as_str(), "", "cleared");
     }
 
     #[test]

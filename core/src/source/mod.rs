@@ -25,13 +25,15 @@ use tokio::sync::mpsc::UnboundedSender;
 /// allocator pages. Call on the thread that loaded (or applied) the config.
 pub fn release_freed_memory() {
     extern "C" {
-        /// mimalloc (the global allocator, see `lib.rs`): frees the calling
+        /// mimalloc (the gateway's global allocator, see `main.rs`): frees the calling
         /// thread's empty pages and, with `force`, returns them to the OS.
         fn mi_collect(force: bool);
     }
     // SAFETY: `mi_collect` takes no pointer and only walks the calling
     // thread's own heap and mimalloc's thread-safe arenas; mimalloc is
-    // linked into every binary of this crate (it is its global allocator).
+    // linked into every binary of this crate (`lib.rs`), and is the
+    // gateway binary's global allocator (in a test or bench that uses
+    // another, it frees nothing).
     unsafe { mi_collect(true) }
 }
 

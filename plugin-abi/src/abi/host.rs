@@ -1,9 +1,10 @@
 //! Services the host offers every plugin: a shared counter/TTL store, plugin
-//! metadata, a clock, logging, metrics, and (ABI 1.2) batch processors.
+//! metadata, a clock, logging, metrics, (ABI 1.2) batch processors, and
+//! (ABI 1.4) reads into a buffer and metric series resolved once.
 
 use abi_stable::{
     sabi_trait,
-    std_types::{RArc, ROption, RResult, RSlice, RStr, RString},
+    std_types::{RArc, RNone, ROption, RResult, RSlice, RStr, RString},
     StableAbi,
 };
 
@@ -43,6 +44,32 @@ pub struct StoreCounter {
 #[repr(transparent)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BatchId(pub u64);
+
+/// What [`HostServices::store_get_into`] found.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreRead {
+    /// The value is in the buffer.
+    Found = 0,
+    /// No value under the key (or it expired).
+    Missing = 1,
+    /// The host is older than ABI 1.4: ask [`HostServices::store_get`].
+    Unsupported = 2,
+}
+
+/// One series of a metric (a label set), resolved once by
+/// [`HostServices::metric_series`]: an update through it is a few atomic
+/// adds, with no label lookup and no lock.
+#[sabi_trait]
+pub trait MetricSeries: Send + Sync {
+    /// Adds `value` to a counter's series, or records it as an observation
+    /// of a histogram's.
+    #[sabi(last_prefix_field)]
+    fn record(&self, value: f64);
+}
+
+/// A metric series as it crosses the boundary.
+pub type SeriesHandle = MetricSeries_TO<'static, RArc<()>>;
 
 /// The host's services. One object shared by every plugin and thread
 /// (cloning a handle clones the reference); every method is quick and never
@@ -99,6 +126,32 @@ pub trait HostServices: Clone + Send + Sync {
     /// ABI 1.2: closes batch processor `id`: it takes no more entries, and
     /// what it holds is still sent.
     fn batch_close(&self, id: BatchId);
+    /// ABI 1.4: writes the value under `key` into `out` (cleared first),
+    /// as [`store_get`] answers it, so that a reused buffer reads it
+    /// without an allocation. [`StoreRead::Unsupported`] from an older
+    /// host (this default).
+    ///
+    /// [`store_get`]: HostServices::store_get
+    fn store_get_into(&self, key: RStr<'_>, out: &mut RString) -> StoreRead {
+        let _ = (key, out);
+        StoreRead::Unsupported
+    }
+    /// ABI 1.4: the series of metric `id` for these label values, made
+    /// when new; `None` when it cannot be kept (unknown id, another
+    /// number of labels, past the host's bounds) and from an older host
+    /// (this default): update with [`counter_add`] or
+    /// [`histogram_observe`] then.
+    ///
+    /// [`counter_add`]: HostServices::counter_add
+    /// [`histogram_observe`]: HostServices::histogram_observe
+    fn metric_series(
+        &self,
+        id: MetricId,
+        label_values: RSlice<'_, RStr<'_>>,
+    ) -> ROption<SeriesHandle> {
+        let _ = (id, label_values);
+        RNone
+    }
 }
 
 /// A shared handle to the host's services, as it crosses the boundary.

@@ -18,9 +18,12 @@ mod result;
 mod root;
 mod suspend;
 
+/// Borrowed text as it crosses the boundary (label values, keys).
+pub use abi_stable::std_types::RStr;
 pub use ctx::{BodyChunk, ClientAddr, RawCtx, RequestCtx, RequestCtx_TO};
 pub use host::{
-    BatchId, HostHandle, HostServices, HostServices_TO, LogLevel, MetricId, StoreCounter,
+    BatchId, HostHandle, HostServices, HostServices_TO, LogLevel, MetricId, MetricSeries,
+    MetricSeries_TO, SeriesHandle, StoreCounter, StoreRead,
 };
 pub use instance::{InstanceBox, Phase, Phases, PluginInstance, PluginInstance_TO};
 pub use result::{Failure, PhaseResult, PhaseResultNE, Reply};

@@ -23,7 +23,10 @@ pub const ABI_MAJOR: u32 = 1;
 /// strategy (`panic_unwind`). 1.3: plugins may read the request body
 /// (`PluginInstance::reads_request_body`, `RequestCtx::request_body`) and
 /// observe the response body (`PluginInstance::observes_response_body`).
-pub const ABI_MINOR: u32 = 3;
+/// 1.4: the host services read the store into a buffer
+/// (`HostServices::store_get_into`) and resolve a metric series once
+/// (`HostServices::metric_series`).
+pub const ABI_MINOR: u32 = 4;
 
 /// The version string abi_stable compares: `ABI_MAJOR.0.0`, as abi_stable
 /// refuses a library of a lower minor than the host's and our minors only

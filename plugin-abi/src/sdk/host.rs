@@ -1,15 +1,23 @@
 //! The host's services as a plugin calls them.
 
 use super::batch::Batch;
+use super::series::Series;
 
+use std::cell::Cell;
 use std::time::Duration;
 
-use abi_stable::std_types::{RBox, RSlice, RStr};
+use abi_stable::std_types::{RBox, RSlice, RStr, RString};
 
 use super::ops::{HttpRequest, HttpResponse};
 use super::redis::{RedisReply, RedisTarget};
 use super::wait::HostCall;
-use crate::abi::{HostHandle, HostOp, LogLevel, MetricId, OpResult, StoreCounter};
+use crate::abi::{HostHandle, HostOp, LogLevel, MetricId, OpResult, StoreCounter, StoreRead};
+
+thread_local! {
+    /// The buffer [`Host::get_with`] reads into, reused by every read on
+    /// the thread (taken out while in use, so a read inside `f` works).
+    static READ: Cell<RString> = const { Cell::new(RString::new()) };
+}
 
 /// The host's services for one plugin: shared store, metadata, clock,
 /// logging, metrics, batch processors, and the operations a waiting phase
@@ -35,6 +43,21 @@ impl Host {
     /// The value under `key`, unless missing or expired.
     pub fn get(&self, key: &str) -> Option<String> {
         self.raw.store_get(key.into()).into_option().map(Into::into)
+    }
+
+    /// `f` of the value under `key`, unless missing or expired; the value
+    /// is read into a buffer of the thread, so that a read allocates
+    /// nothing once it has grown (on a host older than ABI 1.4, as
+    /// [`Host::get`]).
+    pub fn get_with<R>(&self, key: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
+        let mut buf = READ.take();
+        let out = match self.raw.store_get_into(key.into(), &mut buf) {
+            StoreRead::Found => Some(f(buf.as_str())),
+            StoreRead::Missing => None,
+            StoreRead::Unsupported => self.get(key).map(|v| f(&v)),
+        };
+        READ.set(buf);
+        out
     }
 
     /// Stores `value` under `key` for `ttl_ms` (0: never expires).
@@ -110,6 +133,17 @@ impl Host {
     pub fn histogram_observe(&self, id: MetricId, label_values: &[RStr<'_>], value: f64) {
         self.raw
             .histogram_observe(id, RSlice::from(label_values), value)
+    }
+
+    /// The series of metric `id` for these label values, to update
+    /// without looking the labels up each time; `None` when the host
+    /// cannot keep it (past its bounds) or is older than ABI 1.4: use
+    /// [`Host::counter_add`] or [`Host::histogram_observe`] then.
+    pub fn series(&self, id: MetricId, label_values: &[RStr<'_>]) -> Option<Series> {
+        self.raw
+            .metric_series(id, RSlice::from(label_values))
+            .into_option()
+            .map(Series::new)
     }
 
     /// Starts a batch processor of the host for this instance (a logger's

@@ -10,6 +10,7 @@ mod ops;
 pub(crate) mod panics;
 mod plugin;
 mod redis;
+mod series;
 mod wait;
 
 pub use adapter::{new_instance, root_module, root_module_built};
@@ -20,4 +21,5 @@ pub use host::Host;
 pub use ops::{HttpRequest, HttpResponse};
 pub use plugin::{ConfigError, Decision, Plugin, Response};
 pub use redis::{RedisReply, RedisTarget};
+pub use series::Series;
 pub use wait::{HostCall, Waiting};

@@ -114,12 +114,25 @@ pub fn anonymous(host: &Host, plugin: &str, username: &str) -> Option<Holder> {
 /// Sets the request's consumer and names it to the node, replacing what
 /// the client sent in those headers (as APISIX's `attach_consumer`).
 pub fn attach(ctx: &mut Ctx<'_>, holder: &Holder) {
-    ctx.set_consumer(&holder.username);
+    attach_parts(ctx, &holder.username, holder.credential.as_deref());
+}
+
+/// [`attach`] of the holder named by a published owner id (`jack` or
+/// `jack/credentials/cred-1`), read borrowed.
+pub fn attach_owner(ctx: &mut Ctx<'_>, owner: &str) {
+    match owner.split_once("/credentials/") {
+        Some((username, id)) => attach_parts(ctx, username, Some(id)),
+        None => attach_parts(ctx, owner, None),
+    }
+}
+
+fn attach_parts(ctx: &mut Ctx<'_>, username: &str, credential: Option<&str>) {
+    ctx.set_consumer(username);
     for name in CONSUMER_HEADERS {
         ctx.remove_header(name);
     }
-    ctx.set_header(CONSUMER_HEADERS[0], &holder.username);
-    if let Some(id) = &holder.credential {
+    ctx.set_header(CONSUMER_HEADERS[0], username);
+    if let Some(id) = credential {
         ctx.set_header(CONSUMER_HEADERS[1], id);
     }
 }

@@ -167,19 +167,23 @@ impl Plugin for KeyAuth {
     }
 
     fn rewrite(&self, ctx: &mut Ctx<'_>) -> Decision {
+        // The key is copied into its store key first: the request it was
+        // read from is then edited while the owner is read (borrowed).
         let looked_up = self
             .find_key(ctx)
-            .map(|(key, found)| (lookup::consumer_for(&self.host, &key), found));
-        let Some((consumer, found)) = looked_up else {
+            .map(|(key, found)| (lookup::StoreKey::of(&key), found));
+        let Some((store_key, found)) = looked_up else {
             return self.reject(ctx, "Missing API key in request");
         };
-        let Some(consumer) = consumer else {
+        let attached = lookup::with_owner(&self.host, store_key.as_str(), |owner| {
+            if self.config.hide_credentials {
+                self.hide(ctx, found);
+            }
+            lookup::attach_owner(ctx, owner);
+        });
+        if attached.is_none() {
             return self.reject(ctx, "Invalid API key in request");
-        };
-        if self.config.hide_credentials {
-            self.hide(ctx, found);
         }
-        lookup::attach(ctx, &consumer);
         Decision::Continue
     }
 }

@@ -11,11 +11,11 @@
 //! This module is the one place in the plugin that knows its own key's
 //! plain form; the rest of the convention is `radixgate_plugin_auth_common`'s.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 
 use radixgate_plugin::Host;
 pub use radixgate_plugin_auth_common::{
-    anonymous, attach, consumer_key, decode_query_value, query_without, Holder,
+    anonymous, attach, attach_owner, consumer_key, decode_query_value, query_without, Holder,
 };
 
 /// Prefix of the store keys that map a key-auth key to its consumer.
@@ -30,19 +30,42 @@ pub fn credential_key(key: &str) -> String {
 }
 
 thread_local! {
-    /// The store key being looked up, reused by every request on the thread.
-    static STORE_KEY: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The store key being looked up, reused by every request on the thread
+    /// (taken out while in use).
+    static STORE_KEY: Cell<String> = const { Cell::new(String::new()) };
 }
 
-/// The consumer (and credential) whose key is `key`, if any.
-pub fn consumer_for(host: &Host, key: &str) -> Option<Holder> {
-    let owner = STORE_KEY.with_borrow_mut(|k| {
-        k.clear();
-        k.push_str(CREDENTIAL_PREFIX);
-        k.push_str(key);
-        host.get(k)
-    });
-    owner
-        .filter(|owner| !owner.is_empty())
-        .map(|owner| Holder::parse(&owner))
+/// The store key under which the host publishes a key's owner, written
+/// into the thread's buffer (given back when dropped), so that no request
+/// allocates one.
+pub struct StoreKey(String);
+
+impl StoreKey {
+    /// The store key of `key`.
+    pub fn of(key: &str) -> StoreKey {
+        let mut buf = STORE_KEY.take();
+        buf.clear();
+        buf.push_str(CREDENTIAL_PREFIX);
+        buf.push_str(key);
+        StoreKey(buf)
+    }
+
+    /// The store key.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for StoreKey {
+    fn drop(&mut self) {
+        STORE_KEY.set(std::mem::take(&mut self.0));
+    }
+}
+
+/// `f` of the owner published under `store_key` (the consumer's username,
+/// or `<username>/credentials/<id>`), if any; read into a buffer of the
+/// thread, without an allocation.
+pub fn with_owner<R>(host: &Host, store_key: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
+    host.get_with(store_key, |owner| (!owner.is_empty()).then(|| f(owner)))
+        .flatten()
 }

@@ -22,6 +22,7 @@
 //! ```
 
 mod metrics;
+mod series;
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
@@ -30,6 +31,7 @@ use radixgate_plugin::serde::Deserialize;
 use radixgate_plugin::{export_plugin, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin};
 
 pub use metrics::{Metrics, LATENCY_BUCKETS};
+use series::{Labels, Updates, Which};
 
 thread_local! {
     /// A text buffer reused by every request on the thread.
@@ -60,6 +62,8 @@ pub struct Prometheus {
     prefer_name: bool,
     /// "0".."999": status code labels without a per-request allocation.
     codes: Vec<String>,
+    /// This instance's number in the threads' series caches.
+    instance: u64,
 }
 
 /// A variable as a number (nginx's "0.012"); `None` when unset or not one.
@@ -125,6 +129,7 @@ impl Plugin for Prometheus {
             metrics: Metrics::register(host, "apisix_")?,
             prefer_name: config.prefer_name,
             codes: (0..1000).map(|c| c.to_string()).collect(),
+            instance: series::instance_number(),
         })
     }
 
@@ -165,54 +170,48 @@ impl Plugin for Prometheus {
         let request_model = ctx.var("request_llm_model").unwrap_or("");
         let model = ctx.var("llm_model").unwrap_or("");
 
-        let labels = [
-            code.into(),
-            route.into(),
-            matched_uri.into(),
-            matched_host.into(),
-            service.into(),
-            consumer.into(),
-            node.into(),
-            request_type.into(),
-            request_model.into(),
-            model.into(),
-        ];
-        self.host.counter_add(self.metrics.status, &labels, 1);
-
-        let typed = |kind: &'static str| {
-            [
-                kind.into(),
-                route.into(),
-                service.into(),
-                consumer.into(),
-                node.into(),
-                request_type.into(),
-                request_model.into(),
-                model.into(),
-            ]
-        };
         let request_ms = self.request_ms(ctx);
         let upstream_ms = number(ctx, "upstream_response_time").map(|s| s * 1000.0);
-        if let Some(ms) = request_ms {
-            self.host
-                .histogram_observe(self.metrics.latency, &typed("request"), ms);
-            let apisix_ms = (ms - upstream_ms.unwrap_or(0.0)).max(0.0);
-            self.host
-                .histogram_observe(self.metrics.latency, &typed("apisix"), apisix_ms);
-        }
-        if let Some(ms) = upstream_ms {
-            self.host
-                .histogram_observe(self.metrics.latency, &typed("upstream"), ms);
-        }
-
         let ingress =
             number(ctx, "request_length").unwrap_or_else(|| length(ctx.header("Content-Length")));
         let egress = number(ctx, "bytes_sent")
             .unwrap_or_else(|| length(ctx.response_header("Content-Length")));
-        self.host
-            .counter_add(self.metrics.bandwidth, &typed("ingress"), ingress as u64);
-        self.host
-            .counter_add(self.metrics.bandwidth, &typed("egress"), egress as u64);
+
+        let mut updates = [(Which::Status, 1.0); 6];
+        let mut n = 1;
+        let mut push = |which, value| {
+            updates[n] = (which, value);
+            n += 1;
+        };
+        if let Some(ms) = request_ms {
+            push(Which::Latency("request"), ms);
+            let apisix_ms = (ms - upstream_ms.unwrap_or(0.0)).max(0.0);
+            push(Which::Latency("apisix"), apisix_ms);
+        }
+        if let Some(ms) = upstream_ms {
+            push(Which::Latency("upstream"), ms);
+        }
+        // Byte counts are whole: the counters take them as integers.
+        push(Which::Bandwidth("ingress"), ingress.max(0.0).trunc());
+        push(Which::Bandwidth("egress"), egress.max(0.0).trunc());
+        let request = Updates {
+            host: &self.host,
+            metrics: &self.metrics,
+            instance: self.instance,
+            labels: Labels {
+                code,
+                route,
+                matched_uri,
+                matched_host,
+                service,
+                consumer,
+                node,
+                request_type,
+                request_model,
+                model,
+            },
+        };
+        request.apply(&updates[..n]);
         Decision::Continue
     }
 }

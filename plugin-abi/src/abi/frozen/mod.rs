@@ -12,12 +12,15 @@
 //! Do not edit these files: they are what plugins built against those
 //! minors export (same type names, fields, variants, order). A type they
 //! name that a later minor changes is frozen beside them and named
-//! instead (1.3 extended the request context: 1.0-1.2's is `ctx_1_2`).
+//! instead (1.3 extended the request context: 1.0-1.2's is `ctx_1_2`;
+//! 1.4 extended the host services: 1.2-1.3's is `host_1_3`).
 
 pub mod ctx_1_2;
 pub mod host_1_1;
+pub mod host_1_3;
 pub mod phases_1_1;
 pub mod phases_1_2;
 pub mod root_1_0;
 pub mod root_1_1;
 pub mod root_1_2;
+pub mod root_1_3;

@@ -1,6 +1,6 @@
 //! The root module as plugin ABI 1.2 declared it (`panic_unwind` added),
-//! with 1.2's plugin instance (on 1.2's request context) and today's host
-//! services (unchanged since 1.2).
+//! with 1.2's plugin instance (on 1.2's request context) and 1.2's host
+//! services (`host_1_3`: unchanged through 1.3).
 
 use abi_stable::{
     declare_root_module_statics,
@@ -10,8 +10,9 @@ use abi_stable::{
     StableAbi,
 };
 
+use super::host_1_3::HostHandle;
 use super::phases_1_2::InstanceBox;
-use crate::abi::{HostHandle, Phases, ABI_VERSION_STRING};
+use crate::abi::{Phases, ABI_VERSION_STRING};
 
 /// Fields of ABI 1.2's root module.
 pub const FIELDS_1_2: usize = 12;

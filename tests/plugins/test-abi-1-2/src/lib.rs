@@ -2,7 +2,7 @@
 //! 1.2, for a host of a later minor. It exports ABI 1.2's root module
 //! (`abi_minor` 2, `panic_unwind`), an instance with 1.2's vtable (no
 //! `reads_request_body`) on 1.2's request context (no `request_body`), and
-//! a constructor taking today's host services: the frozen types
+//! a constructor taking 1.2's host services (`host_1_3`): the frozen types
 //! `radixgate-plugin` keeps in `abi::frozen`. The host must check it
 //! against those, and fall back for what later minors appended (it reads
 //! no request body).
@@ -16,11 +16,12 @@ use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RErr, ROk, RResult, RStr, RString};
 use radixgate_plugin::abi::frozen::ctx_1_2::RawCtx;
+use radixgate_plugin::abi::frozen::host_1_3::HostHandle;
 use radixgate_plugin::abi::frozen::phases_1_2::{
     InstanceBox, PhaseResult, PhaseResultNE, PluginInstance, PluginInstance_TO,
 };
 use radixgate_plugin::abi::frozen::root_1_2;
-use radixgate_plugin::abi::{BodyChunk, HostHandle, ABI_MAJOR};
+use radixgate_plugin::abi::{BodyChunk, ABI_MAJOR};
 use radixgate_plugin::{serde, Phase, Phases};
 
 /// The plugin's name.
