@@ -67,6 +67,9 @@ pub struct SeriesCell {
     /// Written after the buckets, read before them (a scrape sees no more
     /// observations counted than it sees in the buckets).
     count: AtomicU64,
+    /// Observations per bucket, each counted only in the first bucket whose
+    /// bound holds it (one atomic add, not one per bucket it fits): a
+    /// snapshot sums them into Prometheus' cumulative counts.
     buckets: Box<[AtomicU64]>,
     bounds: Arc<[f64]>,
 }
@@ -81,10 +84,13 @@ impl SeriesCell {
         }
     }
 
-    /// Adds `value` (a histogram counts it in every bucket it fits).
+    /// Adds `value` (a histogram counts it in the first bucket it fits;
+    /// NaN fits none).
     pub fn add(&self, value: f64) {
-        for (bound, count) in self.bounds.iter().zip(self.buckets.iter()) {
-            if value <= *bound {
+        if !self.buckets.is_empty() && !value.is_nan() {
+            // The bounds are ascending (sorted when registered).
+            let at = self.bounds.partition_point(|bound| *bound < value);
+            if let Some(count) = self.buckets.get(at) {
                 count.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -103,10 +109,15 @@ impl SeriesCell {
             labels: labels.to_vec(),
             sum: f64::from_bits(self.sum.load(Ordering::Relaxed)),
             count,
+            // Cumulative, and no bucket above the count read before them
+            // (observations added meanwhile are left to the next scrape).
             buckets: self
                 .buckets
                 .iter()
-                .map(|b| b.load(Ordering::Relaxed))
+                .scan(0u64, |below, b| {
+                    *below = below.saturating_add(b.load(Ordering::Relaxed));
+                    Some((*below).min(count))
+                })
                 .collect(),
         }
     }
@@ -431,6 +442,22 @@ mod tests {
             .collect();
         two.sort();
         assert_eq!(two, [("ab|c".to_string(), 1), ("a|bc".to_string(), 2)]);
+    }
+
+    #[test]
+    fn a_histogram_counts_a_bound_in_its_own_bucket_and_nan_in_none() {
+        let m = MetricsRegistry::default();
+        let h = m
+            .register(desc("h", MetricKind::Histogram(vec![1.0, 10.0])))
+            .expect("new");
+        let series = m.resolve(h, &[RStr::from("r")]).expect("resolved");
+        for value in [1.0, 10.0, -5.0, f64::INFINITY, f64::NAN, 10.5] {
+            series.add(value);
+        }
+        let all = m.collect();
+        let s = &all[h as usize].1[0];
+        // le=1: 1 and -5; le=10: those and 10; +Inf (the count): all six.
+        assert_eq!((s.buckets.clone(), s.count), (vec![2, 3], 6));
     }
 
     #[test]
