@@ -116,6 +116,62 @@ fn every_phase_call_reaches_the_plugin() {
     assert_eq!(counted(&text), 1, "{text}");
 }
 
+/// More label sets than prometheus keeps resolved series for on a thread
+/// (16), from two instances, interleaved so that its entries are taken
+/// over again and again: each series counts exactly its own requests, and
+/// each latency histogram's buckets are cumulative with the bound a value
+/// equals counting it.
+#[test]
+fn prometheus_counts_every_label_set_through_its_resolved_series() {
+    let tmp = TempDir::new("plugins");
+    install(tmp.root(), "prometheus");
+    let registry = PluginRegistry::new(None);
+    let report = registry.load_dir(tmp.root());
+    assert_eq!(report.loaded, ["prometheus"], "{:?}", report.refused);
+    let host = GatewayServices::default();
+    let entry = registry.get("prometheus").expect("registered");
+    let instances: Vec<_> = (0..2)
+        .map(|_| PluginInstance::build(&entry, &json!({}), host.handle()).expect("built"))
+        .collect();
+    // Route r<i> gets i + 1 requests, sent round by round over the routes
+    // still short of theirs, each by instance i % 2, each taking 100 ms.
+    let routes = 20;
+    for round in 0..routes {
+        for i in round..routes {
+            let mut state = request("/a");
+            state.route_id = format!("r{i}");
+            state.response_status = 200;
+            state.vars.insert("request_time", "0.100");
+            let outcome = instances[i % 2].call(Phase::Log, &mut state);
+            assert_eq!(outcome, PhaseOutcome::Continue);
+        }
+    }
+    let text = render_metrics(host.metrics());
+    // The value of the series of `route` whose line holds every `part`.
+    let value = |prefix: &str, route: usize, parts: &[&str]| -> Option<f64> {
+        let route = format!("route=\"r{route}\"");
+        text.lines()
+            .find(|l| {
+                l.starts_with(prefix) && l.contains(&route) && parts.iter().all(|p| l.contains(p))
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    };
+    for i in 0..routes {
+        let sent = Some((i + 1) as f64);
+        assert_eq!(value("apisix_http_status{", i, &[]), sent, "r{i}\n{text}");
+        let latency = "apisix_http_latency_bucket{";
+        for (le, counted) in [
+            ("50", Some(0.0)),
+            ("100", sent),
+            ("200", sent),
+            ("+Inf", sent),
+        ] {
+            let parts = ["type=\"request\"", &format!("le=\"{le}\"")];
+            assert_eq!(value(latency, i, &parts), counted, "r{i} le={le}\n{text}");
+        }
+    }
+}
+
 /// Log output captured from the current thread.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);

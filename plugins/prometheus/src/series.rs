@@ -76,6 +76,17 @@ impl Labels<'_> {
         ]
     }
 
+    /// Writes the label values into `packed`, each as its length (4 bytes)
+    /// and its bytes: one buffer, compared to an entry's in one go.
+    fn pack(&self, packed: &mut Vec<u8>) {
+        packed.clear();
+        for l in self.all() {
+            // Label values longer than 4 GiB do not reach a request.
+            packed.extend_from_slice(&(l.len() as u32).to_le_bytes());
+            packed.extend_from_slice(l.as_bytes());
+        }
+    }
+
     /// Updates `which` by `value` through `host`'s label lookup.
     pub fn update(&self, host: &Host, metrics: &Metrics, which: Which, value: f64) {
         let (id, labels) = self.of(metrics, which);
@@ -139,44 +150,13 @@ struct Entry {
     series: [Option<Series>; 6],
 }
 
-impl Entry {
-    fn is(&self, instance: u64, labels: &Labels<'_>) -> bool {
-        if self.instance != instance {
-            return false;
-        }
-        let mut rest = self.packed.as_slice();
-        for l in labels.all() {
-            let Some((len, tail)) = rest.split_first_chunk::<4>() else {
-                return false;
-            };
-            let l = l.as_bytes();
-            if u32::from_le_bytes(*len) as usize != l.len() || !tail.starts_with(l) {
-                return false;
-            }
-            rest = &tail[l.len()..];
-        }
-        rest.is_empty()
-    }
-
-    /// Makes this the entry of `instance` and `labels`, its series unresolved.
-    fn reset(&mut self, instance: u64, labels: &Labels<'_>) {
-        self.instance = instance;
-        self.packed.clear();
-        for l in labels.all() {
-            // Label values longer than 4 GiB do not reach a request.
-            self.packed
-                .extend_from_slice(&(l.len() as u32).to_le_bytes());
-            self.packed.extend_from_slice(l.as_bytes());
-        }
-        self.series = Default::default();
-    }
-}
-
 /// The thread's entries, and the one to replace next when full.
 #[derive(Default)]
 struct Cache {
     entries: Vec<Entry>,
     next: usize,
+    /// The request's label values packed as an entry keeps them.
+    packed: Vec<u8>,
 }
 
 thread_local! {
@@ -229,29 +209,36 @@ impl Updates<'_> {
     /// The cache's entry of this instance and label set, made (or taken
     /// over from the oldest) when missing.
     fn entry<'c>(&self, cache: &'c mut Cache) -> &'c mut Entry {
-        let found = cache
-            .entries
+        self.labels.pack(&mut cache.packed);
+        let Cache {
+            entries,
+            next,
+            packed,
+        } = cache;
+        let found = entries
             .iter()
-            .position(|e| e.is(self.instance, &self.labels));
+            .position(|e| e.instance == self.instance && e.packed == *packed);
         let at = match found {
-            Some(at) => at,
-            None if cache.entries.len() < ENTRIES => {
-                cache.entries.push(Entry {
+            Some(at) => return &mut entries[at],
+            None if entries.len() < ENTRIES => {
+                entries.push(Entry {
                     instance: self.instance,
                     packed: Vec::new(),
                     series: Default::default(),
                 });
-                let at = cache.entries.len() - 1;
-                cache.entries[at].reset(self.instance, &self.labels);
-                at
+                entries.len() - 1
             }
             None => {
-                let at = cache.next % ENTRIES;
-                cache.next = cache.next.wrapping_add(1);
-                cache.entries[at].reset(self.instance, &self.labels);
+                let at = *next % ENTRIES;
+                *next = next.wrapping_add(1);
                 at
             }
         };
-        &mut cache.entries[at]
+        // A new entry, or the oldest taken over: its series unresolved.
+        let entry = &mut entries[at];
+        entry.instance = self.instance;
+        entry.packed.clone_from(packed);
+        entry.series = Default::default();
+        entry
     }
 }
