@@ -64,6 +64,29 @@ pub struct RequestState {
     /// The gateway's HTTPS port (request variable `gateway_https_port`:
     /// redirect's `http_to_https`); `None` when it has none.
     pub https_port: Option<std::sync::Arc<str>>,
+    /// What the header edits of the plugin that runs did to framing, for
+    /// the host to act on once its call returns.
+    pub framing: FramingEdits,
+}
+
+/// A plugin's header edits that touch how bodies are framed. Framing is
+/// the host's alone: an edit that sets `Content-Length` or
+/// `Transfer-Encoding` is dropped (removing them is fine) and noted here,
+/// so that the host names the plugin in a warning; giving the response a
+/// `Content-Encoding` it had not had is noted too.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FramingEdits {
+    /// An edit setting a request framing header was dropped.
+    pub refused_request: bool,
+    /// An edit setting a response framing header was dropped.
+    pub refused_response: bool,
+    /// The response got a `Content-Encoding` while it had none.
+    pub encoded: bool,
+}
+
+/// Whether `name` is a header only the host sets.
+fn is_framing(name: &HeaderName) -> bool {
+    name == http::header::CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING
 }
 
 impl RequestState {
@@ -91,7 +114,46 @@ impl RequestState {
             body: None,
             encoders: Vec::new(),
             https_port: None,
+            framing: FramingEdits::default(),
         }
+    }
+
+    /// A plugin's request header `name: value`, parsed; `None` when
+    /// invalid or a framing header (noted as refused).
+    fn request_edit(
+        &mut self,
+        name: RStr<'_>,
+        value: RStr<'_>,
+    ) -> Option<(HeaderName, HeaderValue)> {
+        let (n, v) = header(name, value)?;
+        if is_framing(&n) {
+            self.framing.refused_request = true;
+            return None;
+        }
+        Some((n, v))
+    }
+
+    /// A plugin's response header `name: value`, parsed; `None` when
+    /// invalid or a framing header (noted as refused). A first
+    /// `Content-Encoding` is noted.
+    fn response_edit(
+        &mut self,
+        name: RStr<'_>,
+        value: RStr<'_>,
+    ) -> Option<(HeaderName, HeaderValue)> {
+        let (n, v) = header(name, value)?;
+        if is_framing(&n) {
+            self.framing.refused_response = true;
+            return None;
+        }
+        if n == http::header::CONTENT_ENCODING
+            && !self
+                .response_headers
+                .contains_key(http::header::CONTENT_ENCODING)
+        {
+            self.framing.encoded = true;
+        }
+        Some((n, v))
     }
 }
 
@@ -393,12 +455,12 @@ impl RequestCtx for RequestState {
         }
     }
     fn add_header(&mut self, name: RStr<'_>, value: RStr<'_>) {
-        if let Some((n, v)) = header(name, value) {
+        if let Some((n, v)) = self.request_edit(name, value) {
             self.headers.append(n, v);
         }
     }
     fn set_header(&mut self, name: RStr<'_>, value: RStr<'_>) {
-        if let Some((n, v)) = header(name, value) {
+        if let Some((n, v)) = self.request_edit(name, value) {
             self.headers.insert(n, v);
         }
     }
@@ -483,12 +545,12 @@ impl RequestCtx for RequestState {
         first(&self.response_headers, name)
     }
     fn add_response_header(&mut self, name: RStr<'_>, value: RStr<'_>) {
-        if let Some((n, v)) = header(name, value) {
+        if let Some((n, v)) = self.response_edit(name, value) {
             self.response_headers.append(n, v);
         }
     }
     fn set_response_header(&mut self, name: RStr<'_>, value: RStr<'_>) {
-        if let Some((n, v)) = header(name, value) {
+        if let Some((n, v)) = self.response_edit(name, value) {
             self.response_headers.insert(n, v);
         }
     }

@@ -1,98 +1,50 @@
 //! Framing is the host's alone: how long a body is, and how it is
 //! delimited, is computed from the body that is actually sent, towards
 //! nodes (`upstream::h1` writes `Content-Length` or chunked from the
-//! request body) and towards clients ([`response`]). A plugin that sets
-//! `Content-Length` or `Transfer-Encoding` is overruled and logged by
-//! name ([`Guard`]); its removal of them is fine, as the host writes its
-//! own anyway. The guard also notes the plugin that gives a response its
-//! `Content-Encoding` (`RequestState::encoders`): the body filters then
-//! run it last, so that it encodes what the others produced.
+//! request body) and towards clients ([`response`]). A plugin's edit that
+//! sets `Content-Length` or `Transfer-Encoding` is dropped by the request
+//! state it edits (`RequestState::framing`) and logged here by the
+//! plugin's name ([`after_plugin`]); its removal of them is fine, as the
+//! host writes its own anyway. The plugin that gives a response its
+//! `Content-Encoding` in header_filter is noted (`RequestState::encoders`):
+//! the body filters then run it last, so that it encodes what the others
+//! produced.
 
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 use hyper::body::Body as _;
 
 use super::respond::Body;
-use crate::plugin_host::{Phase, RequestState};
-
-/// The framing headers of one header map before a plugin ran.
-pub struct Guard {
-    response: bool,
-    length: Option<HeaderValue>,
-    coding: Option<HeaderValue>,
-    count: usize,
-    /// The response had a `Content-Encoding` (header_filter only).
-    encoded: bool,
-}
+use crate::plugin_host::{FramingEdits, Phase, RequestState};
 
 /// Whether `name` is one only the host sets.
 pub fn is_framing(name: &HeaderName) -> bool {
     name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING
 }
 
-fn count(map: &HeaderMap) -> usize {
-    map.get_all(header::CONTENT_LENGTH).iter().count()
-        + map.get_all(header::TRANSFER_ENCODING).iter().count()
-}
-
-impl Guard {
-    /// Notes the framing headers a plugin in `phase` could change: the
-    /// request's in rewrite, access and before_proxy, the response's in
-    /// header_filter; `None` in the other phases.
-    pub fn before(phase: Phase, state: &RequestState) -> Option<Guard> {
-        let response = match phase {
-            Phase::Rewrite | Phase::Access | Phase::BeforeProxy => false,
-            Phase::HeaderFilter => true,
-            _ => return None,
-        };
-        let map = if response {
-            &state.response_headers
-        } else {
-            &state.headers
-        };
-        Some(Guard {
-            response,
-            length: map.get(header::CONTENT_LENGTH).cloned(),
-            coding: map.get(header::TRANSFER_ENCODING).cloned(),
-            count: count(map),
-            encoded: response && map.contains_key(header::CONTENT_ENCODING),
-        })
+/// After `plugin` ran `phase`: a warning naming it when it tried to set a
+/// framing header (the edit was dropped); in header_filter, it joins the
+/// request's encoders when it gave the response a `Content-Encoding`.
+pub fn after_plugin(phase: Phase, plugin: &str, state: &mut RequestState) {
+    let edits = std::mem::take(&mut state.framing);
+    if edits == FramingEdits::default() {
+        return;
     }
-
-    /// After `plugin` ran: framing headers it set or changed are put back
-    /// as they were, with a warning naming it; a plugin that gave the
-    /// response a `Content-Encoding` joins the request's encoders.
-    pub fn after(self, plugin: &str, state: &mut RequestState) {
-        if self.response
-            && !self.encoded
-            && state
-                .response_headers
-                .contains_key(header::CONTENT_ENCODING)
-        {
-            state.encoders.push(plugin.to_owned());
-        }
-        let map = if self.response {
-            &mut state.response_headers
-        } else {
-            &mut state.headers
-        };
-        let length = map.get(header::CONTENT_LENGTH);
-        let coding = map.get(header::TRANSFER_ENCODING);
-        let same = length == self.length.as_ref()
-            && coding == self.coding.as_ref()
-            && count(map) == self.count;
-        if same || (length.is_none() && coding.is_none()) {
-            return;
-        }
-        tracing::warn!(plugin, side = if self.response { "response" } else { "request" },
-            "a plugin set Content-Length or Transfer-Encoding: ignored, the gateway frames bodies itself");
-        map.remove(header::CONTENT_LENGTH);
-        map.remove(header::TRANSFER_ENCODING);
-        if let Some(v) = self.length {
-            map.insert(header::CONTENT_LENGTH, v);
-        }
-        if let Some(v) = self.coding {
-            map.insert(header::TRANSFER_ENCODING, v);
+    if edits.encoded
+        && phase == Phase::HeaderFilter
+        && state
+            .response_headers
+            .contains_key(header::CONTENT_ENCODING)
+    {
+        state.encoders.push(plugin.to_owned());
+    }
+    for (refused, side) in [
+        (edits.refused_request, "request"),
+        (edits.refused_response, "response"),
+    ] {
+        if refused {
+            tracing::warn!(plugin, side,
+                "a plugin set Content-Length or Transfer-Encoding: ignored, the gateway frames bodies itself");
         }
     }
 }
@@ -165,54 +117,55 @@ mod tests {
         assert!(!r.headers().contains_key("content-length"));
     }
 
+    /// Sets request (or response) header `name: value` as a plugin does.
+    fn plugin_sets(state: &mut RequestState, response: bool, name: &str, value: &str) {
+        use radixgate_plugin::abi::RequestCtx;
+        if response {
+            state.set_response_header(name.into(), value.into());
+        } else {
+            state.add_header(name.into(), value.into());
+        }
+    }
+
     #[test]
-    fn a_plugins_framing_is_put_back() {
+    fn a_plugins_framing_is_dropped_and_its_removal_kept() {
         let mut state = RequestState::default();
         state
             .headers
             .insert(header::CONTENT_LENGTH, HeaderValue::from_static("3"));
-        let g = Guard::before(Phase::Rewrite, &state).expect("guarded");
-        state
-            .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("300"));
-        state.headers.append(
-            header::TRANSFER_ENCODING,
-            HeaderValue::from_static("chunked"),
-        );
-        g.after("evil", &mut state);
+        plugin_sets(&mut state, false, "Content-Length", "300");
+        plugin_sets(&mut state, false, "transfer-encoding", "chunked");
+        plugin_sets(&mut state, false, "x-kept", "1");
         assert_eq!(state.headers[header::CONTENT_LENGTH], "3");
         assert!(!state.headers.contains_key(header::TRANSFER_ENCODING));
+        assert_eq!(state.headers["x-kept"], "1");
+        let refused = FramingEdits {
+            refused_request: true,
+            ..FramingEdits::default()
+        };
+        assert_eq!(state.framing, refused);
+        after_plugin(Phase::Rewrite, "evil", &mut state);
+        assert_eq!(state.framing, FramingEdits::default(), "taken");
         // Removal is fine: the host writes its own.
-        let g = Guard::before(Phase::HeaderFilter, &state).expect("guarded");
-        state
-            .response_headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("1"));
-        g.after("evil", &mut state);
+        radixgate_plugin::abi::RequestCtx::remove_header(&mut state, "content-length".into());
+        assert!(!state.headers.contains_key(header::CONTENT_LENGTH));
+        plugin_sets(&mut state, true, "Content-Length", "1");
         assert!(state.response_headers.is_empty());
-        assert!(Guard::before(Phase::Log, &state).is_none());
+        assert!(state.framing.refused_response);
     }
 
     #[test]
     fn the_plugin_that_gives_the_response_its_content_encoding_is_noted() {
         let mut state = RequestState::default();
-        let coding = || HeaderValue::from_static("gzip");
         // Request headers are not the response's.
-        let g = Guard::before(Phase::Rewrite, &state).expect("guarded");
-        state.headers.insert(header::CONTENT_ENCODING, coding());
-        g.after("request-side", &mut state);
-        let g = Guard::before(Phase::HeaderFilter, &state).expect("guarded");
-        g.after("untouched", &mut state);
-        let g = Guard::before(Phase::HeaderFilter, &state).expect("guarded");
-        state
-            .response_headers
-            .insert(header::CONTENT_ENCODING, coding());
-        g.after("encoder", &mut state);
+        plugin_sets(&mut state, false, "content-encoding", "gzip");
+        after_plugin(Phase::Rewrite, "request-side", &mut state);
+        after_plugin(Phase::HeaderFilter, "untouched", &mut state);
+        plugin_sets(&mut state, true, "content-encoding", "gzip");
+        after_plugin(Phase::HeaderFilter, "encoder", &mut state);
         // Already encoded: changing it makes no second encoder.
-        let g = Guard::before(Phase::HeaderFilter, &state).expect("guarded");
-        state
-            .response_headers
-            .insert(header::CONTENT_ENCODING, coding());
-        g.after("later", &mut state);
+        plugin_sets(&mut state, true, "content-encoding", "br");
+        after_plugin(Phase::HeaderFilter, "later", &mut state);
         assert_eq!(state.encoders, ["encoder"]);
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use http::Response;
 
 use super::exchange::Exchange;
-use super::framing::Guard;
+use super::framing;
 use super::phases::{failed, holds, merge_consumer, reply_response, Chains, PluginRun};
 use super::respond::{Answer, Body};
 use super::vars::Origin;
@@ -103,11 +103,8 @@ fn run_from(
 
 /// Runs `phase` of plugin `c`, keeping the framing headers the host's.
 fn call(c: &ConfiguredPlugin, phase: Phase, state: &mut RequestState) -> PhaseOutcome {
-    let guard = Guard::before(phase, state);
     let outcome = c.instance.call(phase, state);
-    if let Some(g) = guard {
-        g.after(&c.name, state);
-    }
+    framing::after_plugin(phase, &c.name, state);
     outcome
 }
 
@@ -250,14 +247,11 @@ async fn resume(ex: &mut Exchange<'_>, mut paused: Paused) -> Option<Response<Bo
         // The plugin side stays in the exchange while the plugin waits: a
         // request dropped meanwhile (its client gone) still runs its log
         // phase (the exchange's drop).
-        let guard = Guard::before(phase, &ex.plugins.as_ref()?.state);
         let outcome = waiting
             .finish(&mut ex.plugins.as_mut()?.state, budget)
             .await;
         let mut run = ex.plugins.take()?;
-        if let Some(g) = guard {
-            g.after(&waiter.name, &mut run.state);
-        }
+        framing::after_plugin(phase, &waiter.name, &mut run.state);
         let step = match alt {
             None => match outcome {
                 PhaseOutcome::Continue => drive(&mut run, ex, phase, own, at + 1),
