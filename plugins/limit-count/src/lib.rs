@@ -22,7 +22,6 @@ pub mod sync;
 pub use radixgate_plugin::vars;
 
 use std::cell::RefCell;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -192,7 +191,12 @@ impl Decider {
         if self.show_headers {
             BUF.with_borrow_mut(|text| {
                 text.clear();
-                let _ = write!(text, "{count} {remaining} {reset}");
+                let mut digits = itoa::Buffer::new();
+                text.push_str(digits.format(count));
+                text.push(' ');
+                text.push_str(digits.format(remaining));
+                text.push(' ');
+                text.push_str(digits.format(reset));
                 ctx.set_var(QUOTA_VAR, text);
             });
         }
@@ -329,18 +333,10 @@ impl Plugin for LimitCount {
             return Decision::Continue;
         };
         let names = self.decider.header_names();
-        BUF.with_borrow_mut(|text| {
-            let headers: [(&str, &dyn std::fmt::Display); 3] = [
-                (&names.limit, &limit),
-                (&names.remaining, &remaining),
-                (&names.reset, &reset),
-            ];
-            for (name, value) in headers {
-                text.clear();
-                let _ = write!(text, "{value}");
-                ctx.set_response_header(name, text);
-            }
-        });
+        let mut digits = itoa::Buffer::new();
+        ctx.set_response_header(&names.limit, digits.format(limit));
+        ctx.set_response_header(&names.remaining, digits.format(remaining));
+        ctx.set_response_header(&names.reset, digits.format(reset));
         Decision::Continue
     }
 }
