@@ -5,6 +5,7 @@
 
 mod arrival;
 mod body_filter;
+mod boxed;
 mod client_body;
 mod client_io;
 mod exchange;

@@ -105,7 +105,7 @@ async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<ClientBody>) -> Re
     }
     // Boxed: hyper moves each request's future into place; the forwarding
     // state is most of it and moves once, after the route is known.
-    Box::pin(to_upstream(ex, &route, req)).await
+    super::boxed::boxed(|| to_upstream(ex, &route, req)).await
 }
 
 /// choose node -> before_proxy -> send, again on another node while the

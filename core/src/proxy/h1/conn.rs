@@ -97,8 +97,8 @@ async fn requests(
         let last = served >= limits.keepalive_requests;
         // Boxed: the request's state (the pipeline's, the response's) is
         // held while it is served, not by every idle connection.
-        let request = one(link, head, conn, worker, last, stop);
-        let Some(served_ok) = Box::pin(request).await else {
+        let request = crate::proxy::boxed::boxed(|| one(link, head, conn, worker, last, stop));
+        let Some(served_ok) = request.await else {
             return;
         };
         if !served_ok || last {
