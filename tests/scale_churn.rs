@@ -256,7 +256,7 @@ fn churn(gw: &Gateway, n: usize, rate: f64, first: usize, stop: &AtomicBool) -> 
             out.changes += 1;
             match put {
                 Ok(r) if r.status == 200 || r.status == 201 => {
-                    if i % 10 == 0 {
+                    if i.is_multiple_of(10) {
                         probes.push((path.clone(), s.spawn(move || probe(proxy, &path, sent))));
                     }
                 }

@@ -185,7 +185,7 @@ impl Plugin for ApiBreaker {
         if self.unhealthy_statuses.contains(&status) {
             let counted = self.host.incr(&keys.unhealthy, 1, 0).value;
             clear(&self.host, &keys.healthy);
-            if counted > 0 && (counted as u64) % self.failures == 0 {
+            if counted > 0 && (counted as u64).is_multiple_of(self.failures) {
                 let now = self.host.now_unix_ms().to_string();
                 self.host
                     .set(&keys.opened, &now, self.max_sec.saturating_mul(1000));

@@ -54,7 +54,7 @@ fn one_line(e: &regex::Error) -> String {
 }
 
 fn regex_rules(list: &[String]) -> Result<Vec<RegexRule>, ConfigError> {
-    if list.len() < 2 || list.len() % 2 != 0 {
+    if list.len() < 2 || !list.len().is_multiple_of(2) {
         return Err(ConfigError::field(
             "regex_uri",
             "must hold pairs of [regex, replacement]",
