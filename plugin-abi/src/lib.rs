@@ -43,12 +43,14 @@
 //! ```
 
 pub mod abi;
+mod ip_text;
 pub mod mock;
 pub mod replacement;
 mod sdk;
 pub mod vars;
 
 pub use abi::{LogLevel, MetricId, Phase, Phases, StoreCounter};
+pub use ip_text::IpText;
 pub use sdk::{
     new_instance, root_module, Batch, Chunk, ConfigError, Ctx, Decision, Host, HostCall,
     HttpRequest, HttpResponse, Plugin, RedisReply, RedisTarget, Response, Series, Waiting,

@@ -118,35 +118,26 @@ impl RequestState {
         }
     }
 
-    /// A plugin's request header `name: value`, parsed; `None` when
-    /// invalid or a framing header (noted as refused).
-    fn request_edit(
+    /// A plugin's header `name: value` for the response (`response`) or
+    /// the request, parsed; `None` when invalid or a framing header (noted
+    /// as refused). A response's first `Content-Encoding` is noted.
+    fn plugin_edit(
         &mut self,
+        response: bool,
         name: RStr<'_>,
         value: RStr<'_>,
     ) -> Option<(HeaderName, HeaderValue)> {
         let (n, v) = header(name, value)?;
         if is_framing(&n) {
-            self.framing.refused_request = true;
+            if response {
+                self.framing.refused_response = true;
+            } else {
+                self.framing.refused_request = true;
+            }
             return None;
         }
-        Some((n, v))
-    }
-
-    /// A plugin's response header `name: value`, parsed; `None` when
-    /// invalid or a framing header (noted as refused). A first
-    /// `Content-Encoding` is noted.
-    fn response_edit(
-        &mut self,
-        name: RStr<'_>,
-        value: RStr<'_>,
-    ) -> Option<(HeaderName, HeaderValue)> {
-        let (n, v) = header(name, value)?;
-        if is_framing(&n) {
-            self.framing.refused_response = true;
-            return None;
-        }
-        if n == http::header::CONTENT_ENCODING
+        if response
+            && n == http::header::CONTENT_ENCODING
             && !self
                 .response_headers
                 .contains_key(http::header::CONTENT_ENCODING)
@@ -455,12 +446,12 @@ impl RequestCtx for RequestState {
         }
     }
     fn add_header(&mut self, name: RStr<'_>, value: RStr<'_>) {
-        if let Some((n, v)) = self.request_edit(name, value) {
+        if let Some((n, v)) = self.plugin_edit(false, name, value) {
             self.headers.append(n, v);
         }
     }
     fn set_header(&mut self, name: RStr<'_>, value: RStr<'_>) {
-        if let Some((n, v)) = self.request_edit(name, value) {
+        if let Some((n, v)) = self.plugin_edit(false, name, value) {
             self.headers.insert(n, v);
         }
     }
@@ -545,12 +536,12 @@ impl RequestCtx for RequestState {
         first(&self.response_headers, name)
     }
     fn add_response_header(&mut self, name: RStr<'_>, value: RStr<'_>) {
-        if let Some((n, v)) = self.response_edit(name, value) {
+        if let Some((n, v)) = self.plugin_edit(true, name, value) {
             self.response_headers.append(n, v);
         }
     }
     fn set_response_header(&mut self, name: RStr<'_>, value: RStr<'_>) {
-        if let Some((n, v)) = self.response_edit(name, value) {
+        if let Some((n, v)) = self.plugin_edit(true, name, value) {
             self.response_headers.insert(n, v);
         }
     }

@@ -59,7 +59,7 @@ pub fn encode_request(
         ReqFraming::Chunked => out.put_slice(b"transfer-encoding: chunked\r\n"),
         ReqFraming::Length(n) => {
             out.put_slice(b"content-length: ");
-            out.put_slice(itoa(n, &mut [0; 20]));
+            out.put_slice(itoa::Buffer::new().format(n).as_bytes());
             out.put_slice(b"\r\n");
         }
         ReqFraming::None => {
@@ -73,19 +73,6 @@ pub fn encode_request(
         out.put_slice(b"connection: close\r\n");
     }
     out.put_slice(b"\r\n");
-}
-
-/// `n` in decimal, written at the end of `buf`.
-fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[i..];
-        }
-    }
 }
 
 /// How a response body is delimited.
@@ -493,8 +480,6 @@ mod tests {
             &mut out,
         );
         assert_eq!(&out[..], b"GET /p HTTP/1.1\r\n\r\n");
-        assert_eq!(itoa(0, &mut [0; 20]), b"0");
-        assert_eq!(itoa(u64::MAX, &mut [0; 20]), b"18446744073709551615");
     }
 
     #[test]
