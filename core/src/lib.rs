@@ -11,6 +11,7 @@
 
 mod access_log;
 mod admin;
+mod allocator;
 pub mod app;
 mod config;
 #[doc(hidden)]
@@ -23,9 +24,10 @@ mod stats;
 mod tls;
 mod upstream;
 
+pub use allocator::GatewayAllocator;
 pub use config::GatewayConfig;
 
-// The gateway binary's allocator (`main.rs`), linked here for
-// `source::release_freed_memory`. The library sets none: tests and benches
-// linking it choose their own (`tests/plugin_no_alloc.rs` counts at malloc).
-extern crate mimalloc;
+// mimalloc: the gateway binary's allocator ([`GatewayAllocator`], set in
+// `main.rs`), linked here for `source::release_freed_memory`. The library
+// sets none: tests and benches linking it choose their own
+// (`tests/plugin_no_alloc.rs` counts at malloc).

@@ -11,7 +11,7 @@ use radixgate::GatewayConfig;
 /// Every thread allocates from its own mimalloc heap (cheaper than glibc
 /// malloc on the proxy's hot path, measured with perf).
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: radixgate::GatewayAllocator = radixgate::GatewayAllocator;
 
 /// An API gateway with Apache APISIX's data model.
 #[derive(Debug, Parser)]
