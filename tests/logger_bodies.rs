@@ -52,10 +52,12 @@ fn gateway(node: &Node, dir: &TempDir) -> Gateway {
         .start()
 }
 
-/// The entries in `path`, one JSON object a line.
+/// The entries in `path`, one JSON object a line; a last line the logger
+/// is still writing (no newline yet) is left for a later read.
 fn lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+    complete
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect()
