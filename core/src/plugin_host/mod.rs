@@ -50,7 +50,7 @@ pub use instance::{PhaseOutcome, PluginInstance};
 pub use live::LiveConfigs;
 pub use radixgate_plugin::{Phase, Phases};
 pub use registry::{LoadReport, PluginRegistry, Upgrade};
-pub use request::{FramingEdits, RequestState};
+pub use request::{is_framing, FramingEdits, RequestState};
 pub use services::GatewayServices;
 pub use waiting::WaitingPhase;
 

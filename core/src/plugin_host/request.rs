@@ -84,8 +84,9 @@ pub struct FramingEdits {
     pub encoded: bool,
 }
 
-/// Whether `name` is a header only the host sets.
-fn is_framing(name: &HeaderName) -> bool {
+/// Whether `name` is a header only the host sets (`Content-Length`,
+/// `Transfer-Encoding`).
+pub fn is_framing(name: &HeaderName) -> bool {
     name == http::header::CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING
 }
 

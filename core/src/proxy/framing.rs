@@ -10,17 +10,12 @@
 //! the body filters then run it last, so that it encodes what the others
 //! produced.
 
-use http::header::{self, HeaderName, HeaderValue};
+use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use hyper::body::Body as _;
 
 use super::respond::Body;
 use crate::plugin_host::{FramingEdits, Phase, RequestState};
-
-/// Whether `name` is one only the host sets.
-pub fn is_framing(name: &HeaderName) -> bool {
-    name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING
-}
 
 /// After `plugin` ran `phase`: a warning naming it when it tried to set a
 /// framing header (the edit was dropped); in header_filter, it joins the
@@ -86,6 +81,7 @@ pub fn response(head: bool, resp: &mut Response<Body>) {
 mod tests {
     use super::*;
     use bytes::Bytes;
+    use http::header::HeaderName;
     use http_body_util::{Either, Full};
 
     fn full(body: &'static str, headers: &[(&str, &str)]) -> Response<Body> {

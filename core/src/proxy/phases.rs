@@ -384,7 +384,7 @@ pub(super) fn reply_response(c: &ConfiguredPlugin, reply: PluginReply) -> Respon
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(&value),
         ) {
-            (Ok(n), _) if super::framing::is_framing(&n) => {
+            (Ok(n), _) if crate::plugin_host::is_framing(&n) => {
                 tracing::warn!(plugin = %c.name, header = %name,
                     "a plugin set Content-Length or Transfer-Encoding: ignored, the gateway frames bodies itself");
             }
