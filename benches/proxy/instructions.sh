@@ -33,29 +33,15 @@ fi
 
 . benches/proxy/nginx_pair.sh
 nginx -c "$W/up.conf" -p "$W"
-cat >"$W/apisix.yaml" <<CONF
-routes:
-  - id: plugins
-    uri: /plugins
-    upstream: {nodes: {"127.0.0.1:$UP": 1}}
-    plugins:
-      key-auth: {}
-      limit-count: {count: 1000000000, time_window: 60, rejected_code: 503}
-      prometheus: {}
-  - {id: bare, uri: /bare, upstream: {nodes: {"127.0.0.1:$UP": 1}}}
-consumers:
-  - username: bench
-    plugins: {key-auth: {key: bench-key}}
-#END
-CONF
+plugins_apisix_yaml plugins "  - {id: bare, uri: /bare, upstream: {nodes: {\"127.0.0.1:$UP\": 1}}}
+" >"$W/apisix.yaml"
 echo "callgrind: instructions per request, $N requests on one connection after 300 of warm-up"
 
 # count BUILD_DIR PATH -> instructions per request
 count() {
   local dir=$1 path=$2 port pid
   rm -rf "$W/plugins" "$W"/callgrind.*
-  mkdir -p "$W/plugins"
-  for n in key_auth limit_count prometheus; do cp "$dir/libradixgate_plugin_$n.so" "$W/plugins/"; done
+  install_plugins "$dir" "$W/plugins"
   chmod -R go-w "$W/plugins"
   port=$(free_port)
   {

@@ -1,9 +1,9 @@
-# Sourced by the proxy benches (run.sh, idle.sh, latency.sh) from the
-# repository's root: free_port, the ports $UP (the upstream) and $NG
-# (nginx as the proxy), a work dir $W removed on exit with every process
-# whose pid file it holds, and $W/up.conf: the nginx upstream answering
-# `hello world\n` on $UP, one worker. The caller writes the proxy's config
-# and starts both.
+# Sourced by the proxy benches (run.sh, idle.sh, latency.sh,
+# instructions.sh) from the repository's root: free_port, the ports $UP
+# (the upstream) and $NG (nginx as the proxy), a work dir $W removed on
+# exit with every process whose pid file it holds, and $W/up.conf: the
+# nginx upstream answering `hello world\n` on $UP, one worker. The caller
+# writes the proxy's config and starts both.
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 UP=$(free_port); NG=$(free_port)
@@ -21,3 +21,29 @@ events { worker_connections 4096; }
 http { access_log off; server { listen 127.0.0.1:$UP; keepalive_requests 100000;
   location / { return 200 "hello world\n"; } } }
 CONF
+
+# The three plugins radixgate's plugin benches load (key-auth, limit-count,
+# prometheus): `install_plugins SO_DIR DIR` copies their .so files from a
+# build into a plugin dir; `plugins_apisix_yaml ID EXTRA` prints an
+# apisix.yaml whose route ID (at /ID, on the upstream) carries all three,
+# the route lines EXTRA after it, and the consumer whose key is bench-key.
+install_plugins() {
+  mkdir -p "$2"
+  for n in key_auth limit_count prometheus; do cp "$1/libradixgate_plugin_$n.so" "$2/"; done
+}
+plugins_apisix_yaml() {
+  cat <<CONF
+routes:
+  - id: $1
+    uri: /$1
+    upstream: {nodes: {"127.0.0.1:$UP": 1}}
+    plugins:
+      key-auth: {}
+      limit-count: {count: 1000000000, time_window: 60, rejected_code: 503}
+      prometheus: {}
+${2:-}consumers:
+  - username: bench
+    plugins: {key-auth: {key: bench-key}}
+#END
+CONF
+}

@@ -58,23 +58,9 @@ http { access_log off; upstream up { server 127.0.0.1:$UP; keepalive 64; }
 CONF
 WRK_HEADER=()
 if [ "$PLUGINS" = 1 ]; then
-  mkdir -p "$W/plugins"
-  for n in key_auth limit_count prometheus; do cp "$SO_DIR/libradixgate_plugin_$n.so" "$W/plugins/"; done
+  install_plugins "$SO_DIR" "$W/plugins"
   WRK_HEADER=(-H "apikey: bench-key")
-  cat >"$W/apisix.yaml" <<CONF
-routes:
-  - id: hello
-    uri: /hello
-    upstream: {nodes: {"127.0.0.1:$UP": 1}}
-    plugins:
-      key-auth: {}
-      limit-count: {count: 1000000000, time_window: 60, rejected_code: 503}
-      prometheus: {}
-consumers:
-  - username: bench
-    plugins: {key-auth: {key: bench-key}}
-#END
-CONF
+  plugins_apisix_yaml hello >"$W/apisix.yaml"
   echo "radixgate route plugins: key-auth + limit-count + prometheus (nginx: none)"
 else
 cat >"$W/apisix.yaml" <<CONF

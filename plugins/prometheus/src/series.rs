@@ -142,6 +142,7 @@ impl<'a> LabelValues<'a> {
 
 /// One instance's series for one label set, each resolved when first
 /// updated (a series no request updated is not made).
+#[derive(Default)]
 struct Entry {
     instance: u64,
     /// The label values, each as its length (4 bytes) and its bytes.
@@ -221,11 +222,7 @@ impl Updates<'_> {
         let at = match found {
             Some(at) => return &mut entries[at],
             None if entries.len() < ENTRIES => {
-                entries.push(Entry {
-                    instance: self.instance,
-                    packed: Vec::new(),
-                    series: Default::default(),
-                });
+                entries.push(Entry::default());
                 entries.len() - 1
             }
             None => {
