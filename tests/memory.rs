@@ -177,3 +177,33 @@ fn ten_thousand_routes_idle_under_64_mb_one_worker() {
 fn ten_thousand_routes_idle_under_64_mb_four_workers() {
     check(4);
 }
+
+/// `THP_enabled:` of the process's `/proc/<pid>/status` (0: transparent
+/// huge pages are off for it, whatever the system's setting).
+fn thp_enabled(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("THP_enabled:"))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// The allocator's arenas ask for huge pages, whose faults may compact
+/// memory first (a 100k-route load spent 1.1 s of system time there):
+/// the gateway turns them off for itself, unless mimalloc's own
+/// `MIMALLOC_ALLOW_THP=1` asks for them.
+#[test]
+fn transparent_huge_pages_are_off_unless_asked_for() {
+    let gw = Gateway::file(BIN, "routes: []\n#END\n")
+        .workers(1)
+        .log_level("warn")
+        .start();
+    assert_eq!(thp_enabled(gw.pid()), "0", "{}", gw.log());
+    let asked = Gateway::file(BIN, "routes: []\n#END\n")
+        .workers(1)
+        .log_level("warn")
+        .env("MIMALLOC_ALLOW_THP", "1")
+        .start();
+    assert_eq!(thp_enabled(asked.pid()), "1", "{}", asked.log());
+}

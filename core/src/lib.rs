@@ -24,7 +24,7 @@ mod stats;
 mod tls;
 mod upstream;
 
-pub use allocator::GatewayAllocator;
+pub use allocator::{no_transparent_huge_pages, GatewayAllocator};
 pub use config::GatewayConfig;
 
 // mimalloc: the gateway binary's allocator ([`GatewayAllocator`], set in

@@ -27,6 +27,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    radixgate::no_transparent_huge_pages();
     let cli = Cli::parse();
     if cli.test_config {
         return match radixgate::app::test_config(&cli.config) {

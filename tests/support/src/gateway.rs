@@ -40,6 +40,8 @@ pub struct GatewayBuilder {
     gateway: String,
     /// Lines added to the `plugins:` section.
     plugins_yaml: String,
+    /// Environment variables of the process, beside the test's own.
+    env: Vec<(String, String)>,
 }
 
 impl GatewayBuilder {
@@ -55,7 +57,14 @@ impl GatewayBuilder {
             enabled: None,
             gateway: String::new(),
             plugins_yaml: String::new(),
+            env: Vec::new(),
         }
+    }
+
+    /// Sets the environment variable `name` of the gateway's process.
+    pub fn env(mut self, name: &str, value: &str) -> GatewayBuilder {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     /// Adds `lines` (YAML indented by two spaces, each ending in a newline)
@@ -152,6 +161,7 @@ impl GatewayBuilder {
             metrics_port,
             dir,
             bin: self.bin,
+            env: self.env,
             child: None,
         }
     }
@@ -208,6 +218,7 @@ pub struct Gateway {
     /// The gateway's working dir.
     pub dir: TempDir,
     bin: PathBuf,
+    env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -270,6 +281,7 @@ impl Gateway {
             .arg("--config")
             .arg(self.dir.path("config.yaml"))
             .current_dir(self.dir.root())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("share gateway.log with stderr"))
             .stderr(log)
