@@ -136,6 +136,7 @@ impl SnapshotBuilder {
     /// Applies one event and publishes the result. Returns the objects that
     /// were refused (already logged); their last good versions stay.
     pub fn apply(&mut self, event: SourceEvent) -> Vec<ObjectError> {
+        let started = Instant::now();
         let from_source = !matches!(event, SourceEvent::PluginsUpgraded(_));
         let shared_changed = match &event {
             SourceEvent::Changes(changes) => changes.iter().any(|c| {
@@ -226,6 +227,7 @@ impl SnapshotBuilder {
             routes = snap.len(),
             changed,
             router_rebuilds = self.rebuilds,
+            build_ms = started.elapsed().as_millis() as u64,
             "config snapshot published"
         );
         let snap = Arc::new(snap);
@@ -279,9 +281,15 @@ impl SnapshotBuilder {
     /// Counts a served route on upstream `name` (`add`), or no longer.
     fn count_upstream(&mut self, name: &str, add: bool) {
         if add {
-            let n = self.upstream_users.entry(name.to_owned()).or_default();
-            *n += 1;
-            self.upstreams_moved |= *n == 1;
+            // No key allocated for a name already counted: a full load
+            // counts every route's.
+            match self.upstream_users.get_mut(name) {
+                Some(n) => *n += 1,
+                None => {
+                    self.upstream_users.insert(name.to_owned(), 1);
+                    self.upstreams_moved = true;
+                }
+            }
         } else if let Some(n) = self.upstream_users.get_mut(name) {
             *n -= 1;
             if *n == 0 {

@@ -265,6 +265,7 @@ impl ObjectStore {
                 let new = Box::new(StoredRoute::new(&r));
                 let old = self.routes.get(&id).map(|o| &**o);
                 self.refs.route(&id, old, Some(&new));
+                // The key too: `id` was allocated among that garbage.
                 self.routes.insert(Id(id.0.clone()), new);
             }
             Object::Service(s) => {

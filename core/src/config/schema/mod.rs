@@ -29,6 +29,84 @@ use super::kind::Kind;
 struct Compiled {
     schema: Value,
     validator: Result<Validator, String>,
+    /// Where the schema's defaults go.
+    defaults: Defaults,
+}
+
+/// The defaults of a schema, by where they go: what [`fill_defaults`]
+/// walks instead of every property of the schema at every level.
+#[derive(Debug, Default)]
+struct Defaults {
+    /// The properties that have a default (written when absent) or
+    /// defaults below them (filled when present); no other.
+    props: Vec<PropDefaults>,
+    /// The defaults of an array's items.
+    items: Option<Box<Defaults>>,
+}
+
+#[derive(Debug)]
+struct PropDefaults {
+    name: String,
+    default: Option<Value>,
+    below: Option<Defaults>,
+}
+
+impl Defaults {
+    /// The defaults `schema` names through `properties` and `items`;
+    /// `None` when it names none.
+    fn of(schema: &Value) -> Option<Defaults> {
+        let props: Vec<PropDefaults> = match schema.get("properties") {
+            Some(Value::Object(props)) => props
+                .iter()
+                .filter_map(|(name, sub)| {
+                    let default = sub.get("default").cloned();
+                    let below = Defaults::of(sub);
+                    (default.is_some() || below.is_some()).then(|| PropDefaults {
+                        name: name.clone(),
+                        default,
+                        below,
+                    })
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let items = schema
+            .get("items")
+            .filter(|s| s.is_object())
+            .and_then(Defaults::of)
+            .map(Box::new);
+        (!props.is_empty() || items.is_some()).then_some(Defaults { props, items })
+    }
+
+    /// Writes the defaults into `value` where a property is absent.
+    fn fill(&self, value: &mut Value) {
+        match value {
+            Value::Object(obj) => {
+                for p in &self.props {
+                    match obj.get_mut(&p.name) {
+                        Some(v) => {
+                            if let Some(below) = &p.below {
+                                below.fill(v);
+                            }
+                        }
+                        None => {
+                            if let Some(d) = &p.default {
+                                obj.insert(p.name.clone(), d.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(below) = &self.items {
+                    for item in items {
+                        below.fill(item);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The schema and validator of `kind` (`None`: a kind not served).
@@ -44,7 +122,12 @@ fn compiled(kind: Kind) -> Option<&'static Compiled> {
                     .should_validate_formats(true)
                     .build(&schema)
                     .map_err(|e| e.to_string());
-                Some(Compiled { schema, validator })
+                let defaults = Defaults::of(&schema).unwrap_or_default();
+                Some(Compiled {
+                    schema,
+                    validator,
+                    defaults,
+                })
             })
             .collect()
     });
@@ -77,14 +160,18 @@ pub fn validate(kind: Kind, id: &str, value: &Value) -> Result<(), ObjectError> 
             format!("the {kind} schema does not compile: {e}"),
         )
     })?;
-    if let Some(first) = validator
-        .iter_errors(value)
-        .map(|e| message::describe(&c.schema, &e))
-        .min_by(|a, b| a.rank.cmp(&b.rank))
-    {
-        let mut e = ObjectError::plain(kind, id, first.field, first.reason);
-        e.error_msg = format!("invalid configuration: {}", first.chain);
-        return Err(e);
+    // Most objects are valid: the check that stops at the first error and
+    // builds none runs first.
+    if !validator.is_valid(value) {
+        if let Some(first) = validator
+            .iter_errors(value)
+            .map(|e| message::describe(&c.schema, &e))
+            .min_by(|a, b| a.rank.cmp(&b.rank))
+        {
+            let mut e = ObjectError::plain(kind, id, first.field, first.reason);
+            e.error_msg = format!("invalid configuration: {}", first.chain);
+            return Err(e);
+        }
     }
     let upstream_checks = |u: &Value, at: &str| {
         upstream_conf(u)
@@ -120,40 +207,12 @@ fn upstream_conf(u: &Value) -> Result<(), (&'static str, String)> {
 /// `items` (inline upstreams, health checks, keep-alive pools, nodes).
 /// Call it after [`validate`] succeeded; it never fails.
 pub fn fill_defaults(kind: Kind, value: &mut Value) {
-    if let Some(schema) = schema_json(kind) {
-        fill(schema, value);
+    if let Some(c) = compiled(kind) {
+        c.defaults.fill(value);
     }
 }
 
 /// Why an object of a kind this build does not serve is refused.
 pub(crate) fn not_served(kind: Kind) -> String {
     format!("{kind} objects are not supported by this build yet")
-}
-
-fn fill(schema: &Value, value: &mut Value) {
-    match value {
-        Value::Object(obj) => {
-            let Some(Value::Object(props)) = schema.get("properties") else {
-                return;
-            };
-            for (name, sub) in props {
-                match obj.get_mut(name) {
-                    Some(v) => fill(sub, v),
-                    None => {
-                        if let Some(d) = sub.get("default") {
-                            obj.insert(name.clone(), d.clone());
-                        }
-                    }
-                }
-            }
-        }
-        Value::Array(items) => {
-            if let Some(sub) = schema.get("items").filter(|s| s.is_object()) {
-                for item in items {
-                    fill(sub, item);
-                }
-            }
-        }
-        _ => {}
-    }
 }

@@ -206,6 +206,7 @@ impl Watch {
     /// A full read of the prefix; the difference goes out.
     async fn full_read(&mut self, client: &mut Client) -> Result<bool, String> {
         let prefix = self.settings.prefix.clone();
+        let started = Instant::now();
         let read = super::read_prefix(client, &format!("{prefix}/"), self.settings.read_page_size)
             .await
             .map_err(|e| format!("range read: {}", super::describe(&e)))?;
@@ -221,6 +222,7 @@ impl Watch {
             })
             .collect();
         let first = !self.sent_full;
+        let read_at = Instant::now();
         let changes = self.state.replace(&prefix, &kvs, revision);
         self.state.cluster_id = read.cluster_id;
         tracing::info!(
@@ -230,6 +232,8 @@ impl Watch {
             keys = kvs.len(),
             served = self.state.len(),
             changes = changes.len(),
+            read_ms = (read_at - started).as_millis() as u64,
+            decode_ms = read_at.elapsed().as_millis() as u64,
             "etcd: prefix read"
         );
         self.resync = false;
