@@ -486,35 +486,49 @@ struct References {
     services: HashMap<Id, BTreeSet<Id>>,
 }
 
+/// What route `r` names (none for no route).
+fn named(r: Option<&StoredRoute>) -> [Option<(Kind, &Id)>; 3] {
+    let Some(r) = r else { return [None; 3] };
+    [
+        r.service_id.as_ref().map(|i| (Kind::Service, i)),
+        r.upstream_id.as_ref().map(|i| (Kind::Upstream, i)),
+        r.plugin_config_id.as_ref().map(|i| (Kind::PluginConfig, i)),
+    ]
+}
+
 impl References {
-    /// Route `id`'s references change from `old`'s to `new`'s.
+    /// Route `id`'s references change from `old`'s to `new`'s (one it
+    /// keeps is left as it is).
     fn route(&mut self, id: &Id, old: Option<&StoredRoute>, new: Option<&StoredRoute>) {
-        let named = |r: Option<&StoredRoute>| -> Vec<(Kind, Id)> {
-            let Some(r) = r else { return Vec::new() };
-            [
-                (Kind::Service, &r.service_id),
-                (Kind::Upstream, &r.upstream_id),
-                (Kind::PluginConfig, &r.plugin_config_id),
-            ]
-            .into_iter()
-            .filter_map(|(k, i)| Some((k, i.clone()?)))
-            .collect()
-        };
-        for target in named(old) {
-            if let Some(users) = self.routes.get_mut(&target) {
+        let (old, new) = (named(old), named(new));
+        for (kind, target) in old.iter().flatten() {
+            if new.contains(&Some((*kind, target))) {
+                continue;
+            }
+            let key = (*kind, (*target).clone());
+            if let Some(users) = self.routes.get_mut(&key) {
                 users.remove(id);
                 if users.is_empty() {
-                    self.routes.remove(&target);
+                    self.routes.remove(&key);
                 }
             }
         }
-        for target in named(new) {
-            self.routes.entry(target).or_default().insert(id.clone());
+        for (kind, target) in new.iter().flatten() {
+            if old.contains(&Some((*kind, target))) {
+                continue;
+            }
+            self.routes
+                .entry((*kind, (*target).clone()))
+                .or_default()
+                .insert(id.clone());
         }
     }
 
     /// Service `id`'s upstream reference changes from `old` to `new`.
     fn service(&mut self, id: &Id, old: Option<&Id>, new: Option<&Id>) {
+        if old == new {
+            return;
+        }
         if let Some(old) = old {
             if let Some(users) = self.services.get_mut(old) {
                 users.remove(id);

@@ -51,6 +51,8 @@ impl ConfigSource for EtcdSource {
                     Some((s, items)) => {
                         tracing::info!(file = %settings.snapshot_file.display(), objects = s.len(),
                                 revision = s.revision, "etcd snapshot file loaded");
+                        // The file's text and its parse are garbage now.
+                        crate::source::release_freed_memory();
                         (s, items)
                     }
                     None => (EtcdState::default(), Vec::new()),

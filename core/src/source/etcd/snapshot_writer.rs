@@ -115,8 +115,12 @@ impl Writer {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         };
-        let bytes = export.write(&self.path)?;
-        self.sizes = Some((bytes, 0));
+        let written = export.write(&self.path);
+        drop(export);
+        // Writing a base copies every key and value: the pages that held
+        // the copies go back to the OS rather than stay with this thread.
+        crate::source::release_freed_memory();
+        self.sizes = Some((written?, 0));
         Ok(())
     }
 }

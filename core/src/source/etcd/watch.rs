@@ -237,13 +237,21 @@ impl Watch {
             "etcd: prefix read"
         );
         self.resync = false;
-        if first {
+        let large = kvs.len() >= 1000;
+        let sent = if first {
             self.dirty_since.get_or_insert_with(Instant::now);
             self.first = super::state::puts(changes);
-            Ok(self.send_full())
+            self.send_full()
         } else {
-            Ok(self.send(changes))
+            self.send(changes)
+        };
+        drop(kvs);
+        // The read's pages (every key and value, as etcd sent them and as
+        // copied) go back to the OS rather than stay with this thread.
+        if large {
+            crate::source::release_freed_memory();
         }
+        Ok(sent)
     }
 
     /// One connection: (re)read if due, then watch until something ends it.
