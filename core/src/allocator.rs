@@ -72,33 +72,33 @@ unsafe impl GlobalAlloc for GatewayAllocator {
 }
 
 /// Turns transparent huge pages off for this process, unless
-/// `MIMALLOC_ALLOW_THP=1` (mimalloc's own switch) asks for them; returns
-/// whether they are off. Called first thing in `main`.
+/// `MIMALLOC_ALLOW_THP=1` (mimalloc's own switch) asks for them. Called
+/// first thing in `main`, before logging is set up (where the kernel
+/// refuses, the process keeps the system's setting).
 ///
 /// mimalloc asks for huge pages on every arena it maps (`MADV_HUGEPAGE`).
 /// Where the kernel defragments for such regions on fault (the common
 /// `defrag=madvise`), each 2 MiB fault may compact memory first: loading
 /// 100k routes took 1.1 s of system time that way, against 0.2 s with
 /// 4 KiB pages (start 1.4-1.8 s against 1.1-1.2 s), and RSS was higher.
-pub fn no_transparent_huge_pages() -> bool {
-    if std::env::var_os("MIMALLOC_ALLOW_THP").is_some_and(|v| v == "1") {
-        return false;
+pub fn no_transparent_huge_pages() {
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none_or(|v| v != "1") {
+        disable_thp();
     }
-    disable_thp()
 }
 
 #[cfg(target_os = "linux")]
-fn disable_thp() -> bool {
+fn disable_thp() {
     // SAFETY: prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) sets one flag of the
     // calling process (checked by the kernel at each page fault) and
     // reads or writes no memory of ours.
-    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0 }
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn disable_thp() -> bool {
-    false
-}
+fn disable_thp() {}
 
 #[cfg(test)]
 mod tests {

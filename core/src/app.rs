@@ -140,7 +140,7 @@ pub fn run(config: GatewayConfig) -> Result<(), StartError> {
                 // Returning freed pages walks the heap: worth it after a
                 // large load, not after each small change.
                 let large = match &event {
-                    SourceEvent::Changes(changes) => changes.len() >= 1000,
+                    SourceEvent::Changes(changes) => changes.len() >= crate::source::LARGE_LOAD,
                     SourceEvent::Full(_) | SourceEvent::PluginsUpgraded(_) => true,
                 };
                 builder.apply(event);

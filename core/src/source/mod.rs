@@ -19,6 +19,11 @@ pub use standalone::parse_standalone;
 use crate::config::{Id, Kind, Object};
 use tokio::sync::mpsc::UnboundedSender;
 
+/// How many objects make a load large enough for its thread to return the
+/// memory it freed ([`release_freed_memory`] walks the heap: not worth it
+/// for each small change).
+pub const LARGE_LOAD: usize = 1000;
+
 /// Hands the memory a config load freed back to the system: the garbage of
 /// parsing, checking and decoding a large file (several times the size of
 /// what is kept) would otherwise stay resident in the calling thread's

@@ -237,7 +237,7 @@ impl Watch {
             "etcd: prefix read"
         );
         self.resync = false;
-        let large = kvs.len() >= 1000;
+        let large = kvs.len() >= crate::source::LARGE_LOAD;
         let sent = if first {
             self.dirty_since.get_or_insert_with(Instant::now);
             self.first = super::state::puts(changes);
