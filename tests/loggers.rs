@@ -235,6 +235,52 @@ fn http_logger_log_format_and_metadata_format() {
     );
 }
 
+/// `$route_name` and `$service_name` are the names the route and its
+/// service carry; a route without one logs no key.
+#[test]
+fn log_format_names_the_route_and_its_service() {
+    let node = Node::start("n");
+    let sink = Sink::start();
+    let logger = format!(
+        "{{http-logger: {{uri: \"{}\", batch_max_size: 1, log_format: \
+         {{rn: \"$route_name\", sn: \"$service_name\"}}}}}}",
+        sink.uri()
+    );
+    let gw = gateway(
+        &node,
+        &format!(
+            "services:
+  - {{id: s, name: shop, desc: the shop, labels: {{team: a}}, \
+             upstream_id: u}}
+routes:
+  - {{id: named, name: checkout, desc: pay, \
+             labels: {{env: prod}}, uri: /named, service_id: s, plugins: {logger}}}
+  \
+             - {{id: bare, uri: /bare, upstream_id: u, plugins: {logger}}}
+"
+        ),
+    );
+    assert_eq!(gw.get("/named", &[]).status, 200);
+    assert!(
+        eventually(10, || sink.received().len() == 1),
+        "{}",
+        gw.log()
+    );
+    assert_eq!(gw.get("/bare", &[]).status, 200);
+    assert!(
+        eventually(10, || sink.received().len() == 2),
+        "{}",
+        gw.log()
+    );
+    assert_eq!(
+        sink.entries(),
+        [
+            json!({"rn": "checkout", "sn": "shop", "route_id": "named", "service_id": "s"}),
+            json!({"route_id": "bare"})
+        ]
+    );
+}
+
 #[test]
 fn a_sink_that_is_down_is_retried_and_counted_and_never_blocks_requests() {
     let node = Node::start("n");

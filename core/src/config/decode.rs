@@ -160,8 +160,13 @@ fn decode_owned(
     Ok((id, obj))
 }
 
-/// Serde into the typed value (moving its strings), naming the field on error.
+/// Serde into the typed value, naming the field on error. The first try
+/// tracks no path (tracking copies every key it passes); only a value that
+/// fails is decoded again, to name the field.
 fn typed<T: serde::de::DeserializeOwned>(kind: Kind, id: &str, v: Value) -> Result<T, ObjectError> {
+    if let Ok(t) = T::deserialize(&v) {
+        return Ok(t);
+    }
     serde_path_to_error::deserialize(v).map_err(|e| {
         let (field, reason) = split_serde(&e);
         ObjectError::new(kind, id, field, reason)

@@ -75,15 +75,16 @@ fn type_name(v: &serde_json::Value) -> &'static str {
 
 /// A route: what to match and where to send it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-// Unknown fields are refused by the kind's JSON Schema, checked
-// before this type is decoded (serde cannot deny them beside `flatten`).
+// Unknown fields are refused by the kind's JSON Schema, checked before
+// this type is decoded. So are bad `desc`, `labels`, `create_time` and
+// `update_time`: they stay in the stored JSON, not here.
 pub struct RouteConf {
     /// The id.
     #[serde(default)]
     pub id: Option<Id>,
-    /// `name`, `desc`, `labels`, `create_time`, `update_time`.
-    #[serde(flatten)]
-    pub meta: Meta,
+    /// A name for people (<= 256 bytes); logs and metrics carry it.
+    #[serde(default)]
+    pub name: Option<String>,
     /// One path pattern (exactly one of `uri`, `uris`).
     #[serde(default)]
     pub uri: Option<String>,
@@ -144,15 +145,16 @@ fn one() -> u8 {
 
 /// A service: an upstream and hosts that routes share.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-// Unknown fields are refused by the kind's JSON Schema, checked
-// before this type is decoded (serde cannot deny them beside `flatten`).
+// Unknown fields are refused by the kind's JSON Schema, checked before
+// this type is decoded. So are bad `desc`, `labels`, `create_time` and
+// `update_time`: they stay in the stored JSON, not here.
 pub struct ServiceConf {
     /// The id.
     #[serde(default)]
     pub id: Option<Id>,
-    /// `name`, `desc`, `labels`, `create_time`, `update_time`.
-    #[serde(flatten)]
-    pub meta: Meta,
+    /// A name for people (<= 256 bytes); logs and metrics carry it.
+    #[serde(default)]
+    pub name: Option<String>,
     /// Plugins this build knows.
     #[serde(default)]
     pub plugins: Plugins,
@@ -212,26 +214,4 @@ impl Object {
             Object::Credential(_) => Kind::Credential,
         }
     }
-}
-
-/// What every object may carry for people and tools (docs/data-model.md):
-/// `name` (<= 256 bytes), `desc`, `labels`, and the Admin API's
-/// `create_time`/`update_time` (unix seconds).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct Meta {
-    /// A name for people (<= 256 bytes).
-    #[serde(default)]
-    pub name: Option<String>,
-    /// A description.
-    #[serde(default)]
-    pub desc: Option<String>,
-    /// Key/value labels (the Admin API filters lists by them).
-    #[serde(default)]
-    pub labels: Option<BTreeMap<String, String>>,
-    /// When the Admin API created the object (unix seconds).
-    #[serde(default)]
-    pub create_time: Option<u64>,
-    /// When the Admin API last changed the object (unix seconds).
-    #[serde(default)]
-    pub update_time: Option<u64>,
 }

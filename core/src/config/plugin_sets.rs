@@ -5,18 +5,16 @@
 
 use serde::Deserialize;
 
-use super::objects::{Id, Meta, Plugins};
+use super::objects::{Id, Plugins};
 
 /// A global rule: plugins that run for every request.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-// Unknown fields are refused by the kind's JSON Schema, checked
-// before this type is decoded (serde cannot deny them beside `flatten`).
+// Unknown fields are refused by the kind's JSON Schema, checked before
+// this type is decoded. So are bad `desc`, `labels`, `create_time` and
+// `update_time` (and `name`): they stay in the stored JSON, not here.
 pub struct GlobalRuleConf {
     /// The id.
     pub id: Id,
-    /// `name`, `desc`, `labels`, `create_time`, `update_time`.
-    #[serde(flatten)]
-    pub meta: Meta,
     /// Plugins this build knows.
     #[serde(default)]
     pub plugins: Plugins,
@@ -24,14 +22,12 @@ pub struct GlobalRuleConf {
 
 /// A plugin config: plugins that routes share through `plugin_config_id`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-// Unknown fields are refused by the kind's JSON Schema, checked
-// before this type is decoded (serde cannot deny them beside `flatten`).
+// Unknown fields are refused by the kind's JSON Schema, checked before
+// this type is decoded. So are bad `desc`, `labels`, `create_time` and
+// `update_time` (and `name`): they stay in the stored JSON, not here.
 pub struct PluginConfigConf {
     /// The id.
     pub id: Id,
-    /// `name`, `desc`, `labels`, `create_time`, `update_time`.
-    #[serde(flatten)]
-    pub meta: Meta,
     /// Plugins this build knows.
     #[serde(default)]
     pub plugins: Plugins,

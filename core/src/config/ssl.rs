@@ -4,18 +4,16 @@
 
 use serde::Deserialize;
 
-use super::objects::{Id, Meta};
+use super::objects::Id;
 
 /// A certificate with its key and the server names it serves.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-// Unknown fields are refused by the kind's JSON Schema, checked
-// before this type is decoded (serde cannot deny them beside `flatten`).
+// Unknown fields are refused by the kind's JSON Schema, checked before
+// this type is decoded. So are bad `desc`, `labels`, `create_time` and
+// `update_time` (and `name`): they stay in the stored JSON, not here.
 pub struct SslConf {
     /// The id.
     pub id: Id,
-    /// `name`, `desc`, `labels`, `create_time`, `update_time`.
-    #[serde(flatten)]
-    pub meta: Meta,
     /// Whom the certificate is offered to (`type`).
     #[serde(default, rename = "type")]
     pub ssl_type: SslType,

@@ -5,19 +5,17 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 
-use super::objects::{Id, Meta};
+use super::objects::Id;
 
 /// An upstream: a set of nodes and how to reach them.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-// Unknown fields are refused by the kind's JSON Schema, checked
-// before this type is decoded (serde cannot deny them beside `flatten`).
+// Unknown fields are refused by the kind's JSON Schema, checked before
+// this type is decoded. So are bad `desc`, `labels`, `create_time` and
+// `update_time` (and `name`): they stay in the stored JSON, not here.
 pub struct UpstreamConf {
     /// The id (absent for an upstream written inline in a route or service).
     #[serde(default)]
     pub id: Option<Id>,
-    /// `name`, `desc`, `labels`, `create_time`, `update_time`.
-    #[serde(flatten)]
-    pub meta: Meta,
     /// The nodes: `{"host:port": weight}` or `[{host, port, weight, priority}]`.
     pub nodes: Nodes,
     /// The balancer (`type`): `roundrobin` (the default), `chash`,

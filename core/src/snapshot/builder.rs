@@ -9,7 +9,7 @@
 //! in. Only if a reader still holds the spare after a grace period does
 //! the builder rebuild the router from its compiled routes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use arc_swap::ArcSwap;
 use radix_router::{Field, Options, RouteError, Router};
 
 use super::compile::{Matching, ObjectStore};
-use super::{ConsumerChains, ConsumerGroups, RouteRt, Snapshot};
+use super::{ConsumerChains, ConsumerGroups, IdMap, RouteRt, Snapshot};
 use crate::config::{Id, Kind, ObjectError};
 use crate::plugin_host::Chain;
 use crate::source::{Change, SourceEvent};
@@ -73,7 +73,7 @@ pub struct SnapshotBuilder {
     live: Live,
     spare: Option<Arc<Snapshot>>,
     lag: Vec<Missed>,
-    served: HashMap<Id, Served>,
+    served: IdMap<Id, Served>,
     free: Vec<u32>,
     next_index: u32,
     seq: u64,
@@ -86,7 +86,7 @@ pub struct SnapshotBuilder {
     shared: Shared,
     /// Served routes by upstream name (health probers run for the names
     /// listed here); `upstreams_moved` when a name came or went.
-    upstream_users: HashMap<String, usize>,
+    upstream_users: IdMap<String, usize>,
     upstreams_moved: bool,
 }
 
@@ -106,14 +106,14 @@ impl SnapshotBuilder {
             live,
             spare: None,
             lag: Vec::new(),
-            served: HashMap::new(),
+            served: IdMap::default(),
             free: Vec::new(),
             next_index: 0,
             seq: 0,
             version: 0,
             rebuilds: 0,
             shared: Shared::default(),
-            upstream_users: HashMap::new(),
+            upstream_users: IdMap::default(),
             upstreams_moved: false,
         }
     }

@@ -2,14 +2,14 @@
 //! route merged with its service, its upstream resolved and built, and the
 //! router's view of it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use radix_router::Route;
 
 use super::plugins::{plugins_of, PluginSets};
 use super::split::{self, SplitConf, SplitUpstreams};
-use super::RouteRt;
+use super::{IdMap, RouteRt};
 use crate::config::{Id, Kind, Object, ObjectError, RouteConf, ServiceConf, UpstreamConf};
 use crate::source::{Change, Item};
 use crate::tls::{SniIndex, SslRt};
@@ -26,18 +26,18 @@ pub struct ObjectStore {
     /// plugins live in `plugins`).
     plugin_configs: BTreeSet<Id>,
     /// Built upstreams by upstream id (shared by routes: one balancer each).
-    upstream_rt: HashMap<Id, Arc<UpstreamRt>>,
+    upstream_rt: IdMap<Id, Arc<UpstreamRt>>,
     /// Built inline upstreams of services, by service id.
-    service_rt: HashMap<Id, Arc<UpstreamRt>>,
+    service_rt: IdMap<Id, Arc<UpstreamRt>>,
     /// Built inline upstreams of routes, by route id (their configuration
     /// is dropped from `routes` once built).
-    route_rt: HashMap<Id, Arc<UpstreamRt>>,
+    route_rt: IdMap<Id, Arc<UpstreamRt>>,
     /// The inline upstreams of routes that name a client certificate
     /// (`tls.client_cert_id`), kept to be rebuilt when it changes.
     route_cert_users: BTreeMap<Id, UpstreamConf>,
     /// What the traffic-split configs of routes, services and
     /// plugin_configs name (inline upstreams built), by object.
-    split: HashMap<(Kind, Id), SplitConf>,
+    split: IdMap<(Kind, Id), SplitConf>,
     /// Who refers to whom, so that a change finds the routes it affects
     /// without a scan.
     refs: References,
@@ -239,6 +239,8 @@ impl ObjectStore {
         }
         match split {
             Some(s) => self.split.insert((kind, id.clone()), s),
+            // Most stores have no split at all: no key is made to find none.
+            None if self.split.is_empty() => None,
             None => self.split.remove(&(kind, id.clone())),
         };
         match object {
@@ -446,7 +448,7 @@ impl ObjectStore {
                 .unwrap_or(false),
             service_id: r.service_id.as_ref().map(|s| s.0.clone()),
             name: r.name.clone(),
-            service_name: service.and_then(|(_, s)| s.meta.name.as_deref().map(Arc::from)),
+            service_name: service.and_then(|(_, s)| s.name.as_deref().map(Arc::from)),
             matching: matching.clone(),
         };
         Ok(Some((matching, rt)))
@@ -482,8 +484,8 @@ impl ObjectStore {
 /// they name, services by the upstream they name.
 #[derive(Debug, Default)]
 struct References {
-    routes: HashMap<(Kind, Id), BTreeSet<Id>>,
-    services: HashMap<Id, BTreeSet<Id>>,
+    routes: IdMap<(Kind, Id), BTreeSet<Id>>,
+    services: IdMap<Id, BTreeSet<Id>>,
 }
 
 /// What route `r` names (none for no route).
@@ -603,7 +605,7 @@ impl StoredRoute {
             service_id: r.service_id.clone(),
             timeout: r.timeout.as_ref().and_then(Timeouts::from_conf),
             enable_websocket: r.enable_websocket,
-            name: r.meta.name.as_deref().map(Arc::from),
+            name: r.name.as_deref().map(Arc::from),
         }
     }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::auth_keys::{key_of, AuthKeys, Publish, KEY_FIELDS};
+use super::IdMap;
 use crate::config::{Id, Kind, Object, ObjectError, Plugins};
 use crate::plugin_host::{Chain, ConfiguredPlugin, PluginHost};
 
@@ -21,11 +22,11 @@ type PluginSet = BTreeMap<String, Arc<ConfiguredPlugin>>;
 #[derive(Debug, Default)]
 pub struct PluginSets {
     host: Option<Arc<PluginHost>>,
-    sets: HashMap<(Kind, Id), PluginSet>,
+    sets: IdMap<(Kind, Id), PluginSet>,
     /// Auth keys: who configures which, and who is served.
     keys: AuthKeys,
     /// Each consumer's group, by username.
-    groups: HashMap<Id, Option<Id>>,
+    groups: IdMap<Id, Option<Id>>,
     /// Ids of the global rules that have plugins (their chain is built
     /// from these without looking at every object's).
     globals: std::collections::BTreeSet<Id>,
