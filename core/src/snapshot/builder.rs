@@ -172,7 +172,11 @@ impl SnapshotBuilder {
             SourceEvent::PluginsUpgraded(names) => self.store.rebuild_plugins(&names),
         };
         let mut snap = self.working_copy();
-        let mut applied = Vec::new();
+        // Sized once: a full set would otherwise grow these step by step,
+        // copying what they hold at every step.
+        self.served
+            .reserve(affected.len().saturating_sub(self.served.len()));
+        let mut applied = Vec::with_capacity(affected.len());
         let mut changed = 0;
         for id in affected {
             match self.op_for(&id) {

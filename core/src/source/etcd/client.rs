@@ -47,10 +47,15 @@ pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
 /// seen so far.
 const PAGE_BYTES: usize = 64 << 20;
 
+/// Most keys in a page: a large read comes in several pages, each decoded
+/// while the next is read (each page costs etcd a count of the keys left,
+/// so pages are not made much smaller).
+const PAGE_KEYS: i64 = 16 << 10;
+
 /// Reads every key starting with `prefix`, every page at the revision of
 /// the first, so that the result is one consistent state however large
 /// the prefix. The first page holds at most `page` keys, each next one
-/// four times as many (within [`PAGE_BYTES`]): etcd 3.4 counts every key
+/// four times as many (within [`PAGE_BYTES`] and [`PAGE_KEYS`]): etcd 3.4 counts every key
 /// left in the range to answer a page, so pages of a fixed length would
 /// cost the square of the prefix's size (100k keys in pages of 256: 391
 /// pages, seconds). A page over [`MAX_MESSAGE`] (values much larger than
@@ -59,6 +64,21 @@ pub async fn read_prefix(
     client: &etcd_client::Client,
     prefix: &str,
     page: i64,
+) -> Result<PrefixRead, etcd_client::Error> {
+    let mut kvs = Vec::new();
+    let mut read = read_prefix_pages(client, prefix, page, |p| kvs.extend(p)).await?;
+    read.kvs = kvs;
+    Ok(read)
+}
+
+/// [`read_prefix`], handing each page's keys and values to `on_page` as it
+/// comes (in key order) rather than keeping them: the returned read has
+/// no `kvs`.
+pub async fn read_prefix_pages(
+    client: &etcd_client::Client,
+    prefix: &str,
+    page: i64,
+    mut on_page: impl FnMut(Vec<KeyValue>),
 ) -> Result<PrefixRead, etcd_client::Error> {
     let mut kv = client.kv_client().max_decoding_message_size(MAX_MESSAGE);
     let end = prefix_end(prefix.as_bytes());
@@ -97,12 +117,12 @@ pub async fn read_prefix(
         for kv in &kvs {
             largest = largest.max(kv.key().len() + kv.value().len());
         }
-        out.kvs.extend(kvs);
+        on_page(kvs);
         if !more {
             return Ok(out);
         }
         let fits = i64::try_from(PAGE_BYTES / largest).unwrap_or(i64::MAX);
-        limit = limit.saturating_mul(4).min(fits).max(1);
+        limit = limit.saturating_mul(4).min(fits).clamp(1, PAGE_KEYS);
     }
 }
 

@@ -4,13 +4,16 @@
 //! last applied state lets the gateway start and serve while etcd is down.
 
 mod client;
+mod decode_pool;
 mod probe;
 mod snapshot_file;
 mod snapshot_writer;
 mod state;
 mod watch;
 
-pub use client::{auth_token_refused, connect, describe, read_prefix, MAX_MESSAGE};
+pub use client::{
+    auth_token_refused, connect, describe, read_prefix, read_prefix_pages, MAX_MESSAGE,
+};
 pub use state::EtcdState;
 
 use tokio::sync::mpsc::UnboundedSender;

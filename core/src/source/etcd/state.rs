@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::decode_pool::{DecodePool, Decoded, Pending};
 use super::snapshot_file::Export;
 use super::snapshot_writer::{Delta, KeyChange, Start};
 use crate::config::{decode_stored, Id, Kind, Object, ObjectError, Store, CREDENTIALS};
@@ -57,48 +58,16 @@ pub fn decode_value(kind: Kind, id: &Id, key: &str, raw: &[u8]) -> Result<Item, 
     })
 }
 
-/// Decodes the values `todo` names, in order; on as many threads as the
-/// machine has cores when there are many (each is checked on its own).
-fn decode_all(todo: &[((Kind, Id), &str, &[u8])]) -> Vec<Result<Item, ObjectError>> {
-    let one =
-        |((kind, id), key, raw): &((Kind, Id), &str, &[u8])| decode_value(*kind, id, key, raw);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    if threads < 2 || todo.len() < 512 {
-        return todo.iter().map(one).collect();
-    }
-    let chunk = todo.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let spawned: Vec<_> = todo
-            .chunks(chunk)
-            .map(|part| {
-                let thread = std::thread::Builder::new().name("config-decode".into());
-                (
-                    part,
-                    thread.spawn_scoped(s, move || part.iter().map(one).collect::<Vec<_>>()),
-                )
-            })
-            .collect();
-        spawned
-            .into_iter()
-            .flat_map(|(part, spawned)| match spawned {
-                Ok(handle) => handle.join().unwrap_or_else(|_| {
-                    // A panic while decoding: those values are refused, not served.
-                    part.iter()
-                        .map(|((kind, id), key, _)| {
-                            Err(ObjectError::new(
-                                *kind,
-                                &id.0,
-                                "",
-                                format!("{key}: decoding failed"),
-                            ))
-                        })
-                        .collect()
-                }),
-                // No thread: decoded here.
-                Err(_) => part.iter().map(one).collect(),
-            })
-            .collect()
-    })
+/// A full read being applied (see [`EtcdState::begin_replace`]).
+#[derive(Debug)]
+pub struct Replacing {
+    /// The applied keys the read has not met yet: deleted when it ends.
+    old: BTreeMap<(Kind, Id), AppliedKey>,
+    /// The refused values before the read (back on an abort).
+    refused: BTreeMap<(Kind, Id), RefusedValue>,
+    pool: DecodePool,
+    /// Keys read so far.
+    pub keys: usize,
 }
 
 /// One applied key.
@@ -116,7 +85,7 @@ struct AppliedKey {
 /// (its plugins' configs with their defaults, or a plugin's metadata), or
 /// `None` when it has none: two decodings of one value with different
 /// catalogs differ only there.
-fn plugin_fingerprint(object: &Object) -> Option<u64> {
+pub(super) fn plugin_fingerprint(object: &Object) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let shaped = match object {
         Object::PluginMetadata(m) => serde_json::to_vec(&m.config),
@@ -186,13 +155,25 @@ impl EtcdState {
         raw: &[u8],
         decoded: Result<Item, ObjectError>,
     ) -> Option<Change> {
-        match decoded {
+        self.keep_decoded(Decoded::new(
+            (kind, id),
+            Arc::from(key),
+            Arc::from(raw),
+            decoded,
+        ))
+    }
+
+    /// [`EtcdState::keep`], for a value decoded with its key and text
+    /// already shared.
+    fn keep_decoded(&mut self, d: Decoded) -> Option<Change> {
+        let (kind, id) = d.slot;
+        match d.result {
             Ok(item) => {
                 self.refused.remove(&(kind, id.clone()));
                 let applied = AppliedKey {
-                    key: Arc::from(key),
-                    raw: Arc::from(raw),
-                    plugins: plugin_fingerprint(&item.object),
+                    key: d.key,
+                    raw: d.raw,
+                    plugins: d.plugins,
                 };
                 self.journal
                     .push((applied.key.clone(), Some(applied.raw.clone())));
@@ -200,9 +181,8 @@ impl EtcdState {
                 Some(Change::Put(item))
             }
             Err(e) => {
-                tracing::error!(key, error = %e, "invalid value in etcd skipped; its last good version stays");
-                self.refused
-                    .insert((kind, id), (Arc::from(key), Arc::from(raw)));
+                tracing::error!(key = %d.key, error = %e, "invalid value in etcd skipped; its last good version stays");
+                self.refused.insert((kind, id), (d.key, d.raw));
                 None
             }
         }
@@ -274,32 +254,60 @@ impl EtcdState {
     pub fn replace(
         &mut self,
         prefix: &str,
-        kvs: &[(String, Vec<u8>)],
+        kvs: Vec<(String, Vec<u8>)>,
         revision: i64,
     ) -> Vec<Change> {
-        let mut old = std::mem::take(&mut self.entries);
-        // What is still refused is found again below.
-        self.refused.clear();
-        let mut puts = Vec::new();
+        let mut replacing = self.begin_replace();
+        self.replace_page(&mut replacing, prefix, kvs);
+        self.finish_replace(replacing, revision)
+    }
+
+    /// Starts a [`EtcdState::replace`] that takes its keys page by page
+    /// ([`EtcdState::replace_page`]), decoding each page's new values while
+    /// the next is read, until [`EtcdState::finish_replace`] (or
+    /// [`EtcdState::abort_replace`], which leaves the state as it was).
+    pub fn begin_replace(&mut self) -> Replacing {
+        Replacing {
+            old: std::mem::take(&mut self.entries),
+            // What is still refused is found again.
+            refused: std::mem::take(&mut self.refused),
+            pool: DecodePool::default(),
+            keys: 0,
+        }
+    }
+
+    /// The next keys (in key order) of a full read.
+    pub fn replace_page(
+        &mut self,
+        replacing: &mut Replacing,
+        prefix: &str,
+        kvs: Vec<(String, Vec<u8>)>,
+    ) {
+        replacing.keys += kvs.len();
         let mut todo = Vec::new();
         for (key, raw) in kvs {
-            let Some((kind, id)) = decode_key(prefix, key) else {
+            let Some(slot) = decode_key(prefix, &key) else {
                 continue;
             };
-            let slot = (kind, id);
-            if let Some(e) = old.remove(&slot) {
-                if *e.raw == **raw {
+            if let Some(e) = replacing.old.remove(&slot) {
+                if *e.raw == *raw {
                     self.entries.insert(slot, e);
                     continue;
                 }
                 // Kept while the new value is refused.
                 self.entries.insert(slot.clone(), e);
             }
-            todo.push((slot, key.as_str(), raw.as_slice()));
+            todo.push(Pending { slot, key, raw });
         }
-        let decoded = decode_all(&todo);
-        for (((kind, id), key, raw), d) in todo.into_iter().zip(decoded) {
-            if let Some(c) = self.keep(kind, id, key, raw, d) {
+        replacing.pool.submit(todo);
+    }
+
+    /// Ends a full read at `revision`: what [`EtcdState::replace`] returns.
+    pub fn finish_replace(&mut self, replacing: Replacing, revision: i64) -> Vec<Change> {
+        let Replacing { old, pool, .. } = replacing;
+        let mut puts = Vec::new();
+        for d in pool.finish() {
+            if let Some(c) = self.keep_decoded(d) {
                 puts.push(c);
             }
         }
@@ -316,6 +324,13 @@ impl EtcdState {
         }
         self.revision = revision;
         puts
+    }
+
+    /// Gives up a full read (it failed half-way): the state is as before it.
+    pub fn abort_replace(&mut self, replacing: Replacing) {
+        // Every key is either still in `old` or was put back unchanged.
+        self.entries.extend(replacing.old);
+        self.refused = replacing.refused;
     }
 
     /// The keys changed since the last call, for the snapshot file's writer.
@@ -377,14 +392,15 @@ impl EtcdState {
             .into_iter()
             .map(|(k, v)| (k, v.into_bytes()))
             .collect();
-        let items = puts(state.replace(prefix, &kvs, file.revision));
+        let read = kvs.len();
+        let items = puts(state.replace(prefix, kvs, file.revision));
         state.cluster_id = file.cluster_id;
         // The file holds what was just read: nothing to write back.
         state.journal.clear();
         // Refused values are not in the file, and the writer's view holds
         // the applied ones only: appending to a file whose base holds more
         // would bring them back on the next load.
-        let same = state.entries.len() == kvs.len();
+        let same = state.entries.len() == read;
         state.file_sizes = (!loaded.torn && same).then_some((loaded.base_bytes, loaded.log_bytes));
         Some((state, items))
     }
@@ -425,6 +441,79 @@ mod tests {
         assert_eq!(decode_key("/apisix", "/other/routes/1"), None);
     }
 
+    /// `n` routes (`bad` among them refused: its uri is a number) and
+    /// their upstream, as a full read returns them (key order).
+    fn full_set(n: usize, uri: &str, bad: usize) -> Vec<(String, Vec<u8>)> {
+        let mut kvs: Vec<(String, Vec<u8>)> = (0..n)
+            .map(|i| {
+                let v = if i == bad {
+                    format!(r#"{{"id":"{i}","uri":{i},"upstream_id":"u"}}"#)
+                } else {
+                    format!(r#"{{"id":"{i}","uri":"/{uri}/{i}","upstream_id":"u"}}"#)
+                };
+                (format!("/apisix/routes/{i}"), v.into_bytes())
+            })
+            .collect();
+        kvs.push(("/apisix/upstreams/u".to_owned(), UP.to_vec()));
+        kvs.sort();
+        kvs
+    }
+
+    /// What a state applies: each key with its value, and the refused keys.
+    fn applied(s: &EtcdState) -> (Vec<(String, Vec<u8>)>, Vec<String>) {
+        let entries = s
+            .entries
+            .values()
+            .map(|e| (e.key.to_string(), e.raw.to_vec()));
+        let refused = s.refused.values().map(|(k, _)| k.to_string());
+        (entries.collect(), refused.collect())
+    }
+
+    fn ids(changes: &[Change]) -> Vec<String> {
+        let id = |c: &Change| match c {
+            Change::Put(i) => format!("put {}", i.id.0),
+            Change::Delete { id, .. } => format!("delete {}", id.0),
+        };
+        changes.iter().map(id).collect()
+    }
+
+    #[test]
+    fn a_read_in_pages_applies_what_one_read_does_and_an_abort_changes_nothing() {
+        // Enough values for the decoding threads, in pages of several chunks.
+        let first = full_set(9000, "a", 4321);
+        let mut whole = EtcdState::default();
+        let whole_changes = whole.replace("/apisix", first.clone(), 5);
+        let mut paged = EtcdState::default();
+        let mut r = paged.begin_replace();
+        for page in first.chunks(2500) {
+            paged.replace_page(&mut r, "/apisix", page.to_vec());
+        }
+        let paged_changes = paged.finish_replace(r, 5);
+        assert_eq!(ids(&paged_changes), ids(&whole_changes));
+        assert_eq!(paged_changes.len(), 9000, "the upstream and 8999 routes");
+        assert_eq!(applied(&paged), applied(&whole));
+        assert_eq!(applied(&paged).1, ["/apisix/routes/4321"]);
+
+        // A read that fails half-way, after pages that change values, drop
+        // others' keys and fix the refused one: nothing of it is applied.
+        let before = applied(&paged);
+        let second = full_set(7000, "b", usize::MAX);
+        let mut r = paged.begin_replace();
+        for page in second.chunks(2500).take(2) {
+            paged.replace_page(&mut r, "/apisix", page.to_vec());
+        }
+        paged.abort_replace(r);
+        assert_eq!(applied(&paged), before);
+        assert_eq!(paged.revision, 5);
+
+        // The read done again gives the whole difference.
+        let changes = paged.replace("/apisix", second.clone(), 6);
+        let expected = whole.replace("/apisix", second, 6);
+        assert_eq!(ids(&changes), ids(&expected));
+        assert_eq!(changes.len(), 7000 + 2000, "puts, then the deletes");
+        assert_eq!(applied(&paged), applied(&whole));
+    }
+
     #[test]
     fn bad_values_keep_the_last_good_one() {
         let mut s = EtcdState::default();
@@ -453,7 +542,7 @@ mod tests {
             ("/apisix/routes/2".to_owned(), r2),
             ("/apisix/upstreams/u".to_owned(), UP.to_vec()),
         ];
-        let changes = s.replace("/apisix", &kvs, 9);
+        let changes = s.replace("/apisix", kvs, 9);
         assert_eq!(changes.len(), 2);
         assert!(matches!(&changes[0], Change::Put(i) if i.id.0 == "2"));
         assert!(matches!(&changes[1], Change::Delete { id, .. } if id.0 == "1"));

@@ -203,33 +203,49 @@ impl Watch {
         }
     }
 
-    /// A full read of the prefix; the difference goes out.
+    /// A full read of the prefix; the difference goes out. Each page's new
+    /// values are decoded while the next page is read.
     async fn full_read(&mut self, client: &mut Client) -> Result<bool, String> {
         let prefix = self.settings.prefix.clone();
         let started = Instant::now();
-        let read = super::read_prefix(client, &format!("{prefix}/"), self.settings.read_page_size)
-            .await
-            .map_err(|e| format!("range read: {}", super::describe(&e)))?;
+        let mut replacing = self.state.begin_replace();
+        let state = &mut self.state;
+        let read = super::read_prefix_pages(
+            client,
+            &format!("{prefix}/"),
+            self.settings.read_page_size,
+            |page| {
+                let kvs = page
+                    .into_iter()
+                    .map(|kv| {
+                        note_index(&prefix, kv.key(), kv.mod_revision());
+                        let (key, value) = kv.into_key_value();
+                        (String::from_utf8_lossy(&key).into_owned(), value)
+                    })
+                    .collect();
+                state.replace_page(&mut replacing, &prefix, kvs);
+            },
+        )
+        .await;
+        let read = match read {
+            Ok(read) => read,
+            Err(e) => {
+                self.state.abort_replace(replacing);
+                return Err(format!("range read: {}", super::describe(&e)));
+            }
+        };
         let revision = read.revision;
         crate::stats::etcd_index("x_etcd_index", revision);
-        let kvs: Vec<(String, Vec<u8>)> = read
-            .kvs
-            .into_iter()
-            .map(|kv| {
-                note_index(&prefix, kv.key(), kv.mod_revision());
-                let (key, value) = kv.into_key_value();
-                (String::from_utf8_lossy(&key).into_owned(), value)
-            })
-            .collect();
         let first = !self.sent_full;
         let read_at = Instant::now();
-        let changes = self.state.replace(&prefix, &kvs, revision);
+        let keys = replacing.keys;
+        let changes = self.state.finish_replace(replacing, revision);
         self.state.cluster_id = read.cluster_id;
         tracing::info!(
             revision,
             pages = read.pages,
             cluster_id = read.cluster_id,
-            keys = kvs.len(),
+            keys,
             served = self.state.len(),
             changes = changes.len(),
             read_ms = (read_at - started).as_millis() as u64,
@@ -237,7 +253,7 @@ impl Watch {
             "etcd: prefix read"
         );
         self.resync = false;
-        let large = kvs.len() >= crate::source::LARGE_LOAD;
+        let large = keys >= crate::source::LARGE_LOAD;
         let sent = if first {
             self.dirty_since.get_or_insert_with(Instant::now);
             self.first = super::state::puts(changes);
@@ -245,7 +261,6 @@ impl Watch {
         } else {
             self.send(changes)
         };
-        drop(kvs);
         // The read's pages (every key and value, as etcd sent them and as
         // copied) go back to the OS rather than stay with this thread.
         if large {
