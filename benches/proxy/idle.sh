@@ -31,11 +31,7 @@ http { access_log off; upstream up { server 127.0.0.1:$UP; keepalive 64; }
   server { listen 127.0.0.1:$NG; keepalive_requests 100000; keepalive_timeout 300s;
   location /hello { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 CONF
-cat >"$W/apisix.yaml" <<CONF
-routes:
-  - {id: hello, uri: /hello, upstream: {nodes: {"127.0.0.1:$UP": 1}}}
-#END
-CONF
+write_bare_routes
 nginx -c "$W/up.conf" -p "$W"
 nginx -c "$W/px.conf" -p "$W"
 declare -A PORT PID

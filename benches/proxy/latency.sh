@@ -24,18 +24,8 @@ SERVERS=${SERVERS:-default}
 echo "machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg); $(nginx -v 2>&1); $("$OHA" --version)"
 
 . benches/proxy/nginx_pair.sh
-cat >"$W/px.conf" <<CONF
-worker_processes 1; pid $W/px.pid; error_log $W/px.err; daemon on;
-events { worker_connections 4096; }
-http { access_log off; upstream up { server 127.0.0.1:$UP; keepalive 64; }
-  server { listen 127.0.0.1:$NG; keepalive_requests 100000;
-  location /hello { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
-CONF
-cat >"$W/apisix.yaml" <<CONF
-routes:
-  - {id: hello, uri: /hello, upstream: {nodes: {"127.0.0.1:$UP": 1}}}
-#END
-CONF
+write_proxy_conf
+write_bare_routes
 nginx -c "$W/up.conf" -p "$W"
 nginx -c "$W/px.conf" -p "$W"
 declare -A PORT

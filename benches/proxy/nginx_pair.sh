@@ -3,7 +3,7 @@
 # (the upstream) and $NG (nginx as the proxy), a work dir $W removed on
 # exit with every process whose pid file it holds, and $W/up.conf: the
 # nginx upstream answering `hello world\n` on $UP, one worker. The caller
-# writes the proxy's config and starts both.
+# writes the proxy's config (or calls write_proxy_conf) and starts both.
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 UP=$(free_port); NG=$(free_port)
@@ -21,6 +21,26 @@ events { worker_connections 4096; }
 http { access_log off; server { listen 127.0.0.1:$UP; keepalive_requests 100000;
   location / { return 200 "hello world\n"; } } }
 CONF
+
+# write_proxy_conf [WORKERS]: $W/px.conf, nginx as the proxy on $NG
+# (proxy_pass to the upstream, keepalive 64; one worker unless WORKERS);
+# write_bare_routes: $W/apisix.yaml, radixgate's one bare route /hello.
+write_proxy_conf() {
+  cat >"$W/px.conf" <<CONF
+worker_processes ${1:-1}; pid $W/px.pid; error_log $W/px.err; daemon on;
+events { worker_connections 4096; }
+http { access_log off; upstream up { server 127.0.0.1:$UP; keepalive 64; }
+  server { listen 127.0.0.1:$NG; keepalive_requests 100000;
+  location /hello { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+CONF
+}
+write_bare_routes() {
+  cat >"$W/apisix.yaml" <<CONF
+routes:
+  - {id: hello, uri: /hello, upstream: {nodes: {"127.0.0.1:$UP": 1}}}
+#END
+CONF
+}
 
 # The three plugins radixgate's plugin benches load (key-auth, limit-count,
 # prometheus): `install_plugins SO_DIR DIR` copies their .so files from a

@@ -49,13 +49,7 @@ echo "load: wrk -t$THREADS -c$CONN -d${DUR}s --latency, $ROUNDS rounds each, alt
 
 . benches/proxy/nginx_pair.sh
 PM=$(free_port)
-cat >"$W/px.conf" <<CONF
-worker_processes $WORKERS; pid $W/px.pid; error_log $W/px.err; daemon on;
-events { worker_connections 4096; }
-http { access_log off; upstream up { server 127.0.0.1:$UP; keepalive 64; }
-  server { listen 127.0.0.1:$NG; keepalive_requests 100000;
-  location /hello { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
-CONF
+write_proxy_conf "$WORKERS"
 WRK_HEADER=()
 if [ "$PLUGINS" = 1 ]; then
   install_plugins "$SO_DIR" "$W/plugins"
@@ -63,11 +57,7 @@ if [ "$PLUGINS" = 1 ]; then
   plugins_apisix_yaml hello >"$W/apisix.yaml"
   echo "radixgate route plugins: key-auth + limit-count + prometheus (nginx: none)"
 else
-cat >"$W/apisix.yaml" <<CONF
-routes:
-  - {id: hello, uri: /hello, upstream: {nodes: {"127.0.0.1:$UP": 1}}}
-#END
-CONF
+write_bare_routes
 fi
 nginx -c "$W/up.conf" -p "$W"
 nginx -c "$W/px.conf" -p "$W"
