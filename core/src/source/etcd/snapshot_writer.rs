@@ -148,11 +148,37 @@ pub fn start(path: &Path, prefix: &str, start: Start) -> Sender<Delta> {
 }
 
 fn run(writer: &mut Writer, rx: &Receiver<Delta>) {
+    yield_to_the_gateway();
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         batch.extend(rx.try_iter());
         if let Err(e) = writer.write(batch) {
             tracing::warn!(file = %writer.path.display(), error = %e, "etcd snapshot file not written");
+        }
+    }
+}
+
+/// The writer thread's nice value: it runs below the gateway's other
+/// threads whenever the cores are busy.
+const WRITER_NICE: i32 = 10;
+
+/// Lowers the calling thread's priority to [`WRITER_NICE`]. The file is a
+/// fallback for a start without etcd; writing a base of 100k keys takes
+/// a core for a good part of a second, and at start or after a resync it
+/// would take it from the decoding and the build of the config the
+/// gateway is waiting to serve. Under CFS a nice-10 thread still gets
+/// about a tenth of a core beside one busy nice-0 thread, so the file is
+/// never starved, only late.
+fn yield_to_the_gateway() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority(PRIO_PROCESS, 0, n) sets the nice value of
+        // the calling thread (on Linux, of the thread, not of the whole
+        // process) and reads or writes no memory of ours.
+        let set = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, WRITER_NICE) };
+        if set != 0 {
+            tracing::debug!(error = %std::io::Error::last_os_error(),
+                "etcd snapshot writer: priority not lowered");
         }
     }
 }
@@ -250,6 +276,42 @@ mod tests {
         let (kvs, rev, _, _) = load(&path);
         assert_eq!((kvs.len(), rev), (1, 199));
         assert_eq!(kvs["/apisix/routes/1"], value);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_writer_thread_runs_below_the_gateways_priority() {
+        let d = dir("nice");
+        let path = d.join("snap.json");
+        let tx = start(&path, "/apisix", Start::default());
+        tx.send(delta(1, &[("/apisix/routes/1", "a")], &[]))
+            .unwrap();
+        let written = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !path.exists() && std::time::Instant::now() < written {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(path.exists(), "the writer wrote nothing");
+        // While `tx` lives, its thread does too: "etcd-snapshot", nice 10
+        // (field 19 of its stat; a writer of another test may be at 0 for
+        // the moment after its spawn, so one at WRITER_NICE is the check).
+        let nices: Vec<i64> = std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| {
+                let t = t.ok()?.path();
+                let comm = std::fs::read_to_string(t.join("comm")).ok()?;
+                let stat = std::fs::read_to_string(t.join("stat")).ok()?;
+                // The fields after the name in parentheses: state is 3rd, nice 19th.
+                let after = stat.rsplit_once(')')?.1;
+                let nice = after.split_whitespace().nth(16)?.parse().ok()?;
+                (comm.trim() == "etcd-snapshot").then_some(nice)
+            })
+            .collect();
+        assert!(
+            nices.contains(&(WRITER_NICE as i64)),
+            "writer threads' nice values: {nices:?}"
+        );
+        drop(tx);
         let _ = std::fs::remove_dir_all(&d);
     }
 
