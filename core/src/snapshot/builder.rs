@@ -43,6 +43,12 @@ enum Op {
     Remove { id: String, index: u32 },
 }
 
+/// A route's op and whether the router took it.
+type Routed = (Id, Op, Result<(), RouteError>);
+
+/// Ops handed to the router's thread at a time during a large build.
+const ROUTER_BATCH: usize = 512;
+
 /// A route change the spare snapshot has yet to get. The route itself is
 /// not kept: it is the one `served` holds for `id` (or none: a removal),
 /// as the live snapshot has it.
@@ -178,35 +184,31 @@ impl SnapshotBuilder {
             .reserve(affected.len().saturating_sub(self.served.len()));
         let mut applied = Vec::with_capacity(affected.len());
         let mut changed = 0;
-        for id in affected {
-            match self.op_for(&id) {
-                Ok(Some(op)) => match apply_op(&mut snap, &op) {
-                    Ok(()) => {
-                        applied.push(Missed {
-                            id: id.clone(),
-                            index: op.index(),
-                            rerouted: !matches!(
-                                op,
-                                Op::Put {
-                                    rerouted: false,
-                                    ..
-                                }
-                            ),
-                        });
-                        self.record(&id, op);
-                        changed += 1;
-                    }
-                    Err(e) => {
-                        if let Op::Put { index, .. } = op {
-                            if !self.served.contains_key(&id) {
-                                self.free.push(index);
+        for (id, op, result) in self.compile_and_route(&mut snap, affected, &mut errors) {
+            match result {
+                Ok(()) => {
+                    applied.push(Missed {
+                        id: id.clone(),
+                        index: op.index(),
+                        rerouted: !matches!(
+                            op,
+                            Op::Put {
+                                rerouted: false,
+                                ..
                             }
+                        ),
+                    });
+                    self.record(&id, op);
+                    changed += 1;
+                }
+                Err(e) => {
+                    if let Op::Put { index, .. } = op {
+                        if !self.served.contains_key(&id) {
+                            self.free.push(index);
                         }
-                        errors.push(router_error(&id, &e));
                     }
-                },
-                Ok(None) => {}
-                Err(e) => errors.push(e),
+                    errors.push(router_error(&id, &e));
+                }
             }
         }
         for e in &errors {
@@ -249,6 +251,83 @@ impl SnapshotBuilder {
         self.spare = Some(old);
         self.lag = applied;
         errors
+    }
+
+    /// Compiles each route of `affected` and applies what changed to
+    /// `snap`'s router and routes, in order: each op with the router's
+    /// verdict, for [`SnapshotBuilder::record`]. Compile errors go to
+    /// `errors`. For a large set the router takes the ops on a second
+    /// thread while the next routes compile (the two share nothing: the
+    /// builder's state on one side, the snapshot on the other); the
+    /// router gets them in the same order either way.
+    fn compile_and_route(
+        &mut self,
+        snap: &mut Snapshot,
+        mut affected: BTreeSet<Id>,
+        errors: &mut Vec<ObjectError>,
+    ) -> Vec<Routed> {
+        if affected.len() >= crate::source::LARGE_LOAD {
+            // Lent to the router's thread until the scope ends.
+            let lent: &mut Snapshot = &mut *snap;
+            let count = affected.len();
+            let routed = std::thread::scope(|scope| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Id, Op)>>(8);
+                let router = std::thread::Builder::new()
+                    .name("config-router".into())
+                    .spawn_scoped(scope, move || {
+                        let mut routed = Vec::with_capacity(count);
+                        for batch in rx {
+                            routed.extend(batch.into_iter().map(|(id, op)| {
+                                let result = apply_op(lent, &op);
+                                (id, op, result)
+                            }));
+                        }
+                        routed
+                    });
+                let router = match router {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "no thread for the router; one thread builds");
+                        return Err(affected);
+                    }
+                };
+                let mut batch = Vec::with_capacity(ROUTER_BATCH);
+                for id in affected {
+                    match self.op_for(&id) {
+                        Ok(Some(op)) => batch.push((id, op)),
+                        Ok(None) => {}
+                        Err(e) => errors.push(e),
+                    }
+                    if batch.len() == ROUTER_BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(ROUTER_BATCH));
+                        if tx.send(full).is_err() {
+                            break; // The router thread panicked: join says so.
+                        }
+                    }
+                }
+                let _ = tx.send(batch);
+                drop(tx);
+                Ok(router
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            });
+            match routed {
+                Ok(routed) => return routed,
+                Err(back) => affected = back,
+            }
+        }
+        let mut routed = Vec::new();
+        for id in affected {
+            match self.op_for(&id) {
+                Ok(Some(op)) => {
+                    let result = apply_op(snap, &op);
+                    routed.push((id, op, result));
+                }
+                Ok(None) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        routed
     }
 
     /// What to do for route `id`: `None` when nothing changes.

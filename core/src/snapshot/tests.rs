@@ -331,3 +331,97 @@ fn dangling_references_skip_the_route_in_apisix_words() {
         .expect("route d compiles")
         .is_some());
 }
+
+/// The routes of `large_set_is_routed_on_two_threads_as_on_one`: every
+/// 500th from 7 on has no upstream, every 700th from 3 on a path the
+/// router refuses, and groups of ten share a path (the first of the ten by
+/// id wins, as the router keeps insertion order among equals).
+fn large_set(n: usize) -> Vec<Item> {
+    let mut items = vec![item(
+        Kind::Upstream,
+        json!({"id": "u", "nodes": {"127.0.0.1:1": 1}}),
+    )];
+    for i in 0..n {
+        let id = format!("r{i:05}");
+        let route = if i % 500 == 7 {
+            json!({"id": id, "uri": format!("/p{i}"), "upstream_id": "nope"})
+        } else if i % 700 == 3 {
+            json!({"id": id, "uri": "/x/{id:[}", "upstream_id": "u"})
+        } else if i % 3 == 0 {
+            json!({"id": id, "uri": format!("/shared/{}", i / 10), "upstream_id": "u"})
+        } else {
+            json!({"id": id, "uri": format!("/p{i}"), "upstream_id": "u"})
+        };
+        items.push(item(Kind::Route, route));
+    }
+    items
+}
+
+#[test]
+fn large_set_is_routed_on_two_threads_as_on_one() {
+    let n = 3000;
+    assert!(
+        n >= crate::source::LARGE_LOAD,
+        "the set must take the two-thread path"
+    );
+    // One event of the whole set: the router gets it on its own thread.
+    let live: Live = Arc::new(ArcSwap::from_pointee(Snapshot::empty()));
+    let mut b = SnapshotBuilder::new(live.clone());
+    let mut errors: Vec<(String, String)> = b
+        .apply(SourceEvent::Full(large_set(n)))
+        .into_iter()
+        .map(|e| (e.id, e.field))
+        .collect();
+    errors.sort();
+    // The same set in id order, in events too small for a second thread.
+    let one_live: Live = Arc::new(ArcSwap::from_pointee(Snapshot::empty()));
+    let mut one = SnapshotBuilder::new(one_live.clone());
+    let mut one_errors = Vec::new();
+    let mut items = large_set(n).into_iter();
+    let upstream = items.next().expect("the upstream");
+    one.apply(SourceEvent::Full(vec![upstream]));
+    let routes: Vec<Change> = items.map(Change::Put).collect();
+    for chunk in routes.chunks(crate::source::LARGE_LOAD - 1) {
+        let errs = one.apply(SourceEvent::Changes(chunk.to_vec()));
+        one_errors.extend(errs.into_iter().map(|e| (e.id, e.field)));
+    }
+    one_errors.sort();
+    let mut want: Vec<(String, String)> = (0..n)
+        .filter_map(|i| {
+            let id = format!("r{i:05}");
+            if i % 500 == 7 {
+                Some((id, "upstream_id".to_owned()))
+            } else if i % 700 == 3 {
+                Some((id, "uri".to_owned()))
+            } else {
+                None
+            }
+        })
+        .collect();
+    want.sort();
+    assert_eq!(errors, want);
+    assert_eq!(one_errors, want);
+    let served = n - want.len();
+    assert_eq!(live.load().len(), served);
+    assert_eq!(one_live.load().len(), served);
+    for i in 0..n {
+        for path in [format!("/p{i}"), format!("/shared/{i}")] {
+            assert_eq!(
+                route_at(&live, &path, None),
+                route_at(&one_live, &path, None),
+                "{path}"
+            );
+        }
+    }
+    // Each shared path goes to the first route of its ten that has it.
+    assert_eq!(
+        route_at(&live, "/shared/0", None).as_deref(),
+        Some("r00000")
+    );
+    assert_eq!(
+        route_at(&live, "/shared/1", None).as_deref(),
+        Some("r00012")
+    );
+    assert_eq!(route_at(&live, "/p1", None).as_deref(), Some("r00001"));
+    assert_eq!(route_at(&live, "/p7", None), None);
+}
