@@ -227,6 +227,16 @@ impl<T> Router<T> {
         Ok(r)
     }
 
+    /// Makes room for `additional` more routes at once (before a large set
+    /// of inserts), so that the route table and the id index are sized
+    /// once rather than grown by doubling, with up to half their size
+    /// unused after the last insert.
+    pub fn reserve(&mut self, additional: usize) {
+        self.routes
+            .reserve_exact(additional.saturating_sub(self.free.len()));
+        self.ids.reserve(additional);
+    }
+
     /// The router's options.
     pub fn options(&self) -> Options {
         self.opts

@@ -78,6 +78,9 @@ pub struct SnapshotBuilder {
     store: ObjectStore,
     live: Live,
     spare: Option<Arc<Snapshot>>,
+    /// No spare to reuse, and none was held back by readers: the next
+    /// working copy is built from `served` and is not counted as a rebuild.
+    spare_from_served: bool,
     lag: Vec<Missed>,
     served: IdMap<Id, Served>,
     free: Vec<u32>,
@@ -111,6 +114,7 @@ impl SnapshotBuilder {
             store: ObjectStore::default(),
             live,
             spare: None,
+            spare_from_served: true,
             lag: Vec::new(),
             served: IdMap::default(),
             free: Vec::new(),
@@ -187,18 +191,20 @@ impl SnapshotBuilder {
         for (id, op, result) in self.compile_and_route(&mut snap, affected, &mut errors) {
             match result {
                 Ok(()) => {
-                    applied.push(Missed {
-                        id: id.clone(),
-                        index: op.index(),
-                        rerouted: !matches!(
-                            op,
-                            Op::Put {
-                                rerouted: false,
-                                ..
-                            }
-                        ),
-                    });
+                    let index = op.index();
+                    let rerouted = !matches!(
+                        op,
+                        Op::Put {
+                            rerouted: false,
+                            ..
+                        }
+                    );
                     self.record(&id, op);
+                    applied.push(Missed {
+                        id,
+                        index,
+                        rerouted,
+                    });
                     changed += 1;
                 }
                 Err(e) => {
@@ -248,8 +254,17 @@ impl SnapshotBuilder {
         if from_source {
             crate::source::lag::published();
         }
-        self.spare = Some(old);
-        self.lag = applied;
+        if old.router.is_empty() {
+            // Nothing in it to reuse (the snapshot before a start's first
+            // load): the next working copy is built from `served` rather
+            // than kept with every route's change listed until then.
+            self.spare = None;
+            self.lag = Vec::new();
+            self.spare_from_served = true;
+        } else {
+            self.spare = Some(old);
+            self.lag = applied;
+        }
         errors
     }
 
@@ -270,6 +285,8 @@ impl SnapshotBuilder {
             // Lent to the router's thread until the scope ends.
             let lent: &mut Snapshot = &mut *snap;
             let count = affected.len();
+            // A first load or a resync: the routes it adds, at most.
+            lent.router.reserve(count.saturating_sub(lent.router.len()));
             let routed = std::thread::scope(|scope| {
                 let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Id, Op)>>(8);
                 let router = std::thread::Builder::new()
@@ -465,6 +482,9 @@ impl SnapshotBuilder {
             loop {
                 match Arc::try_unwrap(spare) {
                     Ok(mut snap) => {
+                        // A large set in the lag: the routes it adds, at most.
+                        let adds = self.lag.len().saturating_sub(snap.router.len());
+                        snap.router.reserve(adds);
                         for m in std::mem::take(&mut self.lag) {
                             // These changes succeeded on the live copy,
                             // which the spare equalled before them.
@@ -484,8 +504,9 @@ impl SnapshotBuilder {
             tracing::warn!("spare snapshot still in use; rebuilding the router");
         }
         self.lag.clear();
-        // The first snapshot has no router to reuse.
-        if self.version > 0 {
+        // The first snapshot has no router to reuse, nor has the next one
+        // when the first replaced an empty snapshot.
+        if !std::mem::take(&mut self.spare_from_served) {
             self.rebuilds += 1;
         }
         self.rebuild()
@@ -502,6 +523,7 @@ impl SnapshotBuilder {
             consumer_groups: None,
             tls: self.store.sni_index(),
         };
+        snap.router.reserve(self.served.len());
         let mut order: Vec<&Served> = self.served.values().collect();
         order.sort_by_key(|s| s.seq);
         for s in order {
