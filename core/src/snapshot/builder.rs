@@ -7,7 +7,9 @@
 //! is soon free; the builder then replays on it the route changes it
 //! missed, applies the new ones in place (`upsert`/`remove`) and swaps it
 //! in. Only if a reader still holds the spare after a grace period does
-//! the builder rebuild the router from its compiled routes.
+//! the builder rebuild the router from its compiled routes (and, without
+//! counting it, when the snapshot it replaced was empty, as the one before
+//! a start's first load: there is nothing to reuse).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
