@@ -11,8 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::decode_pool::{DecodePool, Decoded, Pending};
-use super::snapshot_file::Export;
-use super::snapshot_writer::{Delta, KeyChange, Start};
+use super::snapshot_writer::{Delta, KeyChange, KeyValue, Start};
 use crate::config::{decode_stored, Id, Kind, Object, ObjectError, Store, CREDENTIALS};
 use crate::source::{Change, Item};
 
@@ -339,26 +338,24 @@ impl EtcdState {
             revision: self.revision,
             cluster_id: self.cluster_id,
             changes: std::mem::take(&mut self.journal),
+            whole: None,
         }
     }
 
-    /// Where the snapshot file's writer starts from: this state (the file's,
-    /// when it was loaded from it; values are shared, not copied) and the
-    /// file's sizes.
-    pub fn writer_start(&self, prefix: &str) -> Start {
+    /// Where the snapshot file stands for its writer: the sizes of the
+    /// file this state was loaded from, if it can be appended to.
+    pub fn writer_start(&self) -> Start {
         Start {
-            state: Export {
-                prefix: prefix.to_owned(),
-                revision: self.revision,
-                cluster_id: self.cluster_id,
-                kvs: self
-                    .entries
-                    .values()
-                    .map(|e| (e.key.clone(), e.raw.clone()))
-                    .collect(),
-            },
             sizes: self.file_sizes,
         }
+    }
+
+    /// Every applied key with its value, shared.
+    pub fn pairs(&self) -> Vec<KeyValue> {
+        self.entries
+            .values()
+            .map(|e| (e.key.clone(), e.raw.clone()))
+            .collect()
     }
 
     /// Loads a snapshot file written for `prefix`, with the objects it
@@ -570,7 +567,14 @@ mod tests {
             .is_some());
         s.revision = 7;
         s.cluster_id = 42;
-        s.writer_start("/apisix").state.write(&path).unwrap();
+        super::super::snapshot_file::Export {
+            prefix: "/apisix".into(),
+            revision: s.revision,
+            cluster_id: s.cluster_id,
+            kvs: s.pairs(),
+        }
+        .write(&path)
+        .unwrap();
         let (back, items) = EtcdState::load("/apisix", &path).unwrap();
         assert_eq!((back.len(), back.revision, back.cluster_id), (4, 7, 42));
         assert_eq!(items.len(), 4);

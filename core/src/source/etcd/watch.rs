@@ -13,7 +13,7 @@ use etcd_client::{Client, EventType, GetOptions, WatchOptions};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::client::MAX_MESSAGE;
-use super::snapshot_writer::{self, Delta};
+use super::snapshot_writer;
 use super::state::EtcdState;
 use crate::config::EtcdSection;
 use crate::source::{Change, Item, SourceEvent};
@@ -51,7 +51,7 @@ pub(super) struct Watch {
     last_save: Option<Instant>,
     /// The thread that writes the snapshot file (so the watch never waits
     /// on disk); `None` without a snapshot file.
-    saver: Option<std::sync::mpsc::Sender<Delta>>,
+    saver: Option<snapshot_writer::Saver>,
     rng: u64,
     /// Set once a session's watch is established (a later break starts a fresh backoff).
     watching: bool,
@@ -77,7 +77,13 @@ impl Watch {
             ^ u64::from(std::process::id()) << 32;
         let path = &settings.snapshot_file;
         let saver = (!path.as_os_str().is_empty()).then(|| {
-            snapshot_writer::start(path, &settings.prefix, state.writer_start(&settings.prefix))
+            snapshot_writer::start(
+                path,
+                &settings.prefix,
+                state.revision,
+                state.cluster_id,
+                state.writer_start(),
+            )
         });
         Watch {
             settings,
@@ -175,28 +181,39 @@ impl Watch {
         self.events.send(SourceEvent::Changes(changes)).is_ok()
     }
 
-    /// When changes not yet handed to the snapshot writer may go: none
-    /// waiting, `None`.
+    /// Whether the snapshot writer waits for the whole state, and there is
+    /// one to send (read from etcd or from the file).
+    fn whole_wanted(&self) -> bool {
+        self.state.revision > 0 && self.saver.as_ref().is_some_and(|s| s.whole.is_set())
+    }
+
+    /// When changes not yet handed to the snapshot writer may go (or the
+    /// whole state it asked for): nothing waiting, `None`.
     fn save_due(&self) -> Option<tokio::time::Instant> {
-        self.dirty_since?;
+        if self.dirty_since.is_none() && !self.whole_wanted() {
+            return None;
+        }
         let due = self.last_save.map_or_else(Instant::now, |t| t + SAVE_EVERY);
         Some(tokio::time::Instant::from_std(due))
     }
 
     /// Hands what changed to the snapshot writer (at most every
-    /// `SAVE_EVERY` unless `now`).
+    /// `SAVE_EVERY` unless `now`), with the whole state when it asked.
     fn save(&mut self, now: bool) {
-        if self.dirty_since.is_none() {
+        if self.dirty_since.is_none() && !self.whole_wanted() {
             return;
         }
         if !now && self.last_save.is_some_and(|t| t.elapsed() < SAVE_EVERY) {
             return;
         }
-        let delta = self.state.take_delta();
+        let mut delta = self.state.take_delta();
         self.dirty_since = None;
         self.last_save = Some(Instant::now());
         if let Some(saver) = &self.saver {
-            if saver.send(delta).is_err() {
+            if self.state.revision > 0 && saver.whole.take() {
+                delta.whole = Some(self.state.pairs());
+            }
+            if saver.tx.send(delta).is_err() {
                 // The writer is gone (logged when it could not start).
                 self.saver = None;
             }
