@@ -11,7 +11,10 @@ W=$(mktemp -d)
 cleanup() {
   for p in "$W"/rg-*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true; done
   for p in "$W/up.pid" "$W/px.pid"; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true; done
-  sleep 0.3; rm -rf "$W"
+  sleep 0.3
+  # One that ignored the TERM (an io_uring wait under valgrind does) is killed.
+  for p in "$W"/rg-*.pid; do [ -f "$p" ] && kill -9 "$(cat "$p")" 2>/dev/null || true; done
+  rm -rf "$W"
 }
 trap cleanup EXIT
 
