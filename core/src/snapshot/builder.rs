@@ -312,10 +312,8 @@ impl SnapshotBuilder {
                 };
                 let mut batch = Vec::with_capacity(ROUTER_BATCH);
                 for id in affected {
-                    match self.op_for(&id) {
-                        Ok(Some(op)) => batch.push((id, op)),
-                        Ok(None) => {}
-                        Err(e) => errors.push(e),
+                    if let Some(op) = self.op_or_error(&id, errors) {
+                        batch.push((id, op));
                     }
                     if batch.len() == ROUTER_BATCH {
                         let full = std::mem::replace(&mut batch, Vec::with_capacity(ROUTER_BATCH));
@@ -337,16 +335,20 @@ impl SnapshotBuilder {
         }
         let mut routed = Vec::new();
         for id in affected {
-            match self.op_for(&id) {
-                Ok(Some(op)) => {
-                    let result = apply_op(snap, &op);
-                    routed.push((id, op, result));
-                }
-                Ok(None) => {}
-                Err(e) => errors.push(e),
+            if let Some(op) = self.op_or_error(&id, errors) {
+                let result = apply_op(snap, &op);
+                routed.push((id, op, result));
             }
         }
         routed
+    }
+
+    /// [`SnapshotBuilder::op_for`], its error put in `errors`.
+    fn op_or_error(&mut self, id: &Id, errors: &mut Vec<ObjectError>) -> Option<Op> {
+        self.op_for(id).unwrap_or_else(|e| {
+            errors.push(e);
+            None
+        })
     }
 
     /// What to do for route `id`: `None` when nothing changes.

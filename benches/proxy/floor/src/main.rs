@@ -58,10 +58,99 @@ fn response_len(b: &[u8]) -> Result<Option<usize>, Failure> {
     }
 }
 
+/// What the forwarder needs of a TCP stream, on each runtime.
+trait Stream: Sized {
+    /// Connects to `addr`.
+    async fn open(addr: SocketAddr) -> std::io::Result<Self>;
+    /// Turns Nagle's algorithm off.
+    fn no_delay(&self) -> std::io::Result<()>;
+    /// Reads into `buf`'s spare room; Ok(0) at the end of the stream.
+    async fn read_into(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize>;
+    /// Writes `buf[..n]` whole (and leaves `buf` as it was).
+    async fn write_head_of(&mut self, buf: &mut Vec<u8>, n: usize) -> std::io::Result<()>;
+}
+
+/// Reads more into `buf` (grown when full); Ok(0) at the end of the stream.
+async fn read_more<S: Stream>(s: &mut S, buf: &mut Vec<u8>) -> Result<usize, Failure> {
+    if buf.capacity() == buf.len() {
+        buf.reserve(BUF);
+    }
+    s.read_into(buf).await.map_err(|e| e.to_string())
+}
+
+/// Writes `buf[..n]` whole, then drops it from the buffer.
+async fn write_front<S: Stream>(s: &mut S, buf: &mut Vec<u8>, n: usize) -> Result<(), Failure> {
+    s.write_head_of(buf, n).await.map_err(|e| e.to_string())?;
+    buf.drain(..n);
+    Ok(())
+}
+
+/// Serves an accepted client until it closes; a failure is printed.
+async fn connection<S: Stream>(client: S, upstream: SocketAddr) {
+    if let Err(e) = serve(client, upstream).await {
+        eprintln!("connection: {e}");
+    }
+}
+
+/// Forwards `client`'s requests to `upstream` on a connection of its own
+/// (made at the first request) until the client closes.
+async fn serve<S: Stream>(mut client: S, upstream: SocketAddr) -> Result<(), Failure> {
+    client.no_delay().map_err(|e| e.to_string())?;
+    let mut node: Option<S> = None;
+    let mut req = Vec::with_capacity(BUF);
+    let mut resp = Vec::with_capacity(BUF);
+    loop {
+        let n = loop {
+            if let Some(n) = request_len(&req)? {
+                break n;
+            }
+            if read_more(&mut client, &mut req).await? == 0 {
+                return Ok(());
+            }
+        };
+        let node = match &mut node {
+            Some(s) => s,
+            None => {
+                let s = S::open(upstream).await.map_err(|e| e.to_string())?;
+                s.no_delay().map_err(|e| e.to_string())?;
+                node.insert(s)
+            }
+        };
+        write_front(node, &mut req, n).await?;
+        let m = loop {
+            if let Some(m) = response_len(&resp)? {
+                break m;
+            }
+            if read_more(node, &mut resp).await? == 0 {
+                return Err("the upstream closed".into());
+            }
+        };
+        write_front(&mut client, &mut resp, m).await?;
+    }
+}
+
 mod on_tokio {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
+
+    impl Stream for TcpStream {
+        async fn open(addr: SocketAddr) -> std::io::Result<Self> {
+            TcpStream::connect(addr).await
+        }
+
+        fn no_delay(&self) -> std::io::Result<()> {
+            self.set_nodelay(true)
+        }
+
+        async fn read_into(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+            self.read_buf(buf).await
+        }
+
+        async fn write_head_of(&mut self, buf: &mut Vec<u8>, n: usize) -> std::io::Result<()> {
+            self.write_all(&buf[..n]).await
+        }
+    }
 
     /// Serves `listen` on a current-thread runtime until the process ends.
     pub fn run(listen: SocketAddr, upstream: SocketAddr) -> Result<(), Failure> {
@@ -72,58 +161,11 @@ mod on_tokio {
         rt.block_on(async move {
             let listener = TcpListener::bind(listen).await.map_err(|e| e.to_string())?;
             loop {
-                let Ok((client, _)) = listener.accept().await else {
-                    continue;
-                };
-                tokio::spawn(async move {
-                    if let Err(e) = serve(client, upstream).await {
-                        eprintln!("connection: {e}");
-                    }
-                });
+                if let Ok((client, _)) = listener.accept().await {
+                    tokio::spawn(connection(client, upstream));
+                }
             }
         })
-    }
-
-    async fn serve(mut client: TcpStream, upstream: SocketAddr) -> Result<(), Failure> {
-        client.set_nodelay(true).map_err(|e| e.to_string())?;
-        let mut node: Option<TcpStream> = None;
-        let mut req = Vec::with_capacity(BUF);
-        let mut resp = Vec::with_capacity(BUF);
-        loop {
-            let n = loop {
-                if let Some(n) = request_len(&req)? {
-                    break n;
-                }
-                if client.read_buf(&mut req).await.map_err(|e| e.to_string())? == 0 {
-                    return Ok(());
-                }
-            };
-            let node = match &mut node {
-                Some(s) => s,
-                None => {
-                    let s = TcpStream::connect(upstream)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    s.set_nodelay(true).map_err(|e| e.to_string())?;
-                    node.insert(s)
-                }
-            };
-            node.write_all(&req[..n]).await.map_err(|e| e.to_string())?;
-            req.drain(..n);
-            let m = loop {
-                if let Some(m) = response_len(&resp)? {
-                    break m;
-                }
-                if node.read_buf(&mut resp).await.map_err(|e| e.to_string())? == 0 {
-                    return Err("the upstream closed".into());
-                }
-            };
-            client
-                .write_all(&resp[..m])
-                .await
-                .map_err(|e| e.to_string())?;
-            resp.drain(..m);
-        }
     }
 }
 
@@ -133,75 +175,36 @@ mod on_monoio {
     use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
     use monoio::net::{TcpListener, TcpStream};
 
+    /// monoio lends the buffer to the kernel and gives it back.
+    impl Stream for TcpStream {
+        async fn open(addr: SocketAddr) -> std::io::Result<Self> {
+            TcpStream::connect(addr).await
+        }
+
+        fn no_delay(&self) -> std::io::Result<()> {
+            self.set_nodelay(true)
+        }
+
+        async fn read_into(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+            let (r, b) = self.read(std::mem::take(buf)).await;
+            *buf = b;
+            r
+        }
+
+        async fn write_head_of(&mut self, buf: &mut Vec<u8>, n: usize) -> std::io::Result<()> {
+            let (r, slice) = self.write_all(std::mem::take(buf).slice(0..n)).await;
+            *buf = slice.into_inner();
+            r.map(|_| ())
+        }
+    }
+
     /// Accepts on `listen` until the process ends (inside a monoio runtime).
     pub async fn run(listen: SocketAddr, upstream: SocketAddr) -> Result<(), Failure> {
         let listener = TcpListener::bind(listen).map_err(|e| e.to_string())?;
         loop {
-            let Ok((client, _)) = listener.accept().await else {
-                continue;
-            };
-            monoio::spawn(async move {
-                if let Err(e) = serve(client, upstream).await {
-                    eprintln!("connection: {e}");
-                }
-            });
-        }
-    }
-
-    /// Reads into `buf`'s spare room (the buffer is lent to the kernel and
-    /// given back); Ok(0) at the end of the stream.
-    async fn read_more(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<usize, Failure> {
-        if buf.capacity() == buf.len() {
-            buf.reserve(BUF);
-        }
-        let (r, b) = s.read(std::mem::take(buf)).await;
-        *buf = b;
-        r.map_err(|e| e.to_string())
-    }
-
-    /// Writes `buf[..n]` whole, then drops it from the buffer.
-    async fn write_front(s: &mut TcpStream, buf: &mut Vec<u8>, n: usize) -> Result<(), Failure> {
-        let (r, slice) = s.write_all(std::mem::take(buf).slice(0..n)).await;
-        *buf = slice.into_inner();
-        r.map_err(|e| e.to_string())?;
-        buf.drain(..n);
-        Ok(())
-    }
-
-    async fn serve(mut client: TcpStream, upstream: SocketAddr) -> Result<(), Failure> {
-        client.set_nodelay(true).map_err(|e| e.to_string())?;
-        let mut node: Option<TcpStream> = None;
-        let mut req: Vec<u8> = Vec::with_capacity(BUF);
-        let mut resp: Vec<u8> = Vec::with_capacity(BUF);
-        loop {
-            let n = loop {
-                if let Some(n) = request_len(&req)? {
-                    break n;
-                }
-                if read_more(&mut client, &mut req).await? == 0 {
-                    return Ok(());
-                }
-            };
-            let node = match &mut node {
-                Some(s) => s,
-                None => {
-                    let s = TcpStream::connect(upstream)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    s.set_nodelay(true).map_err(|e| e.to_string())?;
-                    node.insert(s)
-                }
-            };
-            write_front(node, &mut req, n).await?;
-            let m = loop {
-                if let Some(m) = response_len(&resp)? {
-                    break m;
-                }
-                if read_more(node, &mut resp).await? == 0 {
-                    return Err("the upstream closed".into());
-                }
-            };
-            write_front(&mut client, &mut resp, m).await?;
+            if let Ok((client, _)) = listener.accept().await {
+                monoio::spawn(connection(client, upstream));
+            }
         }
     }
 }

@@ -38,10 +38,14 @@ pub struct Delta {
     pub whole: Option<Vec<KeyValue>>,
 }
 
-/// Where the file stands when the writer starts.
+/// Where the state and the file stand when the writer starts.
 #[derive(Debug, Default)]
 pub struct Start {
-    /// Bytes of its base and of its records; `None`: the file must be
+    /// The revision the state is current to.
+    pub revision: i64,
+    /// The cluster it was read from.
+    pub cluster_id: u64,
+    /// Bytes of the file's base and of its records; `None`: the file must be
     /// written whole before anything is appended (missing, unreadable,
     /// or a record cut short).
     pub sizes: Option<(u64, u64)>,
@@ -181,8 +185,7 @@ impl Writer {
 /// Starts the thread that keeps `path` up to date with the deltas sent on
 /// the returned channel; it ends when the sender is dropped. Without a
 /// thread (spawn failed, logged) deltas are dropped and no file is kept.
-/// `revision` and `cluster_id`: the state's when it starts.
-pub fn start(path: &Path, prefix: &str, revision: i64, cluster_id: u64, start: Start) -> Saver {
+pub fn start(path: &Path, prefix: &str, start: Start) -> Saver {
     let (tx, rx) = std::sync::mpsc::channel::<Delta>();
     let whole = WholeWanted::default();
     if start.sizes.is_none() {
@@ -191,8 +194,8 @@ pub fn start(path: &Path, prefix: &str, revision: i64, cluster_id: u64, start: S
     let mut writer = Writer {
         path: path.to_owned(),
         prefix: prefix.to_owned(),
-        revision,
-        cluster_id,
+        revision: start.revision,
+        cluster_id: start.cluster_id,
         sizes: start.sizes,
         whole: whole.clone(),
     };
@@ -414,7 +417,7 @@ mod tests {
     fn the_writer_thread_runs_below_the_gateways_priority() {
         let d = dir("nice");
         let path = d.join("snap.json");
-        let saver = start(&path, "/apisix", 0, 0, Start::default());
+        let saver = start(&path, "/apisix", Start::default());
         let mut first = delta(1, &[("/apisix/routes/1", "a")], &[]);
         assert!(
             saver.whole.take(),

@@ -342,10 +342,13 @@ impl EtcdState {
         }
     }
 
-    /// Where the snapshot file stands for its writer: the sizes of the
-    /// file this state was loaded from, if it can be appended to.
+    /// Where the snapshot file's writer starts: this state's revision and
+    /// cluster, and the sizes of the file it was loaded from, if that can
+    /// be appended to.
     pub fn writer_start(&self) -> Start {
         Start {
+            revision: self.revision,
+            cluster_id: self.cluster_id,
             sizes: self.file_sizes,
         }
     }

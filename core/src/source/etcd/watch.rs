@@ -76,15 +76,8 @@ impl Watch {
             .map_or(1, |d| d.as_nanos() as u64)
             ^ u64::from(std::process::id()) << 32;
         let path = &settings.snapshot_file;
-        let saver = (!path.as_os_str().is_empty()).then(|| {
-            snapshot_writer::start(
-                path,
-                &settings.prefix,
-                state.revision,
-                state.cluster_id,
-                state.writer_start(),
-            )
-        });
+        let saver = (!path.as_os_str().is_empty())
+            .then(|| snapshot_writer::start(path, &settings.prefix, state.writer_start()));
         Watch {
             settings,
             resync: state.revision == 0,
