@@ -146,6 +146,8 @@ pub async fn send(
 ) -> Result<Response<Body>, FailedTry> {
     let mut timeouts = route
         .timeout
+        .as_deref()
+        .copied()
         .or(upstream.timeout)
         .unwrap_or(ex.worker.default_timeouts);
     if let Some(deadline) = ex.grpc.and_then(|c| c.timeout) {

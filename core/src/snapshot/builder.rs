@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use radix_router::{Field, Options, RouteError, Router};
 
-use super::compile::{Matching, ObjectStore};
+use super::compile::ObjectStore;
 use super::{ConsumerChains, ConsumerGroups, IdMap, RouteRt, Snapshot};
 use crate::config::{Id, Kind, ObjectError};
 use crate::plugin_host::Chain;
@@ -33,11 +33,10 @@ const SPARE_GRACE: Duration = Duration::from_millis(200);
 /// One change to a snapshot's routes.
 #[derive(Debug)]
 enum Op {
-    /// Set the route at `index` to `rt`, and in the router to `matching`
-    /// when `rerouted` (else the router keeps it as it is).
+    /// Set the route at `index` to `rt`, and in the router to its
+    /// `matching` when `rerouted` (else the router keeps it as it is).
     Put {
         index: u32,
-        matching: Arc<Matching>,
         rerouted: bool,
         rt: Arc<RouteRt>,
     },
@@ -66,9 +65,9 @@ struct Missed {
 #[derive(Debug)]
 struct Served {
     index: u32,
-    /// What the router has for it (the stored route's, shared; it stays
-    /// while a newer stored version fails to compile).
-    matching: Arc<Matching>,
+    /// The compiled route; its `matching` is what the router has for it
+    /// (the stored route's, shared; it stays while a newer stored version
+    /// fails to compile).
     rt: Arc<RouteRt>,
     /// When the router last got this route (rebuilds keep that order).
     seq: u64,
@@ -361,7 +360,7 @@ impl SnapshotBuilder {
                 id: id.0.clone(),
                 index: s.index,
             }),
-            (Some((matching, rt)), served) => {
+            (Some(rt), served) => {
                 let index = match served {
                     Some(s) => s.index,
                     None => self.free.pop().unwrap_or_else(|| {
@@ -370,11 +369,10 @@ impl SnapshotBuilder {
                     }),
                 };
                 let rerouted = served.is_none_or(|s| {
-                    !Arc::ptr_eq(&s.matching, &matching) && *s.matching != *matching
+                    !Arc::ptr_eq(&s.rt.matching, &rt.matching) && s.rt.matching != rt.matching
                 });
                 Some(Op::Put {
                     index,
-                    matching,
                     rerouted,
                     rt: Arc::new(rt),
                 })
@@ -431,7 +429,6 @@ impl SnapshotBuilder {
             }
             Op::Put {
                 index,
-                matching,
                 rerouted,
                 rt,
             } => {
@@ -439,21 +436,15 @@ impl SnapshotBuilder {
                 self.seq += 1;
                 match self.served.get_mut(id) {
                     Some(s) => {
+                        // With it an equal matching: the stored route's, so
+                        // that the old one is not kept alive.
                         s.rt = rt;
-                        // An equal matching is taken too: the stored
-                        // route's, so that the old one is not kept alive.
-                        s.matching = matching;
                         if rerouted {
                             s.seq = seq;
                         }
                     }
                     None => {
-                        let served = Served {
-                            index,
-                            matching,
-                            rt,
-                            seq,
-                        };
+                        let served = Served { index, rt, seq };
                         self.served.insert(id.clone(), served);
                     }
                 }
@@ -467,7 +458,6 @@ impl SnapshotBuilder {
         match self.served.get(&m.id) {
             Some(s) => Op::Put {
                 index: s.index,
-                matching: s.matching.clone(),
                 rerouted: m.rerouted,
                 rt: s.rt.clone(),
             },
@@ -531,7 +521,7 @@ impl SnapshotBuilder {
         let mut order: Vec<&Served> = self.served.values().collect();
         order.sort_by_key(|s| s.seq);
         for s in order {
-            if let Err(e) = snap.router.insert(s.matching.route(&s.rt.id, s.index)) {
+            if let Err(e) = snap.router.insert(s.rt.matching.route(&s.rt.id, s.index)) {
                 tracing::error!(route = %s.rt.id, error = %e, "route lost in rebuild");
                 continue;
             }
@@ -555,12 +545,11 @@ fn apply_op(snap: &mut Snapshot, op: &Op) -> Result<(), RouteError> {
     match op {
         Op::Put {
             index,
-            matching,
             rerouted,
             rt,
         } => {
             if *rerouted {
-                snap.router.upsert(matching.route(&rt.id, *index))?;
+                snap.router.upsert(rt.matching.route(&rt.id, *index))?;
             }
             let i = *index as usize;
             if snap.routes.len() <= i {

@@ -361,7 +361,7 @@ impl ObjectStore {
 
     /// The route `id` as it should be served: `Ok(None)` when it is absent
     /// or disabled (`status: 0`), an error when a reference is dangling.
-    pub fn compile(&self, id: &Id) -> Result<Option<(Arc<Matching>, RouteRt)>, ObjectError> {
+    pub fn compile(&self, id: &Id) -> Result<Option<RouteRt>, ObjectError> {
         let Some(r) = self.routes.get(id) else {
             return Ok(None);
         };
@@ -425,9 +425,7 @@ impl ObjectStore {
             Some(hosts) if own.hosts.is_none() => Arc::new(Matching {
                 paths: own.paths.clone(),
                 hosts: Some(Arc::from(hosts)),
-                remote_addrs: own.remote_addrs.clone(),
-                methods: own.methods.clone(),
-                vars: own.vars.clone(),
+                conditions: own.conditions.clone(),
                 priority: own.priority,
             }),
             _ => own.clone(),
@@ -441,7 +439,7 @@ impl ObjectStore {
             ),
             id: id.0.clone(),
             upstream,
-            timeout: r.timeout,
+            timeout: r.timeout.clone(),
             websocket: r
                 .enable_websocket
                 .or(service.and_then(|(_, s)| s.enable_websocket))
@@ -449,9 +447,9 @@ impl ObjectStore {
             service_id: r.service_id.as_ref().map(|s| s.0.clone()),
             name: r.name.clone(),
             service_name: service.and_then(|(_, s)| s.name.as_deref().map(Arc::from)),
-            matching: matching.clone(),
+            matching,
         };
-        Ok(Some((matching, rt)))
+        Ok(Some(rt))
     }
 }
 
@@ -572,7 +570,8 @@ struct StoredRoute {
     plugin_config_id: Option<Id>,
     upstream_id: Option<Id>,
     service_id: Option<Id>,
-    timeout: Option<Timeouts>,
+    /// Shared with the compiled route; boxed since most routes have none.
+    timeout: Option<Arc<Timeouts>>,
     enable_websocket: Option<bool>,
     /// `name` (request variable `route_name`).
     name: Option<Arc<str>>,
@@ -589,12 +588,7 @@ impl StoredRoute {
                 (Some(h), _) => Some(Arc::from([h.clone()])),
                 (None, h) => h.as_deref().map(Arc::from),
             },
-            remote_addrs: match (&r.remote_addr, &r.remote_addrs) {
-                (Some(a), _) => Box::from([a.clone()]),
-                (None, a) => a.as_deref().map(Box::from).unwrap_or_default(),
-            },
-            methods: r.methods.as_deref().map(Box::from).unwrap_or_default(),
-            vars: r.vars.clone().filter(|v| !v.is_null()),
+            conditions: Conditions::new(r).map(Arc::new),
             priority: r.priority,
         };
         StoredRoute {
@@ -603,7 +597,11 @@ impl StoredRoute {
             plugin_config_id: r.plugin_config_id.clone(),
             upstream_id: r.upstream_id.clone(),
             service_id: r.service_id.clone(),
-            timeout: r.timeout.as_ref().and_then(Timeouts::from_conf),
+            timeout: r
+                .timeout
+                .as_ref()
+                .and_then(Timeouts::from_conf)
+                .map(Arc::new),
             enable_websocket: r.enable_websocket,
             name: r.name.as_deref().map(Arc::from),
         }
@@ -652,14 +650,22 @@ pub struct Matching {
     /// `host` or `hosts` (in a compiled route: its service's when it has
     /// none of its own).
     pub hosts: Option<Arc<[String]>>,
+    /// Methods, client addresses and `vars`; `None` when the route has
+    /// none of them (most routes: a pointer, not three empty fields).
+    pub conditions: Option<Arc<Conditions>>,
+    /// Order among routes with the same path.
+    pub priority: i32,
+}
+
+/// A route's conditions beside its paths and hosts.
+#[derive(Debug, PartialEq)]
+pub struct Conditions {
     /// `remote_addr` or `remote_addrs`.
     pub remote_addrs: Box<[String]>,
     /// Method names; empty: any.
     pub methods: Box<[String]>,
     /// A `vars` expression (JSON `null` counts as none).
     pub vars: Option<serde_json::Value>,
-    /// Order among routes with the same path.
-    pub priority: i32,
 }
 
 impl Matching {
@@ -672,9 +678,27 @@ impl Matching {
             .as_deref()
             .map(<[String]>::to_vec)
             .unwrap_or_default();
-        route.methods = self.methods.to_vec();
-        route.remote_addrs = self.remote_addrs.to_vec();
-        route.vars = self.vars.clone();
+        if let Some(c) = &self.conditions {
+            route.methods = c.methods.to_vec();
+            route.remote_addrs = c.remote_addrs.to_vec();
+            route.vars = c.vars.clone();
+        }
         route
+    }
+}
+
+impl Conditions {
+    /// The conditions of `r`, or `None` when it has none.
+    fn new(r: &RouteConf) -> Option<Conditions> {
+        let c = Conditions {
+            remote_addrs: match (&r.remote_addr, &r.remote_addrs) {
+                (Some(a), _) => Box::from([a.clone()]),
+                (None, a) => a.as_deref().map(Box::from).unwrap_or_default(),
+            },
+            methods: r.methods.as_deref().map(Box::from).unwrap_or_default(),
+            vars: r.vars.clone().filter(|v| !v.is_null()),
+        };
+        let none = c.remote_addrs.is_empty() && c.methods.is_empty() && c.vars.is_none();
+        (!none).then_some(c)
     }
 }

@@ -38,8 +38,9 @@ pub struct RouteRt {
     pub id: String,
     /// Where it forwards (shared with other routes on the same upstream).
     pub upstream: Arc<UpstreamRt>,
-    /// The route's own timeouts (win over the upstream's).
-    pub timeout: Option<Timeouts>,
+    /// The route's own timeouts (win over the upstream's); shared with the
+    /// stored route (most routes have none: a pointer, not three durations).
+    pub timeout: Option<Arc<Timeouts>>,
     /// WebSocket upgrades pass (`enable_websocket`, route's else service's).
     pub websocket: bool,
     /// The route's service, if any (request variable `service_id`).
@@ -86,7 +87,7 @@ impl RouteRt {
 
     /// The timeouts that apply: the route's, else the upstream's.
     pub fn timeouts(&self) -> Option<Timeouts> {
-        self.timeout.or(self.upstream.timeout)
+        self.timeout.as_deref().copied().or(self.upstream.timeout)
     }
 
     /// Every upstream the route may send to: its own, then its
