@@ -6,7 +6,7 @@
 //! writer ([`super::snapshot_writer`]) and loads itself from that file
 //! ([`super::snapshot_file`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -33,6 +33,18 @@ pub fn decode_key(prefix: &str, key: &str) -> Option<(Kind, Id)> {
     Id::parse(id).ok().map(|id| (kind, id))
 }
 
+/// The etcd key of `kind`'s object `id` under `prefix`: what
+/// [`decode_key`] reads as `(kind, id)` (a credential's id holds its
+/// consumer: `jack/credentials/k1` sits under `consumers`).
+pub fn encode_key(prefix: &str, kind: Kind, id: &Id) -> String {
+    let kind = if kind == Kind::Credential {
+        Kind::Consumer
+    } else {
+        kind
+    };
+    format!("{prefix}/{}/{}", kind.key(), id.0)
+}
+
 /// Decodes the value stored at `key` as an object of `kind` with `id`.
 pub fn decode_value(kind: Kind, id: &Id, key: &str, raw: &[u8]) -> Result<Item, ObjectError> {
     let mut value: serde_json::Value = serde_json::from_slice(raw)
@@ -57,11 +69,17 @@ pub fn decode_value(kind: Kind, id: &Id, key: &str, raw: &[u8]) -> Result<Item, 
     })
 }
 
+/// The applied keys by kind and id: a hash map, not a tree (at 100k keys
+/// a tree's half-full nodes cost about 6 MB more).
+type Applied = HashMap<(Kind, Id), AppliedKey, foldhash::fast::RandomState>;
+
 /// A full read being applied (see [`EtcdState::begin_replace`]).
 #[derive(Debug)]
 pub struct Replacing {
+    /// The prefix read (the keys of deleted objects are made from it).
+    prefix: String,
     /// The applied keys the read has not met yet: deleted when it ends.
-    old: BTreeMap<(Kind, Id), AppliedKey>,
+    old: Applied,
     /// The refused values before the read (back on an abort).
     refused: BTreeMap<(Kind, Id), RefusedValue>,
     pool: DecodePool,
@@ -69,10 +87,10 @@ pub struct Replacing {
     pub keys: usize,
 }
 
-/// One applied key.
+/// One applied key's value. The key itself is not kept: it is made from
+/// the kind and id when needed (a change's comes with it).
 #[derive(Debug, Clone)]
 struct AppliedKey {
-    key: Arc<str>,
     raw: Arc<[u8]>,
     /// A fingerprint of what its decoding took from the plugin catalog
     /// (see [`plugin_fingerprint`]); `None` when it names no plugin, so
@@ -106,7 +124,7 @@ type RefusedValue = (Arc<str>, Arc<[u8]>);
 /// The applied state.
 #[derive(Debug, Default)]
 pub struct EtcdState {
-    entries: BTreeMap<(Kind, Id), AppliedKey>,
+    entries: Applied,
     /// Keys whose latest value was refused (key, value): decoded again
     /// when the plugin catalog grows, so that an object naming a plugin
     /// loaded later is served without an edit.
@@ -170,12 +188,10 @@ impl EtcdState {
             Ok(item) => {
                 self.refused.remove(&(kind, id.clone()));
                 let applied = AppliedKey {
-                    key: d.key,
                     raw: d.raw,
                     plugins: d.plugins,
                 };
-                self.journal
-                    .push((applied.key.clone(), Some(applied.raw.clone())));
+                self.journal.push((d.key, Some(applied.raw.clone())));
                 self.entries.insert((kind, id), applied);
                 Some(Change::Put(item))
             }
@@ -192,18 +208,16 @@ impl EtcdState {
     /// differently now, as puts; a value that fails keeps its last good
     /// version. Values naming no plugin decode the same whatever the
     /// catalog, and are not read.
-    pub fn redecode(&mut self) -> Vec<Change> {
+    pub fn redecode(&mut self, prefix: &str) -> Vec<Change> {
         let mut changes = Vec::new();
         for ((kind, id), (key, raw)) in std::mem::take(&mut self.refused) {
             match decode_value(kind, &id, &key, &raw) {
                 Ok(item) => {
                     let applied = AppliedKey {
-                        key,
                         raw,
                         plugins: plugin_fingerprint(&item.object),
                     };
-                    self.journal
-                        .push((applied.key.clone(), Some(applied.raw.clone())));
+                    self.journal.push((key, Some(applied.raw.clone())));
                     self.entries.insert((kind, id), applied);
                     changes.push(Change::Put(item));
                 }
@@ -216,7 +230,8 @@ impl EtcdState {
             if e.plugins.is_none() {
                 continue;
             }
-            match decode_value(*kind, id, &e.key, &e.raw) {
+            let key = encode_key(prefix, *kind, id);
+            match decode_value(*kind, id, &key, &e.raw) {
                 Ok(item) => {
                     let now = plugin_fingerprint(&item.object);
                     if now != e.plugins {
@@ -225,15 +240,17 @@ impl EtcdState {
                     }
                 }
                 Err(err) => {
-                    tracing::error!(key = %e.key, error = %err, "value refused on re-decode; its last good version stays");
+                    tracing::error!(key = %key, error = %err, "value refused on re-decode; its last good version stays");
                 }
             }
         }
-        // Objects a refused one needs go first.
-        changes.sort_by_key(|c| match c {
-            Change::Put(i) => i.kind().apply_rank(),
-            Change::Delete { kind, .. } => kind.apply_rank(),
-        });
+        // Objects a refused one needs go first; then by id, as the
+        // applied keys are in no order.
+        let order = |c: &Change| match c {
+            Change::Put(i) => (i.kind().apply_rank(), i.id.clone()),
+            Change::Delete { kind, id } => (kind.apply_rank(), id.clone()),
+        };
+        changes.sort_by_cached_key(order);
         changes
     }
 
@@ -241,8 +258,8 @@ impl EtcdState {
     pub fn delete(&mut self, prefix: &str, key: &str) -> Option<Change> {
         let (kind, id) = decode_key(prefix, key)?;
         self.refused.remove(&(kind, id.clone()));
-        let gone = self.entries.remove(&(kind, id.clone()))?;
-        self.journal.push((gone.key, None));
+        self.entries.remove(&(kind, id.clone()))?;
+        self.journal.push((Arc::from(key), None));
         Some(Change::Delete { kind, id })
     }
 
@@ -256,7 +273,7 @@ impl EtcdState {
         kvs: Vec<(String, Vec<u8>)>,
         revision: i64,
     ) -> Vec<Change> {
-        let mut replacing = self.begin_replace();
+        let mut replacing = self.begin_replace(prefix);
         self.replace_page(&mut replacing, prefix, kvs);
         self.finish_replace(replacing, revision)
     }
@@ -265,8 +282,9 @@ impl EtcdState {
     /// ([`EtcdState::replace_page`]), decoding each page's new values while
     /// the next is read, until [`EtcdState::finish_replace`] (or
     /// [`EtcdState::abort_replace`], which leaves the state as it was).
-    pub fn begin_replace(&mut self) -> Replacing {
+    pub fn begin_replace(&mut self, prefix: &str) -> Replacing {
         Replacing {
+            prefix: prefix.to_owned(),
             old: std::mem::take(&mut self.entries),
             // What is still refused is found again.
             refused: std::mem::take(&mut self.refused),
@@ -303,7 +321,9 @@ impl EtcdState {
 
     /// Ends a full read at `revision`: what [`EtcdState::replace`] returns.
     pub fn finish_replace(&mut self, replacing: Replacing, revision: i64) -> Vec<Change> {
-        let Replacing { old, pool, .. } = replacing;
+        let Replacing {
+            old, pool, prefix, ..
+        } = replacing;
         let mut puts = Vec::new();
         for d in pool.finish() {
             if let Some(c) = self.keep_decoded(d) {
@@ -317,8 +337,9 @@ impl EtcdState {
         });
         let mut gone: Vec<_> = old.into_iter().collect();
         gone.sort_by_key(|((k, id), _)| (std::cmp::Reverse(rank(*k)), id.clone()));
-        for ((kind, id), e) in gone {
-            self.journal.push((e.key, None));
+        for ((kind, id), _) in gone {
+            self.journal
+                .push((Arc::from(encode_key(&prefix, kind, &id)), None));
             puts.push(Change::Delete { kind, id });
         }
         self.revision = revision;
@@ -353,11 +374,11 @@ impl EtcdState {
         }
     }
 
-    /// Every applied key with its value, shared.
-    pub fn pairs(&self) -> Vec<KeyValue> {
+    /// Every applied key under `prefix` with its value (shared).
+    pub fn pairs(&self, prefix: &str) -> Vec<KeyValue> {
         self.entries
-            .values()
-            .map(|e| (e.key.clone(), e.raw.clone()))
+            .iter()
+            .map(|((kind, id), e)| (Arc::from(encode_key(prefix, *kind, id)), e.raw.clone()))
             .collect()
     }
 
@@ -441,6 +462,19 @@ mod tests {
         assert_eq!(decode_key("/apisix", "/other/routes/1"), None);
     }
 
+    #[test]
+    fn keys_are_made_again_from_kind_and_id() {
+        for key in [
+            "/apisix/routes/1",
+            "/apisix/consumers/jack",
+            "/apisix/consumers/jack/credentials/k1",
+            "/apisix/plugin_metadata/limit-count",
+        ] {
+            let (kind, id) = decode_key("/apisix", key).expect(key);
+            assert_eq!(encode_key("/apisix", kind, &id), key);
+        }
+    }
+
     /// `n` routes (`bad` among them refused: its uri is a number) and
     /// their upstream, as a full read returns them (key order).
     fn full_set(n: usize, uri: &str, bad: usize) -> Vec<(String, Vec<u8>)> {
@@ -461,12 +495,14 @@ mod tests {
 
     /// What a state applies: each key with its value, and the refused keys.
     fn applied(s: &EtcdState) -> (Vec<(String, Vec<u8>)>, Vec<String>) {
-        let entries = s
+        let mut entries: Vec<_> = s
             .entries
-            .values()
-            .map(|e| (e.key.to_string(), e.raw.to_vec()));
+            .iter()
+            .map(|((kind, id), e)| (encode_key("/apisix", *kind, id), e.raw.to_vec()))
+            .collect();
+        entries.sort();
         let refused = s.refused.values().map(|(k, _)| k.to_string());
-        (entries.collect(), refused.collect())
+        (entries, refused.collect())
     }
 
     fn ids(changes: &[Change]) -> Vec<String> {
@@ -484,7 +520,7 @@ mod tests {
         let mut whole = EtcdState::default();
         let whole_changes = whole.replace("/apisix", first.clone(), 5);
         let mut paged = EtcdState::default();
-        let mut r = paged.begin_replace();
+        let mut r = paged.begin_replace("/apisix");
         for page in first.chunks(2500) {
             paged.replace_page(&mut r, "/apisix", page.to_vec());
         }
@@ -498,7 +534,7 @@ mod tests {
         // others' keys and fix the refused one: nothing of it is applied.
         let before = applied(&paged);
         let second = full_set(7000, "b", usize::MAX);
-        let mut r = paged.begin_replace();
+        let mut r = paged.begin_replace("/apisix");
         for page in second.chunks(2500).take(2) {
             paged.replace_page(&mut r, "/apisix", page.to_vec());
         }
@@ -574,7 +610,7 @@ mod tests {
             prefix: "/apisix".into(),
             revision: s.revision,
             cluster_id: s.cluster_id,
-            kvs: s.pairs(),
+            kvs: s.pairs("/apisix"),
         }
         .write(&path)
         .unwrap();

@@ -204,7 +204,7 @@ impl Watch {
         self.last_save = Some(Instant::now());
         if let Some(saver) = &self.saver {
             if self.state.revision > 0 && saver.whole.take() {
-                delta.whole = Some(self.state.pairs());
+                delta.whole = Some(self.state.pairs(&self.settings.prefix));
             }
             if saver.tx.send(delta).is_err() {
                 // The writer is gone (logged when it could not start).
@@ -218,7 +218,7 @@ impl Watch {
     async fn full_read(&mut self, client: &mut Client) -> Result<bool, String> {
         let prefix = self.settings.prefix.clone();
         let started = Instant::now();
-        let mut replacing = self.state.begin_replace();
+        let mut replacing = self.state.begin_replace(&prefix);
         let state = &mut self.state;
         let read = super::read_prefix_pages(
             client,
@@ -361,7 +361,7 @@ impl Watch {
                     let generation = crate::config::plugin_catalog_generation();
                     if generation != self.plugins {
                         self.plugins = generation;
-                        let changes = self.state.redecode();
+                        let changes = self.state.redecode(&self.settings.prefix);
                         if !self.send(changes) {
                             return End::Closed;
                         }
