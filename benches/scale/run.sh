@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Scale: with 1k, 10k and 100k routes in a real etcd (its own, on free
 # loopback ports), one gateway worker: start to serving the last route
-# (from etcd, and from the snapshot file with etcd down), RSS, CPU per
+# (from etcd, and from the snapshot file with etcd down), RSS (once loaded,
+# and after the changes, with the builder's second snapshot), CPU per
 # Admin change (process CPU time over BENCH_CHANGES PUTs) and the time of
 # an Admin list page of 500, bare and with name/label/uri filters. Prints
 # one BENCH line per size and whether the CPU-per-change target is met.
