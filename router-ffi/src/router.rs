@@ -8,7 +8,7 @@ use crate::method::{method_bit, method_set};
 use crate::path_regex::PathRegex;
 use crate::pattern::{ParamSlot, Pattern};
 use crate::slot::{order_key, Entry, HostHit, Slot, FIRST};
-use crate::tree::{Place, Tree};
+use crate::tree::Tree;
 use crate::vars::{NoVars, Vars};
 use crate::{Request, Route};
 use hashbrown::HashMap;
@@ -42,7 +42,7 @@ pub struct Options {
 #[derive(Debug)]
 pub struct Router<T> {
     opts: Options,
-    routes: Vec<Option<Stored<T>>>,
+    routes: Vec<Option<Held<T>>>,
     free: Vec<u32>,
     ids: HashMap<Arc<str>, u32>,
     /// Exact paths: one hash probe, tried before the tree.
@@ -56,19 +56,40 @@ pub struct Router<T> {
     tolerated: Vec<Tolerated>,
 }
 
+/// A route as one router holds it: its compiled record, which another
+/// router may share ([`Router::adopt`]), and its value.
 #[derive(Debug)]
-struct Stored<T> {
-    id: Arc<str>,
+struct Held<T> {
+    record: Arc<Stored>,
     value: T,
+}
+
+/// A route compiled: what every router holding it reads, and nothing of
+/// where one router indexes it (found again from its patterns).
+#[derive(Debug)]
+struct Stored {
+    id: Arc<str>,
     /// The first path, inline (most routes have one: a match reads it
-    /// without another load), then the others.
+    /// without another load).
     path: StoredPath,
-    more_paths: Box<[StoredPath]>,
-    hosts: Box<[HostPattern]>,
-    /// Methods, addresses and vars; boxed since most routes have none.
-    conditions: Option<Box<Conditions>>,
+    /// Other paths, hosts and conditions; `None` (most routes) for none.
+    rest: Option<Box<Rest>>,
     priority: i32,
     filter: bool,
+    /// `:` is ordinary text in its paths (to parse them again).
+    no_param_match: bool,
+}
+
+// A record and its `Arc` counts fill one 96-byte allocator block.
+const _: () = assert!(std::mem::size_of::<Stored>() <= 80);
+
+/// What few routes have beside one path.
+#[derive(Debug)]
+struct Rest {
+    more_paths: Box<[StoredPath]>,
+    hosts: Box<[HostPattern]>,
+    /// Methods, addresses and vars.
+    conditions: Option<Conditions>,
 }
 
 #[derive(Debug)]
@@ -82,19 +103,21 @@ struct Conditions {
 struct StoredPath {
     pattern: Box<str>,
     params: Box<[ParamSlot]>,
-    place: Placed,
+    index: Index,
     /// The regex of a pattern matched as one.
     regex: Option<Box<PathRegex>>,
 }
 
-/// Where a path is indexed.
-#[derive(Debug, Clone, Copy)]
-enum Placed {
-    /// In the hash map of exact paths.
+/// Which index a path is in (in any router that holds it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Index {
+    /// The hash map of exact paths.
     Exact,
-    /// In the tree.
-    Tree(Place),
-    /// Nowhere: its regex did not compile (tolerant mode); it never matches.
+    /// The tree, at the slot of its tokens.
+    Tree,
+    /// The tree, at the regex slot of its literal prefix.
+    Regex,
+    /// None: its regex did not compile (tolerant mode); it never matches.
     Nowhere,
 }
 
@@ -262,7 +285,7 @@ impl<T> Router<T> {
     /// The value of the route `id`.
     pub fn get(&self, id: &str) -> Option<&T> {
         let &i = self.ids.get(id)?;
-        self.routes[i as usize].as_ref().map(|s| &s.value)
+        self.routes[i as usize].as_ref().map(|h| &h.value)
     }
 
     /// Adds a route. Refused (and nothing changed) when a field is malformed
@@ -272,22 +295,25 @@ impl<T> Router<T> {
         if self.ids.contains_key(route.id.as_str()) {
             return Err(RouteError::DuplicateId { id: route.id });
         }
-        let (stored, patterns, tolerated) = self.compile(route)?;
-        let slot = match self.free.pop() {
+        let (held, patterns, tolerated) = self.compile(route)?;
+        let slot = self.take_slot(&held.record.id)?;
+        self.place(slot, held, &patterns);
+        self.tolerated = tolerated;
+        Ok(())
+    }
+
+    /// A free index of the route table for the route `id`.
+    fn take_slot(&mut self, id: &str) -> Result<u32, RouteError> {
+        Ok(match self.free.pop() {
             Some(i) => i,
             None if self.routes.len() >= (u32::MAX - 1) as usize => {
-                return Err(RouteError::Full {
-                    id: stored.id.to_string(),
-                })
+                return Err(RouteError::Full { id: id.to_owned() })
             }
             None => {
                 self.routes.push(None);
                 (self.routes.len() - 1) as u32
             }
-        };
-        self.place(slot, stored, patterns);
-        self.tolerated = tolerated;
-        Ok(())
+        })
     }
 
     /// Replaces the route with the same id. Refused (and the old route
@@ -298,11 +324,11 @@ impl<T> Router<T> {
         let Some(&i) = self.ids.get(route.id.as_str()) else {
             return Err(RouteError::NotFound { id: route.id });
         };
-        let (stored, patterns, tolerated) = self.compile(route)?;
+        let (held, patterns, tolerated) = self.compile(route)?;
         let old = self.unplace(i).ok_or_else(|| RouteError::NotFound {
-            id: stored.id.to_string(),
+            id: held.record.id.to_string(),
         })?;
-        self.place(i, stored, patterns);
+        self.place(i, held, &patterns);
         self.tolerated = tolerated;
         Ok(old.value)
     }
@@ -327,6 +353,53 @@ impl<T> Router<T> {
             .ok_or_else(|| RouteError::NotFound { id: id.into() })?;
         self.free.push(i);
         Ok(old.value)
+    }
+
+    /// Whether this router and `other` both hold the route `id` as one
+    /// compiled record (one adopted it from the other).
+    pub fn shares_route(&self, other: &Router<T>, id: &str) -> bool {
+        let record = |r: &Router<T>| {
+            let i = *r.ids.get(id)?;
+            r.routes.get(i as usize)?.as_ref().map(|h| h.record.clone())
+        };
+        matches!((record(self), record(other)), (Some(a), Some(b)) if Arc::ptr_eq(&a, &b))
+    }
+
+    /// Adds the route `id` as `other` holds it, or replaces this router's
+    /// route of that id with it: its compiled record is shared, not
+    /// compiled again (two routers kept in step hold each route once). It
+    /// orders as if newly added; returns the value it replaced. Refused
+    /// (nothing changed) when `other` has no route `id`.
+    pub fn adopt(&mut self, other: &Router<T>, id: &str) -> Result<Option<T>, RouteError>
+    where
+        T: Clone,
+    {
+        self.tolerated.clear();
+        let found = other
+            .ids
+            .get(id)
+            .and_then(|&i| other.routes.get(i as usize));
+        let Some(Some(theirs)) = found else {
+            return Err(RouteError::NotFound { id: id.into() });
+        };
+        let record = theirs.record.clone();
+        // The patterns parsed when `other` compiled the route: only a parse
+        // that succeeded then can be stored, and it parses the same now.
+        let patterns = record
+            .paths()
+            .map(|sp| Pattern::parse(&sp.pattern, record.no_param_match))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| RouteError::invalid(id, Field::Paths, e))?;
+        let held = Held {
+            record,
+            value: theirs.value.clone(),
+        };
+        let (i, old) = match self.ids.get(id) {
+            Some(&i) => (i, self.unplace(i).map(|h| h.value)),
+            None => (self.take_slot(id)?, None),
+        };
+        self.place(i, held, &patterns);
+        Ok(old)
     }
 
     /// Checks and compiles every field of `route`; in tolerant mode, also
@@ -379,17 +452,23 @@ impl<T> Router<T> {
         for (text, p) in route.paths.iter().zip(&patterns) {
             let (regex, place) = match PathRegex::new(p) {
                 // `place` decides where a compiled path goes.
-                Ok(r) => (r.map(Box::new), Placed::Exact),
+                Ok(r) => (r.map(Box::new), Index::Exact),
                 Err(problem) if self.opts.tolerant => {
                     tolerate(Field::Paths, text, problem);
-                    (None, Placed::Nowhere)
+                    (None, Index::Nowhere)
                 }
                 Err(problem) => return Err(bad(Field::Paths, format!("{text:?}: {problem}"))),
+            };
+            let index = match (place, &regex) {
+                (Index::Nowhere, _) => Index::Nowhere,
+                (_, Some(_)) => Index::Regex,
+                _ if p.is_exact() => Index::Exact,
+                _ => Index::Tree,
             };
             stored_paths.push(StoredPath {
                 pattern: text.as_str().into(),
                 params: p.param_slots().into_boxed_slice(),
-                place,
+                index,
                 regex,
             });
         }
@@ -397,31 +476,42 @@ impl<T> Router<T> {
         let path = paths
             .next()
             .ok_or_else(|| bad(Field::Paths, "at least one path is required".into()))?;
-        let more_paths = paths.collect();
-        let conditions = (methods != 0 || !addrs.is_empty() || vars.is_some()).then(|| {
-            Box::new(Conditions {
+        let more_paths: Box<[StoredPath]> = paths.collect();
+        let conditions =
+            (methods != 0 || !addrs.is_empty() || vars.is_some()).then(|| Conditions {
                 methods,
                 addrs: addrs.into_boxed_slice(),
                 vars,
-            })
-        });
-        let stored = Stored {
+            });
+        let rest =
+            (!more_paths.is_empty() || !hosts.is_empty() || conditions.is_some()).then(|| {
+                Box::new(Rest {
+                    more_paths,
+                    hosts: hosts.into_boxed_slice(),
+                    conditions,
+                })
+            });
+        let record = Stored {
             id: route.id.into(),
-            value: route.value,
             path,
-            more_paths,
-            hosts: hosts.into_boxed_slice(),
-            conditions,
+            rest,
             priority: route.priority,
             filter: route.filter,
+            no_param_match,
         };
-        Ok((stored, patterns, tolerated))
+        let held = Held {
+            record: Arc::new(record),
+            value: route.value,
+        };
+        Ok((held, patterns, tolerated))
     }
 
-    fn place(&mut self, i: u32, mut stored: Stored<T>, patterns: Vec<Pattern>) {
-        let unconditional = stored.conditions.is_none() && !stored.filter;
-        let paths = std::iter::once(&mut stored.path).chain(stored.more_paths.iter_mut());
-        for (pi, (sp, pattern)) in paths.zip(&patterns).enumerate() {
+    /// Indexes route `i`: each of its paths (`patterns`, parsed) where its
+    /// [`Index`] says, then its id.
+    fn place(&mut self, i: u32, held: Held<T>, patterns: &[Pattern]) {
+        let r = &*held.record;
+        let unconditional = r.conditions().is_none() && !r.filter;
+        for (pi, (sp, pattern)) in r.paths().zip(patterns).enumerate() {
             // One sequence number per path, not per route: a route's paths are
             // tried in the order given (as lua-resty-radixtree inserts them one
             // by one); with a shared number, equal keys were tried latest first.
@@ -429,62 +519,70 @@ impl<T> Router<T> {
             let seq = self.seq;
             let regex = sp.regex.is_some();
             let entry = Entry {
-                key: order_key(stored.priority, sp.pattern.len(), seq),
+                key: order_key(r.priority, sp.pattern.len(), seq),
                 route: i,
                 path: pi as u16,
                 plain: unconditional && !regex,
                 regex,
             };
-            if let Placed::Nowhere = sp.place {
-                continue;
-            }
-            if pattern.is_exact() {
-                let slot = self.exact.entry(sp.pattern.as_bytes().into()).or_default();
-                if slot.is_empty() {
-                    self.exact_lens[len_cell(sp.pattern.len())] += 1;
+            match sp.index {
+                Index::Nowhere => {}
+                Index::Exact => {
+                    let slot = self.exact.entry(sp.pattern.as_bytes().into()).or_default();
+                    if slot.is_empty() {
+                        self.exact_lens[len_cell(sp.pattern.len())] += 1;
+                    }
+                    slot.insert(entry, r.hosts());
                 }
-                slot.insert(entry, &stored.hosts);
-                sp.place = Placed::Exact;
-            } else {
-                let (place, slot) = match regex {
-                    true => self.tree.regex_slot_mut(pattern.literal_prefix()),
-                    false => self.tree.slot_mut(&pattern.tokens),
-                };
-                slot.insert(entry, &stored.hosts);
-                sp.place = Placed::Tree(place);
+                Index::Tree => self
+                    .tree
+                    .slot_mut(&pattern.tokens)
+                    .1
+                    .insert(entry, r.hosts()),
+                Index::Regex => {
+                    let (_, slot) = self.tree.regex_slot_mut(pattern.literal_prefix());
+                    slot.insert(entry, r.hosts());
+                }
             }
         }
-        self.ids.insert(stored.id.clone(), i);
-        self.routes[i as usize] = Some(stored);
+        self.ids.insert(r.id.clone(), i);
+        self.routes[i as usize] = Some(held);
     }
 
     /// Takes route `i` out of every index; `None` when the slab slot is empty.
-    fn unplace(&mut self, i: u32) -> Option<Stored<T>> {
-        let stored = self.routes.get_mut(i as usize)?.take()?;
-        self.ids.remove(&*stored.id);
-        let paths = std::iter::once(&stored.path).chain(stored.more_paths.iter());
-        for (pi, sp) in paths.enumerate() {
-            match sp.place {
-                Placed::Nowhere => {}
-                Placed::Exact => {
+    fn unplace(&mut self, i: u32) -> Option<Held<T>> {
+        let held = self.routes.get_mut(i as usize)?.take()?;
+        let r = &*held.record;
+        self.ids.remove(&*r.id);
+        for (pi, sp) in r.paths().enumerate() {
+            let place = match sp.index {
+                Index::Nowhere => continue,
+                Index::Exact => {
                     let key = sp.pattern.as_bytes();
                     if let Some(slot) = self.exact.get_mut(key) {
-                        slot.remove(i, pi as u16, &stored.hosts);
+                        slot.remove(i, pi as u16, r.hosts());
                         if slot.is_empty() {
                             self.exact.remove(key);
                             self.exact_lens[len_cell(key.len())] -= 1;
                         }
                     }
+                    continue;
                 }
-                Placed::Tree(place) => {
-                    if let Some(slot) = self.tree.slot_at(place) {
-                        slot.remove(i, pi as u16, &stored.hosts);
-                    }
-                    self.tree.prune(place);
+                // It parsed when the route was placed, the same way.
+                Index::Tree | Index::Regex => match Pattern::parse(&sp.pattern, r.no_param_match) {
+                    Ok(p) if sp.index == Index::Regex => self.tree.regex_place(p.literal_prefix()),
+                    Ok(p) => self.tree.place_of(&p.tokens),
+                    Err(_) => None,
+                },
+            };
+            if let Some(place) = place {
+                if let Some(slot) = self.tree.slot_at(place) {
+                    slot.remove(i, pi as u16, r.hosts());
                 }
+                self.tree.prune(place);
             }
         }
-        Some(stored)
+        Some(held)
     }
 
     /// The route `req` matches, without `vars` or a filter.
@@ -522,9 +620,10 @@ impl<T> Router<T> {
         let mut accept = |e: &Entry| {
             e.plain
                 || match self.routes.get(e.route as usize) {
-                    Some(Some(r)) => {
-                        (!e.regex || r.path_matches(e.path, req.path))
-                            && r.accepts(method, req, vars, filter)
+                    Some(Some(h)) => {
+                        (!e.regex || h.record.path_matches(e.path, req.path))
+                            && h.record.accepts(method, req, vars)
+                            && (!h.record.filter || filter(&h.value))
                     }
                     _ => false,
                 }
@@ -552,13 +651,14 @@ impl<T> Router<T> {
         hit: HostHit<'r>,
         path: &'p [u8],
     ) -> Option<Match<'r, 'p, T>> {
-        let r = self.routes.get(e.route as usize)?.as_ref()?;
+        let h = self.routes.get(e.route as usize)?.as_ref()?;
+        let r = &*h.record;
         let sp = match e.path {
             0 => &r.path,
-            i => r.more_paths.get(i as usize - 1)?,
+            i => r.more_paths().get(i as usize - 1)?,
         };
         Some(Match {
-            value: &r.value,
+            value: &h.value,
             id: &r.id,
             pattern: &sp.pattern,
             host: match hit {
@@ -576,31 +676,45 @@ impl<T> Router<T> {
 }
 
 /// A compiled route, its parsed patterns, what tolerant mode let pass.
-type Compiled<T> = (Stored<T>, Vec<Pattern>, Vec<Tolerated>);
+type Compiled<T> = (Held<T>, Vec<Pattern>, Vec<Tolerated>);
 
-impl<T> Stored<T> {
+impl Stored {
+    /// Its paths, the first one first.
+    fn paths(&self) -> impl Iterator<Item = &StoredPath> {
+        std::iter::once(&self.path).chain(self.more_paths())
+    }
+
+    /// Its paths after the first.
+    fn more_paths(&self) -> &[StoredPath] {
+        self.rest.as_ref().map_or(&[], |r| &r.more_paths)
+    }
+
+    /// Its hosts (none: any).
+    fn hosts(&self) -> &[HostPattern] {
+        self.rest.as_ref().map_or(&[], |r| &r.hosts)
+    }
+
+    /// Its methods, addresses and vars, if it has any.
+    fn conditions(&self) -> Option<&Conditions> {
+        self.rest.as_ref()?.conditions.as_ref()
+    }
+
     /// The regex of path `pi` matches `path` (`false` for a path that is not
     /// matched by a regex: only regex entries ask).
     #[cold]
     fn path_matches(&self, pi: u16, path: &[u8]) -> bool {
         let sp = match pi {
             0 => Some(&self.path),
-            i => self.more_paths.get(i as usize - 1),
+            i => self.more_paths().get(i as usize - 1),
         };
         sp.and_then(|sp| sp.regex.as_deref())
             .is_some_and(|r| r.is_match(path))
     }
 
-    /// The non-path conditions, in lua-resty-radixtree's order (hosts were
-    /// checked by the index).
-    fn accepts(
-        &self,
-        method: u16,
-        req: &Request<'_>,
-        vars: &dyn Vars,
-        filter: &mut dyn FnMut(&T) -> bool,
-    ) -> bool {
-        if let Some(c) = &self.conditions {
+    /// The non-path conditions but the filter, in lua-resty-radixtree's
+    /// order (hosts were checked by the index).
+    fn accepts(&self, method: u16, req: &Request<'_>, vars: &dyn Vars) -> bool {
+        if let Some(c) = self.conditions() {
             if c.methods != 0 && c.methods & method == 0 {
                 return false;
             }
@@ -616,6 +730,6 @@ impl<T> Stored<T> {
                 }
             }
         }
-        !self.filter || filter(&self.value)
+        true
     }
 }

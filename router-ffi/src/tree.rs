@@ -30,6 +30,15 @@ struct ParamEdge {
     node: u32,
 }
 
+/// Whether the param edge `e` has `constraint` (the same regex source).
+fn same_constraint(e: &ParamEdge, constraint: &Option<Constraint>) -> bool {
+    match (&e.constraint, constraint) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.source == b.source,
+        _ => false,
+    }
+}
+
 /// 64 bytes: slots live in their own arena, edges in boxed slices (each
 /// with the head of the child's label).
 #[derive(Debug)]
@@ -169,6 +178,50 @@ impl Tree {
         })
     }
 
+    /// Where [`Tree::slot_mut`] put `tokens`; `None` if no node is there.
+    pub fn place_of(&self, tokens: &[Token]) -> Option<Place> {
+        let mut n = ROOT;
+        let mut kind = Kind::Terminal;
+        for token in tokens {
+            match token {
+                Token::Literal(bytes) => n = self.literal_node(n, bytes)?,
+                Token::Param { constraint, .. } => {
+                    let node = &self.nodes[n as usize];
+                    n = node
+                        .params
+                        .iter()
+                        .find(|e| same_constraint(e, constraint))?
+                        .node;
+                }
+                Token::CatchAll { .. } => {
+                    kind = Kind::CatchAll;
+                    break;
+                }
+            }
+        }
+        Some(Place { node: n, kind })
+    }
+
+    /// Where [`Tree::regex_slot_mut`] put `prefix`; `None` if no node is there.
+    pub fn regex_place(&self, prefix: &[u8]) -> Option<Place> {
+        let node = self.literal_node(ROOT, prefix)?;
+        Some(Place {
+            node,
+            kind: Kind::Regex,
+        })
+    }
+
+    /// The node `bytes` below `n` leads to, if one ends exactly there.
+    fn literal_node(&self, mut n: u32, mut bytes: &[u8]) -> Option<u32> {
+        while let Some(&first) = bytes.first() {
+            let c = self.nodes[n as usize].child(first)?;
+            let label = &self.nodes[c as usize].label;
+            bytes = bytes.strip_prefix(&label[..])?;
+            n = c;
+        }
+        Some(n)
+    }
+
     /// The slot at `place` (an existing node), created if missing.
     fn slot_of(&mut self, place: Place) -> (Place, &mut Slot) {
         let mut s = self.nodes[place.node as usize].slot(place.kind);
@@ -240,12 +293,8 @@ impl Tree {
     }
 
     fn param_child(&mut self, n: u32, constraint: &Option<Constraint>) -> u32 {
-        let same = |e: &ParamEdge| match (&e.constraint, constraint) {
-            (None, None) => true,
-            (Some(a), Some(b)) => a.source == b.source,
-            _ => false,
-        };
-        if let Some(e) = self.nodes[n as usize].params.iter().find(|e| same(e)) {
+        let params = &self.nodes[n as usize].params;
+        if let Some(e) = params.iter().find(|e| same_constraint(e, constraint)) {
             return e.node;
         }
         let child = self.alloc(Node::new(b"", n));

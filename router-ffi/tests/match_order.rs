@@ -131,6 +131,40 @@ fn fall_through() {
 // ---------------------------------------------------------------- live changes
 
 #[test]
+fn an_adopted_route_is_the_source_routes_and_then_its_own() {
+    let mut source = build(vec![route("a", "/a/*"), route("b", "/b/:x")]);
+    let mut follower = build(vec![route("a", "/old/*")]);
+    // Replaces the follower's own `a`, and adds `b`.
+    assert_eq!(follower.adopt(&source, "a"), Ok(Some("a")));
+    assert_eq!(follower.adopt(&source, "b"), Ok(None));
+    let rows: &[Row] = &[
+        (get("/a/1"), Some("a"), &[(":ext", "1")]),
+        (get("/old/1"), None, &[]),
+        (get("/b/2"), Some("b"), &[("x", "2")]),
+    ];
+    check_rows(&follower, rows, "adopted");
+    // What the source does next is not the follower's.
+    source.update(route("a", "/moved")).unwrap();
+    source.remove("b").unwrap();
+    check_rows(&follower, rows, "source changed");
+    // A route the source does not hold is refused; nothing changes.
+    assert_eq!(
+        follower.adopt(&source, "b"),
+        Err(RouteError::NotFound { id: "b".into() })
+    );
+    check_rows(&follower, rows, "refused");
+    // Removing the adopted route takes it out of the follower's tree.
+    assert_eq!(follower.remove("b"), Ok("b"));
+    check_rows(&follower, &[(get("/b/2"), None, &[])], "b removed");
+    assert_eq!(follower.adopt(&source, "a"), Ok(Some("a")));
+    check_rows(
+        &follower,
+        &[(get("/moved"), Some("a"), &[]), (get("/a/1"), None, &[])],
+        "a again",
+    );
+}
+
+#[test]
 fn add_update_delete_on_a_live_router() {
     let mut r = build(vec![
         route("abc", "/abc/*"),

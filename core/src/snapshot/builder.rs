@@ -296,7 +296,7 @@ impl SnapshotBuilder {
                         let mut routed = Vec::with_capacity(count);
                         for batch in rx {
                             routed.extend(batch.into_iter().map(|(id, op)| {
-                                let result = apply_op(lent, &op);
+                                let result = apply_op(lent, &op, None);
                                 (id, op, result)
                             }));
                         }
@@ -335,7 +335,7 @@ impl SnapshotBuilder {
         let mut routed = Vec::new();
         for id in affected {
             if let Some(op) = self.op_or_error(&id, errors) {
-                let result = apply_op(snap, &op);
+                let result = apply_op(snap, &op, None);
                 routed.push((id, op, result));
             }
         }
@@ -479,10 +479,13 @@ impl SnapshotBuilder {
                         // A large set in the lag: the routes it adds, at most.
                         let adds = self.lag.len().saturating_sub(snap.router.len());
                         snap.router.reserve(adds);
+                        // These changes succeeded on the live copy, which
+                        // the spare equalled before them: its routes are
+                        // taken from its router, shared, not compiled again.
+                        let live = self.live.load();
                         for m in std::mem::take(&mut self.lag) {
-                            // These changes succeeded on the live copy,
-                            // which the spare equalled before them.
-                            if let Err(e) = apply_op(&mut snap, &self.replay(&m)) {
+                            let op = self.replay(&m);
+                            if let Err(e) = apply_op(&mut snap, &op, Some(&live.router)) {
                                 tracing::warn!(error = %e, "replay on the spare snapshot failed");
                             }
                         }
@@ -520,8 +523,10 @@ impl SnapshotBuilder {
         snap.router.reserve(self.served.len());
         let mut order: Vec<&Served> = self.served.values().collect();
         order.sort_by_key(|s| s.seq);
+        // The live router holds every served route: each is shared with it.
+        let live = self.live.load();
         for s in order {
-            if let Err(e) = snap.router.insert(s.rt.matching.route(&s.rt.id, s.index)) {
+            if let Err(e) = route(&mut snap.router, &s.rt, s.index, Some(&live.router)) {
                 tracing::error!(route = %s.rt.id, error = %e, "route lost in rebuild");
                 continue;
             }
@@ -540,8 +545,25 @@ impl Op {
     }
 }
 
-/// Applies one op to a snapshot; the snapshot is unchanged on error.
-fn apply_op(snap: &mut Snapshot, op: &Op) -> Result<(), RouteError> {
+/// Puts the compiled route `rt` at `index` into `router`: taken from
+/// `live`'s router (its compiled record shared) when that one holds it
+/// there, else compiled from its matching.
+fn route(
+    router: &mut Router<u32>,
+    rt: &RouteRt,
+    index: u32,
+    live: Option<&Router<u32>>,
+) -> Result<(), RouteError> {
+    match live {
+        Some(live) if live.get(&rt.id) == Some(&index) => router.adopt(live, &rt.id).map(drop),
+        _ => router.upsert(rt.matching.route(&rt.id, index)).map(drop),
+    }
+}
+
+/// Applies one op to a snapshot, its route taken from `live`'s router
+/// when that one holds it (see [`route`]); the snapshot is unchanged on
+/// error.
+fn apply_op(snap: &mut Snapshot, op: &Op, live: Option<&Router<u32>>) -> Result<(), RouteError> {
     match op {
         Op::Put {
             index,
@@ -549,7 +571,7 @@ fn apply_op(snap: &mut Snapshot, op: &Op) -> Result<(), RouteError> {
             rt,
         } => {
             if *rerouted {
-                snap.router.upsert(rt.matching.route(&rt.id, *index))?;
+                route(&mut snap.router, rt, *index, live)?;
             }
             let i = *index as usize;
             if snap.routes.len() <= i {

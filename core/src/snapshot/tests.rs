@@ -198,6 +198,35 @@ fn changes_apply_without_a_router_rebuild() {
 }
 
 #[test]
+fn the_spare_snapshot_shares_each_unchanged_route_with_the_live_one() {
+    let (live, mut b) = setup();
+    let add = |id: &str, uri: &str| {
+        let route = json!({"id": id, "uri": uri, "upstream_id": "u"});
+        SourceEvent::Changes(vec![put(Kind::Route, route)])
+    };
+    let first = live.load_full();
+    // The first change builds a second router from the served routes.
+    b.apply(add("r3", "/c"));
+    let second = live.load_full();
+    for id in ["r1", "r2"] {
+        assert!(second.router.shares_route(&first.router, id), "{id}");
+    }
+    assert!(second.router.get("r3").is_some() && first.router.get("r3").is_none());
+    drop(first);
+    // The next brings the first router up to date: r3 is taken as the
+    // live router holds it; r4, new, is compiled.
+    b.apply(add("r4", "/d"));
+    let third = live.load_full();
+    for id in ["r1", "r2", "r3"] {
+        assert!(third.router.shares_route(&second.router, id), "{id}");
+    }
+    assert!(second.router.get("r4").is_none() && third.router.get("r4").is_some());
+    assert_eq!(b.router_rebuilds(), 0);
+    assert_eq!(route_at(&live, "/c", None).as_deref(), Some("r3"));
+    assert_eq!(route_at(&live, "/d", None).as_deref(), Some("r4"));
+}
+
+#[test]
 fn held_spare_falls_back_to_a_rebuild() {
     let (live, mut b) = setup();
     b.apply(SourceEvent::Changes(vec![put(

@@ -520,3 +520,64 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(config(96))]
+
+    /// A router kept in step with another by adopting its routes (as the
+    /// gateway's spare snapshot is) matches as the reference does, whether
+    /// it follows each change at once or catches up on several.
+    #[test]
+    fn adopted_routes_agree_with_reference(
+        ops in prop::collection::vec(op(), 1..24),
+        reqs in prop::collection::vec(rq(), 1..10),
+        catch_up_every in 1..4usize,
+    ) {
+        let mut source = Router::new(Options::default());
+        let mut follower = Router::new(Options::default());
+        let mut model = Model::default();
+        let mut behind = Vec::new();
+        for (n, op) in ops.iter().enumerate() {
+            let k = match op {
+                Op::Insert(k, s) => {
+                    model.insert(format!("r{k}"), *k, s.clone());
+                    source.insert(to_route(*k, s)).is_ok().then_some(*k)
+                }
+                Op::Update(k, s) => {
+                    model.update(format!("r{k}"), *k, s.clone());
+                    source.update(to_route(*k, s)).is_ok().then_some(*k)
+                }
+                Op::Upsert(k, s) => {
+                    let id = format!("r{k}");
+                    if model.position(&id).is_some() {
+                        model.update(id, *k, s.clone());
+                    } else {
+                        model.insert(id, *k, s.clone());
+                    }
+                    source.upsert(to_route(*k, s)).is_ok().then_some(*k)
+                }
+                Op::Remove(k) => {
+                    model.remove(&format!("r{k}"));
+                    source.remove(&format!("r{k}")).is_ok().then_some(*k)
+                }
+            };
+            behind.extend(k);
+            if (n + 1) % catch_up_every != 0 && n + 1 != ops.len() {
+                continue;
+            }
+            // The follower takes each changed route as the source has it now.
+            for k in behind.drain(..) {
+                let id = format!("r{k}");
+                let adopted = follower.adopt(&source, &id);
+                if source.get(&id).is_some() {
+                    prop_assert!(adopted.is_ok(), "adopt {}: {:?}", id, adopted);
+                } else {
+                    prop_assert!(adopted.is_err());
+                    let _ = follower.remove(&id);
+                }
+            }
+            prop_assert_eq!(follower.len(), model.routes.len());
+            compare(&follower, &model, &reqs)?;
+        }
+    }
+}
