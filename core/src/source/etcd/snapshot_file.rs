@@ -131,22 +131,43 @@ pub struct Export {
 }
 
 impl Export {
-    /// Writes it to `path` as a base (see [`write_private`]); returns the
-    /// bytes written.
-    pub fn write(&self, path: &Path) -> std::io::Result<u64> {
-        let file = SnapshotFile {
-            prefix: self.prefix.clone(),
+    /// Writes it to `path` as a base (see [`write_private_with`]), streamed
+    /// from the shared keys and values in key order (no copy of the state
+    /// is made); returns the bytes written.
+    pub fn write(mut self, path: &Path) -> std::io::Result<u64> {
+        self.kvs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let base = BaseOut {
+            prefix: &self.prefix,
             revision: self.revision,
             cluster_id: self.cluster_id,
-            kvs: self
-                .kvs
-                .iter()
-                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned()))
-                .collect(),
+            kvs: KvsOut(&self.kvs),
         };
-        let text = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
-        write_private(path, &text)?;
-        Ok(text.len() as u64)
+        write_private_with(path, |w| {
+            serde_json::to_writer(w, &base).map_err(std::io::Error::other)
+        })
+    }
+}
+
+/// A base as written: [`SnapshotFile`]'s shape, borrowing the export.
+#[derive(Serialize)]
+struct BaseOut<'a> {
+    prefix: &'a str,
+    revision: i64,
+    cluster_id: u64,
+    kvs: KvsOut<'a>,
+}
+
+/// Keys and values written as one JSON object of strings.
+struct KvsOut<'a>(&'a [(Arc<str>, Arc<[u8]>)]);
+
+impl Serialize for KvsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            map.serialize_entry(&**k, &String::from_utf8_lossy(v))?;
+        }
+        map.end()
     }
 }
 
@@ -164,12 +185,16 @@ pub fn append_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_data()
 }
 
-/// Replaces `path` with `bytes`, readable by the owner only: a new file
-/// in the same directory with a random name (created with `O_EXCL`, mode
-/// 0600, so a file or link planted there is never written through),
-/// fsynced, renamed over `path`, then the directory fsynced so the rename
-/// survives a crash.
-pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Replaces `path` with what `fill` writes (through a buffer), readable by
+/// the owner only: a new file in the same directory with a random name
+/// (created with `O_EXCL`, mode 0600, so a file or link planted there is
+/// never written through), fsynced, renamed over `path`, then the
+/// directory fsynced so the rename survives a crash. Returns the bytes
+/// written.
+pub fn write_private_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<u64> {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -178,15 +203,19 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let name = path
         .file_name()
         .map_or_else(|| "snapshot".into(), |n| n.to_string_lossy());
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
         .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, tmp);
+    fill(&mut out)?;
+    let tmp = out.into_inner().map_err(|e| e.into_error())?;
     tmp.as_file().sync_all()?;
+    let written = tmp.as_file().metadata()?.len();
     tmp.persist(path).map_err(|e| e.error)?;
-    std::fs::File::open(dir)?.sync_all()
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(written)
 }
 
 #[cfg(test)]
@@ -207,7 +236,7 @@ mod tests {
         let path = d.join("snap.json");
         std::fs::write(&path, "old").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        write_private(&path, b"new").unwrap();
+        write_private_with(&path, |w| w.write_all(b"new")).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "mode {mode:o}");
@@ -231,7 +260,7 @@ mod tests {
         ] {
             std::os::unix::fs::symlink(&victim, d.join(guess)).unwrap();
         }
-        write_private(&path, b"secret").unwrap();
+        write_private_with(&path, |w| w.write_all(b"secret")).unwrap();
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "secret");
         let _ = std::fs::remove_dir_all(&d);

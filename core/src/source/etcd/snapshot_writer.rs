@@ -173,9 +173,8 @@ impl Writer {
             kvs,
         };
         let written = export.write(&self.path);
-        drop(export);
-        // Writing a base copies every key and value: the pages that held
-        // the copies go back to the OS rather than stay with this thread.
+        // The whole state's list and its keys, made for this base, are
+        // gone: the pages that held them go back to the OS now.
         crate::source::release_freed_memory();
         self.sizes = Some((written?, 0));
         Ok(())
