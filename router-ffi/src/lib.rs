@@ -69,6 +69,7 @@ mod label;
 mod method;
 mod path_regex;
 mod pattern;
+mod record;
 mod router;
 mod slot;
 mod tree;

@@ -1,12 +1,11 @@
 //! `Router`: add, update and remove routes by id; match requests.
 
-use crate::addr::{parse_rules, AddrRule};
 use crate::error::{Field, RouteError, Tolerated};
-use crate::expr::Expr;
-use crate::host::{HostBuf, HostCtx, HostPattern};
-use crate::method::{method_bit, method_set};
+use crate::host::{HostBuf, HostCtx};
+use crate::method::method_bit;
 use crate::path_regex::PathRegex;
 use crate::pattern::{ParamSlot, Pattern};
+use crate::record::{compile, Held, Index};
 use crate::slot::{order_key, Entry, HostHit, Slot, FIRST};
 use crate::tree::Tree;
 use crate::vars::{NoVars, Vars};
@@ -54,71 +53,6 @@ pub struct Router<T> {
     seq: u64,
     /// What tolerant mode let pass in the last change.
     tolerated: Vec<Tolerated>,
-}
-
-/// A route as one router holds it: its compiled record, which another
-/// router may share ([`Router::adopt`]), and its value.
-#[derive(Debug)]
-struct Held<T> {
-    record: Arc<Stored>,
-    value: T,
-}
-
-/// A route compiled: what every router holding it reads, and nothing of
-/// where one router indexes it (found again from its patterns).
-#[derive(Debug)]
-struct Stored {
-    id: Arc<str>,
-    /// The first path, inline (most routes have one: a match reads it
-    /// without another load).
-    path: StoredPath,
-    /// Other paths, hosts and conditions; `None` (most routes) for none.
-    rest: Option<Box<Rest>>,
-    priority: i32,
-    filter: bool,
-    /// `:` is ordinary text in its paths (to parse them again).
-    no_param_match: bool,
-}
-
-// A record and its `Arc` counts fill one 96-byte allocator block.
-const _: () = assert!(std::mem::size_of::<Stored>() <= 80);
-
-/// What few routes have beside one path.
-#[derive(Debug)]
-struct Rest {
-    more_paths: Box<[StoredPath]>,
-    hosts: Box<[HostPattern]>,
-    /// Methods, addresses and vars.
-    conditions: Option<Conditions>,
-}
-
-#[derive(Debug)]
-struct Conditions {
-    methods: u16,
-    addrs: Box<[AddrRule]>,
-    vars: Option<Expr>,
-}
-
-#[derive(Debug)]
-struct StoredPath {
-    pattern: Box<str>,
-    params: Box<[ParamSlot]>,
-    index: Index,
-    /// The regex of a pattern matched as one.
-    regex: Option<Box<PathRegex>>,
-}
-
-/// Which index a path is in (in any router that holds it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Index {
-    /// The hash map of exact paths.
-    Exact,
-    /// The tree, at the slot of its tokens.
-    Tree,
-    /// The tree, at the regex slot of its literal prefix.
-    Regex,
-    /// None: its regex did not compile (tolerant mode); it never matches.
-    Nowhere,
 }
 
 /// What the router reports about a matched route.
@@ -295,7 +229,7 @@ impl<T> Router<T> {
         if self.ids.contains_key(route.id.as_str()) {
             return Err(RouteError::DuplicateId { id: route.id });
         }
-        let (held, patterns, tolerated) = self.compile(route)?;
+        let (held, patterns, tolerated) = compile(route, self.opts)?;
         let slot = self.take_slot(&held.record.id)?;
         self.place(slot, held, &patterns);
         self.tolerated = tolerated;
@@ -324,7 +258,7 @@ impl<T> Router<T> {
         let Some(&i) = self.ids.get(route.id.as_str()) else {
             return Err(RouteError::NotFound { id: route.id });
         };
-        let (held, patterns, tolerated) = self.compile(route)?;
+        let (held, patterns, tolerated) = compile(route, self.opts)?;
         let old = self.unplace(i).ok_or_else(|| RouteError::NotFound {
             id: held.record.id.to_string(),
         })?;
@@ -402,110 +336,6 @@ impl<T> Router<T> {
         Ok(old)
     }
 
-    /// Checks and compiles every field of `route`; in tolerant mode, also
-    /// says what it let pass.
-    fn compile(&self, route: Route<T>) -> Result<Compiled<T>, RouteError> {
-        let id = route.id.as_str();
-        let bad = |field, problem: String| RouteError::invalid(id, field, problem);
-        let mut tolerated = Vec::new();
-        let mut tolerate = |field, expression: &str, problem: String| {
-            tolerated.push(Tolerated {
-                id: id.to_owned(),
-                field,
-                expression: expression.to_owned(),
-                problem,
-            })
-        };
-        if route.paths.is_empty() {
-            return Err(bad(Field::Paths, "at least one path is required".into()));
-        }
-        if route.paths.len() > u16::MAX as usize {
-            return Err(bad(Field::Paths, "too many paths".into()));
-        }
-        let no_param_match = route.no_param_match.unwrap_or(self.opts.no_param_match);
-        let patterns = route
-            .paths
-            .iter()
-            .map(|p| Pattern::parse(p, no_param_match))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| bad(Field::Paths, e))?;
-        let hosts = route
-            .hosts
-            .iter()
-            .map(|h| HostPattern::parse(h))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| bad(Field::Hosts, e))?;
-        let methods = method_set(&route.methods).map_err(|e| bad(Field::Methods, e))?;
-        let addrs = parse_rules(&route.remote_addrs).map_err(|e| bad(Field::RemoteAddrs, e))?;
-        let vars = match &route.vars {
-            None => None,
-            Some(v) if self.opts.tolerant => {
-                let (e, flaws) = Expr::parse_tolerant(v).map_err(|e| bad(Field::Vars, e))?;
-                for f in flaws {
-                    tolerate(Field::Vars, &f.rule, f.problem);
-                }
-                Some(e)
-            }
-            Some(v) => Some(Expr::parse(v).map_err(|e| bad(Field::Vars, e))?),
-        };
-        let mut stored_paths = Vec::with_capacity(patterns.len());
-        for (text, p) in route.paths.iter().zip(&patterns) {
-            let (regex, place) = match PathRegex::new(p) {
-                // `place` decides where a compiled path goes.
-                Ok(r) => (r.map(Box::new), Index::Exact),
-                Err(problem) if self.opts.tolerant => {
-                    tolerate(Field::Paths, text, problem);
-                    (None, Index::Nowhere)
-                }
-                Err(problem) => return Err(bad(Field::Paths, format!("{text:?}: {problem}"))),
-            };
-            let index = match (place, &regex) {
-                (Index::Nowhere, _) => Index::Nowhere,
-                (_, Some(_)) => Index::Regex,
-                _ if p.is_exact() => Index::Exact,
-                _ => Index::Tree,
-            };
-            stored_paths.push(StoredPath {
-                pattern: text.as_str().into(),
-                params: p.param_slots().into_boxed_slice(),
-                index,
-                regex,
-            });
-        }
-        let mut paths = stored_paths.into_iter();
-        let path = paths
-            .next()
-            .ok_or_else(|| bad(Field::Paths, "at least one path is required".into()))?;
-        let more_paths: Box<[StoredPath]> = paths.collect();
-        let conditions =
-            (methods != 0 || !addrs.is_empty() || vars.is_some()).then(|| Conditions {
-                methods,
-                addrs: addrs.into_boxed_slice(),
-                vars,
-            });
-        let rest =
-            (!more_paths.is_empty() || !hosts.is_empty() || conditions.is_some()).then(|| {
-                Box::new(Rest {
-                    more_paths,
-                    hosts: hosts.into_boxed_slice(),
-                    conditions,
-                })
-            });
-        let record = Stored {
-            id: route.id.into(),
-            path,
-            rest,
-            priority: route.priority,
-            filter: route.filter,
-            no_param_match,
-        };
-        let held = Held {
-            record: Arc::new(record),
-            value: route.value,
-        };
-        Ok((held, patterns, tolerated))
-    }
-
     /// Indexes route `i`: each of its paths (`patterns`, parsed) where its
     /// [`Index`] says, then its id.
     fn place(&mut self, i: u32, held: Held<T>, patterns: &[Pattern]) {
@@ -534,14 +364,8 @@ impl<T> Router<T> {
                     }
                     slot.insert(entry, r.hosts());
                 }
-                Index::Tree => self
-                    .tree
-                    .slot_mut(&pattern.tokens)
-                    .1
-                    .insert(entry, r.hosts()),
-                Index::Regex => {
-                    let (_, slot) = self.tree.regex_slot_mut(pattern.literal_prefix());
-                    slot.insert(entry, r.hosts());
+                Index::Tree | Index::Regex => {
+                    self.tree.slot_for(pattern, regex).insert(entry, r.hosts())
                 }
             }
         }
@@ -569,11 +393,9 @@ impl<T> Router<T> {
                     continue;
                 }
                 // It parsed when the route was placed, the same way.
-                Index::Tree | Index::Regex => match Pattern::parse(&sp.pattern, r.no_param_match) {
-                    Ok(p) if sp.index == Index::Regex => self.tree.regex_place(p.literal_prefix()),
-                    Ok(p) => self.tree.place_of(&p.tokens),
-                    Err(_) => None,
-                },
+                Index::Tree | Index::Regex => Pattern::parse(&sp.pattern, r.no_param_match)
+                    .ok()
+                    .and_then(|p| self.tree.place_for(&p, sp.index == Index::Regex)),
             };
             if let Some(place) = place {
                 if let Some(slot) = self.tree.slot_at(place) {
@@ -672,64 +494,5 @@ impl<T> Router<T> {
                 regex: sp.regex.as_deref(),
             },
         })
-    }
-}
-
-/// A compiled route, its parsed patterns, what tolerant mode let pass.
-type Compiled<T> = (Held<T>, Vec<Pattern>, Vec<Tolerated>);
-
-impl Stored {
-    /// Its paths, the first one first.
-    fn paths(&self) -> impl Iterator<Item = &StoredPath> {
-        std::iter::once(&self.path).chain(self.more_paths())
-    }
-
-    /// Its paths after the first.
-    fn more_paths(&self) -> &[StoredPath] {
-        self.rest.as_ref().map_or(&[], |r| &r.more_paths)
-    }
-
-    /// Its hosts (none: any).
-    fn hosts(&self) -> &[HostPattern] {
-        self.rest.as_ref().map_or(&[], |r| &r.hosts)
-    }
-
-    /// Its methods, addresses and vars, if it has any.
-    fn conditions(&self) -> Option<&Conditions> {
-        self.rest.as_ref()?.conditions.as_ref()
-    }
-
-    /// The regex of path `pi` matches `path` (`false` for a path that is not
-    /// matched by a regex: only regex entries ask).
-    #[cold]
-    fn path_matches(&self, pi: u16, path: &[u8]) -> bool {
-        let sp = match pi {
-            0 => Some(&self.path),
-            i => self.more_paths().get(i as usize - 1),
-        };
-        sp.and_then(|sp| sp.regex.as_deref())
-            .is_some_and(|r| r.is_match(path))
-    }
-
-    /// The non-path conditions but the filter, in lua-resty-radixtree's
-    /// order (hosts were checked by the index).
-    fn accepts(&self, method: u16, req: &Request<'_>, vars: &dyn Vars) -> bool {
-        if let Some(c) = self.conditions() {
-            if c.methods != 0 && c.methods & method == 0 {
-                return false;
-            }
-            if !c.addrs.is_empty() {
-                match &req.remote_addr {
-                    Some(ip) if c.addrs.iter().any(|a| a.contains(ip)) => {}
-                    _ => return false,
-                }
-            }
-            if let Some(e) = &c.vars {
-                if !e.eval(vars) {
-                    return false;
-                }
-            }
-        }
-        true
     }
 }

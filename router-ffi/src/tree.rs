@@ -18,7 +18,7 @@
 mod search;
 
 use crate::children::Children;
-use crate::pattern::{Constraint, Token};
+use crate::pattern::{Constraint, Pattern, Token};
 use crate::slot::Slot;
 
 const ROOT: u32 = 0;
@@ -151,38 +151,45 @@ impl Default for Tree {
 }
 
 impl Tree {
-    /// The slot for `tokens`, created if missing.
-    pub fn slot_mut(&mut self, tokens: &[Token]) -> (Place, &mut Slot) {
-        let mut n = ROOT;
-        let mut kind = Kind::Terminal;
-        for token in tokens {
-            match token {
-                Token::Literal(bytes) => n = self.insert_literal(n, bytes),
-                Token::Param { constraint, .. } => n = self.param_child(n, constraint),
-                Token::CatchAll { .. } => {
-                    kind = Kind::CatchAll;
-                    break;
+    /// The slot of `pattern` (of its literal prefix's regex patterns when
+    /// `regex`), created if missing.
+    pub fn slot_for(&mut self, pattern: &Pattern, regex: bool) -> &mut Slot {
+        let place = if regex {
+            let node = self.insert_literal(ROOT, pattern.literal_prefix());
+            Place {
+                node,
+                kind: Kind::Regex,
+            }
+        } else {
+            let mut n = ROOT;
+            let mut kind = Kind::Terminal;
+            for token in &pattern.tokens {
+                match token {
+                    Token::Literal(bytes) => n = self.insert_literal(n, bytes),
+                    Token::Param { constraint, .. } => n = self.param_child(n, constraint),
+                    Token::CatchAll { .. } => {
+                        kind = Kind::CatchAll;
+                        break;
+                    }
                 }
             }
+            Place { node: n, kind }
+        };
+        self.slot_of(place).1
+    }
+
+    /// Where [`Tree::slot_for`] put `pattern`; `None` if no node is there.
+    pub fn place_for(&self, pattern: &Pattern, regex: bool) -> Option<Place> {
+        if regex {
+            let node = self.literal_node(ROOT, pattern.literal_prefix())?;
+            return Some(Place {
+                node,
+                kind: Kind::Regex,
+            });
         }
-        self.slot_of(Place { node: n, kind })
-    }
-
-    /// The slot of the regex patterns whose literal prefix is `prefix`,
-    /// created if missing.
-    pub fn regex_slot_mut(&mut self, prefix: &[u8]) -> (Place, &mut Slot) {
-        let node = self.insert_literal(ROOT, prefix);
-        self.slot_of(Place {
-            node,
-            kind: Kind::Regex,
-        })
-    }
-
-    /// Where [`Tree::slot_mut`] put `tokens`; `None` if no node is there.
-    pub fn place_of(&self, tokens: &[Token]) -> Option<Place> {
         let mut n = ROOT;
         let mut kind = Kind::Terminal;
-        for token in tokens {
+        for token in &pattern.tokens {
             match token {
                 Token::Literal(bytes) => n = self.literal_node(n, bytes)?,
                 Token::Param { constraint, .. } => {
@@ -200,15 +207,6 @@ impl Tree {
             }
         }
         Some(Place { node: n, kind })
-    }
-
-    /// Where [`Tree::regex_slot_mut`] put `prefix`; `None` if no node is there.
-    pub fn regex_place(&self, prefix: &[u8]) -> Option<Place> {
-        let node = self.literal_node(ROOT, prefix)?;
-        Some(Place {
-            node,
-            kind: Kind::Regex,
-        })
     }
 
     /// The node `bytes` below `n` leads to, if one ends exactly there.

@@ -6,6 +6,7 @@
 mod auth_keys;
 mod builder;
 mod compile;
+mod matching;
 mod plugins;
 pub mod split;
 
@@ -51,7 +52,7 @@ pub struct RouteRt {
     pub service_name: Option<Arc<str>>,
     /// Its path and host patterns as written (hosts: its own, else its
     /// service's) and its other conditions; shared with the stored route.
-    pub matching: Arc<compile::Matching>,
+    pub matching: Arc<matching::Matching>,
     /// The merged plugin chain (route > plugin_config > service); `None`
     /// when the route runs no plugin.
     pub plugins: Option<Arc<Chain>>,

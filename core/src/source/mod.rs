@@ -72,6 +72,17 @@ pub enum Change {
     },
 }
 
+impl Change {
+    /// Where it goes among changes applied together: objects others
+    /// refer to first ([`Kind::apply_rank`]), then by id.
+    pub fn apply_order(&self) -> (usize, &Id) {
+        match self {
+            Change::Put(item) => (item.kind().apply_rank(), &item.id),
+            Change::Delete { kind, id } => (kind.apply_rank(), id),
+        }
+    }
+}
+
 /// What a source sends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceEvent {

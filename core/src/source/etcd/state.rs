@@ -246,11 +246,7 @@ impl EtcdState {
         }
         // Objects a refused one needs go first; then by id, as the
         // applied keys are in no order.
-        let order = |c: &Change| match c {
-            Change::Put(i) => (i.kind().apply_rank(), i.id.clone()),
-            Change::Delete { kind, id } => (kind.apply_rank(), id.clone()),
-        };
-        changes.sort_by_cached_key(order);
+        changes.sort_by(|a, b| a.apply_order().cmp(&b.apply_order()));
         changes
     }
 
@@ -330,11 +326,9 @@ impl EtcdState {
                 puts.push(c);
             }
         }
+        // Read in key order: only the kinds are put in order.
+        puts.sort_by_key(|c| c.apply_order().0);
         let rank = Kind::apply_rank;
-        puts.sort_by_key(|c| match c {
-            Change::Put(i) => rank(i.kind()),
-            Change::Delete { kind, .. } => rank(*kind),
-        });
         let mut gone: Vec<_> = old.into_iter().collect();
         gone.sort_by_key(|((k, id), _)| (std::cmp::Reverse(rank(*k)), id.clone()));
         for ((kind, id), _) in gone {
