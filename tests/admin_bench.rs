@@ -1,12 +1,12 @@
 //! Config changes through the Admin API and etcd:
 //!
 //! - a test (run by `cargo test`): route and upstream changes made through
-//!   the Admin API serve without the router ever being rebuilt, as every
-//!   snapshot the gateway publishes logs (`router_rebuilds=0`);
+//!   the Admin API serve, each applied to the routes it touches only, as
+//!   every snapshot the gateway publishes logs (`changed=`);
 //! - a benchmark (ignored by `cargo test`; run by `benches/admin/run.sh`):
 //!   with 10k routes in etcd, the time for a gateway to start and serve all
 //!   of them, then Admin PUT -> first request served by the new route,
-//!   p50/p99 over 1000 changes, and the router rebuilds (none allowed).
+//!   p50/p99 over 1000 changes.
 
 use std::time::{Duration, Instant};
 
@@ -17,22 +17,22 @@ use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_radixgate");
 
-/// The `router_rebuilds` field of every "config snapshot published" line
-/// of `log`, in order: how many routers the builder had rebuilt by then.
-fn router_rebuilds(log: &str) -> Vec<u64> {
+/// The `changed` field of every "config snapshot published" line of
+/// `log`, in order: how many routes each publication changed.
+fn routes_changed(log: &str) -> Vec<u64> {
     log.lines()
         .filter(|l| l.contains("config snapshot published"))
         .map(|l| {
             l.split_whitespace()
-                .find_map(|w| w.strip_prefix("router_rebuilds="))
+                .find_map(|w| w.strip_prefix("changed="))
                 .and_then(|n| n.parse().ok())
-                .unwrap_or_else(|| panic!("no router_rebuilds in {l:?}"))
+                .unwrap_or_else(|| panic!("no changed= in {l:?}"))
         })
         .collect()
 }
 
 #[test]
-fn admin_changes_apply_without_a_router_rebuild() {
+fn admin_changes_apply_to_the_routes_they_touch() {
     let e = Etcd::start();
     let gw = Gateway::etcd(BIN, &e.endpoints()).start();
     let (one, two) = (Node::start_named("one"), Node::start_named("two"));
@@ -67,13 +67,12 @@ fn admin_changes_apply_without_a_router_rebuild() {
     served("/new/1", (404, r#"{"error_msg":"404 Route Not Found"}"#));
 
     let log = gw.log();
-    let rebuilds = router_rebuilds(&log);
+    let changed = routes_changed(&log);
     // The first snapshot, then at least one for each of the 11 changes.
-    assert!(rebuilds.len() >= 12, "{rebuilds:?}\n{log}");
-    assert!(
-        rebuilds.iter().all(|&n| n == 0),
-        "changes rebuilt the router: {rebuilds:?}\n{log}"
-    );
+    assert!(changed.len() >= 12, "{changed:?}\n{log}");
+    // 8 routes added, 1 moved, the 8 on `u` for its nodes, 1 removed: a
+    // change that applied every served route again would count more.
+    assert_eq!(changed.iter().sum::<u64>(), 18, "{changed:?}\n{log}");
 }
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -142,11 +141,9 @@ fn admin_put_to_first_request_served() {
     }
     lat.sort();
     put_only.sort();
-    let log = gw.log();
-    let rebuilds = router_rebuilds(&log).last().copied().unwrap_or(0);
     println!(
         "BENCH routes_loaded={loaded} full_load_ms={:.1} changes={changes} \
-         put_to_served_p50_ms={:.2} p99_ms={:.2} max_ms={:.2} admin_put_p50_ms={:.2} p99_ms={:.2} router_rebuilds={rebuilds}",
+         put_to_served_p50_ms={:.2} p99_ms={:.2} max_ms={:.2} admin_put_p50_ms={:.2} p99_ms={:.2}",
         full_load.as_secs_f64() * 1e3,
         pct(&lat, 0.5).as_secs_f64() * 1e3,
         pct(&lat, 0.99).as_secs_f64() * 1e3,
@@ -154,5 +151,4 @@ fn admin_put_to_first_request_served() {
         pct(&put_only, 0.5).as_secs_f64() * 1e3,
         pct(&put_only, 0.99).as_secs_f64() * 1e3,
     );
-    assert_eq!(rebuilds, 0, "changes rebuilt the router");
 }

@@ -9,8 +9,8 @@
 //! - CPU per Admin change: the gateway's process CPU time (user + system,
 //!   `/proc/<pid>/stat`) over `BENCH_CHANGES` Admin API PUTs that move a
 //!   route to a new path, until the last one serves, divided by the count;
-//!   the first change after the load before them, on its own (it also
-//!   fills the builder's spare snapshot: a one-time cost of the load);
+//!   the first change after the load before them, on its own (the first
+//!   to change a clone of the loaded router);
 //! - one Admin list page of 500, without a filter and with each of `name`,
 //!   `label` and `uri` (median of 5);
 //! - start again from the snapshot file with etcd down, to the last route
@@ -64,9 +64,9 @@ fn one_size(n: usize, changes: usize) -> Figures {
     std::thread::sleep(Duration::from_secs(1));
     let rss = rss_mb(gw.pid());
 
-    // The first change after the load also brings the builder's spare
-    // snapshot up to date (every route into its router, once): measured
-    // on its own, as a load cost, not counted per change.
+    // The first change after the load, measured on its own: the first to
+    // clone the router the load built (a builder that made a second router
+    // for it paid that here).
     let pid = gw.pid();
     settle(pid);
     let before = cpu(pid);

@@ -29,7 +29,7 @@ impl Edge {
 }
 
 /// Children keyed by the first byte of their label, sorted by it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Children {
     list: Box<[Edge]>,
 }

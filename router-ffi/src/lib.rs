@@ -58,6 +58,7 @@
 
 mod addr;
 mod children;
+mod cow;
 mod error;
 mod expr;
 // The C ABI (`include/radix_router.h`): the C library's implementation,
@@ -76,6 +77,7 @@ mod tree;
 mod vars;
 
 pub use addr::AddrRule;
+pub use cow::CowVec;
 pub use error::{Field, RouteError, Tolerated};
 pub use expr::{Expr, Flaw};
 pub use host::HostPattern;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 /// A route as one router holds it: its compiled record, which another
 /// router may share ([`Router::adopt`]), and its value.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Held<T> {
     pub(crate) record: Arc<Stored>,
     pub(crate) value: T,

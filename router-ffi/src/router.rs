@@ -1,5 +1,6 @@
 //! `Router`: add, update and remove routes by id; match requests.
 
+use crate::cow::{CowMap, CowVec};
 use crate::error::{Field, RouteError, Tolerated};
 use crate::host::{HostBuf, HostCtx};
 use crate::method::method_bit;
@@ -10,7 +11,6 @@ use crate::slot::{order_key, Entry, HostHit, Slot, FIRST};
 use crate::tree::Tree;
 use crate::vars::{NoVars, Vars};
 use crate::{Request, Route};
-use hashbrown::HashMap;
 use std::sync::Arc;
 
 /// Cells of `Router::exact_lens`.
@@ -38,14 +38,20 @@ pub struct Options {
 ///
 /// Matching (`find`) takes `&self`, allocates nothing and may run on many
 /// threads at once; changes take `&mut self` and touch only the changed route.
-#[derive(Debug)]
+///
+/// A clone shares every table with the router it was cloned from, a chunk
+/// or shard at a time ([`CowVec`]): it costs a pointer per chunk, and a
+/// change to either copies only the chunks and shards it writes. A
+/// gateway changes a clone of the router its requests match on and
+/// publishes it, holding the two for little more than the price of one.
+#[derive(Debug, Clone)]
 pub struct Router<T> {
     opts: Options,
-    routes: Vec<Option<Held<T>>>,
+    routes: CowVec<Option<Held<T>>>,
     free: Vec<u32>,
-    ids: HashMap<Arc<str>, u32>,
+    ids: CowMap<Arc<str>, u32>,
     /// Exact paths: one hash probe, tried before the tree.
-    exact: HashMap<Box<[u8]>, Slot>,
+    exact: CowMap<Box<[u8]>, Slot>,
     /// How many exact paths have each length (the last cell counts all
     /// longer ones): a path of a length no exact route has skips the probe.
     exact_lens: [u32; EXACT_LENS],
@@ -161,17 +167,22 @@ impl<T> Router<T> {
     pub fn new(opts: Options) -> Self {
         Router {
             opts,
-            routes: Vec::new(),
+            routes: CowVec::new(),
             free: Vec::new(),
-            ids: HashMap::new(),
-            exact: HashMap::new(),
+            ids: CowMap::default(),
+            exact: CowMap::default(),
             exact_lens: [0; EXACT_LENS],
             tree: Tree::default(),
             seq: 0,
             tolerated: Vec::new(),
         }
     }
+}
 
+/// Changes (and reads of a router that changes) need `T: Clone`: a
+/// change copies the chunk that holds a route, values included, when a
+/// clone shares it.
+impl<T: Clone> Router<T> {
     /// A router holding `routes`; the first refused route is the error.
     pub fn build(
         routes: impl IntoIterator<Item = Route<T>>,
@@ -190,7 +201,7 @@ impl<T> Router<T> {
     /// unused after the last insert.
     pub fn reserve(&mut self, additional: usize) {
         self.routes
-            .reserve_exact(additional.saturating_sub(self.free.len()));
+            .reserve(additional.saturating_sub(self.free.len()));
         self.ids.reserve(additional);
     }
 
@@ -219,7 +230,7 @@ impl<T> Router<T> {
     /// The value of the route `id`.
     pub fn get(&self, id: &str) -> Option<&T> {
         let &i = self.ids.get(id)?;
-        self.routes[i as usize].as_ref().map(|h| &h.value)
+        self.routes.get(i as usize)?.as_ref().map(|h| &h.value)
     }
 
     /// Adds a route. Refused (and nothing changed) when a field is malformed
@@ -358,7 +369,7 @@ impl<T> Router<T> {
             match sp.index {
                 Index::Nowhere => {}
                 Index::Exact => {
-                    let slot = self.exact.entry(sp.pattern.as_bytes().into()).or_default();
+                    let slot = self.exact.get_or_default(sp.pattern.as_bytes().into());
                     if slot.is_empty() {
                         self.exact_lens[len_cell(sp.pattern.len())] += 1;
                     }
@@ -370,7 +381,9 @@ impl<T> Router<T> {
             }
         }
         self.ids.insert(r.id.clone(), i);
-        self.routes[i as usize] = Some(held);
+        if let Some(at) = self.routes.get_mut(i as usize) {
+            *at = Some(held);
+        }
     }
 
     /// Takes route `i` out of every index; `None` when the slab slot is empty.
@@ -406,7 +419,9 @@ impl<T> Router<T> {
         }
         Some(held)
     }
+}
 
+impl<T> Router<T> {
     /// The route `req` matches, without `vars` or a filter.
     #[inline]
     pub fn find<'r, 'p>(&'r self, req: &Request<'p>) -> Option<Match<'r, 'p, T>> {

@@ -42,7 +42,7 @@ pub enum HostHit<'r> {
     Wildcard(&'r [u8]),
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct HostIndex {
     any: Vec<Entry>,
     exact: HashMap<Box<[u8]>, Vec<Entry>>,
@@ -52,7 +52,7 @@ struct HostIndex {
 }
 
 /// The routes at one place, sorted by [`Key`], with hosts indexed.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Slot {
     unrestricted: Entries,
     hosts: Option<Box<HostIndex>>,
@@ -60,7 +60,7 @@ pub(crate) struct Slot {
 
 /// Entries sorted by [`Key`]; a single one (the usual case) is kept
 /// inline, so a lookup reads it without another load.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 enum Entries {
     #[default]
     Empty,

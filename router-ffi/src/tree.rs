@@ -18,13 +18,14 @@
 mod search;
 
 use crate::children::Children;
+use crate::cow::CowVec;
 use crate::pattern::{Constraint, Pattern, Token};
 use crate::slot::Slot;
 
 const ROOT: u32 = 0;
 const NONE: u32 = u32::MAX;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct ParamEdge {
     constraint: Option<Box<Constraint>>,
     node: u32,
@@ -41,7 +42,7 @@ fn same_constraint(e: &ParamEdge, constraint: &Option<Constraint>) -> bool {
 
 /// 64 bytes: slots live in their own arena, edges in boxed slices (each
 /// with the head of the child's label).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Node {
     label: Box<[u8]>,
     /// Literal children by the first byte of their label.
@@ -57,6 +58,13 @@ struct Node {
 }
 
 const _: () = assert!(std::mem::size_of::<Node>() == 64);
+
+impl Default for Node {
+    /// A free node.
+    fn default() -> Self {
+        Node::new(b"", NONE)
+    }
+}
 
 impl Node {
     fn new(label: &[u8], parent: u32) -> Node {
@@ -131,20 +139,23 @@ impl Node {
     }
 }
 
-#[derive(Debug)]
+/// Copies share their nodes and slots until one changes them ([`CowVec`]).
+#[derive(Debug, Clone)]
 pub(crate) struct Tree {
-    nodes: Vec<Node>,
+    nodes: CowVec<Node>,
     free_nodes: Vec<u32>,
-    slots: Vec<Slot>,
+    slots: CowVec<Slot>,
     free_slots: Vec<u32>,
 }
 
 impl Default for Tree {
     fn default() -> Self {
+        let mut nodes = CowVec::new();
+        nodes.push(Node::new(b"", NONE));
         Tree {
-            nodes: vec![Node::new(b"", NONE)],
+            nodes,
             free_nodes: Vec::new(),
-            slots: Vec::new(),
+            slots: CowVec::new(),
             free_slots: Vec::new(),
         }
     }

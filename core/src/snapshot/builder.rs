@@ -1,22 +1,21 @@
 //! The snapshot builder: applies a source's events to the store, compiles
 //! the routes they touch, and publishes a new snapshot with one atomic swap.
 //!
-//! The router is never rebuilt for a change. The builder keeps two
-//! snapshots, left-right style: the live one and the one it replaced (the
-//! spare). Requests hold a snapshot only while they match, so the spare
-//! is soon free; the builder then replays on it the route changes it
-//! missed, applies the new ones in place (`upsert`/`remove`) and swaps it
-//! in. Only if a reader still holds the spare after a grace period does
-//! the builder rebuild the router from its compiled routes (and, without
-//! counting it, when the snapshot it replaced was empty, as the one before
-//! a start's first load: there is nothing to reuse).
+//! The router is never rebuilt for a change. The builder clones the live
+//! snapshot, which shares every table of its router and its route list
+//! with the clone ([`radix_router::CowVec`]: a pointer per chunk), applies
+//! the change to the clone in place (`upsert`/`remove`, copying only the
+//! chunks they write) and swaps it in. Requests still matching on the
+//! snapshot it replaced finish on it; it is freed with the last of them.
+//! The gateway so holds one router, and the chunks a change copied while
+//! the one before is in use.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use arc_swap::ArcSwap;
-use radix_router::{Field, Options, RouteError, Router};
+use radix_router::{Field, RouteError};
 
 use super::compile::ObjectStore;
 use super::{ConsumerChains, ConsumerGroups, IdMap, RouteRt, Snapshot};
@@ -26,9 +25,6 @@ use crate::source::{Change, SourceEvent};
 
 /// The live snapshot, shared by the builder (writer) and the proxy (readers).
 pub type Live = Arc<ArcSwap<Snapshot>>;
-
-/// How long the builder waits for readers to let go of the spare snapshot.
-const SPARE_GRACE: Duration = Duration::from_millis(200);
 
 /// One change to a snapshot's routes.
 #[derive(Debug)]
@@ -50,17 +46,6 @@ type Routed = (Id, Op, Result<(), RouteError>);
 /// Ops handed to the router's thread at a time during a large build.
 const ROUTER_BATCH: usize = 512;
 
-/// A route change the spare snapshot has yet to get. The route itself is
-/// not kept: it is the one `served` holds for `id` (or none: a removal),
-/// as the live snapshot has it.
-#[derive(Debug)]
-struct Missed {
-    id: Id,
-    index: u32,
-    /// Whether the router must change (else only the compiled route).
-    rerouted: bool,
-}
-
 /// A route as the live snapshot serves it.
 #[derive(Debug)]
 struct Served {
@@ -69,8 +54,6 @@ struct Served {
     /// (the stored route's, shared; it stays while a newer stored version
     /// fails to compile).
     rt: Arc<RouteRt>,
-    /// When the router last got this route (rebuilds keep that order).
-    seq: u64,
 }
 
 /// Owns the store and publishes snapshots into a [`Live`].
@@ -78,19 +61,10 @@ struct Served {
 pub struct SnapshotBuilder {
     store: ObjectStore,
     live: Live,
-    spare: Option<Arc<Snapshot>>,
-    /// No spare to reuse, and none was held back by readers: the next
-    /// working copy is built from `served` and is not counted as a rebuild.
-    spare_from_served: bool,
-    lag: Vec<Missed>,
     served: IdMap<Id, Served>,
     free: Vec<u32>,
     next_index: u32,
-    seq: u64,
     version: u64,
-    /// Routers built from scratch after the first one (see
-    /// [`SnapshotBuilder::router_rebuilds`]).
-    rebuilds: u64,
     /// What every snapshot shares beside the routes, built again only when
     /// an event touches global rules or consumers.
     shared: Shared,
@@ -114,28 +88,14 @@ impl SnapshotBuilder {
         SnapshotBuilder {
             store: ObjectStore::default(),
             live,
-            spare: None,
-            spare_from_served: true,
-            lag: Vec::new(),
             served: IdMap::default(),
             free: Vec::new(),
             next_index: 0,
-            seq: 0,
             version: 0,
-            rebuilds: 0,
             shared: Shared::default(),
             upstream_users: IdMap::default(),
             upstreams_moved: false,
         }
-    }
-
-    /// How many times a router was built from scratch after the first
-    /// snapshot: only when a reader held the spare snapshot past the grace
-    /// period. A change, a full set included, otherwise applies in place
-    /// and leaves this at 0. Every publication logs it (`router_rebuilds`).
-    #[cfg(test)]
-    pub fn router_rebuilds(&self) -> u64 {
-        self.rebuilds
     }
 
     /// Builds plugin instances with `host` from now on (without a host,
@@ -187,25 +147,11 @@ impl SnapshotBuilder {
         // copying what they hold at every step.
         self.served
             .reserve(affected.len().saturating_sub(self.served.len()));
-        let mut applied = Vec::with_capacity(affected.len());
         let mut changed = 0;
         for (id, op, result) in self.compile_and_route(&mut snap, affected, &mut errors) {
             match result {
                 Ok(()) => {
-                    let index = op.index();
-                    let rerouted = !matches!(
-                        op,
-                        Op::Put {
-                            rerouted: false,
-                            ..
-                        }
-                    );
                     self.record(&id, op);
-                    applied.push(Missed {
-                        id,
-                        index,
-                        rerouted,
-                    });
                     changed += 1;
                 }
                 Err(e) => {
@@ -239,7 +185,6 @@ impl SnapshotBuilder {
             version = snap.version,
             routes = snap.len(),
             changed,
-            router_rebuilds = self.rebuilds,
             build_ms = started.elapsed().as_millis() as u64,
             "config snapshot published"
         );
@@ -251,20 +196,11 @@ impl SnapshotBuilder {
                 .upstream_registry
                 .keep_running_if(|name| users.contains_key(name));
         }
-        let old = self.live.swap(snap);
+        // The snapshot replaced is freed once no request matches on it
+        // (here, when no request holds it now).
+        drop(self.live.swap(snap));
         if from_source {
             crate::source::lag::published();
-        }
-        if old.router.is_empty() {
-            // Nothing in it to reuse (the snapshot before a start's first
-            // load): the next working copy is built from `served` rather
-            // than kept with every route's change listed until then.
-            self.spare = None;
-            self.lag = Vec::new();
-            self.spare_from_served = true;
-        } else {
-            self.spare = Some(old);
-            self.lag = applied;
         }
         errors
     }
@@ -296,7 +232,7 @@ impl SnapshotBuilder {
                         let mut routed = Vec::with_capacity(count);
                         for batch in rx {
                             routed.extend(batch.into_iter().map(|(id, op)| {
-                                let result = apply_op(lent, &op, None);
+                                let result = apply_op(lent, &op);
                                 (id, op, result)
                             }));
                         }
@@ -335,7 +271,7 @@ impl SnapshotBuilder {
         let mut routed = Vec::new();
         for id in affected {
             if let Some(op) = self.op_or_error(&id, errors) {
-                let result = apply_op(snap, &op, None);
+                let result = apply_op(snap, &op);
                 routed.push((id, op, result));
             }
         }
@@ -427,143 +363,29 @@ impl SnapshotBuilder {
                 self.served.remove(id);
                 self.free.push(index);
             }
-            Op::Put {
-                index,
-                rerouted,
-                rt,
-            } => {
-                let seq = self.seq;
-                self.seq += 1;
+            Op::Put { index, rt, .. } => {
                 match self.served.get_mut(id) {
-                    Some(s) => {
-                        // With it an equal matching: the stored route's, so
-                        // that the old one is not kept alive.
-                        s.rt = rt;
-                        if rerouted {
-                            s.seq = seq;
-                        }
-                    }
+                    // With it an equal matching: the stored route's, so
+                    // that the old one is not kept alive.
+                    Some(s) => s.rt = rt,
                     None => {
-                        let served = Served { index, rt, seq };
-                        self.served.insert(id.clone(), served);
+                        self.served.insert(id.clone(), Served { index, rt });
                     }
                 }
             }
         }
     }
 
-    /// The op that brings a snapshot from before the last publication up
-    /// to the live one for the route change `m`.
-    fn replay(&self, m: &Missed) -> Op {
-        match self.served.get(&m.id) {
-            Some(s) => Op::Put {
-                index: s.index,
-                rerouted: m.rerouted,
-                rt: s.rt.clone(),
-            },
-            None => Op::Remove {
-                id: m.id.0.clone(),
-                index: m.index,
-            },
-        }
-    }
-
-    /// A snapshot equal to the live one that the builder may change: the
-    /// spare brought up to date, or a rebuild when readers still hold it.
-    fn working_copy(&mut self) -> Snapshot {
-        if let Some(mut spare) = self.spare.take() {
-            let deadline = Instant::now() + SPARE_GRACE;
-            loop {
-                match Arc::try_unwrap(spare) {
-                    Ok(mut snap) => {
-                        // A large set in the lag: the routes it adds, at most.
-                        let adds = self.lag.len().saturating_sub(snap.router.len());
-                        snap.router.reserve(adds);
-                        // These changes succeeded on the live copy, which
-                        // the spare equalled before them: its routes are
-                        // taken from its router, shared, not compiled again.
-                        let live = self.live.load();
-                        for m in std::mem::take(&mut self.lag) {
-                            let op = self.replay(&m);
-                            if let Err(e) = apply_op(&mut snap, &op, Some(&live.router)) {
-                                tracing::warn!(error = %e, "replay on the spare snapshot failed");
-                            }
-                        }
-                        return snap;
-                    }
-                    Err(still) if Instant::now() < deadline => {
-                        spare = still;
-                        std::thread::sleep(Duration::from_millis(1));
-                    }
-                    Err(_) => break,
-                }
-            }
-            tracing::warn!("spare snapshot still in use; rebuilding the router");
-        }
-        self.lag.clear();
-        // The first snapshot has no router to reuse, nor has the next one
-        // when the first replaced an empty snapshot.
-        if !std::mem::take(&mut self.spare_from_served) {
-            self.rebuilds += 1;
-        }
-        self.rebuild()
-    }
-
-    /// The live state from scratch (first load, or a spare still in use).
-    fn rebuild(&self) -> Snapshot {
-        let mut snap = Snapshot {
-            router: Router::new(Options::default()),
-            routes: vec![None; self.next_index as usize],
-            version: self.version,
-            global: None,
-            consumers: None,
-            consumer_groups: None,
-            tls: self.store.sni_index(),
-        };
-        snap.router.reserve(self.served.len());
-        let mut order: Vec<&Served> = self.served.values().collect();
-        order.sort_by_key(|s| s.seq);
-        // The live router holds every served route: each is shared with it.
-        let live = self.live.load();
-        for s in order {
-            if let Err(e) = route(&mut snap.router, &s.rt, s.index, Some(&live.router)) {
-                tracing::error!(route = %s.rt.id, error = %e, "route lost in rebuild");
-                continue;
-            }
-            snap.routes[s.index as usize] = Some(s.rt.clone());
-        }
-        snap
+    /// A snapshot equal to the live one that the builder may change: a
+    /// clone, which shares the live one's router and routes until it
+    /// changes them.
+    fn working_copy(&self) -> Snapshot {
+        Snapshot::clone(&self.live.load())
     }
 }
 
-impl Op {
-    /// The route slot it changes.
-    fn index(&self) -> u32 {
-        match self {
-            Op::Put { index, .. } | Op::Remove { index, .. } => *index,
-        }
-    }
-}
-
-/// Puts the compiled route `rt` at `index` into `router`: taken from
-/// `live`'s router (its compiled record shared) when that one holds it
-/// there, else compiled from its matching.
-fn route(
-    router: &mut Router<u32>,
-    rt: &RouteRt,
-    index: u32,
-    live: Option<&Router<u32>>,
-) -> Result<(), RouteError> {
-    match live {
-        Some(live) if live.get(&rt.id) == Some(&index) => router.adopt(live, &rt.id).map(drop),
-        _ => router.upsert(rt.matching.route(&rt.id, index)).map(drop),
-    }
-}
-
-/// Applies one op to a snapshot, its route taken from `live`'s router
-/// when that one holds it (see [`route`]); the snapshot is unchanged on
-/// error.
-fn apply_op(snap: &mut Snapshot, op: &Op, live: Option<&Router<u32>>) -> Result<(), RouteError> {
+/// Applies one op to a snapshot; the snapshot is unchanged on error.
+fn apply_op(snap: &mut Snapshot, op: &Op) -> Result<(), RouteError> {
     match op {
         Op::Put {
             index,
@@ -571,13 +393,13 @@ fn apply_op(snap: &mut Snapshot, op: &Op, live: Option<&Router<u32>>) -> Result<
             rt,
         } => {
             if *rerouted {
-                route(&mut snap.router, rt, *index, live)?;
+                snap.router.upsert(rt.matching.route(&rt.id, *index))?;
             }
             let i = *index as usize;
-            if snap.routes.len() <= i {
-                snap.routes.resize(i + 1, None);
+            snap.routes.grow_to(i + 1);
+            if let Some(at) = snap.routes.get_mut(i) {
+                *at = Some(rt.clone());
             }
-            snap.routes[i] = Some(rt.clone());
         }
         Op::Remove { id, index } => {
             // Absent already is fine: the result is the same.

@@ -26,7 +26,7 @@ type IdMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use std::sync::Arc;
 
-use radix_router::{MatchedHost, Options, Request, Router, Vars};
+use radix_router::{CowVec, MatchedHost, Options, Request, Router, Vars};
 
 use crate::plugin_host::Chain;
 use crate::tls::SniIndex;
@@ -99,13 +99,14 @@ impl RouteRt {
     }
 }
 
-/// An immutable, ready-to-serve configuration.
-#[derive(Debug)]
+/// An immutable, ready-to-serve configuration. A clone shares its router
+/// and routes until it changes them (the builder's working copy).
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     /// Route indexes by path, host, method, client address and vars.
     router: Router<u32>,
     /// Compiled routes by index (`None`: a free slot).
-    routes: Vec<Option<Arc<RouteRt>>>,
+    routes: CowVec<Option<Arc<RouteRt>>>,
     /// Counts publications, for logs.
     pub version: u64,
     /// The global rules' plugins, run for every request; `None` when none.
@@ -133,7 +134,7 @@ impl Snapshot {
     pub fn empty() -> Self {
         Snapshot {
             router: Router::new(Options::default()),
-            routes: Vec::new(),
+            routes: CowVec::new(),
             version: 0,
             global: None,
             consumers: None,

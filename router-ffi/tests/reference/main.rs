@@ -491,33 +491,95 @@ proptest! {
         let mut router = Router::new(Options::default());
         let mut model = Model::default();
         for op in &ops {
-            let (ok, want) = match op {
-                Op::Insert(k, s) => (
-                    router.insert(to_route(*k, s)).is_ok(),
-                    model.insert(format!("r{k}"), *k, s.clone()),
-                ),
-                Op::Update(k, s) => (
-                    router.update(to_route(*k, s)).is_ok(),
-                    model.update(format!("r{k}"), *k, s.clone()),
-                ),
-                Op::Upsert(k, s) => {
-                    let id = format!("r{k}");
-                    let want = if model.position(&id).is_some() {
-                        model.update(id, *k, s.clone())
-                    } else {
-                        model.insert(id, *k, s.clone())
-                    };
-                    (router.upsert(to_route(*k, s)).is_ok(), want)
-                }
-                Op::Remove(k) => (
-                    router.remove(&format!("r{k}")).is_ok(),
-                    model.remove(&format!("r{k}")),
-                ),
-            };
+            let (ok, want) = apply(&mut router, &mut model, op);
             prop_assert_eq!(ok, want, "{:?}", op);
             prop_assert_eq!(router.len(), model.routes.len());
             compare(&router, &model, &reqs)?;
         }
+    }
+
+    /// A clone shares the router's tables until one of the two changes;
+    /// then each goes its own way and matches as its own reference does.
+    /// Filler routes spread the tables over many chunks and shards.
+    #[test]
+    fn clones_agree_with_reference(
+        fill in 0..200usize,
+        before in prop::collection::vec(op(), 0..12),
+        clone_ops in prop::collection::vec(op(), 1..12),
+        source_ops in prop::collection::vec(op(), 0..12),
+        reqs in prop::collection::vec(rq(), 1..10),
+    ) {
+        let mut router = Router::new(Options::default());
+        let mut model = Model::default();
+        for i in 0..fill {
+            let spec = filler(i);
+            let k = 100 + i;
+            prop_assert!(router.insert(to_route(k, &spec)).is_ok());
+            model.insert(format!("r{k}"), k, spec);
+        }
+        for op in &before {
+            apply(&mut router, &mut model, op);
+        }
+        let mut copy = router.clone();
+        let mut copy_model = model.clone();
+        for op in &clone_ops {
+            let (ok, want) = apply(&mut copy, &mut copy_model, op);
+            prop_assert_eq!(ok, want, "clone: {:?}", op);
+        }
+        for op in &source_ops {
+            let (ok, want) = apply(&mut router, &mut model, op);
+            prop_assert_eq!(ok, want, "source: {:?}", op);
+        }
+        prop_assert_eq!(copy.len(), copy_model.routes.len());
+        prop_assert_eq!(router.len(), model.routes.len());
+        compare(&copy, &copy_model, &reqs)?;
+        compare(&router, &model, &reqs)?;
+    }
+}
+
+/// Filler route `i`: an exact path, a param or a catch-all under its own
+/// prefix, on no condition.
+fn filler(i: usize) -> Spec {
+    let path = match i % 3 {
+        0 => format!("/fill/{i}"),
+        1 => format!("/fill/{i}/:x"),
+        _ => format!("/fill{i}/*"),
+    };
+    Spec {
+        paths: vec![path],
+        hosts: Vec::new(),
+        methods: Vec::new(),
+        addr: None,
+        vars: 0,
+        priority: 0,
+        filter: false,
+    }
+}
+
+/// Applies `op` to `router` and `model`: whether each took it.
+fn apply(router: &mut Router<usize>, model: &mut Model, op: &Op) -> (bool, bool) {
+    match op {
+        Op::Insert(k, s) => (
+            router.insert(to_route(*k, s)).is_ok(),
+            model.insert(format!("r{k}"), *k, s.clone()),
+        ),
+        Op::Update(k, s) => (
+            router.update(to_route(*k, s)).is_ok(),
+            model.update(format!("r{k}"), *k, s.clone()),
+        ),
+        Op::Upsert(k, s) => {
+            let id = format!("r{k}");
+            let want = if model.position(&id).is_some() {
+                model.update(id, *k, s.clone())
+            } else {
+                model.insert(id, *k, s.clone())
+            };
+            (router.upsert(to_route(*k, s)).is_ok(), want)
+        }
+        Op::Remove(k) => (
+            router.remove(&format!("r{k}")).is_ok(),
+            model.remove(&format!("r{k}")),
+        ),
     }
 }
 

@@ -5,7 +5,7 @@
 use super::*;
 
 /// One path pattern, compiled by the reference.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct RefPath {
     text: String,
     /// Anchored at the start only: its first match must be the whole path.
@@ -157,6 +157,7 @@ impl RefPath {
     }
 }
 
+#[derive(Clone)]
 pub(super) struct RefRoute {
     id: String,
     value: usize,
@@ -166,7 +167,7 @@ pub(super) struct RefRoute {
     seqs: Vec<u64>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct Model {
     no_param_match: bool,
     pub(super) routes: Vec<RefRoute>,
