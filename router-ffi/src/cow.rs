@@ -1,5 +1,6 @@
-//! Tables that copies share: copying one costs a pointer per chunk (or
-//! shard), and a change then copies only the chunk or shard it writes.
+//! Tables that copies share: copying one costs a pointer per group of
+//! chunks (or per shard), and a change then copies only the group, chunk
+//! or shard it writes.
 //!
 //! A router is made of these, so that a gateway can publish a changed copy
 //! of its router while requests still match on the one before, and hold
@@ -19,19 +20,28 @@ const CHUNK_BYTES: usize = 4096;
 /// The two counts an `Arc` keeps before its value.
 const ARC_COUNTS: usize = 2 * std::mem::size_of::<usize>();
 
+/// Chunks a group of a [`CowVec`] holds. A copy of the vector costs a
+/// pointer a group; a write copies its group's pointers, then its chunk.
+const GROUP: usize = 32;
+
+/// A group of chunks (`None`: past the end).
+type Group<T> = Arc<[Option<Arc<[T]>>; GROUP]>;
+
 /// A vector whose copies share its items, in fixed-size chunks, until one
-/// of them writes to a chunk (copy on write, a chunk at a time).
+/// of them writes to a chunk (copy on write, a chunk at a time). Chunks
+/// sit in groups, shared the same way: a copy touches the groups only,
+/// not each chunk (the chunks' counts would be as many cache misses).
 #[derive(Debug)]
 pub struct CowVec<T> {
-    chunks: Vec<Arc<[T]>>,
+    groups: Vec<Group<T>>,
     len: usize,
 }
 
 impl<T> Clone for CowVec<T> {
-    /// A copy that shares every chunk.
+    /// A copy that shares every group and chunk.
     fn clone(&self) -> Self {
         CowVec {
-            chunks: self.chunks.clone(),
+            groups: self.groups.clone(),
             len: self.len,
         }
     }
@@ -62,7 +72,7 @@ impl<T> CowVec<T> {
     /// An empty vector.
     pub const fn new() -> Self {
         CowVec {
-            chunks: Vec::new(),
+            groups: Vec::new(),
             len: 0,
         }
     }
@@ -77,57 +87,70 @@ impl<T> CowVec<T> {
         self.len == 0
     }
 
+    /// The chunk that holds item `i` (which must be below `len`).
+    #[inline]
+    fn chunk(&self, i: usize) -> Option<&Arc<[T]>> {
+        let c = i / Self::PER_CHUNK;
+        self.groups.get(c / GROUP)?[c % GROUP].as_ref()
+    }
+
     /// The item at `i`.
     #[inline]
     pub fn get(&self, i: usize) -> Option<&T> {
         if i >= self.len {
             return None;
         }
-        self.chunks
-            .get(i / Self::PER_CHUNK)?
-            .get(i % Self::PER_CHUNK)
+        self.chunk(i)?.get(i % Self::PER_CHUNK)
     }
 
     /// Every item, in order.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.chunks.iter().flat_map(|c| c.iter()).take(self.len)
+        let chunks = self.groups.iter().flat_map(|g| g.iter().flatten());
+        chunks.flat_map(|c| c.iter()).take(self.len)
     }
 
     /// Makes room for `additional` more items without growing the list of
-    /// chunks again.
+    /// groups again.
     pub fn reserve(&mut self, additional: usize) {
-        let needed = (self.len + additional).div_ceil(Self::PER_CHUNK);
-        self.chunks
-            .reserve_exact(needed.saturating_sub(self.chunks.len()));
+        let chunks = (self.len + additional).div_ceil(Self::PER_CHUNK);
+        let needed = chunks.div_ceil(GROUP);
+        self.groups
+            .reserve_exact(needed.saturating_sub(self.groups.len()));
     }
 
     /// Whether this vector and `other` hold item `i` in one shared chunk
     /// (neither has written to it since one was copied from the other).
     pub fn shares_item(&self, other: &CowVec<T>, i: usize) -> bool {
-        let at = i / Self::PER_CHUNK;
-        let (mine, theirs) = (self.chunks.get(at), other.chunks.get(at));
-        i < self.len.min(other.len)
-            && matches!((mine, theirs), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
+        let both = i < self.len.min(other.len);
+        both && matches!((self.chunk(i), other.chunk(i)), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
     }
 }
 
 impl<T: Clone + Default> CowVec<T> {
-    /// The item at `i`, to change: its chunk is copied first if another
-    /// vector shares it.
+    /// The item at `i`, to change: its group and chunk are copied first if
+    /// another vector shares them.
     #[inline]
     pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
         if i >= self.len {
             return None;
         }
-        let chunk = self.chunks.get_mut(i / Self::PER_CHUNK)?;
+        let c = i / Self::PER_CHUNK;
+        let group = Arc::make_mut(self.groups.get_mut(c / GROUP)?);
+        let chunk = group[c % GROUP].as_mut()?;
         Arc::make_mut(chunk).get_mut(i % Self::PER_CHUNK)
     }
 
     /// Appends `item`.
     pub fn push(&mut self, item: T) {
-        if self.len == self.chunks.len() * Self::PER_CHUNK {
+        if self.len.is_multiple_of(Self::PER_CHUNK) {
+            let c = self.len / Self::PER_CHUNK;
+            if c.is_multiple_of(GROUP) {
+                self.groups.push(Arc::new(std::array::from_fn(|_| None)));
+            }
             let chunk: Arc<[T]> = (0..Self::PER_CHUNK).map(|_| T::default()).collect();
-            self.chunks.push(chunk);
+            if let Some(group) = self.groups.last_mut() {
+                Arc::make_mut(group)[c % GROUP] = Some(chunk);
+            }
         }
         self.len += 1;
         if let Some(last) = self.get_mut(self.len - 1) {
@@ -341,6 +364,20 @@ mod tests {
         for i in 0..3 * per as u64 {
             a.push(i);
         }
+        // Past the first group of chunks, too.
+        let mut big: CowVec<u64> = CowVec::new();
+        let n = (GROUP + 2) * per;
+        for i in 0..n as u64 {
+            big.push(i);
+        }
+        let mut other = big.clone();
+        other[n - 1] = 0;
+        assert_eq!(
+            (big[n - 1], other[n - 1], other[n - 2]),
+            (n as u64 - 1, 0, n as u64 - 2)
+        );
+        assert!(big.shares_item(&other, 0) && !big.shares_item(&other, n - 1));
+        assert!(big.iter().copied().eq(0..n as u64));
         let mut b = a.clone();
         assert!((0..a.len()).all(|i| a.shares_item(&b, i)));
         b[per + 1] = 7;

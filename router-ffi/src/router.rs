@@ -40,10 +40,11 @@ pub struct Options {
 /// threads at once; changes take `&mut self` and touch only the changed route.
 ///
 /// A clone shares every table with the router it was cloned from, a chunk
-/// or shard at a time ([`CowVec`]): it costs a pointer per chunk, and a
-/// change to either copies only the chunks and shards it writes. A
-/// gateway changes a clone of the router its requests match on and
-/// publishes it, holding the two for little more than the price of one.
+/// or shard at a time ([`CowVec`]): it costs a pointer per group of chunks
+/// and per shard, and a change to either copies only the chunks and
+/// shards it writes. A gateway changes a clone of the router its requests
+/// match on and publishes it, holding the two for little more than the
+/// price of one.
 #[derive(Debug, Clone)]
 pub struct Router<T> {
     opts: Options,

@@ -3,12 +3,12 @@
 //!
 //! The router is never rebuilt for a change. The builder clones the live
 //! snapshot, which shares every table of its router and its route list
-//! with the clone ([`radix_router::CowVec`]: a pointer per chunk), applies
-//! the change to the clone in place (`upsert`/`remove`, copying only the
-//! chunks they write) and swaps it in. Requests still matching on the
-//! snapshot it replaced finish on it; it is freed with the last of them.
-//! The gateway so holds one router, and the chunks a change copied while
-//! the one before is in use.
+//! with the clone ([`radix_router::CowVec`]: a pointer per group of
+//! chunks), applies the change to the clone in place (`upsert`/`remove`,
+//! copying only the chunks they write) and swaps it in. Requests still
+//! matching on the snapshot it replaced finish on it; it is freed with the
+//! last of them. The gateway so holds one router, and the chunks a change
+//! copied while the one before is in use.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
