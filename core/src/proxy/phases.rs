@@ -408,7 +408,11 @@ pub(super) fn failed() -> Response<Body> {
 /// Sets variable `name` to `took` in seconds with ms precision, as nginx
 /// writes its times (`0.012`).
 fn set_seconds(state: &mut RequestState, name: &str, took: std::time::Duration) {
-    set_text(state, name, format_args!("{:.3}", took.as_secs_f64()));
+    // Milliseconds cut, not rounded, as `request_time` is (proxy/log.rs):
+    // rounded, a node's time could read a millisecond over the request's
+    // that holds it, and `apisix_latency` would be cut to 0.
+    let (secs, ms) = (took.as_secs(), took.subsec_millis());
+    set_text(state, name, format_args!("{secs}.{ms:03}"));
 }
 
 /// Sets variable `name` to `value`'s text, without allocating once warm.
