@@ -266,19 +266,28 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
         Some(Arc::make_mut(shard.get_or_insert_with(Default::default)))
     }
 
+    /// The shard that holds `key`, to change, with `key`'s hash; `None`
+    /// (and nothing copied) when no shard holds it.
+    fn shard_holding<Q>(&mut self, key: &Q) -> Option<(u64, &mut HashTable<(K, V)>)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        self.shards
+            .get(shard_of(hash))?
+            .as_deref()?
+            .find(hash, |(k, _)| k.borrow() == key)?;
+        Some((hash, self.shard_mut(hash)?))
+    }
+
     /// The value of `key`, to change.
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = self.hash(key);
-        // Not copied when the key is absent.
-        self.shards
-            .get(shard_of(hash))?
-            .as_deref()?
-            .find(hash, |(k, _)| k.borrow() == key)?;
-        let shard = self.shard_mut(hash)?;
+        let (hash, shard) = self.shard_holding(key)?;
         shard
             .find_mut(hash, |(k, _)| k.borrow() == key)
             .map(|(_, v)| v)
@@ -318,12 +327,7 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = self.hash(key);
-        self.shards
-            .get(shard_of(hash))?
-            .as_deref()?
-            .find(hash, |(k, _)| k.borrow() == key)?;
-        let shard = self.shard_mut(hash)?;
+        let (hash, shard) = self.shard_holding(key)?;
         let entry = shard.find_entry(hash, |(k, _)| k.borrow() == key).ok()?;
         let ((_, v), _) = entry.remove();
         self.len -= 1;
