@@ -95,8 +95,8 @@ fn one_size(n: usize, changes: usize) -> Figures {
     // What the changes left to do (the snapshot file's records) counts.
     settle(pid);
     let cpu_per_change = (cpu(pid) - before).as_secs_f64() * 1e3 / changes as f64;
-    // With changes the builder keeps a second snapshot (the spare it
-    // changes while the live one serves): RSS as it stays from now on.
+    // RSS once the gateway has seen changes, as it stays from then on
+    // (a builder that kept a second router for changes shows it here).
     let rss_changed = rss_mb(pid);
 
     // The first list after start also starts the Admin API's index (it
