@@ -109,15 +109,6 @@ impl<T> CowVec<T> {
         chunks.flat_map(|c| c.iter()).take(self.len)
     }
 
-    /// Makes room for `additional` more items without growing the list of
-    /// groups again.
-    pub fn reserve(&mut self, additional: usize) {
-        let chunks = (self.len + additional).div_ceil(Self::PER_CHUNK);
-        let needed = chunks.div_ceil(GROUP);
-        self.groups
-            .reserve_exact(needed.saturating_sub(self.groups.len()));
-    }
-
     /// Whether this vector and `other` hold item `i` in one shared chunk
     /// (neither has written to it since one was copied from the other).
     pub fn shares_item(&self, other: &CowVec<T>, i: usize) -> bool {

@@ -151,7 +151,7 @@ pub(crate) struct Tree {
 impl Default for Tree {
     fn default() -> Self {
         let mut nodes = CowVec::new();
-        nodes.push(Node::new(b"", NONE));
+        nodes.push(Node::default());
         Tree {
             nodes,
             free_nodes: Vec::new(),
@@ -269,7 +269,7 @@ impl Tree {
                 let params = std::mem::take(&mut p.params).into_vec();
                 p.params = params.into_iter().filter(|e| e.node != n).collect();
             }
-            self.nodes[n as usize] = Node::new(b"", NONE);
+            self.nodes[n as usize] = Node::default();
             self.free_nodes.push(n);
             n = parent;
         }
