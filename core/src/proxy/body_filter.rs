@@ -52,7 +52,7 @@ pub fn response_body(ex: &mut Exchange<'_>, resp: Response<Body>) -> Response<Bo
     }
     let mut body = Filtered::new(body, chains, state, ex.conn.local, ex.host().to_vec());
     body.observed_only = !filters;
-    Response::from_parts(parts, Either::Right(Either::Right(body)))
+    Response::from_parts(parts, Either::Right(Either::Right(Box::new(body))))
 }
 
 /// A response body whose chunks pass through body_filter plugins.

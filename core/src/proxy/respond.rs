@@ -8,8 +8,9 @@ use http_body_util::{Either, Full};
 use crate::upstream::PooledBody;
 
 /// The body of every response: streamed from a node, or the gateway's own,
-/// or either of them through body_filter plugins.
-pub type Body = Either<PooledBody, Either<Full<Bytes>, super::body_filter::Filtered>>;
+/// or either of them through body_filter plugins (boxed: the plugin side
+/// it carries is large, and every response is moved step by step).
+pub type Body = Either<PooledBody, Either<Full<Bytes>, Box<super::body_filter::Filtered>>>;
 
 /// A step's own answer to the request (the gateway's or a plugin's), which
 /// ends its way towards a node. Boxed: a response is large, and answering
