@@ -77,6 +77,17 @@ const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 
+/// The headers that say who the client is and how it came in: set for the
+/// node here, believed from a client only at a trusted address
+/// (`arrival`).
+pub const FORWARDED: [HeaderName; 5] = [
+    X_FORWARDED_FOR,
+    X_REAL_IP,
+    X_FORWARDED_PROTO,
+    X_FORWARDED_HOST,
+    X_FORWARDED_PORT,
+];
+
 /// Sets what the node is told about the client and the hop it came in on.
 /// `X-Forwarded-For` gets the client appended to what earlier proxies
 /// reported; `X-Real-IP`, `X-Forwarded-Proto`, `-Host` and `-Port` are set
@@ -90,11 +101,20 @@ pub fn set_forwarded(
     host: &[u8],
     proto: &'static str,
 ) {
+    // Which of them the request carries, in one pass over the names: most
+    // carry none, and each lookup would hash its name.
+    let mut has = [false; 5];
+    for name in headers.keys() {
+        if let Some(i) = FORWARDED.iter().position(|f| f == name) {
+            has[i] = true;
+        }
+    }
+    let [has_for, has_real_ip, has_proto, has_host, has_port] = has;
     let ip_text = radixgate_plugin::IpText::new(client.ip());
     let ip = ip_text.as_bytes();
     let ip_value = HeaderValue::from_bytes(ip).ok();
     // Append to what earlier proxies reported, as nginx's $proxy_add_x_forwarded_for.
-    let xff = if headers.contains_key(&X_FORWARDED_FOR) {
+    let xff = if has_for {
         let mut xff = Vec::with_capacity(64);
         for v in headers.get_all(&X_FORWARDED_FOR).iter() {
             if v.to_str().is_ok() {
@@ -110,18 +130,18 @@ pub fn set_forwarded(
     if let Some(v) = xff {
         headers.insert(X_FORWARDED_FOR, v);
     }
-    if let (false, Some(v)) = (headers.contains_key(&X_REAL_IP), ip_value) {
+    if let (false, Some(v)) = (has_real_ip, ip_value) {
         headers.insert(X_REAL_IP, v);
     }
-    if !headers.contains_key(&X_FORWARDED_PROTO) {
+    if !has_proto {
         headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     }
-    if !headers.contains_key(&X_FORWARDED_HOST) && !host.is_empty() {
+    if !has_host && !host.is_empty() {
         if let Ok(v) = HeaderValue::from_bytes(host) {
             headers.insert(X_FORWARDED_HOST, v);
         }
     }
-    if !headers.contains_key(&X_FORWARDED_PORT) {
+    if !has_port {
         headers.insert(X_FORWARDED_PORT, HeaderValue::from(local.port()));
     }
 }
