@@ -204,10 +204,10 @@ async fn one(
     let writing = crate::stats::request();
     let answer = pipeline::handle(worker.clone(), conn.clone(), req, last);
     let mut answer = std::pin::pin!(answer);
-    let mut stopping = false;
+    // While the answer is made: a client that closes its side (its body
+    // read, so any byte now is a pipelined request) ends it. A stop meanwhile
+    // is read after it (the stop signal only ever turns true, or closes).
     let resp = loop {
-        // While the answer is made: a client that closes its side (its
-        // body read, so any byte now is a pipelined request) ends it.
         let body_read = matches!(lock(link).left, Left::Done);
         let watch_client = body_read && lock(link).buf.len() < 64 * 1024;
         let fill = std::future::poll_fn(|cx| lock(link).poll_fill(cx));
@@ -224,7 +224,6 @@ async fn one(
                 }
                 Ok(_) => {}
             },
-            _ = stopped(stop), if !stopping => stopping = true,
         }
     };
     drop(writing);
@@ -236,8 +235,8 @@ async fn one(
     let close = !keep_alive
         || last
         || said_close
-        || stopping
         || *stop.borrow()
+        || stop.has_changed().is_err()
         || limits.keepalive_timeout.is_none()
         || (switched && switch.is_none());
     let plan = Plan {
