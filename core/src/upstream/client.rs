@@ -207,7 +207,7 @@ async fn exchange(
     let mut got_bytes = !conn.read.is_empty();
     loop {
         if got_bytes {
-            match h1::parse_response(&mut conn.read, req.method()) {
+            match h1::parse_proxied_response(&mut conn.read, req.method()) {
                 Ok(Some(head)) => return Ok(head),
                 Ok(None) => {}
                 Err(e) => return Err(Broken::Sent(ForwardError::Upstream(e))),

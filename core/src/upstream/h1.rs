@@ -109,8 +109,28 @@ pub struct Head {
 /// there. `Ok(None)`: the head is not complete yet. Interim 1xx responses
 /// (other than 101) are skipped. Errors say what was wrong.
 pub fn parse_response(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, String> {
+    parse_final(buf, method, Keep::All)
+}
+
+/// [`parse_response`] for a response the proxy passes on: a `Connection`
+/// header that names no other header (nginx's `keep-alive`) is read for
+/// the head's `keep_alive` and not kept, as the proxy would drop it (it is
+/// hop-by-hop).
+pub fn parse_proxied_response(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, String> {
+    parse_final(buf, method, Keep::NotPlainConnection)
+}
+
+/// Which headers a parsed head keeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    All,
+    /// All but a `Connection` that names no other header.
+    NotPlainConnection,
+}
+
+fn parse_final(buf: &mut BytesMut, method: &Method, keep: Keep) -> Result<Option<Head>, String> {
     loop {
-        let Some(head) = parse_one(buf, method)? else {
+        let Some(head) = parse_one(buf, method, keep)? else {
             return Ok(None);
         };
         if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS {
@@ -156,7 +176,7 @@ fn parse_spans<const N: usize>(
     )))
 }
 
-fn parse_one(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, String> {
+fn parse_one(buf: &mut BytesMut, method: &Method, keep: Keep) -> Result<Option<Head>, String> {
     // Most heads have a handful of headers: a small table first, hyper's
     // limit when that is not enough.
     let mut few = [(0, 0, 0, 0); 24];
@@ -190,6 +210,14 @@ fn parse_one(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, String
     let (mut close, mut keep_alive) = (false, false);
     for &(n0, n1, v0, v1) in &spans[..count] {
         let (n0, n1, v0, v1) = (n0 as usize, n1 as usize, v0 as usize, v1 as usize);
+        if head[n0..n1].eq_ignore_ascii_case(b"connection") {
+            let value = &head[v0..v1];
+            close |= has_token(value, b"close");
+            keep_alive |= has_token(value, b"keep-alive");
+            if keep == Keep::NotPlainConnection && tokens(value).all(names_no_header) {
+                continue;
+            }
+        }
         let name = HeaderName::from_bytes(&head[n0..n1]).map_err(|_| {
             format!(
                 "invalid header name {:?}",
@@ -208,9 +236,6 @@ fn parse_one(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, String
         } else if name == TRANSFER_ENCODING {
             // The last coding decides: chunked must come last.
             chunked = Some(last_token_is(value.as_bytes(), b"chunked"));
-        } else if name == CONNECTION {
-            close |= has_token(value.as_bytes(), b"close");
-            keep_alive |= has_token(value.as_bytes(), b"keep-alive");
         }
         headers.append(name, value);
     }
@@ -269,6 +294,15 @@ pub(crate) fn tokens(v: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 fn has_token(v: &[u8], want: &[u8]) -> bool {
     tokens(v).any(|t| t.eq_ignore_ascii_case(want))
+}
+
+/// Whether a `Connection` token is one that names no header: empty,
+/// `close`, `keep-alive` or `upgrade`.
+fn names_no_header(token: &[u8]) -> bool {
+    token.is_empty()
+        || token.eq_ignore_ascii_case(b"close")
+        || token.eq_ignore_ascii_case(b"keep-alive")
+        || token.eq_ignore_ascii_case(b"upgrade")
 }
 
 fn last_token_is(v: &[u8], want: &[u8]) -> bool {
@@ -523,6 +557,27 @@ mod tests {
         assert_eq!((up.framing, up.keep_alive), (Framing::Upgrade, false));
         let interim = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
         assert_eq!(h(interim, Method::POST).status, StatusCode::NO_CONTENT);
+    }
+
+    #[test]
+    fn a_proxied_head_drops_a_connection_header_that_names_nothing() {
+        let proxied = |raw: &str| {
+            parse_proxied_response(&mut BytesMut::from(raw), &Method::GET)
+                .expect("valid")
+                .expect("complete")
+        };
+        let ka = "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\n";
+        let head = proxied(ka);
+        assert!(head.keep_alive && !head.headers.contains_key(CONNECTION));
+        // Kept where the head is not proxied (a plugin's HTTP call).
+        let plain = parse(ka, Method::GET).expect("valid").expect("complete");
+        assert_eq!(plain.headers[CONNECTION], "Keep-Alive");
+        let close = proxied("HTTP/1.1 200 OK\r\nConnection: close, upgrade\r\n\r\n");
+        assert!(!close.keep_alive && !close.headers.contains_key(CONNECTION));
+        // One that names a header stays, for the hop-by-hop step to read.
+        let named = proxied("HTTP/1.1 200 OK\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\n\r\n");
+        assert!(!named.keep_alive);
+        assert_eq!(named.headers[CONNECTION], "close, X-Hop");
     }
 
     #[test]
