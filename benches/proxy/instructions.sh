@@ -15,6 +15,7 @@
 #   benches/proxy/instructions.sh                      # the release build
 #   BUILDS="/tmp/a /tmp/b" N=2000 benches/proxy/instructions.sh
 #       # saved builds: each dir holds radixgate and the three plugin .so
+#   KEEP=/tmp/cg benches/proxy/instructions.sh   # keeps each count's callgrind file
 #
 # Needs valgrind, nginx and h2load (make deps installs nginx and h2load).
 set -euo pipefail
@@ -85,7 +86,9 @@ measure() {
   grep -q "status codes: $N 2xx" <<<"$out" || { echo "not every request answered 2xx:" >&2; echo "$out" >&2; exit 1; }
   sleep 2; callgrind_control -d $pid >/dev/null 2>&1; sleep 1
   kill $pid; wait $pid 2>/dev/null || true
-  # The dump after the zeroing is part 1.
+  # The dump after the zeroing is part 1. KEEP=<dir> keeps it for
+  # callgrind_annotate.
+  [ -z "${KEEP:-}" ] || cp "$W/callgrind.$pid.1" "$KEEP/callgrind.$pid.$(basename "$url")"
   awk -v n="$N" '/^(summary|totals):/ {printf "%.0f", $2 / n; exit}' "$W/callgrind.$pid.1"
 }
 

@@ -15,6 +15,9 @@
 #   NOBUILD=1 BIN=/tmp/a/radixgate SO_DIR=/tmp/a benches/proxy/run.sh   # a saved build
 #   SERVERS="hyper native" benches/proxy/run.sh   # one radixgate per gateway.http1_server
 #                                         # value, all in the same alternation (A/B)
+#   NOBUILD=1 BUILDS="/tmp/a /tmp/b" benches/proxy/run.sh   # saved builds (each dir holds
+#                                         # radixgate and the plugin .so files), all in the
+#                                         # same alternation (A/B of two commits)
 #   WORKERS=4 THREADS=2 benches/proxy/run.sh   # nginx with 4 worker processes beside
 #                                         # radixgate with 4 worker threads; wrk -t2
 #
@@ -37,6 +40,8 @@ PLUGINS=${PLUGINS:-0}
 # gateway.http1_server of each radixgate run beside nginx ("default": the
 # config's default); more than one makes a same-run A/B of the servers.
 SERVERS=${SERVERS:-default}
+# Saved builds, each run with every SERVERS value; default: BIN and SO_DIR.
+BUILDS=${BUILDS:-}
 if [ "${NOBUILD:-0}" != 1 ]; then
   cargo build --release -p radixgate >&2
   if [ "$PLUGINS" = 1 ]; then
@@ -52,7 +57,6 @@ PM=$(free_port)
 write_proxy_conf "$WORKERS"
 WRK_HEADER=()
 if [ "$PLUGINS" = 1 ]; then
-  install_plugins "$SO_DIR" "$W/plugins"
   WRK_HEADER=(-H "apikey: bench-key")
   plugins_apisix_yaml hello >"$W/apisix.yaml"
   echo "radixgate route plugins: key-auth + limit-count + prometheus (nginx: none)"
@@ -61,20 +65,34 @@ write_bare_routes
 fi
 nginx -c "$W/up.conf" -p "$W"
 nginx -c "$W/px.conf" -p "$W"
-declare -A RGPORT
+# One radixgate per build and server: RUNS holds their names, "<build>/<server>"
+# with more than one build, else the server's.
+declare -A RGPORT RGBIN RGSO
+RUNS=""
 for s in $SERVERS; do
-  RGPORT[$s]=$(free_port)
+  if [ -z "$BUILDS" ]; then
+    RUNS+=" $s"; RGBIN[$s]=$BIN; RGSO[$s]=$SO_DIR
+  else
+    for b in $BUILDS; do
+      k="$(basename "$b")/$s"; RUNS+=" $k"; RGBIN[$k]=$b/radixgate; RGSO[$k]=$b
+    done
+  fi
+done
+for k in $RUNS; do
+  s=${k#*/}; f=${k//\//-}
+  RGPORT[$k]=$(free_port)
   h1=""; [ "$s" != default ] && h1=", http1_server: $s"
+  [ "$PLUGINS" = 1 ] && install_plugins "${RGSO[$k]}" "$W/plugins-$f"
   {
-    echo "gateway: {listen: [\"127.0.0.1:${RGPORT[$s]}\"], worker_threads: $WORKERS, log_level: warn$h1}"
+    echo "gateway: {listen: [\"127.0.0.1:${RGPORT[$k]}\"], worker_threads: $WORKERS, log_level: warn$h1}"
     echo "config: {file: $W/apisix.yaml}"
     echo "admin: {listen: \"127.0.0.1:$(free_port)\"}"
-    [ "$PLUGINS" = 1 ] && echo "plugins: {dir: $W/plugins, export_addr: 127.0.0.1:$(free_port)}"
-  } >"$W/config-$s.yaml"
-  ("$BIN" --config "$W/config-$s.yaml" >"$W/rg-$s.log" 2>&1 & echo $! >"$W/rg-$s.pid")
-  for _ in $(seq 50); do curl -s -o /dev/null -H "apikey: bench-key" "http://127.0.0.1:${RGPORT[$s]}/hello" && break; sleep 0.1; done
-  code=$(curl -s -o /dev/null -w '%{http_code}' -H "apikey: bench-key" "http://127.0.0.1:${RGPORT[$s]}/hello")
-  [ "$code" = 200 ] || { echo "radixgate ($s) answers $code on /hello; its log:" >&2; cat "$W/rg-$s.log" >&2; exit 1; }
+    [ "$PLUGINS" = 1 ] && echo "plugins: {dir: $W/plugins-$f, export_addr: 127.0.0.1:$(free_port)}"
+  } >"$W/config-$f.yaml"
+  ("${RGBIN[$k]}" --config "$W/config-$f.yaml" >"$W/rg-$f.log" 2>&1 & echo $! >"$W/rg-$f.pid")
+  for _ in $(seq 50); do curl -s -o /dev/null -H "apikey: bench-key" "http://127.0.0.1:${RGPORT[$k]}/hello" && break; sleep 0.1; done
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "apikey: bench-key" "http://127.0.0.1:${RGPORT[$k]}/hello")
+  [ "$code" = 200 ] || { echo "radixgate ($k) answers $code on /hello; its log:" >&2; cat "$W/rg-$f.log" >&2; exit 1; }
 done
 
 cpu_ticks() { # pids -> their user + sys ticks together
@@ -97,9 +115,10 @@ NGW=$(pgrep -P "$(cat "$W/px.pid")" | tr '\n' ' ')   # nginx's worker processes
 for r in $(seq "$ROUNDS"); do
   n=$(load "http://127.0.0.1:$NG/hello" "$NGW"); echo "$n" >>"$W/nginx"
   line=$(printf "round %d: nginx %s req/s p99 %s ms cpu %s us/req" "$r" $n)
-  for s in $SERVERS; do
-    g=$(load "http://127.0.0.1:${RGPORT[$s]}/hello" "$(cat "$W/rg-$s.pid")"); echo "$g" >>"$W/rg-$s"
-    line+=$(printf " | radixgate(%s) %s req/s p99 %s ms cpu %s us/req" "$s" $g)
+  for k in $RUNS; do
+    f=${k//\//-}
+    g=$(load "http://127.0.0.1:${RGPORT[$k]}/hello" "$(cat "$W/rg-$f.pid")"); echo "$g" >>"$W/rg-$f"
+    line+=$(printf " | radixgate(%s) %s req/s p99 %s ms cpu %s us/req" "$k" $g)
   done
   echo "$line"
 done
@@ -108,11 +127,12 @@ nr=$(cut -d' ' -f1 "$W/nginx" | median); np=$(cut -d' ' -f2 "$W/nginx" | median)
 nc=$(cut -d' ' -f3 "$W/nginx" | median)
 printf "median: nginx %s req/s p99 %s ms cpu %s us/req\n" "$nr" "$np" "$nc"
 target=1.2; [ "$PLUGINS" = 1 ] && target=1.0   # docs/performance.md: with the three plugins, >= 1.0x bare nginx
-for s in $SERVERS; do
-  gr=$(cut -d' ' -f1 "$W/rg-$s" | median); gp=$(cut -d' ' -f2 "$W/rg-$s" | median)
-  gc=$(cut -d' ' -f3 "$W/rg-$s" | median)
-  printf "median: radixgate(%s) %s req/s p99 %s ms cpu %s us/req\n" "$s" "$gr" "$gp" "$gc"
-  printf "ratio radixgate(%s)/nginx: %.2fx req/s (target >= ${target}x), p99 %.2fx (target <= 1x), cpu per request %.2fx\n" "$s" \
+for k in $RUNS; do
+  f=${k//\//-}
+  gr=$(cut -d' ' -f1 "$W/rg-$f" | median); gp=$(cut -d' ' -f2 "$W/rg-$f" | median)
+  gc=$(cut -d' ' -f3 "$W/rg-$f" | median)
+  printf "median: radixgate(%s) %s req/s p99 %s ms cpu %s us/req\n" "$k" "$gr" "$gp" "$gc"
+  printf "ratio radixgate(%s)/nginx: %.2fx req/s (target >= ${target}x), p99 %.2fx (target <= 1x), cpu per request %.2fx\n" "$k" \
     "$(awk -v a="$gr" -v b="$nr" 'BEGIN {print a / b}')" \
     "$(awk -v a="$gp" -v b="$np" 'BEGIN {print a / b}')" \
     "$(awk -v a="$gc" -v b="$nc" 'BEGIN {print a / b}')"
