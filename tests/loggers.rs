@@ -143,9 +143,11 @@ fn http_logger_posts_batches_of_default_entries_with_the_auth_header() {
             sink.uri()
         ),
     );
+    let mut answers = Vec::new();
     for i in 0..4 {
         let r = gw.get(&format!("/hello?n={i}"), &[("X-Test", "t")]);
         assert_eq!(r.status, 200, "{r:?}");
+        answers.push(r);
     }
     assert!(
         eventually(10, || sink.received().len() >= 2),
@@ -176,6 +178,12 @@ fn http_logger_posts_batches_of_default_entries_with_the_auth_header() {
         );
         assert_eq!(e["request"]["headers"]["x-test"], "t", "{e}");
         assert_eq!(e["response"]["status"], 200, "{e}");
+        // The response headers as the client got them.
+        for name in ["content-type", "content-length"] {
+            let sent = answers[i].headers.get(name).map(String::as_str);
+            assert!(sent.is_some(), "{name}: {:?}", answers[i]);
+            assert_eq!(e["response"]["headers"][name].as_str(), sent, "{e}");
+        }
         assert_eq!(e["route_id"], "r1", "{e}");
         assert_eq!(e["service_id"], "", "{e}");
         assert_eq!(e["upstream"], node.addr(), "{e}");

@@ -22,10 +22,10 @@ use http_body_util::Either;
 
 use super::exchange::Exchange;
 use super::log::log_later;
-use super::phases::{holds, Chains, PluginRun};
+use super::phases::{holds, PluginRun};
 use super::respond::Body;
 use super::vars::Origin;
-use crate::plugin_host::{Phase, PhaseOutcome, RequestState};
+use crate::plugin_host::{Phase, PhaseOutcome};
 
 /// What a wrapped body's errors are.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -45,12 +45,11 @@ pub fn response_body(ex: &mut Exchange<'_>, resp: Response<Body>) -> Response<Bo
     let Some(run) = ex.plugins.take() else {
         return resp;
     };
-    let PluginRun { chains, state, .. } = *run;
     let (mut parts, body) = resp.into_parts();
     if filters {
         parts.headers.remove(http::header::CONTENT_LENGTH);
     }
-    let mut body = Filtered::new(body, chains, state, ex.conn.local, ex.host().to_vec());
+    let mut body = Filtered::new(body, run, ex.conn.local, ex.host().to_vec());
     body.observed_only = !filters;
     Response::from_parts(parts, Either::Right(Either::Right(Box::new(body))))
 }
@@ -58,9 +57,9 @@ pub fn response_body(ex: &mut Exchange<'_>, resp: Response<Body>) -> Response<Bo
 /// A response body whose chunks pass through body_filter plugins.
 pub struct Filtered {
     inner: Box<Body>,
-    chains: Chains,
-    /// `None` once the log phase has been started.
-    state: Option<RequestState>,
+    /// The request's plugin side; `None` once the log phase has been
+    /// started.
+    run: Option<Box<PluginRun>>,
     local: SocketAddr,
     host: Vec<u8>,
     /// The last chunk went through the filters.
@@ -76,18 +75,11 @@ impl std::fmt::Debug for Filtered {
 }
 
 impl Filtered {
-    /// Wraps `inner`; `state` and `chains` go to the filters, then to log.
-    pub fn new(
-        inner: Body,
-        chains: Chains,
-        state: RequestState,
-        local: SocketAddr,
-        host: Vec<u8>,
-    ) -> Filtered {
+    /// Wraps `inner`; `run` goes to the filters, then to log.
+    pub fn new(inner: Body, run: Box<PluginRun>, local: SocketAddr, host: Vec<u8>) -> Filtered {
         Filtered {
             inner: Box::new(inner),
-            chains,
-            state: Some(state),
+            run: Some(run),
             local,
             host,
             ended: false,
@@ -98,7 +90,7 @@ impl Filtered {
     /// Runs `chunk` through the filters; `None` when a plugin failed (the
     /// body ends there: the status is already sent).
     fn filter(&mut self, chunk: &Bytes, last: bool) -> Option<Bytes> {
-        let state = self.state.as_mut()?;
+        let PluginRun { chains, state, .. } = self.run.as_deref_mut()?;
         let origin = Origin {
             host: &self.host,
             remote: state.client,
@@ -112,7 +104,7 @@ impl Filtered {
         for encoding in [false, true] {
             if encoding {
                 // The observers see what the client gets, but not encoded.
-                for c in self.chains.observers() {
+                for c in chains.observers() {
                     if holds(c.filter.as_ref(), state, origin) {
                         // An observer changes nothing and fails nothing
                         // (its failure is logged by the host).
@@ -123,7 +115,7 @@ impl Filtered {
                     break;
                 }
             }
-            for c in self.chains.for_phase(Phase::BodyFilter) {
+            for c in chains.for_phase(Phase::BodyFilter) {
                 if state.encoders.contains(&c.name) != encoding
                     || !holds(c.filter.as_ref(), state, origin)
                 {
@@ -147,9 +139,8 @@ impl Filtered {
 
     /// Starts the log phase, once.
     fn finish(&mut self) {
-        if let Some(state) = self.state.take() {
-            let chains = std::mem::take(&mut self.chains);
-            log_later(chains, state, self.local, &self.host);
+        if let Some(run) = self.run.take() {
+            log_later(run, self.local, &self.host);
         }
     }
 }
@@ -202,7 +193,7 @@ impl hyper::body::Body for Filtered {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.ended && self.state.is_none()
+        self.ended && self.run.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -229,7 +220,9 @@ mod tests {
     use radixgate_plugin::{Chunk, ConfigError, Ctx, Decision, Host, Phases, Plugin};
 
     use super::*;
+    use crate::plugin_host::RequestState;
     use crate::plugin_host::{Chain, ConfiguredPlugin, GatewayServices};
+    use crate::proxy::phases::Chains;
 
     /// Bytes [`Observer`] saw.
     static SEEN: AtomicUsize = AtomicUsize::new(0);
@@ -266,7 +259,7 @@ mod tests {
         let client = "127.0.0.1:1".parse().expect("addr");
         let state = RequestState::new(http::Method::GET, "/", client);
         let inner: Body = Either::Right(Either::Left(Full::new(Bytes::from_static(b"node body"))));
-        let mut body = Filtered::new(inner, chains, state, client, b"h".to_vec());
+        let mut body = Filtered::new(inner, PluginRun::new(chains, state), client, b"h".to_vec());
         body.observed_only = true;
         assert_eq!(hyper::body::Body::size_hint(&body).exact(), Some(9));
         let runtime = tokio::runtime::Builder::new_current_thread()

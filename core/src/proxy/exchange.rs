@@ -155,8 +155,7 @@ impl Drop for Exchange<'_> {
     /// limit-conn slot) is counted out.
     fn drop(&mut self) {
         if let Some(run) = self.plugins.take() {
-            let PluginRun { chains, state, .. } = *run;
-            log_later(chains, state, self.conn.local, self.host());
+            log_later(run, self.conn.local, self.host());
         }
     }
 }

@@ -1,5 +1,7 @@
-//! The log step: the access line (`access_log`), then the plugins' log phase, run
-//! after the response is handed to hyper so that it never delays it. On a
+//! The log step: the access line (`access_log`), then the plugins' log
+//! phase, run after the response head is handed to the server so that it
+//! never delays it; it reads the response headers as the server sends
+//! them. On a
 //! worker (a current-thread runtime) a request's log phase joins the
 //! worker's queue, which one long-lived log task drains after the
 //! connection tasks that are ready have run: no task and no allocation per
@@ -13,20 +15,23 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use http::Response;
+use http::{HeaderMap, Response};
 use tokio::runtime::RuntimeFlavor;
 
 use super::exchange::Exchange;
-use super::phases::{holds, Chains, PluginRun};
+use super::phases::{holds, PluginRun};
 use super::respond::Body;
 use super::vars::Origin;
 use crate::access_log::{AccessLine, Facts};
-use crate::plugin_host::{Phase, PhaseOutcome, RequestState};
+use crate::plugin_host::{Phase, PhaseOutcome};
 
 /// The log step of `ex`, whose response is `resp`: one access line (when
 /// the access log is on), and the plugins' log phase unless the response body
-/// carries it to the end of the body (body_filter).
-pub fn log(mut ex: Exchange<'_>, resp: &Response<Body>) {
+/// carries it to the end of the body (body_filter). The log phase is
+/// returned, to be run with the response headers as the server sends them
+/// ([`Deferred::run`]): they are not copied for it.
+#[must_use = "the log phase runs when the Deferred is run or dropped"]
+pub fn log(mut ex: Exchange<'_>, resp: &Response<Body>) -> Option<Deferred> {
     // nginx's `request_time`: from arrival to the response head, for the
     // access line and the log phase alike.
     let took = ex.arrived.map_or(Duration::ZERO, |t| t.elapsed());
@@ -39,9 +44,35 @@ pub fn log(mut ex: Exchange<'_>, resp: &Response<Body>) {
             run.state.vars.insert("request_time", &text);
         }
     }
-    if let Some(run) = ex.plugins.take() {
-        let PluginRun { chains, state, .. } = *run;
-        log_later(chains, state, ex.conn.local, ex.host());
+    let run = ex.plugins.take()?;
+    if !run.chains.has(Phase::Log) {
+        return None;
+    }
+    let job = LogJob::new(run, ex.conn.local, ex.host());
+    Some(Deferred(Some(job)))
+}
+
+/// A request's log phase waiting for its response headers, which the
+/// server hands over once it has written them (the log phase reads them
+/// where they are, not a copy). Dropped unrun, it runs without them.
+pub struct Deferred(Option<LogJob>);
+
+impl Deferred {
+    /// Runs the log phase later, as [`log_later`], with `headers` as the
+    /// response's.
+    pub fn run(mut self, headers: HeaderMap) {
+        if let Some(mut job) = self.0.take() {
+            job.run.state.response_headers = headers;
+            queue(job);
+        }
+    }
+}
+
+impl Drop for Deferred {
+    fn drop(&mut self) {
+        if let Some(job) = self.0.take() {
+            queue(job);
+        }
     }
 }
 
@@ -77,22 +108,22 @@ const MAX_PENDING_LOGS: usize = 4096;
 
 /// One request's log phase, waiting for its worker's log task.
 struct LogJob {
-    chains: Chains,
-    state: RequestState,
+    /// The request's plugin side, in the box it had all along (moved as a
+    /// pointer).
+    run: Box<PluginRun>,
     local: SocketAddr,
     /// The request's host, kept only when a log plugin has a `_meta.filter`.
     host: Vec<u8>,
 }
 
 impl LogJob {
-    /// The log phase of a request whose chains are `chains`; `host` is read
-    /// only when a log plugin has a filter.
-    fn new(chains: Chains, state: RequestState, local: SocketAddr, host: &[u8]) -> LogJob {
-        let filtered = chains.for_phase(Phase::Log).any(|c| c.filter.is_some());
+    /// The log phase of the request whose plugin side is `run`; `host` is
+    /// read only when a log plugin has a filter.
+    fn new(run: Box<PluginRun>, local: SocketAddr, host: &[u8]) -> LogJob {
+        let filtered = run.chains.for_phase(Phase::Log).any(|c| c.filter.is_some());
         LogJob {
             host: if filtered { host.to_vec() } else { Vec::new() },
-            chains,
-            state,
+            run,
             local,
         }
     }
@@ -109,17 +140,18 @@ impl LogJob {
     fn run_from(mut self, from: usize) {
         let origin = Origin {
             host: &self.host,
-            remote: self.state.client,
+            remote: self.run.state.client,
             local: self.local,
             // Filters of the late phases do not see the connection's TLS.
             tls: None,
         };
         let mut waiting = None;
-        for (at, c) in self.chains.for_phase(Phase::Log).enumerate().skip(from) {
-            if !holds(c.filter.as_ref(), &self.state, origin) {
+        let PluginRun { chains, state, .. } = &mut *self.run;
+        for (at, c) in chains.for_phase(Phase::Log).enumerate().skip(from) {
+            if !holds(c.filter.as_ref(), state, origin) {
                 continue;
             }
-            if let PhaseOutcome::Wait(w) = c.instance.call(Phase::Log, &mut self.state) {
+            if let PhaseOutcome::Wait(w) = c.instance.call(Phase::Log, state) {
                 waiting = Some((at, w));
                 break;
             }
@@ -138,7 +170,7 @@ impl LogJob {
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
-                    let _ = w.finish(&mut self.state, LOG_WAIT).await;
+                    let _ = w.finish(&mut self.run.state, LOG_WAIT).await;
                     drop(slot);
                     self.run_from(at + 1);
                 });
@@ -218,11 +250,14 @@ thread_local! {
 /// after the connection tasks that are ready have run (no task, no
 /// allocation per request); elsewhere on a task of its own, and outside a
 /// runtime right here.
-pub fn log_later(chains: Chains, state: RequestState, local: SocketAddr, host: &[u8]) {
-    if !chains.has(Phase::Log) {
-        return;
+pub fn log_later(run: Box<PluginRun>, local: SocketAddr, host: &[u8]) {
+    if run.chains.has(Phase::Log) {
+        queue(LogJob::new(run, local, host));
     }
-    let job = LogJob::new(chains, state, local, host);
+}
+
+/// Runs `job` later (see [`log_later`]).
+fn queue(job: LogJob) {
     match tokio::runtime::Handle::try_current() {
         Ok(rt) if rt.runtime_flavor() == RuntimeFlavor::CurrentThread => {
             if let Some(job) = enqueue(job, &rt) {
@@ -333,7 +368,8 @@ mod tests {
     use radixgate_plugin::{ConfigError, Ctx, Decision, Host, Phases, Plugin};
 
     use super::*;
-    use crate::plugin_host::{Chain, ConfiguredPlugin, GatewayServices};
+    use crate::plugin_host::{Chain, ConfiguredPlugin, GatewayServices, RequestState};
+    use crate::proxy::phases::Chains;
     use http::Method;
 
     /// Log phases run by [`CountLog`], per test (each uses its own path).
@@ -369,7 +405,7 @@ mod tests {
     fn log(path: &str) {
         let client = "127.0.0.1:1".parse().expect("addr");
         let state = RequestState::new(Method::GET, path, client);
-        log_later(chains(), state, client, b"h");
+        log_later(PluginRun::new(chains(), state), client, b"h");
     }
 
     fn runs(i: usize) -> usize {

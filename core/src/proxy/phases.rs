@@ -98,6 +98,17 @@ pub struct PluginRun {
     merged: bool,
 }
 
+impl PluginRun {
+    /// The plugin side of a request with `chains` and `state`.
+    pub fn new(chains: Chains, state: RequestState) -> Box<PluginRun> {
+        Box::new(PluginRun {
+            chains,
+            state,
+            merged: false,
+        })
+    }
+}
+
 /// Starts the plugin side of `req` when `global` or the matched route has
 /// plugins: the request's head moves into the state plugins edit.
 pub fn start<B>(ex: &mut Exchange<'_>, global: Option<Arc<Chain>>, req: &mut Request<B>) {
@@ -107,8 +118,13 @@ pub fn start<B>(ex: &mut Exchange<'_>, global: Option<Arc<Chain>>, req: &mut Req
     }
     let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
     let length = request_length(req.method(), target, req.headers());
-    let mut state = RequestState::new(req.method().clone(), target, ex.conn.remote);
-    set_text(&mut state, "request_length", length);
+    // Built in its box: the state is large.
+    let mut run = PluginRun::new(
+        Chains::new(global, route),
+        RequestState::new(req.method().clone(), target, ex.conn.remote),
+    );
+    let state = &mut run.state;
+    set_text(state, "request_length", length);
     // nginx's `server_protocol` (gzip's `http_version`, log formats).
     let protocol = match req.version() {
         http::Version::HTTP_10 => "HTTP/1.0",
@@ -131,11 +147,7 @@ pub fn start<B>(ex: &mut Exchange<'_>, global: Option<Arc<Chain>>, req: &mut Req
             .vars
             .insert("matched_host", r.matched_host(ex.matched));
     }
-    ex.plugins = Some(Box::new(PluginRun {
-        chains: Chains::new(global, route),
-        state,
-        merged: false,
-    }));
+    ex.plugins = Some(run);
 }
 
 /// Reads the request body whole, before the first phase, when an instance
@@ -281,8 +293,10 @@ pub async fn header_filter(ex: &mut Exchange<'_>, resp: Response<Body>) -> Respo
     if let Some(took) = upstream_time {
         set_seconds(state, "upstream_response_time", took);
     }
-    let keep = chains.has(Phase::Log) || chains.has(Phase::BodyFilter) || chains.observes_body();
-    if !chains.has(Phase::HeaderFilter) && !keep {
+    // The body's plugins read the headers as they are now; the log phase
+    // reads them as the server sends them (`log::Deferred`).
+    let keep = chains.has(Phase::BodyFilter) || chains.observes_body();
+    if !chains.has(Phase::HeaderFilter) && !keep && !chains.has(Phase::Log) {
         return resp;
     }
     let (mut parts, body) = resp.into_parts();

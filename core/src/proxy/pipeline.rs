@@ -37,12 +37,30 @@ use crate::snapshot::RouteRt;
 
 /// Handles one request accepted on `conn`; `last` when it is the last the
 /// connection may carry. Never fails: every error becomes a JSON response.
+/// For hyper's servers, which own the response once it is returned: the
+/// log phase reads a copy of its headers.
 pub async fn handle(
     worker: Arc<WorkerContext>,
     conn: ClientConn,
     req: Request<ClientBody>,
     last: bool,
 ) -> Result<Response<Body>, Infallible> {
+    let (resp, log) = answer(worker, conn, req, last).await;
+    if let Some(log) = log {
+        log.run(resp.headers().clone());
+    }
+    Ok(resp)
+}
+
+/// [`handle`] for a server that writes the response head itself: the
+/// response, and the log phase, which it runs with the response headers
+/// once the head is written.
+pub async fn answer(
+    worker: Arc<WorkerContext>,
+    conn: ClientConn,
+    req: Request<ClientBody>,
+    last: bool,
+) -> (Response<Body>, Option<log::Deferred>) {
     let mut ex = Exchange::new(&worker, conn, &req);
     // Connection headers do not exist in HTTP/2: its last stream is
     // followed by a GOAWAY instead (`server`).
@@ -59,8 +77,8 @@ pub async fn handle(
         let close = HeaderValue::from_static("close");
         resp.headers_mut().insert(header::CONNECTION, close);
     }
-    log::log(ex, &resp);
-    Ok(resp)
+    let log = log::log(ex, &resp);
+    (resp, log)
 }
 
 /// arrival -> route -> rewrite -> access, then the node's response (or

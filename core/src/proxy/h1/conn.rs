@@ -202,21 +202,18 @@ async fn one(
     };
     let req = Request::from_parts(parts, body);
     let writing = crate::stats::request();
-    let answer = pipeline::handle(worker.clone(), conn.clone(), req, last);
+    let answer = pipeline::answer(worker.clone(), conn.clone(), req, last);
     let mut answer = std::pin::pin!(answer);
     // While the answer is made: a client that closes its side (its body
     // read, so any byte now is a pipelined request) ends it. A stop meanwhile
     // is read after it (the stop signal only ever turns true, or closes).
-    let resp = loop {
+    let (resp, log) = loop {
         let body_read = matches!(lock(link).left, Left::Done);
         let watch_client = body_read && lock(link).buf.len() < 64 * 1024;
         let fill = std::future::poll_fn(|cx| lock(link).poll_fill(cx));
         tokio::select! {
             biased;
-            r = answer.as_mut() => match r {
-                Ok(resp) => break resp,
-                Err(never) => match never {},
-            },
+            r = answer.as_mut() => break r,
             r = fill, if watch_client => match r {
                 Ok(0) | Err(_) => {
                     tracing::debug!(client = %conn.remote, "client closed with its request in flight");
@@ -248,6 +245,10 @@ async fn one(
     let framing = write::framing(&parts, plan);
     let mut out = BytesMut::new();
     write::encode_head(&parts, framing, plan, &mut out);
+    if let Some(log) = log {
+        // The headers as written, without a copy.
+        log.run(parts.headers);
+    }
     if let Err(e) = write::response(link, &mut out, framing, body).await {
         tracing::debug!(client = %conn.remote, error = %e, "response not sent whole");
         return None;
