@@ -6,7 +6,7 @@
 # prints each round, the medians, and radixgate's ratio to nginx. Beside
 # req/s and p99 it prints each proxy's CPU time per request (user+sys of
 # the proxy's worker process, from /proc), which the machine's other load
-# disturbs less than req/s does.
+# disturbs less than req/s does, and the kernel's share of it (sys %).
 #
 #   benches/proxy/run.sh                  # builds the release binary first
 #   ROUNDS=5 DUR=8 CONN=64 benches/proxy/run.sh
@@ -95,43 +95,44 @@ for k in $RUNS; do
   [ "$code" = 200 ] || { echo "radixgate ($k) answers $code on /hello; its log:" >&2; cat "$W/rg-$f.log" >&2; exit 1; }
 done
 
-cpu_ticks() { # pids -> their user + sys ticks together
-  local p; for p in $1; do cat "/proc/$p/stat"; done | awk '{t += $14 + $15} END {print t}'
+cpu_ticks() { # pids -> "user+sys sys" ticks
+  local p; for p in $1; do cat "/proc/$p/stat"; done | awk '{t += $14 + $15; s += $15} END {print t, s}'
 }
-load() { # url pids -> "req/s p99_ms cpu_us_per_request"
+load() { # url pids -> "req/s p99_ms cpu_us_per_request sys_percent_of_cpu"
   local t0 t1; t0=$(cpu_ticks "$2")
   local out; out=$(wrk -t"$THREADS" -c"$CONN" -d"${DUR}s" --latency "${WRK_HEADER[@]}" "$1" 2>&1)
   t1=$(cpu_ticks "$2")
-  local rps p99 n cpu
+  local rps p99 n cpu sys
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   n=$(awk '/requests in/ {print $1}' <<<"$out")
-  cpu=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz * 1e6 / n}')
+  cpu=$(awk -v a="${t0% *}" -v b="${t1% *}" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz * 1e6 / n}')
+  sys=$(awk -v a="${t0% *}" -v b="${t1% *}" -v c="${t0#* }" -v d="${t1#* }" 'BEGIN {printf "%.0f", (b > a) ? (d - c) * 100 / (b - a) : 0}')
   p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' <<<"$out")
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "warning: errors in $1:" >&2; grep "Non-2xx\|Socket errors" <<<"$out" >&2; fi
-  echo "$rps $p99 $cpu"
+  echo "$rps $p99 $cpu $sys"
 }
 : >"$W/nginx"
 NGW=$(pgrep -P "$(cat "$W/px.pid")" | tr '\n' ' ')   # nginx's worker processes
 for r in $(seq "$ROUNDS"); do
   n=$(load "http://127.0.0.1:$NG/hello" "$NGW"); echo "$n" >>"$W/nginx"
-  line=$(printf "round %d: nginx %s req/s p99 %s ms cpu %s us/req" "$r" $n)
+  line=$(printf "round %d: nginx %s req/s p99 %s ms cpu %s us/req (sys %s%%)" "$r" $n)
   for k in $RUNS; do
     f=${k//\//-}
     g=$(load "http://127.0.0.1:${RGPORT[$k]}/hello" "$(cat "$W/rg-$f.pid")"); echo "$g" >>"$W/rg-$f"
-    line+=$(printf " | radixgate(%s) %s req/s p99 %s ms cpu %s us/req" "$k" $g)
+    line+=$(printf " | radixgate(%s) %s req/s p99 %s ms cpu %s us/req (sys %s%%)" "$k" $g)
   done
   echo "$line"
 done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 nr=$(cut -d' ' -f1 "$W/nginx" | median); np=$(cut -d' ' -f2 "$W/nginx" | median)
-nc=$(cut -d' ' -f3 "$W/nginx" | median)
-printf "median: nginx %s req/s p99 %s ms cpu %s us/req\n" "$nr" "$np" "$nc"
+nc=$(cut -d' ' -f3 "$W/nginx" | median); ns=$(cut -d' ' -f4 "$W/nginx" | median)
+printf "median: nginx %s req/s p99 %s ms cpu %s us/req (sys %s%%)\n" "$nr" "$np" "$nc" "$ns"
 target=1.2; [ "$PLUGINS" = 1 ] && target=1.0   # docs/performance.md: with the three plugins, >= 1.0x bare nginx
 for k in $RUNS; do
   f=${k//\//-}
   gr=$(cut -d' ' -f1 "$W/rg-$f" | median); gp=$(cut -d' ' -f2 "$W/rg-$f" | median)
-  gc=$(cut -d' ' -f3 "$W/rg-$f" | median)
-  printf "median: radixgate(%s) %s req/s p99 %s ms cpu %s us/req\n" "$k" "$gr" "$gp" "$gc"
+  gc=$(cut -d' ' -f3 "$W/rg-$f" | median); gs=$(cut -d' ' -f4 "$W/rg-$f" | median)
+  printf "median: radixgate(%s) %s req/s p99 %s ms cpu %s us/req (sys %s%%)\n" "$k" "$gr" "$gp" "$gc" "$gs"
   printf "ratio radixgate(%s)/nginx: %.2fx req/s (target >= ${target}x), p99 %.2fx (target <= 1x), cpu per request %.2fx\n" "$k" \
     "$(awk -v a="$gr" -v b="$nr" 'BEGIN {print a / b}')" \
     "$(awk -v a="$gp" -v b="$np" 'BEGIN {print a / b}')" \
