@@ -58,22 +58,28 @@ count() {
 }
 
 # nginx as the proxy (run.sh's configuration, no master process), the
-# same way: its instructions per request beside radixgate's.
+# same way: its instructions per request beside radixgate's. PATH /bare is
+# run.sh's location; /forwarded also sets the five X-Forwarded-* and
+# X-Real-IP headers radixgate sets for the node (APISIX's behaviour).
 nginx_count() {
-  local port pid
+  local path=$1 port pid
   port=$(free_port)
   cat >"$W/px-cg.conf" <<NGX
 master_process off; daemon off; worker_processes 1; pid $W/px-cg.pid; error_log $W/px-cg.err;
 events { worker_connections 4096; }
 http { access_log off; upstream up { server 127.0.0.1:$UP; keepalive 64; }
   server { listen 127.0.0.1:$port; keepalive_requests 100000;
-  location /bare { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+  location /bare { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  location /forwarded { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection "";
+    proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; proxy_set_header X-Real-IP \$remote_addr;
+    proxy_set_header X-Forwarded-Proto \$scheme; proxy_set_header X-Forwarded-Host \$host;
+    proxy_set_header X-Forwarded-Port \$server_port; } } }
 NGX
   rm -f "$W"/callgrind.*
   valgrind --tool=callgrind --callgrind-out-file="$W/callgrind.%p" \
     nginx -c "$W/px-cg.conf" -p "$W" >"$W/px-cg.log" 2>&1 &
   pid=$!; echo $pid >"$W/rg-nginx.pid"
-  measure $pid "http://127.0.0.1:$port/bare"
+  measure $pid "http://127.0.0.1:$port/$path"
 }
 
 # measure PID URL -> instructions per request of PID serving URL
@@ -92,8 +98,9 @@ measure() {
   awk -v n="$N" '/^(summary|totals):/ {printf "%.0f", $2 / n; exit}' "$W/callgrind.$pid.1"
 }
 
-ng=$(nginx_count)
+ng=$(nginx_count bare)
 echo "nginx: bare $ng instructions per request"
+echo "nginx: with radixgate's X-Forwarded-* and X-Real-IP set, $(nginx_count forwarded) instructions per request"
 for dir in $BUILDS; do
   bare=$(count "$dir" bare); plugins=$(count "$dir" plugins)
   printf "%s: bare %s (%.2fx nginx), three plugins %s (%.2fx nginx bare) instructions per request\n" \

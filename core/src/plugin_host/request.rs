@@ -361,10 +361,12 @@ fn header(name: RStr<'_>, value: RStr<'_>) -> Option<(HeaderName, HeaderValue)> 
     parsed
 }
 
+/// Removes every `name` header (any case); an invalid name names none.
+/// Looked up as text (http lower-cases it on the stack): no parsed name
+/// is needed to find one, and most requests hold none of the names
+/// plugins remove.
 fn remove(map: &mut HeaderMap, name: RStr<'_>) {
-    if let Some(name) = header_name(name.as_str()) {
-        map.remove(name);
-    }
+    map.remove(name.as_str());
 }
 
 fn text(value: Option<&str>) -> ROption<RStr<'_>> {
@@ -605,6 +607,32 @@ mod tests {
         }
         assert!(super::header_value("a\nb").is_none());
         assert!(super::header_value(&format!("{}\n", "a".repeat(40))).is_none());
+    }
+
+    #[test]
+    fn a_plugin_removes_a_header_by_name_in_any_case() {
+        let mut state = RequestState::default();
+        state
+            .headers
+            .append("x-consumer-username", "forged".parse().expect("value"));
+        state
+            .headers
+            .append("x-consumer-username", "twice".parse().expect("value"));
+        state
+            .headers
+            .append("x-other", "kept".parse().expect("value"));
+        state
+            .response_headers
+            .append("x-ratelimit-limit", "1".parse().expect("value"));
+        // An invalid name names nothing, and nothing goes.
+        state.remove_header(RStr::from("x consumer"));
+        state.remove_header(RStr::from(""));
+        assert_eq!(state.headers.len(), 3);
+        state.remove_header(RStr::from("X-Consumer-Username"));
+        assert!(!state.headers.contains_key("x-consumer-username"));
+        assert_eq!(state.headers["x-other"], "kept");
+        state.remove_response_header(RStr::from("X-RateLimit-Limit"));
+        assert!(state.response_headers.is_empty());
     }
 
     #[test]
