@@ -18,7 +18,7 @@ use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
 
 use http::Response;
-use http_body_util::Either;
+use http_body_util::{Either, Full};
 
 use super::exchange::Exchange;
 use super::log::log_later;
@@ -33,25 +33,27 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The response body step of `ex`: `resp` with its body through the
 /// body_filter plugins (which may change its length, so `Content-Length`
 /// goes) and the observers (which keep it), when the request runs any;
-/// the plugin side then travels with the body to the log phase.
-pub fn response_body(ex: &mut Exchange<'_>, resp: Response<Body>) -> Response<Body> {
+/// the plugin side then travels with the body to the log phase. In
+/// place: a response is large.
+pub fn response_body(ex: &mut Exchange<'_>, resp: &mut Response<Body>) {
     let Some(run) = ex.plugins.as_ref() else {
-        return resp;
+        return;
     };
     let filters = run.chains.has(Phase::BodyFilter);
     if !filters && !run.chains.observes_body() {
-        return resp;
+        return;
     }
     let Some(run) = ex.plugins.take() else {
-        return resp;
+        return;
     };
-    let (mut parts, body) = resp.into_parts();
     if filters {
-        parts.headers.remove(http::header::CONTENT_LENGTH);
+        resp.headers_mut().remove(http::header::CONTENT_LENGTH);
     }
+    let empty = Either::Right(Either::Left(Full::default()));
+    let body = std::mem::replace(resp.body_mut(), empty);
     let mut body = Filtered::new(body, run, ex.conn.local, ex.host().to_vec());
     body.observed_only = !filters;
-    Response::from_parts(parts, Either::Right(Either::Right(Box::new(body))))
+    *resp.body_mut() = Either::Right(Either::Right(Box::new(body)));
 }
 
 /// A response body whose chunks pass through body_filter plugins.

@@ -279,12 +279,12 @@ pub async fn before_proxy<B>(ex: &mut Exchange<'_>, req: &mut Request<B>) -> Res
 
 /// The header_filter phase on every response (a node's, a plugin's
 /// answer, the gateway's own): plugins see and change its status and
-/// headers; 500 when one fails.
-pub async fn header_filter(ex: &mut Exchange<'_>, resp: Response<Body>) -> Response<Body> {
+/// headers; 500 when one fails. In place: a response is large.
+pub async fn header_filter(ex: &mut Exchange<'_>, resp: &mut Response<Body>) {
     let node = ex.node.clone();
     let upstream_time = ex.upstream_time;
     let Some(run) = ex.plugins.as_deref_mut() else {
-        return resp;
+        return;
     };
     let (chains, state) = (&run.chains, &mut run.state);
     // The node's variables (`upstream_addr`, `balancer_ip`,
@@ -297,26 +297,25 @@ pub async fn header_filter(ex: &mut Exchange<'_>, resp: Response<Body>) -> Respo
     // reads them as the server sends them (`log::Deferred`).
     let keep = chains.has(Phase::BodyFilter) || chains.observes_body();
     if !chains.has(Phase::HeaderFilter) && !keep && !chains.has(Phase::Log) {
-        return resp;
+        return;
     }
-    let (mut parts, body) = resp.into_parts();
-    state.response_status = parts.status.as_u16();
-    state.response_headers = std::mem::take(&mut parts.headers);
+    state.response_status = resp.status().as_u16();
+    state.response_headers = std::mem::take(resp.headers_mut());
     let step = phase_run::start(ex, Phase::HeaderFilter);
-    if phase_run::settle(ex, step).await.is_some() {
-        return failed();
-    }
-    let Some(run) = ex.plugins.as_deref_mut() else {
-        return failed();
+    let failed_phase = phase_run::settle(ex, step).await.is_some();
+    let Some(run) = ex.plugins.as_deref_mut().filter(|_| !failed_phase) else {
+        *resp = failed();
+        return;
     };
     let state = &mut run.state;
-    parts.status = StatusCode::from_u16(state.response_status).unwrap_or(parts.status);
-    parts.headers = if keep {
+    if let Ok(status) = StatusCode::from_u16(state.response_status) {
+        *resp.status_mut() = status;
+    }
+    *resp.headers_mut() = if keep {
         state.response_headers.clone()
     } else {
         std::mem::take(&mut state.response_headers)
     };
-    Response::from_parts(parts, body)
 }
 
 /// The request's variables as a filter reads them: nginx's names, then

@@ -70,8 +70,8 @@ pub async fn answer(
     if ex.grpc.is_some() {
         resp = grpc::answer(resp);
     }
-    let resp = phases::header_filter(&mut ex, resp).await;
-    let mut resp = body_filter::response_body(&mut ex, resp);
+    phases::header_filter(&mut ex, &mut resp).await;
+    body_filter::response_body(&mut ex, &mut resp);
     framing::response(head, &mut resp);
     if last {
         let close = HeaderValue::from_static("close");
