@@ -8,12 +8,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::Response;
-
 use super::exchange::Exchange;
 use super::framing;
 use super::phases::{failed, holds, merge_consumer, reply_response, Chains, PluginRun};
-use super::respond::{Answer, Body};
+use super::respond::Answer;
 use super::vars::Origin;
 use crate::plugin_host::{
     Chain, ConfiguredPlugin, Phase, PhaseOutcome, RequestState, WaitingPhase,
@@ -219,19 +217,20 @@ pub fn start(ex: &mut Exchange<'_>, phase: Phase) -> Step {
 }
 
 /// What `step` comes to once every plugin waiting in it decided: `None`
-/// to go on, else the response. Waiting is the rare way: its state is
-/// boxed, so a step that did not wait costs nothing here.
-pub async fn settle(ex: &mut Exchange<'_>, step: Step) -> Option<Response<Body>> {
+/// to go on, else the response (boxed: it moves as a pointer through the
+/// steps it ends). Waiting is the rare way: its state is boxed, so a step
+/// that did not wait costs nothing here.
+pub async fn settle(ex: &mut Exchange<'_>, step: Step) -> Option<Answer> {
     match step {
         Step::Next => None,
-        Step::Answer(resp) => Some(*resp),
+        Step::Answer(resp) => Some(resp),
         Step::Wait(paused) => Box::pin(resume(ex, paused)).await,
     }
 }
 
 /// Finishes the waiting plugin of `paused`, then the rest of its phase,
 /// again as long as plugins wait.
-async fn resume(ex: &mut Exchange<'_>, mut paused: Paused) -> Option<Response<Body>> {
+async fn resume(ex: &mut Exchange<'_>, mut paused: Paused) -> Option<Answer> {
     let budget = waiting_budget(ex);
     loop {
         let Paused {
@@ -284,7 +283,7 @@ async fn resume(ex: &mut Exchange<'_>, mut paused: Paused) -> Option<Response<Bo
         ex.plugins = Some(run);
         match step {
             Step::Next => return None,
-            Step::Answer(resp) => return Some(*resp),
+            Step::Answer(resp) => return Some(resp),
             Step::Wait(next) => paused = next,
         }
     }

@@ -154,10 +154,7 @@ pub fn start<B>(ex: &mut Exchange<'_>, global: Option<Arc<Chain>>, req: &mut Req
 /// of the request's chains reads it, and hands it to plugins (the node
 /// gets the same bytes); the answer when the body breaks its limits (413,
 /// 408) or the client's framing (400).
-pub async fn read_body(
-    ex: &mut Exchange<'_>,
-    req: &mut Request<ClientBody>,
-) -> Option<Response<Body>> {
+pub async fn read_body(ex: &mut Exchange<'_>, req: &mut Request<ClientBody>) -> Option<Answer> {
     if !ex.plugins.as_deref()?.chains.reads_body() {
         return None;
     }
@@ -172,21 +169,21 @@ pub async fn read_body(
             let status = e.status();
             let msg = status.canonical_reason().unwrap_or("request body refused");
             let msg = format!("{} {msg}", status.as_u16());
-            Some(super::arrival::closing(status, &msg))
+            Some(Box::new(super::arrival::closing(status, &msg)))
         }
     }
 }
 
 /// The rewrite phase; a response when a plugin answered or failed. A
 /// consumer named by auth here brings its plugins, whose rewrite runs too.
-pub async fn rewrite(ex: &mut Exchange<'_>) -> Option<Response<Body>> {
+pub async fn rewrite(ex: &mut Exchange<'_>) -> Option<Answer> {
     let step = phase_run::start(ex, Phase::Rewrite);
     phase_run::settle(ex, step).await
 }
 
 /// The access phase; a response when a plugin answered or failed. A
 /// consumer named here brings its plugins from the next phase on.
-pub async fn access(ex: &mut Exchange<'_>) -> Option<Response<Body>> {
+pub async fn access(ex: &mut Exchange<'_>) -> Option<Answer> {
     let step = phase_run::start(ex, Phase::Access);
     phase_run::settle(ex, step).await
 }
@@ -274,7 +271,7 @@ pub async fn before_proxy<B>(ex: &mut Exchange<'_>, req: &mut Request<B>) -> Res
             *req.uri_mut() = uri;
         }
     }
-    answer.map_or(Ok(()), |resp| Err(Box::new(resp)))
+    answer.map_or(Ok(()), Err)
 }
 
 /// The header_filter phase on every response (a node's, a plugin's

@@ -106,13 +106,13 @@ async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<ClientBody>) -> Re
         ex.arrived.get_or_insert_with(std::time::Instant::now);
     }
     if let Some(resp) = phases::read_body(ex, &mut req).await {
-        return resp;
+        return *resp;
     }
     if let Some(resp) = phases::rewrite(ex).await {
-        return resp;
+        return *resp;
     }
     if let Some(resp) = phases::access(ex).await {
-        return resp;
+        return *resp;
     }
     let Some(route) = ex.route.clone() else {
         let (method, path) = phases::request_line(ex, &req);
