@@ -202,8 +202,8 @@ async fn one(
     };
     let req = Request::from_parts(parts, body);
     let writing = crate::stats::request();
-    let answer = pipeline::answer(worker.clone(), conn.clone(), req, last);
-    let mut answer = std::pin::pin!(answer);
+    // Made where it is pinned (the future is large: no move between).
+    let mut answer = std::pin::pin!(pipeline::answer(worker.clone(), conn.clone(), req, last));
     // While the answer is made: a client that closes its side (its body
     // read, so any byte now is a pipelined request) ends it. A stop meanwhile
     // is read after it (the stop signal only ever turns true, or closes).
