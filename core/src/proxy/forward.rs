@@ -12,7 +12,7 @@ use super::arrival;
 use super::client_body::ClientBody;
 use super::exchange::Exchange;
 use super::headers::{set_forwarded, set_host, strip_hop_by_hop};
-use super::respond::{self, Answer, Body};
+use super::respond::{self, Answer};
 use super::upgrade;
 use crate::snapshot::split::UPSTREAM_VAR;
 use crate::snapshot::RouteRt;
@@ -143,7 +143,7 @@ pub async fn send(
     tries: &Tries,
     node: &Node,
     req: Request<ReqBody>,
-) -> Result<Response<Body>, FailedTry> {
+) -> Result<Answer, FailedTry> {
     let mut timeouts = route
         .timeout
         .as_deref()
@@ -183,7 +183,7 @@ fn response_head(
     ex: &mut Exchange<'_>,
     route: &RouteRt,
     mut resp: Response<crate::upstream::PooledBody>,
-) -> Response<Body> {
+) -> Answer {
     let switched = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
     let node_side = switched.then(|| resp.body_mut().take_upgraded()).flatten();
     let tunnel = match (node_side, ex.upgrade.take()) {
@@ -201,7 +201,8 @@ fn response_head(
     }
     // This hop is HTTP/1.1 whatever the node spoke.
     parts.version = Version::HTTP_11;
-    Response::from_parts(parts, Either::Left(body))
+    // Boxed: the response moves through every step back to the server.
+    Box::new(Response::from_parts(parts, Either::Left(body)))
 }
 
 /// After a failed try: the request back, with the next node recorded in

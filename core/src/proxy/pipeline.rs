@@ -31,7 +31,7 @@ use http::{header, HeaderValue, Method, Request, Response, Version};
 
 use super::client_body::ClientBody;
 use super::exchange::{ClientConn, Exchange, WorkerContext};
-use super::respond::{self, Body};
+use super::respond::{self, Answer, Body};
 use super::{arrival, body_filter, forward, framing, grpc, log, phases, route};
 use crate::snapshot::RouteRt;
 
@@ -49,7 +49,7 @@ pub async fn handle(
     if let Some(log) = log {
         log.run(resp.headers().clone());
     }
-    Ok(resp)
+    Ok(*resp)
 }
 
 /// [`handle`] for a server that writes the response head itself: the
@@ -60,7 +60,7 @@ pub async fn answer(
     conn: ClientConn,
     req: Request<ClientBody>,
     last: bool,
-) -> (Response<Body>, Option<log::Deferred>) {
+) -> (Answer, Option<log::Deferred>) {
     let mut ex = Exchange::new(&worker, conn, &req);
     // Connection headers do not exist in HTTP/2: its last stream is
     // followed by a GOAWAY instead (`server`).
@@ -68,7 +68,7 @@ pub async fn answer(
     let head = req.method() == Method::HEAD;
     let mut resp = towards_node(&mut ex, req).await;
     if ex.grpc.is_some() {
-        resp = grpc::answer(resp);
+        resp = Box::new(grpc::answer(*resp));
     }
     phases::header_filter(&mut ex, &mut resp).await;
     body_filter::response_body(&mut ex, &mut resp);
@@ -83,13 +83,13 @@ pub async fn answer(
 
 /// arrival -> route -> rewrite -> access, then the node's response (or
 /// the answer of the step that ended the way).
-async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<ClientBody>) -> Response<Body> {
+async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<ClientBody>) -> Answer {
     if let Err(resp) = arrival::admit(ex, &mut req) {
-        return *resp;
+        return resp;
     }
     let global = match route::find(ex, &mut req) {
         Ok(global) => global,
-        Err(resp) => return *resp,
+        Err(resp) => return resp,
     };
     // mTLS judged by path (`skip_mtls_uri_regex`), on the normalised path.
     if let Some(tls) = &ex.conn.tls {
@@ -97,7 +97,7 @@ async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<ClientBody>) -> Re
             tracing::info!(client = %ex.conn.remote, verify = %tls.client_verify,
                 "request refused: no valid client certificate");
             let msg = "client certificate verification is not passed";
-            return respond::error(http::StatusCode::BAD_REQUEST, msg);
+            return Box::new(respond::error(http::StatusCode::BAD_REQUEST, msg));
         }
     }
     phases::start(ex, global, &mut req);
@@ -106,20 +106,20 @@ async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<ClientBody>) -> Re
         ex.arrived.get_or_insert_with(std::time::Instant::now);
     }
     if let Some(resp) = phases::read_body(ex, &mut req).await {
-        return *resp;
+        return resp;
     }
     if let Some(resp) = phases::rewrite(ex).await {
-        return *resp;
+        return resp;
     }
     if let Some(resp) = phases::access(ex).await {
-        return *resp;
+        return resp;
     }
     let Some(route) = ex.route.clone() else {
         let (method, path) = phases::request_line(ex, &req);
-        return route::no_route(method, path);
+        return Box::new(route::no_route(method, path));
     };
     if let Err(resp) = phases::apply_edits(ex, &mut req) {
-        return *resp;
+        return resp;
     }
     // Boxed: hyper moves each request's future into place; the forwarding
     // state is most of it and moves once, after the route is known.
@@ -128,34 +128,30 @@ async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<ClientBody>) -> Re
 
 /// choose node -> before_proxy -> send, again on another node while the
 /// retry rules allow it.
-async fn to_upstream(
-    ex: &mut Exchange<'_>,
-    route: &RouteRt,
-    req: Request<ClientBody>,
-) -> Response<Body> {
+async fn to_upstream(ex: &mut Exchange<'_>, route: &RouteRt, req: Request<ClientBody>) -> Answer {
     let upstream = match forward::upstream(ex, route) {
         Ok(up) => up,
-        Err(resp) => return *resp,
+        Err(resp) => return resp,
     };
     let (mut tries, key) = match forward::choose_node(ex, route, upstream, &req) {
         Ok(chosen) => chosen,
-        Err(resp) => return *resp,
+        Err(resp) => return resp,
     };
     let mut req = forward::node_request(ex, route, req);
     loop {
         let node = match forward::try_node(ex, upstream, &tries, &mut req) {
             Ok(node) => node,
-            Err(resp) => return *resp,
+            Err(resp) => return resp,
         };
         if let Err(resp) = phases::before_proxy(ex, &mut req).await {
-            return *resp;
+            return resp;
         }
         match forward::send(ex, route, upstream, &tries, node, req).await {
             Ok(resp) => return resp,
             Err(failure) => {
                 match forward::retry(ex, route, upstream, key.as_deref(), &mut tries, failure) {
                     Ok(again) => req = again,
-                    Err(resp) => return *resp,
+                    Err(resp) => return resp,
                 }
             }
         }
