@@ -612,15 +612,14 @@ mod tests {
     #[test]
     fn a_plugin_removes_a_header_by_name_in_any_case() {
         let mut state = RequestState::default();
-        state
-            .headers
-            .append("x-consumer-username", "forged".parse().expect("value"));
-        state
-            .headers
-            .append("x-consumer-username", "twice".parse().expect("value"));
-        state
-            .headers
-            .append("x-other", "kept".parse().expect("value"));
+        let sent = [
+            ("x-consumer-username", "forged"),
+            ("x-consumer-username", "twice"),
+            ("x-other", "kept"),
+        ];
+        for (name, value) in sent {
+            state.headers.append(name, value.parse().expect("value"));
+        }
         state
             .response_headers
             .append("x-ratelimit-limit", "1".parse().expect("value"));

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
-use crate::upstream::{Node, PassHost};
+use crate::upstream::{h1, Node, PassHost};
 
 /// Whether `name` is a hop-by-hop header (RFC 9110 7.6.1: never forwarded)
 /// or `Transfer-Encoding` (each hop frames its body itself).
@@ -33,16 +33,9 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|t| {
-            !(t.is_empty()
-                || t.eq_ignore_ascii_case("close")
-                || t.eq_ignore_ascii_case("keep-alive")
-                || t.eq_ignore_ascii_case("upgrade"))
-        })
-        .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
+        .flat_map(|v| h1::tokens(v.as_bytes()))
+        .filter(|t| !h1::names_no_header(t))
+        .filter_map(|n| HeaderName::from_bytes(n).ok())
         .collect();
     for n in named {
         headers.remove(n);

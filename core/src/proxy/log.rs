@@ -44,11 +44,7 @@ pub fn log(mut ex: Exchange<'_>, resp: &Response<Body>) -> Option<Deferred> {
             run.state.vars.insert("request_time", &text);
         }
     }
-    let run = ex.plugins.take()?;
-    if !run.chains.has(Phase::Log) {
-        return None;
-    }
-    let job = LogJob::new(run, ex.conn.local, ex.host());
+    let job = LogJob::of(ex.plugins.take()?, ex.conn.local, ex.host())?;
     Some(Deferred(Some(job)))
 }
 
@@ -117,15 +113,18 @@ struct LogJob {
 }
 
 impl LogJob {
-    /// The log phase of the request whose plugin side is `run`; `host` is
-    /// read only when a log plugin has a filter.
-    fn new(run: Box<PluginRun>, local: SocketAddr, host: &[u8]) -> LogJob {
+    /// The log phase of the request whose plugin side is `run`, when its
+    /// chains have one; `host` is read only when a log plugin has a filter.
+    fn of(run: Box<PluginRun>, local: SocketAddr, host: &[u8]) -> Option<LogJob> {
+        if !run.chains.has(Phase::Log) {
+            return None;
+        }
         let filtered = run.chains.for_phase(Phase::Log).any(|c| c.filter.is_some());
-        LogJob {
+        Some(LogJob {
             host: if filtered { host.to_vec() } else { Vec::new() },
             run,
             local,
-        }
+        })
     }
 
     /// Runs every log plugin whose filter holds. A plugin's panic is caught
@@ -251,8 +250,8 @@ thread_local! {
 /// allocation per request); elsewhere on a task of its own, and outside a
 /// runtime right here.
 pub fn log_later(run: Box<PluginRun>, local: SocketAddr, host: &[u8]) {
-    if run.chains.has(Phase::Log) {
-        queue(LogJob::new(run, local, host));
+    if let Some(job) = LogJob::of(run, local, host) {
+        queue(job);
     }
 }
 

@@ -298,7 +298,7 @@ fn has_token(v: &[u8], want: &[u8]) -> bool {
 
 /// Whether a `Connection` token is one that names no header: empty,
 /// `close`, `keep-alive` or `upgrade`.
-fn names_no_header(token: &[u8]) -> bool {
+pub(crate) fn names_no_header(token: &[u8]) -> bool {
     token.is_empty()
         || token.eq_ignore_ascii_case(b"close")
         || token.eq_ignore_ascii_case(b"keep-alive")
