@@ -40,8 +40,7 @@ pub fn log(mut ex: Exchange<'_>, resp: &Response<Body>) -> Option<Deferred> {
     }
     if let Some(run) = ex.plugins.as_deref_mut().filter(|_| ex.arrived.is_some()) {
         if run.chains.has(Phase::Log) {
-            let text = format!("{}.{:03}", took.as_secs(), took.subsec_millis());
-            run.state.vars.insert("request_time", &text);
+            super::phases::set_seconds(&mut run.state, "request_time", took);
         }
     }
     let job = LogJob::of(ex.plugins.take()?, ex.conn.local, ex.host())?;

@@ -124,7 +124,7 @@ pub fn start<B>(ex: &mut Exchange<'_>, global: Option<Arc<Chain>>, req: &mut Req
         RequestState::new(req.method().clone(), target, ex.conn.remote),
     );
     let state = &mut run.state;
-    set_text(state, "request_length", length);
+    set_number(state, "request_length", length);
     // nginx's `server_protocol` (gzip's `http_version`, log formats).
     let protocol = match req.version() {
         http::Version::HTTP_10 => "HTTP/1.0",
@@ -415,26 +415,39 @@ pub(super) fn failed() -> Response<Body> {
     )
 }
 
-/// Sets variable `name` to `took` in seconds with ms precision, as nginx
-/// writes its times (`0.012`).
-fn set_seconds(state: &mut RequestState, name: &str, took: std::time::Duration) {
-    // Milliseconds cut, not rounded, as `request_time` is (proxy/log.rs):
-    // rounded, a node's time could read a millisecond over the request's
-    // that holds it, and `apisix_latency` would be cut to 0.
-    let (secs, ms) = (took.as_secs(), took.subsec_millis());
-    set_text(state, name, format_args!("{secs}.{ms:03}"));
+/// Sets variable `name` to `took` as nginx writes `request_time`: seconds
+/// with three decimals. Milliseconds are cut, not rounded: rounded, a
+/// node's time could read a millisecond over the request's that holds
+/// it, and `apisix_latency` would be cut to 0.
+pub(crate) fn set_seconds(state: &mut RequestState, name: &str, took: std::time::Duration) {
+    let ms = took.subsec_millis();
+    let decimals = [ms / 100, ms / 10 % 10, ms % 10];
+    with_text(state, name, |text| {
+        text.push_str(itoa::Buffer::new().format(took.as_secs()));
+        text.push('.');
+        for d in decimals {
+            // A digit: d < 10.
+            text.push(char::from_digit(d, 10).unwrap_or('0'));
+        }
+    });
 }
 
-/// Sets variable `name` to `value`'s text, without allocating once warm.
-fn set_text(state: &mut RequestState, name: &str, value: impl std::fmt::Display) {
-    use std::fmt::Write as _;
+/// Sets variable `name` to the decimal text of `n`.
+fn set_number(state: &mut RequestState, name: &str, n: u64) {
+    with_text(state, name, |text| {
+        text.push_str(itoa::Buffer::new().format(n));
+    });
+}
+
+/// Sets variable `name` to the text `write` makes, without allocating
+/// once warm.
+fn with_text(state: &mut RequestState, name: &str, write: impl FnOnce(&mut String)) {
     thread_local! {
         static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
     TEXT.with_borrow_mut(|text| {
         text.clear();
-        // Writing to a String cannot fail.
-        let _ = write!(text, "{value}");
+        write(text);
         state.vars.insert(name, text);
     });
 }
@@ -458,7 +471,32 @@ fn request_length(method: &Method, target: &str, headers: &http::HeaderMap) -> u
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use http::{HeaderMap, HeaderValue, Method};
+
+    use crate::plugin_host::RequestState;
+
+    #[test]
+    fn times_read_as_nginx_writes_them_cut_to_the_millisecond() {
+        let mut state = RequestState::default();
+        let cases = [
+            (Duration::ZERO, "0.000"),
+            (Duration::from_micros(5_999), "0.005"),
+            (
+                Duration::from_millis(1_012) + Duration::from_micros(999),
+                "1.012",
+            ),
+            (Duration::from_millis(80), "0.080"),
+            (Duration::from_secs(65), "65.000"),
+        ];
+        for (took, text) in cases {
+            super::set_seconds(&mut state, "request_time", took);
+            assert_eq!(state.vars.get("request_time"), Some(text), "{took:?}");
+        }
+        super::set_number(&mut state, "request_length", 1234);
+        assert_eq!(state.vars.get("request_length"), Some("1234"));
+    }
 
     #[test]
     fn request_length_counts_the_head_as_written_and_the_declared_body() {
