@@ -25,7 +25,6 @@ mod metrics;
 mod series;
 
 use std::cell::RefCell;
-use std::fmt::Write as _;
 
 use radixgate_plugin::serde::Deserialize;
 use radixgate_plugin::{export_plugin, ConfigError, Ctx, Decision, Host, Phase, Phases, Plugin};
@@ -68,14 +67,37 @@ pub struct Prometheus {
 
 /// A variable as a number (nginx's "0.012"); `None` when unset or not one.
 fn number(ctx: &Ctx<'_>, name: &str) -> Option<f64> {
-    ctx.var(name)?.trim().parse::<f64>().ok()
+    decimal(ctx.var(name)?)
 }
 
 /// A header as a byte count.
 fn length(value: Option<&str>) -> f64 {
-    value
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .unwrap_or(0.0)
+    value.and_then(decimal).unwrap_or(0.0)
+}
+
+/// `text` (trimmed) as a number, as `str::parse::<f64>` reads it. A plain
+/// decimal of at most 15 digits, the host's times and lengths, is read
+/// here: its digits and the power of ten are exact, so one division
+/// rounds once, to the same value `parse` gives, for a tenth of its cost.
+fn decimal(text: &str) -> Option<f64> {
+    const TENS: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let text = text.trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let plain = !whole.is_empty()
+        && whole.len() + fraction.len() <= 15
+        && whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit());
+    if !plain {
+        return text.parse().ok();
+    }
+    let digits = whole.bytes().chain(fraction.bytes());
+    let n = digits.fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    // At most 15 digits: n < 10^15 < 2^53, exact as f64.
+    Some(n as f64 / TENS[fraction.len()])
 }
 
 /// The node label: the address's host part (APISIX's balancer_ip).
@@ -138,8 +160,7 @@ impl Plugin for Prometheus {
             let start = self.host.monotonic_ns();
             BUF.with_borrow_mut(|text| {
                 text.clear();
-                // Writing to a String cannot fail.
-                let _ = write!(text, "{start}");
+                text.push_str(itoa::Buffer::new().format(start));
                 ctx.set_var(START_VAR, text);
             });
         }

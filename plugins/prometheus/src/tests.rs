@@ -133,3 +133,53 @@ fn bad_config_and_node_labels() {
     assert_eq!(node_ip("::1"), "::1");
     assert_eq!(node_ip(""), "");
 }
+
+#[test]
+fn numbers_read_as_str_parse_reads_them() {
+    let same = |text: &str| {
+        let want = text.trim().parse::<f64>().ok().map(f64::to_bits);
+        assert_eq!(super::decimal(text).map(f64::to_bits), want, "{text:?}");
+    };
+    for odd in [
+        "",
+        " ",
+        ".",
+        ".5",
+        "5.",
+        " 7 ",
+        "-1",
+        "+1",
+        "1e3",
+        "0x10",
+        "1..2",
+        "1.2.3",
+        "nan",
+        "inf",
+        "123456789012345",
+        "1234567890123456",
+        "9007199254740993",
+        "0.000000000000001",
+        "99999999999999.9",
+        "0.1",
+        "0.3",
+        "4.35",
+        "1٣",
+    ] {
+        same(odd);
+    }
+    // Every time the host writes up to 100 s, and byte counts.
+    for ms in 0..100_000u64 {
+        same(&format!("{}.{:03}", ms / 1000, ms % 1000));
+        same(&(ms * 7919).to_string());
+    }
+    // Up to 15 digits with the point anywhere.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..100_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let digits = (x % 1_000_000_000_000_000).to_string();
+        let at = (x >> 50) as usize % (digits.len() + 1);
+        same(&format!("{}.{}", &digits[..at], &digits[at..]));
+    }
+}
