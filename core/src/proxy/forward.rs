@@ -11,13 +11,13 @@ use http_body_util::Either;
 use super::arrival;
 use super::client_body::ClientBody;
 use super::exchange::Exchange;
-use super::headers::{set_forwarded, set_host, strip_hop_by_hop};
+use super::headers::{set_host, strip_hop_by_hop};
 use super::respond::{self, Answer};
 use super::upgrade;
 use crate::snapshot::split::UPSTREAM_VAR;
 use crate::snapshot::RouteRt;
 use crate::upstream::retry::{self, Tries};
-use crate::upstream::{FailedTry, ForwardError, Node, ReqBody, TryOutcome, UpstreamRt};
+use crate::upstream::{FailedTry, ForwardError, Forwarded, Node, ReqBody, TryOutcome, UpstreamRt};
 
 /// The upstream this request goes to: the one a plugin (traffic-split)
 /// named in request variable `upstream_id` among the route's split
@@ -64,10 +64,13 @@ pub fn choose_node<B>(
 /// The request as nodes get it: HTTP/1.1, origin-form target (the
 /// client's hop-by-hop headers went on arrival; a WebSocket upgrade the
 /// route lets through gets its own back, and its client side is kept in
-/// `ex`), `X-Forwarded-*` set.
+/// `ex`). `X-Real-IP` and `X-Forwarded-*` are set here for an HTTP/2
+/// node; an HTTP/1.1 node's are written with its head, after
+/// before_proxy, as nginx's `proxy_set_header` does.
 pub fn node_request(
     ex: &mut Exchange<'_>,
     route: &RouteRt,
+    upstream: &UpstreamRt,
     mut req: Request<ClientBody>,
 ) -> Request<ReqBody> {
     *req.version_mut() = Version::HTTP_11;
@@ -85,17 +88,10 @@ pub fn node_request(
     if let Some((v, _)) = &ex.upgrade {
         upgrade::restore(req.headers_mut(), v);
     }
-    // The client as plugins left it (real-ip), else the connection's.
-    let client = ex
-        .plugins
-        .as_ref()
-        .map_or(ex.conn.remote, |run| run.state.client);
-    let proto = if ex.conn.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    set_forwarded(req.headers_mut(), client, ex.conn.local, ex.host(), proto);
+    // An HTTP/1.1 node's head gets them as it is written (`send`).
+    if upstream.http2 {
+        forwarded(ex).set(req.headers_mut());
+    }
     let path = req
         .uri()
         .path_and_query()
@@ -105,6 +101,26 @@ pub fn node_request(
     *req.uri_mut() = Uri::from(path);
     let (parts, body) = req.into_parts();
     Request::from_parts(parts, Either::Left(body))
+}
+
+/// What the node is told of the client: as plugins left it (real-ip),
+/// else the connection's.
+fn forwarded<'e>(ex: &'e Exchange<'_>) -> Forwarded<'e> {
+    let client = ex
+        .plugins
+        .as_ref()
+        .map_or(ex.conn.remote, |run| run.state.client);
+    let proto = if ex.conn.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    Forwarded {
+        client: client.ip(),
+        port: ex.conn.local.port(),
+        host: ex.host(),
+        proto,
+    }
 }
 
 /// The node of the current try, recorded in `ex`, with `Host` set for it
@@ -160,7 +176,13 @@ pub async fn send(
     // head's outcome feeds its statistics and passive health checks.
     let tracked = upstream.track(tries.current());
     let began = std::time::Instant::now();
-    let sent = ex.worker.client.send(upstream, node, req, timeouts).await;
+    let told = forwarded(ex);
+    let told = (!upstream.http2).then_some(&told);
+    let sent = ex
+        .worker
+        .client
+        .send(upstream, node, req, told, timeouts)
+        .await;
     ex.upstream_time = Some(began.elapsed());
     ex.upstream_status = sent.as_ref().ok().map(Response::status);
     let outcome = match &sent {

@@ -1,10 +1,8 @@
-//! Header rules of a proxy: hop-by-hop headers stay on their hop, the node
-//! learns who the client is (`X-Real-IP`, `X-Forwarded-*`), and `Host`
-//! follows the upstream's `pass_host`.
+//! Header rules of a proxy: hop-by-hop headers stay on their hop, and
+//! `Host` follows the upstream's `pass_host`. (What the node learns of the
+//! client, `X-Real-IP` and `X-Forwarded-*`: `upstream::Forwarded`.)
 
-use std::net::SocketAddr;
-
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName};
 
 use crate::upstream::{h1, Node, PassHost};
 
@@ -64,80 +62,8 @@ pub fn host_only(raw: &[u8]) -> &[u8] {
     }
 }
 
-const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
-const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
-const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
-
-/// The headers that say who the client is and how it came in: set for the
-/// node here, believed from a client only at a trusted address
-/// (`arrival`).
-pub const FORWARDED: [HeaderName; 5] = [
-    X_FORWARDED_FOR,
-    X_REAL_IP,
-    X_FORWARDED_PROTO,
-    X_FORWARDED_HOST,
-    X_FORWARDED_PORT,
-];
-
-/// Sets what the node is told about the client and the hop it came in on.
-/// `X-Forwarded-For` gets the client appended to what earlier proxies
-/// reported; `X-Real-IP`, `X-Forwarded-Proto`, `-Host` and `-Port` are set
-/// unless the request carries them already (from a trusted proxy: the
-/// arrival step removed an untrusted client's, or a plugin's own).
-/// `proto` is the client's scheme (`http`, `https`).
-pub fn set_forwarded(
-    headers: &mut HeaderMap,
-    client: SocketAddr,
-    local: SocketAddr,
-    host: &[u8],
-    proto: &'static str,
-) {
-    // Which of them the request carries, in one pass over the names: most
-    // carry none, and each lookup would hash its name.
-    let mut has = [false; 5];
-    for name in headers.keys() {
-        if let Some(i) = FORWARDED.iter().position(|f| f == name) {
-            has[i] = true;
-        }
-    }
-    let [has_for, has_real_ip, has_proto, has_host, has_port] = has;
-    let ip_text = radixgate_plugin::IpText::new(client.ip());
-    let ip = ip_text.as_bytes();
-    let ip_value = HeaderValue::from_bytes(ip).ok();
-    // Append to what earlier proxies reported, as nginx's $proxy_add_x_forwarded_for.
-    let xff = if has_for {
-        let mut xff = Vec::with_capacity(64);
-        for v in headers.get_all(&X_FORWARDED_FOR).iter() {
-            if v.to_str().is_ok() {
-                xff.extend_from_slice(v.as_bytes());
-                xff.extend_from_slice(b", ");
-            }
-        }
-        xff.extend_from_slice(ip);
-        HeaderValue::from_bytes(&xff).ok()
-    } else {
-        ip_value.clone()
-    };
-    if let Some(v) = xff {
-        headers.insert(X_FORWARDED_FOR, v);
-    }
-    if let (false, Some(v)) = (has_real_ip, ip_value) {
-        headers.insert(X_REAL_IP, v);
-    }
-    if !has_proto {
-        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
-    }
-    if !has_host && !host.is_empty() {
-        if let Ok(v) = HeaderValue::from_bytes(host) {
-            headers.insert(X_FORWARDED_HOST, v);
-        }
-    }
-    if !has_port {
-        headers.insert(X_FORWARDED_PORT, HeaderValue::from(local.port()));
-    }
-}
+/// The headers that say who the client is and how it came in.
+pub use crate::upstream::FORWARDED;
 
 /// Sets `Host` for the node by `pass_host`; `pass` keeps the client's (or,
 /// when the client sent none, uses the node's).
@@ -176,25 +102,5 @@ mod tests {
         assert_eq!(host_only(b"a.com"), b"a.com");
         assert_eq!(host_only(b"[::1]:80"), b"[::1]");
         assert_eq!(host_only(b"a.com:x"), b"a.com:x");
-    }
-
-    #[test]
-    fn forwarded_appends() {
-        let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", "1.1.1.1".parse().unwrap());
-        let client = "10.0.0.9:1234".parse().unwrap();
-        let local = "127.0.0.1:9080".parse().unwrap();
-        set_forwarded(&mut h, client, local, b"a.com", "http");
-        assert_eq!(h["x-forwarded-for"], "1.1.1.1, 10.0.0.9");
-        assert_eq!(h["x-real-ip"], "10.0.0.9");
-        assert_eq!(h["x-forwarded-port"], "9080");
-        assert_eq!(h["x-forwarded-host"], "a.com");
-        // A trusted proxy's own claims stay.
-        let mut h = HeaderMap::new();
-        h.insert("x-real-ip", "1.1.1.1".parse().unwrap());
-        h.insert("x-forwarded-proto", "https".parse().unwrap());
-        set_forwarded(&mut h, client, local, b"a.com", "http");
-        assert_eq!(h["x-real-ip"], "1.1.1.1");
-        assert_eq!(h["x-forwarded-proto"], "https");
     }
 }

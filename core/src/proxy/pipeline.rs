@@ -137,7 +137,7 @@ async fn to_upstream(ex: &mut Exchange<'_>, route: &RouteRt, req: Request<Client
         Ok(chosen) => chosen,
         Err(resp) => return resp,
     };
-    let mut req = forward::node_request(ex, route, req);
+    let mut req = forward::node_request(ex, route, upstream, req);
     loop {
         let node = match forward::try_node(ex, upstream, &tries, &mut req) {
             Ok(node) => node,

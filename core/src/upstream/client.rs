@@ -19,6 +19,7 @@ use tokio::time::{timeout, timeout_at, Instant};
 
 use super::body::{Giveback, PooledBody};
 use super::conn::{Connection, Io};
+use super::forwarded::Forwarded;
 use super::h1::{self, ReqFraming};
 use super::h2_client::H2Pool;
 use super::pool::Pool;
@@ -84,11 +85,15 @@ impl UpstreamClient {
     /// `t.connect`; each write within `t.send`; the response head within
     /// `t.read` once the request is out. The body then streams with at most
     /// `t.read` between reads.
+    ///
+    /// `forwarded` is written into the head of an HTTP/1.1 request (for
+    /// an HTTP/2 node the caller sets it in the headers).
     pub async fn send(
         &self,
         up: &UpstreamRt,
         node: &Node,
         mut req: Request<ReqBody>,
+        forwarded: Option<&Forwarded<'_>>,
         t: Timeouts,
     ) -> Result<Response<PooledBody>, FailedTry> {
         if up.http2 {
@@ -113,7 +118,7 @@ impl UpstreamClient {
             };
             conn.used += 1;
             let last = conn.used >= limits.requests;
-            let head = match exchange(&mut conn, &mut req, last, t).await {
+            let head = match exchange(&mut conn, &mut req, forwarded, last, t).await {
                 Ok(head) => head,
                 Err(Broken::Stale) if reused => continue,
                 Err(Broken::Stale) => {
@@ -157,6 +162,7 @@ enum Broken {
 async fn exchange(
     conn: &mut Connection,
     req: &mut Request<ReqBody>,
+    forwarded: Option<&Forwarded<'_>>,
     last: bool,
     t: Timeouts,
 ) -> Result<h1::Head, Broken> {
@@ -177,6 +183,7 @@ async fn exchange(
         req.method(),
         req.uri(),
         req.headers(),
+        forwarded,
         framing,
         last,
         &mut out,

@@ -7,6 +7,8 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
 
+use super::forwarded::{self, Forwarded};
+
 /// Most header lines a node's response head may carry (hyper's limit too).
 const MAX_HEADERS: usize = 100;
 /// Largest response head accepted from a node.
@@ -26,7 +28,8 @@ pub enum ReqFraming {
 }
 
 /// Appends the request head to `out`: request line, the headers as they
-/// are (an `Expect` is answered by the gateway, not forwarded), then the
+/// are (an `Expect` is answered by the gateway, not forwarded), what the
+/// node is told of the client (`forwarded`, when given), then the
 /// framing and `Connection: close` for a connection's last request. The
 /// framing is `framing`'s alone: a `Content-Length` or
 /// `Transfer-Encoding` among `headers` (a plugin's) is not written. A
@@ -36,24 +39,38 @@ pub fn encode_request(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
+    forwarded: Option<&Forwarded<'_>>,
     framing: ReqFraming,
     close: bool,
     out: &mut BytesMut,
 ) {
     let target = uri.path_and_query().map_or("/", |p| p.as_str());
-    out.reserve(64 + target.len() + headers.len() * 32);
+    out.reserve(64 + target.len() + headers.len() * 32 + forwarded.map_or(0, |_| 160));
     out.put_slice(method.as_str().as_bytes());
     out.put_u8(b' ');
     out.put_slice(target.as_bytes());
     out.put_slice(b" HTTP/1.1\r\n");
+    // Which of the forwarded headers the request carries, learnt on the
+    // way: its X-Forwarded-For lines go out as one, the client appended.
+    let mut carried = [false; 5];
     for (name, value) in headers {
         if name == EXPECT || name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
             continue;
+        }
+        if let (Some(_), Some(i)) = (forwarded, forwarded::which(name)) {
+            carried[i] = true;
+            // X-Forwarded-For: written with the client appended, below.
+            if i == 0 {
+                continue;
+            }
         }
         out.put_slice(name.as_str().as_bytes());
         out.put_slice(b": ");
         out.put_slice(value.as_bytes());
         out.put_slice(b"\r\n");
+    }
+    if let Some(f) = forwarded {
+        f.write(carried, headers, out);
     }
     match framing {
         ReqFraming::Chunked => out.put_slice(b"transfer-encoding: chunked\r\n"),
@@ -450,7 +467,15 @@ mod tests {
             .into_parts();
         let mut out = BytesMut::new();
         let enc = |parts: &http::request::Parts, f, out: &mut BytesMut| {
-            encode_request(&parts.method, &parts.uri, &parts.headers, f, true, out)
+            encode_request(
+                &parts.method,
+                &parts.uri,
+                &parts.headers,
+                None,
+                f,
+                true,
+                out,
+            )
         };
         enc(&parts, ReqFraming::Chunked, &mut out);
         assert_eq!(
@@ -485,6 +510,7 @@ mod tests {
                 &parts.method,
                 &parts.uri,
                 &parts.headers,
+                None,
                 f,
                 false,
                 &mut out,
@@ -509,6 +535,7 @@ mod tests {
             &get,
             &parts.uri,
             &HeaderMap::new(),
+            None,
             ReqFraming::None,
             false,
             &mut out,

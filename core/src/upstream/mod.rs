@@ -8,6 +8,7 @@ mod chash;
 mod client;
 mod conn;
 mod ewma;
+mod forwarded;
 pub(crate) mod h1;
 mod h2_client;
 mod hash_key;
@@ -22,6 +23,7 @@ pub mod trust;
 
 pub use body::{PooledBody, Upgraded};
 pub use client::{FailedTry, ForwardError, ReqBody, UpstreamClient};
+pub use forwarded::{Forwarded, FORWARDED};
 pub(crate) use pool::Pool;
 pub use pool::{PoolKey, PoolLimits};
 pub use stats::{Tracked, TryOutcome};

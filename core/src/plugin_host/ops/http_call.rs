@@ -148,6 +148,7 @@ async fn exchange(call: &HttpCall, budget: Duration) -> Result<HttpAnswer, Strin
         &req.method,
         &req.uri,
         &req.headers,
+        None,
         req.framing,
         false,
         &mut head,
@@ -354,7 +355,9 @@ mod tests {
     fn head(c: &HttpCall) -> String {
         let p = prepare(c).expect("a valid call");
         let mut out = BytesMut::new();
-        wire::encode_request(&p.method, &p.uri, &p.headers, p.framing, false, &mut out);
+        wire::encode_request(
+            &p.method, &p.uri, &p.headers, None, p.framing, false, &mut out,
+        );
         String::from_utf8_lossy(&out).into_owned()
     }
 
