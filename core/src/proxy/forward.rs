@@ -216,15 +216,14 @@ fn response_head(
         }
         _ => None,
     };
-    let (mut parts, body) = resp.into_parts();
-    strip_hop_by_hop(&mut parts.headers);
+    strip_hop_by_hop(resp.headers_mut());
     if let Some(v) = tunnel {
-        upgrade::restore(&mut parts.headers, &v);
+        upgrade::restore(resp.headers_mut(), &v);
     }
     // This hop is HTTP/1.1 whatever the node spoke.
-    parts.version = Version::HTTP_11;
+    *resp.version_mut() = Version::HTTP_11;
     // Boxed: the response moves through every step back to the server.
-    Box::new(Response::from_parts(parts, Either::Left(body)))
+    Box::new(resp.map(Either::Left))
 }
 
 /// After a failed try: the request back, with the next node recorded in
