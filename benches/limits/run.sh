@@ -56,7 +56,7 @@ CONF
 mkdir -p "$W/plugins"
 cp "$SO_DIR/libradixgate_plugin_limit_count.so" "$W/plugins/"
 cat >"$W/config.yaml" <<CONF
-gateway: {listen: ["127.0.0.1:$RG"], worker_threads: 1, log_level: warn}
+gateway: {listen: ["127.0.0.1:$RG"], worker_threads: 1, log_level: warn, keepalive_requests: 100000}
 config: {file: $W/apisix.yaml}
 plugins: {dir: $W/plugins}
 CONF

@@ -44,7 +44,7 @@ start() {
   local name=$1 port=$2; shift 2
   if [ "$name" = radixgate ]; then
     {
-      echo "gateway: {listen: [\"127.0.0.1:$port\"], worker_threads: 1, log_level: warn}"
+      echo "gateway: {listen: [\"127.0.0.1:$port\"], worker_threads: 1, log_level: warn, keepalive_requests: 100000}"
       echo "config: {file: $W/apisix.yaml}"
       echo "admin: {listen: \"127.0.0.1:$(free_port)\"}"
     } >"$W/config.yaml"

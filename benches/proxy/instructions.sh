@@ -46,7 +46,7 @@ count() {
   chmod -R go-w "$W/plugins"
   port=$(free_port)
   {
-    echo "gateway: {listen: [\"127.0.0.1:$port\"], worker_threads: 1, log_level: warn}"
+    echo "gateway: {listen: [\"127.0.0.1:$port\"], worker_threads: 1, log_level: warn, keepalive_requests: 100000}"
     echo "config: {file: $W/apisix.yaml}"
     echo "admin: {listen: \"127.0.0.1:$(free_port)\"}"
     echo "plugins: {dir: $W/plugins, export_addr: 127.0.0.1:$(free_port)}"

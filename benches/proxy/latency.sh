@@ -33,7 +33,7 @@ for s in $SERVERS; do
   PORT[$s]=$(free_port)
   h1=""; [ "$s" != default ] && h1=", http1_server: $s"
   {
-    echo "gateway: {listen: [\"127.0.0.1:${PORT[$s]}\"], worker_threads: 1, log_level: warn$h1}"
+    echo "gateway: {listen: [\"127.0.0.1:${PORT[$s]}\"], worker_threads: 1, log_level: warn, keepalive_requests: 100000$h1}"
     echo "config: {file: $W/apisix.yaml}"
     echo "admin: {listen: \"127.0.0.1:$(free_port)\"}"
   } >"$W/config-$s.yaml"

@@ -84,7 +84,7 @@ for k in $RUNS; do
   h1=""; [ "$s" != default ] && h1=", http1_server: $s"
   [ "$PLUGINS" = 1 ] && install_plugins "${RGSO[$k]}" "$W/plugins-$f"
   {
-    echo "gateway: {listen: [\"127.0.0.1:${RGPORT[$k]}\"], worker_threads: $WORKERS, log_level: warn$h1}"
+    echo "gateway: {listen: [\"127.0.0.1:${RGPORT[$k]}\"], worker_threads: $WORKERS, log_level: warn, keepalive_requests: 100000$h1}"
     echo "config: {file: $W/apisix.yaml}"
     echo "admin: {listen: \"127.0.0.1:$(free_port)\"}"
     [ "$PLUGINS" = 1 ] && echo "plugins: {dir: $W/plugins-$f, export_addr: 127.0.0.1:$(free_port)}"
