@@ -173,6 +173,12 @@ impl Connection {
         })
     }
 
+    /// The connection's stream, to see what the server does after the
+    /// last response (close it, say).
+    pub fn into_stream(self) -> TcpStream {
+        self.reader.into_inner()
+    }
+
     /// Sends `req` without `Connection: close` and reads its response; the
     /// connection stays open for the next request.
     pub fn send(&mut self, req: &Request) -> io::Result<Response> {

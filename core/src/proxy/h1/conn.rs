@@ -15,6 +15,7 @@
 //! [`ClientBody`]'s. A client that closes its side while its request is
 //! in flight ends the request, as hyper did.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -72,6 +73,11 @@ async fn requests(
     let limits = &worker.limits;
     let head_limit = limits.max_header_size.max(8192);
     let mut timer = Box::pin(tokio::time::sleep(limits.header_timeout));
+    // One wait for the stop signal for the connection's life, on a copy
+    // of the receiver: made afresh for each head, it would join and leave
+    // the signal's waiter list (two locks) every request.
+    let mut stop_seen = stop.clone();
+    let mut stopping = std::pin::pin!(stopped(&mut stop_seen));
     let mut served: u64 = 0;
     loop {
         if *stop.borrow() {
@@ -90,7 +96,8 @@ async fn requests(
                 s.buf = BytesMut::new();
             }
         }
-        let Some(head) = read_head(link, conn, head_limit, timer.as_mut(), stop).await else {
+        let waits = (timer.as_mut(), stopping.as_mut());
+        let Some(head) = read_head(link, conn, head_limit, waits).await else {
             return;
         };
         served += 1;
@@ -109,7 +116,7 @@ async fn requests(
 }
 
 /// Reads until a whole head is in the buffer: the head, `None` when the
-/// client closed, `timer` fired or `stop` turned true first, or the head
+/// client closed, `timer` fired or `stopping` ended first, or the head
 /// was refused (answered, the connection to be closed).
 ///
 /// No head or parse result is held across an await here: this future is
@@ -118,8 +125,7 @@ async fn read_head(
     link: &Link,
     conn: &ClientConn,
     limit: usize,
-    mut timer: Pin<&mut Sleep>,
-    stop: &mut watch::Receiver<bool>,
+    (mut timer, mut stopping): (Pin<&mut Sleep>, Pin<&mut impl Future<Output = ()>>),
 ) -> Option<Head> {
     loop {
         let refused = {
@@ -149,7 +155,7 @@ async fn read_head(
                 Ok(_) => {}
             },
             _ = timer.as_mut() => return None,
-            _ = stopped(stop) => return None,
+            () = stopping.as_mut() => return None,
         }
     }
 }
