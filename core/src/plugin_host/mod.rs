@@ -40,6 +40,7 @@ mod registry;
 mod request;
 mod services;
 mod setup;
+mod shared_vars;
 mod store;
 mod waiting;
 
@@ -56,5 +57,5 @@ pub use waiting::WaitingPhase;
 
 pub(crate) use chain::{Chain, ConfiguredPlugin, PluginHost};
 pub(crate) use instance::PluginReply;
-pub(crate) use request::SharedVars;
 pub(crate) use setup::{admin_list, admin_reload, admin_schema, reload_on_sighup};
+pub(crate) use shared_vars::SharedVars;
