@@ -14,9 +14,10 @@ use http::{Request, Response, StatusCode};
 
 use super::client_body::ClientBody;
 use super::exchange::Exchange;
-use super::headers::{strip_hop_by_hop, FORWARDED};
+use super::headers::strip_hop_by_hop;
 use super::respond::{self, Answer, Body};
 use super::upgrade;
+use crate::upstream::FORWARDED;
 
 /// Checks and cleans `req` as it arrives; the answer when it is refused.
 pub fn admit(ex: &mut Exchange<'_>, req: &mut Request<ClientBody>) -> Result<(), Answer> {

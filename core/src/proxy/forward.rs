@@ -176,12 +176,12 @@ pub async fn send(
     // head's outcome feeds its statistics and passive health checks.
     let tracked = upstream.track(tries.current());
     let began = std::time::Instant::now();
-    let told = forwarded(ex);
-    let told = (!upstream.http2).then_some(&told);
+    // An HTTP/2 node's are in the headers already (`node_request`).
+    let told = (!upstream.http2).then(|| forwarded(ex));
     let sent = ex
         .worker
         .client
-        .send(upstream, node, req, told, timeouts)
+        .send(upstream, node, req, told.as_ref(), timeouts)
         .await;
     ex.upstream_time = Some(began.elapsed());
     ex.upstream_status = sent.as_ref().ok().map(Response::status);

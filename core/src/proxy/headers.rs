@@ -62,9 +62,6 @@ pub fn host_only(raw: &[u8]) -> &[u8] {
     }
 }
 
-/// The headers that say who the client is and how it came in.
-pub use crate::upstream::FORWARDED;
-
 /// Sets `Host` for the node by `pass_host`; `pass` keeps the client's (or,
 /// when the client sent none, uses the node's).
 pub fn set_host(headers: &mut HeaderMap, pass: &PassHost, node: &Node) {

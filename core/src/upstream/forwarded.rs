@@ -119,7 +119,7 @@ impl Forwarded<'_> {
         if !has_proto {
             line(&X_FORWARDED_PROTO, &[self.proto.as_bytes()]);
         }
-        if !has_host && !self.host.is_empty() && HeaderValue::from_bytes(self.host).is_ok() {
+        if !has_host && !self.host.is_empty() && is_field_value(self.host) {
             line(&X_FORWARDED_HOST, &[self.host]);
         }
         if !has_port {
@@ -129,6 +129,15 @@ impl Forwarded<'_> {
             );
         }
     }
+}
+
+/// Whether `bytes` may be a header value as http takes one (RFC 9110
+/// field-value: visible ASCII, spaces, tabs and obs-text), checked
+/// without making one.
+fn is_field_value(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .all(|&b| b == b'\t' || (b >= b' ' && b != 0x7f))
 }
 
 /// What earlier proxies reported in `headers`' `X-Forwarded-For` lines

@@ -57,7 +57,7 @@ pub fn encode_request(
         if name == EXPECT || name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
             continue;
         }
-        if let (Some(_), Some(i)) = (forwarded, forwarded::which(name)) {
+        if let Some(i) = forwarded.and_then(|_| forwarded::which(name)) {
             carried[i] = true;
             // X-Forwarded-For: written with the client appended, below.
             if i == 0 {
