@@ -39,6 +39,11 @@ pub struct WorkerContext {
     /// `gateway_https_port`): `plugins.redirect.https_port`, else the TLS
     /// listener's first address's; `None` without either.
     pub https_port: Option<Arc<str>>,
+    /// Woken once, when the worker stops: what idle native HTTP/1.1
+    /// connections wait on (a `Notified` is less than half the size of a
+    /// wait on the stop signal's watch, and every idle connection holds
+    /// one).
+    pub stopping: tokio::sync::Notify,
 }
 
 /// The two ends of the client's connection, and its TLS facts on the

@@ -175,6 +175,7 @@ fn run(
             limits: spec.limits,
             trusted: spec.trusted,
             https_port: spec.https_port.map(|p| Arc::from(p.to_string())),
+            stopping: tokio::sync::Notify::new(),
         });
         let (alive, mut all_done) = mpsc::channel::<()>(1);
         for (l, tls) in listeners {
@@ -191,6 +192,7 @@ fn run(
         drop(alive);
         let _ = ready.send(Ok(()));
         super::stopped(&mut stop).await;
+        context.stopping.notify_waiters();
         // Every connection holds a sender: `recv` yields `None` when all ended.
         let drained = tokio::time::timeout(spec.shutdown_timeout, all_done.recv()).await;
         if drained.is_err() {

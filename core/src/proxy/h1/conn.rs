@@ -18,6 +18,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -27,27 +28,31 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, Sleep};
 
 use super::body::{discard, lock, Continue, Io, Left, Link, RequestBody, Shared};
-use super::parse::{parse_request, BodyKind, Head};
+use super::parse::{parse_request, BodyKind, Head, HeadError};
 use super::write::{self, Plan};
 use super::{NativeUpgrade, Upgraded};
 use crate::proxy::client_body::{BodyLimits, ClientBody, DISCARD_LIMIT, DISCARD_TIME};
 use crate::proxy::exchange::{ClientConn, WorkerContext};
 use crate::proxy::pipeline;
-use crate::proxy::server::stopped;
 
 /// Serves `io` (a client stream under the send timeout) until the client
 /// or a limit (the worker's [`Limits`](crate::proxy::server::Limits)) closes it; see the module doc.
 /// `alive` is held until then.
 ///
 /// The returned future is the connection's whole task, and every idle
-/// connection holds it: an async block over the shared state made here,
-/// so that it keeps its arguments once (an async fn keeps each argument
-/// twice, as argument and as local) and not the stream beside the state.
+/// connection holds it: an async block that owns the [`Connection`], so
+/// that it keeps its arguments once (an async fn keeps each argument
+/// twice, as argument and as local). Tokio allocates a task 128-byte
+/// aligned, and the allocator serves that alignment at no extra cost only
+/// in some size classes: this one is 512 bytes in a release build (with
+/// the head timer inside), served as 512; at 640 or 768 it took 896. The
+/// sizes: `RUSTC_BOOTSTRAP=1 cargo rustc --release -p radixgate --lib --
+/// -Zprint-type-sizes`, the `task::core::Cell` of this block.
 pub fn serve<I: Io + 'static>(
     io: I,
     conn: ClientConn,
     worker: Arc<WorkerContext>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
 ) -> impl std::future::Future<Output = ()> + Send {
     let link: Link = Arc::new(Mutex::new(Shared {
@@ -56,108 +61,148 @@ pub fn serve<I: Io + 'static>(
         left: Left::Done,
         cont: Continue::No,
     }));
+    let mut task = Connection {
+        link,
+        client: conn,
+        worker,
+        stop,
+    };
     async move {
         let _alive = alive;
         let _active = crate::stats::handled();
-        requests(&link, &conn, &worker, &mut stop).await;
+        requests(&mut task).await;
     }
 }
 
-/// Serves requests on `link` until the client or a limit closes it.
-async fn requests(
-    link: &Link,
-    conn: &ClientConn,
-    worker: &Arc<WorkerContext>,
-    stop: &mut watch::Receiver<bool>,
-) {
-    let limits = &worker.limits;
-    let head_limit = limits.max_header_size.max(8192);
-    let mut timer = Box::pin(tokio::time::sleep(limits.header_timeout));
-    // One wait for the stop signal for the connection's life, on a copy
-    // of the receiver: made afresh for each head, it would join and leave
-    // the signal's waiter list (two locks) every request.
-    let mut stop_seen = stop.clone();
-    let mut stopping = std::pin::pin!(stopped(&mut stop_seen));
+/// What a connection's task owns besides its timers: one place, reached
+/// through one reference, as every idle connection holds it.
+struct Connection {
+    /// The stream and what was read from it.
+    link: Link,
+    /// Who the client is.
+    client: ClientConn,
+    /// The worker's context (its `stopping` is what an idle connection
+    /// waits on).
+    worker: Arc<WorkerContext>,
+    /// The worker's stop signal, read between requests.
+    stop: watch::Receiver<bool>,
+}
+
+/// Serves requests on `task`'s stream until the client or a limit closes
+/// it.
+///
+/// Its state between requests is every idle connection's memory: nothing
+/// is bound here that lives across an await and can be read from `task`
+/// again (a bound reference is a field of the state).
+async fn requests(task: &mut Connection) {
+    // In the task, not boxed: the task is allocated in a size class with
+    // room for it (see `serve`).
+    let mut timer = std::pin::pin!(tokio::time::sleep(task.worker.limits.header_timeout));
+    // One wait for the worker's stop for the connection's life: made
+    // afresh for each head, it would join and leave a waiter list (a lock
+    // each) every request. Made before the signal is first read below, it
+    // sees every stop after that read.
+    let mut stopping = std::pin::pin!(task.worker.stopping.notified());
     let mut served: u64 = 0;
-    loop {
-        if *stop.borrow() {
+    let refused = loop {
+        if *task.stop.borrow() {
             return;
         }
+        let limits = &task.worker.limits;
         let wait = match (served, limits.keepalive_timeout) {
             (0, _) => limits.header_timeout,
             (_, Some(k)) => k.min(limits.header_timeout),
             (_, None) => return,
         };
         timer.as_mut().reset(Instant::now() + wait);
+        let head_limit = limits.max_header_size.max(8192);
         {
             // An idle connection holds no buffer: the next read makes one.
-            let mut s = lock(link);
+            let mut s = lock(&task.link);
             if s.buf.is_empty() {
                 s.buf = BytesMut::new();
             }
         }
-        let waits = (timer.as_mut(), stopping.as_mut());
-        let Some(head) = read_head(link, conn, head_limit, waits).await else {
-            return;
+        let link = &task.link;
+        let next = std::future::poll_fn(|cx| {
+            poll_head(link, head_limit, timer.as_mut(), stopping.as_mut(), cx)
+        });
+        // The refusal is answered after the loop: here, the parse result
+        // would be held in the state while the answer is written.
+        let head = match next.await {
+            Next::Head(head) => head,
+            Next::Gone => return,
+            Next::Refused(e) => {
+                tracing::debug!(client = %task.client.remote, status = %e.status, why = %e.why,
+                    "request head refused");
+                break e.status;
+            }
         };
         served += 1;
-        let last = served >= limits.keepalive_requests;
+        let last = served >= task.worker.limits.keepalive_requests;
         // Boxed: the request's state (the pipeline's, the response's) is
         // held while it is served, not by every idle connection.
-        let request = crate::proxy::boxed::boxed(|| one(link, head, conn, worker, last, stop));
+        let (link, client, worker, stop) = (&task.link, &task.client, &task.worker, &mut task.stop);
+        let request = crate::proxy::boxed::boxed(|| one(link, head, client, worker, last, stop));
         let Some(served_ok) = request.await else {
             return;
         };
         if !served_ok || last {
-            shutdown(link).await;
+            // Boxed, as the refusal: once a connection.
+            Box::pin(shutdown(&task.link)).await;
             return;
         }
-    }
+    };
+    // Boxed: rare, and its state would be every idle connection's.
+    Box::pin(refuse(&task.link, refused)).await;
 }
 
-/// Reads until a whole head is in the buffer: the head, `None` when the
-/// client closed, `timer` fired or `stopping` ended first, or the head
-/// was refused (answered, the connection to be closed).
+/// What the wait for the next head ended with. Not boxed: a head is
+/// returned once and moved on at once, and a box would cost an allocation
+/// a request.
+#[allow(clippy::large_enum_variant)]
+enum Next {
+    /// A whole head, parsed.
+    Head(Head),
+    /// The head was refused: answered with its status, then the
+    /// connection closes.
+    Refused(HeadError),
+    /// The client closed, `timer` fired or `stopping` ended first.
+    Gone,
+}
+
+/// Reads until a whole head is in the buffer (limited to `limit` bytes),
+/// unless the client closes, `timer` fires or `stopping` ends first, in
+/// that order of precedence.
 ///
-/// No head or parse result is held across an await here: this future is
-/// in every idle connection's task.
-async fn read_head(
+/// A poll function, not an async fn: its state would be every idle
+/// connection's, and an async fn keeps its arguments twice.
+fn poll_head(
     link: &Link,
-    conn: &ClientConn,
     limit: usize,
-    (mut timer, mut stopping): (Pin<&mut Sleep>, Pin<&mut impl Future<Output = ()>>),
-) -> Option<Head> {
+    mut timer: Pin<&mut Sleep>,
+    stopping: Pin<&mut impl Future<Output = ()>>,
+    cx: &mut Context<'_>,
+) -> Poll<Next> {
     loop {
-        let refused = {
-            let mut s = lock(link);
-            if s.buf.is_empty() {
-                None
-            } else {
-                match parse_request(&mut s.buf, limit) {
-                    Ok(Some(head)) => return Some(head),
-                    Ok(None) => None,
-                    Err(e) => Some(e),
-                }
+        let mut s = lock(link);
+        if !s.buf.is_empty() {
+            match parse_request(&mut s.buf, limit) {
+                Ok(Some(head)) => return Poll::Ready(Next::Head(head)),
+                Ok(None) => {}
+                Err(e) => return Poll::Ready(Next::Refused(e)),
             }
-        };
-        if let Some(e) = refused {
-            tracing::debug!(client = %conn.remote, status = %e.status, why = %e.why,
-                "request head refused");
-            // Boxed: rare, and its state would be every idle connection's.
-            Box::pin(refuse(link, e.status)).await;
-            return None;
         }
-        let fill = std::future::poll_fn(|cx| lock(link).poll_fill(cx));
-        tokio::select! {
-            biased;
-            r = fill => match r {
-                Ok(0) | Err(_) => return None,
-                Ok(_) => {}
-            },
-            _ = timer.as_mut() => return None,
-            () = stopping.as_mut() => return None,
+        match s.poll_fill(cx) {
+            Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(Next::Gone),
+            Poll::Ready(Ok(_)) => continue,
+            Poll::Pending => break,
         }
     }
+    if timer.as_mut().poll(cx).is_ready() || stopping.poll(cx).is_ready() {
+        return Poll::Ready(Next::Gone);
+    }
+    Poll::Pending
 }
 
 /// Serves one request; `Some(true)` when the connection may carry the
@@ -304,7 +349,7 @@ async fn shutdown(link: &Link) {
         let mut s = lock(link);
         match s.io.as_mut() {
             Some(io) => Pin::new(io).poll_shutdown(cx),
-            None => std::task::Poll::Ready(Ok(())),
+            None => Poll::Ready(Ok(())),
         }
     });
     let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
