@@ -84,7 +84,8 @@ pub fn encode_head(parts: &response::Parts, framing: Framing, plan: Plan, out: &
             .as_bytes(),
     );
     out.put_slice(b"\r\n");
-    let mut said_close = false;
+    // Noted on the way: a lookup in the map hashes the name again.
+    let (mut said_close, mut dated) = (false, false);
     for (name, value) in &parts.headers {
         if name == TRANSFER_ENCODING {
             continue;
@@ -92,12 +93,13 @@ pub fn encode_head(parts: &response::Parts, framing: Framing, plan: Plan, out: &
         if name == CONNECTION {
             said_close |= value.as_bytes().eq_ignore_ascii_case(b"close");
         }
+        dated |= name == DATE;
         out.put_slice(name.as_str().as_bytes());
         out.put_slice(b": ");
         out.put_slice(value.as_bytes());
         out.put_slice(b"\r\n");
     }
-    if !parts.headers.contains_key(DATE) {
+    if !dated {
         out.put_slice(b"date: ");
         DATE_NOW.with(|d| out.put_slice(d.borrow_mut().now()));
         out.put_slice(b"\r\n");
@@ -361,6 +363,29 @@ mod tests {
             head(Response::new(()), Plan { head: true, ..PLAN }).0,
             Framing::None
         );
+    }
+
+    #[test]
+    fn a_date_the_response_has_is_the_only_one_written() {
+        let node_date = "Thu, 03 Dec 2026 10:00:00 GMT";
+        for (before, after) in [(0, 0), (1, 0), (0, 3), (2, 2)] {
+            let mut r = Response::new(());
+            for i in 0..before {
+                let name = http::HeaderName::from_bytes(format!("x-before-{i}").as_bytes());
+                r.headers_mut()
+                    .insert(name.unwrap(), HeaderValue::from_static("a"));
+            }
+            r.headers_mut()
+                .insert(http::header::DATE, HeaderValue::from_static(node_date));
+            for i in 0..after {
+                let name = http::HeaderName::from_bytes(format!("x-after-{i}").as_bytes());
+                r.headers_mut()
+                    .insert(name.unwrap(), HeaderValue::from_static("b"));
+            }
+            let (_, text) = head(r, PLAN);
+            assert_eq!(text.matches("date: ").count(), 1, "{text}");
+            assert!(text.contains(&format!("date: {node_date}\r\n")), "{text}");
+        }
     }
 
     #[test]
