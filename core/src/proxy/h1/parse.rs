@@ -164,6 +164,8 @@ pub fn parse_request(buf: &mut BytesMut, limit: usize) -> Result<Option<Head>, H
     let mut length: Option<u64> = None;
     let mut coding: Option<bool> = None;
     let (mut close, mut keep_alive, mut upgrade_token) = (false, false, false);
+    // The first `Expect` decides, noted on the way (a lookup hashes again).
+    let mut expect: Option<bool> = None;
     for &(n0, n1, v0, v1) in &spans[..s.count] {
         let (n0, n1, v0, v1) = (n0 as usize, n1 as usize, v0 as usize, v1 as usize);
         let name = HeaderName::from_bytes(&head[n0..n1])
@@ -187,6 +189,8 @@ pub fn parse_request(buf: &mut BytesMut, limit: usize) -> Result<Option<Head>, H
                 keep_alive |= t.eq_ignore_ascii_case(b"keep-alive");
                 upgrade_token |= t.eq_ignore_ascii_case(b"upgrade");
             }
+        } else if name == EXPECT && expect.is_none() {
+            expect = Some(value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         }
         headers.append(name, value);
     }
@@ -206,10 +210,7 @@ pub fn parse_request(buf: &mut BytesMut, limit: usize) -> Result<Option<Head>, H
         Version::HTTP_10 => keep_alive && !close,
         _ => !close,
     };
-    let expect_continue = version == Version::HTTP_11
-        && headers
-            .get(EXPECT)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let expect_continue = version == Version::HTTP_11 && expect == Some(true);
     let upgrade = upgrade_token && headers.contains_key(UPGRADE);
     let mut request = Request::new(());
     *request.method_mut() = method;
@@ -275,6 +276,23 @@ mod tests {
             h("PUT / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n")
                 .expect_continue
         );
+    }
+
+    #[test]
+    fn the_first_expect_of_an_http11_request_decides() {
+        let expects = |version: &str, lines: &str| {
+            let raw = format!("PUT / HTTP/{version}\r\nX-A: 1\r\n{lines}Content-Length: 1\r\n\r\n");
+            parse(&raw)
+                .expect("valid")
+                .expect("complete")
+                .expect_continue
+        };
+        assert!(expects("1.1", "Expect: 100-continue\r\n"));
+        assert!(expects("1.1", "Expect: 100-continue\r\nExpect: other\r\n"));
+        assert!(!expects("1.1", "Expect: other\r\nExpect: 100-continue\r\n"));
+        assert!(!expects("1.1", "Expect: 100-continued\r\n"));
+        assert!(!expects("1.1", ""));
+        assert!(!expects("1.0", "Expect: 100-continue\r\n"));
     }
 
     #[test]
