@@ -38,13 +38,7 @@ declare -A PORT PID
 for s in $SERVERS; do
   PORT[$s]=$(free_port)
   h1=""; [ "$s" != default ] && h1=", http1_server: $s"
-  {
-    echo "gateway: {listen: [\"127.0.0.1:${PORT[$s]}\"], worker_threads: 1, log_level: warn, keepalive_timeout: 300, max_connections: $((N + 512))$h1}"
-    echo "config: {file: $W/apisix.yaml}"
-    echo "admin: {listen: \"127.0.0.1:$(free_port)\"}"
-  } >"$W/config-$s.yaml"
-  ("$BIN" --config "$W/config-$s.yaml" >"$W/rg-$s.log" 2>&1 & echo $! >"$W/rg-$s.pid")
-  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:${PORT[$s]}/hello" && break; sleep 0.1; done
+  start_radixgate "$BIN" "$s" "${PORT[$s]}" ", keepalive_timeout: 300, max_connections: $((N + 512))$h1"
   PID[$s]=$(cat "$W/rg-$s.pid")
 done
 NGW=$(pgrep -P "$(cat "$W/px.pid")" | head -1)   # nginx's one worker process

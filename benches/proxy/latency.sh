@@ -32,13 +32,7 @@ declare -A PORT
 for s in $SERVERS; do
   PORT[$s]=$(free_port)
   h1=""; [ "$s" != default ] && h1=", http1_server: $s"
-  {
-    echo "gateway: {listen: [\"127.0.0.1:${PORT[$s]}\"], worker_threads: 1, log_level: warn, keepalive_requests: 100000$h1}"
-    echo "config: {file: $W/apisix.yaml}"
-    echo "admin: {listen: \"127.0.0.1:$(free_port)\"}"
-  } >"$W/config-$s.yaml"
-  ("$BIN" --config "$W/config-$s.yaml" >"$W/rg-$s.log" 2>&1 & echo $! >"$W/rg-$s.pid")
-  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:${PORT[$s]}/hello" && break; sleep 0.1; done
+  start_radixgate "$BIN" "$s" "${PORT[$s]}" ", keepalive_requests: 100000$h1"
 done
 
 if [ -z "${RATE:-}" ]; then

@@ -45,6 +45,21 @@ routes:
 CONF
 }
 
+# start_radixgate BIN NAME PORT FIELDS: radixgate BIN listening on PORT
+# with $W/apisix.yaml, one worker, `gateway` FIELDS (", key: value...")
+# after the log level; its config, log and pid file (stopped on exit) are
+# $W/config-NAME.yaml, $W/rg-NAME.log and $W/rg-NAME.pid. Returns once
+# /hello answers (or after 5 s).
+start_radixgate() {
+  {
+    echo "gateway: {listen: [\"127.0.0.1:$3\"], worker_threads: 1, log_level: warn$4}"
+    echo "config: {file: $W/apisix.yaml}"
+    echo "admin: {listen: \"127.0.0.1:$(free_port)\"}"
+  } >"$W/config-$2.yaml"
+  ("$1" --config "$W/config-$2.yaml" >"$W/rg-$2.log" 2>&1 & echo $! >"$W/rg-$2.pid")
+  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$3/hello" && break; sleep 0.1; done
+}
+
 # The three plugins radixgate's plugin benches load (key-auth, limit-count,
 # prometheus): `install_plugins SO_DIR DIR` copies their .so files from a
 # build into a plugin dir; `plugins_apisix_yaml ID EXTRA` prints an

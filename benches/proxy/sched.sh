@@ -32,13 +32,7 @@ write_bare_routes
 nginx -c "$W/up.conf" -p "$W"
 nginx -c "$W/px.conf" -p "$W"
 RG=$(free_port)
-{
-  echo "gateway: {listen: [\"127.0.0.1:$RG\"], worker_threads: 1, log_level: warn, keepalive_requests: 100000}"
-  echo "config: {file: $W/apisix.yaml}"
-  echo "admin: {listen: \"127.0.0.1:$(free_port)\"}"
-} >"$W/config.yaml"
-("$BIN" --config "$W/config.yaml" >"$W/rg-default.log" 2>&1 & echo $! >"$W/rg-default.pid")
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$RG/hello" && break; sleep 0.1; done
+start_radixgate "$BIN" default "$RG" ", keepalive_requests: 100000"
 RGP=$(cat "$W/rg-default.pid")
 RGW=$(grep -l '^worker-0$' /proc/"$RGP"/task/*/comm | head -1 | cut -d/ -f5)
 NGW=$(pgrep -P "$(cat "$W/px.pid")" | head -1)
