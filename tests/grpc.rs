@@ -543,3 +543,38 @@ async fn raw_call(port: u16, path: &str, message: &[u8], deadline: Option<&str>)
         trailers,
     }
 }
+
+/// A gRPC call's log reads its request headers as the client sent them:
+/// an HTTP/2 node's request takes them along, so the log reads a copy,
+/// made before the gateway's `X-Forwarded-*` were added for the node.
+#[test]
+fn a_grpc_calls_log_has_its_request_headers() {
+    let etcd = Etcd::start();
+    let node = etcd_addr(&etcd);
+    let dir = TempDir::new("grpc-log");
+    let path = dir.path("calls.log");
+    let routes = format!(
+        "  - {{id: kv, uri: /etcdserverpb.KV/*, plugins: {{file-logger: {{path: \"{}\"}}}}, \
+         upstream: {{scheme: grpc, nodes: {{\"{node}\": 1}}}}}}\n",
+        path.display()
+    );
+    let gw = Gateway::file(BIN, &format!("routes:\n{routes}#END\n"))
+        .gateway_yaml("  http2:\n    enable: true\n")
+        .plugins(&["file-logger"])
+        .start();
+    let rt = etcd::runtime();
+    let mut via = client_via(&rt, &gw);
+    rt.block_on(async { via.put("k", "v", None).await.expect("a routed call works") });
+    let logged = || std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        radixgate_test_support::eventually(10, || !logged().is_empty()),
+        "{}",
+        gw.log()
+    );
+    let entry: serde_json::Value = serde_json::from_str(logged().trim()).expect("a JSON line");
+    let headers = &entry["request"]["headers"];
+    assert_eq!(headers["content-type"], "application/grpc", "{entry}");
+    let agent = headers["user-agent"].as_str().unwrap_or("");
+    assert!(agent.starts_with("tonic/"), "{entry}");
+    assert!(headers.get("x-forwarded-for").is_none(), "{entry}");
+}

@@ -508,3 +508,42 @@ fn a_file_that_cannot_be_opened_is_logged_and_counted_and_requests_go_on() {
     let why = format!("cannot open {} for appending", path.display());
     assert!(gw.log().contains(&why), "{}", gw.log());
 }
+
+/// The log reads the request's headers as the client sent them (and
+/// plugins edited them), whether the node answered, the tries failed or
+/// no node could be chosen: not the `Host` the upstream's `pass_host`
+/// gave the node.
+#[test]
+fn the_log_has_the_request_headers_whatever_became_of_the_node_request() {
+    let node = Node::start("n");
+    let dead = free_port();
+    let dir = TempDir::new("file-logger");
+    let path = dir.path("file.log");
+    let log = format!("plugins: {{file-logger: {{path: \"{}\"}}}}", path.display());
+    let gw = gateway(
+        &node,
+        &format!(
+            "routes:\n  - {{id: h, uri: /h, upstream: {{nodes: {{\"{}\": 1}}, pass_host: \
+             rewrite, upstream_host: node.example}}, {log}}}\n  - {{id: d, uri: /d, upstream: \
+             {{nodes: {{\"127.0.0.1:{dead}\": 1}}, pass_host: node}}, {log}}}\n  - {{id: n, uri: \
+             /n, upstream: {{nodes: {{}}}}, {log}}}\n",
+            node.addr()
+        ),
+    );
+    let sent = [("Host", "client.example"), ("X-Test", "t")];
+    let answered = gw.get("/h", &sent);
+    assert_eq!(answered.status, 200, "{answered:?}");
+    assert!(
+        answered.body.contains("host: node.example\n"),
+        "{answered:?}"
+    );
+    assert_eq!(gw.get("/d", &sent).status, 502);
+    // No node to choose: answered before any node request.
+    assert_eq!(gw.get("/n", &sent).status, 502);
+    assert!(eventually(10, || lines(&path).len() == 3), "{}", gw.log());
+    for entry in lines(&path) {
+        let headers = &entry["request"]["headers"];
+        assert_eq!(headers["host"], "client.example", "{entry}");
+        assert_eq!(headers["x-test"], "t", "{entry}");
+    }
+}

@@ -5,15 +5,15 @@
 //! timeouts 504.
 
 use http::uri::{PathAndQuery, Uri};
-use http::{header, HeaderValue, Request, Response, StatusCode, Version};
+use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode, Version};
 use http_body_util::Either;
 
-use super::arrival;
 use super::client_body::ClientBody;
 use super::exchange::Exchange;
 use super::headers::{set_host, strip_hop_by_hop};
 use super::respond::{self, Answer};
 use super::upgrade;
+use super::{arrival, phases};
 use crate::snapshot::split::UPSTREAM_VAR;
 use crate::snapshot::RouteRt;
 use crate::upstream::retry::{self, Tries};
@@ -90,6 +90,7 @@ pub fn node_request(
     }
     // An HTTP/1.1 node's head gets them as it is written (`send`).
     if upstream.http2 {
+        phases::copy_lent_headers(ex, req.headers());
         forwarded(ex).set(req.headers_mut());
     }
     let path = req
@@ -136,7 +137,8 @@ pub fn try_node<'r>(
         return Err(Box::new(respond::error(StatusCode::BAD_GATEWAY, msg)));
     };
     ex.node = Some(node.authority.clone());
-    set_host(req.headers_mut(), &upstream.pass_host, node);
+    let before = set_host(req.headers_mut(), &upstream.pass_host, node);
+    phases::host_replaced(ex, before);
     if let Some(line) = &mut ex.access {
         let scheme = match (upstream.tls.is_some(), upstream.http2) {
             (false, false) => "http",
@@ -178,10 +180,12 @@ pub async fn send(
     let began = std::time::Instant::now();
     // An HTTP/2 node's are in the headers already (`node_request`).
     let told = (!upstream.http2).then(|| forwarded(ex));
+    // The plugin side's, back once the node answered.
+    let mut lent = phases::lends_headers(ex).then(HeaderMap::new);
     let sent = ex
         .worker
         .client
-        .send(upstream, node, req, told.as_ref(), timeouts)
+        .send(upstream, node, req, told.as_ref(), timeouts, lent.as_mut())
         .await;
     ex.upstream_time = Some(began.elapsed());
     ex.upstream_status = sent.as_ref().ok().map(Response::status);
@@ -193,6 +197,9 @@ pub async fn send(
     // The client's fault is not the node's: no outcome is recorded for it.
     let in_flight = outcome.and_then(|o| tracked.done(o));
     let mut resp = sent?;
+    if let Some(headers) = lent {
+        phases::request_back(ex, headers);
+    }
     // In flight for `least_conn` until the body ends.
     resp.body_mut().hold(in_flight);
     Ok(response_head(ex, route, resp))
@@ -229,45 +236,58 @@ fn response_head(
 /// After a failed try: the request back, with the next node recorded in
 /// `tries`, when the retry rules let it go to another node (`key`: its
 /// `chash` key); else the answer for the failure (504 for a timeout, 502
-/// otherwise).
+/// otherwise), and the request's headers back to the plugin side.
 pub fn retry(
-    ex: &Exchange<'_>,
+    ex: &mut Exchange<'_>,
     route: &RouteRt,
     upstream: &UpstreamRt,
     key: Option<&[u8]>,
     tries: &mut Tries,
     failure: FailedTry,
 ) -> Result<Request<ReqBody>, Answer> {
-    let node = ex.node.as_ref().map_or("-", |n| n.as_str());
-    if let ForwardError::Client(e) = &failure.error {
+    let FailedTry {
+        error,
+        mut request,
+        whole,
+        delivery,
+    } = failure;
+    let answer = if let ForwardError::Client(e) = &error {
         tracing::info!(route = %route.id, client = %ex.conn.remote, error = %e,
             "request body refused");
         let status = e.status();
         let msg = status.canonical_reason().unwrap_or("request body refused");
-        return Err(Box::new(arrival::closing(
-            status,
-            &format!("{} {msg}", status.as_u16()),
-        )));
-    }
-    tracing::error!(route = %route.id, upstream = %upstream.name,
-        node = %node, error = %failure.error, "forwarding failed");
-    let resend = failure
-        .request
-        .filter(|r| retry::may_resend(r.method(), failure.delivery, true));
-    let next = tries
-        .another_allowed()
-        .then(|| upstream.pick_other(key, tries.tried()))
-        .flatten();
-    match (next, resend) {
-        (Some(next), Some(req)) => {
-            tries.next(next);
-            Ok(req)
-        }
-        _ => Err(Box::new(match failure.error {
-            ForwardError::Timeout(_) => {
-                respond::error(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout")
+        arrival::closing(status, &format!("{} {msg}", status.as_u16()))
+    } else {
+        let node = ex.node.as_ref().map_or("-", |n| n.as_str());
+        tracing::error!(route = %route.id, upstream = %upstream.name,
+            node = %node, error = %error, "forwarding failed");
+        let resend = request
+            .as_ref()
+            .is_some_and(|r| retry::may_resend(r.method(), delivery, whole));
+        let next = (resend && tries.another_allowed())
+            .then(|| upstream.pick_other(key, tries.tried()))
+            .flatten();
+        // A next node only when the request can go again.
+        if let Some(next) = next {
+            if let Some(req) = request.take() {
+                tries.next(next);
+                return Ok(req);
             }
-            _ => respond::error(StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
-        })),
+        }
+        failed(&error)
+    };
+    if let Some(req) = request {
+        phases::request_back(ex, req.into_parts().0.headers);
+    }
+    Err(Box::new(answer))
+}
+
+/// The gateway's answer when the tries end in `error`.
+fn failed(error: &ForwardError) -> Response<respond::Body> {
+    match error {
+        ForwardError::Timeout(_) => {
+            respond::error(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout")
+        }
+        _ => respond::error(StatusCode::BAD_GATEWAY, "502 Bad Gateway"),
     }
 }

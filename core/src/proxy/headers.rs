@@ -2,7 +2,7 @@
 //! `Host` follows the upstream's `pass_host`. (What the node learns of the
 //! client, `X-Real-IP` and `X-Forwarded-*`: `upstream::Forwarded`.)
 
-use http::header::{self, HeaderMap, HeaderName};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use crate::upstream::{h1, Node, PassHost};
 
@@ -64,13 +64,20 @@ pub fn host_only(raw: &[u8]) -> &[u8] {
 
 /// Sets `Host` for the node by `pass_host`; `pass` keeps the client's (or,
 /// when the client sent none, uses the node's).
-pub fn set_host(headers: &mut HeaderMap, pass: &PassHost, node: &Node) {
+///
+/// What `Host` was when it was replaced (`Some(None)`: there was none);
+/// `None` when it was kept.
+pub fn set_host(
+    headers: &mut HeaderMap,
+    pass: &PassHost,
+    node: &Node,
+) -> Option<Option<HeaderValue>> {
     let value = match pass {
-        PassHost::Pass if headers.contains_key(header::HOST) => return,
+        PassHost::Pass if headers.contains_key(header::HOST) => return None,
         PassHost::Pass | PassHost::Node => node.host_header.clone(),
         PassHost::Rewrite(h) => h.clone(),
     };
-    headers.insert(header::HOST, value);
+    Some(headers.insert(header::HOST, value))
 }
 
 #[cfg(test)]

@@ -96,6 +96,19 @@ pub struct PluginRun {
     pub state: RequestState,
     /// Whether the consumer's plugins joined the chains already.
     merged: bool,
+    /// Set while the request's headers are lent to the node's request.
+    lent: Option<Lent>,
+}
+
+/// The request's headers, lent to the node's request: they come back
+/// after the node answers or the tries end (`request_back`), for the
+/// response phases and the log, with the `Host` they had before
+/// `pass_host` replaced it.
+#[derive(Default)]
+struct Lent {
+    /// `Host` before the first node's replaced it (`Some(None)`: there
+    /// was none); `None` while it was kept.
+    host: Option<Option<HeaderValue>>,
 }
 
 impl PluginRun {
@@ -105,6 +118,7 @@ impl PluginRun {
             chains,
             state,
             merged: false,
+            lent: None,
         })
     }
 }
@@ -238,13 +252,66 @@ pub fn apply_edits<B>(ex: &mut Exchange<'_>, req: &mut Request<B>) -> Result<(),
     if let Some(uri) = uri {
         *req.uri_mut() = uri;
     }
-    // The log phase still reads them.
-    *req.headers_mut() = if run.chains.has(Phase::Log) {
-        state.headers.clone()
-    } else {
-        std::mem::take(&mut state.headers)
-    };
+    *req.headers_mut() = std::mem::take(&mut state.headers);
+    run.lent = Some(Lent::default());
     Ok(())
+}
+
+/// For a node that takes the request's headers with it (HTTP/2): the
+/// response phases and the log read a copy of them, when one of them
+/// runs.
+pub fn copy_lent_headers(ex: &mut Exchange<'_>, headers: &http::HeaderMap) {
+    let Some(run) = ex.plugins.as_deref_mut() else {
+        return;
+    };
+    let later = [Phase::HeaderFilter, Phase::BodyFilter, Phase::Log];
+    if run.lent.take().is_some() && later.into_iter().any(|p| run.chains.has(p)) {
+        run.state.headers = headers.clone();
+    }
+}
+
+/// Whether the request's headers are lent to the node's request: they
+/// come back to the plugin side (`request_back`).
+pub fn lends_headers(ex: &Exchange<'_>) -> bool {
+    ex.plugins.as_deref().is_some_and(|run| run.lent.is_some())
+}
+
+/// Notes what `Host` was before a node's replaced it (`headers::set_host`),
+/// on the first try: the client's, for the response phases and the log.
+pub fn host_replaced(ex: &mut Exchange<'_>, before: Option<Option<HeaderValue>>) {
+    let lent = ex.plugins.as_deref_mut().and_then(|run| run.lent.as_mut());
+    if let (Some(lent), Some(before)) = (lent, before) {
+        lent.host.get_or_insert(before);
+    }
+}
+
+/// The request's headers back from the node's request (its answer came,
+/// or the tries ended), for the response phases and the log: with the
+/// client's `Host`.
+pub fn request_back(ex: &mut Exchange<'_>, mut headers: http::HeaderMap) {
+    let Some(run) = ex.plugins.as_deref_mut() else {
+        return;
+    };
+    let Some(lent) = run.lent.take() else {
+        return;
+    };
+    match lent.host {
+        Some(Some(host)) => {
+            headers.insert(http::header::HOST, host);
+        }
+        Some(None) => {
+            headers.remove(http::header::HOST);
+        }
+        None => {}
+    }
+    run.state.headers = headers;
+}
+
+/// `resp`, which answers `req` before a node did: the request's headers
+/// go back to the plugin side first (`request_back`).
+pub fn answered<B>(ex: &mut Exchange<'_>, req: Request<B>, resp: Answer) -> Answer {
+    request_back(ex, req.into_parts().0.headers);
+    resp
 }
 
 /// The before_proxy phase, once the node is chosen, on each try: plugins

@@ -127,24 +127,25 @@ async fn towards_node(ex: &mut Exchange<'_>, mut req: Request<ClientBody>) -> An
 }
 
 /// choose node -> before_proxy -> send, again on another node while the
-/// retry rules allow it.
+/// retry rules allow it. Whatever ends the way gives the request's headers
+/// back to the plugin side, for the response phases and the log.
 async fn to_upstream(ex: &mut Exchange<'_>, route: &RouteRt, req: Request<ClientBody>) -> Answer {
     let upstream = match forward::upstream(ex, route) {
         Ok(up) => up,
-        Err(resp) => return resp,
+        Err(resp) => return phases::answered(ex, req, resp),
     };
     let (mut tries, key) = match forward::choose_node(ex, route, upstream, &req) {
         Ok(chosen) => chosen,
-        Err(resp) => return resp,
+        Err(resp) => return phases::answered(ex, req, resp),
     };
     let mut req = forward::node_request(ex, route, upstream, req);
     loop {
         let node = match forward::try_node(ex, upstream, &tries, &mut req) {
             Ok(node) => node,
-            Err(resp) => return resp,
+            Err(resp) => return phases::answered(ex, req, resp),
         };
         if let Err(resp) = phases::before_proxy(ex, &mut req).await {
-            return resp;
+            return phases::answered(ex, req, resp);
         }
         match forward::send(ex, route, upstream, &tries, node, req).await {
             Ok(resp) => return resp,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{HeaderMap, Request, Response};
 use http_body_util::{BodyExt as _, Either, Empty};
 use hyper::body::Body as _;
 use tokio::net::TcpStream;
@@ -46,14 +46,16 @@ pub enum ForwardError {
 }
 
 /// A failed try: why, whether the node may have received the request, and
-/// the request back when it is whole (its body untouched), so that
-/// [`retry::may_resend`] can send it to another node.
+/// the request back when the client still holds it, so that
+/// [`retry::may_resend`] can send it to another node when it is whole.
 #[derive(Debug)]
 pub struct FailedTry {
     /// Why.
     pub error: ForwardError,
-    /// The request, when it can be sent again as it was.
+    /// The request, unless it went to an HTTP/2 node's connection.
     pub request: Option<Request<ReqBody>>,
+    /// Whether `request` can be sent again as it was: its body untouched.
+    pub whole: bool,
     /// Whether the node may have received (some of) it.
     pub delivery: Delivery,
 }
@@ -87,7 +89,9 @@ impl UpstreamClient {
     /// `t.read` between reads.
     ///
     /// `forwarded` is written into the head of an HTTP/1.1 request (for
-    /// an HTTP/2 node the caller sets it in the headers).
+    /// an HTTP/2 node the caller sets it in the headers). `headers_back`,
+    /// when given, gets the request's headers once an HTTP/1.1 node
+    /// answered (an HTTP/2 node's request takes them along).
     pub async fn send(
         &self,
         up: &UpstreamRt,
@@ -95,6 +99,7 @@ impl UpstreamClient {
         mut req: Request<ReqBody>,
         forwarded: Option<&Forwarded<'_>>,
         t: Timeouts,
+        headers_back: Option<&mut HeaderMap>,
     ) -> Result<Response<PooledBody>, FailedTry> {
         if up.http2 {
             return Box::pin(self.h2.send(up, node, req, t)).await;
@@ -123,11 +128,11 @@ impl UpstreamClient {
                 Err(Broken::Stale) if reused => continue,
                 Err(Broken::Stale) => {
                     let e = "the node closed the connection without answering";
-                    return Err(sent(ForwardError::Upstream(e.to_owned()), Some(req)));
+                    return Err(sent(ForwardError::Upstream(e.to_owned()), req, true));
                 }
                 Err(Broken::Unsent(e)) => return Err(unsent(e, req)),
                 // A request without a body is still whole.
-                Err(Broken::Sent(e)) => return Err(sent(e, bodiless.then_some(req))),
+                Err(Broken::Sent(e)) => return Err(sent(e, req, bodiless)),
             };
             let back = (head.keep_alive && !last).then(|| Giveback {
                 pool: self.pool.clone(),
@@ -138,10 +143,13 @@ impl UpstreamClient {
             *resp.status_mut() = head.status;
             *resp.version_mut() = head.version;
             *resp.headers_mut() = head.headers;
+            if let Some(back) = headers_back {
+                *back = std::mem::take(req.headers_mut());
+            }
             return Ok(resp);
         }
         let e = "no connection could carry the request".to_owned();
-        Err(sent(ForwardError::Upstream(e), None))
+        Err(sent(ForwardError::Upstream(e), req, false))
     }
 }
 
@@ -297,14 +305,16 @@ fn unsent(error: ForwardError, req: Request<ReqBody>) -> FailedTry {
     FailedTry {
         error,
         request: Some(req),
+        whole: true,
         delivery: Delivery::Unsent,
     }
 }
 
-fn sent(error: ForwardError, request: Option<Request<ReqBody>>) -> FailedTry {
+fn sent(error: ForwardError, req: Request<ReqBody>, whole: bool) -> FailedTry {
     FailedTry {
         error,
-        request,
+        request: Some(req),
+        whole,
         delivery: Delivery::MaybeReceived,
     }
 }

@@ -203,6 +203,7 @@ fn unsent(error: ForwardError, mut req: Request<ReqBody>) -> FailedTry {
     FailedTry {
         error,
         request: Some(req),
+        whole: true,
         delivery: Delivery::Unsent,
     }
 }
@@ -211,6 +212,7 @@ fn sent(error: ForwardError) -> FailedTry {
     FailedTry {
         error,
         request: None,
+        whole: false,
         delivery: Delivery::MaybeReceived,
     }
 }
