@@ -347,6 +347,9 @@ fn client_streaming_calls_carry_trailers_both_ways() {
         body.send_trailers(client_trailers).expect("send trailers");
         let resp = resp.await.expect("a response");
         assert_eq!(resp.status(), 200);
+        // The node's software is not passed on; the gateway names itself.
+        let server = resp.headers().get_all("server").iter().collect::<Vec<_>>();
+        assert_eq!(server, ["radixgate"], "{:?}", resp.headers());
         let mut body = resp.into_body();
         while let Some(chunk) = body.data().await {
             let chunk = chunk.expect("response data");
@@ -372,10 +375,11 @@ fn client_streaming_calls_carry_trailers_both_ways() {
     );
 }
 
-/// A raw HTTP/2 (h2c) gRPC-shaped node on a loopback port: for each call,
-/// reads the request body to its end, then answers 200 with trailers
-/// `grpc-status: 0`, `x-messages` (the gRPC messages read) and
-/// `x-client-trailer` (the client's trailer of that name, or `none`).
+/// A raw HTTP/2 (h2c) gRPC-shaped node on a loopback port (`Server:
+/// h2-node/1.0`): for each call, reads the request body to its end, then
+/// answers 200 with trailers `grpc-status: 0`, `x-messages` (the gRPC
+/// messages read) and `x-client-trailer` (the client's trailer of that
+/// name, or `none`).
 async fn stream_node() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -413,6 +417,7 @@ async fn stream_node() -> u16 {
                         }
                         let resp = http::Response::builder()
                             .header("content-type", "application/grpc")
+                            .header("server", "h2-node/1.0")
                             .body(())
                             .expect("response");
                         let Ok(mut out) = respond.send_response(resp, false) else {

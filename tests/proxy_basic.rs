@@ -1,6 +1,11 @@
 //! End to end: the real binary routes real requests to real upstream
 //! sockets by uri, host, method, vars and client address; answers 404 and
-//! 502 as JSON; tells the node who the client is; balances by weight.
+//! 502 as JSON; tells the node who the client is; balances by weight;
+//! gives the client the gateway's `Server` and `Date`, not the node's.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
 
 use radixgate_test_support::{free_port, get, request, Gateway, Node};
 
@@ -242,4 +247,103 @@ fn request_body_streams_to_the_node() {
         &out[..out.len().min(200)]
     );
     assert!(out.contains(&format!("body={body}")));
+}
+
+/// A node that names its software and has a stopped clock: every request
+/// gets `200 ok` with `Server: node-software/1.0` and a 1970 `Date`.
+fn talkative_node() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || answer_each(stream));
+        }
+    });
+    port
+}
+
+fn answer_each(stream: TcpStream) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    loop {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) if line == "\r\n" => break,
+                Ok(_) => {}
+            }
+        }
+        let answer = "HTTP/1.1 200 OK\r\nServer: node-software/1.0\r\nDate: Thu, 01 Jan 1970 \
+                      00:00:00 GMT\r\nContent-Length: 2\r\n\r\nok";
+        if writer.write_all(answer.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// The response head curl got for `url` (`extra` first), lower-cased.
+fn head_of(extra: &[&str], url: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "-D", "-", "-o", "/dev/null"])
+        .args(extra)
+        .arg(url)
+        .output()
+        .expect("run curl");
+    String::from_utf8_lossy(&out.stdout).to_lowercase()
+}
+
+/// The values of header `name` in a head curl printed.
+fn values<'h>(head: &'h str, name: &str) -> Vec<&'h str> {
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(n, _)| n.trim() == name)
+        .map(|(_, v)| v.trim())
+        .collect()
+}
+
+#[test]
+fn the_client_gets_the_gateways_server_and_date_not_the_nodes() {
+    let node = talkative_node();
+    let routes = format!(
+        "routes:\n  - {{id: t, uri: /t, upstream: {{nodes: {{\"127.0.0.1:{node}\": 1}}}}}}\n  - \
+         {{id: own, uri: /own, upstream: {{nodes: {{\"127.0.0.1:{node}\": 1}}}}, plugins: \
+         {{response-rewrite: {{headers: {{set: {{Server: edge}}}}}}}}}}\n#END\n"
+    );
+    let start = |gateway: &str| {
+        Gateway::file(BIN, &routes)
+            .gateway_yaml(gateway)
+            .plugins(&["response-rewrite"])
+            .start()
+    };
+    // HTTP/2 on the plain listener puts hyper's servers there.
+    let native = start("  http1_server: native\n");
+    let hyper = start("  http1_server: hyper\n");
+    let h2 = start("  http2:\n    enable: true\n");
+    let at = |gw: &Gateway, path: &str| format!("http://127.0.0.1:{}{path}", gw.port);
+    let heads = [
+        ("native HTTP/1.1", head_of(&[], &at(&native, "/t"))),
+        ("hyper HTTP/1.1", head_of(&[], &at(&hyper, "/t"))),
+        (
+            "HTTP/2",
+            head_of(&["--http2-prior-knowledge"], &at(&h2, "/t")),
+        ),
+    ];
+    for (server, head) in &heads {
+        assert!(head.contains(" 200"), "{server}: {head}");
+        assert_eq!(values(head, "server"), ["radixgate"], "{server}: {head}");
+        let dates = values(head, "date");
+        assert_eq!(dates.len(), 1, "{server}: {head}");
+        assert!(!dates[0].contains("1970"), "{server}: {head}");
+    }
+    // A plugin's own Server is the one the client gets.
+    for gw in [&native, &hyper] {
+        let head = head_of(&[], &at(gw, "/own"));
+        assert_eq!(values(&head, "server"), ["edge"], "{head}");
+    }
+    // The gateway's own answers say the same.
+    let head = head_of(&[], &at(&native, "/none"));
+    assert!(head.contains(" 404"), "{head}");
+    assert_eq!(values(&head, "server"), ["radixgate"], "{head}");
 }

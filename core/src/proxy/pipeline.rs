@@ -38,14 +38,17 @@ use crate::snapshot::RouteRt;
 /// Handles one request accepted on `conn`; `last` when it is the last the
 /// connection may carry. Never fails: every error becomes a JSON response.
 /// For hyper's servers, which own the response once it is returned: the
-/// log phase reads a copy of its headers.
+/// gateway's `Server` is set here when none is (hyper writes `Date`), and
+/// the log phase reads a copy of the headers.
 pub async fn handle(
     worker: Arc<WorkerContext>,
     conn: ClientConn,
     req: Request<ClientBody>,
     last: bool,
 ) -> Result<Response<Body>, Infallible> {
-    let (resp, log) = answer(worker, conn, req, last).await;
+    let (mut resp, log) = answer(worker, conn, req, last).await;
+    let server = HeaderValue::from_static(respond::SERVER_NAME);
+    resp.headers_mut().entry(header::SERVER).or_insert(server);
     if let Some(log) = log {
         log.run(resp.headers().clone());
     }

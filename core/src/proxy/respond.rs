@@ -12,6 +12,11 @@ use crate::upstream::PooledBody;
 /// it carries is large, and every response is moved step by step).
 pub type Body = Either<PooledBody, Either<Full<Bytes>, Box<super::body_filter::Filtered>>>;
 
+/// The `Server` of every response the client gets, the gateway's own and
+/// a node's (whose own `Server` is not passed on), unless a plugin set
+/// one: written by the servers (`h1::write`, `pipeline::handle`).
+pub const SERVER_NAME: &str = "radixgate";
+
 /// A step's own answer to the request (the gateway's or a plugin's), which
 /// ends its way towards a node. Boxed: a response is large, and answering
 /// early is the rarer way.
@@ -40,7 +45,5 @@ fn json(status: StatusCode, body: String) -> Response<Body> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    resp.headers_mut()
-        .insert(header::SERVER, HeaderValue::from_static("radixgate"));
     resp
 }

@@ -132,17 +132,19 @@ pub fn parse_response(buf: &mut BytesMut, method: &Method) -> Result<Option<Head
 /// [`parse_response`] for a response the proxy passes on: a `Connection`
 /// header that names no other header (nginx's `keep-alive`) is read for
 /// the head's `keep_alive` and not kept, as the proxy would drop it (it is
-/// hop-by-hop).
+/// hop-by-hop); the node's `Server` and `Date` are not kept either: the
+/// client gets the gateway's, as nginx's `proxy_hide_header` defaults do.
 pub fn parse_proxied_response(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, String> {
-    parse_final(buf, method, Keep::NotPlainConnection)
+    parse_final(buf, method, Keep::Proxied)
 }
 
 /// Which headers a parsed head keeps.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Keep {
     All,
-    /// All but a `Connection` that names no other header.
-    NotPlainConnection,
+    /// All but a `Connection` that names no other header, `Server` and
+    /// `Date`.
+    Proxied,
 }
 
 fn parse_final(buf: &mut BytesMut, method: &Method, keep: Keep) -> Result<Option<Head>, String> {
@@ -227,13 +229,18 @@ fn parse_one(buf: &mut BytesMut, method: &Method, keep: Keep) -> Result<Option<H
     let (mut close, mut keep_alive) = (false, false);
     for &(n0, n1, v0, v1) in &spans[..count] {
         let (n0, n1, v0, v1) = (n0 as usize, n1 as usize, v0 as usize, v1 as usize);
-        if head[n0..n1].eq_ignore_ascii_case(b"connection") {
+        let raw = &head[n0..n1];
+        if raw.eq_ignore_ascii_case(b"connection") {
             let value = &head[v0..v1];
             close |= has_token(value, b"close");
             keep_alive |= has_token(value, b"keep-alive");
-            if keep == Keep::NotPlainConnection && tokens(value).all(names_no_header) {
+            if keep == Keep::Proxied && tokens(value).all(names_no_header) {
                 continue;
             }
+        } else if keep == Keep::Proxied
+            && (raw.eq_ignore_ascii_case(b"server") || raw.eq_ignore_ascii_case(b"date"))
+        {
+            continue;
         }
         let name = HeaderName::from_bytes(&head[n0..n1]).map_err(|_| {
             format!(

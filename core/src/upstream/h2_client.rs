@@ -63,7 +63,10 @@ impl H2Pool {
             match timeout(t.read, sender.try_send_request(req)).await {
                 Err(_) => return Err(sent(ForwardError::Timeout(t.read))),
                 Ok(Ok(resp)) => {
-                    let (parts, body) = resp.into_parts();
+                    let (mut parts, body) = resp.into_parts();
+                    // The client gets the gateway's (`h1::parse_proxied_response`).
+                    parts.headers.remove(header::SERVER);
+                    parts.headers.remove(header::DATE);
                     return Ok(Response::from_parts(parts, PooledBody::h2(body, t.read)));
                 }
                 Ok(Err(mut e)) => match e.take_message() {

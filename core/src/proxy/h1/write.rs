@@ -11,12 +11,13 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
+use http::header::{CONNECTION, CONTENT_LENGTH, DATE, SERVER, TRANSFER_ENCODING};
 use http::{response, StatusCode};
 use hyper::body::Body;
 use tokio::io::AsyncWrite;
 
 use super::body::{lock, Link};
+use crate::proxy::respond::SERVER_NAME;
 
 /// Body bytes up to this size are copied behind the head into one buffer
 /// and written with it; larger go beside it in a `writev`.
@@ -69,8 +70,8 @@ pub fn framing(parts: &response::Parts, plan: Plan) -> Framing {
 
 /// Appends the response head to `out`: status line, the headers as the
 /// pipeline left them (a `Transfer-Encoding` among them is not written:
-/// the framing is this server's), `date` when none is set, the framing
-/// header, and `Connection` as `plan` says.
+/// the framing is this server's), `date` and `server` when none is set,
+/// the framing header, and `Connection` as `plan` says.
 pub fn encode_head(parts: &response::Parts, framing: Framing, plan: Plan, out: &mut BytesMut) {
     out.reserve(128 + parts.headers.len() * 32);
     out.put_slice(b"HTTP/1.1 ");
@@ -85,7 +86,7 @@ pub fn encode_head(parts: &response::Parts, framing: Framing, plan: Plan, out: &
     );
     out.put_slice(b"\r\n");
     // Noted on the way: a lookup in the map hashes the name again.
-    let (mut said_close, mut dated) = (false, false);
+    let (mut said_close, mut dated, mut named) = (false, false, false);
     for (name, value) in &parts.headers {
         if name == TRANSFER_ENCODING {
             continue;
@@ -94,6 +95,7 @@ pub fn encode_head(parts: &response::Parts, framing: Framing, plan: Plan, out: &
             said_close |= value.as_bytes().eq_ignore_ascii_case(b"close");
         }
         dated |= name == DATE;
+        named |= name == SERVER;
         out.put_slice(name.as_str().as_bytes());
         out.put_slice(b": ");
         out.put_slice(value.as_bytes());
@@ -102,6 +104,11 @@ pub fn encode_head(parts: &response::Parts, framing: Framing, plan: Plan, out: &
     if !dated {
         out.put_slice(b"date: ");
         DATE_NOW.with(|d| out.put_slice(d.borrow_mut().now()));
+        out.put_slice(b"\r\n");
+    }
+    if !named {
+        out.put_slice(b"server: ");
+        out.put_slice(SERVER_NAME.as_bytes());
         out.put_slice(b"\r\n");
     }
     if framing == Framing::Chunked {
@@ -337,7 +344,7 @@ mod tests {
         assert_eq!(f, Framing::Length(12));
         assert!(text.starts_with("HTTP/1.1 200 OK\r\ncontent-length: 12\r\ndate: "));
         assert!(!text.contains("transfer-encoding"), "{text}");
-        assert!(text.ends_with("GMT\r\n\r\n"), "{text}");
+        assert!(text.ends_with("GMT\r\nserver: radixgate\r\n\r\n"), "{text}");
         let (f, text) = head(Response::new(()), PLAN);
         assert_eq!(f, Framing::Chunked);
         assert!(text.contains("transfer-encoding: chunked\r\n"), "{text}");
