@@ -20,6 +20,25 @@ use crate::snapshot::{Live, Matched, RouteRt};
 use crate::tls::TlsInfo;
 use crate::upstream::{Timeouts, UpstreamClient};
 
+/// How many `Host` headers a request came with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HostSent {
+    None,
+    One,
+    Many,
+}
+
+/// The first `Host` header of `headers`, and how many there are: one
+/// lookup for both.
+fn host_headers(headers: &http::HeaderMap) -> (Option<&HeaderValue>, HostSent) {
+    let mut all = headers.get_all(header::HOST).iter();
+    match (all.next(), all.next()) {
+        (None, _) => (None, HostSent::None),
+        (Some(h), None) => (Some(h), HostSent::One),
+        (Some(h), Some(_)) => (Some(h), HostSent::Many),
+    }
+}
+
 /// What every connection of a worker shares.
 #[derive(Debug)]
 pub struct WorkerContext {
@@ -67,6 +86,9 @@ pub struct Exchange<'w> {
     pub conn: ClientConn,
     /// The `Host` header, else an absolute-form target's authority.
     host_header: Option<HeaderValue>,
+    /// Whether `host_header` is a `Host` header, and whether it was the
+    /// only one.
+    host_sent: HostSent,
     /// The route that matched (set by the route step).
     pub route: Option<Arc<RouteRt>>,
     /// Which of its patterns matched.
@@ -101,7 +123,8 @@ pub struct Exchange<'w> {
 impl<'w> Exchange<'w> {
     /// The context of `req`, just accepted on `conn`.
     pub fn new<B>(worker: &'w WorkerContext, conn: ClientConn, req: &Request<B>) -> Self {
-        let host_header = match req.headers().get(header::HOST) {
+        let (host, host_sent) = host_headers(req.headers());
+        let host_header = match host {
             Some(h) => Some(h.clone()),
             None => req
                 .uri()
@@ -113,6 +136,7 @@ impl<'w> Exchange<'w> {
             worker,
             conn,
             host_header,
+            host_sent,
             route: None,
             matched: Matched::default(),
             plugins: None,
@@ -130,6 +154,16 @@ impl<'w> Exchange<'w> {
     /// The `Host` the client named, port included (empty when none).
     pub fn host_header(&self) -> &[u8] {
         self.host_header.as_ref().map_or(b"", HeaderValue::as_bytes)
+    }
+
+    /// The client's `Host` header, when it sent one, and whether it sent
+    /// more than one (read before any step changed the headers).
+    pub fn host_sent(&self) -> (Option<&[u8]>, bool) {
+        match self.host_sent {
+            HostSent::None => (None, false),
+            HostSent::One => (Some(self.host_header()), false),
+            HostSent::Many => (Some(self.host_header()), true),
+        }
     }
 
     /// The host the client named, without port.

@@ -23,17 +23,20 @@ use crate::upstream::{Timeouts, Upgraded};
 
 /// The `Upgrade` value when the request asks for a WebSocket.
 pub fn websocket_requested(headers: &HeaderMap) -> Option<HeaderValue> {
-    let wants_upgrade = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+    // `Upgrade` first: most requests have none.
     let upgrade = headers.get(header::UPGRADE)?;
     let is_ws = upgrade
         .to_str()
         .is_ok_and(|v| v.trim().eq_ignore_ascii_case("websocket"));
-    (wants_upgrade && is_ws).then(|| upgrade.clone())
+    let wants_upgrade = || {
+        headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+    };
+    (is_ws && wants_upgrade()).then(|| upgrade.clone())
 }
 
 /// Puts the upgrade headers back after the hop-by-hop ones were dropped.
