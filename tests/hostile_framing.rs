@@ -172,3 +172,28 @@ fn forwarded_headers_are_believed_from_trusted_addresses_only() {
     assert_eq!(r.echoed("x-real-ip").as_deref(), Some("6.6.6.6"));
     assert_eq!(r.echoed("x-forwarded-proto").as_deref(), Some("https"));
 }
+
+/// An answer that says `Connection: close` (a 400 for an ambiguous `Host`)
+/// ends the connection: a request pipelined behind the refused one is
+/// not read, as the client was told.
+#[test]
+fn a_refusal_that_says_close_ends_the_connection() {
+    let node = Node::start("n");
+    let gw = gateway(node.port, None, "");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", gw.port)).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(
+        b"GET /t HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n\
+          GET /t HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    )
+    .expect("send");
+    let mut answer = Vec::new();
+    let read = std::io::Read::read_to_end(&mut s, &mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    assert!(read.is_ok(), "{read:?}\n{text}");
+    assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
+    assert!(text.contains("connection: close\r\n"), "{text}");
+    assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
+    assert_eq!(node.hits(), 0);
+}

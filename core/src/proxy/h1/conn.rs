@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use http::{header, Method, Request, StatusCode, Version};
+use hyper::body::Body as _;
 use tokio::io::AsyncWrite;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, Sleep};
@@ -275,14 +276,10 @@ async fn one(
         }
     };
     drop(writing);
-    let said_close = resp
-        .headers()
-        .get(header::CONNECTION)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
     let switched = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
+    // Or the response says so itself (`encode_head` tells).
     let close = !keep_alive
         || last
-        || said_close
         || *stop.borrow()
         || stop.has_changed().is_err()
         || limits.keepalive_timeout.is_none()
@@ -293,9 +290,9 @@ async fn one(
         close,
     };
     let (parts, body) = resp.into_parts();
-    let framing = write::framing(&parts, plan);
+    let framing = write::framing(parts.status, plan, body.size_hint().exact());
     let mut out = BytesMut::new();
-    write::encode_head(&parts, framing, plan, &mut out);
+    let said_close = write::encode_head(&parts, framing, plan, &mut out);
     if let Some(log) = log {
         // The headers as written, without a copy.
         log.run(parts.headers);
@@ -314,7 +311,7 @@ async fn one(
         }
         return None;
     }
-    if close || framing == write::Framing::UntilClose {
+    if close || said_close || framing == write::Framing::UntilClose {
         return Some(false);
     }
     // What the pipeline left of the body is read and dropped here.
@@ -334,7 +331,7 @@ async fn refuse(link: &Link, status: StatusCode) {
         close: true,
     };
     let (parts, body) = resp.into_parts();
-    let framing = write::framing(&parts, plan);
+    let framing = write::framing(parts.status, plan, body.size_hint().exact());
     let mut out = BytesMut::new();
     write::encode_head(&parts, framing, plan, &mut out);
     if write::response(link, &mut out, framing, body).await.is_ok() {

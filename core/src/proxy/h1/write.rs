@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, DATE, SERVER, TRANSFER_ENCODING};
+use http::header::{CONNECTION, DATE, SERVER, TRANSFER_ENCODING};
 use http::{response, StatusCode};
 use hyper::body::Body;
 use tokio::io::AsyncWrite;
@@ -47,21 +47,19 @@ pub struct Plan {
     pub close: bool,
 }
 
-/// The body's framing for a response with `parts` under `plan`.
-pub fn framing(parts: &response::Parts, plan: Plan) -> Framing {
-    let s = parts.status;
+/// The body's framing for a response with `status` under `plan`, whose
+/// body is `exact` bytes long when that is known. The pipeline's framing
+/// step (`proxy::framing`) made its `Content-Length` say the same: this
+/// length is the one its head carries.
+pub fn framing(status: StatusCode, plan: Plan, exact: Option<u64>) -> Framing {
     if plan.head
-        || s.is_informational()
-        || s == StatusCode::NO_CONTENT
-        || s == StatusCode::NOT_MODIFIED
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
     {
         return Framing::None;
     }
-    let length = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok()?.parse::<u64>().ok());
-    match length {
+    match exact {
         Some(n) => Framing::Length(n),
         None if plan.http10 => Framing::UntilClose,
         None => Framing::Chunked,
@@ -71,8 +69,15 @@ pub fn framing(parts: &response::Parts, plan: Plan) -> Framing {
 /// Appends the response head to `out`: status line, the headers as the
 /// pipeline left them (a `Transfer-Encoding` among them is not written:
 /// the framing is this server's), `date` and `server` when none is set,
-/// the framing header, and `Connection` as `plan` says.
-pub fn encode_head(parts: &response::Parts, framing: Framing, plan: Plan, out: &mut BytesMut) {
+/// the framing header, and `Connection` as `plan` says. Whether the
+/// response itself said `Connection: close`: then the connection closes
+/// after it too.
+pub fn encode_head(
+    parts: &response::Parts,
+    framing: Framing,
+    plan: Plan,
+    out: &mut BytesMut,
+) -> bool {
     out.reserve(128 + parts.headers.len() * 32);
     out.put_slice(b"HTTP/1.1 ");
     out.put_slice(parts.status.as_str().as_bytes());
@@ -116,10 +121,11 @@ pub fn encode_head(parts: &response::Parts, framing: Framing, plan: Plan, out: &
     }
     if plan.close && !said_close && parts.status != StatusCode::SWITCHING_PROTOCOLS {
         out.put_slice(b"connection: close\r\n");
-    } else if plan.http10 && !plan.close {
+    } else if plan.http10 && !plan.close && !said_close {
         out.put_slice(b"connection: keep-alive\r\n");
     }
     out.put_slice(b"\r\n");
+    said_close
 }
 
 /// The `Date` value, made once a second per thread.
@@ -317,11 +323,17 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::CONTENT_LENGTH;
     use http::{HeaderValue, Response};
 
     fn head(resp: Response<()>, plan: Plan) -> (Framing, String) {
         let (parts, ()) = resp.into_parts();
-        let f = framing(&parts, plan);
+        // The length the pipeline's framing step left in the head.
+        let exact = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok());
+        let f = framing(parts.status, plan, exact);
         let mut out = BytesMut::new();
         encode_head(&parts, f, plan, &mut out);
         (f, String::from_utf8_lossy(&out).into_owned())
