@@ -33,10 +33,7 @@ echo "machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadav
 echo "load: wrk -t1 -c$CONN -d${DUR}s, $ROUNDS rounds each, alternating; one worker per proxy"
 
 . benches/proxy/nginx_pair.sh
-write_proxy_conf
-write_bare_routes
-nginx -c "$W/up.conf" -p "$W"
-nginx -c "$W/px.conf" -p "$W"
+start_bare_pair
 
 # start NAME PORT [valgrind...]: radixgate or a proxy-floor mode on PORT,
 # its pid in $W/rg-NAME.pid (removed with the work dir's processes on exit).

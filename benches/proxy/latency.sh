@@ -24,10 +24,7 @@ SERVERS=${SERVERS:-default}
 echo "machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg); $(nginx -v 2>&1); $("$OHA" --version)"
 
 . benches/proxy/nginx_pair.sh
-write_proxy_conf
-write_bare_routes
-nginx -c "$W/up.conf" -p "$W"
-nginx -c "$W/px.conf" -p "$W"
+start_bare_pair
 declare -A PORT
 for s in $SERVERS; do
   PORT[$s]=$(free_port)

@@ -1,5 +1,5 @@
-# Sourced by the proxy benches (run.sh, idle.sh, latency.sh,
-# instructions.sh) from the repository's root: free_port, the ports $UP
+# Sourced by the proxy benches (run.sh, idle.sh, latency.sh, floor.sh,
+# syscalls.sh, sched.sh, instructions.sh) from the repository's root: free_port, the ports $UP
 # (the upstream) and $NG (nginx as the proxy), a work dir $W removed on
 # exit with every process whose pid file it holds, and $W/up.conf: the
 # nginx upstream answering `hello world\n` on $UP, one worker. The caller
@@ -43,6 +43,15 @@ routes:
   - {id: hello, uri: /hello, upstream: {nodes: {"127.0.0.1:$UP": 1}}}
 #END
 CONF
+}
+
+# start_bare_pair: the upstream and nginx as the proxy (write_proxy_conf,
+# one worker) started, radixgate's bare route written.
+start_bare_pair() {
+  write_proxy_conf
+  write_bare_routes
+  nginx -c "$W/up.conf" -p "$W"
+  nginx -c "$W/px.conf" -p "$W"
 }
 
 # start_radixgate BIN NAME PORT FIELDS: radixgate BIN listening on PORT

@@ -23,10 +23,7 @@ BIN=${BIN:-$TARGET/release/radixgate}
 echo "machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg); $(nginx -v 2>&1)"
 
 . benches/proxy/nginx_pair.sh
-write_proxy_conf
-write_bare_routes
-nginx -c "$W/up.conf" -p "$W"
-nginx -c "$W/px.conf" -p "$W"
+start_bare_pair
 RG=$(free_port)
 start_radixgate "$BIN" default "$RG" ", keepalive_requests: 100000"
 for _ in $(seq 50); do [ -s "$W/px.pid" ] && pgrep -P "$(cat "$W/px.pid")" >/dev/null && break; sleep 0.1; done
