@@ -12,16 +12,9 @@
 # Needs nginx, wrk and oha (`cargo install oha --locked`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-OHA=${OHA:-oha}
-for c in nginx wrk python3 "$OHA"; do
-  command -v "$c" >/dev/null || { echo "missing $c (oha: cargo install oha --locked)" >&2; exit 2; }
-done
 ROUNDS=${ROUNDS:-3}; DUR=${DUR:-10}; CONN=${CONN:-64}
-TARGET=${CARGO_TARGET_DIR:-target}
-BIN=${BIN:-$TARGET/release/radixgate}
 SERVERS=${SERVERS:-default}
-[ "${NOBUILD:-0}" = 1 ] || cargo build --release -p radixgate >&2
-echo "machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg); $(nginx -v 2>&1); $("$OHA" --version)"
+. benches/proxy/oha_bench.sh wrk
 
 . benches/proxy/nginx_pair.sh
 start_bare_pair

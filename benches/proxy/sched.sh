@@ -16,15 +16,8 @@
 # the sched tracepoints (root).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-OHA=${OHA:-oha}
-for c in nginx perf python3 taskset "$OHA"; do
-  command -v "$c" >/dev/null || { echo "missing $c (oha: cargo install oha --locked)" >&2; exit 2; }
-done
 ROUNDS=${ROUNDS:-2}; RATE=${RATE:-28500}; CONN=${CONN:-64}
-TARGET=${CARGO_TARGET_DIR:-target}
-BIN=${BIN:-$TARGET/release/radixgate}
-[ "${NOBUILD:-0}" = 1 ] || cargo build --release -p radixgate >&2
-echo "machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg); $(nginx -v 2>&1)"
+. benches/proxy/oha_bench.sh perf taskset
 
 . benches/proxy/nginx_pair.sh
 start_bare_pair
